@@ -1,0 +1,60 @@
+# One-command set-up: every target below creates .venv/ and installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+XLEARN_VERSION := 0.40a1
+APT_PACKAGES := tesseract-ocr tesseract-ocr-kor fonts-nanum chromium
+# xlearn aborts the whole process when USER is unset (CI and containers often lack it).
+export USER := $(or $(USER),bunjang)
+export OMP_THREAD_LIMIT ?= 1
+
+.PHONY: help install system-deps demo test lock airflow airflow-smoke clean
+
+help:
+	@echo "make demo          run the whole pipeline on data/sample (sets everything up first)"
+	@echo "make test          run the whole test suite (sets everything up first)"
+	@echo "make airflow       start a local Airflow with this repo's DAGs"
+	@echo "make airflow-smoke start Airflow, run the sample chain end to end, stop it"
+	@echo "make lock          re-pin requirements.lock from the current .venv"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+
+# xlearn only ships as source: build its wheel once and keep it in wheelhouse/.
+wheelhouse/.xlearn-$(XLEARN_VERSION): | $(PY)
+	mkdir -p wheelhouse
+	$(PIP) wheel --quiet --no-deps --wheel-dir wheelhouse xlearn==$(XLEARN_VERSION)
+	touch $@
+
+$(VENV)/.installed: requirements.lock pyproject.toml wheelhouse/.xlearn-$(XLEARN_VERSION) | $(PY)
+	$(PIP) install --quiet --find-links wheelhouse -r requirements.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(VENV)/.installed system-deps
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages; run: sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+
+demo: install
+	$(PY) -m bunjang_lab demo
+
+test: install
+	$(PY) -m pytest -n 2 -q
+
+lock: | $(PY)
+	$(PIP) freeze --exclude-editable | grep -v '^bunjang' > requirements.lock
+
+clean:
+	rm -rf var/ models/*/ models/latest .pytest_cache

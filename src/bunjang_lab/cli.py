@@ -1,0 +1,75 @@
+"""The small dispatcher shared by both command-line entry points.
+
+Commands are registered by name with the module that implements them, so ``--help``
+and every command import only what they need. A command module exposes
+``run(argv: list[str]) -> int | None``; it builds its parser with :func:`parser`.
+
+User mistakes raise :class:`UserError` (or a missing/unreadable file error) and are
+printed as one line on stderr with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A mistake the user can fix: bad arguments, missing input, unreachable service."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    module: str
+    help: str
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print the whole usage block
+        raise UserError(f"{message} (see {self.prog} --help)")
+
+
+def parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """An ArgumentParser whose errors become one-line :class:`UserError`."""
+    return _Parser(prog=prog, description=description)
+
+
+def _usage(prog: str, description: str, commands: Sequence[Command]) -> str:
+    width = max(len(c.name) for c in commands)
+    lines = [f"usage: {prog} <command> [options]", "", description, "", "commands:"]
+    lines += [f"  {c.name:<{width}}  {c.help}" for c in commands]
+    lines += ["", f"Run '{prog} <command> --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(prog: str, description: str, commands: Sequence[Command], argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage(prog, description, commands))
+        return 0 if argv else EXIT_USAGE
+    by_name = {c.name: c for c in commands}
+    command = by_name.get(argv[0])
+    if command is None:
+        print(f"{prog}: error: unknown command {argv[0]!r}; known: {', '.join(by_name)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        run = importlib.import_module(command.module).run
+        return int(run(argv[1:]) or 0)
+    except UserError as exc:
+        print(f"{prog} {command.name}: error: {exc}", file=sys.stderr)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"{prog} {command.name}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{prog} {command.name}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stderr.close()
+        return 0
+    return EXIT_USAGE

@@ -1,0 +1,1 @@
+"""Fraud detection: text rules, learned models, image checks and one explained risk."""

@@ -1,0 +1,28 @@
+import subprocess
+import sys
+
+import pytest
+
+from bunjang_lab import __main__ as pipeline_cli
+from bunjang_lab import score as serving_cli
+from bunjang_lab.cli import main
+
+
+@pytest.mark.parametrize("module, commands", [("bunjang_lab", pipeline_cli.COMMANDS), ("bunjang_lab.score", serving_cli.COMMANDS)])
+def test_help_lists_every_command_with_one_line(module, commands):
+    out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=True).stdout
+    for command in commands:
+        assert any(line.split()[:1] == [command.name] and command.help in line for line in out.splitlines())
+
+
+def test_unknown_command_is_one_line_error(capsys):
+    assert main("prog", "d", pipeline_cli.COMMANDS, ["nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown command 'nope'" in err
+
+
+def test_every_registered_module_exists():
+    import importlib.util
+
+    for command in pipeline_cli.COMMANDS + serving_cli.COMMANDS:
+        assert importlib.util.find_spec(command.module) is not None, command.module
