@@ -27,22 +27,22 @@ def test_every_input_method_state_of_nike_matches_it(typed):
 
 
 def test_a_single_jamo_matches_the_whole_bucket_by_popularity():
-    assert queries("ㄴ") == ["나이키", "노트북", "닌텐도스위치", "남자패딩", "나이키덩크로우"]
+    assert queries("ㄴ") == ["나이키", "노트북", "닌텐도 스위치", "남자 패딩", "나이키 덩크 로우"]
 
 
 def test_partial_final_consonant_does_not_leak_to_other_words():
     # 낭 is 나 + the ㅇ of 이: it must not match 남자 (ㅁ final) nor 노트북
-    assert queries("낭") == ["나이키", "나이키덩크로우"]
+    assert queries("낭") == ["나이키", "나이키 덩크 로우"]
 
 
 def test_chosung_abbreviation():
-    assert queries("ㄴㅇㅋ") == ["나이키", "나이키덩크로우"]
+    assert queries("ㄴㅇㅋ") == ["나이키", "나이키 덩크 로우"]
     assert [s["match"] for s in match("ㄴㅇㅋ", ENTRIES)] == ["chosung", "chosung"]
-    assert queries("ㄴㅌㄷ") == ["닌텐도스위치"]
+    assert queries("ㄴㅌㄷ") == ["닌텐도 스위치"]
 
 
 def test_latin_case_spacing_and_full_width_are_folded():
-    assert queries("NIKE a") == queries("nikeair") == queries("ｎｉｋｅ") == ["nikeairforce"]
+    assert queries("NIKE a") == queries("nikeair") == queries("ｎｉｋｅ") == ["Nike Air Force"]
     assert fold("  Nike   Air ") == "nikeair"
 
 

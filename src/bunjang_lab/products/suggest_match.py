@@ -51,12 +51,14 @@ def fold(text: str) -> str:
 def keys(query: str) -> dict:
     """The lookup keys stored with a suggestion (columns of suggest.parquet).
 
-    >>> keys("나이키 덩크")
-    {'query': '나이키덩크', 'bucket': 'ㄴ', 'keystrokes': 'ㄴㅏㅇㅣㅋㅣㄷㅓㅇㅋㅡ', 'chosung': 'ㄴㅇㅋㄷㅋ'}
+    ``query`` is the display form (spaces normalised); the keys come from the folded form.
+
+    >>> keys(" 나이키  덩크")
+    {'query': '나이키 덩크', 'bucket': 'ㄴ', 'keystrokes': 'ㄴㅏㅇㅣㅋㅣㄷㅓㅇㅋㅡ', 'chosung': 'ㄴㅇㅋㄷㅋ'}
     """
     folded = fold(query)
     strokes = keystrokes(folded)
-    return {"query": folded, "bucket": strokes[:1], "keystrokes": strokes, "chosung": chosung(folded)}
+    return {"query": " ".join(query.split()), "bucket": strokes[:1], "keystrokes": strokes, "chosung": chosung(folded)}
 
 
 def bucket(prefix: str) -> str:
