@@ -15,11 +15,11 @@ categories (what searchers of that query clicked next) fit the user's categories
 >>> entries = [entry("나이키", 10.0, {"신발": 1.0}), entry("나이키 덩크", 4.0, {"신발": 1.0}),
 ...            entry("노스페이스", 8.0, {"의류": 1.0}), entry("Nike Air", 3.0, {})]
 >>> [s["query"] for s in match("낭", entries)]
-['나이키', '나이키덩크']
+['나이키', '나이키 덩크']
 >>> [s["query"] for s in match("ㄴ", entries, {"의류": 1.0}, k=2)]
 ['노스페이스', '나이키']
 >>> [s["query"] for s in match("ㄴㅇㅋ", entries)], [s["query"] for s in match("NIKE a", entries)]
-(['나이키', '나이키덩크'], ['nikeair'])
+(['나이키', '나이키 덩크'], ['Nike Air'])
 """
 
 from __future__ import annotations
