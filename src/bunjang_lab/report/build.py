@@ -1,0 +1,57 @@
+"""Build the batch report for one run: ``reports/<DATE>/report.html``, ``figures.json``, ``tables/*.csv``."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bunjang_lab import paths
+from bunjang_lab.report import render, sections
+
+
+def _runs(runs_dir: Path) -> list[Path]:
+    return sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.exists() else []
+
+
+def resolve_run(runs_dir: Path, date: str | None) -> Path:
+    """The run folder named ``date``, else the newest run (by name: runs are named by date)."""
+    if date is not None:
+        return runs_dir / date
+    history = _runs(runs_dir)
+    return history[-1] if history else runs_dir / "none"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def build_report(lake, runs, out, date: str | None = None, labels=None, models=None) -> Path:
+    """Write the report of the run named ``date`` (default: the newest run) and return the HTML path.
+
+    ``runs`` is the folder holding one sub-folder per run; ``labels`` optionally points at
+    simulator ground truth, adding precision and recall per rule.
+    """
+    started = time.perf_counter()
+    runs_dir, out = Path(runs), Path(out)
+    run_dir = resolve_run(runs_dir, date)
+    history = [r for r in _runs(runs_dir) if r.name <= run_dir.name]
+    parts = [
+        sections.data_health(str(lake)),
+        sections.recommender(str(lake), history, run_dir),
+        sections.fraud(str(lake), run_dir, Path(labels) if labels else None),
+        sections.operations(run_dir, Path(models) if models else paths.models_dir()),
+    ]
+    title = f"bunjang_lab batch report — {run_dir.name}"
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    subtitle = f"run {run_dir.name} · lake {lake} · generated {generated} in {time.perf_counter() - started:.1f} s"
+    out.mkdir(parents=True, exist_ok=True)
+    render.write_csv(parts, out / "tables")
+    _atomic_write(out / "figures.json", json.dumps(render.to_json(title, parts), ensure_ascii=False, indent=1, default=str))
+    html_path = out / "report.html"
+    _atomic_write(html_path, render.to_html(title, subtitle, parts))
+    return html_path

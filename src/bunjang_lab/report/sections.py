@@ -1,0 +1,348 @@
+"""The four sections of the batch report, each built from the lake and the run folders.
+
+Inputs that a run may lack (no fraud results yet, no evaluation) become a note saying
+so, never an error: the report is most needed when something upstream went wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from bunjang_lab import lake as lake_io
+from bunjang_lab.fraud.mask import mask
+from bunjang_lab.report import charts
+from bunjang_lab.report.model import Chart, Gallery, Note, Section, Table
+
+KEY_METRICS = ("ndcg@10", "hr@10", "recall@20", "coverage")
+MAX_REASONS_SHOWN = 3
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def _chart(section: Section, name: str, title: str, data, draw) -> None:
+    frame = data.to_frame() if isinstance(data, pd.Series) else data
+    section.add(Chart(name, title, frame, draw()))
+
+
+# --- Data health -----------------------------------------------------------------
+
+def data_health(lake: str) -> Section:
+    section = Section("Data health")
+    events = lake_io.read_events(lake, columns=["event_id", "type", "ts", "user_id", "item_id", "status"])
+    if events.empty:
+        section.add(Note("The lake holds no events yet."))
+        return section
+    events["day"] = events["ts"].dt.strftime("%Y-%m-%d")
+    per_day = pd.crosstab(events["day"], events["type"])
+    section.summary.update(events=int(len(events)), days=int(per_day.shape[0]),
+                           first_day=str(per_day.index.min()), last_day=str(per_day.index.max()))
+    _chart(section, "events_per_type_per_day", "Events per type per day", per_day,
+           lambda: charts.stacked_bars(per_day, "Events per type per day", "events"))
+
+    manifests = lake_io.read_manifests(lake)
+    if manifests.empty:
+        section.add(Note("No ingest manifests: the lake was not written by `ingest`."))
+    else:
+        counts = manifests.set_index("run_id")[["accepted", "duplicates", "quarantined"]]
+        section.summary.update({k: int(v) for k, v in counts.sum().items()})
+        section.summary["read"] = int(manifests["read"].sum())
+        _chart(section, "ingest_outcomes", "Accepted, duplicate and quarantined records per ingest run", counts,
+               lambda: charts.stacked_bars(counts, "Ingest outcomes per run", "records"))
+        reasons = lake_io.read_quarantine(lake)
+        if not reasons.empty:
+            by_reason = reasons["reason"].value_counts()
+            _chart(section, "quarantine_reasons", "Quarantined records by reason", by_reason,
+                   lambda: charts.horizontal_bars(by_reason, "Quarantine reasons", "records"))
+        timing_columns = [c for c in ("late", "out_of_order") if c in manifests.columns]
+        if timing_columns:
+            late = manifests.set_index("run_id")[timing_columns].fillna(0)
+            section.summary.update({c: int(late[c].sum()) for c in timing_columns})
+            _chart(section, "late_and_out_of_order", "Late and out-of-order events per ingest run", late,
+                   lambda: charts.stacked_bars(late, "Late and out-of-order events", "events"))
+        section.add(Table("ingest_runs", "Ingest runs", manifests))
+
+    _chart(section, "users_and_live_listings", "Users and live listings at the end of each day",
+           growth := _users_and_live_listings(events),
+           lambda: charts.lines(growth, "Users and live listings over time"))
+    return section
+
+
+def _users_and_live_listings(events: pd.DataFrame) -> pd.DataFrame:
+    days = sorted(events["day"].unique())
+    signups = events[events["type"] == "signup"].groupby("day").size().reindex(days, fill_value=0).cumsum()
+    listed = events[events["type"] == "listing"].groupby("day")["item_id"].nunique().reindex(days, fill_value=0).cumsum()
+    status = events[events["type"] == "listing_status"].sort_values("ts")
+    ended = status[status["status"].isin(["sold", "removed"])].drop_duplicates("item_id")
+    closed = ended.groupby("day").size().reindex(days, fill_value=0).cumsum()
+    return pd.DataFrame({"users": signups, "live listings": listed - closed}, index=pd.Index(days, name="day"))
+
+
+# --- Recommender -----------------------------------------------------------------
+
+def _evaluation_table(evaluation: dict) -> pd.DataFrame:
+    rows = {model: metrics for model, metrics in evaluation.get("results", {}).items() if isinstance(metrics, dict)}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    return frame[[c for c in frame.columns if not isinstance(frame[c].iloc[0], dict)]] if not frame.empty else frame
+
+
+def recommender(lake: str, runs: list[Path], run_dir: Path) -> Section:
+    section = Section("Recommender")
+    evaluation = _read_json(run_dir / "evaluation.json")
+    if evaluation:
+        table = _evaluation_table(evaluation)
+        section.summary.update(protocol=evaluation.get("protocol"), users=evaluation.get("users"))
+        section.add(Table("model_evaluation", f"Models against baselines ({evaluation.get('protocol')})", table.reset_index(names="model")))
+        shown = table[[c for c in KEY_METRICS if c in table.columns]]
+        _chart(section, "model_evaluation", "Key metrics per model", shown,
+               lambda: charts.grouped_bars(shown.T, "Key metrics per model"))
+        for product, metrics in (evaluation.get("products") or {}).items():
+            section.add(Table(f"product_{product}", f"Product: {product}", pd.json_normalize(metrics)))
+    else:
+        section.add(Note("No evaluation.json in this run: the model was not evaluated."))
+
+    trend = _metric_trend(runs)
+    if not trend.empty:
+        _chart(section, "metric_trend", "Key metrics of the production model over past runs", trend,
+               lambda: charts.lines(trend, "Metric trend over runs"))
+
+    gate = _read_json(run_dir / "gate.json")
+    if gate:
+        section.summary["gate"] = "promoted" if gate.get("promoted") else "kept previous model"
+        section.add(Table("gate", "Promotion gate", pd.json_normalize(gate)))
+
+    home = _read_parquet(run_dir / "products" / "home.parquet")
+    if home is None or home.empty:
+        section.add(Note("No home feeds in this run."))
+        return section
+    listings = _latest_listings(lake)
+    live = _live_item_count(lake)
+    exposure = home["item_id"].value_counts()
+    section.summary.update(users_with_feed=int(home["user_id"].nunique()),
+                           catalogue_coverage=round(len(exposure) / live, 4) if live else None,
+                           gini=round(charts.gini(exposure), 4))
+    _chart(section, "popularity_concentration", "How concentrated home-feed exposure is", exposure.rename("impressions"),
+           lambda: charts.lorenz(exposure, "Popularity concentration"))
+    section.add(Table("example_feeds", "Example feeds", _example_feeds(home, listings)))
+    return section
+
+
+def _metric_trend(runs: list[Path]) -> pd.DataFrame:
+    rows = {}
+    for run in runs:
+        evaluation = _read_json(run / "evaluation.json")
+        if not evaluation:
+            continue
+        results = evaluation.get("results", {})
+        best = results.get("fm") or results.get("fm_full") or next(iter(results.values()), {})
+        rows[run.name] = {m: best.get(m) for m in KEY_METRICS if isinstance(best.get(m), (int, float))}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _latest_listings(lake: str) -> pd.DataFrame:
+    listings = lake_io.read_events(lake, types=["listing"], columns=["item_id", "title", "category", "price", "ts"])
+    return listings.sort_values("ts").drop_duplicates("item_id", keep="last").set_index("item_id")
+
+
+def _live_item_count(lake: str) -> int:
+    listed = lake_io.read_events(lake, types=["listing"], columns=["item_id"])["item_id"].nunique()
+    status = lake_io.read_events(lake, types=["listing_status"], columns=["item_id", "status", "ts"])
+    final = status.sort_values("ts").drop_duplicates("item_id", keep="last")
+    return int(listed - final["status"].isin(["sold", "removed", "reserved"]).sum())
+
+
+def _example_feeds(home: pd.DataFrame, listings: pd.DataFrame, users: int = 3, k: int = 5) -> pd.DataFrame:
+    chosen = home["user_id"].drop_duplicates().head(users)
+    feed = home[home["user_id"].isin(chosen) & (home["rank"] <= k)].sort_values(["user_id", "rank"])
+    feed = feed.join(listings[["title", "category", "price"]], on="item_id")
+    feed["title"] = feed["title"].fillna("").map(mask)
+    return feed[["user_id", "rank", "item_id", "title", "category", "price", "score"]].reset_index(drop=True)
+
+
+# --- Fraud -----------------------------------------------------------------------
+
+def _reasons(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (result row, reason), with the reason's code and category."""
+    parsed = frame["reasons"].map(lambda value: json.loads(value) if isinstance(value, str) else list(value or []))
+    exploded = frame.assign(reason=parsed).explode("reason").dropna(subset=["reason"])
+    exploded["code"] = exploded["reason"].map(lambda r: r.get("code"))
+    exploded["category"] = exploded["reason"].map(lambda r: r.get("category"))
+    return exploded
+
+
+def fraud(lake: str, run_dir: Path, labels: Path | None) -> Section:
+    section = Section("Fraud")
+    fraud_dir = run_dir / "fraud"
+    listings = _read_parquet(fraud_dir / "listings.parquet")
+    messages = _read_parquet(fraud_dir / "messages.parquet")
+    if listings is None and messages is None:
+        section.add(Note("No fraud results in this run."))
+        return section
+
+    scored = []
+    if listings is not None:
+        times = lake_io.read_events(lake, types=["listing"], columns=["item_id", "ts"]).drop_duplicates("item_id")
+        scored.append(listings.merge(times, on="item_id", how="left").assign(kind="listing", key=lambda f: f["item_id"]))
+    if messages is not None:
+        times = lake_io.read_events(lake, types=["chat"], columns=["event_id", "ts"])
+        scored.append(messages.merge(times, on="event_id", how="left").assign(kind="message", key=lambda f: f["event_id"]))
+    results = pd.concat(scored, ignore_index=True)
+    flagged = results[results["flagged"].astype(bool)]
+    section.summary.update(scored=int(len(results)), flagged=int(len(flagged)),
+                           flagged_listings=int((flagged["kind"] == "listing").sum()),
+                           flagged_messages=int((flagged["kind"] == "message").sum()))
+    hits = _reasons(flagged)
+    if not hits.empty:
+        hits["day"] = hits["ts"].dt.strftime("%Y-%m-%d")
+        per_category = pd.crosstab(hits["day"], hits["category"])
+        _chart(section, "flags_per_category_per_day", "Flags per category per day", per_category,
+               lambda: charts.stacked_bars(per_category, "Flags per category per day", "flags"))
+        per_rule = pd.crosstab(hits["day"], hits["code"])
+        section.add(Table("flags_per_rule_per_day", "Flags per rule per day", per_rule.reset_index()))
+        by_rule = hits["code"].value_counts()
+        _chart(section, "flags_per_rule", "Flags per rule", by_rule,
+               lambda: charts.horizontal_bars(by_rule, "Flags per rule", "flags"))
+
+    if labels is not None:
+        quality = _rule_quality(results, labels)
+        if not quality.empty:
+            section.add(Table("rule_quality", "Precision and recall per rule against the labels", quality))
+
+    sellers = _read_parquet(fraud_dir / "sellers.parquet")
+    if sellers is not None and not sellers.empty:
+        section.add(Table("riskiest_sellers", "Riskiest sellers (personal data masked)", _riskiest_sellers(sellers)))
+        if "anomaly_score" in sellers.columns:
+            groups = {"flagged": sellers.loc[sellers["flagged"].astype(bool), "anomaly_score"],
+                      "not flagged": sellers.loc[~sellers["flagged"].astype(bool), "anomaly_score"]}
+            data = sellers[["user_id", "anomaly_score", "flagged"]]
+            _chart(section, "anomaly_scores", "Seller anomaly scores, flagged and not", data,
+                   lambda: charts.histograms(groups, "Seller anomaly scores", "anomaly score"))
+
+    images = _read_parquet(fraud_dir / "images.parquet")
+    if images is not None and not images.empty:
+        clusters = _image_clusters(images)
+        section.summary["reused_image_clusters"] = len(clusters)
+        if clusters:
+            section.add(Gallery("reused_images", "Reused-image clusters (each row one photo and its copies)",
+                                [[(caption, _thumbnail(path)) for caption, path in cluster] for cluster in clusters[:8]]))
+    return section
+
+
+def _labelled_fraud(labels: Path) -> dict[str, set[str]]:
+    """kind -> ids labelled fraudulent (listings by item_id, messages by event_id)."""
+    out = {}
+    for kind, file, key in (("listing", "listings.csv", "item_id"), ("message", "messages.csv", "event_id")):
+        path = labels / file
+        if path.exists():
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            out[kind] = set(frame.loc[frame["fraud_types"].str.len() > 0, key])
+    return out
+
+
+def _rule_quality(results: pd.DataFrame, labels: Path) -> pd.DataFrame:
+    truth = _labelled_fraud(labels)
+    results = results[results["kind"].isin(truth)]
+    if results.empty:
+        return pd.DataFrame()
+    results = results.assign(fraud=[key in truth[kind] for kind, key in zip(results["kind"], results["key"])])
+    hits = _reasons(results)
+    positives = int(results["fraud"].sum())
+    rows = []
+    for code, fired in hits.groupby("code"):
+        fired = fired.drop_duplicates(["kind", "key"])
+        true_hits = int(fired["fraud"].sum())
+        rows.append({"rule": code, "category": fired["category"].iloc[0], "fired": len(fired),
+                     "precision": round(true_hits / len(fired), 4),
+                     "recall": round(true_hits / positives, 4) if positives else None})
+    flagged = results["flagged"].astype(bool)
+    true_flags = int((flagged & results["fraud"]).sum())
+    rows.append({"rule": "(flagged)", "category": "all", "fired": int(flagged.sum()),
+                 "precision": round(true_flags / flagged.sum(), 4) if flagged.sum() else None,
+                 "recall": round(true_flags / positives, 4) if positives else None})
+    return pd.DataFrame(rows).sort_values("fired", ascending=False)
+
+
+def _riskiest_sellers(sellers: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    top = sellers.sort_values("risk", ascending=False).head(n)
+    parsed = _reasons(top.assign(reasons=top["reasons"].fillna("[]")))
+    summary = (parsed.assign(text=parsed["reason"].map(lambda r: f"{r.get('code')}: {mask(str(r.get('evidence') or ''))}"))
+               .groupby("user_id")["text"].agg(lambda texts: "; ".join(list(texts)[:MAX_REASONS_SHOWN])))
+    out = top[["user_id", "risk", "flagged"] + (["anomaly_score"] if "anomaly_score" in top.columns else [])].copy()
+    out["reasons"] = out["user_id"].map(summary).fillna("")
+    out["risk"] = out["risk"].round(3)
+    return out.reset_index(drop=True)
+
+
+def _image_clusters(images: pd.DataFrame) -> list[list[tuple[str, str]]]:
+    """Connected groups of images that matched each other, largest first."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    listing_of = {}
+    for row in images.itertuples():
+        listing_of[row.image] = row.item_id
+        matches = json.loads(row.matches) if isinstance(row.matches, str) else list(row.matches or [])
+        for match in matches:
+            listing_of.setdefault(match["image"], match.get("listing"))
+            parent[find(match["image"])] = find(row.image)
+    groups: dict[str, list[str]] = {}
+    for image in parent:
+        groups.setdefault(find(image), []).append(image)
+    clusters = [sorted(members) for members in groups.values() if len(members) > 1]
+    clusters.sort(key=len, reverse=True)
+    return [[(f"listing {listing_of.get(image)}", image) for image in cluster[:6]] for cluster in clusters]
+
+
+def _thumbnail(path: str, size: int = 120) -> bytes:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.thumbnail((size, size))
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, format="JPEG", quality=80)
+            return buffer.getvalue()
+    except OSError:
+        return b""
+
+
+# --- Operations ------------------------------------------------------------------
+
+def operations(run_dir: Path, models_dir: Path) -> Section:
+    section = Section("Operations")
+    run = _read_json(run_dir / "run.json") or {}
+    stages = {name: seconds for name, seconds in (run.get("stages") or {}).items() if isinstance(seconds, (int, float))}
+    if stages:
+        timings = pd.Series(stages, name="seconds")
+        section.summary["total_seconds"] = round(float(timings.sum()), 1)
+        _chart(section, "stage_seconds", "Seconds per stage", timings,
+               lambda: charts.horizontal_bars(timings, "How long each stage took", "seconds"))
+    else:
+        section.add(Note("No stage timings recorded in run.json."))
+    latest = models_dir / "latest"
+    model_meta = _read_json(latest / "meta.json") if latest.exists() else None
+    section.summary["model_version"] = run.get("model_version") or (model_meta or {}).get("version") or (latest.resolve().name if latest.exists() else None)
+    published = _read_json(run_dir / "publish.json")
+    if published:
+        section.summary["cache_version"] = published.get("version")
+        section.add(Table("published", "What was published", pd.json_normalize(published)))
+    else:
+        section.add(Note("This run was not published to the cache."))
+    return section
