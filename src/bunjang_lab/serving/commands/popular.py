@@ -1,0 +1,24 @@
+"""``score popular [--gender M|F] [--age-band 20s] [--k 20]``: the popular list."""
+
+from __future__ import annotations
+
+from bunjang_lab.cli import parser
+from bunjang_lab.products.segments import AGE_BANDS, GENDERS
+from bunjang_lab.serving import lookup
+from bunjang_lab.serving.commands.cached import add_options, integer, serve
+
+
+def answer(snap, params: dict) -> dict:
+    return lookup.popular(snap, gender=params.get("gender"), age_band=params.get("age_band"),
+                          k=integer(params.get("k"), "k") or 20)
+
+
+def run(argv: list[str]) -> int:
+    p = parser("python -m bunjang_lab.score popular",
+               "The popular list: overall, for a gender × age-band segment, or for a gender or age band alone.")
+    p.add_argument("--gender", choices=GENDERS, help="M, F or unknown")
+    p.add_argument("--age-band", choices=AGE_BANDS, help=", ".join(AGE_BANDS))
+    p.add_argument("--k", type=int, default=20, help="items to return (default 20)")
+    add_options(p, "optionally gender, age_band, k")
+    args = p.parse_args(argv)
+    return serve(args, answer, {"gender": args.gender, "age_band": args.age_band, "k": args.k})

@@ -1,0 +1,166 @@
+"""Real-time events applied to the cache (standard library only; behind ``score event``).
+
+- An interaction (``view``, ``click``, ``favorite``, ``chat``, ``purchase``) folds into the
+  user's recent categories and items with :func:`bunjang_lab.ranking.realtime.apply_event`
+  (the very function the batch features use), recomputes their user vector from the FM's
+  exported factors and re-ranks their cached candidates into a new home feed. The user's
+  keys are rewritten in one cache transaction, so concurrent events for one user all count.
+- A ``search`` adds the query's categories (what searchers clicked next, from the
+  suggestion entries) to the user's search categories, which boost their suggestions.
+- ``listing_status`` ``sold``/``removed``/``reserved`` (and a ``purchase``) marks the item
+  unavailable in the live key space, which every list consults at read time, so it leaves
+  every feed at once and stays out after a publish or rollback; ``live`` makes it available
+  again. ``fraud_flag`` (or status ``flagged``) does the same for a listing flagged as fraud.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, Iterable, Iterator, Mapping
+
+from bunjang_lab.cli import UserError
+from bunjang_lab.products import suggest_match
+from bunjang_lab.ranking import realtime
+from bunjang_lab.serving import keys
+from bunjang_lab.serving.cache import Cache, Transaction
+from bunjang_lab.serving.lookup import unavailable
+
+HOME_SIZE = 50
+"""Length of a re-ranked home feed (what the batch publishes per user)."""
+
+INTERACTIONS = frozenset(realtime.DEFAULT_TYPE_WEIGHTS)
+UNAVAILABLE_STATUSES = frozenset({"sold", "removed", "reserved", "flagged"})
+AVAILABLE_STATUSES = frozenset({"live", "active"})
+
+
+def timestamp(value: Any) -> float:
+    """Epoch seconds of an event time: ISO 8601 text, or epoch seconds/milliseconds; now if absent.
+
+    >>> timestamp("2024-05-01T00:00:00Z"), timestamp(1714521600000), timestamp(1714521600)
+    (1714521600.0, 1714521600.0, 1714521600.0)
+    """
+    if value is None:
+        return time.time()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) / 1000.0 if value > 1e11 else float(value)
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        raise UserError(f"ts {value!r} is neither ISO 8601 nor epoch seconds") from None
+
+
+def _state(value: Mapping | None) -> dict:
+    """A recent state; a plain ``{key: weight}`` mapping (as some runs store) is wrapped."""
+    if not value:
+        return realtime.new_state()
+    return dict(value) if "weights" in value else {"at": None, "weights": dict(value)}
+
+
+def _require(event: Mapping, *fields: str) -> None:
+    missing = [f for f in fields if event.get(f) in (None, "")]
+    if missing:
+        raise UserError(f"{event.get('type')} event lacks {', '.join(missing)}")
+
+
+def _rerank(tx: Transaction, user_id: str, user: dict, home: dict | None) -> list | None:
+    """The user's new home list from their candidates, or None without exported vectors."""
+    static = tx.get(keys.user_vector(user_id))
+    pool = list(dict.fromkeys((tx.get(keys.candidates(user_id)) or []) + [i for i, _ in (home or {}).get("items", [])]))
+    if static is None or not pool:
+        return None
+    recent = [item for item, _ in realtime.top_weights(user["recent_items"], realtime.DEFAULT_PARAMS["top_items"])]
+    shared, *vectors = tx.get_many([keys.FACTORS] + [keys.item_vector(i) for i in pool + recent])
+    factors = dict(shared or {})
+    for item, vector in zip(recent, vectors[len(pool):]):
+        if vector and vector.get("r") is not None:
+            factors[realtime.ITEM_PREFIX + item] = vector["r"]
+    hidden = unavailable(tx, pool)
+    candidates = [(i, v["v"], v["b"]) for i, v in zip(pool, vectors) if v is not None and i not in hidden]
+    user_vec = realtime.user_vector(static, user["recent_categories"], user["recent_items"], factors)
+    return [[item, round(score, 6)] for item, score in realtime.rerank(user_vec, candidates)[:HOME_SIZE]]
+
+
+def _interaction(cache: Cache, event: Mapping, ts: float) -> dict:
+    user_id, item_id = str(event["user_id"]), str(event["item_id"])
+
+    def update(tx: Transaction) -> dict:
+        user, home, item = tx.get_many([keys.user(user_id), keys.home(user_id), keys.item_vector(item_id)])
+        user = dict(user or {})
+        category = event.get("category") or (item or {}).get("c")
+        user["recent_categories"], user["recent_items"] = realtime.apply_event(
+            _state(user.get("recent_categories")), _state(user.get("recent_items")),
+            {"type": event["type"], "item_id": item_id, "ts": ts}, category)
+        tx.put(keys.user(user_id), user)
+        ranked = _rerank(tx, user_id, user, home)
+        if ranked is not None:
+            tx.put(keys.home(user_id), {"source": "personal", "items": ranked, "updated_at": round(ts, 3)})
+        return {"effect": "reranked" if ranked is not None else "recorded"}
+
+    result = cache.atomic(update, watch=[keys.user(user_id), keys.home(user_id)])
+    if event["type"] == "purchase":  # a used item is unique: once bought it is sold
+        _set_status(cache, item_id, "sold", ts)
+    return result
+
+
+def _search(cache: Cache, event: Mapping, ts: float) -> dict:
+    user_id = str(event["user_id"])
+    query = suggest_match.fold(str(event["query"]))
+
+    def update(tx: Transaction) -> dict:
+        user, entries = tx.get_many([keys.user(user_id), keys.suggestions(suggest_match.bucket(query))])
+        user = dict(user or {})
+        categories = next((e["categories"] for e in entries or [] if suggest_match.fold(e["query"]) == query), {})
+        if event.get("category"):
+            categories = {**categories, str(event["category"]): 1.0}
+        total = sum(categories.values())
+        state = _state(user.get("search_categories"))
+        for category, weight in categories.items():
+            state = realtime.add(state, category, weight / total, ts)
+        user["search_categories"] = state
+        tx.put(keys.user(user_id), user)
+        return {"effect": "recorded", "categories": sorted(categories)}
+
+    return cache.atomic(update, watch=[keys.user(user_id)])
+
+
+def _set_status(cache: Cache, item_id: str, status: str, ts: float) -> dict:
+    def update(tx: Transaction) -> dict:
+        if status in AVAILABLE_STATUSES:
+            tx.delete_live(keys.unavailable(item_id))
+            return {"effect": "available"}
+        tx.put_live(keys.unavailable(item_id), {"status": status, "ts": round(ts, 3)})
+        return {"effect": "unavailable"}
+
+    return cache.atomic(update, watch=[])
+
+
+def apply_event(cache: Cache, event: Mapping) -> dict:
+    """Apply one event to the cache; returns what it did (``effect``) with the event's ids."""
+    kind = event.get("type")
+    ts = timestamp(event.get("ts"))
+    if kind in INTERACTIONS:
+        _require(event, "user_id", "item_id")
+        if kind == "favorite" and event.get("on") is False:
+            result = {"effect": "ignored"}  # taking a favourite back says little about taste
+        else:
+            result = _interaction(cache, event, ts)
+    elif kind == "search":
+        _require(event, "user_id", "query")
+        result = _search(cache, event, ts)
+    elif kind in ("listing_status", "fraud_flag"):
+        _require(event, "item_id")
+        status = "flagged" if kind == "fraud_flag" else str(event.get("status") or "")
+        if status not in UNAVAILABLE_STATUSES | AVAILABLE_STATUSES:
+            raise UserError(f"listing_status {status!r} is not one of {', '.join(sorted(UNAVAILABLE_STATUSES | AVAILABLE_STATUSES))}")
+        result = _set_status(cache, str(event["item_id"]), status, ts)
+    else:
+        raise UserError(f"unsupported event type {kind!r}")
+    ids = {f: event[f] for f in ("event_id", "type", "user_id", "item_id") if event.get(f) is not None}
+    return {**ids, **result}
+
+
+def apply_events(cache: Cache, events: Iterable[Mapping]) -> Iterator[dict]:
+    """Apply events in order, yielding each result."""
+    for event in events:
+        yield apply_event(cache, event)

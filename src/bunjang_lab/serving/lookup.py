@@ -1,0 +1,128 @@
+"""Cached lookups behind the ``score`` commands (standard library only).
+
+Every function reads from one :class:`~bunjang_lab.serving.cache.Snapshot`, so an answer
+never mixes two versions. Lists skip items that are unavailable: flagged as fraud in the
+published version, or sold/removed/reserved/flagged since (the live ``gone:`` keys).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping
+
+from bunjang_lab.cli import UserError
+from bunjang_lab.products import segments, suggest_match
+from bunjang_lab.serving import keys
+from bunjang_lab.serving.cache import Snapshot
+
+
+def unavailable(snap: Snapshot, item_ids: list[str]) -> set[str]:
+    """The items among ``item_ids`` no list may show right now."""
+    flagged = snap.get_many([keys.flag(i) for i in item_ids])
+    gone = snap.live_many([keys.unavailable(i) for i in item_ids])
+    return {i for i, f, g in zip(item_ids, flagged, gone) if f is not None or g is not None}
+
+
+def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = frozenset()) -> list[dict]:
+    """The first ``k`` available ``[item_id, score]`` pairs as ``{"item_id", "score"}``."""
+    candidates = [pair for pair in scored if pair[0] not in exclude]
+    hidden = unavailable(snap, [item for item, _ in candidates])
+    return [{"item_id": item, "score": score} for item, score in candidates if item not in hidden][:k]
+
+
+def _check_k(k: int) -> int:
+    if k < 1:
+        raise UserError(f"k must be at least 1, got {k}")
+    return k
+
+
+def recommend(snap: Snapshot, user_id: str, k: int = 20, gender: str | None = None,
+              birth_year: int | None = None, year: int | None = None) -> dict:
+    """The user's home feed; an unknown user gets their segment's or the global popular list.
+
+    ``source`` says which: ``"personal"`` (or the batch's own source for thin histories),
+    ``"segment"`` or ``"global"``. A personal feed emptied by sold items is topped up from
+    the user's segment, then the global list.
+    """
+    _check_k(k)
+    home = snap.get(keys.home(user_id))
+    year = year or time.gmtime().tm_year
+    if home is not None:
+        items = available_top(snap, home["items"], k)
+        if len(items) < k:
+            user = snap.get(keys.user(user_id)) or {}
+            fill = snap.get(keys.popular(user.get("segment") or segments.ALL)) or snap.get(keys.popular(segments.ALL)) or []
+            items += available_top(snap, fill, k - len(items), exclude={i["item_id"] for i in items})
+        return {"user_id": user_id, "source": home.get("source", "personal"), "version": snap.version, "items": items}
+    if gender is not None or birth_year is not None:
+        segment = segments.segment(gender, birth_year, year)
+        listed = snap.get(keys.popular(segment))
+        if listed:
+            return {"user_id": user_id, "source": "segment", "segment": segment, "version": snap.version,
+                    "items": available_top(snap, listed, k)}
+    listed = snap.require(keys.popular(segments.ALL))
+    return {"user_id": user_id, "source": "global", "version": snap.version, "items": available_top(snap, listed, k)}
+
+
+def popular(snap: Snapshot, gender: str | None = None, age_band: str | None = None, k: int = 20) -> dict:
+    """The popular list overall, for one segment, or for a gender or an age band alone.
+
+    With only one of the two, the segments sharing it are merged by summing their scores
+    (popularity is a decayed interaction count, so scores add up).
+    """
+    _check_k(k)
+    if gender is not None and gender not in segments.GENDERS:
+        raise UserError(f"gender must be one of {', '.join(segments.GENDERS)}, got {gender!r}")
+    if age_band is not None and age_band not in segments.AGE_BANDS:
+        raise UserError(f"age band must be one of {', '.join(segments.AGE_BANDS)}, got {age_band!r}")
+    if gender is None and age_band is None:
+        names = [segments.ALL]
+    else:
+        names = [f"{g}|{b}" for g in ([gender] if gender else segments.GENDERS)
+                 for b in ([age_band] if age_band else segments.AGE_BANDS)]
+    lists = snap.get_many([keys.popular(n) for n in names])
+    if len(names) == 1:
+        scored = lists[0] if lists[0] is not None else snap.require(keys.popular(names[0]))
+    else:
+        totals: dict[str, float] = {}
+        for listed in lists:
+            for item, score in listed or []:
+                totals[item] = totals.get(item, 0.0) + score
+        scored = sorted(([i, round(s, 6)] for i, s in totals.items()), key=lambda p: (-p[1], p[0]))
+    segment = segments.ALL if names == [segments.ALL] else f"{gender or '*'}|{age_band or '*'}"
+    return {"segment": segment, "version": snap.version, "items": available_top(snap, scored, k)}
+
+
+def related(snap: Snapshot, item_id: str, k: int = 20) -> dict:
+    """Related items (substitutes) of a listing; an item the last run did not cover is an error."""
+    _check_k(k)
+    listed = snap.get(keys.related(item_id))
+    if listed is None:
+        raise UserError(f"no related items for item {item_id!r} in cache version {snap.version} (not in the published run)")
+    return {"item_id": item_id, "version": snap.version, "items": available_top(snap, listed, k, exclude={item_id})}
+
+
+def user_categories(user: Mapping[str, Any] | None) -> dict[str, float]:
+    """A user's category weights for suggestions: browsing and search, each normalised."""
+    from bunjang_lab.ranking import realtime
+
+    weights: dict[str, float] = {}
+    for field in ("recent_categories", "search_categories"):
+        for category, weight in realtime.top_weights((user or {}).get(field), 20):
+            weights[category] = weights.get(category, 0.0) + weight
+    return weights
+
+
+def suggest(snap: Snapshot, prefix: str, user_id: str | None = None, k: int = 10) -> dict:
+    """Search suggestions for a typed prefix (jamo, chosung and folded Latin match)."""
+    _check_k(k)
+    bucket = suggest_match.bucket(prefix)
+    if not bucket:
+        raise UserError("the prefix is empty")
+    entries = snap.get(keys.suggestions(bucket)) or []
+    user = snap.get(keys.user(user_id)) if user_id else None
+    answer = {"prefix": prefix, "version": snap.version,
+              "suggestions": suggest_match.match(prefix, entries, user_categories(user), k=k)}
+    if user_id:
+        answer["user_id"] = user_id
+    return answer

@@ -1,0 +1,225 @@
+"""``python -m bunjang_lab publish RUN_DIR [--cache URL] [--keep N]`` / ``publish --rollback``.
+
+Loads what a run folder holds (the "Runs" contract in docs/architecture.md), writes it as
+a new cache version and switches the current version in one atomic step; ``--rollback``
+switches back to the previous kept version. The key layout is in docs/serving.md.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from bunjang_lab.cli import UserError, parser
+from bunjang_lab.serving import keys
+from bunjang_lab.serving.cache import open_cache
+
+SUGGESTIONS_PER_BUCKET = 2000
+"""Most popular queries kept per first-keystroke bucket, so a bucket stays well under the cap."""
+
+# products/vectors/ (the FM split for real-time updates, written by the ranker's export):
+#   users.parquet  user_id, vector                      the user's static part (id, gender, age band)
+#   items.parquet  item_id, bias, vector[, category, recent_factor]
+#   factors.json   {"recent_category=<c>": [...], "recent_item=__unknown__": [...], ...}
+# become uvec:<user> -> vector, ivec:<item> -> {"b", "v", "c", "r"} and factors -> the shared factors.
+
+
+def _table(path: Path, columns: list[str]):
+    """The Parquet table at ``path`` (None if absent); unreadable or lacking columns is an error."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return None
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise UserError(f"{path}: not a readable Parquet file ({exc})") from None
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
+    return table
+
+
+def _groups(table, by: str, order: str, columns: list[str]) -> Iterator[tuple[str, list[list]]]:
+    """(key, [column values...]) per distinct ``by`` value, rows ordered by ``order``."""
+    table = table.sort_by([(by, "ascending"), (order, "ascending")])
+    ids = table.column(by).to_pylist()
+    cols = [table.column(c).to_pylist() for c in columns]
+    start = 0
+    for end in range(1, len(ids) + 1):
+        if end == len(ids) or ids[end] != ids[start]:
+            yield str(ids[start]), [col[start:end] for col in cols]
+            start = end
+
+
+def _scored(item_ids: list, scores: list) -> list[list]:
+    return [[str(i), round(float(s), 6)] for i, s in zip(item_ids, scores)]
+
+
+def _json(value: Any, default: Any) -> Any:
+    if value is None or value == "":
+        return default
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _home(table) -> Iterable[tuple[str, Any]]:
+    for user, (items, scores, sources) in _groups(table, "user_id", "rank", ["item_id", "score", "source"]):
+        yield keys.home(user), {"source": sources[0] or "personal", "items": _scored(items, scores)}
+
+
+def _candidates(table) -> Iterable[tuple[str, Any]]:
+    for user, (items,) in _groups(table, "user_id", "item_id", ["item_id"]):
+        yield keys.candidates(user), [str(i) for i in items]
+
+
+def _popular(table) -> Iterable[tuple[str, Any]]:
+    for segment, (items, scores) in _groups(table, "segment", "rank", ["item_id", "score"]):
+        yield keys.popular(segment), _scored(items, scores)
+
+
+def _related(table) -> Iterable[tuple[str, Any]]:
+    for item, (related, scores) in _groups(table, "item_id", "rank", ["related_item_id", "score"]):
+        yield keys.related(item), _scored(related, scores)
+
+
+def _suggest(table) -> Iterable[tuple[str, Any]]:
+    columns = ["query", "keystrokes", "chosung", "score", "categories"]
+    for bucket, values in _groups(table, "bucket", "query", columns):
+        entries = [dict(zip(columns, row)) for row in zip(*values)]
+        entries.sort(key=lambda e: -float(e["score"]))
+        yield keys.suggestions(bucket), [
+            {**e, "score": float(e["score"]), "categories": _json(e["categories"], {})} for e in entries[:SUGGESTIONS_PER_BUCKET]
+        ]
+
+
+def _users(table) -> Iterable[tuple[str, Any]]:
+    rows = zip(*(table.column(c).to_pylist() for c in ["user_id", "segment", "recent_categories", "recent_items"]))
+    for user, segment, categories, items in rows:
+        yield keys.user(str(user)), {
+            "segment": segment,
+            "recent_categories": _json(categories, {}),
+            "recent_items": _json(items, {}),
+        }
+
+
+# part name -> (file in the run folder, required columns, key/value generator)
+PARTS = {
+    "home": ("products/home.parquet", ["user_id", "rank", "item_id", "score", "source"], _home),
+    "candidates": ("products/candidates.parquet", ["user_id", "item_id"], _candidates),
+    "popular": ("products/popular.parquet", ["segment", "rank", "item_id", "score"], _popular),
+    "related": ("products/related.parquet", ["item_id", "rank", "related_item_id", "score"], _related),
+    "suggest": ("products/suggest.parquet", ["bucket", "query", "keystrokes", "chosung", "score", "categories"], _suggest),
+    "users": ("products/users.parquet", ["user_id", "segment", "recent_categories", "recent_items"], _users),
+}
+
+
+def _fraud_flags(run_dir: Path) -> dict[str, dict]:
+    """Flagged listings, plus every listing of a flagged seller: item_id -> {"risk", "reasons"}."""
+    flags: dict[str, dict] = {}
+    listings = _table(run_dir / "fraud/listings.parquet", ["item_id", "seller_id", "risk", "flagged", "reasons"])
+    sellers = _table(run_dir / "fraud/sellers.parquet", ["user_id", "risk", "flagged", "reasons"])
+    flagged_sellers = {}
+    if sellers is not None:
+        for user, risk, flagged, reasons in zip(*(sellers.column(c).to_pylist() for c in ["user_id", "risk", "flagged", "reasons"])):
+            if flagged:
+                flagged_sellers[str(user)] = {"risk": float(risk), "reasons": _json(reasons, [])}
+    if listings is not None:
+        columns = ["item_id", "seller_id", "risk", "flagged", "reasons"]
+        for item, seller, risk, flagged, reasons in zip(*(listings.column(c).to_pylist() for c in columns)):
+            if flagged:
+                flags[str(item)] = {"risk": float(risk), "reasons": _json(reasons, [])}
+            elif str(seller) in flagged_sellers:
+                flags[str(item)] = flagged_sellers[str(seller)]
+    return flags
+
+
+def _floats(values) -> list[float] | None:
+    return None if values is None else [round(float(x), 7) for x in values]
+
+
+def _vectors(folder: Path) -> Iterator[tuple[str, Any]] | None:
+    """Cache (key, value) pairs of the vectors folder, or None when the run has none."""
+    if not folder.is_dir():
+        return None
+    users = _table(folder / "users.parquet", ["user_id", "vector"])
+    items = _table(folder / "items.parquet", ["item_id", "bias", "vector"])
+    factors_path = folder / "factors.json"
+    try:
+        factors = json.loads(factors_path.read_text(encoding="utf-8")) if factors_path.exists() else {}
+    except ValueError as exc:
+        raise UserError(f"{factors_path}: invalid JSON ({exc})") from None
+
+    def entries() -> Iterator[tuple[str, Any]]:
+        yield keys.FACTORS, {name: _floats(vector) for name, vector in factors.items()}
+        if users is not None:
+            for user, vector in zip(users.column("user_id").to_pylist(), users.column("vector").to_pylist()):
+                yield keys.user_vector(str(user)), _floats(vector)
+        if items is not None:
+            names = items.column_names
+            columns = {c: items.column(c).to_pylist() for c in ("item_id", "bias", "vector", "category", "recent_factor") if c in names}
+            for row in range(items.num_rows):
+                value = {"b": float(columns["bias"][row]), "v": _floats(columns["vector"][row])}
+                if "category" in columns and columns["category"][row] is not None:
+                    value["c"] = str(columns["category"][row])
+                if "recent_factor" in columns and columns["recent_factor"][row] is not None:
+                    value["r"] = _floats(columns["recent_factor"][row])
+                yield keys.item_vector(str(columns["item_id"][row])), value
+
+    return entries()
+
+
+def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3) -> dict:
+    """Publish ``run_dir`` as a new version of the cache at ``cache_url`` and make it current.
+
+    Returns ``{"version", "run", "counts": {part: keys}, "seconds", "versions"}``. Parts
+    absent from the run are absent from the new version (a run folder is complete).
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"run folder not found: {run_dir}")
+    if keep < 0:
+        raise UserError("--keep must be 0 or more")
+    started = time.perf_counter()
+    run_info = _json((run_dir / "run.json").read_text(encoding="utf-8"), {}) if (run_dir / "run.json").exists() else {}
+    run_id = str(run_info.get("run_id") or run_dir.name)
+    tables = {name: _table(run_dir / path, columns) for name, (path, columns, _) in PARTS.items()}
+    flags = _fraud_flags(run_dir)
+    vectors = _vectors(run_dir / "products/vectors")
+    if all(t is None for t in tables.values()) and not flags and vectors is None and not (run_dir / "fraud").is_dir():
+        raise UserError(f"{run_dir} holds no products/ or fraud/ results to publish")
+    counts: dict[str, int] = {}
+    with open_cache(cache_url, create=True) as cache:
+        with cache.new_version(run=run_id, keep=keep) as writer:
+            for name, table in tables.items():
+                if table is not None:
+                    counts[name] = writer.put_many(PARTS[name][2](table))
+            counts["fraud_flags"] = writer.put_many((keys.flag(item), flag) for item, flag in flags.items())
+            if vectors is not None:
+                counts["vectors"] = writer.put_many(vectors)
+            manifest = {"run": run_id, "run_dir": str(run_dir.resolve()), "counts": counts, "model": run_info.get("model_version")}
+            writer.put(keys.MANIFEST, manifest)
+        version = writer.version
+        kept = [v["version"] for v in cache.versions()]
+    return {"version": version, "run": run_id, "counts": counts, "seconds": round(time.perf_counter() - started, 3), "versions": kept}
+
+
+def rollback(cache_url: str | None = None) -> dict:
+    """Make the previous kept version current again; returns ``{"from_version", "version", "run"}``."""
+    with open_cache(cache_url) as cache:
+        return cache.rollback()
+
+
+def run(argv: list[str]) -> int:
+    p = parser("python -m bunjang_lab publish", "Publish a run to the serving cache as a new version, or roll back.")
+    p.add_argument("run_dir", nargs="?", help="run folder written by `recommend --out` / `fraud --out`")
+    p.add_argument("--cache", default=None, help="cache URL (default: BUNJANG_CACHE_URL or sqlite:///var/cache.sqlite)")
+    p.add_argument("--keep", type=int, default=3, help="previous versions kept for rollback (default 3)")
+    p.add_argument("--rollback", action="store_true", help="make the previous kept version current again")
+    args = p.parse_args(argv)
+    if args.rollback == bool(args.run_dir):
+        raise UserError("give either RUN_DIR or --rollback")
+    result = rollback(args.cache) if args.rollback else publish_run(args.run_dir, args.cache, keep=args.keep)
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
