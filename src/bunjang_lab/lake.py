@@ -1,0 +1,268 @@
+"""The Parquet event lake: atomic partition writes, run manifests, quarantine and loading.
+
+Layout under the lake root (a local path or an fsspec URL such as ``memory://lake``)::
+
+    events/type=<type>/date=YYYY-MM-DD/part-<run_id>-<n>.parquet   (date: UTC date of ts)
+    _manifests/<run_id>.json     what one ingest run read, added and rejected
+    _quarantine/<run_id>.jsonl   rejected records with reason codes
+    _tmp/                        files being written; never read, removed by the next writer
+
+Every file is written under ``_tmp/`` and then renamed into place, so a reader sees a
+file whole or not at all. On object stores, where a rename is a copy then a delete, a
+file is still never visible half-written, but a run's files appear one by one.
+
+>>> import pyarrow as pa
+>>> table = pa.table({"event_id": ["e1"], "type": ["click"], "ts": pa.array([1714521600000], pa.timestamp("ms", "UTC")),
+...                   "user_id": ["u1"], "item_id": ["i1"]})
+>>> lake = "memory://doctest-lake"
+>>> [p["rows"] for p in write_events(lake, table, run_id="r1")]
+[1]
+>>> read_events(lake, types=["click"], start="2024-05-01")[["event_id", "item_id"]].to_dict("records")
+[{'event_id': 'e1', 'item_id': 'i1'}]
+>>> read_events(lake, types=["search"]).columns.tolist()
+['event_id', 'type', 'ts', 'user_id', 'query', 'extra']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import posixpath
+import uuid
+from typing import Any, Iterable, Sequence
+
+import fsspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from bunjang_lab.events import COMMON, FIELDS, TYPE_FIELDS, TYPES
+
+EVENTS, MANIFESTS, QUARANTINE, TMP = "events", "_manifests", "_quarantine", "_tmp"
+TS_TYPE = pa.timestamp("ms", tz="UTC")
+_ARROW_TYPES = {"id": pa.string(), "string": pa.string(), "category": pa.string(), "choice": pa.string(),
+                "integer": pa.int64(), "boolean": pa.bool_(), "string_list": pa.list_(pa.string()),
+                "timestamp": TS_TYPE}
+# Every column an event can have in the lake, in contract order (``type`` comes from the path).
+SCHEMA = pa.schema([(name, _ARROW_TYPES[FIELDS[name].kind]) for name in COMMON if name != "type"]
+                   + [(name, _ARROW_TYPES[FIELDS[name].kind]) for name in TYPE_FIELDS]
+                   + [("extra", pa.string())])
+PARTITIONING = ds.partitioning(pa.schema([("type", pa.string()), ("date", pa.string())]), flavor="hive")
+
+
+def type_schema(type_name: str) -> pa.Schema:
+    """The columns stored in the files of one event type."""
+    keep = set(TYPES[type_name].fields)
+    return pa.schema([f for f in SCHEMA if f.name in keep or f.name in COMMON or f.name == "extra"])
+
+
+def filesystem(lake: str | Any) -> tuple[fsspec.AbstractFileSystem, str]:
+    """(fsspec filesystem, root path) for a local path or URL."""
+    fs, root = fsspec.core.url_to_fs(str(lake))
+    return fs, root.rstrip("/") or "/"
+
+
+def _publish(fs, tmp_path: str, final_path: str) -> None:
+    fs.makedirs(posixpath.dirname(final_path), exist_ok=True)
+    fs.mv(tmp_path, final_path)
+
+
+def _tmp_path(fs, root: str, suffix: str) -> str:
+    fs.makedirs(f"{root}/{TMP}", exist_ok=True)
+    return f"{root}/{TMP}/{uuid.uuid4().hex}{suffix}"
+
+
+def write_bytes_atomic(lake, relative_path: str, data: bytes) -> str:
+    """Write ``data`` to ``lake/relative_path`` through a temporary file and a rename."""
+    fs, root = filesystem(lake)
+    tmp, final = _tmp_path(fs, root, ".part"), f"{root}/{relative_path}"
+    with fs.open(tmp, "wb") as out:
+        out.write(data)
+    _publish(fs, tmp, final)
+    return final
+
+
+def clean_tmp(lake) -> int:
+    """Remove files left in ``_tmp/`` by a killed writer; returns how many (one writer at a time)."""
+    fs, root = filesystem(lake)
+    if not fs.exists(f"{root}/{TMP}"):
+        return 0
+    leftovers = fs.find(f"{root}/{TMP}")
+    if leftovers:
+        fs.rm(leftovers)
+    return len(leftovers)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns; missing ones are null."""
+    columns = [table[f.name] if f.name in table.column_names else pa.nulls(table.num_rows, f.type) for f in schema]
+    return pa.table(columns, schema=schema)
+
+
+def write_events(lake, table: pa.Table, *, run_id: str) -> list[dict[str, Any]]:
+    """Write accepted events (lake columns plus ``type``) partitioned by type and UTC date.
+
+    Returns one ``{"path", "type", "date", "rows"}`` per file written. Rows keep their
+    input order inside each file.
+    """
+    if table.num_rows == 0:
+        return []
+    fs, root = filesystem(lake)
+    dates = pc.strftime(table["ts"], format="%Y-%m-%d")
+    keys = pc.binary_join_element_wise(table["type"], dates, "/").combine_chunks().dictionary_encode()
+    codes = keys.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=len(keys.dictionary))
+    sorted_table = table.take(pa.array(order))
+    written, offset = [], 0
+    for number, (key, count) in enumerate(zip(keys.dictionary.to_pylist(), counts)):
+        type_name, date = key.split("/")
+        schema = type_schema(type_name)
+        part = _conform(sorted_table.slice(offset, int(count)), schema)
+        offset += int(count)
+        tmp = _tmp_path(fs, root, ".parquet")
+        pq.write_table(part, tmp, filesystem=fs, compression="zstd")
+        final = f"{root}/{EVENTS}/type={type_name}/date={date}/part-{run_id}-{number:04d}.parquet"
+        _publish(fs, tmp, final)
+        written.append({"path": final, "type": type_name, "date": date, "rows": int(count)})
+    return written
+
+
+def _dataset(lake) -> ds.Dataset | None:
+    fs, root = filesystem(lake)
+    base = f"{root}/{EVENTS}"
+    if not fs.exists(base):
+        return None
+    schema = pa.unify_schemas([SCHEMA, PARTITIONING.schema])
+    return ds.dataset(base, format="parquet", filesystem=fs, partitioning=PARTITIONING, schema=schema)
+
+
+def _as_utc(value) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def event_ids(lake) -> pa.Array:
+    """Every event_id in the lake (only that column is read)."""
+    dataset = _dataset(lake)
+    if dataset is None:
+        return pa.array([], pa.string())
+    return dataset.to_table(columns=["event_id"]).column("event_id").combine_chunks()
+
+
+def columns_for(types: Iterable[str] | None) -> list[str]:
+    """The DataFrame columns :func:`read_events` returns for these types (all when None)."""
+    chosen = list(TYPES) if types is None else list(types)
+    fields = {f for t in chosen for f in TYPES[t].fields}
+    return [*COMMON, *(f for f in TYPE_FIELDS if f in fields), "extra"]
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    mapping = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    return table.to_pandas(types_mapper=mapping.get)
+
+
+def read_events(lake, types: Sequence[str] | str | None = None, start=None, end=None,
+                columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Events of the chosen types with ``start <= ts < end`` as a pandas DataFrame.
+
+    ``start``/``end`` accept strings, datetimes or Timestamps (naive means UTC). Only the
+    partitions of the chosen types and dates are opened. Columns: ``event_id, type, ts
+    (datetime64[ms, UTC]), user_id``, the fields of the chosen types, ``extra``; integers
+    are nullable ``Int64``. Rows are ordered by ts. An empty lake or no match gives an
+    empty DataFrame with the same columns.
+    """
+    types = [types] if isinstance(types, str) else None if types is None else list(types)
+    unknown = sorted(set(types or ()) - set(TYPES))
+    if unknown:
+        raise ValueError(f"unknown event types {unknown}; known: {', '.join(TYPES)}")
+    wanted = columns_for(types)
+    if columns is not None:
+        missing = [c for c in columns if c not in wanted]
+        if missing:
+            raise ValueError(f"no such columns for these types: {missing}")
+        wanted = list(columns)
+    condition = None
+    clauses = []
+    if types is not None:
+        clauses.append(ds.field("type").isin(types))
+    if start is not None:
+        start = _as_utc(start)
+        clauses += [ds.field("date") >= start.strftime("%Y-%m-%d"), ds.field("ts") >= pa.scalar(start, TS_TYPE)]
+    if end is not None:
+        end = _as_utc(end)
+        clauses += [ds.field("date") <= end.strftime("%Y-%m-%d"), ds.field("ts") < pa.scalar(end, TS_TYPE)]
+    for clause in clauses:
+        condition = clause if condition is None else condition & clause
+    dataset = _dataset(lake)
+    read = list(dict.fromkeys([*wanted, "ts"]))
+    if dataset is None:
+        table = pa.table({c: pa.array([], SCHEMA.field(c).type if c != "type" else pa.string()) for c in read})
+    else:
+        table = dataset.to_table(columns=read, filter=condition)
+    table = table.sort_by([("ts", "ascending")]).select(wanted)
+    if "type" in wanted:
+        table = table.set_column(table.schema.get_field_index("type"), "type", table["type"].cast(pa.string()))
+    return _to_pandas(table)
+
+
+def write_manifest(lake, manifest: dict[str, Any]) -> str:
+    """Record what a run did; written last, so a manifest means the run completed."""
+    data = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
+    return write_bytes_atomic(lake, f"{MANIFESTS}/{manifest['run_id']}.json", data)
+
+
+def read_manifests(lake) -> list[dict[str, Any]]:
+    """Every run's manifest, oldest first."""
+    fs, root = filesystem(lake)
+    paths = sorted(fs.glob(f"{root}/{MANIFESTS}/*.json"))
+    manifests = [json.loads(fs.cat_file(p)) for p in paths]
+    return sorted(manifests, key=lambda m: (m.get("started_at", ""), m["run_id"]))
+
+
+def write_quarantine(lake, run_id: str, records: Sequence[dict[str, Any]]) -> str | None:
+    if not records:
+        return None
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    return write_bytes_atomic(lake, f"{QUARANTINE}/{run_id}.jsonl", data)
+
+
+def read_quarantine(lake, run_id: str | None = None) -> pd.DataFrame:
+    """Rejected records (``run_id, source, line, reason, field, detail, raw``) of one or every run."""
+    fs, root = filesystem(lake)
+    pattern = f"{root}/{QUARANTINE}/{run_id or '*'}.jsonl"
+    rows = []
+    for path in sorted(fs.glob(pattern)):
+        name = posixpath.basename(path)[: -len(".jsonl")]
+        rows += [{"run_id": name, **json.loads(line)} for line in fs.cat_file(path).decode().splitlines() if line]
+    return pd.DataFrame(rows, columns=["run_id", "source", "line", "reason", "field", "detail", "raw"])
+
+
+def latest_ts_by_type(lake) -> dict[str, int]:
+    """The newest ts (epoch ms) ingested so far per type, from the manifests (cheap)."""
+    newest: dict[str, int] = {}
+    for manifest in read_manifests(lake):
+        for type_name, ts_ms in manifest.get("max_ts_ms", {}).items():
+            newest[type_name] = max(ts_ms, newest.get(type_name, ts_ms))
+    return newest
+
+
+def lake_summary(lake) -> dict[str, Any]:
+    """Totals over all runs: events by type, duplicates, quarantined by reason, late events."""
+    summary: dict[str, Any] = {"runs": 0, "read": 0, "accepted": 0, "duplicates": 0, "quarantined": 0,
+                               "late": 0, "out_of_order": 0, "by_type": {}, "by_reason": {}}
+    for manifest in read_manifests(lake):
+        summary["runs"] += 1
+        for key in ("read", "accepted", "duplicates", "quarantined", "late", "out_of_order"):
+            summary[key] += manifest.get(key, 0)
+        for group in ("by_type", "by_reason"):
+            for name, count in manifest.get(group, {}).items():
+                summary[group][name] = summary[group].get(name, 0) + count
+    return summary
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
