@@ -1,0 +1,58 @@
+"""fraud_scan (on new lake events): images in mapped shards, then text, sellers and risk.
+
+Triggered by the lake asset that marketplace_ingest updates. The days it owns come from
+the ``days`` Param, else from the triggering ingest runs. The new listing images of those
+days are hashed and OCR'd in mapped tasks (one per shard, spread over the workers), then
+one task merges the shards into the image index and scores listings, chats and sellers
+into ``runs/<day>/fraud``.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+from bunjang_common import DAYS_PARAM, DEFAULT_ARGS, FRAUD_RESULTS, LAKE_EVENTS, START_DATE, folders, params, run_days
+
+
+@dag(
+    dag_id="fraud_scan",
+    schedule=[LAKE_EVENTS],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,  # runs share the image index
+    default_args=DEFAULT_ARGS,
+    params=params(
+        "lake", "runs", "image_index",
+        days=DAYS_PARAM,
+        shard_size=Param(200, type="integer", minimum=1, description="images per mapped task"),
+    ),
+    tags=["bunjang", "fraud"],
+    doc_md=__doc__,
+)
+def fraud_scan():
+    @task
+    def plan(**context) -> list[dict]:
+        from bunjang_lab.pipeline import plan_image_shards
+
+        return plan_image_shards(folders(context["params"])["lake"], run_days(context, "dates"), context["params"]["shard_size"])
+
+    @task(max_active_tis_per_dagrun=4)
+    def scan_images(planned: dict, params=None) -> str:
+        from bunjang_lab.pipeline import scan_image_shard
+
+        where = folders(params)
+        return scan_image_shard(planned, where["runs"], where["image_index"])
+
+    @task(outlets=[FRAUD_RESULTS], trigger_rule="none_failed")
+    def scan(parts, outlet_events=None, **context) -> dict:
+        from bunjang_lab.pipeline import scan_fraud_days
+
+        where = folders(context["params"])
+        days = run_days(context, "dates")
+        results = scan_fraud_days(where["lake"], where["runs"], days, where["image_index"], list(parts or []))
+        outlet_events[FRAUD_RESULTS].extra = {"days": days}
+        return results
+
+    scan(scan_images.expand(planned=plan()))
+
+
+fraud_scan()

@@ -1,0 +1,73 @@
+"""publish (after a new model or new fraud results): products and flags to the cache.
+
+Computes the recommendation products of the newest day the triggering assets name
+(with that day's fraud flags keeping flagged listings out of the feeds) into
+``runs/<day>/products``, then publishes ``runs/<day>`` to the serving cache as a new
+version. The cache URL comes from the Airflow Connection ``bunjang_cache`` (for example
+``redis://redis:6379/0``); without it, the ``cache_url`` Param, then ``BUNJANG_CACHE_URL``,
+then the embedded SQLite cache under ``BUNJANG_HOME``.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import BaseHook, Param, dag, task
+from airflow.sdk.exceptions import AirflowNotFoundException
+from bunjang_common import (
+    CACHE_CONNECTION, DAYS_PARAM, DEFAULT_ARGS, FRAUD_RESULTS, MODEL_LATEST, SERVING_CACHE, START_DATE, folders, params, run_days,
+)
+
+
+def cache_url(explicit: str | None) -> str:
+    """The Param, else the ``bunjang_cache`` Connection, else the BUNJANG_HOME default."""
+    if explicit:
+        return explicit
+    try:
+        connection = BaseHook.get_connection(CACHE_CONNECTION)
+    except AirflowNotFoundException:
+        from bunjang_lab import paths
+
+        return paths.cache_url()
+    if connection.conn_type == "redis":
+        auth = f":{connection.password}@" if connection.password else ""
+        return f"redis://{auth}{connection.host or '127.0.0.1'}:{connection.port or 6379}/{connection.schema or 0}"
+    return connection.get_uri()
+
+
+@dag(
+    dag_id="publish",
+    schedule=(MODEL_LATEST | FRAUD_RESULTS),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,  # versions must be published in order
+    default_args=DEFAULT_ARGS,
+    params=params(
+        "lake", "runs", "models",
+        days=DAYS_PARAM,
+        cache_url=Param(None, type=["null", "string"], description="cache URL overriding the bunjang_cache Connection"),
+        keep=Param(3, type="integer", minimum=1, description="cache versions kept for roll-back"),
+    ),
+    tags=["bunjang", "serving"],
+    doc_md=__doc__,
+)
+def publish():
+    @task
+    def products(**context) -> str:
+        from bunjang_lab.pipeline import compute_day_products
+
+        where = folders(context["params"])
+        day = run_days(context, "days", "day")[-1]
+        compute_day_products(where["lake"], where["models"], where["runs"], day)
+        return day
+
+    @task(outlets=[SERVING_CACHE])
+    def to_cache(day: str, params=None, outlet_events=None) -> dict:
+        from bunjang_lab.pipeline import publish_day
+
+        result = publish_day(folders(params)["runs"], day, cache_url(params.get("cache_url")), params["keep"])
+        outlet_events[SERVING_CACHE].extra = {"day": day, "version": result.get("version")}
+        return result
+
+    to_cache(products())
+
+
+publish()

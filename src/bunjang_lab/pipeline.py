@@ -1,0 +1,403 @@
+"""One library function per DAG task, with explicit partition arguments.
+
+The DAGs in ``dags/`` (and ``demo``) only resolve *which* partition a run owns (the
+day of its data interval, or the days an ingest run touched) and call these functions.
+Each function:
+
+* takes every location explicitly (lake, runs, models, cache, landing folder);
+* writes only its own partition, and builds it beside the target before swapping it
+  in, so a crash never leaves a half-written partition and a re-run replaces it whole;
+* gives the same result when run twice with the same inputs.
+
+Partition layout under ``BUNJANG_HOME`` (see docs/airflow.md)::
+
+    landing/                      new JSON Lines files dropped by producers
+    landing/_processed/<run>/     files already ingested by ingest run <run>
+    lake/                         the event lake (ingest owns it; deduplicated)
+    runs/<YYYY-MM-DD>/fraud/      fraud_scan of that day
+    runs/<YYYY-MM-DD>/fraud/image_parts/shard-<n>.parquet   one mapped image task each
+    runs/<YYYY-MM-DD>/products/   recommendation products of that day
+    runs/<YYYY-MM-DD>/train.json  what the training gate decided that day
+    reports/<YYYY-MM-DD>/         the batch report of that day
+
+No Airflow here: the domain and these functions run the same from the demo, a test
+or a DAG task.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+LANDING_PATTERNS = ("*.jsonl", "*.jsonl.gz")
+PROCESSED_DIR = "_processed"
+DEFAULT_TOLERANCE = 0.02
+"""Relative drop of the gate metric the candidate may show against production."""
+
+T = TypeVar("T")
+
+
+# ----------------------------------------------------------------------------- days
+
+
+def as_day(value: date | datetime | str) -> date:
+    """The UTC calendar day of a date, an aware datetime or an ISO string.
+
+    >>> as_day("2026-03-01")
+    datetime.date(2026, 3, 1)
+    >>> as_day(datetime(2026, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-2))))
+    datetime.date(2026, 3, 2)
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+        return value.date()
+    return value
+
+
+def day_bounds(day: date | str) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a UTC day.
+
+    >>> [t.isoformat() for t in day_bounds("2026-03-01")]
+    ['2026-03-01T00:00:00+00:00', '2026-03-02T00:00:00+00:00']
+    """
+    start = datetime.combine(as_day(day), datetime.min.time(), tzinfo=timezone.utc)
+    return start, start + timedelta(days=1)
+
+
+def days_in_interval(start: datetime, end: datetime) -> list[str]:
+    """The UTC days a data interval ``[start, end)`` covers (at least the start's day).
+
+    >>> days_in_interval(datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(2026, 3, 3, tzinfo=timezone.utc))
+    ['2026-03-01', '2026-03-02']
+    >>> days_in_interval(datetime(2026, 3, 1, 5, tzinfo=timezone.utc), datetime(2026, 3, 1, 6, tzinfo=timezone.utc))
+    ['2026-03-01']
+    """
+    first, last = as_day(start), as_day(end - timedelta(microseconds=1))
+    return [(first + timedelta(days=n)).isoformat() for n in range(max((last - first).days, 0) + 1)]
+
+
+def resolve_days(requested: str | Iterable[str] | None, touched: Iterable[Iterable[str]], fallback: Iterable[str]) -> list[str]:
+    """Which days an event-triggered run owns, most explicit source first.
+
+    ``requested``: days a user asked for (a Param: one day, a comma list or a list);
+    ``touched``: the ``dates`` each triggering ingest reported; ``fallback``: the days
+    of the run's own data interval.
+
+    >>> resolve_days("2026-03-02, 2026-03-01", [], ["2026-03-05"])
+    ['2026-03-01', '2026-03-02']
+    >>> resolve_days(None, [["2026-03-01"], ["2026-03-02", "2026-03-01"]], ["2026-03-05"])
+    ['2026-03-01', '2026-03-02']
+    >>> resolve_days(None, [], ["2026-03-05"])
+    ['2026-03-05']
+    """
+    if isinstance(requested, str):
+        requested = [part for part in requested.replace(",", " ").split() if part]
+    for source in (requested or [], [d for dates in touched for d in dates], fallback):
+        days = sorted({as_day(d).isoformat() for d in source})
+        if days:
+            return days
+    return []
+
+
+# ----------------------------------------------------------------------- partitions
+
+
+def replace_partition(target: str | os.PathLike, build: Callable[[Path], T]) -> T:
+    """Build a partition folder beside ``target``, then swap it in.
+
+    ``build`` receives an empty staging folder and fills it. Only when it returns does
+    the staging folder replace ``target`` (a rename, so readers see the old or the new
+    partition, never a mix); if it raises, the old partition stays as it was.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> replace_partition(root / "p", lambda d: (d / "a.txt").write_text("1"))
+    1
+    >>> replace_partition(root / "p", lambda d: (d / "b.txt").write_text("22"))
+    2
+    >>> sorted(p.name for p in (root / "p").iterdir())
+    ['b.txt']
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.staging-{os.getpid()}")
+    retired = target.with_name(f".{target.name}.retired-{os.getpid()}")
+    for leftover in (staging, retired):
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging.mkdir()
+    try:
+        result = build(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+    return result
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Library results may hold paths, numpy scalars or timestamps: make them plain."""
+    return json.loads(json.dumps(obj, default=str))
+
+
+def run_dir(runs: str | os.PathLike, day: date | str) -> Path:
+    """The run folder of one day: ``runs/<YYYY-MM-DD>``."""
+    return Path(runs) / as_day(day).isoformat()
+
+
+# -------------------------------------------------------------------------- ingest
+
+
+def _filesystem(url: str):
+    import fsspec
+
+    return fsspec.core.url_to_fs(url)
+
+
+def list_landing(landing: str) -> list[str]:
+    """New JSON Lines files in a landing folder or URL prefix, oldest name first.
+
+    Files in ``_processed/`` and hidden or temporary files (``.name``, ``*.tmp``: a
+    producer still writing should use such a name and rename when done) are ignored.
+    """
+    fs, root = _filesystem(landing)
+    if not fs.exists(root):
+        from bunjang_lab.cli import UserError
+
+        raise UserError(f"landing folder not found: {landing}")
+    found = set()
+    for pattern in LANDING_PATTERNS:
+        for path in fs.glob(f"{root.rstrip('/')}/{pattern}"):
+            if not Path(path).name.startswith("."):
+                found.add(path)
+    protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+    prefix = "" if protocol in ("file", "local") else f"{protocol}://"
+    return [prefix + p if not p.startswith(prefix) else p for p in sorted(found)]
+
+
+def archive_landed(files: Iterable[str], landing: str, run_id: str) -> list[str]:
+    """Move ingested files to ``landing/_processed/<run_id>/`` and return their new places.
+
+    A file already moved by an earlier attempt of the same run is simply not there any
+    more, so retrying is harmless.
+    """
+    fs, root = _filesystem(landing)
+    target = f"{root.rstrip('/')}/{PROCESSED_DIR}/{run_id}"
+    fs.makedirs(target, exist_ok=True)
+    moved = []
+    for url in files:
+        _, path = _filesystem(url)
+        if fs.exists(path):
+            destination = f"{target}/{Path(path).name}"
+            fs.mv(path, destination)
+            moved.append(destination)
+    return moved
+
+
+def ingest_landing(landing: str, lake: str, run_id: str, *, media_root: str | None = None) -> dict:
+    """Ingest every new file of ``landing`` into ``lake`` and move the files aside.
+
+    Ingest deduplicates by ``event_id`` against the whole lake, so a retry after a crash
+    between the two steps accepts nothing twice. Returns ingest's counts plus
+    ``files`` (as moved), ``run_id`` and ``dates`` (event days that received events,
+    which the fraud scan and publish of those days then own).
+    """
+    from bunjang_lab.ingest import ingest_files
+
+    files = list_landing(landing)
+    if not files:
+        return {"run_id": run_id, "files": [], "read": 0, "accepted": 0, "duplicates": 0, "quarantined": 0, "dates": []}
+    started = time.monotonic()
+    counts = ingest_files(files, lake, run_id=run_id, media_root=media_root)
+    moved = archive_landed(files, landing, run_id)
+    summary = _jsonable(counts)
+    summary.update(run_id=run_id, files=moved, seconds=round(time.monotonic() - started, 3))
+    summary["dates"] = sorted(set(summary.get("dates") or _dates_from_manifest(lake, run_id)))
+    return summary
+
+
+def _dates_from_manifest(lake: str, run_id: str) -> list[str]:
+    """Event days a given ingest run wrote, read back from its manifest."""
+    fs, root = _filesystem(lake)
+    manifest = f"{root.rstrip('/')}/_manifests/{run_id}.json"
+    if not fs.exists(manifest):
+        return []
+    with fs.open(manifest, "r") as stream:
+        text = stream.read()
+    found = set()
+    for token in text.replace('"', " ").replace("/", " ").split():
+        if token.startswith("date="):
+            found.add(token[5:15])
+    return sorted(found)
+
+
+# --------------------------------------------------------------------------- fraud
+
+
+def plan_image_shards(lake: str, days: Iterable[str], shard_size: int = 200) -> list[dict]:
+    """Shards of the listing images of ``days``, one mapped task each.
+
+    Every shard carries its ``day`` and ``number`` so its part file has a fixed name
+    (``runs/<day>/fraud/image_parts/shard-<number>.parquet``) and a retry overwrites it.
+    """
+    from bunjang_lab.fraud.images.scan import plan_shards
+
+    shards = []
+    for day in sorted(set(days)):
+        start, end = day_bounds(day)
+        for number, shard in enumerate(plan_shards(lake, start, end, shard_size)):
+            shards.append({"day": day, "number": number, "shard": _jsonable(shard)})
+    return shards
+
+
+def _image_part(runs: str, day: str, number: int) -> Path:
+    return run_dir(runs, day) / "image_parts" / f"shard-{number:05d}.parquet"
+
+
+def scan_image_shard(planned: dict, runs: str, image_index: str) -> str:
+    """Hash and OCR one shard of images into its own part file (overwritten on retry)."""
+    from bunjang_lab.fraud.images.scan import scan_shard
+
+    out = _image_part(runs, planned["day"], planned["number"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    scan_shard(planned["shard"], image_index, tmp)
+    tmp.replace(out)
+    return str(out)
+
+
+def scan_fraud_days(lake: str, runs: str, days: Iterable[str], image_index: str, part_files: Iterable[str] = ()) -> dict:
+    """Score the listings, chats, images and sellers of each day into ``runs/<day>/fraud``.
+
+    ``part_files`` are the mapped image shards of these days: they are merged into the
+    image index and the day's ``fraud/images.parquet`` before the text and behaviour
+    scan, which then sees every image match.
+    """
+    from bunjang_lab.fraud.images.scan import merge_shards
+    from bunjang_lab.fraud.scan import scan_fraud
+
+    parts_by_day: dict[str, list[str]] = {}
+    for part in part_files:
+        parts_by_day.setdefault(Path(part).parent.parent.name, []).append(part)
+    results = {}
+    for day in sorted(set(days)):
+        start, end = day_bounds(day)
+
+        def build(staging: Path, day=day, start=start, end=end) -> dict:
+            parts = sorted(parts_by_day.get(day, []))
+            if parts:
+                merge_shards(parts, image_index, staging)
+            return _jsonable(scan_fraud(lake, staging, start, end, image_index=image_index))
+
+        results[day] = replace_partition(run_dir(runs, day) / "fraud", build)
+    return results
+
+
+# ------------------------------------------------------------------------ training
+
+
+def model_version(day: date | str) -> str:
+    """The version name of the model trained on data up to the end of ``day``.
+
+    >>> model_version("2026-03-01")
+    'fm-20260301'
+    """
+    return f"fm-{as_day(day):%Y%m%d}"
+
+
+def train_candidate(lake: str, models: str, day: str, **params: Any) -> str:
+    """Train the FM on everything up to the end of ``day`` into ``models/fm-<day>``.
+
+    The candidate is built beside its folder and swapped in, so a retry replaces it;
+    ``models/latest`` is not touched here (see :func:`gate_candidate`).
+    """
+    from bunjang_lab.ranking.train import train_model
+
+    _, until = day_bounds(day)
+    target = Path(models) / model_version(day)
+
+    def build(staging: Path) -> str:
+        produced = Path(train_model(lake, until, staging, **params))
+        if produced.resolve() != staging.resolve():  # trainer wrote a version sub-folder
+            for child in produced.iterdir():
+                child.rename(staging / child.name)
+        return str(target)
+
+    return replace_partition(target, build)
+
+
+def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, tolerance: float = DEFAULT_TOLERANCE) -> dict:
+    """Promote the candidate to ``models/latest`` only if it is not worse than production.
+
+    The decision (metrics of both, tolerance, promoted or kept) is written to
+    ``runs/<day>/train.json`` and returned; a rejected candidate leaves ``latest`` alone.
+    """
+    from bunjang_lab.ranking.train import promote_if_not_worse
+
+    decision = _jsonable(promote_if_not_worse(candidate, models, lake, tolerance))
+    decision.setdefault("candidate", candidate)
+    decision.setdefault("tolerance", tolerance)
+    _write_json(run_dir(runs, day) / "train.json", decision)
+    return decision
+
+
+# ------------------------------------------------------------------------- publish
+
+
+def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
+    """Recommendation products of ``day`` from ``models/latest`` into ``runs/<day>/products``.
+
+    ``now`` is the end of the day, so the same day always gives the same products;
+    the day's fraud results (when present) keep flagged listings out of the feeds.
+    """
+    from bunjang_lab.products.recommend import compute_products
+
+    model_dir = Path(models) / "latest"
+    if not model_dir.exists():
+        from bunjang_lab.cli import UserError
+
+        raise UserError(f"no model at {model_dir}: run recommender_train (or `train`) first")
+    _, now = day_bounds(day)
+    fraud_dir = run_dir(runs, day) / "fraud"
+    return replace_partition(
+        run_dir(runs, day) / "products",
+        lambda staging: _jsonable(compute_products(lake, model_dir.resolve(), staging, now=now, fraud_dir=fraud_dir if fraud_dir.exists() else None)),
+    )
+
+
+def publish_day(runs: str, day: str, cache_url: str, keep: int = 3) -> dict:
+    """Publish ``runs/<day>`` (products and fraud flags) to the cache as a new version."""
+    from bunjang_lab.serving.publish import publish_run
+
+    return _jsonable(publish_run(run_dir(runs, day), cache_url, keep=keep))
+
+
+# -------------------------------------------------------------------------- report
+
+
+def build_day_report(lake: str, runs: str, reports: str, day: str) -> str:
+    """The batch report of ``day`` into ``reports/<day>/`` (HTML, JSON and CSV)."""
+    from bunjang_lab.report import build_report
+
+    target = Path(reports) / as_day(day).isoformat()
+    replace_partition(target, lambda staging: build_report(lake, runs, staging, date=as_day(day)))
+    return str(target / "index.html") if (target / "index.html").exists() else str(target)
