@@ -1,0 +1,36 @@
+"""``python -m bunjang_lab recommend``: home feeds, popular lists, related items, suggestions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bunjang_lab import paths
+from bunjang_lab.cli import UserError, parser
+
+
+def run(argv: list[str]) -> int:
+    p = parser("python -m bunjang_lab recommend",
+               "Compute the four recommendation products for the current state of the lake into RUN_DIR/products/.")
+    p.add_argument("--lake", default=str(paths.lake_dir()), help="event lake (default: %(default)s)")
+    p.add_argument("--model", default=str(paths.models_dir() / "latest"), help="trained model folder (default: %(default)s)")
+    p.add_argument("--out", help="run folder (default: BUNJANG_HOME/runs/<UTC timestamp>)")
+    p.add_argument("--now", help="the moment to recommend for (default: the newest event in the lake)")
+    p.add_argument("--fraud-dir", help="fraud results whose flagged listings are excluded (default: RUN_DIR/fraud)")
+    args = p.parse_args(argv)
+
+    import pandas as pd
+
+    from bunjang_lab.products.recommend import compute_products
+
+    if not str(args.lake).startswith(("memory://", "s3://", "gs://")) and not Path(args.lake).exists():
+        raise UserError(f"no event lake at {args.lake} (run `python -m bunjang_lab ingest` first)")
+    if args.now is not None:
+        try:
+            pd.Timestamp(args.now)
+        except ValueError:
+            raise UserError(f"--now: not a timestamp: {args.now!r}") from None
+    out = Path(args.out) if args.out else paths.runs_dir() / pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%SZ")
+    summary = compute_products(args.lake, args.model, out, now=args.now, fraud_dir=args.fraud_dir)
+    print(json.dumps({"out": str(out), **summary}, ensure_ascii=False))
+    return 0

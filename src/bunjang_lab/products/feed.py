@@ -1,0 +1,136 @@
+"""The personalized home feed: candidates, FM ranking, business rules.
+
+Candidates per active user (``source`` column):
+
+* ``category``: the freshest live listings of the user's top recent categories;
+* ``related``: related items of what they recently clicked or favorited;
+* ``popular``: their segment's popular list.
+
+They are ranked by the scorer (the FM) plus a freshness boost,
+``score = fm + FRESHNESS_WEIGHT × 0.5 ** (age_hours / FRESHNESS_HALF_LIFE_HOURS)``, then the
+business rules apply: only live listings (not sold, reserved, removed or fraud-flagged),
+never the user's own listings or what they already bought, at most ``SELLER_CAP`` items
+per seller and ``CATEGORY_CAP`` per leaf category. Users with fewer than ``MIN_HISTORY``
+interactions, and lists the caps left short, are filled from the segment's popular list,
+then the global one (``source`` ``segment`` / ``global``), under the same rules.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+
+from bunjang_lab.products.catalog import Snapshot, decay
+from bunjang_lab.products.segments import ALL
+
+K = 50
+SELLER_CAP = 3
+CATEGORY_CAP = 15
+FRESHNESS_HALF_LIFE_HOURS = 48.0
+FRESHNESS_WEIGHT = 0.3
+MIN_HISTORY = 3
+TOP_CATEGORIES = 3
+FRESH_PER_CATEGORY = 40
+RECENT_ITEMS = 10
+RELATED_PER_ITEM = 10
+POPULAR_CANDIDATES = 50
+COLUMNS = ["user_id", "rank", "item_id", "score", "source"]
+SOURCE_ORDER = ("related", "category", "popular", "segment", "global")
+
+
+class Scorer(Protocol):
+    """Anything that scores (user, item) pairs: the FM, or a fake in tests."""
+
+    def score(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> np.ndarray: ...
+
+
+def candidates(snap: Snapshot, users: pd.DataFrame, recent: pd.DataFrame, related: pd.DataFrame,
+               popular: pd.DataFrame) -> pd.DataFrame:
+    """Personal candidates (user_id, item_id, source) for ``users`` (user_id, segment).
+
+    ``recent`` holds each user's top categories and items: user_id, key, kind ("category" or
+    "item"), weight.
+    """
+    live = snap.live
+    fresh = live.sort_values("listed_ts", ascending=False, kind="stable")
+    fresh = fresh[fresh.groupby("category").cumcount() < FRESH_PER_CATEGORY][["category", "item_id"]]
+    cats = recent[recent["kind"] == "category"]
+    cats = cats[cats.groupby("user_id").cumcount() < TOP_CATEGORIES]
+    by_category = cats.merge(fresh, left_on="key", right_on="category")[["user_id", "item_id"]].assign(source="category")
+
+    items = recent[recent["kind"] == "item"]
+    items = items[items.groupby("user_id").cumcount() < RECENT_ITEMS]
+    near = related[related["rank"] <= RELATED_PER_ITEM]
+    by_related = (items.merge(near, left_on="key", right_on="item_id", suffixes=("_seen", ""))
+                  [["user_id", "related_item_id"]].rename(columns={"related_item_id": "item_id"}).assign(source="related"))
+
+    top = popular[popular["rank"] <= POPULAR_CANDIDATES]
+    by_popular = users[["user_id", "segment"]].merge(top, on="segment")[["user_id", "item_id"]].assign(source="popular")
+
+    pool = pd.concat([by_related, by_category, by_popular], ignore_index=True)  # SOURCE_ORDER: first wins
+    pool = pool[pool["user_id"].isin(users["user_id"])]
+    return pool.drop_duplicates(["user_id", "item_id"], keep="first").reset_index(drop=True)
+
+
+def allowed(snap: Snapshot, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``pairs`` that pass the hard rules, with seller_id, category and listed_ts.
+
+    Live only (not sold/reserved/removed/flagged), not the user's own, not already bought.
+    """
+    live = snap.live[["item_id", "seller_id", "category", "listed_ts"]]
+    out = pairs.merge(live, on="item_id")
+    out = out[out["seller_id"] != out["user_id"]]
+    bought = pd.MultiIndex.from_frame(snap.purchases[["user_id", "item_id"]])
+    out = out[~pd.MultiIndex.from_frame(out[["user_id", "item_id"]]).isin(bought)]
+    return out.reset_index(drop=True)
+
+
+def apply_caps(ranked: pd.DataFrame, k: int = K, seller_cap: int = SELLER_CAP,
+               category_cap: int = CATEGORY_CAP) -> pd.DataFrame:
+    """Keep, per user in ``ranked`` order, at most ``seller_cap`` items per seller and
+    ``category_cap`` per category, then the first ``k``."""
+    ranked = ranked[ranked.groupby(["user_id", "seller_id"], sort=False).cumcount() < seller_cap]
+    ranked = ranked[ranked.groupby(["user_id", "category"], sort=False).cumcount() < category_cap]
+    return ranked[ranked.groupby("user_id", sort=False).cumcount() < k]
+
+
+def home_feed(snap: Snapshot, scorer: Scorer, users: pd.DataFrame, recent: pd.DataFrame, related: pd.DataFrame,
+              popular: pd.DataFrame, k: int = K) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(home feed ``COLUMNS``, scored candidate pool user_id/item_id) for ``users``
+    (user_id, segment, history = number of interactions)."""
+    warm = users[users["history"] >= MIN_HISTORY]
+    pool = allowed(snap, candidates(snap, warm, recent, related, popular))
+    if len(pool):
+        fm = np.asarray(scorer.score(pool["user_id"].to_numpy(), pool["item_id"].to_numpy()), dtype=float)
+        pool["score"] = fm + FRESHNESS_WEIGHT * decay(pool["listed_ts"], snap.now, FRESHNESS_HALF_LIFE_HOURS)
+    else:
+        pool["score"] = pd.Series(dtype=float)
+    pool["tier"] = 0
+    personal = apply_caps(_order(pool), k)
+
+    short = personal.groupby("user_id").size().reindex(users["user_id"], fill_value=0)
+    needy = users[users["user_id"].isin(short[short < k].index)]
+    if len(needy):
+        fill = allowed(snap, _fallback(needy, popular))
+        fill = fill[~pd.MultiIndex.from_frame(fill[["user_id", "item_id"]]).isin(
+            pd.MultiIndex.from_frame(personal[["user_id", "item_id"]]))]
+        topped = apply_caps(_order(pd.concat([personal[personal["user_id"].isin(needy["user_id"])], fill], ignore_index=True)), k)
+        personal = pd.concat([personal[~personal["user_id"].isin(needy["user_id"])], topped], ignore_index=True)
+    feed = _order(personal)
+    feed["rank"] = feed.groupby("user_id", sort=False).cumcount() + 1
+    return feed[COLUMNS].reset_index(drop=True), pool[["user_id", "item_id"]]
+
+
+def _fallback(users: pd.DataFrame, popular: pd.DataFrame) -> pd.DataFrame:
+    """Segment list (tier 1) then the global list (tier 2), scored by popularity."""
+    segment = users[["user_id", "segment"]].merge(popular, on="segment").assign(source="segment", tier=1)
+    overall = users[["user_id"]].merge(popular[popular["segment"] == ALL], how="cross").assign(source="global", tier=2)
+    both = pd.concat([segment, overall], ignore_index=True)[["user_id", "item_id", "score", "source", "tier"]]
+    return both.sort_values("tier", kind="stable").drop_duplicates(["user_id", "item_id"], keep="first")
+
+
+def _order(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["user_id", "tier", "score", "item_id"], ascending=[True, True, False, True],
+                             kind="stable", ignore_index=True)

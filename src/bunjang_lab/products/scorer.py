@@ -1,0 +1,54 @@
+"""The FM behind the home feed's :class:`~bunjang_lab.products.feed.Scorer` protocol.
+
+User and item parts are computed once per distinct id at the snapshot time
+(``score = user_bias + item_bias + p_u · q_i``, see :mod:`bunjang_lab.ranking.scoring`);
+scoring the candidate pairs is then a gather and a row-wise dot product.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bunjang_lab.cli import UserError
+from bunjang_lab.products.catalog import Snapshot
+
+CHUNK = 262_144  # pairs per row-wise dot (bounds the gathered (n, k) arrays)
+
+
+class FMPairScorer:
+    """Scores (user, item) pairs with a loaded ``FMScorer`` at time ``at``."""
+
+    def __init__(self, fm, ctx, at):
+        self.fm, self.ctx, self.at = fm, ctx, at
+        self.version = fm.meta.get("version", "unknown")
+
+    def score(self, user_ids, item_ids) -> np.ndarray:
+        users, u_index = np.unique(np.asarray(user_ids).astype(str), return_inverse=True)
+        items, i_index = np.unique(np.asarray(item_ids).astype(str), return_inverse=True)
+        up = self.fm.user_parts(users, self.ctx, self.at)
+        ip = self.fm.item_parts(items, self.ctx, self.at)
+        out = up.bias[u_index] + ip.bias[i_index]
+        for start in range(0, len(out), CHUNK):
+            u, i = u_index[start:start + CHUNK], i_index[start:start + CHUNK]
+            out[start:start + CHUNK] += np.einsum("ij,ij->i", up.vectors[u], ip.vectors[i])
+        return out
+
+    def export(self, out_dir: Path, user_ids, item_ids) -> Path:
+        """The FM parts serving needs for real-time re-ranking (``products/vectors/``)."""
+        from bunjang_lab.ranking.scoring import export_vectors
+
+        return export_vectors(self.fm, self.ctx, np.asarray(user_ids), np.asarray(item_ids), self.at, out_dir)
+
+
+def load_scorer(model_dir, events: pd.DataFrame, snap: Snapshot) -> FMPairScorer:
+    """The FM of ``model_dir`` (a model folder or the ``models/latest`` link) over ``events``."""
+    from bunjang_lab.ranking import features
+    from bunjang_lab.ranking.scoring import FMScorer
+
+    model_dir = Path(model_dir)
+    if not (model_dir / "model.txt").exists():
+        raise UserError(f"no trained model in {model_dir} (run `python -m bunjang_lab train` first)")
+    return FMPairScorer(FMScorer.load(model_dir.resolve()), features.Context.from_events(events), snap.now)

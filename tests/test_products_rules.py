@@ -1,0 +1,217 @@
+"""Business rules of the products, each with a case built to break it (fake scorer, tiny market)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bunjang_lab.products import feed
+from bunjang_lab.products.catalog import snapshot
+from bunjang_lab.products.popular import popular_lists
+from bunjang_lab.products.recommend import build_products
+from bunjang_lab.products.related import related_items
+from bunjang_lab.products.suggest import suggestions
+from bunjang_lab.products.suggest_match import bucket, match
+
+NOW = pd.Timestamp("2026-03-10T12:00:00Z")
+SHOES = "신발>스니커즈"
+
+
+class FakeScorer:
+    """Scores from a per-item table (default 0), so a test decides what the FM 'wants'."""
+
+    def __init__(self, by_item=None):
+        self.by_item = by_item or {}
+
+    def score(self, user_ids, item_ids):
+        return np.array([self.by_item.get(i, 0.0) for i in item_ids], dtype=float)
+
+
+class Market:
+    def __init__(self):
+        self.rows, self.n = [], 0
+
+    def add(self, type, user, hours_ago, **fields):
+        self.n += 1
+        self.rows.append(dict(event_id=f"e{self.n}", type=type, user_id=user, ts=NOW - pd.Timedelta(hours=hours_ago), **fields))
+        return self
+
+    def listing(self, item, seller, title="나이키 덩크 로우 270", category=SHOES, price=100_000, hours_ago=48, brand="나이키"):
+        return self.add("listing", seller, hours_ago, item_id=item, title=title, category=category, price=price, brand=brand)
+
+    def frame(self):
+        return pd.DataFrame(self.rows)
+
+
+def shopper_market():
+    """A shopper 'u' who clicks sneakers; sellers s1..s6 list sneakers and some bags."""
+    m = Market()
+    m.add("signup", "u", 500, gender="F", birth_year=2000)
+    for i in range(30):
+        m.listing(f"sn{i}", f"s{i % 6 + 1}", title=f"나이키 덩크 {240 + i}", hours_ago=60 - i)
+    for i in range(10):
+        m.listing(f"bag{i}", "s9", title=f"프라다 가방 {i}", category="가방>숄더백", price=500_000, hours_ago=30)
+    for i in range(5):
+        m.add("click", "u", 10 - i, item_id=f"sn{i}")
+    return m
+
+
+def feed_of(events, scorer, flagged=None, user="u"):
+    snap = snapshot(events, now=NOW, flagged=flagged)
+    tables, _ = build_products(snap, scorer)
+    home = tables["home"]
+    return home[home["user_id"] == user], tables, snap
+
+
+def test_sold_reserved_removed_and_flagged_items_never_reach_any_list():
+    m = shopper_market()
+    m.add("listing_status", "s1", 1, item_id="sn6", status="sold")
+    m.add("listing_status", "s2", 1, item_id="sn7", status="reserved")
+    m.add("listing_status", "s3", 1, item_id="sn8", status="removed")
+    m.add("purchase", "other", 1, item_id="sn9", price=1)
+    gone = {"sn6", "sn7", "sn8", "sn9", "sn10"}
+    scorer = FakeScorer({i: 10.0 for i in gone})  # the FM loves them
+    home, tables, _ = feed_of(m.frame(), scorer, flagged={"sn10"})
+    assert len(home) > 0 and not gone & set(home["item_id"])
+    assert not gone & set(tables["popular"]["item_id"])
+    assert not gone & (set(tables["related"]["item_id"]) | set(tables["related"]["related_item_id"]))
+    assert not gone & set(tables["candidates"]["item_id"])
+
+
+def test_a_listing_back_to_active_is_live_again():
+    m = shopper_market()
+    m.add("listing_status", "s1", 3, item_id="sn6", status="reserved")
+    m.add("listing_status", "s1", 1, item_id="sn6", status="active")
+    home, _, _ = feed_of(m.frame(), FakeScorer({"sn6": 10.0}))
+    assert home["item_id"].iloc[0] == "sn6"
+
+
+def test_never_the_users_own_listing_nor_what_they_bought():
+    m = shopper_market()
+    m.listing("mine", "u", title="나이키 덩크 내꺼", hours_ago=1)
+    m.add("purchase", "u", 2, item_id="sn3", price=1)
+    m.add("listing_status", "s4", 2, item_id="sn3", status="active")  # a relisted item still was bought
+    home, _, _ = feed_of(m.frame(), FakeScorer({"mine": 10.0, "sn3": 10.0}))
+    assert {"mine", "sn3"}.isdisjoint(home["item_id"])
+
+
+def test_at_most_three_items_per_seller_even_when_the_fm_wants_five():
+    m = shopper_market()
+    for i in range(5):
+        m.listing(f"hot{i}", "bigseller", title=f"나이키 덩크 한정 {i}", hours_ago=2)
+    home, _, _ = feed_of(m.frame(), FakeScorer({f"hot{i}": 10.0 - i for i in range(5)}))
+    assert home["item_id"].head(3).tolist() == ["hot0", "hot1", "hot2"]
+    assert {"hot3", "hot4"}.isdisjoint(home["item_id"])
+    sellers = home.merge(snapshot(m.frame(), now=NOW).listings, on="item_id")["seller_id"]
+    assert sellers.value_counts().max() <= feed.SELLER_CAP
+
+
+def test_category_cap_keeps_the_feed_diverse():
+    m = shopper_market()
+    for i in range(40):
+        m.listing(f"x{i}", f"xs{i}", hours_ago=5)
+    home, _, snap = feed_of(m.frame(), FakeScorer({f"x{i}": 5.0 for i in range(40)}))
+    per_category = home.merge(snap.listings, on="item_id")["category"].value_counts()
+    assert per_category.max() <= feed.CATEGORY_CAP and len(home) > feed.CATEGORY_CAP
+
+
+def test_freshness_boost_breaks_ties_towards_newer_listings():
+    m = shopper_market()
+    m.listing("old", "o1", hours_ago=400)
+    m.listing("new", "o2", hours_ago=1)
+    home, _, _ = feed_of(m.frame(), FakeScorer({"old": 3.0, "new": 3.0}))
+    order = home["item_id"].tolist()
+    assert order.index("new") < order.index("old") if "old" in order else order[0] == "new"
+
+
+def test_feed_ranks_by_the_scorer_and_is_complete():
+    home, _, _ = feed_of(shopper_market().frame(), FakeScorer({"bag3": 9.0, "sn20": 8.0}))
+    assert home["item_id"].head(2).tolist() == ["bag3", "sn20"]
+    assert home["rank"].tolist() == list(range(1, len(home) + 1))
+    assert home["item_id"].is_unique and len(home) <= feed.K
+
+
+def test_user_with_no_history_gets_the_segment_list_then_global():
+    m = shopper_market()
+    m.add("signup", "newbie", 1, gender="F", birth_year=2001)
+    home, tables, _ = feed_of(m.frame(), FakeScorer(), user="newbie")
+    assert len(home) > 0 and set(home["source"]) <= {"segment", "global"}
+    segment = tables["popular"].query("segment == 'F|20s'")["item_id"].tolist()
+    assert home["item_id"].head(5).tolist() == [i for i in segment if i in set(home["item_id"])][:5]
+
+
+def test_unknown_gender_gets_its_own_segment_and_lists_exist_for_every_segment():
+    m = shopper_market()
+    m.add("signup", "anon", 1, gender=None, birth_year=1990)
+    for i in range(3):
+        m.add("favorite", "anon", 2 + i, item_id=f"bag{i}")
+    snap = snapshot(m.frame(), now=NOW)
+    assert snap.users.set_index("user_id").loc["anon", "segment"] == "unknown|30s"
+    pop = popular_lists(snap, k=10)
+    assert set(pop["segment"]) >= {"all", "unknown|30s", "unknown|unknown", "M|50+"}
+    assert pop.query("segment == 'unknown|30s'")["item_id"].head(3).tolist() == ["bag0", "bag1", "bag2"]
+    assert pop.query("segment == 'F|20s'")["item_id"].iloc[0].startswith("sn")  # u clicked sneakers
+
+
+def test_listing_with_no_behaviour_still_gets_related_items_from_content():
+    m = shopper_market()
+    m.listing("fresh", "s7", title="나이키덩크 로우 250 새상품", hours_ago=0.1)
+    related = related_items(snapshot(m.frame(), now=NOW), k=5)
+    mine = related[related["item_id"] == "fresh"]
+    assert len(mine) == 5 and set(mine["related_item_id"]) <= {f"sn{i}" for i in range(30)}
+    assert "fresh" not in set(mine["related_item_id"])
+
+
+def test_related_items_follow_sessions_and_titles():
+    m = Market()
+    m.listing("a", "s1", title="아이폰 13 프로 256", category="디지털>휴대폰", price=700_000)
+    m.listing("b", "s2", title="갤럭시 s22 울트라", category="디지털>휴대폰", price=650_000)
+    m.listing("c", "s3", title="아이폰13프로 128기가", category="디지털>휴대폰", price=680_000)
+    m.listing("d", "s4", title="에어팟 프로", category="디지털>이어폰", price=150_000)
+    for user in ("x", "y", "z"):  # people who open a also open b within minutes
+        m.add("click", user, 5, item_id="a").add("click", user, 4.95, item_id="b")
+    related = related_items(snapshot(m.frame(), now=NOW), k=3).query("item_id == 'a'")
+    assert related["related_item_id"].tolist()[:2] == ["b", "c"]
+    plain = related_items(snapshot(Market().listing("a", "s1", title="아이폰 13 프로 256", category="디지털>휴대폰")
+                                   .listing("b", "s2", title="갤럭시 s22 울트라", category="디지털>휴대폰")
+                                   .listing("c", "s3", title="아이폰13프로 128기가", category="디지털>휴대폰").frame(), now=NOW), k=1)
+    assert plain.query("item_id == 'a'")["related_item_id"].tolist() == ["c"]
+
+
+def test_suggestions_from_search_events_match_jamo_prefixes_and_categories():
+    m = shopper_market()
+    for i, q in enumerate(["나이키", "나이키", "Nike Dunk", "nike  dunk", "노트북", "ㄴㅇㅋ"]):
+        m.add("search", f"q{i}", 3, query=q)
+    m.add("search", "u", 2, query="나이키").add("click", "u", 1.95, item_id="sn12")
+    table = suggestions(snapshot(m.frame(), now=NOW))
+    assert "ㄴㅇㅋ" not in set(table["query"])  # an abbreviation is a way of typing, not a suggestion
+    assert table.query("query == 'Nike Dunk' or query == 'nike dunk'").shape[0] == 1
+    naiki = table.query("query == '나이키'").iloc[0]
+    assert json.loads(naiki["categories"]) == {SHOES: 1.0}
+    entries = table[table["bucket"] == bucket("ㄴ")].to_dict("records")
+    for typed in ("ㄴ", "낭", "ㄴㅇㅋ"):
+        assert match(typed, entries)[0]["query"] == "나이키"
+    assert match("NIKE d", table[table["bucket"] == "n"].to_dict("records"))[0]["query"].lower() == "nike dunk"
+
+
+def test_users_table_carries_segment_and_recent_states():
+    _, tables, _ = feed_of(shopper_market().frame(), FakeScorer())
+    row = tables["users"].set_index("user_id").loc["u"]
+    assert row["segment"] == "F|20s"
+    assert SHOES in json.loads(row["recent_categories"])["weights"]
+    assert "sn4" in json.loads(row["recent_items"])["weights"]
+
+
+@pytest.mark.parametrize("name", ["home", "candidates", "popular", "related", "suggest", "users"])
+def test_tables_follow_the_run_contract(name):
+    _, tables, _ = feed_of(shopper_market().add("search", "u", 1, query="나이키").frame(), FakeScorer())
+    expected = {
+        "home": ["user_id", "rank", "item_id", "score", "source"], "candidates": ["user_id", "item_id"],
+        "popular": ["segment", "rank", "item_id", "score"], "related": ["item_id", "rank", "related_item_id", "score"],
+        "suggest": ["bucket", "query", "keystrokes", "chosung", "score", "categories"],
+        "users": ["user_id", "segment", "recent_categories", "recent_items"],
+    }[name]
+    assert list(tables[name].columns) == expected and len(tables[name]) > 0
