@@ -1,0 +1,69 @@
+"""Mask personal data (phone and account numbers, e-mail addresses, messenger IDs) in text.
+
+Evidence, logs and reports show only a few characters of each, so a reviewer can still
+tell two numbers apart without the report leaking them. Obfuscated forms are found
+through the normaliser and masked where the user wrote them.
+
+>>> mask("카.톡 ab1234 으로 연락 주세요")
+'카.톡 ab**34 으로 연락 주세요'
+>>> mask("전화 010-1234-5678")
+'전화 01*-****-**78'
+>>> mask("공일공 일이삼사 오육칠팔")
+'공일* **** **칠팔'
+>>> mask("mail seller.kim@naver.com")
+'mail se****.*im@naver.com'
+>>> mask("가격 150,000원, 모델 A1234")
+'가격 150,000원, 모델 A1234'
+"""
+
+from __future__ import annotations
+
+from bunjang_lab.fraud.normalise import normalise
+from bunjang_lab.fraud.patterns import AT_HANDLE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE_AFTER, NOT_HANDLES, PROFILE_LINK
+
+MIN_MASKED_DIGITS = 8  # phone numbers (9-11 digits) and accounts (10-14); prices and model numbers stay
+
+
+def _personal_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the normalised text that hold personal data."""
+    spans = []
+    for match in DIGIT_RUN.finditer(text):
+        if sum(map(len, DIGIT_GROUP.findall(match.group()))) >= MIN_MASKED_DIGITS:
+            spans.append(match.span())
+    if "@" in text:
+        spans += [m.span(1) for m in EMAIL.finditer(text)]
+        spans += [m.span() for m in AT_HANDLE.finditer(text)]
+    for match in HANDLE_AFTER.finditer(text):
+        if match.group(1).lstrip("@") not in NOT_HANDLES:
+            spans.append(match.span(1))
+    spans += [m.span(1) for m in PROFILE_LINK.finditer(text)]
+    return spans
+
+
+def _hide(chunk: str) -> str:
+    """Keep the first and last characters of a chunk, star the letters and digits between."""
+    positions = [i for i, ch in enumerate(chunk) if ch.isalnum()]
+    n = len(positions)
+    head, tail = (2, 2) if n >= 6 else (2, 1) if n >= 5 else (1, 0)
+    hidden = set(positions[head:n - tail])
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(chunk))
+
+
+def mask(text: str) -> str:
+    """``text`` with phone/account numbers, e-mail local parts and messenger IDs masked."""
+    if not text:
+        return text
+    normalised = normalise(text)
+    spans = sorted(normalised.span(a, b) for a, b in _personal_spans(normalised.text) if b > a)
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in spans:
+        start = max(start, last)
+        if start >= end:
+            continue
+        out.append(text[last:start])
+        out.append(_hide(text[start:end]))
+        last = end
+    out.append(text[last:])
+    return "".join(out)

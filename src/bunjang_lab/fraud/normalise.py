@@ -1,0 +1,253 @@
+"""Undo the tricks scammers use to slip contact details past filters (standard library only).
+
+:func:`normalise` returns a :class:`Normalised`: the cleaned text plus, for every one
+of its characters, the span of the original text it came from, so a rule that fires on
+the cleaned text can quote what the user actually wrote.
+
+Steps, in order (each one a regular expression or a translation table, so the whole
+thing runs in linear time):
+
+1. Unicode compatibility forms (NFKC): full-width letters and digits, circled digits.
+2. Lower case; invisible characters (zero width, bidi controls, Hangul fillers) removed.
+3. Look-alike Cyrillic and Greek letters mapped to the Latin letters they imitate.
+4. Defanged links and addresses re-armed: ``hxxp``, ``[.]``, ``(dot)``, ``[at]``, ``골뱅이``.
+5. Spaced-out single characters joined: ``카 카 오 톡``, ``카.톡``, ``0 1 0 - 1 2 3``.
+6. Jamo abbreviations and misspellings of messenger names: ``ㅋㅌ``, ``까톡``, ``텔레그렘``.
+7. Hangul numerals where they stand for digits (runs of at least eight):
+   ``공일공 일이삼사 오육칠팔`` becomes ``010 1234 5678``.
+
+>>> n = normalise("카.톡 ＡＢ１２３")
+>>> n.text
+'카톡 ab123'
+>>> n.source(0, 2)
+'카.톡'
+>>> normalise("공일공 일이삼사 오육칠팔").text
+'010 1234 5678'
+>>> normalise("hxxps://bunjang[.]co[.]kr").text
+'https://bunjang.co.kr'
+>>> normalise("ㅋㅋㅇㅌ 주세요").text
+'카카오톡 주세요'
+>>> domain_skeleton("b0njang-pay.c0m") == domain_skeleton("bonjangpay.com")
+True
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+# Characters that separate the letters or digits of an obfuscated word.
+SEPARATORS = " \t.-_·•∙‧・ㅡ─―—–~*/|,'\"`^+=:;"
+SEP = f"[{re.escape(SEPARATORS)}]"
+
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]+"
+)
+
+# Cyrillic and Greek letters that render like Latin ones (lower case, after NFKC).
+_CONFUSABLES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
+    "ԛ": "q", "ԝ": "w", "ɡ": "g", "ɩ": "i", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k",
+    "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
+})
+
+_DEFANG = re.compile(
+    r"h(?:xx|\*\*|tt)p(s?)(?:\[:\]|\(:\)|:)?(?=/)"   # hxxp://, hxxp[:]//
+    r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)"
+    r"|\[at\]|\(at\)|\{at\}|\[@\]|\(@\)|\s?골뱅이\s?"
+    r"|\[/\]|\[:\]"
+)
+
+# A run of single letters or digits, each set apart by 1-3 separators ("카 카 오 톡").
+_SPACED = re.compile(rf"(?<![^\W_])[^\W_](?:{SEP}{{1,3}}[^\W_](?![^\W_]))+")
+_SEP_CHARS = re.compile(f"{SEP}+")
+
+_JAMO = "ㄱ-ㆎ"
+_ALIASES = {
+    # jamo abbreviations, only as a whole run of jamo (so "ㅋㅋㅋ" laughter stays)
+    "ㅋㅌ": "카톡", "ㅋㅋㅇㅌ": "카카오톡", "ㅋㅋㅇ": "카카오", "ㅋㅇㅌ": "카카오톡",
+    "ㅌㄹ": "텔레그램", "ㅌㄹㄱㄹ": "텔레그램", "ㅌㄹㄱㄹㅁ": "텔레그램",
+}
+_MISSPELLINGS = {
+    "까톡": "카톡", "카톸": "카톡", "캌톡": "카톡", "까똑": "카톡", "카똑": "카톡", "깨톡": "카톡",
+    "카록": "카톡", "캬톡": "카톡", "카카오똑": "카카오톡", "까까오톡": "카카오톡", "카까오톡": "카카오톡",
+    "카카오톸": "카카오톡", "카카오떡": "카카오톡",
+    "텔레그렘": "텔레그램", "텔래그램": "텔레그램", "텔레그람": "텔레그램", "텔레구람": "텔레그램",
+    "털레그램": "텔레그램", "뗄레그램": "텔레그램",
+}
+_ALIAS_RE = re.compile(
+    f"(?<![{_JAMO}])(?:{'|'.join(sorted(_ALIASES, key=len, reverse=True))})(?![{_JAMO}])"
+    f"|{'|'.join(sorted(_MISSPELLINGS, key=len, reverse=True))}"
+)
+
+_NUMERALS = {
+    "공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5",
+    "육": "6", "륙": "6", "칠": "7", "팔": "8", "구": "9",
+    "하나": "1", "둘": "2", "셋": "3", "넷": "4", "다섯": "5", "여섯": "6", "일곱": "7",
+    "여덟": "8", "아홉": "9",
+}
+_NUMERAL_TOKEN = "(?:하나|다섯|여섯|일곱|여덟|아홉|[공영빵일이삼사오육륙칠팔구둘셋넷0-9])"
+_NUMERAL_RUN = re.compile(f"{_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN})*")
+_NUMERAL_TOKENS = re.compile(_NUMERAL_TOKEN)
+MIN_NUMERAL_RUN = 8  # a phone or account number; shorter runs are ordinary words (이사, 오일)
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """Normalised text and, per character, the span of the original it came from."""
+
+    original: str
+    text: str
+    starts: tuple[int, ...] | None = None  # None: identical positions (nothing was rewritten)
+    ends: tuple[int, ...] | None = None
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span behind ``text[start:end]`` (``end > start``)."""
+        if self.starts is None:
+            return start, end
+        return self.starts[start], self.ends[end - 1]
+
+    def source(self, start: int, end: int) -> str:
+        """The original characters behind ``text[start:end]``."""
+        a, b = self.span(start, end)
+        return self.original[a:b]
+
+
+class _Builder:
+    """Text being rewritten, with the original span of each character."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.starts: list[int] | None = None
+        self.ends: list[int] | None = None
+
+    def _positions(self) -> tuple[list[int], list[int]]:
+        if self.starts is None:
+            self.starts = list(range(len(self.text)))
+            self.ends = list(range(1, len(self.text) + 1))
+        return self.starts, self.ends
+
+    def rewrite(self, pattern: re.Pattern, replace: Callable[[re.Match], str | None]) -> None:
+        """Replace every match of ``pattern`` by ``replace(match)`` (None keeps it)."""
+        text = self.text
+        pieces: list[str] = []
+        new_starts: list[int] = []
+        new_ends: list[int] = []
+        last = 0
+        for match in pattern.finditer(text):
+            new = replace(match)
+            a, b = match.span()
+            if new is None or new == text[a:b] or a == b:
+                continue
+            starts, ends = self._positions()
+            pieces.append(text[last:a])
+            new_starts += starts[last:a]
+            new_ends += ends[last:a]
+            pieces.append(new)
+            if len(new) == b - a:
+                new_starts += starts[a:b]
+                new_ends += ends[a:b]
+            else:  # every new character stands for the whole replaced span
+                new_starts += [starts[a]] * len(new)
+                new_ends += [ends[b - 1]] * len(new)
+            last = b
+        if not pieces:
+            return
+        starts, ends = self._positions()
+        pieces.append(text[last:])
+        self.text = "".join(pieces)
+        self.starts = new_starts + starts[last:]
+        self.ends = new_ends + ends[last:]
+
+    def per_char(self, convert: Callable[[str], str]) -> None:
+        """Apply a per-character conversion that may change lengths."""
+        self.rewrite(_ANY_CHAR, lambda m: convert(m.group()))
+
+    def result(self, original: str) -> Normalised:
+        if self.starts is None:
+            return Normalised(original, self.text)
+        return Normalised(original, self.text, tuple(self.starts), tuple(self.ends))
+
+
+_ANY_CHAR = re.compile(".", re.DOTALL)
+
+
+@lru_cache(maxsize=4096)
+def _nfkc_lower(ch: str) -> str:
+    if "\u3131" <= ch <= "\u318e":  # NFKC would turn keyboard jamo (ㅋ) into conjoining ones
+        return ch
+    return unicodedata.normalize("NFKC", ch).lower()
+
+
+def _join_spaced(match: re.Match) -> str | None:
+    joined = _SEP_CHARS.sub("", match.group())
+    if joined.isdigit() and len(joined) < 4:  # "1.5", "192.168.0.1": decimals and addresses stay
+        return None
+    return joined
+
+
+def _alias(match: re.Match) -> str:
+    word = match.group()
+    return _ALIASES.get(word) or _MISSPELLINGS[word]
+
+
+def _numerals(match: re.Match) -> str | None:
+    tokens = _NUMERAL_TOKENS.findall(match.group())
+    hangul = sum(not t.isdigit() for t in tokens)
+    if len(tokens) < MIN_NUMERAL_RUN or hangul == 0:
+        return None
+    return _NUMERAL_TOKENS.sub(lambda m: _NUMERALS.get(m.group(), m.group()), match.group())
+
+
+def _defang(match: re.Match) -> str:
+    token = match.group()
+    if token.startswith("h"):
+        return f"http{match.group(1)}:" if ":" in token or "[" in token or "(" in token else f"http{match.group(1)}"
+    if "골뱅이" in token or "at" in token or "@" in token:
+        return "@"
+    if "/" in token:
+        return "/"
+    if ":" in token:
+        return ":"
+    return "."
+
+
+def normalise(text: str) -> Normalised:
+    """Clean ``text`` for the rules, keeping a map back to the original characters."""
+    builder = _Builder(text)
+    if not (text.isascii() or unicodedata.is_normalized("NFKC", text)):
+        builder.per_char(_nfkc_lower)
+    lowered = builder.text.lower()
+    if len(lowered) == len(builder.text):
+        builder.text = lowered
+    else:  # a few characters (İ) lower to two; keep the positions right
+        builder.per_char(str.lower)
+    builder.rewrite(_INVISIBLE, lambda m: "")
+    ascii_only = builder.text.isascii()
+    if not ascii_only:
+        builder.text = builder.text.translate(_CONFUSABLES)
+    builder.rewrite(_DEFANG, _defang)
+    builder.rewrite(_SPACED, _join_spaced)
+    if not ascii_only:
+        builder.rewrite(_ALIAS_RE, _alias)
+        builder.rewrite(_NUMERAL_RUN, _numerals)
+    return builder.result(text)
+
+
+_LEET = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "3": "e", "4": "a", "@": "a",
+                       "5": "s", "$": "s", "7": "t", "8": "b", "9": "g", "-": None, "_": None})
+
+
+def domain_skeleton(host: str) -> str:
+    """A host name with leetspeak and look-alike letters folded (``b0njang`` ~ ``bonjang``).
+
+    >>> domain_skeleton("paypa1.com") == domain_skeleton("paypal.com")
+    True
+    """
+    folded = normalise(host).text.translate(_LEET)
+    return folded.replace("rn", "m").replace("vv", "w")

@@ -1,0 +1,48 @@
+"""Regular expressions shared by the rules and the masker, over normalised text.
+
+Every pattern is linear-time: quantifiers are bounded or run over character classes that
+cannot overlap with what follows them, so 200,000 characters of adversarial input cost
+no more than 200,000 ordinary ones.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Separators allowed inside a written number ("010-1234-5678", "010 1234 5678", "(02)123.4567").
+_NUMBER_SEP = r"[ \-.ㅡ─―—–~/)(+]"
+DIGIT_RUN = re.compile(rf"\d(?:{_NUMBER_SEP}{{0,3}}\d)*")
+DIGIT_GROUP = re.compile(r"\d+")
+
+# Messenger names, after normalisation (misspellings and jamo abbreviations already folded).
+KAKAO = r"(?:카카오 ?톡|카톡|kakao ?talk|katalk|ka톡|kakao(?= ?(?:id|아이디)))"
+TELEGRAM = r"(?:텔레 ?그램|telegram|텔레(?=\W{0,3}(?:아이디|id|@))|(?<![a-z])tg(?=\W{0,3}(?:id|@)))"
+LINE = r"(?:(?<![온])라인|(?<![a-z])line)"
+WECHAT = r"(?:위챗|wechat|weixin|微信)"
+WHATSAPP = r"(?:왓츠앱|whatsapp|whats app)"
+MESSENGER = rf"(?:{KAKAO}|{TELEGRAM}|{LINE}|{WECHAT}|{WHATSAPP})"
+ID_MARKER = r"(?:아이디|아디|계정|id)"
+
+# A messenger handle: Latin letters/digits with a few symbols, at least one letter.
+HANDLE = r"(?<![0-9a-z_.@])@?(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])"
+# Latin words that follow a messenger name but are not handles.
+NOT_HANDLES = frozenset({
+    "id", "kakao", "talk", "katalk", "line", "open", "chat", "openchat", "please", "pls", "plz",
+    "ok", "okay", "only", "contact", "add", "me", "pay", "friends", "friend", "telegram", "wechat",
+    "whatsapp", "message", "msg", "dm", "call", "text", "number", "app", "the", "and", "for",
+})
+HANDLE_AFTER = re.compile(
+    rf"(?:{MESSENGER}|{ID_MARKER}|친추|친구 ?추가)[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}|으로|로|은|는)?"
+    rf"[^0-9a-z가-힣]{{0,3}}({HANDLE})"
+)
+AT_HANDLE = re.compile(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?![0-9a-z_@.])")
+
+EMAIL = re.compile(
+    r"(?<![0-9a-z._%+\-])([0-9a-z][0-9a-z._%+\-]{0,63})@((?:[0-9a-z\-]{1,63}\.){1,5}[a-z]{2,12})(?![0-9a-z])"
+)
+
+# Path tokens that identify a person: open-chat rooms, Telegram and LINE profiles.
+PROFILE_LINK = re.compile(
+    r"(?:open\.kakao\.com/(?:o|me)/|(?<![a-z])t\.me/|telegram\.(?:me|dog)/|line\.me/(?:ti/p|r/ti/p)/~?|wa\.me/)"
+    r"([0-9a-z_+\-]{1,64})"
+)

@@ -1,0 +1,390 @@
+"""Fraud rules over normalised text: each with a stable code, a category and a weight.
+
+:func:`reasons` is the whole public surface: it normalises the text, runs every rule
+and returns one reason per rule that fired, strongest first, with masked evidence
+quoted from what the user actually wrote::
+
+>>> [r["code"] for r in reasons("카.톡 ab1234 으로 연락 주세요")]
+['kakao_id']
+>>> reasons("카.톡 ab1234 으로 연락 주세요")[0]["evidence"]
+'카.톡 ab**34'
+>>> reasons("번개톡으로 연락 주세요, 안전결제 가능해요")
+[]
+>>> sorted({r["category"] for r in reasons("국민은행 123456-78-901234 선입금 부탁드려요")})
+['account_transfer']
+
+Standard library only (the ``score text`` path imports it). Every pattern runs in
+linear time; input is cut at :data:`MAX_CHARS`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from bunjang_lab.fraud import categories as cat
+from bunjang_lab.fraud.blocklist import shared as shared_blocklist
+from bunjang_lab.fraud.mask import mask
+from bunjang_lab.fraud.normalise import Normalised, domain_skeleton, normalise
+from bunjang_lab.fraud.patterns import (
+    AT_HANDLE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE, ID_MARKER, KAKAO, LINE, NOT_HANDLES,
+    TELEGRAM, WECHAT, WHATSAPP,
+)
+
+MAX_CHARS = 20_000
+MAX_EVIDENCE = 80
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    category: str
+    weight: float
+    description: str
+
+
+_RULE_LIST = [
+    # external_channel
+    Rule("kakao_id", cat.EXTERNAL_CHANNEL, 0.9, "KakaoTalk ID next to the messenger's name"),
+    Rule("kakao_openchat", cat.EXTERNAL_CHANNEL, 0.95, "KakaoTalk open-chat link (open.kakao.com)"),
+    Rule("kakao_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on KakaoTalk"),
+    Rule("telegram_id", cat.EXTERNAL_CHANNEL, 0.9, "Telegram handle next to the messenger's name"),
+    Rule("telegram_link", cat.EXTERNAL_CHANNEL, 0.95, "t.me / telegram.me link"),
+    Rule("telegram_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on Telegram"),
+    Rule("line_id", cat.EXTERNAL_CHANNEL, 0.85, "LINE ID or link, or asks to continue on LINE"),
+    Rule("wechat_id", cat.EXTERNAL_CHANNEL, 0.85, "WeChat ID or asks to continue on WeChat"),
+    Rule("whatsapp", cat.EXTERNAL_CHANNEL, 0.85, "WhatsApp number, wa.me link or asks to continue there"),
+    Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7, "an ID to add as a friend, no messenger named"),
+    Rule("phone_number", cat.EXTERNAL_CHANNEL, 0.85, "a phone number (Korean, UK, Indian, +country), any spelling"),
+    Rule("sms_short_code", cat.EXTERNAL_CHANNEL, 0.5, "'text WORD to 85069': an SMS short code"),
+    Rule("email_address", cat.EXTERNAL_CHANNEL, 0.75, "an e-mail address"),
+    Rule("blocklisted_phone", cat.EXTERNAL_CHANNEL, 1.0, "a phone number on the fraud blocklist"),
+    # phishing_link
+    Rule("lookalike_domain", cat.PHISHING_LINK, 0.95, "host imitating the platform or a payment/delivery brand"),
+    Rule("punycode_domain", cat.PHISHING_LINK, 0.9, "internationalised (xn--) host name"),
+    Rule("ip_link", cat.PHISHING_LINK, 0.9, "link to a bare IP address"),
+    Rule("url_shortener", cat.PHISHING_LINK, 0.75, "link through a URL shortener"),
+    Rule("payment_link", cat.PHISHING_LINK, 0.9, "payment or delivery words next to an outside link"),
+    Rule("external_link", cat.PHISHING_LINK, 0.6, "a link outside the platform's own domains"),
+    # account_transfer
+    Rule("bank_account", cat.ACCOUNT_TRANSFER, 0.95, "a bank's name next to an account number"),
+    Rule("account_number", cat.ACCOUNT_TRANSFER, 0.9, "'account' / 입금 next to an account number"),
+    Rule("prepayment_request", cat.ACCOUNT_TRANSFER, 0.85, "asks to pay first or by bank transfer"),
+    Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)"),
+    Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist"),
+    # suspicious_context
+    Rule("urgency", cat.SUSPICIOUS_CONTEXT, 0.1, "hurry words: 급처, 오늘까지, urgent"),
+    Rule("abroad_or_military", cat.SUSPICIOUS_CONTEXT, 0.25, "'I'm in the army / abroad', cannot meet"),
+    Rule("too_good_price", cat.SUSPICIOUS_CONTEXT, 0.2, "too-good price or prize words"),
+]
+RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
+
+# The platform's own domains: links there are never a reason.
+ALLOWED_DOMAINS = frozenset({"bunjang.co.kr", "bunjang.com", "bgzt.in"})
+# Brands scammers imitate, with the domains they really own.
+BRANDS = {
+    "bunjang": {"bunjang.co.kr", "bunjang.com"}, "bungae": set(), "naver": {"naver.com", "naver.me"},
+    "kakao": {"kakao.com", "kakaopay.com", "kakaobank.com"}, "kakaopay": {"kakaopay.com"},
+    "toss": {"toss.im", "tossbank.com"}, "paypal": {"paypal.com"}, "payco": {"payco.com"},
+    "cjlogistics": {"cjlogistics.com"}, "epost": {"epost.go.kr"}, "hanjin": {"hanjin.com", "hanjin.co.kr"},
+    "lotteglogis": {"lotteglogis.com"}, "coupang": {"coupang.com"}, "daangn": {"daangn.com"},
+    "joongna": {"joongna.com"}, "apple": {"apple.com"}, "paypass": set(), "safepay": set(),
+    "kbstar": {"kbstar.com"}, "shinhan": {"shinhan.com"}, "wooribank": {"wooribank.com"},
+}
+_BRAND_SKELETONS = {domain_skeleton(b): b for b in BRANDS}
+SHORTENERS = frozenset({
+    "bit.ly", "han.gl", "me2.do", "vo.la", "tinyurl.com", "goo.gl", "t.co", "is.gd", "ow.ly", "buly.kr",
+    "url.kr", "c11.kr", "naver.me", "shorturl.at", "rb.gy", "cutt.ly", "tiny.cc", "t2m.io", "abit.ly",
+    "bitly.com", "rebrand.ly", "s.id", "lrl.kr", "zrr.kr", "gg.gg", "v.gd", "qrco.de", "lnkd.in",
+})
+_SECOND_LEVEL = frozenset({"co", "or", "go", "ne", "ac", "re", "pe", "com", "net", "org", "gov", "ltd", "plc"})
+
+_TLDS = (
+    "com|net|org|kr|me|ly|io|biz|info|uk|xyz|top|site|online|shop|app|link|click|cc|tk|ml|ga|cf|gq|ru|"
+    "cn|gl|do|la|vn|us|in|asia|store|live|club|pw|ws|tv|co|jp|de|fr|im|gy|id|at|be|eu|ph|to|mobi|win|"
+    "loan|vip|fun|icu|buzz|cyou|rest|bar|lol|work|today|page|dev|ai|sh|st|su|cx|one|pro|pay|bank|help"
+)
+_URL = re.compile(
+    r"(?:(?:https?://|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\.[0-9a-z\-]{1,63}){0,6})(?::\d{1,5})?"
+    r"|(?<![0-9a-z@.\-])(?P<bare>(?:[0-9a-z\-]{1,63}\.){1,6}(?:" + _TLDS + r"))(?![0-9a-z\-])(?::\d{1,5})?)"
+    r"(?P<path>[/?#][^\s<>\"'가-힣]{0,200})?"
+)
+_IP_HOST = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+_CONTACT_VERB = (
+    r"(?:주세요|주시|줘|주셈|주면|주시면|드릴|드려|연락|문의|대화|얘기|이야기|친추|추가|ㄱㄱ|하실|해주|해 ?주|"
+    r"로 와|으로 와|오세요|부탁|남겨|보내|주라|할게|해요|하세요|거래|톡 ?주|contact|add|message|text|dm|me)"
+)
+_KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift))"
+_MESSAGE_RULES: list[tuple[str, re.Pattern]] = [
+    ("kakao_openchat", re.compile(r"open\.kakao\.com/|오픈 ?채팅|오픈 ?톡|오픈 ?카톡|openchat|open chat")),
+    ("telegram_link", re.compile(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}")),
+    ("line_id", re.compile(
+        rf"{LINE}[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}{HANDLE}|line\.me/|"
+        rf"{LINE}(?:으로|로|에서)? ?(?:친추|연락|대화|메신저|메세지|messenger|추가)")),
+    ("wechat_id", re.compile(rf"{WECHAT}.{{0,12}}?(?:{HANDLE}|{_CONTACT_VERB})")),
+    ("whatsapp", re.compile(rf"wa\.me/|{WHATSAPP}.{{0,12}}?(?:\d|{HANDLE}|{_CONTACT_VERB})")),
+]
+_KAKAO_ID = re.compile(rf"{KAKAO}{_KAKAO_NOT}.{{0,12}}?({HANDLE})|({HANDLE}).{{0,8}}?{KAKAO}{_KAKAO_NOT}")
+_KAKAO_CONTACT = re.compile(
+    rf"{KAKAO}{_KAKAO_NOT}.{{0,8}}?{_CONTACT_VERB}|(?:연락|문의|대화|거래)[은는]?.{{0,6}}?{KAKAO}{_KAKAO_NOT}"
+)
+_TELEGRAM_ID = re.compile(rf"{TELEGRAM}.{{0,12}}?({HANDLE})")
+_TELEGRAM_CONTACT = re.compile(rf"{TELEGRAM}.{{0,8}}?{_CONTACT_VERB}")
+_MESSENGER_ID = re.compile(rf"(?:친추|친구 ?추가|{ID_MARKER})[^0-9a-z가-힣]{{0,3}}({HANDLE})")
+_SHORT_CODE = re.compile(r"(?<![a-z])(?:text|txt|send|reply|sms|msg)[a-z]{0,3}(?![a-z]).{0,40}?(?<![a-z])(?:to|on)\s{0,2}(\d{4,6})(?!\d)")
+
+_BANK = re.compile(
+    r"(?:국민|신한|우리|하나|농협|기업|카카오 ?뱅크|카뱅|토스 ?뱅크|케이 ?뱅크|케뱅|새마을|신협|우체국|"
+    r"수협|sc ?제일|씨티|부산|대구|경남|광주|전북|제주|산업|저축)(?:은행|뱅크|금고)?|은행|"
+    r"(?<![a-z])(?:kb|nh|ibk|kdb|sc|bank)(?![a-z])"
+)
+_ACCOUNT_WORD = re.compile(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code")
+_PREPAY = re.compile(
+    r"선 ?입금|선 ?결제|입금 ?먼저|먼저 ?(?:입금|송금|이체|결제)|계좌 ?이체|계좌로 ?(?:보내|입금|송금|결제)|"
+    r"입금 ?(?:해|하)[가-힣]{0,4} ?(?:주시면|주면|후|하시면|시면|주셔야)|입금 ?(?:확인 ?)?(?:후|되면|하면) ?(?:발송|배송|보내)|"
+    r"무통장|pay (?:me )?first|(?:transfer|payment|deposit) first|send (?:the )?money first"
+)
+_SAFE_PAY = r"(?:안전 ?결제|안전 ?거래|번개 ?페이|번페|에스크로|escrow|safe ?pay[a-z]{0,4})"
+_SAFE_PAY_REFUSAL = re.compile(
+    rf"{_SAFE_PAY}.{{0,15}}?(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|사절|거부|귀찮|복잡|번거|"
+    rf"x(?![a-z])|no(?![a-z]))|(?:수수료).{{0,8}}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
+    rf"(?:말고|대신|없이).{{0,4}}?{_SAFE_PAY}"
+)
+_URGENCY = re.compile(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|선착순|urgent|asap|immediately|final attempt")
+_ABROAD = re.compile(r"군인|군대|부대|훈련소|해외|출장 ?중|외국|유학|abroad|overseas|army|military")
+_TOO_GOOD = re.compile(
+    r"반값|공짜|정가 ?(?:의)? ?(?:절반|반)|말도 ?안 ?되는 ?가격|too good|unbelievable price|"
+    r"you(?:'ve| have)? (?:won|been selected)|claim (?:your|a|the) (?:prize|reward)|cash prize|winner"
+)
+# Numbers right after these words are serials, orders or parcel numbers, not phones.
+_NOT_PHONE_CONTEXT = re.compile(
+    r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품 ?번호|주문 ?번호|송장|운송장|order|tracking|no\.?|#|ref)[^0-9a-z가-힣]{0,3}$"
+)
+_PHONE = re.compile(
+    r"01[016789]\d{7,8}|0(?:2|[3-6][1-5])\d{7,8}|070\d{8}|050\d{8,9}|1(?:5[4-9]|6[0-8]|8[0-9])\d{5}|"
+    r"82(?:10|1[16789]|2|[3-6][1-5]|70)\d{7,8}|"
+    r"0[1-9]\d{8,9}|44\d{10}|(?:91)?[6-9]\d{9}|1?[2-9]\d{2}[2-9]\d{6}"
+)
+_PAYMENT_NEAR_LINK = re.compile(
+    r"결제|결재|입금|송금|페이|pay|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund"
+)
+
+
+# A generic reason is dropped when a more specific one fired on the same message.
+_SPECIFIC_IDS = frozenset({"kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id", "whatsapp"})
+_SUPPRESSED_BY = {
+    "messenger_id": _SPECIFIC_IDS,
+    "kakao_contact": frozenset({"kakao_id", "kakao_openchat"}),
+    "telegram_contact": frozenset({"telegram_id", "telegram_link"}),
+    "external_link": frozenset({"lookalike_domain", "punycode_domain", "ip_link", "url_shortener",
+                                "telegram_link", "kakao_openchat", "line_id", "whatsapp"}),
+    "phone_number": frozenset({"blocklisted_phone"}),
+    "bank_account": frozenset({"blocklisted_account"}),
+    "account_number": frozenset({"blocklisted_account", "bank_account"}),
+}
+
+
+@dataclass(frozen=True)
+class _Hit:
+    code: str
+    start: int
+    end: int
+    category: str | None = None  # overrides the rule's (the blocklist's kind)
+
+
+def _number_candidates(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """(start, end, digits, kind) for every phone-shaped or account-shaped written number.
+
+    A run like ``15000 010 1234 5678`` is split into groups; from each group the longest
+    window of consecutive groups that spells a phone number wins, else one of 10-14
+    digits is a candidate account number.
+    """
+    for run in DIGIT_RUN.finditer(text):
+        offset = run.start()
+        groups = [(offset + m.start(), offset + m.end(), m.group()) for m in DIGIT_GROUP.finditer(run.group())]
+        i = 0
+        while i < len(groups):
+            best = None
+            digits = ""
+            for j in range(i, len(groups)):
+                digits += groups[j][2]
+                if len(digits) > 14:
+                    break
+                if _PHONE.fullmatch(digits):
+                    best = (j, digits, "phone")
+                elif len(digits) >= 10 and (best is None or best[2] == "account"):
+                    best = (j, digits, "account")
+            if best is None:
+                i += 1
+                continue
+            j, digits, kind = best
+            yield groups[i][0], groups[j][1], digits, kind
+            i = j + 1
+
+
+def _hits(n: Normalised) -> Iterator[_Hit]:
+    text = n.text
+    blocklist = shared_blocklist()
+    banks = [m.span() for m in _BANK.finditer(text)]
+    account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
+
+    def near(spans, start, end, reach=20):
+        return any(a < end + reach and b > start - reach for a, b in spans)
+
+    for start, end, digits, kind in _number_candidates(text):
+        listed = blocklist.kind(digits)
+        if listed:
+            yield _Hit(f"blocklisted_{listed}", start, end)
+        if _NOT_PHONE_CONTEXT.search(text, max(0, start - 16), start):
+            continue
+        korean_mobile = digits.startswith(("010", "011", "016", "017", "018", "019"))
+        if kind == "phone" and (korean_mobile or not near(banks, start, end)):
+            yield _Hit("phone_number", start, end)
+        elif len(digits) < 10:
+            continue
+        elif near(banks, start, end):
+            yield _Hit("bank_account", start, end)
+        elif near(account_words, start, end):
+            yield _Hit("account_number", start, end)
+
+    for match in _KAKAO_ID.finditer(text):
+        handle = (match.group(1) or match.group(2)).lstrip("@")
+        if handle not in NOT_HANDLES:
+            yield _Hit("kakao_id", *match.span())
+            break
+    for match in _TELEGRAM_ID.finditer(text):
+        if match.group(1).lstrip("@") not in NOT_HANDLES:
+            yield _Hit("telegram_id", *match.span())
+            break
+    for match in _MESSENGER_ID.finditer(text):
+        if match.group(1).lstrip("@") not in NOT_HANDLES:
+            yield _Hit("messenger_id", *match.span())
+            break
+    if "@" in text:
+        for match in EMAIL.finditer(text):
+            yield _Hit("email_address", *match.span())
+        for match in AT_HANDLE.finditer(text):
+            yield _Hit("messenger_id", *match.span())
+    for code, pattern in ((("kakao_contact", _KAKAO_CONTACT), ("telegram_contact", _TELEGRAM_CONTACT))
+                          + tuple(_MESSAGE_RULES)):
+        match = pattern.search(text)
+        if match:
+            yield _Hit(code, *match.span())
+    match = _SHORT_CODE.search(text)
+    if match:
+        yield _Hit("sms_short_code", *match.span())
+    yield from _link_hits(text)
+    for code, pattern in (("prepayment_request", _PREPAY), ("safe_payment_refusal", _SAFE_PAY_REFUSAL),
+                          ("urgency", _URGENCY), ("abroad_or_military", _ABROAD), ("too_good_price", _TOO_GOOD)):
+        match = pattern.search(text)
+        if match:
+            yield _Hit(code, *match.span())
+
+
+def registrable_domain(host: str) -> str:
+    """``m.bunjang.co.kr`` -> ``bunjang.co.kr``; ``a.b.example.com`` -> ``example.com``.
+
+    >>> registrable_domain("m.bunjang.co.kr"), registrable_domain("www.paypal.com")
+    ('bunjang.co.kr', 'paypal.com')
+    """
+    labels = host.strip(".").split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) <= 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                   and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1:]
+
+
+def classify_host(host: str) -> str | None:
+    """The rule code for a link to ``host`` (None for the platform's own domains).
+
+    >>> [classify_host(h) for h in ("bunjang.co.kr", "bunjang-pay.com", "bit.ly", "xn--80ak6aa92e.com", "blog.example.com")]
+    [None, 'lookalike_domain', 'url_shortener', 'punycode_domain', 'external_link']
+    """
+    host = host.strip(".-")
+    if _IP_HOST.fullmatch(host):
+        return "ip_link"
+    domain = registrable_domain(host)
+    if domain in ALLOWED_DOMAINS:
+        return None
+    if "xn--" in host:
+        return "punycode_domain"
+    if domain in SHORTENERS or host in SHORTENERS:
+        return "url_shortener"
+    skeleton = domain_skeleton(host)
+    label = domain_skeleton(domain.split(".")[0])
+    for brand_skeleton, brand in _BRAND_SKELETONS.items():
+        if domain in BRANDS[brand]:
+            return "external_link"
+        if brand_skeleton in skeleton or (len(brand_skeleton) >= 5 and _edit_distance_at_most_one(label, brand_skeleton)):
+            return "lookalike_domain"
+    return "external_link"
+
+
+def _link_hits(text: str) -> Iterator[_Hit]:
+    if "." not in text:
+        return
+    seen = set()
+    for match in _URL.finditer(text):
+        host = match.group("host") or match.group("bare")
+        if "." not in host:
+            continue
+        code = classify_host(host)
+        if code is None:
+            continue
+        start, end = match.span()
+        if code not in seen:
+            seen.add(code)
+            yield _Hit(code, start, end)
+        if "payment_link" not in seen and _PAYMENT_NEAR_LINK.search(text, max(0, start - 30), min(len(text), end + 30)):
+            seen.add("payment_link")
+            yield _Hit("payment_link", start, end)
+    for match in re.finditer(r"(?<![0-9.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?/", text):
+        if "ip_link" not in seen:
+            seen.add("ip_link")
+            yield _Hit("ip_link", *match.span())
+
+
+def reasons(text: str, source: str = "text") -> list[dict]:
+    """One reason per rule that fires on ``text``, strongest first.
+
+    Each reason is ``{"code", "category", "weight", "evidence", "source"}``; the evidence
+    quotes the original text (masked). Only the first :data:`MAX_CHARS` characters count.
+    """
+    if not text:
+        return []
+    normalised = normalise(text[:MAX_CHARS])
+    found: dict[str, _Hit] = {}
+    for hit in _hits(normalised):
+        found.setdefault(hit.code, hit)
+    for code in [c for c in found if _SUPPRESSED_BY.get(c, frozenset()) & found.keys()]:
+        del found[code]
+    out = []
+    for code, hit in found.items():
+        rule = RULES[code]
+        a, b = normalised.span(hit.start, hit.end)
+        evidence = normalised.original[a:b]
+        if len(evidence) > MAX_EVIDENCE:
+            evidence = evidence[:MAX_EVIDENCE - 1] + "…"
+        out.append({"code": code, "category": rule.category, "weight": rule.weight,
+                    "evidence": mask(evidence), "source": source})
+    out.sort(key=lambda r: (-r["weight"], r["code"]))
+    return out
+
+
+def rule_table() -> list[Rule]:
+    """Every rule, in a stable order (for docs and feature columns)."""
+    return list(_RULE_LIST)

@@ -1,0 +1,151 @@
+"""Each rule's own test set, the hard negatives, and input safety."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bunjang_lab.fraud import categories
+from bunjang_lab.fraud.mask import mask
+from bunjang_lab.fraud.normalise import normalise
+from bunjang_lab.fraud.rules import MAX_CHARS, RULES, _hits, classify_host, reasons, rule_table
+
+# code -> messages on which that rule must fire (obfuscated spellings included)
+POSITIVES = {
+    "kakao_id": ["카톡 아이디 sellerkim 로 연락주세요", "ㅋㅌ ab1234 추가요", "카.톡 ab1234", "카 카 오 톡 ID: k i m 9 9 9 9",
+                 "kakao id: goodseller77", "까톡 qwer1234 로 주세요", "ab1234 로 카톡 주세요", "카카오톡: happy_day88"],
+    "kakao_openchat": ["open.kakao.com/o/sAbCdEf 로 들어오세요", "오픈채팅으로 오세요", "오픈톡 링크 드릴게요"],
+    "kakao_contact": ["카톡 주세요", "까톡 주시면 사진 더 보내드림", "카 카 오 톡 으로 연락주세요", "연락은 카톡으로",
+                      "ㅋㅋㅇㅌ 로 문의주세요", "카톸 주셈"],
+    "telegram_id": ["텔레그램 @scam_king 으로 연락", "텔레 아이디 dealer99", "telegram: @fastdeal", "ㅌㄹ id abc123"],
+    "telegram_link": ["t.me/scamking", "telegram.me/fastdeal 로 와요"],
+    "telegram_contact": ["텔레그램으로 연락 주세요", "텔레그렘 주세요"],
+    "line_id": ["라인 아이디 abc123", "LINE ID: seller99", "line.me/ti/p/~abc", "라인으로 연락 주세요"],
+    "wechat_id": ["위챗 abc_123 추가", "wechat: dealer88"],
+    "whatsapp": ["whatsapp +44 7797 706008", "wa.me/821012345678", "왓츠앱으로 연락주세요"],
+    "messenger_id": ["친추 abcd1234 해주세요", "@quickdeal 로 DM"],
+    "phone_number": ["010-1234-5678 로 연락", "공일공 일이삼사 오육칠팔 로 문자주세요", "010ㅡ1234ㅡ5678",
+                     "0 1 0 - 1 2 3 4 - 5 6 7 8 연락", "영일영.하나둘셋넷.오육칠팔", "０１０１２３４５６７８",
+                     "+82 10 1234 5678", "02-123-4567", "Call 08718738001 now", "contact 9911489000",
+                     "+447797706008 Why wait?", "Help? 0845 2814032", "010\u200b1234\u200b5678"],
+    "sms_short_code": ['Simply text the password "MIX" to 85069 to verify', "txt MUSIC to 87066 TnCs"],
+    "email_address": ["메일 seller.kim@naver.com", "abc 골뱅이 naver.com 로 메일", "abc[at]gmail[.]com"],
+    "lookalike_domain": ["http://bunjang-safepay.com/pay/123", "b0njang.xyz 에서 결제", "hxxps://bunjang-pay[.]com/order",
+                         "www.paypa1.com/login", "cjlogistlcs.com 배송조회", "bunjangg.co.kr"],
+    "punycode_domain": ["xn--80ak6aa92e.com"],
+    "ip_link": ["http://192.168.0.1/login", "185.23.4.1:8080/pay 에서 결제"],
+    "url_shortener": ["bit.ly/3abcde 참고", "han.gl/abcd 링크"],
+    "payment_link": ["http://bunjang-safepay.com/pay/123 여기서 결제해주세요", "안전결제 링크 www.safe-trade.shop/a 입니다"],
+    "external_link": ["사진은 http://example-photos.com/abc", "Visit www.Ldew.com for more", "NoWorriesLoans.com on 0871"],
+    "bank_account": ["신한 110-123-456789 예금주 홍길동", "국민은행 123456-78-901234 로", "카카오뱅크 3333-01-1234567",
+                     "농협 302 1234 5678 91"],
+    "account_number": ["계좌번호 1002-123-456789 로 입금", "입금은 356-1234-5678-93 여기로"],
+    "prepayment_request": ["선입금 해주시면 바로 발송합니다", "입금 먼저 부탁드려요", "계좌이체만 가능", "입금 확인 후 발송해요",
+                           "Please pay first and I ship"],
+    "safe_payment_refusal": ["안전결제 말고 계좌로 주세요", "수수료 아까워서 직거래 입금으로 해요", "번개페이 안 해요",
+                             "안전거래는 귀찮아서요"],
+    "blocklisted_phone": ["연락처 010-0000-0000"],
+    "blocklisted_account": ["999-000-000000 으로 보내세요"],
+    "urgency": ["급처합니다", "오늘까지 입금 부탁"],
+    "abroad_or_military": ["군인이라 직거래 불가", "해외 출장 중이라 택배만"],
+    "too_good_price": ["정가의 절반 반값에 드려요", "You have won a cash prize"],
+}
+
+# Honest messages that must stay clean: brands named like messengers, delivery companies,
+# banks as meeting places, model and serial numbers, the platform's own chat and payment.
+HARD_NEGATIVES = [
+    "카카오프렌즈 라이언 인형 팝니다", "카카오톡 선물하기 쿠폰 팔아요", "카카오페이 머니로 산 상품권", "텔레비전 55인치 팝니다",
+    "텔레파시 통했네요", "라인프렌즈 브라운 키링", "온라인 구매한 제품입니다", "넥라인 예쁜 니트", "우체국 택배로 보내드려요",
+    "CJ대한통운 택배 발송 예정", "국민은행 앞에서 직거래 가능해요", "신한은행 강남지점 앞에서 만나요", "하나 남았어요",
+    "모델명 SM-G998N 시리얼 R3CR1234567", "S/N 0123456789 정품 등록 가능", "운송장 번호 123456789012 입니다",
+    "가격 150,000원 2개 있어요", "https://m.bunjang.co.kr/products/12345 같은 상품이에요", "번개톡으로 연락주세요",
+    "안전결제로 할게요", "번개페이로 결제 부탁드려요", "안전결제 가능해요", "이사 가서 정리합니다 오일 교체",
+    "사이즈 2.5 무게 1.5kg", "2023년 10월 구매, 영수증 있어요", "ㅋㅋㅋ 네 좋아요", "아이폰 15 프로 256기가",
+    "갤럭시 S23 울트라 512GB", "나이키 에어포스 260 사이즈", "1+1 행사 상품", "다섯 개 일괄 구매시 할인", "오늘 바로 보낼게요",
+]
+
+
+def codes(text: str) -> set[str]:
+    return {r["code"] for r in reasons(text)}
+
+
+@pytest.mark.parametrize("code,text", [(c, t) for c, texts in POSITIVES.items() for t in texts])
+def test_rule_fires_on_its_own_test_set(code, text):
+    assert code in codes(text), reasons(text)
+
+
+def test_every_rule_has_a_test_set():
+    assert set(POSITIVES) == set(RULES)
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_hard_negatives_stay_clean(text):
+    assert reasons(text) == []
+
+
+def test_reason_format_and_categories():
+    found = reasons("카.톡 ab1234 으로 연락, 선입금 부탁해요", source="image")
+    assert [r["code"] for r in found] == ["kakao_id", "prepayment_request"]
+    for reason in found:
+        assert set(reason) == {"code", "category", "weight", "evidence", "source"}
+        assert reason["source"] == "image"
+        assert reason["category"] in categories.TEXT_CATEGORIES
+    assert found[0]["evidence"] == "카.톡 ab**34"
+
+
+def test_rule_table_uses_the_fixed_vocabulary():
+    for rule in rule_table():
+        assert rule.category in categories.TEXT_CATEGORIES
+        assert 0 < rule.weight <= 1
+
+
+def test_evidence_is_masked_and_points_at_the_original():
+    found = reasons("연락처는 공일공 일이삼사 오육칠팔 입니다")
+    assert found[0]["evidence"] == "공일* **** **칠팔"
+    assert "1234" not in reasons("010-1234-5678")[0]["evidence"]
+
+
+def test_specific_reasons_replace_generic_ones():
+    assert codes("카톡 아이디 sellerkim 로 연락주세요") == {"kakao_id"}
+    assert codes("t.me/scamking") == {"telegram_link"}
+
+
+def test_host_classification():
+    assert classify_host("bunjang.co.kr") is None
+    assert classify_host("m.bunjang.co.kr") is None
+    assert classify_host("naver.com") == "external_link"
+    assert classify_host("naver-pay.com") == "lookalike_domain"
+    assert classify_host("10.0.0.1") == "ip_link"
+
+
+@pytest.mark.parametrize("adversarial", [
+    "a" * 200_000, "1 " * 100_000, "카" * 200_000, "ㅋ" * 200_000, "a." * 100_000, "a@" * 100_000,
+    "카톡 " * 50_000, "0-" * 100_000, "@a" * 100_000, "http://" + "a-" * 100_000, "공일" * 100_000,
+    "x" * 199_999 + "@", "텔레그램" + " " * 199_990, ("www." + "a" * 60) * 3000,
+])
+def test_adversarial_input_runs_in_linear_time(adversarial):
+    started = time.process_time()
+    reasons(adversarial)  # scored on its first MAX_CHARS characters
+    list(_hits(normalise(adversarial)))  # and every pattern over all 200,000 characters
+    mask(adversarial)
+    # a guard against catastrophic backtracking only, not a speed test
+    assert time.process_time() - started < 5
+
+
+def test_long_input_is_cut_at_max_chars():
+    late = "가" * MAX_CHARS + " 010-1234-5678"
+    assert reasons(late) == []
+    assert codes("010-1234-5678 " + "가" * MAX_CHARS) == {"phone_number"}
+
+
+def test_blocklist_is_reloaded(tmp_path, monkeypatch):
+    path = tmp_path / "blocklist.txt"
+    path.write_text("010-5555-6666\n", encoding="utf-8")
+    monkeypatch.setenv("BUNJANG_FRAUD_BLOCKLIST", str(path))
+    assert "blocklisted_phone" in codes("연락 010 5555 6666")
+    assert "blocklisted_phone" not in codes("연락 010 7777 8888")
+    from bunjang_lab.fraud import blocklist
+    path.write_text("010-7777-8888 phone\n", encoding="utf-8")
+    blocklist.shared().reload()
+    assert "blocklisted_phone" in codes("연락 010 7777 8888")
