@@ -49,10 +49,12 @@ class RedisCache(Cache):
         self.url, self.prefix, self.max_value_bytes = url, prefix, max_value_bytes
         parts = urlsplit(url)
         query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in _OWN_PARAMETERS])
-        with self._errors():
+        try:
             self.client = redis.Redis.from_url(
                 urlunsplit(parts._replace(query=query)), socket_connect_timeout=2, socket_timeout=10
             )
+        except ValueError as exc:  # a malformed URL (bad port, unknown option...)
+            raise CacheError(f"invalid Redis URL {url!r}: {exc}") from None
 
     @contextmanager
     def _errors(self):
@@ -60,7 +62,7 @@ class RedisCache(Cache):
             yield
         except redis.WatchError:
             raise
-        except (redis.RedisError, ValueError) as exc:
+        except redis.RedisError as exc:
             raise CacheError(f"cannot use Redis at {self.url}: {exc}") from None
 
     def key(self, version: int, key: str) -> str:

@@ -1,0 +1,203 @@
+"""Contract tests of the versioned cache, run against both backends (SQLite and Redis db 11)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+
+import pytest
+
+from bunjang_lab.serving.cache import CacheError, MissingValue, open_cache
+
+REDIS_DB = "redis://127.0.0.1:6379/11"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def cache_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cache.sqlite'}"
+        return
+    prefix = f"test-{uuid.uuid4().hex}:"
+    yield f"{REDIS_DB}?prefix={prefix}"
+    import redis
+
+    client = redis.Redis.from_url(REDIS_DB)
+    leftovers = list(client.scan_iter(match=prefix + "*", count=1000))
+    if leftovers:
+        client.delete(*leftovers)
+    client.close()
+
+
+@pytest.fixture
+def cache(cache_url):
+    with open_cache(cache_url, create=True) as opened:
+        yield opened
+
+
+def publish(cache, values: dict, run: str = "r", keep: int = 3) -> int:
+    with cache.new_version(run=run, keep=keep) as writer:
+        writer.put_many(values.items())
+    return writer.version
+
+
+def corrupt(cache, key: str) -> None:
+    """Overwrite ``key`` of the current version with bytes that are not JSON."""
+    version = cache.current_version()
+    if cache.url.startswith("sqlite"):
+        with sqlite3.connect(cache.path) as conn:
+            conn.execute("UPDATE kv SET value = ? WHERE version = ? AND key = ?", (b"\xff{not json", version, key))
+    else:
+        cache.client.set(cache.key(version, key), b"\xff{not json")
+
+
+def test_values_round_trip_and_absent_keys_are_none(cache):
+    publish(cache, {"pop:all": [["i1", 1.5]], "user:u1": {"segment": "F|20s", "name": "김민지"}})
+    with cache.snapshot() as snap:
+        assert snap.get_many(["pop:all", "user:u1", "nope"]) == [[["i1", 1.5]], {"segment": "F|20s", "name": "김민지"}, None]
+        assert snap.live_many(["gone:i1"]) == [None]
+
+
+def test_reading_before_any_publish_is_a_clear_error(cache):
+    with pytest.raises(CacheError, match="nothing published"):
+        cache.snapshot()
+
+
+def test_missing_required_value_names_the_key_and_version(cache):
+    publish(cache, {"a": 1})
+    with cache.snapshot() as snap, pytest.raises(MissingValue, match="'pop:all' in cache version 1"):
+        snap.require("pop:all")
+
+
+def test_corrupt_value_is_an_error_naming_the_key(cache):
+    publish(cache, {"home:u1": {"items": []}, "home:u2": {"items": []}})
+    corrupt(cache, "home:u1")
+    with cache.snapshot() as snap:
+        assert snap.get("home:u2") == {"items": []}
+        with pytest.raises(CacheError, match="corrupt value at key 'home:u1'"):
+            snap.get("home:u1")
+
+
+def test_values_over_the_size_cap_are_refused_with_their_key(cache_url):
+    separator = "&" if "?" in cache_url else "?"
+    with open_cache(cache_url + f"{separator}max_value_bytes=100", create=True) as small:
+        with pytest.raises(CacheError, match="key 'big'.*over the 100-byte cap"):
+            publish(small, {"ok": 1, "big": "x" * 200})
+        assert small.versions() == []  # the aborted version is gone, nothing became current
+        publish(small, {"ok": 1})
+        assert small.current_version() is not None
+
+
+def test_publish_keeps_n_previous_versions_and_rolls_back(cache):
+    for n in range(1, 6):
+        publish(cache, {"k": n}, run=f"run{n}", keep=2)
+    assert [v["version"] for v in cache.versions()] == [3, 4, 5]
+    assert cache.rollback() == {"from_version": 5, "version": 4, "run": "run4"}
+    with cache.snapshot() as snap:
+        assert (snap.version, snap.get("k")) == (4, 4)
+    cache.rollback()
+    with pytest.raises(CacheError, match="no version older than 3"):
+        cache.rollback()
+    # A new publish after rollbacks gets a fresh number and becomes current.
+    assert publish(cache, {"k": 6}, keep=2) == 6
+    with cache.snapshot() as snap:
+        assert snap.get("k") == 6
+
+
+def test_rollback_with_nothing_published_is_an_error(cache):
+    with pytest.raises(CacheError, match="nothing to roll back"):
+        cache.rollback()
+
+
+def test_failed_publish_leaves_the_current_version_untouched(cache):
+    publish(cache, {"k": 1})
+    with pytest.raises(RuntimeError):
+        with cache.new_version() as writer:
+            writer.put("k", 2)
+            raise RuntimeError("batch died")
+    assert [v["version"] for v in cache.versions()] == [1]
+    with cache.snapshot() as snap:
+        assert snap.get("k") == 1
+
+
+def test_readers_never_see_a_mix_of_two_versions_during_publish(cache):
+    keys = [f"home:u{n}" for n in range(300)]
+    publish(cache, dict.fromkeys(keys, 0))
+    stop, mixes, reads = threading.Event(), [], []
+
+    def reader():
+        while not stop.is_set():
+            with cache.snapshot() as snap:
+                values = set(snap.get_many(keys[:150])) | set(snap.get_many(keys[150:]))
+            reads.append(1)
+            if len(values) != 1:
+                mixes.append(values)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for n in range(1, 6):
+            with cache.new_version(keep=1) as writer:
+                for start in range(0, len(keys), 50):  # several chunks: a reader can fall between them
+                    writer.put_many((key, n) for key in keys[start:start + 50])
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert reads and not mixes
+    with cache.snapshot() as snap:
+        assert snap.get(keys[0]) == 5
+
+
+def test_concurrent_atomic_updates_lose_nothing(cache):
+    publish(cache, {"counter": 0, "other": "kept"})
+
+    def bump(tx):
+        tx.put("counter", tx.get("counter") + 1)
+
+    threads = [threading.Thread(target=lambda: [cache.atomic(bump, watch=["counter"]) for _ in range(25)]) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with cache.snapshot() as snap:
+        assert snap.get_many(["counter", "other"]) == [100, "kept"]
+
+
+def test_live_keys_survive_publish_and_rollback(cache):
+    publish(cache, {"k": 1})
+    cache.atomic(lambda tx: tx.put_live("gone:i1", {"status": "sold"}), watch=[])
+    publish(cache, {"k": 2})
+    cache.rollback()
+    with cache.snapshot() as snap:
+        assert snap.live_many(["gone:i1"]) == [{"status": "sold"}]
+    cache.atomic(lambda tx: tx.delete_live("gone:i1"), watch=[])
+    with cache.snapshot() as snap:
+        assert snap.live_many(["gone:i1"]) == [None]
+
+
+def test_an_error_inside_a_transaction_writes_nothing(cache):
+    publish(cache, {"k": 1})
+
+    def half_done(tx):
+        tx.put("k", 2)
+        raise ValueError("bad event")
+
+    with pytest.raises(ValueError):
+        cache.atomic(half_done, watch=["k"])
+    with cache.snapshot() as snap:
+        assert snap.get("k") == 1
+
+
+def test_unreachable_redis_and_bad_urls_are_one_clear_error(tmp_path):
+    with pytest.raises(CacheError, match="cannot use Redis at redis://127.0.0.1:1/0"):
+        open_cache("redis://127.0.0.1:1/0").snapshot()
+    with pytest.raises(CacheError, match="unsupported cache URL"):
+        open_cache("postgres://localhost/x")
+    with pytest.raises(CacheError, match="no cache at"):
+        open_cache(f"sqlite:///{tmp_path / 'absent.sqlite'}")
+    not_a_db = tmp_path / "text.sqlite"
+    not_a_db.write_text("hello, this is not a database" * 100)
+    with pytest.raises(CacheError, match="text.sqlite"):
+        open_cache(f"sqlite:///{not_a_db}").snapshot()
