@@ -30,8 +30,7 @@ def marketplace_ingest():
         from bunjang_lab.pipeline import ingest_landing
 
         where = folders(params)
-        run_id = f"landing-{data_interval_start:%Y%m%dT%H%M}"
-        return ingest_landing(where["landing"], where["lake"], run_id)
+        return ingest_landing(where["landing"], where["lake"], f"airflow-{data_interval_start:%Y%m%dT%H%M}")
 
     @task(outlets=[LAKE_EVENTS])
     def announce(summary: dict, outlet_events=None) -> dict:

@@ -173,6 +173,11 @@ def _filesystem(url: str):
     return fsspec.core.url_to_fs(url)
 
 
+def _is_local(fs) -> bool:
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    return bool({"file", "local"} & set(protocols))
+
+
 def list_landing(landing: str) -> list[str]:
     """New JSON Lines files in a landing folder or URL prefix, oldest name first.
 
@@ -189,9 +194,8 @@ def list_landing(landing: str) -> list[str]:
         for path in fs.glob(f"{root.rstrip('/')}/{pattern}"):
             if not Path(path).name.startswith("."):
                 found.add(path)
-    protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
-    prefix = "" if protocol in ("file", "local") else f"{protocol}://"
-    return [prefix + p if not p.startswith(prefix) else p for p in sorted(found)]
+    prefix = "" if _is_local(fs) else f"{fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol}://"
+    return [p if p.startswith(prefix) else prefix + p for p in sorted(found)]
 
 
 def archive_landed(files: Iterable[str], landing: str, run_id: str) -> list[str]:
@@ -213,41 +217,45 @@ def archive_landed(files: Iterable[str], landing: str, run_id: str) -> list[str]
     return moved
 
 
-def ingest_landing(landing: str, lake: str, run_id: str, *, media_root: str | None = None) -> dict:
+def ingest_landing(landing: str, lake: str, run_prefix: str, *, media_root: str | None = None) -> dict:
     """Ingest every new file of ``landing`` into ``lake`` and move the files aside.
 
-    Ingest deduplicates by ``event_id`` against the whole lake, so a retry after a crash
-    between the two steps accepts nothing twice. Returns ingest's counts plus
-    ``files`` (as moved), ``run_id`` and ``dates`` (event days that received events,
-    which the fraud scan and publish of those days then own).
+    The ingest run id is ``<run_prefix>-<time and random suffix>``: every attempt gets its
+    own manifest, and ingest deduplicates by ``event_id`` against the whole lake, so a
+    retry after a crash between the two steps accepts nothing twice. Files under a URL
+    prefix are copied to a local staging folder first. Returns ingest's counts plus
+    ``files`` (as moved), ``run_id`` and ``dates`` (event days that received events, which
+    the fraud scan and publish of those days then own).
     """
-    from bunjang_lab.ingest import ingest_files
+    import tempfile
+
+    from bunjang_lab.ingest import ingest_files, new_run_id
 
     files = list_landing(landing)
+    run_id = f"{run_prefix}-{new_run_id()}"
     if not files:
         return {"run_id": run_id, "files": [], "read": 0, "accepted": 0, "duplicates": 0, "quarantined": 0, "dates": []}
-    started = time.monotonic()
-    counts = ingest_files(files, lake, run_id=run_id, media_root=media_root)
+    fs, _ = _filesystem(landing)
+    with tempfile.TemporaryDirectory(prefix="bunjang-landing-") as staging:
+        local = files
+        if not _is_local(fs):
+            local = [str(Path(staging) / Path(f).name) for f in files]
+            for remote, copy in zip(files, local):
+                fs.get(_filesystem(remote)[1], copy)
+        counts = ingest_files(local, lake, run_id=run_id, media_root=media_root)
     moved = archive_landed(files, landing, run_id)
     summary = _jsonable(counts)
-    summary.update(run_id=run_id, files=moved, seconds=round(time.monotonic() - started, 3))
-    summary["dates"] = sorted(set(summary.get("dates") or _dates_from_manifest(lake, run_id)))
+    summary.update(files=moved, dates=_manifest_dates(lake, run_id))
     return summary
 
 
-def _dates_from_manifest(lake: str, run_id: str) -> list[str]:
-    """Event days a given ingest run wrote, read back from its manifest."""
-    fs, root = _filesystem(lake)
-    manifest = f"{root.rstrip('/')}/_manifests/{run_id}.json"
-    if not fs.exists(manifest):
-        return []
-    with fs.open(manifest, "r") as stream:
-        text = stream.read()
-    found = set()
-    for token in text.replace('"', " ").replace("/", " ").split():
-        if token.startswith("date="):
-            found.add(token[5:15])
-    return sorted(found)
+def _manifest_dates(lake: str, run_id: str) -> list[str]:
+    """Event days an ingest run wrote events to, from its manifest."""
+    from bunjang_lab.lake import MANIFESTS, filesystem
+
+    fs, root = filesystem(lake)
+    manifest = json.loads(fs.cat_file(f"{root}/{MANIFESTS}/{run_id}.json"))
+    return sorted({part["date"] for part in manifest.get("parts", [])})
 
 
 # --------------------------------------------------------------------------- fraud
