@@ -1,0 +1,99 @@
+"""``python -m bunjang_lab images``: maintain the perceptual-hash index of listing images.
+
+    images index DIR_OR_LAKE [--index PATH]   add the pictures of a folder, a simulator
+                                              output or a lake's listings (progress bar)
+    images compact [--index PATH]             rewrite the index as one segment
+    images stats [--index PATH]               size of the index as JSON
+
+Adding is incremental and idempotent: a picture already stored for the same listing is
+skipped, so an interrupted run can simply be repeated.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+from bunjang_lab import paths
+from bunjang_lab.cli import UserError, parser
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+BATCH = 2000  # pictures per index segment: bounds the work lost to an interruption
+
+
+def default_index() -> Path:
+    return paths.home() / "image_index"
+
+
+def run(argv: list[str]) -> int:
+    p = parser("python -m bunjang_lab images", "Maintain the perceptual-hash index of listing images.")
+    sub = p.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("index", help="add the pictures of a folder, simulator output or lake")
+    add.add_argument("source", help="a folder of images, a simulator output folder (labels/images.csv) or a lake")
+    add.add_argument("--index", default=None, help=f"index folder (default: {default_index()})")
+    add.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for name, text in (("compact", "rewrite the index as a single segment"), ("stats", "print the index size as JSON")):
+        sub.add_parser(name, help=text).add_argument("--index", default=None, help="index folder")
+    args = p.parse_args(argv)
+    index_path = Path(args.index) if args.index else default_index()
+    if args.action == "index":
+        summary = index_source(args.source, index_path, progress=not args.no_progress)
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    from bunjang_lab.fraud.images.scan import open_index
+
+    index = open_index(index_path, must_exist=True)
+    if args.action == "compact":
+        index.compact()
+    print(json.dumps({"index": str(index_path), "images": len(index), "hash_rows": index.rows}))
+    return 0
+
+
+def index_source(source, index_path, progress: bool = False) -> dict:
+    """Add every picture of ``source`` to the index at ``index_path``; per-file errors are
+    printed on stderr and counted, never fatal. Returns a summary dict."""
+    from tqdm import tqdm
+
+    from bunjang_lab.fraud.images.scan import analyse, index_records, open_index
+
+    entries = list(discover(source))
+    index = open_index(index_path)
+    added = errors = 0
+    batch = []
+    for entry in tqdm(entries, desc="hashing", unit="img", disable=not progress, file=sys.stderr):
+        if index.first_row_of_image(entry["image"], entry["item_id"]) is not None:
+            continue
+        analysed = analyse(entry["image"])
+        if analysed.error:
+            errors += 1
+            print(f"{entry['image']}: {analysed.error}", file=sys.stderr)
+            continue
+        batch += index_records(entry["image"], entry["item_id"], entry["seller_id"], analysed.key, analysed.hashes)
+        if len(batch) >= BATCH * 3:
+            added += index.add(batch)
+            batch = []
+    added += index.add(batch) if batch else 0
+    return {"index": str(index_path), "source": str(source), "seen": len(entries), "added": added,
+            "errors": errors, "images": len(index)}
+
+
+def discover(source) -> list[dict]:
+    """``{"image", "item_id", "seller_id"}`` for every picture of ``source``."""
+    root = Path(source)
+    if "://" not in str(source) and not root.exists():
+        raise UserError(f"{source}: no such folder")
+    labels = root / "labels" / "images.csv"
+    if labels.exists():  # simulator output
+        with open(labels, newline="", encoding="utf-8") as handle:
+            return [{"image": str(root / r["image"]), "item_id": r["item_id"], "seller_id": r["seller_id"]}
+                    for r in csv.DictReader(handle)]
+    if (root / "events").is_dir() or "://" in str(source):  # a lake
+        from bunjang_lab.fraud.images.scan import plan_shards
+
+        return [e for shard in plan_shards(str(source), None, None, 10_000) for e in shard]
+    if not root.is_dir():
+        raise UserError(f"{source}: not a folder")
+    return [{"image": str(p), "item_id": str(p.relative_to(root)), "seller_id": None}
+            for p in sorted(root.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]

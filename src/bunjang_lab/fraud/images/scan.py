@@ -1,0 +1,308 @@
+"""Image fraud checks end to end: hash, read the text, match, explain.
+
+* :func:`scan_images` answers ``score image``: one JSON-ready dict per file, in order.
+* :func:`plan_shards`, :func:`scan_shard` and :func:`merge_shards` are the batch path
+  (the Airflow ``fraud_scan`` DAG maps :func:`scan_shard` over shards): shards do the
+  expensive per-picture work (decode, hash, OCR) into part files; the merge adds every
+  picture to the index under its lock, then matches each one against everything stored
+  before it, so the photo that was listed first is the original and its later copies
+  are the reuse.
+
+Reasons follow ``docs/architecture.md``: ``{"code", "category", "weight", "evidence",
+"source": "image"}``; OCR text goes through the same rules as listing text
+(:func:`bunjang_lab.fraud.rules.reasons`) and personal data is masked
+(:func:`bunjang_lab.fraud.mask.mask`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER, EXTERNAL_CHANNEL, IMAGE_TEXT, PHISHING_LINK, STOLEN_IMAGE
+
+SOURCE = "image"
+#: Weight of a photo already listed by another seller (a stolen photo).
+REUSE_OTHER_SELLER_WEIGHT = 0.7
+#: Weight of one seller putting the same photo on many listings (mass-posting).
+REUSE_SAME_SELLER_WEIGHT = 0.4
+#: ... from this many *other* listings of the same seller on.
+SAME_SELLER_LISTINGS = 2
+#: Rule categories that, found in a picture, also raise the ``image_text`` reason.
+CONTACT_CATEGORIES = (EXTERNAL_CHANNEL, PHISHING_LINK, ACCOUNT_TRANSFER)
+#: ``flagged`` when the combined risk reaches this (same scale as the text scorer).
+FLAG_THRESHOLD = 0.5
+OCR_CACHE = "ocr_cache.sqlite"
+MAX_EVIDENCE = 80
+
+
+@dataclass
+class Analysed:
+    """One picture after the per-file work: hashes and text, or an error."""
+
+    image: str
+    key: str | None = None
+    hashes: "object | None" = None
+    ocr_text: str = ""
+    error: str | None = None
+
+
+def analyse(image: str, reader=None) -> Analysed:
+    """Decode, hash and (with a :class:`~bunjang_lab.fraud.images.ocr.Reader`) OCR one file."""
+    from bunjang_lab.fraud.images.hashing import hash_image
+    from bunjang_lab.fraud.images.loading import ImageError, open_image, read_bytes
+
+    try:
+        data = read_bytes(image)
+        img = open_image(data)
+    except ImageError as exc:
+        return Analysed(image, error=str(exc))
+    except OSError as exc:
+        return Analysed(image, error=f"cannot read file ({exc.strerror or exc})")
+    key = hashlib.sha256(data).hexdigest()
+    text = reader.read(img, key)[0] if reader is not None else ""
+    return Analysed(image, key, hash_image(img), text)
+
+
+def image_reasons(matches: Sequence[dict], seller: str | None = None) -> list[dict]:
+    """The ``image_reuse`` reason for matches of *other* listings (``seller`` unknown: any
+    match counts as another seller's)."""
+    by_others = [m for m in matches if seller is None or m["seller"] != seller]
+    own_listings = {m["listing"] for m in matches if seller is not None and m["seller"] == seller}
+    if by_others:
+        first = by_others[0]
+        more = f" and {len(by_others) - 1} more" if len(by_others) > 1 else ""
+        by = f" of seller {first['seller']}" if first["seller"] is not None else ""
+        evidence = f"same photo as listing {first['listing']}{by} (distance {first['distance']}){more}"
+        weight = REUSE_OTHER_SELLER_WEIGHT
+    elif len(own_listings) >= SAME_SELLER_LISTINGS:
+        evidence = f"same photo on {len(own_listings)} other listings of this seller"
+        weight = REUSE_SAME_SELLER_WEIGHT
+    else:
+        return []
+    return [{"code": "image_reuse", "category": STOLEN_IMAGE, "weight": weight, "evidence": evidence, "source": SOURCE}]
+
+
+def text_reasons(ocr_text: str) -> list[dict]:
+    """The rules' reasons for text read in a picture, plus ``image_text`` when contact
+    details or payment lures were among them."""
+    from bunjang_lab.fraud.mask import mask
+    from bunjang_lab.fraud.rules import reasons
+
+    found = reasons(ocr_text, source=SOURCE)
+    contact = [r for r in found if r["category"] in CONTACT_CATEGORIES]
+    if contact:
+        found.append({"code": "image_text", "category": IMAGE_TEXT, "weight": max(r["weight"] for r in contact),
+                      "evidence": _clip(mask(ocr_text)), "source": SOURCE})
+    return found
+
+
+def risk(reasons: Iterable[dict]) -> float:
+    """Noisy-OR of the reasons' weights: independent pieces of evidence add up.
+
+    >>> risk([{"weight": 0.5}, {"weight": 0.5}])
+    0.75
+    """
+    clean = 1.0
+    for reason in reasons:
+        clean *= 1.0 - float(reason["weight"])
+    return round(1.0 - clean, 4)
+
+
+def verdict(analysed: Analysed, matches: list[dict], seller: str | None = None) -> dict:
+    """The ``score image`` object of one analysed picture."""
+    from bunjang_lab.fraud.mask import mask
+
+    if analysed.error:
+        return {"image": analysed.image, "error": analysed.error}
+    reasons = image_reasons(matches, seller) + text_reasons(analysed.ocr_text)
+    reasons.sort(key=lambda r: -r["weight"])
+    score = risk(reasons)
+    return {
+        "image": analysed.image,
+        "matches": [{k: m[k] for k in ("image", "listing", "seller", "distance")} for m in matches],
+        "ocr_text": mask(analysed.ocr_text),
+        "risk": score,
+        "flagged": score >= FLAG_THRESHOLD,
+        "reasons": reasons,
+    }
+
+
+def scan_images(paths: Sequence[str], index_path=None, ocr: bool = True) -> list[dict]:
+    """Per file, in order, the ``score image`` object (or ``{"image", "error"}``).
+
+    ``index_path`` is an image index folder (``None``: no photo matching); its OCR cache is
+    used and filled. A missing index folder is a :class:`FileNotFoundError`.
+    """
+    index = open_index(index_path, must_exist=True) if index_path is not None else None
+    reader = make_reader(index_path) if ocr else None
+    out = []
+    for path in paths:
+        analysed = analyse(str(path), reader)
+        matches = []
+        if index is not None and analysed.hashes is not None:
+            from bunjang_lab.fraud.images.matching import find_matches
+
+            matches = find_matches(index, analysed.hashes)
+        out.append(verdict(analysed, matches))
+    return out
+
+
+def open_index(index_path, must_exist: bool = False):
+    from bunjang_lab.fraud.images.index import MANIFEST, ImageIndex
+
+    path = Path(index_path)
+    if must_exist and not (path / MANIFEST).exists():
+        raise FileNotFoundError(2, "no image index here (build one with `python -m bunjang_lab images index`)", str(path))
+    return ImageIndex(path)
+
+
+def make_reader(index_path=None, prefilter: bool = True):
+    """An OCR reader whose cache sits in the index folder (no cache without an index)."""
+    from bunjang_lab.fraud.images.ocr import OcrCache, Reader
+
+    cache = OcrCache(Path(index_path) / OCR_CACHE) if index_path is not None else None
+    return Reader(cache, prefilter=prefilter)
+
+
+# --- batch path ---------------------------------------------------------------------------
+
+
+def plan_shards(lake, start, end, shard_size: int = 200) -> list[list[dict]]:
+    """The listing images of ``[start, end)`` in listing order, in shards of ``shard_size``:
+    ``[[{"image", "item_id", "seller_id", "ts"}, ...], ...]`` (JSON-ready)."""
+    from bunjang_lab.lake import read_events
+
+    if shard_size < 1:
+        raise ValueError("shard_size must be at least 1")
+    listings = read_events(lake, types="listing", start=start, end=end)
+    entries, seen = [], set()
+    for ts, item_id, seller, images in zip(listings["ts"], listings["item_id"], listings["user_id"], listings["images"]):
+        for image in _as_list(images):
+            if (image, item_id) not in seen:
+                seen.add((image, item_id))
+                entries.append({"image": str(image), "item_id": str(item_id), "seller_id": str(seller),
+                                "ts": ts.isoformat()})
+    return [entries[i:i + shard_size] for i in range(0, len(entries), shard_size)]
+
+
+PART_COLUMNS = ("image", "item_id", "seller_id", "ts", "key", "hashes", "ocr_text", "error")
+
+
+def scan_shard(shard: Sequence[dict], index_path, out_file) -> str:
+    """Decode, hash and OCR the pictures of one shard into the Parquet part ``out_file``.
+
+    Idempotent: the same shard gives the same file (OCR comes from the index's cache when
+    a retry already read a picture). Returns ``out_file``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    Path(index_path).mkdir(parents=True, exist_ok=True)
+    reader = make_reader(index_path)
+    rows = {c: [] for c in PART_COLUMNS}
+    for entry in shard:
+        analysed = analyse(entry["image"], reader)
+        values = {**entry, "key": analysed.key, "ocr_text": analysed.ocr_text, "error": analysed.error,
+                  "hashes": json.dumps(_hashes_to_json(analysed.hashes)) if analysed.hashes else None}
+        for c in PART_COLUMNS:
+            rows[c].append(None if values.get(c) is None else str(values[c]))
+    out = Path(out_file)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    pq.write_table(pa.table({c: pa.array(rows[c], type=pa.string()) for c in PART_COLUMNS}), tmp)
+    os.replace(tmp, out)
+    return str(out)
+
+
+IMAGES_COLUMNS = ("image", "item_id", "seller_id", "matches", "ocr_text", "reasons", "risk", "flagged", "error")
+
+
+def merge_shards(part_files: Sequence, index_path, out) -> str:
+    """Add the shards' pictures to the index (under its lock; already stored ones are
+    skipped) and write ``images.parquet`` (columns :data:`IMAGES_COLUMNS`) into the folder
+    ``out`` (or to ``out`` itself when it ends in ``.parquet``). Returns the file written.
+
+    A picture matches only pictures stored *before* it, so the first listing of a photo is
+    the original and later copies carry the ``image_reuse`` reason.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bunjang_lab.fraud.images.matching import find_matches
+
+    parts = [pq.read_table(p).to_pylist() for p in part_files]
+    rows = sorted((r for part in parts for r in part), key=lambda r: (r["ts"] or "", r["item_id"] or "", r["image"]))
+    index = open_index(index_path)
+    index.add(record for r in rows if r["hashes"] for record in _index_records(r))
+    table = {c: [] for c in IMAGES_COLUMNS}
+    for r in rows:
+        analysed = Analysed(r["image"], r["key"], _hashes_from_json(r["hashes"]), r["ocr_text"] or "", r["error"])
+        matches = []
+        if analysed.hashes is not None:
+            own = index.first_row(r["key"], r["item_id"])
+            matches = [m for m in find_matches(index, analysed.hashes)
+                       if m["listing"] != r["item_id"] and index.first_row(m["key"], m["listing"]) < own]
+        result = verdict(analysed, matches, seller=r["seller_id"])
+        table["image"].append(r["image"])
+        table["item_id"].append(r["item_id"])
+        table["seller_id"].append(r["seller_id"])
+        table["matches"].append(json.dumps(result.get("matches", []), ensure_ascii=False))
+        table["ocr_text"].append(result.get("ocr_text", ""))
+        table["reasons"].append(json.dumps(result.get("reasons", []), ensure_ascii=False))
+        table["risk"].append(result.get("risk", 0.0))
+        table["flagged"].append(result.get("flagged", False))
+        table["error"].append(result.get("error"))
+    target = Path(out)
+    if target.suffix != ".parquet":
+        target = target / "images.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    schema = pa.schema([(c, pa.float64() if c == "risk" else pa.bool_() if c == "flagged" else pa.string())
+                        for c in IMAGES_COLUMNS])
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    pq.write_table(pa.table(table, schema=schema), tmp)
+    os.replace(tmp, target)
+    return str(target)
+
+
+def index_records(image: str, listing, seller, key: str, hashes) -> list[dict]:
+    """The index rows of one picture: its full frame and centre crops."""
+    return [{"image": image, "listing": listing, "seller": seller, "key": key, "variant": variant,
+             "phash": phash, "dhash": dhash}
+            for variant, (phash, dhash) in enumerate(hashes.stored_variants())]
+
+
+def _index_records(row: dict) -> list[dict]:
+    return index_records(row["image"], row["item_id"], row["seller_id"], row["key"], _hashes_from_json(row["hashes"]))
+
+
+def _hashes_to_json(hashes) -> dict:
+    from dataclasses import asdict
+
+    return asdict(hashes)
+
+
+def _hashes_from_json(text):
+    from bunjang_lab.fraud.images.hashing import ImageHashes
+
+    if not text:
+        return None
+    values = json.loads(text)
+    return ImageHashes(**{**values, "crops": tuple(tuple(c) for c in values["crops"])})
+
+
+def _as_list(images) -> list:
+    if images is None:
+        return []
+    try:
+        return [i for i in list(images) if i]
+    except TypeError:
+        return []
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_EVIDENCE else text[: MAX_EVIDENCE - 1] + "…"

@@ -1,0 +1,27 @@
+"""``python -m bunjang_lab.score image FILE... --index PATH``: reused photos and text in images.
+
+Prints, for each file in order, one JSON object per line: ``{"image", "matches": [{"image",
+"listing", "seller", "distance"}], "ocr_text", "risk", "flagged", "reasons"}``, or
+``{"image", "error"}`` for a file that is not a usable picture (the batch carries on;
+the exit code is 1 when any file failed).
+"""
+
+from __future__ import annotations
+
+from bunjang_lab.cli import parser
+from bunjang_lab.serving.commands.common import emit
+
+
+def run(argv: list[str]) -> int:
+    p = parser("python -m bunjang_lab.score image", "Reused-photo matches and text-in-image fraud for image files.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="image files (JPEG, PNG, GIF, WebP...)")
+    p.add_argument("--index", default=None, help="image index folder (default: BUNJANG_HOME/image_index)")
+    p.add_argument("--no-ocr", action="store_true", help="skip reading text in the pictures")
+    args = p.parse_args(argv)
+    from bunjang_lab.fraud.images.cli import default_index
+    from bunjang_lab.fraud.images.scan import scan_images
+
+    results = scan_images(args.files, args.index or default_index(), ocr=not args.no_ocr)
+    for result in results:
+        emit(result)
+    return 1 if any("error" in r for r in results) else 0
