@@ -1,0 +1,411 @@
+"""Sparse FM features with named fields, built from events (see docs/ranker.md).
+
+A row is one (user, item, time, surface). Its features are ``"field=value"`` keys:
+
+========================  ======  ===============================================
+field                     side    value
+========================  ======  ===============================================
+user, gender, age_band    user    id; "M"/"F"/"unknown"; "10s".."50+"/"unknown"
+recent_category           user    top categories of the events *before* the row
+recent_item               user    top items of the events *before* the row
+surface                   user    where the item was shown ("home" when scoring)
+item, seller, brand       item    ids and brand as given
+category                  item    every level of the category path ("a", "a>b")
+price_bucket              item    price quintile within the leaf category
+freshness                 item    listing age at the row's time, bucketed
+========================  ======  ===============================================
+
+Recent categories/items are weighted multi-hot (weights sum to 1) computed by folding the
+user's interactions through :func:`bunjang_lab.ranking.realtime.add`, so serving updates
+agree with training. Every field has an ``__unknown__`` slot: values seen fewer than
+``min_count`` times in training land there, so the slot is trained and a new user or a
+listing posted five minutes ago still gets its other features.
+
+>>> category_levels("패션의류>여성의류>원피스")
+['패션의류', '패션의류>여성의류', '패션의류>여성의류>원피스']
+>>> freshness_bucket([0.5, 30, 2000])
+['<1h', '<3d', '30d+']
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from bunjang_lab.ranking import realtime
+
+USER_FIELDS = ("user", "gender", "age_band", "recent_category", "recent_item", "surface")
+ITEM_FIELDS = ("item", "seller", "brand", "category", "price_bucket", "freshness")
+FULL_FIELDS = USER_FIELDS + ITEM_FIELDS
+ID_FIELDS = ("user", "item")
+
+LISTING_TYPE = "listing"
+IMPRESSION_TYPE = "impression"
+ENDED_STATUSES = ("sold", "removed")
+CATEGORY_SEPARATOR = ">"
+FRESHNESS_EDGES_HOURS = (1, 6, 24, 72, 168, 720)
+FRESHNESS_LABELS = ("<1h", "<6h", "<1d", "<3d", "<7d", "<30d", "30d+")
+PRICE_BUCKETS = 5
+UNKNOWN = realtime.UNKNOWN
+SCORING_SURFACE = "home"
+
+
+def category_levels(path) -> list[str]:
+    """Every prefix of a category path, shortest first."""
+    if not isinstance(path, str) or not path.strip():
+        return []
+    parts = [p.strip() for p in path.split(CATEGORY_SEPARATOR) if p.strip()]
+    return [CATEGORY_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def freshness_bucket(age_hours) -> list[str]:
+    """Listing age in hours to a bucket label (negative ages count as brand new)."""
+    index = np.searchsorted(np.asarray(FRESHNESS_EDGES_HOURS, dtype=float), np.asarray(age_hours, dtype=float), side="right")
+    return [FRESHNESS_LABELS[i] for i in index]
+
+
+def age_bands(birth_year, year) -> np.ndarray:
+    """Vectorised :func:`bunjang_lab.products.segments.age_band` (same bands and limits)."""
+    age = np.asarray(year, dtype=float) - pd.to_numeric(pd.Series(birth_year), errors="coerce").to_numpy(dtype=float)
+    band = np.where(age >= 50, "50+", np.char.add((np.nan_to_num(age // 10 * 10)).astype(int).astype(str), "s"))
+    return np.where(np.isnan(age) | (age < 10) | (age > 100), "unknown", band)
+
+
+def epoch_seconds(ts) -> np.ndarray:
+    """Timestamps (Series, Index, array or scalar) to float epoch seconds."""
+    values = pd.to_datetime(pd.Series(np.atleast_1d(np.asarray(ts, dtype=object))), utc=True)
+    return ((values - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+
+
+# ---------------------------------------------------------------- context from events
+
+@dataclass
+class Context:
+    """What features need besides the row itself: the catalog, user profiles and the
+    positive interactions (for recent categories/items)."""
+
+    items: pd.DataFrame  # index item_id: seller_id, category, brand, price, listed_at, ended_at (UTC)
+    users: pd.DataFrame  # index user_id: gender, birth_year
+    interactions: pd.DataFrame  # user_id, item_id, ts, type, weight, category (sorted by user, ts)
+
+    @classmethod
+    def from_events(cls, events: pd.DataFrame, type_weights=realtime.DEFAULT_TYPE_WEIGHTS) -> "Context":
+        items = catalog(events)
+        return cls(items, profiles(events), interactions(events, items, type_weights))
+
+    def live_items(self, at) -> np.ndarray:
+        """Item ids listed at or before ``at`` and not sold or removed by then."""
+        at = pd.Timestamp(at)
+        listed = self.items["listed_at"] <= at
+        ended = self.items["ended_at"].notna() & (self.items["ended_at"] <= at)
+        return self.items.index[listed & ~ended].to_numpy()
+
+
+def _col(events: pd.DataFrame, name: str) -> pd.Series:
+    return events[name] if name in events.columns else pd.Series(None, index=events.index, dtype=object)
+
+
+def favorite_on(events: pd.DataFrame) -> pd.Series:
+    """False only where a favorite event removes the favorite (``on`` is false)."""
+    return _col(events, "on").astype(object).fillna(True).astype(bool)
+
+
+def catalog(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per listed item: attributes from its latest listing event, the first listing
+    time, and when it ended (first sold/removed status), NaT while live."""
+    listings = events[events["type"] == LISTING_TYPE].sort_values("ts", kind="stable")
+    cols = ["item_id", "user_id", "category", "brand", "price", "ts"]
+    listings = pd.DataFrame({c: _col(listings, c) for c in cols})
+    first = listings.groupby("item_id", sort=False)["ts"].min().rename("listed_at")
+    last = listings.groupby("item_id", sort=False).last()
+    items = last.drop(columns="ts").rename(columns={"user_id": "seller_id"}).join(first)
+    status = _col(events, "status")
+    ended = events[status.isin(ENDED_STATUSES) & events["item_id"].notna()] if "item_id" in events else events.iloc[:0]
+    items["ended_at"] = ended.groupby("item_id")["ts"].min().reindex(items.index)
+    items["price"] = pd.to_numeric(items["price"], errors="coerce").astype(float)
+    items.index = items.index.astype(str)
+    return items
+
+
+def profiles(events: pd.DataFrame) -> pd.DataFrame:
+    """Gender and birth year per user (the latest event that states them)."""
+    frame = pd.DataFrame({"user_id": events["user_id"], "gender": _col(events, "gender"),
+                          "birth_year": pd.to_numeric(_col(events, "birth_year"), errors="coerce").astype(float), "ts": events["ts"]})
+    frame = frame[frame["gender"].notna() | frame["birth_year"].notna()].sort_values("ts", kind="stable")
+    users = frame.groupby("user_id")[["gender", "birth_year"]].last()
+    users.index = users.index.astype(str)
+    return users
+
+
+def interactions(events: pd.DataFrame, items: pd.DataFrame, type_weights) -> pd.DataFrame:
+    """Positive interactions with their type weight and the item's category, sorted by user
+    and time. Un-favorites and a seller's chats about their own listing are not tastes."""
+    inter = events[events["type"].isin(list(type_weights)) & events["item_id"].notna()]
+    inter = inter[favorite_on(inter) & inter["user_id"].ne(inter["item_id"].map(items["seller_id"]))]
+    inter = pd.DataFrame({"user_id": inter["user_id"].astype(str), "item_id": inter["item_id"].astype(str),
+                          "ts": inter["ts"], "type": inter["type"].astype(str), "surface": _col(inter, "surface")})
+    inter["weight"] = inter["type"].map(type_weights).astype(float)
+    inter["category"] = inter["item_id"].map(items["category"])
+    return inter.sort_values(["user_id", "ts"], kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- recent categories / items
+
+def recent_snapshots(inter: pd.DataFrame, queries: pd.DataFrame, params=realtime.DEFAULT_PARAMS):
+    """Top recent categories and items (lists of ``(key, weight)``) for each query row
+    (``user_id``, ``ts``), from the interactions strictly before its time.
+
+    Folds events with :func:`realtime.add`, exactly as serving does."""
+    n = len(queries)
+    out_cats: list = [[] for _ in range(n)]
+    out_items: list = [[] for _ in range(n)]
+    if n == 0 or inter.empty:
+        return out_cats, out_items
+    q_users = queries["user_id"].astype(str).to_numpy()
+    q_ts = epoch_seconds(queries["ts"])
+    order = np.lexsort((q_ts, q_users))
+    e_users = inter["user_id"].to_numpy()
+    e_ts = epoch_seconds(inter["ts"])
+    e_items = inter["item_id"].to_numpy()
+    e_cats = inter["category"].to_numpy()
+    e_w = inter["weight"].to_numpy()
+    starts = dict(zip(*np.unique(e_users, return_index=True)))
+    n_cat, n_item = params["top_categories"], params["top_items"]
+    current_user, pos, cats, items, snapshot = None, 0, None, None, None
+    for qi in order:
+        user, ts = q_users[qi], q_ts[qi]
+        if user != current_user:
+            current_user, cats, items, snapshot = user, realtime.new_state(), realtime.new_state(), ([], [])
+            pos = starts.get(user, len(e_users))
+        changed = False
+        while pos < len(e_users) and e_users[pos] == user and e_ts[pos] < ts:
+            items = realtime.add(items, e_items[pos], e_w[pos], e_ts[pos], params)
+            if isinstance(e_cats[pos], str):
+                cats = realtime.add(cats, e_cats[pos], e_w[pos], e_ts[pos], params)
+            pos += 1
+            changed = True
+        if changed:
+            snapshot = (realtime.top_weights(cats, n_cat), realtime.top_weights(items, n_item))
+        out_cats[qi], out_items[qi] = snapshot
+    return out_cats, out_items
+
+
+def recent_states(inter: pd.DataFrame, until=None, params=realtime.DEFAULT_PARAMS) -> pd.DataFrame:
+    """Each user's recent-category and recent-item states (``realtime`` dicts) after all their
+    interactions before ``until``: what serving starts from (``users.parquet``)."""
+    if until is not None:
+        inter = inter[inter["ts"] < pd.Timestamp(until)]
+    rows = []
+    for user, group in inter.groupby("user_id", sort=True):
+        cats, items = realtime.new_state(), realtime.new_state()
+        for item, cat, w, ts in zip(group["item_id"], group["category"], group["weight"], epoch_seconds(group["ts"])):
+            items = realtime.add(items, item, w, ts, params)
+            if isinstance(cat, str):
+                cats = realtime.add(cats, cat, w, ts, params)
+        rows.append((user, cats, items))
+    return pd.DataFrame(rows, columns=["user_id", "recent_categories", "recent_items"])
+
+
+# ---------------------------------------------------------------- field frames
+
+def user_frame(rows: pd.DataFrame, ctx: Context, params=realtime.DEFAULT_PARAMS, with_recent=True) -> pd.DataFrame:
+    """User-side field values for rows (``user_id``, ``ts``, optional ``surface``)."""
+    users = rows["user_id"].astype(str)
+    prof = ctx.users.reindex(users)
+    years = pd.to_datetime(rows["ts"], utc=True).dt.year.to_numpy()
+    frame = pd.DataFrame({
+        "user": users.to_numpy(),
+        "gender": prof["gender"].where(prof["gender"].isin(["M", "F"]), "unknown").to_numpy(),
+        "age_band": age_bands(prof["birth_year"].to_numpy(), years),
+        "surface": (rows["surface"] if "surface" in rows else pd.Series(SCORING_SURFACE, index=rows.index)).fillna("unknown").astype(str).to_numpy(),
+    })
+    if with_recent:
+        cats, items = recent_snapshots(ctx.interactions, rows, params)
+    else:
+        cats = items = [[] for _ in range(len(rows))]
+    frame["recent_category"] = cats
+    frame["recent_item"] = items
+    return frame
+
+
+def item_frame(item_ids, ts, ctx: Context, price_edges: dict) -> pd.DataFrame:
+    """Item-side field values for items at times ``ts`` (scalar or one per item)."""
+    item_ids = pd.Index(np.asarray(item_ids).astype(str))
+    info = ctx.items.reindex(item_ids)
+    ts = np.broadcast_to(epoch_seconds(ts), len(item_ids)) if np.ndim(ts) == 0 else epoch_seconds(ts)
+    listed = np.full(len(item_ids), np.nan)
+    known = info["listed_at"].notna().to_numpy()
+    listed[known] = epoch_seconds(info["listed_at"][known])
+    age_h = (ts - listed) / 3600.0
+    freshness = np.where(np.isnan(age_h), UNKNOWN, freshness_bucket(np.nan_to_num(age_h, nan=0.0)))
+    return pd.DataFrame({
+        "item": item_ids.to_numpy(),
+        "seller": info["seller_id"].astype(object).to_numpy(),
+        "brand": info["brand"].astype(object).to_numpy(),
+        "category": [[(lvl, 1.0) for lvl in category_levels(c)] for c in info["category"]],
+        "price_bucket": price_buckets(info["price"].to_numpy(dtype=float), info["category"].to_numpy(), price_edges),
+        "freshness": freshness,
+    })
+
+
+def fit_price_edges(items: pd.DataFrame) -> dict:
+    """Price quintile edges per leaf category (and ``""`` for all), from the training catalog."""
+    qs = np.linspace(0, 1, PRICE_BUCKETS + 1)[1:-1]
+    priced = items[items["price"].notna()]
+    edges = {cat: np.quantile(g.to_numpy(dtype=float), qs).tolist() for cat, g in priced.groupby("category")["price"] if len(g) >= PRICE_BUCKETS}
+    if len(priced):
+        edges[""] = np.quantile(priced["price"].to_numpy(dtype=float), qs).tolist()
+    return edges
+
+
+def price_buckets(prices: np.ndarray, categories, edges: dict) -> list:
+    out = []
+    for price, cat in zip(prices, categories):
+        cut = edges.get(cat) or edges.get("")
+        out.append(None if cut is None or np.isnan(price) else f"q{int(np.searchsorted(cut, price, side='right'))}")
+    return out
+
+
+# ---------------------------------------------------------------- the feature map
+
+@dataclass
+class FeatureMap:
+    """Field vocabularies (``"field=value"`` -> column), kept with the model."""
+
+    fields: tuple
+    keys: list  # column -> key
+    price_edges: dict
+    recent_params: dict
+    index: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self.index = {k: i for i, k in enumerate(self.keys)}
+
+    @property
+    def n_features(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def fit(cls, frames, fields, price_edges, recent_params, min_count=2) -> "FeatureMap":
+        """Vocabulary from training frames: values seen ``min_count`` times get a column;
+        every field has an unknown slot first."""
+        keys = []
+        for name in fields:
+            counts = pd.Series(dtype=float)
+            for frame in frames:
+                if name in frame:
+                    counts = counts.add(_values(frame[name]).value_counts(), fill_value=0)
+            keep = sorted(v for v, c in counts.items() if c >= min_count and v != UNKNOWN)
+            keys += [f"{name}={UNKNOWN}"] + [f"{name}={v}" for v in keep]
+        return cls(tuple(fields), keys, price_edges, dict(recent_params))
+
+    def encode(self, *frames: pd.DataFrame) -> sp.csr_matrix:
+        """Sum of the frames' one-hot / weighted multi-hot encodings (all frames aligned)."""
+        n = len(frames[0])
+        rows, cols, vals = [], [], []
+        for frame in frames:
+            for name in self.fields:
+                if name not in frame:
+                    continue
+                r, v, w = _triplets(frame[name])
+                keys = pd.Series(v, dtype=object).map(lambda x, p=name + "=": p + str(x))
+                col = keys.map(self.index).fillna(self.index[f"{name}={UNKNOWN}"]).to_numpy(dtype=np.int64)
+                rows.append(r), cols.append(col), vals.append(w)
+        if not rows:
+            return sp.csr_matrix((n, self.n_features))
+        matrix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, self.n_features))
+        matrix.sum_duplicates()
+        return matrix
+
+    def to_json(self) -> dict:
+        return {"fields": list(self.fields), "keys": self.keys, "price_edges": self.price_edges, "recent_params": self.recent_params}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "FeatureMap":
+        return cls(tuple(obj["fields"]), list(obj["keys"]), obj["price_edges"], obj["recent_params"])
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> "FeatureMap":
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _is_multi(column: pd.Series) -> bool:
+    return column.dtype == object and len(column) > 0 and isinstance(column.iloc[0], list)
+
+
+def _triplets(column: pd.Series):
+    """(row, value, weight) arrays; missing single values map to the unknown slot."""
+    if _is_multi(column):
+        lengths = np.fromiter((len(x) for x in column), dtype=np.int64, count=len(column))
+        pairs = [p for x in column for p in x]
+        rows = np.repeat(np.arange(len(column)), lengths)
+        values = [p[0] for p in pairs]
+        weights = np.fromiter((p[1] for p in pairs), dtype=float, count=len(pairs))
+        return rows, values, weights
+    values = column.astype(object).where(column.notna(), UNKNOWN).to_numpy()
+    return np.arange(len(column)), values, np.ones(len(column))
+
+
+def _values(column: pd.Series) -> pd.Series:
+    _, values, _ = _triplets(column)
+    return pd.Series(values, dtype=object).astype(str)
+
+
+# ---------------------------------------------------------------- training rows
+
+def training_rows(events: pd.DataFrame, ctx: Context, until, impression_negatives: float = 3.0,
+                  sampled_negatives: int = 2, seed: int = 0) -> pd.DataFrame:
+    """Labelled rows (``user_id, item_id, ts, surface, label``) from events strictly before ``until``.
+
+    Positives: interactions, repeated ``round(type weight)`` times (xlearn has no sample
+    weights). Negatives: impressions the user never followed with an interaction on that
+    item (at most ``impression_negatives`` per positive, sampled), plus ``sampled_negatives``
+    items per positive drawn uniformly from the listings live at that moment.
+    """
+    rng = np.random.default_rng(seed)
+    until = pd.Timestamp(until)
+    inter = ctx.interactions[ctx.interactions["ts"] < until]
+    repeats = np.clip(np.rint(inter["weight"].to_numpy()), 1, None).astype(int)
+    pos = inter.loc[inter.index.repeat(repeats), ["user_id", "item_id", "ts", "surface"]].assign(label=1)
+
+    imp = events[(events["type"] == IMPRESSION_TYPE) & (events["ts"] < until) & events["item_id"].notna()]
+    imp = pd.DataFrame({"user_id": imp["user_id"].astype(str), "item_id": imp["item_id"].astype(str),
+                        "ts": imp["ts"], "surface": _col(imp, "surface")})
+    clicked = pd.MultiIndex.from_frame(inter[["user_id", "item_id"]])
+    imp = imp[~pd.MultiIndex.from_frame(imp[["user_id", "item_id"]]).isin(clicked)]
+    limit = int(impression_negatives * len(inter))
+    if len(imp) > limit:
+        imp = imp.iloc[np.sort(rng.choice(len(imp), limit, replace=False))]
+
+    sampled = _sample_live(inter, ctx.items, sampled_negatives, rng)
+    rows = pd.concat([pos, imp.assign(label=0), sampled.assign(label=0)], ignore_index=True)
+    return rows.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def _sample_live(inter: pd.DataFrame, items: pd.DataFrame, per_positive: int, rng) -> pd.DataFrame:
+    """Items drawn uniformly among those live at each interaction's time (not the one chosen)."""
+    if per_positive <= 0 or inter.empty or items.empty:
+        return pd.DataFrame(columns=["user_id", "item_id", "ts", "surface"])
+    by_listing = items.sort_values("listed_at")
+    listed = epoch_seconds(by_listing["listed_at"])
+    ended = by_listing["ended_at"]
+    ended = np.where(ended.isna(), np.inf, epoch_seconds(ended.fillna(pd.Timestamp(0, tz="UTC"))))
+    ids = by_listing.index.to_numpy()
+    ts = np.repeat(epoch_seconds(inter["ts"]), per_positive)
+    n_listed = np.searchsorted(listed, ts, side="right")
+    pick = np.minimum((rng.random(len(ts)) * n_listed).astype(np.int64), np.maximum(n_listed - 1, 0))
+    chosen = np.repeat(inter["item_id"].to_numpy(), per_positive)
+    ok = (n_listed > 0) & (ended[pick] > ts) & (ids[pick] != chosen)
+    def repeated(column):
+        return np.repeat(inter[column].to_numpy(), per_positive)[ok]
+
+    return pd.DataFrame({"user_id": repeated("user_id"), "item_id": ids[pick][ok], "ts": repeated("ts"),
+                         "surface": repeated("surface")})

@@ -1,0 +1,181 @@
+"""Score with numpy from xlearn's text export: the FM split into a user and an item part.
+
+With the features of a (user, item) row split into a user side U and an item side I,
+
+    score = b + sum_j w_j x_j + sum_{j<l} <v_j, v_l> x_j x_l
+          = user_bias(u) + item_bias(i) + p_u . q_i,
+    p_u = sum_{j in U} v_j x_j,   q_i = sum_{j in I} v_j x_j,
+
+where ``user_bias`` holds the global bias, the user side's linear terms and the pairs
+inside U (likewise for items). Ranking every live item for many users is then a blocked
+matrix product plus a partial sort (:meth:`FMScorer.top_k`).
+
+>>> import numpy as np
+>>> users = Part(np.array(["u1", "u2"]), np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2))
+>>> items = Part(np.array(["a", "b", "c"]), np.array([[3.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), np.zeros(3))
+>>> top = top_k(users, items, 2, exclude={"u1": ["a"]})
+>>> top.item_ids.tolist()
+[['c', 'b'], ['b', 'c']]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from bunjang_lab.ranking import features as F
+from bunjang_lab.ranking import realtime
+from bunjang_lab.ranking.fm import read_text_model
+
+
+@dataclass
+class Part:
+    """One side of the FM: ids, vectors (n, k) and biases (n,)."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    bias: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class TopK:
+    item_ids: np.ndarray  # (n_users, k); rows with fewer candidates are padded with None
+    scores: np.ndarray  # (n_users, k); padding is -inf
+
+
+class FMScorer:
+    """The FM's parameters and feature map; computes user/item parts at a time ``at``."""
+
+    def __init__(self, bias: float, w: np.ndarray, V: np.ndarray, feature_map: F.FeatureMap, meta: dict | None = None):
+        self.bias, self.w, self.V, self.feature_map, self.meta = bias, w, V, feature_map, meta or {}
+
+    @classmethod
+    def load(cls, model_dir) -> "FMScorer":
+        model_dir = Path(model_dir)
+        fmap = F.FeatureMap.load(model_dir / "feature_map.json")
+        bias, w, V = read_text_model(model_dir / "model.txt", fmap.n_features)
+        meta_path = model_dir / "meta.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+        return cls(bias, w, V, fmap, meta)
+
+    @property
+    def k(self) -> int:
+        return self.V.shape[1]
+
+    def side(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors, bias) of one side's encoded rows: sum v x, and linear + inner pairs."""
+        X = sp.csr_matrix(X)
+        vectors = np.asarray(X @ self.V)
+        inner = 0.5 * (np.square(vectors).sum(axis=1) - np.asarray(X.multiply(X) @ np.square(self.V)).sum(axis=1))
+        return vectors, np.asarray(X @ self.w).ravel() + inner
+
+    def score_rows(self, X) -> np.ndarray:
+        """Raw FM scores of full rows (what xlearn's predict returns)."""
+        _, bias = self.side(X)
+        return self.bias + bias
+
+    def user_parts(self, user_ids, ctx: F.Context, at, with_recent: bool = True) -> Part:
+        """User parts at time ``at`` (surface "home"); recent tastes from ``ctx`` before ``at``."""
+        user_ids = np.asarray(user_ids).astype(str)
+        rows = pd.DataFrame({"user_id": user_ids, "ts": pd.Timestamp(at)})
+        frame = F.user_frame(rows, ctx, self.feature_map.recent_params, with_recent=with_recent)
+        vectors, bias = self.side(self.feature_map.encode(frame))
+        return Part(user_ids, vectors, bias + self.bias)
+
+    def item_parts(self, item_ids, ctx: F.Context, at) -> Part:
+        """Item parts at time ``at`` (freshness is the listing's age then)."""
+        item_ids = np.asarray(item_ids).astype(str)
+        frame = F.item_frame(item_ids, pd.Timestamp(at), ctx, self.feature_map.price_edges)
+        vectors, bias = self.side(self.feature_map.encode(frame))
+        return Part(item_ids, vectors, bias)
+
+    def top_k(self, user_part: Part, item_part: Part, k: int, exclude=None, block_size: int = 2048) -> TopK:
+        return top_k(user_part, item_part, k, exclude=exclude, block_size=block_size)
+
+
+def _exclusion_matrix(exclude, user_ids, item_ids) -> sp.csr_matrix | None:
+    """``{user_id: item_ids}`` to a (users x items) boolean CSR matrix (unknown ids ignored)."""
+    if exclude is None or sp.issparse(exclude):
+        return exclude
+    user_pos = {u: i for i, u in enumerate(user_ids)}
+    item_pos = {it: j for j, it in enumerate(item_ids)}
+    rows, cols = [], []
+    for user, items in exclude.items():
+        i = user_pos.get(user)
+        if i is None:
+            continue
+        js = [item_pos[it] for it in items if it in item_pos]
+        rows += [i] * len(js)
+        cols += js
+    return sp.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(len(user_ids), len(item_ids)))
+
+
+def top_k(user_part: Part, item_part: Part, k: int, exclude=None, block_size: int = 2048) -> TopK:
+    """The ``k`` best items per user: float32 blocked matrix product + argpartition.
+
+    ``exclude`` is ``{user_id: [item_id, ...]}`` or a (users x items) sparse matrix."""
+    n_users, n_items = len(user_part), len(item_part)
+    k_eff = min(k, n_items)
+    mask = _exclusion_matrix(exclude, user_part.ids, item_part.ids)
+    P = user_part.vectors.astype(np.float32)
+    Q_t = np.ascontiguousarray(item_part.vectors.astype(np.float32).T)
+    item_bias = item_part.bias.astype(np.float32)
+    best = np.zeros((n_users, k_eff), dtype=np.int64)
+    best_scores = np.full((n_users, k), -np.inf, dtype=np.float32)
+    for start in range(0, n_users, block_size):
+        stop = min(start + block_size, n_users)
+        scores = P[start:stop] @ Q_t
+        scores += item_bias
+        if mask is not None:
+            block = mask[start:stop].tocoo()
+            scores[block.row, block.col] = -np.inf
+        if k_eff < n_items:
+            part = np.argpartition(scores, n_items - k_eff, axis=1)[:, n_items - k_eff:]
+        else:
+            part = np.broadcast_to(np.arange(n_items), scores.shape)
+        part_scores = np.take_along_axis(scores, part, axis=1)
+        order = np.argsort(-part_scores, axis=1, kind="stable")
+        best[start:stop] = np.take_along_axis(part, order, axis=1)
+        best_scores[start:stop, :k_eff] = np.take_along_axis(part_scores, order, axis=1)
+    best_scores[:, :k_eff] += user_part.bias.astype(np.float32)[:, None]
+    ids = np.full((n_users, k), None, dtype=object)
+    ids[:, :k_eff] = item_part.ids[best]
+    ids[~np.isfinite(best_scores)] = None
+    return TopK(ids, best_scores)
+
+
+def export_vectors(scorer: FMScorer, ctx: F.Context, user_ids, item_ids, at, out_dir) -> Path:
+    """Write what serving needs to re-rank a user in real time (``RUN_DIR/products/vectors/``).
+
+    ``users.parquet`` (user_id, vector, bias: the static part, without recent tastes),
+    ``items.parquet`` (item_id, vector, bias at ``at``), ``factors.parquet`` (key, vector for
+    every ``recent_category=`` / ``recent_item=`` key, unknown slots included) and
+    ``meta.json`` (model version, k, the recent-weighting parameters of
+    :mod:`bunjang_lab.ranking.realtime`). Returns the folder.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    users = scorer.user_parts(user_ids, ctx, at, with_recent=False)
+    items = scorer.item_parts(item_ids, ctx, at)
+    prefixes = (realtime.CATEGORY_PREFIX, realtime.ITEM_PREFIX)
+    keys = [(j, key) for j, key in enumerate(scorer.feature_map.keys) if key.startswith(prefixes)]
+    tables = {
+        "users.parquet": pd.DataFrame({"user_id": users.ids, "vector": list(users.vectors.astype(np.float32)), "bias": users.bias}),
+        "items.parquet": pd.DataFrame({"item_id": items.ids, "vector": list(items.vectors.astype(np.float32)), "bias": items.bias}),
+        "factors.parquet": pd.DataFrame({"key": [key for _, key in keys],
+                                         "vector": [scorer.V[j].astype(np.float32) for j, _ in keys]}),
+    }
+    for name, table in tables.items():
+        table.to_parquet(out / name, index=False)
+    meta = {"model_version": scorer.meta.get("version"), "k": scorer.k, "at": pd.Timestamp(at).isoformat(),
+            "surface": F.SCORING_SURFACE, "recent_params": scorer.feature_map.recent_params}
+    (out / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    return out
