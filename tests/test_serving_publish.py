@@ -48,7 +48,7 @@ def test_publish_loads_every_part_of_the_run(published):
     cache, result = published
     assert result["version"] == 1 and result["run"] == "run-a"
     assert result["counts"] == {"home": 19, "candidates": 19, "popular": 4, "related": 40, "suggest": 2,
-                                "users": 20, "fraud_flags": 1, "vectors": 1 + 20 + 40}
+                                "users": 20, "fraud_flags": 1, "vectors": 1 + 4 + 20 + 40}
     with cache.snapshot() as snap:
         assert snap.get("_manifest")["counts"] == result["counts"]
         assert snap.get("uvec:u3") == [0.1, 0.0, 0.0, 0.0]
@@ -159,3 +159,21 @@ def test_publish_command_prints_the_result_and_rolls_back(cache_url, tmp_path, c
     assert json.loads(capsys.readouterr().out) == {"from_version": 2, "version": 1, "run": "run"}
     with pytest.raises(UserError, match="either RUN_DIR or --rollback"):
         publish_command(["--cache", cache_url])
+
+
+def test_item_categories_come_from_the_lake_when_the_export_has_none(tmp_path):
+    from bunjang_lab.ingest import ingest_files
+
+    run = write_run(tmp_path / "run", users=3, items=6, item_categories=False)
+    listings = tmp_path / "listings.jsonl"
+    listings.write_text("\n".join(json.dumps(
+        {"event_id": f"l{n}", "type": "listing", "ts": "2026-11-01T00:00:00Z", "user_id": f"s{n}",
+         "item_id": f"i{n}", "title": f"item {n}", "price": 1000, "category": "가방>백팩" if n % 2 else "신발>운동화"})
+        for n in range(6)) + "\n", encoding="utf-8")
+    lake = tmp_path / "lake"
+    ingest_files([listings], lake, now="2026-11-02T00:00:00Z")
+    (run / "run.json").write_text(json.dumps({"run_id": "run", "products": {"lake": str(lake)}}))
+    url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    publish_run(run, url)
+    with open_cache(url) as cache, cache.snapshot() as snap:
+        assert [v["c"] for v in snap.get_many(["ivec:i0", "ivec:i1"])] == ["신발>운동화", "가방>백팩"]

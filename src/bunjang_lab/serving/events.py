@@ -63,21 +63,31 @@ def _require(event: Mapping, *fields: str) -> None:
         raise UserError(f"{event.get('type')} event lacks {', '.join(missing)}")
 
 
-def _rerank(tx: Transaction, user_id: str, user: dict, home: dict | None) -> list | None:
+def _params(tx: Transaction) -> dict:
+    """The recent-weighting parameters of the published model (defaults before any export)."""
+    return {**realtime.DEFAULT_PARAMS, **(tx.get(keys.REALTIME_PARAMS) or {})}
+
+
+def _factors(tx: Transaction, user: dict, params: dict) -> dict:
+    """The factors of the user's top recent categories and items, and the unknown slots."""
+    names = [realtime.CATEGORY_PREFIX + realtime.UNKNOWN, realtime.ITEM_PREFIX + realtime.UNKNOWN]
+    for prefix, field, top in ((realtime.CATEGORY_PREFIX, "recent_categories", "top_categories"),
+                               (realtime.ITEM_PREFIX, "recent_items", "top_items")):
+        names += [prefix + key for key, _ in realtime.top_weights(user[field], params[top])]
+    values = tx.get_many([keys.factor(n) for n in names])
+    return {name: vector for name, vector in zip(names, values) if vector is not None}
+
+
+def _rerank(tx: Transaction, user_id: str, user: dict, home: dict | None, params: dict) -> list | None:
     """The user's new home list from their candidates, or None without exported vectors."""
     static = tx.get(keys.user_vector(user_id))
     pool = list(dict.fromkeys((tx.get(keys.candidates(user_id)) or []) + [i for i, _ in (home or {}).get("items", [])]))
     if static is None or not pool:
         return None
-    recent = [item for item, _ in realtime.top_weights(user["recent_items"], realtime.DEFAULT_PARAMS["top_items"])]
-    shared, *vectors = tx.get_many([keys.FACTORS] + [keys.item_vector(i) for i in pool + recent])
-    factors = dict(shared or {})
-    for item, vector in zip(recent, vectors[len(pool):]):
-        if vector and vector.get("r") is not None:
-            factors[realtime.ITEM_PREFIX + item] = vector["r"]
+    vectors = tx.get_many([keys.item_vector(i) for i in pool])
     hidden = unavailable(tx, pool)
     candidates = [(i, v["v"], v["b"]) for i, v in zip(pool, vectors) if v is not None and i not in hidden]
-    user_vec = realtime.user_vector(static, user["recent_categories"], user["recent_items"], factors)
+    user_vec = realtime.user_vector(static, user["recent_categories"], user["recent_items"], _factors(tx, user, params), params)
     return [[item, round(score, 6)] for item, score in realtime.rerank(user_vec, candidates)[:HOME_SIZE]]
 
 
@@ -86,13 +96,14 @@ def _interaction(cache: Cache, event: Mapping, ts: float) -> dict:
 
     def update(tx: Transaction) -> dict:
         user, home, item = tx.get_many([keys.user(user_id), keys.home(user_id), keys.item_vector(item_id)])
+        params = _params(tx)
         user = dict(user or {})
         category = event.get("category") or (item or {}).get("c")
         user["recent_categories"], user["recent_items"] = realtime.apply_event(
             _state(user.get("recent_categories")), _state(user.get("recent_items")),
-            {"type": event["type"], "item_id": item_id, "ts": ts}, category)
+            {"type": event["type"], "item_id": item_id, "ts": ts}, category, params)
         tx.put(keys.user(user_id), user)
-        ranked = _rerank(tx, user_id, user, home)
+        ranked = _rerank(tx, user_id, user, home, params)
         if ranked is not None:
             tx.put(keys.home(user_id), {"source": "personal", "items": ranked, "updated_at": round(ts, 3)})
         return {"effect": "reranked" if ranked is not None else "recorded"}
@@ -114,9 +125,9 @@ def _search(cache: Cache, event: Mapping, ts: float) -> dict:
         if event.get("category"):
             categories = {**categories, str(event["category"]): 1.0}
         total = sum(categories.values())
-        state = _state(user.get("search_categories"))
+        state, params = _state(user.get("search_categories")), _params(tx)
         for category, weight in categories.items():
-            state = realtime.add(state, category, weight / total, ts)
+            state = realtime.add(state, category, weight / total, ts, params)
         user["search_categories"] = state
         tx.put(keys.user(user_id), user)
         return {"effect": "recorded", "categories": sorted(categories)}

@@ -4,8 +4,8 @@ Versioned keys (written by publish, rewritten per user by events):
 
 >>> home("u1"), candidates("u1"), user("u1"), popular("F|20s"), related("i9")
 ('home:u1', 'cand:u1', 'user:u1', 'pop:F|20s', 'rel:i9')
->>> suggestions("ㄴ"), flag("i9"), item_vector("i9"), user_vector("u1")
-('sug:ㄴ', 'flag:i9', 'ivec:i9', 'uvec:u1')
+>>> suggestions("ㄴ"), flag("i9"), item_vector("i9"), user_vector("u1"), factor("recent_item=i9")
+('sug:ㄴ', 'flag:i9', 'ivec:i9', 'uvec:u1', 'factor:recent_item=i9')
 
 Live keys (outside versions, kept across publish and rollback):
 
@@ -14,8 +14,8 @@ Live keys (outside versions, kept across publish and rollback):
 """
 
 MANIFEST = "_manifest"
-FACTORS = "factors"
-"""Shared FM factors for real-time updates (recent-category factors, unknown slots)."""
+REALTIME_PARAMS = "realtime_params"
+"""The recent-weighting parameters the model was trained with (half-life, top-n...)."""
 
 
 def home(user_id: str) -> str:
@@ -52,6 +52,10 @@ def item_vector(item_id: str) -> str:
 
 def user_vector(user_id: str) -> str:
     return f"uvec:{user_id}"
+
+
+def factor(name: str) -> str:
+    return f"factor:{name}"
 
 
 def unavailable(item_id: str) -> str:

@@ -19,12 +19,6 @@ from bunjang_lab.serving.cache import open_cache
 SUGGESTIONS_PER_BUCKET = 2000
 """Most popular queries kept per first-keystroke bucket, so a bucket stays well under the cap."""
 
-# products/vectors/ (the FM split for real-time updates, written by the ranker's export):
-#   users.parquet  user_id, vector                      the user's static part (id, gender, age band)
-#   items.parquet  item_id, bias, vector[, category, recent_factor]
-#   factors.json   {"recent_category=<c>": [...], "recent_item=__unknown__": [...], ...}
-# become uvec:<user> -> vector, ivec:<item> -> {"b", "v", "c", "r"} and factors -> the shared factors.
-
 
 def _table(path: Path, columns: list[str]):
     """The Parquet table at ``path`` (None if absent); unreadable or lacking columns is an error."""
@@ -135,37 +129,63 @@ def _fraud_flags(run_dir: Path) -> dict[str, dict]:
     return flags
 
 
-def _floats(values) -> list[float] | None:
-    return None if values is None else [round(float(x), 7) for x in values]
+def _floats(values) -> list[float]:
+    return [round(float(x), 7) for x in values]
 
 
-def _vectors(folder: Path) -> Iterator[tuple[str, Any]] | None:
-    """Cache (key, value) pairs of the vectors folder, or None when the run has none."""
+def _item_categories(items, run_info: dict) -> dict[str, str]:
+    """item_id -> category for real-time "recent categories": a ``category`` column of
+    vectors/items.parquet when the export has one, else the listing events of the run's lake."""
+    if "category" in items.column_names:
+        pairs = zip(items.column("item_id").to_pylist(), items.column("category").to_pylist())
+        return {str(i): c for i, c in pairs if c}
+    lake = (run_info.get("products") or {}).get("lake")
+    if not lake:
+        return {}
+    from bunjang_lab.lake import read_events
+
+    listings = read_events(lake, types=["listing"], columns=["item_id", "category"])
+    return dict(zip(listings["item_id"].astype(str), listings["category"]))  # later listing events win
+
+
+def _vectors(run_dir: Path, run_info: dict) -> Iterator[tuple[str, Any]] | None:
+    """Cache entries of ``products/vectors/`` (the FM split written by the ranker's
+    ``export_vectors``), or None when the run has none:
+
+    - users.parquet (user_id, vector, bias) -> ``uvec:<user>`` = the static vector
+    - items.parquet (item_id, vector, bias) -> ``ivec:<item>`` = {"v", "b", "c": category}
+    - factors.parquet (key, vector) -> ``factor:<key>`` (recent_category=..., recent_item=...)
+    - meta.json ``recent_params`` -> ``realtime_params`` (half-life, top-n... as in training)
+    """
+    folder = run_dir / "products/vectors"
     if not folder.is_dir():
         return None
     users = _table(folder / "users.parquet", ["user_id", "vector"])
     items = _table(folder / "items.parquet", ["item_id", "bias", "vector"])
-    factors_path = folder / "factors.json"
+    factors = _table(folder / "factors.parquet", ["key", "vector"])
+    meta_path = folder / "meta.json"
     try:
-        factors = json.loads(factors_path.read_text(encoding="utf-8")) if factors_path.exists() else {}
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     except ValueError as exc:
-        raise UserError(f"{factors_path}: invalid JSON ({exc})") from None
+        raise UserError(f"{meta_path}: invalid JSON ({exc})") from None
+    categories = _item_categories(items, run_info) if items is not None else {}
 
     def entries() -> Iterator[tuple[str, Any]]:
-        yield keys.FACTORS, {name: _floats(vector) for name, vector in factors.items()}
+        if meta.get("recent_params"):
+            yield keys.REALTIME_PARAMS, meta["recent_params"]
+        if factors is not None:
+            for key, vector in zip(factors.column("key").to_pylist(), factors.column("vector").to_pylist()):
+                yield keys.factor(str(key)), _floats(vector)
         if users is not None:
             for user, vector in zip(users.column("user_id").to_pylist(), users.column("vector").to_pylist()):
                 yield keys.user_vector(str(user)), _floats(vector)
         if items is not None:
-            names = items.column_names
-            columns = {c: items.column(c).to_pylist() for c in ("item_id", "bias", "vector", "category", "recent_factor") if c in names}
-            for row in range(items.num_rows):
-                value = {"b": float(columns["bias"][row]), "v": _floats(columns["vector"][row])}
-                if "category" in columns and columns["category"][row] is not None:
-                    value["c"] = str(columns["category"][row])
-                if "recent_factor" in columns and columns["recent_factor"][row] is not None:
-                    value["r"] = _floats(columns["recent_factor"][row])
-                yield keys.item_vector(str(columns["item_id"][row])), value
+            rows = zip(items.column("item_id").to_pylist(), items.column("vector").to_pylist(), items.column("bias").to_pylist())
+            for item, vector, bias in rows:
+                value = {"v": _floats(vector), "b": round(float(bias), 7)}
+                if (category := categories.get(str(item))) is not None:
+                    value["c"] = category
+                yield keys.item_vector(str(item)), value
 
     return entries()
 
@@ -186,7 +206,7 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
     run_id = str(run_info.get("run_id") or run_dir.name)
     tables = {name: _table(run_dir / path, columns) for name, (path, columns, _) in PARTS.items()}
     flags = _fraud_flags(run_dir)
-    vectors = _vectors(run_dir / "products/vectors")
+    vectors = _vectors(run_dir, run_info)
     if all(t is None for t in tables.values()) and not flags and vectors is None and not (run_dir / "fraud").is_dir():
         raise UserError(f"{run_dir} holds no products/ or fraud/ results to publish")
     counts: dict[str, int] = {}
