@@ -20,9 +20,10 @@ def add_options(p: argparse.ArgumentParser, batch_fields: str) -> None:
                    help=f"batch input, one JSON object per line ('-' for stdin) with {batch_fields}")
 
 
-def integer(value: Any, name: str) -> int | None:
+def integer(value: Any, name: str, default: int | None = None) -> int | None:
+    """``value`` as an int (``default`` when absent); anything else is a one-line error."""
     if value is None:
-        return None
+        return default
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -10,7 +10,7 @@ from bunjang_lab.serving.commands.cached import add_options, integer, serve
 
 def answer(snap, params: dict) -> dict:
     return lookup.popular(snap, gender=params.get("gender"), age_band=params.get("age_band"),
-                          k=integer(params.get("k"), "k") or 20)
+                          k=integer(params.get("k"), "k", 20))
 
 
 def run(argv: list[str]) -> int:

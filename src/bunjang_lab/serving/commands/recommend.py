@@ -11,7 +11,7 @@ def answer(snap, params: dict) -> dict:
     user_id = params.get("user_id")
     if not user_id:
         raise UserError("a user id is required (--user ID, or user_id in each --jsonl line)")
-    return lookup.recommend(snap, str(user_id), k=integer(params.get("k"), "k") or 20,
+    return lookup.recommend(snap, str(user_id), k=integer(params.get("k"), "k", 20),
                             gender=params.get("gender"), birth_year=integer(params.get("birth_year"), "birth_year"))
 
 

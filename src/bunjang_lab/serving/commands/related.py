@@ -11,7 +11,7 @@ def answer(snap, params: dict) -> dict:
     item_id = params.get("item_id")
     if not item_id:
         raise UserError("an item id is required (--item ID, or item_id in each --jsonl line)")
-    return lookup.related(snap, str(item_id), k=integer(params.get("k"), "k") or 20)
+    return lookup.related(snap, str(item_id), k=integer(params.get("k"), "k", 20))
 
 
 def run(argv: list[str]) -> int:

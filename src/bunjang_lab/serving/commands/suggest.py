@@ -12,7 +12,7 @@ def answer(snap, params: dict) -> dict:
     if not isinstance(prefix, str):
         raise UserError("a prefix is required (--prefix TEXT, or prefix in each --jsonl line)")
     user_id = params.get("user_id")
-    return lookup.suggest(snap, prefix, user_id=str(user_id) if user_id else None, k=integer(params.get("k"), "k") or 10)
+    return lookup.suggest(snap, prefix, user_id=str(user_id) if user_id else None, k=integer(params.get("k"), "k", 10))
 
 
 def run(argv: list[str]) -> int:

@@ -1,0 +1,116 @@
+"""The score commands as whole processes: light imports, JSON out, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bunjang_lab.serving.publish import publish_run
+from bunjang_lab.serving.synthetic import write_run
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+HEAVY = ("pandas", "numpy", "sklearn", "xlearn", "airflow", "pyarrow", "scipy", "redis")
+
+
+@pytest.fixture
+def cache_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    publish_run(write_run(tmp_path / "run"), url)
+    return url
+
+
+def score(*args: str, stdin: str | None = None, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(SRC), **(extra_env or {})}
+    return subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60)
+
+
+def imported_modules(importtime_stderr: str) -> set[str]:
+    """Top-level packages named in ``python -X importtime`` output."""
+    names = set()
+    for line in importtime_stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("command", [
+    ["recommend", "--user", "u2"],
+    ["recommend", "--user", "stranger", "--gender", "F", "--birth-year", "2001"],
+    ["popular", "--gender", "F", "--age-band", "20s"],
+    ["related", "--item", "i4"],
+    ["suggest", "--prefix", "ㄴㅇㅋ", "--user", "u2"],
+])
+def test_lookups_import_no_heavy_library(cache_url, command):
+    proc = score("-X", "importtime", "-m", "bunjang_lab.score", *command, "--cache", cache_url)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["items" if command[0] != "suggest" else "suggestions"]
+    heavy = imported_modules(proc.stderr) & set(HEAVY)
+    assert not heavy, f"{command[0]} imported {sorted(heavy)}"
+
+
+def test_event_command_imports_no_heavy_library(cache_url):
+    event = json.dumps({"type": "click", "user_id": "u2", "item_id": "i3"})
+    proc = score("-X", "importtime", "-m", "bunjang_lab.score", "event", "--json", "-", "--cache", cache_url, stdin=event)
+    assert proc.returncode == 0, proc.stderr
+    assert not imported_modules(proc.stderr) & set(HEAVY)
+
+
+def test_default_cache_comes_from_the_environment(cache_url):
+    proc = score("-m", "bunjang_lab.score", "recommend", "--user", "u2", "--k", "2", extra_env={"BUNJANG_CACHE_URL": cache_url})
+    answer = json.loads(proc.stdout)
+    assert answer["source"] == "personal" and len(answer["items"]) == 2
+
+
+def test_jsonl_batch_answers_every_line_and_reports_bad_ones(cache_url):
+    lines = "\n".join(json.dumps(x) for x in [{"user_id": "u2", "k": 1}, {"k": 3}, {"user_id": "nobody", "gender": "F", "birth_year": 2001}])
+    proc = score("-m", "bunjang_lab.score", "recommend", "--jsonl", "-", "--cache", cache_url, stdin=lines + "\n")
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 1
+    assert [o.get("source") for o in out] == ["personal", None, "segment"]
+    assert out[1] == {"line": 2, "error": "a user id is required (--user ID, or user_id in each --jsonl line)"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["recommend"], "--user ID (or --jsonl FILE) is required"),
+    (["recommend", "--user", "u2", "--k", "0"], "k must be at least 1"),
+    (["popular", "--age-band", "twenties"], "invalid choice"),
+    (["related", "--item", "nope"], "no related items for item 'nope'"),
+    (["suggest", "--prefix", " "], "the prefix is empty"),
+])
+def test_user_mistakes_are_one_line_errors(cache_url, args, message):
+    proc = score("-m", "bunjang_lab.score", *args, "--cache", cache_url)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("url, message", [
+    ("redis://127.0.0.1:1/0", "cannot use Redis at redis://127.0.0.1:1/0"),
+    ("redis://127.0.0.1:6379/99999", "cannot use Redis"),
+    ("redis://127.0.0.1:notaport/0", "invalid Redis URL"),
+    ("ftp://x", "unsupported cache URL"),
+])
+def test_unreachable_or_wrong_cache_urls_are_one_line_errors(url, message):
+    proc = score("-m", "bunjang_lab.score", "popular", "--cache", url)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr
+
+
+def test_empty_or_corrupt_cache_errors_name_the_problem(tmp_path, cache_url):
+    proc = score("-m", "bunjang_lab.score", "popular", "--cache", f"sqlite:///{tmp_path / 'none.sqlite'}")
+    assert proc.returncode == 2 and "no cache at" in proc.stderr and "publish" in proc.stderr
+    with sqlite3.connect(cache_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE kv SET value = x'ff00' WHERE key = 'home:u2'")
+    proc = score("-m", "bunjang_lab.score", "recommend", "--user", "u2", "--cache", cache_url)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "corrupt value at key 'home:u2'" in proc.stderr
+
+
+def test_publish_to_unreachable_redis_is_a_one_line_error(tmp_path):
+    run = write_run(tmp_path / "run", users=3, items=6)
+    proc = score("-m", "bunjang_lab", "publish", str(run), "--cache", "redis://127.0.0.1:1/0")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "cannot use Redis" in proc.stderr
