@@ -15,7 +15,7 @@ DIGIT_RUN = re.compile(rf"\d(?:{_NUMBER_SEP}{{0,3}}\d)*")
 DIGIT_GROUP = re.compile(r"\d+")
 
 # Messenger names, after normalisation (misspellings and jamo abbreviations already folded).
-KAKAO = r"(?:카카오 ?톡|카톡|kakao ?talk|katalk|ka톡|kakao(?= ?(?:id|아이디)))"
+KAKAO = r"(?:카카오 ?톡|카톡|kakao ?talk|katalk|ka톡|kakao)"
 TELEGRAM = r"(?:텔레 ?그램|telegram|텔레(?=\W{0,3}(?:아이디|id|@))|(?<![a-z])tg(?=\W{0,3}(?:id|@)))"
 LINE = r"(?:(?<![온])라인|(?<![a-z])line)"
 WECHAT = r"(?:위챗|wechat|weixin|微信)"

@@ -93,6 +93,8 @@ BRANDS = {
     "kbstar": {"kbstar.com"}, "shinhan": {"shinhan.com"}, "wooribank": {"wooribank.com"},
 }
 _BRAND_SKELETONS = {domain_skeleton(b): b for b in BRANDS}
+# Brands too short or too close to English words to match one edit away ("example" ~ "apple").
+_EXACT_ONLY = frozenset({"apple", "toss", "payco", "safepay", "paypass", "epost", "hanjin", "kakao"})
 SHORTENERS = frozenset({
     "bit.ly", "han.gl", "me2.do", "vo.la", "tinyurl.com", "goo.gl", "t.co", "is.gd", "ow.ly", "buly.kr",
     "url.kr", "c11.kr", "naver.me", "shorturl.at", "rb.gy", "cutt.ly", "tiny.cc", "t2m.io", "abit.ly",
@@ -106,7 +108,7 @@ _TLDS = (
     "loan|vip|fun|icu|buzz|cyou|rest|bar|lol|work|today|page|dev|ai|sh|st|su|cx|one|pro|pay|bank|help"
 )
 _URL = re.compile(
-    r"(?:(?:https?://|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\.[0-9a-z\-]{1,63}){0,6})(?::\d{1,5})?"
+    r"(?:(?:https?:?//|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\. ?[0-9a-z\-]{1,63}){0,6})(?::\d{1,5})?"
     r"|(?<![0-9a-z@.\-])(?P<bare>(?:[0-9a-z\-]{1,63}\.){1,6}(?:" + _TLDS + r"))(?![0-9a-z\-])(?::\d{1,5})?)"
     r"(?P<path>[/?#][^\s<>\"'가-힣]{0,200})?"
 )
@@ -133,7 +135,12 @@ _KAKAO_CONTACT = re.compile(
 _TELEGRAM_ID = re.compile(rf"{TELEGRAM}.{{0,12}}?({HANDLE})")
 _TELEGRAM_CONTACT = re.compile(rf"{TELEGRAM}.{{0,8}}?{_CONTACT_VERB}")
 _MESSENGER_ID = re.compile(rf"(?:친추|친구 ?추가|{ID_MARKER})[^0-9a-z가-힣]{{0,3}}({HANDLE})")
-_SHORT_CODE = re.compile(r"(?<![a-z])(?:text|txt|send|reply|sms|msg)[a-z]{0,3}(?![a-z]).{0,40}?(?<![a-z])(?:to|on)\s{0,2}(\d{4,6})(?!\d)")
+_SHORT_CODE = re.compile(
+    r"(?<![a-z])(?:text|txt|send|reply|rply|sms|msg|mms|opt out|stop)[a-z]{0,3}(?![a-z]).{0,40}?"
+    r"(?:to|on|2)\s{0,2}(?:no:?\s{0,2})?(\d{4,6})(?![\d%])"
+)
+# Words after which a shorter number (7-8 digits: Singapore, local lines) is a phone number.
+_CALL_CONTEXT = re.compile(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전화|연락처|폰|문자)[^0-9]{0,12}$")
 
 _BANK = re.compile(
     r"(?:국민|신한|우리|하나|농협|기업|카카오 ?뱅크|카뱅|토스 ?뱅크|케이 ?뱅크|케뱅|새마을|신협|우체국|"
@@ -143,7 +150,7 @@ _BANK = re.compile(
 _ACCOUNT_WORD = re.compile(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code")
 _PREPAY = re.compile(
     r"선 ?입금|선 ?결제|입금 ?먼저|먼저 ?(?:입금|송금|이체|결제)|계좌 ?이체|계좌로 ?(?:보내|입금|송금|결제)|"
-    r"입금 ?(?:해|하)[가-힣]{0,4} ?(?:주시면|주면|후|하시면|시면|주셔야)|입금 ?(?:확인 ?)?(?:후|되면|하면) ?(?:발송|배송|보내)|"
+    r"입금 ?(?:해|하)[가-힣]{0,4} ?(?:주시면|주면|후|하시면|시면|주셔야)|입금 ?(?:확인 ?)?(?:후|되면|하면|시) ?(?:바로 |즉시 )?(?:발송|배송|보내|택배)|"
     r"무통장|pay (?:me )?first|(?:transfer|payment|deposit) first|send (?:the )?money first"
 )
 _SAFE_PAY = r"(?:안전 ?결제|안전 ?거래|번개 ?페이|번페|에스크로|escrow|safe ?pay[a-z]{0,4})"
@@ -155,18 +162,21 @@ _SAFE_PAY_REFUSAL = re.compile(
 _URGENCY = re.compile(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|선착순|urgent|asap|immediately|final attempt")
 _ABROAD = re.compile(r"군인|군대|부대|훈련소|해외|출장 ?중|외국|유학|abroad|overseas|army|military")
 _TOO_GOOD = re.compile(
-    r"반값|공짜|정가 ?(?:의)? ?(?:절반|반)|말도 ?안 ?되는 ?가격|too good|unbelievable price|"
+    r"반값(?! ?택배)|공짜|정가 ?(?:의)? ?(?:절반|반)|말도 ?안 ?되는 ?가격|too good|unbelievable price|"
     r"you(?:'ve| have)? (?:won|been selected)|claim (?:your|a|the) (?:prize|reward)|cash prize|winner"
 )
 # Numbers right after these words are serials, orders or parcel numbers, not phones.
 _NOT_PHONE_CONTEXT = re.compile(
-    r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품 ?번호|주문 ?번호|송장|운송장|order|tracking|no\.?|#|ref)[^0-9a-z가-힣]{0,3}$"
+    r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|order|tracking|#|ref)"
+    r"(?: ?(?:넘버|번호|number|no\.?|명|code))?[^0-9a-z가-힣]{0,3}$"
 )
 _PHONE = re.compile(
-    r"01[016789]\d{7,8}|0(?:2|[3-6][1-5])\d{7,8}|070\d{8}|050\d{8,9}|1(?:5[4-9]|6[0-8]|8[0-9])\d{5}|"
+    r"01[016789]\d{7,8}|0(?:2|[3-6][1-5])\d{7,8}|070\d{8}|050\d{8,9}|"
     r"82(?:10|1[16789]|2|[3-6][1-5]|70)\d{7,8}|"
-    r"0[1-9]\d{8,9}|44\d{10}|(?:91)?[6-9]\d{9}|1?[2-9]\d{2}[2-9]\d{6}"
+    r"0[1-9]\d{8,11}|44\d{10}|(?:91)?[6-9]\d{9}|1[2-9]\d{2}[2-9]\d{6}"
 )
+# Korean company numbers (1588-1234), only when written on their own.
+_REP_NUMBER = re.compile(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
 _PAYMENT_NEAR_LINK = re.compile(
     r"결제|결재|입금|송금|페이|pay|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund"
 )
@@ -194,38 +204,56 @@ class _Hit:
     category: str | None = None  # overrides the rule's (the blocklist's kind)
 
 
-def _number_candidates(text: str) -> Iterator[tuple[int, int, str, str]]:
+def _number_candidates(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple[int, int, str, str]]:
     """(start, end, digits, kind) for every phone-shaped or account-shaped written number.
 
-    A run like ``15000 010 1234 5678`` is split into groups; from each group the longest
-    window of consecutive groups that spells a phone number wins, else one of 10-14
-    digits is a candidate account number.
+    A run like ``15000 010 1234 5678`` is split into groups; the longest window of
+    consecutive groups that spells a phone number is a phone, and what remains of the run
+    between phones, if 10-16 digits long, is a candidate account number.
     """
     for run in DIGIT_RUN.finditer(text):
+        if _IP_HOST.fullmatch(run.group()) or any(a <= run.start() < b for a, b in skip):
+            continue  # an IP address, or digits inside a link
         offset = run.start()
         groups = [(offset + m.start(), offset + m.end(), m.group()) for m in DIGIT_GROUP.finditer(run.group())]
+        rest: list[tuple[int, int, str]] = []
         i = 0
-        while i < len(groups):
-            best = None
-            digits = ""
-            for j in range(i, len(groups)):
-                digits += groups[j][2]
-                if len(digits) > 14:
-                    break
-                if _PHONE.fullmatch(digits):
-                    best = (j, digits, "phone")
-                elif len(digits) >= 10 and (best is None or best[2] == "account"):
-                    best = (j, digits, "account")
-            if best is None:
+        while i <= len(groups):
+            phone = _phone_at(text, groups, i) if i < len(groups) else None
+            if phone is None and i < len(groups):
+                rest.append(groups[i])
                 i += 1
                 continue
-            j, digits, kind = best
-            yield groups[i][0], groups[j][1], digits, kind
+            digits = "".join(g[2] for g in rest)
+            if 10 <= len(digits) <= 16:
+                yield rest[0][0], rest[-1][1], digits, "account"
+            rest = []
+            if phone is None:
+                break
+            j, digits = phone
+            yield groups[i][0], groups[j][1], digits, "phone"
             i = j + 1
+
+
+def _phone_at(text: str, groups: list[tuple[int, int, str]], i: int) -> tuple[int, str] | None:
+    """(last group, digits) of the longest phone number starting at group ``i``."""
+    best = None
+    digits = ""
+    for j in range(i, len(groups)):
+        digits += groups[j][2]
+        if len(digits) > 14:
+            break
+        whole_run = i == 0 and j == len(groups) - 1
+        if _PHONE.fullmatch(digits) or (whole_run and _REP_NUMBER.fullmatch(digits)) or (
+                7 <= len(digits) <= 8 and _CALL_CONTEXT.search(text, max(0, groups[i][0] - 20), groups[i][0])):
+            best = (j, digits)
+    return best
 
 
 def _hits(n: Normalised) -> Iterator[_Hit]:
     text = n.text
+    links = list(_links(n))
+    yield from _link_hits(text, links)
     blocklist = shared_blocklist()
     banks = [m.span() for m in _BANK.finditer(text)]
     account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
@@ -233,7 +261,7 @@ def _hits(n: Normalised) -> Iterator[_Hit]:
     def near(spans, start, end, reach=20):
         return any(a < end + reach and b > start - reach for a, b in spans)
 
-    for start, end, digits, kind in _number_candidates(text):
+    for start, end, digits, kind in _number_candidates(text, [(a, b) for a, b, _ in links]):
         listed = blocklist.kind(digits)
         if listed:
             yield _Hit(f"blocklisted_{listed}", start, end)
@@ -275,7 +303,6 @@ def _hits(n: Normalised) -> Iterator[_Hit]:
     match = _SHORT_CODE.search(text)
     if match:
         yield _Hit("sms_short_code", *match.span())
-    yield from _link_hits(text)
     for code, pattern in (("prepayment_request", _PREPAY), ("safe_payment_refusal", _SAFE_PAY_REFUSAL),
                           ("urgency", _URGENCY), ("abroad_or_military", _ABROAD), ("too_good_price", _TOO_GOOD)):
         match = pattern.search(text)
@@ -308,6 +335,13 @@ def _edit_distance_at_most_one(a: str, b: str) -> bool:
     return short[i:] == long[i + 1:]
 
 
+def _near_substring(label: str, brand: str) -> bool:
+    """Whether some part of ``label`` is one edit away from ``brand`` (``secure-navarpay``)."""
+    n = len(brand)
+    return any(_edit_distance_at_most_one(label[i:i + size], brand)
+               for size in (n - 1, n, n + 1) for i in range(0, max(1, len(label) - size + 1)))
+
+
 def classify_host(host: str) -> str | None:
     """The rule code for a link to ``host`` (None for the platform's own domains).
 
@@ -329,33 +363,47 @@ def classify_host(host: str) -> str | None:
     for brand_skeleton, brand in _BRAND_SKELETONS.items():
         if domain in BRANDS[brand]:
             return "external_link"
-        if brand_skeleton in skeleton or (len(brand_skeleton) >= 5 and _edit_distance_at_most_one(label, brand_skeleton)):
+        if brand_skeleton in skeleton or (brand not in _EXACT_ONLY and _near_substring(label, brand_skeleton)):
             return "lookalike_domain"
     return "external_link"
 
 
-def _link_hits(text: str) -> Iterator[_Hit]:
+# Links that lead to a messenger are external channels (their own rules), not phishing.
+_MESSENGER_HOSTS = frozenset({"open.kakao.com", "t.me", "telegram.me", "telegram.dog", "line.me", "wa.me"})
+
+
+def _links(n: Normalised) -> Iterator[tuple[int, int, str]]:
+    """(start, end, rule code) of every link but the messengers'; code None for the platform's own."""
+    text = n.text
     if "." not in text:
         return
-    seen = set()
     for match in _URL.finditer(text):
-        host = match.group("host") or match.group("bare")
-        if "." not in host:
+        host_group = "host" if match.group("host") else "bare"
+        host = match.group(host_group).replace(" ", "").strip(".-")
+        if host in _MESSENGER_HOSTS or ("." not in host and host_group == "bare"):
             continue
         code = classify_host(host)
+        if code in (None, "external_link") and not n.source(*match.span(host_group)).isascii():
+            code = "lookalike_domain"  # Cyrillic or full-width letters spelling a familiar name
+        yield match.start(), match.end(), code
+    for match in _IP_PATH.finditer(text):
+        yield match.start(), match.end(), "ip_link"
+
+
+_IP_PATH = re.compile(r"(?<![0-9.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?/")
+
+
+def _link_hits(text: str, links: list[tuple[int, int, str]]) -> Iterator[_Hit]:
+    seen = set()
+    for start, end, code in links:
         if code is None:
             continue
-        start, end = match.span()
         if code not in seen:
             seen.add(code)
             yield _Hit(code, start, end)
         if "payment_link" not in seen and _PAYMENT_NEAR_LINK.search(text, max(0, start - 30), min(len(text), end + 30)):
             seen.add("payment_link")
             yield _Hit("payment_link", start, end)
-    for match in re.finditer(r"(?<![0-9.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?/", text):
-        if "ip_link" not in seen:
-            seen.add("ip_link")
-            yield _Hit("ip_link", *match.span())
 
 
 def reasons(text: str, source: str = "text") -> list[dict]:
