@@ -249,14 +249,31 @@ def ingest_landing(landing: str, lake: str, run_prefix: str, *, media_root: str 
     return summary
 
 
+UNDATED_TYPES = ("signup",)
+"""Signups carry the account's creation time (often years back): they make no day stale."""
+
+
 def _manifest_dates(lake: str, run_id: str) -> list[str]:
-    """Event days an ingest run wrote events to, from its manifest."""
+    """Days an ingest run wrote marketplace activity to, from its manifest."""
     from bunjang_lab.lake import MANIFESTS, filesystem
 
     fs, root = filesystem(lake)
     manifest = json.loads(fs.cat_file(f"{root}/{MANIFESTS}/{run_id}.json"))
-    return sorted({part["date"] for part in manifest.get("parts", [])})
+    return sorted({part["date"] for part in manifest.get("parts", []) if part["type"] not in UNDATED_TYPES})
 
+
+
+def latest_activity_day(lake: str) -> str:
+    """The newest UTC day with marketplace activity in the lake (from the ingest manifests)."""
+    from bunjang_lab.lake import read_manifests
+
+    newest = [ms for manifest in read_manifests(lake) for kind, ms in manifest.get("max_ts_ms", {}).items()
+              if kind not in UNDATED_TYPES]
+    if not newest:
+        from bunjang_lab.cli import UserError
+
+        raise UserError(f"no events in {lake}: ingest some first")
+    return as_day(datetime.fromtimestamp(max(newest) / 1000, tz=timezone.utc)).isoformat()
 
 # --------------------------------------------------------------------------- fraud
 
@@ -332,22 +349,28 @@ def model_version(day: date | str) -> str:
     return f"fm-{as_day(day):%Y%m%d}"
 
 
-def train_candidate(lake: str, models: str, day: str, **params: Any) -> str:
-    """Train the FM on everything up to the end of ``day`` into ``models/fm-<day>``.
+def train_candidate(lake: str, models: str, day: str, *, retrain: bool = False, **params: Any) -> str:
+    """Train the FM on every event before the end of ``day`` into ``models/fm-<day>``.
 
-    The candidate is built beside its folder and swapped in, so a retry replaces it;
-    ``models/latest`` is not touched here (see :func:`gate_candidate`).
+    A complete ``models/fm-<day>`` means the day is already trained: it is returned as is
+    (a re-run changes nothing), unless ``retrain``. The model is built beside its folder
+    and swapped in; ``models/latest`` is not touched here (see :func:`gate_candidate`).
     """
     from bunjang_lab.ranking.train import train_model
 
     _, until = day_bounds(day)
     target = Path(models) / model_version(day)
+    if (target / "meta.json").exists() and not retrain:
+        return str(target)
 
     def build(staging: Path) -> str:
-        produced = Path(train_model(lake, until, staging, **params))
-        if produced.resolve() != staging.resolve():  # trainer wrote a version sub-folder
-            for child in produced.iterdir():
-                child.rename(staging / child.name)
+        produced = Path(train_model(lake, until, staging, promote=False, **params))
+        for child in produced.iterdir():
+            child.rename(staging / child.name)
+        produced.rmdir()
+        meta = json.loads((staging / "meta.json").read_text(encoding="utf-8"))
+        meta.update(version=target.name, trained_as=meta["version"])  # the folder name is the version
+        _write_json(staging / "meta.json", meta)
         return str(target)
 
     return replace_partition(target, build)
@@ -374,8 +397,9 @@ def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, 
 def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
     """Recommendation products of ``day`` from ``models/latest`` into ``runs/<day>/products``.
 
-    ``now`` is the end of the day, so the same day always gives the same products;
-    the day's fraud results (when present) keep flagged listings out of the feeds.
+    ``now`` is the end of the day, so the same day always gives the same products; the
+    day's fraud results (``runs/<day>/fraud``, when present) keep flagged listings out.
+    The products folder is swapped in whole by ``compute_products``.
     """
     from bunjang_lab.products.recommend import compute_products
 
@@ -384,12 +408,10 @@ def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
         from bunjang_lab.cli import UserError
 
         raise UserError(f"no model at {model_dir}: run recommender_train (or `train`) first")
-    _, now = day_bounds(day)
-    fraud_dir = run_dir(runs, day) / "fraud"
-    return replace_partition(
-        run_dir(runs, day) / "products",
-        lambda staging: _jsonable(compute_products(lake, model_dir.resolve(), staging, now=now, fraud_dir=fraud_dir if fraud_dir.exists() else None)),
-    )
+    _, end = day_bounds(day)
+    now = end - timedelta(milliseconds=1)
+    out = run_dir(runs, day)
+    return _jsonable(compute_products(lake, model_dir.resolve(), out, now=now, fraud_dir=out / "fraud"))
 
 
 def publish_day(runs: str, day: str, cache_url: str, keep: int = 3) -> dict:
@@ -402,10 +424,17 @@ def publish_day(runs: str, day: str, cache_url: str, keep: int = 3) -> dict:
 # -------------------------------------------------------------------------- report
 
 
-def build_day_report(lake: str, runs: str, reports: str, day: str) -> str:
-    """The batch report of ``day`` into ``reports/<day>/`` (HTML, JSON and CSV)."""
-    from bunjang_lab.report import build_report
+def build_day_report(lake: str, runs: str, reports: str, day: str, *, models: str | None = None, labels: str | None = None) -> str:
+    """The batch report of ``day`` into ``reports/<day>/``; returns the HTML path.
 
-    target = Path(reports) / as_day(day).isoformat()
-    replace_partition(target, lambda staging: build_report(lake, runs, staging, date=as_day(day)))
-    return str(target / "index.html") if (target / "index.html").exists() else str(target)
+    ``labels`` (simulator ground truth, optional) adds precision and recall per rule.
+    """
+    from bunjang_lab.report.build import build_report
+
+    day = as_day(day).isoformat()
+    target = Path(reports) / day
+
+    def build(staging: Path) -> Path:
+        return Path(build_report(lake, runs, staging, date=day, labels=labels, models=models)).relative_to(staging)
+
+    return str(target / replace_partition(target, build))

@@ -1,0 +1,158 @@
+"""``python -m bunjang_lab demo``: the whole pipeline on the sample data, then what to try.
+
+What ``make demo`` runs. The same task functions the DAGs call (``bunjang_lab.pipeline``),
+in the order a day runs: ingest the sample day files into the lake, hash and OCR the
+newest day's listing images and score its listings, chats and sellers, train the FM and
+gate it, compute the recommendation products, publish them with the fraud flags to the
+serving cache, and write the batch report. Everything goes under ``BUNJANG_HOME``.
+
+Running it again is cheap and changes nothing: ingest counts every event as a duplicate,
+a trained day is reused, and the cache gets an identical new version.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bunjang_lab import paths, pipeline
+from bunjang_lab.cli import UserError, parser
+
+SCORE = "python -m bunjang_lab.score"
+
+
+def _python() -> str:
+    """How to call this interpreter in a printed command (the repo's venv when inside it)."""
+    exe = Path(sys.executable)
+    try:
+        return str(exe.relative_to(Path.cwd()))
+    except ValueError:
+        return str(exe)
+
+
+def run_demo(sample: str | Path, *, day: str | None = None, labels: str | Path | None = None,
+             report: Callable[[str], None] = print) -> dict:
+    """Run every stage on ``sample`` (day files, ``images/``, ``labels/``) and return a summary.
+
+    ``day`` is the batch day to score, train and publish (default: the newest day with
+    marketplace activity in the lake). ``report`` receives one progress line per stage.
+    """
+    from bunjang_lab.ingest import expand_inputs, ingest_files, new_run_id
+
+    sample = Path(sample)
+    files = [f for f in expand_inputs([sample])] if sample.is_dir() else []
+    if not files:
+        raise UserError(f"no JSON Lines day files in {sample} (generate some with `python -m bunjang_lab simulate --out {sample}`)")
+    labels = Path(labels) if labels else sample / "labels"
+    lake, runs, models, reports = str(paths.lake_dir()), str(paths.runs_dir()), str(paths.models_dir()), str(paths.reports_dir())
+    image_index, cache = str(paths.home() / "image_index"), paths.cache_url()
+    summary: dict[str, Any] = {"home": str(paths.home()), "seconds": {}}
+
+    def stage(name: str, what: str, call: Callable[[], Any]) -> Any:
+        report(f"[{name}] {what} ...")
+        started = time.perf_counter()
+        result = call()
+        summary["seconds"][name] = round(time.perf_counter() - started, 1)
+        return result
+
+    ingested = stage("ingest", f"{len(files)} day files into {lake}",
+                     lambda: ingest_files(files, lake, run_id=f"demo-{new_run_id()}"))
+    summary["ingest"] = {k: ingested[k] for k in ("read", "accepted", "duplicates", "quarantined")}
+    day = pipeline.as_day(day or pipeline.latest_activity_day(lake)).isoformat()
+    summary["day"] = day
+
+    def fraud() -> dict:
+        shards = pipeline.plan_image_shards(lake, [day])
+        parts = [pipeline.scan_image_shard(shard, runs, image_index) for shard in shards]
+        return pipeline.scan_fraud_days(lake, runs, [day], image_index, parts)[day]
+
+    summary["fraud"] = stage("fraud", f"images, listings, chats and sellers of {day}", fraud)
+    candidate = stage("train", f"FM on events up to the end of {day}", lambda: pipeline.train_candidate(lake, models, day))
+    summary["gate"] = stage("gate", "candidate against the model in production",
+                            lambda: pipeline.gate_candidate(candidate, models, lake, runs, day))
+    summary["products"] = stage("products", "home feeds, popular lists, related items, suggestions",
+                                lambda: pipeline.compute_day_products(lake, models, runs, day))
+    summary["publish"] = stage("publish", f"run {day} to {cache}", lambda: pipeline.publish_day(runs, day, cache))
+    summary["report"] = stage("report", f"batch report of {day}",
+                              lambda: pipeline.build_day_report(lake, runs, reports, day, models=models,
+                                                                labels=str(labels) if labels.is_dir() else None))
+    summary["try"] = try_next(pipeline.run_dir(runs, day))
+    return summary
+
+
+def try_next(run: Path) -> list[list[str]]:
+    """Serving commands (argv after ``python -m bunjang_lab.score``) that answer from this run."""
+    import pandas as pd
+
+    products = run / "products"
+    tries: list[list[str]] = []
+    home = pd.read_parquet(products / "home.parquet", columns=["user_id"])
+    if len(home):
+        tries.append(["recommend", "--user", str(home["user_id"].iloc[0]), "--k", "5"])
+    tries.append(["recommend", "--user", "someone-new", "--gender", "F", "--birth-year", "1998", "--k", "5"])
+    related = pd.read_parquet(products / "related.parquet", columns=["item_id"])
+    if len(related):
+        tries.append(["related", "--item", str(related["item_id"].iloc[0]), "--k", "5"])
+    suggest = pd.read_parquet(products / "suggest.parquet")
+    if len(suggest):
+        top = suggest.sort_values("score", ascending=False)["query"].iloc[0]
+        tries.append(["suggest", "--prefix", str(top)[:1]])
+    tries.append(["popular", "--gender", "M", "--k", "5"])
+    tries.append(["text", "--text", "카톡 아이디 abc123 로 연락주세요, 선입금 후 택배 거래만 해요"])
+    return tries
+
+
+def _preview(argv: list[str]) -> str:
+    """The first line of a serving command's answer, to show the command works."""
+    proc = subprocess.run([sys.executable, "-m", "bunjang_lab.score", *argv], capture_output=True, text=True, timeout=60)
+    text = (proc.stdout if proc.returncode == 0 else proc.stderr).strip().splitlines()
+    line = text[0] if text else ""
+    return line if len(line) <= 160 else line[:157] + "..."
+
+
+def print_summary(summary: dict) -> None:
+    ingest, gate, publish = summary["ingest"], summary["gate"], summary["publish"]
+    print()
+    print(f"Done in {sum(summary['seconds'].values()):.0f} s; everything is under {summary['home']}")
+    print(f"  lake      {ingest['accepted']} new events, {ingest['duplicates']} duplicates, {ingest['quarantined']} quarantined")
+    print(f"  day       {summary['day']} (the batch day scored, trained and published)")
+    print(f"  model     {gate.get('candidate')}: {'promoted to latest' if gate.get('promoted') else 'kept the current model'} ({gate.get('reason')})")
+    print(f"  cache     version {publish.get('version')} of run {publish.get('run')}: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(publish.get("counts", {}).items())))
+    print(f"  report    {summary['report']}")
+    print("  seconds   " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
+    print()
+    print("Try next (answers come from the cache):")
+    python = _python()
+    for argv in summary["try"]:
+        print(f"  {python} -m bunjang_lab.score {shlex.join(argv)}")
+        print(f"      -> {_preview(argv)}")
+    print()
+    print(f"Open the report:     {summary['report']}")
+    print(f"Run it on Airflow:   make airflow   (then: make airflow-smoke for the whole chain)")
+
+
+def run(argv: list[str]) -> int:
+    p = parser("python -m bunjang_lab demo", "Run the whole pipeline on the sample data and print what to try next.")
+    p.add_argument("--sample", default=str(paths.sample_dir()), help="sample folder of day files (default: %(default)s)")
+    p.add_argument("--day", help="batch day to score, train and publish (default: the newest day in the lake)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object instead")
+    args = p.parse_args(argv)
+    if args.day:
+        try:
+            pipeline.as_day(args.day)
+        except ValueError:
+            raise UserError(f"--day: not a date: {args.day!r}") from None
+    progress = (lambda line: print(line, file=sys.stderr)) if args.json else print
+    summary = run_demo(args.sample, day=args.day, report=progress)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, default=str))
+    else:
+        print_summary(summary)
+    return 0
