@@ -34,9 +34,9 @@ COLUMNS = ["item_id", "rank", "related_item_id", "score"]
 @dataclass(frozen=True)
 class RelatedWeights:
     cooc: float = 1.0
-    title: float = 0.6
+    title: float = 0.3
     category: float = 0.15
-    price: float = 0.15
+    price: float = 0.1
 
 
 def sessions(interactions: pd.DataFrame, gap_minutes: float) -> pd.Series:

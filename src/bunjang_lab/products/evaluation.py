@@ -1,0 +1,184 @@
+"""Product-level quality on the ranker's time split (``evaluate --protocol time-split``).
+
+Everything is computed from the split's training events at its cutoff, then judged on
+what users did after it:
+
+* **home**: the home feed after the business rules vs the raw FM's top 50 over every
+  item live at the cutoff (both minus bought/own items) and the segment popular list,
+  with the ranker's metrics on the held-out positives; the gap between ``fm-raw`` and
+  ``home`` is the cost (or gain) of candidates, rules and freshness.
+* **related**: after a click (a detail view), is the next item the user opened within 30
+  minutes among the listing's 10 related items? Baseline: the 10 most popular live items
+  of the same leaf category.
+* **suggest**: mean reciprocal rank of the query a user finally searched (last of a
+  search session) given its first 1, 2 and 3 characters, and given the first 1, 2, 3
+  initial consonants (``ㄴ``, ``ㄴㅇ``, ``ㄴㅇㅋ``). Baseline: plain prefix matching of raw
+  query strings ranked by search count. A suggestion counts as a hit when its folded form
+  equals the target's.
+
+Test events other than positives (searches) come from ``split.test_events`` when the split
+carries them; otherwise suggestions are judged on a nested time split of the training
+searches (the last ``test_days`` of them), so the protocol never peeks past the cutoff.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bunjang_lab.products import feed, popular, related, suggest
+from bunjang_lab.products.catalog import Snapshot, snapshot
+from bunjang_lab.products.recommend import active_users, recent_states, recent_table
+from bunjang_lab.products.segments import ALL
+from bunjang_lab.products.suggest_match import bucket, fold, match
+from bunjang_lab.ranking import realtime
+from bunjang_lab.text.hangul import chosung, is_jamo_only
+
+SESSION_GAP_MINUTES = 30.0
+_DISCOUNT = 1.0 / np.log2(np.arange(2, 12))
+
+
+def list_metrics(lists: dict, targets: dict) -> dict:
+    """HR@10, NDCG@10, recall@20 and MRR of ranked lists (user -> item ids) against target
+    sets (user -> items); a user without a list scores 0.
+
+    >>> list_metrics({"u": ["a", "b", "c"]}, {"u": {"b"}})
+    {'hr@10': 1.0, 'ndcg@10': 0.63093, 'recall@20': 1.0, 'mrr': 0.5, 'users': 1}
+    """
+    sums = dict.fromkeys(("hr@10", "ndcg@10", "recall@20", "mrr"), 0.0)
+    for user, wanted in targets.items():
+        ranks = [r for r, item in enumerate(lists.get(user, ())) if item in wanted]
+        in10 = [r for r in ranks if r < 10]
+        sums["hr@10"] += float(bool(in10))
+        sums["ndcg@10"] += float(_DISCOUNT[in10].sum() / _DISCOUNT[: min(len(wanted), 10)].sum()) if in10 else 0.0
+        sums["recall@20"] += sum(r < 20 for r in ranks) / len(wanted)
+        sums["mrr"] += 1.0 / (ranks[0] + 1) if ranks else 0.0
+    n = max(len(targets), 1)
+    return {**{k: round(v / n, 5) for k, v in sums.items()}, "users": len(targets)}
+
+
+def _lists(frame: pd.DataFrame, key: str, value: str) -> dict:
+    return {k: g[value].tolist() for k, g in frame.groupby(key, sort=False)}
+
+
+def evaluate_home(split, snap: Snapshot, scorer, tables: dict) -> dict:
+    targets = {u: t for u, t in split.targets.items()}
+    users = active_users(snap)
+    users = pd.concat([users, pd.DataFrame({"user_id": sorted(set(targets) - set(users["user_id"])),
+                                            "segment": "unknown|unknown", "history": 0})], ignore_index=True)
+    users["segment"] = users["user_id"].map(snap.users.set_index("user_id")["segment"]).fillna(users["segment"])
+    users = users[users["user_id"].isin(targets)]
+    states = recent_states(snap)
+    home, _ = feed.home_feed(snap, scorer, users, recent_table(states), tables["related"], tables["popular"])
+
+    live = snap.live["item_id"].to_numpy()
+    raw = {}
+    for start in range(0, len(users), 256):
+        block = users["user_id"].to_numpy()[start:start + 256]
+        scores = scorer.score(np.repeat(block, len(live)), np.tile(live, len(block))).reshape(len(block), len(live))
+        for row, user in zip(scores, block):
+            banned = split.exclude.get(user, set())
+            order = np.argsort(-row, kind="stable")
+            raw[user] = [live[j] for j in order[: feed.K + len(banned)] if live[j] not in banned][: feed.K]
+    seg = _lists(tables["popular"], "segment", "item_id")
+    segment_lists = {u: [i for i in seg.get(s, seg[ALL]) if i not in split.exclude.get(u, ())][: feed.K]
+                     for u, s in zip(users["user_id"], users["segment"])}
+    return {"k": feed.K, "results": {
+        "fm-raw": list_metrics(raw, targets),
+        "home": list_metrics(_lists(home, "user_id", "item_id"), targets),
+        "segment-popular": list_metrics(segment_lists, targets),
+    }}
+
+
+def next_opened(clicks: pd.DataFrame, gap_minutes: float = SESSION_GAP_MINUTES) -> pd.DataFrame:
+    """(item_id, next_item_id): each click followed by the user's next, different click within the gap."""
+    c = clicks.sort_values(["user_id", "ts"], kind="stable")
+    nxt = c.shift(-1)
+    ok = (nxt["user_id"] == c["user_id"]) & (nxt["item_id"] != c["item_id"]) & \
+         ((nxt["ts"] - c["ts"]).dt.total_seconds() <= gap_minutes * 60)
+    return pd.DataFrame({"item_id": c.loc[ok, "item_id"].to_numpy(), "next_item_id": nxt.loc[ok, "item_id"].to_numpy()})
+
+
+def evaluate_related(split, snap: Snapshot, tables: dict, k: int = 10) -> dict:
+    test = split.test[split.test["type"] == "click"]
+    pairs = next_opened(test)
+    live = set(snap.live["item_id"])
+    pairs = pairs[pairs["item_id"].isin(live) & pairs["next_item_id"].isin(live)]
+    ours = _lists(tables["related"][tables["related"]["rank"] <= k], "item_id", "related_item_id")
+    overall = tables["popular_scores"]
+    by_leaf = snap.live[["item_id", "category"]].merge(overall, on="item_id", how="left").fillna({"score": 0.0})
+    by_leaf = by_leaf.sort_values(["category", "score", "item_id"], ascending=[True, False, True])
+    top_by_leaf = {c: g["item_id"].head(k + 1).tolist() for c, g in by_leaf.groupby("category")}
+    leaf = snap.live.set_index("item_id")["category"]
+    hits = {"related": 0, "category-popular": 0}
+    for item, nxt in zip(pairs["item_id"], pairs["next_item_id"]):
+        hits["related"] += nxt in ours.get(item, ())
+        hits["category-popular"] += nxt in [i for i in top_by_leaf.get(leaf[item], []) if i != item][:k]
+    n = max(len(pairs), 1)
+    return {"pairs": int(len(pairs)), "results": {name: {f"hr@{k}": round(h / n, 5)} for name, h in hits.items()}}
+
+
+def search_sessions(searches: pd.DataFrame, gap_minutes: float = SESSION_GAP_MINUTES) -> pd.DataFrame:
+    """The last search of every search session (user_id, ts, query); abbreviations excluded."""
+    s = searches.sort_values(["user_id", "ts"], kind="stable")
+    nxt = s.shift(-1)
+    last = (nxt["user_id"] != s["user_id"]) | ((nxt["ts"] - s["ts"]).dt.total_seconds() > gap_minutes * 60)
+    final = s[last]
+    return final[[bool(fold(q)) and not is_jamo_only(q) for q in final["query"]]]
+
+
+def user_categories(snap: Snapshot) -> dict:
+    """user -> {category: weight} of their recent categories at the snapshot (what serving boosts with)."""
+    states = recent_states(snap)
+    n = realtime.DEFAULT_PARAMS["top_categories"]
+    return {u: dict(realtime.top_weights(c, n)) for u, c in zip(states["user_id"], states["recent_categories"])}
+
+
+def evaluate_suggest(snap: Snapshot, test_searches: pd.DataFrame, lengths=(1, 2, 3)) -> dict:
+    """MRR of each search session's final query given its first characters / initial consonants."""
+    table = suggest.suggestions(snap)
+    categories = user_categories(snap)
+    buckets = {b: g.to_dict("records") for b, g in table.groupby("bucket")}
+    raw_queries = snap.searches["query"].value_counts().index.to_numpy(dtype=object)  # most searched first
+    finals = search_sessions(test_searches)
+    out = {"queries": int(len(finals)), "results": {}}
+    for mode, typed_of in (("characters", lambda q, n: q.strip()[:n]), ("chosung", lambda q, n: chosung(fold(q))[:n])):
+        for n in lengths:
+            rr = {"suggest": 0.0, "prefix-popularity": 0.0}
+            for user, query in zip(finals["user_id"], finals["query"]):
+                typed, target = typed_of(query, n), fold(query)
+                if not typed:
+                    continue
+                ours = [fold(s["query"]) for s in match(typed, buckets.get(bucket(typed), ()), categories.get(user), k=10)]
+                plain = [fold(q) for q, _ in zip(raw_queries[[q.startswith(typed) for q in raw_queries]], range(10))]
+                rr["suggest"] += 1.0 / (ours.index(target) + 1) if target in ours else 0.0
+                rr["prefix-popularity"] += 1.0 / (plain.index(target) + 1) if target in plain else 0.0
+            total = max(len(finals), 1)
+            out["results"][f"{mode}={n}"] = {name: round(v / total, 5) for name, v in rr.items()}
+    return out
+
+
+def evaluate_products(split, test_days: float = 3.0) -> dict:
+    """``{"home": ..., "related": ..., "suggest": ...}`` for a time split (see module doc)."""
+    from bunjang_lab.products.scorer import FMPairScorer
+    from bunjang_lab.ranking.train import fit_scorer
+
+    snap = snapshot(split.train, now=split.cutoff)
+    tables = {"popular": popular.popular_lists(snap), "related": related.related_items(snap),
+              "popular_scores": popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]}
+    fm, _ = fit_scorer(split.train, split.context, split.cutoff)
+    scorer = FMPairScorer(fm, split.context, split.cutoff)
+    out = {"cutoff": split.cutoff.isoformat(),
+           "home": evaluate_home(split, snap, scorer, tables),
+           "related": evaluate_related(split, snap, tables)}
+    test_events = getattr(split, "test_events", None)
+    if test_events is not None:
+        searches = snapshot(test_events, now=test_events["ts"].max()).searches
+        out["suggest"] = {"protocol": "time-split", **evaluate_suggest(snap, searches)}
+    else:
+        inner_cut = split.cutoff - pd.Timedelta(days=test_days)
+        inner = snapshot(split.train[split.train["ts"] < inner_cut], now=inner_cut)
+        later = snap.searches[snap.searches["ts"] >= inner_cut]
+        out["suggest"] = {"protocol": f"nested time split of the training searches (last {test_days:g} days)",
+                          **evaluate_suggest(inner, later)}
+    return out
