@@ -259,7 +259,11 @@ def _hits(n: Normalised) -> Iterator[_Hit]:
     account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
 
     def near(spans, start, end, reach=20):
-        return any(a < end + reach and b > start - reach for a, b in spans)
+        """The first span within ``reach`` characters of [start, end), or None."""
+        return next(((a, b) for a, b in spans if a < end + reach and b > start - reach), None)
+
+    def joined(bank, start, end):  # evidence quotes the bank's name with the number
+        return _Hit("bank_account", min(bank[0], start), max(bank[1], end))
 
     for start, end, digits, kind in _number_candidates(text, [(a, b) for a, b, _ in links]):
         listed = blocklist.kind(digits)
@@ -272,8 +276,8 @@ def _hits(n: Normalised) -> Iterator[_Hit]:
             yield _Hit("phone_number", start, end)
         elif len(digits) < 10:
             continue
-        elif near(banks, start, end):
-            yield _Hit("bank_account", start, end)
+        elif bank := near(banks, start, end):
+            yield joined(bank, start, end)
         elif near(account_words, start, end):
             yield _Hit("account_number", start, end)
 

@@ -1,0 +1,115 @@
+"""``python -m bunjang_lab fraud``: score a lake window, train the models, or evaluate.
+
+    fraud --lake DIR --out RUN_DIR [--start T] [--end T] [--image-index PATH] [--models DIR]
+    fraud train --lake DIR --labels LABELS_DIR [--models DIR] [--start T] [--end T]
+    fraud evaluate [--lake DIR --labels LABELS_DIR] [--smishing CSV] [--models DIR] [--rules-only]
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bunjang_lab import paths
+from bunjang_lab.cli import UserError, parser
+
+PROG = "python -m bunjang_lab fraud"
+
+
+def _window(p) -> None:
+    p.add_argument("--start", default=None, help="first event time (inclusive), e.g. 2026-10-01")
+    p.add_argument("--end", default=None, help="end of the window (exclusive)")
+    p.add_argument("--models", default=None, help=f"models folder (default: {paths.models_dir()})")
+
+
+def _lake(path: str | None) -> str:
+    lake = path or str(paths.lake_dir())
+    if "://" not in lake and not Path(lake).is_dir():
+        raise UserError(f"no lake at {lake} (ingest events first: python -m bunjang_lab ingest FILE --lake {lake})")
+    return lake
+
+
+def _labels(path: str) -> Path:
+    labels = Path(path)
+    if (labels / "labels").is_dir():  # a simulator output folder
+        labels = labels / "labels"
+    missing = [n for n in ("messages.csv", "listings.csv") if not (labels / n).exists()]
+    if missing:
+        raise UserError(f"{labels}: missing {', '.join(missing)} (a simulator labels folder is expected)")
+    return labels
+
+
+def _scan(argv: list[str]) -> int:
+    p = parser(PROG, "Score every listing, chat message and seller of a lake window for fraud "
+                     "(subcommands: train, evaluate).")
+    p.add_argument("--lake", default=None, help=f"lake folder or URL (default: {paths.lake_dir()})")
+    p.add_argument("--out", default=None, help="run folder; results go to RUN_DIR/fraud/ (default: a new folder under var/runs)")
+    p.add_argument("--image-index", default=None, help="image index folder: also check listing photos (reuse, text in images)")
+    _window(p)
+    args = p.parse_args(argv)
+    from bunjang_lab.fraud.scan import scan_fraud
+
+    out = Path(args.out) if args.out else paths.runs_dir() / __import__("time").strftime("fraud-%Y%m%dT%H%M%S")
+    summary = scan_fraud(_lake(args.lake), out, args.start, args.end, image_index=args.image_index,
+                         models_dir=args.models)
+    print(json.dumps({"out": str(out / "fraud"), **summary}, ensure_ascii=False))
+    return 0
+
+
+def _train(argv: list[str]) -> int:
+    p = parser(f"{PROG} train", "Train the text classifier and the seller anomaly model on the simulator's labels; "
+                                "moves models/fraud/latest when done.")
+    p.add_argument("--lake", default=None, help=f"lake folder or URL (default: {paths.lake_dir()})")
+    p.add_argument("--labels", required=True, help="labels folder (or simulator output folder) with messages.csv, listings.csv")
+    _window(p)
+    args = p.parse_args(argv)
+    from bunjang_lab.fraud.train import train_models
+
+    try:
+        meta = train_models(_lake(args.lake), _labels(args.labels), args.models, args.start, args.end)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    validation = meta["metrics"]["validation"]
+    print(json.dumps({"version": meta["version"], "texts": meta["texts"], "fraud_texts": meta["fraud_texts"],
+                      "validation_flagged": validation["flagged"], "validation_categories": validation["categories"],
+                      "sellers": meta["metrics"].get("sellers_anomaly_only"), "seconds": meta["seconds"]},
+                     ensure_ascii=False))
+    return 0
+
+
+def _evaluate(argv: list[str]) -> int:
+    p = parser(f"{PROG} evaluate", "Per-rule and per-category precision/recall on labelled data, seller ROC-AUC, "
+                                   "and phone/link detection on the real smishing SMS.")
+    p.add_argument("--lake", default=None, help="lake folder with the labelled window")
+    p.add_argument("--labels", default=None, help="labels folder (or simulator output folder)")
+    p.add_argument("--smishing", default=None, help="smishing_5971.csv (real SMS with PHONE/URL/EMAIL columns)")
+    p.add_argument("--rules-only", action="store_true", help="evaluate the rules without the trained classifier")
+    _window(p)
+    args = p.parse_args(argv)
+    if not args.labels and not args.smishing:
+        raise UserError("give --labels (with --lake) and/or --smishing")
+    from bunjang_lab.fraud import evaluate
+    from bunjang_lab.fraud.scorer import TextScorer
+
+    scorer = TextScorer.from_models(args.models, use_classifier=not args.rules_only)
+    report: dict = {"model": scorer.model}
+    if args.labels:
+        labels = _labels(args.labels)
+        frame = evaluate.labelled_texts(_lake(args.lake), labels, args.start, args.end)
+        for kind in ("message", "listing"):
+            part = frame[frame["kind"] == kind]
+            answers = scorer.score_many(part["text"].tolist())
+            report[f"{kind}s"] = evaluate.text_report(part, answers)
+            report[f"{kind}s"]["threshold_sweep"] = evaluate.threshold_sweep(part, answers)
+    if args.smishing:
+        report["smishing"] = evaluate.smishing_report(args.smishing, scorer)
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
+
+
+def run(argv: list[str]) -> int:
+    if argv and argv[0] == "train":
+        return _train(argv[1:])
+    if argv and argv[0] == "evaluate":
+        return _evaluate(argv[1:])
+    return _scan(argv)

@@ -1,0 +1,64 @@
+"""Score texts: rules, plus the trained classifier when there is one (``score text``, scans).
+
+The rules are standard library only; scikit-learn is imported only when a trained
+classifier exists and is used, so a rules-only answer costs a few milliseconds.
+
+>>> scorer = TextScorer()
+>>> answer = scorer.score("카.톡 ab1234 으로 연락 주세요")
+>>> answer["risk"], answer["flagged"], answer["model"], answer["reasons"][0]["evidence"]
+(0.9, True, 'rules', '카.톡 ab**34')
+>>> TextScorer().score("네 내일 직거래 가능해요")["flagged"]
+False
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from bunjang_lab.fraud import risk, store
+from bunjang_lab.fraud.rules import MAX_CHARS, reasons
+
+
+class TextScorer:
+    """Risk, ``flagged`` and reasons for texts; ``classifier`` is a fitted
+    :class:`~bunjang_lab.fraud.classifier.TextFraudClassifier` or None (rules only)."""
+
+    def __init__(self, classifier=None, version: str | None = None, source: str = "text"):
+        self.classifier = classifier
+        self.version = version
+        self.source = source
+
+    @classmethod
+    def from_models(cls, models_dir: str | os.PathLike | None = None, use_classifier: bool = True) -> "TextScorer":
+        """The latest trained classifier if there is one, else rules only."""
+        folder = store.latest(models_dir) if use_classifier else None
+        classifier = store.load(folder, "classifier") if folder is not None else None
+        return cls(classifier, folder.name if classifier is not None else None)
+
+    @property
+    def model(self) -> str:
+        return "rules" if self.classifier is None else f"rules+classifier:{self.version}"
+
+    def score(self, text: str) -> dict:
+        return self.score_many([text])[0]
+
+    def score_many(self, texts: Sequence[str]) -> list[dict]:
+        """One answer per text: ``{"risk", "flagged", "reasons", "model"}`` and
+        ``"truncated": true`` for texts cut at :data:`~bunjang_lab.fraud.rules.MAX_CHARS`."""
+        texts = ["" if t is None else str(t) for t in texts]
+        found = [reasons(t, self.source) for t in texts]
+        probabilities = [None] * len(texts)
+        if self.classifier is not None and texts:
+            probabilities = self.classifier.predict_proba([t[:MAX_CHARS] for t in texts], found)[:, 1].tolist()
+        out = []
+        for text, hits, probability in zip(texts, found, probabilities):
+            score = risk.text_risk(hits, probability)
+            answer = {"risk": score, "flagged": risk.flagged(score), "reasons": hits, "model": self.model}
+            if probability is not None:
+                answer["probability"] = round(float(probability), 4)
+            if len(text) > MAX_CHARS:
+                answer["truncated"] = True
+                answer["scored_chars"] = MAX_CHARS
+            out.append(answer)
+        return out

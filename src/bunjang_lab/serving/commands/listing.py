@@ -1,0 +1,155 @@
+"""``python -m bunjang_lab.score listing --json FILE|-``: fraud risk of a whole listing.
+
+Input: one JSON object (or JSON Lines, one listing per line) with ``title``,
+``description``, optionally ``item_id``, ``seller_id`` (or ``user_id``) and ``images``
+(file paths or URLs). The answer combines, with a noisy-OR:
+
+* the text scorer on title and description (rules, plus the classifier when trained);
+* the image checks (reused photos from the image index, contact details read by OCR)
+  when the listing has images;
+* the published batch verdict for this listing or its seller when the serving cache has
+  one (a flagged seller's listings are flagged in the cache).
+
+``{"item_id", "risk", "flagged", "reasons", "parts": {"text", "images", "cache"}}``; each
+part says what it contributed or why it was skipped. A picture that cannot be read is
+listed under ``parts.images.errors`` (the rest is still scored) and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from bunjang_lab.cli import UserError, parser
+from bunjang_lab.serving.commands.common import emit, open_input
+
+EXIT_PARTIAL = 1
+
+
+def _read(path: str) -> list[tuple[int, dict]]:
+    """The listings in ``path``: one JSON object, or JSON Lines."""
+    stream = open_input(path)
+    try:
+        content = stream.read()
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    try:
+        whole = json.loads(content)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict):
+        return [(1, whole)]
+    listings = []
+    for number, line in enumerate(content.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict):
+            raise UserError(f"{path}:{number}: expected a JSON object")
+        listings.append((number, obj))
+    if not listings:
+        raise UserError(f"{path}: no listing (expected a JSON object with title and description)")
+    return listings
+
+
+def _cached_verdicts(cache_url: str | None, item_ids: list[str]) -> tuple[dict, str]:
+    """item_id -> published flag, and a note on the cache (unavailable is not an error)."""
+    if not item_ids:
+        return {}, "no item_id given"
+    from bunjang_lab.serving import keys
+    from bunjang_lab.serving.cache import CacheError, open_cache
+
+    try:
+        with open_cache(cache_url) as cache, cache.snapshot() as snap:
+            flags = snap.get_many([keys.flag(i) for i in item_ids])
+            return {i: f for i, f in zip(item_ids, flags) if f is not None}, f"version {snap.version}"
+    except (CacheError, OSError) as exc:
+        return {}, f"unavailable ({exc})"
+
+
+def score_listing(listing: dict, text_scorer, images: list[dict] | None, cached: dict | None, cache_note: str) -> dict:
+    """The combined answer of one listing (the parts already computed)."""
+    from bunjang_lab.fraud.risk import flagged, noisy_or
+
+    text = "\n".join(str(listing.get(k) or "") for k in ("title", "description")).strip()
+    text_part = text_scorer.score(text)
+    reasons = list(text_part["reasons"])
+    risks = [text_part["risk"]]
+    parts = {"text": {"risk": text_part["risk"], "model": text_part["model"]}}
+    if text_part.get("truncated"):
+        parts["text"]["truncated"] = True
+    if images is None:
+        parts["images"] = {"skipped": "no images"}
+    else:
+        usable = [r for r in images if "error" not in r]
+        parts["images"] = {"risk": max((r["risk"] for r in usable), default=0.0), "checked": len(usable),
+                           "errors": [{"image": r["image"], "error": r["error"]} for r in images if "error" in r]}
+        risks.append(parts["images"]["risk"])
+        seen = set()
+        for result in usable:
+            for reason in result["reasons"]:
+                if (reason["code"], reason["evidence"]) not in seen:
+                    seen.add((reason["code"], reason["evidence"]))
+                    reasons.append(reason)
+    if cached:
+        parts["cache"] = {"risk": cached.get("risk"), "flagged": True, "source": cache_note}
+        risks.append(float(cached.get("risk") or 0.0))
+        reasons += [r for r in cached.get("reasons", []) if r not in reasons]
+    else:
+        parts["cache"] = {"flagged": False, "source": cache_note}
+    score = noisy_or(risks)
+    reasons.sort(key=lambda r: -float(r.get("weight", 0)))
+    return {"item_id": listing.get("item_id"), "risk": score, "flagged": flagged(score), "reasons": reasons,
+            "parts": parts}
+
+
+def run(argv: list[str]) -> int:
+    p = parser("python -m bunjang_lab.score listing", "Fraud risk for a whole listing (text, images and seller).")
+    p.add_argument("--json", required=True, metavar="FILE", help="listing JSON object, or JSON Lines ('-' for stdin)")
+    p.add_argument("--index", default=None, help="image index folder (default: BUNJANG_HOME/image_index)")
+    p.add_argument("--no-ocr", action="store_true", help="skip reading text in the pictures")
+    p.add_argument("--no-images", action="store_true", help="skip the image checks")
+    p.add_argument("--cache", default=None, help="cache URL for the published verdicts (default: BUNJANG_CACHE_URL)")
+    p.add_argument("--rules-only", action="store_true", help="do not use the trained text classifier")
+    p.add_argument("--models", default=None, help="models folder (default: BUNJANG_MODELS or models/)")
+    args = p.parse_args(argv)
+    listings = _read(args.json)
+
+    from bunjang_lab.fraud.scorer import TextScorer
+
+    text_scorer = TextScorer.from_models(args.models, use_classifier=not args.rules_only)
+    item_ids = [str(obj["item_id"]) for _, obj in listings if obj.get("item_id") is not None]
+    cached, cache_note = _cached_verdicts(args.cache, item_ids)
+    failed = False
+    for number, listing in listings:
+        if not any(isinstance(listing.get(k), str) for k in ("title", "description")):
+            emit({"line": number, "item_id": listing.get("item_id"), "error": "a listing needs a title or a description"})
+            failed = True
+            continue
+        images = listing.get("images") or []
+        if not isinstance(images, list):
+            emit({"line": number, "item_id": listing.get("item_id"), "error": "images must be a list of paths"})
+            failed = True
+            continue
+        results = None
+        if images and not args.no_images:
+            results = _scan_images([str(i) for i in images], args.index, not args.no_ocr)
+            failed = failed or any("error" in r for r in results)
+        emit(score_listing(listing, text_scorer, results, cached.get(str(listing.get("item_id"))), cache_note))
+    return EXIT_PARTIAL if failed else 0
+
+
+def _scan_images(images: list[str], index: str | None, ocr: bool) -> list[dict]:
+    """The image checks; without a built index, OCR only (no photo matching)."""
+    from bunjang_lab.fraud.images.cli import default_index
+    from bunjang_lab.fraud.images.index import MANIFEST
+    from bunjang_lab.fraud.images.scan import scan_images
+
+    folder = index or default_index()
+    if index is None and not (folder / MANIFEST).exists():
+        folder = None
+    return scan_images(images, folder, ocr=ocr)

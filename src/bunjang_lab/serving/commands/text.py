@@ -1,0 +1,67 @@
+"""``python -m bunjang_lab.score text "…"`` or ``--jsonl FILE``: fraud risk and reasons of texts.
+
+One JSON object per text: ``{"id", "risk", "flagged", "reasons": [{"code", "category",
+"weight", "evidence", "source"}], "model"}``. ``model`` says whether a trained classifier
+was used (``rules+classifier:<version>``) or the rules alone (``rules``: nothing trained
+yet, or ``--rules-only``). Texts over 20,000 characters are scored on their first 20,000
+and the answer says so (``"truncated": true``). In a batch, a bad line answers
+``{"line", "error"}``, the others are still scored, and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+from bunjang_lab.cli import UserError, parser
+from bunjang_lab.serving.commands.common import emit, read_jsonl
+
+BATCH = 512  # texts per classifier call in --jsonl mode
+EXIT_PARTIAL = 1
+
+
+def _scorer(args):
+    from bunjang_lab.fraud.scorer import TextScorer
+
+    return TextScorer.from_models(args.models, use_classifier=not args.rules_only)
+
+
+def _batch(args) -> int:
+    scorer = _scorer(args)
+    failed = False
+    pending: list[tuple[object, str]] = []
+
+    def flush():
+        for (ident, _), answer in zip(pending, scorer.score_many([t for _, t in pending])):
+            emit({"id": ident, **answer})
+        pending.clear()
+
+    for number, obj in read_jsonl(args.jsonl):
+        text = obj.get("text")
+        if not isinstance(text, str):
+            flush()  # keep the output in input order
+            emit({"line": number, "id": obj.get("id"), "error": "each line needs a string field 'text'"})
+            failed = True
+            continue
+        pending.append((obj.get("id"), text))
+        if len(pending) >= BATCH:
+            flush()
+    flush()
+    return EXIT_PARTIAL if failed else 0
+
+
+def run(argv: list[str]) -> int:
+    p = parser("python -m bunjang_lab.score text", "Fraud risk and reasons for a text or a JSON Lines batch.")
+    p.add_argument("text", nargs="?", help="the text to score ('-' reads it from stdin)")
+    p.add_argument("--jsonl", metavar="FILE", help="batch input ('-' for stdin): one {\"id\", \"text\"} object per line")
+    p.add_argument("--rules-only", action="store_true", help="do not use the trained classifier even if there is one")
+    p.add_argument("--models", default=None, help="models folder (default: BUNJANG_MODELS or models/)")
+    args = p.parse_args(argv)
+    if (args.text is None) == (args.jsonl is None):
+        raise UserError("give either a TEXT or --jsonl FILE")
+    if args.jsonl is not None:
+        return _batch(args)
+    text = args.text
+    if text == "-":
+        import sys
+
+        text = sys.stdin.read()
+    emit(_scorer(args).score(text))
+    return 0
