@@ -201,3 +201,11 @@ def test_unreachable_redis_and_bad_urls_are_one_clear_error(tmp_path):
     not_a_db.write_text("hello, this is not a database" * 100)
     with pytest.raises(CacheError, match="text.sqlite"):
         open_cache(f"sqlite:///{not_a_db}").snapshot()
+
+
+def test_versioned_and_live_values_read_together(cache):
+    publish(cache, {"flag:i1": {"risk": 0.9}})
+    cache.atomic(lambda tx: tx.put_live("gone:i2", {"status": "sold"}), watch=[])
+    with cache.snapshot() as snap:
+        assert snap.get_many_and_live(["flag:i1", "flag:i2"], ["gone:i1", "gone:i2"]) == (
+            [{"risk": 0.9}, None], [None, {"status": "sold"}])

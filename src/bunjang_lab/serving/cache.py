@@ -92,6 +92,10 @@ class Snapshot(ABC):
     def live_many(self, keys: list[str]) -> list[Any]:
         """Values of live (unversioned) ``keys``, None where absent."""
 
+    def get_many_and_live(self, keys: list[str], live_keys: list[str]) -> tuple[list[Any], list[Any]]:
+        """Versioned and live values together (one round trip where the backend allows)."""
+        return self.get_many(keys), self.live_many(live_keys)
+
     def get(self, key: str) -> Any:
         return self.get_many([key])[0]
 

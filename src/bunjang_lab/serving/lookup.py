@@ -11,15 +11,14 @@ import time
 from typing import Any, Mapping
 
 from bunjang_lab.cli import UserError
-from bunjang_lab.products import segments, suggest_match
+from bunjang_lab.products import segments
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Snapshot
 
 
 def unavailable(snap: Snapshot, item_ids: list[str]) -> set[str]:
     """The items among ``item_ids`` no list may show right now."""
-    flagged = snap.get_many([keys.flag(i) for i in item_ids])
-    gone = snap.live_many([keys.unavailable(i) for i in item_ids])
+    flagged, gone = snap.get_many_and_live([keys.flag(i) for i in item_ids], [keys.unavailable(i) for i in item_ids])
     return {i for i, f, g in zip(item_ids, flagged, gone) if f is not None or g is not None}
 
 
@@ -41,8 +40,8 @@ def recommend(snap: Snapshot, user_id: str, k: int = 20, gender: str | None = No
     """The user's home feed; an unknown user gets their segment's or the global popular list.
 
     ``source`` says which: ``"personal"`` (or the batch's own source for thin histories),
-    ``"segment"`` or ``"global"``. A personal feed emptied by sold items is topped up from
-    the user's segment, then the global list.
+    ``"segment"`` or ``"global"``. A personal feed thinned by sold items is topped up from
+    the user's segment, then the global list; those items carry their own ``source``.
     """
     _check_k(k)
     home = snap.get(keys.home(user_id))
@@ -51,8 +50,12 @@ def recommend(snap: Snapshot, user_id: str, k: int = 20, gender: str | None = No
         items = available_top(snap, home["items"], k)
         if len(items) < k:
             user = snap.get(keys.user(user_id)) or {}
-            fill = snap.get(keys.popular(user.get("segment") or segments.ALL)) or snap.get(keys.popular(segments.ALL)) or []
-            items += available_top(snap, fill, k - len(items), exclude={i["item_id"] for i in items})
+            segment = user.get("segment") or segments.ALL
+            fill, source = snap.get(keys.popular(segment)), "segment"
+            if not fill:
+                fill, source = snap.get(keys.popular(segments.ALL)) or [], "global"
+            extra = available_top(snap, fill, k - len(items), exclude={i["item_id"] for i in items})
+            items += [{**item, "source": source} for item in extra]  # scores of another list: say so
         return {"user_id": user_id, "source": home.get("source", "personal"), "version": snap.version, "items": items}
     if gender is not None or birth_year is not None:
         segment = segments.segment(gender, birth_year, year)
@@ -115,6 +118,7 @@ def user_categories(user: Mapping[str, Any] | None) -> dict[str, float]:
 
 def suggest(snap: Snapshot, prefix: str, user_id: str | None = None, k: int = 10) -> dict:
     """Search suggestions for a typed prefix (jamo, chosung and folded Latin match)."""
+    from bunjang_lab.products import suggest_match  # only this lookup needs the Hangul tables
     _check_k(k)
     bucket = suggest_match.bucket(prefix)
     if not bucket:

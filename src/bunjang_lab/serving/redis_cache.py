@@ -158,6 +158,11 @@ class _RedisTransaction(Transaction):
     def live_many(self, keys: list[str]) -> list[Any]:
         return self._read(keys, [self.cache.live_key(k) for k in keys])
 
+    def get_many_and_live(self, keys: list[str], live_keys: list[str]) -> tuple[list[Any], list[Any]]:
+        full = [self.cache.key(self.version, k) for k in keys] + [self.cache.live_key(k) for k in live_keys]
+        values = self._read(keys + live_keys, full)
+        return values[:len(keys)], values[len(keys):]
+
     def put(self, key: str, value: Any) -> None:
         self.writes.append(("set", self.cache.key(self.version, key), encode(key, value, self.cache.max_value_bytes)))
 

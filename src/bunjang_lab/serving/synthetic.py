@@ -33,7 +33,7 @@ def category_of(n: int) -> str:
 
 
 def write_run(run_dir, users: int = 20, items: int = 40, home_size: int = 5, candidates: int = 10,
-              related: int = 5, seed: int = 0, item_categories: bool = True) -> Path:
+              related: int = 5, seed: int = 0, item_categories: bool = True, dim: int = DIM) -> Path:
     """Write products/*.parquet, products/vectors/ and fraud/*.parquet; returns the folder.
 
     Every user starts with shoes as their recent category and a home feed of shoes; item
@@ -92,9 +92,10 @@ def write_run(run_dir, users: int = 20, items: int = 40, home_size: int = 5, can
         "recent_categories": [state] * users, "recent_items": [json.dumps({"at": None, "weights": {}})] * users})
     # The ranker's export_vectors format. Taste lives in the first two dimensions: shoes
     # along 0, bags along 1, and the recent-category factors point the user that way.
-    axis = {"shoes": [1.0, 0.0, 0.0, 0.0], "bags": [0.0, 1.0, 0.0, 0.0]}
+    pad = [0.0] * (dim - 2)
+    axis = {"shoes": [1.0, 0.0, *pad], "bags": [0.0, 1.0, *pad]}
     write("products/vectors/users.parquet", {"user_id": [user_id(u) for u in range(users)],
-                                             "vector": [[0.1, 0.0, 0.0, 0.0]] * users, "bias": [0.0] * users})
+                                             "vector": [[0.1, 0.0, *pad]] * users, "bias": [0.0] * users})
     item_table = {"item_id": [item_id(n) for n in every], "vector": [axis[category_of(n)] for n in every],
                   "bias": [round(rng.uniform(0, 0.01), 4) for _ in every]}
     if item_categories:
@@ -102,10 +103,10 @@ def write_run(run_dir, users: int = 20, items: int = 40, home_size: int = 5, can
     write("products/vectors/items.parquet", item_table)
     write("products/vectors/factors.parquet", {
         "key": ["recent_category=shoes", "recent_category=bags", "recent_category=__unknown__", "recent_item=__unknown__"],
-        "vector": [[1.0, 0.0, 0.0, 0.0], [0.0, 3.0, 0.0, 0.0], [0.0] * DIM, [0.0] * DIM]})
+        "vector": [[1.0, 0.0, *pad], [0.0, 3.0, *pad], [0.0] * dim, [0.0] * dim]})
     from bunjang_lab.ranking.realtime import DEFAULT_PARAMS
 
-    (run / "products/vectors/meta.json").write_text(json.dumps({"model_version": "synthetic", "k": DIM,
+    (run / "products/vectors/meta.json").write_text(json.dumps({"model_version": "synthetic", "k": dim,
                                                                 "recent_params": DEFAULT_PARAMS}))
     write("fraud/listings.parquet", {"item_id": [item_id(n) for n in every], "seller_id": [f"s{n % 7}" for n in every],
                                      "risk": [0.99 if n == 1 else 0.01 for n in every], "flagged": [n == 1 for n in every],
