@@ -26,7 +26,7 @@ from bunjang_lab.products.synthetic import market_events, write_random_model
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=10_000)
-    p.add_argument("--listings", type=int, default=60_000, help="all listings; about 5/6 stay live")
+    p.add_argument("--listings", type=int, default=61_000, help="all listings; about 5/6 stay live (50,000+)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 

@@ -87,7 +87,9 @@ def market_events(users: int, listings: int, seed: int = 0, clicks_per_user: int
                for c in leaf_of]
     frames.append(pd.DataFrame({"type": "search", "user_id": user_ids[searcher], "query": queries,
                                 "ts": end - pd.to_timedelta(rng.uniform(0, span, n_search), unit="s")}))
-    events = pd.concat(frames, ignore_index=True).sort_values("ts", kind="stable", ignore_index=True)
+    events = pd.concat(frames, ignore_index=True)
+    events["ts"] = events["ts"].dt.floor("ms")  # the lake's precision
+    events = events.sort_values("ts", kind="stable", ignore_index=True)
     events["event_id"] = [f"e{i}" for i in range(len(events))]
     return events
 

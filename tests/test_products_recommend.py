@@ -1,0 +1,104 @@
+"""`recommend` end to end: JSON Lines -> ingest -> lake -> FM model folder -> RUN_DIR/products."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bunjang_lab.__main__ import COMMANDS
+from bunjang_lab.cli import main
+from bunjang_lab.ingest import ingest_files
+from bunjang_lab.products.synthetic import market_events, write_random_model
+
+CONTRACT = {
+    "home": ["user_id", "rank", "item_id", "score", "source"], "candidates": ["user_id", "item_id"],
+    "popular": ["segment", "rank", "item_id", "score"], "related": ["item_id", "rank", "related_item_id", "score"],
+    "suggest": ["bucket", "query", "keystrokes", "chosung", "score", "categories"],
+    "users": ["user_id", "segment", "recent_categories", "recent_items"],
+}
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory):
+    root = tmp_path_factory.mktemp("market")
+    events = market_events(users=80, listings=400, seed=3)
+    with open(root / "events.jsonl", "w", encoding="utf-8") as out:
+        for row in events.to_dict("records"):
+            row = {k: v for k, v in row.items() if v is not None and not (isinstance(v, float) and pd.isna(v)) and v is not pd.NA}
+            row["ts"] = row["ts"].isoformat()
+            row.update({k: int(row[k]) for k in ("price", "birth_year") if k in row})  # NaN made them floats
+            out.write(json.dumps(row, ensure_ascii=False, default=int) + "\n")
+    stats = ingest_files([root / "events.jsonl"], str(root / "lake"))
+    assert stats["quarantined"] == 0, stats
+    model = write_random_model(events, root / "models" / "m1")
+    return root, events, model
+
+
+def recommend(*argv) -> int:
+    return main("python -m bunjang_lab", "", COMMANDS, ["recommend", *map(str, argv)])
+
+
+def test_recommend_writes_every_product_in_the_run_format(market, tmp_path, capsys):
+    root, events, model = market
+    out = tmp_path / "run"
+    assert recommend("--lake", root / "lake", "--model", model, "--out", out) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for name, columns in CONTRACT.items():
+        table = pd.read_parquet(out / "products" / f"{name}.parquet")
+        assert list(table.columns) == columns and len(table) > 0, name
+        assert summary["rows"][name] == len(table)
+    assert {"users.parquet", "items.parquet", "factors.parquet", "meta.json"} <= {p.name for p in (out / "products" / "vectors").iterdir()}
+    run = json.loads((out / "run.json").read_text())
+    assert run["products"]["model"] == "random-0" and run["products"]["now"] == events["ts"].max().isoformat()
+
+    home = pd.read_parquet(out / "products" / "home.parquet")
+    ended = set(events.loc[events["type"] == "listing_status", "item_id"]) | set(events.loc[events["type"] == "purchase", "item_id"])
+    assert ended.isdisjoint(home["item_id"])
+    sellers = events[events["type"] == "listing"].set_index("item_id")["user_id"]
+    assert (home["item_id"].map(sellers) != home["user_id"]).all()
+    assert home.groupby("user_id")["item_id"].apply(lambda s: s.map(sellers).value_counts().max()).max() <= 3
+    assert home.groupby("user_id").size().max() == 50
+
+
+def test_flagged_listings_from_the_fraud_step_are_excluded(market, tmp_path, capsys):
+    root, _, model = market
+    out = tmp_path / "run"
+    assert recommend("--lake", root / "lake", "--model", model, "--out", out) == 0
+    home = pd.read_parquet(out / "products" / "home.parquet")
+    flagged = home["item_id"].value_counts().index[:3].tolist()  # the most recommended items
+    (out / "fraud").mkdir()
+    pd.DataFrame({"item_id": flagged + ["other"], "seller_id": "s", "risk": 0.9, "flagged": [True, True, True, False],
+                  "reasons": "[]"}).to_parquet(out / "fraud" / "listings.parquet")
+    assert recommend("--lake", root / "lake", "--model", model, "--out", out) == 0  # re-run replaces products/
+    products = out / "products"
+    for name, column in (("home", "item_id"), ("popular", "item_id"), ("related", "related_item_id"), ("candidates", "item_id")):
+        assert set(flagged).isdisjoint(pd.read_parquet(products / f"{name}.parquet")[column]), name
+    assert json.loads((out / "run.json").read_text())["products"]["flagged_listings"] == 3
+    assert not [p for p in out.iterdir() if p.name.startswith(".products")]
+
+
+def test_now_moves_the_state_of_the_lake_back(market, tmp_path, capsys):
+    root, events, model = market
+    now = events["ts"].min() + (events["ts"].max() - events["ts"].min()) / 2
+    assert recommend("--lake", root / "lake", "--model", model, "--out", tmp_path / "run", "--now", now.isoformat()) == 0
+    home = pd.read_parquet(tmp_path / "run" / "products" / "home.parquet")
+    listed = events[events["type"] == "listing"].set_index("item_id")["ts"]
+    assert (home["item_id"].map(listed) <= now).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "{root}/models/nope"], "no trained model"),
+    (["--lake", "{root}/nolake"], "no event lake"),
+    (["--now", "yesterday-ish"], "not a timestamp"),
+])
+def test_user_mistakes_are_one_line_errors(market, tmp_path, capsys, args, message):
+    root, _, model = market
+    base = {"--lake": str(root / "lake"), "--model": str(model), "--out": str(tmp_path / "run")}
+    base.update(dict(zip(args[::2], [a.format(root=root) for a in args[1::2]])))
+    assert recommend(*[x for kv in base.items() for x in kv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "run" / "products").exists()
