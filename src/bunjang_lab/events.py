@@ -291,3 +291,64 @@ def _extra_json(extra: dict[str, Any]) -> str:
     except UnicodeEncodeError:
         raise Rejected("invalid_utf8", "extra", "lone surrogate escape") from None
     return text
+
+
+_NON_BLANK = "[^ \t\r\n]"  # JSON Schema `pattern` searches: at least one non-blank character
+
+
+def _field_schema(field: Field) -> dict[str, Any]:
+    kind = field.kind
+    if kind == "id":
+        return {"oneOf": [{"type": "string", "pattern": _NON_BLANK}, {"type": "integer", "minimum": 0}]}
+    if kind == "integer":
+        schema = {"type": "integer", "minimum": field.minimum}
+        return schema if field.maximum is None else {**schema, "maximum": field.maximum}
+    if kind == "boolean":
+        return {"type": "boolean", "default": field.default}
+    if kind == "choice":
+        return {"enum": list(field.choices)}
+    if kind == "category":
+        return {"type": "string", "pattern": CATEGORY_PATTERN}
+    if kind == "string_list":
+        return {"type": "array", "items": {"type": "string", "pattern": _NON_BLANK}}
+    return {"type": "string"}
+
+
+def json_schema() -> dict[str, Any]:
+    """The contract as a JSON Schema (draft 2020-12); ``src/bunjang_lab/schema/events.schema.json``.
+
+    Not expressible there, and enforced by :func:`validate` only: the ts window
+    (``min_ts`` .. now + 24 h), birth_year <= the current year, JSON integers written
+    without a fraction (1.0 is rejected), the 1 MiB line limit.
+    """
+    def typed(name: str, required: bool) -> dict[str, Any]:
+        schema = {"description": FIELDS[name].doc, **_field_schema(FIELDS[name])}
+        if required and FIELDS[name].kind == "string":
+            schema["pattern"] = _NON_BLANK
+        return schema if required else {"anyOf": [{"type": "null"}, schema]}
+
+    branches = [{
+        "if": {"properties": {"type": {"const": t.name}}},
+        "then": {"description": t.doc, "required": list(t.required),
+                 "properties": {f: typed(f, f in t.required) for f in t.fields}},
+    } for t in TYPES.values()]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "bunjang_lab event (one JSON Lines record)",
+        "description": "Fields outside the contract are allowed and kept as `extra`; null counts as absent.",
+        "type": "object",
+        "required": list(COMMON),
+        "properties": {
+            "event_id": {"description": FIELDS["event_id"].doc, "type": "string", "minLength": 1,
+                         "maxLength": MAX_EVENT_ID_CHARS, "pattern": _NON_BLANK},
+            "type": {"description": FIELDS["type"].doc, "enum": list(TYPES)},
+            "ts": {"description": FIELDS["ts"].doc,
+                   "oneOf": [{"type": "string", "pattern": TS_PATTERN}, {"type": "integer"}]},
+            "user_id": {"description": FIELDS["user_id"].doc, **_field_schema(FIELDS["user_id"])},
+        },
+        "allOf": branches,
+    }
+
+
+if __name__ == "__main__":  # regenerate the schema file: python -m bunjang_lab.events > .../events.schema.json
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))

@@ -6,11 +6,12 @@ code, so ``read == accepted + duplicates + quarantined`` always holds.
 
 Two paths give identical results:
 
-* the **fast path** parses many well-formed lines at once with Arrow's multi-threaded
-  JSON reader against the contract's schema and validates them column by column;
-* the **exact path** (:func:`bunjang_lab.events.validate`, one record at a time) handles
-  every piece of about 1 MiB of lines in which the fast path finds anything unusual: a
-  parse or type error, a field outside the contract, a rule broken, a blank line, a BOM.
+* the **fast path** parses the lines that look like one JSON object each with Arrow's
+  multi-threaded JSON reader against the contract's schema and validates them column by
+  column; when Arrow cannot read a block of lines it tries halves, down to a few lines;
+* the **exact path** (:func:`bunjang_lab.events.validate`, one record at a time) decides
+  every line the fast path doubts: unreadable, a field outside the contract, a rule
+  broken, a blank line, a BOM, stray whitespace, an over-long line.
 
 The fast path only ever accepts; whatever it doubts is decided by the exact path.
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import io
 import json
 import os
 import re
@@ -50,7 +50,7 @@ from bunjang_lab.events import (ABSOLUTE_REF_PATTERN, BLANK, CATEGORY_PATTERN, D
 
 BOM = b"\xef\xbb\xbf"
 READ_BLOCK = 16 << 20  # bytes read from a file at a time
-BATCH_BYTES = 16 << 20  # well-formed lines parsed by one multi-threaded Arrow call
+BISECT_FLOOR = 32  # lines Arrow cannot read are halved down to this many, then read one by one
 RAW_KEEP = 1024  # bytes of a rejected line kept in the quarantine
 LATE_MS = 3600 * 1000  # "late": older than the newest ts already in the lake for its type by more than this
 SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson", ".ndjson.gz")
@@ -66,8 +66,9 @@ def _json_schema(ts_type: pa.DataType) -> pa.Schema:
     return pa.schema(fields + [(name, _JSON_KINDS[FIELDS[name].kind]) for name in TYPE_FIELDS])
 
 
+_JSON_NAMES = _json_schema(pa.string()).names
 _TS_IS_STRING = re.compile(rb'"ts"\s*:\s*"')
-_PARSE = {kind: pj.ParseOptions(explicit_schema=_json_schema(t), unexpected_field_behavior="error", newlines_in_values=False)
+_PARSE = {kind: pj.ParseOptions(explicit_schema=_json_schema(t), unexpected_field_behavior="infer", newlines_in_values=False)
           for kind, t in (("string", pa.string()), ("integer", pa.int64()))}
 
 
@@ -89,7 +90,7 @@ class _Context:
         return dt.datetime.fromtimestamp(self.now_ms / 1000, dt.timezone.utc).year
 
 
-# ---------------------------------------------------------------- reading pieces of lines
+# ---------------------------------------------------------------- reading regions of lines
 
 def _open(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
@@ -130,26 +131,30 @@ def _regions(stream: BinaryIO) -> Iterator[tuple[str, int, bytes]]:
             skipping, carry = carry[:RAW_KEEP], b""
 
 
-def _is_regular(piece: bytes) -> bool:
-    """Every line starts with "{" and ends with "}" (no blank lines, no BOM): worth the fast path."""
-    lines = piece.count(b"\n")
-    return (piece[:1] == b"{" and (piece.endswith(b"}\n") or piece.endswith(b"}\r\n")) and BOM not in piece
-            and piece.count(b"}\n{") + piece.count(b"}\r\n{") == lines - 1)
+class _Lines:
+    """Line boundaries of a region, and which lines look like one plain JSON object each."""
 
+    def __init__(self, data: bytes):
+        raw = np.frombuffer(data, dtype=np.uint8)
+        self.data = data
+        self.ends = np.flatnonzero(raw == 0x0A)  # the region ends with a newline
+        self.starts = np.concatenate([[0], self.ends[:-1] + 1])
+        length = self.ends - self.starts
+        last = raw[self.ends - 1]
+        closes = (last == 0x7D) | ((last == 0x0D) & (raw[np.maximum(self.ends - 2, 0)] == 0x7D))
+        # Blank lines, BOMs, stray whitespace and over-long lines all fail this and take the exact path.
+        self.regular = (length >= 2) & (length <= MAX_LINE_BYTES) & (raw[self.starts] == 0x7B) & closes
 
-def _pieces(data: bytes) -> Iterator[tuple[bytes, int, bool]]:
-    """(piece, line count, regular?) covering ``data``; a piece of many lines is at most 1 MiB."""
-    position, size = 0, len(data)
-    while position < size:
-        end = data.rfind(b"\n", position, position + MAX_LINE_BYTES)
-        if end < 0:  # one line of at least MAX_LINE_BYTES: the exact path measures it
-            end = data.find(b"\n", position)
-            piece = data[position:end + 1]
-            yield piece, 1, False
-        else:
-            piece = data[position:end + 1]
-            yield piece, piece.count(b"\n"), _is_regular(piece)
-        position = end + 1
+    def join(self, index: np.ndarray) -> memoryview | bytes:
+        """The bytes of the chosen lines (ascending indexes), newline-terminated; no copy for one run."""
+        breaks = np.flatnonzero(np.diff(index) != 1)
+        firsts, lasts = np.concatenate([[0], breaks + 1]), np.concatenate([breaks, [len(index) - 1]])
+        view = memoryview(self.data)
+        runs = [view[self.starts[index[a]]:self.ends[index[b]] + 1] for a, b in zip(firsts, lasts)]
+        return runs[0] if len(runs) == 1 else b"".join(runs)
+
+    def line(self, i: int) -> bytes:
+        return self.data[self.starts[i]:self.ends[i]]
 
 
 # ---------------------------------------------------------------- exact path
@@ -163,93 +168,89 @@ def _quarantine(ctx: _Context, line_no: int, line: bytes, reason: str, fld: str 
                            "bytes": len(line), "raw": line[:RAW_KEEP].decode("utf-8", "backslashreplace")})
 
 
-def _exact(ctx: _Context, piece: bytes, first_line: int) -> pa.Table:
-    """Validate each line of ``piece`` on its own; rejected lines go to the quarantine."""
-    rows = []
-    lines = piece.split(b"\n")
-    for offset, line in enumerate(lines[:-1] if piece.endswith(b"\n") else lines):
-        line_no = first_line + offset
-        if line.startswith(BOM):
-            line = line[len(BOM):]
-        if not line.strip(BLANK.encode()):
-            continue
-        ctx.read += 1
-        body = line[:-1] if line.endswith(b"\r") else line
-        if len(body) > MAX_LINE_BYTES:
-            _quarantine(ctx, line_no, line, "line_too_long", None, f"{len(body)} bytes")
-            continue
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            _quarantine(ctx, line_no, line, "invalid_utf8", None, f"byte {exc.start}")
-            continue
-        try:
-            record = json.loads(text, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            _quarantine(ctx, line_no, line, "invalid_json", None, str(exc)[:120])
-            continue
-        try:
-            row = validate(record, min_ts_ms=ctx.min_ts_ms, now_ms=ctx.now_ms, base_dir=ctx.base_dir)
-        except Rejected as exc:
-            _quarantine(ctx, line_no, line, exc.reason, exc.field, exc.detail)
-            continue
-        row["_file"], row["_line"] = ctx.file_index, line_no
-        rows.append(row)
-    return pa.Table.from_pylist(rows, schema=ROWS)
+def _exact_line(ctx: _Context, line_no: int, line: bytes) -> dict[str, Any] | None:
+    """The row of one line, or None when it is blank or quarantined."""
+    if line.startswith(BOM):
+        line = line[len(BOM):]
+    if not line.strip(BLANK.encode()):
+        return None
+    ctx.read += 1
+    body = line[:-1] if line.endswith(b"\r") else line
+    if len(body) > MAX_LINE_BYTES:
+        return _quarantine(ctx, line_no, line, "line_too_long", None, f"{len(body)} bytes")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _quarantine(ctx, line_no, line, "invalid_utf8", None, f"byte {exc.start}")
+    try:
+        record = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        return _quarantine(ctx, line_no, line, "invalid_json", None, str(exc)[:120])
+    try:
+        row = validate(record, min_ts_ms=ctx.min_ts_ms, now_ms=ctx.now_ms, base_dir=ctx.base_dir)
+    except Rejected as exc:
+        return _quarantine(ctx, line_no, line, exc.reason, exc.field, exc.detail)
+    row["_file"], row["_line"] = ctx.file_index, line_no
+    return row
+
+
+def _exact(ctx: _Context, lines: _Lines, index: Sequence[int], first_line: int) -> pa.Table:
+    """Validate the chosen lines one by one; rejected lines go to the quarantine."""
+    rows = [_exact_line(ctx, first_line + i, lines.line(i)) for i in index]
+    return pa.Table.from_pylist([r for r in rows if r is not None], schema=ROWS)
 
 
 # ---------------------------------------------------------------- fast path
+
+_TYPE_NAMES = pa.array(list(TYPES))
+# Per field, indexed by type code (the last slot is for an unknown type): may / must it be present?
+_ALLOWED = {f: np.array([f in t.fields for t in TYPES.values()] + [False]) for f in TYPE_FIELDS}
+_REQUIRED = {f: np.array([f in t.required for t in TYPES.values()] + [False]) for f in TYPE_FIELDS}
+_FAVORITE = list(TYPES).index("favorite")
+
 
 def _blank(values) -> pa.Array:
     return pc.equal(pc.utf8_length(pc.utf8_trim(values, BLANK)), 0)
 
 
-def _all(*conditions) -> pa.Array:
-    result = conditions[0]
-    for condition in conditions[1:]:
-        result = pc.and_kleene(result, condition)
-    return pc.fill_null(result, False)
+def _true(condition) -> np.ndarray:
+    """A numpy mask of a boolean Arrow result, null counting as True (the value is absent)."""
+    return pc.fill_null(condition, True).to_numpy(zero_copy_only=False)
 
 
-def _valid_rows(table: pa.Table, ts_ms: pa.Array, ctx: _Context) -> np.ndarray:
+def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Context) -> np.ndarray:
     """A mask of rows that :func:`bunjang_lab.events.validate` accepts (False when in doubt)."""
-    kinds = table["type"]
     event_id = table["event_id"]
-    checks = [pc.is_in(kinds, value_set=pa.array(list(TYPES))),
-              pc.invert(_blank(event_id)), pc.less_equal(pc.utf8_length(event_id), MAX_EVENT_ID_CHARS),
-              pc.invert(_blank(table["user_id"])),
-              pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, ctx.now_ms + MAX_FUTURE_MS)]
+    ok = ((codes < len(TYPES)) & pc.is_valid(event_id).to_numpy(zero_copy_only=False)
+          & _true(pc.invert(_blank(event_id))) & _true(pc.less_equal(pc.utf8_length(event_id), MAX_EVENT_ID_CHARS))
+          & pc.is_valid(table["user_id"]).to_numpy(zero_copy_only=False) & _true(pc.invert(_blank(table["user_id"])))
+          & pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, ctx.now_ms + MAX_FUTURE_MS)),
+                         False).to_numpy(zero_copy_only=False))
     for name in TYPE_FIELDS:
         column, spec = table[name], FIELDS[name]
-        present = pc.is_valid(column)
-        allowed = [t for t in TYPES.values() if name in t.fields]
-        required = [t.name for t in allowed if name in t.required]
-
-        def absent_or(condition, present=present):
-            return pc.or_kleene(pc.invert(present), pc.fill_null(condition, False))
-
-        checks.append(absent_or(pc.is_in(kinds, value_set=pa.array([t.name for t in allowed]))))
-        if required:
-            checks.append(pc.or_(pc.invert(pc.is_in(kinds, value_set=pa.array(required))), present))
-        if spec.kind in ("id", "string") and (required or spec.kind == "id"):
-            checks.append(absent_or(pc.invert(_blank(column))))
+        present = pc.is_valid(column).to_numpy(zero_copy_only=False)
+        ok &= _ALLOWED[name][codes] | ~present
+        ok &= present | ~_REQUIRED[name][codes]
+        if not present.any():
+            continue
+        absent = ~present
+        if spec.kind in ("id", "string") and (spec.kind == "id" or _REQUIRED[name].any()):
+            ok &= absent | _true(pc.invert(_blank(column)))
         elif spec.kind == "choice":
-            checks.append(absent_or(pc.is_in(column, value_set=pa.array(spec.choices))))
+            ok &= absent | _true(pc.is_in(column, value_set=pa.array(spec.choices)))
         elif spec.kind == "category":
-            checks.append(absent_or(pc.match_substring_regex(column, CATEGORY_PATTERN)))
+            ok &= absent | _true(pc.match_substring_regex(column, CATEGORY_PATTERN))
         elif spec.kind == "integer":
             maximum = ctx.max_birth_year if name == "birth_year" else spec.maximum
-            checks.append(absent_or(pc.greater_equal(column, spec.minimum)))
+            ok &= absent | _true(pc.greater_equal(column, spec.minimum))
             if maximum is not None:
-                checks.append(absent_or(pc.less_equal(column, maximum)))
-        elif spec.kind == "string_list" and pc.sum(pc.list_value_length(column)).as_py():
+                ok &= absent | _true(pc.less_equal(column, maximum))
+        elif spec.kind == "string_list":
+            column = column.combine_chunks()  # parent indices must count from the first row
             values = pc.list_flatten(column)
             bad = pc.fill_null(pc.or_kleene(pc.is_null(values), _blank(values)), True)
-            parents = pc.filter(pc.list_parent_indices(column), bad).to_numpy()
-            row_ok = np.ones(table.num_rows, dtype=bool)
-            row_ok[parents] = False
-            checks.append(pa.array(row_ok))
-    return _all(*checks).to_numpy(zero_copy_only=False)
+            ok[pc.filter(pc.list_parent_indices(column), bad).to_numpy()] = False
+    return ok
 
 
 def _resolve_images(images: pa.ChunkedArray, base_dir: str) -> pa.Array:
@@ -262,11 +263,12 @@ def _resolve_images(images: pa.ChunkedArray, base_dir: str) -> pa.Array:
     return pa.ListArray.from_arrays(offsets, resolved, mask=pc.is_null(images))
 
 
-def _fast(ctx: _Context, data: bytes, first_line: int, lines: int) -> tuple[pa.Table, np.ndarray] | None:
-    """(rows, per-row validity) for ``lines`` regular lines, or None when Arrow cannot read them."""
-    ts_kind = "string" if _TS_IS_STRING.search(data, 0, data.find(b"\n")) else "integer"
+def _fast(ctx: _Context, data: memoryview | bytes, lines: int) -> tuple[dict[str, Any], np.ndarray] | None:
+    """(columns, per-row validity) for ``lines`` regular lines, or None when Arrow cannot read them."""
+    first_line = bytes(data[:min(len(data), 4096)]).split(b"\n", 1)[0]
+    ts_kind = "string" if _TS_IS_STRING.search(first_line) else "integer"
     try:
-        table = pj.read_json(io.BytesIO(data), parse_options=_PARSE[ts_kind],
+        table = pj.read_json(pa.BufferReader(pa.py_buffer(data)), parse_options=_PARSE[ts_kind],
                              read_options=pj.ReadOptions(block_size=1 << 20))
         if table.num_rows != lines:
             return None  # e.g. two objects on one line
@@ -280,40 +282,57 @@ def _fast(ctx: _Context, data: bytes, first_line: int, lines: int) -> tuple[pa.T
             ts_ms = pc.cast(ts_ms, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
-    valid = _valid_rows(table, ts_ms, ctx)
+    codes = pc.fill_null(pc.index_in(table["type"], value_set=_TYPE_NAMES), len(TYPES)).to_numpy(zero_copy_only=False)
+    valid = _valid_rows(table, codes, ts_ms, ctx)
+    for name in set(table.column_names) - set(_JSON_NAMES):  # a field outside the contract: extra, exact path
+        valid &= ~pc.is_valid(table[name]).to_numpy(zero_copy_only=False)
     columns = {name: table[name] for name in ("type", "event_id", "user_id", *TYPE_FIELDS)}
     columns["ts"] = pc.cast(ts_ms, lakelib.TS_TYPE)
     if table["images"].null_count < table.num_rows:
         columns["images"] = _resolve_images(table["images"], ctx.base_dir)
-    favorite = pc.equal(table["type"], "favorite")
-    columns["on"] = pc.if_else(favorite, pc.fill_null(table["on"], True), table["on"])
+    columns["on"] = pc.if_else(pa.array(codes == _FAVORITE), pc.fill_null(table["on"], True), table["on"])
     columns["extra"] = pa.nulls(table.num_rows, pa.string())
-    columns["_file"] = pa.array(np.full(table.num_rows, ctx.file_index, dtype=np.int32))
-    columns["_line"] = pa.array(np.arange(first_line, first_line + table.num_rows, dtype=np.int64))
-    return pa.table([columns[f.name] for f in ROWS], schema=ROWS), valid
+    return columns, valid
 
 
-def _run_batch(ctx: _Context, batch: list[tuple[bytes, int, int]], retry: bool = True) -> None:
-    """Fast path over consecutive regular pieces; pieces with any doubtful row take the exact path."""
-    first_line, lines = batch[0][1], sum(p[2] for p in batch)
-    result = _fast(ctx, b"".join(p[0] for p in batch), first_line, lines)
-    if result is None:
-        if retry and len(batch) > 1:  # isolate the piece Arrow could not read
-            for piece in batch:
-                _run_batch(ctx, [piece], retry=False)
-        else:
-            for piece, piece_first, _ in batch:
-                ctx.tables.append(_exact(ctx, piece, piece_first))
+def _fast_lines(ctx: _Context, lines: _Lines, index: np.ndarray, first_line: int,
+                tables: list[pa.Table], doubtful: list[np.ndarray]) -> None:
+    """Fast path over the chosen regular lines; what it cannot accept is added to ``doubtful``.
+
+    When Arrow cannot read the lines at all, halves are tried, down to a few lines.
+    """
+    if len(index) == 0:
         return
-    table, valid = result
-    offset = 0
-    for piece, piece_first, piece_lines in batch:
-        if valid[offset:offset + piece_lines].all():
-            ctx.read += piece_lines
-            ctx.tables.append(table.slice(offset, piece_lines))
+    result = _fast(ctx, lines.join(index), len(index))
+    if result is None:
+        if len(index) <= BISECT_FLOOR:
+            doubtful.append(index)
         else:
-            ctx.tables.append(_exact(ctx, piece, piece_first))
-        offset += piece_lines
+            half = len(index) // 2
+            _fast_lines(ctx, lines, index[:half], first_line, tables, doubtful)
+            _fast_lines(ctx, lines, index[half:], first_line, tables, doubtful)
+        return
+    columns, valid = result
+    columns["_file"] = pa.array(np.full(len(index), ctx.file_index, dtype=np.int32))
+    columns["_line"] = pa.array(first_line + index.astype(np.int64))
+    table = pa.table([columns[f.name] for f in ROWS], schema=ROWS)
+    ctx.read += int(valid.sum())
+    tables.append(table if valid.all() else table.filter(pa.array(valid)))
+    doubtful.append(index[~valid])
+
+
+def _ingest_region(ctx: _Context, data: bytes, first_line: int) -> None:
+    lines = _Lines(data)
+    tables: list[pa.Table] = []
+    doubtful = [np.flatnonzero(~lines.regular)]
+    _fast_lines(ctx, lines, np.flatnonzero(lines.regular), first_line, tables, doubtful)
+    exact = np.sort(np.concatenate(doubtful))
+    if len(exact):
+        tables.append(_exact(ctx, lines, exact.tolist(), first_line))
+        if len(tables) > 1:  # keep line order: the first record of an event_id wins
+            merged = pa.concat_tables(tables)
+            tables = [merged.take(pa.array(np.argsort(merged["_line"].to_numpy(), kind="stable")))]
+    ctx.tables += tables
 
 
 def _ingest_file(ctx: _Context, path: Path) -> None:
@@ -322,21 +341,8 @@ def _ingest_file(ctx: _Context, path: Path) -> None:
             if kind == "long":
                 ctx.read += 1
                 _quarantine(ctx, first_line, data, "line_too_long", None, f"more than {MAX_LINE_BYTES} bytes")
-                continue
-            batch: list[tuple[bytes, int, int]] = []
-            size, line_no = 0, first_line
-            for piece, lines, regular in _pieces(data):
-                if regular:
-                    batch.append((piece, line_no, lines))
-                    size += len(piece)
-                if batch and (not regular or size >= BATCH_BYTES):
-                    _run_batch(ctx, batch)
-                    batch, size = [], 0
-                if not regular:
-                    ctx.tables.append(_exact(ctx, piece, line_no))
-                line_no += lines
-            if batch:
-                _run_batch(ctx, batch)
+            else:
+                _ingest_region(ctx, data, first_line)
 
 
 # ---------------------------------------------------------------- the run

@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import posixpath
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Sequence
 
 import fsspec
@@ -50,6 +51,7 @@ _ARROW_TYPES = {"id": pa.string(), "string": pa.string(), "category": pa.string(
 SCHEMA = pa.schema([(name, _ARROW_TYPES[FIELDS[name].kind]) for name in COMMON if name != "type"]
                    + [(name, _ARROW_TYPES[FIELDS[name].kind]) for name in TYPE_FIELDS]
                    + [("extra", pa.string())])
+_EPOCH_DAY = dt.date(1970, 1, 1)
 PARTITIONING = ds.partitioning(pa.schema([("type", pa.string()), ("date", pa.string())]), flavor="hive")
 
 
@@ -111,24 +113,28 @@ def write_events(lake, table: pa.Table, *, run_id: str) -> list[dict[str, Any]]:
     if table.num_rows == 0:
         return []
     fs, root = filesystem(lake)
-    dates = pc.strftime(table["ts"], format="%Y-%m-%d")
-    keys = pc.binary_join_element_wise(table["type"], dates, "/").combine_chunks().dictionary_encode()
-    codes = keys.indices.to_numpy(zero_copy_only=False)
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=len(keys.dictionary))
-    sorted_table = table.take(pa.array(order))
-    written, offset = [], 0
-    for number, (key, count) in enumerate(zip(keys.dictionary.to_pylist(), counts)):
-        type_name, date = key.split("/")
+    types = table["type"].combine_chunks().dictionary_encode()
+    days = pc.cast(table["ts"], pa.int64()).to_numpy() // 86_400_000
+    keys, group = np.unique(types.indices.to_numpy(zero_copy_only=False).astype(np.int64) << 32 | days,
+                            return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(keys)))])
+    type_names = types.dictionary.to_pylist()
+
+    def write(number: int) -> dict[str, Any]:
+        type_name = type_names[int(keys[number] >> 32)]
+        date = (_EPOCH_DAY + dt.timedelta(days=int(keys[number] & 0xFFFFFFFF))).isoformat()
         schema = type_schema(type_name)
-        part = _conform(sorted_table.slice(offset, int(count)), schema)
-        offset += int(count)
+        part = _conform(table.select([n for n in schema.names if n in table.column_names])
+                        .take(pa.array(order[starts[number]:starts[number + 1]])), schema)
         tmp = _tmp_path(fs, root, ".parquet")
         pq.write_table(part, tmp, filesystem=fs, compression="zstd")
         final = f"{root}/{EVENTS}/type={type_name}/date={date}/part-{run_id}-{number:04d}.parquet"
         _publish(fs, tmp, final)
-        written.append({"path": final, "type": type_name, "date": date, "rows": int(count)})
-    return written
+        return {"path": final, "type": type_name, "date": date, "rows": part.num_rows}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Parquet encoding releases the GIL
+        return list(pool.map(write, range(len(keys))))
 
 
 def _dataset(lake) -> ds.Dataset | None:
@@ -263,6 +269,3 @@ def lake_summary(lake) -> dict[str, Any]:
                 summary[group][name] = summary[group].get(name, 0) + count
     return summary
 
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
