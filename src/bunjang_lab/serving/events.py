@@ -28,6 +28,10 @@ from bunjang_lab.serving.lookup import unavailable
 
 HOME_SIZE = 50
 """Length of a re-ranked home feed (what the batch publishes per user)."""
+SELLER_CAP = 3
+CATEGORY_CAP = 15
+"""The home feed's business rules (as ``bunjang_lab.products.feed``, which needs pandas; a test
+keeps them equal): at most 3 items per seller and 15 per leaf category."""
 
 INTERACTIONS = frozenset(realtime.DEFAULT_TYPE_WEIGHTS)
 UNAVAILABLE_STATUSES = frozenset({"sold", "removed", "reserved", "flagged"})
@@ -84,11 +88,39 @@ def _rerank(tx: Transaction, user_id: str, user: dict, home: dict | None, params
     pool = list(dict.fromkeys((tx.get(keys.candidates(user_id)) or []) + [i for i, _ in (home or {}).get("items", [])]))
     if static is None or not pool:
         return None
-    vectors = tx.get_many([keys.item_vector(i) for i in pool])
+    vectors = dict(zip(pool, tx.get_many([keys.item_vector(i) for i in pool])))
     hidden = unavailable(tx, pool)
-    candidates = [(i, v["v"], v["b"]) for i, v in zip(pool, vectors) if v is not None and i not in hidden]
+    candidates = [(i, v["v"], v["b"]) for i, v in vectors.items() if v is not None and i not in hidden]
     user_vec = realtime.user_vector(static, user["recent_categories"], user["recent_items"], _factors(tx, user, params), params)
-    return [[item, round(score, 6)] for item, score in realtime.rerank(user_vec, candidates)[:HOME_SIZE]]
+    return capped(realtime.rerank(user_vec, candidates), vectors, HOME_SIZE)
+
+
+def capped(ranked: list[tuple[str, float]], facts: Mapping[str, Mapping], k: int) -> list[list]:
+    """The first ``k`` of ``ranked`` keeping the seller and category caps (``facts``: item ->
+    {"s": seller, "c": category}; unknown ones are not capped).
+
+    >>> facts = {f"i{n}": {"s": "s1" if n < 5 else f"s{n}", "c": "shoes"} for n in range(9)}
+    >>> [item for item, _ in capped([(f"i{n}", 9.0 - n) for n in range(9)], facts, 5)]
+    ['i0', 'i1', 'i2', 'i5', 'i6']
+    """
+    per_seller: dict[str, int] = {}
+    per_category: dict[str, int] = {}
+    out = []
+    for item, score in ranked:
+        fact = facts.get(item) or {}
+        seller, category = fact.get("s"), fact.get("c")
+        if seller is not None and per_seller.get(seller, 0) >= SELLER_CAP:
+            continue
+        if category is not None and per_category.get(category, 0) >= CATEGORY_CAP:
+            continue
+        if seller is not None:
+            per_seller[seller] = per_seller.get(seller, 0) + 1
+        if category is not None:
+            per_category[category] = per_category.get(category, 0) + 1
+        out.append([item, round(score, 6)])
+        if len(out) == k:
+            break
+    return out
 
 
 def _interaction(cache: Cache, event: Mapping, ts: float) -> dict:

@@ -58,9 +58,25 @@ def _json(value: Any, default: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+FALLBACK_SOURCES = ("segment", "global")
+"""Row sources of a home feed that are not personal (the products' candidate sources are:
+related, category, popular: personal; segment, global: a thin history's fallback)."""
+
+
+def feed_source(row_sources: list) -> str:
+    """What a user's feed is, from the sources of its rows.
+
+    >>> feed_source(["related", "segment"]), feed_source(["segment", "global"]), feed_source(["global"])
+    ('personal', 'segment', 'global')
+    """
+    if any(s not in FALLBACK_SOURCES for s in row_sources):
+        return "personal"
+    return "segment" if "segment" in row_sources else "global"
+
+
 def _home(table) -> Iterable[tuple[str, Any]]:
     for user, (items, scores, sources) in _groups(table, "user_id", "rank", ["item_id", "score", "source"]):
-        yield keys.home(user), {"source": sources[0] or "personal", "items": _scored(items, scores)}
+        yield keys.home(user), {"source": feed_source(sources), "items": _scored(items, scores)}
 
 
 def _candidates(table) -> Iterable[tuple[str, Any]]:
@@ -133,19 +149,28 @@ def _floats(values) -> list[float]:
     return [round(float(x), 7) for x in values]
 
 
-def _item_categories(items, run_info: dict) -> dict[str, str]:
-    """item_id -> category for real-time "recent categories": a ``category`` column of
-    vectors/items.parquet when the export has one, else the listing events of the run's lake."""
-    if "category" in items.column_names:
-        pairs = zip(items.column("item_id").to_pylist(), items.column("category").to_pylist())
-        return {str(i): c for i, c in pairs if c}
+def _item_facts(run_dir: Path, items, run_info: dict) -> dict[str, dict]:
+    """item_id -> {"c": category, "s": seller} for real-time updates (recent categories) and
+    the feed's seller and category caps. Sources, later ones winning: the listing events of
+    the run's lake (``run.json`` products.lake), fraud/listings.parquet (sellers), a
+    ``category`` column of vectors/items.parquet."""
+    facts: dict[str, dict] = {}
     lake = (run_info.get("products") or {}).get("lake")
-    if not lake:
-        return {}
-    from bunjang_lab.lake import read_events
+    if lake:
+        from bunjang_lab.lake import read_events
 
-    listings = read_events(lake, types=["listing"], columns=["item_id", "category"])
-    return dict(zip(listings["item_id"].astype(str), listings["category"]))  # later listing events win
+        listings = read_events(lake, types=["listing"], columns=["item_id", "category", "user_id"])
+        for item, category, seller in zip(listings["item_id"], listings["category"], listings["user_id"]):
+            facts[str(item)] = {"c": category, "s": str(seller)}  # events in time order: the last listing wins
+    sellers = _table(run_dir / "fraud/listings.parquet", ["item_id", "seller_id"])
+    if sellers is not None:
+        for item, seller in zip(sellers.column("item_id").to_pylist(), sellers.column("seller_id").to_pylist()):
+            facts.setdefault(str(item), {})["s"] = str(seller)
+    if "category" in items.column_names:
+        for item, category in zip(items.column("item_id").to_pylist(), items.column("category").to_pylist()):
+            if category:
+                facts.setdefault(str(item), {})["c"] = category
+    return facts
 
 
 def _vectors(run_dir: Path, run_info: dict) -> Iterator[tuple[str, Any]] | None:
@@ -153,7 +178,7 @@ def _vectors(run_dir: Path, run_info: dict) -> Iterator[tuple[str, Any]] | None:
     ``export_vectors``), or None when the run has none:
 
     - users.parquet (user_id, vector, bias) -> ``uvec:<user>`` = the static vector
-    - items.parquet (item_id, vector, bias) -> ``ivec:<item>`` = {"v", "b", "c": category}
+    - items.parquet (item_id, vector, bias) -> ``ivec:<item>`` = {"v", "b", "c": category, "s": seller}
     - factors.parquet (key, vector) -> ``factor:<key>`` (recent_category=..., recent_item=...)
     - meta.json ``recent_params`` -> ``realtime_params`` (half-life, top-n... as in training)
     """
@@ -168,7 +193,7 @@ def _vectors(run_dir: Path, run_info: dict) -> Iterator[tuple[str, Any]] | None:
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     except ValueError as exc:
         raise UserError(f"{meta_path}: invalid JSON ({exc})") from None
-    categories = _item_categories(items, run_info) if items is not None else {}
+    facts = _item_facts(run_dir, items, run_info) if items is not None else {}
 
     def entries() -> Iterator[tuple[str, Any]]:
         if meta.get("recent_params"):
@@ -182,10 +207,8 @@ def _vectors(run_dir: Path, run_info: dict) -> Iterator[tuple[str, Any]] | None:
         if items is not None:
             rows = zip(items.column("item_id").to_pylist(), items.column("vector").to_pylist(), items.column("bias").to_pylist())
             for item, vector, bias in rows:
-                value = {"v": _floats(vector), "b": round(float(bias), 7)}
-                if (category := categories.get(str(item))) is not None:
-                    value["c"] = category
-                yield keys.item_vector(str(item)), value
+                known = {k: v for k, v in facts.get(str(item), {}).items() if v is not None}
+                yield keys.item_vector(str(item)), {"v": _floats(vector), "b": round(float(bias), 7), **known}
 
     return entries()
 
