@@ -1,0 +1,57 @@
+"""Product evaluation: the protocol pieces on hand-made cases, and the whole run on a small split."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bunjang_lab.products.catalog import snapshot
+from bunjang_lab.products.evaluation import evaluate_products, evaluate_suggest, list_metrics, next_opened, search_sessions
+from bunjang_lab.products.synthetic import market_events
+from bunjang_lab.ranking.split import time_split
+
+T0 = pd.Timestamp("2026-03-01T10:00:00Z")
+
+
+def at(minutes):
+    return T0 + pd.Timedelta(minutes=minutes)
+
+
+def test_next_opened_pairs_stay_within_a_user_and_a_session():
+    clicks = pd.DataFrame({"user_id": ["a", "a", "a", "a", "b"], "item_id": ["x", "x", "y", "z", "w"],
+                           "ts": [at(0), at(1), at(2), at(90), at(3)]})
+    assert next_opened(clicks).values.tolist() == [["x", "y"]]  # x->x repeats, y->z too late, b alone
+
+
+def test_search_sessions_keep_the_final_full_query():
+    searches = pd.DataFrame({"user_id": ["a", "a", "a", "a"], "query": ["나", "ㄴㅇㅋ", "나이키", "노트북"],
+                             "ts": [at(0), at(1), at(2), at(100)]})
+    assert search_sessions(searches)["query"].tolist() == ["나이키", "노트북"]
+
+
+def test_list_metrics_count_users_without_a_list_as_misses():
+    m = list_metrics({"u": ["a"]}, {"u": {"a"}, "v": {"b"}})
+    assert m["hr@10"] == 0.5 and m["mrr"] == 0.5 and m["users"] == 2
+
+
+def test_suggestions_beat_plain_prefix_on_abbreviations_and_spelling_variants():
+    rows = []
+    for i in range(6):
+        rows += [dict(type="search", user_id=f"p{i}", ts=at(i), query=q) for q in ("Nike Dunk", "nike dunk", "나이키")]
+    rows += [dict(type="search", user_id="p9", ts=at(7), query="NIKE DUNK LOW")]
+    train = snapshot(pd.DataFrame(rows), now=at(10))
+    test = pd.DataFrame({"user_id": ["t1", "t2"], "query": ["nike Dunk", "나이키"], "ts": [at(20), at(21)]})
+    result = evaluate_suggest(train, test)["results"]
+    assert result["characters=1"]["suggest"] >= result["characters=1"]["prefix-popularity"]
+    assert result["chosung=2"] == {"suggest": 1.0, "prefix-popularity": 0.5}  # ㄴㅇ finds 나이키 only with chosung
+
+
+def test_evaluate_products_on_a_time_split_reports_every_product_with_its_baseline():
+    events = market_events(users=120, listings=500, seed=5, clicks_per_user=20)
+    split = time_split(events, test_days=5)
+    out = evaluate_products(split)
+    home = out["home"]["results"]
+    assert set(home) == {"fm-raw", "home", "segment-popular"} and home["home"]["users"] == len(split.users)
+    assert set(out["related"]["results"]) == {"related", "category-popular"} and out["related"]["pairs"] > 0
+    assert set(out["suggest"]["results"]) == {f"{m}={n}" for m in ("characters", "chosung") for n in (1, 2, 3)}
+    for metrics in home.values():
+        assert 0.0 <= metrics["hr@10"] <= 1.0
