@@ -94,8 +94,11 @@ def triggered_days(context: dict, key: str) -> list[list[str]]:
 
 
 def run_days(context: dict, *keys: str) -> list[str]:
-    """Days a run owns: the ``days`` Param, else triggering assets' extras, else its interval."""
+    """Days a run owns: every day of the ``days`` Param, else the newest day the
+    triggering assets name (older ones are inside its look-back window), else its interval."""
     from bunjang_lab.pipeline import resolve_days
 
+    if context["params"].get("days"):
+        return resolve_days(context["params"]["days"], [], [])
     touched = [days for key in keys for days in triggered_days(context, key)]
-    return resolve_days(context["params"].get("days"), touched, interval_days(context))
+    return resolve_days(None, touched, interval_days(context))[-1:]

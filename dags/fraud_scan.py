@@ -1,8 +1,10 @@
 """fraud_scan (on new lake events): images in mapped shards, then text, sellers and risk.
 
-Triggered by the lake asset that marketplace_ingest updates. The days it owns come from
-the ``days`` Param, else from the triggering ingest runs. The new listing images of those
-days are hashed and OCR'd in mapped tasks (one per shard, spread over the workers), then
+Triggered by the lake asset that marketplace_ingest updates. The day it owns is the
+newest day the triggering ingest runs put events in (or every day of the ``days`` Param,
+to back-fill). A day's run covers the ``lookback_days`` up to it, so its folder flags every
+listing still on sale. The listing images of that window are hashed and OCR'd in mapped
+tasks (one per shard, spread over the workers; pictures already indexed are cheap), then
 one task merges the shards into the image index and scores listings, chats and sellers
 into ``runs/<day>/fraud``.
 """
@@ -21,9 +23,10 @@ from bunjang_common import DAYS_PARAM, DEFAULT_ARGS, FRAUD_RESULTS, LAKE_EVENTS,
     max_active_runs=1,  # runs share the image index
     default_args=DEFAULT_ARGS,
     params=params(
-        "lake", "runs", "image_index",
+        "lake", "runs", "models", "image_index",
         days=DAYS_PARAM,
         shard_size=Param(200, type="integer", minimum=1, description="images per mapped task"),
+        lookback_days=Param(7, type="integer", minimum=1, description="days up to the run's day that its scan covers"),
     ),
     tags=["bunjang", "fraud"],
     doc_md=__doc__,
@@ -33,7 +36,8 @@ def fraud_scan():
     def plan(**context) -> list[dict]:
         from bunjang_lab.pipeline import plan_image_shards
 
-        return plan_image_shards(folders(context["params"])["lake"], run_days(context, "dates"), context["params"]["shard_size"])
+        params = context["params"]
+        return plan_image_shards(folders(params)["lake"], run_days(context, "dates"), params["shard_size"], params["lookback_days"])
 
     @task(max_active_tis_per_dagrun=4)
     def scan_images(planned: dict, params=None) -> str:
@@ -46,9 +50,11 @@ def fraud_scan():
     def scan(parts, outlet_events=None, **context) -> dict:
         from bunjang_lab.pipeline import scan_fraud_days
 
-        where = folders(context["params"])
+        params = context["params"]
+        where = folders(params)
         days = run_days(context, "dates")
-        results = scan_fraud_days(where["lake"], where["runs"], days, where["image_index"], list(parts or []))
+        results = scan_fraud_days(where["lake"], where["runs"], days, where["image_index"], list(parts or []),
+                                  models=where["models"], lookback_days=params["lookback_days"])
         outlet_events[FRAUD_RESULTS].extra = {"days": days}
         return results
 

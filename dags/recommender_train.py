@@ -25,6 +25,7 @@ from bunjang_common import DEFAULT_ARGS, MODEL_LATEST, START_DATE, folders, para
         "lake", "runs", "models",
         tolerance=Param(0.02, type="number", minimum=0, maximum=1,
                         description="relative drop of the gate metric allowed against production"),
+        retrain=Param(False, type="boolean", description="train again even when models/fm-<day> exists"),
     ),
     tags=["bunjang", "recommender"],
     doc_md=__doc__,
@@ -35,7 +36,7 @@ def recommender_train():
         from bunjang_lab.pipeline import as_day, train_candidate
 
         where = folders(params)
-        return train_candidate(where["lake"], where["models"], as_day(data_interval_start).isoformat())
+        return train_candidate(where["lake"], where["models"], as_day(data_interval_start).isoformat(), retrain=params["retrain"])
 
     @task
     def gate(candidate: str, params=None, data_interval_start=None) -> dict:

@@ -137,3 +137,22 @@ def test_dag_files_do_no_work_at_import_time(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "HEAVY []" in proc.stdout
     assert not (tmp_path / "must-not-exist").exists()
+
+
+@pytest.mark.parametrize(
+    ("connection", "expected"),
+    [
+        ("redis://:secret-pw@cache.internal:6380/2", "redis://:secret-pw@cache.internal:6380/2"),
+        ("redis://127.0.0.1:6379/13", "redis://127.0.0.1:6379/13"),
+        (None, "sqlite:///{home}/cache.sqlite"),
+    ],
+)
+def test_publish_takes_the_cache_from_the_bunjang_cache_connection_else_sqlite(tmp_path, connection, expected):
+    env = os.environ | {"AIRFLOW_HOME": str(tmp_path / "airflow"), "BUNJANG_HOME": str(tmp_path / "home"), "USER": "bunjang"}
+    env.pop("BUNJANG_CACHE_URL", None)
+    if connection:
+        env["AIRFLOW_CONN_BUNJANG_CACHE"] = connection
+    code = f"import sys; sys.path.insert(0, {str(DAGS)!r}); import publish; print('URL', publish.cache_url(None))"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"URL {expected.format(home=tmp_path / 'home')}" in proc.stdout

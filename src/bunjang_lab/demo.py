@@ -70,9 +70,9 @@ def run_demo(sample: str | Path, *, day: str | None = None, labels: str | Path |
     def fraud() -> dict:
         shards = pipeline.plan_image_shards(lake, [day])
         parts = [pipeline.scan_image_shard(shard, runs, image_index) for shard in shards]
-        return pipeline.scan_fraud_days(lake, runs, [day], image_index, parts)[day]
+        return pipeline.scan_fraud_days(lake, runs, [day], image_index, parts, models=models)[day]
 
-    summary["fraud"] = stage("fraud", f"images, listings, chats and sellers of {day}", fraud)
+    summary["fraud"] = stage("fraud", f"images, listings, chats and sellers of the {pipeline.FRAUD_LOOKBACK_DAYS} days up to {day}", fraud)
     candidate = stage("train", f"FM on events up to the end of {day}", lambda: pipeline.train_candidate(lake, models, day))
     summary["gate"] = stage("gate", "candidate against the model in production",
                             lambda: pipeline.gate_candidate(candidate, models, lake, runs, day))

@@ -278,17 +278,36 @@ def latest_activity_day(lake: str) -> str:
 # --------------------------------------------------------------------------- fraud
 
 
-def plan_image_shards(lake: str, days: Iterable[str], shard_size: int = 200) -> list[dict]:
-    """Shards of the listing images of ``days``, one mapped task each.
+FRAUD_LOOKBACK_DAYS = 7
+"""A day's fraud run scores the listings, chats and images of this many days up to it, so
+the run folder carries a flag for every listing still on sale (the cache gets flags
+only from the run it publishes)."""
+
+
+def fraud_window(day: date | str, lookback_days: int = FRAUD_LOOKBACK_DAYS) -> tuple[datetime, datetime]:
+    """``[start, end)`` a day's fraud run covers.
+
+    >>> [t.date().isoformat() for t in fraud_window("2026-10-14", 7)]
+    ['2026-10-08', '2026-10-15']
+    """
+    if lookback_days < 1:
+        raise ValueError("lookback_days must be at least 1")
+    start, end = day_bounds(day)
+    return start - timedelta(days=lookback_days - 1), end
+
+
+def plan_image_shards(lake: str, days: Iterable[str], shard_size: int = 200, lookback_days: int = FRAUD_LOOKBACK_DAYS) -> list[dict]:
+    """Shards of the listing images in each day's fraud window, one mapped task each.
 
     Every shard carries its ``day`` and ``number`` so its part file has a fixed name
-    (``runs/<day>/fraud/image_parts/shard-<number>.parquet``) and a retry overwrites it.
+    (``runs/<day>/image_parts/shard-<number>.parquet``) and a retry overwrites it.
+    Pictures already in the index are cheap to scan again (their OCR is cached).
     """
     from bunjang_lab.fraud.images.scan import plan_shards
 
     shards = []
     for day in sorted(set(days)):
-        start, end = day_bounds(day)
+        start, end = fraud_window(day, lookback_days)
         for number, shard in enumerate(plan_shards(lake, start, end, shard_size)):
             shards.append({"day": day, "number": number, "shard": _jsonable(shard)})
     return shards
@@ -302,38 +321,43 @@ def scan_image_shard(planned: dict, runs: str, image_index: str) -> str:
     """Hash and OCR one shard of images into its own part file (overwritten on retry)."""
     from bunjang_lab.fraud.images.scan import scan_shard
 
-    out = _image_part(runs, planned["day"], planned["number"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    scan_shard(planned["shard"], image_index, tmp)
-    tmp.replace(out)
-    return str(out)
+    return scan_shard(planned["shard"], image_index, _image_part(runs, planned["day"], planned["number"]))
 
 
-def scan_fraud_days(lake: str, runs: str, days: Iterable[str], image_index: str, part_files: Iterable[str] = ()) -> dict:
-    """Score the listings, chats, images and sellers of each day into ``runs/<day>/fraud``.
+def scan_fraud_days(lake: str, runs: str, days: Iterable[str], image_index: str, part_files: Iterable[str] = (), *,
+                    models: str | None = None, lookback_days: int = FRAUD_LOOKBACK_DAYS) -> dict:
+    """Score each day's fraud window into ``runs/<day>/fraud`` (listings, messages, sellers, images).
 
-    ``part_files`` are the mapped image shards of these days: they are merged into the
-    image index and the day's ``fraud/images.parquet`` before the text and behaviour
-    scan, which then sees every image match.
+    ``part_files`` are the mapped image shards of these days: each day's are merged into
+    the image index and its ``images.parquet`` before the text and behaviour scan, which
+    then sees every image match. ``models`` holds trained fraud models (rules and a
+    window-fitted anomaly detector when none are trained). Stale part files of a day
+    (from an earlier plan with more shards) are removed.
     """
     from bunjang_lab.fraud.images.scan import merge_shards
     from bunjang_lab.fraud.scan import scan_fraud
 
     parts_by_day: dict[str, list[str]] = {}
     for part in part_files:
-        parts_by_day.setdefault(Path(part).parent.parent.name, []).append(part)
+        parts_by_day.setdefault(Path(part).parent.parent.name, []).append(str(part))
     results = {}
     for day in sorted(set(days)):
-        start, end = day_bounds(day)
+        start, end = fraud_window(day, lookback_days)
+        parts = sorted(parts_by_day.get(day, []))
 
-        def build(staging: Path, day=day, start=start, end=end) -> dict:
-            parts = sorted(parts_by_day.get(day, []))
+        def build(staging: Path, start=start, end=end, parts=parts) -> dict:
+            work = staging / ".run"  # scan_fraud writes <out>/fraud/
             if parts:
-                merge_shards(parts, image_index, staging)
-            return _jsonable(scan_fraud(lake, staging, start, end, image_index=image_index))
+                merge_shards(parts, image_index, work / "fraud")
+            summary = scan_fraud(lake, work, start, end, image_index=image_index, models_dir=models)
+            for produced in (work / "fraud").iterdir():
+                produced.rename(staging / produced.name)
+            shutil.rmtree(work)
+            return _jsonable(summary)
 
         results[day] = replace_partition(run_dir(runs, day) / "fraud", build)
+        for stale in set((run_dir(runs, day) / "image_parts").glob("shard-*.parquet")) - {Path(p) for p in parts}:
+            stale.unlink()
     return results
 
 
