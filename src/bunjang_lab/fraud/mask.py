@@ -19,7 +19,7 @@ through the normaliser and masked where the user wrote them.
 from __future__ import annotations
 
 from bunjang_lab.fraud.normalise import normalise
-from bunjang_lab.fraud.patterns import AT_HANDLE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE_AFTER, NOT_HANDLES, PROFILE_LINK
+from bunjang_lab.fraud.patterns import AT_HANDLE, DATE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE_AFTER, NOT_HANDLES, PROFILE_LINK
 
 MIN_MASKED_DIGITS = 8  # phone numbers (9-11 digits) and accounts (10-14); prices and model numbers stay
 
@@ -28,7 +28,7 @@ def _personal_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the normalised text that hold personal data."""
     spans = []
     for match in DIGIT_RUN.finditer(text):
-        if sum(map(len, DIGIT_GROUP.findall(match.group()))) >= MIN_MASKED_DIGITS:
+        if sum(map(len, DIGIT_GROUP.findall(match.group()))) >= MIN_MASKED_DIGITS and not DATE.fullmatch(match.group()):
             spans.append(match.span())
     if "@" in text:
         spans += [m.span(1) for m in EMAIL.finditer(text)]

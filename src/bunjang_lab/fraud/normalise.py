@@ -95,6 +95,7 @@ _NUMERAL_TOKEN = "(?:하나|다섯|여섯|일곱|여덟|아홉|[공영빵일이�
 _NUMERAL_RUN = re.compile(f"{_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN})*")
 _NUMERAL_TOKENS = re.compile(_NUMERAL_TOKEN)
 MIN_NUMERAL_RUN = 8  # a phone or account number; shorter runs are ordinary words (이사, 오일)
+MIN_HANGUL_NUMERALS = 3  # "2024-01-15 이후": one numeral-like syllable beside digits is a word
 
 
 @dataclass(frozen=True)
@@ -197,11 +198,16 @@ def _alias(match: re.Match) -> str:
 
 
 def _numerals(match: re.Match) -> str | None:
-    tokens = _NUMERAL_TOKENS.findall(match.group())
-    hangul = sum(not t.isdigit() for t in tokens)
-    if len(tokens) < MIN_NUMERAL_RUN or hangul == 0:
+    run = match.group()
+    tokens = list(_NUMERAL_TOKENS.finditer(run))
+    keep = ""
+    if tokens and "가" <= match.string[match.end():match.end() + 1] <= "힣":
+        # the last "numeral" starts a word ("2024-01-15 구매"): leave it as written
+        keep, run, tokens = run[tokens[-1].start():], run[:tokens[-1].start()], tokens[:-1]
+    hangul = sum(not t.group().isdigit() for t in tokens)
+    if len(tokens) < MIN_NUMERAL_RUN or hangul < MIN_HANGUL_NUMERALS:
         return None
-    return _NUMERAL_TOKENS.sub(lambda m: _NUMERALS.get(m.group(), m.group()), match.group())
+    return _NUMERAL_TOKENS.sub(lambda m: _NUMERALS.get(m.group(), m.group()), run) + keep
 
 
 def _defang(match: re.Match) -> str:

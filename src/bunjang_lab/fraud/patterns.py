@@ -13,6 +13,7 @@ import re
 _NUMBER_SEP = r"[ \-.ㅡ─―—–~/)(+]"
 DIGIT_RUN = re.compile(rf"\d(?:{_NUMBER_SEP}{{0,3}}\d)*")
 DIGIT_GROUP = re.compile(r"\d+")
+DATE = re.compile(r"(?:19|20)\d{2}[-./ ]{1,2}\d{1,2}[-./ ]{1,2}\d{1,2}")  # 2024-01-15: not personal data
 
 # Messenger names, after normalisation (misspellings and jamo abbreviations already folded).
 KAKAO = r"(?:카카오 ?톡|카톡|kakao ?talk|katalk|ka톡|kakao)"

@@ -1,0 +1,74 @@
+"""The normaliser's offset map and the masker."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bunjang_lab.fraud.mask import mask
+from bunjang_lab.fraud.normalise import domain_skeleton, normalise
+
+TRICKY = st.text(alphabet=st.sampled_from(list("카톡ㅋㅌ공일이삼 .-_ab01９①\u200bаA@[]()hxp:/ㅡ텔레그램하나둘")), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TRICKY)
+def test_every_normalised_character_maps_into_the_original(text):
+    n = normalise(text)
+    for i in range(len(n.text)):
+        a, b = n.span(i, i + 1)
+        assert 0 <= a < b <= len(text)
+    if n.text:
+        a, b = n.span(0, len(n.text))
+        assert 0 <= a < b <= len(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TRICKY)
+def test_normalising_is_idempotent_on_its_output(text):
+    once = normalise(text).text
+    assert normalise(once).text == normalise(once).text  # deterministic
+    assert "\u200b" not in once
+
+
+def test_obfuscations_are_undone():
+    cases = {
+        "카 카 오 톡": "카카오톡", "카.톡": "카톡", "0 1 0 - 1 2 3 4": "0101234", "010ㅡ1234": "010ㅡ1234",
+        "공일공 일이삼사 오육칠팔": "010 1234 5678", "영일영 하나둘셋넷 다섯여섯일곱여덟": "010 1234 5678",
+        "ㅋㅌ": "카톡", "ㅋㅋㅇㅌ": "카카오톡", "ㅌㄹ": "텔레그램", "까톡": "카톡", "카톸": "카톡",
+        "ＡＢＣ１２３": "abc123", "①②③": "123", "hxxp://ab[.]cd(.)com": "http://ab.cd.com", "x[at]y[dot]kr": "x@y.kr",
+        "раураl": "paypal", "카\u200b\u200d톡": "카톡",
+    }
+    for raw, expected in cases.items():
+        assert normalise(raw).text == expected, raw
+
+
+def test_ordinary_words_are_left_alone():
+    for text in ("이사 가요", "오일 교체", "ㅋㅋㅋ", "사이즈 2.5", "192.168.0.1", "공구 세트 하나 남음"):
+        assert normalise(text).text == text.lower()
+
+
+def test_evidence_maps_back_to_what_was_written():
+    n = normalise("연락 공일공-일이삼사-오육칠팔 주세요")
+    start = n.text.index("010")
+    assert n.source(start, start + len("010-1234-5678")) == "공일공-일이삼사-오육칠팔"
+
+
+def test_leetspeak_skeleton():
+    assert domain_skeleton("b0njang") == domain_skeleton("bonjang")
+    assert domain_skeleton("paypa1") == domain_skeleton("paypal")
+    assert domain_skeleton("rnaver") == domain_skeleton("maver")
+
+
+def test_mask_hides_personal_data_but_a_few_characters():
+    assert mask("전화 010-1234-5678") == "전화 01*-****-**78"
+    assert mask("카톡 ID: seller99") == "카톡 ID: se****99"
+    assert mask("텔레그램 @scam_king") == "텔레그램 @sc**_**ng"
+    assert mask("open.kakao.com/o/sAbCdEf") == "open.kakao.com/o/sA***Ef"
+    assert mask("신한 110-123-456789") == "신한 11*-***-****89"
+    assert mask("공일공 일이삼사 오육칠팔") == "공일* **** **칠팔"
+
+
+def test_mask_keeps_ordinary_text():
+    for text in ("가격 150,000원", "모델 A1234", "", "아이폰 15 프로", "2024-01-15 구매"):
+        assert mask(text) == text
