@@ -161,3 +161,20 @@ def test_a_reranked_feed_keeps_the_seller_cap(cache):
         items = [i for i, _ in snap.get("home:u2")["items"]]
         sellers = [snap.get(f"ivec:{i}")["s"] for i in items]
     assert items and max(sellers.count(s) for s in sellers) <= 3
+
+
+def test_signup_gives_a_new_user_their_segment_list_at_once(cache):
+    result = apply_event(cache, {"type": "signup", "user_id": "fresh", "gender": "F", "birth_year": 2001,
+                                 "ts": "2026-11-26T10:00:00Z"})
+    assert result["segment"] == "F|20s"
+    with cache.snapshot() as snap:
+        answer = lookup.recommend(snap, "fresh", k=3)
+        assert (answer["source"], answer["segment"]) == ("segment", "F|20s")
+        assert [i["item_id"] for i in answer["items"]] == [i for i, _ in snap.get("pop:F|20s")[:3]]
+
+
+def test_impressions_and_new_listings_are_accepted_without_effect(cache):
+    before = feed(cache)
+    assert apply_event(cache, {"type": "impression", "user_id": "u2", "item_id": "i3"})["effect"] == "ignored"
+    assert apply_event(cache, {"type": "listing", "user_id": "s1", "item_id": "i999", "title": "새 가방"})["effect"] == "ignored"
+    assert feed(cache) == before

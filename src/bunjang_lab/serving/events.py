@@ -11,6 +11,9 @@
   unavailable in the live key space, which every list consults at read time, so it leaves
   every feed at once and stays out after a publish or rollback; ``live`` makes it available
   again. ``fraud_flag`` (or status ``flagged``) does the same for a listing flagged as fraud.
+- A ``signup`` records the new user's gender × age-band segment, so their first
+  ``recommend`` already answers with the segment's list; ``impression`` and ``listing``
+  events have no real-time effect.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
 
 from bunjang_lab.cli import UserError
-from bunjang_lab.products import suggest_match
+from bunjang_lab.products import segments, suggest_match
 from bunjang_lab.ranking import realtime
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Cache, Transaction
@@ -34,6 +37,8 @@ CATEGORY_CAP = 15
 keeps them equal): at most 3 items per seller and 15 per leaf category."""
 
 INTERACTIONS = frozenset(realtime.DEFAULT_TYPE_WEIGHTS)
+NOT_APPLIED = frozenset({"impression", "listing"})
+"""Contract types with no real-time effect (a new listing is served after the next batch)."""
 UNAVAILABLE_STATUSES = frozenset({"sold", "removed", "reserved", "flagged"})
 AVAILABLE_STATUSES = frozenset({"live", "active"})
 
@@ -167,6 +172,20 @@ def _search(cache: Cache, event: Mapping, ts: float) -> dict:
     return cache.atomic(update, watch=[keys.user(user_id)])
 
 
+def _signup(cache: Cache, event: Mapping, ts: float) -> dict:
+    """A new user's segment, so ``recommend`` gives them their segment's list right away."""
+    user_id = str(event["user_id"])
+    segment = segments.segment(event.get("gender"), event.get("birth_year"), time.gmtime(ts).tm_year)
+
+    def update(tx: Transaction) -> dict:
+        user = dict(tx.get(keys.user(user_id)) or {})
+        user["segment"] = segment
+        tx.put(keys.user(user_id), user)
+        return {"effect": "recorded", "segment": segment}
+
+    return cache.atomic(update, watch=[keys.user(user_id)])
+
+
 def _set_status(cache: Cache, item_id: str, status: str, ts: float) -> dict:
     def update(tx: Transaction) -> dict:
         if status in AVAILABLE_STATUSES:
@@ -188,6 +207,11 @@ def apply_event(cache: Cache, event: Mapping) -> dict:
             result = {"effect": "ignored"}  # taking a favourite back says little about taste
         else:
             result = _interaction(cache, event, ts)
+    elif kind == "signup":
+        _require(event, "user_id")
+        result = _signup(cache, event, ts)
+    elif kind in NOT_APPLIED:
+        result = {"effect": "ignored"}
     elif kind == "search":
         _require(event, "user_id", "query")
         result = _search(cache, event, ts)

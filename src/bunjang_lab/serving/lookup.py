@@ -39,6 +39,9 @@ def recommend(snap: Snapshot, user_id: str, k: int = 20, gender: str | None = No
               birth_year: int | None = None, year: int | None = None) -> dict:
     """The user's home feed; an unknown user gets their segment's or the global popular list.
 
+    The segment comes from ``gender``/``birth_year`` when given, else from the user's
+    record (a ``signup`` event).
+
     ``source`` says which: ``"personal"`` (or the batch's own source for thin histories),
     ``"segment"`` or ``"global"``. A personal feed thinned by sold items is topped up from
     the user's segment, then the global list; those items carry their own ``source``.
@@ -59,6 +62,9 @@ def recommend(snap: Snapshot, user_id: str, k: int = 20, gender: str | None = No
         return {"user_id": user_id, "source": home.get("source", "personal"), "version": snap.version, "items": items}
     if gender is not None or birth_year is not None:
         segment = segments.segment(gender, birth_year, year)
+    else:  # a user who signed up since the batch has their segment recorded by the event
+        segment = (snap.get(keys.user(user_id)) or {}).get("segment")
+    if segment is not None:
         listed = snap.get(keys.popular(segment))
         if listed:
             return {"user_id": user_id, "source": "segment", "segment": segment, "version": snap.version,
