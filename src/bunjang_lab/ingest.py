@@ -399,9 +399,9 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     folder of the file carrying them). ``min_ts`` is the oldest accepted ts, ``now`` the
     clock the 24-hour future bound is measured from (both RFC 3339, epoch ms or datetime).
     """
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
     files = expand_inputs(paths)
-    run_id = run_id or new_run_id()
+    run_id = lakelib.unused_run_id(lake, run_id or new_run_id())
     now_ms = to_epoch_ms(now if now is not None else dt.datetime.now(dt.timezone.utc))
     min_ts_ms = to_epoch_ms(min_ts)
     lakelib.clean_tmp(lake)
@@ -439,7 +439,8 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
         "late": late, "out_of_order": out_of_order, "run_id": run_id, "lake": str(lake), "files": per_file,
     }
     manifest = {
-        **stats, "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **stats, "started_at": started_at,
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
         "min_ts_ms": {r["type"]: to_epoch_ms(r["ts_min"]) for r in span},
         "max_ts_ms": {r["type"]: to_epoch_ms(r["ts_max"]) for r in span},
         "parts": written, "quarantine": quarantine_path,

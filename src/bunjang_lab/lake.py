@@ -2,7 +2,7 @@
 
 Layout under the lake root (a local path or an fsspec URL such as ``memory://lake``)::
 
-    events/type=<type>/date=YYYY-MM-DD/part-<run_id>-<n>.parquet   (date: UTC date of ts)
+    events/type=<type>/date=YYYY-MM-DD/part-<run_id>-<attempt>-<n>.parquet   (date: UTC date of ts)
     _manifests/<run_id>.json     what one ingest run read, added and rejected
     _quarantine/<run_id>.jsonl   rejected records with reason codes
     _tmp/                        files being written; never read, removed by the next writer
@@ -117,6 +117,7 @@ def write_events(lake, table: pa.Table, *, run_id: str) -> list[dict[str, Any]]:
     days = pc.cast(table["ts"], pa.int64()).to_numpy() // 86_400_000
     keys, group = np.unique(types.indices.to_numpy(zero_copy_only=False).astype(np.int64) << 32 | days,
                             return_inverse=True)
+    attempt = uuid.uuid4().hex[:8]  # a retried run with the same id never replaces a file
     order = np.argsort(group, kind="stable")
     starts = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(keys)))])
     type_names = types.dictionary.to_pylist()
@@ -129,7 +130,7 @@ def write_events(lake, table: pa.Table, *, run_id: str) -> list[dict[str, Any]]:
                         .take(pa.array(order[starts[number]:starts[number + 1]])), schema)
         tmp = _tmp_path(fs, root, ".parquet")
         pq.write_table(part, tmp, filesystem=fs, compression="zstd")
-        final = f"{root}/{EVENTS}/type={type_name}/date={date}/part-{run_id}-{number:04d}.parquet"
+        final = f"{root}/{EVENTS}/type={type_name}/date={date}/part-{run_id}-{attempt}-{number:04d}.parquet"
         _publish(fs, tmp, final)
         return {"path": final, "type": type_name, "date": date, "rows": part.num_rows}
 
@@ -227,6 +228,25 @@ def read_manifests(lake) -> list[dict[str, Any]]:
     paths = sorted(fs.glob(f"{root}/{MANIFESTS}/*.json"))
     manifests = [json.loads(fs.cat_file(p)) for p in paths]
     return sorted(manifests, key=lambda m: (m.get("started_at", ""), m["run_id"]))
+
+
+def unused_run_id(lake, run_id: str) -> str:
+    """``run_id``, or ``run_id.2``, ``run_id.3``... when a manifest already uses it."""
+    fs, root = filesystem(lake)
+    candidate, n = run_id, 1
+    while fs.exists(f"{root}/{MANIFESTS}/{candidate}.json"):
+        n += 1
+        candidate = f"{run_id}.{n}"
+    return candidate
+
+
+def manifest_table(lake) -> pd.DataFrame:
+    """One row per ingest run: run_id, started_at, read, accepted, duplicates, quarantined, late,
+    out_of_order, seconds, files (count)."""
+    columns = ["run_id", "started_at", "read", "accepted", "duplicates", "quarantined", "late", "out_of_order",
+               "seconds"]
+    rows = [{**{c: m.get(c) for c in columns}, "files": len(m.get("files", []))} for m in read_manifests(lake)]
+    return pd.DataFrame(rows, columns=[*columns, "files"])
 
 
 def write_quarantine(lake, run_id: str, records: Sequence[dict[str, Any]]) -> str | None:
