@@ -108,7 +108,7 @@ def _answers(env: dict, user: str, item: str) -> dict:
         "recommend_unknown": _score(env, "recommend", "--user", "nobody-yet", "--gender", "F", "--birth-year", "1995"),
         "related": _score(env, "related", "--item", item, "--k", "5"),
         "popular": _score(env, "popular", "--k", "5"),
-        "text": _score(env, "text", "--text", "카톡 아이디 abc123 로 연락주세요 선입금 후 택배만 가능"),
+        "text": _score(env, "text", "카톡 아이디 abc123 로 연락주세요 선입금 후 택배만 가능"),
     }
 
 

@@ -102,3 +102,24 @@ def test_resolve_days_prefers_the_param_then_the_triggering_assets_then_the_inte
     assert pipeline.resolve_days(None, [], []) == []
     with pytest.raises(ValueError):
         pipeline.resolve_days("yesterday", [], [])
+
+
+def test_landing_and_lake_both_on_object_storage(tmp_path):
+    """The path to scale: the DAG Params take fsspec URLs for the landing folder and the lake."""
+    from bunjang_lab.lake import read_events
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/scale-landing/2026-03-01.jsonl", _events("2026-03-01", "s").encode())
+    try:
+        first = pipeline.ingest_landing("memory://scale-landing", "memory://scale-lake", "hour-01")
+        fs.pipe("/scale-landing/again.jsonl", _events("2026-03-01", "s").encode())
+        again = pipeline.ingest_landing("memory://scale-landing", "memory://scale-lake", "hour-02")
+
+        assert (first["accepted"], first["dates"]) == (3, ["2026-02-28"])
+        assert (again["accepted"], again["duplicates"]) == (0, 3)
+        events = read_events("memory://scale-lake", types="search")
+        assert sorted(events["event_id"]) == ["s-0", "s-1", "s-2"]
+    finally:
+        for root in ("/scale-landing", "/scale-lake"):
+            if fs.exists(root):
+                fs.rm(root, recursive=True)

@@ -104,7 +104,7 @@ def try_next(run: Path) -> list[list[str]]:
         top = suggest.sort_values("score", ascending=False)["query"].iloc[0]
         tries.append(["suggest", "--prefix", str(top)[:1]])
     tries.append(["popular", "--gender", "M", "--k", "5"])
-    tries.append(["text", "--text", "카톡 아이디 abc123 로 연락주세요, 선입금 후 택배 거래만 해요"])
+    tries.append(["text", "카톡 아이디 abc123 로 연락주세요, 선입금 후 택배 거래만 해요"])
     return tries
 
 
