@@ -243,6 +243,7 @@ def ingest_landing(landing: str, lake: str, run_prefix: str, *, media_root: str 
             for remote, copy in zip(files, local):
                 fs.get(_filesystem(remote)[1], copy)
         counts = ingest_files(local, lake, run_id=run_id, media_root=media_root)
+    run_id = counts["run_id"]  # ingest may suffix it to keep it unused
     moved = archive_landed(files, landing, run_id)
     summary = _jsonable(counts)
     summary.update(files=moved, dates=_manifest_dates(lake, run_id))
