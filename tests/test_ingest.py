@@ -160,14 +160,14 @@ def varied_lines(count: int) -> list[bytes]:
 
 def test_fast_and_exact_paths_give_identical_results(tmp_path, monkeypatch):
     source = tmp_path / "mixed.jsonl"
-    source.write_bytes(b"".join(varied_lines(3000)))
+    source.write_bytes(b"".join(varied_lines(1500)))
     fast = ingest([source], tmp_path / "fast", run_id="run")
     monkeypatch.setattr(ingest_module, "_fast", lambda *args: None)  # everything through events.validate
     exact = ingest([source], tmp_path / "exact", run_id="run")
     for stats in (fast, exact):
         stats.pop("seconds"), stats.pop("lake")
     assert fast == exact
-    assert fast["quarantined"] > 50 and fast["duplicates"] > 50
+    assert fast["quarantined"] > 40 and fast["duplicates"] > 40
     fast_rows = read_events(tmp_path / "fast").sort_values("event_id", ignore_index=True)
     exact_rows = read_events(tmp_path / "exact").sort_values("event_id", ignore_index=True)
     assert fast_rows.astype(str).equals(exact_rows.astype(str))
