@@ -6,7 +6,13 @@ the same as a trained model's), then runs exactly what ``recommend`` runs after 
 lake — snapshot, FM scorer, the four products, vector export, Parquet writes — and prints
 the seconds per product. Target: under 120 s in total.
 
-    .venv/bin/python benchmarks/products.py [--users 10000] [--listings 60000]
+With ``--evaluate LAKE`` it instead prints the product quality on the lake's time split
+(``bunjang_lab.products.evaluation``: home feed vs raw FM and segment popularity, related
+items vs same-category popularity, suggestions vs plain prefix-by-popularity), the figures
+recorded in docs/benchmarks.md.
+
+    .venv/bin/python benchmarks/products.py [--users 10000] [--listings 61000]
+    .venv/bin/python benchmarks/products.py --evaluate var/lake [--test-days 3]
 """
 
 from __future__ import annotations
@@ -28,7 +34,11 @@ def main() -> None:
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--listings", type=int, default=61_000, help="all listings; about 5/6 stay live (50,000+)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--evaluate", metavar="LAKE", help="print product quality on this lake's time split instead")
+    p.add_argument("--test-days", type=float, default=3.0)
     args = p.parse_args()
+    if args.evaluate:
+        return evaluate(args.evaluate, args.test_days)
 
     start = time.perf_counter()
     events = market_events(args.users, args.listings, seed=args.seed)
@@ -60,6 +70,30 @@ def main() -> None:
         print(f"  {name:<{width}}  {seconds:7.2f} s")
     print(json.dumps({"users": len(snap.users), "live_listings": live, "seconds": {k: round(v, 2) for k, v in timings.items()},
                       "target_seconds": 120, "ok": timings["total"] < 120}))
+
+
+def evaluate(lake: str, test_days: float) -> None:
+    from bunjang_lab.lake import read_events
+    from bunjang_lab.products.evaluation import evaluate_products
+    from bunjang_lab.ranking.split import time_split
+
+    split = time_split(read_events(lake), test_days=test_days)
+    start = time.perf_counter()
+    result = evaluate_products(split)
+    print(f"time split at {split.cutoff.isoformat()}, {test_days:g} test days, {len(split.users)} users "
+          f"({time.perf_counter() - start:.0f} s)")
+    home = result["home"]["results"]
+    print(f"\nhome feed (top {result['home']['k']}):  " + "  ".join(f"{m:>9}" for m in ("hr@10", "ndcg@10", "recall@20", "mrr")))
+    for name, m in home.items():
+        print(f"  {name:<16}" + "  ".join(f"{m[k]:>9.4f}" for k in ("hr@10", "ndcg@10", "recall@20", "mrr")))
+    print(f"\nrelated items, next opened item ({result['related']['pairs']} pairs):")
+    for name, m in result["related"]["results"].items():
+        print(f"  {name:<16}  " + "  ".join(f"{k} {v:.4f}" for k, v in m.items()))
+    sug = result["suggest"]
+    print(f"\nsuggestions, MRR of the final query ({sug['queries']} queries; {sug['protocol']}):")
+    for typed, m in sug["results"].items():
+        print(f"  {typed:<12}  suggest {m['suggest']:.4f}  prefix-popularity {m['prefix-popularity']:.4f}")
+    print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -74,3 +74,9 @@ def test_module_imports_only_the_standard_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_finished_syllable_prefers_queries_that_start_with_it_as_written():
+    entries = [entry("남자 패딩", 15.0), entry("나이키", 10.0)]
+    assert [(s["query"], s["match"]) for s in match("나", entries)] == [("나이키", "prefix"), ("남자 패딩", "keystrokes")]
+    assert queries("남", entries) == ["남자 패딩"]

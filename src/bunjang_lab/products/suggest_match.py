@@ -9,8 +9,10 @@ and ``NIKEAIR`` are one suggestion. A typed prefix matches a query when
 
 Suggestions are ranked by time-decayed popularity, boosted by how well the query's
 categories (what searchers of that query clicked next) fit the user's categories:
-``score × (1 + boost × affinity)``, affinity in [0, 1]; a chosung-only match is worth
-``CHOSUNG_WEIGHT`` of a keystroke match (an abbreviation is more ambiguous).
+``score × weight × (1 + boost × affinity)``, affinity in [0, 1]. ``weight`` is 1 when the
+folded query starts with the folded prefix as written, ``KEYSTROKE_WEIGHT`` when it only
+matches keystroke by keystroke (``나`` is on the way to ``남자``, but usually a finished
+syllable) and ``CHOSUNG_WEIGHT`` for an abbreviation match (more ambiguous).
 
 >>> entries = [entry("나이키", 10.0, {"신발": 1.0}), entry("나이키 덩크", 4.0, {"신발": 1.0}),
 ...            entry("노스페이스", 8.0, {"의류": 1.0}), entry("Nike Air", 3.0, {})]
@@ -30,7 +32,8 @@ from typing import Iterable, Mapping
 
 from bunjang_lab.text.hangul import chosung, is_jamo, is_jamo_only, keystrokes
 
-DEFAULT_BOOST = 1.0
+DEFAULT_BOOST = 2.0
+KEYSTROKE_WEIGHT = 0.5
 CHOSUNG_WEIGHT = 0.8
 
 
@@ -105,7 +108,7 @@ def match(
 
     Each entry has ``query``, ``keystrokes``, ``chosung``, ``score`` and ``categories``
     (a mapping or its JSON text). Returns ``{"query", "score", "match"}`` dicts, best first,
-    where match is ``"prefix"`` or ``"chosung"``.
+    where match is ``"prefix"``, ``"keystrokes"`` or ``"chosung"``.
     """
     folded = fold(prefix)
     if not folded:
@@ -116,7 +119,8 @@ def match(
     ranked = []
     for e in entries:
         if e["keystrokes"].startswith(typed):
-            how, weight = "prefix", 1.0
+            # 나 is a state on the way to 남자, but more often the finished syllable
+            how, weight = ("prefix", 1.0) if fold(e["query"]).startswith(folded) else ("keystrokes", KEYSTROKE_WEIGHT)
         elif abbreviation and e["chosung"].startswith(folded):
             how, weight = "chosung", CHOSUNG_WEIGHT
         else:
