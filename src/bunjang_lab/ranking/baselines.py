@@ -8,6 +8,8 @@ the ``k`` best. Models are compared through exactly the same loop (``evaluate``)
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -166,11 +168,14 @@ class ImplicitModel(Recommender):
 
         super().fit(split)
         matrix, users = self._train_matrix()
-        if self.algorithm == "als":
-            model = AlternatingLeastSquares(factors=self.factors, iterations=self.iterations, num_threads=1, random_state=self.seed)
-        else:
-            model = BayesianPersonalizedRanking(factors=self.factors, iterations=self.iterations * 4, num_threads=1, random_state=self.seed)
-        with threadpool_limits(1, "blas"):  # implicit is slow with a threaded BLAS
+        with threadpool_limits(1, "blas"), warnings.catch_warnings():  # implicit is slow with a threaded BLAS
+            warnings.simplefilter("ignore", RuntimeWarning)  # its BLAS check ignores threadpool_limits
+            if self.algorithm == "als":
+                model = AlternatingLeastSquares(factors=self.factors, iterations=self.iterations, num_threads=1,
+                                                random_state=self.seed)
+            else:
+                model = BayesianPersonalizedRanking(factors=self.factors, iterations=self.iterations * 4, num_threads=1,
+                                                    random_state=self.seed)
             model.fit(matrix.tocsr(), show_progress=False)
         self.user_factors_, self.item_factors_ = np.asarray(model.user_factors), np.asarray(model.item_factors)
         seen = np.asarray(matrix.sum(axis=0)).ravel() > 0

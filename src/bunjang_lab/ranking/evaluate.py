@@ -115,7 +115,7 @@ def _products(split: Split):
     return module.evaluate_products(split)
 
 
-def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | None = None, test_days: float = 7.0,
+def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | None = None, test_days: float = 3.0,
              seed: int = 0, progress=None, **fm_params) -> dict:
     """Evaluate ``models`` (default: every baseline and both FMs) on the lake.
 
@@ -164,7 +164,7 @@ def run(argv: list[str]) -> int:
     ap = parser("python -m bunjang_lab evaluate", "Offline evaluation of the FM ranker against baselines (full ranking).")
     ap.add_argument("--lake", default=str(paths.lake_dir()), help="event lake (default: %(default)s)")
     ap.add_argument("--protocol", choices=PROTOCOLS, default="time-split", help="evaluation protocol (default: %(default)s)")
-    ap.add_argument("--test-days", type=float, default=7.0, help="time split: days after the cutoff that are held out (default: %(default)s)")
+    ap.add_argument("--test-days", type=float, default=3.0, help="time split: days after the cutoff that are held out (default: %(default)s)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     ap.add_argument("--epochs", type=int, help="FM: maximum epochs")
     ap.add_argument("--k", type=int, help="FM: latent factors")

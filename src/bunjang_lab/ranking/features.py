@@ -23,12 +23,13 @@ listing posted five minutes ago still gets its other features.
 
 >>> category_levels("패션의류>여성의류>원피스")
 ['패션의류', '패션의류>여성의류', '패션의류>여성의류>원피스']
->>> freshness_bucket([0.5, 30, 2000])
+>>> freshness_bucket([0.5, 30, 2000]).tolist()
 ['<1h', '<3d', '30d+']
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,10 +64,10 @@ def category_levels(path) -> list[str]:
     return [CATEGORY_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def freshness_bucket(age_hours) -> list[str]:
+def freshness_bucket(age_hours) -> np.ndarray:
     """Listing age in hours to a bucket label (negative ages count as brand new)."""
     index = np.searchsorted(np.asarray(FRESHNESS_EDGES_HOURS, dtype=float), np.asarray(age_hours, dtype=float), side="right")
-    return [FRESHNESS_LABELS[i] for i in index]
+    return np.asarray(FRESHNESS_LABELS, dtype=object)[index]
 
 
 def age_bands(birth_year, year) -> np.ndarray:
@@ -77,9 +78,11 @@ def age_bands(birth_year, year) -> np.ndarray:
 
 
 def epoch_seconds(ts) -> np.ndarray:
-    """Timestamps (Series, Index, array or scalar) to float epoch seconds."""
-    values = pd.to_datetime(pd.Series(np.atleast_1d(np.asarray(ts, dtype=object))), utc=True)
-    return ((values - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+    """Timestamps (Series, Index, array or scalar; naive means UTC) to float epoch seconds."""
+    if np.ndim(ts) == 0:
+        ts = [ts]
+    index = pd.DatetimeIndex(pd.to_datetime(ts, utc=True)).as_unit("ms")
+    return index.asi8 / 1000.0
 
 
 # ---------------------------------------------------------------- context from events
@@ -167,13 +170,13 @@ def recent_snapshots(inter: pd.DataFrame, queries: pd.DataFrame, params=realtime
     if n == 0 or inter.empty:
         return out_cats, out_items
     q_users = queries["user_id"].astype(str).to_numpy()
-    q_ts = epoch_seconds(queries["ts"])
+    q_ts = epoch_seconds(queries["ts"]).tolist()
     order = np.lexsort((q_ts, q_users))
     e_users = inter["user_id"].to_numpy()
-    e_ts = epoch_seconds(inter["ts"])
-    e_items = inter["item_id"].to_numpy()
-    e_cats = inter["category"].to_numpy()
-    e_w = inter["weight"].to_numpy()
+    e_ts = epoch_seconds(inter["ts"]).tolist()  # plain floats: states must be JSON-able
+    e_items = inter["item_id"].tolist()
+    e_cats = inter["category"].tolist()
+    e_w = inter["weight"].tolist()
     starts = dict(zip(*np.unique(e_users, return_index=True)))
     n_cat, n_item = params["top_categories"], params["top_items"]
     current_user, pos, cats, items, snapshot = None, 0, None, None, None
@@ -203,7 +206,8 @@ def recent_states(inter: pd.DataFrame, until=None, params=realtime.DEFAULT_PARAM
     rows = []
     for user, group in inter.groupby("user_id", sort=True):
         cats, items = realtime.new_state(), realtime.new_state()
-        for item, cat, w, ts in zip(group["item_id"], group["category"], group["weight"], epoch_seconds(group["ts"])):
+        for item, cat, w, ts in zip(group["item_id"].tolist(), group["category"].tolist(), group["weight"].tolist(),
+                                    epoch_seconds(group["ts"]).tolist()):
             items = realtime.add(items, item, w, ts, params)
             if isinstance(cat, str):
                 cats = realtime.add(cats, cat, w, ts, params)
@@ -234,23 +238,26 @@ def user_frame(rows: pd.DataFrame, ctx: Context, params=realtime.DEFAULT_PARAMS,
 
 
 def item_frame(item_ids, ts, ctx: Context, price_edges: dict) -> pd.DataFrame:
-    """Item-side field values for items at times ``ts`` (scalar or one per item)."""
-    item_ids = pd.Index(np.asarray(item_ids).astype(str))
-    info = ctx.items.reindex(item_ids)
-    ts = np.broadcast_to(epoch_seconds(ts), len(item_ids)) if np.ndim(ts) == 0 else epoch_seconds(ts)
-    listed = np.full(len(item_ids), np.nan)
-    known = info["listed_at"].notna().to_numpy()
-    listed[known] = epoch_seconds(info["listed_at"][known])
-    age_h = (ts - listed) / 3600.0
-    freshness = np.where(np.isnan(age_h), UNKNOWN, freshness_bucket(np.nan_to_num(age_h, nan=0.0)))
-    return pd.DataFrame({
-        "item": item_ids.to_numpy(),
+    """Item-side field values for items at times ``ts`` (scalar or one per item).
+
+    Static attributes are computed once per distinct item, freshness once per row."""
+    item_ids = np.asarray(item_ids).astype(str)
+    unique, inverse = np.unique(item_ids, return_inverse=True)
+    info = ctx.items.reindex(pd.Index(unique))
+    static = pd.DataFrame({
+        "item": unique,
         "seller": info["seller_id"].astype(object).to_numpy(),
         "brand": info["brand"].astype(object).to_numpy(),
         "category": [[(lvl, 1.0) for lvl in category_levels(c)] for c in info["category"]],
         "price_bucket": price_buckets(info["price"].to_numpy(dtype=float), info["category"].to_numpy(), price_edges),
-        "freshness": freshness,
-    })
+    }).iloc[inverse].reset_index(drop=True)
+    listed = np.full(len(unique), np.nan)
+    known = info["listed_at"].notna().to_numpy()
+    listed[known] = epoch_seconds(info["listed_at"][known])
+    at = epoch_seconds(ts)
+    age_h = (at - listed[inverse]) / 3600.0
+    static["freshness"] = np.where(np.isnan(age_h), UNKNOWN, freshness_bucket(np.nan_to_num(age_h)))
+    return static
 
 
 def fit_price_edges(items: pd.DataFrame) -> dict:
@@ -263,11 +270,16 @@ def fit_price_edges(items: pd.DataFrame) -> dict:
     return edges
 
 
-def price_buckets(prices: np.ndarray, categories, edges: dict) -> list:
-    out = []
-    for price, cat in zip(prices, categories):
+def price_buckets(prices: np.ndarray, categories, edges: dict) -> np.ndarray:
+    """``"q0"``..``"q4"`` within the leaf category (all prices for unseen categories); None if unpriced."""
+    out = np.full(len(prices), None, dtype=object)
+    categories = pd.Series(categories, dtype=object).fillna("")
+    for cat, rows in categories.groupby(categories).indices.items():
         cut = edges.get(cat) or edges.get("")
-        out.append(None if cut is None or np.isnan(price) else f"q{int(np.searchsorted(cut, price, side='right'))}")
+        if cut is None:
+            continue
+        priced = rows[~np.isnan(prices[rows])]
+        out[priced] = np.char.add("q", np.searchsorted(cut, prices[priced], side="right").astype(str)).astype(object)
     return out
 
 
@@ -281,10 +293,16 @@ class FeatureMap:
     keys: list  # column -> key
     price_edges: dict
     recent_params: dict
-    index: dict = field(default_factory=dict, repr=False)
+    index: dict = field(default_factory=dict, repr=False)  # field -> (pd.Index of values, columns)
 
     def __post_init__(self):
-        self.index = {k: i for i, k in enumerate(self.keys)}
+        by_field: dict = {}
+        for column, key in enumerate(self.keys):
+            name, _, value = key.partition("=")
+            by_field.setdefault(name, ([], []))
+            by_field[name][0].append(value)
+            by_field[name][1].append(column)
+        self.index = {name: (pd.Index(values, dtype=object), np.asarray(cols)) for name, (values, cols) in by_field.items()}
 
     @property
     def n_features(self) -> int:
@@ -313,8 +331,9 @@ class FeatureMap:
                 if name not in frame:
                     continue
                 r, v, w = _triplets(frame[name])
-                keys = pd.Series(v, dtype=object).map(lambda x, p=name + "=": p + str(x))
-                col = keys.map(self.index).fillna(self.index[f"{name}={UNKNOWN}"]).to_numpy(dtype=np.int64)
+                values, columns = self.index[name]
+                found = values.get_indexer(np.asarray(v, dtype=object))
+                col = np.where(found >= 0, columns[found], columns[values.get_loc(UNKNOWN)])
                 rows.append(r), cols.append(col), vals.append(w)
         if not rows:
             return sp.csr_matrix((n, self.n_features))
@@ -344,19 +363,17 @@ def _is_multi(column: pd.Series) -> bool:
 def _triplets(column: pd.Series):
     """(row, value, weight) arrays; missing single values map to the unknown slot."""
     if _is_multi(column):
-        lengths = np.fromiter((len(x) for x in column), dtype=np.int64, count=len(column))
-        pairs = [p for x in column for p in x]
-        rows = np.repeat(np.arange(len(column)), lengths)
-        values = [p[0] for p in pairs]
-        weights = np.fromiter((p[1] for p in pairs), dtype=float, count=len(pairs))
-        return rows, values, weights
+        lists = column.tolist()
+        rows = np.repeat(np.arange(len(lists)), [len(x) for x in lists])
+        pairs = list(itertools.chain.from_iterable(lists))
+        return rows, [p[0] for p in pairs], np.fromiter((p[1] for p in pairs), dtype=float, count=len(pairs))
     values = column.astype(object).where(column.notna(), UNKNOWN).to_numpy()
     return np.arange(len(column)), values, np.ones(len(column))
 
 
 def _values(column: pd.Series) -> pd.Series:
     _, values, _ = _triplets(column)
-    return pd.Series(values, dtype=object).astype(str)
+    return pd.Series(np.asarray(values, dtype=object).astype(str), dtype=object)
 
 
 # ---------------------------------------------------------------- training rows
@@ -393,7 +410,7 @@ def training_rows(events: pd.DataFrame, ctx: Context, until, impression_negative
 def _sample_live(inter: pd.DataFrame, items: pd.DataFrame, per_positive: int, rng) -> pd.DataFrame:
     """Items drawn uniformly among those live at each interaction's time (not the one chosen)."""
     if per_positive <= 0 or inter.empty or items.empty:
-        return pd.DataFrame(columns=["user_id", "item_id", "ts", "surface"])
+        return inter.iloc[:0][["user_id", "item_id", "ts", "surface"]]
     by_listing = items.sort_values("listed_at")
     listed = epoch_seconds(by_listing["listed_at"])
     ended = by_listing["ended_at"]
@@ -404,8 +421,6 @@ def _sample_live(inter: pd.DataFrame, items: pd.DataFrame, per_positive: int, rn
     pick = np.minimum((rng.random(len(ts)) * n_listed).astype(np.int64), np.maximum(n_listed - 1, 0))
     chosen = np.repeat(inter["item_id"].to_numpy(), per_positive)
     ok = (n_listed > 0) & (ended[pick] > ts) & (ids[pick] != chosen)
-    def repeated(column):
-        return np.repeat(inter[column].to_numpy(), per_positive)[ok]
-
-    return pd.DataFrame({"user_id": repeated("user_id"), "item_id": ids[pick][ok], "ts": repeated("ts"),
-                         "surface": repeated("surface")})
+    source = np.repeat(np.arange(len(inter)), per_positive)[ok]
+    sampled = inter.iloc[source][["user_id", "ts", "surface"]].assign(item_id=ids[pick][ok])
+    return sampled[["user_id", "item_id", "ts", "surface"]].reset_index(drop=True)

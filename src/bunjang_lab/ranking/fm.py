@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
 import uuid
@@ -53,16 +54,21 @@ def _stdout_to(path: Path):
 
 
 def write_libsvm(X: sp.csr_matrix, y, path: Path) -> None:
-    """Rows as ``label idx:val ...`` (values with 7 significant digits)."""
+    """Rows as ``label idx:val ...`` (values with 7 significant digits).
+
+    Each distinct column and value is formatted once (most values are 1), which is much
+    faster than formatting every entry."""
     X = sp.csr_matrix(X)
     empty = np.flatnonzero(np.diff(X.indptr) == 0)
     if len(empty):  # xlearn segfaults on a line without features
         raise ValueError(f"row {empty[0]} has no features; every row needs at least one")
     y = np.zeros(X.shape[0]) if y is None else np.asarray(y)
-    vals = np.char.mod("%.7g", X.data.astype(float))
-    tokens = np.char.add(np.char.add(X.indices.astype(str), ":"), vals)
-    labels = np.asarray(y).astype(int).astype(str)
-    bounds = X.indptr
+    values, inverse = np.unique(X.data.astype(np.float64), return_inverse=True)
+    value_text = [f":{v:.7g}" for v in values.tolist()]
+    column_text = [str(i) for i in range(X.shape[1])]
+    tokens = [column_text[c] + value_text[v] for c, v in zip(X.indices.tolist(), inverse.ravel().tolist())]
+    labels = np.asarray(y).astype(int).astype(str).tolist()
+    bounds = X.indptr.tolist()
     with open(path, "w", encoding="ascii") as out:
         out.write("".join(f"{labels[r]} {' '.join(tokens[bounds[r]:bounds[r + 1]])}\n" for r in range(X.shape[0])))
 
@@ -120,26 +126,31 @@ class FMRanker(ClassifierMixin, BaseEstimator):
 
         _ensure_user()
         folder = self._dir()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         write_libsvm(X, y, folder / "train.txt")
         if X_valid is not None:
             write_libsvm(X_valid, y_valid, folder / "valid.txt")
         self.write_seconds_ = time.perf_counter() - started
+        self.write_cpu_seconds_ = time.process_time() - cpu_started
         model = xlearn.create_fm()
         model.setTrain(str(folder / "train.txt"))
         if X_valid is not None:
             model.setValidate(str(folder / "valid.txt"))
         model.disableNorm()
-        model.setQuiet()
+        if X_valid is None:
+            model.setQuiet()  # quiet mode skips validation, hence early stopping (xlearn issue #95)
         model.setTXTModel(str(folder / "model.txt"))
         params = {"task": "binary", "metric": "auc", "k": int(self.k), "lr": float(self.lr), "lambda": float(self.reg_lambda),
                   "epoch": int(self.epochs), "stop_window": int(self.stop_window), "opt": self.opt, "init": float(self.init),
                   "nthread": int(self.n_threads), "log": str(folder / "log" / "xlearn")}
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         with _stdout_to(folder / "xlearn.out"):
             model.fit(params, str(folder / "model.xl"))
         self.xlearn_seconds_ = time.perf_counter() - started
+        self.xlearn_cpu_seconds_ = time.process_time() - cpu_started
         self.work_dir_ = folder
+        stopped = re.search(r"Early-stopping at epoch (\d+)", (folder / "xlearn.out").read_text(errors="replace"))
+        self.best_epoch_ = int(stopped.group(1)) if stopped else int(self.epochs)
         self.n_features_in_ = X.shape[1]
         self.classes_ = np.array([0, 1])
         self.bias_, self.w_, self.V_ = read_text_model(folder / "model.txt", X.shape[1])

@@ -82,7 +82,7 @@ def _finish(protocol, events, train, test, cutoff, candidates, cold, known_until
     return split
 
 
-def time_split(events: pd.DataFrame, test_days: float = 7.0, cutoff=None) -> Split:
+def time_split(events: pd.DataFrame, test_days: float = 3.0, cutoff=None) -> Split:
     """Train on events before ``cutoff`` (default: ``test_days`` before the last event)."""
     end = events["ts"].max()
     cutoff = pd.Timestamp(cutoff) if cutoff is not None else end - pd.Timedelta(days=test_days)

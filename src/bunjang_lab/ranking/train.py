@@ -41,7 +41,7 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
 
     p = {**DEFAULT_PARAMS, **params}
     until = pd.Timestamp(until)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     rows = F.training_rows(events, ctx, until, p["impression_negatives"], p["sampled_negatives"], seed)
     if rows.empty or rows["label"].nunique() < 2:
         raise UserError(f"not enough interactions before {until.isoformat()} to train (need clicks and negatives)")
@@ -57,7 +57,7 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
                             realtime.DEFAULT_PARAMS, p["min_count"])
     X = fmap.encode(user_side, item_side)
     y = rows["label"].to_numpy()
-    features_s = time.perf_counter() - started
+    features_s, features_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     estimator = FMRanker(k=p["k"], lr=p["lr"], reg_lambda=p["reg_lambda"], epochs=p["epochs"], stop_window=p["stop_window"],
                          work_dir=work_dir)
     if is_valid.any():
@@ -69,8 +69,10 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
         "rows": int((~is_valid).sum()), "valid_rows": int(is_valid.sum()), "positives": int(y[~is_valid].sum()),
         "n_features": fmap.n_features, "fields": list(fields), "valid_start": valid_start.isoformat() if is_valid.any() else None,
         "valid_auc": float(roc_auc_score(y[is_valid], scorer.score_rows(X[is_valid]))) if is_valid.any() else None,
+        "best_epoch": estimator.best_epoch_,
         "timings": {"features_s": round(features_s, 3), "write_s": round(estimator.write_seconds_, 3),
-                    "xlearn_s": round(estimator.xlearn_seconds_, 3)},
+                    "xlearn_s": round(estimator.xlearn_seconds_, 3), "features_cpu_s": round(features_cpu_s, 3),
+                    "write_cpu_s": round(estimator.write_cpu_seconds_, 3), "xlearn_cpu_s": round(estimator.xlearn_cpu_seconds_, 3)},
         "work_dir": str(estimator.work_dir_),
     }
     return scorer, info
@@ -106,7 +108,7 @@ def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0,
 
     Moves ``out/latest`` to the new folder when ``promote`` (the DAG promotes through
     :func:`promote_if_not_worse` instead). Returns the model folder."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     out = Path(out or paths.models_dir())
     events = read_lake(lake, until)
     until = utc(until) if until is not None else events["ts"].max() + pd.Timedelta(milliseconds=1)
@@ -122,10 +124,10 @@ def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0,
         for leftover in work.glob("*.txt*"):
             leftover.unlink()
         scorer.feature_map.save(staging / "feature_map.json")
-        total = time.perf_counter() - started
+        total, total_cpu = time.perf_counter() - started, time.process_time() - cpu_started
         timings = info.pop("timings")
-        timings["total_s"] = round(total, 3)
-        timings["pipeline_s"] = round(total - timings["xlearn_s"], 3)
+        timings.update(total_s=round(total, 3), pipeline_s=round(total - timings["xlearn_s"], 3),
+                       total_cpu_s=round(total_cpu, 3), pipeline_cpu_s=round(total_cpu - timings["xlearn_cpu_s"], 3))
         meta = {"version": version, "window": {"start": events["ts"].min().isoformat(), "until": until.isoformat()},
                 "params": {**DEFAULT_PARAMS, **params, "seed": seed}, "metrics": info, "timings": timings,
                 "lake": str(lake)}
@@ -163,7 +165,10 @@ def promote_if_not_worse(candidate_dir, models_dir, lake, tolerance: float = GAT
     events = read_lake(lake, until)
     days = (until - pd.Timestamp(valid_start)) / pd.Timedelta(days=1)
     split = time_split(events, test_days=days, cutoff=valid_start)
-    results = evaluate_models(split, [PretrainedFM(candidate_dir, name="candidate"), PretrainedFM(current, name="current")])
+    if not len(split.users):
+        return {**decision, "promoted": False, "reason": "no held-out interactions in the validation window"}
+    models = [PretrainedFM(candidate_dir, name="candidate"), PretrainedFM(current, name="current")]
+    results = evaluate_models(split, models)["results"]
     cand, curr = results["candidate"][GATE_METRIC], results["current"][GATE_METRIC]
     promoted = cand >= curr * (1 - tolerance)
     if promoted:
@@ -195,8 +200,10 @@ def run(argv: list[str]) -> int:
     print(f"model {folder}")
     print(f"rows {meta['metrics']['rows']} (+{meta['metrics']['valid_rows']} validation), features {meta['metrics']['n_features']}, "
           f"validation AUC {meta['metrics']['valid_auc']}")
-    print(f"time {t['total_s']:.1f}s: xlearn {t['xlearn_s']:.1f}s, pipeline around it {t['pipeline_s']:.1f}s "
-          f"({t['pipeline_s'] / t['total_s']:.0%}; features {t['features_s']:.1f}s, file writing {t['write_s']:.1f}s)")
+    for clock, suffix in (("wall", "_s"), ("cpu", "_cpu_s")):
+        total, pipeline = t["total" + suffix], t["pipeline" + suffix]
+        print(f"{clock} time {total:.1f}s: xlearn {t['xlearn' + suffix]:.1f}s, pipeline around it {pipeline:.1f}s "
+              f"({pipeline / total:.0%}; features {t['features' + suffix]:.1f}s, file writing {t['write' + suffix]:.1f}s)")
     if args.gate:
         print(json.dumps(promote_if_not_worse(folder, args.out, args.lake)))
     return 0

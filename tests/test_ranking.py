@@ -1,0 +1,281 @@
+"""The FM ranker: features, xlearn estimator, numpy scorer, real-time agreement, train/evaluate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+
+from bunjang_lab.ranking import features as F
+from bunjang_lab.ranking import realtime
+from bunjang_lab.ranking.baselines import (FMModel, FreshPreferred, ImplicitModel, ItemKNN, Popularity, RandomModel,
+                                           Recommender, SegmentPopularity)
+from bunjang_lab.ranking.evaluate import METRICS, evaluate_models, rank_metrics
+from bunjang_lab.ranking.fm import FMRanker, write_libsvm
+from bunjang_lab.ranking.scoring import FMScorer, export_vectors, top_k
+from bunjang_lab.ranking.split import leave_last_out, time_split
+from bunjang_lab.ranking.synthetic import synthetic_events
+from bunjang_lab.ranking.train import fit_scorer, promote_if_not_worse, train_model
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FAST_FM = {"k": 4, "epochs": 4}
+
+
+@pytest.fixture(scope="module")
+def events():
+    return synthetic_events(n_users=30, n_items=120, days=12, impressions_per_day=8, seed=3)
+
+
+@pytest.fixture(scope="module")
+def split(events):
+    return time_split(events, test_days=3)
+
+
+@pytest.fixture(scope="module")
+def trained(events, split, tmp_path_factory):
+    work = tmp_path_factory.mktemp("fm")
+    scorer, info = fit_scorer(split.train, split.context, split.cutoff, work_dir=work, **FAST_FM)
+    return scorer, info, work
+
+
+# ---------------------------------------------------------------- features
+
+def test_recent_features_never_look_ahead(events):
+    ctx = F.Context.from_events(events)
+    user = ctx.interactions["user_id"].iloc[0]
+    first = ctx.interactions[ctx.interactions["user_id"] == user]["ts"].iloc[0]
+    rows = pd.DataFrame({"user_id": [user, user], "ts": [first, first + pd.Timedelta(seconds=1)]})
+    cats, items = F.recent_snapshots(ctx.interactions, rows)
+    assert cats[0] == [] and items[0] == []  # the event at that very time is not "before"
+    assert items[1] and abs(sum(w for _, w in items[1]) - 1) < 1e-9
+
+
+def test_unknown_values_get_the_field_unknown_slot(events):
+    ctx = F.Context.from_events(events)
+    frame = F.item_frame(["i1", "brand-new-item"], events["ts"].max(), ctx, F.fit_price_edges(ctx.items))
+    fmap = F.FeatureMap.fit([frame.iloc[:1]], ("item", "freshness"), {}, realtime.DEFAULT_PARAMS, min_count=1)
+    X = fmap.encode(frame).toarray()
+    unknown = fmap.keys.index(f"item={F.UNKNOWN}")
+    assert X[1, unknown] == 1 and X[0, unknown] == 0
+    assert X[1, fmap.keys.index(f"freshness={F.UNKNOWN}")] == 1
+
+
+def test_training_rows_respect_until_and_have_both_labels(events):
+    ctx = F.Context.from_events(events)
+    until = events.loc[events["type"] == "click", "ts"].min() + pd.Timedelta(days=6)
+    rows = F.training_rows(events, ctx, until, seed=1)
+    assert rows["ts"].max() < until
+    assert set(rows["label"]) == {0, 1}
+    negatives = rows[rows["label"] == 0]
+    merged = negatives.merge(ctx.items[["listed_at"]], left_on="item_id", right_index=True)
+    assert (merged["listed_at"] <= merged["ts"]).all()  # sampled negatives were live
+
+
+def test_batch_and_realtime_recent_tastes_agree(events):
+    ctx = F.Context.from_events(events)
+    at = events["ts"].max() + pd.Timedelta(seconds=1)
+    states = F.recent_states(ctx.interactions)
+    users = states["user_id"].tolist()
+    batch_cats, batch_items = F.recent_snapshots(ctx.interactions, pd.DataFrame({"user_id": users, "ts": at}))
+    seller = ctx.items["seller_id"]
+    for n, user in enumerate(users):
+        cats, items = realtime.new_state(), realtime.new_state()
+        for event in events[events["user_id"] == user].itertuples():
+            if event.type in realtime.DEFAULT_TYPE_WEIGHTS and seller.get(event.item_id) == user:
+                continue  # a seller's chat about their own listing (features.interactions drops it too)
+            payload = {"type": event.type, "item_id": event.item_id, "ts": event.ts.timestamp(),
+                       "on": None if pd.isna(getattr(event, "on", None)) else bool(event.on)}
+            cats, items = realtime.apply_event(cats, items, payload, ctx.items["category"].get(event.item_id))
+        for online, batch, n_top in ((cats, batch_cats[n], 5), (items, batch_items[n], 10)):
+            online = realtime.top_weights(online, n_top)
+            assert [k for k, _ in online] == [k for k, _ in batch]
+            assert [w for _, w in online] == pytest.approx([w for _, w in batch])
+
+
+# ---------------------------------------------------------------- estimator and scorer
+
+def test_fm_ranker_is_a_sklearn_estimator(tmp_path):
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix(np.eye(6)[rng.integers(0, 6, 300)] + np.eye(6)[rng.integers(0, 6, 300)])
+    y = (X[:, :3].sum(axis=1).A.ravel() > 0).astype(int)
+    model = FMRanker(k=2, epochs=5, work_dir=tmp_path / "a")
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "w_")
+    assert model.fit(X, y, X[:50], y[:50]) is model
+    assert (model.predict(X) == y).mean() > 0.9
+    assert list(tmp_path.glob("a/*.bin")) and list(tmp_path.glob("a/log/*"))  # caches and logs stay in the run folder
+
+
+def test_libsvm_refuses_rows_without_features(tmp_path):
+    with pytest.raises(ValueError, match="row 1 has no features"):
+        write_libsvm(sp.csr_matrix(np.array([[1.0, 0], [0, 0]])), [1, 0], tmp_path / "x.txt")
+
+
+def test_numpy_scores_equal_xlearn_predictions(trained, split):
+    scorer, info, work = trained
+    estimator = FMRanker(n_threads=1)
+    estimator.work_dir_ = work
+    rows = F.training_rows(split.train, split.context, split.cutoff, seed=5).iloc[:300]
+    X = scorer.feature_map.encode(F.user_frame(rows, split.context),
+                                  F.item_frame(rows["item_id"], rows["ts"], split.context, scorer.feature_map.price_edges))
+    assert np.allclose(scorer.score_rows(X), estimator.xlearn_predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_user_item_split_equals_full_rows(trained, split):
+    scorer = trained[0]
+    users, items = split.users[:5], split.candidates[:7]
+    up = scorer.user_parts(users, split.context, split.cutoff)
+    ip = scorer.item_parts(items, split.context, split.cutoff)
+    rows = pd.DataFrame({"user_id": np.repeat(users, len(items)), "ts": split.cutoff})
+    full = scorer.feature_map.encode(F.user_frame(rows, split.context),
+                                     F.item_frame(np.tile(items, len(users)), split.cutoff, split.context,
+                                                  scorer.feature_map.price_edges))
+    expected = scorer.score_rows(full).reshape(len(users), len(items))
+    assert np.allclose(up.bias[:, None] + ip.bias[None, :] + up.vectors @ ip.vectors.T, expected)
+
+
+def test_top_k_matches_a_full_sort_and_excludes():
+    rng = np.random.default_rng(1)
+    from bunjang_lab.ranking.scoring import Part
+
+    users = Part(np.array([f"u{i}" for i in range(7)]), rng.normal(size=(7, 3)), rng.normal(size=7))
+    items = Part(np.array([f"i{j}" for j in range(40)]), rng.normal(size=(40, 3)), rng.normal(size=40))
+    top = top_k(users, items, 5, exclude={"u0": ["i3", "i4"]}, block_size=3)
+    full = users.vectors @ items.vectors.T + items.bias
+    full[0, [3, 4]] = -np.inf
+    assert top.item_ids.tolist() == items.ids[np.argsort(-full, axis=1)[:, :5]].tolist()
+    assert np.allclose(top.scores, np.sort(full, axis=1)[:, ::-1][:, :5] + users.bias[:, None], atol=1e-4)
+
+
+def test_export_vectors_reproduce_scores_in_realtime(trained, split, tmp_path):
+    scorer = trained[0]
+    users, items = split.users[:3], split.candidates[:10]
+    out = export_vectors(scorer, split.context, users, items, split.cutoff, tmp_path / "vectors")
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["k"] == scorer.k and meta["recent_params"]["half_life_hours"] > 0
+    statics = pd.read_parquet(out / "users.parquet").set_index("user_id")
+    item_table = pd.read_parquet(out / "items.parquet")
+    factors = {k: list(v) for k, v in pd.read_parquet(out / "factors.parquet").itertuples(index=False)}
+    states = F.recent_states(split.context.interactions).set_index("user_id")
+    expected = scorer.user_parts(users, split.context, split.cutoff)
+    for n, user in enumerate(users):
+        state = states.loc[user] if user in states.index else {"recent_categories": None, "recent_items": None}
+        vector = realtime.user_vector(statics.loc[user, "vector"], state["recent_categories"], state["recent_items"], factors)
+        assert np.allclose(vector, expected.vectors[n], atol=1e-5)
+        ranked = realtime.rerank(vector, zip(item_table["item_id"], item_table["vector"], item_table["bias"]))
+        best = np.argsort(-(expected.vectors[n] @ np.stack(item_table["vector"]).T + item_table["bias"].to_numpy()))
+        assert [i for i, _ in ranked[:3]] == item_table["item_id"].to_numpy()[best[:3]].tolist()
+
+
+# ---------------------------------------------------------------- evaluation contract
+
+def test_rank_metrics_on_a_known_case():
+    scores = np.array([[5.0, 4, 3, 2, 1], [1.0, 2, 3, 4, 5]])
+    m = rank_metrics(scores, [np.array([0]), np.array([0, 1])])
+    assert m["hr@10"] == 1.0 and m["mrr"] == pytest.approx((1 + 1 / 4) / 2)
+    assert m["recall@20"] == 1.0
+
+
+def test_split_never_leaks_test_events(split, events):
+    assert split.train["ts"].max() < split.cutoff
+    assert (split.test["ts"] >= split.cutoff).all()
+    assert split.context.interactions["ts"].max() < split.cutoff
+    assert set(split.cold_items) <= set(split.candidates)
+    for user in split.users:
+        assert not split.targets[user] & split.exclude[user]
+
+
+def test_leave_last_out_holds_out_each_users_last_positive(events):
+    s = leave_last_out(events)
+    assert len(s.users) > 0
+    for row in s.test.itertuples():
+        later = s.train[(s.train["user_id"] == row.user_id) & (s.train["ts"] >= row.ts)]
+        assert later.empty
+
+
+@pytest.mark.parametrize("model", [RandomModel(), Popularity(), SegmentPopularity(), FreshPreferred(), ItemKNN(),
+                                   ImplicitModel("als", factors=8, iterations=3), ImplicitModel("bpr", factors=8, iterations=3),
+                                   FMModel(F.ID_FIELDS, name="fm-id-only", **FAST_FM)], ids=lambda m: m.name)
+def test_every_model_honours_the_contract(model, split):
+    assert isinstance(model, Recommender)
+    assert model.fit(split) is model
+    scores = np.asarray(model.scores(split.users[:4]))
+    assert scores.shape == (4, len(split.candidates)) and np.isfinite(scores).all()
+    recs = model.recommend(list(split.users[:4]), 5)
+    for user, items in zip(split.users[:4], recs):
+        assert len(items) == 5 and len(set(items)) == 5
+        assert not set(items) & split.exclude[user]
+
+
+def test_full_fm_beats_random_on_the_synthetic_split(split):
+    out = evaluate_models(split, [RandomModel(), FMModel(name="fm", k=8, epochs=10)])
+    assert set(out["results"]["fm"]) == set(METRICS)
+    assert out["results"]["fm"]["ndcg@10"] > out["results"]["random"]["ndcg@10"]
+
+
+# ---------------------------------------------------------------- train, gate and commands
+
+@pytest.fixture(scope="module")
+def lake(events, tmp_path_factory):
+    from bunjang_lab.ingest import ingest_files
+
+    folder = tmp_path_factory.mktemp("lake")
+    records = events.assign(ts=(events["ts"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1))
+    path = folder / "events.jsonl"
+    with open(path, "w", encoding="utf-8") as out:
+        for record in records.to_dict("records"):
+            clean = {k: int(v) if isinstance(v, float) else v for k, v in record.items()
+                     if v is not None and not (isinstance(v, float) and np.isnan(v))}  # NaN columns made ints floats
+            out.write(json.dumps(clean, ensure_ascii=False, default=int) + "\n")
+    stats = ingest_files([path], folder / "lake", now=int(records["ts"].max()) + 10**9)
+    assert stats["quarantined"] == 0, stats["by_reason"]
+    return folder / "lake"
+
+
+def test_train_writes_a_model_folder_and_moves_latest(lake, tmp_path):
+    models = tmp_path / "models"
+    first = train_model(lake, None, models, **FAST_FM)
+    assert (models / "latest").resolve() == first.resolve()
+    for name in ("model.xl", "model.txt", "feature_map.json", "meta.json"):
+        assert (first / name).exists()
+    meta = json.loads((first / "meta.json").read_text())
+    assert meta["window"]["until"] and meta["metrics"]["rows"] > 0 and meta["timings"]["xlearn_s"] >= 0
+    assert not list(first.glob("xlearn/*.txt*"))  # training files and .bin caches are cleaned up
+    FMScorer.load(models / "latest")
+    second = train_model(lake, None, models, promote=False, **FAST_FM)
+    assert (models / "latest").resolve() == first.resolve()
+    decision = promote_if_not_worse(second, models, lake, tolerance=1.0)
+    assert decision["promoted"] and (models / "latest").resolve() == second.resolve()
+    decision = promote_if_not_worse(first, models, lake, tolerance=-10.0)  # impossible bar: keeps the current model
+    assert not decision["promoted"] and (models / "latest").resolve() == second.resolve()
+    assert {"candidate_score", "current_score", "reason"} <= set(decision)
+
+
+def _cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    return subprocess.run([sys.executable, "-m", "bunjang_lab", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    result = _cli("evaluate", "--lake", str(tmp_path / "nope"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and "lake not found" in result.stderr
+    result = _cli("train", "--lake", str(tmp_path / "nope"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_evaluate_cli_prints_the_issue_json(lake):
+    result = _cli("evaluate", "--lake", str(lake), "--protocol", "leave-last-out", "--json", "--epochs", "3", "--k", "4")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["protocol"] == "leave-last-out" and out["users"] > 0
+    assert {"random", "popularity", "popularity-segment", "fresh-preferred", "item-knn", "als", "bpr", "fm-id-only", "fm"} == set(out["results"])
+    for metrics in out["results"].values():
+        assert set(metrics) == set(METRICS) and all(0 <= v <= 1 for v in metrics.values())
