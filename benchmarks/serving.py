@@ -168,8 +168,10 @@ def main() -> None:
         try:
             for name, url in backends.items():
                 row = results["backends"][name] = {}
+                cpu = time.process_time()
                 published = publish_run(run, url, keep=1)
                 row["publish_s"] = published["seconds"]
+                row["publish_cpu_s"] = round(time.process_time() - cpu, 1)
                 row["keys"] = sum(published["counts"].values())
                 row["whole_process_recommend"] = whole_process(url, args.users, args.processes)
                 row["lookups_per_s"] = {str(r): in_process(url, args.users, r, args.seconds) for r in READERS}

@@ -36,20 +36,42 @@ def _table(path: Path, columns: list[str]):
     return table
 
 
+def _python(column) -> list:
+    """A column as Python values, ids as text and scores rounded (in Arrow, not per value)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_floating(column.type):
+        return pc.round(column.cast(pa.float64()), 6).to_pylist()
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type) and not pa.types.is_boolean(column.type):
+        column = column.cast(pa.string())
+    return column.to_pylist()
+
+
 def _groups(table, by: str, order: str, columns: list[str]) -> Iterator[tuple[str, list[list]]]:
-    """(key, [column values...]) per distinct ``by`` value, rows ordered by ``order``."""
+    """(key, [column values...]) per distinct ``by`` value, rows ordered by ``order``.
+
+    >>> import pyarrow as pa
+    >>> t = pa.table({"u": [2, 1, 2], "rank": [2, 1, 1], "item": ["b", "c", "a"], "score": [0.5, 1.0, 0.25]})
+    >>> list(_groups(t, "u", "rank", ["item", "score"]))
+    [('1', [['c'], [1.0]]), ('2', [['a', 'b'], [0.25, 0.5]])]
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return
     table = table.sort_by([(by, "ascending"), (order, "ascending")])
-    ids = table.column(by).to_pylist()
-    cols = [table.column(c).to_pylist() for c in columns]
-    start = 0
-    for end in range(1, len(ids) + 1):
-        if end == len(ids) or ids[end] != ids[start]:
-            yield str(ids[start]), [col[start:end] for col in cols]
-            start = end
+    ids = table.column(by)
+    changed = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
+    bounds = [0, *(np.flatnonzero(changed) + 1).tolist(), len(ids)]
+    keys, cols = _python(ids), [_python(table.column(c)) for c in columns]
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        yield keys[start], [col[start:end] for col in cols]
 
 
-def _scored(item_ids: list, scores: list) -> list[list]:
-    return [[str(i), round(float(s), 6)] for i, s in zip(item_ids, scores)]
+def _scored(item_ids: list, scores: list) -> list[tuple]:
+    return list(zip(item_ids, scores))  # JSON writes tuples as [item, score]
 
 
 def _json(value: Any, default: Any) -> Any:
@@ -81,7 +103,7 @@ def _home(table) -> Iterable[tuple[str, Any]]:
 
 def _candidates(table) -> Iterable[tuple[str, Any]]:
     for user, (items,) in _groups(table, "user_id", "item_id", ["item_id"]):
-        yield keys.candidates(user), [str(i) for i in items]
+        yield keys.candidates(user), items
 
 
 def _popular(table) -> Iterable[tuple[str, Any]]:
@@ -145,8 +167,18 @@ def _fraud_flags(run_dir: Path) -> dict[str, dict]:
     return flags
 
 
-def _floats(values) -> list[float]:
-    return [round(float(x), 7) for x in values]
+def _vector_lists(column) -> list[list[float]]:
+    """A list<float> column as Python lists, rounded to 7 digits in Arrow (float32 exports
+    would otherwise print as 0.10000000149011612)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    values = pc.round(column.flatten().cast(pa.float64()), 7)
+    if pa.types.is_fixed_size_list(column.type):
+        return pa.FixedSizeListArray.from_arrays(values, column.type.list_size).to_pylist()
+    offsets = pc.subtract(column.offsets, column.offsets[0])  # a sliced array's offsets start later
+    return pa.ListArray.from_arrays(offsets, values).to_pylist()
 
 
 def _item_facts(run_dir: Path, items, run_info: dict) -> dict[str, dict]:
@@ -199,16 +231,16 @@ def _vectors(run_dir: Path, run_info: dict) -> Iterator[tuple[str, Any]] | None:
         if meta.get("recent_params"):
             yield keys.REALTIME_PARAMS, meta["recent_params"]
         if factors is not None:
-            for key, vector in zip(factors.column("key").to_pylist(), factors.column("vector").to_pylist()):
-                yield keys.factor(str(key)), _floats(vector)
+            for key, vector in zip(factors.column("key").to_pylist(), _vector_lists(factors.column("vector"))):
+                yield keys.factor(str(key)), vector
         if users is not None:
-            for user, vector in zip(users.column("user_id").to_pylist(), users.column("vector").to_pylist()):
-                yield keys.user_vector(str(user)), _floats(vector)
+            for user, vector in zip(users.column("user_id").to_pylist(), _vector_lists(users.column("vector"))):
+                yield keys.user_vector(str(user)), vector
         if items is not None:
-            rows = zip(items.column("item_id").to_pylist(), items.column("vector").to_pylist(), items.column("bias").to_pylist())
+            rows = zip(_python(items.column("item_id")), _vector_lists(items.column("vector")), _python(items.column("bias")))
             for item, vector, bias in rows:
-                known = {k: v for k, v in facts.get(str(item), {}).items() if v is not None}
-                yield keys.item_vector(str(item)), {"v": _floats(vector), "b": round(float(bias), 7), **known}
+                known = {k: v for k, v in facts.get(item, {}).items() if v is not None}
+                yield keys.item_vector(item), {"v": vector, "b": bias, **known}
 
     return entries()
 
