@@ -82,11 +82,13 @@ class Blocklist:
 
 
 _shared: Blocklist | None = None
+_shared_setting: str | None = None
 
 
 def shared() -> Blocklist:
     """The process-wide blocklist at :func:`default_path` (re-created if that path changes)."""
-    global _shared
-    if _shared is None or _shared.path != default_path():
-        _shared = Blocklist()
+    global _shared, _shared_setting
+    setting = os.environ.get(ENV_VAR)
+    if _shared is None or setting != _shared_setting:
+        _shared, _shared_setting = Blocklist(), setting
     return _shared

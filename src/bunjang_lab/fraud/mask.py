@@ -18,7 +18,7 @@ through the normaliser and masked where the user wrote them.
 
 from __future__ import annotations
 
-from bunjang_lab.fraud.normalise import normalise
+from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import AT_HANDLE, DATE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE_AFTER, NOT_HANDLES, PROFILE_LINK
 
 MIN_MASKED_DIGITS = 8  # phone numbers (9-11 digits) and accounts (10-14); prices and model numbers stay
@@ -49,14 +49,14 @@ def _hide(chunk: str) -> str:
     return "".join("*" if i in hidden else ch for i, ch in enumerate(chunk))
 
 
-def mask(text: str) -> str:
-    """``text`` with phone/account numbers, e-mail local parts and messenger IDs masked."""
-    if not text:
-        return text
-    normalised = normalise(text)
-    spans = sorted(normalised.span(a, b) for a, b in _personal_spans(normalised.text) if b > a)
-    if not spans:
-        return text
+def personal_spans(normalised: Normalised) -> list[tuple[int, int]]:
+    """Sorted spans of the *original* text that hold personal data."""
+    return sorted(normalised.span(a, b) for a, b in _personal_spans(normalised.text) if b > a)
+
+
+def masked(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each of ``spans`` hidden but a few characters (same length as ``text``,
+    so a slice of the result masks the same slice of the text)."""
     out, last = [], 0
     for start, end in spans:
         start = max(start, last)
@@ -67,3 +67,10 @@ def mask(text: str) -> str:
         last = end
     out.append(text[last:])
     return "".join(out)
+
+
+def mask(text: str) -> str:
+    """``text`` with phone/account numbers, e-mail local parts and messenger IDs masked."""
+    if not text:
+        return text
+    return masked(text, personal_spans(normalise(text)))

@@ -56,6 +56,8 @@ _CONFUSABLES = str.maketrans({
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
 })
 
+_CONFUSABLE_HINT = re.compile("[\u0250-\u052f]")
+_DEFANG_HINT = re.compile(r"[\[({]|골뱅이|h[x*]{2}p")
 _DEFANG = re.compile(
     r"h(?:xx|\*\*|tt)p(s?)(?:\[:\]|\(:\)|:)?(?=/)"   # hxxp://, hxxp[:]//
     r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)"
@@ -64,7 +66,9 @@ _DEFANG = re.compile(
 )
 
 # A run of single letters or digits, each set apart by 1-3 separators ("카 카 오 톡").
-_SPACED = re.compile(rf"(?<![^\W_])[^\W_](?:{SEP}{{1,3}}[^\W_](?![^\W_]))+")
+# Explicit classes rather than \w: they are much faster to test in CPython's engine.
+_WORD = "0-9a-z가-힣ㄱ-ㆎ"
+_SPACED = re.compile(rf"(?<![{_WORD}])[{_WORD}](?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))+")
 _SEP_CHARS = re.compile(f"{SEP}+")
 
 _JAMO = "ㄱ-ㆎ"
@@ -80,6 +84,7 @@ _MISSPELLINGS = {
     "텔레그렘": "텔레그램", "텔래그램": "텔레그램", "텔레그람": "텔레그램", "텔레구람": "텔레그램",
     "털레그램": "텔레그램", "텔그": "텔레그램", "탤레그램": "텔레그램", "뗄레그램": "텔레그램",
 }
+_ALIAS_HINT = re.compile("[ㅋㅌ까카캌깨캬텔털뗄탤]")
 _ALIAS_RE = re.compile(
     f"(?<![{_JAMO}])(?:{'|'.join(sorted(_ALIASES, key=len, reverse=True))})(?![{_JAMO}])"
     f"|{'|'.join(sorted(_MISSPELLINGS, key=len, reverse=True))}"
@@ -91,11 +96,12 @@ _NUMERALS = {
     "하나": "1", "둘": "2", "셋": "3", "넷": "4", "다섯": "5", "여섯": "6", "일곱": "7",
     "여덟": "8", "아홉": "9",
 }
-_NUMERAL_TOKEN = "(?:하나|다섯|여섯|일곱|여덟|아홉|[공영빵일이삼사오육륙칠팔구둘셋넷0-9])"
-_NUMERAL_RUN = re.compile(f"{_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN})*")
-_NUMERAL_TOKENS = re.compile(_NUMERAL_TOKEN)
 MIN_NUMERAL_RUN = 8  # a phone or account number; shorter runs are ordinary words (이사, 오일)
 MIN_HANGUL_NUMERALS = 3  # "2024-01-15 이후": one numeral-like syllable beside digits is a word
+_NUMERAL_TOKEN = "(?:하나|다섯|여섯|일곱|여덟|아홉|[공영빵일이삼사오육륙칠팔구둘셋넷0-9])"
+# Only runs long enough to be a number reach Python (numeral syllables are common in words).
+_NUMERAL_RUN = re.compile(f"{_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}")
+_NUMERAL_TOKENS = re.compile(_NUMERAL_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -180,9 +186,27 @@ _ANY_CHAR = re.compile(".", re.DOTALL)
 
 @lru_cache(maxsize=4096)
 def _nfkc_lower(ch: str) -> str:
-    if "\u3131" <= ch <= "\u318e":  # NFKC would turn keyboard jamo (ㅋ) into conjoining ones
-        return ch
     return unicodedata.normalize("NFKC", ch).lower()
+
+
+# Blocks holding characters NFKC changes (full-width forms, circled and styled letters...).
+_COMPAT_BLOCKS = ((0x00A0, 0x33FF), (0xA640, 0xA69F), (0xF900, 0xFFEF), (0x1D400, 0x1D7FF), (0x1F100, 0x1F2FF))
+
+
+@lru_cache(maxsize=1)
+def _unstable() -> re.Pattern:
+    """The characters NFKC changes, except keyboard jamo (NFKC would turn ㅋ into a
+    conjoining jamo). Built on first use: most texts are already NFKC-normalised."""
+    codes = [c for lo, hi in _COMPAT_BLOCKS for c in range(lo, hi + 1)
+             if not 0x3131 <= c <= 0x318E and unicodedata.normalize("NFKC", chr(c)) != chr(c)]
+    ranges: list[list[int]] = []
+    for c in codes:  # as ranges: a class of single characters would be slow to test
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return re.compile("[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "")
+                                    for a, b in ranges) + "]")
 
 
 def _join_spaced(match: re.Match) -> str | None:
@@ -227,7 +251,7 @@ def normalise(text: str) -> Normalised:
     """Clean ``text`` for the rules, keeping a map back to the original characters."""
     builder = _Builder(text)
     if not (text.isascii() or unicodedata.is_normalized("NFKC", text)):
-        builder.per_char(_nfkc_lower)
+        builder.rewrite(_unstable(), lambda m: _nfkc_lower(m.group()))
     lowered = builder.text.lower()
     if len(lowered) == len(builder.text):
         builder.text = lowered
@@ -235,12 +259,15 @@ def normalise(text: str) -> Normalised:
         builder.per_char(str.lower)
     builder.rewrite(_INVISIBLE, lambda m: "")
     ascii_only = builder.text.isascii()
-    if not ascii_only:
+    # Each step below first checks cheaply whether it can apply: most texts need few of them.
+    if not ascii_only and _CONFUSABLE_HINT.search(builder.text):
         builder.text = builder.text.translate(_CONFUSABLES)
-    builder.rewrite(_DEFANG, _defang)
+    if _DEFANG_HINT.search(builder.text):
+        builder.rewrite(_DEFANG, _defang)
     builder.rewrite(_SPACED, _join_spaced)
     if not ascii_only:
-        builder.rewrite(_ALIAS_RE, _alias)
+        if _ALIAS_HINT.search(builder.text):
+            builder.rewrite(_ALIAS_RE, _alias)
         builder.rewrite(_NUMERAL_RUN, _numerals)
     return builder.result(text)
 
@@ -255,5 +282,5 @@ def domain_skeleton(host: str) -> str:
     >>> domain_skeleton("paypa1.com") == domain_skeleton("paypal.com")
     True
     """
-    folded = normalise(host).text.translate(_LEET)
+    folded = host.lower().translate(_CONFUSABLES).translate(_LEET)
     return folded.replace("rn", "m").replace("vv", "w")

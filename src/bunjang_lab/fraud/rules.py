@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterator
 
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
-from bunjang_lab.fraud.mask import mask
+from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, domain_skeleton, normalise
 from bunjang_lab.fraud.patterns import (
     AT_HANDLE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE, ID_MARKER, KAKAO, LINE, NOT_HANDLES,
@@ -113,21 +114,16 @@ _URL = re.compile(
     r"(?P<path>[/?#][^\s<>\"'가-힣]{0,200})?"
 )
 _IP_HOST = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_LINK_HINT = re.compile(r"[0-9a-z]\. ?[0-9a-z]|://|:?//|www")
 
 _CONTACT_VERB = (
     r"(?:주세요|주시|줘|주셈|주면|주시면|드릴|드려|연락|문의|대화|얘기|이야기|친추|추가|ㄱㄱ|하실|해주|해 ?주|"
     r"로 와|으로 와|오세요|부탁|남겨|보내|주라|할게|해요|하세요|거래|톡 ?주|contact|add|message|text|dm|me)"
 )
 _KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift))"
-_MESSAGE_RULES: list[tuple[str, re.Pattern]] = [
-    ("kakao_openchat", re.compile(r"open\.kakao\.com/|오픈 ?채팅|오픈 ?톡|오픈 ?카톡|openchat|open chat")),
-    ("telegram_link", re.compile(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}")),
-    ("line_id", re.compile(
-        rf"{LINE}[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}{HANDLE}|line\.me/|"
-        rf"{LINE}(?:으로|로|에서)? ?(?:친추|연락|대화|메신저|메세지|messenger|추가)")),
-    ("wechat_id", re.compile(rf"{WECHAT}.{{0,12}}?(?:{HANDLE}|{_CONTACT_VERB})")),
-    ("whatsapp", re.compile(rf"wa\.me/|{WHATSAPP}.{{0,12}}?(?:\d|{HANDLE}|{_CONTACT_VERB})")),
-]
+_LINE_ID = re.compile(
+    rf"{LINE}[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}{HANDLE}|line\.me/|"
+    rf"{LINE}(?:으로|로|에서)? ?(?:친추|연락|대화|메신저|메세지|messenger|추가)")
 _KAKAO_ID = re.compile(rf"{KAKAO}{_KAKAO_NOT}.{{0,12}}?({HANDLE})|({HANDLE}).{{0,8}}?{KAKAO}{_KAKAO_NOT}")
 _KAKAO_CONTACT = re.compile(
     rf"{KAKAO}{_KAKAO_NOT}.{{0,8}}?{_CONTACT_VERB}|(?:연락|문의|대화|거래)[은는]?.{{0,6}}?{KAKAO}{_KAKAO_NOT}"
@@ -175,6 +171,34 @@ _PHONE = re.compile(
     r"82(?:10|1[16789]|2|[3-6][1-5]|70)\d{7,8}|"
     r"0[1-9]\d{8,11}|44\d{10}|(?:91)?[6-9]\d{9}|1[2-9]\d{2}[2-9]\d{6}"
 )
+# Each rule runs only when one of its words is in the text (a substring test costs far
+# less than a regular expression): (code, pattern, words).
+_KAKAO_WORDS = ("카톡", "카카오", "kakao", "katalk", "ka톡")
+_TELEGRAM_WORDS = ("텔레", "telegram", "tg")
+_HANDLE_RULES = [
+    ("kakao_id", _KAKAO_ID, _KAKAO_WORDS),
+    ("telegram_id", _TELEGRAM_ID, _TELEGRAM_WORDS),
+    ("messenger_id", _MESSENGER_ID, ("친추", "친구", "아이디", "아디", "계정", "id")),
+]
+_SEARCH_RULES = [
+    ("kakao_contact", _KAKAO_CONTACT, _KAKAO_WORDS),
+    ("telegram_contact", _TELEGRAM_CONTACT, _TELEGRAM_WORDS),
+    ("kakao_openchat", re.compile(r"open\.kakao\.com/|오픈 ?채팅|오픈 ?톡|오픈 ?카톡|openchat|open chat"),
+     ("open.kakao", "오픈", "openchat", "open chat")),
+    ("telegram_link", re.compile(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}"), ("t.me", "telegram.")),
+    ("line_id", _LINE_ID, ("라인", "line")),
+    ("wechat_id", re.compile(rf"{WECHAT}.{{0,12}}?(?:{HANDLE}|{_CONTACT_VERB})"), ("위챗", "wechat", "weixin", "微信")),
+    ("whatsapp", re.compile(rf"wa\.me/|{WHATSAPP}.{{0,12}}?(?:\d|{HANDLE}|{_CONTACT_VERB})"),
+     ("wa.me", "왓츠앱", "whatsapp", "whats app")),
+    ("sms_short_code", _SHORT_CODE, ("text", "txt", "send", "reply", "rply", "sms", "msg", "mms", "opt out", "stop")),
+    ("prepayment_request", _PREPAY, ("입금", "결제", "이체", "송금", "무통장", "first")),
+    ("safe_payment_refusal", _SAFE_PAY_REFUSAL, ("안전", "번개", "번페", "에스크로", "escrow", "safe", "수수료")),
+    ("urgency", _URGENCY, ("급", "빨리", "오늘", "지금", "선착순", "urgent", "asap", "immediately", "final attempt")),
+    ("abroad_or_military", _ABROAD, ("군", "부대", "훈련소", "해외", "출장", "외국", "유학", "abroad", "overseas", "army",
+                                     "military")),
+    ("too_good_price", _TOO_GOOD, ("반값", "공짜", "정가", "말도", "too good", "unbelievable", "you", "claim",
+                                   "cash prize", "winner")),
+]
 # Korean company numbers (1588-1234), only when written on their own.
 _REP_NUMBER = re.compile(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
 _PAYMENT_NEAR_LINK = re.compile(
@@ -254,6 +278,31 @@ def _hits(n: Normalised) -> Iterator[_Hit]:
     text = n.text
     links = list(_links(n))
     yield from _link_hits(text, links)
+    yield from _number_hits(text, links)
+    for code, pattern, words in _HANDLE_RULES:
+        if any(w in text for w in words):
+            for match in pattern.finditer(text):
+                handle = next(g for g in match.groups() if g)
+                if handle.lstrip("@") not in NOT_HANDLES:
+                    yield _Hit(code, *match.span())
+                    break
+    if "@" in text:
+        for match in EMAIL.finditer(text):
+            yield _Hit("email_address", *match.span())
+        for match in AT_HANDLE.finditer(text):
+            yield _Hit("messenger_id", *match.span())
+    for code, pattern, words in _SEARCH_RULES:
+        if any(w in text for w in words):
+            match = pattern.search(text)
+            if match:
+                yield _Hit(code, *match.span())
+
+
+def _number_hits(text: str, links: list[tuple[int, int, str | None]]) -> Iterator[_Hit]:
+    """Phone numbers, bank accounts and blocklisted numbers."""
+    candidates = list(_number_candidates(text, [(a, b) for a, b, _ in links]))
+    if not candidates:
+        return
     blocklist = shared_blocklist()
     banks = [m.span() for m in _BANK.finditer(text)]
     account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
@@ -262,10 +311,7 @@ def _hits(n: Normalised) -> Iterator[_Hit]:
         """The first span within ``reach`` characters of [start, end), or None."""
         return next(((a, b) for a, b in spans if a < end + reach and b > start - reach), None)
 
-    def joined(bank, start, end):  # evidence quotes the bank's name with the number
-        return _Hit("bank_account", min(bank[0], start), max(bank[1], end))
-
-    for start, end, digits, kind in _number_candidates(text, [(a, b) for a, b, _ in links]):
+    for start, end, digits, kind in candidates:
         listed = blocklist.kind(digits)
         if listed:
             yield _Hit(f"blocklisted_{listed}", start, end)
@@ -276,42 +322,10 @@ def _hits(n: Normalised) -> Iterator[_Hit]:
             yield _Hit("phone_number", start, end)
         elif len(digits) < 10:
             continue
-        elif bank := near(banks, start, end):
-            yield joined(bank, start, end)
+        elif bank := near(banks, start, end):  # evidence quotes the bank's name with the number
+            yield _Hit("bank_account", min(bank[0], start), max(bank[1], end))
         elif near(account_words, start, end):
             yield _Hit("account_number", start, end)
-
-    for match in _KAKAO_ID.finditer(text):
-        handle = (match.group(1) or match.group(2)).lstrip("@")
-        if handle not in NOT_HANDLES:
-            yield _Hit("kakao_id", *match.span())
-            break
-    for match in _TELEGRAM_ID.finditer(text):
-        if match.group(1).lstrip("@") not in NOT_HANDLES:
-            yield _Hit("telegram_id", *match.span())
-            break
-    for match in _MESSENGER_ID.finditer(text):
-        if match.group(1).lstrip("@") not in NOT_HANDLES:
-            yield _Hit("messenger_id", *match.span())
-            break
-    if "@" in text:
-        for match in EMAIL.finditer(text):
-            yield _Hit("email_address", *match.span())
-        for match in AT_HANDLE.finditer(text):
-            yield _Hit("messenger_id", *match.span())
-    for code, pattern in ((("kakao_contact", _KAKAO_CONTACT), ("telegram_contact", _TELEGRAM_CONTACT))
-                          + tuple(_MESSAGE_RULES)):
-        match = pattern.search(text)
-        if match:
-            yield _Hit(code, *match.span())
-    match = _SHORT_CODE.search(text)
-    if match:
-        yield _Hit("sms_short_code", *match.span())
-    for code, pattern in (("prepayment_request", _PREPAY), ("safe_payment_refusal", _SAFE_PAY_REFUSAL),
-                          ("urgency", _URGENCY), ("abroad_or_military", _ABROAD), ("too_good_price", _TOO_GOOD)):
-        match = pattern.search(text)
-        if match:
-            yield _Hit(code, *match.span())
 
 
 def registrable_domain(host: str) -> str:
@@ -346,6 +360,7 @@ def _near_substring(label: str, brand: str) -> bool:
                for size in (n - 1, n, n + 1) for i in range(0, max(1, len(label) - size + 1)))
 
 
+@lru_cache(maxsize=8192)
 def classify_host(host: str) -> str | None:
     """The rule code for a link to ``host`` (None for the platform's own domains).
 
@@ -379,7 +394,7 @@ _MESSENGER_HOSTS = frozenset({"open.kakao.com", "t.me", "telegram.me", "telegram
 def _links(n: Normalised) -> Iterator[tuple[int, int, str]]:
     """(start, end, rule code) of every link but the messengers'; code None for the platform's own."""
     text = n.text
-    if "." not in text:
+    if not _LINK_HINT.search(text):
         return
     for match in _URL.finditer(text):
         host_group = "host" if match.group("host") else "bare"
@@ -425,14 +440,15 @@ def reasons(text: str, source: str = "text") -> list[dict]:
     for code in [c for c in found if _SUPPRESSED_BY.get(c, frozenset()) & found.keys()]:
         del found[code]
     out = []
+    hidden = masked(normalised.original, personal_spans(normalised)) if found else ""
     for code, hit in found.items():
         rule = RULES[code]
         a, b = normalised.span(hit.start, hit.end)
-        evidence = normalised.original[a:b]
+        evidence = hidden[a:b]
         if len(evidence) > MAX_EVIDENCE:
             evidence = evidence[:MAX_EVIDENCE - 1] + "…"
         out.append({"code": code, "category": rule.category, "weight": rule.weight,
-                    "evidence": mask(evidence), "source": source})
+                    "evidence": evidence, "source": source})
     out.sort(key=lambda r: (-r["weight"], r["code"]))
     return out
 
