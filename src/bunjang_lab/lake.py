@@ -52,6 +52,8 @@ SCHEMA = pa.schema([(name, _ARROW_TYPES[FIELDS[name].kind]) for name in COMMON i
                    + [(name, _ARROW_TYPES[FIELDS[name].kind]) for name in TYPE_FIELDS]
                    + [("extra", pa.string())])
 _EPOCH_DAY = dt.date(1970, 1, 1)
+# Columns whose values rarely repeat: a Parquet dictionary would cost time and save nothing.
+_FREE_TEXT = {"event_id", "title", "description", "text", "extra"}
 PARTITIONING = ds.partitioning(pa.schema([("type", pa.string()), ("date", pa.string())]), flavor="hive")
 
 
@@ -104,21 +106,23 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
-def write_events(lake, table: pa.Table, *, run_id: str) -> list[dict[str, Any]]:
-    """Write accepted events (lake columns plus ``type``) partitioned by type and UTC date.
+def write_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Write events (lake columns plus ``type``; only the ``rows`` indexes when given)
+    partitioned by type and UTC date.
 
     Returns one ``{"path", "type", "date", "rows"}`` per file written. Rows keep their
     input order inside each file.
     """
-    if table.num_rows == 0:
+    rows = np.arange(table.num_rows) if rows is None else np.asarray(rows)
+    if len(rows) == 0:
         return []
     fs, root = filesystem(lake)
     types = table["type"].combine_chunks().dictionary_encode()
-    days = pc.cast(table["ts"], pa.int64()).to_numpy() // 86_400_000
-    keys, group = np.unique(types.indices.to_numpy(zero_copy_only=False).astype(np.int64) << 32 | days,
-                            return_inverse=True)
+    days = pc.cast(table["ts"], pa.int64()).to_numpy()[rows] // 86_400_000
+    codes = types.indices.to_numpy(zero_copy_only=False)[rows].astype(np.int64)
+    keys, group = np.unique(codes << 32 | days, return_inverse=True)
     attempt = uuid.uuid4().hex[:8]  # a retried run with the same id never replaces a file
-    order = np.argsort(group, kind="stable")
+    order = rows[np.argsort(group, kind="stable")]
     starts = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(keys)))])
     type_names = types.dictionary.to_pylist()
 
@@ -129,7 +133,8 @@ def write_events(lake, table: pa.Table, *, run_id: str) -> list[dict[str, Any]]:
         part = _conform(table.select([n for n in schema.names if n in table.column_names])
                         .take(pa.array(order[starts[number]:starts[number + 1]])), schema)
         tmp = _tmp_path(fs, root, ".parquet")
-        pq.write_table(part, tmp, filesystem=fs, compression="zstd")
+        dictionary = [n for n in schema.names if n not in _FREE_TEXT and schema.field(n).type == pa.string()]
+        pq.write_table(part, tmp, filesystem=fs, compression="zstd", use_dictionary=dictionary)
         final = f"{root}/{EVENTS}/type={type_name}/date={date}/part-{run_id}-{attempt}-{number:04d}.parquet"
         _publish(fs, tmp, final)
         return {"path": final, "type": type_name, "date": date, "rows": part.num_rows}
