@@ -6,9 +6,14 @@ optional Korean text drawn with NanumGothic; plus transformed copies for stolen 
 >>> img = render_product(np.random.default_rng(0), 96)
 >>> img.size, img.mode
 ((96, 96), 'RGB')
->>> copy, how = transform_copy(np.random.default_rng(1), img)
->>> copy.mode, bool(how)
-('RGB', True)
+>>> plan = plan_copy(np.random.default_rng(1), overlay="정품")
+>>> plan["transform"].endswith("text+recompress")
+True
+>>> transform_copy(np.random.default_rng(2), img, plan).mode
+'RGB'
+>>> spec = {"key": [7, 1], "size": 64, "quality": 75}
+>>> jpeg_bytes(render(spec)) == jpeg_bytes(render(dict(spec)))
+True
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
 
 
 def render_product(rng: np.random.Generator, size: int) -> Image.Image:
-    """A product on a table: random smooth background, one shape, a highlight and grain."""
+    """A product on a table: random smooth background, a shadow, one shape and its details."""
     # a muted surface (table, floor, bedding) with smooth random shading
     base = rng.integers(90, 240, 3).astype(np.float32)
     grid = base * 0.65 + rng.integers(30, 256, size=(4, 4, 3)).astype(np.float32) * 0.35
@@ -59,8 +64,7 @@ def render_product(rng: np.random.Generator, size: int) -> Image.Image:
         x, y = rng.uniform(cx - w * 0.7, cx + w * 0.7), rng.uniform(cy - h * 0.7, cy + h * 0.7)
         r = rng.uniform(0.03, 0.1) * size
         draw.ellipse((x - r, y - r, x + r, y + r), fill=accent)
-    grain = rng.normal(0, 3, (size, size, 1))
-    return Image.fromarray(np.clip(np.asarray(img, dtype=np.float32) + grain, 0, 255).astype(np.uint8), "RGB")
+    return img
 
 
 def draw_text(img: Image.Image, text: str, rng: np.random.Generator, banner: bool = True) -> Image.Image:
@@ -83,29 +87,60 @@ def draw_text(img: Image.Image, text: str, rng: np.random.Generator, banner: boo
     return img
 
 
-def transform_copy(rng: np.random.Generator, original: Image.Image, overlay: str = "") -> tuple[Image.Image, str]:
-    """A stolen copy: some of resize, small crop, mirror, text/watermark; recompressed on save."""
-    img, steps = original, []
-    if rng.random() < 0.5:
+def plan_copy(rng: np.random.Generator, overlay: str = "") -> dict:
+    """How a scammer alters a stolen photo: some of crop, mirror, resize, text; recompression."""
+    plan = {"crop": tuple(rng.uniform(0.02, 0.08, 2)) if rng.random() < 0.5 else None,
+            "mirror": bool(rng.random() < 0.35),
+            "scale": float(rng.uniform(0.6, 1.3)) if rng.random() < 0.6 else None,
+            "overlay": overlay, "banner": bool(rng.random() < 0.5), "quality": int(rng.integers(35, 80))}
+    steps = [name for name in ("crop", "mirror", "scale") if plan[name]]
+    plan["transform"] = "+".join([*(s.replace("scale", "resize") for s in steps), *(["text"] if overlay else []),
+                                  "recompress"])
+    return plan
+
+
+def transform_copy(rng: np.random.Generator, original: Image.Image, plan: dict) -> Image.Image:
+    """Apply a :func:`plan_copy` plan (``rng`` only places the overlay text)."""
+    img = original
+    if plan["crop"]:
         w, h = img.size
-        dx, dy = (rng.uniform(0.02, 0.08, 2) * (w, h)).astype(int)
+        dx, dy = int(plan["crop"][0] * w), int(plan["crop"][1] * h)
         img = img.crop((dx, dy, w - dx, h - dy))
-        steps.append("crop")
-    if rng.random() < 0.35:
+    if plan["mirror"]:
         img = ImageOps.mirror(img)
-        steps.append("mirror")
-    if rng.random() < 0.6:
-        scale = rng.uniform(0.6, 1.3)
-        img = img.resize((max(48, int(img.width * scale)), max(48, int(img.height * scale))), Image.Resampling.BILINEAR)
-        steps.append("resize")
-    if overlay:
-        img = draw_text(img, overlay, rng, banner=rng.random() < 0.5)
-        steps.append("text")
-    steps.append("recompress")
-    return img, "+".join(steps)
+    if plan["scale"]:
+        img = img.resize((max(48, int(img.width * plan["scale"])), max(48, int(img.height * plan["scale"]))),
+                         Image.Resampling.BILINEAR)
+    if plan["overlay"]:
+        img = draw_text(img, plan["overlay"], rng, banner=plan["banner"])
+    return img
 
 
 def jpeg_bytes(img: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, "JPEG", quality=quality, optimize=True)
     return buffer.getvalue()
+
+
+def render(spec: dict) -> Image.Image:
+    """The picture a spec describes; a pure function, so pictures can be drawn in any process.
+
+    ``spec``: ``key`` (seeds the drawing), ``size``, ``text`` and ``banner`` (optional writing),
+    ``copy_of`` (the original's spec) with ``plan`` (see :func:`plan_copy`).
+    """
+    rng = np.random.default_rng(spec["key"])
+    if spec.get("copy_of"):
+        original = Image.open(io.BytesIO(jpeg_bytes(render(spec["copy_of"]), spec["copy_of"]["quality"])))
+        return transform_copy(rng, original.convert("RGB"), spec["plan"])
+    img = render_product(rng, spec["size"])
+    if spec.get("text"):
+        img = draw_text(img, spec["text"], rng, banner=spec.get("banner", True))
+    return img
+
+
+def write_all(folder: str | Path, specs: list[dict]) -> int:
+    """Render and save each spec as ``folder/<spec name>``; returns how many were written."""
+    folder = Path(folder)
+    for spec in specs:
+        (folder / spec["name"]).write_bytes(jpeg_bytes(render(spec), spec["quality"]))
+    return len(specs)

@@ -9,7 +9,6 @@ consumed in a fixed order.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +32,7 @@ class Config:
 
     sessions_per_user_day: float = 0.7   # mean; per-user activity is log-normal around it
     seller_share: float = 0.25           # users who list regularly
-    listings_per_seller_day: float = 0.18
+    listings_per_seller_day: float = 0.27
     initial_listings_per_user: float = 0.3   # inventory listed in the first hours of day one
     new_user_share: float = 0.12         # users who sign up inside the window
     fraud_share: float = 0.03            # users who are scammers
@@ -132,7 +131,7 @@ def assign_fraud(rng: np.random.Generator, users: Users, start_ms: int, days: in
             types = list(rng.choice(TEXT_FRAUD, int(rng.integers(1, 3)), replace=False))
         if rng.random() < 0.45:
             types.append(STOLEN_IMAGE)
-        if rng.random() < 0.45:
+        if rng.random() < 0.55:
             types.append(IMAGE_TEXT)
         if anomalous or not types:
             types.append(ANOMALOUS_BEHAVIOUR)
@@ -156,18 +155,16 @@ def assign_fraud(rng: np.random.Generator, users: Users, start_ms: int, days: in
     return plans
 
 
-class Pyrand(random.Random):
-    """The stdlib generator used for text, seeded from the run's seed."""
-
-
-def utility(users: Users, u: int, leaf: np.ndarray, brand: np.ndarray, log_rel_price: np.ndarray,
-            age_days: np.ndarray, quality: np.ndarray, intent: int) -> np.ndarray:
-    """How much user ``u`` wants each item: taste, brand, price fit, bargains, freshness."""
+def utility(users: Users, u: np.ndarray, leaf: np.ndarray, brand: np.ndarray, log_rel_price: np.ndarray,
+            age_days: np.ndarray, quality: np.ndarray, intent: np.ndarray) -> np.ndarray:
+    """How much users ``u`` (shape (S,)) want items (shape (S, K)): taste, brand, price fit,
+    bargains, the session's intent and freshness."""
     n_leaves = users.taste.shape[1]
-    util = 0.9 * np.log(users.taste[u, leaf] * n_leaves + 1e-3)
-    util += np.where(brand >= 0, users.brand_pref[u, np.maximum(brand, 0)], 0.0) * 1.0
-    util -= np.minimum(0.8 * ((log_rel_price - users.price_pref[u]) / 0.6) ** 2, 3.0)
+    uu = u[:, None]
+    util = 0.9 * np.log(users.taste[uu, leaf] * n_leaves + 1e-3)
+    util += np.where(brand >= 0, users.brand_pref[uu, np.maximum(brand, 0)], 0.0)
+    util -= np.minimum(0.8 * ((log_rel_price - users.price_pref[uu]) / 0.6) ** 2, 3.0)
     util += 0.6 * np.maximum(0.0, -log_rel_price - 0.3)   # a bargain catches the eye
-    util += 1.0 * (leaf == intent)
+    util += 1.0 * (leaf == intent[:, None])
     util -= 0.3 * age_days
     return util + quality

@@ -5,8 +5,8 @@ Every function takes a :class:`random.Random` so the output is deterministic per
 
 >>> import random
 >>> rng = random.Random(1)
->>> text, kind = contact(rng, "external_channel")
->>> isinstance(text, str) and len(text) > 3
+>>> sentence, evidence = scam(rng, "external_channel")
+>>> evidence in sentence
 True
 >>> hangul_digits("010")
 '공일공'
@@ -84,13 +84,18 @@ HARD_NEGATIVE_CHAT = (
     "텔레비전 사이즈가 몇인치예요?", "카카오프렌즈 정품 맞나요?", "모델번호 {model} 맞죠?",
     "{bank} 앞에서 만나요", "번개톡으로 연락드릴게요", "상품 링크 https://m.bunjang.co.kr/products/{n} 이거 맞나요?",
 )
+GREETINGS = ("", "", "안녕하세요 ", "안녕하세요! ", "혹시 ", "저기 ")
 BUYER_CHAT = (
-    "안녕하세요 구매 가능할까요?", "네고 가능한가요?", "직거래 가능하세요?", "택배 거래 되나요?", "실측 사이즈 알 수 있을까요?",
+    "구매 가능할까요?", "네고 가능한가요?", "직거래 가능하세요?", "택배 거래 되나요?", "실측 사이즈 알 수 있을까요?",
     "아직 판매중인가요?", "{price}원에 가능할까요?", "사진 더 볼 수 있을까요?", "오늘 바로 거래 가능해요?",
+    "{loc} 직거래 되나요?", "{hour}시쯤 {loc}에서 가능할까요?", "하자 있는 부분 있나요?", "구성품 다 있나요?",
+    "택포 {price}원 어떠세요?", "정품 인증 가능할까요?", "예약 가능할까요? 내일 입금할게요", "몇 번 사용하셨어요?",
 )
 SELLER_CHAT = (
     "네 판매중입니다", "네고는 조금 어려워요 ㅠ", "직거래는 {loc}에서 가능해요", "택배비 포함 가격이에요",
     "사진 보내드릴게요", "내일 저녁에 가능합니다", "네 구매 가능하세요", "번개페이로 결제해주시면 바로 보내드려요",
+    "{hour}시 이후에 {loc} 가능해요", "{price}원까지는 해드릴게요", "하자 없어요 상태 좋아요", "네 예약 걸어둘게요",
+    "편의점 택배로 보내드릴게요", "오늘 발송 가능합니다",
 )
 BANKS = ("국민은행", "신한은행", "우리은행", "하나은행", "농협", "카카오뱅크", "토스뱅크", "기업은행")
 
@@ -98,7 +103,14 @@ BANKS = ("국민은행", "신한은행", "우리은행", "하나은행", "농협
 def fill(rng: random.Random, template: str, price: int = 10000) -> str:
     return template.format(model=_model_number(rng), serial=f"{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}-{rng.randint(10, 99)}",
                            n=rng.randint(10000, 99999999), bank=rng.choice(BANKS), loc=rng.choice(LOCATIONS),
-                           price=f"{max(1000, price * 9 // 10000 * 1000):,}")
+                           price=f"{max(1000, price * 9 // 10000 * 1000):,}", hour=rng.randint(1, 11))
+
+
+def chat(rng: random.Random, from_seller: bool, price: int) -> str:
+    """An honest chat line: an optional greeting, one or two phrases, sometimes an emoji."""
+    pool = SELLER_CHAT if from_seller else BUYER_CHAT
+    text = rng.choice(GREETINGS) + " ".join(fill(rng, rng.choice(pool), price) for _ in range(rng.choice((1, 1, 2))))
+    return text + (" " + rng.choice(EMOJI) if rng.random() < 0.2 else "")
 
 
 # -- search queries ------------------------------------------------------------------------
@@ -234,10 +246,11 @@ def scam(rng: random.Random, category: str) -> tuple[str, str]:
     return (f"{prefix} {sentence}" if prefix else sentence), evidence
 
 
-def contact(rng: random.Random, category: str) -> tuple[str, str]:
-    """A short contact line to write inside a picture (kept legible for OCR)."""
-    if category == EXTERNAL_CHANNEL and rng.random() < 0.5:
-        return f"카톡 {_handle(rng)}", "kakao"
-    if category == EXTERNAL_CHANNEL:
-        return f"010-{rng.randint(0, 9999):04d}-{rng.randint(0, 9999):04d}", "phone"
-    return f"텔레 @{_handle(rng)}", "telegram"
+def contact(rng: random.Random) -> str:
+    """A short contact line to write inside a picture (plain enough for OCR to read)."""
+    form = rng.randrange(3)
+    if form == 0:
+        return f"카톡 {_handle(rng)}"
+    if form == 1:
+        return f"010-{rng.randint(0, 9999):04d}-{rng.randint(0, 9999):04d}"
+    return f"텔레 @{_handle(rng)}"
