@@ -99,7 +99,8 @@ def to_html(title: str, subtitle: str, sections: list[Section]) -> str:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return json.loads(frame.reset_index().to_json(orient="records", date_format="iso", force_ascii=False))
+    named = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
+    return json.loads(named.to_json(orient="records", date_format="iso", force_ascii=False))
 
 
 def to_json(title: str, sections: list[Section]) -> dict:
@@ -123,7 +124,8 @@ def write_csv(sections: list[Section], folder: Path) -> list[Path]:
     for section in sections:
         for item in section.items:
             if isinstance(item, (Table, Chart)):
-                frame = item.frame if isinstance(item, Table) else item.data.reset_index()
+                frame = item.frame if isinstance(item, Table) else item.data
+                frame = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
                 path = folder / f"{item.name}.csv"
                 frame.to_csv(path, index=False)
                 written.append(path)

@@ -18,6 +18,7 @@ from bunjang_lab.report import charts
 from bunjang_lab.report.model import Chart, Gallery, Note, Section, Table
 
 KEY_METRICS = ("ndcg@10", "hr@10", "recall@20", "coverage")
+DAYS_SHOWN = 30  # daily charts cover the last month; sign-ups reach back years
 MAX_REASONS_SHOWN = 3
 
 
@@ -46,13 +47,12 @@ def data_health(lake: str) -> Section:
         section.add(Note("The lake holds no events yet."))
         return section
     events["day"] = events["ts"].dt.strftime("%Y-%m-%d")
-    per_day = pd.crosstab(events["day"], events["type"])
-    section.summary.update(events=int(len(events)), days=int(per_day.shape[0]),
-                           first_day=str(per_day.index.min()), last_day=str(per_day.index.max()))
-    _chart(section, "events_per_type_per_day", "Events per type per day", per_day,
+    per_day = pd.crosstab(events["day"], events["type"]).tail(DAYS_SHOWN)
+    section.summary.update(events=int(len(events)), first_event=str(events["day"].min()), last_event=str(events["day"].max()))
+    _chart(section, "events_per_type_per_day", f"Events per type per day (last {DAYS_SHOWN} days)", per_day,
            lambda: charts.stacked_bars(per_day, "Events per type per day", "events"))
 
-    manifests = lake_io.read_manifests(lake)
+    manifests = pd.DataFrame(lake_io.read_manifests(lake))
     if manifests.empty:
         section.add(Note("No ingest manifests: the lake was not written by `ingest`."))
     else:
@@ -72,7 +72,8 @@ def data_health(lake: str) -> Section:
             section.summary.update({c: int(late[c].sum()) for c in timing_columns})
             _chart(section, "late_and_out_of_order", "Late and out-of-order events per ingest run", late,
                    lambda: charts.stacked_bars(late, "Late and out-of-order events", "events"))
-        section.add(Table("ingest_runs", "Ingest runs", manifests))
+        scalars = [c for c in manifests.columns if not manifests[c].map(lambda v: isinstance(v, (dict, list))).any()]
+        section.add(Table("ingest_runs", "Ingest runs", manifests[scalars]))
 
     _chart(section, "users_and_live_listings", "Users and live listings at the end of each day",
            growth := _users_and_live_listings(events),
@@ -87,7 +88,8 @@ def _users_and_live_listings(events: pd.DataFrame) -> pd.DataFrame:
     status = events[events["type"] == "listing_status"].sort_values("ts")
     ended = status[status["status"].isin(["sold", "removed"])].drop_duplicates("item_id")
     closed = ended.groupby("day").size().reindex(days, fill_value=0).cumsum()
-    return pd.DataFrame({"users": signups, "live listings": listed - closed}, index=pd.Index(days, name="day"))
+    growth = pd.DataFrame({"users": signups, "live listings": listed - closed}, index=pd.Index(days, name="day"))
+    return growth.tail(DAYS_SHOWN)
 
 
 # --- Recommender -----------------------------------------------------------------
@@ -111,17 +113,17 @@ def recommender(lake: str, runs: list[Path], run_dir: Path) -> Section:
         for product, metrics in (evaluation.get("products") or {}).items():
             section.add(Table(f"product_{product}", f"Product: {product}", pd.json_normalize(metrics)))
     else:
-        section.add(Note("No evaluation.json in this run: the model was not evaluated."))
+        section.add(Note("No evaluation.json in this run: the candidate was not evaluated against the baselines."))
 
     trend = _metric_trend(runs)
     if not trend.empty:
         _chart(section, "metric_trend", "Key metrics of the production model over past runs", trend,
                lambda: charts.lines(trend, "Metric trend over runs"))
 
-    gate = _read_json(run_dir / "gate.json")
+    gate = _read_json(run_dir / "train.json")
     if gate:
         section.summary["gate"] = "promoted" if gate.get("promoted") else "kept previous model"
-        section.add(Table("gate", "Promotion gate", pd.json_normalize(gate)))
+        section.add(Table("gate", "What the promotion gate decided", pd.json_normalize(gate)))
 
     home = _read_parquet(run_dir / "products" / "home.parquet")
     if home is None or home.empty:
@@ -209,8 +211,8 @@ def fraud(lake: str, run_dir: Path, labels: Path | None) -> Section:
         per_category = pd.crosstab(hits["day"], hits["category"])
         _chart(section, "flags_per_category_per_day", "Flags per category per day", per_category,
                lambda: charts.stacked_bars(per_category, "Flags per category per day", "flags"))
-        per_rule = pd.crosstab(hits["day"], hits["code"])
-        section.add(Table("flags_per_rule_per_day", "Flags per rule per day", per_rule.reset_index()))
+        per_rule = pd.crosstab(hits["code"], hits["day"])
+        section.add(Table("flags_per_rule_per_day", "Flags per rule per day", per_rule.reset_index(names="rule")))
         by_rule = hits["code"].value_counts()
         _chart(section, "flags_per_rule", "Flags per rule", by_rule,
                lambda: charts.horizontal_bars(by_rule, "Flags per rule", "flags"))
@@ -240,14 +242,14 @@ def fraud(lake: str, run_dir: Path, labels: Path | None) -> Section:
     return section
 
 
-def _labelled_fraud(labels: Path) -> dict[str, set[str]]:
-    """kind -> ids labelled fraudulent (listings by item_id, messages by event_id)."""
+def _labelled_fraud(labels: Path) -> dict[str, dict[str, set[str]]]:
+    """kind -> id -> labelled fraud categories (listings by item_id, messages by event_id)."""
     out = {}
     for kind, file, key in (("listing", "listings.csv", "item_id"), ("message", "messages.csv", "event_id")):
         path = labels / file
         if path.exists():
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            out[kind] = set(frame.loc[frame["fraud_types"].str.len() > 0, key])
+            out[kind] = {k: set(types.split(";")) - {""} for k, types in zip(frame[key], frame["fraud_types"])}
     return out
 
 
@@ -256,22 +258,28 @@ def _rule_quality(results: pd.DataFrame, labels: Path) -> pd.DataFrame:
     results = results[results["kind"].isin(truth)]
     if results.empty:
         return pd.DataFrame()
-    results = results.assign(fraud=[key in truth[kind] for kind, key in zip(results["kind"], results["key"])])
+    types = [truth[kind].get(key, set()) for kind, key in zip(results["kind"], results["key"])]
+    results = results.assign(types=types, fraud=[bool(t) for t in types])
     hits = _reasons(results)
     positives = int(results["fraud"].sum())
     rows = []
     for code, fired in hits.groupby("code"):
         fired = fired.drop_duplicates(["kind", "key"])
+        category = fired["category"].iloc[0]
+        # Recall against the rule's own category where the labels use it, else against all fraud.
+        in_category = results["types"].map(lambda t: category in t)
+        relevant = in_category if in_category.any() else results["fraud"]
+        caught = int(fired["types"].map(lambda t: category in t if in_category.any() else bool(t)).sum())
         true_hits = int(fired["fraud"].sum())
-        rows.append({"rule": code, "category": fired["category"].iloc[0], "fired": len(fired),
+        rows.append({"rule": code, "category": category, "fired": len(fired),
                      "precision": round(true_hits / len(fired), 4),
-                     "recall": round(true_hits / positives, 4) if positives else None})
+                     "recall_in_category": round(caught / int(relevant.sum()), 4) if relevant.any() else None})
     flagged = results["flagged"].astype(bool)
     true_flags = int((flagged & results["fraud"]).sum())
     rows.append({"rule": "(flagged)", "category": "all", "fired": int(flagged.sum()),
                  "precision": round(true_flags / flagged.sum(), 4) if flagged.sum() else None,
-                 "recall": round(true_flags / positives, 4) if positives else None})
-    return pd.DataFrame(rows).sort_values("fired", ascending=False)
+                 "recall_in_category": round(true_flags / positives, 4) if positives else None})
+    return pd.DataFrame(rows).sort_values("fired", ascending=False, ignore_index=True)
 
 
 def _riskiest_sellers(sellers: pd.DataFrame, n: int = 10) -> pd.DataFrame:
@@ -328,17 +336,17 @@ def _thumbnail(path: str, size: int = 120) -> bytes:
 def operations(run_dir: Path, models_dir: Path) -> Section:
     section = Section("Operations")
     run = _read_json(run_dir / "run.json") or {}
-    stages = {name: seconds for name, seconds in (run.get("stages") or {}).items() if isinstance(seconds, (int, float))}
+    latest = models_dir / "latest"
+    model_meta = _read_json(latest / "meta.json") if latest.exists() else None
+    stages = _stage_seconds(run, _read_json(run_dir / "fraud" / "summary.json") or {}, model_meta or {})
     if stages:
         timings = pd.Series(stages, name="seconds")
         section.summary["total_seconds"] = round(float(timings.sum()), 1)
         _chart(section, "stage_seconds", "Seconds per stage", timings,
                lambda: charts.horizontal_bars(timings, "How long each stage took", "seconds"))
     else:
-        section.add(Note("No stage timings recorded in run.json."))
-    latest = models_dir / "latest"
-    model_meta = _read_json(latest / "meta.json") if latest.exists() else None
-    section.summary["model_version"] = run.get("model_version") or (model_meta or {}).get("version") or (latest.resolve().name if latest.exists() else None)
+        section.add(Note("No stage timings recorded for this run."))
+    section.summary["model_version"] = (run.get("products") or {}).get("model") or (model_meta or {}).get("version")
     published = _read_json(run_dir / "publish.json")
     if published:
         section.summary["cache_version"] = published.get("version")
@@ -346,3 +354,12 @@ def operations(run_dir: Path, models_dir: Path) -> Section:
     else:
         section.add(Note("This run was not published to the cache."))
     return section
+
+
+def _stage_seconds(run: dict, fraud_summary: dict, model_meta: dict) -> dict[str, float]:
+    """Seconds per stage step, from the record each stage keeps of itself."""
+    steps = {f"fraud: {k}": v for k, v in (fraud_summary.get("timings_s") or {}).items()}
+    steps.update({f"train: {k[:-2]}": v for k, v in (model_meta.get("timings") or {}).items()
+                  if k.endswith("_s") and not k.endswith("cpu_s") and k != "total_s"})
+    steps.update({f"products: {k}": v for k, v in ((run.get("products") or {}).get("seconds") or {}).items() if k != "total"})
+    return {name: float(v) for name, v in steps.items() if isinstance(v, (int, float))}
