@@ -376,17 +376,19 @@ def _long_line(ctx: _Context, line_no: int, head: bytes) -> _Context:
     return part
 
 
-def _ingest_file(ctx: _Context, path: Path, pool: Executor) -> None:
-    """Regions of the file are validated two at a time (Arrow and numpy release the GIL),
-    then merged in file order."""
-    pending: deque = deque()
+def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> None:
+    """Queue the file's regions; they are validated two at a time (Arrow and numpy release
+    the GIL), and merged in input order."""
     with _open(path) as stream:
         for kind, first_line, data in _regions(stream):
-            pending.append(pool.submit(_long_line if kind == "long" else _ingest_region, ctx, first_line, data))
-            if len(pending) > IN_FLIGHT:
-                ctx.absorb(pending.popleft().result())
-    while pending:
-        ctx.absorb(pending.popleft().result())
+            pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, first_line, data)))
+            while len(pending) > IN_FLIGHT:
+                _merge_next(pending)
+
+
+def _merge_next(pending: deque) -> None:
+    ctx, future = pending.popleft()
+    ctx.absorb(future.result())
 
 
 # ---------------------------------------------------------------- the run
@@ -449,12 +451,14 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     now_ms = to_epoch_ms(now if now is not None else dt.datetime.now(dt.timezone.utc))
     min_ts_ms = to_epoch_ms(min_ts)
     lakelib.clean_tmp(lake)
-    contexts = []
+    contexts, pending = [], deque()
     with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
         for index, path in enumerate(files):
             base = Path(media_root) if media_root is not None else path.parent
             contexts.append(_Context(index, str(path.resolve()), str(base.resolve()), min_ts_ms, now_ms))
-            _ingest_file(contexts[-1], path, pool)
+            _ingest_file(contexts[-1], path, pool, pending)
+        while pending:
+            _merge_next(pending)
     rows = pa.concat_tables([t for c in contexts for t in c.tables] or [ROWS.empty_table()])
     known = lakelib.event_ids(lake)
     in_lake = (pc.is_in(rows["event_id"], value_set=known).to_numpy(zero_copy_only=False) if len(known)
