@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 MAX_LINE_BYTES = 1 << 20  # a line longer than this (without its newline) is quarantined
@@ -229,6 +230,14 @@ def _check_value(field: Field, value: Any, required: bool, max_birth_year: int, 
     return value
 
 
+_KNOWN = {name: frozenset(COMMON) | frozenset(t.fields) for name, t in TYPES.items()}
+
+
+@lru_cache(maxsize=8)
+def _year_of(epoch_ms: int) -> int:
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.timezone.utc).year
+
+
 def validate(record: Any, *, min_ts_ms: int | None = None, now_ms: int | None = None,
              base_dir: str | None = None) -> dict[str, Any]:
     """A normalised row for one decoded JSON record, or raise :class:`Rejected`.
@@ -267,7 +276,7 @@ def validate(record: Any, *, min_ts_ms: int | None = None, now_ms: int | None = 
         raise Rejected("ts_too_old", "ts", str(ts)[:64])
     if ts_ms > now_ms + MAX_FUTURE_MS:
         raise Rejected("ts_in_future", "ts", str(ts)[:64])
-    max_birth_year = dt.datetime.fromtimestamp(now_ms / 1000, dt.timezone.utc).year
+    max_birth_year = _year_of(now_ms)
     row: dict[str, Any] = {"event_id": event_id, "type": type_name, "ts": ts_ms}
     for name in ("user_id", *event_type.fields):
         value = record.get(name)
@@ -278,7 +287,7 @@ def validate(record: Any, *, min_ts_ms: int | None = None, now_ms: int | None = 
             row[name] = FIELDS[name].default
         else:
             row[name] = _check_value(FIELDS[name], value, required, max_birth_year, base_dir)
-    known = set(COMMON) | set(event_type.fields)
+    known = _KNOWN[type_name]
     extra = {k: v for k, v in record.items() if k not in known and v is not None}
     row["extra"] = _extra_json(extra) if extra else None
     return row
