@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from bunjang_lab.products.catalog import snapshot
-from bunjang_lab.products.recommend import build_products, write_products
+from bunjang_lab.products.recommend import build_products, recent_states, write_products
 from bunjang_lab.products.scorer import load_scorer
 from bunjang_lab.products.synthetic import market_events, write_random_model
 
@@ -32,7 +32,7 @@ from bunjang_lab.products.synthetic import market_events, write_random_model
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=10_000)
-    p.add_argument("--listings", type=int, default=61_000, help="all listings; about 5/6 stay live (50,000+)")
+    p.add_argument("--listings", type=int, default=62_000, help="all listings; about 5/6 stay live (50,000+)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--evaluate", metavar="LAKE", help="print product quality on this lake's time split instead")
     p.add_argument("--test-days", type=float, default=3.0)
@@ -50,9 +50,12 @@ def main() -> None:
         snap = snapshot(events)
         timings["snapshot"] = time.perf_counter() - t0
         t = time.perf_counter()
-        scorer = load_scorer(model, events, snap)
+        states = recent_states(snap)
+        timings["users"] = time.perf_counter() - t
+        t = time.perf_counter()
+        scorer = load_scorer(model, events, snap, recent=states)
         timings["load model"] = time.perf_counter() - t
-        tables, product_seconds = build_products(snap, scorer)
+        tables, product_seconds = build_products(snap, scorer, states=states)
         timings.update(product_seconds)
         t = time.perf_counter()
         tables["vectors"] = scorer.export(Path(tmp) / "vectors", tables["users"]["user_id"], snap.live["item_id"])

@@ -215,3 +215,14 @@ def test_tables_follow_the_run_contract(name):
         "users": ["user_id", "segment", "recent_categories", "recent_items"],
     }[name]
     assert list(tables[name].columns) == expected and len(tables[name]) > 0
+
+
+def test_recent_states_are_the_rankers_fold_exactly():
+    from bunjang_lab.products.recommend import recent_states
+    from bunjang_lab.ranking.features import recent_states as rankers_fold
+
+    m = shopper_market()
+    m.add("favorite", "u", 0.5, item_id="bag1").add("click", "v", 3, item_id="sn2").add("chat", "v", 2, item_id="bag2", to_user_id="s9", text="hi")
+    snap = snapshot(m.frame(), now=NOW)
+    expected = rankers_fold(snap.interactions)
+    assert recent_states(snap).to_dict("records") == expected.to_dict("records")

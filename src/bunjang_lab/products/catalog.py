@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bunjang_lab.products.segments import age_band, gender_of
+from bunjang_lab.ranking import features
 from bunjang_lab.ranking.realtime import DEFAULT_TYPE_WEIGHTS
 
 # Interactions that say "I want this kind of item" (impressions say nothing on their own).
@@ -45,7 +46,8 @@ class Snapshot:
     listings:      item_id, seller_id, title, category, top_category, brand, price, listed_ts,
                    status, flagged, live
     users:         user_id, gender, birth_year, segment, last_ts
-    interactions:  user_id, item_id, ts, type, weight (positive interactions only)
+    interactions:  user_id, item_id, ts, type, surface, weight, category (positive
+                   interactions, sorted by user and time)
     purchases:     user_id, item_id
     searches:      user_id, ts, query
     """
@@ -107,14 +109,8 @@ def snapshot(events: pd.DataFrame, now=None, flagged: set | None = None) -> Snap
     listings["live"] = ~listings["status"].isin(UNAVAILABLE) & ~listings["flagged"]
     listings = listings.rename_axis("item_id").reset_index()
 
-    acts = events[kind.isin(INTERACTION_TYPES)]
-    switched_off = (acts["type"] == "favorite") & (acts["on"].astype(object) == False)  # noqa: E712
-    acts = acts[~switched_off]  # a favorite switched off is not an interest any more
-    interactions = pd.DataFrame({
-        "user_id": acts["user_id"].astype(str), "item_id": acts["item_id"].astype(str),
-        "ts": acts["ts"], "type": acts["type"].astype(str),
-        "weight": acts["type"].map(INTERACTION_WEIGHTS).astype(float),
-    }).reset_index(drop=True)
+    # The ranker's definition: un-favorites and a seller's own clicks/chats are not tastes.
+    interactions = features.interactions(events, listings.set_index("item_id"), INTERACTION_WEIGHTS)
 
     searched = events[kind == "search"]
     searches = pd.DataFrame({"user_id": searched["user_id"].astype(str), "ts": searched["ts"],

@@ -34,13 +34,26 @@ def recent_table(states: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["user_id", "kind", "key", "weight"])
 
 
-def recent_states(snap: Snapshot) -> pd.DataFrame:
-    """Each user's recent categories/items, folded exactly as the ranker and serving do."""
-    from bunjang_lab.ranking.features import recent_states as fold_states
+def recent_states(snap: Snapshot, params=realtime.DEFAULT_PARAMS) -> pd.DataFrame:
+    """Each user's recent categories/items (user_id, recent_categories, recent_items as
+    ``realtime`` states), folded event by event with ``realtime.add`` exactly as the ranker's
+    features and serving do; timestamps are converted once for all users."""
+    from bunjang_lab.ranking.features import epoch_seconds
 
-    category = snap.interactions["item_id"].map(snap.listings.set_index("item_id")["category"])
-    inter = snap.interactions.assign(category=category).sort_values(["user_id", "ts"], kind="stable")
-    return fold_states(inter, until=None)
+    inter = snap.interactions
+    rows, user, cats, items = [], None, None, None
+    for u, item, cat, w, ts in zip(inter["user_id"], inter["item_id"], inter["category"], inter["weight"],
+                                   epoch_seconds(inter["ts"])):
+        if u != user:
+            if user is not None:
+                rows.append((user, cats, items))
+            user, cats, items = u, realtime.new_state(), realtime.new_state()
+        items = realtime.add(items, item, w, ts, params)
+        if isinstance(cat, str):
+            cats = realtime.add(cats, cat, w, ts, params)
+    if user is not None:
+        rows.append((user, cats, items))
+    return pd.DataFrame(rows, columns=["user_id", "recent_categories", "recent_items"])
 
 
 def active_users(snap: Snapshot, days: int = ACTIVE_DAYS) -> pd.DataFrame:
@@ -50,8 +63,10 @@ def active_users(snap: Snapshot, days: int = ACTIVE_DAYS) -> pd.DataFrame:
     return users.assign(history=users["user_id"].map(history).fillna(0).astype(int))[["user_id", "segment", "history"]]
 
 
-def build_products(snap: Snapshot, scorer: feed.Scorer, k: int = feed.K) -> tuple[dict, dict]:
-    """(tables by name, seconds per product)."""
+def build_products(snap: Snapshot, scorer: feed.Scorer, k: int = feed.K,
+                   states: pd.DataFrame | None = None) -> tuple[dict, dict]:
+    """(tables by name, seconds per product); ``states`` are the users' :func:`recent_states`
+    when already computed (the FM scorer uses the same)."""
     timings, tables = {}, {}
 
     def timed(name, fn):
@@ -60,7 +75,8 @@ def build_products(snap: Snapshot, scorer: feed.Scorer, k: int = feed.K) -> tupl
         timings[name] = round(time.perf_counter() - start, 3)
         return out
 
-    states = timed("users", lambda: recent_states(snap))
+    if states is None:
+        states = timed("users", lambda: recent_states(snap))
     tables["popular"] = timed("popular", lambda: popular.popular_lists(snap))
     tables["related"] = timed("related", lambda: related.related_items(snap))
     tables["suggest"] = timed("suggest", lambda: suggest.suggestions(snap))
@@ -132,8 +148,12 @@ def compute_products(lake, model_dir, out, now=None, fraud_dir=None) -> dict:
     fraud_dir = Path(fraud_dir) if fraud_dir else out / "fraud"
     snap = snapshot(events, now=now, flagged=flagged_items(fraud_dir))
     read_seconds = round(time.perf_counter() - start, 3)
-    scorer = load_scorer(model_dir, events, snap)
-    tables, timings = build_products(snap, scorer)
+    started = time.perf_counter()
+    states = recent_states(snap)
+    recent_seconds = round(time.perf_counter() - started, 3)
+    scorer = load_scorer(model_dir, events, snap, recent=states)
+    tables, timings = build_products(snap, scorer, states=states)
+    timings["users"] = recent_seconds
     tables["vectors"] = scorer.export(out / f".vectors-{uuid.uuid4().hex[:8]}", tables["users"]["user_id"], snap.live["item_id"])
     write_products(tables, out)
     summary = {

@@ -14,22 +14,45 @@ import pandas as pd
 
 from bunjang_lab.cli import UserError
 from bunjang_lab.products.catalog import Snapshot
+from bunjang_lab.ranking import realtime
 
 CHUNK = 262_144  # pairs per row-wise dot (bounds the gathered (n, k) arrays)
 
 
 class FMPairScorer:
-    """Scores (user, item) pairs with a loaded ``FMScorer`` at time ``at``."""
+    """Scores (user, item) pairs with a loaded ``FMScorer`` at time ``at``.
 
-    def __init__(self, fm, ctx, at):
-        self.fm, self.ctx, self.at = fm, ctx, at
+    ``recent``, when given, holds each user's recent-category/item states (the table of
+    ``products.recommend.recent_states``, the same one written to users.parquet and updated
+    by serving); the user parts then take their recent features from it instead of folding
+    the interactions again.
+    """
+
+    def __init__(self, fm, ctx, at, recent: pd.DataFrame | None = None):
+        self.fm, self.ctx, self.at, self.recent = fm, ctx, at, recent
         self.version = fm.meta.get("version", "unknown")
 
+    def user_parts(self, users: np.ndarray):
+        if self.recent is None:
+            return self.fm.user_parts(users, self.ctx, self.at)
+        from bunjang_lab.ranking import features
+        from bunjang_lab.ranking.scoring import Part
+
+        params = self.fm.feature_map.recent_params
+        frame = features.user_frame(pd.DataFrame({"user_id": users, "ts": self.at}), self.ctx, params, with_recent=False)
+        states = self.recent.set_index("user_id").reindex(users)
+        frame["recent_category"] = [realtime.top_weights(s, params["top_categories"]) if isinstance(s, dict) else []
+                                    for s in states["recent_categories"]]
+        frame["recent_item"] = [realtime.top_weights(s, params["top_items"]) if isinstance(s, dict) else []
+                                for s in states["recent_items"]]
+        vectors, bias = self.fm.side(self.fm.feature_map.encode(frame))
+        return Part(users, vectors, bias + self.fm.bias)
+
     def score(self, user_ids, item_ids) -> np.ndarray:
-        users, u_index = np.unique(np.asarray(user_ids).astype(str), return_inverse=True)
-        items, i_index = np.unique(np.asarray(item_ids).astype(str), return_inverse=True)
-        up = self.fm.user_parts(users, self.ctx, self.at)
-        ip = self.fm.item_parts(items, self.ctx, self.at)
+        u_index, users = pd.factorize(np.asarray(user_ids).astype(str))
+        i_index, items = pd.factorize(np.asarray(item_ids).astype(str))
+        up = self.user_parts(np.asarray(users, dtype=object).astype(str))
+        ip = self.fm.item_parts(np.asarray(items, dtype=object).astype(str), self.ctx, self.at)
         out = up.bias[u_index] + ip.bias[i_index]
         for start in range(0, len(out), CHUNK):
             u, i = u_index[start:start + CHUNK], i_index[start:start + CHUNK]
@@ -43,7 +66,7 @@ class FMPairScorer:
         return export_vectors(self.fm, self.ctx, np.asarray(user_ids), np.asarray(item_ids), self.at, out_dir)
 
 
-def load_scorer(model_dir, events: pd.DataFrame, snap: Snapshot) -> FMPairScorer:
+def load_scorer(model_dir, events: pd.DataFrame, snap: Snapshot, recent: pd.DataFrame | None = None) -> FMPairScorer:
     """The FM of ``model_dir`` (a model folder or the ``models/latest`` link) over ``events``."""
     from bunjang_lab.ranking import features
     from bunjang_lab.ranking.scoring import FMScorer
@@ -51,4 +74,4 @@ def load_scorer(model_dir, events: pd.DataFrame, snap: Snapshot) -> FMPairScorer
     model_dir = Path(model_dir)
     if not (model_dir / "model.txt").exists():
         raise UserError(f"no trained model in {model_dir} (run `python -m bunjang_lab train` first)")
-    return FMPairScorer(FMScorer.load(model_dir.resolve()), features.Context.from_events(events), snap.now)
+    return FMPairScorer(FMScorer.load(model_dir.resolve()), features.Context.from_events(events), snap.now, recent)

@@ -27,11 +27,13 @@ syllable) and ``CHOSUNG_WEIGHT`` for an abbreviation match (more ambiguous).
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import Iterable, Mapping
 
 from bunjang_lab.text.hangul import chosung, is_jamo, is_jamo_only, keystrokes
 
+_COMPAT_JAMO = re.compile("[\u3131-\u318e]")
 DEFAULT_BOOST = 2.0
 KEYSTROKE_WEIGHT = 0.5
 CHOSUNG_WEIGHT = 0.8
@@ -46,9 +48,12 @@ def fold(text: str) -> str:
     >>> fold(" Nike  AIR  ｍａｘ "), fold("ㄴㅇㅋ")
     ('nikeairmax', 'ㄴㅇㅋ')
     """
-    composed = unicodedata.normalize("NFC", text)
-    kept = "".join(ch if is_jamo(ch) else unicodedata.normalize("NFKC", ch) for ch in composed)
-    return "".join(kept.casefold().split())
+    if _COMPAT_JAMO.search(text):
+        composed = unicodedata.normalize("NFC", text)
+        text = "".join(ch if is_jamo(ch) else unicodedata.normalize("NFKC", ch) for ch in composed)
+    else:
+        text = unicodedata.normalize("NFKC", text)
+    return "".join(text.casefold().split())
 
 
 def keys(query: str) -> dict:
