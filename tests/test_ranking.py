@@ -142,13 +142,14 @@ def test_user_item_split_equals_full_rows(trained, split):
     assert np.allclose(up.bias[:, None] + ip.bias[None, :] + up.vectors @ ip.vectors.T, expected)
 
 
-def test_top_k_matches_a_full_sort_and_excludes():
+@pytest.mark.parametrize("n_items,sample", [(40, 512), (3000, 64)], ids=["partial-sort", "sampled-threshold"])
+def test_top_k_matches_a_full_sort_and_excludes(n_items, sample):
     rng = np.random.default_rng(1)
     from bunjang_lab.ranking.scoring import Part
 
-    users = Part(np.array([f"u{i}" for i in range(7)]), rng.normal(size=(7, 3)), rng.normal(size=7))
-    items = Part(np.array([f"i{j}" for j in range(40)]), rng.normal(size=(40, 3)), rng.normal(size=40))
-    top = top_k(users, items, 5, exclude={"u0": ["i3", "i4"]}, block_size=3)
+    users = Part(np.array([f"u{i}" for i in range(50)]), rng.normal(size=(50, 3)), rng.normal(size=50))
+    items = Part(np.array([f"i{j}" for j in range(n_items)]), rng.normal(size=(n_items, 3)), rng.normal(size=n_items))
+    top = top_k(users, items, 5, exclude={"u0": ["i3", "i4"]}, block_size=16, sample=sample)
     full = users.vectors @ items.vectors.T + items.bias
     full[0, [3, 4]] = -np.inf
     assert top.item_ids.tolist() == items.ids[np.argsort(-full, axis=1)[:, :5]].tolist()
