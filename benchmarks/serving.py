@@ -149,7 +149,7 @@ def event_process(url: str, n: int) -> dict:
 
 def clear_redis() -> None:
     with open_cache(REDIS_URL) as cache:
-        cache.client.flushdb()
+        cache.command("FLUSHDB")
 
 
 def main() -> None:

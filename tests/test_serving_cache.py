@@ -48,7 +48,7 @@ def corrupt(cache, key: str) -> None:
         with sqlite3.connect(cache.path) as conn:
             conn.execute("UPDATE kv SET value = ? WHERE version = ? AND key = ?", (b"\xff{not json", version, key))
     else:
-        cache.client.set(cache.key(version, key), b"\xff{not json")
+        cache.command("SET", cache.key(version, key), b"\xff{not json")
 
 
 def test_values_round_trip_and_absent_keys_are_none(cache):
@@ -209,3 +209,40 @@ def test_versioned_and_live_values_read_together(cache):
     with cache.snapshot() as snap:
         assert snap.get_many_and_live(["flag:i1", "flag:i2"], ["gone:i1", "gone:i2"]) == (
             [{"risk": 0.9}, None], [None, {"status": "sold"}])
+
+
+def test_redis_transaction_retries_when_a_watched_key_changes(tmp_path):
+    prefix = f"test-{uuid.uuid4().hex}:"
+    url = f"{REDIS_DB}?prefix={prefix}"
+    with open_cache(url) as cache, open_cache(url) as other:
+        try:
+            publish(cache, {"counter": 0})
+            calls = []
+
+            def bump(tx):
+                calls.append(tx.get("counter"))
+                if len(calls) == 1:  # another writer sneaks in between our read and our write
+                    other.atomic(lambda tx2: tx2.put("counter", tx2.get("counter") + 10), watch=["counter"])
+                tx.put("counter", tx.get("counter") + 1)
+
+            cache.atomic(bump, watch=["counter"])
+            assert calls == [0, 10]
+            with cache.snapshot() as snap:
+                assert snap.get("counter") == 11
+        finally:
+            cache.command("UNLINK", *[k for k in cache.command("KEYS", prefix + "*")])
+
+
+def test_redis_client_reports_server_errors_and_recovers():
+    from bunjang_lab.serving.resp import Connection, RespError
+
+    conn = Connection(REDIS_DB)
+    try:
+        assert conn.execute("PING") == "PONG"
+        with pytest.raises(RespError, match="unknown command"):
+            conn.execute("NO-SUCH-COMMAND")
+        key = f"test-{uuid.uuid4().hex}"
+        assert conn.pipeline([("SET", key, "한글"), ("GET", key), ("GET", key + "-absent"), ("DEL", key)]) == [
+            "OK", "한글".encode(), None, 1]
+    finally:
+        conn.close()

@@ -94,6 +94,7 @@ def test_user_mistakes_are_one_line_errors(cache_url, args, message):
     ("redis://127.0.0.1:6379/99999", "cannot use Redis"),
     ("redis://127.0.0.1:notaport/0", "invalid Redis URL"),
     ("ftp://x", "unsupported cache URL"),
+    ("redis://127.0.0.1:6379/0?socket_timeout=3", "unsupported option(s) socket_timeout"),
 ])
 def test_unreachable_or_wrong_cache_urls_are_one_line_errors(url, message):
     proc = score("-m", "bunjang_lab.score", "popular", "--cache", url)
@@ -114,3 +115,22 @@ def test_publish_to_unreachable_redis_is_a_one_line_error(tmp_path):
     run = write_run(tmp_path / "run", users=3, items=6)
     proc = score("-m", "bunjang_lab", "publish", str(run), "--cache", "redis://127.0.0.1:1/0")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "cannot use Redis" in proc.stderr
+
+
+def test_redis_lookups_import_no_client_library(tmp_path):
+    import uuid
+
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex}:"
+    url = f"redis://127.0.0.1:6379/11?prefix={prefix}"
+    publish_run(write_run(tmp_path / "run", users=4, items=10), url)
+    try:
+        proc = score("-X", "importtime", "-m", "bunjang_lab.score", "recommend", "--user", "u2", "--cache", url)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["source"] == "personal"
+        assert not imported_modules(proc.stderr) & set(HEAVY + ("asyncio", "opentelemetry"))
+    finally:
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/11")
+        client.delete(*client.scan_iter(match=prefix + "*"))
+        client.close()

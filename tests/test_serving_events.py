@@ -32,8 +32,13 @@ def cache(request, tmp_path):
     with open_cache(url) as opened:
         yield opened
         if request.param == "redis":
-            leftovers = list(opened.client.scan_iter(match=prefix + "*", count=1000))
-            opened.client.delete(*leftovers)
+            import redis
+
+            client = redis.Redis.from_url("redis://127.0.0.1:6379/11")
+            leftovers = list(client.scan_iter(match=prefix + "*", count=1000))
+            if leftovers:
+                client.delete(*leftovers)
+            client.close()
 
 
 def feed(cache, user="u2", k=5) -> list[str]:

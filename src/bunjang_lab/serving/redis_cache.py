@@ -9,19 +9,19 @@ Key layout, under a prefix (``bunjang:`` unless the URL says ``?prefix=...``)::
     <prefix>live:<key>       the live key space (survives publish and rollback)
 
 A reader reads ``current`` once and then only ``v<N>:`` keys, so it never mixes versions.
-Publish writes a version through non-transactional pipelines, then flips ``current`` and
-marks the version ready in one MULTI/EXEC. Event updates WATCH ``current`` and the keys
-they rewrite, and retry on a conflict, so concurrent writers lose no update.
+Publish writes a version through pipelines of 1,000 SETs, then flips ``current`` and marks
+the version ready in one MULTI/EXEC. Event updates WATCH ``current`` and the keys they
+rewrite and retry when EXEC reports a conflict, so concurrent writers lose no update.
+Commands go through the small standard-library client :mod:`bunjang_lab.serving.resp`.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
-
-import redis
+from urllib.parse import parse_qsl, urlsplit
 
 from bunjang_lab.serving.cache import (
     Cache,
@@ -35,6 +35,7 @@ from bunjang_lab.serving.cache import (
     encode,
     version_record,
 )
+from bunjang_lab.serving.resp import Connection, RespError
 
 _PIPELINE_SIZE = 1000
 _OWN_PARAMETERS = ("prefix", "max_value_bytes")
@@ -48,22 +49,35 @@ class RedisCache(Cache):
     def __init__(self, url: str, prefix: str = "bunjang:", max_value_bytes: int = 1 << 20):
         self.url, self.prefix, self.max_value_bytes = url, prefix, max_value_bytes
         parts = urlsplit(url)
-        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in _OWN_PARAMETERS])
+        unknown = [k for k, _ in parse_qsl(parts.query) if k not in _OWN_PARAMETERS]
+        if unknown:
+            raise CacheError(f"unsupported option(s) {', '.join(unknown)} in cache URL {url!r}")
         try:
-            self.client = redis.Redis.from_url(
-                urlunsplit(parts._replace(query=query)), socket_connect_timeout=2, socket_timeout=10
-            )
-        except ValueError as exc:  # a malformed URL (bad port, unknown option...)
+            Connection(parts._replace(query="").geturl())  # validate host, port and db now
+        except ValueError as exc:
             raise CacheError(f"invalid Redis URL {url!r}: {exc}") from None
+        self._server = parts._replace(query="").geturl()
+        self._local = threading.local()
 
     @contextmanager
     def _errors(self):
         try:
             yield
-        except redis.WatchError:
-            raise
-        except redis.RedisError as exc:
+        except (OSError, RespError) as exc:
+            self.close()
             raise CacheError(f"cannot use Redis at {self.url}: {exc}") from None
+
+    def command(self, *args: Any) -> Any:
+        """Run one Redis command on this thread's connection."""
+        with self._errors():
+            return self._conn().execute(*args)
+
+    def _conn(self) -> Connection:
+        """One connection per thread: a RESP stream cannot be shared mid-reply."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = Connection(self._server)
+        return conn
 
     def key(self, version: int, key: str) -> str:
         return f"{self.prefix}v{version}:{key}"
@@ -71,48 +85,50 @@ class RedisCache(Cache):
     def live_key(self, key: str) -> str:
         return f"{self.prefix}live:{key}"
 
-    def _current(self, client) -> int:
-        value = client.get(self.prefix + "current")
+    def _current(self, conn: Connection) -> int:
+        value = conn.execute("GET", self.prefix + "current")
         if value is None:
             raise CacheError(f"nothing published in {self.url} yet: run python -m bunjang_lab publish RUN_DIR")
         return int(value)
 
     def snapshot(self) -> Snapshot:
         with self._errors():
-            return _RedisTransaction(self, self.client, self._current(self.client))
+            conn = self._conn()
+            return _RedisTransaction(self, conn, self._current(conn))
 
     def atomic(self, fn: Callable[[Transaction], T], watch: list[str]) -> T:
-        with self._errors(), self.client.pipeline() as pipe:
+        with self._errors():
+            conn = self._conn()
             while True:
+                conn.execute("WATCH", self.prefix + "current")
                 try:
-                    pipe.watch(self.prefix + "current")
-                    version = self._current(pipe)
+                    version = self._current(conn)
                     if watch:
-                        pipe.watch(*(self.key(version, k) for k in watch))
-                    tx = _RedisTransaction(self, pipe, version)
+                        conn.execute("WATCH", *(self.key(version, k) for k in watch))
+                    tx = _RedisTransaction(self, conn, version)
                     result = fn(tx)
-                    pipe.multi()
-                    for op, *args in tx.writes:
-                        getattr(pipe, op)(*args)
-                    pipe.execute()
+                except BaseException:
+                    conn.execute("UNWATCH")
+                    raise
+                replies = conn.pipeline([("MULTI",), *tx.writes, ("EXEC",)])
+                if replies[-1] is not None:
                     return result
-                except redis.WatchError:
-                    continue  # another writer changed a watched key: recompute from fresh values
+                # EXEC answered nil: another writer changed a watched key; recompute from fresh values
 
     def new_version(self, run: str = "", keep: int = 3) -> VersionWriter:
         with self._errors():
-            version = int(self.client.incr(self.prefix + "next_version"))
+            version = int(self._conn().execute("INCR", self.prefix + "next_version"))
             record = version_record(version, run)
-            self.client.hset(self.prefix + "versions", str(version), json.dumps({**record, "state": "writing"}))
+            self._conn().execute("HSET", self.prefix + "versions", version, json.dumps({**record, "state": "writing"}))
         return _RedisWriter(self, record, keep)
 
     def _records(self) -> dict[int, dict]:
-        raw = self.client.hgetall(self.prefix + "versions")
-        return {int(v): json.loads(record) for v, record in raw.items()}
+        flat = self._conn().execute("HGETALL", self.prefix + "versions")
+        return {int(v): json.loads(record) for v, record in zip(flat[::2], flat[1::2])}
 
     def versions(self) -> list[dict]:
         with self._errors():
-            current = self.client.get(self.prefix + "current")
+            current = self._conn().execute("GET", self.prefix + "current")
             records = self._records()
         current = int(current) if current is not None else None
         return [
@@ -126,30 +142,39 @@ class RedisCache(Cache):
             record = self._records().get(version)
             if record is None or record["state"] != "ready":
                 raise CacheError(f"version {version} is not a committed version of {self.url}")
-            self.client.set(self.prefix + "current", version)
+            self._conn().execute("SET", self.prefix + "current", version)
 
     def drop(self, version: int) -> None:
+        """Delete every key of ``version`` and its record."""
+        conn, cursor = self._conn(), b"0"
         pattern = _glob_escape(f"{self.prefix}v{version}:") + "*"
-        for chunk in batched(self.client.scan_iter(match=pattern, count=5000), _PIPELINE_SIZE):
-            self.client.unlink(*chunk)
-        self.client.hdel(self.prefix + "versions", str(version))
+        while True:
+            cursor, found = conn.execute("SCAN", cursor, "MATCH", pattern, "COUNT", 5000)
+            for chunk in batched(found, _PIPELINE_SIZE):
+                conn.execute("UNLINK", *chunk)
+            if cursor == b"0":
+                break
+        conn.execute("HDEL", self.prefix + "versions", version)
 
     def close(self) -> None:
-        self.client.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
 
 class _RedisTransaction(Transaction):
-    """Reads from one version; inside :meth:`RedisCache.atomic` it also buffers writes."""
+    """Reads from one version; inside :meth:`RedisCache.atomic` it also collects writes."""
 
-    def __init__(self, cache: RedisCache, client, version: int):
-        self.cache, self.client, self.version = cache, client, version
+    def __init__(self, cache: RedisCache, conn: Connection, version: int):
+        self.cache, self.conn, self.version = cache, conn, version
         self.writes: list[tuple] = []
 
     def _read(self, keys: list[str], full_keys: list[str]) -> list[Any]:
         if not keys:
             return []
         with self.cache._errors():
-            values = self.client.mget(full_keys)
+            values = self.conn.execute("MGET", *full_keys)
         return [decode(key, value) for key, value in zip(keys, values)]
 
     def get_many(self, keys: list[str]) -> list[Any]:
@@ -164,13 +189,13 @@ class _RedisTransaction(Transaction):
         return values[:len(keys)], values[len(keys):]
 
     def put(self, key: str, value: Any) -> None:
-        self.writes.append(("set", self.cache.key(self.version, key), encode(key, value, self.cache.max_value_bytes)))
+        self.writes.append(("SET", self.cache.key(self.version, key), encode(key, value, self.cache.max_value_bytes)))
 
     def put_live(self, key: str, value: Any) -> None:
-        self.writes.append(("set", self.cache.live_key(key), encode(key, value, self.cache.max_value_bytes)))
+        self.writes.append(("SET", self.cache.live_key(key), encode(key, value, self.cache.max_value_bytes)))
 
     def delete_live(self, key: str) -> None:
-        self.writes.append(("delete", self.cache.live_key(key)))
+        self.writes.append(("DEL", self.cache.live_key(key)))
 
 
 class _RedisWriter(VersionWriter):
@@ -182,20 +207,17 @@ class _RedisWriter(VersionWriter):
         count, cache = 0, self.cache
         with cache._errors():
             for chunk in batched(items, _PIPELINE_SIZE):
-                pipe = cache.client.pipeline(transaction=False)
-                for key, value in chunk:
-                    pipe.set(cache.key(self.version, key), encode(key, value, cache.max_value_bytes))
-                pipe.execute()
+                cache._conn().pipeline([("SET", cache.key(self.version, key), encode(key, value, cache.max_value_bytes))
+                                        for key, value in chunk])
                 count += len(chunk)
         return count
 
     def commit(self) -> None:
         cache = self.cache
         with cache._errors():
-            pipe = cache.client.pipeline(transaction=True)
-            pipe.hset(cache.prefix + "versions", str(self.version), json.dumps({**self.record, "state": "ready"}))
-            pipe.set(cache.prefix + "current", self.version)
-            pipe.execute()
+            record = json.dumps({**self.record, "state": "ready"})
+            cache._conn().pipeline([("MULTI",), ("HSET", cache.prefix + "versions", self.version, record),
+                                    ("SET", cache.prefix + "current", self.version), ("EXEC",)])
             records = cache._records()
             ready = sorted(v for v, r in records.items() if r["state"] == "ready" and v < self.version)
             stale = [v for v, r in records.items() if r["state"] == "writing" and v < self.version]
