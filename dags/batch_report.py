@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, dag, task
-from bunjang_common import DEFAULT_ARGS, START_DATE, folders, params
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from bunjang_common import DEFAULT_ARGS, START_DATE, folders, interval_days, params
 
 
 @dag(
@@ -12,17 +12,22 @@ from bunjang_common import DEFAULT_ARGS, START_DATE, folders, params
     start_date=START_DATE,
     catchup=False,
     default_args=DEFAULT_ARGS,
-    params=params("lake", "runs", "reports"),
+    params=params(
+        "lake", "runs", "models", "reports",
+        labels=Param(None, type=["null", "string"], description="ground-truth labels folder (adds precision and recall per rule)"),
+    ),
     tags=["bunjang", "report"],
     doc_md=__doc__,
 )
 def batch_report():
     @task
-    def report(params=None, data_interval_start=None) -> str:
-        from bunjang_lab.pipeline import as_day, build_day_report
+    def report(**context) -> str:
+        from bunjang_lab.pipeline import build_day_report
 
+        params = context["params"]
         where = folders(params)
-        return build_day_report(where["lake"], where["runs"], where["reports"], as_day(data_interval_start).isoformat())
+        return build_day_report(where["lake"], where["runs"], where["reports"], interval_days(context)[0],
+                                models=where["models"], labels=params.get("labels"))
 
     report()
 

@@ -73,11 +73,17 @@ def folders(params: dict) -> dict:
     return {name: params.get(name) or default for name, default in defaults.items()}
 
 
+def interval_start(context: dict):
+    """Start of the run's data interval; runs without one (asset-triggered, or triggered
+    with no logical date) use the time they were queued for."""
+    return context.get("data_interval_start") or context.get("logical_date") or context["dag_run"].run_after
+
+
 def interval_days(context: dict) -> list[str]:
-    """The UTC days of the run's data interval (asset-triggered runs: the run's day)."""
+    """The UTC days of the run's data interval (runs without one: the day they run)."""
     from bunjang_lab.pipeline import days_in_interval
 
-    start = context.get("data_interval_start") or context.get("logical_date") or context["dag_run"].run_after
+    start = interval_start(context)
     end = context.get("data_interval_end") or start
     return days_in_interval(start, max(end, start + timedelta(microseconds=1)))
 

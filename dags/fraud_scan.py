@@ -39,7 +39,7 @@ def fraud_scan():
         params = context["params"]
         return plan_image_shards(folders(params)["lake"], run_days(context, "dates"), params["shard_size"], params["lookback_days"])
 
-    @task(max_active_tis_per_dagrun=4)
+    @task(max_active_tis_per_dagrun=2)  # leave task slots to the other DAGs on a small machine
     def scan_images(planned: dict, params=None) -> str:
         from bunjang_lab.pipeline import scan_image_shard
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
-from bunjang_common import DEFAULT_ARGS, LAKE_EVENTS, START_DATE, folders, params
+from bunjang_common import DEFAULT_ARGS, LAKE_EVENTS, START_DATE, folders, interval_start, params
 
 
 @dag(
@@ -26,11 +26,11 @@ from bunjang_common import DEFAULT_ARGS, LAKE_EVENTS, START_DATE, folders, param
 )
 def marketplace_ingest():
     @task
-    def ingest(params=None, data_interval_start=None) -> dict:
+    def ingest(**context) -> dict:
         from bunjang_lab.pipeline import ingest_landing
 
-        where = folders(params)
-        return ingest_landing(where["landing"], where["lake"], f"airflow-{data_interval_start:%Y%m%dT%H%M}")
+        where = folders(context["params"])
+        return ingest_landing(where["landing"], where["lake"], f"airflow-{interval_start(context):%Y%m%dT%H%M}")
 
     @task(outlets=[LAKE_EVENTS])
     def announce(summary: dict, outlet_events=None) -> dict:

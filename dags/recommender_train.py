@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
-from bunjang_common import DEFAULT_ARGS, MODEL_LATEST, START_DATE, folders, params
+from bunjang_common import DEFAULT_ARGS, MODEL_LATEST, START_DATE, folders, interval_days, params
 
 
 @dag(
@@ -32,18 +32,20 @@ from bunjang_common import DEFAULT_ARGS, MODEL_LATEST, START_DATE, folders, para
 )
 def recommender_train():
     @task
-    def train(params=None, data_interval_start=None) -> str:
-        from bunjang_lab.pipeline import as_day, train_candidate
+    def train(**context) -> str:
+        from bunjang_lab.pipeline import train_candidate
 
+        params = context["params"]
         where = folders(params)
-        return train_candidate(where["lake"], where["models"], as_day(data_interval_start).isoformat(), retrain=params["retrain"])
+        return train_candidate(where["lake"], where["models"], interval_days(context)[0], retrain=params["retrain"])
 
     @task
-    def gate(candidate: str, params=None, data_interval_start=None) -> dict:
-        from bunjang_lab.pipeline import as_day, gate_candidate
+    def gate(candidate: str, **context) -> dict:
+        from bunjang_lab.pipeline import gate_candidate
 
+        params = context["params"]
         where = folders(params)
-        day = as_day(data_interval_start).isoformat()
+        day = interval_days(context)[0]
         return gate_candidate(candidate, where["models"], where["lake"], where["runs"], day, params["tolerance"]) | {"day": day}
 
     @task(outlets=[MODEL_LATEST])

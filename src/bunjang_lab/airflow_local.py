@@ -59,9 +59,21 @@ def _free_port(preferred: int) -> int:
             return probe.getsockname()[1]
 
 
-def postgres_url() -> str | None:
-    """The PostgreSQL metadata database URL, creating the database when missing; None if unreachable."""
+def _has_module(python: str, module: str) -> bool:
+    probe = subprocess.run([python, "-c", f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"],
+                           capture_output=True, timeout=60)
+    return probe.returncode == 0
+
+
+def postgres_url(python: str = sys.executable) -> str | None:
+    """The PostgreSQL metadata database URL, creating the database when missing; None if
+    unreachable or if Airflow's drivers for it (psycopg2 and, for its async engine, asyncpg)
+    are not installed."""
     if not _reachable(PG_HOST, PG_PORT) or not shutil.which("psql"):
+        return None
+    missing = [m for m in ("psycopg2", "asyncpg") if not _has_module(python, m)]
+    if missing:
+        print(f"PostgreSQL is reachable but {', '.join(missing)} is not installed: using SQLite", flush=True)
         return None
     base = ["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", "postgres", "-Atc"]
     exists = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
@@ -145,7 +157,7 @@ class LocalAirflow:
         (self.home / "logs").mkdir(exist_ok=True)
         self.stop_leftovers()
         self.port = _free_port(self.port)
-        self.database = self.database or postgres_url() or f"sqlite:///{self.home / 'airflow.db'}"
+        self.database = self.database or postgres_url(self.python) or f"sqlite:///{self.home / 'airflow.db'}"
         self.password()
         (paths.home() / "landing").mkdir(parents=True, exist_ok=True)
         print(f"metadata database: {self.database}", flush=True)
