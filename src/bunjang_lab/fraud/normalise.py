@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
@@ -104,32 +103,49 @@ _NUMERAL_RUN = re.compile(f"{_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN}){{{M
 _NUMERAL_TOKENS = re.compile(_NUMERAL_TOKEN)
 
 
-@dataclass(frozen=True)
 class Normalised:
-    """Normalised text and, per character, the span of the original it came from."""
+    """Normalised text and, per character, the span of the original it came from.
 
-    original: str
-    text: str
-    starts: tuple[int, ...] | None = None  # None: identical positions (nothing was rewritten)
-    ends: tuple[int, ...] | None = None
+    The map is built only when asked for (:meth:`span`): most texts fire no rule and
+    never need it, so :func:`normalise` first runs without tracking positions.
+    """
+
+    __slots__ = ("original", "text", "_starts", "_ends", "_tracked")
+
+    def __init__(self, original: str, text: str):
+        self.original = original
+        self.text = text
+        self._tracked = False
+        self._starts: list[int] | None = None
+        self._ends: list[int] | None = None
+
+    def _map(self) -> None:
+        if not self._tracked:
+            builder = _run(self.original, _Builder(self.original, track=True))
+            self._starts, self._ends, self._tracked = builder.starts, builder.ends, True
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span behind ``text[start:end]`` (``end > start``)."""
-        if self.starts is None:
+        self._map()
+        if self._starts is None:  # nothing moved: positions are the same
             return start, end
-        return self.starts[start], self.ends[end - 1]
+        return self._starts[start], self._ends[end - 1]
 
     def source(self, start: int, end: int) -> str:
         """The original characters behind ``text[start:end]``."""
         a, b = self.span(start, end)
         return self.original[a:b]
 
+    def __repr__(self) -> str:
+        return f"Normalised({self.text!r})"
+
 
 class _Builder:
-    """Text being rewritten, with the original span of each character."""
+    """Text being rewritten; with ``track``, also the original span of each character."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, track: bool = False):
         self.text = text
+        self.track = track
         self.starts: list[int] | None = None
         self.ends: list[int] | None = None
 
@@ -141,6 +157,9 @@ class _Builder:
 
     def rewrite(self, pattern: re.Pattern, replace: Callable[[re.Match], str | None]) -> None:
         """Replace every match of ``pattern`` by ``replace(match)`` (None keeps it)."""
+        if not self.track:
+            self.text = pattern.sub(lambda m: _keep_if_none(replace(m), m), self.text)
+            return
         text = self.text
         pieces: list[str] = []
         new_starts: list[int] = []
@@ -175,10 +194,10 @@ class _Builder:
         """Apply a per-character conversion that may change lengths."""
         self.rewrite(_ANY_CHAR, lambda m: convert(m.group()))
 
-    def result(self, original: str) -> Normalised:
-        if self.starts is None:
-            return Normalised(original, self.text)
-        return Normalised(original, self.text, tuple(self.starts), tuple(self.ends))
+
+
+def _keep_if_none(new: str | None, match: re.Match) -> str:
+    return match.group() if new is None else new
 
 
 _ANY_CHAR = re.compile(".", re.DOTALL)
@@ -249,7 +268,11 @@ def _defang(match: re.Match) -> str:
 
 def normalise(text: str) -> Normalised:
     """Clean ``text`` for the rules, keeping a map back to the original characters."""
-    builder = _Builder(text)
+    return Normalised(text, _run(text, _Builder(text)).text)
+
+
+def _run(text: str, builder: _Builder) -> _Builder:
+    """The normalisation steps, in order, on ``builder``."""
     if not (text.isascii() or unicodedata.is_normalized("NFKC", text)):
         builder.rewrite(_unstable(), lambda m: _nfkc_lower(m.group()))
     lowered = builder.text.lower()
@@ -269,7 +292,7 @@ def normalise(text: str) -> Normalised:
         if _ALIAS_HINT.search(builder.text):
             builder.rewrite(_ALIAS_RE, _alias)
         builder.rewrite(_NUMERAL_RUN, _numerals)
-    return builder.result(text)
+    return builder
 
 
 _LEET = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "3": "e", "4": "a", "@": "a",
