@@ -20,13 +20,8 @@ def cache_url(request, tmp_path):
         return
     prefix = f"test-{uuid.uuid4().hex}:"
     yield f"{REDIS_DB}?prefix={prefix}"
-    import redis
-
-    client = redis.Redis.from_url(REDIS_DB)
-    leftovers = list(client.scan_iter(match=prefix + "*", count=1000))
-    if leftovers:
-        client.delete(*leftovers)
-    client.close()
+    with open_cache(f"{REDIS_DB}?prefix={prefix}") as cache:
+        cache.clear()
 
 
 @pytest.fixture
@@ -230,7 +225,7 @@ def test_redis_transaction_retries_when_a_watched_key_changes(tmp_path):
             with cache.snapshot() as snap:
                 assert snap.get("counter") == 11
         finally:
-            cache.command("UNLINK", *[k for k in cache.command("KEYS", prefix + "*")])
+            cache.clear()
 
 
 def test_redis_client_reports_server_errors_and_recovers():
@@ -246,3 +241,17 @@ def test_redis_client_reports_server_errors_and_recovers():
             "OK", "한글".encode(), None, 1]
     finally:
         conn.close()
+
+
+def test_redis_clear_removes_every_key_of_the_prefix_only():
+    mine, neighbour = (f"{REDIS_DB}?prefix=test-{uuid.uuid4().hex}:" for _ in range(2))
+    with open_cache(mine) as cache, open_cache(neighbour) as other:
+        publish(cache, {"a": 1})
+        publish(other, {"a": 2})
+        cache.clear()
+        assert cache.versions() == []
+        with pytest.raises(CacheError, match="nothing published"):
+            cache.snapshot()
+        with other.snapshot() as snap:
+            assert snap.get("a") == 2
+        other.clear()

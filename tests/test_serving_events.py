@@ -32,13 +32,7 @@ def cache(request, tmp_path):
     with open_cache(url) as opened:
         yield opened
         if request.param == "redis":
-            import redis
-
-            client = redis.Redis.from_url("redis://127.0.0.1:6379/11")
-            leftovers = list(client.scan_iter(match=prefix + "*", count=1000))
-            if leftovers:
-                client.delete(*leftovers)
-            client.close()
+            opened.clear()
 
 
 def feed(cache, user="u2", k=5) -> list[str]:

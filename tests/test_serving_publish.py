@@ -23,13 +23,8 @@ def cache_url(request, tmp_path):
         return
     prefix = f"test-{uuid.uuid4().hex}:"
     yield f"redis://127.0.0.1:6379/11?prefix={prefix}"
-    import redis
-
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/11")
-    leftovers = list(client.scan_iter(match=prefix + "*", count=1000))
-    if leftovers:
-        client.delete(*leftovers)
-    client.close()
+    with open_cache(f"redis://127.0.0.1:6379/11?prefix={prefix}") as cache:
+        cache.clear()
 
 
 @pytest.fixture

@@ -146,15 +146,22 @@ class RedisCache(Cache):
 
     def drop(self, version: int) -> None:
         """Delete every key of ``version`` and its record."""
+        self._unlink_matching(_glob_escape(f"{self.prefix}v{version}:") + "*")
+        self._conn().execute("HDEL", self.prefix + "versions", version)
+
+    def clear(self) -> None:
+        """Delete every key under this cache's prefix (all versions and live keys)."""
+        with self._errors():
+            self._unlink_matching(_glob_escape(self.prefix) + "*")
+
+    def _unlink_matching(self, pattern: str) -> None:
         conn, cursor = self._conn(), b"0"
-        pattern = _glob_escape(f"{self.prefix}v{version}:") + "*"
         while True:
             cursor, found = conn.execute("SCAN", cursor, "MATCH", pattern, "COUNT", 5000)
             for chunk in batched(found, _PIPELINE_SIZE):
                 conn.execute("UNLINK", *chunk)
             if cursor == b"0":
                 break
-        conn.execute("HDEL", self.prefix + "versions", version)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
