@@ -56,22 +56,23 @@ def index_source(source, index_path, progress: bool = False) -> dict:
     printed on stderr and counted, never fatal. Returns a summary dict."""
     from tqdm import tqdm
 
-    from bunjang_lab.fraud.images.scan import analyse, index_records, open_index
+    from bunjang_lab.fraud.images.scan import analyse, open_index
 
     entries = list(discover(source))
     index = open_index(index_path)
     added = errors = 0
     batch = []
     for entry in tqdm(entries, desc="hashing", unit="img", disable=not progress, file=sys.stderr):
-        if index.first_row_of_image(entry["image"], entry["item_id"]) is not None:
+        if index.contains_file(entry["image"], entry["item_id"]):
             continue
         analysed = analyse(entry["image"])
         if analysed.error:
             errors += 1
             print(f"{entry['image']}: {analysed.error}", file=sys.stderr)
             continue
-        batch += index_records(entry["image"], entry["item_id"], entry["seller_id"], analysed.key, analysed.hashes)
-        if len(batch) >= BATCH * 3:
+        batch.append({"image": entry["image"], "listing": entry["item_id"], "seller": entry["seller_id"],
+                      "key": analysed.key, "hashes": analysed.hashes})
+        if len(batch) >= BATCH:
             added += index.add(batch)
             batch = []
     added += index.add(batch) if batch else 0

@@ -4,7 +4,7 @@ Two hashes from :mod:`imagehash` are kept per picture: the pHash (low frequencie
 DCT, robust to recompression, resizing and brightness) is the one the index searches; the
 dHash (signs of horizontal gradients) is a second, independent opinion a match must also
 satisfy (see ``docs/images.md``). Both are also computed on the mirrored picture, so a
-flipped copy matches, and on centre crops, so a copy with its borders cut off matches.
+flipped copy matches, and on crops of the borders, so a copy with its borders cut off matches.
 
 >>> from PIL import Image, ImageDraw
 >>> img = Image.new("RGB", (64, 48), "white")
@@ -19,15 +19,17 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 
 import imagehash
 import numpy as np
 from PIL import Image
 
-#: Per-side fractions of the centre crops whose hashes are stored next to the full
-#: picture's (tuned in docs/images.md: a copy cut by up to 10% per side lands within the
-#: matching distance of one of them).
-CROP_FRACTIONS = (0.05, 0.10)
+#: The crops (left, top, right, bottom fractions cut off) whose hashes are stored next to
+#: the full picture's: every combination of cutting 2.5% or 7.5% from each side, so any
+#: crop of up to 10% per side is within 2.5% per side of one of them, which the pHash and
+#: dHash mostly tolerate; plus even 5% and 10% crops, the commonest (docs/images.md).
+CROP_BOXES = (*product((0.025, 0.075), repeat=4), (0.05,) * 4, (0.1,) * 4)
 #: Pictures are shrunk to this many pixels on the longest side before hashing: the hashes
 #: look at 32x32 (pHash) and 9x8 (dHash) pixels, so more detail only costs time.
 HASH_SIDE = 256
@@ -35,7 +37,7 @@ HASH_SIDE = 256
 
 @dataclass(frozen=True)
 class ImageHashes:
-    """The hashes of one picture; ``crops`` holds (pHash, dHash) of each centre crop."""
+    """The hashes of one picture; ``crops`` holds (pHash, dHash) of each of :data:`CROP_BOXES`."""
 
     phash: int
     dhash: int
@@ -52,7 +54,7 @@ class ImageHashes:
         return [(self.phash, self.dhash), (self.phash_mirror, self.dhash_mirror)]
 
 
-def hash_image(img: Image.Image, crops: tuple[float, ...] = CROP_FRACTIONS) -> ImageHashes:
+def hash_image(img: Image.Image, crops: tuple[tuple[float, float, float, float], ...] = CROP_BOXES) -> ImageHashes:
     """The hashes of an RGB or greyscale picture (see :class:`ImageHashes`)."""
     gray = img.convert("L")
     if max(gray.size) > HASH_SIDE:
@@ -62,15 +64,16 @@ def hash_image(img: Image.Image, crops: tuple[float, ...] = CROP_FRACTIONS) -> I
     return ImageHashes(
         *_pair(gray),
         *_pair(mirrored),
-        crops=tuple(_pair(centre_crop(gray, f)) for f in crops),
+        crops=tuple(_pair(crop(gray, box)) for box in crops),
     )
 
 
-def centre_crop(img: Image.Image, fraction: float) -> Image.Image:
-    """``img`` without ``fraction`` of its width and height on every side."""
+def crop(img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
+    """``img`` without the given fractions of its width and height on the left, top,
+    right and bottom."""
     width, height = img.size
-    dx, dy = round(width * fraction), round(height * fraction)
-    return img.crop((dx, dy, width - dx, height - dy))
+    left, top, right, bottom = box
+    return img.crop((round(width * left), round(height * top), width - round(width * right), height - round(height * bottom)))
 
 
 def hamming(a: int, b: int) -> int:

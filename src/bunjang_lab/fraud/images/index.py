@@ -27,6 +27,7 @@ import fcntl
 import json
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from itertools import combinations
 from pathlib import Path
@@ -146,20 +147,37 @@ def _verify(hashes: np.ndarray, rows: np.ndarray, q, r: int):
 
 # --- the persistent index of listing images -------------------------------------------
 
-#: Metadata stored with every hash row; ``key`` is the SHA-256 of the file's bytes.
-COLUMNS = ("image", "listing", "seller", "key", "variant", "phash", "dhash")
+#: What is stored per picture; ``key`` is the SHA-256 of the file's bytes.
+PICTURE_COLUMNS = ("image", "listing", "seller", "key")
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_ROW = np.dtype([("picture", "<i4"), ("variant", "i1"), ("phash", "<u8"), ("dhash", "<u8")])
 
 
 class ImageIndex:
-    """A folder of immutable Parquet segments listed in ``manifest.json``.
+    """The perceptual hashes of listing pictures, in a folder of immutable segments.
 
-    Adding writes a new segment and then replaces the manifest atomically, under an
-    exclusive file lock, so parallel writers (Airflow shards) never lose each other's rows
-    and a crash leaves at worst an unlisted segment file that the next compaction deletes.
-    Adding the same (file content, listing) twice is a no-op, so retries are safe.
-    Readers never lock: they see the manifest of before or after a write, never half of one.
+    Pictures are numbered in the order they were stored; each has several hash rows (full
+    frame and crops, :meth:`~bunjang_lab.fraud.images.hashing.ImageHashes.stored_variants`)
+    searched by two :class:`MultiIndexHashing` tables, one per hash.
+
+    A segment is ``seg-<n>.pictures.parquet`` (image, listing, seller, key) plus
+    ``seg-<n>.hashes.npy`` (picture number within the segment, variant, pHash, dHash).
+    Adding writes a new segment, then replaces ``manifest.json`` atomically, under an
+    exclusive file lock, so parallel writers (Airflow shards) never lose each other's
+    pictures and a crash leaves at worst unlisted files that :meth:`compact` deletes.
+    Storing the same (file content, listing) twice is a no-op, so retries are safe.
+    Readers never lock: they see the manifest of before or after a write, never half.
+
+    >>> import tempfile
+    >>> from bunjang_lab.fraud.images.hashing import ImageHashes
+    >>> index = ImageIndex(tempfile.mkdtemp())
+    >>> pic = {"image": "a.jpg", "listing": "i1", "seller": "u1", "key": "k1",
+    ...        "hashes": ImageHashes(5, 9, 6, 10, crops=((7, 11),))}
+    >>> index.add([pic]), index.add([pic]), len(index), index.rows
+    (1, 0, 1, 2)
+    >>> index.picture(0)["listing"], index.position("k1", "i1")
+    ('i1', 0)
     """
 
     def __init__(self, path):
@@ -169,30 +187,34 @@ class ImageIndex:
 
     def _reset(self):
         self._segments: list[str] = []
-        self._meta = {c: np.empty(0, dtype=object) for c in COLUMNS if c not in ("phash", "dhash", "variant")}
+        self._pictures = {c: [] for c in PICTURE_COLUMNS}
+        self._positions: dict[tuple[str, str], int] = {}  # (key, listing) -> picture number
+        self._by_image: dict[tuple[str, str], int] = {}  # (image, listing) -> picture number
+        self.picture_of_row = np.empty(0, dtype=np.int64)
         self._variant = np.empty(0, dtype=np.int8)
         self.phash = MultiIndexHashing()
         self.dhash = MultiIndexHashing()
-        self._first: dict[tuple[str, str], int] = {}  # (key, listing) -> its first hash row
-        self._by_image = None
 
     def __len__(self) -> int:
-        """Number of stored images (each stores several hash rows)."""
-        return len(self._first)
-
-    def first_row(self, key: str, listing: str) -> int | None:
-        """The first hash row of a stored picture: rows are numbered in storing order."""
-        return self._first.get((key, listing))
-
-    def first_row_of_image(self, image: str, listing: str) -> int | None:
-        """Like :meth:`first_row`, by the stored file name (to skip files before reading them)."""
-        if self._by_image is None:
-            self._by_image = {(self._meta["image"][row], listing_): row for (_, listing_), row in self._first.items()}
-        return self._by_image.get((image, listing))
+        """Number of stored pictures."""
+        return len(self._pictures["key"])
 
     @property
     def rows(self) -> int:
+        """Number of stored hash rows (several per picture)."""
         return len(self.phash)
+
+    def picture(self, number: int) -> dict:
+        """The metadata of picture ``number``."""
+        return {c: self._pictures[c][number] for c in PICTURE_COLUMNS}
+
+    def position(self, key: str, listing) -> int | None:
+        """The number of a stored picture (the order pictures were stored), or None."""
+        return self._positions.get((key, listing))
+
+    def contains_file(self, image: str, listing) -> bool:
+        """Whether a file of that name is stored for that listing (to skip it unread)."""
+        return (image, listing) in self._by_image
 
     def reload(self) -> "ImageIndex":
         """Pick up segments other processes added since this index was opened."""
@@ -200,58 +222,77 @@ class ImageIndex:
         if manifest["segments"][: len(self._segments)] != self._segments:
             self._reset()  # compacted by another process: start over from its segment
         for name in manifest["segments"][len(self._segments):]:
-            self._append(_read_segment(self.path / name))
+            self._append(*_read_segment(self.path, name))
             self._segments.append(name)
         return self
 
-    def add(self, records: Iterable[dict]) -> int:
-        """Store ``records`` (dicts with the :data:`COLUMNS`, one per hash row); returns
-        the number of new images. Rows whose (key, listing) is already stored are skipped."""
+    def add(self, pictures: Iterable[dict]) -> int:
+        """Store pictures (dicts with :data:`PICTURE_COLUMNS` and ``hashes``, an
+        :class:`~bunjang_lab.fraud.images.hashing.ImageHashes`); returns how many were new."""
         self.path.mkdir(parents=True, exist_ok=True)
         with self._lock():
             self.reload()
-            fresh = [r for r in records if (r["key"], r["listing"]) not in self._first]
+            fresh, seen = [], set()
+            for picture in pictures:
+                pair = (picture["key"], picture["listing"])
+                if pair not in self._positions and pair not in seen:
+                    seen.add(pair)
+                    fresh.append(picture)
             if not fresh:
                 return 0
-            columns = {c: [r[c] for r in fresh] for c in COLUMNS}
-            name = f"seg-{len(self._segments) + 1:06d}-{os.getpid()}.parquet"
-            _write_segment(self.path / name, columns)
-            manifest = self._read_manifest()
-            manifest["segments"].append(name)
-            _atomic_write_text(self.path / MANIFEST, json.dumps(manifest, indent=1))
-            before = len(self._first)
+            meta = {c: [p[c] for p in fresh] for c in PICTURE_COLUMNS}
+            rows = [(number, variant, ph, dh) for number, p in enumerate(fresh)
+                    for variant, (ph, dh) in enumerate(p["hashes"].stored_variants())]
+            self._write(meta, np.array(rows, dtype=_ROW), [*self._segments, None])
             self.reload()
-            return len(self._first) - before
+            return len(fresh)
 
     def compact(self) -> None:
-        """Rewrite all segments as one (and delete files no manifest lists)."""
+        """Rewrite all segments as one and delete files no manifest lists."""
         self.path.mkdir(parents=True, exist_ok=True)
         with self._lock():
             self.reload()
             if len(self._segments) > 1:
-                columns = {**{c: self._meta[c] for c in self._meta}, "variant": self._variant,
-                           "phash": self.phash.hashes, "dhash": self.dhash.hashes}
-                name = f"seg-{len(self._segments) + 1:06d}-{os.getpid()}-compact.parquet"
-                _write_segment(self.path / name, columns)
-                _atomic_write_text(self.path / MANIFEST, json.dumps({"format": FORMAT_VERSION, "segments": [name]}, indent=1))
-                self._segments = [name]
-            for stale in set(p.name for p in self.path.glob("seg-*.parquet")) - set(self._segments):
-                (self.path / stale).unlink()
+                rows = np.empty(self.rows, dtype=_ROW)
+                rows["picture"], rows["variant"] = self.picture_of_row, self._variant
+                rows["phash"], rows["dhash"] = self.phash.hashes, self.dhash.hashes
+                self._write(self._pictures, rows, [None])
+                self.reload()
+            listed = {f"{name}{suffix}" for name in self._segments for suffix in (".pictures.parquet", ".hashes.npy")}
+            for stale in self.path.glob("seg-*"):
+                if stale.name not in listed:
+                    stale.unlink()
 
-    def row(self, i: int) -> dict:
-        """The metadata of hash row ``i``."""
-        return {c: self._meta[c][i] for c in self._meta} | {"variant": int(self._variant[i])}
+    def _write(self, meta: dict, rows: np.ndarray, segments: list) -> None:
+        """Write a segment and a manifest listing ``segments`` (None marks the new one)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-    def _append(self, columns: dict):
-        for c in self._meta:
-            self._meta[c] = np.concatenate([self._meta[c], np.asarray(columns[c], dtype=object)])
-        start = len(self._variant)
-        self._by_image = None
-        self._variant = np.concatenate([self._variant, np.asarray(columns["variant"], dtype=np.int8)])
-        self.phash.add(columns["phash"])
-        self.dhash.add(columns["dhash"])
-        for offset, pair in enumerate(zip(columns["key"], columns["listing"])):
-            self._first.setdefault(pair, start + offset)
+        name = f"seg-{time.time_ns():x}-{os.getpid()}"
+        table = pa.table({c: pa.array([None if v is None else str(v) for v in meta[c]], type=pa.string())
+                          for c in PICTURE_COLUMNS})
+        tmp = self.path / f".{name}.pictures.parquet.tmp"
+        pq.write_table(table, tmp)
+        _fsync_replace(tmp, self.path / f"{name}.pictures.parquet")
+        tmp = self.path / f".{name}.hashes.npy.tmp"
+        with open(tmp, "wb") as handle:
+            np.save(handle, rows)
+        _fsync_replace(tmp, self.path / f"{name}.hashes.npy")
+        manifest = {"format": FORMAT_VERSION, "segments": [name if s is None else s for s in segments]}
+        _atomic_write_text(self.path / MANIFEST, json.dumps(manifest, indent=1))
+
+    def _append(self, meta: dict, rows: np.ndarray):
+        first = len(self)
+        for number in range(len(meta["key"])):
+            pair = (meta["key"][number], meta["listing"][number])
+            self._positions.setdefault(pair, first + number)
+            self._by_image.setdefault((meta["image"][number], meta["listing"][number]), first + number)
+        for c in PICTURE_COLUMNS:
+            self._pictures[c].extend(meta[c])
+        self.picture_of_row = np.concatenate([self.picture_of_row, rows["picture"].astype(np.int64) + first])
+        self._variant = np.concatenate([self._variant, rows["variant"]])
+        self.phash.add(rows["phash"])
+        self.dhash.add(rows["dhash"])
 
     def _read_manifest(self) -> dict:
         try:
@@ -261,7 +302,8 @@ class ImageIndex:
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"{self.path}: not an image index ({exc})") from None
         if manifest.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{self.path}: image index format {manifest.get('format')!r}, expected {FORMAT_VERSION}")
+            raise ValueError(f"{self.path}: image index format {manifest.get('format')!r}, expected "
+                             f"{FORMAT_VERSION}; rebuild it with `python -m bunjang_lab images index`")
         return manifest
 
     @contextmanager
@@ -274,30 +316,16 @@ class ImageIndex:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _read_segment(path: Path) -> dict:
+def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
-    return {c: table.column(c).to_numpy(zero_copy_only=False) for c in COLUMNS}
-
-
-def _write_segment(path: Path, columns: dict) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.table({
-        **{c: pa.array(list(columns[c]), type=pa.string()) for c in ("image", "listing", "seller", "key")},
-        "variant": pa.array(np.asarray(columns["variant"], dtype=np.int8)),
-        "phash": pa.array(np.asarray(columns["phash"], dtype=U64)),
-        "dhash": pa.array(np.asarray(columns["dhash"], dtype=U64)),
-    })
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp)
-    _fsync_replace(tmp, path)
+    table = pq.read_table(folder / f"{name}.pictures.parquet")
+    meta = {c: table.column(c).to_pylist() for c in PICTURE_COLUMNS}
+    return meta, np.load(folder / f"{name}.hashes.npy")
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     _fsync_replace(Path(tmp), path)

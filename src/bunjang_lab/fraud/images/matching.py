@@ -25,14 +25,16 @@ from bunjang_lab.fraud.images.index import ImageIndex
 
 @dataclass(frozen=True)
 class MatchPolicy:
-    close: int = 8
-    loose: int = 16
+    close: int = 10
+    loose: int = 18
 
     def accepts(self, phash_distance, dhash_distance):
         """Vectorised: which (pHash, dHash) distance pairs are a match.
 
-        >>> MatchPolicy().accepts(np.array([2, 12, 12]), np.array([14, 6, 20])).tolist()
+        >>> MatchPolicy().accepts(np.array([2, 12, 12]), np.array([17, 6, 20])).tolist()
         [True, True, False]
+        >>> bool(MatchPolicy(8, 16).accepts(10, 3))
+        True
         """
         p, d = np.asarray(phash_distance), np.asarray(dhash_distance)
         return ((p <= self.close) & (d <= self.loose)) | ((d <= self.close) & (p <= self.loose))
@@ -42,24 +44,28 @@ DEFAULT_POLICY = MatchPolicy()
 
 
 def find_matches(index: ImageIndex, hashes: ImageHashes, policy: MatchPolicy = DEFAULT_POLICY) -> list[dict]:
-    """Stored pictures matching ``hashes``: one dict per (file content, listing) with
-    ``image, listing, seller, key, distance, mirrored``, closest first.
+    """Stored pictures matching ``hashes``, closest first: one dict per picture with
+    ``image, listing, seller, key, distance, position`` (its number in storing order).
 
-    ``distance`` is the smallest pHash + dHash distance over the variants that matched
+    ``distance`` is the smallest pHash + dHash distance over the variant pairs that matched
     (0 to 2 x ``policy.loose``), so 0 means an identical picture.
     """
-    best: dict[tuple, dict] = {}
-    for mirrored, (qp, qd) in enumerate(hashes.query_variants()):
+    found_pictures, found_distances = [], []
+    for qp, qd in hashes.query_variants():
         rows = np.union1d(index.phash.query(qp, policy.close)[0], index.dhash.query(qd, policy.close)[0])
         if not len(rows):
             continue
-        p = np.bitwise_count(index.phash.hashes[rows] ^ np.uint64(qp))
-        d = np.bitwise_count(index.dhash.hashes[rows] ^ np.uint64(qd))
+        p = np.bitwise_count(index.phash.hashes[rows] ^ np.uint64(qp)).astype(np.int64)
+        d = np.bitwise_count(index.dhash.hashes[rows] ^ np.uint64(qd)).astype(np.int64)
         keep = policy.accepts(p, d)
-        for row, distance in zip(rows[keep].tolist(), (p + d)[keep].tolist()):
-            meta = index.row(row)
-            key = (meta["key"], meta["listing"])
-            if key not in best or distance < best[key]["distance"]:
-                best[key] = {"image": meta["image"], "listing": meta["listing"], "seller": meta["seller"],
-                             "key": meta["key"], "distance": int(distance), "mirrored": bool(mirrored)}
-    return sorted(best.values(), key=lambda m: (m["distance"], str(m["listing"])))
+        found_pictures.append(index.picture_of_row[rows[keep]])
+        found_distances.append((p + d)[keep])
+    if not found_pictures:
+        return []
+    pictures, distances = np.concatenate(found_pictures), np.concatenate(found_distances)
+    order = np.lexsort((distances, pictures))  # by picture, then distance: first is the best
+    pictures, distances = pictures[order], distances[order]
+    first = np.r_[True, pictures[1:] != pictures[:-1]]
+    matches = [{**index.picture(int(n)), "distance": int(dist), "position": int(n)}
+               for n, dist in zip(pictures[first], distances[first])]
+    return sorted(matches, key=lambda m: (m["distance"], m["position"]))

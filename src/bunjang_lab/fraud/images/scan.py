@@ -238,15 +238,16 @@ def merge_shards(part_files: Sequence, index_path, out) -> str:
     parts = [pq.read_table(p).to_pylist() for p in part_files]
     rows = sorted((r for part in parts for r in part), key=lambda r: (r["ts"] or "", r["item_id"] or "", r["image"]))
     index = open_index(index_path)
-    index.add(record for r in rows if r["hashes"] for record in _index_records(r))
+    index.add({"image": r["image"], "listing": r["item_id"], "seller": r["seller_id"], "key": r["key"],
+               "hashes": _hashes_from_json(r["hashes"])} for r in rows if r["hashes"])
     table = {c: [] for c in IMAGES_COLUMNS}
     for r in rows:
         analysed = Analysed(r["image"], r["key"], _hashes_from_json(r["hashes"]), r["ocr_text"] or "", r["error"])
         matches = []
         if analysed.hashes is not None:
-            own = index.first_row(r["key"], r["item_id"])
+            own = index.position(r["key"], r["item_id"])
             matches = [m for m in find_matches(index, analysed.hashes)
-                       if m["listing"] != r["item_id"] and index.first_row(m["key"], m["listing"]) < own]
+                       if m["listing"] != r["item_id"] and m["position"] < own]
         result = verdict(analysed, matches, seller=r["seller_id"])
         table["image"].append(r["image"])
         table["item_id"].append(r["item_id"])
@@ -267,17 +268,6 @@ def merge_shards(part_files: Sequence, index_path, out) -> str:
     pq.write_table(pa.table(table, schema=schema), tmp)
     os.replace(tmp, target)
     return str(target)
-
-
-def index_records(image: str, listing, seller, key: str, hashes) -> list[dict]:
-    """The index rows of one picture: its full frame and centre crops."""
-    return [{"image": image, "listing": listing, "seller": seller, "key": key, "variant": variant,
-             "phash": phash, "dhash": dhash}
-            for variant, (phash, dhash) in enumerate(hashes.stored_variants())]
-
-
-def _index_records(row: dict) -> list[dict]:
-    return index_records(row["image"], row["item_id"], row["seller_id"], row["key"], _hashes_from_json(row["hashes"]))
 
 
 def _hashes_to_json(hashes) -> dict:
