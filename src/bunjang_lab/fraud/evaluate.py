@@ -77,7 +77,9 @@ def text_report(frame: pd.DataFrame, answers: list[dict]) -> dict:
 
     A category is predicted when a rule of that category fired (text categories), and a
     message is predicted fraud when it is ``flagged``. A rule's precision counts its hits
-    on texts labelled with the rule's category; its recall is over those texts.
+    on texts labelled with the rule's category (any fraud, for the weak
+    ``suspicious_context`` signals); its recall is over those texts, so a rule that
+    covers one kind of scam in a broad category has a low recall on its own.
     """
     out: dict = {"texts": len(frame), "categories": {}, "rules": {}}
     truths = list(frame["truth"])
@@ -99,8 +101,10 @@ def text_report(frame: pd.DataFrame, answers: list[dict]) -> dict:
         hits = [code in f for f in fired]
         if not any(hits):
             continue
-        tp = sum(h and rule.category in t for h, t in zip(hits, truths))
-        fn = sum(not h and rule.category in t for h, t in zip(hits, truths))
+        # weak signals have no label of their own: they count against "any fraud"
+        relevant = [bool(t) if rule.category == categories.SUSPICIOUS_CONTEXT else rule.category in t for t in truths]
+        tp = sum(h and r for h, r in zip(hits, relevant))
+        fn = sum(not h and r for h, r in zip(hits, relevant))
         out["rules"][code] = {"category": rule.category, "fires": int(sum(hits)), **_pr(tp, sum(hits) - tp, fn)}
     return out
 

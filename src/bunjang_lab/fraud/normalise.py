@@ -56,7 +56,7 @@ _CONFUSABLES = str.maketrans({
 })
 
 _CONFUSABLE_HINT = re.compile("[\u0250-\u052f]")
-_DEFANG_HINT = re.compile(r"[\[({]|골뱅이|h[x*]{2}p")
+_DEFANG_HINTS = ("[", "(", "{", "골뱅이", "hxxp", "h**p")
 _DEFANG = re.compile(
     r"h(?:xx|\*\*|tt)p(s?)(?:\[:\]|\(:\)|:)?(?=/)"   # hxxp://, hxxp[:]//
     r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)"
@@ -208,6 +208,7 @@ def _nfkc_lower(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).lower()
 
 
+_KEYBOARD_JAMO = re.compile("[\u3131-\u318e]+")
 # Blocks holding characters NFKC changes (full-width forms, circled and styled letters...).
 _COMPAT_BLOCKS = ((0x00A0, 0x33FF), (0xA640, 0xA69F), (0xF900, 0xFFEF), (0x1D400, 0x1D7FF), (0x1F100, 0x1F2FF))
 
@@ -273,19 +274,21 @@ def normalise(text: str) -> Normalised:
 
 def _run(text: str, builder: _Builder) -> _Builder:
     """The normalisation steps, in order, on ``builder``."""
-    if not (text.isascii() or unicodedata.is_normalized("NFKC", text)):
+    if not (text.isascii() or unicodedata.is_normalized("NFKC", text)
+            or unicodedata.is_normalized("NFKC", _KEYBOARD_JAMO.sub("", text))):  # ㅋㅋ, ㅠ: kept as typed
         builder.rewrite(_unstable(), lambda m: _nfkc_lower(m.group()))
     lowered = builder.text.lower()
     if len(lowered) == len(builder.text):
         builder.text = lowered
     else:  # a few characters (İ) lower to two; keep the positions right
         builder.per_char(str.lower)
-    builder.rewrite(_INVISIBLE, lambda m: "")
     ascii_only = builder.text.isascii()
+    if not ascii_only:  # every invisible character is outside ASCII
+        builder.rewrite(_INVISIBLE, lambda m: "")
     # Each step below first checks cheaply whether it can apply: most texts need few of them.
     if not ascii_only and _CONFUSABLE_HINT.search(builder.text):
         builder.text = builder.text.translate(_CONFUSABLES)
-    if _DEFANG_HINT.search(builder.text):
+    if any(hint in builder.text for hint in _DEFANG_HINTS):
         builder.rewrite(_DEFANG, _defang)
     builder.rewrite(_SPACED, _join_spaced)
     if not ascii_only:

@@ -409,7 +409,7 @@ _MESSENGER_HOSTS = frozenset({"open.kakao.com", "t.me", "telegram.me", "telegram
 def _links(n: Normalised) -> Iterator[tuple[int, int, str]]:
     """(start, end, rule code) of every link but the messengers'; code None for the platform's own."""
     text = n.text
-    if not _LINK_HINT.search(text):
+    if ("." not in text and "//" not in text) or not _LINK_HINT.search(text):
         return
     for match in _URL.finditer(text):
         host_group = "host" if match.group("host") else "bare"
