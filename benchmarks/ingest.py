@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import shutil
 import tempfile
@@ -90,15 +91,16 @@ def main() -> None:
         generate(source, args.events)
         size_mb = source.stat().st_size / 1e6
         print(f"generated {args.events:,} events ({size_mb:.0f} MB) in {time.perf_counter() - t0:.1f}s")
-        raw = []
+        raw, raw_cpu = [], []
         for _ in range(2):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             rows = pj.read_json(source).num_rows
             raw.append(time.perf_counter() - t0)
+            raw_cpu.append(time.process_time() - c0)
         raw_rate = rows / min(raw)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         stats = ingest_files([source], work / "lake", now="2026-12-01T00:00:00Z")
-        ingest_seconds = time.perf_counter() - t0
+        ingest_seconds, ingest_cpu = time.perf_counter() - t0, time.process_time() - c0
         rate = stats["read"] / ingest_seconds
         t0 = time.perf_counter()
         again = ingest_files([source], work / "lake", now="2026-12-01T00:00:00Z")
@@ -114,6 +116,8 @@ def main() -> None:
         dirty_rate = bad["read"] / (time.perf_counter() - t0)
         print(f"ingest, 0.1% bad lines:     {dirty_rate:,.0f} events/s, quarantined {bad['quarantined']:,}")
         print(f"ratio ingest / raw parse:   {rate / raw_rate:.2f}")
+        print(f"CPU seconds (both cores):   raw {min(raw_cpu):.2f}, ingest {ingest_cpu:.2f} "
+              f"(ratio {min(raw_cpu) / ingest_cpu:.2f}); load average {os.getloadavg()[0]:.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
