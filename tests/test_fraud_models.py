@@ -115,3 +115,20 @@ def test_fraud_command_scans_trains_and_explains_mistakes(market, tmp_path, caps
         fraud_command(["train", "--lake", str(market / "lake"), "--labels", str(tmp_path)])
     with pytest.raises(UserError, match="--labels"):
         fraud_command(["evaluate"])
+
+
+def test_evaluate_prints_per_rule_and_per_category_figures(market, tmp_path, capsys):
+    sms = tmp_path / "sms.csv"
+    sms.write_text("label,TEXT,URL,EMAIL,PHONE\n"
+                   "smishing,Call 08718738001 now to claim,No,No,yes\n"
+                   "spam,Visit www.Ldew.com today,yes,No,No\n"
+                   "ham,See you at 5 tomorrow,No,No,No\n", encoding="utf-8")
+    assert fraud_command(["evaluate", "--lake", str(market / "lake"), "--labels", str(market / "sim"),
+                          "--smishing", str(sms), "--rules-only"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "rules"
+    assert report["messages"]["categories"]["account_transfer"]["recall"] >= 0.95
+    assert report["messages"]["rules"]["bank_account"]["precision"] == 1.0
+    assert [row["threshold"] for row in report["listings"]["threshold_sweep"]][:2] == [0.3, 0.4]
+    assert report["smishing"]["phone"] == {"recall": 1.0, "fires_on_no_rows": 0.0, "yes_rows": 1, "no_rows": 2}
+    assert report["smishing"]["link"]["recall"] == 1.0
