@@ -253,12 +253,15 @@ def test_cli_defaults_to_the_home_lake(tmp_path, isolated_home):
 
 @pytest.mark.parametrize("args, message", [
     (["missing.jsonl"], "No such file or directory"),
+    (["{broken_gz}"], "cannot read it to the end"),
     (["{source}", "--min-ts", "yesterday"], "not an RFC 3339 date-time"),
     (["{source}", "--run-id", "../x"], "--run-id may contain only"),
 ])
 def test_cli_user_errors_are_one_line(tmp_path, args, message):
-    source = tmp_path / "day.jsonl"
+    source, broken_gz = tmp_path / "day.jsonl", tmp_path / "cut.jsonl.gz"
     source.write_bytes(line(event(1)))
-    result = run_cli(*[a.format(source=source) for a in args], "--lake", tmp_path / "lake")
+    broken_gz.write_bytes(gzip.compress(line(event(2)) * 100)[:-30])
+    result = run_cli(*[a.format(source=source, broken_gz=broken_gz) for a in args], "--lake", tmp_path / "lake")
     assert result.returncode == 2
     assert message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "lake" / "events").exists()

@@ -34,6 +34,7 @@ import re
 import sys
 import time
 import uuid
+import zlib
 from collections import deque
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -376,14 +377,21 @@ def _long_line(ctx: _Context, line_no: int, head: bytes) -> _Context:
     return part
 
 
+class UnreadableInput(ValueError):
+    """An input file that cannot be read to its end (e.g. a truncated .gz); nothing was written."""
+
+
 def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> None:
     """Queue the file's regions; they are validated two at a time (Arrow and numpy release
     the GIL), and merged in input order."""
-    with _open(path) as stream:
-        for kind, first_line, data in _regions(stream):
-            pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, first_line, data)))
-            while len(pending) > IN_FLIGHT:
-                _merge_next(pending)
+    try:
+        with _open(path) as stream:
+            for kind, first_line, data in _regions(stream):
+                pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, first_line, data)))
+                while len(pending) > IN_FLIGHT:
+                    _merge_next(pending)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise UnreadableInput(f"{path}: cannot read it to the end ({exc}); nothing was ingested") from None
 
 
 def _merge_next(pending: deque) -> None:
@@ -519,7 +527,11 @@ def run(argv: list[str]) -> int:
         raise UserError(str(exc)) from None
     if args.run_id and not args.run_id.replace("-", "").replace("_", "").isalnum():
         raise UserError(f"--run-id may contain only letters, digits, '-' and '_': {args.run_id!r}")
-    stats = ingest_files(args.files, args.lake, run_id=args.run_id, media_root=args.media_root, min_ts=min_ts, now=now)
+    try:
+        stats = ingest_files(args.files, args.lake, run_id=args.run_id, media_root=args.media_root, min_ts=min_ts,
+                             now=now)
+    except UnreadableInput as exc:
+        raise UserError(str(exc)) from None
     reasons = ", ".join(f"{k} {v}" for k, v in stats["by_reason"].items()) or "none"
     print(f"ingested {stats['read']} records from {len(stats['files'])} file(s) into {args.lake}: "
           f"{stats['accepted']} accepted, {stats['duplicates']} duplicates, {stats['quarantined']} quarantined "
