@@ -14,7 +14,7 @@ file is still never visible half-written, but a run's files appear one by one.
 >>> import pyarrow as pa
 >>> table = pa.table({"event_id": ["e1"], "type": ["click"], "ts": pa.array([1714521600000], pa.timestamp("ms", "UTC")),
 ...                   "user_id": ["u1"], "item_id": ["i1"]})
->>> lake = "memory://doctest-lake"
+>>> lake = f"memory://doctest-{uuid.uuid4().hex}"
 >>> [p["rows"] for p in write_events(lake, table, run_id="r1")]
 [1]
 >>> read_events(lake, types=["click"], start="2024-05-01")[["event_id", "item_id"]].to_dict("records")
