@@ -132,3 +132,26 @@ def test_evaluate_prints_per_rule_and_per_category_figures(market, tmp_path, cap
     assert [row["threshold"] for row in report["listings"]["threshold_sweep"]][:2] == [0.3, 0.4]
     assert report["smishing"]["phone"] == {"recall": 1.0, "fires_on_no_rows": 0.0, "yes_rows": 1, "no_rows": 2}
     assert report["smishing"]["link"]["recall"] == 1.0
+
+
+def test_image_results_reach_listings_and_sellers(market, tmp_path):
+    from bunjang_lab.fraud.scan import scan_fraud_folder
+    from bunjang_lab.lake import read_events
+
+    listing = read_events(str(market / "lake"), types="listing").iloc[0]
+    reuse = {"code": "image_reuse", "category": "stolen_image", "weight": 0.7, "evidence": "photo of i9 (u9)",
+             "source": "image"}
+    folder = tmp_path / "staging"
+    folder.mkdir()
+    pd.DataFrame([{"image": "a.jpg", "item_id": listing["item_id"], "seller_id": listing["user_id"],
+                   "matches": json.dumps([{"image": "b.jpg", "listing": "i9", "seller": "u9", "distance": 2}]),
+                   "ocr_text": "", "reasons": json.dumps([reuse]), "risk": 0.7, "flagged": True, "error": None}]
+                 ).to_parquet(folder / "images.parquet")
+    summary = scan_fraud_folder(str(market / "lake"), folder, models_dir=tmp_path / "none")
+    assert summary["images"] == 1
+    listings = pd.read_parquet(folder / "listings.parquet").set_index("item_id")
+    row = listings.loc[listing["item_id"]]
+    assert row["risk"] >= 0.7 and row["flagged"]
+    assert "image_reuse" in {r["code"] for r in json.loads(row["reasons"])}
+    sellers = pd.read_parquet(folder / "sellers.parquet").set_index("user_id")
+    assert sellers.loc[listing["user_id"], "risk"] >= 0.7

@@ -149,11 +149,17 @@ def scan_fraud(lake, out, start=None, end=None, image_index=None, models_dir=Non
     (rules only and an isolation forest fitted on the window when none are trained).
     Returns a summary (counts, flagged counts, models, timings).
     """
+    return scan_fraud_folder(lake, Path(out) / "fraud", start, end, image_index, models_dir)
+
+
+def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, models_dir=None) -> dict:
+    """:func:`scan_fraud` writing straight into ``folder`` (the run's ``fraud/`` folder, or
+    a staging folder that will replace it); an ``images.parquet`` already there is used."""
     from bunjang_lab.lake import read_events
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    folder = Path(out) / "fraud"
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     events = read_events(lake, types=EVENT_TYPES, start=start, end=end)
     timings["read"] = time.perf_counter() - clock
