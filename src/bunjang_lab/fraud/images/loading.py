@@ -110,7 +110,7 @@ def _open(source: Source) -> Image.Image:
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ImageError(f"refused: more than {MAX_PIXELS:,} pixels (possible decompression bomb)") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"unreadable image ({_reason(exc)})") from None
+        raise ImageError(f"corrupt or truncated image ({_reason(exc)})") from None
     width, height = img.size
     if width * height > MAX_PIXELS:
         img.close()

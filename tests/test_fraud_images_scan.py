@@ -1,0 +1,141 @@
+"""Scanning pictures end to end: score image, the images command, the batch path, OCR."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import skimage.data
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from bunjang_lab.fraud.images import ocr
+from bunjang_lab.fraud.images.cli import run as images_command
+from bunjang_lab.fraud.images.scan import merge_shards, plan_shards, scan_images, scan_shard, text_reasons
+from bunjang_lab.ingest import ingest_files
+from bunjang_lab.serving.commands.image import run as score_image
+
+FONTS = Path("/usr/share/fonts/truetype")
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def save(img: Image.Image, path: Path) -> str:
+    img.save(path, quality=90)
+    return str(path)
+
+
+@pytest.fixture()
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("astronaut", "coffee", "rocket"):
+        save(Image.fromarray(getattr(skimage.data, name)()), folder / f"{name}.jpg")
+    return folder
+
+
+def test_score_image_prints_one_line_per_file_in_order(photos, tmp_path, capsys):
+    assert images_command(["index", str(photos), "--index", str(tmp_path / "ix"), "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["added"] == 3 and summary["errors"] == 0
+    copy = save(ImageOps.mirror(Image.open(photos / "coffee.jpg")).resize((300, 200)), tmp_path / "copy.jpg")
+    (tmp_path / "notes.txt").write_text("hello")
+    files = [copy, str(tmp_path / "notes.txt"), str(tmp_path / "missing.jpg")]
+    assert score_image([*files, "--index", str(tmp_path / "ix"), "--no-ocr"]) == 1  # some files failed
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["image"] for line in lines] == files
+    assert [m["listing"] for m in lines[0]["matches"]] == ["coffee.jpg"]
+    assert lines[0]["flagged"] and lines[0]["reasons"][0]["code"] == "image_reuse"
+    assert lines[0]["reasons"][0]["source"] == "image" and lines[0]["reasons"][0]["category"] == "stolen_image"
+    assert lines[1] == {"image": files[1], "error": "not an image (unrecognised format)"}
+    assert lines[2] == {"image": files[2], "error": "no such file"}
+    # indexing again adds nothing
+    images_command(["index", str(photos), "--index", str(tmp_path / "ix"), "--no-progress"])
+    assert json.loads(capsys.readouterr().out)["added"] == 0
+
+
+def test_a_missing_index_is_a_clear_error(photos, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no image index"):
+        scan_images([str(photos / "coffee.jpg")], tmp_path / "nowhere", ocr=False)
+
+
+def render_contact(text: str, font: str, size: int, fg, bg, canvas=(480, 320)) -> Image.Image:
+    img = Image.new("RGB", canvas, bg) if isinstance(bg, tuple) else bg.resize(canvas)
+    ImageDraw.Draw(img).text((30, canvas[1] // 2), text, font=ImageFont.truetype(str(FONTS / font), size), fill=fg)
+    return img
+
+
+def test_contact_details_in_a_picture_give_the_text_rules_reasons(tmp_path):
+    img = render_contact("카톡 sell4u88 010-2345-6789", "nanum/NanumGothic.ttf", 22, (20, 20, 20), (235, 228, 210))
+    result = scan_images([save(img, tmp_path / "contact.jpg")], None)[0]
+    codes = {r["code"] for r in result["reasons"]}
+    assert "image_text" in codes and result["flagged"]
+    assert all(r["source"] == "image" for r in result["reasons"])
+    assert "2345-6789" not in json.dumps(result, ensure_ascii=False)  # masked everywhere
+
+
+def test_the_text_line_prefilter_keeps_text_pictures_and_skips_most_others():
+    import csv
+
+    with open(SAMPLE / "labels" / "images.csv", newline="", encoding="utf-8") as handle:
+        labels = list(csv.DictReader(handle))
+    with_contact = [r for r in labels if "image_text" in r["fraud_types"]][:20]
+    without_text = [r for r in labels if not r["text_in_image"]][:60]
+    assert all(ocr.text_lines(Image.open(SAMPLE / r["image"])) for r in with_contact)
+    skipped = sum(not ocr.text_lines(Image.open(SAMPLE / r["image"])) for r in without_text)
+    assert skipped >= 0.7 * len(without_text)
+    assert ocr.Reader().read(Image.new("RGB", (300, 200), (120, 160, 200)), None) == ("", "skipped")
+
+
+def test_ocr_results_are_cached_by_file_content(tmp_path, monkeypatch):
+    cache = ocr.OcrCache(tmp_path / "ocr.sqlite")
+    img = render_contact("문의 010 9876 5432", "nanum/NanumMyeongjo.ttf", 30, "white", (30, 40, 90))
+    text, how = ocr.Reader(cache).read(img, "sha-1")
+    assert how == "ocr" and "9876" in text
+    monkeypatch.setattr(ocr, "read_text", lambda *a, **k: pytest.fail("read twice"))
+    assert ocr.Reader(ocr.OcrCache(tmp_path / "ocr.sqlite")).read(img, "sha-1") == (text, "cache")
+
+
+def test_rules_see_ocr_text_as_image_reasons():
+    found = text_reasons("카톡 abc1234")
+    assert {r["code"] for r in found} >= {"image_text"}
+    assert {r["category"] for r in found} >= {"external_channel", "image_text"}
+    assert text_reasons("정품 새상품") == []
+
+
+def write_listings(folder: Path, listings: list[tuple]) -> Path:
+    lines = [json.dumps({"event_id": f"e{n}", "type": "listing", "ts": ts, "user_id": seller, "item_id": item,
+                         "title": "가방", "price": 10000, "category": "가방", "images": images})
+             for n, (ts, seller, item, images) in enumerate(listings)]
+    path = folder / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_batch_path_flags_the_later_copy_by_another_seller(photos, tmp_path):
+    copy = ImageOps.mirror(Image.open(photos / "rocket.jpg")).resize((320, 214))
+    save(copy, photos / "rocket_copy.jpg")
+    events = write_listings(photos, [
+        ("2026-10-01T09:00:00Z", "honest", "i1", ["rocket.jpg", "coffee.jpg"]),
+        ("2026-10-01T10:00:00Z", "thief", "i2", ["rocket_copy.jpg", "broken.jpg"]),
+        ("2026-10-01T11:00:00Z", "honest", "i3", ["astronaut.jpg"]),
+    ])
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    lake = tmp_path / "lake"
+    ingest_files([events], lake)
+    shards = plan_shards(str(lake), "2026-10-01", "2026-10-02", shard_size=2)
+    assert [len(s) for s in shards] == [2, 2, 1]
+    assert shards[1][0]["seller_id"] == "thief" and shards[1][0]["image"].endswith("rocket_copy.jpg")
+    index = tmp_path / "ix"
+    parts = [scan_shard(shard, index, tmp_path / "parts" / f"{n}.parquet") for n, shard in enumerate(shards)]
+    for attempt in range(2):  # a retried merge gives the same result and stores nothing twice
+        out = merge_shards(parts, index, tmp_path / "fraud")
+        table = pq.read_table(out).to_pylist()
+        assert len(json.loads((index / "manifest.json").read_text())["segments"]) == 1
+    by_image = {Path(r["image"]).name: r for r in table}
+    stolen = json.loads(by_image["rocket_copy.jpg"]["reasons"])
+    assert [r["code"] for r in stolen] == ["image_reuse"] and by_image["rocket_copy.jpg"]["flagged"]
+    assert json.loads(by_image["rocket_copy.jpg"]["matches"])[0]["listing"] == "i1"
+    assert json.loads(by_image["rocket.jpg"]["reasons"]) == []  # the original is not blamed
+    assert by_image["broken.jpg"]["error"].startswith("corrupt or truncated")
+    assert set(table[0]) >= {"image", "item_id", "seller_id", "matches", "ocr_text", "reasons"}
