@@ -143,6 +143,11 @@ def test_bad_run_folders_are_one_line_errors_naming_the_file(cache_url, tmp_path
     pq.write_table(pa.table({"item_id": ["i1"], "rank": [1]}), run / "products/related.parquet")
     with pytest.raises(UserError, match=r"related.parquet: missing column\(s\) related_item_id, score"):
         publish_run(run, cache_url)
+    (run / "run.json").write_text("{not json")
+    with pytest.raises(UserError, match="run.json: invalid JSON"):
+        publish_run(run, cache_url)
+    with open_cache(cache_url, create=True) as cache:
+        assert cache.versions() == []  # nothing half-published along the way
 
 
 def test_publish_command_prints_the_result_and_rolls_back(cache_url, tmp_path, capsys):

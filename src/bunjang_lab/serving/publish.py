@@ -245,6 +245,19 @@ def _vectors(run_dir: Path, run_info: dict) -> Iterator[tuple[str, Any]] | None:
     return entries()
 
 
+def _run_info(path: Path) -> dict:
+    """run.json (run id, lake, model...), empty when absent; unreadable is a one-line error."""
+    if not path.exists():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise UserError(f"{path}: invalid JSON ({exc})") from None
+    if not isinstance(info, dict):
+        raise UserError(f"{path}: expected a JSON object")
+    return info
+
+
 def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3) -> dict:
     """Publish ``run_dir`` as a new version of the cache at ``cache_url`` and make it current.
 
@@ -257,7 +270,7 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
     if keep < 0:
         raise UserError("--keep must be 0 or more")
     started = time.perf_counter()
-    run_info = _json((run_dir / "run.json").read_text(encoding="utf-8"), {}) if (run_dir / "run.json").exists() else {}
+    run_info = _run_info(run_dir / "run.json")
     run_id = str(run_info.get("run_id") or run_dir.name)
     tables = {name: _table(run_dir / path, columns) for name, (path, columns, _) in PARTS.items()}
     flags = _fraud_flags(run_dir)
@@ -273,7 +286,7 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
             counts["fraud_flags"] = writer.put_many((keys.flag(item), flag) for item, flag in flags.items())
             if vectors is not None:
                 counts["vectors"] = writer.put_many(vectors)
-            manifest = {"run": run_id, "run_dir": str(run_dir.resolve()), "counts": counts, "model": run_info.get("model_version")}
+            manifest = {"run": run_id, "run_dir": str(run_dir.resolve()), "counts": counts, "model": (run_info.get("products") or {}).get("model")}
             writer.put(keys.MANIFEST, manifest)
         version = writer.version
         kept = [v["version"] for v in cache.versions()]
