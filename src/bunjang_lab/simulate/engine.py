@@ -51,7 +51,9 @@ class Simulation:
         user_seq, fraud_seq, list_seq, sess_seq = np.random.SeedSequence(seed).spawn(4)
         self.rng_list = np.random.default_rng(list_seq)
         self.rng = np.random.default_rng(sess_seq)
+        # separate text streams: what happens in sessions never changes the listings or pictures
         self.text = random.Random(seed)
+        self.session_text = random.Random(f"session-{seed}")
         self.users = make_users(np.random.default_rng(user_seq), n_users, self.start_ms, days, cfg)
         self.plans = assign_fraud(np.random.default_rng(fraud_seq), self.users, self.start_ms, days, cfg)
         self.items = Items()
@@ -284,29 +286,33 @@ class Simulation:
         cdf = np.cumsum(users.taste[us], axis=1)
         drawn = np.minimum((cdf < rng.random(S)[:, None] * cdf[:, -1:]).sum(1), n_leaves - 1)
         intent = np.where(redraw, drawn, intent)
-        in_leaf = avail & (leaf[None, :] == intent[:, None])
+        leaf_match = leaf[None, :] == intent[:, None]
+        in_leaf = avail & leaf_match
         r = rng.random(S)
         surface = np.where(r < 0.3, 0, np.where(r < 0.45, 1, 2))
         surface[~in_leaf.any(1)] = 2
-        # feed keys: search and category pages list the intent's newest items; the home feed
-        # samples fresh items (Gumbel top-k), boosted near the session's interest
-        age_days = (ts[:, None] - created[None, :]) / DAY_MS
-        home = -age_days / 2.0 + np.log1p(3.0 * (leaf[None, :] == intent[:, None])) \
-            + rng.gumbel(size=(S, len(cand)))
-        keys = np.where(surface[:, None] == 2, np.where(avail, home, -np.inf),
-                        np.where(in_leaf, -age_days, -np.inf))
+        # Feed keys (0 = not shown). Search and category pages list the intent's newest items.
+        # The home feed samples without replacement with weight exp(-age / 2 days), x4 near
+        # the session's interest: top-k of weight / Exp(1) noise (the Gumbel top-k trick).
+        home = surface == 2
+        newest = ((created - created.min()) / 1000 + 1).astype(np.float32)
+        keys = np.where(in_leaf, newest[None, :], np.float32(0))
+        if home.any():
+            weight = np.exp((created - hour_ms) / (2 * DAY_MS)).astype(np.float32)
+            noise = rng.standard_exponential((int(home.sum()), len(cand)), dtype=np.float32) + np.float32(1e-30)
+            keys[home] = np.where(avail[home], weight * (1 + 3 * leaf_match[home]) / noise, np.float32(0))
         brand_of_query = np.full(S, -1)
         for s in np.flatnonzero(surface == 0):
             brand_of_query[s] = self._search(int(us[s]), int(ts[s]), int(intent[s]), in_leaf[s], cand)
         brand_filter = (surface == 0) & (brand_of_query >= 0)
         if brand_filter.any():
             match = col["brand"][cand][None, :] == brand_of_query[brand_filter][:, None]
-            keys[brand_filter] = np.where(match, keys[brand_filter], -np.inf)
+            keys[brand_filter] = np.where(match, keys[brand_filter], np.float32(0))
         K = min(MAX_IMPRESSIONS, len(cand))
         top = np.argpartition(-keys, K - 1, axis=1)[:, :K] if K < len(cand) else np.tile(np.arange(K), (S, 1))
         top = np.take_along_axis(top, np.argsort(-np.take_along_axis(keys, top, 1), axis=1, kind="stable"), 1)
         n_imp = np.maximum(3, rng.poisson(cfg.impressions_per_session, S))
-        shown = np.isfinite(np.take_along_axis(keys, top, 1)) & (np.arange(K)[None, :] < n_imp[:, None])
+        shown = (np.take_along_axis(keys, top, 1) > 0) & (np.arange(K)[None, :] < n_imp[:, None])
         idx = cand[top]   # (S, K) item indices
         util = utility(users, us, col["leaf"][idx], col["brand"][idx], col["price"][idx],
                        (ts[:, None] - col["created"][idx]) / DAY_MS, col["quality"][idx], intent)
@@ -322,7 +328,7 @@ class Simulation:
         brands = self.col["brand"][cand][in_leaf_row]
         liked = [int(b) for b in np.unique(brands[brands >= 0]) if self.users.brand_pref[u, b]]
         brand = liked[int(self.rng.integers(len(liked)))] if liked and self.rng.random() < 0.6 else -1
-        query = texts.query(self.text, catalog.LEAVES[intent], BRANDS[brand] if brand >= 0 else None)
+        query = texts.query(self.session_text, catalog.LEAVES[intent], BRANDS[brand] if brand >= 0 else None)
         self.emit(t - 4000, "search", u, query=query)
         return brand
 
@@ -365,7 +371,7 @@ class Simulation:
         return int(round(np.exp(self.items.price[item] + catalog.LOG_MEDIAN[self.items.leaf[item]])))
 
     def _chat(self, sender: int, to: int, item: int, now: int, fraud: tuple) -> None:
-        tr = self.text
+        tr = self.session_text
         types, evidence, hard = [], "", 0
         from_seller = self.items.seller[item] == sender
         text_fraud = [c for c in TEXT_FRAUD if c in fraud]
