@@ -225,7 +225,8 @@ _FAVORITE = list(TYPES).index("favorite")
 _NOT_BLANK = f"[^{re.escape(BLANK)}]"
 
 
-_BLANK_BYTES = np.frombuffer(BLANK.encode(), dtype=np.uint8)
+_STARTS_BLANK = np.zeros(256, dtype=bool)  # by first byte: could the string be blank?
+_STARTS_BLANK[list(BLANK.encode())] = True
 
 
 def _has_text(values) -> np.ndarray:
@@ -238,7 +239,7 @@ def _has_text(values) -> np.ndarray:
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset:values.offset + len(values) + 1]
     text = np.frombuffer(values.buffers()[2], dtype=np.uint8) if values.buffers()[2] else np.zeros(1, np.uint8)
     starts = np.minimum(offsets[:-1], len(text) - 1)
-    result = (np.diff(offsets) > 0) & ~np.isin(text[starts], _BLANK_BYTES)
+    result = (np.diff(offsets) > 0) & ~_STARTS_BLANK[text[starts]]
     doubtful = np.flatnonzero(~result)
     if len(doubtful):
         checked = pc.match_substring_regex(values.take(pa.array(doubtful)), _NOT_BLANK)
