@@ -21,12 +21,15 @@ matrix product plus a partial sort (:meth:`FMScorer.top_k`).
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
@@ -97,8 +100,8 @@ class FMScorer:
         vectors, bias = self.side(self.feature_map.encode(frame))
         return Part(item_ids, vectors, bias)
 
-    def top_k(self, user_part: Part, item_part: Part, k: int, exclude=None, block_size: int = 2048) -> TopK:
-        return top_k(user_part, item_part, k, exclude=exclude, block_size=block_size)
+    def top_k(self, user_part: Part, item_part: Part, k: int, exclude=None, **options) -> TopK:
+        return top_k(user_part, item_part, k, exclude=exclude, **options)
 
 
 def _exclusion_matrix(exclude, user_ids, item_ids) -> sp.csr_matrix | None:
@@ -118,10 +121,12 @@ def _exclusion_matrix(exclude, user_ids, item_ids) -> sp.csr_matrix | None:
     return sp.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(len(user_ids), len(item_ids)))
 
 
-def top_k(user_part: Part, item_part: Part, k: int, exclude=None, block_size: int = 1024, sample: int = 512) -> TopK:
+def top_k(user_part: Part, item_part: Part, k: int, exclude=None, block_size: int = 1024, sample: int = 512,
+          n_threads: int | None = None) -> TopK:
     """The ``k`` best items per user: a float32 blocked matrix product, then a partial sort.
 
-    ``exclude`` is ``{user_id: [item_id, ...]}`` or a (users x items) sparse matrix. The item
+    ``exclude`` is ``{user_id: [item_id, ...]}`` or a (users x items) sparse matrix; blocks
+    run on ``n_threads`` threads (default: one per core). The item
     bias rides along as an extra factor, so the product already yields scores. For large
     catalogues a per-user threshold is taken from a fixed column sample (the k-th best of a
     subset can only be lower than the k-th best of all items, so nothing is lost) and only
@@ -129,6 +134,7 @@ def top_k(user_part: Part, item_part: Part, k: int, exclude=None, block_size: in
     """
     n_users, n_items = len(user_part), len(item_part)
     k_eff = min(k, n_items)
+    n_threads = (os.cpu_count() or 1) if n_threads is None else n_threads
     mask = _exclusion_matrix(exclude, user_part.ids, item_part.ids)
     P = np.hstack([user_part.vectors, np.ones((n_users, 1))]).astype(np.float32)
     Q_t = np.ascontiguousarray(np.hstack([item_part.vectors, item_part.bias[:, None]]).astype(np.float32).T)
@@ -136,7 +142,8 @@ def top_k(user_part: Part, item_part: Part, k: int, exclude=None, block_size: in
         if k_eff < sample and n_items > 8 * sample else None
     best = np.zeros((n_users, k_eff), dtype=np.int64)
     best_scores = np.full((n_users, k), -np.inf, dtype=np.float32)
-    for start in range(0, n_users, block_size):
+
+    def score_block(start: int) -> None:
         stop = min(start + block_size, n_users)
         scores = P[start:stop] @ Q_t
         if mask is not None:
@@ -151,6 +158,16 @@ def top_k(user_part: Part, item_part: Part, k: int, exclude=None, block_size: in
             order = np.argsort(-part_scores, axis=1, kind="stable")
             idx, vals = np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
         best[start:stop], best_scores[start:stop, :k_eff] = idx, vals
+
+    starts = range(0, n_users, block_size)
+    if n_threads > 1 and len(starts) > 1:
+        # numpy releases the GIL in the product and the partial sort: one block per core,
+        # each with a single-threaded BLAS so the cores are not oversubscribed
+        with threadpool_limits(1, "blas"), ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(score_block, starts))
+    else:
+        for start in starts:
+            score_block(start)
     best_scores[:, :k_eff] += user_part.bias.astype(np.float32)[:, None]
     ids = np.full((n_users, k), None, dtype=object)
     ids[:, :k_eff] = item_part.ids[best]

@@ -26,7 +26,7 @@ from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.fm import FMRanker
 from bunjang_lab.ranking.scoring import FMScorer
 
-DEFAULT_PARAMS = {"k": 16, "lr": 0.05, "reg_lambda": 1e-4, "epochs": 30, "stop_window": 3, "valid_days": 3.0,
+DEFAULT_PARAMS = {"k": 32, "lr": 0.05, "reg_lambda": 1e-4, "epochs": 30, "stop_window": 3, "valid_days": 3.0,
                   "impression_negatives": 3.0, "sampled_negatives": 4, "min_count": 2}
 GATE_METRIC = "ndcg@10"
 GATE_TOLERANCE = 0.02
