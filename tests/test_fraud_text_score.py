@@ -92,3 +92,13 @@ def test_listing_batch_from_stdin_and_bad_input():
     assert done.returncode == 1
     done = score("listing", "--json", "-", stdin="[1, 2]")
     assert done.returncode == 2 and "expected a JSON object" in done.stderr
+
+
+def test_a_corrupt_model_is_a_one_line_error(tmp_path):
+    from bunjang_lab.fraud import store
+
+    folder = store.save({"classifier": None, "anomaly": None}, {}, tmp_path / "models")
+    (folder / store.CLASSIFIER_FILE).write_bytes(b"not a pickle")
+    done = score("text", "안녕하세요", "--models", str(tmp_path / "models"))
+    assert done.returncode == 2 and "cannot read the fraud model" in done.stderr and "Traceback" not in done.stderr
+    assert score("text", "안녕하세요", "--models", str(tmp_path / "models"), "--rules-only").returncode == 0

@@ -108,8 +108,10 @@ def _evaluate(argv: list[str]) -> int:
 
 
 def run(argv: list[str]) -> int:
-    if argv and argv[0] == "train":
-        return _train(argv[1:])
-    if argv and argv[0] == "evaluate":
-        return _evaluate(argv[1:])
-    return _scan(argv)
+    from bunjang_lab.fraud.store import ModelError
+
+    command = {"train": _train, "evaluate": _evaluate}.get(argv[0] if argv else "")
+    try:
+        return command(argv[1:]) if command else _scan(argv)
+    except ModelError as exc:
+        raise UserError(str(exc)) from None

@@ -55,13 +55,21 @@ def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | Non
     return folder
 
 
+class ModelError(ValueError):
+    """A stored model that cannot be read (truncated, corrupt, from an incompatible version)."""
+
+
 def load(folder: str | os.PathLike, name: str):
     """The pickled ``"classifier"`` or ``"anomaly"`` of a version folder, or None."""
     path = Path(folder) / (CLASSIFIER_FILE if name == "classifier" else ANOMALY_FILE)
     if not path.exists():
         return None
-    with open(path, "rb") as f:
-        return pickle.load(f)
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except Exception as exc:  # unpickling can fail in many ways; all mean "retrain"
+        raise ModelError(f"cannot read the fraud model {path} ({type(exc).__name__}: {exc}); "
+                         "retrain it with `python -m bunjang_lab fraud train`") from None
 
 
 def meta(folder: str | os.PathLike) -> dict:

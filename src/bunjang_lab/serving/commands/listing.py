@@ -119,9 +119,9 @@ def run(argv: list[str]) -> int:
     args = p.parse_args(argv)
     listings = _read(args.json)
 
-    from bunjang_lab.fraud.scorer import TextScorer
+    from bunjang_lab.serving.commands.text import scorer_from_args
 
-    text_scorer = TextScorer.from_models(args.models, use_classifier=not args.rules_only)
+    text_scorer = scorer_from_args(args)
     item_ids = [str(obj["item_id"]) for _, obj in listings if obj.get("item_id") is not None]
     cached, cache_note = _cached_verdicts(args.cache, item_ids)
     failed = False

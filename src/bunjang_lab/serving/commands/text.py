@@ -17,14 +17,18 @@ BATCH = 512  # texts per classifier call in --jsonl mode
 EXIT_PARTIAL = 1
 
 
-def _scorer(args):
+def scorer_from_args(args):
     from bunjang_lab.fraud.scorer import TextScorer
+    from bunjang_lab.fraud.store import ModelError
 
-    return TextScorer.from_models(args.models, use_classifier=not args.rules_only)
+    try:
+        return TextScorer.from_models(args.models, use_classifier=not args.rules_only)
+    except ModelError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _batch(args) -> int:
-    scorer = _scorer(args)
+    scorer = scorer_from_args(args)
     failed = False
     pending: list[tuple[object, str]] = []
 
@@ -63,5 +67,5 @@ def run(argv: list[str]) -> int:
         import sys
 
         text = sys.stdin.read()
-    emit(_scorer(args).score(text))
+    emit(scorer_from_args(args).score(text))
     return 0
