@@ -72,3 +72,16 @@ def test_mask_hides_personal_data_but_a_few_characters():
 def test_mask_keeps_ordinary_text():
     for text in ("가격 150,000원", "모델 A1234", "", "아이폰 15 프로", "2024-01-15 구매"):
         assert mask(text) == text
+
+
+PHONE_FORMATS = ["{a}-{b}-{c}", "{a} {b} {c}", "{a}{b}{c}", "{a}.{b}.{c}", "{a}ㅡ{b}ㅡ{c}", "({a}) {b}-{c}"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["010", "011", "070", "031"]), st.integers(1000, 9999), st.integers(1000, 9999),
+       st.sampled_from(PHONE_FORMATS), st.sampled_from(["연락 ", "전화: ", "문자 주세요 ", ""]))
+def test_masked_phone_numbers_never_show_their_middle_digits(prefix, middle, last, layout, lead):
+    number = layout.format(a=prefix, b=middle, c=last)
+    hidden = mask(lead + number + " 입니다")
+    assert str(middle) not in hidden.replace("-", "").replace(" ", "")
+    assert len(hidden) == len(lead + number + " 입니다")  # masking keeps positions

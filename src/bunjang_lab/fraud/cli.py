@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from bunjang_lab import paths
@@ -49,7 +50,7 @@ def _scan(argv: list[str]) -> int:
     args = p.parse_args(argv)
     from bunjang_lab.fraud.scan import scan_fraud
 
-    out = Path(args.out) if args.out else paths.runs_dir() / __import__("time").strftime("fraud-%Y%m%dT%H%M%S")
+    out = Path(args.out) if args.out else paths.runs_dir() / time.strftime("fraud-%Y%m%dT%H%M%S")
     summary = scan_fraud(_lake(args.lake), out, args.start, args.end, image_index=args.image_index,
                          models_dir=args.models)
     print(json.dumps({"out": str(out / "fraud"), **summary}, ensure_ascii=False))
