@@ -83,7 +83,7 @@ _MISSPELLINGS = {
     "텔레그렘": "텔레그램", "텔래그램": "텔레그램", "텔레그람": "텔레그램", "텔레구람": "텔레그램",
     "털레그램": "텔레그램", "텔그": "텔레그램", "탤레그램": "텔레그램", "뗄레그램": "텔레그램",
 }
-_ALIAS_HINT = re.compile("[ㅋㅌ까카캌깨캬텔털뗄탤]")
+_ALIAS_WORDS = (*_ALIASES, *_MISSPELLINGS)  # substring tests: cheaper than the expression
 _ALIAS_RE = re.compile(
     f"(?<![{_JAMO}])(?:{'|'.join(sorted(_ALIASES, key=len, reverse=True))})(?![{_JAMO}])"
     f"|{'|'.join(sorted(_MISSPELLINGS, key=len, reverse=True))}"
@@ -292,7 +292,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_DEFANG, _defang)
     builder.rewrite(_SPACED, _join_spaced)
     if not ascii_only:
-        if _ALIAS_HINT.search(builder.text):
+        if any(word in builder.text for word in _ALIAS_WORDS):
             builder.rewrite(_ALIAS_RE, _alias)
         builder.rewrite(_NUMERAL_RUN, _numerals)
     return builder
