@@ -203,7 +203,7 @@ def test_leave_last_out_holds_out_each_users_last_positive(events):
 
 
 @pytest.mark.parametrize("model", [RandomModel(), Popularity(), SegmentPopularity(), FreshPreferred(), ItemKNN(),
-                                   ImplicitModel("als", factors=8, iterations=3), ImplicitModel("bpr", factors=8, iterations=3),
+                                   ImplicitModel("als", factors=8, iterations=3), ImplicitModel("bpr", factors=8, iterations=10),
                                    FMModel(F.ID_FIELDS, name="fm-id-only", **FAST_FM)], ids=lambda m: m.name)
 def test_every_model_honours_the_contract(model, split):
     assert isinstance(model, Recommender)

@@ -152,10 +152,17 @@ class ItemKNN(Recommender):
 
 
 class ImplicitModel(Recommender):
-    """implicit's ALS or BPR on the type-weighted interaction matrix (single thread)."""
+    """implicit's ALS or BPR on the type-weighted interaction matrix (single thread).
 
-    def __init__(self, algorithm: str = "als", factors: int = 32, iterations: int = 15, seed: int = 0):
-        self.algorithm, self.factors, self.iterations, self.seed = algorithm, factors, iterations, seed
+    Defaults were chosen on a nested time split of the sample (the 3 days before the
+    evaluation window): ALS alpha 10 / regularization 0.1 (NDCG@10 0.069 against 0.057 for
+    implicit's defaults); BPR learning rate 0.05 for 200 iterations (0.101 against 0.012)."""
+
+    DEFAULTS = {"als": {"alpha": 10.0, "regularization": 0.1, "iterations": 15},
+                "bpr": {"learning_rate": 0.05, "regularization": 0.01, "iterations": 200}}
+
+    def __init__(self, algorithm: str = "als", factors: int = 32, seed: int = 0, **options):
+        self.algorithm, self.factors, self.seed, self.options = algorithm, factors, seed, options
 
     @property
     def name(self):
@@ -168,14 +175,11 @@ class ImplicitModel(Recommender):
 
         super().fit(split)
         matrix, users = self._train_matrix()
+        cls = AlternatingLeastSquares if self.algorithm == "als" else BayesianPersonalizedRanking
+        options = {**self.DEFAULTS[self.algorithm], **self.options}
         with threadpool_limits(1, "blas"), warnings.catch_warnings():  # implicit is slow with a threaded BLAS
             warnings.simplefilter("ignore", RuntimeWarning)  # its BLAS check ignores threadpool_limits
-            if self.algorithm == "als":
-                model = AlternatingLeastSquares(factors=self.factors, iterations=self.iterations, num_threads=1,
-                                                random_state=self.seed)
-            else:
-                model = BayesianPersonalizedRanking(factors=self.factors, iterations=self.iterations * 4, num_threads=1,
-                                                    random_state=self.seed)
+            model = cls(factors=self.factors, num_threads=1, random_state=self.seed, **options)
             model.fit(matrix.tocsr(), show_progress=False)
         self.user_factors_, self.item_factors_ = np.asarray(model.user_factors), np.asarray(model.item_factors)
         seen = np.asarray(matrix.sum(axis=0)).ravel() > 0
