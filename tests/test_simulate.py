@@ -209,6 +209,17 @@ def test_cli_writes_a_world_and_prints_a_summary(tmp_path, capsys):
     assert (tmp_path / "w" / "2026-10-01.jsonl").is_file()
 
 
+def test_cli_refuses_to_mix_two_simulations_unless_asked(tmp_path, capsys):
+    argv = ["--users", "20", "--days", "1", "--out", str(tmp_path / "w"), "--no-progress"]
+    simulate_cli.run(argv)
+    first = digest(tmp_path / "w")
+    with pytest.raises(UserError, match="--overwrite"):
+        simulate_cli.run([*argv[:-3], "--days", "2", *argv[-3:]])
+    simulate_cli.run([*argv, "--overwrite", "--seed", "8"])
+    assert digest(tmp_path / "w") != first
+    assert len(list((tmp_path / "w").glob("*.jsonl.gz"))) == 1
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--users", "5"], "--users"),
     (["--start", "yesterday"], "--start"),

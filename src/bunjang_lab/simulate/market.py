@@ -15,7 +15,7 @@ import numpy as np
 
 from bunjang_lab.fraud.categories import (ACCOUNT_TRANSFER, ANOMALOUS_BEHAVIOUR, EXTERNAL_CHANNEL, IMAGE_TEXT,
                                           PHISHING_LINK, STOLEN_IMAGE)
-from bunjang_lab.simulate import catalog, texts
+from bunjang_lab.simulate import catalog
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

@@ -1,11 +1,11 @@
 """Measured properties of a simulated world: the figures docs/simulator.md documents and the
 tests hold to their ranges.
 
->>> import tempfile, pathlib
+>>> import tempfile
 >>> from bunjang_lab.simulate import simulate
->>> out = pathlib.Path(tempfile.mkdtemp())
->>> _ = simulate(users=40, days=2, seed=1, out=out, progress=False)
->>> figures = describe(out)
+>>> with tempfile.TemporaryDirectory() as out:
+...     _ = simulate(users=40, days=2, seed=1, out=out, progress=False)
+...     figures = describe(out)
 >>> figures["users"], 0 < figures["fraud_user_share"] < 1
 (40, True)
 """
