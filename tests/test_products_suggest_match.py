@@ -80,3 +80,9 @@ def test_a_finished_syllable_prefers_queries_that_start_with_it_as_written():
     entries = [entry("남자 패딩", 15.0), entry("나이키", 10.0)]
     assert [(s["query"], s["match"]) for s in match("나", entries)] == [("나이키", "prefix"), ("남자 패딩", "keystrokes")]
     assert queries("남", entries) == ["남자 패딩"]
+
+
+def test_a_trailing_space_means_the_next_word_is_coming():
+    entries = [entry("캐논", 20.0), entry("캐논 필름카메라", 5.0), entry("캐논렌즈", 4.0)]
+    assert queries("캐논", entries) == ["캐논", "캐논 필름카메라", "캐논렌즈"]
+    assert queries("캐논 ", entries) == ["캐논 필름카메라", "캐논렌즈"]

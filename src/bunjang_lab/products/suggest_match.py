@@ -12,7 +12,8 @@ categories (what searchers of that query clicked next) fit the user's categories
 ``score × weight × (1 + boost × affinity)``, affinity in [0, 1]. ``weight`` is 1 when the
 folded query starts with the folded prefix as written, ``KEYSTROKE_WEIGHT`` when it only
 matches keystroke by keystroke (``나`` is on the way to ``남자``, but usually a finished
-syllable) and ``CHOSUNG_WEIGHT`` for an abbreviation match (more ambiguous).
+syllable) and ``CHOSUNG_WEIGHT`` for an abbreviation match (more ambiguous). A prefix
+ending in a space (``캐논 ``) no longer suggests the word already typed (``캐논``).
 
 >>> entries = [entry("나이키", 10.0, {"신발": 1.0}), entry("나이키 덩크", 4.0, {"신발": 1.0}),
 ...            entry("노스페이스", 8.0, {"의류": 1.0}), entry("Nike Air", 3.0, {})]
@@ -120,9 +121,12 @@ def match(
         return []
     typed = keystrokes(folded)
     abbreviation = is_jamo_only(folded)
+    next_word = prefix[-1:].isspace()  # "캐논 ": the user is past 캐논, typing another word
     user_categories = user_categories or {}
     ranked = []
     for e in entries:
+        if next_word and e["keystrokes"] == typed:
+            continue
         if e["keystrokes"].startswith(typed):
             # 나 is a state on the way to 남자, but more often the finished syllable
             how, weight = ("prefix", 1.0) if fold(e["query"]).startswith(folded) else ("keystrokes", KEYSTROKE_WEIGHT)
