@@ -11,8 +11,9 @@ seed 7 for evaluation), ingests them into temporary lakes and reports, as JSON:
   in batch;
 * quality: per-category and per-rule precision/recall of the rules and of the combined
   scorer on the evaluation market's messages and listings, the threshold sweep on the
-  validation market, seller ROC-AUC, and phone/link/e-mail detection on the real
-  smishing SMS (../shared/datasets/smishing_5971.csv).
+  validation market, seller ROC-AUC, phone/link/e-mail detection on the real smishing
+  SMS (../shared/datasets/smishing_5971.csv) and the flagged share of ham and spam in the
+  SMS Spam Collection.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SMISHING = REPO_ROOT.parent / "shared" / "datasets" / "smishing_5971.csv"
+SPAM = REPO_ROOT.parent / "shared" / "datasets" / "sms_spam_collection.tsv"
 os.environ.setdefault("USER", "bunjang")
 
 
@@ -116,6 +118,8 @@ def main() -> int:
         report["quality_evaluation_market"] = quality
     if SMISHING.exists():
         report["smishing_rules"] = evaluate.smishing_report(SMISHING, TextScorer())
+    if SPAM.exists():
+        report["spam_collection_rules"] = evaluate.spam_collection_report(SPAM, TextScorer())
     print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,6 +21,7 @@ from bunjang_lab.fraud.scorer import TextScorer
 from bunjang_lab.fraud.train import train_models
 
 os.environ.setdefault("USER", "bunjang")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +117,9 @@ def test_fraud_command_scans_trains_and_explains_mistakes(market, tmp_path, caps
         fraud_command(["train", "--lake", str(market / "lake"), "--labels", str(tmp_path)])
     with pytest.raises(UserError, match="--labels"):
         fraud_command(["evaluate"])
+    assert fraud_command(["evaluate", "--spam", str(SHARED / "sms_spam_collection.tsv"), "--rules-only"]) == 0
+    spam = json.loads(capsys.readouterr().out)["spam_collection"]
+    assert spam["ham"]["flagged"] < 0.02 and spam["spam"]["flagged"] > 0.8
 
 
 def test_evaluate_prints_per_rule_and_per_category_figures(market, tmp_path, capsys):

@@ -2,7 +2,7 @@
 
     fraud --lake DIR --out RUN_DIR [--start T] [--end T] [--image-index PATH] [--models DIR]
     fraud train --lake DIR --labels LABELS_DIR [--models DIR] [--start T] [--end T]
-    fraud evaluate [--lake DIR --labels LABELS_DIR] [--smishing CSV] [--models DIR] [--rules-only]
+    fraud evaluate [--lake DIR --labels LABELS_DIR] [--smishing CSV] [--spam TSV] [--models DIR] [--rules-only]
 """
 
 from __future__ import annotations
@@ -84,11 +84,12 @@ def _evaluate(argv: list[str]) -> int:
     p.add_argument("--lake", default=None, help="lake folder with the labelled window")
     p.add_argument("--labels", default=None, help="labels folder (or simulator output folder)")
     p.add_argument("--smishing", default=None, help="smishing_5971.csv (real SMS with PHONE/URL/EMAIL columns)")
+    p.add_argument("--spam", default=None, help="sms_spam_collection.tsv (real SMS labelled ham/spam)")
     p.add_argument("--rules-only", action="store_true", help="evaluate the rules without the trained classifier")
     _window(p)
     args = p.parse_args(argv)
-    if not args.labels and not args.smishing:
-        raise UserError("give --labels (with --lake) and/or --smishing")
+    if not (args.labels or args.smishing or args.spam):
+        raise UserError("give --labels (with --lake), --smishing and/or --spam")
     from bunjang_lab.fraud import evaluate
     from bunjang_lab.fraud.scorer import TextScorer
 
@@ -104,6 +105,8 @@ def _evaluate(argv: list[str]) -> int:
             report[f"{kind}s"]["threshold_sweep"] = evaluate.threshold_sweep(part, answers)
     if args.smishing:
         report["smishing"] = evaluate.smishing_report(args.smishing, scorer)
+    if args.spam:
+        report["spam_collection"] = evaluate.spam_collection_report(args.spam, scorer)
     print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0
 

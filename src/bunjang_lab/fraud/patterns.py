@@ -22,7 +22,7 @@ LINE = r"(?:(?<![온])라인|(?<![a-z])line)"
 WECHAT = r"(?:위챗|wechat|weixin|微信)"
 WHATSAPP = r"(?:왓츠앱|whatsapp|whats app)"
 MESSENGER = rf"(?:{KAKAO}|{TELEGRAM}|{LINE}|{WECHAT}|{WHATSAPP})"
-ID_MARKER = r"(?:아이디|아디|계정|id)"
+ID_MARKER = r"(?:아이디|아디|계정|(?<![a-z])id(?![a-z]))"  # not the "id" of "did", "idea"
 
 # A messenger handle: Latin letters/digits with a few symbols, at least one letter.
 HANDLE = r"(?<![0-9a-z_.@])@?(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])"

@@ -183,8 +183,7 @@ _HANDLE_RULES = [
 _SEARCH_RULES = [
     ("kakao_contact", _KAKAO_CONTACT, _KAKAO_WORDS),
     ("telegram_contact", _TELEGRAM_CONTACT, _TELEGRAM_WORDS),
-    ("kakao_openchat", re.compile(r"open\.kakao\.com/|오픈 ?채팅|오픈 ?톡|오픈 ?카톡|openchat|open chat"),
-     ("open.kakao", "오픈", "openchat", "open chat")),
+    ("kakao_openchat", re.compile(r"open\.kakao\.com/|오픈 ?채팅|오픈 ?톡|오픈 ?카톡"), ("open.kakao", "오픈")),
     ("telegram_link", re.compile(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}"), ("t.me", "telegram.")),
     ("line_id", _LINE_ID, ("라인", "line")),
     ("wechat_id", re.compile(rf"{WECHAT}.{{0,12}}?(?:{HANDLE}|{_CONTACT_VERB})"), ("위챗", "wechat", "weixin", "微信")),
