@@ -280,3 +280,15 @@ def test_evaluate_cli_prints_the_issue_json(lake):
     assert {"random", "popularity", "popularity-segment", "fresh-preferred", "item-knn", "als", "bpr", "fm-id-only", "fm"} == set(out["results"])
     for metrics in out["results"].values():
         assert set(metrics) == set(METRICS) and all(0 <= v <= 1 for v in metrics.values())
+
+
+def test_table_output_lists_every_model_and_the_cold_section():
+    from bunjang_lab.ranking.evaluate import format_table
+
+    metrics = dict.fromkeys(METRICS, 0.5)
+    text = format_table({"protocol": "time-split", "users": 3, "items": 9, "cutoff": "2026-10-11",
+                         "results": {"random": metrics, "fm": metrics},
+                         "cold": {"users": 2, "items": 4, "results": {"fm": metrics}}})
+    lines = text.splitlines()
+    assert any(line.startswith("fm ") for line in lines) and any(line.startswith("random") for line in lines)
+    assert "cold items (2 users, 4 items)" in text and text.count("0.5000") == 15
