@@ -44,7 +44,7 @@ POSITIVES = {
     "prepayment_request": ["선입금 해주시면 바로 발송합니다", "입금 먼저 부탁드려요", "계좌이체만 가능", "입금 확인 후 발송해요",
                            "Please pay first and I ship"],
     "safe_payment_refusal": ["안전결제 말고 계좌로 주세요", "수수료 아까워서 직거래 입금으로 해요", "번개페이 안 해요",
-                             "안전거래는 귀찮아서요"],
+                             "안전거래는 귀찮아서요", "안전결제 X 입니다", "safe pay no"],
     "blocklisted_phone": ["연락처 010-0000-0000"],
     "blocklisted_account": ["999-000-000000 으로 보내세요"],
     "urgency": ["급처합니다", "오늘까지 입금 부탁"],
@@ -64,6 +64,7 @@ HARD_NEGATIVES = [
     "사이즈 2.5 무게 1.5kg", "2023년 10월 구매, 영수증 있어요", "ㅋㅋㅋ 네 좋아요", "아이폰 15 프로 256기가",
     "갤럭시 S23 울트라 512GB", "나이키 에어포스 260 사이즈", "1+1 행사 상품", "다섯 개 일괄 구매시 할인", "오늘 바로 보낼게요",
     "Did you catch the bus? How did saturday go", "Yeah just open chat and click friend lists",
+    "번개페이 안전거래로 진행해요 m.bunjang.co.kr/products/1x",
 ]
 
 

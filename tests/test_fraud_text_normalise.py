@@ -85,3 +85,11 @@ def test_masked_phone_numbers_never_show_their_middle_digits(prefix, middle, las
     hidden = mask(lead + number + " 입니다")
     assert str(middle) not in hidden.replace("-", "").replace(" ", "")
     assert len(hidden) == len(lead + number + " 입니다")  # masking keeps positions
+
+
+@settings(max_examples=300, deadline=None)
+@given(TRICKY)
+def test_the_tracked_run_cleans_exactly_like_the_fast_one(text):
+    from bunjang_lab.fraud.normalise import _Builder, _run
+
+    assert _run(text, _Builder(text, track=True)).text == normalise(text).text

@@ -33,6 +33,7 @@ True
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from functools import lru_cache
@@ -236,6 +237,12 @@ def _join_spaced(match: re.Match) -> str | None:
     return joined
 
 
+def _inside(spans: list[tuple[int, int]], starts: list[int], position: int) -> bool:
+    """Whether ``position`` falls in one of the sorted, disjoint ``spans``."""
+    i = bisect.bisect_right(starts, position) - 1
+    return i >= 0 and position < spans[i][1]
+
+
 def _alias(match: re.Match) -> str:
     word = match.group()
     return _ALIASES.get(word) or _MISSPELLINGS[word]
@@ -290,7 +297,13 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.text = builder.text.translate(_CONFUSABLES)
     if any(hint in builder.text for hint in _DEFANG_HINTS):
         builder.rewrite(_DEFANG, _defang)
-    builder.rewrite(_SPACED, _join_spaced)
+    if builder.track:  # delete the separators only, so each joined character keeps its own position
+        joined = [m.span() for m in _SPACED.finditer(builder.text) if _join_spaced(m) is not None]
+        if joined:
+            starts = [a for a, _ in joined]
+            builder.rewrite(_SEP_CHARS, lambda m: "" if _inside(joined, starts, m.start()) else None)
+    else:
+        builder.rewrite(_SPACED, _join_spaced)
     if not ascii_only:
         if any(word in builder.text for word in _ALIAS_WORDS):
             builder.rewrite(_ALIAS_RE, _alias)
