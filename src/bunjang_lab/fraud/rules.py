@@ -212,6 +212,7 @@ def _present_words(text: str) -> set[str]:
     for word in set(_TRIGGER.findall(text)):
         present |= _IMPLIED[word]
     return present
+MIN_NUMBER_DIGITS = 7  # the shortest phone number the rules accept (after "call", "전화")
 # Korean company numbers (1588-1234), only when written on their own.
 _REP_NUMBER = re.compile(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
 _PAYMENT_NEAR_LINK = re.compile(
@@ -249,6 +250,8 @@ def _number_candidates(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple
     between phones, if 10-16 digits long, is a candidate account number.
     """
     for run in DIGIT_RUN.finditer(text):
+        if len(run.group()) < MIN_NUMBER_DIGITS:  # prices, sizes, years: too short for any number we want
+            continue
         if _IP_HOST.fullmatch(run.group()) or any(a <= run.start() < b for a, b in skip):
             continue  # an IP address, or digits inside a link
         offset = run.start()
