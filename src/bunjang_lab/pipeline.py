@@ -37,8 +37,6 @@ from typing import Any, TypeVar
 
 LANDING_PATTERNS = ("*.jsonl", "*.jsonl.gz")
 PROCESSED_DIR = "_processed"
-DEFAULT_TOLERANCE = 0.02
-"""Relative drop of the gate metric the candidate may show against production."""
 
 T = TypeVar("T")
 
@@ -401,14 +399,17 @@ def train_candidate(lake: str, models: str, day: str, *, retrain: bool = False, 
     return replace_partition(target, build)
 
 
-def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, tolerance: float = DEFAULT_TOLERANCE) -> dict:
+def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, tolerance: float | None = None) -> dict:
     """Promote the candidate to ``models/latest`` only if it is not worse than production.
 
-    The decision (metrics of both, tolerance, promoted or kept) is written to
-    ``runs/<day>/train.json`` and returned; a rejected candidate leaves ``latest`` alone.
+    ``tolerance``: the relative drop of the gate metric allowed (default: the ranker's
+    ``GATE_TOLERANCE``). The decision (metrics of both, tolerance, promoted or kept) is
+    written to ``runs/<day>/train.json`` and returned; a rejected candidate leaves
+    ``latest`` alone.
     """
-    from bunjang_lab.ranking.train import promote_if_not_worse
+    from bunjang_lab.ranking.train import GATE_TOLERANCE, promote_if_not_worse
 
+    tolerance = GATE_TOLERANCE if tolerance is None else tolerance
     decision = _jsonable(promote_if_not_worse(candidate, models, lake, tolerance))
     decision.setdefault("candidate", candidate)
     decision.setdefault("tolerance", tolerance)
