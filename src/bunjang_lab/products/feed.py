@@ -37,7 +37,6 @@ RECENT_ITEMS = 10
 RELATED_PER_ITEM = 10
 POPULAR_CANDIDATES = 50
 COLUMNS = ["user_id", "rank", "item_id", "score", "source"]
-SOURCE_ORDER = ("related", "category", "popular", "segment", "global")
 
 
 class Scorer(Protocol):
@@ -69,7 +68,7 @@ def candidates(snap: Snapshot, users: pd.DataFrame, recent: pd.DataFrame, relate
     top = popular[popular["rank"] <= POPULAR_CANDIDATES]
     by_popular = users[["user_id", "segment"]].merge(top, on="segment")[["user_id", "item_id"]].assign(source="popular")
 
-    pool = pd.concat([by_related, by_category, by_popular], ignore_index=True)  # SOURCE_ORDER: first wins
+    pool = pd.concat([by_related, by_category, by_popular], ignore_index=True)  # the first source found wins
     pool = pool[pool["user_id"].isin(users["user_id"])]
     return pool.drop_duplicates(["user_id", "item_id"], keep="first").reset_index(drop=True)
 
