@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import Iterator
 
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
