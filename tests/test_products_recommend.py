@@ -92,6 +92,7 @@ def test_now_moves_the_state_of_the_lake_back(market, tmp_path, capsys):
     (["--model", "{root}/models/nope"], "no trained model"),
     (["--lake", "{root}/nolake"], "no event lake"),
     (["--now", "yesterday-ish"], "not a timestamp"),
+    (["--now", "2001-01-01"], "no events in"),
 ])
 def test_user_mistakes_are_one_line_errors(market, tmp_path, capsys, args, message):
     root, _, model = market

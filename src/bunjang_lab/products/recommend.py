@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bunjang_lab.cli import UserError
 from bunjang_lab.products import feed, popular, related, suggest
 from bunjang_lab.products.catalog import EVENT_TYPES, Snapshot, snapshot
 from bunjang_lab.ranking import realtime
@@ -145,6 +146,8 @@ def compute_products(lake, model_dir, out, now=None, fraud_dir=None) -> dict:
     out = Path(out)
     start = time.perf_counter()
     events = read_events(lake, types=list(EVENT_TYPES), end=None if now is None else pd.Timestamp(now) + pd.Timedelta(microseconds=1))
+    if events.empty:
+        raise UserError(f"no events in {lake}" + (f" up to {now}" if now is not None else "") + " (run `python -m bunjang_lab ingest` first)")
     fraud_dir = Path(fraud_dir) if fraud_dir else out / "fraud"
     snap = snapshot(events, now=now, flagged=flagged_items(fraud_dir))
     read_seconds = round(time.perf_counter() - start, 3)
