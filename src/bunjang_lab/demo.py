@@ -122,6 +122,10 @@ def print_summary(summary: dict) -> None:
     print(f"Done in {sum(summary['seconds'].values()):.0f} s; everything is under {summary['home']}")
     print(f"  lake      {ingest['accepted']} new events, {ingest['duplicates']} duplicates, {ingest['quarantined']} quarantined")
     print(f"  day       {summary['day']} (the batch day scored, trained and published)")
+    fraud = summary["fraud"]
+    print(f"  fraud     flagged {fraud.get('flagged_listings')} of {fraud.get('listings')} listings, "
+          f"{fraud.get('flagged_messages')} of {fraud.get('messages')} chat messages, "
+          f"{fraud.get('flagged_sellers')} of {fraud.get('sellers')} sellers ({fraud.get('images')} images checked)")
     print(f"  model     {gate.get('candidate')}: {'promoted to latest' if gate.get('promoted') else 'kept the current model'} ({gate.get('reason')})")
     print(f"  cache     version {publish.get('version')} of run {publish.get('run')}: "
           + ", ".join(f"{k} {v}" for k, v in sorted(publish.get("counts", {}).items())))
