@@ -67,9 +67,10 @@ _DEFANG = re.compile(
 
 # A run of single letters or digits, each set apart by 1-3 separators ("카 카 오 톡").
 # Explicit classes rather than \w: they are much faster to test in CPython's engine.
-_WORD = "0-9a-z가-힣ㄱ-ㆎ"
+_WORD = "0-9a-z가-힣ㄱ-ㅠㅢ-ㆎ"  # not ㅡ: typed as a dash between digits (010ㅡ1234)
 _SPACED = re.compile(rf"(?<![{_WORD}])[{_WORD}](?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))+")
 _SEP_CHARS = re.compile(f"{SEP}+")
+_SEP_CHAR = re.compile(SEP)
 
 _JAMO = "ㄱ-ㆎ"
 _ALIASES = {
@@ -301,7 +302,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
         joined = [m.span() for m in _SPACED.finditer(builder.text) if _join_spaced(m) is not None]
         if joined:
             starts = [a for a, _ in joined]
-            builder.rewrite(_SEP_CHARS, lambda m: "" if _inside(joined, starts, m.start()) else None)
+            builder.rewrite(_SEP_CHAR, lambda m: "" if _inside(joined, starts, m.start()) else None)
     else:
         builder.rewrite(_SPACED, _join_spaced)
     if not ascii_only:
