@@ -35,6 +35,7 @@ from pathlib import Path
 from bunjang_lab import paths
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
+# No triggerer: asset-triggered DAGs are scheduled by the scheduler and no task defers.
 PARALLELISM = 4
 """Task slots: 2 cores and 24 GB fit a few tasks (OCR and xlearn are single-threaded)."""
 PG_HOST, PG_PORT, PG_USER, PG_DATABASE = "127.0.0.1", 5432, "postgres", "bunjang_airflow"
@@ -91,7 +92,7 @@ def postgres_url(python: str = sys.executable) -> str | None:
 class LocalAirflow:
     """The processes of one local Airflow and the environment they share."""
 
-    home: Path = field(default_factory=lambda: paths._root() / "airflow_home")
+    home: Path = field(default_factory=lambda: paths.REPO_ROOT / "airflow_home")
     port: int = 8080
     database: str | None = None  # None: PostgreSQL when reachable, else SQLite
     python: str = sys.executable
@@ -111,7 +112,7 @@ class LocalAirflow:
             secret_file.write_text(secrets.token_urlsafe(32))
         return os.environ | {
             "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(paths._root() / "dags"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(paths.REPO_ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
@@ -228,6 +229,11 @@ def _terminate(pids: dict[str, int], grace: float = 20) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether any process of the group ``pid`` leads is still running."""
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap our own exited child, or it lingers as a zombie
+    except ChildProcessError:
+        pass
     try:
         os.killpg(pid, 0)
         return True
@@ -237,7 +243,7 @@ def _alive(pid: int) -> bool:
 
 def print_login(local: LocalAirflow) -> None:
     print(f"Airflow UI:  {local.url}   login: {USER_NAME} / {local.password()}", flush=True)
-    print(f"DAGs:        {paths._root() / 'dags'} (paused at creation: unpause them in the UI)")
+    print(f"DAGs:        {paths.REPO_ROOT / 'dags'} (paused at creation: unpause them in the UI)")
     print(f"Landing:     {paths.home() / 'landing'} (drop JSON Lines day files here for marketplace_ingest)")
     print(f"Logs:        {local.home / 'logs'}")
 
