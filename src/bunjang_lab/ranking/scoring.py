@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,14 +144,19 @@ def top_k(user_part: Part, item_part: Part, k: int, exclude=None, block_size: in
     best = np.zeros((n_users, k_eff), dtype=np.int64)
     best_scores = np.full((n_users, k), -np.inf, dtype=np.float32)
 
+    buffers = threading.local()  # reused per thread: fresh 100+ MB arrays cost page faults every block
+
     def score_block(start: int) -> None:
         stop = min(start + block_size, n_users)
-        scores = P[start:stop] @ Q_t
+        if getattr(buffers, "scores", None) is None:
+            buffers.scores = np.empty((block_size, n_items), dtype=np.float32)
+            buffers.above = np.empty((block_size, n_items), dtype=bool)
+        scores = np.matmul(P[start:stop], Q_t, out=buffers.scores[: stop - start])
         if mask is not None:
             block = mask[start:stop].tocoo()
             scores[block.row, block.col] = -np.inf
         if columns is not None:
-            idx, vals = _top_above_threshold(scores, columns, k_eff)
+            idx, vals = _top_above_threshold(scores, columns, k_eff, buffers.above[: stop - start])
         else:
             part = np.argpartition(scores, n_items - k_eff, axis=1)[:, n_items - k_eff:] if k_eff < n_items \
                 else np.broadcast_to(np.arange(n_items), scores.shape)
@@ -175,7 +181,7 @@ def top_k(user_part: Part, item_part: Part, k: int, exclude=None, block_size: in
     return TopK(ids, best_scores)
 
 
-def _top_above_threshold(scores: np.ndarray, columns: np.ndarray, k: int):
+def _top_above_threshold(scores: np.ndarray, columns: np.ndarray, k: int, above: np.ndarray | None = None):
     """Per row, the k best (columns, scores), best first, sorting only the scores at or
     above a threshold taken from the sampled ``columns``.
 
@@ -187,7 +193,8 @@ def _top_above_threshold(scores: np.ndarray, columns: np.ndarray, k: int):
     tight = min(k, 4)
     sampled = np.partition(scores[:, columns], [s - k, s - tight], axis=1)
     threshold = sampled[:, s - tight]
-    flat = np.flatnonzero(scores >= threshold[:, None])  # much faster than a 2-D nonzero
+    above = np.greater_equal(scores, threshold[:, None], out=above)
+    flat = np.flatnonzero(above)  # much faster than a 2-D nonzero
     short = np.flatnonzero(np.bincount(flat // n_cols, minlength=n_rows) < k)
     if len(short):
         redo = np.flatnonzero(scores[short] >= sampled[short, s - k][:, None])
