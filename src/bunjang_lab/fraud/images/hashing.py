@@ -32,7 +32,7 @@ from PIL import Image
 CROP_BOXES = (*product((0.025, 0.075), repeat=4), (0.05,) * 4, (0.1,) * 4)
 #: Pictures are shrunk to this many pixels on the longest side before hashing: the hashes
 #: look at 32x32 (pHash) and 9x8 (dHash) pixels, so more detail only costs time.
-HASH_SIDE = 256
+HASH_SIDE = 128
 
 
 @dataclass(frozen=True)

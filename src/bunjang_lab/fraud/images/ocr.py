@@ -25,13 +25,17 @@ from PIL import Image
 #: Latin IDs after a Korean word best (``카톡 abc123``); the rules see both, joined.
 LANGUAGE_PASSES = ("kor+eng", "eng+kor")
 #: Raised whenever preprocessing or the tesseract call changes, so cached text is redone.
-OCR_VERSION = 3
+OCR_VERSION = 5
 #: Text lines are searched on a copy at most this large (pixels, longest side).
 DETECT_SIDE = 800
 #: Horizontal or vertical grey-level step that counts as a stroke edge.
 EDGE_STEP = 28
 #: A text line is upscaled to about this height (pixels) before tesseract reads it.
 LINE_HEIGHT = 56
+#: A text line crosses at least this many strong steps per line height along a row
+#: (letters are about as wide as tall and have 2+ strokes; product edges and fabric have
+#: fewer): 7.5 or more on every contact picture of the sample, skip rate in docs/images.md.
+MIN_STROKES = 3.0
 #: At most this many candidate lines (largest first) are read per picture.
 MAX_LINES = 8
 
@@ -42,7 +46,8 @@ def text_lines(img: Image.Image, max_lines: int = MAX_LINES) -> list[tuple[float
 
     Text is a row of short strokes with many strong edges close together: edges are closed
     into blobs, thin lines (borders, cables) opened away, blobs that are dense in edges,
-    wider than tall and filled kept, then grown and merged along their line.
+    wider than tall, filled and crossed by many strokes kept, then grown and merged along
+    their line.
 
     >>> from PIL import ImageDraw, ImageFont
     >>> img = Image.new("RGB", (400, 120), "white")
@@ -74,10 +79,11 @@ def text_lines(img: Image.Image, max_lines: int = MAX_LINES) -> list[tuple[float
         if edges[rows, cols].mean() < 0.12 or (labels[rows, cols] == number).mean() < 0.45:
             continue
         left, right = _grow_along_line(edges[rows].any(axis=0), cols.start, cols.stop, gap=int(1.2 * height) + 2)
-        boxes.append((left / scale, rows.start / scale, right / scale, rows.stop / scale))
-    boxes = _merge_lines(boxes)
-    boxes.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
-    return boxes[:max_lines]
+        boxes.append((left, rows.start, right, rows.stop))
+    # strokes are counted on whole lines: a short word alone can look like a pattern
+    lines = [b for b in _merge_lines(boxes) if _strokes_per_height(pixels[b[1]:b[3], b[0]:b[2]]) >= MIN_STROKES]
+    lines.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+    return [tuple(v / scale for v in b) for b in lines[:max_lines]]
 
 
 def text_likelihood(img: Image.Image) -> float:
@@ -103,18 +109,28 @@ def preprocess(img: Image.Image, boxes=None) -> Image.Image | None:
     gray = img.convert("L")
     lines = []
     for left, top, right, bottom in sorted(boxes, key=lambda b: (b[1], b[0])):
-        # the box only: a margin would bring in background that Otsu mistakes for the page
-        line = gray.crop((max(0, int(left) - 1), max(0, int(top) - 1),
-                          min(gray.width, int(right) + 2), min(gray.height, int(bottom) + 2)))
+        # a small margin: enough that no letter touches the sides (ink touching them is
+        # cleared below), little enough that the background does not outweigh the banner
+        dx, dy = 0.3 * (bottom - top), 0.15 * (bottom - top)
+        x0, y0 = max(0, round(left - dx)), max(0, round(top - dy))
+        line = gray.crop((x0, y0, min(gray.width, round(right + dx)), min(gray.height, round(bottom + dy))))
         factor = max(1.0, min(6.0, LINE_HEIGHT / max(1.0, bottom - top)))
         line = line.resize((max(1, round(line.width * factor)), max(1, round(line.height * factor))),
                            Image.Resampling.LANCZOS)
         pixels = np.asarray(line, dtype=np.float64)
-        ink = pixels < threshold_otsu(pixels) if pixels.max() > pixels.min() else np.zeros(pixels.shape, bool)
-        if ink.mean() > 0.5:  # text is the minority class of its own line: light text on dark
+        # threshold and polarity from the box itself: there text is the minority class
+        inner = pixels[round((top - y0) * factor):round((bottom - y0) * factor),
+                       round((left - x0) * factor):round((right - x0) * factor)]
+        if inner.size == 0 or inner.max() == inner.min():
+            continue
+        threshold = threshold_otsu(inner)
+        ink = pixels < threshold
+        if (inner < threshold).mean() > 0.5:  # light text on a dark background
             ink = ~ink
         ink = _clear_sides(ink)
         lines.append(Image.fromarray(np.where(ink, 0, 255).astype(np.uint8)))
+    if not lines:
+        return None
     pad = LINE_HEIGHT // 2
     page = Image.new("L", (max(l.width for l in lines) + 2 * pad, sum(l.height + pad for l in lines) + pad), 255)
     y = pad
@@ -126,7 +142,8 @@ def preprocess(img: Image.Image, boxes=None) -> Image.Image | None:
 
 def read_text(img: Image.Image, passes: tuple[str, ...] = LANGUAGE_PASSES, boxes=None) -> str:
     """The text tesseract finds in the text lines of ``img``: one whitespace-collapsed
-    reading per language pass, distinct readings joined by " / "."""
+    reading per language pass and their :func:`combine_readings`, distinct ones joined
+    by " / "."""
     import pytesseract
 
     page = preprocess(img, boxes)
@@ -139,7 +156,31 @@ def read_text(img: Image.Image, passes: tuple[str, ...] = LANGUAGE_PASSES, boxes
         text = " ".join(pytesseract.image_to_string(page, lang=languages, config="--psm 11").split())
         if text and text not in readings:
             readings.append(text)
+    if len(readings) == 2:
+        combined = combine_readings(*readings)
+        if combined not in readings:
+            readings.append(combined)
     return " / ".join(readings)
+
+
+def combine_readings(korean_first: str, english_first: str) -> str:
+    """The Hangul words of the Korean-first reading, then the other words of the
+    English-first one: each pass reads its own script best, and the rules need the
+    messenger's name and the ID side by side.
+
+    >>> combine_readings("카톡 00/.789", "Jt gciw.789")
+    '카톡 Jt gciw.789'
+    """
+    hangul = [w for w in korean_first.split() if any("\uac00" <= ch <= "\ud7a3" for ch in w)]
+    latin = [w for w in english_first.split() if not any("\uac00" <= ch <= "\ud7a3" for ch in w)]
+    return " ".join(hangul + latin)
+
+
+def _strokes_per_height(box: np.ndarray) -> float:
+    """Strong grey-level steps along the rows at 1/3, 1/2 and 2/3 of a box, per box height."""
+    height, width = box.shape
+    steps = max(int((np.abs(np.diff(box[height * k // 6])) > EDGE_STEP).sum()) for k in (2, 3, 4))
+    return steps * height / max(1, width)
 
 
 def _clear_sides(ink: np.ndarray) -> np.ndarray:

@@ -1,0 +1,333 @@
+"""Benchmark and quality figures of the image fraud checks (docs/images.md, docs/benchmarks.md).
+
+    .venv/bin/python benchmarks/images.py            # everything (several minutes: OCR)
+    .venv/bin/python benchmarks/images.py --skip-ocr # hashing, index and matching only
+
+1. hashing throughput (decode + all hashes) on the sample's pictures and on large photos;
+2. exact range-query latency at 1,000,000 stored hashes, multi-index hashing beside the
+   numpy full scan, same hashes and queries;
+3. matching quality: recall of edited copies of real photographs (skimage.data) per edit,
+   recall of the simulator's stolen copies, false-match rate over all pairs of distinct
+   pictures (simulator sample + photographs), for the default policy and pHash alone;
+4. OCR: the text-line prefilter's recall and skip rate on the sample, seconds per picture,
+   and how often the rules fire on contact details written in pictures (the simulator's
+   and pictures rendered here with several fonts, sizes, colours and backgrounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import skimage.data
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+from bunjang_lab.fraud.images import ocr  # noqa: E402
+from bunjang_lab.fraud.images.hashing import hash_image  # noqa: E402
+from bunjang_lab.fraud.images.index import LinearScan, MultiIndexHashing  # noqa: E402
+from bunjang_lab.fraud.images.loading import open_image  # noqa: E402
+from bunjang_lab.fraud.images.matching import DEFAULT_POLICY, MatchPolicy  # noqa: E402
+from bunjang_lab.fraud.images.scan import text_reasons  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = REPO_ROOT / "data" / "sample"
+FONTS = Path("/usr/share/fonts/truetype")
+SCENES = ("astronaut", "camera", "chelsea", "coffee", "rocket", "moon", "coins", "clock",
+          "hubble_deep_field", "immunohistochemistry", "retina", "page", "text", "cell")
+TEXTURES = ("brick", "grass", "gravel")
+
+
+def photographs(names) -> dict[str, Image.Image]:
+    out = {n: Image.fromarray(getattr(skimage.data, n)()).convert("RGB") for n in names}
+    if "camera" in names:
+        out["motorcycle"] = Image.fromarray(skimage.data.stereo_motorcycle()[0])
+    return out
+
+
+def sample_labels() -> list[dict]:
+    with open(SAMPLE / "labels" / "images.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --- 1. hashing ------------------------------------------------------------------------------
+
+def bench_hashing() -> dict:
+    files = [SAMPLE / r["image"] for r in sample_labels()[:400]]
+    start = time.perf_counter()
+    for path in files:
+        hash_image(open_image(path.read_bytes()))
+    small = len(files) / (time.perf_counter() - start)
+    big = []
+    for img in photographs(("astronaut", "retina", "hubble_deep_field", "coffee")).values():
+        buffer = io.BytesIO()
+        img.resize((img.width * 3, img.height * 3)).save(buffer, "JPEG", quality=90)  # 1.2-4.2k pixels wide
+        big.append(buffer.getvalue())
+    start = time.perf_counter()
+    for _ in range(5):
+        for data in big:
+            hash_image(open_image(data))
+    large = 5 * len(big) / (time.perf_counter() - start)
+    return {"sample_images_per_s": round(small, 1), "large_jpeg_images_per_s": round(large, 1),
+            "hash_rows_per_picture": 1 + len(hash_image(Image.new("L", (64, 64))).crops)}
+
+
+# --- 2. index --------------------------------------------------------------------------------
+
+def bench_index(n: int = 1_000_000, queries: int = 2000) -> dict:
+    rng = np.random.default_rng(0)
+    # clusters of near-duplicates (a stored picture's crop variants and reposts) on random centres
+    centres = rng.integers(0, 2**63, n // 20, dtype=np.int64).astype(np.uint64) << np.uint64(1)
+    hashes = np.repeat(centres, 20)
+    for _ in range(6):
+        hashes ^= (rng.random(n) < 0.5).astype(np.uint64) << rng.integers(0, 64, n).astype(np.uint64)
+    picks = hashes[rng.integers(0, n, queries)]
+    qs = [int(h) ^ (1 << int(b)) for h, b in zip(picks, rng.integers(0, 64, queries))]
+    out = {"stored_hashes": n}
+    start = time.perf_counter()
+    mih = MultiIndexHashing().add(hashes)
+    mih.query(0, 8)
+    out["mih_build_s"] = round(time.perf_counter() - start, 2)
+    scan = LinearScan().add(hashes)
+    for r in (8, 10):
+        times, hits = [], 0
+        for q in qs:
+            t = time.perf_counter()
+            hits += len(mih.query(q, r)[0])
+            times.append(time.perf_counter() - t)
+        scan_times = []
+        for q in qs[:100]:
+            t = time.perf_counter()
+            rows = scan.query(q, r)[0]
+            scan_times.append(time.perf_counter() - t)
+            assert rows.tolist() == mih.query(q, r)[0].tolist(), "multi-index hashing missed a hash"
+        out[f"r{r}"] = {
+            "mih_median_ms": round(1000 * statistics.median(times), 3),
+            "mih_p99_ms": round(1000 * float(np.percentile(times, 99)), 3),
+            "scan_median_ms": round(1000 * statistics.median(scan_times), 3),
+            "scan_p99_ms": round(1000 * float(np.percentile(scan_times, 99)), 3),
+            "mean_hits": round(hits / len(qs), 1),
+        }
+    return out
+
+
+# --- 3. matching quality ----------------------------------------------------------------------
+
+def _jpeg(img, quality):
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def _crop(img, left, top, right, bottom):
+    w, h = img.size
+    return img.crop((round(w * left), round(h * top), w - round(w * right), h - round(h * bottom)))
+
+
+def _overlay(img):
+    img = img.copy()
+    font = ImageFont.truetype(str(FONTS / "nanum/NanumGothicBold.ttf"), max(12, img.width // 22))
+    ImageDraw.Draw(img).text((img.width * 0.05, img.height * 0.8), "카톡 abc1234 급처 010-1234-5678",
+                             font=font, fill="white", stroke_width=2, stroke_fill="black")
+    return img
+
+
+def _watermark(img):
+    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    font = ImageFont.truetype(str(FONTS / "dejavu/DejaVuSans-Bold.ttf"), max(12, img.width // 8))
+    ImageDraw.Draw(layer).text((img.width * 0.15, img.height * 0.4), "SAMPLE", font=font, fill=(255, 255, 255, 110))
+    return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
+
+
+def edits(rng: random.Random) -> dict:
+    side = lambda: rng.uniform(0, 0.1)  # noqa: E731
+    return {
+        "jpeg q30": lambda im: _jpeg(im, 30),
+        "resize 0.25x": lambda im: im.resize((im.width // 4, im.height // 4), Image.Resampling.BILINEAR),
+        "crop 10% all sides": lambda im: _crop(im, 0.1, 0.1, 0.1, 0.1),
+        "crop 10% one side": lambda im: _crop(im, *rng.choice([(0.1, 0, 0, 0), (0, 0.1, 0, 0), (0, 0, 0.1, 0), (0, 0, 0, 0.1)])),
+        "crop 10% two sides": lambda im: _crop(im, *rng.choice([(0.1, 0.1, 0, 0), (0, 0, 0.1, 0.1), (0.1, 0, 0, 0.1)])),
+        "random crop <=10%/side": lambda im: _crop(im, side(), side(), side(), side()),
+        "brightness +25%": lambda im: ImageEnhance.Brightness(im).enhance(1.25),
+        "brightness -25%": lambda im: ImageEnhance.Brightness(im).enhance(0.75),
+        "mirror": lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        "text overlay": _overlay,
+        "watermark": _watermark,
+        "mirror+crop+resize+jpeg50": lambda im: _jpeg(_crop(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), side(), side(), side(), side())
+                                                     .resize((im.width // 2, im.height // 2)), 50),
+    }
+
+
+def _matches(query, stored, policy) -> bool:
+    return any(policy.accepts((qp ^ sp).bit_count(), (qd ^ sd).bit_count())
+               for qp, qd in query.query_variants() for sp, sd in stored.stored_variants())
+
+
+PHASH_ONLY = type("PhashOnly", (), {"accepts": staticmethod(lambda p, d: p <= 8)})()
+
+
+def bench_matching(repeats: int = 4) -> dict:
+    rng = random.Random(1)
+    out = {"policy": {"close": DEFAULT_POLICY.close, "loose": DEFAULT_POLICY.loose}}
+    for group, names in (("scenes", SCENES), ("textures", TEXTURES)):
+        photos = photographs(names)
+        stored = {n: hash_image(p) for n, p in photos.items()}
+        table = {}
+        for name, edit in edits(rng).items():
+            hits = {"policy": 0, "phash<=8 only": 0}
+            total = 0
+            for photo, img in photos.items():
+                for _ in range(repeats if "crop" in name or "mirror+" in name else 1):
+                    query = hash_image(edit(img))
+                    hits["policy"] += _matches(query, stored[photo], DEFAULT_POLICY)
+                    hits["phash<=8 only"] += _matches(query, stored[photo], PHASH_ONLY)
+                    total += 1
+            table[name] = {k: round(v / total, 3) for k, v in hits.items()} | {"copies": total}
+        out[f"recall_{group}"] = table
+    labels = sample_labels()
+    hashes = [hash_image(open_image((SAMPLE / r["image"]).read_bytes())) for r in labels]
+    position = {r["image"]: i for i, r in enumerate(labels)}
+    copies = [(i, position[r["copy_of"]]) for i, r in enumerate(labels) if r["copy_of"]]
+    out["recall_simulator_copies"] = {
+        "policy": round(sum(_matches(hashes[i], hashes[j], DEFAULT_POLICY) for i, j in copies) / len(copies), 3),
+        "phash<=8 only": round(sum(_matches(hashes[i], hashes[j], PHASH_ONLY) for i, j in copies) / len(copies), 3),
+        "copies": len(copies)}
+    related = {frozenset(p) for p in copies}
+    everything = hashes + [hash_image(p) for p in photographs(SCENES + TEXTURES).values()]
+    out["false_match_rate"] = false_match_rate(everything, related)
+    return out
+
+
+def false_match_rate(hashes, related) -> dict:
+    """Over all unordered pairs of distinct pictures: either one matches the other."""
+    q = np.array([h.query_variants() for h in hashes], dtype=np.uint64)      # n, 2, 2
+    s = np.array([h.stored_variants() for h in hashes], dtype=np.uint64)     # n, v, 2
+    n = len(hashes)
+    hit = {"policy": np.zeros((n, n), bool), "phash<=8 only": np.zeros((n, n), bool)}
+    for qv in range(q.shape[1]):
+        for sv in range(s.shape[1]):
+            p = np.bitwise_count(q[:, qv, 0][:, None] ^ s[:, sv, 0][None, :])
+            d = np.bitwise_count(q[:, qv, 1][:, None] ^ s[:, sv, 1][None, :])
+            hit["policy"] |= DEFAULT_POLICY.accepts(p, d)
+            hit["phash<=8 only"] |= p <= 8
+    upper = np.triu(np.ones((n, n), bool), 1)
+    for a, b in related:
+        upper[min(a, b), max(a, b)] = False
+    pairs = int(upper.sum())
+    out = {"pictures": n, "pairs": pairs}
+    for name, matrix in hit.items():
+        false = int(((matrix | matrix.T) & upper).sum())
+        out[name] = {"false_matches": false, "rate": false / pairs}
+    return out
+
+
+# --- 4. OCR ----------------------------------------------------------------------------------
+
+KOREAN_FONTS = ("nanum/NanumGothic.ttf", "nanum/NanumMyeongjo.ttf", "nanum/NanumBarunGothic.ttf",
+                "nanum/NanumSquareR.ttf", "nanum/NanumGothicBold.ttf")
+LATIN_FONTS = ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSerif.ttf", "liberation/LiberationSans-Regular.ttf",
+               "liberation/LiberationMono-Regular.ttf")
+
+
+def rendered_contacts(count: int, seed: int = 1) -> list[tuple[Image.Image, str, dict]]:
+    """Contact details drawn on plain, gradient and photo backgrounds."""
+    rng = random.Random(seed)
+    photos = [np.asarray(p) for p in photographs(("astronaut", "coffee", "chelsea", "rocket")).values()]
+    out = []
+    for _ in range(count):
+        phone = f"010-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+        handle = "".join(rng.choice("abcdefghjkmnpqrstuvwxyz") for _ in range(5)) + str(rng.randint(10, 999))
+        text, korean = rng.choice([(f"카톡 {handle}", True), (f"문의 {phone}", True), (f"카카오톡 ID: {handle}", True),
+                                   (f"텔레그램 @{handle}", True), (f"kakao: {handle}", False), (f"call {phone}", False),
+                                   (f"telegram @{handle}", False), (phone, False)])
+        font_name = rng.choice(KOREAN_FONTS if korean else KOREAN_FONTS + LATIN_FONTS)
+        size = rng.choice([14, 18, 24, 32, 40])
+        width, height = rng.choice([(400, 300), (640, 480), (512, 512), (800, 600)])
+        background = rng.choice(["plain", "gradient", "photo"])
+        if background == "plain":
+            img = Image.new("RGB", (width, height), tuple(rng.randint(0, 255) for _ in range(3)))
+        elif background == "gradient":
+            a = np.linspace(0, 1, width)[None, :, None]
+            c1, c2 = (np.array([rng.randint(0, 255) for _ in range(3)]) for _ in range(2))
+            img = Image.fromarray((c1 * (1 - a) + c2 * a).repeat(height, 0).astype(np.uint8))
+        else:
+            img = Image.fromarray(rng.choice(photos)).resize((width, height))
+        draw = ImageDraw.Draw(img)
+        font = ImageFont.truetype(str(FONTS / font_name), size)
+        while draw.textlength(text, font=font) > width - 10:
+            size -= 2
+            font = ImageFont.truetype(str(FONTS / font_name), size)
+        text_width = int(draw.textlength(text, font=font))
+        x, y = rng.randint(5, max(6, width - text_width - 5)), rng.randint(5, height - size - 10)
+        local = np.asarray(img.convert("L").crop((x, y, x + text_width, y + size))).mean()
+        colour = tuple(rng.randint(0, 70) for _ in range(3)) if local > 128 else tuple(rng.randint(190, 255) for _ in range(3))
+        outline = background == "photo" and rng.random() < 0.3
+        draw.text((x, y), text, font=font, fill=colour, stroke_width=2 if outline else 0,
+                  stroke_fill=tuple(255 - c for c in colour))
+        out.append((_jpeg(img, 85), text, {"font": font_name, "size": size, "background": background}))
+    return out
+
+
+def _recovered(img) -> tuple[bool, float]:
+    start = time.perf_counter()
+    text = ocr.read_text(img, boxes=ocr.text_lines(img))
+    elapsed = time.perf_counter() - start
+    return any(r["code"] == "image_text" for r in text_reasons(text)), elapsed
+
+
+def bench_ocr(rendered: int = 60) -> dict:
+    labels = sample_labels()
+    start = time.perf_counter()
+    found = [(r, bool(ocr.text_lines(Image.open(SAMPLE / r["image"]).convert("RGB")))) for r in labels]
+    prefilter_ms = 1000 * (time.perf_counter() - start) / len(found)
+    contact = [r for r, _ in found if "image_text" in r["fraud_types"]]
+    out = {"prefilter": {
+        "ms_per_picture": round(prefilter_ms, 1),
+        "recall_contact_pictures": round(sum(f for r, f in found if "image_text" in r["fraud_types"]) / len(contact), 3),
+        "recall_any_text": round(sum(f for r, f in found if r["text_in_image"]) / sum(1 for r, _ in found if r["text_in_image"]), 3),
+        "skip_rate_no_text": round(sum(not f for r, f in found if not r["text_in_image"]) / sum(1 for r, _ in found if not r["text_in_image"]), 3),
+        "skip_rate_all": round(sum(not f for _, f in found) / len(found), 3),
+    }}
+    results = [_recovered(Image.open(SAMPLE / r["image"]).convert("RGB")) for r in contact]
+    out["simulator"] = {"pictures": len(results), "rules_fire": round(sum(ok for ok, _ in results) / len(results), 3),
+                        "s_per_picture": round(statistics.mean(t for _, t in results), 2)}
+    if not rendered:
+        return out
+    cases = rendered_contacts(rendered)
+    results = [(_recovered(img), meta) for img, _, meta in cases]
+    out["rendered"] = {"pictures": len(results), "rules_fire": round(sum(ok for (ok, _), _ in results) / len(results), 3),
+                       "s_per_picture": round(statistics.mean(t for (_, t), _ in results), 2),
+                       "by_background": {b: round(statistics.mean(ok for (ok, _), m in results if m["background"] == b), 3)
+                                         for b in ("plain", "gradient", "photo")},
+                       "by_size": {s: round(statistics.mean(ok for (ok, _), m in results if m["size"] == s), 3)
+                                   for s in sorted({m["size"] for _, m in results})}}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--skip-ocr", action="store_true")
+    p.add_argument("--rendered", type=int, default=60, help="rendered OCR pictures")
+    args = p.parse_args()
+    report = {}
+    for name, bench in (("hashing", bench_hashing), ("index", bench_index), ("matching", bench_matching)):
+        start = time.perf_counter()
+        report[name] = bench()
+        print(f"{name} ({time.perf_counter() - start:.0f} s): {json.dumps(report[name], ensure_ascii=False)}", flush=True)
+    if not args.skip_ocr:
+        report["ocr"] = bench_ocr(args.rendered)
+        print(f"ocr: {json.dumps(report['ocr'], ensure_ascii=False)}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
