@@ -7,10 +7,11 @@ captures its console banner into ``xlearn.out`` and reads the text export back i
 ``$BUNJANG_HOME/xlearn/`` (never /tmp). Instance-wise normalisation is disabled so the
 numpy scorer reproduces xlearn's predictions exactly (features are already weighted).
 
->>> import numpy as np, scipy.sparse as sp
+>>> import tempfile, numpy as np, scipy.sparse as sp
 >>> X = sp.csr_matrix(np.eye(4)[[0, 1, 2, 3] * 10])
 >>> y = np.array([1, 0, 1, 0] * 10)
->>> model = FMRanker(k=2, epochs=5, lr=0.2).fit(X, y)
+>>> with tempfile.TemporaryDirectory() as run_folder:
+...     model = FMRanker(k=2, epochs=5, lr=0.2, work_dir=run_folder).fit(X, y)
 >>> bool(model.decision_function(X[:1])[0] > model.decision_function(X[1:2])[0])
 True
 """

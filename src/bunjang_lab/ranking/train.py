@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,12 +59,20 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
     X = fmap.encode(user_side, item_side)
     y = rows["label"].to_numpy()
     features_s, features_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+    scratch = None
+    if work_dir is None:  # nobody keeps the files: train in a scratch folder under the home, removed after
+        (paths.home() / "xlearn").mkdir(parents=True, exist_ok=True)
+        work_dir = scratch = tempfile.mkdtemp(prefix="fit-", dir=paths.home() / "xlearn")
     estimator = FMRanker(k=p["k"], lr=p["lr"], reg_lambda=p["reg_lambda"], epochs=p["epochs"], stop_window=p["stop_window"],
                          work_dir=work_dir)
-    if is_valid.any():
-        estimator.fit(X[~is_valid], y[~is_valid], X[is_valid], y[is_valid])
-    else:
-        estimator.fit(X, y)
+    try:
+        if is_valid.any():
+            estimator.fit(X[~is_valid], y[~is_valid], X[is_valid], y[is_valid])
+        else:
+            estimator.fit(X, y)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     scorer = FMScorer(estimator.bias_, estimator.w_, estimator.V_, fmap)
     info = {
         "rows": int((~is_valid).sum()), "valid_rows": int(is_valid.sum()), "positives": int(y[~is_valid].sum()),
@@ -73,7 +82,7 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
         "timings": {"features_s": round(features_s, 3), "write_s": round(estimator.write_seconds_, 3),
                     "xlearn_s": round(estimator.xlearn_seconds_, 3), "features_cpu_s": round(features_cpu_s, 3),
                     "write_cpu_s": round(estimator.write_cpu_seconds_, 3), "xlearn_cpu_s": round(estimator.xlearn_cpu_seconds_, 3)},
-        "work_dir": str(estimator.work_dir_),
+        "work_dir": None if scratch else str(estimator.work_dir_),
     }
     return scorer, info
 
