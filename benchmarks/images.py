@@ -37,7 +37,7 @@ from bunjang_lab.fraud.images import ocr  # noqa: E402
 from bunjang_lab.fraud.images.hashing import hash_image  # noqa: E402
 from bunjang_lab.fraud.images.index import LinearScan, MultiIndexHashing  # noqa: E402
 from bunjang_lab.fraud.images.loading import open_image  # noqa: E402
-from bunjang_lab.fraud.images.matching import DEFAULT_POLICY, MatchPolicy  # noqa: E402
+from bunjang_lab.fraud.images.matching import DEFAULT_POLICY, STRONG_MATCH  # noqa: E402
 from bunjang_lab.fraud.images.scan import text_reasons  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -198,8 +198,10 @@ def bench_matching(repeats: int = 4) -> dict:
     hashes = [hash_image(open_image((SAMPLE / r["image"]).read_bytes())) for r in labels]
     position = {r["image"]: i for i, r in enumerate(labels)}
     copies = [(i, position[r["copy_of"]]) for i, r in enumerate(labels) if r["copy_of"]]
+    strong = type("Strong", (), {"accepts": staticmethod(lambda p, d: DEFAULT_POLICY.accepts(p, d) and p + d <= STRONG_MATCH)})()
     out["recall_simulator_copies"] = {
         "policy": round(sum(_matches(hashes[i], hashes[j], DEFAULT_POLICY) for i, j in copies) / len(copies), 3),
+        "strong matches": round(sum(_matches(hashes[i], hashes[j], strong) for i, j in copies) / len(copies), 3),
         "phash<=8 only": round(sum(_matches(hashes[i], hashes[j], PHASH_ONLY) for i, j in copies) / len(copies), 3),
         "copies": len(copies)}
     related = {frozenset(p) for p in copies}
@@ -213,12 +215,15 @@ def false_match_rate(hashes, related) -> dict:
     q = np.array([h.query_variants() for h in hashes], dtype=np.uint64)      # n, 2, 2
     s = np.array([h.stored_variants() for h in hashes], dtype=np.uint64)     # n, v, 2
     n = len(hashes)
-    hit = {"policy": np.zeros((n, n), bool), "phash<=8 only": np.zeros((n, n), bool)}
+    hit = {"policy": np.zeros((n, n), bool), "strong matches": np.zeros((n, n), bool),
+           "phash<=8 only": np.zeros((n, n), bool)}
     for qv in range(q.shape[1]):
         for sv in range(s.shape[1]):
             p = np.bitwise_count(q[:, qv, 0][:, None] ^ s[:, sv, 0][None, :])
             d = np.bitwise_count(q[:, qv, 1][:, None] ^ s[:, sv, 1][None, :])
-            hit["policy"] |= DEFAULT_POLICY.accepts(p, d)
+            accepted = DEFAULT_POLICY.accepts(p, d)
+            hit["policy"] |= accepted
+            hit["strong matches"] |= accepted & (p + d <= STRONG_MATCH)
             hit["phash<=8 only"] |= p <= 8
     upper = np.triu(np.ones((n, n), bool), 1)
     for a, b in related:
@@ -226,8 +231,9 @@ def false_match_rate(hashes, related) -> dict:
     pairs = int(upper.sum())
     out = {"pictures": n, "pairs": pairs}
     for name, matrix in hit.items():
-        false = int(((matrix | matrix.T) & upper).sum())
-        out[name] = {"false_matches": false, "rate": false / pairs}
+        false = (matrix | matrix.T) & upper
+        out[name] = {"false_matches": int(false.sum()), "rate": float(false.sum()) / pairs,
+                     "pictures_with_a_false_match": round(float((false | false.T).any(axis=1).mean()), 3)}
     return out
 
 

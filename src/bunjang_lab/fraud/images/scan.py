@@ -24,10 +24,13 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER, EXTERNAL_CHANNEL, IMAGE_TEXT, PHISHING_LINK, STOLEN_IMAGE
+from bunjang_lab.fraud.images.matching import STRONG_MATCH
 
 SOURCE = "image"
-#: Weight of a photo already listed by another seller (a stolen photo).
+#: Weight of a photo already listed by another seller (a stolen photo), for a strong match
+#: (flags on its own) and a looser one (adds to other evidence, does not flag alone).
 REUSE_OTHER_SELLER_WEIGHT = 0.7
+REUSE_LOOSE_MATCH_WEIGHT = 0.35
 #: Weight of one seller putting the same photo on many listings (mass-posting).
 REUSE_SAME_SELLER_WEIGHT = 0.4
 #: ... from this many *other* listings of the same seller on.
@@ -78,7 +81,7 @@ def image_reasons(matches: Sequence[dict], seller: str | None = None) -> list[di
         more = f" and {len(by_others) - 1} more" if len(by_others) > 1 else ""
         by = f" of seller {first['seller']}" if first["seller"] is not None else ""
         evidence = f"same photo as listing {first['listing']}{by} (distance {first['distance']}){more}"
-        weight = REUSE_OTHER_SELLER_WEIGHT
+        weight = REUSE_OTHER_SELLER_WEIGHT if first["distance"] <= STRONG_MATCH else REUSE_LOOSE_MATCH_WEIGHT
     elif len(own_listings) >= SAME_SELLER_LISTINGS:
         evidence = f"same photo on {len(own_listings)} other listings of this seller"
         weight = REUSE_SAME_SELLER_WEIGHT
