@@ -105,7 +105,7 @@ class MultiIndexHashing(RangeIndex):
         orders, starts, sorted_hashes = [], [], []
         for shift, width in zip(self._shifts, self._widths):
             sub = ((self._hashes >> U64(shift)) & U64((1 << width) - 1)).astype(np.int64)
-            order = np.argsort(sub, kind="stable")
+            order = np.argsort(sub, kind="stable").astype(np.int32 if n < 2**31 else np.int64)  # 4 bytes a row
             orders.append(order)
             sorted_hashes.append(self._hashes[order])  # buckets contiguous: cache-friendly verification
             counts = np.bincount(sub, minlength=1 << width)
