@@ -258,6 +258,10 @@ def test_train_writes_a_model_folder_and_moves_latest(lake, tmp_path):
     decision = promote_if_not_worse(first, models, lake, tolerance=-10.0)  # impossible bar: keeps the current model
     assert not decision["promoted"] and (models / "latest").resolve() == second.resolve()
     assert {"candidate_score", "current_score", "reason"} <= set(decision)
+    evaluation = decision["evaluation"]  # the gate also ranks the candidate against the baselines
+    assert {"candidate", "current", "popularity", "item-knn", "als", "bpr"} <= set(evaluation["results"])
+    assert evaluation["results"]["candidate"]["ndcg@10"] == decision["candidate_score"]
+    assert {"home", "related", "suggest"} <= set(evaluation["products"])
 
 
 def _cli(*args):

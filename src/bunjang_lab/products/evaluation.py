@@ -124,7 +124,7 @@ def search_sessions(searches: pd.DataFrame, gap_minutes: float = SESSION_GAP_MIN
     nxt = s.shift(-1)
     last = (nxt["user_id"] != s["user_id"]) | ((nxt["ts"] - s["ts"]).dt.total_seconds() > gap_minutes * 60)
     final = s[last]
-    return final[[bool(fold(q)) and not is_jamo_only(q) for q in final["query"]]]
+    return final.loc[[bool(fold(q)) and not is_jamo_only(q) for q in final["query"]]]  # .loc: an empty mask selects no rows, not no columns
 
 
 def user_categories(snap: Snapshot) -> dict:
@@ -158,15 +158,20 @@ def evaluate_suggest(snap: Snapshot, test_searches: pd.DataFrame, lengths=(1, 2,
     return out
 
 
-def evaluate_products(split, test_days: float = 3.0) -> dict:
-    """``{"home": ..., "related": ..., "suggest": ...}`` for a time split (see module doc)."""
+def evaluate_products(split, test_days: float = 3.0, fm=None) -> dict:
+    """``{"home": ..., "related": ..., "suggest": ...}`` for a time split (see module doc).
+
+    ``fm`` is a trained ``FMScorer`` that never saw the split's test window (the promotion
+    gate passes its candidate); without it an FM is trained on the split's training events.
+    """
     from bunjang_lab.products.scorer import FMPairScorer
     from bunjang_lab.ranking.train import fit_scorer
 
     snap = snapshot(split.train, now=split.cutoff)
     tables = {"popular": popular.popular_lists(snap), "related": related.related_items(snap),
               "popular_scores": popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]}
-    fm, _ = fit_scorer(split.train, split.context, split.cutoff)
+    if fm is None:
+        fm, _ = fit_scorer(split.train, split.context, split.cutoff)
     scorer = FMPairScorer(fm, split.context, split.cutoff)
     out = {"cutoff": split.cutoff.isoformat(),
            "home": evaluate_home(split, snap, scorer, tables),

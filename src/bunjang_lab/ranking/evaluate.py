@@ -13,7 +13,6 @@ model scores like a random one instead of being flattered by the item order.
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 import time
@@ -106,15 +105,6 @@ def _mean(sums: list, n: int) -> dict:
     return {name: round(sum(s[name] for s in sums) / max(n, 1), 6) for name in METRICS[:-1]}
 
 
-def _products(split: Split):
-    """Product-level metrics from the products helper's module, when it is installed."""
-    try:
-        module = importlib.import_module("bunjang_lab.products.evaluation")
-    except ModuleNotFoundError:
-        return None
-    return module.evaluate_products(split)
-
-
 def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | None = None, test_days: float = 3.0,
              seed: int = 0, progress=None, **fm_params) -> dict:
     """Evaluate ``models`` (default: every baseline and both FMs) on the lake.
@@ -138,9 +128,9 @@ def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | Non
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if protocol == "time-split":
-        products = _products(split)
-        if products is not None:
-            out["products"] = products
+        from bunjang_lab.products.evaluation import evaluate_products
+
+        out["products"] = evaluate_products(split)
     return out
 
 

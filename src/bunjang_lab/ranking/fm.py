@@ -4,7 +4,8 @@ xlearn only reads files: :class:`FMRanker` writes the sparse rows as libsvm text
 ``work_dir`` (so xlearn's ``.bin`` caches land there too), points xlearn's ``log`` there,
 captures its console banner into ``xlearn.out`` and reads the text export back into
 ``bias_``, ``w_`` and ``V_``. ``work_dir=None`` uses a fresh folder under
-``$BUNJANG_HOME/xlearn/`` (never /tmp). Instance-wise normalisation is disabled so the
+``$BUNJANG_HOME/xlearn/`` (never /tmp). Each xlearn call runs in a forked child (see
+:func:`_in_child`). Instance-wise normalisation is disabled so the
 numpy scorer reproduces xlearn's predictions exactly (features are already weighted).
 
 >>> import tempfile, numpy as np, scipy.sparse as sp
@@ -19,8 +20,10 @@ True
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import re
+import resource
 import sys
 import time
 import uuid
@@ -52,6 +55,52 @@ def _stdout_to(path: Path):
             sys.stdout.flush()
             os.dup2(saved, 1)
             os.close(saved)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (xlearn runs in a child)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def _in_child(call, *args) -> None:
+    """Run one xlearn call in a forked child process.
+
+    xlearn sets up its logger once per process, so every later call would keep logging into
+    the first call's folder; and it aborts the whole process on some bad inputs. A child per
+    call keeps each run's logs in that run's folder and turns an abort into an error here.
+    """
+    child = multiprocessing.get_context("fork").Process(target=call, args=args)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"xlearn exited with code {child.exitcode}; its console output is in {args[0]}/xlearn.out")
+
+
+def _fit_in(folder: Path, params: dict, validate: bool) -> None:
+    import xlearn
+
+    model = xlearn.create_fm()
+    model.setTrain(str(folder / "train.txt"))
+    if validate:
+        model.setValidate(str(folder / "valid.txt"))
+    else:
+        model.setQuiet()  # quiet mode skips validation, hence early stopping (xlearn issue #95)
+    model.disableNorm()
+    model.setTXTModel(str(folder / "model.txt"))
+    with _stdout_to(folder / "xlearn.out"):
+        model.fit(params, str(folder / "model.xl"))
+
+
+def _predict_in(folder: Path, test: Path, out: Path, params: dict) -> None:
+    import xlearn
+
+    model = xlearn.create_fm()
+    model.setTest(str(test))
+    model.disableNorm()
+    model._set_Param(params)
+    with _stdout_to(folder / "xlearn.out"):
+        model.predict(str(folder / "model.xl"), str(out))
 
 
 def write_libsvm(X: sp.csr_matrix, y, path: Path) -> None:
@@ -123,8 +172,6 @@ class FMRanker(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, X_valid=None, y_valid=None):
         """Train on (X, y); with validation rows, stop when their loss stops improving."""
-        import xlearn
-
         _ensure_user()
         folder = self._dir()
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -133,22 +180,13 @@ class FMRanker(ClassifierMixin, BaseEstimator):
             write_libsvm(X_valid, y_valid, folder / "valid.txt")
         self.write_seconds_ = time.perf_counter() - started
         self.write_cpu_seconds_ = time.process_time() - cpu_started
-        model = xlearn.create_fm()
-        model.setTrain(str(folder / "train.txt"))
-        if X_valid is not None:
-            model.setValidate(str(folder / "valid.txt"))
-        model.disableNorm()
-        if X_valid is None:
-            model.setQuiet()  # quiet mode skips validation, hence early stopping (xlearn issue #95)
-        model.setTXTModel(str(folder / "model.txt"))
         params = {"task": "binary", "metric": "auc", "k": int(self.k), "lr": float(self.lr), "lambda": float(self.reg_lambda),
                   "epoch": int(self.epochs), "stop_window": int(self.stop_window), "opt": self.opt, "init": float(self.init),
                   "nthread": int(self.n_threads), "log": str(folder / "log" / "xlearn")}
-        started, cpu_started = time.perf_counter(), time.process_time()
-        with _stdout_to(folder / "xlearn.out"):
-            model.fit(params, str(folder / "model.xl"))
+        started, cpu_started = time.perf_counter(), cpu_seconds()
+        _in_child(_fit_in, folder, params, X_valid is not None)
         self.xlearn_seconds_ = time.perf_counter() - started
-        self.xlearn_cpu_seconds_ = time.process_time() - cpu_started
+        self.xlearn_cpu_seconds_ = cpu_seconds() - cpu_started
         self.work_dir_ = folder
         stopped = re.search(r"Early-stopping at epoch (\d+)", (folder / "xlearn.out").read_text(errors="replace"))
         self.best_epoch_ = int(stopped.group(1)) if stopped else int(self.epochs)
@@ -173,18 +211,11 @@ class FMRanker(ClassifierMixin, BaseEstimator):
 
     def xlearn_predict(self, X) -> np.ndarray:
         """Scores computed by xlearn itself from the binary model (slow; for checks and benchmarks)."""
-        import xlearn
-
         _ensure_user()
         name = uuid.uuid4().hex[:8]
         test, out = self.work_dir_ / f"predict-{name}.txt", self.work_dir_ / f"predict-{name}.out"
         write_libsvm(X, None, test)
-        model = xlearn.create_fm()
-        model.setTest(str(test))
-        model.disableNorm()
-        model._set_Param({"log": str(self.work_dir_ / "log" / "predict"), "nthread": int(self.n_threads)})
-        with _stdout_to(self.work_dir_ / "xlearn.out"):
-            model.predict(str(self.work_dir_ / "model.xl"), str(out))
+        _in_child(_predict_in, self.work_dir_, test, out, {"log": str(self.work_dir_ / "log" / "predict"), "nthread": int(self.n_threads)})
         scores = np.loadtxt(out, ndmin=1)
         for leftover in (test, out, Path(f"{test}.bin")):
             leftover.unlink(missing_ok=True)

@@ -24,7 +24,7 @@ from bunjang_lab import paths
 from bunjang_lab.cli import UserError, parser
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
-from bunjang_lab.ranking.fm import FMRanker
+from bunjang_lab.ranking.fm import FMRanker, cpu_seconds
 from bunjang_lab.ranking.scoring import FMScorer
 
 DEFAULT_PARAMS = {"k": 32, "lr": 0.05, "reg_lambda": 1e-4, "epochs": 30, "stop_window": 3, "valid_days": 3.0,
@@ -42,7 +42,7 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
 
     p = {**DEFAULT_PARAMS, **params}
     until = pd.Timestamp(until)
-    started, cpu_started = time.perf_counter(), time.process_time()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     rows = F.training_rows(events, ctx, until, p["impression_negatives"], p["sampled_negatives"], seed)
     if rows.empty or rows["label"].nunique() < 2:
         raise UserError(f"not enough interactions before {until.isoformat()} to train (need clicks and negatives)")
@@ -58,7 +58,7 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
                             realtime.DEFAULT_PARAMS, p["min_count"])
     X = fmap.encode(user_side, item_side)
     y = rows["label"].to_numpy()
-    features_s, features_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+    features_s, features_cpu_s = time.perf_counter() - started, cpu_seconds() - cpu_started
     scratch = None
     if work_dir is None:  # nobody keeps the files: train in a scratch folder under the home, removed after
         (paths.home() / "xlearn").mkdir(parents=True, exist_ok=True)
@@ -117,7 +117,7 @@ def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0,
 
     Moves ``out/latest`` to the new folder when ``promote`` (the DAG promotes through
     :func:`promote_if_not_worse` instead). Returns the model folder."""
-    started, cpu_started = time.perf_counter(), time.process_time()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     out = Path(out or paths.models_dir())
     events = read_lake(lake, until)
     until = utc(until) if until is not None else events["ts"].max() + pd.Timedelta(milliseconds=1)
@@ -133,7 +133,7 @@ def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0,
         for leftover in work.glob("*.txt*"):
             leftover.unlink()
         scorer.feature_map.save(staging / "feature_map.json")
-        total, total_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        total, total_cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
         timings = info.pop("timings")
         timings.update(total_s=round(total, 3), pipeline_s=round(total - timings["xlearn_s"], 3),
                        total_cpu_s=round(total_cpu, 3), pipeline_cpu_s=round(total_cpu - timings["xlearn_cpu_s"], 3))
@@ -151,10 +151,21 @@ def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0,
     return final
 
 
+def gate_baselines(seed: int = 0) -> list:
+    """The baselines the gate ranks beside the candidate: every model of the offline
+    comparison that needs no FM training (the ID-only FM would double the gate's cost)."""
+    from bunjang_lab.ranking import baselines as B
+
+    return [B.RandomModel(seed), B.Popularity(), B.SegmentPopularity(), B.FreshPreferred(seed=seed), B.ItemKNN(),
+            B.ImplicitModel("als", seed=seed), B.ImplicitModel("bpr", seed=seed)]
+
+
 def promote_if_not_worse(candidate_dir, models_dir, lake, tolerance: float = GATE_TOLERANCE) -> dict:
-    """Compare the candidate with ``models_dir/latest`` on the candidate's validation window
-    (events it never trained on) and move ``latest`` only if its NDCG@10 is at least
-    ``(1 - tolerance)`` × the current model's. Returns the decision and both figures."""
+    """Evaluate the candidate against the baselines and ``models_dir/latest`` on the candidate's
+    validation window (events it never trained on), and move ``latest`` only if its NDCG@10 is
+    at least ``(1 - tolerance)`` × the current model's. Returns the decision, both figures and
+    the whole evaluation (models, cold items, products) under ``"evaluation"``."""
+    from bunjang_lab.products.evaluation import evaluate_products
     from bunjang_lab.ranking.baselines import PretrainedFM
     from bunjang_lab.ranking.evaluate import evaluate_models
     from bunjang_lab.ranking.split import time_split
@@ -162,22 +173,29 @@ def promote_if_not_worse(candidate_dir, models_dir, lake, tolerance: float = GAT
     candidate_dir, models_dir = Path(candidate_dir), Path(models_dir)
     meta = json.loads((candidate_dir / "meta.json").read_text(encoding="utf-8"))
     current = models_dir / "latest"
-    decision = {"candidate": meta["version"], "current": None, "metric": GATE_METRIC, "tolerance": tolerance}
-    if not current.exists():
+    has_current = current.exists()
+    decision = {"candidate": meta["version"], "current": current.resolve().name if has_current else None,
+                "metric": GATE_METRIC, "tolerance": tolerance}
+    valid_start = meta["metrics"].get("valid_start")
+    split = None
+    if valid_start is not None:
+        until = pd.Timestamp(meta["window"]["until"])
+        days = (until - pd.Timestamp(valid_start)) / pd.Timedelta(days=1)
+        split = time_split(read_lake(lake, until), test_days=days, cutoff=valid_start)
+    if split is not None and len(split.users):
+        models = [PretrainedFM(candidate_dir, name="candidate")] + ([PretrainedFM(current, name="current")] if has_current else [])
+        evaluation = evaluate_models(split, models + gate_baselines())
+        evaluation.update(protocol="time-split (candidate's validation window)", users=int(len(split.users)),
+                          items=int(len(split.candidates)), cutoff=split.cutoff.isoformat(),
+                          products=evaluate_products(split, fm=FMScorer.load(candidate_dir)))
+        decision["evaluation"] = evaluation
+    if not has_current:
         _replace_symlink(current, candidate_dir.name)
         return {**decision, "promoted": True, "reason": "no current model"}
-    decision["current"] = current.resolve().name
-    valid_start = meta["metrics"].get("valid_start")
-    if valid_start is None:
-        return {**decision, "promoted": False, "reason": "candidate has no validation window to compare on"}
-    until = pd.Timestamp(meta["window"]["until"])
-    events = read_lake(lake, until)
-    days = (until - pd.Timestamp(valid_start)) / pd.Timedelta(days=1)
-    split = time_split(events, test_days=days, cutoff=valid_start)
-    if not len(split.users):
-        return {**decision, "promoted": False, "reason": "no held-out interactions in the validation window"}
-    models = [PretrainedFM(candidate_dir, name="candidate"), PretrainedFM(current, name="current")]
-    results = evaluate_models(split, models)["results"]
+    if "evaluation" not in decision:
+        reason = "candidate has no validation window to compare on" if split is None else "no held-out interactions in the validation window"
+        return {**decision, "promoted": False, "reason": reason}
+    results = decision["evaluation"]["results"]
     cand, curr = results["candidate"][GATE_METRIC], results["current"][GATE_METRIC]
     promoted = cand >= curr * (1 - tolerance)
     if promoted:
