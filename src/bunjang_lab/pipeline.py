@@ -17,7 +17,8 @@ Partition layout under ``BUNJANG_HOME`` (see docs/airflow.md)::
     runs/<YYYY-MM-DD>/fraud/      fraud_scan of that day
     runs/<YYYY-MM-DD>/fraud/image_parts/shard-<n>.parquet   one mapped image task each
     runs/<YYYY-MM-DD>/products/   recommendation products of that day
-    runs/<YYYY-MM-DD>/train.json  what the training gate decided that day
+    runs/<YYYY-MM-DD>/train.json  what the training gate decided that day (and its evaluation)
+    runs/<YYYY-MM-DD>/publish.json  what was published to the cache, and as which version
     reports/<YYYY-MM-DD>/         the batch report of that day
 
 No Airflow here: the domain and these functions run the same from the demo, a test
@@ -441,10 +442,16 @@ def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
 
 
 def publish_day(runs: str, day: str, cache_url: str, keep: int = 3) -> dict:
-    """Publish ``runs/<day>`` (products and fraud flags) to the cache as a new version."""
+    """Publish ``runs/<day>`` (products and fraud flags) to the cache as a new version.
+
+    What was published (version, counts, seconds) is kept in ``runs/<day>/publish.json``
+    for the report.
+    """
     from bunjang_lab.serving.publish import publish_run
 
-    return _jsonable(publish_run(run_dir(runs, day), cache_url, keep=keep))
+    published = _jsonable(publish_run(run_dir(runs, day), cache_url, keep=keep))
+    _write_json(run_dir(runs, day) / "publish.json", published)
+    return published
 
 
 # -------------------------------------------------------------------------- report

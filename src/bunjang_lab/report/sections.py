@@ -102,28 +102,35 @@ def _evaluation_table(evaluation: dict) -> pd.DataFrame:
 
 def recommender(lake: str, runs: list[Path], run_dir: Path) -> Section:
     section = Section("Recommender")
-    evaluation = _read_json(run_dir / "evaluation.json")
+    gate = _read_json(run_dir / "train.json")
+    evaluation = (gate or {}).get("evaluation")
     if evaluation:
         table = _evaluation_table(evaluation)
-        section.summary.update(protocol=evaluation.get("protocol"), users=evaluation.get("users"))
+        section.summary.update(evaluated_users=evaluation.get("users"))
         section.add(Table("model_evaluation", f"Models against baselines ({evaluation.get('protocol')})", table.reset_index(names="model")))
         shown = table[[c for c in KEY_METRICS if c in table.columns]]
         _chart(section, "model_evaluation", "Key metrics per model", shown,
                lambda: charts.grouped_bars(shown.T, "Key metrics per model"))
+        cold = _evaluation_table(evaluation.get("cold") or {})
+        if not cold.empty:
+            section.add(Table("cold_item_evaluation", "The same on cold items (listed after the cut-off)", cold.reset_index(names="model")))
         for product, metrics in (evaluation.get("products") or {}).items():
-            section.add(Table(f"product_{product}", f"Product: {product}", pd.json_normalize(metrics)))
+            if isinstance(metrics, dict) and isinstance(metrics.get("results"), dict):
+                notes = ", ".join(f"{k} {v}" for k, v in metrics.items() if k != "results")
+                table = pd.DataFrame.from_dict(metrics["results"], orient="index").reset_index(names="variant")
+                section.add(Table(f"product_{product}", f"Product against its baseline: {product} ({notes})", table))
     else:
-        section.add(Note("No evaluation.json in this run: the candidate was not evaluated against the baselines."))
+        section.add(Note("The training gate recorded no evaluation for this run (no model trained, or no validation window)."))
 
     trend = _metric_trend(runs)
-    if not trend.empty:
-        _chart(section, "metric_trend", "Key metrics of the production model over past runs", trend,
+    if len(trend):
+        _chart(section, "metric_trend", "Key metrics of each day's candidate over past runs", trend,
                lambda: charts.lines(trend, "Metric trend over runs"))
 
-    gate = _read_json(run_dir / "train.json")
     if gate:
         section.summary["gate"] = "promoted" if gate.get("promoted") else "kept previous model"
-        section.add(Table("gate", "What the promotion gate decided", pd.json_normalize(gate)))
+        decision = {k: v for k, v in gate.items() if k != "evaluation"}
+        section.add(Table("gate", "What the promotion gate decided", pd.json_normalize(decision)))
 
     home = _read_parquet(run_dir / "products" / "home.parquet")
     if home is None or home.empty:
@@ -144,12 +151,9 @@ def recommender(lake: str, runs: list[Path], run_dir: Path) -> Section:
 def _metric_trend(runs: list[Path]) -> pd.DataFrame:
     rows = {}
     for run in runs:
-        evaluation = _read_json(run / "evaluation.json")
-        if not evaluation:
-            continue
-        results = evaluation.get("results", {})
-        best = results.get("fm") or results.get("fm_full") or next(iter(results.values()), {})
-        rows[run.name] = {m: best.get(m) for m in KEY_METRICS if isinstance(best.get(m), (int, float))}
+        results = ((_read_json(run / "train.json") or {}).get("evaluation") or {}).get("results", {})
+        if "candidate" in results:
+            rows[run.name] = {m: results["candidate"].get(m) for m in KEY_METRICS if isinstance(results["candidate"].get(m), (int, float))}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
