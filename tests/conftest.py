@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,20 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("BUNJANG_MODELS", str(home / "models"))
     monkeypatch.delenv("BUNJANG_CACHE_URL", raising=False)
     return home
+
+
+SERVING_REDIS_DB = "redis://127.0.0.1:6379/11"  # the serving tests' own Redis database
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def cache_url(request, tmp_path):
+    """A fresh cache URL on each backend; the Redis keys live under a prefix of their own."""
+    from bunjang_lab.serving.cache import open_cache
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cache.sqlite'}"
+        return
+    url = f"{SERVING_REDIS_DB}?prefix=test-{uuid.uuid4().hex}:"
+    yield url
+    with open_cache(url) as cache:
+        cache.clear()

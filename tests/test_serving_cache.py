@@ -13,17 +13,6 @@ from bunjang_lab.serving.cache import CacheError, MissingValue, open_cache
 REDIS_DB = "redis://127.0.0.1:6379/11"
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def cache_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cache.sqlite'}"
-        return
-    prefix = f"test-{uuid.uuid4().hex}:"
-    yield f"{REDIS_DB}?prefix={prefix}"
-    with open_cache(f"{REDIS_DB}?prefix={prefix}") as cache:
-        cache.clear()
-
-
 @pytest.fixture
 def cache(cache_url):
     with open_cache(cache_url, create=True) as opened:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,17 +13,6 @@ from bunjang_lab.serving import lookup
 from bunjang_lab.serving.cache import open_cache
 from bunjang_lab.serving.publish import publish_run, rollback, run as publish_command
 from bunjang_lab.serving.synthetic import write_run
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def cache_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cache.sqlite'}"
-        return
-    prefix = f"test-{uuid.uuid4().hex}:"
-    yield f"redis://127.0.0.1:6379/11?prefix={prefix}"
-    with open_cache(f"redis://127.0.0.1:6379/11?prefix={prefix}") as cache:
-        cache.clear()
 
 
 @pytest.fixture

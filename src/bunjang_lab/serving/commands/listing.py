@@ -21,7 +21,7 @@ import json
 import sys
 
 from bunjang_lab.cli import UserError, parser
-from bunjang_lab.serving.commands.common import emit, open_input
+from bunjang_lab.serving.commands.common import emit, open_input, parse_jsonl
 
 EXIT_PARTIAL = 1
 
@@ -40,17 +40,7 @@ def _read(path: str) -> list[tuple[int, dict]]:
         whole = None
     if isinstance(whole, dict):
         return [(1, whole)]
-    listings = []
-    for number, line in enumerate(content.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict):
-            raise UserError(f"{path}:{number}: expected a JSON object")
-        listings.append((number, obj))
+    listings = list(parse_jsonl(content.splitlines(), path))
     if not listings:
         raise UserError(f"{path}: no listing (expected a JSON object with title and description)")
     return listings
