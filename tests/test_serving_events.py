@@ -147,12 +147,6 @@ def test_event_command_reports_bad_lines_and_applies_the_rest(cache, tmp_path):
     assert proc.stderr.count("\n") == 1 and "events.jsonl:2: invalid JSON" in proc.stderr
 
 
-def test_business_caps_match_the_batch_feed():
-    from bunjang_lab.products import feed as batch_feed
-    from bunjang_lab.serving import events
-
-    assert (events.SELLER_CAP, events.CATEGORY_CAP, events.HOME_SIZE) == (batch_feed.SELLER_CAP, batch_feed.CATEGORY_CAP, batch_feed.K)
-
 
 def test_a_reranked_feed_keeps_the_seller_cap(cache):
     apply_event(cache, click("u2", "i3"))

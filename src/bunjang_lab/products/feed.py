@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 
 from bunjang_lab.products.catalog import Snapshot, decay
+from bunjang_lab.products.limits import CATEGORY_CAP, SELLER_CAP
+from bunjang_lab.products.limits import HOME_SIZE as K
 from bunjang_lab.products.segments import ALL
 
-K = 50
-SELLER_CAP = 3
-CATEGORY_CAP = 15
 FRESHNESS_HALF_LIFE_HOURS = 48.0
 FRESHNESS_WEIGHT = 0.3
 MIN_HISTORY = 3

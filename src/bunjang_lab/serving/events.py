@@ -24,17 +24,12 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from bunjang_lab.cli import UserError
 from bunjang_lab.products import segments, suggest_match
+from bunjang_lab.products.limits import CATEGORY_CAP, HOME_SIZE, SELLER_CAP
 from bunjang_lab.ranking import realtime
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Cache, Transaction
 from bunjang_lab.serving.lookup import unavailable
 
-HOME_SIZE = 50
-"""Length of a re-ranked home feed (what the batch publishes per user)."""
-SELLER_CAP = 3
-CATEGORY_CAP = 15
-"""The home feed's business rules (as ``bunjang_lab.products.feed``, which needs pandas; a test
-keeps them equal): at most 3 items per seller and 15 per leaf category."""
 
 INTERACTIONS = frozenset(realtime.DEFAULT_TYPE_WEIGHTS)
 NOT_APPLIED = frozenset({"impression", "listing"})
