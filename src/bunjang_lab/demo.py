@@ -138,8 +138,8 @@ def print_summary(summary: dict) -> None:
         print(f"  {python} -m bunjang_lab.score {shlex.join(argv)}")
         print(f"      -> {_preview(argv)}")
     print()
+    print("Run it on Airflow:   make airflow   (then: make airflow-smoke for the whole chain)")
     print(f"Open the report:     {summary['report']}")
-    print(f"Run it on Airflow:   make airflow   (then: make airflow-smoke for the whole chain)")
 
 
 def run(argv: list[str]) -> int:
