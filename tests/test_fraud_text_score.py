@@ -102,3 +102,28 @@ def test_a_corrupt_model_is_a_one_line_error(tmp_path):
     done = score("text", "안녕하세요", "--models", str(tmp_path / "models"))
     assert done.returncode == 2 and "cannot read the fraud model" in done.stderr and "Traceback" not in done.stderr
     assert score("text", "안녕하세요", "--models", str(tmp_path / "models"), "--rules-only").returncode == 0
+
+
+def test_listing_uses_the_published_verdict_of_its_seller(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bunjang_lab.serving.publish import publish_run
+    from bunjang_lab.serving.synthetic import write_run
+
+    run = write_run(tmp_path / "run")
+    reasons = json.dumps([{"code": "seller_anomaly", "category": "anomalous_behaviour", "weight": 0.6,
+                           "evidence": "12 listings in 1 hour", "source": "behaviour"}])
+    pq.write_table(pa.table({"user_id": ["burst", "calm"], "risk": [0.91, 0.2], "flagged": [True, False],
+                             "anomaly_score": [0.71, 0.38], "reasons": [reasons, "[]"]}), run / "fraud" / "sellers.parquet")
+    cache = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    assert publish_run(run, cache)["counts"]["sellers"] == 2
+    lines = "\n".join(json.dumps({"title": "운동화", "description": "직거래 가능해요", "seller_id": seller}, ensure_ascii=False)
+                      for seller in ("burst", "calm", "unknown"))
+    done = score("listing", "--json", "-", "--cache", cache, stdin=lines)
+    burst, calm, unknown = (json.loads(line) for line in done.stdout.splitlines())
+    assert done.returncode == 0, done.stderr
+    assert burst["flagged"] and burst["risk"] >= 0.91 and burst["parts"]["seller"]["anomaly_score"] == 0.71
+    assert "seller_anomaly" in {r["code"] for r in burst["reasons"]}
+    assert not calm["flagged"] and calm["parts"]["seller"] == {"risk": 0.2, "flagged": False, "anomaly_score": 0.38}
+    assert "skipped" in unknown["parts"]["seller"]

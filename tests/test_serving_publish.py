@@ -31,7 +31,7 @@ def test_publish_loads_every_part_of_the_run(published):
     cache, result = published
     assert result["version"] == 1 and result["run"] == "run-a"
     assert result["counts"] == {"home": 19, "candidates": 19, "popular": 4, "related": 40, "suggest": 2,
-                                "users": 20, "fraud_flags": 1, "vectors": 1 + 4 + 20 + 40}
+                                "users": 20, "fraud_flags": 1, "sellers": 0, "vectors": 1 + 4 + 20 + 40}
     with cache.snapshot() as snap:
         assert snap.get("_manifest")["counts"] == result["counts"]
         assert snap.get("uvec:u3") == [0.1, 0.0, 0.0, 0.0]

@@ -147,23 +147,29 @@ PARTS = {
 }
 
 
-def _fraud_flags(run_dir: Path) -> dict[str, dict]:
+def _seller_verdicts(run_dir: Path) -> dict[str, dict]:
+    """Every scored seller: user_id -> {"risk", "flagged", "anomaly_score", "reasons"}."""
+    sellers = _table(run_dir / "fraud/sellers.parquet", ["user_id", "risk", "flagged", "anomaly_score", "reasons"])
+    if sellers is None:
+        return {}
+    columns = (sellers.column(c).to_pylist() for c in ["user_id", "risk", "flagged", "anomaly_score", "reasons"])
+    return {str(user): {"risk": float(risk), "flagged": bool(flagged), "reasons": _json(reasons, []),
+                        "anomaly_score": None if anomaly is None or anomaly != anomaly else round(float(anomaly), 4)}
+            for user, risk, flagged, anomaly, reasons in zip(*columns)}
+
+
+def _fraud_flags(run_dir: Path, sellers: dict[str, dict]) -> dict[str, dict]:
     """Flagged listings, plus every listing of a flagged seller: item_id -> {"risk", "reasons"}."""
     flags: dict[str, dict] = {}
     listings = _table(run_dir / "fraud/listings.parquet", ["item_id", "seller_id", "risk", "flagged", "reasons"])
-    sellers = _table(run_dir / "fraud/sellers.parquet", ["user_id", "risk", "flagged", "reasons"])
-    flagged_sellers = {}
-    if sellers is not None:
-        for user, risk, flagged, reasons in zip(*(sellers.column(c).to_pylist() for c in ["user_id", "risk", "flagged", "reasons"])):
-            if flagged:
-                flagged_sellers[str(user)] = {"risk": float(risk), "reasons": _json(reasons, [])}
     if listings is not None:
         columns = ["item_id", "seller_id", "risk", "flagged", "reasons"]
         for item, seller, risk, flagged, reasons in zip(*(listings.column(c).to_pylist() for c in columns)):
+            verdict = sellers.get(str(seller))
             if flagged:
                 flags[str(item)] = {"risk": float(risk), "reasons": _json(reasons, [])}
-            elif str(seller) in flagged_sellers:
-                flags[str(item)] = flagged_sellers[str(seller)]
+            elif verdict and verdict["flagged"]:
+                flags[str(item)] = {"risk": verdict["risk"], "reasons": verdict["reasons"]}
     return flags
 
 
@@ -273,7 +279,8 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
     run_info = _run_info(run_dir / "run.json")
     run_id = str(run_info.get("run_id") or run_dir.name)
     tables = {name: _table(run_dir / path, columns) for name, (path, columns, _) in PARTS.items()}
-    flags = _fraud_flags(run_dir)
+    sellers = _seller_verdicts(run_dir)
+    flags = _fraud_flags(run_dir, sellers)
     vectors = _vectors(run_dir, run_info)
     if all(t is None for t in tables.values()) and not flags and vectors is None and not (run_dir / "fraud").is_dir():
         raise UserError(f"{run_dir} holds no products/ or fraud/ results to publish")
@@ -284,6 +291,7 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
                 if table is not None:
                     counts[name] = writer.put_many(PARTS[name][2](table))
             counts["fraud_flags"] = writer.put_many((keys.flag(item), flag) for item, flag in flags.items())
+            counts["sellers"] = writer.put_many((keys.seller(user), verdict) for user, verdict in sellers.items())
             if vectors is not None:
                 counts["vectors"] = writer.put_many(vectors)
             manifest = {"run": run_id, "run_dir": str(run_dir.resolve()), "counts": counts, "model": (run_info.get("products") or {}).get("model")}

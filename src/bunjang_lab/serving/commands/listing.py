@@ -7,10 +7,10 @@ Input: one JSON object (or JSON Lines, one listing per line) with ``title``,
 * the text scorer on title and description (rules, plus the classifier when trained);
 * the image checks (reused photos from the image index, contact details read by OCR)
   when the listing has images;
-* the published batch verdict for this listing or its seller when the serving cache has
-  one (a flagged seller's listings are flagged in the cache).
+* the published batch verdicts when the serving cache has them: the listing's flag, and
+  the seller's risk from their behaviour (a flagged seller's risk counts).
 
-``{"item_id", "risk", "flagged", "reasons", "parts": {"text", "images", "cache"}}``; each
+``{"item_id", "risk", "flagged", "reasons", "parts": {"text", "images", "cache", "seller"}}``; each
 part says what it contributed or why it was skipped. A picture that cannot be read is
 listed under ``parts.images.errors`` (the rest is still scored) and the exit code is 1.
 """
@@ -46,23 +46,38 @@ def _read(path: str) -> list[tuple[int, dict]]:
     return listings
 
 
-def _cached_verdicts(cache_url: str | None, item_ids: list[str]) -> tuple[dict, str]:
-    """item_id -> published flag, and a note on the cache (unavailable is not an error)."""
-    if not item_ids:
-        return {}, "no item_id given"
+def _seller_of(listing: dict) -> str | None:
+    seller = listing.get("seller_id", listing.get("user_id"))
+    return None if seller is None else str(seller)
+
+
+def _cached_verdicts(cache_url: str | None, listings: list[dict]) -> tuple[dict, dict, str]:
+    """Published verdicts: item_id -> flag, seller_id -> seller record, and a note on the
+    cache (an unavailable cache is not an error: the listing is still scored)."""
+    item_ids = [str(obj["item_id"]) for obj in listings if obj.get("item_id") is not None]
+    seller_ids = sorted({s for s in map(_seller_of, listings) if s is not None})
+    if not item_ids and not seller_ids:
+        return {}, {}, "no item_id or seller_id given"
     from bunjang_lab.serving import keys
     from bunjang_lab.serving.cache import CacheError, open_cache
 
     try:
         with open_cache(cache_url) as cache, cache.snapshot() as snap:
             flags = snap.get_many([keys.flag(i) for i in item_ids])
-            return {i: f for i, f in zip(item_ids, flags) if f is not None}, f"version {snap.version}"
+            sellers = snap.get_many([keys.seller(s) for s in seller_ids])
+            return ({i: f for i, f in zip(item_ids, flags) if f is not None},
+                    {s: v for s, v in zip(seller_ids, sellers) if v is not None}, f"version {snap.version}")
     except (CacheError, OSError) as exc:
-        return {}, f"unavailable ({exc})"
+        return {}, {}, f"unavailable ({exc})"
 
 
-def score_listing(listing: dict, text_scorer, images: list[dict] | None, cached: dict | None, cache_note: str) -> dict:
-    """The combined answer of one listing (the parts already computed)."""
+def score_listing(listing: dict, text_scorer, images: list[dict] | None, cached: dict | None, cache_note: str,
+                  seller: dict | None = None) -> dict:
+    """The combined answer of one listing (the parts already computed).
+
+    ``seller`` is the seller's published verdict: it is reported under ``parts.seller`` and
+    counts towards the risk when the seller is flagged (as the batch flags such listings).
+    """
     from bunjang_lab.fraud.risk import flagged, noisy_or
 
     text = "\n".join(str(listing.get(k) or "") for k in ("title", "description")).strip()
@@ -91,6 +106,13 @@ def score_listing(listing: dict, text_scorer, images: list[dict] | None, cached:
         reasons += [r for r in cached.get("reasons", []) if r not in reasons]
     else:
         parts["cache"] = {"flagged": False, "source": cache_note}
+    if seller is None:
+        parts["seller"] = {"skipped": "no published verdict for this seller"}
+    else:
+        parts["seller"] = {k: seller.get(k) for k in ("risk", "flagged", "anomaly_score")}
+        if seller.get("flagged"):
+            risks.append(float(seller.get("risk") or 0.0))
+            reasons += [r for r in seller.get("reasons", []) if r not in reasons]
     score = noisy_or(risks)
     reasons.sort(key=lambda r: -float(r.get("weight", 0)))
     return {"item_id": listing.get("item_id"), "risk": score, "flagged": flagged(score), "reasons": reasons,
@@ -112,8 +134,7 @@ def run(argv: list[str]) -> int:
     from bunjang_lab.serving.commands.text import scorer_from_args
 
     text_scorer = scorer_from_args(args)
-    item_ids = [str(obj["item_id"]) for _, obj in listings if obj.get("item_id") is not None]
-    cached, cache_note = _cached_verdicts(args.cache, item_ids)
+    cached, sellers, cache_note = _cached_verdicts(args.cache, [obj for _, obj in listings])
     failed = False
     for number, listing in listings:
         if not any(isinstance(listing.get(k), str) for k in ("title", "description")):
@@ -129,7 +150,8 @@ def run(argv: list[str]) -> int:
         if images and not args.no_images:
             results = _scan_images([str(i) for i in images], args.index, not args.no_ocr)
             failed = failed or any("error" in r for r in results)
-        emit(score_listing(listing, text_scorer, results, cached.get(str(listing.get("item_id"))), cache_note))
+        emit(score_listing(listing, text_scorer, results, cached.get(str(listing.get("item_id"))), cache_note,
+                           sellers.get(_seller_of(listing))))
     return EXIT_PARTIAL if failed else 0
 
 
