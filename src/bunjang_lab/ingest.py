@@ -216,9 +216,13 @@ def _exact(ctx: _Context, lines: _Lines, index: Sequence[int], first_line: int) 
 # ---------------------------------------------------------------- fast path
 
 _TYPE_NAMES = pa.array(list(TYPES))
-# Per field, indexed by type code (the last slot is for an unknown type): may / must it be present?
-_ALLOWED = {f: np.array([f in t.fields for t in TYPES.values()] + [False]) for f in TYPE_FIELDS}
-_REQUIRED = {f: np.array([f in t.required for t in TYPES.values()] + [False]) for f in TYPE_FIELDS}
+# Per type code (the last slot is for an unknown type), one bit per field of TYPE_FIELDS:
+# may / must it be present? Rows compare their own presence bits with these in one pass.
+_ALLOWED_BITS = np.array([sum(1 << b for b, f in enumerate(TYPE_FIELDS) if f in t.fields) for t in TYPES.values()] + [0],
+                         dtype=np.uint32)
+_REQUIRED_BITS = np.array([sum(1 << b for b, f in enumerate(TYPE_FIELDS) if f in t.required) for t in TYPES.values()]
+                          + [0], dtype=np.uint32)
+_REQUIRED_ANYWHERE = {f for t in TYPES.values() for f in t.required}
 _FAVORITE = list(TYPES).index("favorite")
 
 
@@ -240,6 +244,8 @@ def _has_text(values) -> np.ndarray:
     text = np.frombuffer(values.buffers()[2], dtype=np.uint8) if values.buffers()[2] else np.zeros(1, np.uint8)
     starts = np.minimum(offsets[:-1], len(text) - 1)
     result = (np.diff(offsets) > 0) & ~_STARTS_BLANK[text[starts]]
+    if values.null_count:  # a mostly-absent field must not send its nulls to the regular expression
+        result |= ~pc.is_valid(values).to_numpy(zero_copy_only=False)
     doubtful = np.flatnonzero(~result)
     if len(doubtful):
         checked = pc.match_substring_regex(values.take(pa.array(doubtful)), _NOT_BLANK)
@@ -260,15 +266,15 @@ def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Conte
           & pc.is_valid(table["user_id"]).to_numpy(zero_copy_only=False) & _has_text(table["user_id"])
           & pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, ctx.now_ms + MAX_FUTURE_MS)),
                          False).to_numpy(zero_copy_only=False))
-    for name in TYPE_FIELDS:
+    present_bits = np.zeros(table.num_rows, dtype=np.uint32)
+    for bit, name in enumerate(TYPE_FIELDS):
         column, spec = table[name], FIELDS[name]
-        present = pc.is_valid(column).to_numpy(zero_copy_only=False)
-        ok &= _ALLOWED[name][codes] | ~present
-        ok &= present | ~_REQUIRED[name][codes]
-        if not present.any():
+        if column.null_count == table.num_rows:
             continue
+        present = pc.is_valid(column).to_numpy(zero_copy_only=False)
+        present_bits |= present.astype(np.uint32) << bit
         absent = ~present
-        if spec.kind in ("id", "string") and (spec.kind == "id" or _REQUIRED[name].any()):
+        if spec.kind in ("id", "string") and (spec.kind == "id" or name in _REQUIRED_ANYWHERE):
             ok &= absent | _has_text(column)
         elif spec.kind == "choice":
             ok &= absent | _true(pc.is_in(column, value_set=pa.array(spec.choices)))
@@ -284,6 +290,8 @@ def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Conte
             values = pc.list_flatten(column)
             bad = pc.is_null(values).to_numpy(zero_copy_only=False) | ~_has_text(values)
             ok[pc.list_parent_indices(column).to_numpy()[bad]] = False
+    ok &= (present_bits & ~_ALLOWED_BITS[codes]) == 0
+    ok &= (_REQUIRED_BITS[codes] & ~present_bits) == 0
     return ok
 
 
