@@ -85,7 +85,10 @@ _MISSPELLINGS = {
     "텔레그렘": "텔레그램", "텔래그램": "텔레그램", "텔레그람": "텔레그램", "텔레구람": "텔레그램",
     "털레그램": "텔레그램", "텔그": "텔레그램", "탤레그램": "텔레그램", "뗄레그램": "텔레그램",
 }
-_ALIAS_WORDS = (*_ALIASES, *_MISSPELLINGS)  # substring tests: cheaper than the expression
+# Plain alternation of the words: CPython skips ahead to their first letters, so testing
+# for any of them costs a fifth of one substring test per word, and far less than the
+# expression below (its look-behind is tried at every position).
+_ALIAS_HINT = re.compile("|".join(map(re.escape, (*_ALIASES, *_MISSPELLINGS))))
 _ALIAS_RE = re.compile(
     f"(?<![{_JAMO}])(?:{'|'.join(sorted(_ALIASES, key=len, reverse=True))})(?![{_JAMO}])"
     f"|{'|'.join(sorted(_MISSPELLINGS, key=len, reverse=True))}"
@@ -306,7 +309,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
     else:
         builder.rewrite(_SPACED, _join_spaced)
     if not ascii_only:
-        if any(word in builder.text for word in _ALIAS_WORDS):
+        if _ALIAS_HINT.search(builder.text):
             builder.rewrite(_ALIAS_RE, _alias)
         builder.rewrite(_NUMERAL_RUN, _numerals)
     return builder
