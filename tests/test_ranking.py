@@ -296,3 +296,20 @@ def test_table_output_lists_every_model_and_the_cold_section():
     lines = text.splitlines()
     assert any(line.startswith("fm ") for line in lines) and any(line.startswith("random") for line in lines)
     assert "cold items (2 users, 4 items)" in text and text.count("0.5000") == 15
+
+
+def test_top_k_ranks_again_users_whose_sampled_survivors_are_excluded():
+    """Excluding a user's best items leaves fewer than k survivors above the sampled
+    threshold: that user must be ranked again exactly, across several item tiles."""
+    rng = np.random.default_rng(2)
+    from bunjang_lab.ranking.scoring import Part
+
+    n_items = 5000
+    users = Part(np.array([f"u{i}" for i in range(40)]), rng.normal(size=(40, 4)), rng.normal(size=40))
+    items = Part(np.array([f"i{j}" for j in range(n_items)]), rng.normal(size=(n_items, 4)), rng.normal(size=n_items))
+    full = users.vectors @ items.vectors.T + items.bias
+    banned = np.argsort(-full[7])[:300]  # far more than survive the threshold
+    full[7, banned] = -np.inf
+    top = top_k(users, items, 10, exclude={"u7": items.ids[banned].tolist()}, block_size=16, tile=700, sample=100)
+    assert top.item_ids.tolist() == items.ids[np.argsort(-full, axis=1)[:, :10]].tolist()
+    assert np.allclose(top.scores, np.sort(full, axis=1)[:, ::-1][:, :10] + users.bias[:, None], atol=1e-4)
