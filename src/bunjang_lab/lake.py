@@ -54,7 +54,8 @@ SCHEMA = pa.schema([(name, _ARROW_TYPES[FIELDS[name].kind]) for name in COMMON i
                    + [(name, _ARROW_TYPES[FIELDS[name].kind]) for name in TYPE_FIELDS]
                    + [("extra", pa.string())])
 _EPOCH_DAY = dt.date(1970, 1, 1)
-# Columns whose values rarely repeat: a Parquet dictionary would cost time and save nothing.
+# Columns whose values rarely repeat and are never filtered on: a Parquet dictionary or
+# min/max statistics would cost time and save nothing.
 _FREE_TEXT = {"event_id", "title", "description", "text", "extra"}
 PARTITIONING = ds.partitioning(pa.schema([("type", pa.string()), ("date", pa.string())]), flavor="hive")
 
@@ -127,7 +128,11 @@ def write_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None 
     types = table["type"].combine_chunks().dictionary_encode()
     days = pc.cast(table["ts"], pa.int64()).to_numpy()[rows] // 86_400_000
     codes = types.indices.to_numpy(zero_copy_only=False)[rows].astype(np.int64)
-    keys, group = np.unique(codes << 32 | days, return_inverse=True)
+    row_keys = codes << 32 | days
+    keys = np.unique(row_keys)
+    group = np.searchsorted(keys, row_keys)
+    if len(keys) <= 1 << 16:
+        group = group.astype(np.uint16)  # numpy's stable sort of 16-bit keys is a radix sort
     attempt = uuid.uuid4().hex[:8]  # a retried run with the same id never replaces a file
     order = rows[np.argsort(group, kind="stable")]
     starts = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(keys)))])
@@ -141,7 +146,9 @@ def write_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None 
                         .take(pa.array(order[starts[number]:starts[number + 1]])), schema)
         tmp = _tmp_path(fs, root, ".parquet")
         dictionary = [n for n in schema.names if n not in _FREE_TEXT and schema.field(n).type == pa.string()]
-        pq.write_table(part, tmp, filesystem=_arrow_fs(fs), compression="zstd", use_dictionary=dictionary)
+        statistics = [n for n in schema.names if n not in _FREE_TEXT]
+        pq.write_table(part, tmp, filesystem=_arrow_fs(fs), compression="zstd", use_dictionary=dictionary,
+                       write_statistics=statistics)
         final = f"{root}/{EVENTS}/type={type_name}/date={date}/part-{run_id}-{attempt}-{number:04d}.parquet"
         _publish(fs, tmp, final)
         return {"path": final, "type": type_name, "date": date, "rows": part.num_rows}
