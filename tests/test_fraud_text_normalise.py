@@ -93,3 +93,23 @@ def test_the_tracked_run_cleans_exactly_like_the_fast_one(text):
     from bunjang_lab.fraud.normalise import _Builder, _run
 
     assert _run(text, _Builder(text, track=True)).text == normalise(text).text
+
+
+_MESSENGER_WORDS = st.sampled_from([
+    "카카오톡", "카톡", "kakao talk", "ka톡", "텔레 그램", "텔레", "tg", "온라인", "라인", "online", "line", "위챗", "weixin",
+    "微信", "whats app", "아이디", "아디", "계정", "id", "idea", "친구 추가", "친추", "가격", "",
+])
+_HANDLE_PIECE = st.tuples(_MESSENGER_WORDS, st.sampled_from(["", " ", ":", " @"]),
+                          st.sampled_from(["", "으로", "id", "아이디"]), st.sampled_from(["", " ", ": "]),
+                          st.sampled_from(["ab12", "seller_9", "x", "가격"])).map("".join)
+MESSENGER_TEXT = st.lists(_HANDLE_PIECE, max_size=4).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MESSENGER_TEXT)
+def test_the_masker_skips_handle_search_only_where_no_handle_can_start(text):
+    """The cheap word hint gates the handle expression: it must find every place it would."""
+    from bunjang_lab.fraud.patterns import HANDLE_AFTER, HANDLE_AFTER_HINT
+
+    for match in HANDLE_AFTER.finditer(text):
+        assert HANDLE_AFTER_HINT.match(text, match.start())

@@ -19,7 +19,10 @@ through the normaliser and masked where the user wrote them.
 from __future__ import annotations
 
 from bunjang_lab.fraud.normalise import Normalised, normalise
-from bunjang_lab.fraud.patterns import AT_HANDLE, DATE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE_AFTER, NOT_HANDLES, PROFILE_LINK
+from bunjang_lab.fraud.patterns import (
+    AT_HANDLE, DATE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE_AFTER, HANDLE_AFTER_HINT, NOT_HANDLES,
+    PROFILE_LINK,
+)
 
 MIN_MASKED_DIGITS = 8  # phone numbers (9-11 digits) and accounts (10-14); prices and model numbers stay
 
@@ -33,10 +36,12 @@ def _personal_spans(text: str) -> list[tuple[int, int]]:
     if "@" in text:
         spans += [m.span(1) for m in EMAIL.finditer(text)]
         spans += [m.span() for m in AT_HANDLE.finditer(text)]
-    for match in HANDLE_AFTER.finditer(text):
-        if match.group(1).lstrip("@") not in NOT_HANDLES:
-            spans.append(match.span(1))
-    spans += [m.span(1) for m in PROFILE_LINK.finditer(text)]
+    if HANDLE_AFTER_HINT.search(text):
+        for match in HANDLE_AFTER.finditer(text):
+            if match.group(1).lstrip("@") not in NOT_HANDLES:
+                spans.append(match.span(1))
+    if "/" in text:  # every profile link has one
+        spans += [m.span(1) for m in PROFILE_LINK.finditer(text)]
     return spans
 
 

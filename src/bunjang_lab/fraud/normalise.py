@@ -33,11 +33,10 @@ True
 
 from __future__ import annotations
 
-import bisect
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Iterable
 
 # Characters that separate the letters or digits of an obfuscated word.
 SEPARATORS = " \t.-_·•∙‧・ㅡ─―—–~*/|,'\"`^+=:;"
@@ -165,14 +164,17 @@ class _Builder:
         if not self.track:
             self.text = pattern.sub(lambda m: _keep_if_none(replace(m), m), self.text)
             return
+        self.splice((*match.span(), replace(match)) for match in pattern.finditer(self.text))
+
+    def splice(self, edits: Iterable[tuple[int, int, str | None]]) -> None:
+        """Replace ``text[a:b]`` by ``new`` for each ``(a, b, new)`` (in order, disjoint;
+        None keeps it), carrying the original spans along."""
         text = self.text
         pieces: list[str] = []
         new_starts: list[int] = []
         new_ends: list[int] = []
         last = 0
-        for match in pattern.finditer(text):
-            new = replace(match)
-            a, b = match.span()
+        for a, b, new in edits:
             if new is None or new == text[a:b] or a == b:
                 continue
             starts, ends = self._positions()
@@ -241,12 +243,6 @@ def _join_spaced(match: re.Match) -> str | None:
     return joined
 
 
-def _inside(spans: list[tuple[int, int]], starts: list[int], position: int) -> bool:
-    """Whether ``position`` falls in one of the sorted, disjoint ``spans``."""
-    i = bisect.bisect_right(starts, position) - 1
-    return i >= 0 and position < spans[i][1]
-
-
 def _alias(match: re.Match) -> str:
     word = match.group()
     return _ALIASES.get(word) or _MISSPELLINGS[word]
@@ -302,10 +298,9 @@ def _run(text: str, builder: _Builder) -> _Builder:
     if any(hint in builder.text for hint in _DEFANG_HINTS):
         builder.rewrite(_DEFANG, _defang)
     if builder.track:  # delete the separators only, so each joined character keeps its own position
-        joined = [m.span() for m in _SPACED.finditer(builder.text) if _join_spaced(m) is not None]
-        if joined:
-            starts = [a for a, _ in joined]
-            builder.rewrite(_SEP_CHAR, lambda m: "" if _inside(joined, starts, m.start()) else None)
+        text = builder.text
+        builder.splice((*sep.span(), "") for run in _SPACED.finditer(text) if _join_spaced(run) is not None
+                       for sep in _SEP_CHAR.finditer(text, *run.span()))
     else:
         builder.rewrite(_SPACED, _join_spaced)
     if not ascii_only:

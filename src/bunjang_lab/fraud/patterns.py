@@ -36,6 +36,13 @@ HANDLE_AFTER = re.compile(
     rf"(?:{MESSENGER}|{ID_MARKER}|친추|친구 ?추가)[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}|으로|로|은|는)?"
     rf"[^0-9a-z가-힣]{{0,3}}({HANDLE})"
 )
+# The words every HANDLE_AFTER match starts with, as a plain alternation: the engine skips
+# straight to their first letters, where HANDLE_AFTER (look-behinds in its first branches)
+# is tried at every position. Texts without any of them cannot hold such a handle.
+HANDLE_AFTER_HINT = re.compile(
+    "카카오|카톡|kakao|katalk|ka톡|텔레|telegram|tg|라인|line|위챗|wechat|weixin|微信|왓츠앱|whatsapp|whats app|"
+    "아이디|아디|계정|id|친추|친구"
+)
 AT_HANDLE = re.compile(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?![0-9a-z_@.])")
 
 EMAIL = re.compile(
