@@ -37,7 +37,7 @@ def test_demo_runs_every_stage_prints_commands_that_work_and_reruns_as_a_no_op(s
     assert first.returncode == 0, first.stderr[-4000:]
     out = first.stdout
 
-    for stage in ("[ingest]", "[fraud]", "[train]", "[gate]", "[products]", "[publish]", "[report]"):
+    for stage in ("[ingest]", "[fraud-train]", "[fraud]", "[train]", "[gate]", "[products]", "[publish]", "[report]"):
         assert stage in out
     report = Path(out.split("Open the report:")[1].split()[0])
     assert report.is_file() and report.suffix == ".html"
@@ -51,6 +51,8 @@ def test_demo_runs_every_stage_prints_commands_that_work_and_reruns_as_a_no_op(s
         assert proc.returncode == 0, (command, proc.stderr)
         answer = json.loads(proc.stdout.splitlines()[0])
         assert answer.get("items") or answer.get("suggestions") or "risk" in answer, (command, answer)
+        if argv[3] == "text":  # the demo trained the classifier on the sample's labels
+            assert answer["model"].startswith("rules+classifier"), answer
 
     again = _demo(env, "--sample", str(small_sample), "--json")
     assert again.returncode == 0, again.stderr[-4000:]

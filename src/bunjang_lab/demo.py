@@ -1,7 +1,8 @@
 """``python -m bunjang_lab demo``: the whole pipeline on the sample data, then what to try.
 
 What ``make demo`` runs. The same task functions the DAGs call (``bunjang_lab.pipeline``),
-in the order a day runs: ingest the sample day files into the lake, hash and OCR the
+in the order a day runs: ingest the sample day files into the lake, train the fraud text
+classifier and seller model on the sample's labels (once), hash and OCR the
 newest day's listing images and score its listings, chats and sellers, train the FM and
 gate it, compute the recommendation products, publish them with the fraud flags to the
 serving cache, and write the batch report. Everything goes under ``BUNJANG_HOME``.
@@ -23,6 +24,7 @@ from typing import Any
 
 from bunjang_lab import paths, pipeline
 from bunjang_lab.cli import UserError, parser
+from bunjang_lab.fraud import store
 
 SCORE = "python -m bunjang_lab.score"
 
@@ -72,6 +74,11 @@ def run_demo(sample: str | Path, *, day: str | None = None, labels: str | Path |
         parts = [pipeline.scan_image_shard(shard, runs, image_index) for shard in shards]
         return pipeline.scan_fraud_days(lake, runs, [day], image_index, parts, models=models)[day]
 
+    if labels.is_dir() and store.latest(models) is None:  # trained once; a re-run keeps the model
+        from bunjang_lab.fraud.train import train_models
+
+        summary["fraud_models"] = stage("fraud-train", f"text classifier and seller anomaly model on {labels}",
+                                        lambda: train_models(lake, labels, models))
     summary["fraud"] = stage("fraud", f"images, listings, chats and sellers of the {pipeline.FRAUD_LOOKBACK_DAYS} days up to {day}", fraud)
     candidate = stage("train", f"FM on events up to the end of {day}", lambda: pipeline.train_candidate(lake, models, day))
     summary["gate"] = stage("gate", "candidate against the model in production",
