@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import subprocess
 import sys
@@ -195,6 +196,26 @@ def test_long_line_spanning_reads_is_skipped_with_bounded_memory(tmp_path, monke
     assert (stats["accepted"], stats["by_reason"]) == (2, {"line_too_long": 2})
     assert list(read_quarantine(tmp_path / "lake")["line"]) == [2, 4]
 
+
+
+@settings(max_examples=60, deadline=None)
+@given(body=st.lists(st.sampled_from([b"{}", b"", b"ab", b"\xef\xbb\xbf{}", b"x" * 9, b"\r"]), max_size=12)
+       .map(lambda parts: b"\n".join(parts)), block=st.integers(len(ingest_module.BOM), 12))  # reads hold a BOM whole
+def test_regions_split_anywhere_give_back_every_line_with_its_number(body, block):
+    original, ingest_module.READ_BLOCK = ingest_module.READ_BLOCK, block
+    try:
+        regions = list(ingest_module._regions(io.BytesIO(body)))
+    finally:
+        ingest_module.READ_BLOCK = original
+    expected = body.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    if expected[-1] == b"":
+        expected.pop()  # the final newline ends the last line
+    got = {}
+    for kind, first, data in regions:
+        assert kind == "lines"
+        for offset, text in enumerate(bytes(data).split(b"\n")[:-1]):
+            got[first + offset] = text
+    assert got == dict(enumerate(expected, start=1))
 
 # ---------------------------------------------------------------- reconciliation over random input
 

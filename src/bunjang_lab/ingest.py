@@ -109,7 +109,7 @@ def _open(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
-def _regions(stream: BinaryIO) -> Iterator[tuple[str, int, bytes]]:
+def _regions(stream: BinaryIO) -> Iterator[tuple[str, int, memoryview | bytes]]:
     """("lines", first line number, complete lines) or ("long", line number, head of a too-long line).
 
     A line longer than the limit that spans reads is skipped while reading (only its
@@ -117,29 +117,33 @@ def _regions(stream: BinaryIO) -> Iterator[tuple[str, int, bytes]]:
     """
     line_no, carry, skipping, first = 1, b"", None, True
     while True:
-        block = stream.read(READ_BLOCK)
-        at_end = not block
+        # Each read lands after the carried partial line in a fresh buffer, so a region is a
+        # view of it rather than a copy.
+        buffer = bytearray(len(carry) + READ_BLOCK)
+        buffer[:len(carry)] = carry
+        end = len(carry) + (stream.readinto(memoryview(buffer)[len(carry):]) or 0)
+        at_end = end == len(carry)
+        start = 0
         if first:
-            block, first = (block[len(BOM):] if block.startswith(BOM) else block), False
+            start, first = (len(BOM) if buffer.startswith(BOM) else 0), False
         if skipping is not None:
-            newline = block.find(b"\n")
+            newline = buffer.find(b"\n", start, end)
             if not at_end and newline < 0:
                 continue
             yield "long", line_no, skipping
             line_no, skipping = line_no + 1, None
             if at_end:
                 return
-            block = block[newline + 1:]
-        data = carry + block if carry else block
+            start = newline + 1
         if at_end:
-            if data:
-                yield "lines", line_no, data + b"\n"
+            if end > start:
+                yield "lines", line_no, bytes(buffer[start:end]) + b"\n"
             return
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            yield "lines", line_no, data[:cut]
-            line_no += data.count(b"\n", 0, cut)
-        carry = data[cut:]
+        cut = buffer.rfind(b"\n", start, end) + 1 or start
+        if cut > start:
+            yield "lines", line_no, memoryview(buffer)[start:cut]
+            line_no += buffer.count(b"\n", start, cut)
+        carry = bytes(buffer[cut:end])
         if len(carry) > MAX_LINE_BYTES + 1:
             skipping, carry = carry[:RAW_KEEP], b""
 
@@ -147,7 +151,7 @@ def _regions(stream: BinaryIO) -> Iterator[tuple[str, int, bytes]]:
 class _Lines:
     """Line boundaries of a region, and which lines look like one plain JSON object each."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: memoryview | bytes):
         raw = np.frombuffer(data, dtype=np.uint8)
         self.data = data
         self.ends = np.flatnonzero(raw == 0x0A)  # the region ends with a newline
@@ -167,7 +171,7 @@ class _Lines:
         return runs[0] if len(runs) == 1 else b"".join(runs)
 
     def line(self, i: int) -> bytes:
-        return self.data[self.starts[i]:self.ends[i]]
+        return bytes(self.data[self.starts[i]:self.ends[i]])
 
 
 # ---------------------------------------------------------------- exact path
@@ -363,7 +367,7 @@ def _fast_lines(ctx: _Context, lines: _Lines, index: np.ndarray, first_line: int
     doubtful.append(index[~valid])
 
 
-def _ingest_region(ctx: _Context, first_line: int, data: bytes) -> _Context:
+def _ingest_region(ctx: _Context, first_line: int, data: memoryview | bytes) -> _Context:
     part = ctx.part()
     lines = _Lines(data)
     tables: list[pa.Table] = []
