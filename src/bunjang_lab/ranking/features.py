@@ -79,10 +79,14 @@ def age_bands(birth_year, year) -> np.ndarray:
 
 def epoch_seconds(ts) -> np.ndarray:
     """Timestamps (Series, Index, array or scalar; naive means UTC) to float epoch seconds."""
+    return epoch_ms(ts) / 1000.0
+
+
+def epoch_ms(ts) -> np.ndarray:
+    """Timestamps to int64 milliseconds since 1970 (naive means UTC)."""
     if np.ndim(ts) == 0:
         ts = [ts]
-    index = pd.DatetimeIndex(pd.to_datetime(ts, utc=True)).as_unit("ms")
-    return index.asi8 / 1000.0
+    return pd.DatetimeIndex(pd.to_datetime(ts, utc=True)).as_unit("ms").asi8
 
 
 # ---------------------------------------------------------------- context from events
@@ -163,39 +167,42 @@ def recent_snapshots(inter: pd.DataFrame, queries: pd.DataFrame, params=realtime
     """Top recent categories and items (lists of ``(key, weight)``) for each query row
     (``user_id``, ``ts``), from the interactions strictly before its time.
 
-    Folds events with :func:`realtime.add`, exactly as serving does."""
+    Folds events with :func:`realtime.add`, exactly as serving does. Many rows share a
+    state (a user's impressions between two clicks), so each query is first placed after
+    the interactions before it (one vectorised search) and a state is only summarised
+    where some query needs it: the Python loop runs once per interaction, not per row."""
     n = len(queries)
-    out_cats: list = [[] for _ in range(n)]
-    out_items: list = [[] for _ in range(n)]
+    empty = ([], [])
     if n == 0 or inter.empty:
-        return out_cats, out_items
-    q_users = queries["user_id"].astype(str).to_numpy()
-    q_ts = epoch_seconds(queries["ts"]).tolist()
-    order = np.lexsort((q_ts, q_users))
-    e_users = inter["user_id"].to_numpy()
-    e_ts = epoch_seconds(inter["ts"]).tolist()  # plain floats: states must be JSON-able
-    e_items = inter["item_id"].tolist()
-    e_cats = inter["category"].tolist()
-    e_w = inter["weight"].tolist()
-    starts = dict(zip(*np.unique(e_users, return_index=True)))
+        return [[] for _ in range(n)], [[] for _ in range(n)]
+    _, codes = np.unique(np.concatenate([inter["user_id"].astype(str).to_numpy(dtype=object),
+                                         queries["user_id"].astype(str).to_numpy(dtype=object)]), return_inverse=True)
+    e_codes, q_codes = codes[: len(inter)], codes[len(inter):]
+    # (user, time in ms) as one sortable integer; interactions are sorted by user and time
+    stride = np.int64(1) << 42  # ms since 1970 stay below 2**42 until the year 2109
+    e_ms = epoch_ms(inter["ts"])
+    e_key = e_codes * stride + e_ms
+    q_key = q_codes * stride + epoch_ms(queries["ts"])
+    after = np.searchsorted(e_key, q_key, side="left")  # interactions strictly before, all users
+    has_history = after > np.searchsorted(e_key, q_codes * stride, side="left")
+    needed = np.zeros(len(inter) + 1, dtype=bool)
+    needed[after[has_history]] = True
+    needed = needed.tolist()
+    e_ts = (e_ms / 1000.0).tolist()  # plain floats: states must be JSON-able
+    e_items, e_cats, e_w = inter["item_id"].tolist(), inter["category"].tolist(), inter["weight"].tolist()
     n_cat, n_item = params["top_categories"], params["top_items"]
-    current_user, pos, cats, items, snapshot = None, 0, None, None, None
-    for qi in order:
-        user, ts = q_users[qi], q_ts[qi]
-        if user != current_user:
-            current_user, cats, items, snapshot = user, realtime.new_state(), realtime.new_state(), ([], [])
-            pos = starts.get(user, len(e_users))
-        changed = False
-        while pos < len(e_users) and e_users[pos] == user and e_ts[pos] < ts:
-            items = realtime.add(items, e_items[pos], e_w[pos], e_ts[pos], params)
-            if isinstance(e_cats[pos], str):
-                cats = realtime.add(cats, e_cats[pos], e_w[pos], e_ts[pos], params)
-            pos += 1
-            changed = True
-        if changed:
-            snapshot = (realtime.top_weights(cats, n_cat), realtime.top_weights(items, n_item))
-        out_cats[qi], out_items[qi] = snapshot
-    return out_cats, out_items
+    snapshots = {}
+    current, cats, items = None, None, None
+    for pos, user in enumerate(e_codes.tolist()):
+        if user != current:
+            current, cats, items = user, realtime.new_state(), realtime.new_state()
+        items = realtime.add(items, e_items[pos], e_w[pos], e_ts[pos], params)
+        if isinstance(e_cats[pos], str):
+            cats = realtime.add(cats, e_cats[pos], e_w[pos], e_ts[pos], params)
+        if needed[pos + 1]:
+            snapshots[pos + 1] = (realtime.top_weights(cats, n_cat), realtime.top_weights(items, n_item))
+    found = [snapshots[a] if h else empty for a, h in zip(after.tolist(), has_history.tolist())]
+    return [c for c, _ in found], [i for _, i in found]
 
 
 def recent_states(inter: pd.DataFrame, until=None, params=realtime.DEFAULT_PARAMS) -> pd.DataFrame:
@@ -317,7 +324,10 @@ class FeatureMap:
             counts = pd.Series(dtype=float)
             for frame in frames:
                 if name in frame:
-                    counts = counts.add(_values(frame[name]).value_counts(), fill_value=0)
+                    _, codes, uniques, _ = _codes(frame[name])
+                    seen = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniques)),
+                                     index=np.asarray(uniques, dtype=object).astype(str))
+                    counts = counts.add(seen.groupby(level=0).sum(), fill_value=0)
             keep = sorted(v for v, c in counts.items() if c >= min_count and v != UNKNOWN)
             keys += [f"{name}={UNKNOWN}"] + [f"{name}={v}" for v in keep]
         return cls(tuple(fields), keys, price_edges, dict(recent_params))
@@ -330,11 +340,13 @@ class FeatureMap:
             for name in self.fields:
                 if name not in frame:
                     continue
-                r, v, w = _triplets(frame[name])
+                r, codes, uniques, w = _codes(frame[name])
                 values, columns = self.index[name]
-                found = values.get_indexer(np.asarray(v, dtype=object))
-                col = np.where(found >= 0, columns[found], columns[values.get_loc(UNKNOWN)])
-                rows.append(r), cols.append(col), vals.append(w)
+                found = values.get_indexer(np.asarray(uniques, dtype=object))
+                # one extra slot at the end: code -1 (missing) lands on the unknown column too
+                unknown = columns[values.get_loc(UNKNOWN)]
+                column_of = np.append(np.where(found >= 0, columns[found], unknown), unknown)
+                rows.append(r), cols.append(column_of[codes]), vals.append(w)
         if not rows:
             return sp.csr_matrix((n, self.n_features))
         matrix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, self.n_features))
@@ -360,20 +372,19 @@ def _is_multi(column: pd.Series) -> bool:
     return column.dtype == object and len(column) > 0 and isinstance(column.iloc[0], list)
 
 
-def _triplets(column: pd.Series):
-    """(row, value, weight) arrays; missing single values map to the unknown slot."""
+def _codes(column: pd.Series):
+    """(rows, codes, uniques, weights): each entry's row, its value as an index into
+    ``uniques`` (-1 when missing) and its weight. Factorising keeps the per-entry work in
+    C (no Python string per row); only the distinct values are looked up."""
     if _is_multi(column):
         lists = column.tolist()
-        rows = np.repeat(np.arange(len(lists)), [len(x) for x in lists])
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
         pairs = list(itertools.chain.from_iterable(lists))
-        return rows, [p[0] for p in pairs], np.fromiter((p[1] for p in pairs), dtype=float, count=len(pairs))
-    values = column.astype(object).where(column.notna(), UNKNOWN).to_numpy()
-    return np.arange(len(column)), values, np.ones(len(column))
-
-
-def _values(column: pd.Series) -> pd.Series:
-    _, values, _ = _triplets(column)
-    return pd.Series(np.asarray(values, dtype=object).astype(str), dtype=object)
+        codes, uniques = pd.factorize(np.array([key for key, _ in pairs], dtype=object))
+        weights = np.array([weight for _, weight in pairs], dtype=float)
+        return np.repeat(np.arange(len(lists)), lengths), codes, uniques, weights
+    codes, uniques = pd.factorize(column)
+    return np.arange(len(column)), codes, uniques, np.ones(len(column))
 
 
 # ---------------------------------------------------------------- training rows

@@ -80,11 +80,12 @@ def add(state: Mapping, key: str, weight: float, ts: float, params: Mapping = DE
 def top_weights(state: Mapping | None, n: int) -> list[tuple[str, float]]:
     """The ``n`` heaviest keys of a state (or plain ``{key: weight}`` dict), normalised to sum
     to 1, largest first."""
-    top = heapq.nlargest(int(n), _weights_of(state).items(), key=lambda kv: (kv[1], kv[0]))
-    total = sum(w for _, w in top)
+    # (weight, key) tuples sort in C: the batch feature builder calls this once per interaction
+    top = sorted([(w, k) for k, w in _weights_of(state).items()], reverse=True)[: int(n)]
+    total = sum(w for w, _ in top)
     if total <= 0:
         return []
-    return [(k, w / total) for k, w in top]
+    return [(k, w / total) for w, k in top]
 
 
 def apply_event(recent_categories: Mapping, recent_items: Mapping, event: Mapping,
