@@ -20,18 +20,19 @@ from __future__ import annotations
 
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, DATE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE_AFTER, HANDLE_AFTER_HINT, NOT_HANDLES,
-    PROFILE_LINK,
+    AT_HANDLE, DATE, EMAIL, HANDLE_AFTER, HANDLE_AFTER_HINT, NOT_HANDLES,
+    PROFILE_LINK, digit_runs,
 )
 
 MIN_MASKED_DIGITS = 8  # phone numbers (9-11 digits) and accounts (10-14); prices and model numbers stay
+_MASKED_NUMBER = digit_runs(MIN_MASKED_DIGITS)
 
 
 def _personal_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the normalised text that hold personal data."""
     spans = []
-    for match in DIGIT_RUN.finditer(text):
-        if sum(map(len, DIGIT_GROUP.findall(match.group()))) >= MIN_MASKED_DIGITS and not DATE.fullmatch(match.group()):
+    for match in _MASKED_NUMBER.finditer(text):
+        if not DATE.fullmatch(match.group()):
             spans.append(match.span())
     if "@" in text:
         spans += [m.span(1) for m in EMAIL.finditer(text)]

@@ -11,7 +11,18 @@ import re
 
 # Separators allowed inside a written number ("010-1234-5678", "010 1234 5678", "(02)123.4567").
 _NUMBER_SEP = r"[ \-.ㅡ─―—–~/)(+]"
-DIGIT_RUN = re.compile(rf"\d(?:{_NUMBER_SEP}{{0,3}}\d)*")
+
+
+def digit_runs(min_digits: int) -> re.Pattern:
+    """Written numbers (digits joined by up to three separators) of at least ``min_digits``
+    digits, each matched whole; shorter ones (prices, sizes, times) never leave the engine.
+
+    >>> [m.group() for m in digit_runs(7).finditer("29,000원 010-1234-5678, 10시")]
+    ['010-1234-5678']
+    """
+    return re.compile(rf"\d(?:{_NUMBER_SEP}{{0,3}}\d){{{min_digits - 1},}}")
+
+
 DIGIT_GROUP = re.compile(r"\d+")
 DATE = re.compile(r"(?:19|20)\d{2}[-./ ]{1,2}\d{1,2}[-./ ]{1,2}\d{1,2}")  # 2024-01-15: not personal data
 

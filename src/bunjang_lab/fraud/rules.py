@@ -29,8 +29,8 @@ from bunjang_lab.fraud.blocklist import shared as shared_blocklist
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, domain_skeleton, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, DIGIT_GROUP, DIGIT_RUN, EMAIL, HANDLE, ID_MARKER, KAKAO, LINE, NOT_HANDLES,
-    TELEGRAM, WECHAT, WHATSAPP,
+    AT_HANDLE, DIGIT_GROUP, EMAIL, HANDLE, ID_MARKER, KAKAO, LINE, NOT_HANDLES,
+    TELEGRAM, WECHAT, WHATSAPP, digit_runs,
 )
 
 MAX_CHARS = 20_000
@@ -215,6 +215,7 @@ def _present_words(text: str) -> set[str]:
         present |= _IMPLIED[word]
     return present
 MIN_NUMBER_DIGITS = 7  # the shortest phone number the rules accept (after "call", "전화")
+_NUMBER = digit_runs(MIN_NUMBER_DIGITS)  # prices, sizes, years: too short for any number we want
 # Korean company numbers (1588-1234), only when written on their own.
 _REP_NUMBER = re.compile(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
 _PAYMENT_NEAR_LINK = re.compile(
@@ -251,9 +252,7 @@ def _number_candidates(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple
     consecutive groups that spells a phone number is a phone, and what remains of the run
     between phones, if 10-16 digits long, is a candidate account number.
     """
-    for run in DIGIT_RUN.finditer(text):
-        if len(run.group()) < MIN_NUMBER_DIGITS:  # prices, sizes, years: too short for any number we want
-            continue
+    for run in _NUMBER.finditer(text):
         if _IP_HOST.fullmatch(run.group()) or any(a <= run.start() < b for a, b in skip):
             continue  # an IP address, or digits inside a link
         offset = run.start()
