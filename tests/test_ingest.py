@@ -85,6 +85,13 @@ def test_every_reason_is_quarantined_with_source_line_and_raw(tmp_path):
     assert quarantine.loc["missing_field", "field"] == "user_id"
 
 
+def test_a_key_that_is_not_utf8_is_quarantined_not_a_crash(tmp_path):
+    source = tmp_path / "day.jsonl"
+    source.write_bytes(line(event(1)) + line(event(2)).replace(b'"type"', b'"ty\xffpe"') + line(event(3)))
+    stats = ingest([source], tmp_path / "lake")
+    assert (stats["accepted"], stats["by_reason"]) == (2, {"invalid_utf8": 1})
+    assert list(read_quarantine(tmp_path / "lake")["line"]) == [2]
+
 def test_bom_blank_lines_crlf_and_gzip(tmp_path):
     body = b"\xef\xbb\xbf" + line(event(1)) + b"\n   \n\t\r\n" + line(event(2)).replace(b"\n", b"\r\n") + line(event(3))[:-1]
     (tmp_path / "a.jsonl").write_bytes(body)

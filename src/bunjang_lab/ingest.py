@@ -326,7 +326,8 @@ def _fast(ctx: _Context, data: memoryview | bytes, lines: int) -> tuple[dict[str
             candidates = pc.if_else(wellformed, table["ts"], pa.scalar(None, pa.string()))
             ts_ms = pc.cast(pc.cast(candidates, pa.timestamp("ns", "UTC")), pa.timestamp("ms", "UTC"), safe=False)
             ts_ms = pc.cast(ts_ms, pa.int64())
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    # UnicodeDecodeError: pyarrow decodes field names to Python, and a key may not be UTF-8.
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
     codes = pc.fill_null(pc.index_in(table["type"], value_set=_TYPE_NAMES), len(TYPES)).to_numpy(zero_copy_only=False)
     valid = _valid_rows(table, codes, ts_ms, ctx)
