@@ -42,10 +42,11 @@ from typing import Callable, Iterable
 SEPARATORS = " \t.-_·•∙‧・ㅡ─―—–~*/|,'\"`^+=:;"
 SEP = f"[{re.escape(SEPARATORS)}]"
 
-_INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]+"
+_INVISIBLE_CHARS = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff"
 )
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+")
 
 # Cyrillic and Greek letters that render like Latin ones (lower case, after NFKC).
 _CONFUSABLES = str.maketrans({
@@ -55,8 +56,10 @@ _CONFUSABLES = str.maketrans({
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
 })
 
-_CONFUSABLE_HINT = re.compile("[\u0250-\u052f]")
-_DEFANG_HINTS = ("[", "(", "{", "골뱅이", "hxxp", "h**p")
+_CONFUSABLE_BLOCKS = "\u0250-\u052f"
+_CONFUSABLE_HINT = re.compile(f"[{_CONFUSABLE_BLOCKS}]")
+_INVISIBLE_OR_CONFUSABLE = re.compile(f"[{_INVISIBLE_CHARS}{_CONFUSABLE_BLOCKS}]")  # one scan for both rare cases
+_DEFANG_HINT = re.compile(r"[\[({]|골뱅이|hxxp|h\*\*p")
 _DEFANG = re.compile(
     r"h(?:xx|\*\*|tt)p(s?)(?:\[:\]|\(:\)|:)?(?=/)"   # hxxp://, hxxp[:]//
     r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)"
@@ -250,6 +253,8 @@ def _alias(match: re.Match) -> str:
 
 def _numerals(match: re.Match) -> str | None:
     run = match.group()
+    if run.isascii():  # digits only (a phone number written plainly): nothing to convert
+        return None
     tokens = list(_NUMERAL_TOKENS.finditer(run))
     keep = ""
     if tokens and "가" <= match.string[match.end():match.end() + 1] <= "힣":
@@ -290,12 +295,13 @@ def _run(text: str, builder: _Builder) -> _Builder:
     else:  # a few characters (İ) lower to two; keep the positions right
         builder.per_char(str.lower)
     ascii_only = builder.text.isascii()
-    if not ascii_only:  # every invisible character is outside ASCII
-        builder.rewrite(_INVISIBLE, lambda m: "")
     # Each step below first checks cheaply whether it can apply: most texts need few of them.
-    if not ascii_only and _CONFUSABLE_HINT.search(builder.text):
-        builder.text = builder.text.translate(_CONFUSABLES)
-    if any(hint in builder.text for hint in _DEFANG_HINTS):
+    # Every invisible and look-alike character is outside ASCII.
+    if not ascii_only and _INVISIBLE_OR_CONFUSABLE.search(builder.text):
+        builder.rewrite(_INVISIBLE, lambda m: "")
+        if _CONFUSABLE_HINT.search(builder.text):
+            builder.text = builder.text.translate(_CONFUSABLES)
+    if _DEFANG_HINT.search(builder.text):
         builder.rewrite(_DEFANG, _defang)
     if builder.track:  # delete the separators only, so each joined character keeps its own position
         text = builder.text
