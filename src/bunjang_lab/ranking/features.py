@@ -378,11 +378,19 @@ def _codes(column: pd.Series):
     C (no Python string per row); only the distinct values are looked up."""
     if _is_multi(column):
         lists = column.tolist()
-        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-        pairs = list(itertools.chain.from_iterable(lists))
+        # rows share list objects (a user's state between two interactions, an item's
+        # category levels): flatten each distinct list once, then gather per row
+        first, which = np.unique(np.fromiter(map(id, lists), dtype=np.uint64, count=len(lists)),
+                                 return_index=True, return_inverse=True)[1:]
+        distinct = [lists[i] for i in first.tolist()]
+        pairs = list(itertools.chain.from_iterable(distinct))
         codes, uniques = pd.factorize(np.array([key for key, _ in pairs], dtype=object))
         weights = np.array([weight for _, weight in pairs], dtype=float)
-        return np.repeat(np.arange(len(lists)), lengths), codes, uniques, weights
+        lengths = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))
+        starts = np.cumsum(lengths) - lengths
+        row_lengths = lengths[which]
+        entries = np.repeat(starts[which] - (np.cumsum(row_lengths) - row_lengths), row_lengths) + np.arange(row_lengths.sum())
+        return np.repeat(np.arange(len(lists)), row_lengths), codes[entries], uniques, weights[entries]
     codes, uniques = pd.factorize(column)
     return np.arange(len(column)), codes, uniques, np.ones(len(column))
 

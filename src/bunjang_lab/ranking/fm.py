@@ -30,6 +30,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -115,7 +116,7 @@ def write_libsvm(X: sp.csr_matrix, y, path: Path) -> None:
     if (lengths == 0).any():  # xlearn segfaults on a line without features
         raise ValueError(f"row {np.flatnonzero(lengths == 0)[0]} has no features; every row needs at least one")
     y = np.zeros(n_rows) if y is None else np.asarray(y)
-    values, inverse = np.unique(X.data.astype(np.float64), return_inverse=True)
+    inverse, values = pd.factorize(X.data.astype(np.float64))  # hashing: no sort of every entry
     # ":value" then a space, or a newline after the row's last entry
     value_text = np.array([f":{v:.7g} " for v in values.tolist()] + [f":{v:.7g}\n" for v in values.tolist()], dtype=object)
     ends_row = np.zeros(X.nnz, dtype=np.int64)
@@ -125,9 +126,10 @@ def write_libsvm(X: sp.csr_matrix, y, path: Path) -> None:
     rows = np.arange(n_rows)
     entry_at = 2 * np.arange(X.nnz) + np.repeat(rows, lengths) + 1
     pieces = np.empty(n_rows + 2 * X.nnz, dtype=object)
-    pieces[2 * X.indptr[:-1] + rows] = np.array([f"{label} " for label in y.astype(int).tolist()], dtype=object)
+    labels, label_values = pd.factorize(y.astype(int))
+    pieces[2 * X.indptr[:-1] + rows] = np.array([f"{label} " for label in label_values.tolist()], dtype=object)[labels]
     pieces[entry_at] = column_text[X.indices]
-    pieces[entry_at + 1] = value_text[inverse.ravel() + ends_row]
+    pieces[entry_at + 1] = value_text[inverse + ends_row]
     with open(path, "w", encoding="ascii") as out:
         out.write("".join(pieces.tolist()))
 
