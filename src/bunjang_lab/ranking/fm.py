@@ -118,7 +118,8 @@ def write_libsvm(X: sp.csr_matrix, y, path: Path) -> None:
     y = np.zeros(n_rows) if y is None else np.asarray(y)
     inverse, values = pd.factorize(X.data.astype(np.float64))  # hashing: no sort of every entry
     # ":value" then a space, or a newline after the row's last entry
-    value_text = np.array([f":{v:.7g} " for v in values.tolist()] + [f":{v:.7g}\n" for v in values.tolist()], dtype=object)
+    value_text = np.array([f":{v:.7g}" for v in values.tolist()], dtype=object)
+    value_text = np.concatenate([value_text + " ", value_text + "\n"])
     ends_row = np.zeros(X.nnz, dtype=np.int64)
     ends_row[X.indptr[1:] - 1] = len(values)
     column_text = np.array([str(i) for i in range(X.shape[1])], dtype=object)
