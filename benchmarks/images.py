@@ -8,7 +8,8 @@
    numpy full scan, same hashes and queries;
 3. matching quality: recall of edited copies of real photographs (skimage.data) per edit,
    recall of the simulator's stolen copies, false-match rate over all pairs of distinct
-   pictures (simulator sample + photographs), for the default policy and pHash alone;
+   pictures (simulator sample + photographs), for the policy (candidate search + thumbnail
+   verification) beside the previous round's hash-only rules, in the same run;
 4. OCR: the text-line prefilter's recall and skip rate on the sample, seconds per picture,
    and how often the rules fire on contact details written in pictures (the simulator's
    and pictures rendered here with several fonts, sizes, colours and backgrounds).
@@ -37,8 +38,9 @@ from bunjang_lab.fraud.images import ocr  # noqa: E402
 from bunjang_lab.fraud.images.hashing import hash_image  # noqa: E402
 from bunjang_lab.fraud.images.index import LinearScan, MultiIndexHashing  # noqa: E402
 from bunjang_lab.fraud.images.loading import open_image  # noqa: E402
-from bunjang_lab.fraud.images.matching import DEFAULT_POLICY, STRONG_MATCH  # noqa: E402
+from bunjang_lab.fraud.images.matching import DEFAULT_POLICY  # noqa: E402
 from bunjang_lab.fraud.images.scan import text_reasons  # noqa: E402
+from bunjang_lab.fraud.images.verify import similarity  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = REPO_ROOT / "data" / "sample"
@@ -168,42 +170,71 @@ def edits(rng: random.Random) -> dict:
     }
 
 
-def _matches(query, stored, policy) -> bool:
-    return any(policy.accepts((qp ^ sp).bit_count(), (qd ^ sd).bit_count())
-               for qp, qd in query.query_variants() for sp, sd in stored.stored_variants())
+def hash_evidence(queries, stored) -> dict:
+    """Over every (query, stored picture) pair, brute force over all variant pairs: the
+    nearest single hash (what the index's candidate search sees), whether the hashes agree
+    by the policy, and the previous round's hash-only rules (the same-run baselines)."""
+    q = np.array([h.query_variants() for h in queries], dtype=np.uint64)      # n, 2, 2
+    s = np.array([h.stored_variants() for h in stored], dtype=np.uint64)      # m, v, 2
+    shape = (len(queries), len(stored))
+    out = {"nearest": np.full(shape, 64), "agree": np.zeros(shape, bool),
+           "hashes (8, 16) alone": np.zeros(shape, bool), "hashes, distance <= 16": np.zeros(shape, bool),
+           "phash<=8 only": np.zeros(shape, bool)}
+    for qv in range(q.shape[1]):
+        for sv in range(s.shape[1]):
+            p = np.bitwise_count(q[:, qv, 0][:, None] ^ s[:, sv, 0][None, :])
+            d = np.bitwise_count(q[:, qv, 1][:, None] ^ s[:, sv, 1][None, :])
+            accepted = DEFAULT_POLICY.accepts(p, d)
+            out["nearest"] = np.minimum(out["nearest"], np.minimum(p, d))
+            out["agree"] |= accepted
+            out["hashes (8, 16) alone"] |= accepted
+            out["hashes, distance <= 16"] |= accepted & (p + d <= 16)
+            out["phash<=8 only"] |= p <= 8
+    return out
 
 
-PHASH_ONLY = type("PhashOnly", (), {"accepts": staticmethod(lambda p, d: p <= 8)})()
+def judged(queries, stored, evidence, pairs) -> dict:
+    """For (query, stored) index pairs: matched and strongly matched by the full policy
+    (candidate search at ``search`` bits, then thumbnail verification), plus the baselines."""
+    out = {k: np.array([evidence[k][i, j] for i, j in pairs], bool)
+           for k in ("hashes (8, 16) alone", "hashes, distance <= 16", "phash<=8 only")}
+    found = np.array([evidence["nearest"][i, j] <= DEFAULT_POLICY.search for i, j in pairs], bool)
+    sims = np.zeros(len(pairs), np.float32)
+    by_query = {}
+    for n, (i, j) in enumerate(pairs):
+        if found[n]:
+            by_query.setdefault(i, []).append((n, j))
+    for i, items in by_query.items():
+        sims[[n for n, _ in items]] = similarity(queries[i].thumbnail, np.stack([stored[j].thumbnail for _, j in items]))
+    agree = np.array([evidence["agree"][i, j] for i, j in pairs], bool)
+    matched, strong = DEFAULT_POLICY.judge(agree, sims)
+    return {"policy": found & matched, "strong matches": found & strong, **out, "candidates": found}
 
 
 def bench_matching(repeats: int = 4) -> dict:
     rng = random.Random(1)
-    out = {"policy": {"close": DEFAULT_POLICY.close, "loose": DEFAULT_POLICY.loose}}
+    out = {"policy": {k: getattr(DEFAULT_POLICY, k) for k in ("close", "loose", "search", "verified", "supported")}}
     for group, names in (("scenes", SCENES), ("textures", TEXTURES)):
         photos = photographs(names)
-        stored = {n: hash_image(p) for n, p in photos.items()}
+        originals = list(photos)
+        stored = [hash_image(photos[n]) for n in originals]
         table = {}
         for name, edit in edits(rng).items():
-            hits = {"policy": 0, "phash<=8 only": 0}
-            total = 0
-            for photo, img in photos.items():
+            queries, owners = [], []
+            for number, photo in enumerate(originals):
                 for _ in range(repeats if "crop" in name or "mirror+" in name else 1):
-                    query = hash_image(edit(img))
-                    hits["policy"] += _matches(query, stored[photo], DEFAULT_POLICY)
-                    hits["phash<=8 only"] += _matches(query, stored[photo], PHASH_ONLY)
-                    total += 1
-            table[name] = {k: round(v / total, 3) for k, v in hits.items()} | {"copies": total}
+                    queries.append(hash_image(edit(photos[photo])))
+                    owners.append(number)
+            result = judged(queries, stored, hash_evidence(queries, stored), list(enumerate(owners)))
+            table[name] = {k: round(float(v.mean()), 3) for k, v in result.items()
+                           if k in ("policy", "strong matches", "hashes (8, 16) alone", "phash<=8 only")} | {"copies": len(queries)}
         out[f"recall_{group}"] = table
     labels = sample_labels()
     hashes = [hash_image(open_image((SAMPLE / r["image"]).read_bytes())) for r in labels]
     position = {r["image"]: i for i, r in enumerate(labels)}
     copies = [(i, position[r["copy_of"]]) for i, r in enumerate(labels) if r["copy_of"]]
-    strong = type("Strong", (), {"accepts": staticmethod(lambda p, d: DEFAULT_POLICY.accepts(p, d) and p + d <= STRONG_MATCH)})()
-    out["recall_simulator_copies"] = {
-        "policy": round(sum(_matches(hashes[i], hashes[j], DEFAULT_POLICY) for i, j in copies) / len(copies), 3),
-        "strong matches": round(sum(_matches(hashes[i], hashes[j], strong) for i, j in copies) / len(copies), 3),
-        "phash<=8 only": round(sum(_matches(hashes[i], hashes[j], PHASH_ONLY) for i, j in copies) / len(copies), 3),
-        "copies": len(copies)}
+    result = judged(hashes, hashes, hash_evidence(hashes, hashes), copies)
+    out["recall_simulator_copies"] = {k: round(float(v.mean()), 3) for k, v in result.items() if k != "candidates"} | {"copies": len(copies)}
     related = {frozenset(p) for p in copies}
     everything = hashes + [hash_image(p) for p in photographs(SCENES + TEXTURES).values()]
     out["false_match_rate"] = false_match_rate(everything, related)
@@ -212,28 +243,26 @@ def bench_matching(repeats: int = 4) -> dict:
 
 def false_match_rate(hashes, related) -> dict:
     """Over all unordered pairs of distinct pictures: either one matches the other."""
-    q = np.array([h.query_variants() for h in hashes], dtype=np.uint64)      # n, 2, 2
-    s = np.array([h.stored_variants() for h in hashes], dtype=np.uint64)     # n, v, 2
     n = len(hashes)
-    hit = {"policy": np.zeros((n, n), bool), "strong matches": np.zeros((n, n), bool),
-           "phash<=8 only": np.zeros((n, n), bool)}
-    for qv in range(q.shape[1]):
-        for sv in range(s.shape[1]):
-            p = np.bitwise_count(q[:, qv, 0][:, None] ^ s[:, sv, 0][None, :])
-            d = np.bitwise_count(q[:, qv, 1][:, None] ^ s[:, sv, 1][None, :])
-            accepted = DEFAULT_POLICY.accepts(p, d)
-            hit["policy"] |= accepted
-            hit["strong matches"] |= accepted & (p + d <= STRONG_MATCH)
-            hit["phash<=8 only"] |= p <= 8
+    evidence = hash_evidence(hashes, hashes)
     upper = np.triu(np.ones((n, n), bool), 1)
     for a, b in related:
         upper[min(a, b), max(a, b)] = False
-    pairs = int(upper.sum())
-    out = {"pictures": n, "pairs": pairs}
-    for name, matrix in hit.items():
+    unrelated = upper | upper.T
+    pairs = [(int(i), int(j)) for i, j in np.argwhere(unrelated & ((evidence["nearest"] <= DEFAULT_POLICY.search)
+                                                                  | evidence["phash<=8 only"]))]
+    result = judged(hashes, hashes, evidence, pairs)
+    total = int(upper.sum())
+    out = {"pictures": n, "pairs": total, "candidates_per_picture": round(float(result["candidates"].sum()) / n, 1)}
+    rows, cols = np.array(pairs).T
+    for name, hits in result.items():
+        if name == "candidates":
+            continue
+        matrix = np.zeros((n, n), bool)
+        matrix[rows[hits], cols[hits]] = True
         false = (matrix | matrix.T) & upper
-        out[name] = {"false_matches": int(false.sum()), "rate": float(false.sum()) / pairs,
-                     "pictures_with_a_false_match": round(float((false | false.T).any(axis=1).mean()), 3)}
+        out[name] = {"false_matches": int(false.sum()), "rate": float(false.sum()) / total,
+                     "pictures_with_a_false_match": round(float((false | false.T).any(axis=1).mean()), 4)}
     return out
 
 

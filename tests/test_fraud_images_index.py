@@ -102,7 +102,7 @@ def test_a_reader_sees_other_writers_after_reload_and_compaction(tmp_path):
     writer.add([picture(2)])
     assert len(reader) == 0 and len(reader.reload()) == 2
     writer.compact()
-    assert len(list(tmp_path.glob("seg-*"))) == 2  # one segment: pictures + hashes
+    assert len(list(tmp_path.glob("seg-*"))) == 3  # one segment: pictures, hashes, thumbnails
     writer.add([picture(3)])
     assert [reader.reload().picture(i)["key"] for i in range(3)] == ["key1", "key2", "key3"]
 

@@ -5,6 +5,8 @@ DCT, robust to recompression, resizing and brightness) is the one the index sear
 dHash (signs of horizontal gradients) is a second, independent opinion a match must also
 satisfy (see ``docs/images.md``). Both are also computed on the mirrored picture, so a
 flipped copy matches, and on crops of the borders, so a copy with its borders cut off matches.
+A small colour thumbnail (:func:`~bunjang_lab.fraud.images.verify.thumbnail`) rides along
+for the verification of loose hash matches.
 
 >>> from PIL import Image, ImageDraw
 >>> img = Image.new("RGB", (64, 48), "white")
@@ -18,7 +20,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import product
 
 import imagehash
@@ -37,13 +39,15 @@ HASH_SIDE = 128
 
 @dataclass(frozen=True)
 class ImageHashes:
-    """The hashes of one picture; ``crops`` holds (pHash, dHash) of each of :data:`CROP_BOXES`."""
+    """The hashes of one picture; ``crops`` holds (pHash, dHash) of each of :data:`CROP_BOXES`,
+    ``thumbnail`` the picture's verification thumbnail (None: cannot be verified)."""
 
     phash: int
     dhash: int
     phash_mirror: int
     dhash_mirror: int
     crops: tuple[tuple[int, int], ...] = ()
+    thumbnail: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def stored_variants(self) -> list[tuple[int, int]]:
         """The (pHash, dHash) pairs the index stores for this picture: full, then crops."""
@@ -56,6 +60,8 @@ class ImageHashes:
 
 def hash_image(img: Image.Image, crops: tuple[tuple[float, float, float, float], ...] = CROP_BOXES) -> ImageHashes:
     """The hashes of an RGB or greyscale picture (see :class:`ImageHashes`)."""
+    from bunjang_lab.fraud.images.verify import thumbnail
+
     gray = img.convert("L")
     if max(gray.size) > HASH_SIDE:
         gray = gray.copy()
@@ -65,6 +71,7 @@ def hash_image(img: Image.Image, crops: tuple[tuple[float, float, float, float],
         *_pair(gray),
         *_pair(mirrored),
         crops=tuple(_pair(crop(gray, box)) for box in crops),
+        thumbnail=thumbnail(img),
     )
 
 

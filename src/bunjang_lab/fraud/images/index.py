@@ -35,6 +35,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from bunjang_lab.fraud.images.verify import SIDE
+
 U64 = np.uint64
 
 
@@ -150,7 +152,8 @@ def _verify(hashes: np.ndarray, rows: np.ndarray, q, r: int):
 #: What is stored per picture; ``key`` is the SHA-256 of the file's bytes.
 PICTURE_COLUMNS = ("image", "listing", "seller", "key")
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 2
+SEGMENT_FILES = (".pictures.parquet", ".hashes.npy", ".thumbs.npy")
+FORMAT_VERSION = 3  # 3: verification thumbnails per picture
 _ROW = np.dtype([("picture", "<i4"), ("variant", "i1"), ("phash", "<u8"), ("dhash", "<u8")])
 
 
@@ -162,7 +165,8 @@ class ImageIndex:
     searched by two :class:`MultiIndexHashing` tables, one per hash.
 
     A segment is ``seg-<n>.pictures.parquet`` (image, listing, seller, key) plus
-    ``seg-<n>.hashes.npy`` (picture number within the segment, variant, pHash, dHash).
+    ``seg-<n>.hashes.npy`` (picture number within the segment, variant, pHash, dHash) and
+    ``seg-<n>.thumbs.npy`` (one verification thumbnail per picture, zeros when unknown).
     Adding writes a new segment, then replaces ``manifest.json`` atomically, under an
     exclusive file lock, so parallel writers (Airflow shards) never lose each other's
     pictures and a crash leaves at worst unlisted files that :meth:`compact` deletes.
@@ -192,6 +196,7 @@ class ImageIndex:
         self._by_image: dict[tuple[str, str], int] = {}  # (image, listing) -> picture number
         self.picture_of_row = np.empty(0, dtype=np.int64)
         self._variant = np.empty(0, dtype=np.int8)
+        self.thumbnails = np.empty((0, SIDE, SIDE, 3), dtype=np.uint8)
         self.phash = MultiIndexHashing()
         self.dhash = MultiIndexHashing()
 
@@ -243,7 +248,8 @@ class ImageIndex:
             meta = {c: [p[c] for p in fresh] for c in PICTURE_COLUMNS}
             rows = [(number, variant, ph, dh) for number, p in enumerate(fresh)
                     for variant, (ph, dh) in enumerate(p["hashes"].stored_variants())]
-            self._write(meta, np.array(rows, dtype=_ROW), [*self._segments, None])
+            thumbs = np.stack([_thumbnail_of(p["hashes"]) for p in fresh])
+            self._write(meta, np.array(rows, dtype=_ROW), thumbs, [*self._segments, None])
             self.reload()
             return len(fresh)
 
@@ -256,14 +262,14 @@ class ImageIndex:
                 rows = np.empty(self.rows, dtype=_ROW)
                 rows["picture"], rows["variant"] = self.picture_of_row, self._variant
                 rows["phash"], rows["dhash"] = self.phash.hashes, self.dhash.hashes
-                self._write(self._pictures, rows, [None])
+                self._write(self._pictures, rows, self.thumbnails, [None])
                 self.reload()
-            listed = {f"{name}{suffix}" for name in self._segments for suffix in (".pictures.parquet", ".hashes.npy")}
+            listed = {f"{name}{suffix}" for name in self._segments for suffix in SEGMENT_FILES}
             for stale in self.path.glob("seg-*"):
                 if stale.name not in listed:
                     stale.unlink()
 
-    def _write(self, meta: dict, rows: np.ndarray, segments: list) -> None:
+    def _write(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray, segments: list) -> None:
         """Write a segment and a manifest listing ``segments`` (None marks the new one)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -274,14 +280,15 @@ class ImageIndex:
         tmp = self.path / f".{name}.pictures.parquet.tmp"
         pq.write_table(table, tmp)
         _fsync_replace(tmp, self.path / f"{name}.pictures.parquet")
-        tmp = self.path / f".{name}.hashes.npy.tmp"
-        with open(tmp, "wb") as handle:
-            np.save(handle, rows)
-        _fsync_replace(tmp, self.path / f"{name}.hashes.npy")
+        for suffix, array in ((".hashes.npy", rows), (".thumbs.npy", thumbs)):
+            tmp = self.path / f".{name}{suffix}.tmp"
+            with open(tmp, "wb") as handle:
+                np.save(handle, array)
+            _fsync_replace(tmp, self.path / f"{name}{suffix}")
         manifest = {"format": FORMAT_VERSION, "segments": [name if s is None else s for s in segments]}
         _atomic_write_text(self.path / MANIFEST, json.dumps(manifest, indent=1))
 
-    def _append(self, meta: dict, rows: np.ndarray):
+    def _append(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray):
         first = len(self)
         for number in range(len(meta["key"])):
             pair = (meta["key"][number], meta["listing"][number])
@@ -291,6 +298,7 @@ class ImageIndex:
             self._pictures[c].extend(meta[c])
         self.picture_of_row = np.concatenate([self.picture_of_row, rows["picture"].astype(np.int64) + first])
         self._variant = np.concatenate([self._variant, rows["variant"]])
+        self.thumbnails = np.concatenate([self.thumbnails, thumbs])
         self.phash.add(rows["phash"])
         self.dhash.add(rows["dhash"])
 
@@ -316,12 +324,16 @@ class ImageIndex:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray]:
+def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray, np.ndarray]:
     import pyarrow.parquet as pq
 
     table = pq.read_table(folder / f"{name}.pictures.parquet")
     meta = {c: table.column(c).to_pylist() for c in PICTURE_COLUMNS}
-    return meta, np.load(folder / f"{name}.hashes.npy")
+    return meta, np.load(folder / f"{name}.hashes.npy"), np.load(folder / f"{name}.thumbs.npy")
+
+
+def _thumbnail_of(hashes) -> np.ndarray:
+    return np.zeros((SIDE, SIDE, 3), dtype=np.uint8) if hashes.thumbnail is None else hashes.thumbnail
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -1,17 +1,20 @@
 """When two pictures are "the same photo": the matching policy over the image index.
 
 A query is hashed as is and mirrored; each stored picture has hash rows for the full
-frame and for centre crops (:data:`~bunjang_lab.fraud.images.hashing.CROP_FRACTIONS`).
-A (query variant, stored row) pair matches when both hashes agree:
+frame and for centre crops (:data:`~bunjang_lab.fraud.images.hashing.CROP_BOXES`).
 
-* pHash within :attr:`MatchPolicy.close` and dHash within :attr:`MatchPolicy.loose`, or
-* dHash within ``close`` and pHash within ``loose``
+1. **Candidates**: every stored picture with a (query variant, stored row) pair whose
+   pHash *or* dHash is within :attr:`MatchPolicy.search` bits, from exact range queries on
+   both hash indexes (no misses). The radius is loose on purpose: a 10% crop from one
+   side, a watermark or a text overlay moves one of the hashes by up to 20 bits.
+2. **Verification**: the colour thumbnails of query and candidate are aligned over crops
+   and mirroring (:func:`~bunjang_lab.fraud.images.verify.similarity`). A candidate is a
+   *strong* match when the similarity reaches :attr:`MatchPolicy.verified`; a *loose*
+   match when the hashes also agree (:meth:`MatchPolicy.accepts`: one hash within
+   ``close``, the other within ``loose``) and the similarity reaches
+   :attr:`MatchPolicy.supported`. The scan weighs strong matches enough to flag alone.
 
-(one hash very close, the other at least roughly so). A match whose pHash + dHash
-distance is at most :data:`STRONG_MATCH` is near-certain; looser ones are weaker
-evidence (the scan gives them a lower weight). Candidates come from exact range
-queries on both hash indexes at radius ``close``, so the policy never misses a pair it
-accepts. The distances were tuned on real photographs and the simulator's images; the
+The radii and thresholds were tuned on real photographs and the simulator's images; the
 measurements are in ``docs/images.md``.
 """
 
@@ -23,15 +26,19 @@ import numpy as np
 
 from bunjang_lab.fraud.images.hashing import ImageHashes
 from bunjang_lab.fraud.images.index import ImageIndex
+from bunjang_lab.fraud.images.verify import similarity
 
 
 @dataclass(frozen=True)
 class MatchPolicy:
     close: int = 8
     loose: int = 16
+    search: int = 12
+    verified: float = 0.9
+    supported: float = 0.8
 
     def accepts(self, phash_distance, dhash_distance):
-        """Vectorised: which (pHash, dHash) distance pairs are a match.
+        """Vectorised: which (pHash, dHash) distance pairs agree on a match.
 
         >>> MatchPolicy().accepts(np.array([2, 12, 12]), np.array([15, 6, 20])).tolist()
         [True, True, False]
@@ -41,37 +48,48 @@ class MatchPolicy:
         p, d = np.asarray(phash_distance), np.asarray(dhash_distance)
         return ((p <= self.close) & (d <= self.loose)) | ((d <= self.close) & (p <= self.loose))
 
+    def judge(self, hashes_agree, similarities):
+        """Vectorised, over candidates: (is a match, is a strong match).
+
+        >>> [m.tolist() for m in MatchPolicy().judge(np.array([True, True, False]), np.array([0.95, 0.85, 0.85]))]
+        [[True, True, False], [True, False, False]]
+        """
+        similarities = np.asarray(similarities)
+        strong = similarities >= self.verified
+        return strong | (np.asarray(hashes_agree) & (similarities >= self.supported)), strong
+
 
 DEFAULT_POLICY = MatchPolicy()
-#: pHash + dHash distance up to which a match is strong evidence on its own (measured:
-#: 1.5% of the sample's pictures have a false match this close, 16% at any distance the
-#: policy accepts; docs/images.md).
-STRONG_MATCH = 16
 
 
 def find_matches(index: ImageIndex, hashes: ImageHashes, policy: MatchPolicy = DEFAULT_POLICY) -> list[dict]:
-    """Stored pictures matching ``hashes``, closest first: one dict per picture with
-    ``image, listing, seller, key, distance, position`` (its number in storing order).
+    """Stored pictures matching ``hashes``, strongest first: one dict per picture with
+    ``image, listing, seller, key, distance, similarity, strong, position`` (its number
+    in storing order).
 
-    ``distance`` is the smallest pHash + dHash distance over the variant pairs that matched
-    (0 to 2 x ``policy.loose``), so 0 means an identical picture.
+    ``distance`` is the smallest pHash + dHash distance over the variant pairs (0 means an
+    identical picture), ``similarity`` the thumbnails' best alignment (1 = identical).
     """
-    found_pictures, found_distances = [], []
+    found_pictures, found_distances, found_agree = [], [], []
     for qp, qd in hashes.query_variants():
-        rows = np.union1d(index.phash.query(qp, policy.close)[0], index.dhash.query(qd, policy.close)[0])
-        if not len(rows):
-            continue
+        rows = np.union1d(index.phash.query(qp, policy.search)[0], index.dhash.query(qd, policy.search)[0])
         p = np.bitwise_count(index.phash.hashes[rows] ^ np.uint64(qp)).astype(np.int64)
         d = np.bitwise_count(index.dhash.hashes[rows] ^ np.uint64(qd)).astype(np.int64)
-        keep = policy.accepts(p, d)
-        found_pictures.append(index.picture_of_row[rows[keep]])
-        found_distances.append((p + d)[keep])
-    if not found_pictures:
+        found_pictures.append(index.picture_of_row[rows])
+        found_distances.append(p + d)
+        found_agree.append(policy.accepts(p, d))
+    pictures, inverse = np.unique(np.concatenate(found_pictures), return_inverse=True)
+    if not len(pictures):
         return []
-    pictures, distances = np.concatenate(found_pictures), np.concatenate(found_distances)
-    order = np.lexsort((distances, pictures))  # by picture, then distance: first is the best
-    pictures, distances = pictures[order], distances[order]
-    first = np.r_[True, pictures[1:] != pictures[:-1]]
-    matches = [{**index.picture(int(n)), "distance": int(dist), "position": int(n)}
-               for n, dist in zip(pictures[first], distances[first])]
-    return sorted(matches, key=lambda m: (m["distance"], m["position"]))
+    distances = np.full(len(pictures), np.iinfo(np.int64).max)
+    np.minimum.at(distances, inverse, np.concatenate(found_distances))
+    agree = np.zeros(len(pictures), dtype=bool)
+    np.logical_or.at(agree, inverse, np.concatenate(found_agree))
+    if hashes.thumbnail is None:  # nothing to verify with
+        return []
+    similarities = similarity(hashes.thumbnail, index.thumbnails[pictures])
+    matched, strong = policy.judge(agree, similarities)
+    matches = [{**index.picture(int(n)), "distance": int(dist), "similarity": round(float(sim), 3),
+                "strong": bool(s), "position": int(n)}
+               for n, dist, sim, s in zip(pictures[matched], distances[matched], similarities[matched], strong[matched])]
+    return sorted(matches, key=lambda m: (not m["strong"], m["distance"], m["position"]))

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER, EXTERNAL_CHANNEL, IMAGE_TEXT, PHISHING_LINK, STOLEN_IMAGE
-from bunjang_lab.fraud.images.matching import STRONG_MATCH
 
 SOURCE = "image"
-#: Weight of a photo already listed by another seller (a stolen photo), for a strong match
-#: (flags on its own) and a looser one (adds to other evidence, does not flag alone).
+#: Weight of a photo already listed by another seller (a stolen photo), for a strong
+#: (verified) match, which flags on its own, and a loose one, which adds to other evidence.
 REUSE_OTHER_SELLER_WEIGHT = 0.7
 REUSE_LOOSE_MATCH_WEIGHT = 0.35
 #: Weight of one seller putting the same photo on many listings (mass-posting).
@@ -81,7 +80,7 @@ def image_reasons(matches: Sequence[dict], seller: str | None = None) -> list[di
         more = f" and {len(by_others) - 1} more" if len(by_others) > 1 else ""
         by = f" of seller {first['seller']}" if first["seller"] is not None else ""
         evidence = f"same photo as listing {first['listing']}{by} (distance {first['distance']}){more}"
-        weight = REUSE_OTHER_SELLER_WEIGHT if first["distance"] <= STRONG_MATCH else REUSE_LOOSE_MATCH_WEIGHT
+        weight = REUSE_OTHER_SELLER_WEIGHT if first["strong"] else REUSE_LOOSE_MATCH_WEIGHT
     elif len(own_listings) >= SAME_SELLER_LISTINGS:
         evidence = f"same photo on {len(own_listings)} other listings of this seller"
         weight = REUSE_SAME_SELLER_WEIGHT
@@ -276,16 +275,24 @@ def merge_shards(part_files: Sequence, index_path, out) -> str:
 def _hashes_to_json(hashes) -> dict:
     from dataclasses import asdict
 
-    return asdict(hashes)
+    values = asdict(hashes)
+    values["thumbnail"] = None if hashes.thumbnail is None else hashes.thumbnail.tobytes().hex()
+    return values
 
 
 def _hashes_from_json(text):
+    import numpy as np
+
     from bunjang_lab.fraud.images.hashing import ImageHashes
 
     if not text:
         return None
+    from bunjang_lab.fraud.images.verify import SIDE
+
     values = json.loads(text)
-    return ImageHashes(**{**values, "crops": tuple(tuple(c) for c in values["crops"])})
+    thumb = values.get("thumbnail")
+    thumb = None if thumb is None else np.frombuffer(bytes.fromhex(thumb), dtype=np.uint8).reshape(SIDE, SIDE, 3)
+    return ImageHashes(**{**values, "crops": tuple(tuple(c) for c in values["crops"]), "thumbnail": thumb})
 
 
 def _as_list(images) -> list:
