@@ -313,3 +313,17 @@ def test_top_k_ranks_again_users_whose_sampled_survivors_are_excluded():
     top = top_k(users, items, 10, exclude={"u7": items.ids[banned].tolist()}, block_size=16, tile=700, sample=100)
     assert top.item_ids.tolist() == items.ids[np.argsort(-full, axis=1)[:, :10]].tolist()
     assert np.allclose(top.scores, np.sort(full, axis=1)[:, ::-1][:, :10] + users.bias[:, None], atol=1e-4)
+
+
+def test_fit_encode_counts_only_the_masked_rows_and_encodes_all(events):
+    ctx = F.Context.from_events(events)
+    items = ctx.items.index[:6]
+    frame = F.item_frame(items, ctx.items["listed_at"].max(), ctx, {})
+    counted = np.arange(len(frame)) < 3
+    fields = ("item", "category", "freshness")
+    fmap, X = F.FeatureMap.fit_encode([frame], fields, {}, realtime.DEFAULT_PARAMS, 1, counted=counted)
+    expected = F.FeatureMap.fit([frame[counted]], fields, {}, realtime.DEFAULT_PARAMS, 1)
+    assert fmap.keys == expected.keys
+    assert f"item={items[0]}" in fmap.keys and f"item={items[4]}" not in fmap.keys
+    assert (X != expected.encode(frame)).nnz == 0
+    assert X.shape == (6, fmap.n_features)

@@ -319,34 +319,47 @@ class FeatureMap:
     def fit(cls, frames, fields, price_edges, recent_params, min_count=2) -> "FeatureMap":
         """Vocabulary from training frames: values seen ``min_count`` times get a column;
         every field has an unknown slot first."""
+        return cls._from_codes(_frame_codes(frames, fields), fields, price_edges, recent_params, min_count)
+
+    @classmethod
+    def fit_encode(cls, frames, fields, price_edges, recent_params, min_count=2, counted=None):
+        """:meth:`fit` on the rows where the boolean mask ``counted`` is true (all by default)
+        and :meth:`encode` of every row of the (aligned) frames, factorising each column
+        once. Returns ``(feature_map, matrix)``."""
+        coded = _frame_codes(frames, fields)
+        fmap = cls._from_codes(coded, fields, price_edges, recent_params, min_count, counted)
+        return fmap, fmap._encode(len(frames[0]), coded)
+
+    @classmethod
+    def _from_codes(cls, coded, fields, price_edges, recent_params, min_count, counted=None) -> "FeatureMap":
         keys = []
         for name in fields:
             counts = pd.Series(dtype=float)
-            for frame in frames:
-                if name in frame:
-                    _, codes, uniques, _ = _codes(frame[name])
-                    seen = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniques)),
-                                     index=np.asarray(uniques, dtype=object).astype(str))
-                    counts = counts.add(seen.groupby(level=0).sum(), fill_value=0)
+            for field_name, rows, codes, uniques, _ in coded:
+                if field_name != name:
+                    continue
+                if counted is not None:
+                    codes = codes[counted[rows]]
+                seen = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniques)),
+                                 index=np.asarray(uniques, dtype=object).astype(str))
+                counts = counts.add(seen.groupby(level=0).sum(), fill_value=0)
             keep = sorted(v for v, c in counts.items() if c >= min_count and v != UNKNOWN)
             keys += [f"{name}={UNKNOWN}"] + [f"{name}={v}" for v in keep]
         return cls(tuple(fields), keys, price_edges, dict(recent_params))
 
     def encode(self, *frames: pd.DataFrame) -> sp.csr_matrix:
         """Sum of the frames' one-hot / weighted multi-hot encodings (all frames aligned)."""
-        n = len(frames[0])
+        return self._encode(len(frames[0]), _frame_codes(frames, self.fields))
+
+    def _encode(self, n: int, coded) -> sp.csr_matrix:
         rows, cols, vals = [], [], []
-        for frame in frames:
-            for name in self.fields:
-                if name not in frame:
-                    continue
-                r, codes, uniques, w = _codes(frame[name])
-                values, columns = self.index[name]
-                found = values.get_indexer(np.asarray(uniques, dtype=object))
-                # one extra slot at the end: code -1 (missing) lands on the unknown column too
-                unknown = columns[values.get_loc(UNKNOWN)]
-                column_of = np.append(np.where(found >= 0, columns[found], unknown), unknown)
-                rows.append(r), cols.append(column_of[codes]), vals.append(w)
+        for name, r, codes, uniques, w in coded:
+            values, columns = self.index[name]
+            found = values.get_indexer(np.asarray(uniques, dtype=object))
+            # one extra slot at the end: code -1 (missing) lands on the unknown column too
+            unknown = columns[values.get_loc(UNKNOWN)]
+            column_of = np.append(np.where(found >= 0, columns[found], unknown), unknown)
+            rows.append(r), cols.append(column_of[codes]), vals.append(w)
         if not rows:
             return sp.csr_matrix((n, self.n_features))
         matrix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, self.n_features))
@@ -370,6 +383,11 @@ class FeatureMap:
 
 def _is_multi(column: pd.Series) -> bool:
     return column.dtype == object and len(column) > 0 and isinstance(column.iloc[0], list)
+
+
+def _frame_codes(frames, fields) -> list:
+    """``(field, *_codes(column))`` for every field present in each frame, frame by frame."""
+    return [(name, *_codes(frame[name])) for frame in frames for name in fields if name in frame]
 
 
 def _codes(column: pd.Series):

@@ -54,9 +54,8 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
     user_side = F.user_frame(rows, ctx, realtime.DEFAULT_PARAMS, with_recent=with_recent)
     price_edges = F.fit_price_edges(ctx.items[ctx.items["listed_at"] < until])
     item_side = F.item_frame(rows["item_id"], rows["ts"], ctx, price_edges)
-    fmap = F.FeatureMap.fit([user_side[~is_valid], item_side[~is_valid]], fields, price_edges,
-                            realtime.DEFAULT_PARAMS, p["min_count"])
-    X = fmap.encode(user_side, item_side)
+    fmap, X = F.FeatureMap.fit_encode([user_side, item_side], fields, price_edges, realtime.DEFAULT_PARAMS,
+                                      p["min_count"], counted=~is_valid)
     y = rows["label"].to_numpy()
     features_s, features_cpu_s = time.perf_counter() - started, cpu_seconds() - cpu_started
     scratch = None
