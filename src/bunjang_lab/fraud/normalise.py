@@ -59,7 +59,7 @@ _CONFUSABLES = str.maketrans({
 _CONFUSABLE_BLOCKS = "\u0250-\u052f"
 _CONFUSABLE_HINT = re.compile(f"[{_CONFUSABLE_BLOCKS}]")
 _INVISIBLE_OR_CONFUSABLE = re.compile(f"[{_INVISIBLE_CHARS}{_CONFUSABLE_BLOCKS}]")  # one scan for both rare cases
-_DEFANG_HINT = re.compile(r"[\[({]|골뱅이|hxxp|h\*\*p")
+_DEFANG_HINT = re.compile(r"\[|\(|\{|골뱅이|hxxp|h\*\*p")  # literals, not a class: see _ALIAS_HINT
 _DEFANG = re.compile(
     r"h(?:xx|\*\*|tt)p(s?)(?:\[:\]|\(:\)|:)?(?=/)"   # hxxp://, hxxp[:]//
     r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)"

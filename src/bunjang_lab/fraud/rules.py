@@ -140,20 +140,22 @@ _SHORT_CODE = re.compile(
 # Words after which a shorter number (7-8 digits: Singapore, local lines) is a phone number.
 _CALL_CONTEXT = re.compile(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전화|연락처|폰|문자)[^0-9]{0,12}$")
 
-_BANK = re.compile(
-    r"(?:국민|신한|우리|하나|농협|기업|카카오 ?뱅크|카뱅|토스 ?뱅크|케이 ?뱅크|케뱅|새마을|신협|우체국|"
-    r"수협|sc ?제일|씨티|부산|대구|경남|광주|전북|제주|산업|저축)(?:은행|뱅크|금고)?|은행|"
-    r"(?<![a-z])(?:kb|nh|ibk|kdb|sc|bank)(?![a-z])"
-)
+# Expressions whose every branch starts with a literal word let CPython's engine jump
+# between those words' first letters instead of trying each position of the text: about
+# five times faster over chat, for the same matches. Hence the branches spelled out below.
+_BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "케이 ?뱅크", "케뱅",
+               "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
+_BANK = re.compile("|".join(
+    [f"{name}(?:은행|뱅크|금고)?" for name in _BANK_NAMES] + ["은행"]
+    # the letter before an abbreviation is checked behind it, so the branch starts with its word
+    + [f"{word}(?<![a-z]{word})(?![a-z])" for word in ("kb", "nh", "ibk", "kdb", "sc", "bank")]
+))
 _ACCOUNT_WORD = re.compile(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code")
 _PREPAY = re.compile(
     r"선 ?입금|선 ?결제|입금 ?먼저|먼저 ?(?:입금|송금|이체|결제)|계좌 ?이체|계좌로 ?(?:보내|입금|송금|결제)|"
     r"입금 ?(?:해|하)[가-힣]{0,4} ?(?:주시면|주면|후|하시면|시면|주셔야)|입금 ?(?:확인 ?)?(?:후|되면|하면|시) ?(?:바로 |즉시 )?(?:발송|배송|보내|택배)|"
     r"무통장|pay (?:me )?first|transfer first|payment first|deposit first|send (?:the )?money first"
 )
-# Expressions whose every branch starts with a literal word let CPython's engine jump
-# between those words' first letters instead of trying each position of the text: about
-# five times faster over chat, for the same matches. Hence the branches spelled out below.
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 _REFUSED = (
