@@ -33,9 +33,9 @@ from bunjang_lab.fraud.images.verify import similarity
 class MatchPolicy:
     close: int = 8
     loose: int = 16
-    search: int = 12
+    search: int = 14
     verified: float = 0.9
-    supported: float = 0.8
+    supported: float = 0.75
 
     def accepts(self, phash_distance, dhash_distance):
         """Vectorised: which (pHash, dHash) distance pairs agree on a match.
