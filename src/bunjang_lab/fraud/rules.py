@@ -108,9 +108,12 @@ _TLDS = (
     "cn|gl|do|la|vn|us|in|asia|store|live|club|pw|ws|tv|co|jp|de|fr|im|gy|id|at|be|eu|ph|to|mobi|win|"
     "loan|vip|fun|icu|buzz|cyou|rest|bar|lol|work|today|page|dev|ai|sh|st|su|cx|one|pro|pay|bank|help"
 )
+# A bare domain checks the character before it once its first letter matched (a look-behind
+# first would be tried at every position of the text: a third slower over chat).
 _URL = re.compile(
     r"(?:(?:https?:?//|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\. ?[0-9a-z\-]{1,63}){0,6})(?::\d{1,5})?"
-    r"|(?<![0-9a-z@.\-])(?P<bare>(?:[0-9a-z\-]{1,63}\.){1,6}(?:" + _TLDS + r"))(?![0-9a-z\-])(?::\d{1,5})?)"
+    r"|(?P<bare>[0-9a-z\-](?<![0-9a-z@.\-][0-9a-z\-])[0-9a-z\-]{0,62}\.(?:[0-9a-z\-]{1,63}\.){0,5}(?:" + _TLDS + r"))"
+    r"(?![0-9a-z\-])(?::\d{1,5})?)"
     r"(?P<path>[/?#][^\s<>\"'가-힣]{0,200})?"
 )
 _IP_HOST = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
