@@ -4,13 +4,15 @@ An xlearn FM (k factors) is trained for one epoch on random one-hot (user, item)
 parameters come from xlearn itself; its text export gives the user and item parts. Then,
 in the same run:
 
-* top-K: ``scoring.top_k`` for every user over every item (blocked product + partial sort);
-Wall and CPU seconds are both printed: on a shared machine the CPU figure is the fair one.
-
-* matmul: the same blocked float32 product alone (the full users x items matrix does not
-  fit in memory, so it is computed block by block too), the ceiling for any scorer;
+* top-K: ``scoring.top_k`` for every user over every item (tiled product + partial sort,
+  its default block and tile sizes);
+* matmul: a plain float32 product of the same shape alone (the full users x items matrix
+  does not fit in memory, so it is computed ``--block`` users at a time), the ceiling for
+  any scorer;
 * xlearn: ``predict`` on a random sample of the same (user, item) pairs, per pair, with
   the numpy scores of those pairs checked against xlearn's to 1e-5.
+
+Wall and CPU seconds are both printed: on a shared machine the CPU figure is the fair one.
 
     .venv/bin/python benchmarks/topk.py [--users 50000] [--items 50000] [--k 16] [--top 20]
 """
@@ -46,7 +48,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=16, help="latent factors")
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--xlearn-pairs", type=int, default=200_000)
-    ap.add_argument("--block", type=int, default=1024)
+    ap.add_argument("--block", type=int, default=1024, help="users per block of the plain matmul")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     n_features = args.users + args.items
@@ -62,7 +64,7 @@ def main() -> None:
         pairs = args.users * args.items
 
         started, cpu = time.perf_counter(), time.process_time()
-        result = top_k(users, items, args.top, block_size=args.block)
+        result = top_k(users, items, args.top)
         topk_s, topk_cpu = time.perf_counter() - started, time.process_time() - cpu
 
         P = users.vectors.astype(np.float32)
