@@ -107,9 +107,17 @@ MESSENGER_TEXT = st.lists(_HANDLE_PIECE, max_size=4).map(" ".join)
 
 @settings(max_examples=300, deadline=None)
 @given(MESSENGER_TEXT)
-def test_the_masker_skips_handle_search_only_where_no_handle_can_start(text):
-    """The cheap word hint gates the handle expression: it must find every place it would."""
-    from bunjang_lab.fraud.patterns import HANDLE_AFTER, HANDLE_AFTER_HINT
+def test_literal_first_spelling_finds_the_same_handles(text):
+    """HANDLE_AFTER, spelled one branch per word for speed, matches like its grouped form
+    with the look-behinds in front of the words (the first, slower spelling)."""
+    import re
 
-    for match in HANDLE_AFTER.finditer(text):
-        assert HANDLE_AFTER_HINT.match(text, match.start())
+    from bunjang_lab.fraud.patterns import HANDLE, HANDLE_AFTER
+
+    messenger = (r"카카오 ?톡|카톡|kakao ?talk|katalk|ka톡|kakao|텔레 ?그램|telegram|텔레(?=\W{0,3}(?:아이디|id|@))|"
+                 r"(?<![a-z])tg(?=\W{0,3}(?:id|@))|(?<![온])라인|(?<![a-z])line|위챗|wechat|weixin|微信|왓츠앱|whatsapp|whats app")
+    id_marker = r"(?:아이디|아디|계정|(?<![a-z])id(?![a-z]))"
+    grouped = re.compile(rf"(?:{messenger}|{id_marker}|친추|친구 ?추가)[^0-9a-z가-힣]{{0,3}}(?:{id_marker}|으로|로|은|는)?"
+                         rf"[^0-9a-z가-힣]{{0,3}}({HANDLE})")
+    expected = [(m.span(), m.span(1)) for m in grouped.finditer(text)]
+    assert [(m.span(), m.span(m.lastindex)) for m in HANDLE_AFTER.finditer(text)] == expected

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, DATE, EMAIL, HANDLE_AFTER, HANDLE_AFTER_HINT, NOT_HANDLES,
+    AT_HANDLE, DATE, EMAIL, HANDLE_AFTER, NOT_HANDLES,
     PROFILE_LINK, digit_runs,
 )
 
@@ -37,10 +37,9 @@ def _personal_spans(text: str) -> list[tuple[int, int]]:
     if "@" in text:
         spans += [m.span(1) for m in EMAIL.finditer(text)]
         spans += [m.span() for m in AT_HANDLE.finditer(text)]
-    if HANDLE_AFTER_HINT.search(text):
-        for match in HANDLE_AFTER.finditer(text):
-            if match.group(1).lstrip("@") not in NOT_HANDLES:
-                spans.append(match.span(1))
+    for match in HANDLE_AFTER.finditer(text):
+        if match.group(match.lastindex).lstrip("@") not in NOT_HANDLES:
+            spans.append(match.span(match.lastindex))
     if "/" in text:  # every profile link has one
         spans += [m.span(1) for m in PROFILE_LINK.finditer(text)]
     return spans

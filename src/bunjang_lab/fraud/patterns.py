@@ -26,14 +26,31 @@ def digit_runs(min_digits: int) -> re.Pattern:
 DIGIT_GROUP = re.compile(r"\d+")
 DATE = re.compile(r"(?:19|20)\d{2}[-./ ]{1,2}\d{1,2}[-./ ]{1,2}\d{1,2}")  # 2024-01-15: not personal data
 
+
+def literal_first(words: tuple[str, ...], rest: str) -> str:
+    """``(?:word|…)rest`` spelled ``word rest|…``, one branch per word.
+
+    When every branch of an expression starts with a literal, CPython's engine jumps
+    between those first letters instead of trying each position of the text (several
+    times faster over chat), for the same matches in the same order. Words therefore
+    put any look-behind after themselves (``라인(?<!온라인)``, not ``(?<!온)라인``).
+    """
+    return "|".join(f"{word}{rest}" for word in words)
+
+
+def _any(words: tuple[str, ...]) -> str:
+    return f"(?:{'|'.join(words)})"
+
+
 # Messenger names, after normalisation (misspellings and jamo abbreviations already folded).
-KAKAO = r"(?:카카오 ?톡|카톡|kakao ?talk|katalk|ka톡|kakao)"
-TELEGRAM = r"(?:텔레 ?그램|telegram|텔레(?=\W{0,3}(?:아이디|id|@))|(?<![a-z])tg(?=\W{0,3}(?:id|@)))"
-LINE = r"(?:(?<![온])라인|(?<![a-z])line)"
-WECHAT = r"(?:위챗|wechat|weixin|微信)"
-WHATSAPP = r"(?:왓츠앱|whatsapp|whats app)"
-MESSENGER = rf"(?:{KAKAO}|{TELEGRAM}|{LINE}|{WECHAT}|{WHATSAPP})"
-ID_MARKER = r"(?:아이디|아디|계정|(?<![a-z])id(?![a-z]))"  # not the "id" of "did", "idea"
+KAKAO_WORDS = ("카카오 ?톡", "카톡", "kakao ?talk", "katalk", "ka톡", "kakao")
+TELEGRAM_WORDS = ("텔레 ?그램", "telegram", r"텔레(?=\W{0,3}(?:아이디|id|@))", r"tg(?<![a-z]tg)(?=\W{0,3}(?:id|@))")
+LINE_WORDS = ("라인(?<!온라인)", "line(?<![a-z]line)")
+WECHAT_WORDS = ("위챗", "wechat", "weixin", "微信")
+WHATSAPP_WORDS = ("왓츠앱", "whatsapp", "whats app")
+ID_MARKER_WORDS = ("아이디", "아디", "계정", "id(?<![a-z]id)(?![a-z])")  # not the "id" of "did", "idea"
+KAKAO, WECHAT, WHATSAPP, ID_MARKER = map(_any, (KAKAO_WORDS, WECHAT_WORDS, WHATSAPP_WORDS, ID_MARKER_WORDS))
+MESSENGER_WORDS = (*KAKAO_WORDS, *TELEGRAM_WORDS, *LINE_WORDS, *WECHAT_WORDS, *WHATSAPP_WORDS)
 
 # A messenger handle: Latin letters/digits with a few symbols, at least one letter.
 HANDLE = r"(?<![0-9a-z_.@])@?(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])"
@@ -43,17 +60,12 @@ NOT_HANDLES = frozenset({
     "ok", "okay", "only", "contact", "add", "me", "pay", "friends", "friend", "telegram", "wechat",
     "whatsapp", "message", "msg", "dm", "call", "text", "number", "app", "the", "and", "for",
 })
-HANDLE_AFTER = re.compile(
-    rf"(?:{MESSENGER}|{ID_MARKER}|친추|친구 ?추가)[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}|으로|로|은|는)?"
-    rf"[^0-9a-z가-힣]{{0,3}}({HANDLE})"
-)
-# The words every HANDLE_AFTER match starts with, as a plain alternation: the engine skips
-# straight to their first letters, where HANDLE_AFTER (look-behinds in its first branches)
-# is tried at every position. Texts without any of them cannot hold such a handle.
-HANDLE_AFTER_HINT = re.compile(
-    "카카오|카톡|kakao|katalk|ka톡|텔레|telegram|tg|라인|line|위챗|wechat|weixin|微信|왓츠앱|whatsapp|whats app|"
-    "아이디|아디|계정|id|친추|친구"
-)
+# A handle after a messenger's name or an ID marker; the handle is the group that matched
+# (``match.lastindex``: one group per branch).
+HANDLE_AFTER = re.compile(literal_first(
+    (*MESSENGER_WORDS, *ID_MARKER_WORDS, "친추", "친구 ?추가"),
+    rf"[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}|으로|로|은|는)?[^0-9a-z가-힣]{{0,3}}({HANDLE})",
+))
 AT_HANDLE = re.compile(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?![0-9a-z_@.])")
 
 EMAIL = re.compile(
