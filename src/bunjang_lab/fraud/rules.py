@@ -146,16 +146,12 @@ _SHORT_CODE = re.compile(
 # Words after which a shorter number (7-8 digits: Singapore, local lines) is a phone number.
 _CALL_CONTEXT = re.compile(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전화|연락처|폰|문자)[^0-9]{0,12}$")
 
-# Expressions whose every branch starts with a literal word let CPython's engine jump
-# between those words' first letters instead of trying each position of the text: about
-# five times faster over chat, for the same matches. Hence the branches spelled out below.
 _BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "케이 ?뱅크", "케뱅",
                "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
-_BANK = re.compile("|".join(
-    [f"{name}(?:은행|뱅크|금고)?" for name in _BANK_NAMES] + ["은행"]
-    # the letter before an abbreviation is checked behind it, so the branch starts with its word
-    + [f"{word}(?<![a-z]{word})(?![a-z])" for word in ("kb", "nh", "ibk", "kdb", "sc", "bank")]
-))
+_BANK = re.compile(
+    literal_first(_BANK_NAMES, "(?:은행|뱅크|금고)?") + "|은행|"
+    + "|".join(f"{word}(?<![a-z]{word})(?![a-z])" for word in ("kb", "nh", "ibk", "kdb", "sc", "bank"))
+)
 _ACCOUNT_WORD = re.compile(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code")
 _PREPAY = re.compile(
     r"선 ?입금|선 ?결제|입금 ?먼저|먼저 ?(?:입금|송금|이체|결제)|계좌 ?이체|계좌로 ?(?:보내|입금|송금|결제)|"
@@ -168,11 +164,11 @@ _REFUSED = (
     r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|사절|거부|귀찮|복잡|번거|"
     r"(?<![0-9a-z./])(?:x|no)(?![0-9a-z]))"
 )
-_SAFE_PAY_REFUSAL = re.compile("|".join(
-    [rf"{word}.{{0,15}}?{_REFUSED}" for word in _SAFE_PAY_WORDS]
-    + [r"수수료.{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)"]
-    + [rf"{word}.{{0,4}}?{_SAFE_PAY}" for word in ("말고", "대신", "없이")]
-))
+_SAFE_PAY_REFUSAL = re.compile(
+    literal_first(_SAFE_PAY_WORDS, rf".{{0,15}}?{_REFUSED}")
+    + r"|수수료.{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
+    + literal_first(("말고", "대신", "없이"), rf".{{0,4}}?{_SAFE_PAY}")
+)
 _URGENCY = re.compile(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|선착순|urgent|asap|immediately|final attempt")
 _ABROAD = re.compile(r"군인|군대|부대|훈련소|해외|출장 ?중|외국|유학|abroad|overseas|army|military")
 _TOO_GOOD = re.compile(
