@@ -491,22 +491,24 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     in_lake = (pc.is_in(rows["event_id"], value_set=known).to_numpy(zero_copy_only=False) if len(known)
                else np.zeros(rows.num_rows, dtype=bool))
     keep = np.flatnonzero(_first_occurrences(rows["event_id"]) & ~in_lake)
-    accepted = rows.select(["type", "ts", "_file"]).take(pa.array(keep))
-    late, out_of_order = _late_and_out_of_order(accepted, lakelib.latest_ts_by_type(lake))
-    written = lakelib.write_events(lake, rows.drop_columns(["_file", "_line"]), run_id=run_id, rows=keep)
-    quarantine = [q for c in contexts for q in c.quarantine]
-    quarantine_path = lakelib.write_quarantine(lake, run_id, quarantine)
-
-    accepted_by_file = np.bincount(accepted["_file"].to_numpy(), minlength=len(files))
-    valid_by_file = np.bincount(rows["_file"].to_numpy(), minlength=len(files))
-    per_file = [{"path": c.source, "read": c.read, "accepted": int(accepted_by_file[i]),
-                 "duplicates": int(valid_by_file[i] - accepted_by_file[i]), "quarantined": len(c.quarantine)}
-                for i, c in enumerate(contexts)]
-    by_type = {row["values"]: row["counts"] for row in pc.value_counts(accepted["type"]).to_pylist()}
-    by_reason: dict[str, int] = {}
-    for record in quarantine:
-        by_reason[record["reason"]] = by_reason.get(record["reason"], 0) + 1
-    span = accepted.group_by("type").aggregate([("ts", "min"), ("ts", "max")]).to_pylist()
+    with ThreadPoolExecutor(max_workers=1) as writer:  # the run's figures are worked out while the lake is written
+        writing = writer.submit(lakelib.write_events, lake, rows.drop_columns(["_file", "_line"]), run_id=run_id,
+                                rows=keep)
+        accepted = rows.select(["type", "ts", "_file"]).take(pa.array(keep))
+        late, out_of_order = _late_and_out_of_order(accepted, lakelib.latest_ts_by_type(lake))
+        quarantine = [q for c in contexts for q in c.quarantine]
+        quarantine_path = lakelib.write_quarantine(lake, run_id, quarantine)
+        accepted_by_file = np.bincount(accepted["_file"].to_numpy(), minlength=len(files))
+        valid_by_file = np.bincount(rows["_file"].to_numpy(), minlength=len(files))
+        per_file = [{"path": c.source, "read": c.read, "accepted": int(accepted_by_file[i]),
+                     "duplicates": int(valid_by_file[i] - accepted_by_file[i]), "quarantined": len(c.quarantine)}
+                    for i, c in enumerate(contexts)]
+        by_type = {row["values"]: row["counts"] for row in pc.value_counts(accepted["type"]).to_pylist()}
+        by_reason: dict[str, int] = {}
+        for record in quarantine:
+            by_reason[record["reason"]] = by_reason.get(record["reason"], 0) + 1
+        span = accepted.group_by("type").aggregate([("ts", "min"), ("ts", "max")]).to_pylist()
+        written = writing.result()
     stats = {
         "read": sum(c.read for c in contexts), "accepted": accepted.num_rows,
         "duplicates": rows.num_rows - accepted.num_rows, "quarantined": len(quarantine),

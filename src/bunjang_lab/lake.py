@@ -156,8 +156,12 @@ def write_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None 
         _publish(fs, tmp, final)
         return {"path": final, "type": type_name, "date": date, "rows": part.num_rows}
 
-    with ThreadPoolExecutor(max_workers=2) as pool:  # Parquet encoding releases the GIL
-        return list(pool.map(write, range(len(keys))))
+    # Parquet encoding releases the GIL. Largest partitions first, so neither thread is left
+    # writing a big one alone at the end; results keep the partition order.
+    largest_first = np.argsort(-np.diff(starts), kind="stable").tolist()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        written = dict(zip(largest_first, pool.map(write, largest_first)))
+    return [written[number] for number in range(len(keys))]
 
 
 def _dataset(lake) -> ds.Dataset | None:
