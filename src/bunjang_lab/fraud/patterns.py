@@ -38,6 +38,19 @@ def literal_first(words: tuple[str, ...], rest: str) -> str:
     return "|".join(f"{word}{rest}" for word in words)
 
 
+def literal_first_grouped(words: list[str]) -> str:
+    """Plain ``words`` (longest first) as one alternation with a branch per first letter:
+    at each position the engine tries one branch per letter, not one per word.
+
+    >>> literal_first_grouped(["오픈", "오늘", "급"])
+    '오(?:픈|늘)|급(?:)'
+    """
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in groups.items())
+
+
 def _any(words: tuple[str, ...]) -> str:
     return f"(?:{'|'.join(words)})"
 

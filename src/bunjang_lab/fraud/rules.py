@@ -30,7 +30,7 @@ from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, domain_skeleton, normalise
 from bunjang_lab.fraud.patterns import (
     AT_HANDLE, DIGIT_GROUP, EMAIL, HANDLE, ID_MARKER, ID_MARKER_WORDS, KAKAO, KAKAO_WORDS, LINE_WORDS,
-    NOT_HANDLES, TELEGRAM_WORDS, WECHAT, WHATSAPP, digit_runs, literal_first,
+    NOT_HANDLES, TELEGRAM_WORDS, WECHAT, WHATSAPP, digit_runs, literal_first, literal_first_grouped,
 )
 
 MAX_CHARS = 20_000
@@ -217,7 +217,7 @@ _SEARCH_RULES = [(code, pattern, frozenset(words)) for code, pattern, words in _
 # One pass finds which rule words the text holds; a word found also stands for the words
 # inside it ("open.kakao" holds "kakao"), which the pass could not see separately.
 _WORDS = sorted({w for _, _, words in _HANDLE_RULES + _SEARCH_RULES for w in words}, key=len, reverse=True)
-_TRIGGER = re.compile("|".join(map(re.escape, _WORDS)))
+_TRIGGER = re.compile(literal_first_grouped(_WORDS))
 _IMPLIED = {w: frozenset(v for v in _WORDS if v in w) for w in _WORDS}
 
 
