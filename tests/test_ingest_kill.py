@@ -56,7 +56,8 @@ def kill_when(process: subprocess.Popen, condition, timeout: float = 60) -> bool
 def test_kill_at_several_moments_then_rerun(tmp_path):
     inputs, lake = tmp_path / "in", tmp_path / "lake"
     inputs.mkdir()
-    expected = write_inputs(inputs, files=3, per_file=10_000)
+    # Enough events that a run outlasts the "while parsing" moment and its temporary files are seen.
+    expected = write_inputs(inputs, files=3, per_file=25_000)
     began = time.monotonic()
     moments = {
         "while parsing": lambda: time.monotonic() - began > random.Random(1).uniform(0.6, 1.4),
@@ -74,7 +75,7 @@ def test_kill_at_several_moments_then_rerun(tmp_path):
     out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err.decode()
     stats = json.loads(out.decode().splitlines()[-1])
-    assert stats["read"] == stats["accepted"] + stats["duplicates"] + stats["quarantined"] == 30_000
+    assert stats["read"] == stats["accepted"] + stats["duplicates"] + stats["quarantined"] == 75_000
     ids = event_ids(lake)
     assert len(ids) == len(expected) and set(ids.to_pylist()) == expected
     assert pc.count_distinct(ids).as_py() == len(expected)
