@@ -72,9 +72,6 @@ def _json_schema(ts_type: pa.DataType) -> pa.Schema:
 
 _JSON_NAMES = _json_schema(pa.string()).names
 _TS_IS_STRING = re.compile(rb'"ts"\s*:\s*"')
-# Regions are already parsed IN_FLIGHT at a time: Arrow's own threads on top would only
-# contend for the same cores (about 5% more CPU for the run).
-_READ = pj.ReadOptions(block_size=1 << 20, use_threads=False)
 _PARSE = {kind: pj.ParseOptions(explicit_schema=_json_schema(t), unexpected_field_behavior="infer", newlines_in_values=False)
           for kind, t in (("string", pa.string()), ("integer", pa.int64()))}
 
@@ -319,7 +316,7 @@ def _fast(ctx: _Context, data: memoryview | bytes, lines: int) -> tuple[dict[str
     ts_kind = "string" if _TS_IS_STRING.search(first_line) else "integer"
     try:
         table = pj.read_json(pa.BufferReader(pa.py_buffer(data)), parse_options=_PARSE[ts_kind],
-                             read_options=_READ)
+                             read_options=pj.ReadOptions(block_size=1 << 20))
         if table.num_rows != lines:
             return None  # e.g. two objects on one line
         table.validate(full=True)  # raises on invalid UTF-8
