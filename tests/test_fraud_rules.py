@@ -152,3 +152,13 @@ def test_blocklist_is_reloaded(tmp_path, monkeypatch):
     path.write_text("010-7777-8888 phone\n", encoding="utf-8")
     blocklist.shared().reload()
     assert "blocklisted_phone" in codes("연락 010 7777 8888")
+
+
+def test_a_kakao_id_written_before_the_messenger_name_is_found_at_its_longest():
+    """The search starts a bounded distance before the first messenger word: the longest
+    handle (21 characters) with the widest gap (8) before the word must still be found."""
+    handle = "@a" + "b" * 19
+    text = "안녕하세요 " * 20 + handle + " 으로 연락줘요" + "카톡"
+    found = {r["code"]: r for r in reasons(text)}
+    assert "kakao_id" in found
+    assert found["kakao_id"]["evidence"].startswith("@a")
