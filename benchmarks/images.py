@@ -102,11 +102,12 @@ def bench_index(n: int = 1_000_000, queries: int = 2000) -> dict:
     mih.query(0, 8)
     out["mih_build_s"] = round(time.perf_counter() - start, 2)
     scan = LinearScan().add(hashes)
-    for r in (8, 10):
-        times, hits = [], 0
+    for r in (8, 10, DEFAULT_POLICY.search):
+        times, cpu_times, hits = [], [], 0
         for q in qs:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             hits += len(mih.query(q, r)[0])
+            cpu_times.append(time.process_time() - c)
             times.append(time.perf_counter() - t)
         scan_times = []
         for q in qs[:100]:
@@ -117,6 +118,8 @@ def bench_index(n: int = 1_000_000, queries: int = 2000) -> dict:
         out[f"r{r}"] = {
             "mih_median_ms": round(1000 * statistics.median(times), 3),
             "mih_p99_ms": round(1000 * float(np.percentile(times, 99)), 3),
+            "mih_cpu_median_ms": round(1000 * statistics.median(cpu_times), 3),
+            "mih_cpu_p99_ms": round(1000 * float(np.percentile(cpu_times, 99)), 3),
             "scan_median_ms": round(1000 * statistics.median(scan_times), 3),
             "scan_p99_ms": round(1000 * float(np.percentile(scan_times, 99)), 3),
             "mean_hits": round(hits / len(qs), 1),
