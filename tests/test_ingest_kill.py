@@ -56,11 +56,17 @@ def kill_when(process: subprocess.Popen, condition, timeout: float = 60) -> bool
 def test_kill_at_several_moments_then_rerun(tmp_path):
     inputs, lake = tmp_path / "in", tmp_path / "lake"
     inputs.mkdir()
-    # Enough events that a run outlasts the "while parsing" moment and its temporary files are seen.
+    # Enough events that parsing and publishing take a while and temporary files are seen.
     expected = write_inputs(inputs, files=3, per_file=25_000)
+    # How long a whole run takes here and now, so the first kill lands part-way through one
+    # (a fixed delay let a run on a quiet machine finish first, and then nothing was left to write).
     began = time.monotonic()
+    timing = start(inputs, tmp_path / "timing-lake")
+    timing.communicate(timeout=120)
+    assert timing.returncode == 0
+    whole_run = time.monotonic() - began
     moments = {
-        "while parsing": lambda: time.monotonic() - began > random.Random(1).uniform(0.6, 1.4),
+        "part-way through the run": lambda: time.monotonic() - began > random.Random(1).uniform(0.5, 0.8) * whole_run,
         "while writing a temporary file": lambda: any((lake / TMP).glob("*.parquet")),
         "after some parts were published": lambda: len(list((lake / "events").glob("*/*/*.parquet"))) >= 5,
         "while publishing more": lambda: len(list((lake / "events").glob("*/*/*.parquet"))) >= 40,
