@@ -484,6 +484,8 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
             _merge_next(pending)
     # One chunk per column: dedup, the lookups below and the lake writer then never re-join chunks.
     rows = pa.concat_tables([t for c in contexts for t in c.tables] or [ROWS.empty_table()]).combine_chunks()
+    for context in contexts:
+        context.tables = []  # the joined copy replaces them: never hold both
     known = lakelib.event_ids(lake)
     in_lake = (pc.is_in(rows["event_id"], value_set=known).to_numpy(zero_copy_only=False) if len(known)
                else np.zeros(rows.num_rows, dtype=bool))
