@@ -203,21 +203,22 @@ def judged(queries, stored, evidence, pairs) -> dict:
     out = {k: np.array([evidence[k][i, j] for i, j in pairs], bool)
            for k in ("hashes (8, 16) alone", "hashes, distance <= 16", "phash<=8 only")}
     found = np.array([evidence["nearest"][i, j] <= DEFAULT_POLICY.search for i, j in pairs], bool)
-    sims = np.zeros(len(pairs), np.float32)
+    sims, trimmed = np.zeros(len(pairs), np.float32), np.zeros(len(pairs), np.float32)
     by_query = {}
     for n, (i, j) in enumerate(pairs):
         if found[n]:
             by_query.setdefault(i, []).append((n, j))
     for i, items in by_query.items():
-        sims[[n for n, _ in items]] = similarity(queries[i].thumbnail, np.stack([stored[j].thumbnail for _, j in items]))
+        at = [n for n, _ in items]
+        sims[at], trimmed[at] = similarity(queries[i].thumbnail, np.stack([stored[j].thumbnail for _, j in items]))
     agree = np.array([evidence["agree"][i, j] for i, j in pairs], bool)
-    matched, strong = DEFAULT_POLICY.judge(agree, sims)
+    matched, strong = DEFAULT_POLICY.judge(agree, sims, trimmed)
     return {"policy": found & matched, "strong matches": found & strong, **out, "candidates": found}
 
 
 def bench_matching(repeats: int = 4) -> dict:
     rng = random.Random(1)
-    out = {"policy": {k: getattr(DEFAULT_POLICY, k) for k in ("close", "loose", "search", "verified", "supported")}}
+    out = {"policy": {k: getattr(DEFAULT_POLICY, k) for k in ("close", "loose", "search", "verified", "verified_trimmed", "supported")}}
     for group, names in (("scenes", SCENES), ("textures", TEXTURES)):
         photos = photographs(names)
         originals = list(photos)

@@ -9,10 +9,12 @@ frame and for centre crops (:data:`~bunjang_lab.fraud.images.hashing.CROP_BOXES`
    side, a watermark or a text overlay moves one of the hashes by up to 20 bits.
 2. **Verification**: the colour thumbnails of query and candidate are aligned over crops
    and mirroring (:func:`~bunjang_lab.fraud.images.verify.similarity`). A candidate is a
-   *strong* match when the similarity reaches :attr:`MatchPolicy.verified`; a *loose*
-   match when the hashes also agree (:meth:`MatchPolicy.accepts`: one hash within
-   ``close``, the other within ``loose``) and the similarity reaches
-   :attr:`MatchPolicy.supported`. The scan weighs strong matches enough to flag alone.
+   *strong* match when the similarity reaches :attr:`MatchPolicy.verified`, or when the
+   hashes also agree (:meth:`MatchPolicy.accepts`: one hash within ``close``, the other
+   within ``loose``) and the trimmed similarity (overlays ignored) reaches
+   :attr:`MatchPolicy.verified_trimmed`; a *loose* match when the hashes agree and the
+   similarity reaches :attr:`MatchPolicy.supported`. The scan weighs strong matches enough
+   to flag alone.
 
 The radii and thresholds were tuned on real photographs and the simulator's images; the
 measurements are in ``docs/images.md``.
@@ -35,6 +37,7 @@ class MatchPolicy:
     loose: int = 16
     search: int = 14
     verified: float = 0.9
+    verified_trimmed: float = 0.92
     supported: float = 0.75
 
     def accepts(self, phash_distance, dhash_distance):
@@ -48,15 +51,16 @@ class MatchPolicy:
         p, d = np.asarray(phash_distance), np.asarray(dhash_distance)
         return ((p <= self.close) & (d <= self.loose)) | ((d <= self.close) & (p <= self.loose))
 
-    def judge(self, hashes_agree, similarities):
+    def judge(self, hashes_agree, similarities, trimmed):
         """Vectorised, over candidates: (is a match, is a strong match).
 
-        >>> [m.tolist() for m in MatchPolicy().judge(np.array([True, True, False]), np.array([0.95, 0.85, 0.85]))]
-        [[True, True, False], [True, False, False]]
+        >>> agree, sims = np.array([True, True, True, False]), np.array([0.95, 0.85, 0.85, 0.85])
+        >>> [m.tolist() for m in MatchPolicy().judge(agree, sims, np.array([0.96, 0.9, 0.95, 0.95]))]
+        [[True, True, True, False], [True, False, True, False]]
         """
-        similarities = np.asarray(similarities)
-        strong = similarities >= self.verified
-        return strong | (np.asarray(hashes_agree) & (similarities >= self.supported)), strong
+        agree, similarities = np.asarray(hashes_agree), np.asarray(similarities)
+        strong = (similarities >= self.verified) | (agree & (np.asarray(trimmed) >= self.verified_trimmed))
+        return strong | (agree & (similarities >= self.supported)), strong
 
 
 DEFAULT_POLICY = MatchPolicy()
@@ -87,8 +91,8 @@ def find_matches(index: ImageIndex, hashes: ImageHashes, policy: MatchPolicy = D
     np.logical_or.at(agree, inverse, np.concatenate(found_agree))
     if hashes.thumbnail is None:  # nothing to verify with
         return []
-    similarities = similarity(hashes.thumbnail, index.thumbnails[pictures])
-    matched, strong = policy.judge(agree, similarities)
+    similarities, trimmed = similarity(hashes.thumbnail, index.thumbnails[pictures])
+    matched, strong = policy.judge(agree, similarities, trimmed)
     matches = [{**index.picture(int(n)), "distance": int(dist), "similarity": round(float(sim), 3),
                 "strong": bool(s), "position": int(n)}
                for n, dist, sim, s in zip(pictures[matched], distances[matched], similarities[matched], strong[matched])]
