@@ -26,6 +26,7 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
@@ -40,11 +41,14 @@ from bunjang_lab.fraud.images.index import LinearScan, MultiIndexHashing  # noqa
 from bunjang_lab.fraud.images.loading import open_image  # noqa: E402
 from bunjang_lab.fraud.images.matching import DEFAULT_POLICY  # noqa: E402
 from bunjang_lab.fraud.images.scan import text_reasons  # noqa: E402
-from bunjang_lab.fraud.images.verify import similarity  # noqa: E402
+from bunjang_lab.fraud.images.verify import Similarity, similarity  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = REPO_ROOT / "data" / "sample"
 FONTS = Path("/usr/share/fonts/truetype")
+#: The previous round's policy, recomputed as a same-run baseline: trimmed correlation
+#: only behind agreeing hashes (no overlay arm).
+PREVIOUS_POLICY = replace(DEFAULT_POLICY, overlay=float("inf"))
 SCENES = ("astronaut", "camera", "chelsea", "coffee", "rocket", "moon", "coins", "clock",
           "hubble_deep_field", "immunohistochemistry", "retina", "page", "text", "cell")
 TEXTURES = ("brick", "grass", "gravel")
@@ -203,22 +207,25 @@ def judged(queries, stored, evidence, pairs) -> dict:
     out = {k: np.array([evidence[k][i, j] for i, j in pairs], bool)
            for k in ("hashes (8, 16) alone", "hashes, distance <= 16", "phash<=8 only")}
     found = np.array([evidence["nearest"][i, j] <= DEFAULT_POLICY.search for i, j in pairs], bool)
-    sims, trimmed = np.zeros(len(pairs), np.float32), np.zeros(len(pairs), np.float32)
+    scores = Similarity(*(np.zeros(len(pairs), np.float32) for _ in Similarity._fields))
     by_query = {}
     for n, (i, j) in enumerate(pairs):
         if found[n]:
             by_query.setdefault(i, []).append((n, j))
     for i, items in by_query.items():
         at = [n for n, _ in items]
-        sims[at], trimmed[at] = similarity(queries[i].thumbnail, np.stack([stored[j].thumbnail for _, j in items]))
+        for column, values in zip(scores, similarity(queries[i].thumbnail, np.stack([stored[j].thumbnail for _, j in items]))):
+            column[at] = values
     agree = np.array([evidence["agree"][i, j] for i, j in pairs], bool)
-    matched, strong = DEFAULT_POLICY.judge(agree, sims, trimmed)
-    return {"policy": found & matched, "strong matches": found & strong, **out, "candidates": found}
+    matched, strong = DEFAULT_POLICY.judge(agree, scores)
+    before, strong_before = PREVIOUS_POLICY.judge(agree, scores)
+    return {"policy": found & matched, "strong matches": found & strong,
+            "previous policy": found & before, "previous strong": found & strong_before, **out, "candidates": found}
 
 
 def bench_matching(repeats: int = 4) -> dict:
     rng = random.Random(1)
-    out = {"policy": {k: getattr(DEFAULT_POLICY, k) for k in ("close", "loose", "search", "verified", "verified_trimmed", "supported")}}
+    out = {"policy": {k: getattr(DEFAULT_POLICY, k) for k in ("close", "loose", "search", "verified", "verified_trimmed", "overlay", "kept_contrast", "supported")}}
     for group, names in (("scenes", SCENES), ("textures", TEXTURES)):
         photos = photographs(names)
         originals = list(photos)
@@ -232,7 +239,7 @@ def bench_matching(repeats: int = 4) -> dict:
                     owners.append(number)
             result = judged(queries, stored, hash_evidence(queries, stored), list(enumerate(owners)))
             table[name] = {k: round(float(v.mean()), 3) for k, v in result.items()
-                           if k in ("policy", "strong matches", "hashes (8, 16) alone", "phash<=8 only")} | {"copies": len(queries)}
+                           if k in ("policy", "strong matches", "previous policy", "hashes (8, 16) alone", "phash<=8 only")} | {"copies": len(queries)}
         out[f"recall_{group}"] = table
     labels = sample_labels()
     hashes = [hash_image(open_image((SAMPLE / r["image"]).read_bytes())) for r in labels]

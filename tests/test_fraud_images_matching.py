@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 from bunjang_lab.fraud.images.hashing import hash_image
 from bunjang_lab.fraud.images.index import ImageIndex
 from bunjang_lab.fraud.images.matching import DEFAULT_POLICY, find_matches
+from bunjang_lab.fraud.images.verify import similarity
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_IMAGES = REPO_ROOT / "data" / "sample" / "images"
@@ -120,3 +121,36 @@ def test_different_photographs_and_sample_pictures_do_not_match():
                 false += 1
                 break
     assert false / len(pairs) <= 0.001, f"{false} false matches over {len(pairs)} pairs"
+
+
+@pytest.mark.parametrize("edit", [overlay_text, watermark])
+def test_overlays_on_dark_photos_are_strong_matches(tmp_path, edit):
+    # white letters are most of these photos' contrast: the hashes stop agreeing, and only
+    # the misfit lying on the overlay's pixels tells the copy from another picture
+    names = ("hubble_deep_field", "moon", "text") + PHOTOS
+    index = ImageIndex(tmp_path)
+    index.add({"image": f"{n}.jpg", "listing": n, "seller": "honest", "key": n, "hashes": hash_image(load_photo(n))}
+              for n in names)
+    for name in ("hubble_deep_field", "moon", "text"):
+        matches = find_matches(index, hash_image(edit(load_photo(name))))
+        assert [(m["listing"], m["strong"]) for m in matches] == [(name, True)], name
+
+
+def test_overlay_arm_does_not_vouch_for_different_objects_on_one_plain_background():
+    # all their misfit lies on the objects, as an overlay's would: what is left (white)
+    # holds none of the picture's contrast, so only the plain correlation may judge them
+    rng = np.random.default_rng(0)
+    thumbnails = []
+    for number in range(40):
+        img = Image.new("RGB", (400, 300), "white")
+        x, y, w = rng.integers(60, 300), rng.integers(50, 200), rng.integers(30, 90)
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        shape = ImageDraw.Draw(img).ellipse if number % 2 else ImageDraw.Draw(img).rectangle
+        shape((x, y, x + w, y + rng.integers(30, 90)), fill=colour)
+        thumbnails.append(hash_image(img).thumbnail)
+    thumbnails = np.stack(thumbnails)
+    for number, query in enumerate(thumbnails):
+        scores = similarity(query, np.delete(thumbnails, number, axis=0))
+        assert (scores.overlay_share >= DEFAULT_POLICY.overlay).any()  # the case the guard is for
+        _, strong = DEFAULT_POLICY.judge(np.zeros(len(scores.trimmed), bool), scores)
+        assert (strong == (scores.correlation >= DEFAULT_POLICY.verified)).all(), number

@@ -10,11 +10,14 @@ frame and for centre crops (:data:`~bunjang_lab.fraud.images.hashing.CROP_BOXES`
 2. **Verification**: the colour thumbnails of query and candidate are aligned over crops
    and mirroring (:func:`~bunjang_lab.fraud.images.verify.similarity`). A candidate is a
    *strong* match when the similarity reaches :attr:`MatchPolicy.verified`, or when the
-   hashes also agree (:meth:`MatchPolicy.accepts`: one hash within ``close``, the other
-   within ``loose``) and the trimmed similarity (overlays ignored) reaches
-   :attr:`MatchPolicy.verified_trimmed`; a *loose* match when the hashes agree and the
-   similarity reaches :attr:`MatchPolicy.supported`. The scan weighs strong matches enough
-   to flag alone.
+   trimmed similarity (overlays ignored) reaches :attr:`MatchPolicy.verified_trimmed` and
+   either the hashes also agree (:meth:`MatchPolicy.accepts`: one hash within ``close``,
+   the other within ``loose``) or the misfit lies on the ignored pixels as an overlay's
+   does (``overlay_share`` at least :attr:`MatchPolicy.overlay`, with at least
+   :attr:`MatchPolicy.kept_contrast` of the stored picture's contrast outside them: text
+   on a dark photo moves the hashes apart); a *loose* match when the hashes agree and the similarity
+   reaches :attr:`MatchPolicy.supported`. The scan weighs strong matches enough to flag
+   alone.
 
 The radii and thresholds were tuned on real photographs and the simulator's images; the
 measurements are in ``docs/images.md``.
@@ -28,7 +31,7 @@ import numpy as np
 
 from bunjang_lab.fraud.images.hashing import ImageHashes
 from bunjang_lab.fraud.images.index import ImageIndex
-from bunjang_lab.fraud.images.verify import similarity
+from bunjang_lab.fraud.images.verify import Similarity, similarity
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class MatchPolicy:
     search: int = 14
     verified: float = 0.9
     verified_trimmed: float = 0.92
+    overlay: float = 0.9
+    kept_contrast: float = 0.1
     supported: float = 0.75
 
     def accepts(self, phash_distance, dhash_distance):
@@ -51,16 +56,20 @@ class MatchPolicy:
         p, d = np.asarray(phash_distance), np.asarray(dhash_distance)
         return ((p <= self.close) & (d <= self.loose)) | ((d <= self.close) & (p <= self.loose))
 
-    def judge(self, hashes_agree, similarities, trimmed):
+    def judge(self, hashes_agree, scores: Similarity):
         """Vectorised, over candidates: (is a match, is a strong match).
 
-        >>> agree, sims = np.array([True, True, True, False]), np.array([0.95, 0.85, 0.85, 0.85])
-        >>> [m.tolist() for m in MatchPolicy().judge(agree, sims, np.array([0.96, 0.9, 0.95, 0.95]))]
-        [[True, True, True, False], [True, False, True, False]]
+        >>> agree = np.array([True, True, True, False, False, False])
+        >>> scores = Similarity(np.array([0.95, 0.85, 0.85, 0.85, 0.6, 0.6]), np.array([0.96, 0.9, 0.95, 0.95, 0.97, 0.97]),
+        ...                     np.array([0.5, 0.5, 0.5, 0.7, 0.95, 0.95]), np.array([0.6, 0.6, 0.6, 0.6, 0.2, 0.05]))
+        >>> [m.tolist() for m in MatchPolicy().judge(agree, scores)]
+        [[True, True, True, False, True, False], [True, False, True, False, True, False]]
         """
-        agree, similarities = np.asarray(hashes_agree), np.asarray(similarities)
-        strong = (similarities >= self.verified) | (agree & (np.asarray(trimmed) >= self.verified_trimmed))
-        return strong | (agree & (similarities >= self.supported)), strong
+        agree, correlation = np.asarray(hashes_agree), np.asarray(scores.correlation)
+        overlaid = agree | ((np.asarray(scores.overlay_share) >= self.overlay)
+                            & (np.asarray(scores.kept_contrast) >= self.kept_contrast))
+        strong = (correlation >= self.verified) | (overlaid & (np.asarray(scores.trimmed) >= self.verified_trimmed))
+        return strong | (agree & (correlation >= self.supported)), strong
 
 
 DEFAULT_POLICY = MatchPolicy()
@@ -91,8 +100,9 @@ def find_matches(index: ImageIndex, hashes: ImageHashes, policy: MatchPolicy = D
     np.logical_or.at(agree, inverse, np.concatenate(found_agree))
     if hashes.thumbnail is None:  # nothing to verify with
         return []
-    similarities, trimmed = similarity(hashes.thumbnail, index.thumbnails[pictures])
-    matched, strong = policy.judge(agree, similarities, trimmed)
+    scores = similarity(hashes.thumbnail, index.thumbnails[pictures])
+    similarities = scores.correlation
+    matched, strong = policy.judge(agree, scores)
     matches = [{**index.picture(int(n)), "distance": int(dist), "similarity": round(float(sim), 3),
                 "strong": bool(s), "position": int(n)}
                for n, dist, sim, s in zip(pictures[matched], distances[matched], similarities[matched], strong[matched])]
