@@ -293,3 +293,44 @@ def test_cli_user_errors_are_one_line(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert not (tmp_path / "lake" / "events").exists()
+
+
+def test_rows_staged_in_many_small_batches_equal_one_batch(tmp_path, monkeypatch):
+    """Dedup region by region and parts encoded batch by batch give the one-batch result (first record wins)."""
+    first, second = tmp_path / "1.jsonl", tmp_path / "2.jsonl"
+    first.write_bytes(b"".join(line(event(n, surface="home")) for n in range(300)) + line(event(5, surface="search")))
+    second.write_bytes(b"".join(line(event(n, surface="related")) for n in range(250, 500)) + b"oops\n")
+    whole = ingest([first, second], tmp_path / "whole", run_id="run")
+    monkeypatch.setattr(ingest_module, "READ_BLOCK", 4096)  # many regions per file
+    monkeypatch.setattr(ingest_module, "WRITE_BATCH", 37)  # many batches, some spanning files
+    batched = ingest([first, second], tmp_path / "batched", run_id="run")
+    drop = ("seconds", "lake", "files")
+    assert {k: v for k, v in batched.items() if k not in drop} == {k: v for k, v in whole.items() if k not in drop}
+    assert [{k: v for k, v in f.items() if k != "path"} for f in batched["files"]] == \
+        [{"read": 301, "accepted": 300, "duplicates": 1, "quarantined": 0},
+         {"read": 251, "accepted": 200, "duplicates": 50, "quarantined": 1}]
+    rows = read_events(tmp_path / "batched").sort_values("event_id", ignore_index=True)
+    assert rows.equals(read_events(tmp_path / "whole").sort_values("event_id", ignore_index=True))
+    assert rows.set_index("event_id").loc["e5", "surface"] == "home" and len(rows) == 500
+    assert len(read_manifests(tmp_path / "batched")[0]["parts"]) > len(read_manifests(tmp_path / "whole")[0]["parts"])
+
+
+def test_parts_staged_before_an_unreadable_file_never_become_visible(tmp_path, monkeypatch):
+    good, broken = tmp_path / "1.jsonl", tmp_path / "2.jsonl.gz"
+    good.write_bytes(b"".join(line(event(n)) for n in range(400)))
+    broken.write_bytes(gzip.compress(line(event(1000)) * 100)[:-30])
+    monkeypatch.setattr(ingest_module, "READ_BLOCK", 4096)
+    monkeypatch.setattr(ingest_module, "WRITE_BATCH", 50)  # the good file's rows are staged before the broken one is read
+    staged, stage = [], ingest_module.lakelib.stage_events
+
+    def recording_stage(*args, **kwargs):
+        parts = stage(*args, **kwargs)
+        staged.extend(parts)
+        return parts
+
+    monkeypatch.setattr(ingest_module.lakelib, "stage_events", recording_stage)
+    with pytest.raises(ingest_module.UnreadableInput, match="cannot read it to the end"):
+        ingest([good, broken], tmp_path / "lake")
+    assert sum(part["rows"] for part in staged) >= 300
+    assert not (tmp_path / "lake" / "events").exists()
+    assert list((tmp_path / "lake" / "_tmp").iterdir()) == []
