@@ -159,6 +159,23 @@ def _watermark(img):
     return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
 
 
+OVERLAY_FONTS = ("nanum/NanumGothicBold.ttf", "nanum/NanumGothic.ttf", "nanum/NanumMyeongjo.ttf", "dejavu/DejaVuSans-Bold.ttf")
+
+
+def _random_overlay(img, rng: random.Random):
+    """Text or a watermark of random font, size (1/25 to 1/7 of the width), colour,
+    opacity, outline and place: what the fixed overlays above could be tuned to."""
+    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    font = ImageFont.truetype(str(FONTS / rng.choice(OVERLAY_FONTS)), int(img.width * rng.uniform(1 / 25, 1 / 7)))
+    colour = rng.choice([(255, 255, 255), (0, 0, 0), (255, 40, 40), (255, 230, 0), (30, 90, 255)])
+    alpha = rng.choice([255, 255, 110, 160])
+    outline = (255, 255, 255) if colour == (0, 0, 0) else (0, 0, 0)
+    ImageDraw.Draw(layer).text((img.width * rng.uniform(0, 0.4), img.height * rng.uniform(0.05, 0.85)),
+                               rng.choice(["카톡 abc1234", "010-9876-5432", "SAMPLE", "© shop_kim", "급처 카톡 qwe77"]),
+                               font=font, fill=(*colour, alpha), stroke_width=rng.choice([0, 0, 2]), stroke_fill=(*outline, alpha))
+    return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
+
+
 def edits(rng: random.Random) -> dict:
     side = lambda: rng.uniform(0, 0.1)  # noqa: E731
     return {
@@ -173,6 +190,7 @@ def edits(rng: random.Random) -> dict:
         "mirror": lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
         "text overlay": _overlay,
         "watermark": _watermark,
+        "random text or watermark": lambda im: _random_overlay(im, rng),
         "mirror+crop+resize+jpeg50": lambda im: _jpeg(_crop(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), side(), side(), side(), side())
                                                      .resize((im.width // 2, im.height // 2)), 50),
     }
@@ -234,7 +252,7 @@ def bench_matching(repeats: int = 4) -> dict:
         for name, edit in edits(rng).items():
             queries, owners = [], []
             for number, photo in enumerate(originals):
-                for _ in range(repeats if "crop" in name or "mirror+" in name else 1):
+                for _ in range(repeats if "crop" in name or "mirror+" in name or "random" in name else 1):
                     queries.append(hash_image(edit(photos[photo])))
                     owners.append(number)
             result = judged(queries, stored, hash_evidence(queries, stored), list(enumerate(owners)))
