@@ -11,15 +11,15 @@ correlation is also taken without the 20% worst-fitting pixels (:data:`TRIM`): a
 overlay or a watermark covers a part of the picture, which this ignores, but so does it
 with part of an unrelated picture. What tells the two apart is where the misfit lies
 (``overlay_share``, the share of the squared misfit in those worst pixels): an overlay
-puts nearly all of it on the pixels it covers (0.93-0.98 on the photographs, measured),
-an unrelated picture spreads it (at most 0.76 among the sample's candidates). Except
-for one: two different objects on the same plain background put all their misfit on the
-objects, so the remaining pixels must keep some of the stored picture's contrast
-(``kept_contrast``: at least 0.15 for the photographs' overlaid copies, 0.05 for
-objects on white). Colour
-matters: the simulator's pictures share their layout (one shape on a blurred background)
-and differ mostly in hue, which greyscale hashes and greyscale correlation both miss
-(measurements in ``docs/images.md``).
+puts nearly all of it on the pixels it covers (0.93-0.98 on the photographs' overlaid
+copies whose hashes disagree), an unrelated picture spreads it (at most 0.76 among the
+sample's candidates). Except for one case: two different objects on the same plain
+background put all their misfit on the objects, so the other pixels must keep some of
+the stored picture's contrast (``kept_contrast``: at least 0.15 for the photographs'
+overlaid copies, under 0.05 for objects on white). Colour matters: the simulator's
+pictures share their layout (one shape on a blurred background) and differ mostly in
+hue, which greyscale hashes and greyscale correlation both miss (measurements in
+``docs/images.md``).
 
 >>> from PIL import Image, ImageDraw
 >>> img = Image.new("RGB", (120, 90), "navy")
