@@ -1,0 +1,99 @@
+"""Same-run comparison of ``ingest_files`` against an earlier commit's, and of both against the raw parse.
+
+On a shared machine wall clock swings by a third between runs, so the three are run
+alternately on one generated file, and each reports CPU seconds, wall seconds and the
+part of both spent after the last region of input was handed on (the run's tail, where
+whatever is not overlapped with parsing shows up):
+
+    .venv/bin/python benchmarks/ingest_compare.py --baseline 0f7fc9e~1 [--events 1000000] [--rounds 3]
+
+The baseline's ``ingest.py`` is loaded from ``git show`` and runs against the current
+``lake.py`` (its ``write_events`` is unchanged in behaviour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.json as pj
+
+import bunjang_lab.ingest as current
+from ingest import generate
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_baseline(commit: str, folder: Path):
+    source = subprocess.run(["git", "show", f"{commit}:src/bunjang_lab/ingest.py"], cwd=REPO_ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    path = folder / "baseline_ingest.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("baseline_ingest", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def measure(run) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def ingest(module, source: Path, work: Path) -> tuple[float, float, float, float]:
+    """(wall, cpu, tail wall, tail cpu) of one run into an empty lake."""
+    merge, last = module._merge_next, {}
+
+    def timed_merge(*args):
+        merge(*args)
+        last["at"] = (time.perf_counter(), time.process_time())
+
+    module._merge_next = timed_merge
+    lake = Path(tempfile.mkdtemp(dir=work))
+    try:
+        wall, cpu = measure(lambda: module.ingest_files([source], lake, now="2026-12-01T00:00:00Z"))
+    finally:
+        module._merge_next = merge
+        shutil.rmtree(lake)
+    end = (time.perf_counter(), time.process_time())
+    return wall, cpu, end[0] - last["at"][0], end[1] - last["at"][1]
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--baseline", required=True, help="commit whose src/bunjang_lab/ingest.py is the baseline")
+    cli.add_argument("--events", type=int, default=1_000_000)
+    cli.add_argument("--rounds", type=int, default=3)
+    args = cli.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-compare-"))
+    try:
+        baseline = load_baseline(args.baseline, work)
+        source = work / "events.jsonl"
+        generate(source, args.events)
+        results: dict[str, list[tuple[float, ...]]] = {"raw": [], "baseline": [], "current": []}
+        for _ in range(args.rounds):
+            results["raw"].append(measure(lambda: pj.read_json(source)))
+            results["baseline"].append(ingest(baseline, source, work))
+            results["current"].append(ingest(current, source, work))
+            print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        raw_wall, raw_cpu = (min(r[i] for r in results["raw"]) for i in (0, 1))
+        print(f"raw read_json: wall {raw_wall:.2f}s CPU {raw_cpu:.2f}s (best of {args.rounds})")
+        for name in ("baseline", "current"):
+            wall, cpu, tail_wall, tail_cpu = (min(r[i] for r in results[name]) for i in range(4))
+            print(f"{name:9s} wall {wall:.2f}s CPU {cpu:.2f}s (cores busy {cpu / wall:.2f}); tail wall {tail_wall:.2f}s "
+                  f"CPU {tail_cpu:.2f}s; ratio to raw: wall {raw_wall / wall:.2f}, CPU {raw_cpu / cpu:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
