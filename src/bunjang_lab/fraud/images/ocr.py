@@ -155,14 +155,15 @@ def colour_page(img: Image.Image, boxes, max_lines: int = COLOUR_LINES) -> Image
     return _stack(layers)
 
 
-def read_text(img: Image.Image, passes: tuple[str, ...] = LANGUAGE_PASSES, boxes=None) -> str:
+def read_text(img: Image.Image, passes: tuple[str, ...] = LANGUAGE_PASSES, boxes=None,
+              colour_lines: int = COLOUR_LINES) -> str:
     """The text tesseract finds in the text lines of ``img``: for the grey-threshold page
-    (:func:`preprocess`) and the colour-split page (:func:`colour_page`), one
-    whitespace-collapsed reading per language pass and their :func:`combine_readings`,
-    distinct ones joined by " / "."""
+    (:func:`preprocess`) and the colour-split page of the largest ``colour_lines`` lines
+    (:func:`colour_page`; 0: none), one whitespace-collapsed reading per language pass and
+    their :func:`combine_readings`, distinct ones joined by " / "."""
     boxes = text_lines(img) if boxes is None else boxes
     readings = []
-    for page in (preprocess(img, boxes), colour_page(img, boxes)):
+    for page in (preprocess(img, boxes), colour_page(img, boxes, colour_lines) if colour_lines else None):
         if page is not None:
             readings.extend(r for r in _read_page(page, passes) if r not in readings)
     return " / ".join(readings)
