@@ -46,3 +46,13 @@ def test_colour_page_keeps_only_layers_inside_the_line():
     page = np.asarray(ocr.colour_page(img, ocr.text_lines(img)))
     assert 0 < (page == 0).mean() < 0.2  # letters' strokes, no banner-filled layer
     assert ocr.colour_page(img, []) is None
+
+
+def test_small_light_text_on_a_busy_suit_is_found_first_and_read():
+    # 18 px letters on the astronaut's suit: at the ordinary grey step their edges merge
+    # with the suit's folds into one blob too big to be a line; the strong-step pass finds them
+    img = Image.fromarray(skimage.data.astronaut()).resize((400, 300))
+    ImageDraw.Draw(img).text((158, 167), "010-8962-2685", fill=(240, 240, 240), font=ImageFont.truetype(str(FONT), 18))
+    left, top, right, bottom = ocr.text_lines(img)[0]
+    assert abs(left - 158) <= 3 and abs(top - 168) <= 3 and right >= 270 and bottom <= 190
+    assert fires(ocr.read_text(img))
