@@ -8,7 +8,7 @@ fraction of a second per call, so:
 * :func:`preprocess` gives tesseract only those lines: greyscale, upscaled to a readable
   height, binarised line by line (Otsu), dark text on white, stacked on one page, which
   reads text on busy photo backgrounds that whole-picture OCR turns into noise;
-* :func:`colour_page` gives it the largest lines once more, split by colour: overlay text
+* :func:`colour_page` gives it the first lines once more, split by colour: overlay text
   is one solid colour, so a colour layer separates letters from a photograph that has
   their grey level (fur, foliage);
 * :class:`OcrCache` stores every result keyed by the SHA-256 of the file, so a picture is
@@ -43,9 +43,9 @@ LINE_HEIGHT = 56
 #: (letters are about as wide as tall and have 2+ strokes; product edges and fabric have
 #: fewer): 7.5 or more on every contact picture of the sample, skip rate in docs/images.md.
 MIN_STROKES = 3.0
-#: At most this many candidate lines (largest first) are read per picture.
+#: At most this many candidate lines (strong contrast, then largest, first) are read per picture.
 MAX_LINES = 8
-#: The largest this many lines are also read split by colour (:func:`colour_page`).
+#: The first this many lines (strong contrast, then largest) are also read split by colour (:func:`colour_page`).
 COLOUR_LINES = 3
 #: Colour clusters a line is split into (text, its outline or shadow, the photo behind).
 LAYER_COLOURS = 4
@@ -150,7 +150,7 @@ def preprocess(img: Image.Image, boxes=None) -> Image.Image | None:
 
 
 def colour_page(img: Image.Image, boxes, max_lines: int = COLOUR_LINES) -> Image.Image | None:
-    """The largest ``max_lines`` of ``boxes`` split by colour, as one page, or None.
+    """The first ``max_lines`` of ``boxes`` (the likeliest text, see :func:`text_lines`) split by colour, as one page, or None.
 
     Text written onto a photograph is one solid colour while the photo behind it spans
     every grey level, so a grey threshold mixes letters with fur or foliage. Each line's
@@ -180,7 +180,7 @@ def colour_page(img: Image.Image, boxes, max_lines: int = COLOUR_LINES) -> Image
 def read_text(img: Image.Image, passes: tuple[str, ...] = LANGUAGE_PASSES, boxes=None,
               colour_lines: int = COLOUR_LINES) -> str:
     """The text tesseract finds in the text lines of ``img``: for the grey-threshold page
-    (:func:`preprocess`) and the colour-split page of the largest ``colour_lines`` lines
+    (:func:`preprocess`) and the colour-split page of the first ``colour_lines`` lines
     (:func:`colour_page`; 0: none), one whitespace-collapsed reading per language pass and
     their :func:`combine_readings`, distinct ones joined by " / "."""
     boxes = text_lines(img) if boxes is None else boxes
