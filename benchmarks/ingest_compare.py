@@ -5,10 +5,10 @@ alternately on one generated file, and each reports CPU seconds, wall seconds an
 part of both spent after the last region of input was handed on (the run's tail, where
 whatever is not overlapped with parsing shows up):
 
-    .venv/bin/python benchmarks/ingest_compare.py --baseline 0f7fc9e~1 [--events 1000000] [--rounds 3]
+    .venv/bin/python benchmarks/ingest_compare.py --baseline <commit> [--events 1000000] [--rounds 3]
 
 The baseline's ``ingest.py`` is loaded from ``git show`` and runs against the current
-``lake.py`` (its ``write_events`` is unchanged in behaviour).
+``lake.py``, so pick a baseline whose ingest uses only what the current lake module offers.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ import time
 import uuid
 import zlib
 from collections import deque
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Sequence
@@ -54,7 +54,6 @@ from bunjang_lab.events import (ABSOLUTE_REF_PATTERN, BLANK, CATEGORY_PATTERN, D
 BOM = b"\xef\xbb\xbf"
 READ_BLOCK = 8 << 20  # bytes read from a file at a time (one region of lines)
 IN_FLIGHT = 2  # regions validated at the same time
-WRITE_BATCH = 1 << 18  # valid rows gathered before they are encoded to Parquet (while later regions parse)
 BISECT_FLOOR = 32  # lines Arrow cannot read are halved down to this many, then read one by one
 RAW_KEEP = 1024  # bytes of a rejected line kept in the quarantine
 LATE_MS = 3600 * 1000  # "late": older than the newest ts already in the lake for its type by more than this
@@ -88,13 +87,16 @@ class _Context:
     now_ms: int
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     read: int = 0
-    tables: list[pa.Table] = field(default_factory=list)  # a region's valid rows, until the sink takes them
-    valid: int = 0  # rows that passed validation (accepted or duplicates)
-    accepted: int = 0
+    tables: list[pa.Table] = field(default_factory=list)
 
     def part(self) -> _Context:
         """An empty context with the same settings, for one region processed on its own."""
         return replace(self, quarantine=[], read=0, tables=[])
+
+    def absorb(self, part: _Context) -> None:
+        self.read += part.read
+        self.quarantine += part.quarantine
+        self.tables += part.tables
 
     @property
     def max_birth_year(self) -> int:
@@ -394,70 +396,22 @@ class UnreadableInput(ValueError):
     """An input file that cannot be read to its end (e.g. a truncated .gz); nothing was written."""
 
 
-class _LakeSink:
-    """Takes a run's valid rows region by region, in input order, and stages them in the lake.
-
-    A row whose event_id is already in the lake or came earlier in the run is a duplicate
-    (the first record wins, so a region is decided by the regions before it alone). Every
-    ``WRITE_BATCH`` kept rows are encoded to Parquet under ``_tmp/`` on a background thread,
-    while later regions parse; nothing is visible until the run publishes them.
-    """
-
-    def __init__(self, lake, run_id: str, known_ids: pa.Array, writer: Executor):
-        self.lake, self.run_id, self.writer = lake, run_id, writer
-        self.seen = set(known_ids.to_pylist())
-        self.batch: list[tuple[pa.Table, np.ndarray]] = []
-        self.batch_rows = 0
-        self.accepted: list[pa.Table] = []  # type, ts and _file of kept rows, for the run's figures
-        self.staging: list[Future] = []
-
-    def add(self, ctx: _Context, table: pa.Table) -> None:
-        seen = self.seen
-        keep = np.array([not (i in seen or seen.add(i)) for i in table["event_id"].to_pylist()], dtype=bool)
-        ctx.valid += table.num_rows
-        ctx.accepted += int(np.count_nonzero(keep))
-        self.batch.append((table, keep))
-        self.batch_rows += table.num_rows
-        if self.batch_rows >= WRITE_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        """Start encoding the gathered rows."""
-        if not self.batch:
-            return
-        table = pa.concat_tables([t for t, _ in self.batch])
-        keep = np.flatnonzero(np.concatenate([k for _, k in self.batch]))
-        self.batch, self.batch_rows = [], 0
-        self.accepted.append(table.select(["type", "ts", "_file"]).take(pa.array(keep)))
-        self.staging.append(self.writer.submit(lakelib.stage_events, self.lake, table.drop_columns(["_file", "_line"]),
-                                               run_id=self.run_id, rows=keep))
-
-    def staged(self) -> list[dict[str, Any]]:
-        """Every staged file, once all are encoded."""
-        self.flush()
-        return [part for future in self.staging for part in future.result()]
-
-
-def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque, sink: _LakeSink) -> None:
+def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> None:
     """Queue the file's regions; they are validated two at a time (Arrow and numpy release
-    the GIL), and handed to the sink in input order."""
+    the GIL), and merged in input order."""
     try:
         with _open(path) as stream:
             for kind, first_line, data in _regions(stream):
                 pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, first_line, data)))
                 while len(pending) > IN_FLIGHT:
-                    _merge_next(pending, sink)
+                    _merge_next(pending)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise UnreadableInput(f"{path}: cannot read it to the end ({exc}); nothing was ingested") from None
 
 
-def _merge_next(pending: deque, sink: _LakeSink) -> None:
+def _merge_next(pending: deque) -> None:
     ctx, future = pending.popleft()
-    part = future.result()
-    ctx.read += part.read
-    ctx.quarantine += part.quarantine
-    for table in part.tables:
-        sink.add(ctx, table)
+    ctx.absorb(future.result())
 
 
 # ---------------------------------------------------------------- the run
@@ -474,6 +428,15 @@ def expand_inputs(paths: Sequence[str | os.PathLike]) -> list[Path]:
         else:
             raise FileNotFoundError(2, "No such file or directory", str(path))
     return files
+
+
+def _first_occurrences(event_ids: pa.ChunkedArray) -> np.ndarray:
+    """True for the first row of each event_id (dictionary codes follow first appearance)."""
+    codes = event_ids.combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(codes) == 0:
+        return np.zeros(0, dtype=bool)
+    seen_before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
+    return codes > seen_before
 
 
 def _late_and_out_of_order(table: pa.Table, newest: dict[str, int]) -> tuple[int, int]:
@@ -511,40 +474,43 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     now_ms = to_epoch_ms(now if now is not None else dt.datetime.now(dt.timezone.utc))
     min_ts_ms = to_epoch_ms(min_ts)
     lakelib.clean_tmp(lake)
-    newest = lakelib.latest_ts_by_type(lake)
     contexts, pending = [], deque()
-    # The lake is staged while the input is read, and published only once all of it was read.
-    with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool, ThreadPoolExecutor(max_workers=1) as writer:
-        sink = _LakeSink(lake, run_id, lakelib.event_ids(lake), writer)
-        try:
-            for index, path in enumerate(files):
-                base = Path(media_root) if media_root is not None else path.parent
-                contexts.append(_Context(index, str(path.resolve()), str(base.resolve()), min_ts_ms, now_ms))
-                _ingest_file(contexts[-1], path, pool, pending, sink)
-            while pending:
-                _merge_next(pending, sink)
-            sink.flush()
-        except BaseException:
-            for future in sink.staging:  # let the writer finish before its files are removed
-                future.exception()
-            lakelib.clean_tmp(lake)
-            raise
-        # The run's figures are worked out while the last rows are encoded.
-        accepted = pa.concat_tables(sink.accepted or [ROWS.empty_table().select(["type", "ts", "_file"])])
-        late, out_of_order = _late_and_out_of_order(accepted, newest)
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
+        for index, path in enumerate(files):
+            base = Path(media_root) if media_root is not None else path.parent
+            contexts.append(_Context(index, str(path.resolve()), str(base.resolve()), min_ts_ms, now_ms))
+            _ingest_file(contexts[-1], path, pool, pending)
+        while pending:
+            _merge_next(pending)
+    # One chunk per column: dedup, the lookups below and the lake writer then never re-join chunks.
+    rows = pa.concat_tables([t for c in contexts for t in c.tables] or [ROWS.empty_table()]).combine_chunks()
+    for context in contexts:
+        context.tables = []  # the joined copy replaces them: never hold both
+    known = lakelib.event_ids(lake)
+    in_lake = (pc.is_in(rows["event_id"], value_set=known).to_numpy(zero_copy_only=False) if len(known)
+               else np.zeros(rows.num_rows, dtype=bool))
+    keep = np.flatnonzero(_first_occurrences(rows["event_id"]) & ~in_lake)
+    with ThreadPoolExecutor(max_workers=1) as writer:  # the run's figures are worked out while the lake is written
+        writing = writer.submit(lakelib.write_events, lake, rows.drop_columns(["_file", "_line"]), run_id=run_id,
+                                rows=keep)
+        accepted = rows.select(["type", "ts", "_file"]).take(pa.array(keep))
+        late, out_of_order = _late_and_out_of_order(accepted, lakelib.latest_ts_by_type(lake))
         quarantine = [q for c in contexts for q in c.quarantine]
         quarantine_path = lakelib.write_quarantine(lake, run_id, quarantine)
-        per_file = [{"path": c.source, "read": c.read, "accepted": c.accepted, "duplicates": c.valid - c.accepted,
-                     "quarantined": len(c.quarantine)} for c in contexts]
+        accepted_by_file = np.bincount(accepted["_file"].to_numpy(), minlength=len(files))
+        valid_by_file = np.bincount(rows["_file"].to_numpy(), minlength=len(files))
+        per_file = [{"path": c.source, "read": c.read, "accepted": int(accepted_by_file[i]),
+                     "duplicates": int(valid_by_file[i] - accepted_by_file[i]), "quarantined": len(c.quarantine)}
+                    for i, c in enumerate(contexts)]
         by_type = {row["values"]: row["counts"] for row in pc.value_counts(accepted["type"]).to_pylist()}
         by_reason: dict[str, int] = {}
         for record in quarantine:
             by_reason[record["reason"]] = by_reason.get(record["reason"], 0) + 1
         span = accepted.group_by("type").aggregate([("ts", "min"), ("ts", "max")]).to_pylist()
-        written = lakelib.publish_events(lake, sink.staged())
+        written = writing.result()
     stats = {
         "read": sum(c.read for c in contexts), "accepted": accepted.num_rows,
-        "duplicates": sum(c.valid for c in contexts) - accepted.num_rows, "quarantined": len(quarantine),
+        "duplicates": rows.num_rows - accepted.num_rows, "quarantined": len(quarantine),
         "by_type": dict(sorted(by_type.items())), "by_reason": dict(sorted(by_reason.items())),
         "late": late, "out_of_order": out_of_order, "run_id": run_id, "lake": str(lake), "files": per_file,
     }

@@ -121,24 +121,6 @@ def write_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None 
     Returns one ``{"path", "type", "date", "rows"}`` per file written. Rows keep their
     input order inside each file.
     """
-    return publish_events(lake, stage_events(lake, table, run_id=run_id, rows=rows))
-
-
-def publish_events(lake, staged: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rename files staged by :func:`stage_events` into place; returns ``{"path", "type", "date", "rows"}`` each."""
-    fs, _ = filesystem(lake)
-    for part in staged:
-        _publish(fs, part["tmp"], part["path"])
-    return [{k: part[k] for k in ("path", "type", "date", "rows")} for part in staged]
-
-
-def stage_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
-    """Encode the Parquet files of :func:`write_events` under ``_tmp/`` without making them visible.
-
-    Returns one ``{"tmp", "path", "type", "date", "rows"}`` per file, ``path`` being where
-    :func:`publish_events` will put it. A run can so encode its rows while it is still
-    reading its input and publish them only once the whole input has been read.
-    """
     rows = np.arange(table.num_rows) if rows is None else np.asarray(rows)
     if len(rows) == 0:
         return []
@@ -171,7 +153,8 @@ def stage_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None 
         pq.write_table(part, tmp, filesystem=_arrow_fs(fs), compression="zstd", use_dictionary=dictionary,
                        write_statistics=statistics)
         final = f"{root}/{EVENTS}/type={type_name}/date={date}/part-{run_id}-{attempt}-{number:04d}.parquet"
-        return {"tmp": tmp, "path": final, "type": type_name, "date": date, "rows": part.num_rows}
+        _publish(fs, tmp, final)
+        return {"path": final, "type": type_name, "date": date, "rows": part.num_rows}
 
     # Parquet encoding releases the GIL. Largest partitions first, so neither thread is left
     # writing a big one alone at the end; results keep the partition order.
