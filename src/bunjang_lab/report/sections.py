@@ -364,6 +364,6 @@ def _stage_seconds(run: dict, fraud_summary: dict, model_meta: dict) -> dict[str
     """Seconds per stage step, from the record each stage keeps of itself."""
     steps = {f"fraud: {k}": v for k, v in (fraud_summary.get("timings_s") or {}).items()}
     steps.update({f"train: {k[:-2]}": v for k, v in (model_meta.get("timings") or {}).items()
-                  if k.endswith("_s") and not k.endswith("cpu_s") and k != "total_s"})
+                  if k.endswith("_s") and not k.endswith("cpu_s") and k not in ("total_s", "pipeline_s")})
     steps.update({f"products: {k}": v for k, v in ((run.get("products") or {}).get("seconds") or {}).items() if k != "total"})
     return {name: float(v) for name, v in steps.items() if isinstance(v, (int, float))}
