@@ -53,13 +53,13 @@ from bunjang_lab.events import (ABSOLUTE_REF_PATTERN, BLANK, CATEGORY_PATTERN, D
 
 BOM = b"\xef\xbb\xbf"
 READ_BLOCK = 8 << 20  # bytes read from a file at a time (one region of lines)
-IN_FLIGHT = 2  # regions validated at the same time
 BISECT_FLOOR = 32  # lines Arrow cannot read are halved down to this many, then read one by one
 RAW_KEEP = 1024  # bytes of a rejected line kept in the quarantine
 LATE_MS = 3600 * 1000  # "late": older than the newest ts already in the lake for its type by more than this
 SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson", ".ndjson.gz")
 
-# The rows of one run: the lake's columns plus the event type and where each row came from.
+# The rows of one run: the lake's columns plus the event type, the input file and the line
+# within its region (which orders a region's rows: the first record of an event_id wins).
 ROWS = pa.schema([pa.field("type", pa.string()), *lakelib.SCHEMA, pa.field("_file", pa.int32()), pa.field("_line", pa.int64())])
 _JSON_KINDS = {"id": pa.string(), "string": pa.string(), "category": pa.string(), "choice": pa.string(),
                "integer": pa.int64(), "boolean": pa.bool_(), "string_list": pa.list_(pa.string())}
@@ -88,12 +88,18 @@ class _Context:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     read: int = 0
     tables: list[pa.Table] = field(default_factory=list)
+    lines: int = 0  # lines so far, blank ones included
 
     def part(self) -> _Context:
-        """An empty context with the same settings, for one region processed on its own."""
-        return replace(self, quarantine=[], read=0, tables=[])
+        """An empty context with the same settings, for one region processed on its own
+        (its line numbers count from the region's first line)."""
+        return replace(self, quarantine=[], read=0, tables=[], lines=0)
 
     def absorb(self, part: _Context) -> None:
+        """Add the results of the region that follows the lines seen so far."""
+        for record in part.quarantine:
+            record["line"] += self.lines
+        self.lines += part.lines
         self.read += part.read
         self.quarantine += part.quarantine
         self.tables += part.tables
@@ -109,13 +115,14 @@ def _open(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
-def _regions(stream: BinaryIO) -> Iterator[tuple[str, int, memoryview | bytes]]:
-    """("lines", first line number, complete lines) or ("long", line number, head of a too-long line).
+def _regions(stream: BinaryIO) -> Iterator[tuple[str, memoryview | bytes]]:
+    """("lines", complete lines) or ("long", the head of one too-long line), in input order.
 
     A line longer than the limit that spans reads is skipped while reading (only its
-    head is kept), so memory stays bounded whatever the input.
+    head is kept), so memory stays bounded whatever the input. Lines are numbered when
+    the regions' results are merged, so reading never scans the bytes.
     """
-    line_no, carry, skipping, first = 1, b"", None, True
+    carry, skipping, first = b"", None, True
     while True:
         # Each read lands after the carried partial line in a fresh buffer, so a region is a
         # view of it rather than a copy.
@@ -130,20 +137,18 @@ def _regions(stream: BinaryIO) -> Iterator[tuple[str, int, memoryview | bytes]]:
             newline = buffer.find(b"\n", start, end)
             if not at_end and newline < 0:
                 continue
-            yield "long", line_no, skipping
-            line_no, skipping = line_no + 1, None
+            yield "long", skipping
+            skipping = None
             if at_end:
                 return
             start = newline + 1
         if at_end:
             if end > start:
-                yield "lines", line_no, bytes(buffer[start:end]) + b"\n"
+                yield "lines", bytes(buffer[start:end]) + b"\n"
             return
         cut = buffer.rfind(b"\n", start, end) + 1 or start
         if cut > start:
-            yield "lines", line_no, memoryview(buffer)[start:cut]
-            # numpy counts newlines about four times faster than bytearray.count
-            line_no += int(np.count_nonzero(np.frombuffer(buffer, np.uint8, cut - start, start) == 0x0A))
+            yield "lines", memoryview(buffer)[start:cut]
         carry = bytes(buffer[cut:end])
         if len(carry) > MAX_LINE_BYTES + 1:
             skipping, carry = carry[:RAW_KEEP], b""
@@ -212,9 +217,9 @@ def _exact_line(ctx: _Context, line_no: int, line: bytes) -> dict[str, Any] | No
     return row
 
 
-def _exact(ctx: _Context, lines: _Lines, index: Sequence[int], first_line: int) -> pa.Table:
+def _exact(ctx: _Context, lines: _Lines, index: Sequence[int]) -> pa.Table:
     """Validate the chosen lines one by one; rejected lines go to the quarantine."""
-    rows = [_exact_line(ctx, first_line + i, lines.line(i)) for i in index]
+    rows = [_exact_line(ctx, i + 1, lines.line(i)) for i in index]
     return pa.Table.from_pylist([r for r in rows if r is not None], schema=ROWS)
 
 
@@ -316,7 +321,7 @@ def _fast(ctx: _Context, data: memoryview | bytes, lines: int) -> tuple[dict[str
     ts_kind = "string" if _TS_IS_STRING.search(first_line) else "integer"
     try:
         table = pj.read_json(pa.BufferReader(pa.py_buffer(data)), parse_options=_PARSE[ts_kind],
-                             read_options=pj.ReadOptions(block_size=1 << 20))
+                             read_options=pj.ReadOptions(block_size=1 << 20, use_threads=False))
         if table.num_rows != lines:
             return None  # e.g. two objects on one line
         table.validate(full=True)  # raises on invalid UTF-8
@@ -343,8 +348,7 @@ def _fast(ctx: _Context, data: memoryview | bytes, lines: int) -> tuple[dict[str
     return columns, valid
 
 
-def _fast_lines(ctx: _Context, lines: _Lines, index: np.ndarray, first_line: int,
-                tables: list[pa.Table], doubtful: list[np.ndarray]) -> None:
+def _fast_lines(ctx: _Context, lines: _Lines, index: np.ndarray, tables: list[pa.Table], doubtful: list[np.ndarray]) -> None:
     """Fast path over the chosen regular lines; what it cannot accept is added to ``doubtful``.
 
     When Arrow cannot read the lines at all, halves are tried, down to a few lines.
@@ -357,27 +361,28 @@ def _fast_lines(ctx: _Context, lines: _Lines, index: np.ndarray, first_line: int
             doubtful.append(index)
         else:
             half = len(index) // 2
-            _fast_lines(ctx, lines, index[:half], first_line, tables, doubtful)
-            _fast_lines(ctx, lines, index[half:], first_line, tables, doubtful)
+            _fast_lines(ctx, lines, index[:half], tables, doubtful)
+            _fast_lines(ctx, lines, index[half:], tables, doubtful)
         return
     columns, valid = result
     columns["_file"] = pa.array(np.full(len(index), ctx.file_index, dtype=np.int32))
-    columns["_line"] = pa.array(first_line + index.astype(np.int64))
+    columns["_line"] = pa.array(index.astype(np.int64) + 1)
     table = pa.table([columns[f.name] for f in ROWS], schema=ROWS)
     ctx.read += int(valid.sum())
     tables.append(table if valid.all() else table.filter(pa.array(valid)))
     doubtful.append(index[~valid])
 
 
-def _ingest_region(ctx: _Context, first_line: int, data: memoryview | bytes) -> _Context:
+def _ingest_region(ctx: _Context, data: memoryview | bytes) -> _Context:
     part = ctx.part()
     lines = _Lines(data)
+    part.lines = len(lines.ends)
     tables: list[pa.Table] = []
     doubtful = [np.flatnonzero(~lines.regular)]
-    _fast_lines(part, lines, np.flatnonzero(lines.regular), first_line, tables, doubtful)
+    _fast_lines(part, lines, np.flatnonzero(lines.regular), tables, doubtful)
     exact = np.sort(np.concatenate(doubtful))
     if len(exact):
-        tables.append(_exact(part, lines, exact.tolist(), first_line))
+        tables.append(_exact(part, lines, exact.tolist()))
         if len(tables) > 1:  # keep line order: the first record of an event_id wins
             merged = pa.concat_tables(tables)
             tables = [merged.take(pa.array(np.argsort(merged["_line"].to_numpy(), kind="stable")))]
@@ -385,10 +390,10 @@ def _ingest_region(ctx: _Context, first_line: int, data: memoryview | bytes) -> 
     return part
 
 
-def _long_line(ctx: _Context, line_no: int, head: bytes) -> _Context:
+def _long_line(ctx: _Context, head: bytes) -> _Context:
     part = ctx.part()
-    part.read = 1
-    _quarantine(part, line_no, head, "line_too_long", None, f"more than {MAX_LINE_BYTES} bytes")
+    part.read = part.lines = 1
+    _quarantine(part, 1, head, "line_too_long", None, f"more than {MAX_LINE_BYTES} bytes")
     return part
 
 
@@ -396,14 +401,20 @@ class UnreadableInput(ValueError):
     """An input file that cannot be read to its end (e.g. a truncated .gz); nothing was written."""
 
 
+def _in_flight() -> int:
+    """Regions validated at the same time: one per core, each parsed on one thread (cheaper
+    than sharing Arrow's pool between regions), and one more so no core waits on the reader."""
+    return pa.cpu_count() + 1
+
+
 def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> None:
-    """Queue the file's regions; they are validated two at a time (Arrow and numpy release
-    the GIL), and merged in input order."""
+    """Queue the file's regions; they are validated several at a time (Arrow and numpy
+    release the GIL), and merged in input order."""
     try:
         with _open(path) as stream:
-            for kind, first_line, data in _regions(stream):
-                pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, first_line, data)))
-                while len(pending) > IN_FLIGHT:
+            for kind, data in _regions(stream):
+                pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, data)))
+                while len(pending) > _in_flight():
                     _merge_next(pending)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise UnreadableInput(f"{path}: cannot read it to the end ({exc}); nothing was ingested") from None
@@ -475,7 +486,7 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     min_ts_ms = to_epoch_ms(min_ts)
     lakelib.clean_tmp(lake)
     contexts, pending = [], deque()
-    with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
+    with ThreadPoolExecutor(max_workers=_in_flight()) as pool:
         for index, path in enumerate(files):
             base = Path(media_root) if media_root is not None else path.parent
             contexts.append(_Context(index, str(path.resolve()), str(base.resolve()), min_ts_ms, now_ms))
