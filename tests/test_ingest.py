@@ -8,8 +8,10 @@ import json
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -222,6 +224,22 @@ def test_regions_split_anywhere_give_back_every_line_in_order(body, block):
         assert kind == "lines"
         got += bytes(data).split(b"\n")[:-1]
     assert got == expected
+
+@settings(max_examples=80, deadline=None)
+@given(ids=st.lists(st.text(min_size=1, max_size=5), max_size=40), known=st.lists(st.text(min_size=1, max_size=5),
+       max_size=15), groups=st.integers(1, 4))
+def test_dedup_in_groups_keeps_the_first_of_each_id_not_in_the_lake(ids, known, groups):
+    # sliced arrays: their buffers start before their first value
+    as_array = lambda values: pa.array(["pad", *values], pa.string()).slice(1)  # noqa: E731
+    with ThreadPoolExecutor(2) as pool:
+        keep = ingest_module._new_events(as_array(ids), as_array(known), pool, groups)
+    seen, expected = set(known), []
+    for index, event_id in enumerate(ids):
+        if event_id not in seen:
+            expected.append(index)
+            seen.add(event_id)
+    assert keep.tolist() == expected
+
 
 # ---------------------------------------------------------------- reconciliation over random input
 

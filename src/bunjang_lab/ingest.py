@@ -243,6 +243,13 @@ _STARTS_BLANK = np.zeros(256, dtype=bool)  # by first byte: could the string be 
 _STARTS_BLANK[list(BLANK.encode())] = True
 
 
+def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a string array, as numpy views; the bytes are never empty."""
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset:values.offset + len(values) + 1]
+    text = np.frombuffer(values.buffers()[2], dtype=np.uint8) if values.buffers()[2] else np.zeros(1, np.uint8)
+    return offsets, text
+
+
 def _has_text(values) -> np.ndarray:
     """True for strings that are not blank (the exact path's ``_is_blank``, negated), and for nulls.
 
@@ -250,8 +257,7 @@ def _has_text(values) -> np.ndarray:
     text; only the others go through a regular expression.
     """
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset:values.offset + len(values) + 1]
-    text = np.frombuffer(values.buffers()[2], dtype=np.uint8) if values.buffers()[2] else np.zeros(1, np.uint8)
+    offsets, text = _string_buffers(values)
     starts = np.minimum(offsets[:-1], len(text) - 1)
     result = (np.diff(offsets) > 0) & ~_STARTS_BLANK[text[starts]]
     if values.null_count:  # a mostly-absent field must not send its nulls to the regular expression
@@ -315,16 +321,27 @@ def _resolve_images(images: pa.ChunkedArray, base_dir: str) -> pa.Array:
     return pa.ListArray.from_arrays(offsets, resolved, mask=pc.is_null(images))
 
 
+def _check_utf8(buffer: pa.Buffer) -> None:
+    """Raise ``ArrowInvalid`` unless the bytes are valid UTF-8, in one pass.
+
+    Arrow's JSON reader passes invalid bytes through into strings (escapes cannot make
+    them: it rejects lone surrogates), so checking its input covers every value.
+    """
+    offsets = pa.py_buffer(np.array([0, buffer.size], np.int64))
+    pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, buffer]).cast(pa.large_string())
+
+
 def _fast(ctx: _Context, data: memoryview | bytes, lines: int) -> tuple[dict[str, Any], np.ndarray] | None:
     """(columns, per-row validity) for ``lines`` regular lines, or None when Arrow cannot read them."""
     first_line = bytes(data[:min(len(data), 4096)]).split(b"\n", 1)[0]
     ts_kind = "string" if _TS_IS_STRING.search(first_line) else "integer"
+    buffer = pa.py_buffer(data)
     try:
-        table = pj.read_json(pa.BufferReader(pa.py_buffer(data)), parse_options=_PARSE[ts_kind],
+        _check_utf8(buffer)
+        table = pj.read_json(pa.BufferReader(buffer), parse_options=_PARSE[ts_kind],
                              read_options=pj.ReadOptions(block_size=1 << 20, use_threads=False))
         if table.num_rows != lines:
             return None  # e.g. two objects on one line
-        table.validate(full=True)  # raises on invalid UTF-8
         if ts_kind == "integer":
             ts_ms = table["ts"]
         else:
@@ -441,13 +458,40 @@ def expand_inputs(paths: Sequence[str | os.PathLike]) -> list[Path]:
     return files
 
 
-def _first_occurrences(event_ids: pa.ChunkedArray) -> np.ndarray:
+def _first_occurrences(event_ids: pa.Array) -> np.ndarray:
     """True for the first row of each event_id (dictionary codes follow first appearance)."""
-    codes = event_ids.combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = event_ids.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
     if len(codes) == 0:
         return np.zeros(0, dtype=bool)
     seen_before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
     return codes > seen_before
+
+
+def _id_groups(ids: pa.Array, groups: int) -> np.ndarray:
+    """A group number per id, equal for equal ids (from its length and last byte)."""
+    offsets, text = _string_buffers(ids)
+    lengths = np.diff(offsets)
+    last = np.where(lengths > 0, text[np.clip(offsets[1:] - 1, 0, len(text) - 1)], 0)
+    return (last.astype(np.int64) + lengths) % groups
+
+
+def _new_events(event_ids: pa.Array, known: pa.Array, pool: Executor, groups: int) -> np.ndarray:
+    """Indexes of the rows to keep: the first of each event_id, unless the id is ``known``.
+
+    Equal ids fall in the same group, so the groups are deduplicated apart, in parallel.
+    """
+    row_groups, known_groups = _id_groups(event_ids, groups), _id_groups(known, groups)
+
+    def decide(group: int) -> np.ndarray:
+        rows = np.flatnonzero(row_groups == group)
+        ids = event_ids.take(pa.array(rows))
+        keep = _first_occurrences(ids)
+        if len(known):
+            seen = known.filter(pa.array(known_groups == group))
+            keep &= ~pc.is_in(ids, value_set=seen).to_numpy(zero_copy_only=False)
+        return rows[keep]
+
+    return np.sort(np.concatenate([np.zeros(0, np.int64), *pool.map(decide, range(groups))]))
 
 
 def _late_and_out_of_order(table: pa.Table, newest: dict[str, int]) -> tuple[int, int]:
@@ -497,10 +541,8 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     rows = pa.concat_tables([t for c in contexts for t in c.tables] or [ROWS.empty_table()]).combine_chunks()
     for context in contexts:
         context.tables = []  # the joined copy replaces them: never hold both
-    known = lakelib.event_ids(lake)
-    in_lake = (pc.is_in(rows["event_id"], value_set=known).to_numpy(zero_copy_only=False) if len(known)
-               else np.zeros(rows.num_rows, dtype=bool))
-    keep = np.flatnonzero(_first_occurrences(rows["event_id"]) & ~in_lake)
+    with ThreadPoolExecutor(max_workers=pa.cpu_count()) as pool:
+        keep = _new_events(rows["event_id"].combine_chunks(), lakelib.event_ids(lake), pool, pa.cpu_count())
     with ThreadPoolExecutor(max_workers=1) as writer:  # the run's figures are worked out while the lake is written
         writing = writer.submit(lakelib.write_events, lake, rows.drop_columns(["_file", "_line"]), run_id=run_id,
                                 rows=keep)
