@@ -145,33 +145,49 @@ def test_late_and_out_of_order(tmp_path):
 # ---------------------------------------------------------------- fast and exact paths agree
 
 def varied_lines(count: int) -> list[bytes]:
-    """Every type, both ts forms, ids as integers, extra fields, odd but valid values, and bad lines."""
+    """Every type, both ts forms, ids as integers, extra fields, odd but valid values, and bad lines.
+
+    The first third has string times and the second integer ones, so Arrow reads most of
+    their blocks (the fast path); the last third mixes value kinds in every block, so it
+    is read line by line (the exact path).
+    """
     lines = []
     for n in range(count):
         kind = list(KINDS)[n % len(KINDS)]
         changes = {}
-        if n % 5 == 0:
+        third = 3 * n // count
+        if third == 1 or (third == 2 and n % 5 == 0):
             changes["ts"] = 1_764_000_000_000 + n
-        if n % 11 == 0:
+        if third == 2 and n % 11 == 0:
             changes["user_id"] = n
         if n % 13 == 0:
             changes["campaign"] = {"id": n, "tags": ["a", "b"]}
-        if n % 17 == 0:
+        if third == 2 and n % 17 == 0:
             changes["ts"] = f"2026-11-25 0{n % 10}:00:00.123456789Z"
         if kind == "favorite" and n % 2:
             changes["on"] = None
+        if n % 37 == 0:  # at most 128 characters: 100 Korean ones (300 bytes) pass, 129 ASCII ones do not
+            changes["event_id"] = "가" * 100 + str(n) if n % 2 else "x" * 129
+        if kind in ("signup", "listing") and n % 4 == 0:  # bounds broken within otherwise clean regions
+            changes["birth_year" if kind == "signup" else "price"] = 1899 if kind == "signup" else -5
+        if kind == "listing" and n % 5 == 1:
+            changes["category"] = "디지털>"  # an empty segment
         lines.append(line(event(n, kind, **changes)))
-        if n % 29 == 0:
+        if n % (29 if third == 2 else 97) == 0:  # bad lines that Arrow cannot read fail their whole block
             lines.append(list(BAD_LINES.values())[n % (len(BAD_LINES) - 1)])
-        if n % 31 == 0:
-            lines.append(line(event(n - 1, "click")))
+        if n % 31 == 0:  # a resent id, in the time form of its third
+            lines.append(line(event(n - 1, "click", **({"ts": 1_764_000_000_000 + n} if third == 1 else {}))))
     return lines
 
 
 def test_fast_and_exact_paths_give_identical_results(tmp_path, monkeypatch):
     source = tmp_path / "mixed.jsonl"
-    source.write_bytes(b"".join(varied_lines(1500)))
+    lines = varied_lines(1500)
+    source.write_bytes(b"".join(lines))
+    exact_lines, exact_line = [], ingest_module._exact_line
+    monkeypatch.setattr(ingest_module, "_exact_line", lambda *a: exact_lines.append(a[1]) or exact_line(*a))
     fast = ingest([source], tmp_path / "fast", run_id="run")
+    assert len(exact_lines) < 0.6 * len(lines)  # both paths had a real share of the input
     monkeypatch.setattr(ingest_module, "_fast", lambda *args: None)  # everything through events.validate
     exact = ingest([source], tmp_path / "exact", run_id="run")
     for stats in (fast, exact):
