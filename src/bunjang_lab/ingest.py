@@ -274,14 +274,23 @@ def _true(condition) -> np.ndarray:
     return pc.fill_null(condition, True).to_numpy(zero_copy_only=False)
 
 
+def _all_within(values, minimum: int, maximum: int | None) -> bool:
+    """Whether every value (nulls aside) lies within the bounds: one pass settles most columns."""
+    low, high = pc.min_max(values).values()
+    return (low.as_py() is None or low.as_py() >= minimum) and (maximum is None or high.as_py() is None
+                                                                  or high.as_py() <= maximum)
+
+
 def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Context) -> np.ndarray:
     """A mask of rows that :func:`bunjang_lab.events.validate` accepts (False when in doubt)."""
     event_id = table["event_id"]
-    ok = ((codes < len(TYPES)) & pc.is_valid(event_id).to_numpy(zero_copy_only=False)
-          & _has_text(event_id) & _true(pc.less_equal(pc.utf8_length(event_id), MAX_EVENT_ID_CHARS))
-          & pc.is_valid(table["user_id"]).to_numpy(zero_copy_only=False) & _has_text(table["user_id"])
-          & pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, ctx.now_ms + MAX_FUTURE_MS)),
-                         False).to_numpy(zero_copy_only=False))
+    ok = ((codes < len(TYPES)) & pc.is_valid(event_id).to_numpy(zero_copy_only=False) & _has_text(event_id)
+          & pc.is_valid(table["user_id"]).to_numpy(zero_copy_only=False) & _has_text(table["user_id"]))
+    if pc.max(pc.binary_length(event_id)).as_py() > MAX_EVENT_ID_CHARS:  # bytes bound characters from above
+        ok &= _true(pc.less_equal(pc.utf8_length(event_id), MAX_EVENT_ID_CHARS))
+    if ts_ms.null_count or not _all_within(ts_ms, ctx.min_ts_ms, ctx.now_ms + MAX_FUTURE_MS):
+        ok &= pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, ctx.now_ms + MAX_FUTURE_MS)),
+                           False).to_numpy(zero_copy_only=False)
     present_bits = np.zeros(table.num_rows, dtype=np.uint32)
     for bit, name in enumerate(TYPE_FIELDS):
         column, spec = table[name], FIELDS[name]
@@ -294,13 +303,15 @@ def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Conte
             ok &= absent | _has_text(column)
         elif spec.kind == "choice":
             ok &= absent | _true(pc.is_in(column, value_set=pa.array(spec.choices)))
-        elif spec.kind == "category":
-            ok &= absent | _true(pc.match_substring_regex(column, CATEGORY_PATTERN))
+        elif spec.kind == "category":  # a few distinct paths: when each is well formed, so is every row
+            if not _true(pc.match_substring_regex(pc.unique(column), CATEGORY_PATTERN)).all():
+                ok &= absent | _true(pc.match_substring_regex(column, CATEGORY_PATTERN))
         elif spec.kind == "integer":
             maximum = ctx.max_birth_year if name == "birth_year" else spec.maximum
-            ok &= absent | _true(pc.greater_equal(column, spec.minimum))
-            if maximum is not None:
-                ok &= absent | _true(pc.less_equal(column, maximum))
+            if not _all_within(column, spec.minimum, maximum):
+                ok &= absent | _true(pc.greater_equal(column, spec.minimum))
+                if maximum is not None:
+                    ok &= absent | _true(pc.less_equal(column, maximum))
         elif spec.kind == "string_list":
             column = column.combine_chunks()  # parent indices must count from the first row
             values = pc.list_flatten(column)
