@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,10 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bunjang_lab import ingest as ingest_module
+from bunjang_lab.events import TS_PATTERN
 from bunjang_lab.ingest import ingest_files
 from bunjang_lab.lake import read_events, read_manifests, read_quarantine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TS_RE = re.compile(TS_PATTERN)
 NOW = "2026-11-26T00:00:00Z"
 KINDS = {
     "signup": {"gender": "M", "birth_year": 1990},
@@ -255,6 +258,23 @@ def test_dedup_in_groups_keeps_the_first_of_each_id_not_in_the_lake(ids, known, 
             expected.append(index)
             seen.add(event_id)
     assert keep.tolist() == expected
+
+
+TIMES = ["2026-10-01T00:00:00.123+09:00", "2026-10-01T00:00:00Z", "2026-10-01 00:00:00.123456789z",
+         "2026-10-01t23:59:59-23:59", "2026-10-01T00:00:00+24:00", "2026-10-01T00:00:00.1Z", "2026-10-01T00:00:00.Z"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(template=st.sampled_from(TIMES), edits=st.lists(st.lists(st.tuples(st.integers(0, 34), st.sampled_from(
+       "0123456789-:.TtZz +x")), max_size=3), min_size=1, max_size=8))
+def test_times_of_one_width_are_checked_like_the_pattern(template, edits):
+    times = []
+    for row in edits:
+        chars = list(template)
+        for position, char in row:
+            chars[position % len(chars)] = char
+        times.append("".join(chars))
+    assert ingest_module._rfc3339(pa.array(times)).to_pylist() == [TS_RE.fullmatch(t) is not None for t in times]
 
 
 # ---------------------------------------------------------------- reconciliation over random input
