@@ -134,19 +134,26 @@ def write_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None 
     types = table["type"].combine_chunks().dictionary_encode()
     days = pc.cast(table["ts"], pa.int64()).to_numpy()[rows] // 86_400_000
     codes = types.indices.to_numpy(zero_copy_only=False)[rows].astype(np.int64)
-    row_keys = codes << 32 | days
-    keys = np.unique(row_keys)
-    group = np.searchsorted(keys, row_keys)
-    if len(keys) <= 1 << 16:
+    first_day, day_span = int(days.min()), int(days.max() - days.min()) + 1
+    type_names = types.dictionary.to_pylist()
+    # A partition's number among all (type, day) pairs of the run's span; counting them is
+    # cheaper than hashing, and the span is short (what is older than the ingest's lower bound
+    # was rejected), but any span works.
+    cell = codes * day_span + (days - first_day)
+    sizes = np.bincount(cell, minlength=len(type_names) * day_span)
+    cells = np.flatnonzero(sizes)
+    group = np.zeros(len(sizes), dtype=np.int64)
+    group[cells] = np.arange(len(cells))
+    group = group[cell]
+    if len(cells) <= 1 << 16:
         group = group.astype(np.uint16)  # numpy's stable sort of 16-bit keys is a radix sort
     attempt = uuid.uuid4().hex[:8]  # a retried run with the same id never replaces a file
     order = rows[np.argsort(group, kind="stable")]
-    starts = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(keys)))])
-    type_names = types.dictionary.to_pylist()
+    starts = np.concatenate([[0], np.cumsum(sizes[cells])])
 
     def write(number: int) -> dict[str, Any]:
-        type_name = type_names[int(keys[number] >> 32)]
-        date = (_EPOCH_DAY + dt.timedelta(days=int(keys[number] & 0xFFFFFFFF))).isoformat()
+        type_name = type_names[int(cells[number] // day_span)]
+        date = (_EPOCH_DAY + dt.timedelta(days=first_day + int(cells[number] % day_span))).isoformat()
         schema = type_schema(type_name)
         part = _conform(table.select([n for n in schema.names if n in table.column_names])
                         .take(pa.array(order[starts[number]:starts[number + 1]])), schema)
@@ -165,7 +172,7 @@ def write_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None 
     largest_first = np.argsort(-np.diff(starts), kind="stable").tolist()
     with ThreadPoolExecutor(max_workers=2) as pool:
         written = dict(zip(largest_first, pool.map(write, largest_first)))
-    return [written[number] for number in range(len(keys))]
+    return [written[number] for number in range(len(cells))]
 
 
 def _dataset(lake) -> ds.Dataset | None:
