@@ -215,6 +215,13 @@ def test_fast_path_takes_the_bulk_of_clean_input(tmp_path, monkeypatch):
     assert len(calls) <= ingest_module.BISECT_FLOOR  # only the broken line's neighbourhood is read one by one
 
 
+def test_a_block_where_no_line_has_an_event_id_is_quarantined_line_by_line(tmp_path):
+    source = tmp_path / "no-ids.jsonl"
+    source.write_bytes(b"".join(line(event(n, event_id=...)) for n in range(50)))
+    stats = ingest([source], tmp_path / "lake")
+    assert (stats["accepted"], stats["by_reason"]) == (0, {"missing_field": 50})
+
+
 def test_long_line_spanning_reads_is_skipped_with_bounded_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(ingest_module, "READ_BLOCK", 64 << 10)
     source = tmp_path / "long.jsonl"

@@ -327,7 +327,7 @@ def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Conte
     event_id = table["event_id"]
     ok = ((codes < len(TYPES)) & pc.is_valid(event_id).to_numpy(zero_copy_only=False) & _has_text(event_id)
           & pc.is_valid(table["user_id"]).to_numpy(zero_copy_only=False) & _has_text(table["user_id"]))
-    if pc.max(pc.binary_length(event_id)).as_py() > MAX_EVENT_ID_CHARS:  # bytes bound characters from above
+    if (pc.max(pc.binary_length(event_id)).as_py() or 0) > MAX_EVENT_ID_CHARS:  # bytes bound characters from above
         ok &= _true(pc.less_equal(pc.utf8_length(event_id), MAX_EVENT_ID_CHARS))
     if ts_ms.null_count or not _all_within(ts_ms, ctx.min_ts_ms, ctx.now_ms + MAX_FUTURE_MS):
         ok &= pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, ctx.now_ms + MAX_FUTURE_MS)),
@@ -589,12 +589,16 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
             _ingest_file(contexts[-1], path, pool, pending)
         while pending:
             _merge_next(pending)
-    # One chunk per column: dedup, the lookups below and the lake writer then never re-join chunks.
-    rows = pa.concat_tables([t for c in contexts for t in c.tables] or [ROWS.empty_table()]).combine_chunks()
+    tables = pa.concat_tables([t for c in contexts for t in c.tables] or [ROWS.empty_table()])
     for context in contexts:
-        context.tables = []  # the joined copy replaces them: never hold both
-    with ThreadPoolExecutor(max_workers=pa.cpu_count()) as pool:
-        keep = _new_events(rows["event_id"].combine_chunks(), lakelib.event_ids(lake), pool, pa.cpu_count())
+        context.tables = []
+    with ThreadPoolExecutor(max_workers=pa.cpu_count() + 1) as pool:
+        # One chunk per column, so the lookups below and the lake writer never re-join chunks;
+        # the ids are joined apart and deduplicated meanwhile.
+        joining = pool.submit(tables.combine_chunks)
+        keep = _new_events(tables["event_id"].combine_chunks(), lakelib.event_ids(lake), pool, pa.cpu_count())
+        rows = joining.result()
+        del tables  # the joined copy replaces the regions' tables: never hold both for long
     with ThreadPoolExecutor(max_workers=1) as writer:  # the run's figures are worked out while the lake is written
         writing = writer.submit(lakelib.write_events, lake, rows.drop_columns(["_file", "_line"]), run_id=run_id,
                                 rows=keep)
