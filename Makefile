@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 XLEARN_VERSION := 0.40a1
-APT_PACKAGES := tesseract-ocr tesseract-ocr-kor fonts-nanum chromium
+APT_PACKAGES := tesseract-ocr tesseract-ocr-kor fonts-nanum fonts-dejavu-core chromium
 # xlearn aborts the whole process when USER is unset (CI and containers often lack it).
 export USER := $(or $(USER),bunjang)
 export OMP_THREAD_LIMIT ?= 1

@@ -34,10 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import skimage.data
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 from bunjang_lab.fraud.images import ocr  # noqa: E402
+from bunjang_lab.fraud.images.edits import FONTS, catalogue, jpeg  # noqa: E402
 from bunjang_lab.fraud.images.hashing import hash_image  # noqa: E402
 from bunjang_lab.fraud.images.index import LinearScan, MultiIndexHashing  # noqa: E402
 from bunjang_lab.fraud.images.loading import open_image  # noqa: E402
@@ -47,7 +48,6 @@ from bunjang_lab.fraud.images.verify import Similarity, similarity  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = REPO_ROOT / "data" / "sample"
-FONTS = Path("/usr/share/fonts/truetype")
 #: The previous round's policy, recomputed as a same-run baseline: trimmed correlation
 #: only behind agreeing hashes (no overlay arm).
 PREVIOUS_POLICY = replace(DEFAULT_POLICY, overlay=float("inf"))
@@ -135,69 +135,6 @@ def bench_index(n: int = 1_000_000, queries: int = 2000) -> dict:
 
 # --- 3. matching quality ----------------------------------------------------------------------
 
-def _jpeg(img, quality):
-    buffer = io.BytesIO()
-    img.save(buffer, "JPEG", quality=quality)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-
-
-def _crop(img, left, top, right, bottom):
-    w, h = img.size
-    return img.crop((round(w * left), round(h * top), w - round(w * right), h - round(h * bottom)))
-
-
-def _overlay(img):
-    img = img.copy()
-    font = ImageFont.truetype(str(FONTS / "nanum/NanumGothicBold.ttf"), max(12, img.width // 22))
-    ImageDraw.Draw(img).text((img.width * 0.05, img.height * 0.8), "카톡 abc1234 급처 010-1234-5678",
-                             font=font, fill="white", stroke_width=2, stroke_fill="black")
-    return img
-
-
-def _watermark(img):
-    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-    font = ImageFont.truetype(str(FONTS / "dejavu/DejaVuSans-Bold.ttf"), max(12, img.width // 8))
-    ImageDraw.Draw(layer).text((img.width * 0.15, img.height * 0.4), "SAMPLE", font=font, fill=(255, 255, 255, 110))
-    return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
-
-
-OVERLAY_FONTS = ("nanum/NanumGothicBold.ttf", "nanum/NanumGothic.ttf", "nanum/NanumMyeongjo.ttf", "dejavu/DejaVuSans-Bold.ttf")
-
-
-def _random_overlay(img, rng: random.Random):
-    """Text or a watermark of random font, size (1/25 to 1/7 of the width), colour,
-    opacity, outline and place: what the fixed overlays above could be tuned to."""
-    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-    font = ImageFont.truetype(str(FONTS / rng.choice(OVERLAY_FONTS)), int(img.width * rng.uniform(1 / 25, 1 / 7)))
-    colour = rng.choice([(255, 255, 255), (0, 0, 0), (255, 40, 40), (255, 230, 0), (30, 90, 255)])
-    alpha = rng.choice([255, 255, 110, 160])
-    outline = (255, 255, 255) if colour == (0, 0, 0) else (0, 0, 0)
-    ImageDraw.Draw(layer).text((img.width * rng.uniform(0, 0.4), img.height * rng.uniform(0.05, 0.85)),
-                               rng.choice(["카톡 abc1234", "010-9876-5432", "SAMPLE", "© shop_kim", "급처 카톡 qwe77"]),
-                               font=font, fill=(*colour, alpha), stroke_width=rng.choice([0, 0, 2]), stroke_fill=(*outline, alpha))
-    return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
-
-
-def edits(rng: random.Random) -> dict:
-    side = lambda: rng.uniform(0, 0.1)  # noqa: E731
-    return {
-        "jpeg q30": lambda im: _jpeg(im, 30),
-        "resize 0.25x": lambda im: im.resize((im.width // 4, im.height // 4), Image.Resampling.BILINEAR),
-        "crop 10% all sides": lambda im: _crop(im, 0.1, 0.1, 0.1, 0.1),
-        "crop 10% one side": lambda im: _crop(im, *rng.choice([(0.1, 0, 0, 0), (0, 0.1, 0, 0), (0, 0, 0.1, 0), (0, 0, 0, 0.1)])),
-        "crop 10% two sides": lambda im: _crop(im, *rng.choice([(0.1, 0.1, 0, 0), (0, 0, 0.1, 0.1), (0.1, 0, 0, 0.1)])),
-        "random crop <=10%/side": lambda im: _crop(im, side(), side(), side(), side()),
-        "brightness +25%": lambda im: ImageEnhance.Brightness(im).enhance(1.25),
-        "brightness -25%": lambda im: ImageEnhance.Brightness(im).enhance(0.75),
-        "mirror": lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-        "text overlay": _overlay,
-        "watermark": _watermark,
-        "random text or watermark": lambda im: _random_overlay(im, rng),
-        "mirror+crop+resize+jpeg50": lambda im: _jpeg(_crop(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), side(), side(), side(), side())
-                                                     .resize((im.width // 2, im.height // 2)), 50),
-    }
-
-
 def hash_evidence(queries, stored) -> dict:
     """Over every (query, stored picture) pair, brute force over all variant pairs: the
     nearest single hash (what the index's candidate search sees), whether the hashes agree
@@ -251,7 +188,7 @@ def bench_matching(repeats: int = 4) -> dict:
         originals = list(photos)
         stored = [hash_image(photos[n]) for n in originals]
         table = {}
-        for name, edit in edits(rng).items():
+        for name, edit in catalogue(rng).items():
             queries, owners = [], []
             for number, photo in enumerate(originals):
                 for _ in range(repeats if "crop" in name or "mirror+" in name or "random" in name else 1):
@@ -345,7 +282,7 @@ def rendered_contacts(count: int, seed: int = 1) -> list[tuple[Image.Image, str,
         outline = background == "photo" and rng.random() < 0.3
         draw.text((x, y), text, font=font, fill=colour, stroke_width=2 if outline else 0,
                   stroke_fill=tuple(255 - c for c in colour))
-        out.append((_jpeg(img, 85), text, {"font": font_name, "size": size, "background": background}))
+        out.append((jpeg(img, 85), text, {"font": font_name, "size": size, "background": background}))
     return out
 
 

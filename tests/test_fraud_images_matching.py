@@ -1,10 +1,9 @@
-"""Reused photos: real photographs match their edited copies and not each other; the
-scan, the batch path (plan, shards, merge) and both commands."""
+"""Reused photos: real photographs match their copies after every edit of
+:mod:`bunjang_lab.fraud.images.edits`, and not each other (the scan, the batch path and the
+commands are in test_fraud_images_scan.py)."""
 
 from __future__ import annotations
 
-import io
-import json
 import random
 from itertools import combinations
 from pathlib import Path
@@ -12,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont
+from PIL import Image, ImageDraw
 
+from bunjang_lab.fraud.images import edits
 from bunjang_lab.fraud.images.hashing import hash_image
 from bunjang_lab.fraud.images.index import ImageIndex
 from bunjang_lab.fraud.images.matching import DEFAULT_POLICY, find_matches
@@ -21,7 +21,6 @@ from bunjang_lab.fraud.images.verify import similarity
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_IMAGES = REPO_ROOT / "data" / "sample" / "images"
-FONT = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins")
 
 
@@ -29,48 +28,7 @@ def load_photo(name: str) -> Image.Image:
     return Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
 
 
-def jpeg(img: Image.Image, quality: int) -> Image.Image:
-    buffer = io.BytesIO()
-    img.save(buffer, "JPEG", quality=quality)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-
-
-def crop(img, left, top, right, bottom):
-    w, h = img.size
-    return img.crop((round(w * left), round(h * top), w - round(w * right), h - round(h * bottom)))
-
-
-def overlay_text(img: Image.Image) -> Image.Image:
-    img = img.copy()
-    font = ImageFont.truetype(FONT, max(12, img.width // 22))
-    ImageDraw.Draw(img).text((img.width * 0.05, img.height * 0.82), "카톡 abc1234 급처", font=font,
-                             fill="white", stroke_width=2, stroke_fill="black")
-    return img
-
-
-def watermark(img: Image.Image) -> Image.Image:
-    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-    font = ImageFont.truetype(FONT, img.width // 8)
-    ImageDraw.Draw(layer).text((img.width * 0.15, img.height * 0.4), "SAMPLE", font=font, fill=(255, 255, 255, 110))
-    return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
-
-
-rng = random.Random(7)
-TRANSFORMS = {
-    "jpeg q30": lambda im: jpeg(im, 30),
-    "resize 0.25": lambda im: im.resize((im.width // 4, im.height // 4), Image.Resampling.BILINEAR),
-    "crop 10% every side": lambda im: crop(im, 0.1, 0.1, 0.1, 0.1),
-    "random crop <= 10%": lambda im: crop(im, *[rng.uniform(0, 0.1) for _ in range(4)]),
-    "10% off one side": lambda im: crop(im, *rng.choice([(0.1, 0, 0, 0), (0, 0.1, 0, 0), (0, 0, 0.1, 0), (0, 0, 0, 0.1)])),
-    "10% off two sides": lambda im: crop(im, *rng.choice([(0.1, 0.1, 0, 0), (0, 0, 0.1, 0.1), (0.1, 0, 0, 0.1)])),
-    "brighter 25%": lambda im: ImageEnhance.Brightness(im).enhance(1.25),
-    "darker 25%": lambda im: ImageEnhance.Brightness(im).enhance(0.75),
-    "mirrored": lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-    "text overlay": overlay_text,
-    "watermark": watermark,
-    "all at once": lambda im: jpeg(crop(ImageEnhance.Brightness(im).enhance(0.8), 0.05, 0.03, 0.06, 0.04)
-                                   .transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((im.width // 3, im.height // 3)), 40),
-}
+TRANSFORMS = edits.catalogue(random.Random(7))
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +50,7 @@ def test_edited_copies_of_a_photo_match_it_and_only_it(photo_index, transform):
 def test_copies_cut_on_one_or_two_sides_are_strong_matches(photo_index, sides):
     # the hashes alone missed 18% / 40% of these; the thumbnail verification finds them
     for name in PHOTOS:
-        matches = find_matches(photo_index, hash_image(crop(load_photo(name), *sides)))
+        matches = find_matches(photo_index, hash_image(edits.crop(load_photo(name), *sides)))
         assert [(m["listing"], m["strong"]) for m in matches] == [(name, True)], (sides, name)
         assert matches[0]["similarity"] >= DEFAULT_POLICY.verified
 
@@ -123,7 +81,7 @@ def test_different_photographs_and_sample_pictures_do_not_match():
     assert false / len(pairs) <= 0.001, f"{false} false matches over {len(pairs)} pairs"
 
 
-@pytest.mark.parametrize("edit", [overlay_text, watermark])
+@pytest.mark.parametrize("edit", [edits.text_overlay, edits.watermark])
 def test_overlays_on_dark_photos_are_strong_matches(tmp_path, edit):
     # white letters are most of these photos' contrast: the hashes stop agreeing, and only
     # the misfit lying on the overlay's pixels tells the copy from another picture
