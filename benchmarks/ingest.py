@@ -82,6 +82,13 @@ def generate(path: Path, events: int, seed: int = 7, bad: float = 0.0) -> None:
             out.write(line + "\n")
 
 
+def measure(run) -> tuple[object, float, float]:
+    """(what ``run()`` returns, its wall seconds, its CPU seconds over every thread)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
 def main() -> None:
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--events", type=int, default=1_000_000)
@@ -98,14 +105,13 @@ def main() -> None:
         # of tries and the same cache warmth for both (the machine is shared and noisy).
         raw, raw_cpu, ingest_wall, ingest_cpu_times = [], [], [], []
         for attempt in range(args.rounds):
-            t0, c0 = time.perf_counter(), time.process_time()
-            rows = pj.read_json(source).num_rows
-            raw.append(time.perf_counter() - t0)
-            raw_cpu.append(time.process_time() - c0)
-            t0, c0 = time.perf_counter(), time.process_time()
-            stats = ingest_files([source], work / f"lake-{attempt}", now="2026-12-01T00:00:00Z")
-            ingest_wall.append(time.perf_counter() - t0)
-            ingest_cpu_times.append(time.process_time() - c0)
+            rows, wall, cpu = measure(lambda: pj.read_json(source).num_rows)
+            raw.append(wall)
+            raw_cpu.append(cpu)
+            lake = work / f"lake-{attempt}"
+            stats, wall, cpu = measure(lambda: ingest_files([source], lake, now="2026-12-01T00:00:00Z"))
+            ingest_wall.append(wall)
+            ingest_cpu_times.append(cpu)
         raw_rate = rows / min(raw)
         ingest_seconds, ingest_cpu = min(ingest_wall), min(ingest_cpu_times)
         rate = stats["read"] / ingest_seconds

@@ -26,7 +26,7 @@ from pathlib import Path
 import pyarrow.json as pj
 
 import bunjang_lab.ingest as current
-from ingest import generate
+from ingest import generate, measure
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,12 +43,6 @@ def load_baseline(commit: str, folder: Path):
     return module
 
 
-def measure(run) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    run()
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
 def ingest(module, source: Path, work: Path) -> tuple[float, float, float, float]:
     """(wall, cpu, tail wall, tail cpu) of one run into an empty lake."""
     merge, last = module._merge_next, {}
@@ -60,7 +54,7 @@ def ingest(module, source: Path, work: Path) -> tuple[float, float, float, float
     module._merge_next = timed_merge
     lake = Path(tempfile.mkdtemp(dir=work))
     try:
-        wall, cpu = measure(lambda: module.ingest_files([source], lake, now="2026-12-01T00:00:00Z"))
+        _, wall, cpu = measure(lambda: module.ingest_files([source], lake, now="2026-12-01T00:00:00Z"))
     finally:
         module._merge_next = merge
         shutil.rmtree(lake)
@@ -81,7 +75,7 @@ def main() -> None:
         generate(source, args.events)
         results: dict[str, list[tuple[float, ...]]] = {"raw": [], "baseline": [], "current": []}
         for _ in range(args.rounds):
-            results["raw"].append(measure(lambda: pj.read_json(source)))
+            results["raw"].append(measure(lambda: pj.read_json(source))[1:])
             results["baseline"].append(ingest(baseline, source, work))
             results["current"].append(ingest(current, source, work))
             print(f"load average {os.getloadavg()[0]:.1f}", flush=True)

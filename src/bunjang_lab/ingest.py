@@ -317,9 +317,8 @@ def _rfc3339(values: pa.Array) -> pa.Array:
 
 def _all_within(values, minimum: int, maximum: int | None) -> bool:
     """Whether every value (nulls aside) lies within the bounds: one pass settles most columns."""
-    low, high = pc.min_max(values).values()
-    return (low.as_py() is None or low.as_py() >= minimum) and (maximum is None or high.as_py() is None
-                                                                  or high.as_py() <= maximum)
+    low, high = (bound.as_py() for bound in pc.min_max(values).values())
+    return (low is None or low >= minimum) and (maximum is None or high is None or high <= maximum)
 
 
 def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Context) -> np.ndarray:
@@ -329,8 +328,9 @@ def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Conte
           & pc.is_valid(table["user_id"]).to_numpy(zero_copy_only=False) & _has_text(table["user_id"]))
     if (pc.max(pc.binary_length(event_id)).as_py() or 0) > MAX_EVENT_ID_CHARS:  # bytes bound characters from above
         ok &= _true(pc.less_equal(pc.utf8_length(event_id), MAX_EVENT_ID_CHARS))
-    if ts_ms.null_count or not _all_within(ts_ms, ctx.min_ts_ms, ctx.now_ms + MAX_FUTURE_MS):
-        ok &= pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, ctx.now_ms + MAX_FUTURE_MS)),
+    latest_ms = ctx.now_ms + MAX_FUTURE_MS
+    if ts_ms.null_count or not _all_within(ts_ms, ctx.min_ts_ms, latest_ms):
+        ok &= pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, latest_ms)),
                            False).to_numpy(zero_copy_only=False)
     present_bits = np.zeros(table.num_rows, dtype=np.uint32)
     for bit, name in enumerate(TYPE_FIELDS):
@@ -543,7 +543,7 @@ def _new_events(event_ids: pa.Array, known: pa.Array, pool: Executor, groups: in
             keep &= ~pc.is_in(ids, value_set=seen).to_numpy(zero_copy_only=False)
         return rows[keep]
 
-    return np.sort(np.concatenate([np.zeros(0, np.int64), *pool.map(decide, range(groups))]))
+    return np.sort(np.concatenate(list(pool.map(decide, range(groups)))))
 
 
 def _late_and_out_of_order(table: pa.Table, newest: dict[str, int]) -> tuple[int, int]:
