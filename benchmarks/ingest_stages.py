@@ -7,7 +7,7 @@ stage replaced a simpler way, that way is timed in the same run as its baseline:
 
 * UTF-8 check on the raw bytes  vs  ``Table.validate(full=True)`` of the parsed columns;
 * time check as a byte matrix   vs  the RFC 3339 regular expression on every time;
-* dedup in one group per core   vs  one group (wall and CPU: the groups run in parallel).
+* dedup by fingerprints         vs  Arrow's hash table (``dictionary_encode``).
 
     .venv/bin/python benchmarks/ingest_stages.py [--events 1000000] [--repeats 5]
 """
@@ -18,14 +18,14 @@ import argparse
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from bunjang_lab import ingest, lake
+from bunjang_lab import dedup, ingest, lake
 from bunjang_lab.events import DEFAULT_MIN_TS, TS_PATTERN
 from ingest import generate, measure
 
@@ -34,6 +34,12 @@ def best(run, repeats: int) -> tuple[float, float]:
     """(wall, CPU) seconds of ``run()``, each the best of ``repeats``."""
     times = [measure(run)[1:] for _ in range(repeats)]
     return min(t[0] for t in times), min(t[1] for t in times)
+
+
+def arrow_first_occurrences(ids: pa.Array) -> np.ndarray:
+    """The replaced dedup: dictionary codes follow first appearance."""
+    codes = ids.dictionary_encode().indices.to_numpy()
+    return codes > np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
 
 
 def main() -> None:
@@ -62,34 +68,32 @@ def main() -> None:
         region_rows = [t for r in regions for t in ingest._ingest_region(ctx, r).tables]
         rows = pa.concat_tables(region_rows).combine_chunks()
         ids, empty = rows["event_id"].combine_chunks(), pa.array([], pa.string())
-        cores = pa.cpu_count()
 
         def write_lake():
             shutil.rmtree(work / "lake", ignore_errors=True)
-            keep = ingest._new_events(ids, empty, pool, cores)
+            keep = dedup.new_ids(ids, empty)
             lake.write_events(work / "lake", rows.drop_columns(["_file", "_line"]), run_id="bench", rows=keep)
 
-        with ThreadPoolExecutor(cores) as pool:
-            stages = {
-                "raw read_json, whole file (threads)": lambda: pj.read_json(source),
-                "parse, regions on one thread": lambda: [pj.read_json(pa.BufferReader(r), read_options=read_options,
-                                                                      parse_options=ingest._PARSE["string"]) for r in regions],
-                "line scan": lambda: [ingest._Lines(r) for r in regions],
-                "UTF-8 check on the raw bytes": lambda: [ingest._check_utf8(pa.py_buffer(r)) for r in regions],
-                "  baseline: validate parsed columns": lambda: [t.validate(full=True) for t in tables],
-                "time check, byte matrix": lambda: [ingest._rfc3339(t) for t in times],
-                "  baseline: regular expression": lambda: [pc.match_substring_regex(t, TS_PATTERN) for t in times],
-                "column checks": lambda: [ingest._valid_rows(t, c, ts, ctx) for t, c, ts in checks],
-                "whole region (parse, checks, assembly)": lambda: [ingest._ingest_region(ctx, r) for r in regions],
-                "join the run's rows": lambda: pa.concat_tables(region_rows).combine_chunks(),
-                f"dedup, {cores} groups": lambda: ingest._new_events(ids, empty, pool, cores),
-                "  baseline: one group": lambda: ingest._new_events(ids, empty, pool, 1),
-                "dedup + partition + Parquet write": write_lake,
-            }
-            print(f"{args.events:,} events, {len(regions)} regions; seconds, best of {args.repeats}")
-            for name, run in stages.items():
-                wall, cpu = best(run, args.repeats)
-                print(f"{name:42s} CPU {cpu:6.3f}  wall {wall:6.3f}")
+        stages = {
+            "raw read_json, whole file (threads)": lambda: pj.read_json(source),
+            "parse, regions on one thread": lambda: [pj.read_json(pa.BufferReader(r), read_options=read_options,
+                                                                  parse_options=ingest._PARSE["string"]) for r in regions],
+            "line scan": lambda: [ingest._Lines(r) for r in regions],
+            "UTF-8 check on the raw bytes": lambda: [ingest._check_utf8(pa.py_buffer(r)) for r in regions],
+            "  baseline: validate parsed columns": lambda: [t.validate(full=True) for t in tables],
+            "time check, byte matrix": lambda: [ingest._rfc3339(t) for t in times],
+            "  baseline: regular expression": lambda: [pc.match_substring_regex(t, TS_PATTERN) for t in times],
+            "column checks": lambda: [ingest._valid_rows(t, c, ts, ctx) for t, c, ts in checks],
+            "whole region (parse, checks, assembly)": lambda: [ingest._ingest_region(ctx, r) for r in regions],
+            "join the run's rows": lambda: pa.concat_tables(region_rows).combine_chunks(),
+            "dedup by fingerprints": lambda: dedup.new_ids(ids, empty),
+            "  baseline: Arrow's hash table": lambda: arrow_first_occurrences(ids),
+            "dedup + partition + Parquet write": write_lake,
+        }
+        print(f"{args.events:,} events, {len(regions)} regions; seconds, best of {args.repeats}")
+        for name, run in stages.items():
+            wall, cpu = best(run, args.repeats)
+            print(f"{name:42s} CPU {cpu:6.3f}  wall {wall:6.3f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

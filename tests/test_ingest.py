@@ -251,23 +251,6 @@ def test_regions_split_anywhere_give_back_every_line_in_order(body, block):
         got += bytes(data).split(b"\n")[:-1]
     assert got == expected
 
-@settings(max_examples=80, deadline=None)
-@given(ids=st.lists(st.text(min_size=1, max_size=5), max_size=40), known=st.lists(st.text(min_size=1, max_size=5),
-       max_size=15), groups=st.integers(1, 4))
-def test_dedup_in_groups_keeps_the_first_of_each_id_not_in_the_lake(ids, known, groups):
-    def as_array(values):  # sliced, so its buffers start before its first value
-        return pa.array(["pad", *values], pa.string()).slice(1)
-
-    with ThreadPoolExecutor(2) as pool:
-        keep = ingest_module._new_events(as_array(ids), as_array(known), pool, groups)
-    seen, expected = set(known), []
-    for index, event_id in enumerate(ids):
-        if event_id not in seen:
-            expected.append(index)
-            seen.add(event_id)
-    assert keep.tolist() == expected
-
-
 TIMES = ["2026-10-01T00:00:00.123+09:00", "2026-10-01T00:00:00Z", "2026-10-01 00:00:00.123456789z",
          "2026-10-01t23:59:59-23:59", "2026-10-01T00:00:00+24:00", "2026-10-01T00:00:00.1Z", "2026-10-01T00:00:00.Z"]
 

@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from bunjang_lab import lake as lakelib
+from bunjang_lab.dedup import new_ids, string_buffers
 from bunjang_lab.events import (ABSOLUTE_REF_PATTERN, BLANK, CATEGORY_PATTERN, DEFAULT_MIN_TS, FIELDS, MAX_EVENT_ID_CHARS,
                                 MAX_FUTURE_MS, MAX_LINE_BYTES, TS_PATTERN, TYPE_FIELDS, TYPES, Rejected, to_epoch_ms,
                                 validate)
@@ -243,13 +244,6 @@ _STARTS_BLANK = np.zeros(256, dtype=bool)  # by first byte: could the string be 
 _STARTS_BLANK[list(BLANK.encode())] = True
 
 
-def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, bytes) of a string array, as numpy views; the bytes are never empty."""
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset:values.offset + len(values) + 1]
-    text = np.frombuffer(values.buffers()[2], dtype=np.uint8) if values.buffers()[2] else np.zeros(1, np.uint8)
-    return offsets, text
-
-
 def _has_text(values) -> np.ndarray:
     """True for strings that are not blank (the exact path's ``_is_blank``, negated), and for nulls.
 
@@ -257,7 +251,7 @@ def _has_text(values) -> np.ndarray:
     text; only the others go through a regular expression.
     """
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    offsets, text = _string_buffers(values)
+    offsets, text = string_buffers(values)
     starts = np.minimum(offsets[:-1], len(text) - 1)
     result = (np.diff(offsets) > 0) & ~_STARTS_BLANK[text[starts]]
     if values.null_count:  # a mostly-absent field must not send its nulls to the regular expression
@@ -292,7 +286,7 @@ def _rfc3339(values: pa.Array) -> pa.Array:
     they are a matrix of bytes, checked a few character positions at a time (faster than
     the regular expression, which decides every other case).
     """
-    offsets, text = _string_buffers(values)
+    offsets, text = string_buffers(values)
     width = int(offsets[1] - offsets[0]) if len(values) else 0
     if values.null_count or not 20 <= width <= 35 or not (np.diff(offsets) == width).all():
         return pc.match_substring_regex(values, TS_PATTERN)
@@ -510,42 +504,6 @@ def expand_inputs(paths: Sequence[str | os.PathLike]) -> list[Path]:
     return files
 
 
-def _first_occurrences(event_ids: pa.Array) -> np.ndarray:
-    """True for the first row of each event_id (dictionary codes follow first appearance)."""
-    codes = event_ids.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    if len(codes) == 0:
-        return np.zeros(0, dtype=bool)
-    seen_before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
-    return codes > seen_before
-
-
-def _id_groups(ids: pa.Array, groups: int) -> np.ndarray:
-    """A group number per id, equal for equal ids (from its length and last byte)."""
-    offsets, text = _string_buffers(ids)
-    lengths = np.diff(offsets)
-    last = np.where(lengths > 0, text[np.clip(offsets[1:] - 1, 0, len(text) - 1)], 0)
-    return (last.astype(np.int64) + lengths) % groups
-
-
-def _new_events(event_ids: pa.Array, known: pa.Array, pool: Executor, groups: int) -> np.ndarray:
-    """Indexes of the rows to keep: the first of each event_id, unless the id is ``known``.
-
-    Equal ids fall in the same group, so the groups are deduplicated apart, in parallel.
-    """
-    row_groups, known_groups = _id_groups(event_ids, groups), _id_groups(known, groups)
-
-    def decide(group: int) -> np.ndarray:
-        rows = np.flatnonzero(row_groups == group)
-        ids = event_ids.take(pa.array(rows))
-        keep = _first_occurrences(ids)
-        if len(known):
-            seen = known.filter(pa.array(known_groups == group))
-            keep &= ~pc.is_in(ids, value_set=seen).to_numpy(zero_copy_only=False)
-        return rows[keep]
-
-    return np.sort(np.concatenate(list(pool.map(decide, range(groups)))))
-
-
 def _late_and_out_of_order(table: pa.Table, newest: dict[str, int]) -> tuple[int, int]:
     """Accepted events older than the lake's newest of their type by more than 1 h, and events
     older than an earlier accepted line of the same file."""
@@ -592,11 +550,11 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     tables = pa.concat_tables([t for c in contexts for t in c.tables] or [ROWS.empty_table()])
     for context in contexts:
         context.tables = []
-    with ThreadPoolExecutor(max_workers=pa.cpu_count() + 1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as joiner:
         # One chunk per column, so the lookups below and the lake writer never re-join chunks;
         # the ids are joined apart and deduplicated meanwhile.
-        joining = pool.submit(tables.combine_chunks)
-        keep = _new_events(tables["event_id"].combine_chunks(), lakelib.event_ids(lake), pool, pa.cpu_count())
+        joining = joiner.submit(tables.combine_chunks)
+        keep = new_ids(tables["event_id"].combine_chunks(), lakelib.event_ids(lake))
         rows = joining.result()
         del tables  # the joined copy replaces the regions' tables: never hold both for long
     with ThreadPoolExecutor(max_workers=1) as writer:  # the run's figures are worked out while the lake is written
