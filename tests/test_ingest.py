@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import mmap
 import re
 import subprocess
 import sys
@@ -222,34 +223,57 @@ def test_a_block_where_no_line_has_an_event_id_is_quarantined_line_by_line(tmp_p
     assert (stats["accepted"], stats["by_reason"]) == (0, {"missing_field": 50})
 
 
-def test_long_line_spanning_reads_is_skipped_with_bounded_memory(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["long.jsonl", "long.jsonl.gz"])  # a mapped file, a stream
+def test_long_line_spanning_reads_is_skipped_with_bounded_memory(tmp_path, monkeypatch, name):
     monkeypatch.setattr(ingest_module, "READ_BLOCK", 64 << 10)
-    source = tmp_path / "long.jsonl"
-    source.write_bytes(line(event(1)) + b'{"event_id": "' + b"x" * (3 << 20) + b'"}\n' + line(event(2))
-                       + b"y" * (2 << 20))
+    source = tmp_path / name
+    body = line(event(1)) + b'{"event_id": "' + b"x" * (3 << 20) + b'"}\n' + line(event(2)) + b"y" * (2 << 20)
+    source.write_bytes(gzip.compress(body) if name.endswith(".gz") else body)
     stats = ingest([source], tmp_path / "lake")
     assert (stats["accepted"], stats["by_reason"]) == (2, {"line_too_long": 2})
     assert list(read_quarantine(tmp_path / "lake")["line"]) == [2, 4]
 
 
 
+def regions_of(body: bytes, reader: str) -> list[tuple[str, bytes]]:
+    """The regions of ``body`` as read from a stream or from a file mapped into memory."""
+    if reader == "stream":
+        return [(kind, bytes(data)) for kind, data in ingest_module._regions(io.BytesIO(body))]
+    with tempfile.TemporaryFile() as file:
+        file.write(body)
+        file.flush()
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        return [(kind, bytes(data)) for kind, data in ingest_module._mapped_regions(mapped)]
+
+
+@pytest.mark.parametrize("reader", ["stream", "mapped"])
 @settings(max_examples=60, deadline=None)
-@given(body=st.lists(st.sampled_from([b"{}", b"", b"ab", b"\xef\xbb\xbf{}", b"x" * 9, b"\r"]), max_size=12)
-       .map(lambda parts: b"\n".join(parts)), block=st.integers(len(ingest_module.BOM), 12))  # reads hold a BOM whole
-def test_regions_split_anywhere_give_back_every_line_in_order(body, block):
-    original, ingest_module.READ_BLOCK = ingest_module.READ_BLOCK, block
-    try:
-        regions = list(ingest_module._regions(io.BytesIO(body)))
-    finally:
-        ingest_module.READ_BLOCK = original
+@given(body=st.lists(st.sampled_from([b"{}", b"", b"ab", b"\xef\xbb\xbf{}", b"x" * 9, b"\r"]), min_size=1, max_size=12)
+       .map(lambda parts: b"\n".join(parts)).filter(len),
+       block=st.integers(len(ingest_module.BOM), 12))  # reads hold a BOM whole
+def test_regions_split_anywhere_give_back_every_line_in_order(reader, body, block):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest_module, "READ_BLOCK", block)
+        regions = regions_of(body, reader)
     expected = body.removeprefix(b"\xef\xbb\xbf").split(b"\n")
     if expected[-1] == b"":
         expected.pop()  # the final newline ends the last line
     got = []
     for kind, data in regions:
         assert kind == "lines"
-        got += bytes(data).split(b"\n")[:-1]
+        got += data.split(b"\n")[:-1]
     assert got == expected
+
+
+@pytest.mark.parametrize("reader", ["stream", "mapped"])
+def test_a_line_longer_than_a_region_leaves_only_its_head(monkeypatch, reader):
+    monkeypatch.setattr(ingest_module, "READ_BLOCK", 16)
+    monkeypatch.setattr(ingest_module, "MAX_LINE_BYTES", 20)
+    head = b'{"q": "' + b"x" * 40
+    regions = regions_of(b"{}\n" + head + b'"}\n{"a": 1}\n' + b"y" * 50, reader)
+    assert [kind for kind, _ in regions] == ["lines", "long", "lines", "long"]
+    assert regions[1][1].startswith(head[:16]) and regions[2][1] == b'{"a": 1}\n'
+
 
 TIMES = ["2026-10-01T00:00:00.123+09:00", "2026-10-01T00:00:00Z", "2026-10-01 00:00:00.123456789z",
          "2026-10-01t23:59:59-23:59", "2026-10-01T00:00:00+24:00", "2026-10-01T00:00:00.1Z", "2026-10-01T00:00:00.Z"]

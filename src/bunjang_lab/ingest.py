@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import mmap
 import os
 import re
 import sys
@@ -464,6 +465,28 @@ class UnreadableInput(ValueError):
     """An input file that cannot be read to its end (e.g. a truncated .gz); nothing was written."""
 
 
+def _mapped_regions(mapped: mmap.mmap) -> Iterator[tuple[str, memoryview | bytes]]:
+    """What :func:`_regions` gives, for a file mapped into memory: regions are views of the
+    page cache, so nothing is copied or zero-filled."""
+    size, view = len(mapped), memoryview(mapped)
+    mapped.madvise(mmap.MADV_SEQUENTIAL)
+    start = len(BOM) if mapped[:len(BOM)] == BOM else 0
+    ended = mapped.rfind(b"\n", start) + 1 or start  # every line before this ends with a newline
+    while start < ended:
+        cut = mapped.rfind(b"\n", start, min(start + READ_BLOCK, ended)) + 1
+        if cut == 0:  # no line ends within a region: the line runs on
+            cut = mapped.find(b"\n", start) + 1
+            if cut - 1 - start > MAX_LINE_BYTES + 1:
+                yield "long", mapped[start:start + RAW_KEEP]
+                start = cut
+                continue
+        yield "lines", view[start:cut]
+        start = cut
+    if ended < size:  # the last line has no newline
+        tail_long = size - ended > MAX_LINE_BYTES + 1
+        yield ("long", mapped[ended:ended + RAW_KEEP]) if tail_long else ("lines", mapped[ended:] + b"\n")
+
+
 def _in_flight() -> int:
     """Regions validated at the same time: one per core, each parsed on one thread (cheaper
     than sharing Arrow's pool between regions), and one more so no core waits on the reader."""
@@ -475,7 +498,11 @@ def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> N
     release the GIL), and merged in input order."""
     try:
         with _open(path) as stream:
-            for kind, data in _regions(stream):
+            if path.name.endswith(".gz") or os.fstat(stream.fileno()).st_size == 0:
+                regions = _regions(stream)
+            else:
+                regions = _mapped_regions(mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ))
+            for kind, data in regions:
                 pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, data)))
                 while len(pending) > _in_flight():
                     _merge_next(pending)
