@@ -361,3 +361,13 @@ def test_cli_user_errors_are_one_line(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert not (tmp_path / "lake" / "events").exists()
+
+
+@settings(max_examples=100, deadline=None)
+@given(chunks=st.lists(st.lists(st.booleans(), max_size=20), max_size=4), skip=st.integers(0, 9))
+def test_masks_unpack_the_bits_of_sliced_and_chunked_results(chunks, skip):
+    values = pa.chunked_array([pa.array(c, pa.bool_()) for c in chunks], pa.bool_())
+    values = values.slice(min(skip, len(values)))
+    expected = values.to_numpy(zero_copy_only=False).astype(bool)
+    assert ingest_module._mask(values).tolist() == expected.tolist()
+    assert ingest_module._mask(values.combine_chunks()).tolist() == expected.tolist()

@@ -256,17 +256,30 @@ def _has_text(values) -> np.ndarray:
     starts = np.minimum(offsets[:-1], len(text) - 1)
     result = (np.diff(offsets) > 0) & ~_STARTS_BLANK[text[starts]]
     if values.null_count:  # a mostly-absent field must not send its nulls to the regular expression
-        result |= ~pc.is_valid(values).to_numpy(zero_copy_only=False)
+        result |= ~_present(values)
     doubtful = np.flatnonzero(~result)
     if len(doubtful):
         checked = pc.match_substring_regex(values.take(pa.array(doubtful)), _NOT_BLANK)
-        result[doubtful] = pc.fill_null(checked, True).to_numpy(zero_copy_only=False)
+        result[doubtful] = _true(checked)
     return result
+
+
+def _mask(condition) -> np.ndarray:
+    """A boolean Arrow result without nulls as a numpy mask, unpacked from its bits (Arrow's
+    own conversion goes value by value)."""
+    chunks = [c for c in (condition.chunks if isinstance(condition, pa.ChunkedArray) else [condition]) if len(c)]
+    bits = [np.unpackbits(np.frombuffer(c.buffers()[1], np.uint8), count=c.offset + len(c), bitorder="little")[c.offset:]
+            for c in chunks]
+    return (bits[0] if len(bits) == 1 else np.concatenate(bits or [np.zeros(0, np.uint8)])).view(bool)
+
+
+def _present(values) -> np.ndarray:
+    return _mask(pc.is_valid(values))
 
 
 def _true(condition) -> np.ndarray:
     """A numpy mask of a boolean Arrow result, null counting as True (the value is absent)."""
-    return pc.fill_null(condition, True).to_numpy(zero_copy_only=False)
+    return _mask(pc.fill_null(condition, True))
 
 
 _HEAD_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]  # "YYYY-MM-DDThh:mm:ss"
@@ -319,20 +332,19 @@ def _all_within(values, minimum: int, maximum: int | None) -> bool:
 def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Context) -> np.ndarray:
     """A mask of rows that :func:`bunjang_lab.events.validate` accepts (False when in doubt)."""
     event_id = table["event_id"]
-    ok = ((codes < len(TYPES)) & pc.is_valid(event_id).to_numpy(zero_copy_only=False) & _has_text(event_id)
-          & pc.is_valid(table["user_id"]).to_numpy(zero_copy_only=False) & _has_text(table["user_id"]))
+    ok = ((codes < len(TYPES)) & _present(event_id) & _has_text(event_id)
+          & _present(table["user_id"]) & _has_text(table["user_id"]))
     if (pc.max(pc.binary_length(event_id)).as_py() or 0) > MAX_EVENT_ID_CHARS:  # bytes bound characters from above
         ok &= _true(pc.less_equal(pc.utf8_length(event_id), MAX_EVENT_ID_CHARS))
     latest_ms = ctx.now_ms + MAX_FUTURE_MS
     if ts_ms.null_count or not _all_within(ts_ms, ctx.min_ts_ms, latest_ms):
-        ok &= pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, latest_ms)),
-                           False).to_numpy(zero_copy_only=False)
+        ok &= _mask(pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, latest_ms)), False))
     present_bits = np.zeros(table.num_rows, dtype=np.uint32)
     for bit, name in enumerate(TYPE_FIELDS):
         column, spec = table[name], FIELDS[name]
         if column.null_count == table.num_rows:
             continue
-        present = pc.is_valid(column).to_numpy(zero_copy_only=False)
+        present = _present(column)
         present_bits |= present.astype(np.uint32) << bit
         absent = ~present
         if spec.kind in ("id", "string") and (spec.kind == "id" or name in _REQUIRED_ANYWHERE):
@@ -351,7 +363,7 @@ def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Conte
         elif spec.kind == "string_list":
             column = column.combine_chunks()  # parent indices must count from the first row
             values = pc.list_flatten(column)
-            bad = pc.is_null(values).to_numpy(zero_copy_only=False) | ~_has_text(values)
+            bad = ~_present(values) | ~_has_text(values)
             ok[pc.list_parent_indices(column).to_numpy()[bad]] = False
     ok &= (present_bits & ~_ALLOWED_BITS[codes]) == 0
     ok &= (_REQUIRED_BITS[codes] & ~present_bits) == 0
@@ -402,7 +414,7 @@ def _fast(ctx: _Context, data: memoryview | bytes, lines: int) -> tuple[dict[str
     codes = pc.fill_null(pc.index_in(table["type"], value_set=_TYPE_NAMES), len(TYPES)).to_numpy(zero_copy_only=False)
     valid = _valid_rows(table, codes, ts_ms, ctx)
     for name in set(table.column_names) - set(_JSON_NAMES):  # a field outside the contract: extra, exact path
-        valid &= ~pc.is_valid(table[name]).to_numpy(zero_copy_only=False)
+        valid &= ~_present(table[name])
     columns = {name: table[name] for name in ("type", "event_id", "user_id", *TYPE_FIELDS)}
     columns["ts"] = pc.cast(ts_ms, lakelib.TS_TYPE)
     if table["images"].null_count < table.num_rows:
@@ -538,7 +550,7 @@ def _late_and_out_of_order(table: pa.Table, newest: dict[str, int]) -> tuple[int
     files = table["_file"].to_numpy()
     late = 0
     for type_name, newest_ms in newest.items():
-        of_type = pc.equal(table["type"], type_name).to_numpy(zero_copy_only=False)
+        of_type = _mask(pc.equal(table["type"], type_name))
         late += int(np.count_nonzero(ts[of_type] < newest_ms - LATE_MS))
     out_of_order = 0
     for file_index in np.unique(files):
