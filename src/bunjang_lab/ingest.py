@@ -404,8 +404,9 @@ def _fast(ctx: _Context, data: memoryview | bytes, lines: int) -> tuple[dict[str
         if ts_kind == "integer":
             ts_ms = table["ts"]
         else:
-            wellformed = _rfc3339(table["ts"].combine_chunks())
-            candidates = pc.if_else(wellformed, table["ts"], pa.scalar(None, pa.string()))
+            times = table["ts"].combine_chunks()
+            wellformed = _rfc3339(times)
+            candidates = times if wellformed.true_count == len(times) else pc.if_else(wellformed, times, None)
             ts_ms = pc.cast(pc.cast(candidates, pa.timestamp("ns", "UTC")), pa.timestamp("ms", "UTC"), safe=False)
             ts_ms = pc.cast(ts_ms, pa.int64())
     # UnicodeDecodeError: pyarrow decodes field names to Python, and a key may not be UTF-8.
