@@ -1,10 +1,12 @@
 """First occurrences of string ids, by 64-bit fingerprints and one numpy sort.
 
 Ingest keeps the first record of each ``event_id`` unless the lake already holds the id.
-Hashing the ids' bytes in numpy and sorting the fingerprints costs a third of Arrow's hash
-table (dictionary encoding) per million ids. Equal fingerprints do not decide alone: the
+Hashing the ids' bytes in numpy and sorting (fingerprint, row) keys once costs 0.08 CPU s per
+million ids, less than Arrow's hash table alone (``dictionary_encode``, 0.10 s), and the
+lake's ids need no separate ``is_in`` pass. Equal fingerprints do not decide alone: the
 bytes of every pair they match are compared, and a run of fingerprints that turns out to
-hold different ids is settled exactly, one id at a time.
+hold different ids is settled exactly, one id at a time (the row number takes the low bits
+of a key, so such runs grow with the count: a few thousand at 50 million ids).
 
 >>> import pyarrow as pa
 >>> new_ids(pa.array(["a", "b", "a", "c", "b"]), known=pa.array(["c"])).tolist()
