@@ -103,9 +103,11 @@ def test_bom_blank_lines_crlf_and_gzip(tmp_path):
     (tmp_path / "a.jsonl").write_bytes(body)
     with gzip.open(tmp_path / "b.jsonl.gz", "wb") as out:
         out.write(line(event(4)) + b"\n" + line(event(5)))
+    (tmp_path / "c-empty.jsonl").write_bytes(b"")
+    (tmp_path / "d-bom-only.jsonl").write_bytes(b"\xef\xbb\xbf")
     stats = ingest([tmp_path], tmp_path / "lake")  # a folder: its JSON Lines files, sorted
     assert (stats["read"], stats["accepted"], stats["quarantined"]) == (5, 5, 0)
-    assert [f["read"] for f in stats["files"]] == [3, 2]
+    assert [f["read"] for f in stats["files"]] == [3, 2, 0, 0]
 
 
 def test_idempotent_and_first_record_wins(tmp_path):
@@ -371,3 +373,14 @@ def test_masks_unpack_the_bits_of_sliced_and_chunked_results(chunks, skip):
     expected = values.to_numpy(zero_copy_only=False).astype(bool)
     assert ingest_module._mask(values).tolist() == expected.tolist()
     assert ingest_module._mask(values.combine_chunks()).tolist() == expected.tolist()
+
+
+def test_a_file_that_cannot_be_mapped_is_read_as_a_stream(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError(19, "No such device")  # e.g. a FUSE filesystem without mmap
+
+    monkeypatch.setattr(ingest_module.mmap, "mmap", refuse)
+    source = tmp_path / "day.jsonl"
+    source.write_bytes(b"".join(line(event(n)) for n in range(10)) + b"{oops\n")
+    stats = ingest([source], tmp_path / "lake")
+    assert (stats["read"], stats["accepted"], stats["by_reason"]) == (11, 10, {"invalid_json": 1})

@@ -500,6 +500,17 @@ def _mapped_regions(mapped: mmap.mmap) -> Iterator[tuple[str, memoryview | bytes
         yield ("long", mapped[ended:ended + RAW_KEEP]) if tail_long else ("lines", mapped[ended:] + b"\n")
 
 
+def _file_regions(path: Path, stream: BinaryIO) -> Iterator[tuple[str, memoryview | bytes]]:
+    """A plain file's regions from a memory map; a compressed or empty file's, or one on a
+    filesystem that cannot map it, from the stream."""
+    if not path.name.endswith(".gz"):
+        try:
+            return _mapped_regions(mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ))
+        except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
+            pass
+    return _regions(stream)
+
+
 def _in_flight() -> int:
     """Regions validated at the same time: one per core, each parsed on one thread (cheaper
     than sharing Arrow's pool between regions), and one more so no core waits on the reader."""
@@ -511,11 +522,7 @@ def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> N
     release the GIL), and merged in input order."""
     try:
         with _open(path) as stream:
-            if path.name.endswith(".gz") or os.fstat(stream.fileno()).st_size == 0:
-                regions = _regions(stream)
-            else:
-                regions = _mapped_regions(mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ))
-            for kind, data in regions:
+            for kind, data in _file_regions(path, stream):
                 pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, data)))
                 while len(pending) > _in_flight():
                     _merge_next(pending)
