@@ -73,7 +73,7 @@ class Similarity(NamedTuple):
 def similarity(query: np.ndarray, stored: np.ndarray) -> Similarity:
     """How well the ``query`` thumbnail lines up with each of the ``stored`` ones (shape
     ``(k, SIDE, SIDE, 3)``) over crops of up to 10% per side and mirroring."""
-    q = _cut(query.astype(np.float32), (0.0, 0.0), (0.0, 0.0))
+    q = _cuts(query.astype(np.float32), [(0.0, 0.0)], [(0.0, 0.0)]).reshape(3, COMPARE, COMPARE)
     probes = _normalise(np.stack([q, q[..., ::-1]]).reshape(2, -1))  # as is and mirrored
     out = Similarity(*(np.empty(len(stored), dtype=np.float32) for _ in Similarity._fields))
     # The products are tiny: BLAS threads only spin (5x the CPU time of one thread, measured).
@@ -90,7 +90,7 @@ def _trimmed_correlation(picture: np.ndarray, rows, columns, probes) -> tuple[fl
     """Correlation of ``picture`` cut by (``rows``, ``columns``) with the better of the
     ``probes``, without the :data:`TRIM` share of pixels that fit worst; the share of the
     squared misfit those pixels hold; the share of the picture's contrast the others hold."""
-    aligned = _normalise(_cut(picture, rows, columns).reshape(-1))
+    aligned = _normalise(_cuts(picture, [rows], [columns])[0])
     probe = probes[int(np.argmax(probes @ aligned))]
     misfit = ((aligned - probe) ** 2).reshape(3, -1).sum(axis=0)
     order = np.argsort(misfit)
@@ -103,21 +103,19 @@ def _trimmed_correlation(picture: np.ndarray, rows, columns, probes) -> tuple[fl
 def _best_alignment(picture: np.ndarray, row_spans, column_spans, probes) -> tuple[float, tuple, tuple]:
     """Best score of ``probes`` against ``picture`` cut by each (row span, column span),
     with the spans that gave it; a span is the (first, last) fractions cut off."""
-    by_rows = np.stack([_resampling(*span) for span in row_spans])
-    by_columns = np.stack([_resampling(*span) for span in column_spans])
-    rows = np.tensordot(picture, by_rows, axes=([0], [2]))  # x, c, span, n
-    aligned = np.tensordot(rows, by_columns, axes=([0], [2]))  # c, row span, n, column span, m
-    aligned = aligned.transpose(1, 3, 0, 2, 4).reshape(len(row_spans) * len(column_spans), -1)
-    scores = (_normalise(aligned) @ probes.T).max(axis=1)
+    scores = (_normalise(_cuts(picture, row_spans, column_spans)) @ probes.T).max(axis=1)
     best = int(scores.argmax())
     return float(scores[best]), row_spans[best // len(column_spans)], column_spans[best % len(column_spans)]
 
 
-def _cut(picture: np.ndarray, rows, columns) -> np.ndarray:
-    """``picture`` (y, x, colour) cut by the ``rows`` and ``columns`` spans, resampled to
-    ``(colour, COMPARE, COMPARE)``."""
-    by_rows = np.tensordot(picture, _resampling(*rows), axes=([0], [1]))  # x, c, n
-    return np.tensordot(by_rows, _resampling(*columns), axes=([0], [1]))  # c, n, m
+def _cuts(picture: np.ndarray, row_spans, column_spans) -> np.ndarray:
+    """``picture`` (y, x, colour) cut by every (row span, column span), row spans outer, each
+    resampled to (colour, COMPARE, COMPARE) and flattened."""
+    by_rows = np.stack([_resampling(*span) for span in row_spans])
+    by_columns = np.stack([_resampling(*span) for span in column_spans])
+    rows = np.tensordot(picture, by_rows, axes=([0], [2]))  # x, c, span, n
+    aligned = np.tensordot(rows, by_columns, axes=([0], [2]))  # c, row span, n, column span, m
+    return aligned.transpose(1, 3, 0, 2, 4).reshape(len(row_spans) * len(column_spans), -1)
 
 
 def _around(span: tuple[float, float]) -> list[tuple[float, float]]:
