@@ -500,10 +500,10 @@ def _mapped_regions(mapped: mmap.mmap) -> Iterator[tuple[str, memoryview | bytes
         yield ("long", mapped[ended:ended + RAW_KEEP]) if tail_long else ("lines", mapped[ended:] + b"\n")
 
 
-def _file_regions(path: Path, stream: BinaryIO) -> Iterator[tuple[str, memoryview | bytes]]:
+def _file_regions(stream: BinaryIO) -> Iterator[tuple[str, memoryview | bytes]]:
     """A plain file's regions from a memory map; a compressed or empty file's, or one on a
     filesystem that cannot map it, from the stream."""
-    if not path.name.endswith(".gz"):
+    if not isinstance(stream, gzip.GzipFile):
         try:
             return _mapped_regions(mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ))
         except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
@@ -522,7 +522,7 @@ def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> N
     release the GIL), and merged in input order."""
     try:
         with _open(path) as stream:
-            for kind, data in _file_regions(path, stream):
+            for kind, data in _file_regions(stream):
                 pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, data)))
                 while len(pending) > _in_flight():
                     _merge_next(pending)
