@@ -1,9 +1,10 @@
 """Same-run comparison of ``ingest_files`` against an earlier commit's, and of both against the raw parse.
 
 On a shared machine wall clock swings by a third between runs, so the three are run
-alternately on one generated file, and each reports CPU seconds, wall seconds and the
+alternately on one generated file, and each reports CPU seconds, wall seconds, the
 part of both spent after the last region of input was handed on (the run's tail, where
-whatever is not overlapped with parsing shows up):
+whatever is not overlapped with parsing shows up), and the ingests' page faults and
+system seconds (the kernel's share: zeroing fresh memory, copying file data):
 
     .venv/bin/python benchmarks/ingest_compare.py --baseline <commit> [--events 1000000] [--rounds 3]
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,8 +45,8 @@ def load_baseline(commit: str, folder: Path):
     return module
 
 
-def ingest(module, source: Path, work: Path) -> tuple[float, float, float, float]:
-    """(wall, cpu, tail wall, tail cpu) of one run into an empty lake."""
+def ingest(module, source: Path, work: Path) -> tuple[float, ...]:
+    """(wall, cpu, tail wall, tail cpu, page faults, system seconds) of one run into an empty lake."""
     merge, last = module._merge_next, {}
 
     def timed_merge(*args):
@@ -53,13 +55,16 @@ def ingest(module, source: Path, work: Path) -> tuple[float, float, float, float
 
     module._merge_next = timed_merge
     lake = Path(tempfile.mkdtemp(dir=work))
+    before = resource.getrusage(resource.RUSAGE_SELF)
     try:
         _, wall, cpu = measure(lambda: module.ingest_files([source], lake, now="2026-12-01T00:00:00Z"))
+        end = (time.perf_counter(), time.process_time())
+        after = resource.getrusage(resource.RUSAGE_SELF)
     finally:
         module._merge_next = merge
         shutil.rmtree(lake)
-    end = (time.perf_counter(), time.process_time())
-    return wall, cpu, end[0] - last["at"][0], end[1] - last["at"][1]
+    return (wall, cpu, end[0] - last["at"][0], end[1] - last["at"][1], after.ru_minflt - before.ru_minflt,
+            after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -83,8 +88,10 @@ def main() -> None:
         print(f"raw read_json: wall {raw_wall:.2f}s CPU {raw_cpu:.2f}s (best of {args.rounds})")
         for name in ("baseline", "current"):
             wall, cpu, tail_wall, tail_cpu = (min(r[i] for r in results[name]) for i in range(4))
+            faults, system = (sorted(r[i] for r in results[name]) for i in (4, 5))
             print(f"{name:9s} wall {wall:.2f}s CPU {cpu:.2f}s (cores busy {cpu / wall:.2f}); tail wall {tail_wall:.2f}s "
-                  f"CPU {tail_cpu:.2f}s; ratio to raw: wall {raw_wall / wall:.2f}, CPU {raw_cpu / cpu:.2f}")
+                  f"CPU {tail_cpu:.2f}s; ratio to raw: wall {raw_wall / wall:.2f}, CPU {raw_cpu / cpu:.2f}; "
+                  f"page faults {faults[0]:,}-{faults[-1]:,}, system {system[0]:.2f}-{system[-1]:.2f}s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
