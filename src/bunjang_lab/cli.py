@@ -4,8 +4,9 @@ Commands are registered by name with the module that implements them, so ``--hel
 and every command import only what they need. A command module exposes
 ``run(argv: list[str]) -> int | None``; it builds its parser with :func:`parser`.
 
-User mistakes raise :class:`UserError` (or a missing/unreadable file error) and are
-printed as one line on stderr with exit code 2, never as a traceback.
+User mistakes raise :class:`UserError`; library code raises the domain's errors
+(:mod:`bunjang_lab.errors`). Both, and a missing or unreadable file, are printed as one
+line on stderr with exit code 2, never as a traceback.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import sys
 from dataclasses import dataclass
 from typing import Sequence
 
+from bunjang_lab.errors import BunjangError
+
 EXIT_USAGE = 2
 
 
-class UserError(Exception):
-    """A mistake the user can fix: bad arguments, missing input, unreachable service."""
+class UserError(BunjangError):
+    """A mistake in how a command was called: a bad or missing argument."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def main(prog: str, description: str, commands: Sequence[Command], argv: Sequenc
     try:
         run = importlib.import_module(command.module).run
         return int(run(argv[1:]) or 0)
-    except UserError as exc:
+    except BunjangError as exc:
         print(f"{prog} {command.name}: error: {exc}", file=sys.stderr)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         where = f": {exc.filename}" if exc.filename else ""

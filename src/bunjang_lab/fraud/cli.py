@@ -112,10 +112,5 @@ def _evaluate(argv: list[str]) -> int:
 
 
 def run(argv: list[str]) -> int:
-    from bunjang_lab.fraud.store import ModelError
-
     command = {"train": _train, "evaluate": _evaluate}.get(argv[0] if argv else "")
-    try:
-        return command(argv[1:]) if command else _scan(argv)
-    except ModelError as exc:
-        raise UserError(str(exc)) from None
+    return command(argv[1:]) if command else _scan(argv)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bunjang_lab import paths
+from bunjang_lab.errors import ModelError
 
 CLASSIFIER_FILE = "text_classifier.pkl"
 ANOMALY_FILE = "seller_anomaly.pkl"
@@ -53,10 +54,6 @@ def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | Non
     tmp.symlink_to(version)
     os.replace(tmp, base / LATEST)
     return folder
-
-
-class ModelError(ValueError):
-    """A stored model that cannot be read (truncated, corrupt, from an incompatible version)."""
 
 
 def load(folder: str | os.PathLike, name: str):

@@ -31,7 +31,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from bunjang_lab.cli import UserError
+from bunjang_lab.errors import BunjangError
 
 MAX_VALUE_BYTES = 1 << 20
 """Largest encoded value a cache accepts (1 MiB): a serving read must stay small."""
@@ -39,7 +39,7 @@ MAX_VALUE_BYTES = 1 << 20
 T = TypeVar("T")
 
 
-class CacheError(UserError):
+class CacheError(BunjangError):
     """The cache is unreachable, empty, or holds a value that cannot be used."""
 
 

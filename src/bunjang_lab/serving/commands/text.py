@@ -19,12 +19,8 @@ EXIT_PARTIAL = 1
 
 def scorer_from_args(args):
     from bunjang_lab.fraud.scorer import TextScorer
-    from bunjang_lab.fraud.store import ModelError
 
-    try:
-        return TextScorer.from_models(args.models, use_classifier=not args.rules_only)
-    except ModelError as exc:
-        raise UserError(str(exc)) from None
+    return TextScorer.from_models(args.models, use_classifier=not args.rules_only)
 
 
 def _batch(args) -> int:
