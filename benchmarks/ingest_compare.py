@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyarrow.json as pj
 
-import bunjang_lab.ingest as current
+import bunjang_lab.ingest.runs as current
 from ingest import generate, measure
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -25,8 +25,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from bunjang_lab import dedup, ingest, lake
-from bunjang_lab.events import DEFAULT_MIN_TS, TS_PATTERN
+from bunjang_lab import dedup, lake
+from bunjang_lab.events import DEFAULT_MIN_TS, TS_PATTERN, TYPES, to_epoch_ms
+from bunjang_lab.ingest import context, fast, reading, timestamps
+from bunjang_lab.ingest.regions import _ingest_region
 from ingest import generate, measure
 
 
@@ -52,20 +54,20 @@ def main() -> None:
         source = work / "events.jsonl"
         generate(source, args.events)
         with open(source, "rb") as stream:
-            regions = [bytes(data) for _, data in ingest._regions(stream)]
-        ctx = ingest._Context(0, str(source), str(work), ingest.to_epoch_ms(DEFAULT_MIN_TS),
-                              ingest.to_epoch_ms("2026-12-01T00:00:00Z"))
+            regions = [bytes(data) for _, data in reading._regions(stream)]
+        ctx = context._Context(0, str(source), str(work), to_epoch_ms(DEFAULT_MIN_TS),
+                               to_epoch_ms("2026-12-01T00:00:00Z"))
         read_options = pj.ReadOptions(block_size=1 << 20, use_threads=False)
-        tables = [pj.read_json(pa.BufferReader(r), parse_options=ingest._PARSE["string"], read_options=read_options)
+        tables = [pj.read_json(pa.BufferReader(r), parse_options=fast._PARSE["string"], read_options=read_options)
                   for r in regions]
         times = [t["ts"].combine_chunks() for t in tables]
         checks = []
         for table in tables:
-            codes = pc.fill_null(pc.index_in(table["type"], value_set=ingest._TYPE_NAMES),
-                                 len(ingest.TYPES)).to_numpy(zero_copy_only=False)
+            codes = pc.fill_null(pc.index_in(table["type"], value_set=fast._TYPE_NAMES),
+                                 len(TYPES)).to_numpy(zero_copy_only=False)
             ts_ms = pc.cast(pc.cast(pc.cast(table["ts"], pa.timestamp("ns", "UTC")), pa.timestamp("ms", "UTC")), pa.int64())
             checks.append((table, codes, ts_ms))
-        region_rows = [t for r in regions for t in ingest._ingest_region(ctx, r).tables]
+        region_rows = [t for r in regions for t in _ingest_region(ctx, r).tables]
         rows = pa.concat_tables(region_rows).combine_chunks()
         ids, empty = rows["event_id"].combine_chunks(), pa.array([], pa.string())
 
@@ -77,14 +79,14 @@ def main() -> None:
         stages = {
             "raw read_json, whole file (threads)": lambda: pj.read_json(source),
             "parse, regions on one thread": lambda: [pj.read_json(pa.BufferReader(r), read_options=read_options,
-                                                                  parse_options=ingest._PARSE["string"]) for r in regions],
-            "line scan": lambda: [ingest._Lines(r) for r in regions],
-            "UTF-8 check on the raw bytes": lambda: [ingest._check_utf8(pa.py_buffer(r)) for r in regions],
+                                                                  parse_options=fast._PARSE["string"]) for r in regions],
+            "line scan": lambda: [reading._Lines(r) for r in regions],
+            "UTF-8 check on the raw bytes": lambda: [fast._check_utf8(pa.py_buffer(r)) for r in regions],
             "  baseline: validate parsed columns": lambda: [t.validate(full=True) for t in tables],
-            "time check, byte matrix": lambda: [ingest._rfc3339(t) for t in times],
+            "time check, byte matrix": lambda: [timestamps._rfc3339(t) for t in times],
             "  baseline: regular expression": lambda: [pc.match_substring_regex(t, TS_PATTERN) for t in times],
-            "column checks": lambda: [ingest._valid_rows(t, c, ts, ctx) for t, c, ts in checks],
-            "whole region (parse, checks, assembly)": lambda: [ingest._ingest_region(ctx, r) for r in regions],
+            "column checks": lambda: [fast._valid_rows(t, c, ts, ctx) for t, c, ts in checks],
+            "whole region (parse, checks, assembly)": lambda: [_ingest_region(ctx, r) for r in regions],
             "join the run's rows": lambda: pa.concat_tables(region_rows).combine_chunks(),
             "dedup by fingerprints": lambda: dedup.new_ids(ids, empty),
             "  baseline: Arrow's hash table": lambda: arrow_first_occurrences(ids),

@@ -18,9 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bunjang_lab import ingest as ingest_module
 from bunjang_lab.events import TS_PATTERN
-from bunjang_lab.ingest import ingest_files
+from bunjang_lab.ingest import exact, fast, ingest_files, masks, reading, timestamps
 from bunjang_lab.lake import read_events, read_manifests, read_quarantine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -190,16 +189,16 @@ def test_fast_and_exact_paths_give_identical_results(tmp_path, monkeypatch):
     source = tmp_path / "mixed.jsonl"
     lines = varied_lines(1500)
     source.write_bytes(b"".join(lines))
-    exact_lines, exact_line = [], ingest_module._exact_line
-    monkeypatch.setattr(ingest_module, "_exact_line", lambda *a: exact_lines.append(a[1]) or exact_line(*a))
-    fast = ingest([source], tmp_path / "fast", run_id="run")
+    exact_lines, exact_line = [], exact._exact_line
+    monkeypatch.setattr(exact, "_exact_line", lambda *a: exact_lines.append(a[1]) or exact_line(*a))
+    fast_stats = ingest([source], tmp_path / "fast", run_id="run")
     assert len(exact_lines) < 0.6 * len(lines)  # both paths had a real share of the input
-    monkeypatch.setattr(ingest_module, "_fast", lambda *args: None)  # everything through events.validate
-    exact = ingest([source], tmp_path / "exact", run_id="run")
-    for stats in (fast, exact):
+    monkeypatch.setattr(fast, "_fast", lambda *args: None)  # everything through events.validate
+    exact_stats = ingest([source], tmp_path / "exact", run_id="run")
+    for stats in (fast_stats, exact_stats):
         stats.pop("seconds"), stats.pop("lake")
-    assert fast == exact
-    assert fast["quarantined"] > 40 and fast["duplicates"] > 40
+    assert fast_stats == exact_stats
+    assert fast_stats["quarantined"] > 40 and fast_stats["duplicates"] > 40
     fast_rows = read_events(tmp_path / "fast").sort_values("event_id", ignore_index=True)
     exact_rows = read_events(tmp_path / "exact").sort_values("event_id", ignore_index=True)
     assert fast_rows.astype(str).equals(exact_rows.astype(str))
@@ -209,13 +208,13 @@ def test_fast_and_exact_paths_give_identical_results(tmp_path, monkeypatch):
 
 def test_fast_path_takes_the_bulk_of_clean_input(tmp_path, monkeypatch):
     calls = []
-    original = ingest_module._exact_line
-    monkeypatch.setattr(ingest_module, "_exact_line", lambda *a: calls.append(a[1]) or original(*a))
+    original = exact._exact_line
+    monkeypatch.setattr(exact, "_exact_line", lambda *a: calls.append(a[1]) or original(*a))
     source = tmp_path / "clean.jsonl"
     source.write_bytes(b"".join(line(event(n, list(KINDS)[n % 9])) for n in range(2000)) + b"{broken\n")
     stats = ingest([source], tmp_path / "lake")
     assert stats["accepted"] == 2000 and stats["quarantined"] == 1
-    assert len(calls) <= ingest_module.BISECT_FLOOR  # only the broken line's neighbourhood is read one by one
+    assert len(calls) <= fast.BISECT_FLOOR  # only the broken line's neighbourhood is read one by one
 
 
 def test_a_block_where_no_line_has_an_event_id_is_quarantined_line_by_line(tmp_path):
@@ -227,7 +226,7 @@ def test_a_block_where_no_line_has_an_event_id_is_quarantined_line_by_line(tmp_p
 
 @pytest.mark.parametrize("name", ["long.jsonl", "long.jsonl.gz"])  # a mapped file, a stream
 def test_long_line_spanning_reads_is_skipped_with_bounded_memory(tmp_path, monkeypatch, name):
-    monkeypatch.setattr(ingest_module, "READ_BLOCK", 64 << 10)
+    monkeypatch.setattr(reading, "READ_BLOCK", 64 << 10)
     source = tmp_path / name
     body = line(event(1)) + b'{"event_id": "' + b"x" * (3 << 20) + b'"}\n' + line(event(2)) + b"y" * (2 << 20)
     source.write_bytes(gzip.compress(body) if name.endswith(".gz") else body)
@@ -240,22 +239,22 @@ def test_long_line_spanning_reads_is_skipped_with_bounded_memory(tmp_path, monke
 def regions_of(body: bytes, reader: str) -> list[tuple[str, bytes]]:
     """The regions of ``body`` as read from a stream or from a file mapped into memory."""
     if reader == "stream":
-        return [(kind, bytes(data)) for kind, data in ingest_module._regions(io.BytesIO(body))]
+        return [(kind, bytes(data)) for kind, data in reading._regions(io.BytesIO(body))]
     with tempfile.TemporaryFile() as file:
         file.write(body)
         file.flush()
         mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-        return [(kind, bytes(data)) for kind, data in ingest_module._mapped_regions(mapped)]
+        return [(kind, bytes(data)) for kind, data in reading._mapped_regions(mapped)]
 
 
 @pytest.mark.parametrize("reader", ["stream", "mapped"])
 @settings(max_examples=60, deadline=None)
 @given(body=st.lists(st.sampled_from([b"{}", b"", b"ab", b"\xef\xbb\xbf{}", b"x" * 9, b"\r"]), min_size=1, max_size=12)
        .map(lambda parts: b"\n".join(parts)).filter(len),
-       block=st.integers(len(ingest_module.BOM), 12))  # reads hold a BOM whole
+       block=st.integers(len(reading.BOM), 12))  # reads hold a BOM whole
 def test_regions_split_anywhere_give_back_every_line_in_order(reader, body, block):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ingest_module, "READ_BLOCK", block)
+        patch.setattr(reading, "READ_BLOCK", block)
         regions = regions_of(body, reader)
     expected = body.removeprefix(b"\xef\xbb\xbf").split(b"\n")
     if expected[-1] == b"":
@@ -269,8 +268,8 @@ def test_regions_split_anywhere_give_back_every_line_in_order(reader, body, bloc
 
 @pytest.mark.parametrize("reader", ["stream", "mapped"])
 def test_a_line_longer_than_a_region_leaves_only_its_head(monkeypatch, reader):
-    monkeypatch.setattr(ingest_module, "READ_BLOCK", 16)
-    monkeypatch.setattr(ingest_module, "MAX_LINE_BYTES", 20)
+    monkeypatch.setattr(reading, "READ_BLOCK", 16)
+    monkeypatch.setattr(reading, "MAX_LINE_BYTES", 20)
     head = b'{"q": "' + b"x" * 40
     regions = regions_of(b"{}\n" + head + b'"}\n{"a": 1}\n' + b"y" * 50, reader)
     assert [kind for kind, _ in regions] == ["lines", "long", "lines", "long"]
@@ -291,7 +290,7 @@ def test_times_of_one_width_are_checked_like_the_pattern(template, edits):
         for position, char in row:
             chars[position % len(chars)] = char
         times.append("".join(chars))
-    assert ingest_module._rfc3339(pa.array(times)).to_pylist() == [TS_RE.fullmatch(t) is not None for t in times]
+    assert timestamps._rfc3339(pa.array(times)).to_pylist() == [TS_RE.fullmatch(t) is not None for t in times]
 
 
 # ---------------------------------------------------------------- reconciliation over random input
@@ -371,15 +370,15 @@ def test_masks_unpack_the_bits_of_sliced_and_chunked_results(chunks, skip):
     values = pa.chunked_array([pa.array(c, pa.bool_()) for c in chunks], pa.bool_())
     values = values.slice(min(skip, len(values)))
     expected = values.to_numpy(zero_copy_only=False).astype(bool)
-    assert ingest_module._mask(values).tolist() == expected.tolist()
-    assert ingest_module._mask(values.combine_chunks()).tolist() == expected.tolist()
+    assert masks._mask(values).tolist() == expected.tolist()
+    assert masks._mask(values.combine_chunks()).tolist() == expected.tolist()
 
 
 def test_a_file_that_cannot_be_mapped_is_read_as_a_stream(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError(19, "No such device")  # e.g. a FUSE filesystem without mmap
 
-    monkeypatch.setattr(ingest_module.mmap, "mmap", refuse)
+    monkeypatch.setattr(reading.mmap, "mmap", refuse)
     source = tmp_path / "day.jsonl"
     source.write_bytes(b"".join(line(event(n)) for n in range(10)) + b"{oops\n")
     stats = ingest([source], tmp_path / "lake")

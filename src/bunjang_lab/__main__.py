@@ -5,7 +5,7 @@ import sys
 from bunjang_lab.cli import Command, main
 
 COMMANDS = [
-    Command("ingest", "bunjang_lab.ingest", "validate JSON Lines events into the Parquet lake, quarantining bad records"),
+    Command("ingest", "bunjang_lab.ingest.cli", "validate JSON Lines events into the Parquet lake, quarantining bad records"),
     Command("simulate", "bunjang_lab.simulate.cli", "generate a synthetic marketplace with ground-truth labels"),
     Command("train", "bunjang_lab.ranking.train", "train the factorization-machine ranker and move models/latest"),
     Command("evaluate", "bunjang_lab.ranking.evaluate", "offline evaluation of the ranker, products and baselines"),

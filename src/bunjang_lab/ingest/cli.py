@@ -1,0 +1,42 @@
+"""``python -m bunjang_lab ingest``: the command's arguments, its one-line errors and printed stats."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from bunjang_lab import paths
+from bunjang_lab.cli import UserError, parser
+from bunjang_lab.events import DEFAULT_MIN_TS, to_epoch_ms
+from bunjang_lab.ingest.reading import UnreadableInput
+from bunjang_lab.ingest.runs import ingest_files
+
+
+def run(argv: list[str]) -> int:
+    cli = parser("python -m bunjang_lab ingest", "Validate JSON Lines events (plain or .gz, or folders of them) into "
+                 "the Parquet lake; bad records go to the lake's quarantine with a reason code.")
+    cli.add_argument("files", nargs="+", metavar="FILE", help="JSON Lines file(s) or folder(s) of them")
+    cli.add_argument("--lake", default=str(paths.lake_dir()), help="lake folder or fsspec URL (default: %(default)s)")
+    cli.add_argument("--run-id", help="id of this run (default: UTC time plus a random suffix)")
+    cli.add_argument("--media-root", help="folder relative image paths are resolved against (default: each file's folder)")
+    cli.add_argument("--min-ts", default=DEFAULT_MIN_TS, help="oldest accepted event time (default: %(default)s)")
+    cli.add_argument("--now", help="clock for the 24-hour future bound (default: the current time)")
+    args = cli.parse_args(argv)
+    try:
+        min_ts = to_epoch_ms(args.min_ts)
+        now = to_epoch_ms(args.now) if args.now else None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if args.run_id and not args.run_id.replace("-", "").replace("_", "").isalnum():
+        raise UserError(f"--run-id may contain only letters, digits, '-' and '_': {args.run_id!r}")
+    try:
+        stats = ingest_files(args.files, args.lake, run_id=args.run_id, media_root=args.media_root, min_ts=min_ts,
+                             now=now)
+    except UnreadableInput as exc:
+        raise UserError(str(exc)) from None
+    reasons = ", ".join(f"{k} {v}" for k, v in stats["by_reason"].items()) or "none"
+    print(f"ingested {stats['read']} records from {len(stats['files'])} file(s) into {args.lake}: "
+          f"{stats['accepted']} accepted, {stats['duplicates']} duplicates, {stats['quarantined']} quarantined "
+          f"({reasons})", file=sys.stderr)
+    print(json.dumps(stats, ensure_ascii=False))
+    return 0

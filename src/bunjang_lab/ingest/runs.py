@@ -1,0 +1,143 @@
+"""One ingest run: files validated region by region, several at a time; the run's rows
+deduplicated against the lake and written; its stats, quarantine and manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import os
+import time
+import uuid
+import zlib
+from collections import deque
+from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bunjang_lab import lake as lakelib
+from bunjang_lab.dedup import new_ids
+from bunjang_lab.events import DEFAULT_MIN_TS, to_epoch_ms
+from bunjang_lab.ingest.context import ROWS, _Context
+from bunjang_lab.ingest.masks import _mask
+from bunjang_lab.ingest.reading import UnreadableInput, _file_regions, _open, expand_inputs
+from bunjang_lab.ingest.regions import _ingest_region, _long_line
+
+LATE_MS = 3600 * 1000  # "late": older than the newest ts already in the lake for its type by more than this
+
+
+def _in_flight() -> int:
+    """Regions validated at the same time: one per core, each parsed on one thread (cheaper
+    than sharing Arrow's pool between regions), and one more so no core waits on the reader."""
+    return pa.cpu_count() + 1
+
+
+def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> None:
+    """Queue the file's regions; they are validated several at a time (Arrow and numpy
+    release the GIL), and merged in input order."""
+    try:
+        with _open(path) as stream:
+            for kind, data in _file_regions(stream):
+                pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, data)))
+                while len(pending) > _in_flight():
+                    _merge_next(pending)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise UnreadableInput(f"{path}: cannot read it to the end ({exc}); nothing was ingested") from None
+
+
+def _merge_next(pending: deque) -> None:
+    ctx, future = pending.popleft()
+    ctx.absorb(future.result())
+
+
+def _late_and_out_of_order(table: pa.Table, newest: dict[str, int]) -> tuple[int, int]:
+    """Accepted events older than the lake's newest of their type by more than 1 h, and events
+    older than an earlier accepted line of the same file."""
+    ts = pc.cast(table["ts"], pa.int64()).to_numpy()
+    files = table["_file"].to_numpy()
+    late = 0
+    for type_name, newest_ms in newest.items():
+        of_type = _mask(pc.equal(table["type"], type_name))
+        late += int(np.count_nonzero(ts[of_type] < newest_ms - LATE_MS))
+    out_of_order = 0
+    for file_index in np.unique(files):
+        file_ts = ts[files == file_index]
+        out_of_order += int(np.count_nonzero(file_ts[1:] < np.maximum.accumulate(file_ts)[:-1]))
+    return late, out_of_order
+
+
+def new_run_id() -> str:
+    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None = None,
+                 media_root: str | os.PathLike | None = None, min_ts: str | int | dt.datetime = DEFAULT_MIN_TS,
+                 now: str | int | dt.datetime | None = None) -> dict[str, Any]:
+    """Ingest JSON Lines files (plain or .gz, or folders of them) into ``lake``; returns the run stats.
+
+    ``media_root`` is the folder relative image paths are resolved against (default: the
+    folder of the file carrying them). ``min_ts`` is the oldest accepted ts, ``now`` the
+    clock the 24-hour future bound is measured from (both RFC 3339, epoch ms or datetime).
+    """
+    started, started_at = time.perf_counter(), dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    files = expand_inputs(paths)
+    run_id = lakelib.unused_run_id(lake, run_id or new_run_id())
+    now_ms = to_epoch_ms(now if now is not None else dt.datetime.now(dt.timezone.utc))
+    min_ts_ms = to_epoch_ms(min_ts)
+    lakelib.clean_tmp(lake)
+    contexts, pending = [], deque()
+    with ThreadPoolExecutor(max_workers=_in_flight()) as pool:
+        for index, path in enumerate(files):
+            base = Path(media_root) if media_root is not None else path.parent
+            contexts.append(_Context(index, str(path.resolve()), str(base.resolve()), min_ts_ms, now_ms))
+            _ingest_file(contexts[-1], path, pool, pending)
+        while pending:
+            _merge_next(pending)
+    tables = pa.concat_tables([t for c in contexts for t in c.tables] or [ROWS.empty_table()])
+    for context in contexts:
+        context.tables = []
+    with ThreadPoolExecutor(max_workers=1) as joiner:
+        # One chunk per column, so the lookups below and the lake writer never re-join chunks;
+        # the ids are joined apart and deduplicated meanwhile.
+        joining = joiner.submit(tables.combine_chunks)
+        keep = new_ids(tables["event_id"].combine_chunks(), lakelib.event_ids(lake))
+        rows = joining.result()
+        del tables  # the joined copy replaces the regions' tables: never hold both for long
+    with ThreadPoolExecutor(max_workers=1) as writer:  # the run's figures are worked out while the lake is written
+        writing = writer.submit(lakelib.write_events, lake, rows.drop_columns(["_file", "_line"]), run_id=run_id,
+                                rows=keep)
+        accepted = rows.select(["type", "ts", "_file"]).take(pa.array(keep))
+        late, out_of_order = _late_and_out_of_order(accepted, lakelib.latest_ts_by_type(lake))
+        quarantine = [q for c in contexts for q in c.quarantine]
+        quarantine_path = lakelib.write_quarantine(lake, run_id, quarantine)
+        accepted_by_file = np.bincount(accepted["_file"].to_numpy(), minlength=len(files))
+        valid_by_file = np.bincount(rows["_file"].to_numpy(), minlength=len(files))
+        per_file = [{"path": c.source, "read": c.read, "accepted": int(accepted_by_file[i]),
+                     "duplicates": int(valid_by_file[i] - accepted_by_file[i]), "quarantined": len(c.quarantine)}
+                    for i, c in enumerate(contexts)]
+        by_type = {row["values"]: row["counts"] for row in pc.value_counts(accepted["type"]).to_pylist()}
+        by_reason: dict[str, int] = {}
+        for record in quarantine:
+            by_reason[record["reason"]] = by_reason.get(record["reason"], 0) + 1
+        span = accepted.group_by("type").aggregate([("ts", "min"), ("ts", "max")]).to_pylist()
+        written = writing.result()
+    stats = {
+        "read": sum(c.read for c in contexts), "accepted": accepted.num_rows,
+        "duplicates": rows.num_rows - accepted.num_rows, "quarantined": len(quarantine),
+        "by_type": dict(sorted(by_type.items())), "by_reason": dict(sorted(by_reason.items())),
+        "late": late, "out_of_order": out_of_order, "run_id": run_id, "lake": str(lake), "files": per_file,
+    }
+    manifest = {
+        **stats, "started_at": started_at,
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+        "min_ts_ms": {r["type"]: to_epoch_ms(r["ts_min"]) for r in span},
+        "max_ts_ms": {r["type"]: to_epoch_ms(r["ts_max"]) for r in span},
+        "parts": written, "quarantine": quarantine_path,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    lakelib.write_manifest(lake, manifest)
+    stats["seconds"] = manifest["seconds"]
+    return stats
