@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bunjang_lab.errors import InvalidInput
 from bunjang_lab.events import TS_PATTERN
 from bunjang_lab.ingest import exact, fast, ingest_files, masks, reading, timestamps
 from bunjang_lab.lake import read_events, read_manifests, read_quarantine
@@ -321,6 +322,14 @@ def test_read_equals_accepted_plus_duplicates_plus_quarantined(files):
         again = ingest(paths, Path(folder) / "lake")
         assert_reconciles(again)
         assert again["accepted"] == 0 and again["duplicates"] == stats["accepted"] + stats["duplicates"]
+
+
+def test_a_truncated_gz_is_invalid_input_and_writes_nothing(tmp_path):
+    broken = tmp_path / "cut.jsonl.gz"
+    broken.write_bytes(gzip.compress(line(event(2)) * 100)[:-30])
+    with pytest.raises(InvalidInput, match="cannot read it to the end"):
+        ingest([broken], tmp_path / "lake")
+    assert not (tmp_path / "lake" / "events").exists()
 
 
 # ---------------------------------------------------------------- command line

@@ -15,6 +15,13 @@ Two paths give identical results:
 
 The fast path only ever accepts; whatever it doubts is decided by the exact path.
 
+Modules: ``reading`` cuts input files into regions of whole lines; ``fast`` and ``exact``
+are the two paths, ``regions`` sends one region through both; ``runs`` is a whole run
+(:func:`ingest_files`: regions several at a time, dedup, the lake write, stats and
+manifest); ``cli`` is the command. ``context`` (a file's settings, rows and quarantine),
+``masks`` (Arrow's boolean results as numpy masks) and ``timestamps`` (the RFC 3339 check)
+serve the paths.
+
 >>> import json, tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> good = {"event_id": "e1", "type": "search", "ts": "2024-05-01T09:00:00+09:00", "user_id": "u1", "query": "나이키"}

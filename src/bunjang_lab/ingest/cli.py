@@ -1,4 +1,9 @@
-"""``python -m bunjang_lab ingest``: the command's arguments, its one-line errors and printed stats."""
+"""``python -m bunjang_lab ingest``: parse the arguments, run :func:`ingest_files`, print the stats.
+
+An argument mistake raises :class:`bunjang_lab.cli.UserError`; an input that cannot be read
+raises :class:`bunjang_lab.ingest.UnreadableInput`, one of the domain's errors. The dispatcher
+prints either as one line with exit code 2.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,6 @@ import sys
 from bunjang_lab import paths
 from bunjang_lab.cli import UserError, parser
 from bunjang_lab.events import DEFAULT_MIN_TS, to_epoch_ms
-from bunjang_lab.ingest.reading import UnreadableInput
 from bunjang_lab.ingest.runs import ingest_files
 
 
@@ -29,11 +33,7 @@ def run(argv: list[str]) -> int:
         raise UserError(str(exc)) from None
     if args.run_id and not args.run_id.replace("-", "").replace("_", "").isalnum():
         raise UserError(f"--run-id may contain only letters, digits, '-' and '_': {args.run_id!r}")
-    try:
-        stats = ingest_files(args.files, args.lake, run_id=args.run_id, media_root=args.media_root, min_ts=min_ts,
-                             now=now)
-    except UnreadableInput as exc:
-        raise UserError(str(exc)) from None
+    stats = ingest_files(args.files, args.lake, run_id=args.run_id, media_root=args.media_root, min_ts=min_ts, now=now)
     reasons = ", ".join(f"{k} {v}" for k, v in stats["by_reason"].items()) or "none"
     print(f"ingested {stats['read']} records from {len(stats['files'])} file(s) into {args.lake}: "
           f"{stats['accepted']} accepted, {stats['duplicates']} duplicates, {stats['quarantined']} quarantined "

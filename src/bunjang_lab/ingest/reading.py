@@ -13,6 +13,7 @@ from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
+from bunjang_lab.errors import InvalidInput
 from bunjang_lab.events import MAX_LINE_BYTES
 from bunjang_lab.ingest.context import RAW_KEEP
 
@@ -21,7 +22,7 @@ READ_BLOCK = 8 << 20  # bytes read from a file at a time (one region of lines)
 SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson", ".ndjson.gz")
 
 
-class UnreadableInput(ValueError):
+class UnreadableInput(InvalidInput):
     """An input file that cannot be read to its end (e.g. a truncated .gz); nothing was written."""
 
 
