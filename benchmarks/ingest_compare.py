@@ -8,8 +8,9 @@ system seconds (the kernel's share: zeroing fresh memory, copying file data):
 
     .venv/bin/python benchmarks/ingest_compare.py --baseline <commit> [--events 1000000] [--rounds 3]
 
-The baseline's ``ingest.py`` is loaded from ``git show`` and runs against the current
-``lake.py``, so pick a baseline whose ingest uses only what the current lake module offers.
+The baseline's ingest (``ingest.py``, or the ``ingest/`` package it was split into) is loaded
+from git and runs against the current ``lake.py``, so pick a baseline whose ingest uses only
+what the current lake module offers.
 """
 
 from __future__ import annotations
@@ -27,22 +28,53 @@ from pathlib import Path
 
 import pyarrow.json as pj
 
+import bunjang_lab
 import bunjang_lab.ingest.runs as current
 from ingest import generate, measure
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO_ROOT, check=True, capture_output=True, text=True).stdout
+
+
 def load_baseline(commit: str, folder: Path):
-    source = subprocess.run(["git", "show", f"{commit}:src/bunjang_lab/ingest.py"], cwd=REPO_ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    """The module of ``commit`` that holds ``ingest_files`` and ``_merge_next``."""
+    if not git("ls-tree", "--name-only", commit, "src/bunjang_lab/ingest.py"):  # split into a package
+        return load_baseline_package(commit, folder / "baseline_ingest")
     path = folder / "baseline_ingest.py"
-    path.write_text(source)
+    path.write_text(git("show", f"{commit}:src/bunjang_lab/ingest.py"))
     spec = importlib.util.spec_from_file_location("baseline_ingest", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
+
+
+def load_baseline_package(commit: str, folder: Path):
+    """The ``runs`` module of the commit's ``ingest`` package. Its modules import each other by their
+    full names, so they are imported in place of the current package, which is then put back."""
+    folder.mkdir()
+    for name in git("ls-tree", "--name-only", f"{commit}:src/bunjang_lab/ingest").split():
+        if name.endswith(".py"):
+            (folder / name).write_text(git("show", f"{commit}:src/bunjang_lab/ingest/{name}"))
+
+    def loaded() -> list[str]:
+        return [name for name in sys.modules if name == "bunjang_lab.ingest" or name.startswith("bunjang_lab.ingest.")]
+
+    ours = {name: sys.modules.pop(name) for name in loaded()}
+    try:
+        spec = importlib.util.spec_from_file_location("bunjang_lab.ingest", folder / "__init__.py",
+                                                      submodule_search_locations=[str(folder)])
+        sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[spec.name])
+        return importlib.import_module("bunjang_lab.ingest.runs")
+    finally:
+        for name in loaded():
+            del sys.modules[name]
+        sys.modules.update(ours)
+        bunjang_lab.ingest = ours["bunjang_lab.ingest"]
 
 
 def ingest(module, source: Path, work: Path) -> tuple[float, ...]:
@@ -69,7 +101,7 @@ def ingest(module, source: Path, work: Path) -> tuple[float, ...]:
 
 def main() -> None:
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    cli.add_argument("--baseline", required=True, help="commit whose src/bunjang_lab/ingest.py is the baseline")
+    cli.add_argument("--baseline", required=True, help="commit whose ingest is the baseline")
     cli.add_argument("--events", type=int, default=1_000_000)
     cli.add_argument("--rounds", type=int, default=3)
     args = cli.parse_args()
