@@ -9,7 +9,6 @@ photo-reuse count.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bunjang_lab import files
 from bunjang_lab.fraud import categories, risk, store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
 from bunjang_lab.fraud.scorer import TextScorer
@@ -29,9 +29,8 @@ IMAGE_SHARD = 500
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write next to ``path`` and rename, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with files.atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
 
 
 def listing_text(title, description) -> str:
@@ -209,7 +208,5 @@ def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, mode
         "images": 0 if images is None else len(images),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
-    tmp = folder / f".summary.json.{os.getpid()}"
-    tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, folder / "summary.json")
+    files.write_text(folder / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
     return summary

@@ -15,7 +15,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from bunjang_lab import paths
+from bunjang_lab import files, paths
 from bunjang_lab.errors import ModelError
 
 CLASSIFIER_FILE = "text_classifier.pkl"
@@ -48,11 +48,7 @@ def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | Non
                 pickle.dump(models[name], f, protocol=pickle.HIGHEST_PROTOCOL)
     (folder / META_FILE).write_text(json.dumps({"version": version, **meta}, ensure_ascii=False, indent=2),
                                     encoding="utf-8")
-    tmp = base / f".{LATEST}.{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(version)
-    os.replace(tmp, base / LATEST)
+    files.replace_symlink(base / LATEST, version)
     return folder
 
 

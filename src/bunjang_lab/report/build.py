@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bunjang_lab import paths
+from bunjang_lab import files, paths
 from bunjang_lab.report import render, sections
 
 
@@ -22,12 +21,6 @@ def resolve_run(runs_dir: Path, date: str | None) -> Path:
         return runs_dir / date
     history = _runs(runs_dir)
     return history[-1] if history else runs_dir / "none"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def build_report(lake, runs, out, date: str | None = None, labels=None, models=None) -> Path:
@@ -51,7 +44,7 @@ def build_report(lake, runs, out, date: str | None = None, labels=None, models=N
     subtitle = f"run {run_dir.name} · lake {lake} · generated {generated} in {time.perf_counter() - started:.1f} s"
     out.mkdir(parents=True, exist_ok=True)
     render.write_csv(parts, out / "tables")
-    _atomic_write(out / "figures.json", json.dumps(render.to_json(title, parts), ensure_ascii=False, indent=1, default=str))
+    files.write_text(out / "figures.json", json.dumps(render.to_json(title, parts), ensure_ascii=False, indent=1, default=str))
     html_path = out / "report.html"
-    _atomic_write(html_path, render.to_html(title, subtitle, parts))
+    files.write_text(html_path, render.to_html(title, subtitle, parts))
     return html_path

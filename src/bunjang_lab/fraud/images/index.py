@@ -26,7 +26,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 import time
 from contextlib import contextmanager
 from itertools import combinations
@@ -35,6 +34,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from bunjang_lab import files
 from bunjang_lab.fraud.images.verify import SIDE
 
 U64 = np.uint64
@@ -277,16 +277,13 @@ class ImageIndex:
         name = f"seg-{time.time_ns():x}-{os.getpid()}"
         table = pa.table({c: pa.array([None if v is None else str(v) for v in meta[c]], type=pa.string())
                           for c in PICTURE_COLUMNS})
-        tmp = self.path / f".{name}.pictures.parquet.tmp"
-        pq.write_table(table, tmp)
-        _fsync_replace(tmp, self.path / f"{name}.pictures.parquet")
+        with files.atomic_path(self.path / f"{name}.pictures.parquet", fsync=True) as tmp:
+            pq.write_table(table, tmp)
         for suffix, array in ((".hashes.npy", rows), (".thumbs.npy", thumbs)):
-            tmp = self.path / f".{name}{suffix}.tmp"
-            with open(tmp, "wb") as handle:
+            with files.atomic_path(self.path / f"{name}{suffix}", fsync=True) as tmp, open(tmp, "wb") as handle:
                 np.save(handle, array)
-            _fsync_replace(tmp, self.path / f"{name}{suffix}")
         manifest = {"format": FORMAT_VERSION, "segments": [name if s is None else s for s in segments]}
-        _atomic_write_text(self.path / MANIFEST, json.dumps(manifest, indent=1))
+        files.write_text(self.path / MANIFEST, json.dumps(manifest, indent=1), fsync=True)
 
     def _append(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray):
         first = len(self)
@@ -334,16 +331,3 @@ def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray, np.ndarray
 
 def _thumbnail_of(hashes) -> np.ndarray:
     return np.zeros((SIDE, SIDE, 3), dtype=np.uint8) if hashes.thumbnail is None else hashes.thumbnail
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    _fsync_replace(Path(tmp), path)
-
-
-def _fsync_replace(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

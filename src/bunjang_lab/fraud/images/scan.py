@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from bunjang_lab import files
 from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER, EXTERNAL_CHANNEL, IMAGE_TEXT, PHISHING_LINK, STOLEN_IMAGE
 
 SOURCE = "image"
@@ -213,12 +213,9 @@ def scan_shard(shard: Sequence[dict], index_path, out_file) -> str:
                   "hashes": json.dumps(_hashes_to_json(analysed.hashes)) if analysed.hashes else None}
         for c in PART_COLUMNS:
             rows[c].append(None if values.get(c) is None else str(values[c]))
-    out = Path(out_file)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    pq.write_table(pa.table({c: pa.array(rows[c], type=pa.string()) for c in PART_COLUMNS}), tmp)
-    os.replace(tmp, out)
-    return str(out)
+    with files.atomic_path(out_file) as tmp:
+        pq.write_table(pa.table({c: pa.array(rows[c], type=pa.string()) for c in PART_COLUMNS}), tmp)
+    return str(Path(out_file))
 
 
 IMAGES_COLUMNS = ("image", "item_id", "seller_id", "matches", "ocr_text", "reasons", "risk", "flagged", "error")
@@ -263,12 +260,10 @@ def merge_shards(part_files: Sequence, index_path, out) -> str:
     target = Path(out)
     if target.suffix != ".parquet":
         target = target / "images.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
     schema = pa.schema([(c, pa.float64() if c == "risk" else pa.bool_() if c == "flagged" else pa.string())
                         for c in IMAGES_COLUMNS])
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    pq.write_table(pa.table(table, schema=schema), tmp)
-    os.replace(tmp, target)
+    with files.atomic_path(target) as tmp:
+        pq.write_table(pa.table(table, schema=schema), tmp)
     return str(target)
 
 
