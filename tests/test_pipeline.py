@@ -11,6 +11,7 @@ import pytest
 
 from bunjang_lab import pipeline
 from bunjang_lab.cli import UserError
+from bunjang_lab.files import replace_folder
 
 
 def _events(day: str, prefix: str, n: int = 3) -> str:
@@ -75,16 +76,17 @@ def test_landing_under_a_url_prefix_is_picked_up_and_archived(tmp_path):
         fs.rm("/landing-test", recursive=True)
 
 
-def test_replace_partition_keeps_the_old_partition_when_building_fails(tmp_path):
+def test_a_partition_whose_rebuild_fails_stays_as_it_was(tmp_path):
+    """The pipeline swaps every partition in with files.replace_folder."""
     target = tmp_path / "runs" / "2026-03-01" / "fraud"
-    pipeline.replace_partition(target, lambda d: (d / "listings.parquet").write_text("v1"))
+    replace_folder(target, lambda d: (d / "listings.parquet").write_text("v1"))
 
     def broken(staging: Path):
         (staging / "listings.parquet").write_text("half")
         raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError):
-        pipeline.replace_partition(target, broken)
+        replace_folder(target, broken)
 
     assert (target / "listings.parquet").read_text() == "v1"
     assert sorted(p.name for p in target.parent.iterdir()) == ["fraud"]  # no staging left behind

@@ -6,7 +6,8 @@ Each function:
 
 * takes every location explicitly (lake, runs, models, cache, landing folder);
 * writes only its own partition, and builds it beside the target before swapping it
-  in, so a crash never leaves a half-written partition and a re-run replaces it whole;
+  in (:func:`bunjang_lab.files.replace_folder`), so a crash never leaves a half-written
+  partition and a re-run replaces it whole;
 * gives the same result when run twice with the same inputs.
 
 Partition layout under ``BUNJANG_HOME`` (see docs/airflow.md)::
@@ -29,17 +30,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from bunjang_lab.files import replace_folder, write_json
 
 LANDING_PATTERNS = ("*.jsonl", "*.jsonl.gz")
 PROCESSED_DIR = "_processed"
-
-T = TypeVar("T")
 
 
 # ----------------------------------------------------------------------------- days
@@ -110,49 +109,6 @@ def resolve_days(requested: str | Iterable[str] | None, touched: Iterable[Iterab
 # ----------------------------------------------------------------------- partitions
 
 
-def replace_partition(target: str | os.PathLike, build: Callable[[Path], T]) -> T:
-    """Build a partition folder beside ``target``, then swap it in.
-
-    ``build`` receives an empty staging folder and fills it. Only when it returns does
-    the staging folder replace ``target`` (a rename, so readers see the old or the new
-    partition, never a mix); if it raises, the old partition stays as it was.
-
-    >>> import tempfile
-    >>> root = Path(tempfile.mkdtemp())
-    >>> replace_partition(root / "p", lambda d: (d / "a.txt").write_text("1"))
-    1
-    >>> replace_partition(root / "p", lambda d: (d / "b.txt").write_text("22"))
-    2
-    >>> sorted(p.name for p in (root / "p").iterdir())
-    ['b.txt']
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.staging-{os.getpid()}")
-    retired = target.with_name(f".{target.name}.retired-{os.getpid()}")
-    for leftover in (staging, retired):
-        shutil.rmtree(leftover, ignore_errors=True)
-    staging.mkdir()
-    try:
-        result = build(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
-    return result
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 def _jsonable(obj: Any) -> Any:
     """Library results may hold paths, numpy scalars or timestamps: make them plain."""
     return json.loads(json.dumps(obj, default=str))
@@ -166,12 +122,6 @@ def run_dir(runs: str | os.PathLike, day: date | str) -> Path:
 # -------------------------------------------------------------------------- ingest
 
 
-def _filesystem(url: str):
-    import fsspec
-
-    return fsspec.core.url_to_fs(url)
-
-
 def _is_local(fs) -> bool:
     protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
     return bool({"file", "local"} & set(protocols))
@@ -183,7 +133,9 @@ def list_landing(landing: str) -> list[str]:
     Files in ``_processed/`` and hidden or temporary files (``.name``, ``*.tmp``: a
     producer still writing should use such a name and rename when done) are ignored.
     """
-    fs, root = _filesystem(landing)
+    from bunjang_lab.lake import filesystem
+
+    fs, root = filesystem(landing)
     if not fs.exists(root):
         from bunjang_lab.cli import UserError
 
@@ -203,12 +155,14 @@ def archive_landed(files: Iterable[str], landing: str, run_id: str) -> list[str]
     A file already moved by an earlier attempt of the same run is simply not there any
     more, so retrying is harmless.
     """
-    fs, root = _filesystem(landing)
+    from bunjang_lab.lake import filesystem
+
+    fs, root = filesystem(landing)
     target = f"{root.rstrip('/')}/{PROCESSED_DIR}/{run_id}"
     fs.makedirs(target, exist_ok=True)
     moved = []
     for url in files:
-        _, path = _filesystem(url)
+        _, path = filesystem(url)
         if fs.exists(path):
             destination = f"{target}/{Path(path).name}"
             fs.mv(path, destination)
@@ -229,18 +183,19 @@ def ingest_landing(landing: str, lake: str, run_prefix: str, *, media_root: str 
     import tempfile
 
     from bunjang_lab.ingest import ingest_files, new_run_id
+    from bunjang_lab.lake import filesystem
 
     files = list_landing(landing)
     run_id = f"{run_prefix}-{new_run_id()}"
     if not files:
         return {"run_id": run_id, "files": [], "read": 0, "accepted": 0, "duplicates": 0, "quarantined": 0, "dates": []}
-    fs, _ = _filesystem(landing)
+    fs, _ = filesystem(landing)
     with tempfile.TemporaryDirectory(prefix="bunjang-landing-") as staging:
         local = files
         if not _is_local(fs):
             local = [str(Path(staging) / Path(f).name) for f in files]
             for remote, copy in zip(files, local):
-                fs.get(_filesystem(remote)[1], copy)
+                fs.get(filesystem(remote)[1], copy)
         counts = ingest_files(local, lake, run_id=run_id, media_root=media_root)
     run_id = counts["run_id"]  # ingest may suffix it to keep it unused
     moved = archive_landed(files, landing, run_id)
@@ -335,7 +290,7 @@ def scan_fraud_days(lake: str, runs: str, days: Iterable[str], image_index: str,
     (from an earlier plan with more shards) are removed.
     """
     from bunjang_lab.fraud.images.scan import merge_shards
-    from bunjang_lab.fraud.scan import scan_fraud
+    from bunjang_lab.fraud.scan import scan_fraud_folder
 
     parts_by_day: dict[str, list[str]] = {}
     for part in part_files:
@@ -346,16 +301,11 @@ def scan_fraud_days(lake: str, runs: str, days: Iterable[str], image_index: str,
         parts = sorted(parts_by_day.get(day, []))
 
         def build(staging: Path, start=start, end=end, parts=parts) -> dict:
-            work = staging / ".run"  # scan_fraud writes <out>/fraud/
-            if parts:
-                merge_shards(parts, image_index, work / "fraud")
-            summary = scan_fraud(lake, work, start, end, image_index=image_index, models_dir=models)
-            for produced in (work / "fraud").iterdir():
-                produced.rename(staging / produced.name)
-            shutil.rmtree(work)
-            return _jsonable(summary)
+            if parts:  # the scan uses the images.parquet it finds in its folder
+                merge_shards(parts, image_index, staging)
+            return _jsonable(scan_fraud_folder(lake, staging, start, end, image_index=image_index, models_dir=models))
 
-        results[day] = replace_partition(run_dir(runs, day) / "fraud", build)
+        results[day] = replace_folder(run_dir(runs, day) / "fraud", build)
         for stale in set((run_dir(runs, day) / "image_parts").glob("shard-*.parquet")) - {Path(p) for p in parts}:
             stale.unlink()
     return results
@@ -380,7 +330,7 @@ def train_candidate(lake: str, models: str, day: str, *, retrain: bool = False, 
     (a re-run changes nothing), unless ``retrain``. The model is built beside its folder
     and swapped in; ``models/latest`` is not touched here (see :func:`gate_candidate`).
     """
-    from bunjang_lab.ranking.train import train_model
+    from bunjang_lab.ranking.training import train_model
 
     _, until = day_bounds(day)
     target = Path(models) / model_version(day)
@@ -394,10 +344,10 @@ def train_candidate(lake: str, models: str, day: str, *, retrain: bool = False, 
         produced.rmdir()
         meta = json.loads((staging / "meta.json").read_text(encoding="utf-8"))
         meta.update(version=target.name, trained_as=meta["version"])  # the folder name is the version
-        _write_json(staging / "meta.json", meta)
+        write_json(staging / "meta.json", meta, sort_keys=True)
         return str(target)
 
-    return replace_partition(target, build)
+    return replace_folder(target, build)
 
 
 def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, tolerance: float | None = None) -> dict:
@@ -408,13 +358,13 @@ def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, 
     written to ``runs/<day>/train.json`` and returned; a rejected candidate leaves
     ``latest`` alone.
     """
-    from bunjang_lab.ranking.train import GATE_TOLERANCE, promote_if_not_worse
+    from bunjang_lab.evaluation.gate import GATE_TOLERANCE, promote_if_not_worse
 
     tolerance = GATE_TOLERANCE if tolerance is None else tolerance
     decision = _jsonable(promote_if_not_worse(candidate, models, lake, tolerance))
     decision.setdefault("candidate", candidate)
     decision.setdefault("tolerance", tolerance)
-    _write_json(run_dir(runs, day) / "train.json", decision)
+    write_json(run_dir(runs, day) / "train.json", decision, sort_keys=True)
     return decision
 
 
@@ -450,7 +400,7 @@ def publish_day(runs: str, day: str, cache_url: str, keep: int = 3) -> dict:
     from bunjang_lab.serving.publish import publish_run
 
     published = _jsonable(publish_run(run_dir(runs, day), cache_url, keep=keep))
-    _write_json(run_dir(runs, day) / "publish.json", published)
+    write_json(run_dir(runs, day) / "publish.json", published, sort_keys=True)
     return published
 
 
@@ -470,4 +420,4 @@ def build_day_report(lake: str, runs: str, reports: str, day: str, *, models: st
     def build(staging: Path) -> Path:
         return Path(build_report(lake, runs, staging, date=day, labels=labels, models=models)).relative_to(staging)
 
-    return str(target / replace_partition(target, build))
+    return str(target / replace_folder(target, build))
