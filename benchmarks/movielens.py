@@ -88,7 +88,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def main() -> None:
-    from bunjang_lab.ranking.evaluate import format_table
+    from bunjang_lab.evaluation.offline import format_table
 
     wheel = fetch()
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:

@@ -23,9 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bunjang_lab.products.catalog import snapshot
-from bunjang_lab.products.recommend import build_products, recent_states, write_products
+from bunjang_lab.marketplace.state import snapshot
+from bunjang_lab.products.recommend import build_products, write_products
 from bunjang_lab.products.scorer import load_scorer
+from bunjang_lab.ranking.features import recent_states
 from bunjang_lab.products.synthetic import market_events, write_random_model
 
 
@@ -50,10 +51,10 @@ def main() -> None:
         snap = snapshot(events)
         timings["snapshot"] = time.perf_counter() - t0
         t = time.perf_counter()
-        states = recent_states(snap)
+        states = recent_states(snap.interactions)
         timings["users"] = time.perf_counter() - t
         t = time.perf_counter()
-        scorer = load_scorer(model, events, snap, recent=states)
+        scorer = load_scorer(model, snap, recent=states)
         timings["load model"] = time.perf_counter() - t
         tables, product_seconds = build_products(snap, scorer, states=states)
         timings.update(product_seconds)

@@ -23,7 +23,7 @@ from bunjang_common import DEFAULT_ARGS, MODEL_LATEST, START_DATE, folders, inte
     default_args=DEFAULT_ARGS,
     params=params(
         "lake", "runs", "models",
-        # 0.02 is ranking.train.GATE_TOLERANCE, not imported so parsing this file stays light
+        # 0.02 is evaluation.gate.GATE_TOLERANCE, not imported so parsing this file stays light
         tolerance=Param(0.02, type="number", minimum=0, maximum=1,
                         description="relative drop of the gate metric allowed against production"),
         retrain=Param(False, type="boolean", description="train again even when models/fm-<day> exists"),

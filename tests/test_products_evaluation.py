@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bunjang_lab.products.catalog import snapshot
+from bunjang_lab.marketplace.state import snapshot
 from bunjang_lab.products.evaluation import evaluate_products, evaluate_suggest, list_metrics, next_opened, search_sessions
 from bunjang_lab.products.synthetic import market_events
 from bunjang_lab.ranking.split import time_split

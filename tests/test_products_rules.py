@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bunjang_lab.products import feed
-from bunjang_lab.products.catalog import snapshot
+from bunjang_lab.marketplace.state import snapshot
 from bunjang_lab.products.popular import popular_lists
 from bunjang_lab.products.recommend import build_products
 from bunjang_lab.products.related import related_items
@@ -217,12 +217,16 @@ def test_tables_follow_the_run_contract(name):
     assert list(tables[name].columns) == expected and len(tables[name]) > 0
 
 
-def test_recent_states_are_the_rankers_fold_exactly():
-    from bunjang_lab.products.recommend import recent_states
-    from bunjang_lab.ranking.features import recent_states as rankers_fold
+def test_recent_states_are_serving_fold_event_by_event():
+    from bunjang_lab.ranking import realtime
+    from bunjang_lab.ranking.features import epoch_seconds, recent_states
 
     m = shopper_market()
     m.add("favorite", "u", 0.5, item_id="bag1").add("click", "v", 3, item_id="sn2").add("chat", "v", 2, item_id="bag2", to_user_id="s9", text="hi")
     snap = snapshot(m.frame(), now=NOW)
-    expected = rankers_fold(snap.interactions)
-    assert recent_states(snap).to_dict("records") == expected.to_dict("records")
+    expected = {}
+    for row, ts in zip(snap.interactions.itertuples(), epoch_seconds(snap.interactions["ts"]).tolist()):
+        cats, items = expected.get(row.user_id, (realtime.new_state(), realtime.new_state()))
+        expected[row.user_id] = (realtime.add(cats, row.category, row.weight, ts), realtime.add(items, row.item_id, row.weight, ts))
+    folded = recent_states(snap.interactions)
+    assert {u: (c, i) for u, c, i in folded.itertuples(index=False)} == expected

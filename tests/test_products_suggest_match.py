@@ -68,7 +68,7 @@ def test_no_match_and_k():
 
 def test_module_imports_only_the_standard_library():
     code = (
-        "import sys, bunjang_lab.products.suggest_match, bunjang_lab.products.segments;"
+        "import sys, bunjang_lab.products.suggest_match, bunjang_lab.marketplace.segments;"
         "heavy = {'numpy', 'pandas', 'sklearn', 'xlearn', 'pyarrow', 'airflow'} & set(sys.modules);"
         "print(sorted(heavy))"
     )

@@ -7,8 +7,8 @@ from bunjang_lab.cli import Command, main
 COMMANDS = [
     Command("ingest", "bunjang_lab.ingest.cli", "validate JSON Lines events into the Parquet lake, quarantining bad records"),
     Command("simulate", "bunjang_lab.simulate.cli", "generate a synthetic marketplace with ground-truth labels"),
-    Command("train", "bunjang_lab.ranking.train", "train the factorization-machine ranker and move models/latest"),
-    Command("evaluate", "bunjang_lab.ranking.evaluate", "offline evaluation of the ranker, products and baselines"),
+    Command("train", "bunjang_lab.evaluation.cli:train", "train the factorization-machine ranker and move models/latest"),
+    Command("evaluate", "bunjang_lab.evaluation.cli:evaluate", "offline evaluation of the ranker, products and baselines"),
     Command("recommend", "bunjang_lab.products.cli", "compute home feeds, popular lists, related items and suggestions"),
     Command("fraud", "bunjang_lab.fraud.cli", "score listings, chat messages and sellers for fraud"),
     Command("images", "bunjang_lab.fraud.images.cli", "maintain the perceptual-hash index of listing images"),

@@ -1,8 +1,9 @@
 """The small dispatcher shared by both command-line entry points.
 
-Commands are registered by name with the module that implements them, so ``--help``
-and every command import only what they need. A command module exposes
-``run(argv: list[str]) -> int | None``; it builds its parser with :func:`parser`.
+Commands are registered by name with the function that implements them, so ``--help``
+and every command import only what they need. A command is ``run(argv: list[str]) -> int
+| None`` of its module, or ``module:function`` for a module holding several commands; it
+builds its parser with :func:`parser`.
 
 User mistakes raise :class:`UserError`; library code raises the domain's errors
 (:mod:`bunjang_lab.errors`). Both, and a missing or unreadable file, are printed as one
@@ -29,7 +30,7 @@ class UserError(BunjangError):
 @dataclass(frozen=True)
 class Command:
     name: str
-    module: str
+    target: str  # "package.module" (its run function) or "package.module:function"
     help: str
 
 
@@ -62,7 +63,8 @@ def main(prog: str, description: str, commands: Sequence[Command], argv: Sequenc
         print(f"{prog}: error: unknown command {argv[0]!r}; known: {', '.join(by_name)}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        run = importlib.import_module(command.module).run
+        module, _, function = command.target.partition(":")
+        run = getattr(importlib.import_module(module), function or "run")
         return int(run(argv[1:]) or 0)
     except BunjangError as exc:
         print(f"{prog} {command.name}: error: {exc}", file=sys.stderr)

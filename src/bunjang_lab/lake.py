@@ -42,6 +42,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.events import COMMON, FIELDS, TYPE_FIELDS, TYPES
 
 EVENTS, MANIFESTS, QUARANTINE, TMP = "events", "_manifests", "_quarantine", "_tmp"
@@ -222,12 +223,12 @@ def read_events(lake, types: Sequence[str] | str | None = None, start=None, end=
     types = [types] if isinstance(types, str) else None if types is None else list(types)
     unknown = sorted(set(types or ()) - set(TYPES))
     if unknown:
-        raise ValueError(f"unknown event types {unknown}; known: {', '.join(TYPES)}")
+        raise InvalidInput(f"unknown event types {unknown}; known: {', '.join(TYPES)}")
     wanted = columns_for(types)
     if columns is not None:
         missing = [c for c in columns if c not in wanted]
         if missing:
-            raise ValueError(f"no such columns for these types: {missing}")
+            raise InvalidInput(f"no such columns for these types: {missing}")
         wanted = list(columns)
     condition = None
     clauses = []
@@ -251,6 +252,19 @@ def read_events(lake, types: Sequence[str] | str | None = None, start=None, end=
     if "type" in wanted:
         table = table.set_column(table.schema.get_field_index("type"), "type", table["type"].cast(pa.string()))
     return _to_pandas(table)
+
+
+def require_events(lake, types: Sequence[str] | str | None = None, start=None, end=None,
+                   columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """:func:`read_events`, where a missing lake or a window without events is :class:`MissingInput`."""
+    fs, root = filesystem(lake)
+    if not fs.exists(root):
+        raise MissingInput(f"lake not found: {lake} (run `python -m bunjang_lab ingest` first)")
+    events = read_events(lake, types, start, end, columns)
+    if events.empty:
+        window = "".join(f" {word} {value}" for word, value in (("from", start), ("before", end)) if value is not None)
+        raise MissingInput(f"no events in {lake}{window} (run `python -m bunjang_lab ingest` first)")
+    return events
 
 
 def write_manifest(lake, manifest: dict[str, Any]) -> str:

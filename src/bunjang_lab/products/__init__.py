@@ -1,5 +1,5 @@
 """Recommendation products: home feed, popular lists, related items, search suggestions.
 
 Kept free of heavy imports: the serving CLI imports :mod:`bunjang_lab.products.suggest_match`
-and :mod:`bunjang_lab.products.segments` (standard library only) on its lookup path.
+(standard library only) on its lookup path.
 """

@@ -26,12 +26,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bunjang_lab.marketplace.segments import ALL
+from bunjang_lab.marketplace.state import Snapshot, snapshot
 from bunjang_lab.products import feed, popular, related, suggest
-from bunjang_lab.products.catalog import Snapshot, snapshot
-from bunjang_lab.products.recommend import active_users, recent_states, recent_table
-from bunjang_lab.products.segments import ALL
+from bunjang_lab.products.recommend import active_users, recent_table
+from bunjang_lab.products.scorer import FMPairScorer
 from bunjang_lab.products.suggest_match import bucket, fold, match
 from bunjang_lab.ranking import realtime
+from bunjang_lab.ranking.features import recent_states
+from bunjang_lab.ranking.training import fit_scorer
 from bunjang_lab.text.hangul import chosung, is_jamo_only
 
 SESSION_GAP_MINUTES = 30.0
@@ -68,7 +71,7 @@ def evaluate_home(split, snap: Snapshot, scorer, tables: dict) -> dict:
                                             "segment": "unknown|unknown", "history": 0})], ignore_index=True)
     users["segment"] = users["user_id"].map(snap.users.set_index("user_id")["segment"]).fillna(users["segment"])
     users = users[users["user_id"].isin(targets)]
-    states = recent_states(snap)
+    states = recent_states(snap.interactions)
     home, _ = feed.home_feed(snap, scorer, users, recent_table(states), tables["related"], tables["popular"])
 
     live = snap.live["item_id"].to_numpy()
@@ -129,7 +132,7 @@ def search_sessions(searches: pd.DataFrame, gap_minutes: float = SESSION_GAP_MIN
 
 def user_categories(snap: Snapshot) -> dict:
     """user -> {category: weight} of their recent categories at the snapshot (what serving boosts with)."""
-    states = recent_states(snap)
+    states = recent_states(snap.interactions)
     n = realtime.DEFAULT_PARAMS["top_categories"]
     return {u: dict(realtime.top_weights(c, n)) for u, c in zip(states["user_id"], states["recent_categories"])}
 
@@ -164,9 +167,6 @@ def evaluate_products(split, test_days: float = 3.0, fm=None) -> dict:
     ``fm`` is a trained ``FMScorer`` that never saw the split's test window (the promotion
     gate passes its candidate); without it an FM is trained on the split's training events.
     """
-    from bunjang_lab.products.scorer import FMPairScorer
-    from bunjang_lab.ranking.train import fit_scorer
-
     snap = snapshot(split.train, now=split.cutoff)
     tables = {"popular": popular.popular_lists(snap), "related": related.related_items(snap),
               "popular_scores": popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]}

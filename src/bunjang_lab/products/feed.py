@@ -22,10 +22,10 @@ from typing import Protocol, Sequence
 import numpy as np
 import pandas as pd
 
-from bunjang_lab.products.catalog import Snapshot, decay
+from bunjang_lab.marketplace.state import Snapshot, decay
 from bunjang_lab.products.limits import CATEGORY_CAP, SELLER_CAP
 from bunjang_lab.products.limits import HOME_SIZE as K
-from bunjang_lab.products.segments import ALL
+from bunjang_lab.marketplace.segments import ALL
 
 FRESHNESS_HALF_LIFE_HOURS = 48.0
 FRESHNESS_WEIGHT = 0.3
@@ -52,7 +52,7 @@ def candidates(snap: Snapshot, users: pd.DataFrame, recent: pd.DataFrame, relate
     "item"), weight.
     """
     live = snap.live
-    fresh = live.sort_values("listed_ts", ascending=False, kind="stable")
+    fresh = live.sort_values("listed_at", ascending=False, kind="stable")
     fresh = fresh[fresh.groupby("category").cumcount() < FRESH_PER_CATEGORY][["category", "item_id"]]
     cats = recent[recent["kind"] == "category"]
     cats = cats[cats.groupby("user_id").cumcount() < TOP_CATEGORIES]
@@ -73,11 +73,11 @@ def candidates(snap: Snapshot, users: pd.DataFrame, recent: pd.DataFrame, relate
 
 
 def allowed(snap: Snapshot, pairs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``pairs`` that pass the hard rules, with seller_id, category and listed_ts.
+    """The rows of ``pairs`` that pass the hard rules, with seller_id, category and listed_at.
 
     Live only (not sold/reserved/removed/flagged), not the user's own, not already bought.
     """
-    live = snap.live[["item_id", "seller_id", "category", "listed_ts"]]
+    live = snap.live[["item_id", "seller_id", "category", "listed_at"]]
     out = pairs.merge(live, on="item_id")
     out = out[out["seller_id"] != out["user_id"]]
     return _without(out, snap.purchases)
@@ -106,7 +106,7 @@ def home_feed(snap: Snapshot, scorer: Scorer, users: pd.DataFrame, recent: pd.Da
     pool = allowed(snap, candidates(snap, warm, recent, related, popular))
     if len(pool):
         fm = np.asarray(scorer.score(pool["user_id"].to_numpy(), pool["item_id"].to_numpy()), dtype=float)
-        pool["score"] = fm + FRESHNESS_WEIGHT * decay(pool["listed_ts"], snap.now, FRESHNESS_HALF_LIFE_HOURS)
+        pool["score"] = fm + FRESHNESS_WEIGHT * decay(pool["listed_at"], snap.now, FRESHNESS_HALF_LIFE_HOURS)
     else:
         pool["score"] = pd.Series(dtype=float)
     pool["tier"] = 0

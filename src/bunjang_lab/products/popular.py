@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bunjang_lab.products.catalog import Snapshot, decay
-from bunjang_lab.products.segments import ALL, all_segments
+from bunjang_lab.marketplace.state import Snapshot, decay
+from bunjang_lab.marketplace.segments import ALL, all_segments
 
 HALF_LIFE_HOURS = 72.0
 SEGMENT_PRIOR = 0.2
@@ -37,7 +37,7 @@ def popular_lists(snap: Snapshot, k: int = 100, half_life_hours: float = HALF_LI
     scores = item_scores(snap, half_life_hours)
     overall = scores[scores["segment"] == ALL].set_index("item_id")["score"]
     # Tie-break on freshness so a quiet marketplace still shows its newest listings.
-    fresh = snap.live.set_index("item_id")["listed_ts"].rank(method="first", ascending=True) * 1e-9
+    fresh = snap.live.set_index("item_id")["listed_at"].rank(method="first", ascending=True) * 1e-9
     overall = overall.reindex(fresh.index, fill_value=0.0) + fresh
     head = overall.nlargest(max(k * 5, k))
     total = float(overall.sum()) or 1.0

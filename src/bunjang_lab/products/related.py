@@ -25,7 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bunjang_lab.products.catalog import Snapshot
+from bunjang_lab.marketplace.state import Snapshot
 from bunjang_lab.products.suggest_match import fold
 
 COLUMNS = ["item_id", "rank", "related_item_id", "score"]

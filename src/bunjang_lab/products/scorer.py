@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bunjang_lab.cli import UserError
-from bunjang_lab.products.catalog import Snapshot
-from bunjang_lab.ranking import realtime
+from bunjang_lab.errors import MissingInput
+from bunjang_lab.marketplace.state import Snapshot
+from bunjang_lab.ranking import features, realtime
+from bunjang_lab.ranking.scoring import FMScorer, Part, export_vectors
 
 CHUNK = 262_144  # pairs per row-wise dot (bounds the gathered (n, k) arrays)
 
@@ -23,7 +24,7 @@ class FMPairScorer:
     """Scores (user, item) pairs with a loaded ``FMScorer`` at time ``at``.
 
     ``recent``, when given, holds each user's recent-category/item states (the table of
-    ``products.recommend.recent_states``, the same one written to users.parquet and updated
+    ``ranking.features.recent_states``, the same one written to users.parquet and updated
     by serving); the user parts then take their recent features from it instead of folding
     the interactions again.
     """
@@ -35,9 +36,6 @@ class FMPairScorer:
     def user_parts(self, users: np.ndarray):
         if self.recent is None:
             return self.fm.user_parts(users, self.ctx, self.at)
-        from bunjang_lab.ranking import features
-        from bunjang_lab.ranking.scoring import Part
-
         params = self.fm.feature_map.recent_params
         frame = features.user_frame(pd.DataFrame({"user_id": users, "ts": self.at}), self.ctx, params, with_recent=False)
         states = self.recent.set_index("user_id").reindex(users)
@@ -61,17 +59,12 @@ class FMPairScorer:
 
     def export(self, out_dir: Path, user_ids, item_ids) -> Path:
         """The FM parts serving needs for real-time re-ranking (``products/vectors/``)."""
-        from bunjang_lab.ranking.scoring import export_vectors
-
         return export_vectors(self.fm, self.ctx, np.asarray(user_ids), np.asarray(item_ids), self.at, out_dir)
 
 
-def load_scorer(model_dir, events: pd.DataFrame, snap: Snapshot, recent: pd.DataFrame | None = None) -> FMPairScorer:
-    """The FM of ``model_dir`` (a model folder or the ``models/latest`` link) over ``events``."""
-    from bunjang_lab.ranking import features
-    from bunjang_lab.ranking.scoring import FMScorer
-
+def load_scorer(model_dir, snap: Snapshot, recent: pd.DataFrame | None = None) -> FMPairScorer:
+    """The FM of ``model_dir`` (a model folder or the ``models/latest`` link) at the snapshot's time."""
     model_dir = Path(model_dir)
     if not (model_dir / "model.txt").exists():
-        raise UserError(f"no trained model in {model_dir} (run `python -m bunjang_lab train` first)")
-    return FMPairScorer(FMScorer.load(model_dir.resolve()), features.Context.from_events(events), snap.now, recent)
+        raise MissingInput(f"no trained model in {model_dir} (run `python -m bunjang_lab train` first)")
+    return FMPairScorer(FMScorer.load(model_dir.resolve()), features.Context.from_snapshot(snap), snap.now, recent)

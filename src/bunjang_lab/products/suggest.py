@@ -15,7 +15,7 @@ import json
 
 import pandas as pd
 
-from bunjang_lab.products.catalog import Snapshot, decay
+from bunjang_lab.marketplace.state import Snapshot, decay
 from bunjang_lab.products.suggest_match import fold, keys
 from bunjang_lab.text.hangul import is_jamo_only
 

@@ -14,9 +14,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from bunjang_lab.marketplace import state
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
+from bunjang_lab.ranking.scoring import FMScorer
 from bunjang_lab.ranking.split import Split
+from bunjang_lab.ranking.training import fit_scorer
 
 
 class Recommender:
@@ -83,7 +86,7 @@ class Popularity(Recommender):
 def _segments(split: Split, users) -> np.ndarray:
     prof = split.context.users.reindex(pd.Index(users).astype(str))
     gender = prof["gender"].where(prof["gender"].isin(["M", "F"]), "unknown").to_numpy()
-    bands = F.age_bands(prof["birth_year"].to_numpy(), split.cutoff.year)
+    bands = state.age_bands(prof["birth_year"].to_numpy(), split.cutoff.year)
     return np.char.add(np.char.add(gender.astype(str), "|"), bands.astype(str))
 
 
@@ -204,8 +207,6 @@ class PretrainedFM(Recommender):
         return self.model_name
 
     def _scorer(self, split):
-        from bunjang_lab.ranking.scoring import FMScorer
-
         return FMScorer.load(self.model_dir)
 
     def fit(self, split):
@@ -226,8 +227,6 @@ class FMModel(PretrainedFM):
         self.fields, self.model_name, self.seed, self.work_dir, self.params = fields, name, seed, work_dir, params
 
     def _scorer(self, split):
-        from bunjang_lab.ranking.train import fit_scorer
-
         scorer, self.info_ = fit_scorer(split.train, split.context, split.cutoff, fields=self.fields,
                                         work_dir=self.work_dir, seed=self.seed, **self.params)
         return scorer

@@ -1,4 +1,4 @@
-"""``python -m bunjang_lab evaluate``: offline evaluation of the ranker against baselines.
+"""Offline evaluation of rankers: every model through the same full-ranking loop.
 
 Every model ranks *all* candidates of the split (the listings live at test time) for every
 evaluated user, minus what the user already bought and their own listings; metrics come
@@ -13,17 +13,12 @@ model scores like a random one instead of being flattered by the item order.
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 
-from bunjang_lab import paths
-from bunjang_lab.cli import UserError, parser
-from bunjang_lab.ranking.baselines import Recommender, default_models
-from bunjang_lab.ranking.split import PROTOCOLS, Split, make_split
+from bunjang_lab.ranking.baselines import Recommender
+from bunjang_lab.ranking.split import Split
 
 METRICS = ("hr@10", "ndcg@10", "recall@20", "mrr", "coverage")
 _DISCOUNT = 1.0 / np.log2(np.arange(2, 12))
@@ -103,66 +98,3 @@ def evaluate_models(split: Split, models: list[Recommender], block_size: int = 2
 
 def _mean(sums: list, n: int) -> dict:
     return {name: round(sum(s[name] for s in sums) / max(n, 1), 6) for name in METRICS[:-1]}
-
-
-def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | None = None, test_days: float = 3.0,
-             seed: int = 0, progress=None, **fm_params) -> dict:
-    """Evaluate ``models`` (default: every baseline and both FMs) on the lake.
-
-    Returns ``{"protocol", "users", "items", "cutoff", "results": {model: metrics}, "cold": ...,
-    "products": ... (time split, when the products module is present), "fit_seconds": ...}``."""
-    from bunjang_lab.ranking.train import read_lake
-
-    if protocol not in PROTOCOLS:
-        raise UserError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
-    events = read_lake(lake)
-    split = make_split(events, protocol, **({"test_days": test_days} if protocol == "time-split" else {}))
-    if not len(split.users):
-        raise UserError(f"no user has a held-out interaction among the candidates ({protocol}); is the lake too small?")
-    work = paths.home() / "xlearn" / f"evaluate-{time.strftime('%Y%m%dT%H%M%S')}-{np.random.default_rng().integers(1 << 30)}"
-    try:
-        models = models if models is not None else default_models(seed=seed, work_dir=str(work), **fm_params)
-        out = {"protocol": protocol, "users": int(len(split.users)), "items": int(len(split.candidates)),
-               "cutoff": split.cutoff.isoformat()}
-        out.update(evaluate_models(split, models, seed=seed, progress=progress))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if protocol == "time-split":
-        from bunjang_lab.products.evaluation import evaluate_products
-
-        out["products"] = evaluate_products(split)
-    return out
-
-
-def format_table(result: dict) -> str:
-    """The results as aligned text tables (all targets, then cold items)."""
-    lines = [f"protocol {result['protocol']}: {result['users']} users, {result['items']} candidate items, cutoff {result['cutoff']}"]
-    sections = [("all targets", result["results"])]
-    if "cold" in result:
-        sections.append((f"cold items ({result['cold']['users']} users, {result['cold']['items']} items)", result["cold"]["results"]))
-    for title, table in sections:
-        width = max(len(name) for name in table)
-        lines += ["", title, f"{'model':<{width}}  " + "  ".join(f"{m:>9}" for m in METRICS)]
-        for name, metrics in table.items():
-            lines.append(f"{name:<{width}}  " + "  ".join(f"{metrics[m]:>9.4f}" for m in METRICS))
-    if "products" in result:
-        lines += ["", "products", json.dumps(result["products"], ensure_ascii=False, indent=1)]
-    return "\n".join(lines)
-
-
-def run(argv: list[str]) -> int:
-    ap = parser("python -m bunjang_lab evaluate", "Offline evaluation of the FM ranker against baselines (full ranking).")
-    ap.add_argument("--lake", default=str(paths.lake_dir()), help="event lake (default: %(default)s)")
-    ap.add_argument("--protocol", choices=PROTOCOLS, default="time-split", help="evaluation protocol (default: %(default)s)")
-    ap.add_argument("--test-days", type=float, default=3.0, help="time split: days after the cutoff that are held out (default: %(default)s)")
-    ap.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    ap.add_argument("--epochs", type=int, help="FM: maximum epochs")
-    ap.add_argument("--k", type=int, help="FM: latent factors")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    if not Path(args.lake).exists() and "://" not in args.lake:
-        raise UserError(f"lake not found: {args.lake}")
-    fm_params = {name: value for name, value in (("epochs", args.epochs), ("k", args.k)) if value is not None}
-    result = evaluate(args.lake, args.protocol, test_days=args.test_days, seed=args.seed, **fm_params)
-    print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
-    return 0

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from bunjang_lab.marketplace import state
 from bunjang_lab.ranking import realtime
 
 USER_FIELDS = ("user", "gender", "age_band", "recent_category", "recent_item", "surface")
@@ -45,10 +46,8 @@ ITEM_FIELDS = ("item", "seller", "brand", "category", "price_bucket", "freshness
 FULL_FIELDS = USER_FIELDS + ITEM_FIELDS
 ID_FIELDS = ("user", "item")
 
-LISTING_TYPE = "listing"
 IMPRESSION_TYPE = "impression"
-ENDED_STATUSES = ("sold", "removed")
-CATEGORY_SEPARATOR = ">"
+CATEGORY_SEPARATOR = state.CATEGORY_SEPARATOR
 FRESHNESS_EDGES_HOURS = (1, 6, 24, 72, 168, 720)
 FRESHNESS_LABELS = ("<1h", "<6h", "<1d", "<3d", "<7d", "<30d", "30d+")
 PRICE_BUCKETS = 5
@@ -70,13 +69,6 @@ def freshness_bucket(age_hours) -> np.ndarray:
     return np.asarray(FRESHNESS_LABELS, dtype=object)[index]
 
 
-def age_bands(birth_year, year) -> np.ndarray:
-    """Vectorised :func:`bunjang_lab.products.segments.age_band` (same bands and limits)."""
-    age = np.asarray(year, dtype=float) - pd.to_numeric(pd.Series(birth_year), errors="coerce").to_numpy(dtype=float)
-    band = np.where(age >= 50, "50+", np.char.add((np.nan_to_num(age // 10 * 10)).astype(int).astype(str), "s"))
-    return np.where(np.isnan(age) | (age < 10) | (age > 100), "unknown", band)
-
-
 def epoch_seconds(ts) -> np.ndarray:
     """Timestamps (Series, Index, array or scalar; naive means UTC) to float epoch seconds."""
     return epoch_ms(ts) / 1000.0
@@ -96,69 +88,20 @@ class Context:
     """What features need besides the row itself: the catalog, user profiles and the
     positive interactions (for recent categories/items)."""
 
-    items: pd.DataFrame  # index item_id: seller_id, category, brand, price, listed_at, ended_at (UTC)
+    items: pd.DataFrame  # index item_id: bunjang_lab.marketplace.state.catalog
     users: pd.DataFrame  # index user_id: gender, birth_year
     interactions: pd.DataFrame  # user_id, item_id, ts, type, weight, category (sorted by user, ts)
 
     @classmethod
     def from_events(cls, events: pd.DataFrame, type_weights=realtime.DEFAULT_TYPE_WEIGHTS) -> "Context":
-        items = catalog(events)
-        return cls(items, profiles(events), interactions(events, items, type_weights))
+        items = state.catalog(events)
+        return cls(items, state.profiles(events), state.interactions(events, items, type_weights))
 
-    def live_items(self, at) -> np.ndarray:
-        """Item ids listed at or before ``at`` and not sold or removed by then."""
-        at = pd.Timestamp(at)
-        listed = self.items["listed_at"] <= at
-        ended = self.items["ended_at"].notna() & (self.items["ended_at"] <= at)
-        return self.items.index[listed & ~ended].to_numpy()
-
-
-def _col(events: pd.DataFrame, name: str) -> pd.Series:
-    return events[name] if name in events.columns else pd.Series(None, index=events.index, dtype=object)
-
-
-def favorite_on(events: pd.DataFrame) -> pd.Series:
-    """False only where a favorite event removes the favorite (``on`` is false)."""
-    return _col(events, "on").astype(object).fillna(True).astype(bool)
-
-
-def catalog(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per listed item: attributes from its latest listing event, the first listing
-    time, and when it ended (first sold/removed status), NaT while live."""
-    listings = events[events["type"] == LISTING_TYPE].sort_values("ts", kind="stable")
-    cols = ["item_id", "user_id", "category", "brand", "price", "ts"]
-    listings = pd.DataFrame({c: _col(listings, c) for c in cols})
-    first = listings.groupby("item_id", sort=False)["ts"].min().rename("listed_at")
-    last = listings.groupby("item_id", sort=False).last()
-    items = last.drop(columns="ts").rename(columns={"user_id": "seller_id"}).join(first)
-    status = _col(events, "status")
-    ended = events[status.isin(ENDED_STATUSES) & events["item_id"].notna()] if "item_id" in events else events.iloc[:0]
-    items["ended_at"] = ended.groupby("item_id")["ts"].min().reindex(items.index)
-    items["price"] = pd.to_numeric(items["price"], errors="coerce").astype(float)
-    items.index = items.index.astype(str)
-    return items
-
-
-def profiles(events: pd.DataFrame) -> pd.DataFrame:
-    """Gender and birth year per user (the latest event that states them)."""
-    frame = pd.DataFrame({"user_id": events["user_id"], "gender": _col(events, "gender"),
-                          "birth_year": pd.to_numeric(_col(events, "birth_year"), errors="coerce").astype(float), "ts": events["ts"]})
-    frame = frame[frame["gender"].notna() | frame["birth_year"].notna()].sort_values("ts", kind="stable")
-    users = frame.groupby("user_id")[["gender", "birth_year"]].last()
-    users.index = users.index.astype(str)
-    return users
-
-
-def interactions(events: pd.DataFrame, items: pd.DataFrame, type_weights) -> pd.DataFrame:
-    """Positive interactions with their type weight and the item's category, sorted by user
-    and time. Un-favorites and a seller's chats about their own listing are not tastes."""
-    inter = events[events["type"].isin(list(type_weights)) & events["item_id"].notna()]
-    inter = inter[favorite_on(inter) & inter["user_id"].ne(inter["item_id"].map(items["seller_id"]))]
-    inter = pd.DataFrame({"user_id": inter["user_id"].astype(str), "item_id": inter["item_id"].astype(str),
-                          "ts": inter["ts"], "type": inter["type"].astype(str), "surface": _col(inter, "surface")})
-    inter["weight"] = inter["type"].map(type_weights).astype(float)
-    inter["category"] = inter["item_id"].map(items["category"])
-    return inter.sort_values(["user_id", "ts"], kind="stable").reset_index(drop=True)
+    @classmethod
+    def from_snapshot(cls, snap: state.Snapshot) -> "Context":
+        """The tables a :class:`~bunjang_lab.marketplace.state.Snapshot` already holds."""
+        return cls(snap.listings.set_index("item_id"), snap.users.set_index("user_id")[["gender", "birth_year"]],
+                   snap.interactions)
 
 
 # ---------------------------------------------------------------- recent categories / items
@@ -210,14 +153,18 @@ def recent_states(inter: pd.DataFrame, until=None, params=realtime.DEFAULT_PARAM
     interactions before ``until``: what serving starts from (``users.parquet``)."""
     if until is not None:
         inter = inter[inter["ts"] < pd.Timestamp(until)]
-    rows = []
-    for user, group in inter.groupby("user_id", sort=True):
-        cats, items = realtime.new_state(), realtime.new_state()
-        for item, cat, w, ts in zip(group["item_id"].tolist(), group["category"].tolist(), group["weight"].tolist(),
-                                    epoch_seconds(group["ts"]).tolist()):
-            items = realtime.add(items, item, w, ts, params)
-            if isinstance(cat, str):
-                cats = realtime.add(cats, cat, w, ts, params)
+    # interactions are sorted by user and time: one pass, timestamps converted once
+    rows, user, cats, items = [], None, None, None
+    for u, item, cat, w, ts in zip(inter["user_id"].tolist(), inter["item_id"].tolist(), inter["category"].tolist(),
+                                   inter["weight"].tolist(), epoch_seconds(inter["ts"]).tolist()):
+        if u != user:
+            if user is not None:
+                rows.append((user, cats, items))
+            user, cats, items = u, realtime.new_state(), realtime.new_state()
+        items = realtime.add(items, item, w, ts, params)
+        if isinstance(cat, str):
+            cats = realtime.add(cats, cat, w, ts, params)
+    if user is not None:
         rows.append((user, cats, items))
     return pd.DataFrame(rows, columns=["user_id", "recent_categories", "recent_items"])
 
@@ -231,8 +178,8 @@ def user_frame(rows: pd.DataFrame, ctx: Context, params=realtime.DEFAULT_PARAMS,
     years = pd.to_datetime(rows["ts"], utc=True).dt.year.to_numpy()
     frame = pd.DataFrame({
         "user": users.to_numpy(),
-        "gender": prof["gender"].where(prof["gender"].isin(["M", "F"]), "unknown").to_numpy(),
-        "age_band": age_bands(prof["birth_year"].to_numpy(), years),
+        "gender": state.genders(prof["gender"]),
+        "age_band": state.age_bands(prof["birth_year"].to_numpy(), years),
         "surface": (rows["surface"] if "surface" in rows else pd.Series(SCORING_SURFACE, index=rows.index)).fillna("unknown").astype(str).to_numpy(),
     })
     if with_recent:
@@ -432,7 +379,7 @@ def training_rows(events: pd.DataFrame, ctx: Context, until, impression_negative
 
     imp = events[(events["type"] == IMPRESSION_TYPE) & (events["ts"] < until) & events["item_id"].notna()]
     imp = pd.DataFrame({"user_id": imp["user_id"].astype(str), "item_id": imp["item_id"].astype(str),
-                        "ts": imp["ts"], "surface": _col(imp, "surface")})
+                        "ts": imp["ts"], "surface": state.column(imp, "surface")})
     clicked = pd.MultiIndex.from_frame(inter[["user_id", "item_id"]])
     imp = imp[~pd.MultiIndex.from_frame(imp[["user_id", "item_id"]]).isin(clicked)]
     limit = int(impression_negatives * len(inter))

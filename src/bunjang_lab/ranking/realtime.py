@@ -32,8 +32,7 @@ import heapq
 import math
 from typing import Iterable, Mapping, Sequence
 
-# Positive interactions and how much each says about a taste (also the training weights).
-DEFAULT_TYPE_WEIGHTS = {"click": 1.0, "favorite": 2.0, "chat": 3.0, "purchase": 4.0}
+from bunjang_lab.marketplace import INTERACTION_WEIGHTS as DEFAULT_TYPE_WEIGHTS
 
 DEFAULT_PARAMS = {
     "half_life_hours": 72.0,

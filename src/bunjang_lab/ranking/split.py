@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bunjang_lab.marketplace import INTERACTION_WEIGHTS, state
 from bunjang_lab.ranking import features as F
-from bunjang_lab.ranking import realtime
 
 PROTOCOLS = ("time-split", "leave-last-out")
 
@@ -50,9 +50,8 @@ class Split:
 
 
 def _positives(events: pd.DataFrame) -> pd.DataFrame:
-    weights = realtime.DEFAULT_TYPE_WEIGHTS
-    pos = events[events["type"].isin(list(weights)) & events["item_id"].notna()]
-    return pos[F.favorite_on(pos)]
+    pos = events[events["type"].isin(list(INTERACTION_WEIGHTS)) & events["item_id"].notna()]
+    return pos[state.favorite_on(pos)]
 
 
 def _exclusions(train: pd.DataFrame, items: pd.DataFrame, users) -> dict:
@@ -70,10 +69,10 @@ def _exclusions(train: pd.DataFrame, items: pd.DataFrame, users) -> dict:
 
 def _finish(protocol, events, train, test, cutoff, candidates, cold, known_until) -> Split:
     # Listings and sign-ups are known when serving; status changes after the cutoff are not.
-    known = events[(events["ts"] < known_until) & events["type"].isin([F.LISTING_TYPE, "signup"])]
+    known = events[(events["ts"] < known_until) & events["type"].isin(["listing", "signup"])]
     statuses = train[train["type"] == "listing_status"]
-    items = F.catalog(pd.concat([known, statuses]))
-    ctx = F.Context(items, F.profiles(known), F.interactions(train, items, realtime.DEFAULT_TYPE_WEIGHTS))
+    items = state.catalog(pd.concat([known, statuses]))
+    ctx = F.Context(items, state.profiles(known), state.interactions(train, items))
     test = test.assign(user_id=test["user_id"].astype(str), item_id=test["item_id"].astype(str))
     users = np.array(sorted(test["user_id"].unique()))
     split = Split(protocol, train, test, cutoff, np.asarray(candidates).astype(str), users, np.asarray(cold).astype(str), ctx)
@@ -89,11 +88,10 @@ def time_split(events: pd.DataFrame, test_days: float = 3.0, cutoff=None) -> Spl
     test_end = cutoff + pd.Timedelta(days=test_days)
     train = events[events["ts"] < cutoff]
     test = _positives(events[(events["ts"] >= cutoff) & (events["ts"] <= test_end)])
-    items = F.catalog(events[events["ts"] <= test_end])
-    ended_before = items["ended_at"].notna() & (items["ended_at"] <= cutoff)
-    listed = items["listed_at"] <= test_end
-    candidates = items.index[listed & ~ended_before]
-    cold = items.index[listed & ~ended_before & (items["listed_at"] >= cutoff)]
+    items = state.catalog(events[events["ts"] <= test_end])
+    listed_later = (items["listed_at"] > cutoff) & (items["listed_at"] <= test_end)
+    candidates = items.index[state.available(items, cutoff) | listed_later]
+    cold = candidates[items.loc[candidates, "listed_at"] >= cutoff]
     return _finish("time-split", events, train, test[["user_id", "item_id", "ts", "type"]], cutoff, candidates, cold,
                    test_end + pd.Timedelta(microseconds=1))
 
@@ -107,7 +105,7 @@ def leave_last_out(events: pd.DataFrame) -> Split:
     user_cut = events["user_id"].map(held_at)
     train = events[user_cut.isna() | (events["ts"] < user_cut)]
     cutoff = last["ts"].max()
-    items = F.catalog(events)
+    items = state.catalog(events)
     first_target = last["ts"].min()
     alive = items["ended_at"].isna() | (items["ended_at"] > first_target)
     candidates = items.index[(items["listed_at"] <= cutoff) & alive]

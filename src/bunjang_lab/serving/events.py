@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
 
 from bunjang_lab.cli import UserError
-from bunjang_lab.products import segments, suggest_match
+from bunjang_lab.marketplace import segments
+from bunjang_lab.products import suggest_match
 from bunjang_lab.products.limits import CATEGORY_CAP, HOME_SIZE, SELLER_CAP
 from bunjang_lab.ranking import realtime
 from bunjang_lab.serving import keys

@@ -11,7 +11,7 @@ import time
 from typing import Any, Mapping
 
 from bunjang_lab.cli import UserError
-from bunjang_lab.products import segments
+from bunjang_lab.marketplace import segments
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Snapshot
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bunjang_lab.cli import parser
-from bunjang_lab.products.segments import AGE_BANDS, GENDERS
+from bunjang_lab.marketplace.segments import AGE_BANDS, GENDERS
 from bunjang_lab.serving import lookup
 from bunjang_lab.serving.commands.cached import add_options, integer, serve
 

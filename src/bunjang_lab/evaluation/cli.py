@@ -1,0 +1,66 @@
+"""``python -m bunjang_lab train`` and ``python -m bunjang_lab evaluate``."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from bunjang_lab import paths
+from bunjang_lab.cli import UserError, parser
+from bunjang_lab.ranking.split import PROTOCOLS
+from bunjang_lab.ranking.training import DEFAULT_PARAMS
+
+
+def train(argv: list[str]) -> int:
+    from bunjang_lab.evaluation.gate import promote_if_not_worse
+    from bunjang_lab.ranking.training import train_model
+
+    ap = parser("python -m bunjang_lab train", "Train the factorization-machine ranker on the lake.")
+    ap.add_argument("--lake", default=str(paths.lake_dir()), help="event lake (default: %(default)s)")
+    ap.add_argument("--until", help="train on events before this date/time (UTC; default: all)")
+    ap.add_argument("--out", default=str(paths.models_dir()), help="models folder (default: %(default)s)")
+    ap.add_argument("--k", type=int, default=DEFAULT_PARAMS["k"], help="latent factors (default: %(default)s)")
+    ap.add_argument("--epochs", type=int, default=DEFAULT_PARAMS["epochs"], help="maximum epochs (default: %(default)s)")
+    ap.add_argument("--lr", type=float, default=DEFAULT_PARAMS["lr"], help="learning rate (default: %(default)s)")
+    ap.add_argument("--gate", action="store_true", help="move latest only if not worse than the current model")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    until = None
+    if args.until:
+        try:
+            until = pd.Timestamp(args.until)
+        except ValueError:
+            raise UserError(f"--until: not a date: {args.until!r}") from None
+    folder = train_model(args.lake, until, args.out, promote=not args.gate, seed=args.seed, k=args.k, epochs=args.epochs, lr=args.lr)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    t = meta["timings"]
+    print(f"model {folder}")
+    print(f"rows {meta['metrics']['rows']} (+{meta['metrics']['valid_rows']} validation), features {meta['metrics']['n_features']}, "
+          f"validation AUC {meta['metrics']['valid_auc']}")
+    for clock, suffix in (("wall", "_s"), ("cpu", "_cpu_s")):
+        total, pipeline = t["total" + suffix], t["pipeline" + suffix]
+        print(f"{clock} time {total:.1f}s: xlearn {t['xlearn' + suffix]:.1f}s; pipeline around it {pipeline:.1f}s "
+              f"({pipeline / total:.0%}: features {t['features' + suffix]:.1f}s, file writing {t['write' + suffix]:.1f}s); "
+              f"reading the lake and saving the model {t['other' + suffix]:.1f}s (lake {t['read' + suffix]:.1f}s)")
+    if args.gate:
+        print(json.dumps(promote_if_not_worse(folder, args.out, args.lake)))
+    return 0
+
+
+def evaluate(argv: list[str]) -> int:
+    from bunjang_lab.evaluation.offline import evaluate as evaluate_lake, format_table
+
+    ap = parser("python -m bunjang_lab evaluate", "Offline evaluation of the FM ranker against baselines (full ranking).")
+    ap.add_argument("--lake", default=str(paths.lake_dir()), help="event lake (default: %(default)s)")
+    ap.add_argument("--protocol", choices=PROTOCOLS, default="time-split", help="evaluation protocol (default: %(default)s)")
+    ap.add_argument("--test-days", type=float, default=3.0, help="time split: days after the cutoff that are held out (default: %(default)s)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    ap.add_argument("--epochs", type=int, help="FM: maximum epochs")
+    ap.add_argument("--k", type=int, help="FM: latent factors")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    fm_params = {name: value for name, value in (("epochs", args.epochs), ("k", args.k)) if value is not None}
+    result = evaluate_lake(args.lake, args.protocol, test_days=args.test_days, seed=args.seed, **fm_params)
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
+    return 0

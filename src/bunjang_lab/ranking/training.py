@@ -1,0 +1,134 @@
+"""Fit the FM on the lake's events and write a self-describing model folder.
+
+``models/<version>/`` holds ``model.xl`` (xlearn binary), ``model.txt`` (text export),
+``feature_map.json``, ``meta.json`` (training window, parameters, metrics, timings) and
+``xlearn/`` (xlearn's logs and console output; the training files and their ``.bin``
+caches are deleted after a successful fit). ``models/latest`` is a symlink replaced
+atomically, and only when training succeeded (and, with a gate, when the model is not worse:
+:mod:`bunjang_lab.evaluation.gate`). The ``train`` command is :mod:`bunjang_lab.evaluation.cli`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bunjang_lab import files, paths
+from bunjang_lab.errors import NotEnoughData
+from bunjang_lab.lake import require_events
+from bunjang_lab.marketplace.state import to_utc
+from bunjang_lab.ranking import features as F
+from bunjang_lab.ranking import realtime
+from bunjang_lab.ranking.fm import FMRanker, cpu_seconds
+from bunjang_lab.ranking.scoring import FMScorer
+
+DEFAULT_PARAMS = {"k": 32, "lr": 0.05, "reg_lambda": 1e-4, "epochs": 30, "stop_window": 3, "valid_days": 3.0,
+                  "impression_negatives": 3.0, "sampled_negatives": 4, "min_count": 2}
+
+
+def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS, work_dir=None, seed: int = 0,
+               **params) -> tuple[FMScorer, dict]:
+    """Train an FM on events before ``until``; the last ``valid_days`` are the validation rows
+    for early stopping (the returned model never trained on them). Returns the scorer and
+    a dict of figures (rows, timings, validation AUC)."""
+    from sklearn.metrics import roc_auc_score
+
+    p = {**DEFAULT_PARAMS, **params}
+    until = pd.Timestamp(until)
+    started, cpu_started = time.perf_counter(), cpu_seconds()
+    rows = F.training_rows(events, ctx, until, p["impression_negatives"], p["sampled_negatives"], seed)
+    if rows.empty or rows["label"].nunique() < 2:
+        raise NotEnoughData(f"not enough interactions before {until.isoformat()} to train (need clicks and negatives)")
+    valid_start = until - pd.Timedelta(days=p["valid_days"])
+    is_valid = (rows["ts"] >= valid_start).to_numpy()
+    if is_valid.all() or not is_valid.any() or rows["label"][is_valid].nunique() < 2:
+        is_valid = np.zeros(len(rows), dtype=bool)  # too little data for a time-based validation
+    with_recent = bool({"recent_category", "recent_item"} & set(fields))
+    user_side = F.user_frame(rows, ctx, realtime.DEFAULT_PARAMS, with_recent=with_recent)
+    price_edges = F.fit_price_edges(ctx.items[ctx.items["listed_at"] < until])
+    item_side = F.item_frame(rows["item_id"], rows["ts"], ctx, price_edges)
+    fmap, X = F.FeatureMap.fit_encode([user_side, item_side], fields, price_edges, realtime.DEFAULT_PARAMS,
+                                      p["min_count"], counted=~is_valid)
+    y = rows["label"].to_numpy()
+    features_s, features_cpu_s = time.perf_counter() - started, cpu_seconds() - cpu_started
+    scratch = None
+    if work_dir is None:  # nobody keeps the files: train in a scratch folder under the home, removed after
+        (paths.home() / "xlearn").mkdir(parents=True, exist_ok=True)
+        work_dir = scratch = tempfile.mkdtemp(prefix="fit-", dir=paths.home() / "xlearn")
+    estimator = FMRanker(k=p["k"], lr=p["lr"], reg_lambda=p["reg_lambda"], epochs=p["epochs"], stop_window=p["stop_window"],
+                         work_dir=work_dir)
+    try:
+        if is_valid.any():
+            estimator.fit(X[~is_valid], y[~is_valid], X[is_valid], y[is_valid])
+        else:
+            estimator.fit(X, y)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    scorer = FMScorer(estimator.bias_, estimator.w_, estimator.V_, fmap)
+    info = {
+        "rows": int((~is_valid).sum()), "valid_rows": int(is_valid.sum()), "positives": int(y[~is_valid].sum()),
+        "n_features": fmap.n_features, "fields": list(fields), "valid_start": valid_start.isoformat() if is_valid.any() else None,
+        "valid_auc": float(roc_auc_score(y[is_valid], scorer.score_rows(X[is_valid]))) if is_valid.any() else None,
+        "best_epoch": estimator.best_epoch_,
+        "timings": {"features_s": round(features_s, 3), "write_s": round(estimator.write_seconds_, 3),
+                    "xlearn_s": round(estimator.xlearn_seconds_, 3), "features_cpu_s": round(features_cpu_s, 3),
+                    "write_cpu_s": round(estimator.write_cpu_seconds_, 3), "xlearn_cpu_s": round(estimator.xlearn_cpu_seconds_, 3)},
+        "work_dir": None if scratch else str(estimator.work_dir_),
+    }
+    return scorer, info
+
+
+def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0, **params) -> Path:
+    """Train on the lake's events before ``until`` (default: all) and write ``out/<version>/``.
+
+    Moves ``out/latest`` to the new folder when ``promote`` (the DAG promotes through
+    :func:`promote_if_not_worse` instead). Returns the model folder."""
+    started, cpu_started = time.perf_counter(), cpu_seconds()
+    out = Path(out or paths.models_dir())
+    events = require_events(lake, end=until)
+    read_s, read_cpu_s = time.perf_counter() - started, cpu_seconds() - cpu_started
+    until = to_utc(until) if until is not None else events["ts"].max() + pd.Timedelta(milliseconds=1)
+    ctx_started, ctx_cpu_started = time.perf_counter(), cpu_seconds()
+    ctx = F.Context.from_events(events)  # catalog and user profiles: part of feature building
+    context_s, context_cpu_s = time.perf_counter() - ctx_started, cpu_seconds() - ctx_cpu_started
+    version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    staging = out / f".{version}.tmp"
+    staging.mkdir(parents=True)
+    try:
+        scorer, info = fit_scorer(events, ctx, until, work_dir=staging / "xlearn", seed=seed, **params)
+        work = Path(info.pop("work_dir"))
+        for name in ("model.xl", "model.txt"):
+            os.replace(work / name, staging / name)
+        for leftover in work.glob("*.txt*"):
+            leftover.unlink()
+        scorer.feature_map.save(staging / "feature_map.json")
+        total, total_cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
+        timings = info.pop("timings")
+        # The pipeline around xlearn is feature building plus file writing (issue 4's
+        # definition); reading the lake and saving the model folder are reported apart.
+        for clock, spent, read, context in (("_s", total, read_s, context_s), ("_cpu_s", total_cpu, read_cpu_s, context_cpu_s)):
+            timings["features" + clock] = round(timings["features" + clock] + context, 3)
+            pipeline = timings["features" + clock] + timings["write" + clock]
+            timings.update({"total" + clock: round(spent, 3), "pipeline" + clock: round(pipeline, 3),
+                            "read" + clock: round(read, 3),
+                            "other" + clock: round(spent - pipeline - timings["xlearn" + clock], 3)})
+        meta = {"version": version, "window": {"start": events["ts"].min().isoformat(), "until": until.isoformat()},
+                "params": {**DEFAULT_PARAMS, **params, "seed": seed}, "metrics": info, "timings": timings,
+                "lake": str(lake)}
+        files.write_json(staging / "meta.json", meta)
+        final = out / version
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if promote:
+        files.replace_symlink(out / "latest", version)
+    return final
