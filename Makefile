@@ -61,9 +61,9 @@ clean:
 
 # Local Airflow (api-server, scheduler, dag-processor) with this repo's dags/; Ctrl-C stops it.
 airflow: install
-	$(PY) -m bunjang_lab.airflow_local start
+	$(PY) tools/airflow_local.py start
 
 # Start Airflow, drop the newest sample day in the landing folder, wait for
 # marketplace_ingest -> fraud_scan -> publish to succeed, print the run states, stop.
 airflow-smoke: install
-	$(PY) -m bunjang_lab.airflow_local smoke
+	$(PY) tools/airflow_local.py smoke

@@ -1,10 +1,11 @@
 """A local Airflow for this repository: ``make airflow`` and ``make airflow-smoke``.
 
-Standard library only (it starts Airflow; it does not import it)::
+A developer tool of the repository, not part of the installed package. Standard library
+and ``bunjang_lab.paths`` only (it starts Airflow; it does not import it)::
 
-    python -m bunjang_lab.airflow_local start   # api-server, scheduler, dag-processor; Ctrl-C stops them
-    python -m bunjang_lab.airflow_local smoke   # start, run the sample chain, print run states, stop
-    python -m bunjang_lab.airflow_local stop    # stop what an earlier start left running
+    python tools/airflow_local.py start   # api-server, scheduler, dag-processor; Ctrl-C stops them
+    python tools/airflow_local.py smoke   # start, run the sample chain, print run states, stop
+    python tools/airflow_local.py stop    # stop what an earlier start left running
 
 Everything Airflow writes goes to ``airflow_home/`` in the repository (git-ignored): its
 config, logs (``airflow_home/logs/<component>.log``), the SQLite metadata database when
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from bunjang_lab import paths
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
 # No triggerer: asset-triggered DAGs are scheduled by the scheduler and no task defers.
 PARALLELISM = 4
@@ -92,7 +94,7 @@ def postgres_url(python: str = sys.executable) -> str | None:
 class LocalAirflow:
     """The processes of one local Airflow and the environment they share."""
 
-    home: Path = field(default_factory=lambda: paths.REPO_ROOT / "airflow_home")
+    home: Path = field(default_factory=lambda: REPO_ROOT / "airflow_home")
     port: int = 8080
     database: str | None = None  # None: PostgreSQL when reachable, else SQLite
     python: str = sys.executable
@@ -112,7 +114,7 @@ class LocalAirflow:
             secret_file.write_text(secrets.token_urlsafe(32))
         return os.environ | {
             "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(paths.REPO_ROOT / "dags"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
@@ -243,7 +245,7 @@ def _alive(pid: int) -> bool:
 
 def print_login(local: LocalAirflow) -> None:
     print(f"Airflow UI:  {local.url}   login: {USER_NAME} / {local.password()}", flush=True)
-    print(f"DAGs:        {paths.REPO_ROOT / 'dags'} (paused at creation: unpause them in the UI)")
+    print(f"DAGs:        {REPO_ROOT / 'dags'} (paused at creation: unpause them in the UI)")
     print(f"Landing:     {paths.home() / 'landing'} (drop JSON Lines day files here for marketplace_ingest)")
     print(f"Logs:        {local.home / 'logs'}")
 
@@ -395,7 +397,7 @@ def cmd_smoke(local: LocalAirflow, timeout: float) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bunjang_lab.airflow_local", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python tools/airflow_local.py", description=__doc__.splitlines()[0])
     ap.add_argument("command", choices=("start", "smoke", "stop"))
     ap.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT", 8080)),
                     help="API server / UI port (default 8080, or a free one when taken)")
