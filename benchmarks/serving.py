@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from bunjang_lab.serving import lookup
-from bunjang_lab.serving.cache import open_cache
+from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.events import apply_event
 from bunjang_lab.serving.publish import publish_run
 from bunjang_lab.serving.synthetic import write_run

@@ -28,7 +28,7 @@ SERVING_REDIS_DB = "redis://127.0.0.1:6379/11"  # the serving tests' own Redis d
 @pytest.fixture(params=["sqlite", "redis"])
 def cache_url(request, tmp_path):
     """A fresh cache URL on each backend; the Redis keys live under a prefix of their own."""
-    from bunjang_lab.serving.cache import open_cache
+    from bunjang_lab.serving.backends import open_cache
 
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'cache.sqlite'}"

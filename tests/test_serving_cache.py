@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from bunjang_lab.serving.cache import CacheError, MissingValue, open_cache
+from bunjang_lab.serving.cache import CacheError, MissingValue
+from bunjang_lab.serving.backends import open_cache
 
 REDIS_DB = "redis://127.0.0.1:6379/11"
 

@@ -120,7 +120,7 @@ def test_publish_to_unreachable_redis_is_a_one_line_error(tmp_path):
 def test_redis_lookups_import_no_client_library(tmp_path):
     import uuid
 
-    from bunjang_lab.serving.cache import open_cache
+    from bunjang_lab.serving.backends import open_cache
 
     prefix = f"test-{uuid.uuid4().hex}:"
     url = f"redis://127.0.0.1:6379/11?prefix={prefix}"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bunjang_lab.cli import UserError
+from bunjang_lab.errors import InvalidInput
 from bunjang_lab.serving import lookup
-from bunjang_lab.serving.cache import open_cache
+from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.events import apply_event, apply_events
 from bunjang_lab.serving.publish import publish_run
 from bunjang_lab.serving.synthetic import category_of, write_run
@@ -112,7 +112,7 @@ def test_unknown_user_and_item_are_recorded_without_a_vector(cache):
     ({"type": "click", "user_id": "u1", "item_id": "i1", "ts": "yesterday"}, "ts 'yesterday' is neither"),
 ])
 def test_bad_events_are_one_line_errors(cache, event, message):
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(InvalidInput, match=message):
         apply_event(cache, event)
 
 

@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from bunjang_lab.cli import UserError
+from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.serving import lookup
-from bunjang_lab.serving.cache import open_cache
+from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.publish import publish_run, rollback, run as publish_command
 from bunjang_lab.serving.synthetic import write_run
 
@@ -76,14 +77,14 @@ def test_popular_for_a_gender_alone_merges_its_segments(published):
         expected = {i: only_20s.get(i, 0) + only_30s.get(i, 0) for i in {*only_20s, *only_30s} if i != "i1"}
         assert merged["segment"] == "F|*"
         assert {i["item_id"]: i["score"] for i in merged["items"]} == pytest.approx(expected)
-        with pytest.raises(UserError, match="age band must be one of"):
+        with pytest.raises(InvalidInput, match="age band must be one of"):
             lookup.popular(snap, age_band="twenties")
 
 
 def test_related_of_an_unknown_item_is_an_error_and_never_lists_itself(published):
     cache, _ = published
     with cache.snapshot() as snap:
-        with pytest.raises(UserError, match="no related items for item 'nope'"):
+        with pytest.raises(MissingInput, match="no related items for item 'nope'"):
             lookup.related(snap, "nope")
         assert all(i["item_id"] != "i5" for i in lookup.related(snap, "i5")["items"])
 
@@ -94,7 +95,7 @@ def test_suggest_matches_jamo_and_chosung_and_boosts_the_users_categories(publis
         assert [s["query"] for s in lookup.suggest(snap, "낭")["suggestions"]][:1] == ["나이키"]
         assert lookup.suggest(snap, "ㄴㅇㅋ")["suggestions"][0]["match"] == "chosung"
         assert lookup.suggest(snap, "zzz")["suggestions"] == []
-        with pytest.raises(UserError, match="empty"):
+        with pytest.raises(InvalidInput, match="empty"):
             lookup.suggest(snap, "  ")
 
 
@@ -119,20 +120,20 @@ def test_publish_keeps_only_the_requested_versions(cache_url, tmp_path):
 
 
 def test_bad_run_folders_are_one_line_errors_naming_the_file(cache_url, tmp_path):
-    with pytest.raises(UserError, match="run folder not found"):
+    with pytest.raises(MissingInput, match="run folder not found"):
         publish_run(tmp_path / "absent", cache_url)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match="holds no products/ or fraud/ results"):
+    with pytest.raises(MissingInput, match="holds no products/ or fraud/ results"):
         publish_run(tmp_path / "empty", cache_url)
     run = write_run(tmp_path / "broken", users=3, items=6)
     (run / "products/related.parquet").write_bytes(b"PAR1 truncated")
-    with pytest.raises(UserError, match="related.parquet: not a readable Parquet file"):
+    with pytest.raises(InvalidInput, match="related.parquet: not a readable Parquet file"):
         publish_run(run, cache_url)
     pq.write_table(pa.table({"item_id": ["i1"], "rank": [1]}), run / "products/related.parquet")
-    with pytest.raises(UserError, match=r"related.parquet: missing column\(s\) related_item_id, score"):
+    with pytest.raises(InvalidInput, match=r"related.parquet: missing column\(s\) related_item_id, score"):
         publish_run(run, cache_url)
     (run / "run.json").write_text("{not json")
-    with pytest.raises(UserError, match="run.json: invalid JSON"):
+    with pytest.raises(InvalidInput, match="run.json: invalid JSON"):
         publish_run(run, cache_url)
     with open_cache(cache_url, create=True) as cache:
         assert cache.versions() == []  # nothing half-published along the way

@@ -8,19 +8,7 @@ is one small *live* key space for real-time facts that must survive a publish or
 rollback (items sold or flagged after the batch ran).
 
 Values are JSON, size-capped (:data:`MAX_VALUE_BYTES`); a value that does not decode is an
-error naming its key. Open a cache with :func:`open_cache`:
-
-- ``sqlite:///path/to/cache.sqlite`` (the default, embedded, no server), and
-- ``redis://host:port/db[?prefix=name:]`` (the Redis client is imported only then).
-
->>> import tempfile, os
->>> cache = open_cache("sqlite:///" + os.path.join(tempfile.mkdtemp(), "c.sqlite"), create=True)
->>> with cache.new_version(run="demo") as writer:
-...     writer.put("pop:all", [["i1", 0.9]])
->>> with cache.snapshot() as snap:
-...     snap.version, snap.get("pop:all"), snap.get("pop:nothing")
-(1, [['i1', 0.9]], None)
->>> cache.close()
+error naming its key. :func:`bunjang_lab.serving.backends.open_cache` opens one by URL.
 """
 
 from __future__ import annotations
@@ -29,7 +17,6 @@ import json
 import time
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Iterable, Iterator, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 from bunjang_lab.errors import BunjangError
 
@@ -239,39 +226,3 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
-
-
-def open_cache(url: str | None = None, create: bool = False) -> Cache:
-    """The cache at ``url`` (default: ``BUNJANG_CACHE_URL`` or the embedded SQLite file).
-
-    ``create`` makes a missing SQLite file (publish does); readers get a clear error instead.
-    A query parameter ``max_value_bytes`` overrides the size cap; Redis takes ``prefix``.
-
-    >>> open_cache("memcached://x")
-    Traceback (most recent call last):
-    ...
-    bunjang_lab.serving.cache.CacheError: unsupported cache URL 'memcached://x': use sqlite:///PATH or redis://HOST:PORT/DB
-    """
-    if url is None:
-        from bunjang_lab.paths import cache_url
-
-        url = cache_url()
-    parts = urlsplit(url)
-    query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-    try:
-        limit = int(query.pop("max_value_bytes", MAX_VALUE_BYTES))
-    except ValueError:
-        raise CacheError(f"max_value_bytes in cache URL {url!r} must be an integer") from None
-    if parts.scheme == "sqlite":
-        from bunjang_lab.serving.sqlite_cache import SQLiteCache
-
-        # SQLAlchemy's convention: sqlite:///relative.sqlite, sqlite:////absolute/path.sqlite
-        path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        if not path:
-            raise CacheError(f"cache URL {url!r} names no file: use sqlite:///PATH")
-        return SQLiteCache(url, path, create=create, max_value_bytes=limit)
-    if parts.scheme in ("redis", "rediss"):
-        from bunjang_lab.serving.redis_cache import RedisCache
-
-        return RedisCache(url, prefix=query.pop("prefix", "bunjang:"), max_value_bytes=limit)
-    raise CacheError(f"unsupported cache URL {url!r}: use sqlite:///PATH or redis://HOST:PORT/DB")

@@ -22,7 +22,7 @@ import time
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
 
-from bunjang_lab.cli import UserError
+from bunjang_lab.errors import InvalidInput
 from bunjang_lab.marketplace import segments
 from bunjang_lab.products import suggest_match
 from bunjang_lab.products.limits import CATEGORY_CAP, HOME_SIZE, SELLER_CAP
@@ -52,7 +52,7 @@ def timestamp(value: Any) -> float:
     try:
         return datetime.fromisoformat(str(value)).timestamp()
     except ValueError:
-        raise UserError(f"ts {value!r} is neither ISO 8601 nor epoch seconds") from None
+        raise InvalidInput(f"ts {value!r} is neither ISO 8601 nor epoch seconds") from None
 
 
 def _state(value: Mapping | None) -> dict:
@@ -65,7 +65,7 @@ def _state(value: Mapping | None) -> dict:
 def _require(event: Mapping, *fields: str) -> None:
     missing = [f for f in fields if event.get(f) in (None, "")]
     if missing:
-        raise UserError(f"{event.get('type')} event lacks {', '.join(missing)}")
+        raise InvalidInput(f"{event.get('type')} event lacks {', '.join(missing)}")
 
 
 def _params(tx: Transaction) -> dict:
@@ -215,10 +215,10 @@ def apply_event(cache: Cache, event: Mapping) -> dict:
         _require(event, "item_id")
         status = "flagged" if kind == "fraud_flag" else str(event.get("status") or "")
         if status not in UNAVAILABLE_STATUSES | AVAILABLE_STATUSES:
-            raise UserError(f"listing_status {status!r} is not one of {', '.join(sorted(UNAVAILABLE_STATUSES | AVAILABLE_STATUSES))}")
+            raise InvalidInput(f"listing_status {status!r} is not one of {', '.join(sorted(UNAVAILABLE_STATUSES | AVAILABLE_STATUSES))}")
         result = _set_status(cache, str(event["item_id"]), status, ts)
     else:
-        raise UserError(f"unsupported event type {kind!r}")
+        raise InvalidInput(f"unsupported event type {kind!r}")
     ids = {f: event[f] for f in ("event_id", "type", "user_id", "item_id") if event.get(f) is not None}
     return {**ids, **result}
 

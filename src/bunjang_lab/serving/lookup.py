@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
-from bunjang_lab.cli import UserError
+from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.marketplace import segments
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Snapshot
@@ -31,7 +31,7 @@ def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = froz
 
 def _check_k(k: int) -> int:
     if k < 1:
-        raise UserError(f"k must be at least 1, got {k}")
+        raise InvalidInput(f"k must be at least 1, got {k}")
     return k
 
 
@@ -81,9 +81,9 @@ def popular(snap: Snapshot, gender: str | None = None, age_band: str | None = No
     """
     _check_k(k)
     if gender is not None and gender not in segments.GENDERS:
-        raise UserError(f"gender must be one of {', '.join(segments.GENDERS)}, got {gender!r}")
+        raise InvalidInput(f"gender must be one of {', '.join(segments.GENDERS)}, got {gender!r}")
     if age_band is not None and age_band not in segments.AGE_BANDS:
-        raise UserError(f"age band must be one of {', '.join(segments.AGE_BANDS)}, got {age_band!r}")
+        raise InvalidInput(f"age band must be one of {', '.join(segments.AGE_BANDS)}, got {age_band!r}")
     if gender is None and age_band is None:
         names = [segments.ALL]
     else:
@@ -107,7 +107,7 @@ def related(snap: Snapshot, item_id: str, k: int = 20) -> dict:
     _check_k(k)
     listed = snap.get(keys.related(item_id))
     if listed is None:
-        raise UserError(f"no related items for item {item_id!r} in cache version {snap.version} (not in the published run)")
+        raise MissingInput(f"no related items for item {item_id!r} in cache version {snap.version} (not in the published run)")
     return {"item_id": item_id, "version": snap.version, "items": available_top(snap, listed, k, exclude={item_id})}
 
 
@@ -128,7 +128,7 @@ def suggest(snap: Snapshot, prefix: str, user_id: str | None = None, k: int = 10
     _check_k(k)
     bucket = suggest_match.bucket(prefix)
     if not bucket:
-        raise UserError("the prefix is empty")
+        raise InvalidInput("the prefix is empty")
     entries = snap.get(keys.suggestions(bucket)) or []
     user = snap.get(keys.user(user_id)) if user_id else None
     answer = {"prefix": prefix, "version": snap.version,

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from bunjang_lab.cli import UserError, parser
+from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.serving import keys
-from bunjang_lab.serving.cache import open_cache
+from bunjang_lab.serving.backends import open_cache
 
 SUGGESTIONS_PER_BUCKET = 2000
 """Most popular queries kept per first-keystroke bucket, so a bucket stays well under the cap."""
@@ -29,10 +30,10 @@ def _table(path: Path, columns: list[str]):
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise UserError(f"{path}: not a readable Parquet file ({exc})") from None
+        raise InvalidInput(f"{path}: not a readable Parquet file ({exc})") from None
     missing = [c for c in columns if c not in table.column_names]
     if missing:
-        raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}")
     return table
 
 
@@ -230,7 +231,7 @@ def _vectors(run_dir: Path, run_info: dict) -> Iterator[tuple[str, Any]] | None:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     except ValueError as exc:
-        raise UserError(f"{meta_path}: invalid JSON ({exc})") from None
+        raise InvalidInput(f"{meta_path}: invalid JSON ({exc})") from None
     facts = _item_facts(run_dir, items, run_info) if items is not None else {}
 
     def entries() -> Iterator[tuple[str, Any]]:
@@ -258,9 +259,9 @@ def _run_info(path: Path) -> dict:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise UserError(f"{path}: invalid JSON ({exc})") from None
+        raise InvalidInput(f"{path}: invalid JSON ({exc})") from None
     if not isinstance(info, dict):
-        raise UserError(f"{path}: expected a JSON object")
+        raise InvalidInput(f"{path}: expected a JSON object")
     return info
 
 
@@ -272,9 +273,9 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise UserError(f"run folder not found: {run_dir}")
+        raise MissingInput(f"run folder not found: {run_dir}")
     if keep < 0:
-        raise UserError("--keep must be 0 or more")
+        raise InvalidInput("keep must be 0 or more")
     started = time.perf_counter()
     run_info = _run_info(run_dir / "run.json")
     run_id = str(run_info.get("run_id") or run_dir.name)
@@ -283,7 +284,7 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
     flags = _fraud_flags(run_dir, sellers)
     vectors = _vectors(run_dir, run_info)
     if all(t is None for t in tables.values()) and not flags and vectors is None and not (run_dir / "fraud").is_dir():
-        raise UserError(f"{run_dir} holds no products/ or fraud/ results to publish")
+        raise MissingInput(f"{run_dir} holds no products/ or fraud/ results to publish")
     counts: dict[str, int] = {}
     with open_cache(cache_url, create=True) as cache:
         with cache.new_version(run=run_id, keep=keep) as writer:

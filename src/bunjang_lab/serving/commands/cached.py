@@ -7,7 +7,9 @@ import argparse
 from typing import Any, Callable
 
 from bunjang_lab.cli import UserError
-from bunjang_lab.serving.cache import Snapshot, open_cache
+from bunjang_lab.errors import BunjangError
+from bunjang_lab.serving.cache import Snapshot
+from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.commands.common import emit, read_jsonl
 
 EXIT_PARTIAL = 1
@@ -44,7 +46,7 @@ def serve(args: argparse.Namespace, answer: Callable[[Snapshot, dict], dict], si
         for number, params in read_jsonl(args.jsonl):
             try:
                 emit(answer(snap, params))
-            except UserError as exc:
+            except BunjangError as exc:
                 emit({"line": number, "error": str(exc)})
                 failed = True
         return EXIT_PARTIAL if failed else 0

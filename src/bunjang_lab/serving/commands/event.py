@@ -6,8 +6,10 @@ its own output line (``{"line": n, "error": ...}``) and the others are still app
 
 from __future__ import annotations
 
-from bunjang_lab.cli import UserError, parser
-from bunjang_lab.serving.cache import CacheError, open_cache
+from bunjang_lab.cli import parser
+from bunjang_lab.errors import BunjangError
+from bunjang_lab.serving.cache import CacheError
+from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.commands.cached import EXIT_PARTIAL
 from bunjang_lab.serving.commands.common import emit, read_jsonl
 from bunjang_lab.serving.events import apply_event
@@ -26,7 +28,7 @@ def run(argv: list[str]) -> int:
                 emit(apply_event(cache, event))
             except CacheError:
                 raise  # the cache itself is unusable: stop, one line
-            except UserError as exc:
+            except BunjangError as exc:
                 emit({"line": number, "error": str(exc)})
                 failed = True
     return EXIT_PARTIAL if failed else 0

@@ -59,7 +59,8 @@ def _cached_verdicts(cache_url: str | None, listings: list[dict]) -> tuple[dict,
     if not item_ids and not seller_ids:
         return {}, {}, "no item_id or seller_id given"
     from bunjang_lab.serving import keys
-    from bunjang_lab.serving.cache import CacheError, open_cache
+    from bunjang_lab.serving.cache import CacheError
+    from bunjang_lab.serving.backends import open_cache
 
     try:
         with open_cache(cache_url) as cache, cache.snapshot() as snap:
