@@ -1,6 +1,6 @@
 """Time to compute the four products for 10,000 users and 50,000 live listings.
 
-Generates a synthetic marketplace of that size (``bunjang_lab.products.synthetic``), writes a
+Generates a synthetic marketplace of that size (``bunjang_lab.testing.market_events``), writes a
 stand-in FM with the real feature map and format (random parameters: the scoring cost is
 the same as a trained model's), then runs exactly what ``recommend`` runs after reading the
 lake — snapshot, FM scorer, the four products, vector export, Parquet writes — and prints
@@ -27,7 +27,7 @@ from bunjang_lab.marketplace.state import snapshot
 from bunjang_lab.products.recommend import build_products, write_products
 from bunjang_lab.products.scorer import load_scorer
 from bunjang_lab.ranking.features import recent_states
-from bunjang_lab.products.synthetic import market_events, write_random_model
+from bunjang_lab.testing import market_events, write_random_model
 
 
 def main() -> None:

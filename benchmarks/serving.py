@@ -1,6 +1,6 @@
 """Serving figures: publish time, whole-process and in-process lookup speed, event-to-visible latency.
 
-Builds a synthetic run in the "Runs" contract (``bunjang_lab.serving.synthetic``; 100,000
+Builds a synthetic run in the "Runs" contract (``bunjang_lab.testing.write_run``; 100,000
 users with a 50-item home feed and 100 candidates, 50,000 listings with 20 related items
 and k = 16 vectors; cached in benchmarks/.cache), then measures on both backends
 (SQLite file, Redis db 12):
@@ -37,7 +37,7 @@ from bunjang_lab.serving import lookup
 from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.events import apply_event
 from bunjang_lab.serving.publish import publish_run
-from bunjang_lab.serving.synthetic import write_run
+from bunjang_lab.testing import write_run
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = ROOT / "benchmarks" / ".cache"

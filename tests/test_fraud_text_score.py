@@ -109,7 +109,7 @@ def test_listing_uses_the_published_verdict_of_its_seller(tmp_path):
     import pyarrow.parquet as pq
 
     from bunjang_lab.serving.publish import publish_run
-    from bunjang_lab.serving.synthetic import write_run
+    from bunjang_lab.testing import write_run
 
     run = write_run(tmp_path / "run")
     reasons = json.dumps([{"code": "seller_anomaly", "category": "anomalous_behaviour", "weight": 0.6,

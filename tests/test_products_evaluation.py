@@ -6,7 +6,7 @@ import pandas as pd
 
 from bunjang_lab.marketplace.state import snapshot
 from bunjang_lab.products.evaluation import evaluate_products, evaluate_suggest, list_metrics, next_opened, search_sessions
-from bunjang_lab.products.synthetic import market_events
+from bunjang_lab.testing import market_events
 from bunjang_lab.ranking.split import time_split
 
 T0 = pd.Timestamp("2026-03-01T10:00:00Z")

@@ -10,7 +10,7 @@ import pytest
 from bunjang_lab.__main__ import COMMANDS
 from bunjang_lab.cli import main
 from bunjang_lab.ingest import ingest_files
-from bunjang_lab.products.synthetic import market_events, write_random_model
+from bunjang_lab.testing import market_events, write_random_model
 
 CONTRACT = {
     "home": ["user_id", "rank", "item_id", "score", "source"], "candidates": ["user_id", "item_id"],

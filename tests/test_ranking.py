@@ -22,7 +22,7 @@ from bunjang_lab.ranking.evaluate import METRICS, evaluate_models, rank_metrics
 from bunjang_lab.ranking.fm import FMRanker, write_libsvm
 from bunjang_lab.ranking.scoring import FMScorer, export_vectors, top_k
 from bunjang_lab.ranking.split import leave_last_out, time_split
-from bunjang_lab.ranking.synthetic import synthetic_events
+from bunjang_lab.testing import synthetic_events
 from bunjang_lab.ranking.train import fit_scorer, promote_if_not_worse, train_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

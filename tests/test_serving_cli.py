@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bunjang_lab.serving.publish import publish_run
-from bunjang_lab.serving.synthetic import write_run
+from bunjang_lab.testing import write_run
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 HEAVY = ("pandas", "numpy", "sklearn", "xlearn", "airflow", "pyarrow", "scipy", "redis")

@@ -16,7 +16,7 @@ from bunjang_lab.serving import lookup
 from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.events import apply_event, apply_events
 from bunjang_lab.serving.publish import publish_run
-from bunjang_lab.serving.synthetic import category_of, write_run
+from bunjang_lab.testing import category_of, write_run
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

@@ -13,7 +13,7 @@ from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.serving import lookup
 from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.publish import publish_run, rollback, run as publish_command
-from bunjang_lab.serving.synthetic import write_run
+from bunjang_lab.testing import write_run
 
 
 @pytest.fixture
