@@ -19,7 +19,7 @@ from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.baselines import (FMModel, FreshPreferred, ImplicitModel, ItemKNN, Popularity, RandomModel,
                                            Recommender, SegmentPopularity)
 from bunjang_lab.ranking.evaluate import METRICS, evaluate_models, rank_metrics
-from bunjang_lab.ranking.fm import FMRanker, write_libsvm
+from bunjang_lab.ranking.fm import FMRanker, write_libsvm, xlearn_scores
 from bunjang_lab.ranking.scoring import FMScorer, export_vectors, top_k
 from bunjang_lab.ranking.split import leave_last_out, time_split
 from bunjang_lab.testing import synthetic_events
@@ -111,22 +111,27 @@ def test_fm_ranker_is_a_sklearn_estimator(tmp_path):
     assert copy.get_params() == model.get_params() and not hasattr(copy, "w_")
     assert model.fit(X, y, X[:50], y[:50]) is model
     assert (model.predict(X) == y).mean() > 0.9
-    assert list(tmp_path.glob("a/*.bin")) and list(tmp_path.glob("a/log/*"))  # caches and logs stay in the run folder
+    # work_dir keeps the model, console output and logs; the training files and caches are gone
+    kept = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert kept == ["log", "model.txt", "model.xl", "xlearn.out"] and list(tmp_path.glob("a/log/*"))
 
 
-def test_libsvm_refuses_rows_without_features(tmp_path):
-    with pytest.raises(ValueError, match="row 1 has no features"):
-        write_libsvm(sp.csr_matrix(np.array([[1.0, 0], [0, 0]])), [1, 0], tmp_path / "x.txt")
+def test_rows_without_features_score_the_bias(tmp_path):
+    X = sp.csr_matrix(np.array([[1.0, 0], [0, 0], [0, 2.0], [0, 0]]))
+    write_libsvm(X, [1, 0, 1, 0], tmp_path / "x.txt")
+    assert (tmp_path / "x.txt").read_text().splitlines() == ["1 0:1", "0 2:0", "1 1:2", "0 2:0"]  # xlearn crashes on bare labels
+    model = FMRanker(k=2, epochs=3).fit(X[[0, 1, 2, 3] * 5], [1, 0, 1, 0] * 5)
+    assert model.w_.shape == (2,) and model.V_.shape == (2, 2)
+    assert np.allclose(model.decision_function(X[1:2]), model.bias_)
+    assert np.allclose(model.xlearn_predict(X), model.decision_function(X), atol=1e-5)
 
 
 def test_numpy_scores_equal_xlearn_predictions(trained, split):
     scorer, info, work = trained
-    estimator = FMRanker(n_threads=1)
-    estimator.work_dir_ = work
     rows = F.training_rows(split.train, split.context, split.cutoff, seed=5).iloc[:300]
     X = scorer.feature_map.encode(F.user_frame(rows, split.context),
                                   F.item_frame(rows["item_id"], rows["ts"], split.context, scorer.feature_map.price_edges))
-    assert np.allclose(scorer.score_rows(X), estimator.xlearn_predict(X), rtol=1e-5, atol=1e-5)
+    assert np.allclose(scorer.score_rows(X), xlearn_scores((work / "model.xl").read_bytes(), X), rtol=1e-5, atol=1e-5)
 
 
 def test_user_item_split_equals_full_rows(trained, split):
