@@ -1,7 +1,8 @@
 """A learned text classifier: character n-grams of the normalised text plus the rule hits.
 
-A scikit-learn estimator (``fit(texts, y)`` with ``y`` 1 for fraud text, 0 for honest)
-whose :meth:`~TextFraudClassifier.predict_proba` is calibrated (sigmoid calibration
+A scikit-learn classifier that takes raw texts, like a vectorizer-and-classifier pipeline
+(``fit(texts, y)``; ``y`` of any two labels, the pipeline uses 1 for fraud text and 0 for
+honest), whose :meth:`~TextFraudClassifier.predict_proba` is calibrated (sigmoid calibration
 over cross-validation folds), so a probability of 0.9 means about nine in ten.
 
 >>> texts = ["카톡 ab1234 주세요", "선입금 부탁해요 국민 123456-78-901234", "네 내일 직거래 가능해요",
@@ -11,6 +12,9 @@ over cross-validation folds), so a probability of 0.9 means about nine in ten.
 >>> proba = model.predict_proba(["카톡 zz9999 주세요", "직거래 가능해요"])[:, 1]
 >>> bool(proba[0] > 0.5 > proba[1])
 True
+>>> labelled = TextFraudClassifier(cv=2).fit(texts, ["scam" if label else "ok" for label in y])
+>>> labelled.classes_.tolist(), labelled.predict(["카톡 zz9999 주세요"]).tolist()
+(['ok', 'scam'], ['scam'])
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from bunjang_lab.errors import InvalidInput
 from bunjang_lab.fraud.normalise import normalise
 from bunjang_lab.fraud.rules import MAX_CHARS, reasons, rule_table
 
@@ -40,12 +47,36 @@ def rule_features(all_reasons: Sequence[list[dict]]) -> sparse.csr_matrix:
     return sparse.csr_matrix((values, (rows, cols)), shape=(len(all_reasons), len(column)))
 
 
+def _texts(X) -> list[str]:
+    """The documents of ``X`` (an iterable of texts, as scikit-learn's vectorizers take) cut at MAX_CHARS."""
+    if isinstance(X, (str, bytes)):  # a lone string would be read as one text per character
+        raise InvalidInput("expected an iterable of texts; got a single string")
+    if getattr(X, "ndim", 1) != 1:
+        raise InvalidInput(f"expected a one-dimensional sequence of texts; got {X.ndim} dimensions")
+    return [str(text)[:MAX_CHARS] for text in X]
+
+
+def _binary_target(y) -> tuple[np.ndarray, np.ndarray]:
+    """(classes_, y as indices 0/1 into them), refusing what scikit-learn's binary-only classifiers refuse."""
+    check_classification_targets(y)
+    kind = type_of_target(y, input_name="y")
+    if kind != "binary":
+        raise InvalidInput(f"Only binary classification is supported. The type of the target is {kind}.")
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise InvalidInput(f"y holds the class(es) {classes.tolist()}; the classifier needs fraud and honest examples")
+    return classes, codes
+
+
 class TextFraudClassifier(ClassifierMixin, BaseEstimator):
     """Calibrated logistic regression over char n-grams of normalised text and rule hits.
 
     Parameters: ``ngram_range`` and ``min_df``/``max_features`` of the character
     TF-IDF (``char_wb`` analyser), the regularisation ``C``, and ``cv`` folds for the
-    sigmoid calibration.
+    sigmoid calibration. ``X`` is an iterable of texts (so, like scikit-learn's text
+    vectorizers, it has no ``n_features_in_``); ``classes_[1]`` is the class whose
+    probability is ``predict_proba(X)[:, 1]`` (fraud for 0/1 labels). ``rule_hits`` may
+    pass :func:`bunjang_lab.fraud.rules.reasons` of each text when already computed.
     """
 
     def __init__(self, ngram_range=(2, 4), min_df=2, max_features=100_000, C=4.0, cv=3, random_state=0):
@@ -56,31 +87,41 @@ class TextFraudClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def _features(self, texts, all_reasons=None, fit=False):
-        texts = [str(t)[:MAX_CHARS] for t in texts]
-        if all_reasons is None:
-            all_reasons = [reasons(t) for t in texts]
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def _features(self, texts: list[str], rule_hits, fit=False):
+        if rule_hits is None:
+            rule_hits = [reasons(t) for t in texts]
+        elif len(rule_hits) != len(texts):
+            raise InvalidInput(f"{len(texts)} texts but {len(rule_hits)} lists of rule hits")
         normalised = [normalise(t).text for t in texts]
         grams = self.vectorizer_.fit_transform(normalised) if fit else self.vectorizer_.transform(normalised)
-        return sparse.hstack([grams, rule_features(all_reasons)]).tocsr()
+        return sparse.hstack([grams, rule_features(rule_hits)]).tocsr()
 
-    def fit(self, X, y, reasons_=None):
-        """Fit on texts ``X`` and labels ``y``; ``reasons_`` may pass precomputed rule hits."""
-        y = np.asarray(y, dtype=int)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
-            raise ValueError("the classifier needs both fraud (1) and honest (0) examples")
+    def fit(self, X, y, rule_hits=None):
+        """Fit on texts ``X`` and their labels ``y``."""
+        texts, y = _texts(X), column_or_1d(y, warn=True)
+        check_consistent_length(texts, y)
+        self.classes_, y_codes = _binary_target(y)
         self.vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.ngram_range),
                                            min_df=self.min_df, max_features=self.max_features,
                                            sublinear_tf=True, dtype=np.float32)
-        features = self._features(X, reasons_, fit=True)
+        features = self._features(texts, rule_hits, fit=True)
         base = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced", random_state=self.random_state)
-        self.model_ = CalibratedClassifierCV(base, method="sigmoid", cv=self.cv).fit(features, y)
-        self.n_features_in_ = 1  # one raw input: the text
+        self.model_ = CalibratedClassifierCV(base, method="sigmoid", cv=self.cv).fit(features, y_codes)
         return self
 
-    def predict_proba(self, X, reasons_=None):
-        return self.model_.predict_proba(self._features(X, reasons_))
+    def predict_proba(self, X, rule_hits=None):
+        """Calibrated probabilities, one column per class of ``classes_``."""
+        check_is_fitted(self)
+        return self.model_.predict_proba(self._features(_texts(X), rule_hits))
 
-    def predict(self, X, reasons_=None):
-        return self.classes_[(self.predict_proba(X, reasons_)[:, 1] >= 0.5).astype(int)]
+    def predict(self, X, rule_hits=None):
+        is_second = self.predict_proba(X, rule_hits)[:, 1] >= 0.5
+        return self.classes_[is_second.astype(int)]
