@@ -28,8 +28,9 @@ def cache_url(explicit: str | None) -> str:
 
         return paths.cache_url()
     if connection.conn_type == "redis":
-        auth = f":{connection.password}@" if connection.password else ""
-        return f"redis://{auth}{connection.host or '127.0.0.1'}:{connection.port or 6379}/{connection.schema or 0}"
+        from bunjang_lab.connections import redis_url
+
+        return redis_url(connection.host, connection.port, connection.schema, connection.login, connection.password)
     return connection.get_uri()
 
 

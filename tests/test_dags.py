@@ -144,6 +144,8 @@ def test_dag_files_do_no_work_at_import_time(tmp_path):
     [
         ("redis://:secret-pw@cache.internal:6380/2", "redis://:secret-pw@cache.internal:6380/2"),
         ("redis://127.0.0.1:6379/13", "redis://127.0.0.1:6379/13"),
+        ('{"conn_type": "redis", "host": "cache.internal", "port": 6380, "schema": "2", "login": "app", "password": "p@ss:w/rd"}',
+         "redis://app:p%40ss%3Aw%2Frd@cache.internal:6380/2"),
         (None, "sqlite:///{home}/cache.sqlite"),
     ],
 )
