@@ -1,24 +1,32 @@
 """Seller anomaly scoring: behaviour features and an isolation forest over them.
 
 :func:`seller_features` turns lake events (and the image results, when there are any)
-into one row per seller; :class:`SellerAnomalyDetector` is a scikit-learn estimator whose
-:meth:`~SellerAnomalyDetector.anomaly_score` is the isolation forest's anomaly score
+into one row per seller; :class:`SellerAnomalyDetector` is a scikit-learn outlier detector
+whose :meth:`~SellerAnomalyDetector.anomaly_score` is the isolation forest's anomaly score
 ``2^(-E[h(x)]/c(n))`` in (0, 1]: about 0.5 for ordinary sellers, towards 1 for sellers
-that are easy to isolate.
+that are easy to isolate. ``predict`` marks outliers with -1: the ``contamination`` share
+of the training sellers (with "auto", those scoring above 0.5).
 
 >>> import pandas as pd
 >>> X = pd.DataFrame({"a": [1.0] * 50 + [9.0], "b": [0.0] * 50 + [5.0]})
->>> detector = SellerAnomalyDetector(n_estimators=50).fit(X)
+>>> detector = SellerAnomalyDetector(n_estimators=50, contamination=0.02).fit(X)
 >>> bool(detector.anomaly_score(X)[-1] > detector.anomaly_score(X)[0])
 True
+>>> detector.predict(X)[-3:].tolist()
+[1, 1, -1]
+>>> detector.anomaly_score(X[["b", "a"]])  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+ValueError: The feature names should match those that were passed during fit...
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.ensemble import IsolationForest
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 FEATURES = (
     "account_age_days",       # days from signup to the seller's first listing in the window
@@ -88,9 +96,15 @@ def seller_features(events: pd.DataFrame, images: pd.DataFrame | None = None) ->
     return out
 
 
-class SellerAnomalyDetector(BaseEstimator):
+class SellerAnomalyDetector(OutlierMixin, BaseEstimator):
     """Isolation forest over :data:`FEATURES` (log-scaled counts, so a few extreme sellers
-    do not squash everyone else)."""
+    do not squash everyone else).
+
+    Like scikit-learn's outlier detectors: :meth:`score_samples` is lower for more anomalous
+    rows, :meth:`decision_function` is it minus ``offset_`` (the threshold ``contamination``
+    sets) and :meth:`predict` gives -1 for outliers, 1 for inliers. A data frame must have
+    the columns it was fitted on, in the same order.
+    """
 
     def __init__(self, n_estimators=300, max_samples="auto", contamination="auto", random_state=0):
         self.n_estimators = n_estimators
@@ -99,18 +113,38 @@ class SellerAnomalyDetector(BaseEstimator):
         self.random_state = random_state
 
     @staticmethod
-    def _prepare(X) -> np.ndarray:
-        values = np.asarray(X, dtype=float)
+    def _log_scaled(values: np.ndarray) -> np.ndarray:
         return np.sign(values) * np.log1p(np.abs(values))
 
+    def _rows(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return self._log_scaled(validate_data(self, X, reset=False, dtype=np.float64))
+
     def fit(self, X, y=None):
-        self.feature_names_in_ = np.asarray(list(X.columns)) if hasattr(X, "columns") else None
+        X = validate_data(self, X, dtype=np.float64)
         self.forest_ = IsolationForest(n_estimators=self.n_estimators, max_samples=self.max_samples,
                                        contamination=self.contamination, random_state=self.random_state)
-        self.forest_.fit(self._prepare(X))
-        self.n_features_in_ = self.forest_.n_features_in_
+        self.forest_.fit(self._log_scaled(X))
         return self
+
+    @property  # not stored, so detectors pickled before it existed have it too
+    def offset_(self) -> float:
+        """:meth:`score_samples` below this is an outlier (-0.5 with ``contamination="auto"``)."""
+        return self.forest_.offset_
+
+    def score_samples(self, X) -> np.ndarray:
+        """Minus :meth:`anomaly_score`: the lower, the more anomalous (scikit-learn's convention)."""
+        rows = self._rows(X)
+        return self.forest_.score_samples(rows)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Negative for outliers, positive for inliers."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """-1 for outliers, 1 for inliers."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
 
     def anomaly_score(self, X) -> np.ndarray:
         """Anomaly score per row in (0, 1]: ~0.5 ordinary, -> 1 anomalous."""
-        return -self.forest_.score_samples(self._prepare(X))
+        return -self.score_samples(X)
