@@ -14,6 +14,7 @@ import pandas as pd
 
 from bunjang_lab import lake as lake_io
 from bunjang_lab.fraud.mask import mask
+from bunjang_lab.marketplace import state
 from bunjang_lab.report import charts
 from bunjang_lab.report.model import Chart, Gallery, Note, Section, Table
 
@@ -84,12 +85,11 @@ def data_health(lake: str) -> Section:
 def _users_and_live_listings(events: pd.DataFrame) -> pd.DataFrame:
     days = sorted(events["day"].unique())
     signups = events[events["type"] == "signup"].groupby("day").size().reindex(days, fill_value=0).cumsum()
-    listed = events[events["type"] == "listing"].groupby("day")["item_id"].nunique().reindex(days, fill_value=0).cumsum()
-    status = events[events["type"] == "listing_status"].sort_values("ts")
-    ended = status[status["status"].isin(["sold", "removed"])].drop_duplicates("item_id")
-    closed = ended.groupby("day").size().reindex(days, fill_value=0).cumsum()
-    growth = pd.DataFrame({"users": signups, "live listings": listed - closed}, index=pd.Index(days, name="day"))
-    return growth.tail(DAYS_SHOWN)
+    items = state.catalog(events)
+    ends = pd.to_datetime(pd.Index(days[-DAYS_SHOWN:])).tz_localize("UTC") + pd.Timedelta(days=1) - pd.Timedelta(milliseconds=1)
+    live = [int(state.available(items, end).sum()) for end in ends]
+    return pd.DataFrame({"users": signups.tail(DAYS_SHOWN).to_numpy(), "live listings": live},
+                        index=pd.Index(days[-DAYS_SHOWN:], name="day"))
 
 
 # --- Recommender -----------------------------------------------------------------
@@ -136,8 +136,8 @@ def recommender(lake: str, runs: list[Path], run_dir: Path) -> Section:
     if home is None or home.empty:
         section.add(Note("No home feeds in this run."))
         return section
-    listings = _latest_listings(lake)
-    live = _live_item_count(lake)
+    market = _listings_now(lake)
+    listings, live = market.listings.set_index("item_id"), len(market.live)
     exposure = home["item_id"].value_counts()
     section.summary.update(users_with_feed=int(home["user_id"].nunique()),
                            catalogue_coverage=round(len(exposure) / live, 4) if live else None,
@@ -157,16 +157,11 @@ def _metric_trend(runs: list[Path]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def _latest_listings(lake: str) -> pd.DataFrame:
-    listings = lake_io.read_events(lake, types=["listing"], columns=["item_id", "title", "category", "price", "ts"])
-    return listings.sort_values("ts").drop_duplicates("item_id", keep="last").set_index("item_id")
-
-
-def _live_item_count(lake: str) -> int:
-    listed = lake_io.read_events(lake, types=["listing"], columns=["item_id"])["item_id"].nunique()
-    status = lake_io.read_events(lake, types=["listing_status"], columns=["item_id", "status", "ts"])
-    final = status.sort_values("ts").drop_duplicates("item_id", keep="last")
-    return int(listed - final["status"].isin(["sold", "removed", "reserved"]).sum())
+def _listings_now(lake: str) -> state.Snapshot:
+    """The listings as the newest event leaves them (only the events that shape listings are read)."""
+    events = lake_io.read_events(lake, types=["listing", "listing_status", "purchase"],
+                                 columns=["type", "ts", "user_id", "item_id", "title", "category", "price", "status"])
+    return state.snapshot(events)
 
 
 def _example_feeds(home: pd.DataFrame, listings: pd.DataFrame, users: int = 3, k: int = 5) -> pd.DataFrame:

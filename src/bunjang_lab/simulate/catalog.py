@@ -18,9 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-AGE_BANDS = ("10s", "20s", "30s", "40s", "50s+")
-
-
 @dataclass(frozen=True)
 class Leaf:
     path: str            # "신발>스니커즈"
@@ -34,7 +31,7 @@ class Leaf:
 @dataclass(frozen=True)
 class Top:
     name: str
-    # affinity by gender (F, M) and by age band (10s..50s+): multiplies the taste prior
+    # affinity by gender (F, M) and by age band (marketplace.segments.KNOWN_AGE_BANDS): multiplies the taste prior
     gender: tuple[float, float]
     age: tuple[float, float, float, float, float]
     leaves: tuple[Leaf, ...]

@@ -15,6 +15,7 @@ import numpy as np
 
 from bunjang_lab.fraud.categories import (ACCOUNT_TRANSFER, ANOMALOUS_BEHAVIOUR, EXTERNAL_CHANNEL, IMAGE_TEXT,
                                           PHISHING_LINK, STOLEN_IMAGE)
+from bunjang_lab.marketplace import segments
 from bunjang_lab.simulate import catalog
 
 DAY_MS = 86_400_000
@@ -86,7 +87,8 @@ def make_users(rng: np.random.Generator, n: int, start_ms: int, days: int, cfg: 
     n_leaves = len(catalog.LEAVES)
     gender = (rng.random(n) < 0.5).astype(np.int64)
     birth_year = rng.choice(np.arange(1962, 2011), n, p=_age_weights())
-    age_band = np.clip((2026 - birth_year) // 10 - 1, 0, 4)
+    # each user's band as an index into the affinity tables (birth years keep every age in a band)
+    age_band = np.array([segments.KNOWN_AGE_BANDS.index(segments.age_band(b, 2026)) for b in birth_year.tolist()])
     new = rng.random(n) < cfg.new_user_share
     signup = np.where(new, start_ms + (rng.random(n) * days * DAY_MS).astype(np.int64),
                       start_ms - (rng.uniform(2, 730, n) * DAY_MS).astype(np.int64))
