@@ -23,7 +23,8 @@ from bunjang_lab.ranking.fm import FMRanker, write_libsvm, xlearn_scores
 from bunjang_lab.ranking.scoring import FMScorer, export_vectors, top_k
 from bunjang_lab.ranking.split import leave_last_out, time_split
 from bunjang_lab.testing import synthetic_events
-from bunjang_lab.ranking.train import fit_scorer, promote_if_not_worse, train_model
+from bunjang_lab.evaluation.gate import promote_if_not_worse
+from bunjang_lab.ranking.training import fit_scorer, train_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAST_FM = {"k": 4, "epochs": 4}
@@ -292,7 +293,7 @@ def test_evaluate_cli_prints_the_issue_json(lake):
 
 
 def test_table_output_lists_every_model_and_the_cold_section():
-    from bunjang_lab.ranking.evaluate import format_table
+    from bunjang_lab.evaluation.offline import format_table
 
     metrics = dict.fromkeys(METRICS, 0.5)
     text = format_table({"protocol": "time-split", "users": 3, "items": 9, "cutoff": "2026-10-11",
