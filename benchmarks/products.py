@@ -3,7 +3,7 @@
 Generates a synthetic marketplace of that size (``bunjang_lab.testing.market_events``), writes a
 stand-in FM with the real feature map and format (random parameters: the scoring cost is
 the same as a trained model's), then runs exactly what ``recommend`` runs after reading the
-lake — snapshot, FM scorer, the four products, vector export, Parquet writes — and prints
+lake — snapshot, FM ranker, the four products, vector export, Parquet writes — and prints
 the seconds per product. Target: under 120 s in total.
 
 With ``--evaluate LAKE`` it instead prints the product quality on the lake's time split
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bunjang_lab.marketplace.state import snapshot
 from bunjang_lab.products.recommend import build_products, write_products
-from bunjang_lab.products.scorer import load_scorer
+from bunjang_lab.products.feed_ranker import load_feed_ranker
 from bunjang_lab.ranking.features import recent_states
 from bunjang_lab.testing import market_events, write_random_model
 
@@ -54,12 +54,12 @@ def main() -> None:
         states = recent_states(snap.interactions)
         timings["users"] = time.perf_counter() - t
         t = time.perf_counter()
-        scorer = load_scorer(model, snap, recent=states)
+        ranker = load_feed_ranker(model, snap, recent=states)
         timings["load model"] = time.perf_counter() - t
-        tables, product_seconds = build_products(snap, scorer, states=states)
+        tables, product_seconds = build_products(snap, ranker, states=states)
         timings.update(product_seconds)
         t = time.perf_counter()
-        tables["vectors"] = scorer.export(Path(tmp) / "vectors", tables["users"]["user_id"], snap.live["item_id"])
+        tables["vectors"] = ranker.export(Path(tmp) / "vectors", tables["users"]["user_id"], snap.live["item_id"])
         timings["vectors"] = time.perf_counter() - t
         t = time.perf_counter()
         write_products(tables, Path(tmp) / "run")

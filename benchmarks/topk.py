@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from bunjang_lab.ranking.fm import FMRanker
-from bunjang_lab.ranking.scoring import Part, top_k
+from bunjang_lab.ranking.factors import Part, top_k
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 

@@ -106,13 +106,13 @@ def test_user_mistakes_are_one_line_errors(market, tmp_path, capsys, args, messa
 
 def test_fm_scores_from_the_products_recent_states_equal_the_rankers_own_user_parts(market):
     from bunjang_lab.marketplace.state import snapshot
-    from bunjang_lab.products.scorer import load_scorer
+    from bunjang_lab.products.feed_ranker import load_feed_ranker
     from bunjang_lab.ranking.features import recent_states
 
     _, events, model = market
     snap = snapshot(events, now=events["ts"].max() + pd.Timedelta(seconds=1))
-    fast = load_scorer(model, snap, recent=recent_states(snap.interactions))
-    plain = load_scorer(model, snap)
+    fast = load_feed_ranker(model, snap, recent=recent_states(snap.interactions))
+    plain = load_feed_ranker(model, snap)
     users = snap.users["user_id"].to_numpy()[:40].repeat(5)
     items = snap.live["item_id"].to_numpy()[: len(users)]
     assert abs(fast.score(users, items) - plain.score(users, items)).max() < 1e-9

@@ -1,4 +1,4 @@
-"""Business rules of the products, each with a case built to break it (fake scorer, tiny market)."""
+"""Business rules of the products, each with a case built to break it (fake ranker, tiny market)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ NOW = pd.Timestamp("2026-03-10T12:00:00Z")
 SHOES = "신발>스니커즈"
 
 
-class FakeScorer:
+class FakeRanker:
     """Scores from a per-item table (default 0), so a test decides what the FM 'wants'."""
 
     def __init__(self, by_item=None):
@@ -59,9 +59,9 @@ def shopper_market():
     return m
 
 
-def feed_of(events, scorer, flagged=None, user="u"):
+def feed_of(events, ranker, flagged=None, user="u"):
     snap = snapshot(events, now=NOW, flagged=flagged)
-    tables, _ = build_products(snap, scorer)
+    tables, _ = build_products(snap, ranker)
     home = tables["home"]
     return home[home["user_id"] == user], tables, snap
 
@@ -73,8 +73,8 @@ def test_sold_reserved_removed_and_flagged_items_never_reach_any_list():
     m.add("listing_status", "s3", 1, item_id="sn8", status="removed")
     m.add("purchase", "other", 1, item_id="sn9", price=1)
     gone = {"sn6", "sn7", "sn8", "sn9", "sn10"}
-    scorer = FakeScorer({i: 10.0 for i in gone})  # the FM loves them
-    home, tables, _ = feed_of(m.frame(), scorer, flagged={"sn10"})
+    ranker = FakeRanker({i: 10.0 for i in gone})  # the FM loves them
+    home, tables, _ = feed_of(m.frame(), ranker, flagged={"sn10"})
     assert len(home) > 0 and not gone & set(home["item_id"])
     assert not gone & set(tables["popular"]["item_id"])
     assert not gone & (set(tables["related"]["item_id"]) | set(tables["related"]["related_item_id"]))
@@ -85,7 +85,7 @@ def test_a_listing_back_to_active_is_live_again():
     m = shopper_market()
     m.add("listing_status", "s1", 3, item_id="sn6", status="reserved")
     m.add("listing_status", "s1", 1, item_id="sn6", status="active")
-    home, _, _ = feed_of(m.frame(), FakeScorer({"sn6": 10.0}))
+    home, _, _ = feed_of(m.frame(), FakeRanker({"sn6": 10.0}))
     assert home["item_id"].iloc[0] == "sn6"
 
 
@@ -94,7 +94,7 @@ def test_never_the_users_own_listing_nor_what_they_bought():
     m.listing("mine", "u", title="나이키 덩크 내꺼", hours_ago=1)
     m.add("purchase", "u", 2, item_id="sn3", price=1)
     m.add("listing_status", "s4", 2, item_id="sn3", status="active")  # a relisted item still was bought
-    home, _, _ = feed_of(m.frame(), FakeScorer({"mine": 10.0, "sn3": 10.0}))
+    home, _, _ = feed_of(m.frame(), FakeRanker({"mine": 10.0, "sn3": 10.0}))
     assert {"mine", "sn3"}.isdisjoint(home["item_id"])
 
 
@@ -102,7 +102,7 @@ def test_at_most_three_items_per_seller_even_when_the_fm_wants_five():
     m = shopper_market()
     for i in range(5):
         m.listing(f"hot{i}", "bigseller", title=f"나이키 덩크 한정 {i}", hours_ago=2)
-    home, _, _ = feed_of(m.frame(), FakeScorer({f"hot{i}": 10.0 - i for i in range(5)}))
+    home, _, _ = feed_of(m.frame(), FakeRanker({f"hot{i}": 10.0 - i for i in range(5)}))
     assert home["item_id"].head(3).tolist() == ["hot0", "hot1", "hot2"]
     assert {"hot3", "hot4"}.isdisjoint(home["item_id"])
     sellers = home.merge(snapshot(m.frame(), now=NOW).listings, on="item_id")["seller_id"]
@@ -113,7 +113,7 @@ def test_category_cap_keeps_the_feed_diverse():
     m = shopper_market()
     for i in range(40):
         m.listing(f"x{i}", f"xs{i}", hours_ago=5)
-    home, _, snap = feed_of(m.frame(), FakeScorer({f"x{i}": 5.0 for i in range(40)}))
+    home, _, snap = feed_of(m.frame(), FakeRanker({f"x{i}": 5.0 for i in range(40)}))
     per_category = home.merge(snap.listings, on="item_id")["category"].value_counts()
     assert per_category.max() <= feed.CATEGORY_CAP and len(home) > feed.CATEGORY_CAP
 
@@ -122,13 +122,13 @@ def test_freshness_boost_breaks_ties_towards_newer_listings():
     m = shopper_market()
     m.listing("old", "o1", hours_ago=400)
     m.listing("new", "o2", hours_ago=1)
-    home, _, _ = feed_of(m.frame(), FakeScorer({"old": 3.0, "new": 3.0}))
+    home, _, _ = feed_of(m.frame(), FakeRanker({"old": 3.0, "new": 3.0}))
     order = home["item_id"].tolist()
     assert order.index("new") < order.index("old") if "old" in order else order[0] == "new"
 
 
 def test_feed_ranks_by_the_scorer_and_is_complete():
-    home, _, _ = feed_of(shopper_market().frame(), FakeScorer({"bag3": 9.0, "sn20": 8.0}))
+    home, _, _ = feed_of(shopper_market().frame(), FakeRanker({"bag3": 9.0, "sn20": 8.0}))
     assert home["item_id"].head(2).tolist() == ["bag3", "sn20"]
     assert home["rank"].tolist() == list(range(1, len(home) + 1))
     assert home["item_id"].is_unique and len(home) <= feed.K
@@ -137,7 +137,7 @@ def test_feed_ranks_by_the_scorer_and_is_complete():
 def test_user_with_no_history_gets_the_segment_list_then_global():
     m = shopper_market()
     m.add("signup", "newbie", 1, gender="F", birth_year=2001)
-    home, tables, _ = feed_of(m.frame(), FakeScorer(), user="newbie")
+    home, tables, _ = feed_of(m.frame(), FakeRanker(), user="newbie")
     assert len(home) > 0 and set(home["source"]) <= {"segment", "global"}
     segment = tables["popular"].query("segment == 'F|20s'")["item_id"].tolist()
     assert home["item_id"].head(5).tolist() == [i for i in segment if i in set(home["item_id"])][:5]
@@ -198,7 +198,7 @@ def test_suggestions_from_search_events_match_jamo_prefixes_and_categories():
 
 
 def test_users_table_carries_segment_and_recent_states():
-    _, tables, _ = feed_of(shopper_market().frame(), FakeScorer())
+    _, tables, _ = feed_of(shopper_market().frame(), FakeRanker())
     row = tables["users"].set_index("user_id").loc["u"]
     assert row["segment"] == "F|20s"
     assert SHOES in json.loads(row["recent_categories"])["weights"]
@@ -207,7 +207,7 @@ def test_users_table_carries_segment_and_recent_states():
 
 @pytest.mark.parametrize("name", ["home", "candidates", "popular", "related", "suggest", "users"])
 def test_tables_follow_the_run_contract(name):
-    _, tables, _ = feed_of(shopper_market().add("search", "u", 1, query="나이키").frame(), FakeScorer())
+    _, tables, _ = feed_of(shopper_market().add("search", "u", 1, query="나이키").frame(), FakeRanker())
     expected = {
         "home": ["user_id", "rank", "item_id", "score", "source"], "candidates": ["user_id", "item_id"],
         "popular": ["segment", "rank", "item_id", "score"], "related": ["item_id", "rank", "related_item_id", "score"],

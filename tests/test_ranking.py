@@ -20,7 +20,7 @@ from bunjang_lab.ranking.baselines import (FMModel, FreshPreferred, ImplicitMode
                                            Recommender, SegmentPopularity)
 from bunjang_lab.ranking.evaluate import METRICS, evaluate_models, rank_metrics
 from bunjang_lab.ranking.fm import FMRanker, write_libsvm, xlearn_scores
-from bunjang_lab.ranking.scoring import FMScorer, export_vectors, top_k
+from bunjang_lab.ranking.factors import FMFactors, export_vectors, top_k
 from bunjang_lab.ranking.split import leave_last_out, time_split
 from bunjang_lab.testing import synthetic_events
 from bunjang_lab.evaluation.gate import promote_if_not_worse
@@ -151,7 +151,7 @@ def test_user_item_split_equals_full_rows(trained, split):
 @pytest.mark.parametrize("n_items,sample", [(40, 512), (3000, 64)], ids=["partial-sort", "sampled-threshold"])
 def test_top_k_matches_a_full_sort_and_excludes(n_items, sample):
     rng = np.random.default_rng(1)
-    from bunjang_lab.ranking.scoring import Part
+    from bunjang_lab.ranking.factors import Part
 
     users = Part(np.array([f"u{i}" for i in range(50)]), rng.normal(size=(50, 3)), rng.normal(size=50))
     items = Part(np.array([f"i{j}" for j in range(n_items)]), rng.normal(size=(n_items, 3)), rng.normal(size=n_items))
@@ -256,7 +256,7 @@ def test_train_writes_a_model_folder_and_moves_latest(lake, tmp_path):
     meta = json.loads((first / "meta.json").read_text())
     assert meta["window"]["until"] and meta["metrics"]["rows"] > 0 and meta["timings"]["xlearn_s"] >= 0
     assert not list(first.glob("xlearn/*.txt*"))  # training files and .bin caches are cleaned up
-    FMScorer.load(models / "latest")
+    FMFactors.load(models / "latest")
     second = train_model(lake, None, models, promote=False, **FAST_FM)
     assert (models / "latest").resolve() == first.resolve()
     decision = promote_if_not_worse(second, models, lake, tolerance=1.0)
@@ -308,7 +308,7 @@ def test_top_k_ranks_again_users_whose_sampled_survivors_are_excluded():
     """Excluding a user's best items leaves fewer than k survivors above the sampled
     threshold: that user must be ranked again exactly, across several item tiles."""
     rng = np.random.default_rng(2)
-    from bunjang_lab.ranking.scoring import Part
+    from bunjang_lab.ranking.factors import Part
 
     n_items = 5000
     users = Part(np.array([f"u{i}" for i in range(40)]), rng.normal(size=(40, 4)), rng.normal(size=40))

@@ -14,7 +14,7 @@ from bunjang_lab.lake import require_events
 from bunjang_lab.products.evaluation import evaluate_products
 from bunjang_lab.ranking import baselines as B
 from bunjang_lab.ranking.evaluate import evaluate_models
-from bunjang_lab.ranking.scoring import FMScorer
+from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.split import time_split
 
 GATE_METRIC = "ndcg@10"
@@ -52,7 +52,7 @@ def promote_if_not_worse(candidate_dir, models_dir, lake, tolerance: float = GAT
         evaluation = evaluate_models(split, models + gate_baselines())
         evaluation.update(protocol="time-split (candidate's validation window)", users=int(len(split.users)),
                           items=int(len(split.candidates)), cutoff=split.cutoff.isoformat(),
-                          products=evaluate_products(split, fm=FMScorer.load(candidate_dir)))
+                          products=evaluate_products(split, fm=FMFactors.load(candidate_dir)))
         decision["evaluation"] = evaluation
     if not has_current:
         files.replace_symlink(current, candidate_dir.name)

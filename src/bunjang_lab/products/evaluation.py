@@ -30,7 +30,7 @@ from bunjang_lab.marketplace.segments import ALL
 from bunjang_lab.marketplace.state import Snapshot, snapshot
 from bunjang_lab.products import feed, popular, related, suggest
 from bunjang_lab.products.recommend import active_users, recent_table
-from bunjang_lab.products.scorer import FMPairScorer
+from bunjang_lab.products.feed_ranker import FMFeedRanker
 from bunjang_lab.products.suggest_match import bucket, fold, match
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.features import recent_states
@@ -64,7 +64,7 @@ def _lists(frame: pd.DataFrame, key: str, value: str) -> dict:
     return {k: g[value].tolist() for k, g in frame.groupby(key, sort=False)}
 
 
-def evaluate_home(split, snap: Snapshot, scorer, tables: dict) -> dict:
+def evaluate_home(split, snap: Snapshot, ranker, tables: dict) -> dict:
     targets = {u: t for u, t in split.targets.items()}
     users = active_users(snap)
     users = pd.concat([users, pd.DataFrame({"user_id": sorted(set(targets) - set(users["user_id"])),
@@ -72,13 +72,13 @@ def evaluate_home(split, snap: Snapshot, scorer, tables: dict) -> dict:
     users["segment"] = users["user_id"].map(snap.users.set_index("user_id")["segment"]).fillna(users["segment"])
     users = users[users["user_id"].isin(targets)]
     states = recent_states(snap.interactions)
-    home, _ = feed.home_feed(snap, scorer, users, recent_table(states), tables["related"], tables["popular"])
+    home, _ = feed.home_feed(snap, ranker, users, recent_table(states), tables["related"], tables["popular"])
 
     live = snap.live["item_id"].to_numpy()
     raw = {}
     for start in range(0, len(users), 256):
         block = users["user_id"].to_numpy()[start:start + 256]
-        scores = scorer.score(np.repeat(block, len(live)), np.tile(live, len(block))).reshape(len(block), len(live))
+        scores = ranker.score(np.repeat(block, len(live)), np.tile(live, len(block))).reshape(len(block), len(live))
         for row, user in zip(scores, block):
             banned = split.exclude.get(user, set())
             order = np.argsort(-row, kind="stable")
@@ -164,7 +164,7 @@ def evaluate_suggest(snap: Snapshot, test_searches: pd.DataFrame, lengths=(1, 2,
 def evaluate_products(split, test_days: float = 3.0, fm=None) -> dict:
     """``{"home": ..., "related": ..., "suggest": ...}`` for a time split (see module doc).
 
-    ``fm`` is a trained ``FMScorer`` that never saw the split's test window (the promotion
+    ``fm`` is a trained ``FMFactors`` that never saw the split's test window (the promotion
     gate passes its candidate); without it an FM is trained on the split's training events.
     """
     snap = snapshot(split.train, now=split.cutoff)
@@ -172,9 +172,9 @@ def evaluate_products(split, test_days: float = 3.0, fm=None) -> dict:
               "popular_scores": popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]}
     if fm is None:
         fm, _ = fit_scorer(split.train, split.context, split.cutoff)
-    scorer = FMPairScorer(fm, split.context, split.cutoff)
+    ranker = FMFeedRanker(fm, split.context, split.cutoff)
     out = {"cutoff": split.cutoff.isoformat(),
-           "home": evaluate_home(split, snap, scorer, tables),
+           "home": evaluate_home(split, snap, ranker, tables),
            "related": evaluate_related(split, snap, tables)}
     test_events = getattr(split, "test_events", None)
     if test_events is not None:

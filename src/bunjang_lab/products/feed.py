@@ -6,7 +6,7 @@ Candidates per active user (``source`` column):
 * ``related``: related items of what they recently clicked or favorited;
 * ``popular``: their segment's popular list.
 
-They are ranked by the scorer (the FM) plus a freshness boost,
+They are ranked by a :class:`FeedRanker` (the FM) plus a freshness boost,
 ``score = fm + FRESHNESS_WEIGHT × 0.5 ** (age_hours / FRESHNESS_HALF_LIFE_HOURS)``, then the
 business rules apply: only live listings (not sold, reserved, removed or fraud-flagged),
 never the user's own listings or what they already bought, at most ``SELLER_CAP`` items
@@ -38,7 +38,7 @@ POPULAR_CANDIDATES = 50
 COLUMNS = ["user_id", "rank", "item_id", "score", "source"]
 
 
-class Scorer(Protocol):
+class FeedRanker(Protocol):
     """Anything that scores (user, item) pairs: the FM, or a fake in tests."""
 
     def score(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> np.ndarray: ...
@@ -98,14 +98,14 @@ def apply_caps(ranked: pd.DataFrame, k: int = K, seller_cap: int = SELLER_CAP,
     return ranked[ranked.groupby("user_id", sort=False).cumcount() < k]
 
 
-def home_feed(snap: Snapshot, scorer: Scorer, users: pd.DataFrame, recent: pd.DataFrame, related: pd.DataFrame,
+def home_feed(snap: Snapshot, ranker: FeedRanker, users: pd.DataFrame, recent: pd.DataFrame, related: pd.DataFrame,
               popular: pd.DataFrame, k: int = K) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(home feed ``COLUMNS``, scored candidate pool user_id/item_id) for ``users``
     (user_id, segment, history = number of interactions)."""
     warm = users[users["history"] >= MIN_HISTORY]
     pool = allowed(snap, candidates(snap, warm, recent, related, popular))
     if len(pool):
-        fm = np.asarray(scorer.score(pool["user_id"].to_numpy(), pool["item_id"].to_numpy()), dtype=float)
+        fm = np.asarray(ranker.score(pool["user_id"].to_numpy(), pool["item_id"].to_numpy()), dtype=float)
         pool["score"] = fm + FRESHNESS_WEIGHT * decay(pool["listed_at"], snap.now, FRESHNESS_HALF_LIFE_HOURS)
     else:
         pool["score"] = pd.Series(dtype=float)

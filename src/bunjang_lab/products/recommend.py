@@ -1,7 +1,7 @@
 """Compute the four products for the current state of the lake and write them to a run folder.
 
 :func:`build_products` works on a :class:`~bunjang_lab.marketplace.state.Snapshot` and any
-scorer (tests pass a fake); :func:`compute_products` reads the lake, loads the FM, writes
+ranker (tests pass a fake); :func:`compute_products` reads the lake, loads the FM, writes
 ``RUN_DIR/products/`` (format in docs/architecture.md, "Runs") and updates ``run.json``.
 """
 
@@ -20,7 +20,7 @@ from bunjang_lab.errors import MissingInput
 from bunjang_lab.lake import read_events
 from bunjang_lab.marketplace.state import EVENT_TYPES, Snapshot, snapshot
 from bunjang_lab.products import feed, popular, related, suggest
-from bunjang_lab.products.scorer import load_scorer
+from bunjang_lab.products.feed_ranker import load_feed_ranker
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.features import recent_states
 
@@ -45,10 +45,10 @@ def active_users(snap: Snapshot, days: int = ACTIVE_DAYS) -> pd.DataFrame:
     return users.assign(history=users["user_id"].map(history).fillna(0).astype(int))[["user_id", "segment", "history"]]
 
 
-def build_products(snap: Snapshot, scorer: feed.Scorer, k: int = feed.K,
+def build_products(snap: Snapshot, ranker: feed.FeedRanker, k: int = feed.K,
                    states: pd.DataFrame | None = None) -> tuple[dict, dict]:
     """(tables by name, seconds per product); ``states`` are the users'
-    :func:`~bunjang_lab.ranking.features.recent_states` when already computed (the FM scorer
+    :func:`~bunjang_lab.ranking.features.recent_states` when already computed (the FM ranker
     uses the same)."""
     timings, tables = {}, {}
 
@@ -65,7 +65,7 @@ def build_products(snap: Snapshot, scorer: feed.Scorer, k: int = feed.K,
     tables["suggest"] = timed("suggest", lambda: suggest.suggestions(snap))
     users = active_users(snap)
     tables["home"], tables["candidates"] = timed("home", lambda: feed.home_feed(
-        snap, scorer, users, recent_table(states), tables["related"], tables["popular"], k))
+        snap, ranker, users, recent_table(states), tables["related"], tables["popular"], k))
     states = users[["user_id", "segment"]].merge(states, on="user_id", how="left")
     tables["users"] = pd.DataFrame({
         "user_id": states["user_id"], "segment": states["segment"],
@@ -124,13 +124,13 @@ def compute_products(lake, model_dir, out, now=None, fraud_dir=None) -> dict:
     started = time.perf_counter()
     states = recent_states(snap.interactions)
     recent_seconds = round(time.perf_counter() - started, 3)
-    scorer = load_scorer(model_dir, snap, recent=states)
-    tables, timings = build_products(snap, scorer, states=states)
+    ranker = load_feed_ranker(model_dir, snap, recent=states)
+    tables, timings = build_products(snap, ranker, states=states)
     timings["users"] = recent_seconds
-    tables["vectors"] = scorer.export(out / f".vectors-{uuid.uuid4().hex[:8]}", tables["users"]["user_id"], snap.live["item_id"])
+    tables["vectors"] = ranker.export(out / f".vectors-{uuid.uuid4().hex[:8]}", tables["users"]["user_id"], snap.live["item_id"])
     write_products(tables, out)
     summary = {
-        "now": snap.now.isoformat(), "model": str(scorer.version), "lake": str(lake),
+        "now": snap.now.isoformat(), "model": str(ranker.version), "lake": str(lake),
         "live_listings": int(snap.listings["live"].sum()), "flagged_listings": int(snap.listings["flagged"].sum()),
         "rows": {name: int(len(tables[name])) for name in TABLES},
         "users_in_feed": int(tables["home"]["user_id"].nunique()),

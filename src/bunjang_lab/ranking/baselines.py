@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from bunjang_lab.marketplace import state
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
-from bunjang_lab.ranking.scoring import FMScorer
+from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.split import Split
 from bunjang_lab.ranking.training import fit_scorer
 
@@ -207,7 +207,7 @@ class PretrainedFM(Recommender):
         return self.model_name
 
     def _scorer(self, split):
-        return FMScorer.load(self.model_dir)
+        return FMFactors.load(self.model_dir)
 
     def fit(self, split):
         super().fit(split)

@@ -27,14 +27,14 @@ from bunjang_lab.marketplace.state import to_utc
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.fm import FMRanker, cpu_seconds
-from bunjang_lab.ranking.scoring import FMScorer
+from bunjang_lab.ranking.factors import FMFactors
 
 DEFAULT_PARAMS = {"k": 32, "lr": 0.05, "reg_lambda": 1e-4, "epochs": 30, "stop_window": 3, "valid_days": 3.0,
                   "impression_negatives": 3.0, "sampled_negatives": 4, "min_count": 2}
 
 
 def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS, work_dir=None, seed: int = 0,
-               **params) -> tuple[FMScorer, dict]:
+               **params) -> tuple[FMFactors, dict]:
     """Train an FM on events before ``until``; the last ``valid_days`` are the validation rows
     for early stopping (the returned model never trained on them). Returns the scorer and
     a dict of figures (rows, timings, validation AUC)."""
@@ -72,7 +72,7 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    scorer = FMScorer(estimator.bias_, estimator.w_, estimator.V_, fmap)
+    scorer = FMFactors(estimator.bias_, estimator.w_, estimator.V_, fmap)
     info = {
         "rows": int((~is_valid).sum()), "valid_rows": int(is_valid.sum()), "positives": int(y[~is_valid].sum()),
         "n_features": fmap.n_features, "fields": list(fields), "valid_start": valid_start.isoformat() if is_valid.any() else None,

@@ -8,7 +8,7 @@ With the features of a (user, item) row split into a user side U and an item sid
 
 where ``user_bias`` holds the global bias, the user side's linear terms and the pairs
 inside U (likewise for items). Ranking every live item for many users is then a blocked
-matrix product plus a partial sort (:meth:`FMScorer.top_k`).
+matrix product plus a partial sort (:meth:`FMFactors.top_k`).
 
 >>> import numpy as np
 >>> users = Part(np.array(["u1", "u2"]), np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2))
@@ -59,14 +59,14 @@ class TopK:
     scores: np.ndarray  # (n_users, k); padding is -inf
 
 
-class FMScorer:
+class FMFactors:
     """The FM's parameters and feature map; computes user/item parts at a time ``at``."""
 
     def __init__(self, bias: float, w: np.ndarray, V: np.ndarray, feature_map: F.FeatureMap, meta: dict | None = None):
         self.bias, self.w, self.V, self.feature_map, self.meta = bias, w, V, feature_map, meta or {}
 
     @classmethod
-    def load(cls, model_dir) -> "FMScorer":
+    def load(cls, model_dir) -> "FMFactors":
         model_dir = Path(model_dir)
         fmap = F.FeatureMap.load(model_dir / "feature_map.json")
         bias, w, V = read_text_model(model_dir / "model.txt", fmap.n_features)
@@ -240,7 +240,7 @@ def _best_of_candidates(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_
     return idx, top, np.bincount(rows, minlength=n_rows)
 
 
-def export_vectors(scorer: FMScorer, ctx: F.Context, user_ids, item_ids, at, out_dir) -> Path:
+def export_vectors(scorer: FMFactors, ctx: F.Context, user_ids, item_ids, at, out_dir) -> Path:
     """Write what serving needs to re-rank a user in real time (``RUN_DIR/products/vectors/``).
 
     ``users.parquet`` (user_id, vector, bias: the static part, without recent tastes),

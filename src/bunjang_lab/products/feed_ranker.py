@@ -1,7 +1,7 @@
-"""The FM behind the home feed's :class:`~bunjang_lab.products.feed.Scorer` protocol.
+"""The FM behind the home feed's :class:`~bunjang_lab.products.feed.FeedRanker` protocol.
 
 User and item parts are computed once per distinct id at the snapshot time
-(``score = user_bias + item_bias + p_u · q_i``, see :mod:`bunjang_lab.ranking.scoring`);
+(``score = user_bias + item_bias + p_u · q_i``, see :mod:`bunjang_lab.ranking.factors`);
 scoring the candidate pairs is then a gather and a row-wise dot product.
 """
 
@@ -15,13 +15,13 @@ import pandas as pd
 from bunjang_lab.errors import MissingInput
 from bunjang_lab.marketplace.state import Snapshot
 from bunjang_lab.ranking import features, realtime
-from bunjang_lab.ranking.scoring import FMScorer, Part, export_vectors
+from bunjang_lab.ranking.factors import FMFactors, Part, export_vectors
 
 CHUNK = 262_144  # pairs per row-wise dot (bounds the gathered (n, k) arrays)
 
 
-class FMPairScorer:
-    """Scores (user, item) pairs with a loaded ``FMScorer`` at time ``at``.
+class FMFeedRanker:
+    """Scores (user, item) pairs with a loaded ``FMFactors`` at time ``at``.
 
     ``recent``, when given, holds each user's recent-category/item states (the table of
     ``ranking.features.recent_states``, the same one written to users.parquet and updated
@@ -62,9 +62,9 @@ class FMPairScorer:
         return export_vectors(self.fm, self.ctx, np.asarray(user_ids), np.asarray(item_ids), self.at, out_dir)
 
 
-def load_scorer(model_dir, snap: Snapshot, recent: pd.DataFrame | None = None) -> FMPairScorer:
+def load_feed_ranker(model_dir, snap: Snapshot, recent: pd.DataFrame | None = None) -> FMFeedRanker:
     """The FM of ``model_dir`` (a model folder or the ``models/latest`` link) at the snapshot's time."""
     model_dir = Path(model_dir)
     if not (model_dir / "model.txt").exists():
         raise MissingInput(f"no trained model in {model_dir} (run `python -m bunjang_lab train` first)")
-    return FMPairScorer(FMScorer.load(model_dir.resolve()), features.Context.from_snapshot(snap), snap.now, recent)
+    return FMFeedRanker(FMFactors.load(model_dir.resolve()), features.Context.from_snapshot(snap), snap.now, recent)
