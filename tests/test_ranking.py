@@ -24,7 +24,7 @@ from bunjang_lab.ranking.factors import FMFactors, export_vectors, top_k
 from bunjang_lab.ranking.split import leave_last_out, time_split
 from bunjang_lab.testing import synthetic_events
 from bunjang_lab.evaluation.gate import promote_if_not_worse
-from bunjang_lab.ranking.training import fit_scorer, train_model
+from bunjang_lab.ranking.training import fit_factors, train_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAST_FM = {"k": 4, "epochs": 4}
@@ -43,7 +43,7 @@ def split(events):
 @pytest.fixture(scope="module")
 def trained(events, split, tmp_path_factory):
     work = tmp_path_factory.mktemp("fm")
-    scorer, info = fit_scorer(split.train, split.context, split.cutoff, work_dir=work, **FAST_FM)
+    scorer, info = fit_factors(split.train, split.context, split.cutoff, work_dir=work, **FAST_FM)
     return scorer, info, work
 
 

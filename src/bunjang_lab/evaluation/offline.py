@@ -7,10 +7,7 @@ one loop of :func:`bunjang_lab.ranking.evaluate.evaluate_models`.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 
-from bunjang_lab import paths
 from bunjang_lab.errors import InvalidInput, NotEnoughData
 from bunjang_lab.lake import require_events
 from bunjang_lab.products.evaluation import evaluate_products
@@ -31,15 +28,10 @@ def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | Non
     split = make_split(events, protocol, **({"test_days": test_days} if protocol == "time-split" else {}))
     if not len(split.users):
         raise NotEnoughData(f"no user has a held-out interaction among the candidates ({protocol}); is the lake too small?")
-    (paths.home() / "xlearn").mkdir(parents=True, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="evaluate-", dir=paths.home() / "xlearn")
-    try:
-        models = models if models is not None else default_models(seed=seed, work_dir=work, **fm_params)
-        out = {"protocol": protocol, "users": int(len(split.users)), "items": int(len(split.candidates)),
-               "cutoff": split.cutoff.isoformat()}
-        out.update(evaluate_models(split, models, seed=seed, progress=progress))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    models = models if models is not None else default_models(seed=seed, **fm_params)
+    out = {"protocol": protocol, "users": int(len(split.users)), "items": int(len(split.candidates)),
+           "cutoff": split.cutoff.isoformat()}
+    out.update(evaluate_models(split, models, seed=seed, progress=progress))
     if protocol == "time-split":
         out["products"] = evaluate_products(split)
     return out

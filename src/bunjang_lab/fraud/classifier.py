@@ -27,9 +27,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from bunjang_lab.estimators import binary_target
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.fraud.normalise import normalise
 from bunjang_lab.fraud.rules import MAX_CHARS, reasons, rule_table
@@ -54,18 +54,6 @@ def _texts(X) -> list[str]:
     if getattr(X, "ndim", 1) != 1:
         raise InvalidInput(f"expected a one-dimensional sequence of texts; got {X.ndim} dimensions")
     return [str(text)[:MAX_CHARS] for text in X]
-
-
-def _binary_target(y) -> tuple[np.ndarray, np.ndarray]:
-    """(classes_, y as indices 0/1 into them), refusing what scikit-learn's binary-only classifiers refuse."""
-    check_classification_targets(y)
-    kind = type_of_target(y, input_name="y")
-    if kind != "binary":
-        raise InvalidInput(f"Only binary classification is supported. The type of the target is {kind}.")
-    classes, codes = np.unique(y, return_inverse=True)
-    if len(classes) < 2:
-        raise InvalidInput(f"y holds the class(es) {classes.tolist()}; the classifier needs fraud and honest examples")
-    return classes, codes
 
 
 class TextFraudClassifier(ClassifierMixin, BaseEstimator):
@@ -108,7 +96,7 @@ class TextFraudClassifier(ClassifierMixin, BaseEstimator):
         """Fit on texts ``X`` and their labels ``y``."""
         texts, y = _texts(X), column_or_1d(y, warn=True)
         check_consistent_length(texts, y)
-        self.classes_, y_codes = _binary_target(y)
+        self.classes_, y_codes = binary_target(y)
         self.vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.ngram_range),
                                            min_df=self.min_df, max_features=self.max_features,
                                            sublinear_tf=True, dtype=np.float32)

@@ -34,7 +34,7 @@ from bunjang_lab.products.feed_ranker import FMFeedRanker
 from bunjang_lab.products.suggest_match import bucket, fold, match
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.features import recent_states
-from bunjang_lab.ranking.training import fit_scorer
+from bunjang_lab.ranking.training import fit_factors
 from bunjang_lab.text.hangul import chosung, is_jamo_only
 
 SESSION_GAP_MINUTES = 30.0
@@ -171,7 +171,7 @@ def evaluate_products(split, test_days: float = 3.0, fm=None) -> dict:
     tables = {"popular": popular.popular_lists(snap), "related": related.related_items(snap),
               "popular_scores": popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]}
     if fm is None:
-        fm, _ = fit_scorer(split.train, split.context, split.cutoff)
+        fm, _ = fit_factors(split.train, split.context, split.cutoff)
     ranker = FMFeedRanker(fm, split.context, split.cutoff)
     out = {"cutoff": split.cutoff.isoformat(),
            "home": evaluate_home(split, snap, ranker, tables),

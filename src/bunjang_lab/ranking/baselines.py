@@ -19,7 +19,7 @@ from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.split import Split
-from bunjang_lab.ranking.training import fit_scorer
+from bunjang_lab.ranking.training import fit_factors
 
 
 class Recommender:
@@ -227,7 +227,7 @@ class FMModel(PretrainedFM):
         self.fields, self.model_name, self.seed, self.work_dir, self.params = fields, name, seed, work_dir, params
 
     def _scorer(self, split):
-        scorer, self.info_ = fit_scorer(split.train, split.context, split.cutoff, fields=self.fields,
+        scorer, self.info_ = fit_factors(split.train, split.context, split.cutoff, fields=self.fields,
                                         work_dir=self.work_dir, seed=self.seed, **self.params)
         return scorer
 

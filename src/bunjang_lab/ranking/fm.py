@@ -38,10 +38,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from bunjang_lab import paths
+from bunjang_lab.estimators import binary_target
 from bunjang_lab.errors import InvalidInput, ModelError
 
 # float32 rows stay float32 (no copy of a large training matrix); anything else becomes float64
@@ -224,18 +224,6 @@ def xlearn_scores(model: bytes, X, n_threads: int = 1) -> np.ndarray:
         return np.loadtxt(folder / "scores.txt", ndmin=1)
 
 
-def _binary_target(y) -> tuple[np.ndarray, np.ndarray]:
-    """(classes_, y as indices 0/1 into them), refusing what scikit-learn's binary-only classifiers refuse."""
-    check_classification_targets(y)
-    kind = type_of_target(y, input_name="y")
-    if kind != "binary":
-        raise InvalidInput(f"Only binary classification is supported. The type of the target is {kind}.")
-    classes, codes = np.unique(y, return_inverse=True)
-    if len(classes) < 2:
-        raise InvalidInput(f"y holds one class ({classes[0]!r}); the factorization machine needs two")
-    return classes, codes
-
-
 class FMRanker(ClassifierMixin, BaseEstimator):
     """Factorization machine (xlearn, binary log-loss) on sparse rows.
 
@@ -276,7 +264,7 @@ class FMRanker(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, X_valid=None, y_valid=None):
         """Train on (X, y); with validation rows, stop when their loss stops improving."""
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=FLOAT_DTYPES)
-        self.classes_, y_codes = _binary_target(y)
+        self.classes_, y_codes = binary_target(y)
         validate = X_valid is not None
         if validate != (y_valid is not None):
             raise InvalidInput("pass both X_valid and y_valid, or neither")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,10 +32,10 @@ DEFAULT_PARAMS = {"k": 32, "lr": 0.05, "reg_lambda": 1e-4, "epochs": 30, "stop_w
                   "impression_negatives": 3.0, "sampled_negatives": 4, "min_count": 2}
 
 
-def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS, work_dir=None, seed: int = 0,
+def fit_factors(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS, work_dir=None, seed: int = 0,
                **params) -> tuple[FMFactors, dict]:
     """Train an FM on events before ``until``; the last ``valid_days`` are the validation rows
-    for early stopping (the returned model never trained on them). Returns the scorer and
+    for early stopping (the returned model never trained on them). Returns the factors and
     a dict of figures (rows, timings, validation AUC)."""
     from sklearn.metrics import roc_auc_score
 
@@ -58,20 +57,12 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
                                       p["min_count"], counted=~is_valid)
     y = rows["label"].to_numpy()
     features_s, features_cpu_s = time.perf_counter() - started, cpu_seconds() - cpu_started
-    scratch = None
-    if work_dir is None:  # nobody keeps the files: train in a scratch folder under the home, removed after
-        (paths.home() / "xlearn").mkdir(parents=True, exist_ok=True)
-        work_dir = scratch = tempfile.mkdtemp(prefix="fit-", dir=paths.home() / "xlearn")
     estimator = FMRanker(k=p["k"], lr=p["lr"], reg_lambda=p["reg_lambda"], epochs=p["epochs"], stop_window=p["stop_window"],
                          work_dir=work_dir)
-    try:
-        if is_valid.any():
-            estimator.fit(X[~is_valid], y[~is_valid], X[is_valid], y[is_valid])
-        else:
-            estimator.fit(X, y)
-    finally:
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+    if is_valid.any():
+        estimator.fit(X[~is_valid], y[~is_valid], X[is_valid], y[is_valid])
+    else:
+        estimator.fit(X, y)
     scorer = FMFactors(estimator.bias_, estimator.w_, estimator.V_, fmap)
     info = {
         "rows": int((~is_valid).sum()), "valid_rows": int(is_valid.sum()), "positives": int(y[~is_valid].sum()),
@@ -81,7 +72,7 @@ def fit_scorer(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELDS
         "timings": {"features_s": round(features_s, 3), "write_s": round(estimator.write_seconds_, 3),
                     "xlearn_s": round(estimator.xlearn_seconds_, 3), "features_cpu_s": round(features_cpu_s, 3),
                     "write_cpu_s": round(estimator.write_cpu_seconds_, 3), "xlearn_cpu_s": round(estimator.xlearn_cpu_seconds_, 3)},
-        "work_dir": None if scratch else str(estimator.work_dir_),
+        "work_dir": None if work_dir is None else str(estimator.work_dir_),
     }
     return scorer, info
 
@@ -103,12 +94,10 @@ def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0,
     staging = out / f".{version}.tmp"
     staging.mkdir(parents=True)
     try:
-        scorer, info = fit_scorer(events, ctx, until, work_dir=staging / "xlearn", seed=seed, **params)
+        scorer, info = fit_factors(events, ctx, until, work_dir=staging / "xlearn", seed=seed, **params)
         work = Path(info.pop("work_dir"))
         for name in ("model.xl", "model.txt"):
             os.replace(work / name, staging / name)
-        for leftover in work.glob("*.txt*"):
-            leftover.unlink()
         scorer.feature_map.save(staging / "feature_map.json")
         total, total_cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
         timings = info.pop("timings")
