@@ -10,7 +10,7 @@ import fsspec
 import pytest
 
 from bunjang_lab import pipeline
-from bunjang_lab.cli import UserError
+from bunjang_lab.errors import MissingInput
 from bunjang_lab.files import replace_folder
 
 
@@ -60,7 +60,7 @@ def test_a_file_dropped_again_is_counted_as_duplicates_not_ingested_twice(landin
 
 
 def test_a_missing_landing_folder_is_a_one_line_user_error(tmp_path):
-    with pytest.raises(UserError, match="landing folder not found"):
+    with pytest.raises(MissingInput, match="landing folder not found"):
         pipeline.ingest_landing(str(tmp_path / "nope"), str(tmp_path / "lake"), "hour-01")
 
 

@@ -35,6 +35,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from bunjang_lab.errors import MissingInput
 from bunjang_lab.files import replace_folder, write_json
 
 LANDING_PATTERNS = ("*.jsonl", "*.jsonl.gz")
@@ -137,9 +138,7 @@ def list_landing(landing: str) -> list[str]:
 
     fs, root = filesystem(landing)
     if not fs.exists(root):
-        from bunjang_lab.cli import UserError
-
-        raise UserError(f"landing folder not found: {landing}")
+        raise MissingInput(f"landing folder not found: {landing}")
     found = set()
     for pattern in LANDING_PATTERNS:
         for path in fs.glob(f"{root.rstrip('/')}/{pattern}"):
@@ -225,9 +224,7 @@ def latest_activity_day(lake: str) -> str:
     newest = [ms for manifest in read_manifests(lake) for kind, ms in manifest.get("max_ts_ms", {}).items()
               if kind not in UNDATED_TYPES]
     if not newest:
-        from bunjang_lab.cli import UserError
-
-        raise UserError(f"no events in {lake}: ingest some first")
+        raise MissingInput(f"no events in {lake}: ingest some first")
     return as_day(datetime.fromtimestamp(max(newest) / 1000, tz=timezone.utc)).isoformat()
 
 # --------------------------------------------------------------------------- fraud
@@ -382,9 +379,7 @@ def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
 
     model_dir = Path(models) / "latest"
     if not model_dir.exists():
-        from bunjang_lab.cli import UserError
-
-        raise UserError(f"no model at {model_dir}: run recommender_train (or `train`) first")
+        raise MissingInput(f"no model at {model_dir}: run recommender_train (or `train`) first")
     _, end = day_bounds(day)
     now = end - timedelta(milliseconds=1)
     out = run_dir(runs, day)
