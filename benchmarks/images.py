@@ -29,7 +29,6 @@ import statistics
 import sys
 import time
 from dataclasses import replace
-from itertools import product
 from pathlib import Path
 
 import numpy as np

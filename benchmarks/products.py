@@ -68,7 +68,7 @@ def main() -> None:
     live = int(snap.listings["live"].sum())
     print(f"users with events: {len(snap.users):,}  live listings: {live:,}  "
           f"interactions: {len(snap.interactions):,}  searches: {len(snap.searches):,}")
-    print(f"rows: " + ", ".join(f"{n}={len(tables[n]):,}" for n in ("home", "candidates", "popular", "related", "suggest", "users")))
+    print("rows: " + ", ".join(f"{n}={len(tables[n]):,}" for n in ("home", "candidates", "popular", "related", "suggest", "users")))
     width = max(map(len, timings))
     for name, seconds in timings.items():
         print(f"  {name:<{width}}  {seconds:7.2f} s")

@@ -334,17 +334,7 @@ def train_candidate(lake: str, models: str, day: str, *, retrain: bool = False, 
     if (target / "meta.json").exists() and not retrain:
         return str(target)
 
-    def build(staging: Path) -> str:
-        produced = Path(train_model(lake, until, staging, promote=False, **params))
-        for child in produced.iterdir():
-            child.rename(staging / child.name)
-        produced.rmdir()
-        meta = json.loads((staging / "meta.json").read_text(encoding="utf-8"))
-        meta.update(version=target.name, trained_as=meta["version"])  # the folder name is the version
-        write_json(staging / "meta.json", meta, sort_keys=True)
-        return str(target)
-
-    return replace_folder(target, build)
+    return str(train_model(lake, until, models, promote=False, version=target.name, **params))
 
 
 def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, tolerance: float | None = None) -> dict:

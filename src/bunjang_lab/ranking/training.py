@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -77,11 +76,14 @@ def fit_factors(events: pd.DataFrame, ctx: F.Context, until, fields=F.FULL_FIELD
     return scorer, info
 
 
-def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0, **params) -> Path:
+def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0, version: str | None = None,
+                **params) -> Path:
     """Train on the lake's events before ``until`` (default: all) and write ``out/<version>/``.
 
-    Moves ``out/latest`` to the new folder when ``promote`` (the DAG promotes through
-    :func:`promote_if_not_worse` instead). Returns the model folder."""
+    ``version`` names the folder (default: the UTC time of training); an existing folder of
+    that name is replaced whole once the new model is complete. Moves ``out/latest`` to the
+    new folder when ``promote`` (the DAG promotes through the gate,
+    :mod:`bunjang_lab.evaluation.gate`, instead). Returns the model folder."""
     started, cpu_started = time.perf_counter(), cpu_seconds()
     out = Path(out or paths.models_dir())
     events = require_events(lake, end=until)
@@ -90,10 +92,9 @@ def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0,
     ctx_started, ctx_cpu_started = time.perf_counter(), cpu_seconds()
     ctx = F.Context.from_events(events)  # catalog and user profiles: part of feature building
     context_s, context_cpu_s = time.perf_counter() - ctx_started, cpu_seconds() - ctx_cpu_started
-    version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    staging = out / f".{version}.tmp"
-    staging.mkdir(parents=True)
-    try:
+    version = version or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+    def build(staging: Path) -> None:
         scorer, info = fit_factors(events, ctx, until, work_dir=staging / "xlearn", seed=seed, **params)
         work = Path(info.pop("work_dir"))
         for name in ("model.xl", "model.txt"):
@@ -113,11 +114,8 @@ def train_model(lake, until=None, out=None, promote: bool = True, seed: int = 0,
                 "params": {**DEFAULT_PARAMS, **params, "seed": seed}, "metrics": info, "timings": timings,
                 "lake": str(lake)}
         files.write_json(staging / "meta.json", meta)
-        final = out / version
-        os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    files.replace_folder(out / version, build)
     if promote:
         files.replace_symlink(out / "latest", version)
-    return final
+    return out / version
