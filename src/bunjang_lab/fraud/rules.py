@@ -26,12 +26,13 @@ from typing import Iterator
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
 from bunjang_lab.fraud.mask import masked, personal_spans
-from bunjang_lab.fraud.links import IP_ADDRESS, Link, find_links
+from bunjang_lab.fraud.links import Link, find_links
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, DIGIT_GROUP, EMAIL, HANDLE, ID_MARKER, ID_MARKER_WORDS, KAKAO, KAKAO_WORDS, LINE_WORDS,
-    NOT_HANDLES, TELEGRAM_WORDS, WECHAT, WHATSAPP, digit_runs, literal_first, literal_first_grouped,
+    AT_HANDLE, EMAIL, HANDLE, ID_MARKER, ID_MARKER_WORDS, KAKAO, KAKAO_WORDS, LINE_WORDS,
+    NOT_HANDLES, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped,
 )
+from bunjang_lab.fraud.phones import after_serial_label, is_korean_mobile, written_numbers
 
 MAX_CHARS = 20_000
 MAX_EVIDENCE = 80
@@ -103,8 +104,6 @@ _SHORT_CODE = re.compile(
     r"(?<![a-z])(?:text|txt|send|reply|rply|sms|msg|mms|opt out|stop)[a-z]{0,3}(?![a-z]).{0,40}?"
     r"(?:to|on|2)\s{0,2}(?:no:?\s{0,2})?(\d{4,6})(?![\d%])"
 )
-# Words after which a shorter number (7-8 digits: Singapore, local lines) is a phone number.
-_CALL_CONTEXT = re.compile(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전화|연락처|폰|문자)[^0-9]{0,12}$")
 
 _BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "케이 ?뱅크", "케뱅",
                "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
@@ -134,16 +133,6 @@ _ABROAD = re.compile(r"군인|군대|부대|훈련소|해외|출장 ?중|외국|
 _TOO_GOOD = re.compile(
     r"반값(?! ?택배)|공짜|정가 ?(?:의)? ?(?:절반|반)|말도 ?안 ?되는 ?가격|too good|unbelievable price|"
     r"you(?:'ve| have)? (?:won|been selected)|claim (?:your|a|the) (?:prize|reward)|cash prize|winner"
-)
-# Numbers right after these words are serials, orders or parcel numbers, not phones.
-_NOT_PHONE_CONTEXT = re.compile(
-    r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|order|tracking|#|ref)"
-    r"(?: ?(?:넘버|번호|number|no\.?|명|code))?[^0-9a-z가-힣]{0,3}$"
-)
-_PHONE = re.compile(
-    r"01[016789]\d{7,8}|0(?:2|[3-6][1-5])\d{7,8}|070\d{8}|050\d{8,9}|"
-    r"82(?:10|1[16789]|2|[3-6][1-5]|70)\d{7,8}|"
-    r"0[1-9]\d{8,11}|44\d{10}|(?:91)?[6-9]\d{9}|1[2-9]\d{2}[2-9]\d{6}"
 )
 # Each rule runs only when one of its words is in the text (one pass over the text for
 # all the words costs far less than every rule's expression): (code, pattern, words).
@@ -190,10 +179,6 @@ def _present_words(text: str) -> set[str]:
     for word in set(_TRIGGER.findall(text)):
         present |= _IMPLIED[word]
     return present
-MIN_NUMBER_DIGITS = 7  # the shortest phone number the rules accept (after "call", "전화")
-_NUMBER = digit_runs(MIN_NUMBER_DIGITS)  # prices, sizes, years: too short for any number we want
-# Korean company numbers (1588-1234), only when written on their own.
-_REP_NUMBER = re.compile(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
 _PAYMENT_NEAR_LINK = re.compile(
     r"결제|결재|입금|송금|페이|pay|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund"
 )
@@ -219,52 +204,6 @@ class _Hit:
     start: int
     end: int
     category: str | None = None  # overrides the rule's (the blocklist's kind)
-
-
-def _number_candidates(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple[int, int, str, str]]:
-    """(start, end, digits, kind) for every phone-shaped or account-shaped written number.
-
-    A run like ``15000 010 1234 5678`` is split into groups; the longest window of
-    consecutive groups that spells a phone number is a phone, and what remains of the run
-    between phones, if 10-16 digits long, is a candidate account number.
-    """
-    for run in _NUMBER.finditer(text):
-        if IP_ADDRESS.fullmatch(run.group()) or any(a <= run.start() < b for a, b in skip):
-            continue  # an IP address, or digits inside a link
-        offset = run.start()
-        groups = [(offset + m.start(), offset + m.end(), m.group()) for m in DIGIT_GROUP.finditer(run.group())]
-        rest: list[tuple[int, int, str]] = []
-        i = 0
-        while i <= len(groups):
-            phone = _phone_at(text, groups, i) if i < len(groups) else None
-            if phone is None and i < len(groups):
-                rest.append(groups[i])
-                i += 1
-                continue
-            digits = "".join(g[2] for g in rest)
-            if 10 <= len(digits) <= 16:
-                yield rest[0][0], rest[-1][1], digits, "account"
-            rest = []
-            if phone is None:
-                break
-            j, digits = phone
-            yield groups[i][0], groups[j][1], digits, "phone"
-            i = j + 1
-
-
-def _phone_at(text: str, groups: list[tuple[int, int, str]], i: int) -> tuple[int, str] | None:
-    """(last group, digits) of the longest phone number starting at group ``i``."""
-    best = None
-    digits = ""
-    for j in range(i, len(groups)):
-        digits += groups[j][2]
-        if len(digits) > 14:
-            break
-        whole_run = i == 0 and j == len(groups) - 1
-        if _PHONE.fullmatch(digits) or (whole_run and _REP_NUMBER.fullmatch(digits)) or (
-                7 <= len(digits) <= 8 and _CALL_CONTEXT.search(text, max(0, groups[i][0] - 20), groups[i][0])):
-            best = (j, digits)
-    return best
 
 
 def _hits(n: Normalised) -> Iterator[_Hit]:
@@ -296,7 +235,7 @@ def _hits(n: Normalised) -> Iterator[_Hit]:
 
 def _number_hits(text: str, links: list[Link]) -> Iterator[_Hit]:
     """Phone numbers, bank accounts and blocklisted numbers."""
-    candidates = list(_number_candidates(text, [(a, b) for a, b, _ in links]))
+    candidates = list(written_numbers(text, [(a, b) for a, b, _ in links]))
     if not candidates:
         return
     blocklist = shared_blocklist()
@@ -311,10 +250,9 @@ def _number_hits(text: str, links: list[Link]) -> Iterator[_Hit]:
         listed = blocklist.kind(digits)
         if listed:
             yield _Hit(f"blocklisted_{listed}", start, end)
-        if _NOT_PHONE_CONTEXT.search(text, max(0, start - 16), start):
+        if after_serial_label(text, start):
             continue
-        korean_mobile = digits.startswith(("010", "011", "016", "017", "018", "019"))
-        if kind == "phone" and (korean_mobile or not near(banks, start, end)):
+        if kind == "phone" and (is_korean_mobile(digits) or not near(banks, start, end)):
             yield _Hit("phone_number", start, end)
         elif len(digits) < 10:
             continue

@@ -1,0 +1,118 @@
+"""Phone numbers in normalised text: Korean mobiles, landlines, 070/050 and +82 numbers,
+UK, Indian and North American ones, however they are written.
+
+The normaliser has already turned obfuscated digits into plain ones (``０１０``,
+``0 1 0``, ``010ㅡ1234``, zero-width spaces between them) and Hangul numerals into digits
+(``공일공 일이삼사 오육칠팔``). Here each written number (digits joined by a few
+separators) is split into its digit groups: the longest run of consecutive groups that
+spells a phone number is a phone, and what remains between phones, if 10-16 digits long,
+is a candidate account number (the rules decide from the words around it).
+
+>>> from bunjang_lab.fraud.normalise import normalise
+>>> [(n.digits, n.kind) for n in written_numbers(normalise("공일공 일이삼사 오육칠팔 로 문자주세요").text)]
+[('01012345678', 'phone')]
+>>> [(n.digits, n.kind) for n in written_numbers(normalise("０１０ㅡ１２３４ㅡ５６７８").text)]
+[('01012345678', 'phone')]
+>>> [(n.digits, n.kind) for n in written_numbers("입금 1002-123-456789, 가격 29,000원")]
+[('1002123456789', 'account')]
+>>> [(n.digits, n.kind) for n in written_numbers("15000 010 1234 5678")]
+[('01012345678', 'phone')]
+>>> [n.digits for n in written_numbers("call 6123 4567")], [n.digits for n in written_numbers("6123 4567")]
+(['61234567'], [])
+
+Standard library only; every pattern runs in linear time.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, NamedTuple, Sequence
+
+from bunjang_lab.fraud.links import IP_ADDRESS
+from bunjang_lab.fraud.patterns import DIGIT_GROUP, digit_runs
+
+MIN_NUMBER_DIGITS = 7  # the shortest phone number accepted (after "call", "전화")
+_NUMBER = digit_runs(MIN_NUMBER_DIGITS)  # prices, sizes, years: too short for any number we want
+_PHONE = re.compile(
+    r"01[016789]\d{7,8}|0(?:2|[3-6][1-5])\d{7,8}|070\d{8}|050\d{8,9}|"
+    r"82(?:10|1[16789]|2|[3-6][1-5]|70)\d{7,8}|"
+    r"0[1-9]\d{8,11}|44\d{10}|(?:91)?[6-9]\d{9}|1[2-9]\d{2}[2-9]\d{6}"
+)
+# Korean company numbers (1588-1234), only when written on their own.
+_REP_NUMBER = re.compile(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
+# Words after which a shorter number (7-8 digits: Singapore, local lines) is a phone number.
+_CALL_CONTEXT = re.compile(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전화|연락처|폰|문자)[^0-9]{0,12}$")
+# Numbers right after these words are serials, orders or parcel numbers: no one's contact.
+_SERIAL_LABEL = re.compile(
+    r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|order|tracking|#|ref)"
+    r"(?: ?(?:넘버|번호|number|no\.?|명|code))?[^0-9a-z가-힣]{0,3}$"
+)
+_KOREAN_MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
+
+
+class WrittenNumber(NamedTuple):
+    start: int
+    end: int
+    digits: str
+    kind: str  # "phone", or "account": 10-16 digits that spell no phone
+
+
+def written_numbers(text: str, skip: Sequence[tuple[int, int]] = ()) -> Iterator[WrittenNumber]:
+    """Every phone-shaped or account-shaped number written in ``text``, in order, but IP
+    addresses and the numbers starting inside one of the ``skip`` spans (links)."""
+    for run in _NUMBER.finditer(text):
+        if IP_ADDRESS.fullmatch(run.group()) or any(a <= run.start() < b for a, b in skip):
+            continue
+        offset = run.start()
+        groups = [(offset + m.start(), offset + m.end(), m.group()) for m in DIGIT_GROUP.finditer(run.group())]
+        rest: list[tuple[int, int, str]] = []
+        i = 0
+        while i <= len(groups):
+            phone = _phone_at(text, groups, i) if i < len(groups) else None
+            if phone is None and i < len(groups):
+                rest.append(groups[i])
+                i += 1
+                continue
+            digits = "".join(g[2] for g in rest)
+            if 10 <= len(digits) <= 16:
+                yield WrittenNumber(rest[0][0], rest[-1][1], digits, "account")
+            rest = []
+            if phone is None:
+                break
+            j, digits = phone
+            yield WrittenNumber(groups[i][0], groups[j][1], digits, "phone")
+            i = j + 1
+
+
+def _phone_at(text: str, groups: list[tuple[int, int, str]], i: int) -> tuple[int, str] | None:
+    """(last group, digits) of the longest phone number starting at group ``i``."""
+    best = None
+    digits = ""
+    for j in range(i, len(groups)):
+        digits += groups[j][2]
+        if len(digits) > 14:
+            break
+        whole_run = i == 0 and j == len(groups) - 1
+        if _PHONE.fullmatch(digits) or (whole_run and _REP_NUMBER.fullmatch(digits)) or (
+                7 <= len(digits) <= 8 and _CALL_CONTEXT.search(text, max(0, groups[i][0] - 20), groups[i][0])):
+            best = (j, digits)
+    return best
+
+
+def is_korean_mobile(digits: str) -> bool:
+    """Whether ``digits`` dial a Korean mobile (010, 011, 016-019).
+
+    >>> is_korean_mobile("01012345678"), is_korean_mobile("0212345678")
+    (True, False)
+    """
+    return digits.startswith(_KOREAN_MOBILE_PREFIXES)
+
+
+def after_serial_label(text: str, start: int) -> bool:
+    """Whether the number at ``start`` follows a serial, order or parcel-number label.
+
+    >>> text = "운송장 번호 123456789012"
+    >>> after_serial_label(text, text.index("1"))
+    True
+    """
+    return bool(_SERIAL_LABEL.search(text, max(0, start - 16), start))
