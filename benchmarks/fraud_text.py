@@ -75,7 +75,7 @@ def main() -> int:
     from bunjang_lab.fraud.normalise import normalise
     from bunjang_lab.fraud.rules import reasons
     from bunjang_lab.fraud.scan import scan_fraud
-    from bunjang_lab.fraud.scorer import TextScorer
+    from bunjang_lab.fraud.text_scorer import TextScorer
     from bunjang_lab.fraud.train import train_models
 
     report: dict = {"python": sys.version.split()[0], "cpu_count": os.cpu_count(),

@@ -17,7 +17,7 @@ from bunjang_lab.fraud.classifier import TextFraudClassifier
 from bunjang_lab.fraud.cli import run as fraud_command
 from bunjang_lab.fraud.evaluate import labelled_texts, seller_report, text_report
 from bunjang_lab.fraud.scan import scan_fraud
-from bunjang_lab.fraud.scorer import TextScorer
+from bunjang_lab.fraud.text_scorer import TextScorer
 from bunjang_lab.fraud.train import train_models
 
 os.environ.setdefault("USER", "bunjang")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bunjang_lab.fraud.evaluate import smishing_report
-from bunjang_lab.fraud.scorer import TextScorer
+from bunjang_lab.fraud.text_scorer import TextScorer
 
 SMISHING = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "smishing_5971.csv"
 

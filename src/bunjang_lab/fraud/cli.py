@@ -91,7 +91,7 @@ def _evaluate(argv: list[str]) -> int:
     if not (args.labels or args.smishing or args.spam):
         raise UserError("give --labels (with --lake), --smishing and/or --spam")
     from bunjang_lab.fraud import evaluate
-    from bunjang_lab.fraud.scorer import TextScorer
+    from bunjang_lab.fraud.text_scorer import TextScorer
 
     scorer = TextScorer.from_models(args.models, use_classifier=not args.rules_only)
     report: dict = {"model": scorer.model}

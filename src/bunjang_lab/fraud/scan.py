@@ -19,7 +19,7 @@ import pandas as pd
 from bunjang_lab import files
 from bunjang_lab.fraud import categories, risk, store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
-from bunjang_lab.fraud.scorer import TextScorer
+from bunjang_lab.fraud.text_scorer import TextScorer
 
 EVENT_TYPES = ["listing", "chat", "signup", "click"]
 MIN_SELLERS_TO_FIT = 20  # below this an isolation forest fitted on the window means nothing

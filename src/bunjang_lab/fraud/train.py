@@ -17,7 +17,7 @@ from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_fe
 from bunjang_lab.fraud.classifier import TextFraudClassifier
 from bunjang_lab.fraud.evaluate import labelled_texts, seller_report, text_report, threshold_sweep
 from bunjang_lab.fraud.rules import reasons
-from bunjang_lab.fraud.scorer import TextScorer
+from bunjang_lab.fraud.text_scorer import TextScorer
 
 VALIDATION_SHARE = 0.25
 

@@ -18,7 +18,7 @@ EXIT_PARTIAL = 1
 
 
 def scorer_from_args(args):
-    from bunjang_lab.fraud.scorer import TextScorer
+    from bunjang_lab.fraud.text_scorer import TextScorer
 
     return TextScorer.from_models(args.models, use_classifier=not args.rules_only)
 
