@@ -35,7 +35,8 @@ import pandas as pd
 
 from bunjang_lab.marketplace import ACTIVE, ENDED, INTERACTION_TYPES, INTERACTION_WEIGHTS, SOLD, UNAVAILABLE, segments
 
-EVENT_TYPES = ("signup", "listing", "listing_status", "search") + INTERACTION_TYPES  # what a snapshot reads
+# What a snapshot reads; impressions only tell that a user was active (a feed was shown).
+EVENT_TYPES = ("signup", "listing", "listing_status", "search", "impression") + INTERACTION_TYPES
 CATEGORY_SEPARATOR = ">"
 ITEM_COLUMNS = ("seller_id", "title", "category", "top_category", "brand", "price", "listed_at", "ended_at",
                 "status", "status_at")
