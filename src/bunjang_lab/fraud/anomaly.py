@@ -28,6 +28,8 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.ensemble import IsolationForest
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from bunjang_lab.marketplace import state
+
 FEATURES = (
     "account_age_days",       # days from signup to the seller's first listing in the window
     "listings_per_day",       # listings over the days between first and last (at least one day)
@@ -58,7 +60,7 @@ def seller_features(events: pd.DataFrame, images: pd.DataFrame | None = None) ->
     :func:`bunjang_lab.lake.read_events`; ``images`` is ``fraud/images.parquet`` (rows
     with a non-empty ``matches`` count as reuse).
     """
-    listings = events[events["type"] == "listing"].drop_duplicates("item_id", keep="last")
+    listings = state.latest_listings(events)
     if listings.empty:
         return pd.DataFrame(columns=list(FEATURES), index=pd.Index([], name="user_id"), dtype=float)
     listings = listings.assign(category=listings["category"].fillna("?"),
@@ -66,7 +68,7 @@ def seller_features(events: pd.DataFrame, images: pd.DataFrame | None = None) ->
     sellers = listings.groupby("user_id")
     first, last = sellers["ts"].min(), sellers["ts"].max()
 
-    signups = events[events["type"] == "signup"].groupby("user_id")["ts"].min()
+    signups = state.signup_times(events)
     age = ((first - signups.reindex(first.index)).dt.total_seconds() / 86400).fillna(NO_SIGNUP_AGE_DAYS).clip(lower=0)
 
     span_days = ((last - first).dt.total_seconds() / 86400).clip(lower=1.0)

@@ -19,6 +19,7 @@ import pandas as pd
 from bunjang_lab.fraud import categories, risk
 from bunjang_lab.fraud.rules import RULES
 from bunjang_lab.fraud.scan import listing_text
+from bunjang_lab.marketplace import state
 
 FRAUD_TEXT_CATEGORIES = (categories.EXTERNAL_CHANNEL, categories.PHISHING_LINK, categories.ACCOUNT_TRANSFER)
 
@@ -51,7 +52,7 @@ def labelled_texts(lake, labels_dir, start=None, end=None) -> pd.DataFrame:
         "types": message_labels.loc[chats["event_id"], "fraud_types"].to_numpy(),
         "hard_negative": message_labels.loc[chats["event_id"], "hard_negative"].to_numpy(),
     }))
-    listings = events[events["type"] == "listing"].drop_duplicates("item_id", keep="last")
+    listings = state.latest_listings(events)
     listing_labels = pd.read_csv(labels / "listings.csv", dtype=str, keep_default_na=False).set_index("item_id")
     listings = listings[listings["item_id"].isin(listing_labels.index)]
     frames.append(pd.DataFrame({

@@ -20,6 +20,7 @@ from bunjang_lab import files
 from bunjang_lab.fraud import categories, risk, store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
 from bunjang_lab.fraud.text_scorer import TextScorer
+from bunjang_lab.marketplace import state
 
 EVENT_TYPES = ["listing", "chat", "signup", "click"]
 MIN_SELLERS_TO_FIT = 20  # below this an isolation forest fitted on the window means nothing
@@ -172,7 +173,7 @@ def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, mode
     version = store.latest(models_dir)
     classifier = store.load(version, "classifier") if version is not None else None
     scorer = TextScorer(classifier, version.name if classifier is not None else None)
-    listings = events[events["type"] == "listing"].drop_duplicates("item_id", keep="last")
+    listings = state.latest_listings(events)
     answers = scorer.score_many([listing_text(t, d) for t, d in zip(listings["title"], listings["description"])])
     by_image = _image_reasons(images)
     for item, answer in zip(listings["item_id"].astype(str), answers):

@@ -60,6 +60,13 @@ def favorite_on(events: pd.DataFrame) -> pd.Series:
 
 # ---------------------------------------------------------------- listings
 
+def latest_listings(events: pd.DataFrame) -> pd.DataFrame:
+    """Each listed item's newest listing event, all its columns (the text and photos a buyer
+    sees now), in time order."""
+    listed = events[events["type"] == "listing"].sort_values("ts", kind="stable")
+    return listed.drop_duplicates("item_id", keep="last")
+
+
 def catalog(events: pd.DataFrame) -> pd.DataFrame:
     """One row per listed item, indexed by item id (columns :data:`ITEM_COLUMNS`).
 
@@ -70,8 +77,8 @@ def catalog(events: pd.DataFrame) -> pd.DataFrame:
     """
     events = events.assign(**{name: column(events, name) for name in ("item_id", "status")})
     kind = events["type"]
-    listed = events[kind == "listing"].sort_values("ts", kind="stable")
-    latest = listed.drop_duplicates("item_id", keep="last").set_index("item_id")
+    listed = events[kind == "listing"]
+    latest = latest_listings(events).set_index("item_id")
     items = pd.DataFrame({
         "seller_id": latest["user_id"].astype(str),
         "title": column(latest, "title").fillna("").astype(str),
@@ -113,6 +120,11 @@ def available(items: pd.DataFrame, at) -> pd.Series:
 
 
 # ---------------------------------------------------------------- users
+
+def signup_times(events: pd.DataFrame) -> pd.Series:
+    """When each user's account was created (their first sign-up event), by user id."""
+    return events[events["type"] == "signup"].groupby("user_id")["ts"].min()
+
 
 def profiles(events: pd.DataFrame) -> pd.DataFrame:
     """Gender and birth year per user (index ``user_id``), from the latest event stating them."""
