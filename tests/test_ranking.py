@@ -17,11 +17,11 @@ from sklearn.base import clone
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.baselines import (FMModel, FreshPreferred, ImplicitModel, ItemKNN, Popularity, RandomModel,
-                                           Recommender, SegmentPopularity)
-from bunjang_lab.ranking.evaluate import METRICS, evaluate_models, rank_metrics
+                                           RecentlyViewed, Recommender, SegmentPopularity)
+from bunjang_lab.ranking.evaluate import METRICS, evaluate_models, metrics_of, target_ranks
 from bunjang_lab.ranking.fm import FMRanker, write_libsvm, xlearn_scores
 from bunjang_lab.ranking.factors import FMFactors, export_vectors, top_k
-from bunjang_lab.ranking.split import leave_last_out, time_split
+from bunjang_lab.ranking.split import next_item, time_split
 from bunjang_lab.testing import synthetic_events
 from bunjang_lab.evaluation.gate import promote_if_not_worse
 from bunjang_lab.ranking.training import fit_factors, train_model
@@ -184,48 +184,142 @@ def test_export_vectors_reproduce_scores_in_realtime(trained, split, tmp_path):
 
 # ---------------------------------------------------------------- evaluation contract
 
-def test_rank_metrics_on_a_known_case():
+def test_metrics_on_a_known_case():
     scores = np.array([[5.0, 4, 3, 2, 1], [1.0, 2, 3, 4, 5]])
-    m = rank_metrics(scores, [np.array([0]), np.array([0, 1])])
-    assert m["hr@10"] == 1.0 and m["mrr"] == pytest.approx((1 + 1 / 4) / 2)
-    assert m["recall@20"] == 1.0
+    m = metrics_of(target_ranks(scores, [np.array([0]), np.array([0, 1])]))
+    assert m["hr@10"].tolist() == [1.0, 1.0] and m["mrr"].tolist() == [1.0, 0.25]
+    assert m["recall@20"].tolist() == [1.0, 1.0] and m["mrr@20"].tolist() == [1.0, 0.25]
+    far = metrics_of(target_ranks(np.arange(30.0)[None, :], [np.array([0])]))  # ranked 30th of 30
+    assert far["hr@20"][0] == 0 and far["mrr@20"][0] == 0 and far["mrr"][0] == pytest.approx(1 / 30)
 
 
-def test_split_never_leaks_test_events(split, events):
+def test_time_split_never_leaks_test_events(split, events):
     assert split.train["ts"].max() < split.cutoff
-    assert (split.test["ts"] >= split.cutoff).all()
+    assert (split.test["ts"] > split.cutoff).all()
     assert split.context.interactions["ts"].max() < split.cutoff
     assert set(split.cold_items) <= set(split.candidates)
-    for user in split.users:
-        assert not split.targets[user] & split.exclude[user]
+    assert (split.requests["at"] == split.cutoff).all() and split.requests["user_id"].is_unique
+    allowed = split.allowed(split.requests)
+    for row, cols in enumerate(split.targets):
+        assert len(cols) and allowed[row, cols].all()
+    history = split.history(split.requests)
+    assert (history["ts"] < split.cutoff).all()
 
 
-def test_leave_last_out_holds_out_each_users_last_positive(events):
-    s = leave_last_out(events)
-    assert len(s.users) > 0
-    for row in s.test.itertuples():
-        later = s.train[(s.train["user_id"] == row.user_id) & (s.train["ts"] >= row.ts)]
-        assert later.empty
+@pytest.fixture(scope="module")
+def next_split(events):
+    return next_item(events, test_days=3)
 
 
-@pytest.mark.parametrize("model", [RandomModel(), Popularity(), SegmentPopularity(), FreshPreferred(), ItemKNN(),
-                                   ImplicitModel("als", factors=8, iterations=3), ImplicitModel("bpr", factors=8, iterations=10),
-                                   FMModel(F.ID_FIELDS, name="fm-id-only", **FAST_FM)], ids=lambda m: m.name)
-def test_every_model_honours_the_contract(model, split):
+def test_next_item_predicts_each_later_positive_from_what_came_before(next_split, events):
+    s = next_split
+    assert len(s.requests) > len(s.users) and (s.requests["at"] > s.cutoff).all()
+    assert s.context.interactions["ts"].max() < s.cutoff  # models learn from before the cutoff only
+    history = s.history(s.requests)
+    at = s.requests["at"].to_numpy()[history["request"].to_numpy()]
+    assert (history["ts"].to_numpy() < at).all()
+    assert (history["ts"] > s.cutoff).any()  # events after the cutoff are context for later requests
+    assert history["request"].nunique() == len(s.requests)  # every request has some history
+    seen = set(zip(history["request"], history["item_id"]))
+    for row, (cols, repeat) in enumerate(zip(s.targets, s.repeat)):
+        assert [(row, item) in seen for item in s.candidates[cols]] == repeat.tolist()
+
+
+def test_next_item_offers_only_what_could_be_bought_at_the_request(next_split):
+    s = next_split
+    ended = s.availability.reindex(s.candidates)["ended_at"]
+    allowed = s.allowed(s.requests)
+    at = s.requests["at"].to_numpy()
+    sold = (ended.notna().to_numpy()[None, :]) & (ended.to_numpy()[None, :] <= at[:, None])
+    assert sold.any() and not (allowed & sold).any()
+
+
+def test_excluding_seen_items_leaves_only_new_targets(events):
+    s = next_item(events, test_days=3, exclude_seen=True)
+    assert not any(r.any() for r in s.repeat)
+    history = s.history(s.requests)
+    allowed = s.allowed(s.requests)
+    cols = pd.Index(s.candidates).get_indexer(history["item_id"])
+    assert not allowed[history["request"].to_numpy()[cols >= 0], cols[cols >= 0]].any()
+
+
+def test_catalogue_candidates_are_the_training_items(events):
+    s = time_split(events, test_days=3, candidates="catalogue")
+    assert set(s.candidates) == set(s.context.interactions["item_id"]) and len(s.cold_items) == 0
+
+
+MODELS = [RandomModel(), Popularity(days=3.0), SegmentPopularity(), RecentlyViewed(), FreshPreferred(), ItemKNN(neighbours=20),
+          ImplicitModel("als", factors=8, iterations=3), ImplicitModel("bpr", factors=8, iterations=10),
+          FMModel(F.ID_FIELDS, name="fm-id-only", **FAST_FM)]
+
+
+@pytest.mark.parametrize("protocol", ["time-split", "next-item"])
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
+def test_every_model_honours_the_contract(model, protocol, split, next_split):
+    s = split if protocol == "time-split" else next_split
     assert isinstance(model, Recommender)
-    assert model.fit(split) is model
-    scores = np.asarray(model.scores(split.users[:4]))
-    assert scores.shape == (4, len(split.candidates)) and np.isfinite(scores).all()
-    recs = model.recommend(list(split.users[:4]), 5)
-    for user, items in zip(split.users[:4], recs):
-        assert len(items) == 5 and len(set(items)) == 5
-        assert not set(items) & split.exclude[user]
+    assert model.fit(s) is model
+    requests = s.requests.iloc[:4]
+    scores = np.asarray(model.scores(requests))
+    assert scores.shape == (4, len(s.candidates)) and np.isfinite(scores).all()
+    allowed = s.allowed(requests)
+    for row, items in enumerate(model.recommend(requests, 5)):
+        assert 0 < len(items) <= 5 and len(set(items)) == len(items)
+        assert allowed[row, pd.Index(s.candidates).get_indexer(items)].all()
 
 
-def test_full_fm_beats_random_on_the_synthetic_split(split):
-    out = evaluate_models(split, [RandomModel(), FMModel(name="fm", k=8, epochs=10)])
-    assert set(out["results"]["fm"]) == set(METRICS)
+def test_recently_viewed_ranks_the_latest_interaction_first(next_split):
+    model = RecentlyViewed().fit(next_split)
+    request = next_split.requests.iloc[[0]]
+    history = next_split.history(request)
+    history = history[history["item_id"].isin(next_split.candidates)]
+    top = next_split.candidates[np.argmax(model.scores(request)[0])]
+    assert len(history) and top == history.sort_values("ts")["item_id"].iloc[-1]
+
+
+def test_models_learn_nothing_after_the_cutoff(split):
+    after = split.after_cutoff
+    model = Popularity().fit(split)
+    counts = dict(zip(split.candidates, model.popularity_))
+    train = split.context.interactions.groupby("item_id")["weight"].sum()
+    checked = [item for item in after["item_id"].unique() if item in counts][:20]
+    assert checked
+    for item in checked:
+        assert counts[item] == pytest.approx(train.get(item, 0))
+
+
+class Oracle(Recommender):
+    """Knows the targets: what a model that truly wins looks like."""
+
+    name = "oracle"
+
+    def scores(self, requests):
+        out = np.zeros((len(requests), len(self.split_.candidates)))
+        for row, request in enumerate(requests.index):
+            out[row, self.split_.targets[request]] = 1.0
+        return out
+
+
+def test_a_real_win_has_its_interval_above_zero_and_a_tie_straddles_it(split):
+    out = evaluate_models(split, [RandomModel(seed=1), RandomModel(seed=2), Oracle()], resamples=300)
+    assert out["production"] == "oracle" and set(out["results"]["oracle"]) == set(METRICS)
+    win = out["versus"]["random"]["ndcg@10"]
+    assert win["low"] > 0 and win["low"] <= win["diff"] <= win["high"]
+    tie = evaluate_models(split, [RandomModel(seed=1), RandomModel(seed=2).with_params(name="other-random")],
+                          production="random", resamples=300)["versus"]["other-random"]["ndcg@10"]
+    assert tie["low"] < 0 < tie["high"]  # two random rankings: no evidence either way
+    out = evaluate_models(split, [RandomModel(seed=1), FMModel(name="fm", k=8, epochs=10)], resamples=200)
     assert out["results"]["fm"]["ndcg@10"] > out["results"]["random"]["ndcg@10"]
+    assert {"repeat", "new"} & set(out) and out["targets"] == sum(len(t) for t in split.targets)
+
+
+def test_tuning_chooses_on_a_window_before_the_cutoff(split):
+    from bunjang_lab.ranking import tuning
+
+    tuned, record = tuning.tune([Popularity(days=None), RandomModel()], split, budget=3)
+    assert [type(m) for m in tuned] == [Popularity, RandomModel]
+    assert len(record["popularity"]["tried"]) == 3 and record["popularity"]["chosen"] == {"days": tuned[0].days}
+    assert "random" not in record  # nothing to search: no tries spent
 
 
 # ---------------------------------------------------------------- train, gate and commands
@@ -283,25 +377,37 @@ def test_cli_errors_are_one_line(tmp_path):
 
 
 def test_evaluate_cli_prints_the_issue_json(lake):
-    result = _cli("evaluate", "--lake", str(lake), "--protocol", "leave-last-out", "--json", "--epochs", "3", "--k", "4")
+    result = _cli("evaluate", "--lake", str(lake), "--protocol", "next-item", "--json", "--epochs", "3", "--k", "4",
+                  "--budget", "2", "--resamples", "100")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["protocol"] == "leave-last-out" and out["users"] > 0
-    assert {"random", "popularity", "popularity-segment", "fresh-preferred", "item-knn", "als", "bpr", "fm-id-only", "fm"} == set(out["results"])
+    assert {"protocol", "users", "targets", "production", "results", "versus"} <= set(out)
+    assert out["protocol"] == "next-item" and out["users"] > 0 and out["production"] == "fm"
+    models = {"random", "popularity", "popularity-segment", "recently-viewed", "fresh-preferred", "item-knn", "als", "bpr",
+              "fm-id-only", "fm"}
+    assert set(out["results"]) == models and set(out["versus"]) == models - {"fm"}
     for metrics in out["results"].values():
         assert set(metrics) == set(METRICS) and all(0 <= v <= 1 for v in metrics.values())
+    for diffs in out["versus"].values():
+        assert set(diffs) == set(METRICS) - {"coverage"}
+        assert all(d["low"] <= d["diff"] <= d["high"] for d in diffs.values())
+    assert set(out["tuning"]["popularity"]) == {"tried", "chosen"}
 
 
-def test_table_output_lists_every_model_and_the_cold_section():
+def test_table_output_lists_every_model_the_verdicts_and_the_cold_section():
     from bunjang_lab.evaluation.offline import format_table
 
     metrics = dict.fromkeys(METRICS, 0.5)
-    text = format_table({"protocol": "time-split", "users": 3, "items": 9, "cutoff": "2026-10-11",
-                         "results": {"random": metrics, "fm": metrics},
-                         "cold": {"users": 2, "items": 4, "results": {"fm": metrics}}})
+    diff = {"diff": 0.1, "low": 0.05, "high": 0.15}
+    text = format_table({"protocol": "time-split", "users": 3, "requests": 3, "targets": 5, "items": 9,
+                         "cutoff": "2026-10-11", "production": "fm", "results": {"random": metrics, "fm": metrics},
+                         "versus": {"random": dict.fromkeys(METRICS[:-1], diff)},
+                         "cold": {"requests": 2, "targets": 4, "results": {"fm": metrics}}})
     lines = text.splitlines()
     assert any(line.startswith("fm ") for line in lines) and any(line.startswith("random") for line in lines)
-    assert "cold items (2 users, 4 items)" in text and text.count("0.5000") == 15
+    assert "cold items (listed after the cutoff): 2 requests, 4 targets" in text
+    assert "+0.1000 [+0.0500, +0.1500]" in text and "win on ndcg@10" in text
+    assert "{" not in text  # tables only, no JSON dump
 
 
 def test_top_k_ranks_again_users_whose_sampled_survivors_are_excluded():

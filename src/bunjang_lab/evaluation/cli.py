@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pandas as pd
 
 from bunjang_lab import paths
 from bunjang_lab.cli import UserError, parser
-from bunjang_lab.ranking.split import PROTOCOLS
+from bunjang_lab.intervals import RESAMPLES
+from bunjang_lab.ranking.split import CANDIDATES, PROTOCOLS
+from bunjang_lab.ranking.tuning import BUDGET
 from bunjang_lab.ranking.training import DEFAULT_PARAMS
 
 
@@ -51,16 +54,33 @@ def train(argv: list[str]) -> int:
 def evaluate(argv: list[str]) -> int:
     from bunjang_lab.evaluation.offline import evaluate as evaluate_lake, format_table
 
-    ap = parser("python -m bunjang_lab evaluate", "Offline evaluation of the FM ranker against baselines (full ranking).")
+    ap = parser("python -m bunjang_lab evaluate", "Offline evaluation of the FM ranker against baselines (full ranking), "
+                                                  "with paired bootstrap intervals of its differences.")
     ap.add_argument("--lake", default=str(paths.lake_dir()), help="event lake (default: %(default)s)")
-    ap.add_argument("--protocol", choices=PROTOCOLS, default="time-split", help="evaluation protocol (default: %(default)s)")
-    ap.add_argument("--test-days", type=float, default=3.0, help="time split: days after the cutoff that are held out (default: %(default)s)")
+    ap.add_argument("--protocol", choices=PROTOCOLS, default="time-split",
+                    help="time-split: each user's positives after the cutoff; next-item: every later positive "
+                         "from what the user did before it (default: %(default)s)")
+    ap.add_argument("--test-days", type=float, default=3.0, help="days after the cutoff that are held out (default: %(default)s)")
+    ap.add_argument("--candidates", choices=CANDIDATES, default="live",
+                    help="live: listings that could be bought at the request's time (marketplaces); catalogue: "
+                         "every item with a training interaction (click logs, ratings) (default: %(default)s)")
+    ap.add_argument("--exclude-seen", action="store_true",
+                    help="never recommend what the user already interacted with (for items consumed once, like "
+                         "ratings; by default repeats stay and are reported apart)")
+    ap.add_argument("--budget", type=int, default=BUDGET,
+                    help="hyperparameter settings each model tries on a validation window before the cutoff (default: %(default)s)")
+    ap.add_argument("--resamples", type=int, default=RESAMPLES, help="bootstrap resamples per interval (default: %(default)s)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     ap.add_argument("--epochs", type=int, help="FM: maximum epochs")
     ap.add_argument("--k", type=int, help="FM: latent factors")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.budget < 1 or args.resamples < 1:
+        raise UserError("--budget and --resamples must be at least 1")
     fm_params = {name: value for name, value in (("epochs", args.epochs), ("k", args.k)) if value is not None}
-    result = evaluate_lake(args.lake, args.protocol, test_days=args.test_days, seed=args.seed, **fm_params)
+    progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    result = evaluate_lake(args.lake, args.protocol, test_days=args.test_days, candidates=args.candidates,
+                           exclude_seen=args.exclude_seen, budget=args.budget, resamples=args.resamples, seed=args.seed,
+                           progress=progress, **fm_params)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 0

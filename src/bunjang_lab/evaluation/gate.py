@@ -1,5 +1,10 @@
 """The promotion gate: a freshly trained model replaces ``models/latest`` only if it is not
 worse than the current one on events neither of them trained on.
+
+"Not worse" is judged like every figure of the offline evaluation: the paired bootstrap
+interval of the candidate's NDCG@10 minus the current model's, over the same requests. The
+candidate is refused only when the whole interval lies below ``-tolerance`` × the current
+model's NDCG@10, i.e. when it is worse by more than the tolerance beyond the noise.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ GATE_TOLERANCE = 0.02
 def gate_baselines(seed: int = 0) -> list:
     """The baselines the gate ranks beside the candidate: every model of the offline
     comparison that needs no FM training (the ID-only FM would double the gate's cost)."""
-    return [B.RandomModel(seed), B.Popularity(), B.SegmentPopularity(), B.FreshPreferred(seed=seed), B.ItemKNN(),
+    return [B.RandomModel(seed), B.Popularity(), B.SegmentPopularity(), B.RecentlyViewed(), B.FreshPreferred(seed=seed), B.ItemKNN(),
             B.ImplicitModel("als", seed=seed), B.ImplicitModel("bpr", seed=seed)]
 
 
@@ -45,11 +50,11 @@ def promote_if_not_worse(candidate_dir, models_dir, lake, tolerance: float = GAT
         until = pd.Timestamp(meta["window"]["until"])
         days = (until - pd.Timestamp(valid_start)) / pd.Timedelta(days=1)
         split = time_split(require_events(lake, end=until), test_days=days, cutoff=valid_start)
-    if split is not None and len(split.users):
+    if split is not None and len(split.requests):
         models = [B.PretrainedFM(candidate_dir, name="candidate")]
         if has_current:
             models.append(B.PretrainedFM(current, name="current"))
-        evaluation = evaluate_models(split, models + gate_baselines())
+        evaluation = evaluate_models(split, models + gate_baselines(), production="candidate")
         evaluation.update(protocol="time-split (candidate's validation window)", users=int(len(split.users)),
                           items=int(len(split.candidates)), cutoff=split.cutoff.isoformat(),
                           products=evaluate_products(split, fm=FMFactors.load(candidate_dir)))
@@ -62,8 +67,10 @@ def promote_if_not_worse(candidate_dir, models_dir, lake, tolerance: float = GAT
         return {**decision, "promoted": False, "reason": reason}
     results = decision["evaluation"]["results"]
     cand, curr = results["candidate"][GATE_METRIC], results["current"][GATE_METRIC]
-    promoted = cand >= curr * (1 - tolerance)
+    interval = decision["evaluation"]["versus"]["current"][GATE_METRIC]
+    promoted = interval["high"] >= -tolerance * curr
     if promoted:
         files.replace_symlink(current, candidate_dir.name)
     return {**decision, "promoted": bool(promoted), "candidate_score": cand, "current_score": curr,
-            "users": int(len(split.users)), "reason": "not worse" if promoted else "worse than the current model"}
+            "difference": interval, "users": int(len(split.users)),
+            "reason": "not worse beyond the noise" if promoted else "worse than the current model beyond the noise"}

@@ -1,53 +1,90 @@
 """Offline evaluation on the lake: every ranker against the baselines, then the products.
 
-The protocols are :mod:`bunjang_lab.ranking.split`'s; the models are compared through the
-one loop of :func:`bunjang_lab.ranking.evaluate.evaluate_models`.
+The protocols are :mod:`bunjang_lab.ranking.split`'s; hyperparameters are chosen before
+the cutoff (:mod:`bunjang_lab.ranking.tuning`); the models are compared through the one
+loop of :func:`bunjang_lab.ranking.evaluate.evaluate_models`, the production model against
+every baseline with a paired bootstrap interval.
 """
 
 from __future__ import annotations
 
-import json
-
-from bunjang_lab.errors import InvalidInput, NotEnoughData
+from bunjang_lab.errors import NotEnoughData
+from bunjang_lab.intervals import RESAMPLES, is_win
 from bunjang_lab.lake import require_events
 from bunjang_lab.products.evaluation import evaluate_products
 from bunjang_lab.ranking.baselines import Recommender, default_models
 from bunjang_lab.ranking.evaluate import METRICS, evaluate_models
-from bunjang_lab.ranking.split import PROTOCOLS, make_split
+from bunjang_lab.ranking.split import make_split
+from bunjang_lab.ranking.tuning import BUDGET, tune
+
+HEADLINE = "ndcg@10"
 
 
 def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | None = None, test_days: float = 3.0,
+             candidates: str = "live", exclude_seen: bool = False, budget: int = BUDGET, resamples: int = RESAMPLES,
              seed: int = 0, progress=None, **fm_params) -> dict:
-    """Evaluate ``models`` (default: every baseline and both FMs) on the lake.
+    """Evaluate ``models`` (default: every baseline, the production FM last) on the lake.
 
-    Returns ``{"protocol", "users", "items", "cutoff", "results": {model: metrics}, "cold": ...,
-    "products": ... (time split only), "fit_seconds": ...}``."""
-    if protocol not in PROTOCOLS:
-        raise InvalidInput(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
+    Returns ``{"protocol", "users", "requests", "targets", "items", "cutoff", "production",
+    "results": {model: metrics}, "versus": {baseline: {metric: {"diff", "low", "high"}}},
+    "repeat"/"new"/"cold": ..., "tuning": {model: {"tried", "chosen"}}, "products": ... (time
+    split on marketplace data), "fit_seconds"}``."""
     events = require_events(lake)
-    split = make_split(events, protocol, **({"test_days": test_days} if protocol == "time-split" else {}))
-    if not len(split.users):
-        raise NotEnoughData(f"no user has a held-out interaction among the candidates ({protocol}); is the lake too small?")
+    split = make_split(events, protocol, test_days=test_days, candidates=candidates, exclude_seen=exclude_seen)
+    if not len(split.requests):
+        raise NotEnoughData(f"no held-out interaction among the candidates ({protocol}); is the lake too small?")
     models = models if models is not None else default_models(seed=seed, **fm_params)
-    out = {"protocol": protocol, "users": int(len(split.users)), "items": int(len(split.candidates)),
-           "cutoff": split.cutoff.isoformat()}
-    out.update(evaluate_models(split, models, seed=seed, progress=progress))
-    if protocol == "time-split":
+    models, tuning = tune(models, split, budget, seed, progress)
+    out = {"protocol": protocol, "users": int(len(split.users)), "requests": int(len(split.requests)),
+           "items": int(len(split.candidates)), "cutoff": split.cutoff.isoformat(),
+           "candidates": candidates, "exclude_seen": exclude_seen}
+    out.update(evaluate_models(split, models, seed=seed, resamples=resamples, progress=progress))
+    out["tuning"] = tuning
+    if protocol == "time-split" and candidates == "live":
         out["products"] = evaluate_products(split)
     return out
 
 
 def format_table(result: dict) -> str:
-    """The results as aligned text tables (all targets, then cold items)."""
-    lines = [f"protocol {result['protocol']}: {result['users']} users, {result['items']} candidate items, cutoff {result['cutoff']}"]
-    sections = [("all targets", result["results"])]
-    if "cold" in result:
-        sections.append((f"cold items ({result['cold']['users']} users, {result['cold']['items']} items)", result["cold"]["results"]))
-    for title, table in sections:
-        width = max(len(name) for name in table)
-        lines += ["", title, f"{'model':<{width}}  " + "  ".join(f"{m:>9}" for m in METRICS)]
-        for name, metrics in table.items():
-            lines.append(f"{name:<{width}}  " + "  ".join(f"{metrics[m]:>9.4f}" for m in METRICS))
-    if "products" in result:
-        lines += ["", "products", json.dumps(result["products"], ensure_ascii=False, indent=1)]
+    """The evaluation as aligned text tables: metrics, the production model's differences
+    with their intervals, the repeat/new/cold views, what tuning chose, the products."""
+    lines = [f"protocol {result['protocol']}: {result['users']} users, {result.get('requests', result['users'])} requests, "
+             f"{result['targets']} targets, {result['items']} candidate items, cutoff {result['cutoff']}"]
+    lines += _metrics_table("all targets", result["results"])
+    production = result.get("production")
+    if result.get("versus"):
+        lines += ["", f"{production} against each model: difference and paired bootstrap 95% interval"]
+        width = max(len(name) for name in result["versus"])
+        lines.append(f"{'model':<{width}}  " + "  ".join(f"{m:>28}" for m in METRICS[:3]) + "  verdict")
+        for name, diffs in result["versus"].items():
+            cells = [f"{d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]" for d in (diffs[m] for m in METRICS[:3])]
+            verdict = "win" if is_win(diffs[HEADLINE]) else ("loss" if diffs[HEADLINE]["high"] < 0 else "no evidence")
+            lines.append(f"{name:<{width}}  " + "  ".join(f"{c:>28}" for c in cells) + f"  {verdict} on {HEADLINE}")
+    for view, title in (("repeat", "repeat targets (interacted with before)"), ("new", "new targets"),
+                        ("cold", "cold items (listed after the cutoff)")):
+        if view in result:
+            lines += _metrics_table(f"{title}: {result[view]['requests']} requests, {result[view]['targets']} targets",
+                                    result[view]["results"])
+    for name, record in result.get("tuning", {}).items():
+        lines.append(f"tuned {name}: chose {record['chosen']} of {len(record['tried'])} settings tried")
+    products = result.get("products")
+    if products:
+        for product in ("home", "related"):
+            lines += _metrics_table(f"products: {product}", products[product]["results"])
+        suggest = products["suggest"]["results"]
+        lines += _metrics_table(f"products: suggest ({products['suggest']['protocol']})", suggest)
     return "\n".join(lines)
+
+
+def _metrics_table(title: str, table: dict) -> list[str]:
+    columns = [m for m in METRICS if any(m in row for row in table.values())] or \
+              sorted({m for row in table.values() for m in row})
+    width = max([len(name) for name in table] + [5])
+    lines = ["", title, f"{'model':<{width}}  " + "  ".join(f"{m:>9}" for m in columns)]
+    for name, metrics in table.items():
+        lines.append(f"{name:<{width}}  " + "  ".join(_cell(metrics.get(m)) for m in columns))
+    return lines
+
+
+def _cell(value) -> str:
+    return f"{value:>9.4f}" if isinstance(value, (int, float)) else f"{'-':>9}"

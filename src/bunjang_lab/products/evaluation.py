@@ -16,9 +16,7 @@ what users did after it:
   query strings ranked by search count. A suggestion counts as a hit when its folded form
   equals the target's.
 
-Test events other than positives (searches) come from ``split.test_events`` when the split
-carries them; otherwise suggestions are judged on a nested time split of the training
-searches (the last ``test_days`` of them), so the protocol never peeks past the cutoff.
+Searches come from the split's test window (``split.test_events``).
 """
 
 from __future__ import annotations
@@ -65,7 +63,8 @@ def _lists(frame: pd.DataFrame, key: str, value: str) -> dict:
 
 
 def evaluate_home(split, snap: Snapshot, ranker, tables: dict) -> dict:
-    targets = {u: t for u, t in split.targets.items()}
+    targets = split.targets_by_user()
+    excluded = split.excluded_by_user()
     users = active_users(snap)
     users = pd.concat([users, pd.DataFrame({"user_id": sorted(set(targets) - set(users["user_id"])),
                                             "segment": "unknown|unknown", "history": 0})], ignore_index=True)
@@ -80,11 +79,11 @@ def evaluate_home(split, snap: Snapshot, ranker, tables: dict) -> dict:
         block = users["user_id"].to_numpy()[start:start + 256]
         scores = ranker.score(np.repeat(block, len(live)), np.tile(live, len(block))).reshape(len(block), len(live))
         for row, user in zip(scores, block):
-            banned = split.exclude.get(user, set())
+            banned = excluded.get(user, set())
             order = np.argsort(-row, kind="stable")
             raw[user] = [live[j] for j in order[: feed.K + len(banned)] if live[j] not in banned][: feed.K]
     seg = _lists(tables["popular"], "segment", "item_id")
-    segment_lists = {u: [i for i in seg.get(s, seg[ALL]) if i not in split.exclude.get(u, ())][: feed.K]
+    segment_lists = {u: [i for i in seg.get(s, seg[ALL]) if i not in excluded.get(u, ())][: feed.K]
                      for u, s in zip(users["user_id"], users["segment"])}
     return {"k": feed.K, "results": {
         "fm-raw": list_metrics(raw, targets),
@@ -161,7 +160,7 @@ def evaluate_suggest(snap: Snapshot, test_searches: pd.DataFrame, lengths=(1, 2,
     return out
 
 
-def evaluate_products(split, test_days: float = 3.0, fm=None) -> dict:
+def evaluate_products(split, fm=None) -> dict:
     """``{"home": ..., "related": ..., "suggest": ...}`` for a time split (see module doc).
 
     ``fm`` is a trained ``FMFactors`` that never saw the split's test window (the promotion
@@ -176,14 +175,6 @@ def evaluate_products(split, test_days: float = 3.0, fm=None) -> dict:
     out = {"cutoff": split.cutoff.isoformat(),
            "home": evaluate_home(split, snap, ranker, tables),
            "related": evaluate_related(split, snap, tables)}
-    test_events = getattr(split, "test_events", None)
-    if test_events is not None:
-        searches = snapshot(test_events, now=test_events["ts"].max()).searches
-        out["suggest"] = {"protocol": "time-split", **evaluate_suggest(snap, searches)}
-    else:
-        inner_cut = split.cutoff - pd.Timedelta(days=test_days)
-        inner = snapshot(split.train[split.train["ts"] < inner_cut], now=inner_cut)
-        later = snap.searches[snap.searches["ts"] >= inner_cut]
-        out["suggest"] = {"protocol": f"nested time split of the training searches (last {test_days:g} days)",
-                          **evaluate_suggest(inner, later)}
+    searches = snapshot(split.test_events, now=split.cutoff + pd.Timedelta(days=split.test_days)).searches
+    out["suggest"] = {"protocol": "time-split", **evaluate_suggest(snap, searches)}
     return out

@@ -91,9 +91,11 @@ class FMFactors:
         return self.bias + bias
 
     def user_parts(self, user_ids, ctx: F.Context, at, with_recent: bool = True) -> Part:
-        """User parts at time ``at`` (surface "home"); recent tastes from ``ctx`` before ``at``."""
+        """User parts at time ``at`` (one time, or one per user; surface "home"); recent
+        tastes from ``ctx`` before it."""
         user_ids = np.asarray(user_ids).astype(str)
-        rows = pd.DataFrame({"user_id": user_ids, "ts": pd.Timestamp(at)})
+        at = pd.Timestamp(at) if np.ndim(at) == 0 else pd.to_datetime(np.asarray(at), utc=True)
+        rows = pd.DataFrame({"user_id": user_ids, "ts": at})
         frame = F.user_frame(rows, ctx, self.feature_map.recent_params, with_recent=with_recent)
         vectors, bias = self.side(self.feature_map.encode(frame))
         return Part(user_ids, vectors, bias + self.bias)
