@@ -20,6 +20,7 @@ from bunjang_lab.ranking.baselines import (FMModel, FreshPreferred, ImplicitMode
                                            RecentlyViewed, Recommender, SegmentPopularity)
 from bunjang_lab.ranking.evaluate import METRICS, evaluate_models, metrics_of, target_ranks
 from bunjang_lab.ranking.fm import FMRanker, write_libsvm, xlearn_scores
+from bunjang_lab.ranking.neighbours import EASE, RP3beta, SequentialRules, SessionKNN, VSKNN, current_sessions
 from bunjang_lab.ranking.factors import FMFactors, export_vectors, top_k
 from bunjang_lab.ranking.split import next_item, time_split
 from bunjang_lab.testing import synthetic_events
@@ -250,7 +251,7 @@ def test_catalogue_candidates_are_the_training_items(events):
 
 MODELS = [RandomModel(), Popularity(days=3.0), SegmentPopularity(), RecentlyViewed(), FreshPreferred(), ItemKNN(neighbours=20),
           ImplicitModel("als", factors=8, iterations=3), ImplicitModel("bpr", factors=8, iterations=10),
-          FMModel(F.ID_FIELDS, name="fm-id-only", **FAST_FM)]
+          SessionKNN(), VSKNN(), SequentialRules(), EASE(), RP3beta(), FMModel(F.ID_FIELDS, name="fm-id-only", **FAST_FM)]
 
 
 @pytest.mark.parametrize("protocol", ["time-split", "next-item"])
@@ -275,6 +276,124 @@ def test_recently_viewed_ranks_the_latest_interaction_first(next_split):
     history = history[history["item_id"].isin(next_split.candidates)]
     top = next_split.candidates[np.argmax(model.scores(request)[0])]
     assert len(history) and top == history.sort_values("ts")["item_id"].iloc[-1]
+
+
+# ---------------------------------------------------------------- neighbourhood and graph models
+
+def _click_split(sessions: list[list[str]], history: list[str], target: str, before: list[str] = ()):
+    """A next-item split (catalogue candidates) from hand-written click sessions, one "user"
+    each, an hour apart, a minute between clicks; user "u" clicks ``before`` in a session of
+    their own before the cutoff and, after it, ``history`` then ``target``. Returns the
+    split, the request whose history ends with all of ``history``, and a function giving
+    that request's scores (item -> score) under a model."""
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    later = t0 + pd.Timedelta(days=10)
+    rows = [dict(type="click", user_id=f"s{n}", item_id=item, category=None, ts=t0 + pd.Timedelta(hours=n, minutes=m))
+            for n, session in enumerate(sessions) for m, item in enumerate(session)]
+    rows += [dict(type="click", user_id="u", item_id=item, category=None, ts=t0 + pd.Timedelta(hours=len(sessions), minutes=m))
+             for m, item in enumerate(before)]
+    rows += [dict(type="click", user_id="u", item_id=item, category=None, ts=later + pd.Timedelta(minutes=m))
+             for m, item in enumerate(history + [target])]
+    s = next_item(pd.DataFrame(rows), test_days=1, cutoff=later - pd.Timedelta(hours=1), candidates="catalogue")
+    request = s.requests[s.requests["at"] == s.requests["at"].max()]
+    assert s.history(request)["item_id"].tolist() == list(before) + history
+
+    def score(model):
+        row = np.asarray(model.fit(s).scores(request))[0]
+        assert np.isfinite(row).all() and row.shape == (len(s.candidates),)
+        return dict(zip(s.candidates, row))
+
+    return s, request, score
+
+
+def test_session_knn_sums_the_cosine_of_the_most_recent_neighbours():
+    # the session [a] against [a, b], [a, c], [a, b, d] (oldest first): cosines 1/√2, 1/√2, 1/√3
+    _, _, score = _click_split([["a", "b"], ["a", "c"], ["a", "b", "d"], ["e", "e"]], ["a"], "b")
+    s = score(SessionKNN())
+    assert s["b"] > s["c"] > s["d"] > 1 > s["e"]  # b: 1/√2 + 1/√3; e shares nothing: tie-breaker only
+    assert (s["b"] - 1) / (s["d"] - 1) == pytest.approx((2 ** -0.5 + 3 ** -0.5) / 3 ** -0.5)
+    s = score(SessionKNN(sample_size=1))  # only the most recent session with a: [a, b, d]
+    assert s["b"] == s["d"] > 1 > s["c"]
+    s = score(SessionKNN(k=1))  # [a, b] and [a, c] tie: the more recent one wins
+    assert s["c"] > 1 > s["b"]
+    # the user's own earlier session [a, b] is no neighbour: only other sessions vote
+    _, _, score = _click_split([["a", "c"]], ["a"], "c", before=["a", "b"])
+    s = score(SessionKNN())
+    assert s["c"] > 1 > s["b"]
+
+
+def test_current_session_starts_after_the_last_long_gap(next_split):
+    requests = next_split.requests.iloc[:50]
+    whole = current_sessions(next_split, requests, None)
+    cut = current_sessions(next_split, requests, 30)
+    assert len(cut) < len(whole) and set(cut["request"]) == set(whole["request"])
+    assert (cut.groupby("request")["position"].max() == cut.groupby("request")["length"].first()).all()
+    gaps = cut.groupby("request")["ts"].apply(lambda ts: ts.diff().max())
+    assert (gaps.dropna() <= pd.Timedelta(minutes=30)).all()
+
+
+def test_vsknn_prefers_sessions_that_share_the_latest_item():
+    # [x, p] shares the older click x, [y, q] the latest click y: plain SKNN cannot tell them apart
+    _, _, score = _click_split([["x", "p"], ["y", "q"]], ["x", "y"], "p")
+    plain = score(SessionKNN())
+    assert plain["q"] == plain["p"] > 1
+    for weighting in ("linear", "same", "div", "log", "quadratic"):
+        s = score(VSKNN(weighting=weighting, idf_weighting=0))
+        assert s["q"] > s["p"] > 1, weighting  # same weights still divide a vote by how far back it matched
+
+
+def test_vsknn_idf_favours_neighbours_items_that_are_rare():
+    sessions = [["a", "b", "c"]] + [["b", "z"]] * 5
+    _, _, score = _click_split(sessions, ["a"], "b")  # b (6 clicks) and c (1 click) both follow a in one session
+    assert score(VSKNN(idf_weighting=0))["b"] == score(VSKNN(idf_weighting=0))["c"]
+    s = score(VSKNN(idf_weighting=1.0))
+    assert s["c"] > s["b"] > 1
+
+
+def test_sequential_rules_recommend_what_followed_the_last_item():
+    sessions = [["a", "b", "f"], ["a", "b"], ["c", "e"], ["e"], ["e"], ["e"]]
+    _, _, score = _click_split(sessions, ["c", "a"], "b")
+    s = score(SequentialRules())
+    # a -> b twice at distance 1, a -> f once at distance 2; what followed c (e) does not count
+    assert s["b"] > s["f"] > 1 > s["e"] > s["c"]
+    assert (s["f"] - 1) / (s["b"] - 1) == pytest.approx(0.5 / 2)
+    assert score(SequentialRules(steps=1))["f"] < 1  # f is two steps after a
+
+
+def test_ease_is_the_closed_form_on_the_co_occurrences():
+    sessions = [["a", "b"]] * 4 + [["a", "c"]] + [["c", "d"]] * 3 + [["b", "d"]]
+    s_split, request, score = _click_split(sessions, ["a"], "b")
+    s = score(EASE(l2=1.0))
+    assert max(s, key=s.get) == "b" and s["b"] > s["c"] > s["d"]
+    items = sorted({i for session in sessions for i in session})
+    X = np.array([[item in session for item in items] for session in sessions], dtype=float)
+    P = np.linalg.inv(X.T @ X + np.eye(len(items)))
+    B = np.eye(len(items)) - P / np.diag(P)[None, :]
+    expected = np.array([[item == "a" for item in items]], dtype=float) @ B
+    assert [s[item] for item in items] == pytest.approx(expected[0].tolist())
+    narrow = EASE(max_items=2).fit(s_split)  # the two items with most users: a and b (5 each; c and d 4)
+    assert narrow.weights_.shape == (2, 2) and np.isfinite(narrow.scores(request)).all()
+
+
+def test_rp3beta_beta_lowers_popular_items():
+    # a was clicked with the popular p once and with the rare r once
+    sessions = [["a", "p"], ["a", "r"]] + [["p"]] * 6
+    _, _, score = _click_split(sessions, ["a"], "p")
+    plain = score(RP3beta(beta=0.0))
+    assert plain["p"] == pytest.approx(plain["r"]) and plain["p"] > 1 > plain["a"]
+    s = score(RP3beta(beta=0.6))
+    assert s["r"] > s["p"] > 1
+
+
+def test_new_models_search_spaces_are_usable(split):
+    from bunjang_lab.ranking import tuning
+
+    for model in (SessionKNN(), VSKNN(), SequentialRules(), EASE(), RP3beta()):
+        space = model.search_space
+        assert all(2 <= len(values) <= 3 for values in space.values())
+        for params in tuning.settings(model, budget=3, seed=1):
+            clone = model.with_params(**params)
+            assert {name: clone.get_param(name) for name in space} == params and not hasattr(clone, "split_")
 
 
 def test_models_learn_nothing_after_the_cutoff(split):
@@ -384,7 +503,7 @@ def test_evaluate_cli_prints_the_issue_json(lake):
     assert {"protocol", "users", "targets", "production", "results", "versus"} <= set(out)
     assert out["protocol"] == "next-item" and out["users"] > 0 and out["production"] == "fm"
     models = {"random", "popularity", "popularity-segment", "recently-viewed", "fresh-preferred", "item-knn", "als", "bpr",
-              "fm-id-only", "fm"}
+              "sknn", "v-sknn", "sequential-rules", "ease", "rp3beta", "fm-id-only", "fm"}
     assert set(out["results"]) == models and set(out["versus"]) == models - {"fm"}
     for metrics in out["results"].values():
         assert set(metrics) == set(METRICS) and all(0 <= v <= 1 for v in metrics.values())

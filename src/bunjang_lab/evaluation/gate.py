@@ -18,6 +18,7 @@ from bunjang_lab import files
 from bunjang_lab.lake import require_events
 from bunjang_lab.products.evaluation import evaluate_products
 from bunjang_lab.ranking import baselines as B
+from bunjang_lab.ranking import neighbours as N
 from bunjang_lab.ranking.evaluate import evaluate_models
 from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.split import time_split
@@ -30,7 +31,8 @@ def gate_baselines(seed: int = 0) -> list:
     """The baselines the gate ranks beside the candidate: every model of the offline
     comparison that needs no FM training (the ID-only FM would double the gate's cost)."""
     return [B.RandomModel(seed), B.Popularity(), B.SegmentPopularity(), B.RecentlyViewed(), B.FreshPreferred(seed=seed), B.ItemKNN(),
-            B.ImplicitModel("als", seed=seed), B.ImplicitModel("bpr", seed=seed)]
+            B.ImplicitModel("als", seed=seed), B.ImplicitModel("bpr", seed=seed),
+            N.SessionKNN(), N.VSKNN(), N.SequentialRules(), N.EASE(), N.RP3beta()]
 
 
 def promote_if_not_worse(candidate_dir, models_dir, lake, tolerance: float = GATE_TOLERANCE) -> dict:
