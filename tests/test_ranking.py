@@ -14,12 +14,14 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 
+from bunjang_lab.marketplace import state
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.baselines import (FMModel, FreshPreferred, ImplicitModel, ItemKNN, Popularity, RandomModel,
                                            RecentlyViewed, Recommender, SegmentPopularity)
 from bunjang_lab.ranking.evaluate import METRICS, evaluate_models, metrics_of, target_ranks
 from bunjang_lab.ranking.fm import FMRanker, write_libsvm, xlearn_scores
+from bunjang_lab.ranking.hybrid import HybridFM
 from bunjang_lab.ranking.neighbours import EASE, RP3beta, SequentialRules, SessionKNN, VSKNN, current_sessions
 from bunjang_lab.ranking.factors import FMFactors, export_vectors, top_k
 from bunjang_lab.ranking.split import next_item, time_split
@@ -251,7 +253,8 @@ def test_catalogue_candidates_are_the_training_items(events):
 
 MODELS = [RandomModel(), Popularity(days=3.0), SegmentPopularity(), RecentlyViewed(), FreshPreferred(), ItemKNN(neighbours=20),
           ImplicitModel("als", factors=8, iterations=3), ImplicitModel("bpr", factors=8, iterations=10),
-          SessionKNN(), VSKNN(), SequentialRules(), EASE(), RP3beta(), FMModel(F.ID_FIELDS, name="fm-id-only", **FAST_FM)]
+          SessionKNN(), VSKNN(), SequentialRules(), EASE(), RP3beta(), FMModel(F.ID_FIELDS, name="fm-id-only", **FAST_FM),
+          HybridFM(hard_negatives=5, random_negatives=3, **FAST_FM)]
 
 
 @pytest.mark.parametrize("protocol", ["time-split", "next-item"])
@@ -503,7 +506,7 @@ def test_evaluate_cli_prints_the_issue_json(lake):
     assert {"protocol", "users", "targets", "production", "results", "versus"} <= set(out)
     assert out["protocol"] == "next-item" and out["users"] > 0 and out["production"] == "fm"
     models = {"random", "popularity", "popularity-segment", "recently-viewed", "fresh-preferred", "item-knn", "als", "bpr",
-              "sknn", "v-sknn", "sequential-rules", "ease", "rp3beta", "fm-id-only", "fm"}
+              "sknn", "v-sknn", "sequential-rules", "ease", "rp3beta", "fm-id-only", "fm-hybrid", "fm"}
     assert set(out["results"]) == models and set(out["versus"]) == models - {"fm"}
     for metrics in out["results"].values():
         assert set(metrics) == set(METRICS) and all(0 <= v <= 1 for v in metrics.values())
@@ -558,3 +561,54 @@ def test_fit_encode_counts_only_the_masked_rows_and_encodes_all(events):
     assert f"item={items[0]}" in fmap.keys and f"item={items[4]}" not in fmap.keys
     assert (X != expected.encode(frame)).nnz == 0
     assert X.shape == (6, fmap.n_features)
+
+
+# ---------------------------------------------------------------- the hybrid FM
+
+def _clicks(*sessions):
+    """Click events: one list of item ids per session, a minute apart; every item listed first."""
+    rows, t0 = [], pd.Timestamp("2026-01-01", tz="UTC")
+    items = sorted({i for s in sessions for i in s})
+    rows += [dict(type="listing", ts=t0, user_id="shop", item_id=i, category="c", price=1000) for i in items]
+    for n, session in enumerate(sessions):
+        start = t0 + pd.Timedelta(hours=n + 1)
+        rows += [dict(type="click", ts=start + pd.Timedelta(minutes=m), user_id=f"s{n}", item_id=i)
+                 for m, i in enumerate(session)]
+    return pd.DataFrame(rows)
+
+
+def test_generators_read_recency_coviews_and_what_follows():
+    from bunjang_lab.ranking.hybrid import Generators
+
+    events = _clicks(["a", "b", "c"], ["a", "b"], ["b", "d"], ["a", "c"])
+    inter = state.interactions(events, state.catalog(events))
+    gen = Generators().fit(inter, events["ts"].max(), np.array(["a", "b", "c", "d"]))
+    history = pd.DataFrame({"request": [0, 0], "item_id": ["c", "a"], "ts": events["ts"].iloc[:2].to_numpy()})
+    signals = gen.signals(history, 1)
+    assert signals["recent"][0].tolist() == [1.0, 0.0, 0.5, 0.0]  # "a" was last, "c" one step before
+    assert np.argmax(signals["next"][0]) == 1  # after "a" comes "b" most often
+    assert signals["coview"][0, 1] > signals["coview"][0, 3]  # "b" is co-viewed with a and c, "d" with neither
+
+
+def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):
+    from bunjang_lab.ranking.hybrid import PAIR_FIELDS, HybridFM, _pair_values, gap_buckets
+
+    model = HybridFM(k=4, epochs=4, hard_negatives=5, random_negatives=3).fit(next_split)
+    requests = next_split.requests.iloc[:3]
+    scores = model.scores(requests)
+    history = next_split.history(requests)
+    signals = model.generators_.signals(history, len(requests))
+    gaps = gap_buckets(history, requests)
+    cols = np.arange(min(7, len(next_split.candidates)))
+    rows = pd.DataFrame([(u, at, next_split.candidates[c]) for u, at in zip(requests["user_id"], requests["at"]) for c in cols],
+                        columns=["user_id", "ts", "item_id"])
+    pairs = pd.DataFrame([_pair_values(signals, r, c, gaps[r]) for r in range(len(requests)) for c in cols],
+                         columns=list(PAIR_FIELDS))
+    factors = model.factors_
+    at = requests["at"].iloc[0]  # the first request's hour: compare rows of requests scored at that time
+    same_hour = (requests["at"].dt.floor("h") == at.floor("h")).to_numpy()
+    X = factors.feature_map.encode(F.user_frame(rows, model.context_, factors.feature_map.recent_params),
+                                   F.item_frame(rows["item_id"], max(at.floor("h"), next_split.cutoff), model.context_,
+                                                factors.feature_map.price_edges), pairs)
+    explicit = factors.score_rows(X).reshape(len(requests), len(cols))
+    assert np.allclose(scores[:, cols][same_hour], explicit[same_hour], atol=1e-4)

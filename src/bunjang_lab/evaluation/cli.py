@@ -61,6 +61,7 @@ def evaluate(argv: list[str]) -> int:
                     help="time-split: each user's positives after the cutoff; next-item: every later positive "
                          "from what the user did before it (default: %(default)s)")
     ap.add_argument("--test-days", type=float, default=3.0, help="days after the cutoff that are held out (default: %(default)s)")
+    ap.add_argument("--cutoff", help="the cutoff T (UTC date/time; default: --test-days before the last event)")
     ap.add_argument("--candidates", choices=CANDIDATES, default="live",
                     help="live: listings that could be bought at the request's time (marketplaces); catalogue: "
                          "every item with a training interaction (click logs, ratings) (default: %(default)s)")
@@ -77,9 +78,15 @@ def evaluate(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     if args.budget < 1 or args.resamples < 1:
         raise UserError("--budget and --resamples must be at least 1")
+    cutoff = None
+    if args.cutoff:
+        try:
+            cutoff = pd.Timestamp(args.cutoff)
+        except ValueError:
+            raise UserError(f"--cutoff: not a date: {args.cutoff!r}") from None
     fm_params = {name: value for name, value in (("epochs", args.epochs), ("k", args.k)) if value is not None}
     progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
-    result = evaluate_lake(args.lake, args.protocol, test_days=args.test_days, candidates=args.candidates,
+    result = evaluate_lake(args.lake, args.protocol, test_days=args.test_days, cutoff=cutoff, candidates=args.candidates,
                            exclude_seen=args.exclude_seen, budget=args.budget, resamples=args.resamples, seed=args.seed,
                            progress=progress, **fm_params)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))

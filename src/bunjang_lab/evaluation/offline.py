@@ -12,7 +12,8 @@ from bunjang_lab.errors import NotEnoughData
 from bunjang_lab.intervals import RESAMPLES, is_win
 from bunjang_lab.lake import require_events
 from bunjang_lab.products.evaluation import evaluate_products
-from bunjang_lab.ranking.baselines import Recommender, default_models
+from bunjang_lab.ranking.baselines import Recommender
+from bunjang_lab.ranking.models import default_models
 from bunjang_lab.ranking.evaluate import METRICS, evaluate_models
 from bunjang_lab.ranking.split import make_split
 from bunjang_lab.ranking.tuning import BUDGET, tune
@@ -21,8 +22,8 @@ HEADLINE = "ndcg@10"
 
 
 def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | None = None, test_days: float = 3.0,
-             candidates: str = "live", exclude_seen: bool = False, budget: int = BUDGET, resamples: int = RESAMPLES,
-             seed: int = 0, progress=None, **fm_params) -> dict:
+             cutoff=None, candidates: str = "live", exclude_seen: bool = False, budget: int = BUDGET,
+             resamples: int = RESAMPLES, seed: int = 0, progress=None, **fm_params) -> dict:
     """Evaluate ``models`` (default: every baseline, the production FM last) on the lake.
 
     Returns ``{"protocol", "users", "requests", "targets", "items", "cutoff", "production",
@@ -30,7 +31,8 @@ def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | Non
     "repeat"/"new"/"cold": ..., "tuning": {model: {"tried", "chosen"}}, "products": ... (time
     split on marketplace data), "fit_seconds"}``."""
     events = require_events(lake)
-    split = make_split(events, protocol, test_days=test_days, candidates=candidates, exclude_seen=exclude_seen)
+    split = make_split(events, protocol, test_days=test_days, cutoff=cutoff, candidates=candidates,
+                       exclude_seen=exclude_seen)
     if not len(split.requests):
         raise NotEnoughData(f"no held-out interaction among the candidates ({protocol}); is the lake too small?")
     models = models if models is not None else default_models(seed=seed, **fm_params)

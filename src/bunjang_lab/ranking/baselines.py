@@ -363,14 +363,3 @@ class FMModel(PretrainedFM):
         factors, self.info_ = fit_factors(split.train, split.context, split.cutoff, fields=self.fields,
                                           work_dir=self.work_dir, seed=self.seed, **self.params)
         return factors
-
-
-def default_models(seed: int = 0, work_dir=None, **fm_params) -> list[Recommender]:
-    """Every model of the comparison, the production model (the full FM) last."""
-    from bunjang_lab.ranking.neighbours import EASE, RP3beta, SequentialRules, SessionKNN, VSKNN
-
-    return [RandomModel(seed), Popularity(), SegmentPopularity(), RecentlyViewed(), FreshPreferred(seed=seed), ItemKNN(),
-            ImplicitModel("als", seed=seed), ImplicitModel("bpr", seed=seed),
-            SessionKNN(), VSKNN(), SequentialRules(), EASE(), RP3beta(),
-            FMModel(F.ID_FIELDS, name="fm-id-only", seed=seed, work_dir=work_dir and f"{work_dir}/fm-id-only", **fm_params),
-            FMModel(F.FULL_FIELDS, name="fm", seed=seed, work_dir=work_dir and f"{work_dir}/fm", **fm_params)]

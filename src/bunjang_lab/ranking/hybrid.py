@@ -1,0 +1,252 @@
+"""The production ranker: a factorization machine that reads what the session is doing.
+
+Plain FMs know a user through ids and slow-moving tastes; on real click logs the strongest
+evidence is the current session: what was just viewed (people come back to it), what is
+co-viewed with it, what usually follows it. :class:`HybridFM` keeps the FM as the ranker
+(new listings still score through their features) and gives it those signals as features
+of the (request, item) pair:
+
+* ``signal=recent``: the item's weight in the request's history, halving with every later
+  interaction (the last item viewed weighs 1);
+* ``signal=coview``: the history's co-view similarity to the item (cosine over training
+  sessions), with the same recency weights;
+* ``signal=next``: how often the item followed the last viewed item within a few steps of
+  a training session (sequential rules), scaled to the request's best;
+* ``signal=popular``: the item's interactions in the last day before the fit, scaled;
+* ``gap=...``: the time since the request's last interaction, bucketed.
+
+The generators (co-views, rules, popularity) learn from the training events before a
+ranking window; the FM learns from next-item requests in that window (targets against
+the candidates the generators rank highest plus random ones); the generators are then
+refitted on all training events to score. Everything stays before the cutoff.
+
+Scoring stays a full ranking: the FM splits into user, item and pair parts,
+``score = user_bias + item_bias + p_u·q_i + pair terms``, and the pair terms are computed
+for every (request, candidate) pair as dense arrays, without rows per pair.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from bunjang_lab.errors import NotEnoughData
+from bunjang_lab.ranking import features as F
+from bunjang_lab.ranking import realtime
+from bunjang_lab.ranking.baselines import PretrainedFM
+from bunjang_lab.ranking.factors import FMFactors
+from bunjang_lab.ranking.fm import FMRanker
+from bunjang_lab.ranking.split import Split, next_item
+from bunjang_lab.ranking.training import DEFAULT_PARAMS
+
+SIGNALS = ("recent", "coview", "next", "popular")
+PAIR_FIELDS = ("signal", "gap")
+GAP_EDGES_SECONDS = (60, 300, 1800, 86400)
+GAP_LABELS = ("<1m", "<5m", "<30m", "<1d", "1d+")
+SESSION_GAP = pd.Timedelta(minutes=30)
+
+
+class Generators:
+    """Co-view similarities, sequential rules and recent popularity from interactions."""
+
+    def __init__(self, rule_steps: int = 10, popular_days: float = 1.0):
+        self.rule_steps, self.popular_days = rule_steps, popular_days
+
+    def fit(self, interactions: pd.DataFrame, until: pd.Timestamp, candidates: np.ndarray) -> "Generators":
+        inter = interactions.sort_values(["user_id", "ts"], kind="stable")
+        self.items_ = pd.Index(sorted(inter["item_id"].unique()))
+        self.candidates_ = pd.Index(candidates)
+        to_candidate = self.candidates_.get_indexer(self.items_)
+        keep = to_candidate >= 0
+        self.to_candidates_ = sp.csr_matrix((np.ones(keep.sum(), dtype=np.float32), (np.flatnonzero(keep), to_candidate[keep])),
+                                            shape=(len(self.items_), len(self.candidates_)))
+        item = self.items_.get_indexer(inter["item_id"])
+        new_session = (inter["user_id"] != inter["user_id"].shift()) | (inter["ts"].diff() > SESSION_GAP)
+        session = np.cumsum(new_session.to_numpy()) - 1
+        n_sessions = int(session.max()) + 1 if len(session) else 0
+        binary = sp.csr_matrix((np.ones(len(item), dtype=np.float32), (session, item)), shape=(n_sessions, len(self.items_)))
+        binary.data[:] = 1.0
+        norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel()) + 1e-9
+        similarity = (binary.T @ binary).tocsr().multiply(1 / norms[:, None]).multiply(1 / norms[None, :]).tocsr()
+        similarity.setdiag(0)
+        self.coview_ = (similarity @ self.to_candidates_).tocsr()
+        rows, cols, vals = [], [], []
+        for step in range(1, self.rule_steps + 1):
+            same = session[step:] == session[:-step]
+            rows.append(item[:-step][same])
+            cols.append(item[step:][same])
+            vals.append(np.full(same.sum(), 1.0 / step, dtype=np.float32))
+        rules = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                              shape=(len(self.items_),) * 2) if rows else sp.csr_matrix((len(self.items_),) * 2)
+        self.rules_ = (rules @ self.to_candidates_).tocsr()
+        recent = inter[inter["ts"] >= until - pd.Timedelta(days=self.popular_days)]
+        counts = recent.groupby("item_id")["weight"].sum().reindex(self.candidates_).fillna(0.0).to_numpy()
+        self.popular_ = counts / max(counts.max(initial=0.0), 1e-9)
+        return self
+
+    def signals(self, history: pd.DataFrame, n_requests: int) -> dict:
+        """``{signal: (n_requests, n_candidates) array}`` from the requests' histories."""
+        item = self.items_.get_indexer(history["item_id"])
+        request = history["request"].to_numpy()
+        later = history.groupby("request").cumcount(ascending=False).to_numpy()
+        weight = np.power(0.5, later).astype(np.float32)
+        known = item >= 0
+        decayed = sp.csr_matrix((weight[known], (request[known], item[known])), shape=(n_requests, len(self.items_)))
+        recent = np.asarray((decayed @ self.to_candidates_).todense())
+        coview = np.asarray((decayed @ self.coview_).todense())
+        last = (later == 0) & known
+        picks = sp.csr_matrix((np.ones(last.sum(), dtype=np.float32), (request[last], item[last])),
+                              shape=(n_requests, len(self.items_)))
+        following = np.asarray((picks @ self.rules_).todense())
+        return {"recent": np.minimum(recent, 1.0), "coview": _scaled(coview), "next": _scaled(following),
+                "popular": np.broadcast_to(self.popular_, recent.shape)}
+
+
+def _scaled(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its maximum (rows of zeros stay zero)."""
+    top = matrix.max(axis=1, keepdims=True)
+    return np.divide(matrix, top, out=np.zeros_like(matrix), where=top > 0)
+
+
+def gap_buckets(history: pd.DataFrame, requests: pd.DataFrame) -> np.ndarray:
+    """Time since each request's last interaction, bucketed ("none" without history)."""
+    last = history.groupby("request")["ts"].max().reindex(range(len(requests)))
+    seconds = (pd.to_datetime(requests["at"], utc=True).reset_index(drop=True) - last.reset_index(drop=True)).dt.total_seconds()
+    index = np.searchsorted(np.asarray(GAP_EDGES_SECONDS, dtype=float), seconds.fillna(-1).to_numpy(), side="right")
+    return np.where(seconds.isna().to_numpy(), "none", np.asarray(GAP_LABELS, dtype=object)[np.minimum(index, 4)])
+
+
+class HybridFM(PretrainedFM):
+    """The FM ranker with session signals as pair features (see the module doc).
+
+    ``rank_days`` is the ranking window at the end of the training events; each request
+    there contributes its targets, the ``hard_negatives`` candidates the generators rank
+    highest and ``random_negatives`` others."""
+
+    search_space = {"k": [8, 16, 32], "lr": [0.02, 0.05, 0.1], "hard_negatives": [10, 30, 60]}
+
+    def __init__(self, name: str = "fm-hybrid", fields=F.FULL_FIELDS, rank_days: float | None = None,
+                 hard_negatives: int = 30, random_negatives: int = 10, seed: int = 0, **params):
+        self.model_name, self.fields, self.rank_days = name, fields, rank_days
+        self.hard_negatives, self.random_negatives, self.seed, self.params = hard_negatives, random_negatives, seed, params
+
+    def get_param(self, name: str):
+        return getattr(self, name) if name in ("hard_negatives", "random_negatives", "rank_days") else \
+            {**DEFAULT_PARAMS, **self.params}.get(name)
+
+    def with_params(self, **params) -> "HybridFM":
+        own = {name: params.pop(name) for name in ("hard_negatives", "random_negatives", "rank_days") if name in params}
+        settings = {"hard_negatives": self.hard_negatives, "random_negatives": self.random_negatives,
+                    "rank_days": self.rank_days, **own}
+        return HybridFM(self.model_name, self.fields, seed=self.seed, **settings, **{**self.params, **params})
+
+    # ------------------------------------------------------------ fitting
+
+    def _factors(self, split: Split) -> FMFactors:
+        p = {**DEFAULT_PARAMS, **self.params}
+        days = self.rank_days or split.test_days
+        ranking = next_item(split.train, test_days=days, candidates=split.candidate_kind)
+        if not len(ranking.requests):
+            raise NotEnoughData("no interactions in the ranking window before the cutoff to train the hybrid FM")
+        generators = Generators().fit(ranking.context.interactions, ranking.cutoff, ranking.candidates)
+        rows, pairs = self._ranking_rows(ranking, generators)
+        price_edges = F.fit_price_edges(split.context.items[split.context.items["listed_at"] < split.cutoff])
+        scoring_ctx = F.Context(ranking.context.items, ranking.context.users, ranking._interactions()[0])
+        user_side = F.user_frame(rows.rename(columns={"at": "ts"}), scoring_ctx, realtime.DEFAULT_PARAMS)
+        item_side = F.item_frame(rows["item_id"], rows["at"], scoring_ctx, price_edges)
+        fields = tuple(self.fields) + PAIR_FIELDS
+        valid = (rows["request"] >= rows["request"].quantile(0.8)).to_numpy()
+        fmap, X = F.FeatureMap.fit_encode([user_side, item_side, pairs], fields, price_edges, realtime.DEFAULT_PARAMS,
+                                          p["min_count"], counted=~valid)
+        y = rows["label"].to_numpy()
+        estimator = FMRanker(k=p["k"], lr=p["lr"], reg_lambda=p["reg_lambda"], epochs=p["epochs"],
+                             stop_window=p["stop_window"])
+        if valid.any() and (~valid).any() and len(np.unique(y[valid])) == 2:
+            estimator.fit(X[~valid], y[~valid], X[valid], y[valid])
+        else:
+            estimator.fit(X, y)
+        self.generators_ = Generators().fit(split.context.interactions, split.cutoff, split.candidates)
+        self.info_ = {"ranking_requests": int(len(ranking.requests)), "rows": int(len(rows)), "best_epoch": estimator.best_epoch_}
+        return FMFactors(estimator.bias_, estimator.w_, estimator.V_, fmap)
+
+    def _ranking_rows(self, ranking: Split, generators: Generators):
+        """(rows: request, user_id, at, item_id, label; their pair frame) for the ranking window."""
+        rng = np.random.default_rng(self.seed)
+        out, pair_rows = [], []
+        for start in range(0, len(ranking.requests), 512):
+            block = ranking.requests.iloc[start:start + 512]
+            history = ranking.history(block)
+            signals = generators.signals(history, len(block))
+            allowed = ranking.allowed(block)
+            strength = sum(signals[s] for s in SIGNALS[:3]) + 1e-3 * signals["popular"]
+            strength = np.where(allowed, strength, -np.inf)
+            gaps = gap_buckets(history, block)
+            n_hard = min(self.hard_negatives, strength.shape[1])
+            hard = np.argpartition(-strength, n_hard - 1, axis=1)[:, :n_hard] if n_hard else np.empty((len(block), 0), int)
+            for row in range(len(block)):
+                targets = ranking.targets[start + row]
+                ok = np.flatnonzero(allowed[row])
+                chosen = set(hard[row][np.isfinite(strength[row, hard[row]])].tolist())
+                chosen |= set(rng.choice(ok, min(self.random_negatives, len(ok)), replace=False).tolist())
+                chosen -= set(targets.tolist())
+                cols = np.concatenate([targets, np.fromiter(chosen, dtype=np.int64, count=len(chosen))])
+                labels = np.r_[np.ones(len(targets)), np.zeros(len(chosen))]
+                out.append(pd.DataFrame({"request": start + row, "user_id": block["user_id"].iloc[row],
+                                         "at": block["at"].iloc[row], "item_id": ranking.candidates[cols], "label": labels}))
+                pair_rows += [_pair_values(signals, row, c, gaps[row]) for c in cols]
+        rows = pd.concat(out, ignore_index=True)
+        pairs = pd.DataFrame(pair_rows, columns=list(PAIR_FIELDS))
+        return rows, pairs
+
+    # ------------------------------------------------------------ scoring
+
+    def fit(self, split):
+        super().fit(split)
+        self.pair_ = _PairTerms(self.factors_)
+        return self
+
+    def scores(self, requests) -> np.ndarray:
+        base = super().scores(requests)
+        history = self.split_.history(requests)
+        signals = self.generators_.signals(history, len(requests))
+        users = self.factors_.user_parts(requests["user_id"], self.context_, requests["at"])
+        hours = pd.to_datetime(requests["at"], utc=True).dt.floor("h")
+        items = np.empty((len(requests), len(self.split_.candidates), self.factors_.k), dtype=np.float32)
+        for hour, rows in requests.groupby(hours.to_numpy()).indices.items():
+            items[rows] = self._items_at(max(pd.Timestamp(hour), self.split_.cutoff)).vectors
+        return base + self.pair_.terms(signals, gap_buckets(history, requests), users.vectors, items)
+
+
+def _pair_values(signals: dict, row: int, col: int, gap: str) -> list:
+    return [[(s, float(signals[s][row, col])) for s in SIGNALS if signals[s][row, col] > 0], gap]
+
+
+class _PairTerms:
+    """The FM's terms that involve the pair fields, for every (request, candidate) pair:
+    linear terms, interactions among pair features and with the user and item parts."""
+
+    def __init__(self, factors: FMFactors):
+        values, columns = factors.feature_map.index["signal"]
+        lookup = dict(zip(values, columns))
+        unknown = lookup[F.UNKNOWN]
+        self.signal_cols = np.array([lookup.get(s, unknown) for s in SIGNALS])
+        self.gap_values, self.gap_cols = factors.feature_map.index["gap"]
+        self.gap_unknown = dict(zip(self.gap_values, self.gap_cols))[F.UNKNOWN]
+        self.w, self.V = factors.w, factors.V
+
+    def terms(self, signals: dict, gaps: np.ndarray, user_vectors: np.ndarray, item_vectors: np.ndarray) -> np.ndarray:
+        gap_index = pd.Index(self.gap_values).get_indexer(gaps)
+        gap_cols = np.where(gap_index >= 0, self.gap_cols[np.maximum(gap_index, 0)], self.gap_unknown)
+        v_gap, w_gap = self.V[gap_cols], self.w[gap_cols]  # (n, k), (n,)
+        x = np.stack([np.asarray(signals[s], dtype=np.float32) for s in SIGNALS])  # (s, n, c)
+        v_sig, w_sig = self.V[self.signal_cols], self.w[self.signal_cols]  # (s, k), (s,)
+        context = user_vectors[:, None, :] + item_vectors + v_gap[:, None, :]  # what each signal meets: (n, c, k)
+        out = np.einsum("s,snc->nc", w_sig, x) + w_gap[:, None]
+        out += np.einsum("snc,nck,sk->nc", x, context, v_sig, optimize=True)
+        out += np.einsum("nk,nck->nc", v_gap, user_vectors[:, None, :] + item_vectors, optimize=True)
+        gram = v_sig @ v_sig.T
+        for a in range(len(SIGNALS)):
+            for b in range(a + 1, len(SIGNALS)):
+                out += gram[a, b] * x[a] * x[b]
+        return out
