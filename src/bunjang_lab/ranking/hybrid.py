@@ -45,6 +45,9 @@ PAIR_FIELDS = ("signal", "gap")
 GAP_EDGES_SECONDS = (60, 300, 1800, 86400)
 GAP_LABELS = ("<1m", "<5m", "<30m", "<1d", "1d+")
 SESSION_GAP = pd.Timedelta(minutes=30)
+# Fewer factors than the plain FM, since the pair signals carry most of the evidence; the
+# starting point of the tuning, which may choose otherwise on each validation window.
+HYBRID_PARAMS = {"k": 8}
 
 
 class Generators:
@@ -124,16 +127,16 @@ class HybridFM(PretrainedFM):
     there contributes its targets, the ``hard_negatives`` candidates the generators rank
     highest and ``random_negatives`` others."""
 
-    search_space = {"k": [8, 16, 32], "lr": [0.02, 0.05, 0.1], "hard_negatives": [10, 30, 60]}
+    search_space = {"k": [8, 16, 32], "lr": [0.02, 0.05, 0.1], "hard_negatives": [30, 60, 120]}
 
     def __init__(self, name: str = "fm-hybrid", fields=F.FULL_FIELDS, rank_days: float | None = None,
-                 hard_negatives: int = 30, random_negatives: int = 10, seed: int = 0, **params):
+                 hard_negatives: int = 60, random_negatives: int = 10, seed: int = 0, **params):
         self.model_name, self.fields, self.rank_days = name, fields, rank_days
         self.hard_negatives, self.random_negatives, self.seed, self.params = hard_negatives, random_negatives, seed, params
 
     def get_param(self, name: str):
         return getattr(self, name) if name in ("hard_negatives", "random_negatives", "rank_days") else \
-            {**DEFAULT_PARAMS, **self.params}.get(name)
+            {**DEFAULT_PARAMS, **HYBRID_PARAMS, **self.params}.get(name)
 
     def with_params(self, **params) -> "HybridFM":
         own = {name: params.pop(name) for name in ("hard_negatives", "random_negatives", "rank_days") if name in params}
@@ -144,7 +147,7 @@ class HybridFM(PretrainedFM):
     # ------------------------------------------------------------ fitting
 
     def _factors(self, split: Split) -> FMFactors:
-        p = {**DEFAULT_PARAMS, **self.params}
+        p = {**DEFAULT_PARAMS, **HYBRID_PARAMS, **self.params}
         days = self.rank_days or split.test_days
         ranking = next_item(split.train, test_days=days, candidates=split.candidate_kind)
         if not len(ranking.requests):
