@@ -580,14 +580,15 @@ def _clicks(*sessions):
 def test_generators_read_recency_coviews_and_what_follows():
     from bunjang_lab.ranking.hybrid import Generators
 
-    events = _clicks(["a", "b", "c"], ["a", "b"], ["b", "d"], ["a", "c"])
-    inter = state.interactions(events, state.catalog(events))
-    gen = Generators().fit(inter, events["ts"].max(), np.array(["a", "b", "c", "d"]))
-    history = pd.DataFrame({"request": [0, 0], "item_id": ["c", "a"], "ts": events["ts"].iloc[:2].to_numpy()})
-    signals = gen.signals(history, 1)
+    events = _clicks(["a", "b", "c"], ["a", "b"], ["b", "d"], ["a", "c"], ["c", "a", "b"])
+    split = next_item(events, test_days=1 / 24, cutoff=events["ts"].max() - pd.Timedelta(minutes=0.5))
+    gen = Generators().fit(split)
+    assert split.candidates.tolist() == ["a", "b", "c", "d"] and len(split.requests) == 1  # the last session's "b"
+    signals = gen.signals(split.requests, split.history(split.requests))
     assert signals["recent"][0].tolist() == [1.0, 0.0, 0.5, 0.0]  # "a" was last, "c" one step before
     assert np.argmax(signals["next"][0]) == 1  # after "a" comes "b" most often
     assert signals["coview"][0, 1] > signals["coview"][0, 3]  # "b" is co-viewed with a and c, "d" with neither
+    assert signals["session"][0, 1] > 0 == signals["session"][0, 3]  # sessions with a and c went on to b, not d
 
 
 def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):
@@ -597,7 +598,7 @@ def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):
     requests = next_split.requests.iloc[:3]
     scores = model.scores(requests)
     history = next_split.history(requests)
-    signals = model.generators_.signals(history, len(requests))
+    signals = model.generators_.signals(requests, history)
     gaps = gap_buckets(history, requests)
     cols = np.arange(min(7, len(next_split.candidates)))
     rows = pd.DataFrame([(u, at, next_split.candidates[c]) for u, at in zip(requests["user_id"], requests["at"]) for c in cols],

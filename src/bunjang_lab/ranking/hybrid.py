@@ -12,6 +12,8 @@ of the (request, item) pair:
   sessions), with the same recency weights;
 * ``signal=next``: how often the item followed the last viewed item within a few steps of
   a training session (sequential rules), scaled to the request's best;
+* ``signal=session``: the vote of the training sessions most like the current one (V-SKNN,
+  :class:`bunjang_lab.ranking.neighbours.VSKNN`), scaled to the request's best;
 * ``signal=popular``: the item's interactions in the last day before the fit, scaled;
 * ``gap=...``: the time since the request's last interaction, bucketed.
 
@@ -37,10 +39,11 @@ from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.baselines import PretrainedFM
 from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.fm import FMRanker
+from bunjang_lab.ranking.neighbours import VSKNN
 from bunjang_lab.ranking.split import Split, next_item
 from bunjang_lab.ranking.training import DEFAULT_PARAMS
 
-SIGNALS = ("recent", "coview", "next", "popular")
+SIGNALS = ("recent", "coview", "next", "session", "popular")
 PAIR_FIELDS = ("signal", "gap")
 GAP_EDGES_SECONDS = (60, 300, 1800, 86400)
 GAP_LABELS = ("<1m", "<5m", "<30m", "<1d", "1d+")
@@ -51,13 +54,17 @@ HYBRID_PARAMS = {"k": 8}
 
 
 class Generators:
-    """Co-view similarities, sequential rules and recent popularity from interactions."""
+    """Co-view similarities, sequential rules, similar sessions and recent popularity, learned
+    from a split's training interactions."""
 
     def __init__(self, rule_steps: int = 10, popular_days: float = 1.0):
         self.rule_steps, self.popular_days = rule_steps, popular_days
 
-    def fit(self, interactions: pd.DataFrame, until: pd.Timestamp, candidates: np.ndarray) -> "Generators":
-        inter = interactions.sort_values(["user_id", "ts"], kind="stable")
+    def fit(self, split: Split) -> "Generators":
+        self.split_ = split
+        self.sessions_ = VSKNN().fit(split)
+        until, candidates = split.cutoff, split.candidates
+        inter = split.context.interactions.sort_values(["user_id", "ts"], kind="stable")
         self.items_ = pd.Index(sorted(inter["item_id"].unique()))
         self.candidates_ = pd.Index(candidates)
         to_candidate = self.candidates_.get_indexer(self.items_)
@@ -88,8 +95,9 @@ class Generators:
         self.popular_ = counts / max(counts.max(initial=0.0), 1e-9)
         return self
 
-    def signals(self, history: pd.DataFrame, n_requests: int) -> dict:
-        """``{signal: (n_requests, n_candidates) array}`` from the requests' histories."""
+    def signals(self, requests: pd.DataFrame, history: pd.DataFrame) -> dict:
+        """``{signal: (len(requests), n_candidates) array}``; ``history`` is the split's for them."""
+        n_requests = len(requests)
         item = self.items_.get_indexer(history["item_id"])
         request = history["request"].to_numpy()
         later = history.groupby("request").cumcount(ascending=False).to_numpy()
@@ -102,8 +110,9 @@ class Generators:
         picks = sp.csr_matrix((np.ones(last.sum(), dtype=np.float32), (request[last], item[last])),
                               shape=(n_requests, len(self.items_)))
         following = np.asarray((picks @ self.rules_).todense())
+        sessions = np.maximum(self.sessions_.scores(requests) - 1.0, 0.0)  # V-SKNN's scored items lie in (1, 2]
         return {"recent": np.minimum(recent, 1.0), "coview": _scaled(coview), "next": _scaled(following),
-                "popular": np.broadcast_to(self.popular_, recent.shape)}
+                "session": sessions, "popular": np.broadcast_to(self.popular_, recent.shape)}
 
 
 def _scaled(matrix: np.ndarray) -> np.ndarray:
@@ -152,7 +161,7 @@ class HybridFM(PretrainedFM):
         ranking = next_item(split.train, test_days=days, candidates=split.candidate_kind)
         if not len(ranking.requests):
             raise NotEnoughData("no interactions in the ranking window before the cutoff to train the hybrid FM")
-        generators = Generators().fit(ranking.context.interactions, ranking.cutoff, ranking.candidates)
+        generators = Generators().fit(ranking)
         rows, pairs = self._ranking_rows(ranking, generators)
         price_edges = F.fit_price_edges(split.context.items[split.context.items["listed_at"] < split.cutoff])
         scoring_ctx = F.Context(ranking.context.items, ranking.context.users, ranking._interactions()[0])
@@ -169,7 +178,7 @@ class HybridFM(PretrainedFM):
             estimator.fit(X[~valid], y[~valid], X[valid], y[valid])
         else:
             estimator.fit(X, y)
-        self.generators_ = Generators().fit(split.context.interactions, split.cutoff, split.candidates)
+        self.generators_ = Generators().fit(split)
         self.info_ = {"ranking_requests": int(len(ranking.requests)), "rows": int(len(rows)), "best_epoch": estimator.best_epoch_}
         return FMFactors(estimator.bias_, estimator.w_, estimator.V_, fmap)
 
@@ -180,9 +189,9 @@ class HybridFM(PretrainedFM):
         for start in range(0, len(ranking.requests), 512):
             block = ranking.requests.iloc[start:start + 512]
             history = ranking.history(block)
-            signals = generators.signals(history, len(block))
+            signals = generators.signals(block, history)
             allowed = ranking.allowed(block)
-            strength = sum(signals[s] for s in SIGNALS[:3]) + 1e-3 * signals["popular"]
+            strength = sum(signals[s] for s in SIGNALS[:4]) + 1e-3 * signals["popular"]
             strength = np.where(allowed, strength, -np.inf)
             gaps = gap_buckets(history, block)
             n_hard = min(self.hard_negatives, strength.shape[1])
@@ -212,7 +221,7 @@ class HybridFM(PretrainedFM):
     def scores(self, requests) -> np.ndarray:
         base = super().scores(requests)
         history = self.split_.history(requests)
-        signals = self.generators_.signals(history, len(requests))
+        signals = self.generators_.signals(requests, history)
         users = self.factors_.user_parts(requests["user_id"], self.context_, requests["at"])
         hours = pd.to_datetime(requests["at"], utc=True).dt.floor("h")
         items = np.empty((len(requests), len(self.split_.candidates), self.factors_.k), dtype=np.float32)
