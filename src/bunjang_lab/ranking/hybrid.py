@@ -51,6 +51,11 @@ SESSION_GAP = pd.Timedelta(minutes=30)
 # Fewer factors than the plain FM, since the pair signals carry most of the evidence; the
 # starting point of the tuning, which may choose otherwise on each validation window.
 HYBRID_PARAMS = {"k": 8}
+# Which of the FM's own fields ride along with the pair signals: ids help where users come
+# back for weeks (a marketplace), and are noise where a "user" is a one-off session (click
+# logs); the tuning chooses per data set.
+SIGNALS_ONLY = ("surface",)
+CONTENT_FIELDS = tuple(f for f in F.FULL_FIELDS if f not in ("user", "item", "seller", "recent_item"))
 
 
 class Generators:
@@ -129,6 +134,9 @@ def gap_buckets(history: pd.DataFrame, requests: pd.DataFrame) -> np.ndarray:
     return np.where(seconds.isna().to_numpy(), "none", np.asarray(GAP_LABELS, dtype=object)[np.minimum(index, 4)])
 
 
+OWN_SETTINGS = ("fields", "hard_negatives", "random_negatives", "rank_days")
+
+
 class HybridFM(PretrainedFM):
     """The FM ranker with session signals as pair features (see the module doc).
 
@@ -136,22 +144,19 @@ class HybridFM(PretrainedFM):
     there contributes its targets, the ``hard_negatives`` candidates the generators rank
     highest and ``random_negatives`` others."""
 
-    search_space = {"k": [8, 16, 32], "lr": [0.02, 0.05, 0.1], "hard_negatives": [30, 60, 120]}
+    search_space = {"fields": [SIGNALS_ONLY, CONTENT_FIELDS, F.FULL_FIELDS], "k": [8, 16]}
 
-    def __init__(self, name: str = "fm-hybrid", fields=F.FULL_FIELDS, rank_days: float | None = None,
+    def __init__(self, name: str = "fm-hybrid", fields=CONTENT_FIELDS, rank_days: float | None = None,
                  hard_negatives: int = 60, random_negatives: int = 10, seed: int = 0, **params):
         self.model_name, self.fields, self.rank_days = name, fields, rank_days
         self.hard_negatives, self.random_negatives, self.seed, self.params = hard_negatives, random_negatives, seed, params
 
     def get_param(self, name: str):
-        return getattr(self, name) if name in ("hard_negatives", "random_negatives", "rank_days") else \
-            {**DEFAULT_PARAMS, **HYBRID_PARAMS, **self.params}.get(name)
+        return getattr(self, name) if name in OWN_SETTINGS else {**DEFAULT_PARAMS, **HYBRID_PARAMS, **self.params}.get(name)
 
     def with_params(self, **params) -> "HybridFM":
-        own = {name: params.pop(name) for name in ("hard_negatives", "random_negatives", "rank_days") if name in params}
-        settings = {"hard_negatives": self.hard_negatives, "random_negatives": self.random_negatives,
-                    "rank_days": self.rank_days, **own}
-        return HybridFM(self.model_name, self.fields, seed=self.seed, **settings, **{**self.params, **params})
+        settings = {name: params.pop(name, getattr(self, name)) for name in OWN_SETTINGS}
+        return HybridFM(self.model_name, seed=self.seed, **settings, **{**self.params, **params})
 
     # ------------------------------------------------------------ fitting
 
