@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -15,13 +16,20 @@ from bunjang_lab.ranking.tuning import BUDGET
 from bunjang_lab.ranking.training import DEFAULT_PARAMS
 
 
+def _timestamp(text: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r}") from None
+
+
 def train(argv: list[str]) -> int:
     from bunjang_lab.evaluation.gate import promote_if_not_worse
     from bunjang_lab.ranking.training import train_model
 
     ap = parser("python -m bunjang_lab train", "Train the factorization-machine ranker on the lake.")
     ap.add_argument("--lake", default=str(paths.lake_dir()), help="event lake (default: %(default)s)")
-    ap.add_argument("--until", help="train on events before this date/time (UTC; default: all)")
+    ap.add_argument("--until", type=_timestamp, help="train on events before this date/time (UTC; default: all)")
     ap.add_argument("--out", default=str(paths.models_dir()), help="models folder (default: %(default)s)")
     ap.add_argument("--k", type=int, default=DEFAULT_PARAMS["k"], help="latent factors (default: %(default)s)")
     ap.add_argument("--epochs", type=int, default=DEFAULT_PARAMS["epochs"], help="maximum epochs (default: %(default)s)")
@@ -29,13 +37,7 @@ def train(argv: list[str]) -> int:
     ap.add_argument("--gate", action="store_true", help="move latest only if not worse than the current model")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    until = None
-    if args.until:
-        try:
-            until = pd.Timestamp(args.until)
-        except ValueError:
-            raise UserError(f"--until: not a date: {args.until!r}") from None
-    folder = train_model(args.lake, until, args.out, promote=not args.gate, seed=args.seed, k=args.k, epochs=args.epochs, lr=args.lr)
+    folder = train_model(args.lake, args.until, args.out, promote=not args.gate, seed=args.seed, k=args.k, epochs=args.epochs, lr=args.lr)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     t = meta["timings"]
     print(f"model {folder}")
@@ -61,7 +63,7 @@ def evaluate(argv: list[str]) -> int:
                     help="time-split: each user's positives after the cutoff; next-item: every later positive "
                          "from what the user did before it (default: %(default)s)")
     ap.add_argument("--test-days", type=float, default=3.0, help="days after the cutoff that are held out (default: %(default)s)")
-    ap.add_argument("--cutoff", help="the cutoff T (UTC date/time; default: --test-days before the last event)")
+    ap.add_argument("--cutoff", type=_timestamp, help="the cutoff T (UTC date/time; default: --test-days before the last event)")
     ap.add_argument("--candidates", choices=CANDIDATES, default="live",
                     help="live: listings that could be bought at the request's time (marketplaces); catalogue: "
                          "every item with a training interaction (click logs, ratings) (default: %(default)s)")
@@ -78,15 +80,9 @@ def evaluate(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     if args.budget < 1 or args.resamples < 1:
         raise UserError("--budget and --resamples must be at least 1")
-    cutoff = None
-    if args.cutoff:
-        try:
-            cutoff = pd.Timestamp(args.cutoff)
-        except ValueError:
-            raise UserError(f"--cutoff: not a date: {args.cutoff!r}") from None
     fm_params = {name: value for name, value in (("epochs", args.epochs), ("k", args.k)) if value is not None}
     progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
-    result = evaluate_lake(args.lake, args.protocol, test_days=args.test_days, cutoff=cutoff, candidates=args.candidates,
+    result = evaluate_lake(args.lake, args.protocol, test_days=args.test_days, cutoff=args.cutoff, candidates=args.candidates,
                            exclude_seen=args.exclude_seen, budget=args.budget, resamples=args.resamples, seed=args.seed,
                            progress=progress, **fm_params)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
