@@ -306,7 +306,9 @@ class VSKNN(SessionKNN):
         # frexp reads off exactly.
         steps = np.minimum(query["lengths"] - query["positions"] + 1, _MAX_STEP).astype(float)
         nb = neighbours.tocoo()
-        powers = np.asarray(self._times_sessions(query, np.exp2(-steps))[nb.row, nb.col]).ravel()
+        powers = self._times_sessions(query, np.exp2(-steps))[nb.row, nb.col]
+        # no neighbour at all gives an empty sparse result rather than an empty array of floats
+        powers = np.asarray(powers.toarray() if sp.issparse(powers) else powers, dtype=float).ravel()
         _, exponent = np.frexp(powers)
         decay = _STEP_WEIGHTS[self.weighting_score](1.0 - exponent)
         return sp.csr_matrix((nb.data * decay, (nb.row, nb.col)), shape=nb.shape)
