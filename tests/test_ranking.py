@@ -14,7 +14,6 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from bunjang_lab.marketplace import state
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.baselines import (FMModel, FreshPreferred, ImplicitModel, ItemKNN, Popularity, RandomModel,
