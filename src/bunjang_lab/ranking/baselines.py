@@ -176,7 +176,7 @@ class FreshPreferred(Recommender):
         return self
 
     def scores(self, requests) -> np.ndarray:
-        inter = self.split_._interactions()[0]
+        inter = self.split_.timeline()[0]
         categories, _ = F.recent_snapshots(inter, requests.rename(columns={"at": "ts"}), realtime.DEFAULT_PARAMS)
         fresh_from = F.epoch_seconds(requests["at"]) - self.fresh_days * 86400
         noise = np.random.default_rng(self.seed).random((len(requests), len(self.split_.candidates)))
@@ -325,7 +325,7 @@ class PretrainedFM(Recommender):
     def fit(self, split):
         super().fit(split)
         self.factors_ = self._factors(split)
-        inter = split._interactions()[0]
+        inter = split.timeline()[0]
         self.context_ = F.Context(split.context.items, split.context.users, inter)
         self.item_parts_: dict = {}
         return self

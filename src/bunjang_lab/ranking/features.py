@@ -74,6 +74,16 @@ def epoch_seconds(ts) -> np.ndarray:
     return epoch_ms(ts) / 1000.0
 
 
+def user_time_keys(codes, ms) -> np.ndarray:
+    """(user code, time in ms) as one sortable integer, so one ``searchsorted`` finds every
+    user's events before a time (ms since 1970 stay below 2**42 until the year 2109).
+
+    >>> (user_time_keys([0, 1], [5, 0]) > user_time_keys([0, 0], [4, 2**41])).tolist()
+    [True, True]
+    """
+    return np.asarray(codes, dtype=np.int64) * (np.int64(1) << 42) + np.asarray(ms, dtype=np.int64)
+
+
 def epoch_ms(ts) -> np.ndarray:
     """Timestamps to int64 milliseconds since 1970 (naive means UTC)."""
     if np.ndim(ts) == 0:
@@ -121,13 +131,11 @@ def recent_snapshots(inter: pd.DataFrame, queries: pd.DataFrame, params=realtime
     _, codes = np.unique(np.concatenate([inter["user_id"].astype(str).to_numpy(dtype=object),
                                          queries["user_id"].astype(str).to_numpy(dtype=object)]), return_inverse=True)
     e_codes, q_codes = codes[: len(inter)], codes[len(inter):]
-    # (user, time in ms) as one sortable integer; interactions are sorted by user and time
-    stride = np.int64(1) << 42  # ms since 1970 stay below 2**42 until the year 2109
+    # interactions are sorted by user and time, so their keys are sorted too
     e_ms = epoch_ms(inter["ts"])
-    e_key = e_codes * stride + e_ms
-    q_key = q_codes * stride + epoch_ms(queries["ts"])
-    after = np.searchsorted(e_key, q_key, side="left")  # interactions strictly before, all users
-    has_history = after > np.searchsorted(e_key, q_codes * stride, side="left")
+    e_key = user_time_keys(e_codes, e_ms)
+    after = np.searchsorted(e_key, user_time_keys(q_codes, epoch_ms(queries["ts"])), side="left")  # strictly before
+    has_history = after > np.searchsorted(e_key, user_time_keys(q_codes, 0), side="left")
     needed = np.zeros(len(inter) + 1, dtype=bool)
     needed[after[has_history]] = True
     needed = needed.tolist()

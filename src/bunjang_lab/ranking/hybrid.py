@@ -39,7 +39,7 @@ from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.baselines import PretrainedFM
 from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.fm import FMRanker
-from bunjang_lab.ranking.neighbours import VSKNN
+from bunjang_lab.ranking.neighbours import SESSION_GAP_MINUTES, VSKNN, session_numbers
 from bunjang_lab.ranking.split import Split, next_item
 from bunjang_lab.ranking.training import DEFAULT_PARAMS
 
@@ -47,7 +47,6 @@ SIGNALS = ("recent", "coview", "next", "session", "popular")
 PAIR_FIELDS = ("signal", "gap")
 GAP_EDGES_SECONDS = (60, 300, 1800, 86400)
 GAP_LABELS = ("<1m", "<5m", "<30m", "<1d", "1d+")
-SESSION_GAP = pd.Timedelta(minutes=30)
 # Fewer factors than the plain FM, since the pair signals carry most of the evidence; the
 # starting point of the tuning, which may choose otherwise on each validation window.
 HYBRID_PARAMS = {"k": 8}
@@ -77,8 +76,7 @@ class Generators:
         self.to_candidates_ = sp.csr_matrix((np.ones(keep.sum(), dtype=np.float32), (np.flatnonzero(keep), to_candidate[keep])),
                                             shape=(len(self.items_), len(self.candidates_)))
         item = self.items_.get_indexer(inter["item_id"])
-        new_session = (inter["user_id"] != inter["user_id"].shift()) | (inter["ts"].diff() > SESSION_GAP)
-        session = np.cumsum(new_session.to_numpy()) - 1
+        session = session_numbers(pd.factorize(inter["user_id"])[0], F.epoch_ms(inter["ts"]), SESSION_GAP_MINUTES)
         n_sessions = int(session.max()) + 1 if len(session) else 0
         binary = sp.csr_matrix((np.ones(len(item), dtype=np.float32), (session, item)), shape=(n_sessions, len(self.items_)))
         binary.data[:] = 1.0
@@ -169,7 +167,7 @@ class HybridFM(PretrainedFM):
         generators = Generators().fit(ranking)
         rows, pairs = self._ranking_rows(ranking, generators)
         price_edges = F.fit_price_edges(split.context.items[split.context.items["listed_at"] < split.cutoff])
-        scoring_ctx = F.Context(ranking.context.items, ranking.context.users, ranking._interactions()[0])
+        scoring_ctx = F.Context(ranking.context.items, ranking.context.users, ranking.timeline()[0])
         user_side = F.user_frame(rows.rename(columns={"at": "ts"}), scoring_ctx, realtime.DEFAULT_PARAMS)
         item_side = F.item_frame(rows["item_id"], rows["at"], scoring_ctx, price_edges)
         fields = tuple(self.fields) + PAIR_FIELDS

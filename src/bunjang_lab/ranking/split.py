@@ -84,30 +84,30 @@ class Split:
 
     # ------------------------------------------------------------ what a request may see
 
-    def _interactions(self):
+    def timeline(self):
         """All interactions (train and after the cutoff) sorted by user and time, with their
         sortable (user code, epoch ms) keys; built once."""
         if self._timeline is None:
             inter = pd.concat([self.context.interactions, self.after_cutoff], ignore_index=True)
             inter = inter.sort_values(["user_id", "ts"], kind="stable").reset_index(drop=True)
             users = pd.Index(inter["user_id"].unique())
-            self._timeline = (inter, users, _keys(users.get_indexer(inter["user_id"]), F.epoch_ms(inter["ts"])))
+            self._timeline = (inter, users, F.user_time_keys(users.get_indexer(inter["user_id"]), F.epoch_ms(inter["ts"])))
         return self._timeline
 
     def _ranges(self, requests: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """For each request, the [start, end) rows of its user's interactions before its time."""
-        inter, users, keys = self._interactions()
+        inter, users, keys = self.timeline()
         codes = users.get_indexer(requests["user_id"].astype(str))
         known = codes >= 0
         at_ms = F.epoch_ms(requests["at"])
-        start = np.searchsorted(keys, _keys(np.where(known, codes, 0), np.zeros(len(codes), dtype=np.int64)), side="left")
-        end = np.searchsorted(keys, _keys(np.where(known, codes, 0), at_ms), side="left")
+        start = np.searchsorted(keys, F.user_time_keys(np.where(known, codes, 0), 0), side="left")
+        end = np.searchsorted(keys, F.user_time_keys(np.where(known, codes, 0), at_ms), side="left")
         return np.where(known, start, 0), np.where(known, end, 0)
 
     def history(self, requests: pd.DataFrame) -> pd.DataFrame:
         """The interactions each request may use (its user's, strictly before its time), in
         time order: ``request`` (position in ``requests``), item_id, ts, type, weight, category."""
-        inter, _, _ = self._interactions()
+        inter, _, _ = self.timeline()
         start, end = self._ranges(requests)
         lengths = end - start
         rows = np.repeat(start - np.cumsum(np.r_[0, lengths[:-1]]), lengths) + np.arange(lengths.sum())
@@ -149,11 +149,6 @@ class Split:
         first = self.requests.drop_duplicates("user_id")
         allowed = self.allowed(first)
         return {u: set(self.candidates[~row].tolist()) for u, row in zip(first["user_id"], allowed)}
-
-
-def _keys(codes: np.ndarray, ms: np.ndarray) -> np.ndarray:
-    """(user code, time in ms) as one sortable integer (ms since 1970 stay below 2**42 until 2109)."""
-    return np.asarray(codes, dtype=np.int64) * (np.int64(1) << 42) + np.asarray(ms, dtype=np.int64)
 
 
 def _availability(items: pd.DataFrame):
