@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Iterator, NamedTuple
 
 from bunjang_lab.fraud.normalise import Normalised, domain_skeleton
+from bunjang_lab.fraud.patterns import TLDS
 
 # The platform's own domains: links there are never a reason.
 ALLOWED_DOMAINS = frozenset({"bunjang.co.kr", "bunjang.com", "bgzt.in"})
@@ -49,16 +50,11 @@ _SECOND_LEVEL = frozenset({"co", "or", "go", "ne", "ac", "re", "pe", "com", "net
 # Links that lead to a messenger are external channels (the rules' own), not phishing.
 _MESSENGER_HOSTS = frozenset({"open.kakao.com", "t.me", "telegram.me", "telegram.dog", "line.me", "wa.me"})
 
-_TLDS = (
-    "com|net|org|kr|me|ly|io|biz|info|uk|xyz|top|site|online|shop|app|link|click|cc|tk|ml|ga|cf|gq|ru|"
-    "cn|gl|do|la|vn|us|in|asia|store|live|club|pw|ws|tv|co|jp|de|fr|im|gy|id|at|be|eu|ph|to|mobi|win|"
-    "loan|vip|fun|icu|buzz|cyou|rest|bar|lol|work|today|page|dev|ai|sh|st|su|cx|one|pro|pay|bank|help"
-)
 # A bare domain checks the character before it once its first letter matched (a look-behind
 # first would be tried at every position of the text: a third slower over chat).
 _URL = re.compile(
     r"(?:(?:https?:?//|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\. ?[0-9a-z\-]{1,63}){0,6})(?::\d{1,5})?"
-    r"|(?P<bare>[0-9a-z\-](?<![0-9a-z@.\-][0-9a-z\-])[0-9a-z\-]{0,62}\.(?:[0-9a-z\-]{1,63}\.){0,5}(?:" + _TLDS + r"))"
+    r"|(?P<bare>[0-9a-z\-](?<![0-9a-z@.\-][0-9a-z\-])[0-9a-z\-]{0,62}\.(?:[0-9a-z\-]{1,63}\.){0,5}(?:" + TLDS + r"))"
     r"(?![0-9a-z\-])(?::\d{1,5})?)"
     r"(?P<path>[/?#][^\s<>\"'가-힣]{0,200})?"
 )

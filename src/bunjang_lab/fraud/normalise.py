@@ -7,12 +7,19 @@ the cleaned text can quote what the user actually wrote.
 Steps, in order (each one a regular expression or a translation table, so the whole
 thing runs in linear time):
 
-1. Unicode compatibility forms (NFKC): full-width letters and digits, circled digits.
-2. Lower case; invisible characters (zero width, bidi controls, Hangul fillers) removed.
-3. Look-alike Cyrillic and Greek letters mapped to the Latin letters they imitate.
-4. Defanged links and addresses re-armed: ``hxxp``, ``[.]``, ``(dot)``, ``[at]``, ``골뱅이``.
-5. Spaced-out single characters joined: ``카 카 오 톡``, ``카.톡``, ``0 1 0 - 1 2 3``.
-6. Jamo abbreviations and misspellings of messenger names: ``ㅋㅌ``, ``까톡``, ``텔레그렘``.
+1. Every character outside ASCII, Hangul and keyboard jamo is folded to what it imitates:
+   compatibility forms (NFKC: full-width, circled, styled letters and digits), any other
+   digit (``❶``, ``➀``, ``〇``), Latin letters with marks, small capitals or in squares,
+   Cyrillic and Greek look-alikes, conjoining jamo; invisible characters and combining
+   marks are dropped. Then lower case.
+2. Decomposed syllables composed again: ``ㅋㅏㅋㅏㅇㅗㅌㅗㄱ`` becomes ``카카오톡``.
+3. Defanged links and addresses re-armed: ``hxxp``, ``[.]``, ``(dot)``, ``[at]``, ``골뱅이``,
+   ``닷컴``, ``naver 점 com``.
+4. Symbols and emoji inside a word dropped (``카🍫톡``, ``01０✨1234``); spaced-out single
+   characters joined, whatever separates them (``카 카 오 톡``, ``카·톡``, ``0 1 0 - 1 2 3``).
+5. Digits written with look-alike letters inside a long number (``O1O-l234-5678``).
+6. Jamo abbreviations and misspellings of messenger names (``ㅋㅌ``, ``까톡``, ``텔레그렘``),
+   and the words the rules look for split by separators (``카카.오톡``, ``계 좌``).
 7. Hangul numerals where they stand for digits (runs of at least eight):
    ``공일공 일이삼사 오육칠팔`` becomes ``010 1234 5678``.
 
@@ -27,6 +34,8 @@ thing runs in linear time):
 'https://bunjang.co.kr'
 >>> normalise("ㅋㅋㅇㅌ 주세요").text
 '카카오톡 주세요'
+>>> normalise("카🍫톡 ☞ kim77, ❶❷❸ ㅋㅏㅋㅏㅇㅗㅌㅗㄱ").text
+'카톡 ☞ kim77, 123 카카오톡'
 >>> domain_skeleton("b0njang-pay.c0m") == domain_skeleton("bonjangpay.com")
 True
 """
@@ -38,15 +47,22 @@ import unicodedata
 from functools import lru_cache
 from typing import Callable, Iterable
 
+from bunjang_lab.text.hangul import compose
+
+# Symbols, emoji and punctuation outside ASCII (after folding): noise when inside a word.
+_JUNK_CHARS = (
+    "\u00a1-\u00bf\u00d7\u00f7\u02b0-\u02ff\u2010-\u2bff\u2e00-\u2e7f\u3000-\u303f\u30fb"
+    "\u318d\u318e\u3200-\u33ff\ufe10-\ufe6f\uff5f-\uff65\ue000-\uf8ff\U0001f000-\U0001fbff"
+)
 # Characters that separate the letters or digits of an obfuscated word.
-SEPARATORS = " \t.-_·•∙‧・ㅡ─―—–~*/|,'\"`^+=:;"
-SEP = f"[{re.escape(SEPARATORS)}]"
+_ASCII_SEPARATORS = " \t.-_~*/|,'\"`^+=:;"
+SEP = f"[{re.escape(_ASCII_SEPARATORS)}ㅡ{_JUNK_CHARS}]"
 
 _INVISIBLE_CHARS = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff"
 )
-_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+")
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 
 # Cyrillic and Greek letters that render like Latin ones (lower case, after NFKC).
 _CONFUSABLES = str.maketrans({
@@ -55,24 +71,50 @@ _CONFUSABLES = str.maketrans({
     "ԛ": "q", "ԝ": "w", "ɡ": "g", "ɩ": "i", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k",
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
 })
+# Folded by hand: NFKC leaves them, and they imitate a dot or a zero.
+_SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "〇": "0"}
+_LATIN_NAME = re.compile(r"LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?([A-Z])\b")
+_JAMO_NAME = re.compile(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
 
-_CONFUSABLE_BLOCKS = "\u0250-\u052f"
-_CONFUSABLE_HINT = re.compile(f"[{_CONFUSABLE_BLOCKS}]")
-_INVISIBLE_OR_CONFUSABLE = re.compile(f"[{_INVISIBLE_CHARS}{_CONFUSABLE_BLOCKS}]")  # one scan for both rare cases
-_DEFANG_HINT = re.compile(r"\[|\(|\{|골뱅이|hxxp|h\*\*p")  # literals, not a class: see _ALIAS_HINT
+# Everyday characters need no folding: ASCII, Hangul syllables, keyboard jamo (not the filler).
+_UNUSUAL = re.compile("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
+
+# Domain endings a dot spelled out or set apart by spaces may lead to ("naver 점 com", "pay . shop").
+_SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link)(?![0-9a-z])"
+_DEFANG_HINT = re.compile(  # literals first, not a class: see _ALIAS_HINT
+    r"\[|\(|\{|골뱅이|hxxp|h\*\*p|dot| \.|"
+    + "|".join(f"{word}(?<=[0-9a-z]{gap}{word})" for word in ("닷", "쩜", "점") for gap in ("", " "))
+)
 _DEFANG = re.compile(
     r"h(?:xx|\*\*|tt)p(s?)(?:\[:\]|\(:\)|:)?(?=/)"   # hxxp://, hxxp[:]//
-    r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)"
+    r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)|\[닷\]|\(닷\)"
     r"|\[at\]|\(at\)|\{at\}|\[@\]|\(@\)|\s?골뱅이\s?"
     r"|\[/\]|\[:\]"
+    r"| ?닷컴| ?닷넷"
+    rf"| ?(?:닷|쩜|점|dot) ?(?={_SPOKEN_TLD})| +\. ?(?={_SPOKEN_TLD})"
 )
+_SPOKEN_DOT_AFTER = re.compile("[0-9a-z]")  # "naver 점 com": a spoken dot only right after a name
 
 # A run of single letters or digits, each set apart by 1-3 separators ("카 카 오 톡").
 # Explicit classes rather than \w: they are much faster to test in CPython's engine.
-_WORD = "0-9a-z가-힣ㄱ-ㅠㅢ-ㆎ"  # not ㅡ: typed as a dash between digits (010ㅡ1234)
+_WORD = "0-9a-z가-힣ㄱ-ㅠㅢㅣㅥ-ㆌ"  # not ㅡ: typed as a dash between digits (010ㅡ1234)
+_WORD_CHAR = re.compile(f"[{_WORD}]")
+# Junk right before a letter or digit (most emoji end a message, after a space: never looked at).
+_JUNK_BEFORE_WORD = re.compile(f"[{_JUNK_CHARS}]{{1,4}}(?=[{_WORD}])")
 _SPACED = re.compile(rf"(?<![{_WORD}])[{_WORD}](?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))+")
 _SEP_CHARS = re.compile(f"{SEP}+")
 _SEP_CHAR = re.compile(SEP)
+
+_CONSONANTS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_FINALS = "ㄱㄲㄴㄷㄹㅁㅂㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
+_TYPED_VOWELS = {"ㅗㅏ": "ㅘ", "ㅗㅐ": "ㅙ", "ㅗㅣ": "ㅚ", "ㅜㅓ": "ㅝ", "ㅜㅔ": "ㅞ", "ㅜㅣ": "ㅟ", "ㅡㅣ": "ㅢ"}
+_JAMO_SYLLABLE = re.compile(f"([{_CONSONANTS}])(ㅗ[ㅏㅐㅣ]|ㅜ[ㅓㅔㅣ]|ㅡㅣ|[ㅏ-ㅣ])([{_FINALS}](?![ㅏ-ㅣ]))?")
+_JAMO_SYLLABLE_HINT = re.compile("[ㄱ-ㅎ][ㅏ-ㅣ]")
+
+# A long number written with look-alike letters (o and ㅇ for 0, i and l for 1).
+_DIGITISH = re.compile(r"(?<![0-9a-z])[0-9oilㅇ](?:[ \-.ㅡ~/]{0,2}[0-9oilㅇ]){7,}(?![0-9a-z])")
+_DIGITISH_HINT = re.compile(r"[oilㅇ](?:[ \-.]?\d|(?<=\d[oilㅇ])|(?<=\d[ \-.][oilㅇ]))")  # a class first: see _ALIAS_HINT
+_LOOKALIKE_DIGITS = str.maketrans({"o": "0", "ㅇ": "0", "i": "1", "l": "1"})
 
 _JAMO = "ㄱ-ㆎ"
 _ALIASES = {
@@ -83,9 +125,10 @@ _ALIASES = {
 _MISSPELLINGS = {
     "까톡": "카톡", "카톸": "카톡", "캌톡": "카톡", "까똑": "카톡", "카똑": "카톡", "깨톡": "카톡",
     "카록": "카톡", "캬톡": "카톡", "카카오똑": "카카오톡", "까까오톡": "카카오톡", "카까오톡": "카카오톡",
-    "카카오톸": "카카오톡", "카카오떡": "카카오톡",
+    "카카오톸": "카카오톡", "카카오떡": "카카오톡", "카카오특": "카카오톡", "카카톡": "카카오톡",
     "텔레그렘": "텔레그램", "텔래그램": "텔레그램", "텔레그람": "텔레그램", "텔레구람": "텔레그램",
-    "털레그램": "텔레그램", "텔그": "텔레그램", "탤레그램": "텔레그램", "뗄레그램": "텔레그램",
+    "털레그램": "텔레그램", "텔그": "텔레그램", "탤레그램": "텔레그램", "뗄레그램": "텔레그램", "텔레그랩": "텔레그램",
+    "텔렉램": "텔레그램", "텔레그레": "텔레그램",
 }
 # Plain alternation of the words: CPython skips ahead to their first letters, so testing
 # for any of them costs a fifth of one substring test per word, and far less than the
@@ -95,6 +138,20 @@ _ALIAS_RE = re.compile(
     f"(?<![{_JAMO}])(?:{'|'.join(sorted(_ALIASES, key=len, reverse=True))})(?![{_JAMO}])"
     f"|{'|'.join(sorted(_MISSPELLINGS, key=len, reverse=True))}"
 )
+# Words the rules look for, found again when separators split them ("카카.오톡", "계 좌").
+_SPLIT_WORDS = ("카카오톡", "카카오", "카톡", "텔레그램", "오픈채팅", "오픈톡", "위챗", "왓츠앱", "계좌번호", "계좌",
+                "선입금", "입금", "송금", "무통장", "예금주", "연락처", "전화번호", "안전결제", "번개페이")
+
+
+def _split_apart(word: str) -> str:
+    """``word`` with 1-3 separators somewhere between its letters (0-3 elsewhere): a word
+    written whole does not match, so the rewrite below runs only on split ones."""
+    if len(word) == 2:
+        return f"{word[0]}{SEP}{{1,3}}{word[1]}"
+    return f"{word[0]}(?:{SEP}{{1,3}}{f'{SEP}{{0,3}}'.join(word[1:])}|{_split_apart(word[1:])})"
+
+
+_SPLIT_WORD = re.compile("|".join(map(_split_apart, _SPLIT_WORDS)))
 
 _NUMERALS = {
     "공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5",
@@ -200,43 +257,43 @@ class _Builder:
         self.starts = new_starts + starts[last:]
         self.ends = new_ends + ends[last:]
 
-    def per_char(self, convert: Callable[[str], str]) -> None:
-        """Apply a per-character conversion that may change lengths."""
-        self.rewrite(_ANY_CHAR, lambda m: convert(m.group()))
-
-
-
 def _keep_if_none(new: str | None, match: re.Match) -> str:
     return match.group() if new is None else new
 
 
-_ANY_CHAR = re.compile(".", re.DOTALL)
+@lru_cache(maxsize=8192)
+def _fold(ch: str) -> str:
+    """What an unusual character stands for: a digit, a Latin letter, a keyboard jamo,
+    nothing (invisible characters, combining marks), or itself (symbols, other scripts)."""
+    if ch in _SPECIAL:
+        return _SPECIAL[ch]
+    if _INVISIBLE.match(ch) or unicodedata.category(ch) in ("Mn", "Me"):
+        return ""
+    digit = unicodedata.digit(ch, None)
+    if digit is None and unicodedata.category(ch) in ("Nl", "No"):
+        value = unicodedata.numeric(ch, None)
+        digit = int(value) if value in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) else None
+    if digit is not None:
+        return str(digit)
+    folded = unicodedata.normalize("NFKC", ch).lower().translate(_CONFUSABLES)
+    if len(folded) != 1 or folded.isascii() or "가" <= folded <= "힣":
+        return folded
+    name = unicodedata.name(folded, "")
+    latin = _LATIN_NAME.search(name)
+    if latin:
+        return latin.group(1).lower()
+    jamo = _JAMO_NAME.match(name)
+    if jamo:
+        try:
+            return unicodedata.lookup(f"HANGUL LETTER {jamo.group(1)}")
+        except KeyError:
+            return folded
+    return folded
 
 
-@lru_cache(maxsize=4096)
-def _nfkc_lower(ch: str) -> str:
-    return unicodedata.normalize("NFKC", ch).lower()
-
-
-_KEYBOARD_JAMO = re.compile("[\u3131-\u318e]+")
-# Blocks holding characters NFKC changes (full-width forms, circled and styled letters...).
-_COMPAT_BLOCKS = ((0x00A0, 0x33FF), (0xA640, 0xA69F), (0xF900, 0xFFEF), (0x1D400, 0x1D7FF), (0x1F100, 0x1F2FF))
-
-
-@lru_cache(maxsize=1)
-def _unstable() -> re.Pattern:
-    """The characters NFKC changes, except keyboard jamo (NFKC would turn ㅋ into a
-    conjoining jamo). Built on first use: most texts are already NFKC-normalised."""
-    codes = [c for lo, hi in _COMPAT_BLOCKS for c in range(lo, hi + 1)
-             if not 0x3131 <= c <= 0x318E and unicodedata.normalize("NFKC", chr(c)) != chr(c)]
-    ranges: list[list[int]] = []
-    for c in codes:  # as ranges: a class of single characters would be slow to test
-        if ranges and ranges[-1][1] == c - 1:
-            ranges[-1][1] = c
-        else:
-            ranges.append([c, c])
-    return re.compile("[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "")
-                                    for a, b in ranges) + "]")
+def _compose(match: re.Match) -> str:
+    initial, medial, final = match.groups()
+    return compose(initial, _TYPED_VOWELS.get(medial, medial), final or "")
 
 
 def _join_spaced(match: re.Match) -> str | None:
@@ -246,9 +303,27 @@ def _join_spaced(match: re.Match) -> str | None:
     return joined
 
 
+def _junk_inside_word(match: re.Match) -> str | None:
+    a = match.start()
+    return "" if a > 0 and _WORD_CHAR.match(match.string, a - 1) else None
+
+
+def _digitish(match: re.Match) -> str | None:
+    run = match.group()
+    digits = sum(ch.isdigit() for ch in run)
+    lookalikes = sum(ch in "oilㅇ" for ch in run)
+    if lookalikes == 0 or digits < 4 or lookalikes > digits:
+        return None
+    return run.translate(_LOOKALIKE_DIGITS)
+
+
 def _alias(match: re.Match) -> str:
     word = match.group()
     return _ALIASES.get(word) or _MISSPELLINGS[word]
+
+
+def _split_word(match: re.Match) -> str:
+    return _SEP_CHARS.sub("", match.group())
 
 
 def _numerals(match: re.Match) -> str | None:
@@ -266,10 +341,15 @@ def _numerals(match: re.Match) -> str | None:
     return _NUMERAL_TOKENS.sub(lambda m: _NUMERALS.get(m.group(), m.group()), run) + keep
 
 
-def _defang(match: re.Match) -> str:
+def _defang(match: re.Match) -> str | None:
     token = match.group()
     if token.startswith("h"):
         return f"http{match.group(1)}:" if ":" in token or "[" in token or "(" in token else f"http{match.group(1)}"
+    if "닷컴" in token or "닷넷" in token:
+        return None if match.start() == 0 or not _SPOKEN_DOT_AFTER.match(match.string, match.start() - 1) else (
+            ".com" if "컴" in token else ".net")
+    if token.strip() in ("닷", "쩜", "점", "dot", "."):  # spoken or spaced dot: only right after a name
+        return "." if match.start() > 0 and _SPOKEN_DOT_AFTER.match(match.string, match.start() - 1) else None
     if "골뱅이" in token or "at" in token or "@" in token:
         return "@"
     if "/" in token:
@@ -286,32 +366,31 @@ def normalise(text: str) -> Normalised:
 
 def _run(text: str, builder: _Builder) -> _Builder:
     """The normalisation steps, in order, on ``builder``."""
-    if not (text.isascii() or unicodedata.is_normalized("NFKC", text)
-            or unicodedata.is_normalized("NFKC", _KEYBOARD_JAMO.sub("", text))):  # ㅋㅋ, ㅠ: kept as typed
-        builder.rewrite(_unstable(), lambda m: _nfkc_lower(m.group()))
-    lowered = builder.text.lower()
-    if len(lowered) == len(builder.text):
-        builder.text = lowered
-    else:  # a few characters (İ) lower to two; keep the positions right
-        builder.per_char(str.lower)
+    # Each step first checks cheaply whether it can apply: most texts need few of them.
+    ascii_only = text.isascii()
+    if not ascii_only and _UNUSUAL.search(text):
+        builder.rewrite(_UNUSUAL, lambda m: _fold(m.group()))
+    builder.text = builder.text.lower()  # what is left is ASCII, Hangul and jamo: lengths stay
     ascii_only = builder.text.isascii()
-    # Each step below first checks cheaply whether it can apply: most texts need few of them.
-    # Every invisible and look-alike character is outside ASCII.
-    if not ascii_only and _INVISIBLE_OR_CONFUSABLE.search(builder.text):
-        builder.rewrite(_INVISIBLE, lambda m: "")
-        if _CONFUSABLE_HINT.search(builder.text):
-            builder.text = builder.text.translate(_CONFUSABLES)
+    if not ascii_only and _JAMO_SYLLABLE_HINT.search(builder.text):
+        builder.rewrite(_JAMO_SYLLABLE, _compose)
     if _DEFANG_HINT.search(builder.text):
         builder.rewrite(_DEFANG, _defang)
+    if not ascii_only and _JUNK_BEFORE_WORD.search(builder.text):
+        builder.rewrite(_JUNK_BEFORE_WORD, _junk_inside_word)
     if builder.track:  # delete the separators only, so each joined character keeps its own position
         text = builder.text
         builder.splice((*sep.span(), "") for run in _SPACED.finditer(text) if _join_spaced(run) is not None
                        for sep in _SEP_CHAR.finditer(text, *run.span()))
     else:
         builder.rewrite(_SPACED, _join_spaced)
+    if _DIGITISH_HINT.search(builder.text):
+        builder.rewrite(_DIGITISH, _digitish)
     if not ascii_only:
         if _ALIAS_HINT.search(builder.text):
             builder.rewrite(_ALIAS_RE, _alias)
+        if _SPLIT_WORD.search(builder.text):
+            builder.rewrite(_SPLIT_WORD, _split_word)
         builder.rewrite(_NUMERAL_RUN, _numerals)
     return builder
 

@@ -23,6 +23,13 @@ def digit_runs(min_digits: int) -> re.Pattern:
     return re.compile(rf"\d(?:{_NUMBER_SEP}{{0,3}}\d){{{min_digits - 1},}}")
 
 
+# Top-level domains a bare link may end in (with a scheme or www., any ends one).
+TLDS = (
+    "com|net|org|kr|me|ly|io|biz|info|uk|xyz|top|site|online|shop|app|link|click|cc|tk|ml|ga|cf|gq|ru|"
+    "cn|gl|do|la|vn|us|in|asia|store|live|club|pw|ws|tv|co|jp|de|fr|im|gy|id|at|be|eu|ph|to|mobi|win|"
+    "loan|vip|fun|icu|buzz|cyou|rest|bar|lol|work|today|page|dev|ai|sh|st|su|cx|one|pro|pay|bank|help"
+)
+
 DIGIT_GROUP = re.compile(r"\d+")
 DATE = re.compile(r"(?:19|20)\d{2}[-./ ]{1,2}\d{1,2}[-./ ]{1,2}\d{1,2}")  # 2024-01-15: not personal data
 

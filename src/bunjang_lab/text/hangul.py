@@ -54,6 +54,15 @@ def decompose(ch: str) -> tuple[str, str, str]:
     return _CHO[index // 588], _JUNG[(index % 588) // 28], _JONG[index % 28]
 
 
+def compose(initial: str, medial: str, final: str = "") -> str:
+    """The syllable of compatibility jamo (the inverse of :func:`decompose`).
+
+    >>> compose("ㅋ", "ㅏ"), compose("ㄷ", "ㅏ", "ㄺ")
+    ('카', '닭')
+    """
+    return chr(_SYLLABLE_BASE + _CHO.index(initial) * 588 + _JUNG.index(medial) * 28 + _JONG.index(final))
+
+
 def keystrokes(text: str) -> str:
     """The jamo keystrokes that type ``text``; other characters pass through."""
     out = []
