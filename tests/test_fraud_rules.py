@@ -117,7 +117,9 @@ def test_specific_reasons_replace_generic_ones():
 def test_host_classification():
     assert classify_host("bunjang.co.kr") is None
     assert classify_host("m.bunjang.co.kr") is None
-    assert classify_host("naver.com") == "external_link"
+    assert classify_host("naver.com") == "known_site"
+    assert classify_host("naver-photos.com") == "lookalike_domain"
+    assert classify_host("photo-gallery.com") == "external_link"
     assert classify_host("naver-pay.com") == "lookalike_domain"
     assert classify_host("10.0.0.1") == "ip_link"
 

@@ -8,7 +8,7 @@ with such letters (or full-width ones) is a look-alike, even of a domain the bra
 >>> [link.code for link in find_links(normalise("hxxps://bunjang-pay[.]com/order 에서 결제"))]
 ['lookalike_domain']
 >>> [link.code for link in find_links(normalise("naver[.]com, bit.ly/3abc, m.bunjang.co.kr/products/1"))]
-['external_link', 'url_shortener', None]
+['known_site', 'url_shortener', None]
 >>> [link.code for link in find_links(normalise("раураl.com/login"))]
 ['lookalike_domain']
 >>> [link.code for link in find_links(normalise("185.23.4.1:8080/pay 에서 결제, t.me/seller"))]
@@ -39,6 +39,16 @@ BRANDS = {
     "kbstar": {"kbstar.com"}, "shinhan": {"shinhan.com"}, "wooribank": {"wooribank.com"},
 }
 _BRAND_SKELETONS = {domain_skeleton(b): b for b in BRANDS}
+# Sites people point to when describing an item (maker, shop, review, price comparison):
+# a link there is no lure. With the brands' own domains they earn "known_site".
+KNOWN_SITES = frozenset({
+    "youtube.com", "youtu.be", "google.com", "daum.net", "tistory.com", "wikipedia.org", "namu.wiki", "apple.com",
+    "samsung.com", "lge.co.kr", "lg.com", "sony.com", "nike.com", "adidas.com", "danawa.com", "musinsa.com",
+    "kream.co.kr", "11st.co.kr", "gmarket.co.kr", "auction.co.kr", "ssg.com", "lotteon.com", "oliveyoung.co.kr",
+    "29cm.co.kr", "wconcept.co.kr", "amazon.com", "ebay.com", "ikea.com", "dyson.co.kr", "nintendo.com",
+})
+KNOWN_SITE = "known_site"
+OWNED_SITE_CODES = frozenset({None, KNOWN_SITE})  # the platform's own, and sites everyone knows
 # Brands too short or too close to English words to match one edit away ("example" ~ "apple").
 _EXACT_ONLY = frozenset({"apple", "toss", "payco", "safepay", "paypass", "epost", "hanjin", "kakao"})
 SHORTENERS = frozenset({
@@ -106,10 +116,13 @@ def _near_substring(label: str, brand: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def classify_host(host: str) -> str | None:
-    """The rule code for a link to ``host`` (None for the platform's own domains).
+    """The rule code for a link to ``host`` (None for the platform's own domains,
+    :data:`KNOWN_SITE` for a brand's own or a well-known site).
 
     >>> [classify_host(h) for h in ("bunjang.co.kr", "bunjang-pay.com", "bit.ly", "xn--80ak6aa92e.com", "blog.example.com")]
     [None, 'lookalike_domain', 'url_shortener', 'punycode_domain', 'external_link']
+    >>> classify_host("blog.naver.com"), classify_host("www.apple.com")
+    ('known_site', 'known_site')
     >>> classify_host("paypa1.com"), classify_host("cjlogistlcs.com"), classify_host("10.0.0.1")
     ('lookalike_domain', 'lookalike_domain', 'ip_link')
     """
@@ -125,9 +138,11 @@ def classify_host(host: str) -> str | None:
         return "url_shortener"
     skeleton = domain_skeleton(host)
     label = domain_skeleton(domain.split(".")[0])
+    if domain in KNOWN_SITES or host in KNOWN_SITES:
+        return KNOWN_SITE
     for brand_skeleton, brand in _BRAND_SKELETONS.items():
         if domain in BRANDS[brand]:
-            return "external_link"
+            return KNOWN_SITE
         if brand_skeleton in skeleton or (brand not in _EXACT_ONLY and _near_substring(label, brand_skeleton)):
             return "lookalike_domain"
     return "external_link"
@@ -144,7 +159,7 @@ def find_links(n: Normalised) -> Iterator[Link]:
         if host in _MESSENGER_HOSTS or ("." not in host and host_group == "bare"):
             continue
         code = classify_host(host)
-        if code in (None, "external_link") and not n.source(*match.span(host_group)).isascii():
+        if code in (None, KNOWN_SITE, "external_link") and not n.source(*match.span(host_group)).isascii():
             code = "lookalike_domain"  # Cyrillic or full-width letters spelling a familiar name
         yield Link(match.start(), match.end(), code)
     for match in _IP_PATH.finditer(text):

@@ -47,6 +47,11 @@ _SERIAL_LABEL = re.compile(
     r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|order|tracking|#|ref)"
     r"(?: ?(?:넘버|번호|number|no\.?|명|code))?[^0-9a-z가-힣]{0,3}$"
 )
+# Numbers right after these words are a company's line (a shop, a bank, the platform's help desk).
+_SERVICE_LABEL = re.compile(
+    r"(?:고객 ?센터|콜 ?센터|상담 ?센터|서비스 ?센터|a/?s ?센터|대표 ?번호|고객 ?상담|customer (?:service|care|center)|helpline)"
+    r"[^0-9가-힣]{0,3}(?:번호)?[^0-9]{0,3}$"
+)
 _KOREAN_MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
 
 
@@ -109,10 +114,15 @@ def is_korean_mobile(digits: str) -> bool:
 
 
 def after_serial_label(text: str, start: int) -> bool:
-    """Whether the number at ``start`` follows a serial, order or parcel-number label.
+    """Whether the number at ``start`` follows a serial, order or parcel-number label, or
+    names a company's line (고객센터 1588-1234): no one's personal contact either way.
 
     >>> text = "운송장 번호 123456789012"
     >>> after_serial_label(text, text.index("1"))
     True
+    >>> text = "애플 고객센터 080-333-4000"
+    >>> after_serial_label(text, text.index("0"))
+    True
     """
-    return bool(_SERIAL_LABEL.search(text, max(0, start - 16), start))
+    window = max(0, start - 16)
+    return bool(_SERIAL_LABEL.search(text, window, start) or _SERVICE_LABEL.search(text, window, start))

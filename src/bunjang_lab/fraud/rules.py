@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
-from bunjang_lab.fraud.links import find_links
+from bunjang_lab.fraud.context import QUESTION, REQUEST_CONTEXTS, WARNING, Clauses
+from bunjang_lab.fraud.links import OWNED_SITE_CODES, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
@@ -64,11 +65,12 @@ _ACCOUNT_WORD = re.compile(r"계좌|입금|송금|이체|예금주|account|acct|
 class _Message:
     """A normalised text and what several rules look at, each found once."""
 
-    __slots__ = ("text", "words", "links", "numbers", "phones", "accounts", "banks", "account_words")
+    __slots__ = ("text", "clauses", "words", "links", "numbers", "phones", "accounts", "banks", "account_words")
 
     def __init__(self, normalised: Normalised):
         text = normalised.text
         self.text = text
+        self.clauses = Clauses(text)
         self.words = _present_words(text)
         self.links = list(find_links(normalised))
         self.numbers = list(written_numbers(text, [(link.start, link.end) for link in self.links]))
@@ -103,77 +105,114 @@ def _near(spans: list[Span], number: WrittenNumber, reach: int = 20) -> Span | N
 
 
 class Detector(NamedTuple):
-    """How a rule finds its evidence: ``find`` returns the span of the normalised text to
-    quote, or None. It runs only on texts holding one of ``words`` (trigger words, or
-    :data:`LINK` / :data:`NUMBER`): one pass finds every rule's words, far cheaper than
-    running every rule's expression on every text."""
+    """How a rule finds its evidence: ``find`` yields candidate spans of the normalised
+    text to quote, in order. It runs only on texts holding one of ``words`` (trigger
+    words, or :data:`LINK` / :data:`NUMBER`): one pass finds every rule's words, far
+    cheaper than running every rule's expression on every text. A candidate in a clause
+    that ``quiet_in`` names (:mod:`~bunjang_lab.fraud.context`: a question, a refusal, a
+    warning) is skipped: requests without an identifier use it, identifiers never do."""
 
-    find: Callable[[_Message], Span | None]
+    find: Callable[[_Message], Iterator[Span]]
     words: frozenset[str]
+    quiet_in: frozenset[str] = frozenset()
+
+    def evidence(self, message: _Message) -> Span | None:
+        """The first candidate not in a quiet clause, or None."""
+        for span in self.find(message):
+            if not self.quiet_in or not message.clauses.quiet(*span, self.quiet_in):
+                return span
+        return None
 
 
-def first_match(pattern: str | re.Pattern, words: Iterable[str]) -> Detector:
-    """The first match of ``pattern``, on texts holding one of ``words``."""
+def first_match(pattern: str | re.Pattern, words: Iterable[str], quiet_in: frozenset[str] = frozenset()) -> Detector:
+    """Each match of ``pattern``, on texts holding one of ``words``."""
     compiled = re.compile(pattern)
 
-    def find(message: _Message) -> Span | None:
-        match = compiled.search(message.text)
-        return match.span() if match else None
+    def find(message: _Message) -> Iterator[Span]:
+        return (match.span() for match in compiled.finditer(message.text))
 
-    return Detector(find, frozenset(words))
+    return Detector(find, frozenset(words), quiet_in)
+
+
+def request(pattern: str | re.Pattern, words: Iterable[str]) -> Detector:
+    """:func:`first_match` for a request without an identifier: quiet when the writer asks
+    about it, refuses it or warns about it."""
+    return first_match(pattern, words, REQUEST_CONTEXTS)
+
+
+# The Latin words before a letters-only handle that make it one ("kakao: goodseller").
+_NAMES_BEFORE_HANDLE = frozenset({"kakao", "kakaotalk", "talk", "katalk", "telegram", "tg", "line", "wechat", "weixin",
+                                  "id", "whatsapp", "app", "insta", "instagram"})
+_LATIN_WORD_BEFORE = re.compile(r"([a-z]+)[^0-9a-z가-힣]{0,3}$")
+
+
+def plausible_handle(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` reads as a messenger ID rather than a word: it has a
+    digit, ``_`` or ``.``, or starts with ``@``; a letters-only one must not sit inside an
+    English phrase ("I don't use KakaoTalk", "WhatsApp, let's chat").
+
+    >>> plausible_handle("카톡 goodseller 추가", 3, 13), plausible_handle("don't use kakaotalk", 0, 3)
+    (True, False)
+    """
+    handle = text[start:end].lstrip("@")
+    if handle in NOT_HANDLES:
+        return False
+    if text[start] == "@" or not handle.isalpha():
+        return True
+    after = text[end:end + 3].lstrip(" ,")
+    if text.startswith("'", end) or (after[:1].isascii() and after[:1].isalpha()):
+        return False
+    before = _LATIN_WORD_BEFORE.search(text, max(0, start - 24), start)
+    return before is None or before.group(1) in _NAMES_BEFORE_HANDLE
 
 
 def handle_after(pattern: str | re.Pattern, words: Iterable[str], reach: int = 0) -> Detector:
-    """The first match of ``pattern`` whose handle (the group that matched: one per branch)
-    is not a common word. The search starts at the first of ``words`` in the text, or
-    ``reach`` characters before it when the handle may come first: the rest of the text,
-    where a handle-first branch is costly, is skipped."""
+    """Each match of ``pattern`` whose handle (the group that matched: one per branch)
+    reads as an ID (:func:`plausible_handle`). The search starts at the first of
+    ``words`` in the text, or ``reach`` characters before it when the handle may come
+    first: the rest of the text, where a handle-first branch is costly, is skipped."""
     compiled = re.compile(pattern)
     words = frozenset(words)
 
-    def find(message: _Message) -> Span | None:
+    def find(message: _Message) -> Iterator[Span]:
         text = message.text
         start = max(0, min(text.find(word) for word in words & message.words) - reach)
         for match in compiled.finditer(text, start):
-            handle = next(group for group in match.groups() if group)
-            if handle.lstrip("@") not in NOT_HANDLES:
-                return match.span()
-        return None
+            group = match.lastindex
+            if plausible_handle(text, match.start(group), match.end(group)):
+                yield match.span()
 
     return Detector(find, words)
 
 
 def either(*detectors: Detector) -> Detector:
-    """The evidence of the first of ``detectors`` that finds some (each on its own words)."""
-    def find(message: _Message) -> Span | None:
+    """The evidence of each of ``detectors`` that finds some (each on its own words and
+    with its own quiet clauses), in order."""
+    def find(message: _Message) -> Iterator[Span]:
         for detector in detectors:
             if detector.words.isdisjoint(message.words):
                 continue
-            span = detector.find(message)
+            span = detector.evidence(message)
             if span is not None:
-                return span
-        return None
+                yield span
 
     return Detector(find, frozenset().union(*(detector.words for detector in detectors)))
 
 
-def on_links(find: Callable[[_Message], Span | None]) -> Detector:
+def on_links(find: Callable[[_Message], Iterator[Span]]) -> Detector:
     """A detector reading the message's links: it runs only when there are some."""
     return Detector(find, frozenset({LINK}))
 
 
-def on_numbers(find: Callable[[_Message], Span | None]) -> Detector:
+def on_numbers(find: Callable[[_Message], Iterator[Span]]) -> Detector:
     """A detector reading the message's written numbers: it runs only when there are some."""
     return Detector(find, frozenset({NUMBER}))
 
 
 def link_classified(code: str) -> Detector:
-    """The first link whose host :func:`~bunjang_lab.fraud.links.classify_host` gives ``code``."""
-    def find(message: _Message) -> Span | None:
-        for link in message.links:
-            if link.code == code:
-                return link.start, link.end
-        return None
+    """Each link whose host :func:`~bunjang_lab.fraud.links.classify_host` gives ``code``."""
+    def find(message: _Message) -> Iterator[Span]:
+        return ((link.start, link.end) for link in message.links if link.code == code)
 
     return on_links(find)
 
@@ -184,75 +223,86 @@ _PAYMENT_NEAR_LINK = re.compile(
 
 
 @on_links
-def _payment_link(message: _Message) -> Span | None:
+def _payment_link(message: _Message) -> Iterator[Span]:
     text = message.text
     for link in message.links:
-        if link.code is None:
-            continue  # the platform's own
+        if link.code in OWNED_SITE_CODES:
+            continue  # the platform's own, or a site everyone knows: not a fake payment page
         if _PAYMENT_NEAR_LINK.search(text, max(0, link.start - 30), min(len(text), link.end + 30)):
-            return link.start, link.end
-    return None
+            yield link.start, link.end
 
 
 def blocklisted(kind: str) -> Detector:
-    """The first number the fraud blocklist holds as a ``kind`` (``phone``/``account``)."""
-    def find(message: _Message) -> Span | None:
+    """Each number the fraud blocklist holds as a ``kind`` (``phone``/``account``)."""
+    def find(message: _Message) -> Iterator[Span]:
         blocklist = shared_blocklist()
-        return next(((n.start, n.end) for n in message.numbers if blocklist.kind(n.digits) == kind), None)
+        return ((n.start, n.end) for n in message.numbers if blocklist.kind(n.digits) == kind)
 
     return on_numbers(find)
 
 
 @on_numbers
-def _phone_number(message: _Message) -> Span | None:
-    return (message.phones[0].start, message.phones[0].end) if message.phones else None
+def _phone_number(message: _Message) -> Iterator[Span]:
+    return ((phone.start, phone.end) for phone in message.phones)
 
 
 @on_numbers
-def _bank_account(message: _Message) -> Span | None:
+def _bank_account(message: _Message) -> Iterator[Span]:
     for number in message.accounts:
         bank = _near(message.banks, number)
         if bank:  # the evidence quotes the bank's name with the number
-            return min(bank[0], number.start), max(bank[1], number.end)
-    return None
+            yield min(bank[0], number.start), max(bank[1], number.end)
 
 
 @on_numbers
-def _account_number(message: _Message) -> Span | None:
+def _account_number(message: _Message) -> Iterator[Span]:
     for number in message.accounts:
         if not _near(message.banks, number) and _near(message.account_words, number):
-            return number.start, number.end
-    return None
+            yield number.start, number.end
 
 
-_CONTACT_VERB = (
-    r"(?:주세요|주시|줘|주셈|주면|주시면|드릴|드려|연락|문의|대화|얘기|이야기|친추|추가|ㄱㄱ|하실|해주|해 ?주|"
-    r"로 와|으로 와|오세요|부탁|남겨|보내|주라|할게|해요|하세요|거래|톡 ?주|contact|add|message|text|dm|me)"
+# What follows a messenger's name when the writer asks to continue there.
+_CONTACT_REQUEST = (
+    r"(?:주세요|주시면|주셈|줘|주라|주실|부탁|바랍|남겨|해 ?주|하세요|해요|합시다|하자|할게|하실|드릴게|드릴께|드려요|드립니다|"
+    r"연락|문의|친추|추가|ㄱㄱ|와 ?주|오세요|와요|넘어|옮기|contact|add|message|text|dm|call|reach|chat|talk|hit)"
 )
-_KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift))"
+_KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마))"
 # The expressions below are spelled with literal_first where every branch can start with
 # a word (several times faster).
 _KAKAO_ID = re.compile(rf"{KAKAO}{_KAKAO_NOT}.{{0,12}}?({HANDLE})|({HANDLE}).{{0,8}}?{KAKAO}{_KAKAO_NOT}")
 _KAKAO_CONTACT = re.compile(
-    literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}.{{0,8}}?{_CONTACT_VERB}") + "|"
-    + literal_first(("연락", "문의", "대화", "거래"), rf"[은는]?.{{0,6}}?{KAKAO}{_KAKAO_NOT}")
+    literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}.{{0,8}}?{_CONTACT_REQUEST}") + "|"
+    + literal_first(("연락", "문의", "대화"), rf"[은는]?.{{0,6}}?{KAKAO}{_KAKAO_NOT}")
 )
 _KAKAO_TRIGGERS = ("카톡", "카카오", "kakao", "katalk", "ka톡")
 _TELEGRAM_TRIGGERS = ("텔레", "telegram", "tg")
+_WECHAT_TRIGGERS = ("위챗", "wechat", "weixin", "微信")
+_WHATSAPP_TRIGGERS = ("wa.me", "왓츠앱", "whatsapp", "whats app")
 _FRIEND_ID = literal_first(("친추", "친구 ?추가", *ID_MARKER_WORDS), rf"[^0-9a-z가-힣]{{0,3}}({HANDLE})")
 _LINE_ID = re.compile(
-    literal_first(LINE_WORDS, rf"[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}{HANDLE}") + r"|line\.me/|"
-    + literal_first(LINE_WORDS, r"(?:으로|로|에서)? ?(?:친추|연락|대화|메신저|메세지|messenger|추가)"))
+    literal_first(LINE_WORDS, rf"[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}({HANDLE})"))
+_LINE_CONTACT = literal_first(LINE_WORDS, r"(?:으로|로|에서)? ?(?:친추|연락|대화|메신저|메세지|messenger|추가|주세요)")
 _SHORT_CODE = re.compile(
     r"(?<![a-z])(?:text|txt|send|reply|rply|sms|msg|mms|opt out|stop)[a-z]{0,3}(?![a-z]).{0,40}?"
     r"(?:to|on|2)\s{0,2}(?:no:?\s{0,2})?(\d{4,6})(?![\d%])"
 )
 
-_PREPAY = re.compile(
-    r"선 ?입금|선 ?결제|입금 ?먼저|먼저 ?(?:입금|송금|이체|결제)|계좌 ?이체|계좌로 ?(?:보내|입금|송금|결제)|"
-    r"입금 ?(?:해|하)[가-힣]{0,4} ?(?:주시면|주면|후|하시면|시면|주셔야)|입금 ?(?:확인 ?)?(?:후|되면|하면|시) ?(?:바로 |즉시 )?(?:발송|배송|보내|택배)|"
-    r"무통장|pay (?:me )?first|transfer first|payment first|deposit first|send (?:the )?money first"
-)
+# Who asks for what: the writer asks the reader to pay first, only by transfer, into an
+# account, or ships once paid; a buyer offering to pay ("보내드릴게요") is not in here.
+_MONEY_WORDS = ("입금", "송금", "이체")
+_PLEASE_PAY = r"(?:주세요|주시면|주셔야|줘|주셈|부탁|바랍|주시고)"
+_PREPAY = re.compile("|".join((
+    r"선 ?입금|선 ?송금|선 ?결제|입금 ?먼저|송금 ?먼저|이체 ?먼저|먼저 ?(?:입금|송금|이체)",
+    literal_first(("계좌 ?이체", "계좌", "무통장 ?(?:입금)?", "현금 ?입금", *_MONEY_WORDS), " ?(?:으로|로)? ?만(?![가-힣])"),
+    literal_first(("계좌", "통장", "무통장"),
+                  rf"(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?(?:입금|송금|이체|보내|넣어)[가-힣]{{0,3}} ?{_PLEASE_PAY}"),
+    literal_first(_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)"),
+    literal_first(_MONEY_WORDS, r" ?(?:확인 ?)?(?:후|되면|하면|시|되는 ?대로|하시면) ?(?:바로 |즉시 |당일 |오늘 )?"
+                                r"(?:발송|배송|보내|택배|출고|포장)"),
+    r"계좌 ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)",
+    r"pay (?:me )?first|transfer first|payment first|deposit first|send (?:the )?money first|pay up ?front|"
+    r"bank transfer only|transfer only|only (?:accept )?bank transfer",
+)))
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 _REFUSED = (
@@ -283,23 +333,26 @@ _RULE_LIST = [
          # the ID may come first: "ab1234 카톡" (a handle of up to 21 characters, then up to 8)
          handle_after(_KAKAO_ID, _KAKAO_TRIGGERS, reach=29)),
     Rule("kakao_openchat", cat.EXTERNAL_CHANNEL, 0.95, "KakaoTalk open-chat link (open.kakao.com)",
-         first_match(r"open\.kakao\.com/|오픈 ?채팅|오픈 ?톡|오픈 ?카톡", ("open.kakao", "오픈"))),
+         either(first_match(r"open\.kakao\.com/", ("open.kakao",)),
+                request(r"오픈 ?채팅|오픈 ?톡|오픈 ?카톡", ("오픈",)))),
     Rule("kakao_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on KakaoTalk",
-         first_match(_KAKAO_CONTACT, _KAKAO_TRIGGERS), replaced_by=("kakao_id", "kakao_openchat")),
+         request(_KAKAO_CONTACT, _KAKAO_TRIGGERS), replaced_by=("kakao_id", "kakao_openchat")),
     Rule("telegram_id", cat.EXTERNAL_CHANNEL, 0.9, "Telegram handle next to the messenger's name",
          handle_after(literal_first(TELEGRAM_WORDS, rf".{{0,12}}?({HANDLE})"), _TELEGRAM_TRIGGERS)),
     Rule("telegram_link", cat.EXTERNAL_CHANNEL, 0.95, "t.me / telegram.me link",
          first_match(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}", ("t.me", "telegram."))),
     Rule("telegram_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on Telegram",
-         first_match(literal_first(TELEGRAM_WORDS, rf".{{0,8}}?{_CONTACT_VERB}"), _TELEGRAM_TRIGGERS),
+         request(literal_first(TELEGRAM_WORDS, rf".{{0,8}}?{_CONTACT_REQUEST}"), _TELEGRAM_TRIGGERS),
          replaced_by=("telegram_id", "telegram_link")),
     Rule("line_id", cat.EXTERNAL_CHANNEL, 0.85, "LINE ID or link, or asks to continue on LINE",
-         first_match(_LINE_ID, ("라인", "line"))),
+         either(handle_after(_LINE_ID, ("라인", "line")), first_match(r"line\.me/", ("line",)),
+                request(_LINE_CONTACT, ("라인", "line")))),
     Rule("wechat_id", cat.EXTERNAL_CHANNEL, 0.85, "WeChat ID or asks to continue on WeChat",
-         first_match(rf"{WECHAT}.{{0,12}}?(?:{HANDLE}|{_CONTACT_VERB})", ("위챗", "wechat", "weixin", "微信"))),
+         either(handle_after(rf"{WECHAT}.{{0,12}}?({HANDLE})", _WECHAT_TRIGGERS),
+                request(rf"{WECHAT}.{{0,12}}?{_CONTACT_REQUEST}", _WECHAT_TRIGGERS))),
     Rule("whatsapp", cat.EXTERNAL_CHANNEL, 0.85, "WhatsApp number, wa.me link or asks to continue there",
-         first_match(rf"wa\.me/|{WHATSAPP}.{{0,12}}?(?:\d|{HANDLE}|{_CONTACT_VERB})",
-                     ("wa.me", "왓츠앱", "whatsapp", "whats app"))),
+         either(first_match(rf"wa\.me/|{WHATSAPP}.{{0,12}}?\d", _WHATSAPP_TRIGGERS),
+                request(rf"{WHATSAPP}.{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7, "an ID to add as a friend, no messenger named",
          either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id")), first_match(AT_HANDLE, ("@",))),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
@@ -329,9 +382,10 @@ _RULE_LIST = [
     Rule("account_number", cat.ACCOUNT_TRANSFER, 0.9, "'account' / 입금 next to an account number",
          _account_number, replaced_by=("blocklisted_account", "bank_account")),
     Rule("prepayment_request", cat.ACCOUNT_TRANSFER, 0.85, "asks to pay first or by bank transfer",
-         first_match(_PREPAY, ("입금", "결제", "이체", "송금", "무통장", "first"))),
+         request(_PREPAY, ("입금", "결제", "이체", "송금", "계좌", "통장", "first", "transfer"))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
-         first_match(_SAFE_PAY_REFUSAL, ("안전", "번개", "번페", "에스크로", "escrow", "safe", "수수료"))),
+         first_match(_SAFE_PAY_REFUSAL, ("안전", "번개", "번페", "에스크로", "escrow", "safe", "수수료"),
+                     frozenset({QUESTION, WARNING}))),  # its own words say no: a refusal is what it finds
     Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist",
          blocklisted("account")),
     # suspicious_context
@@ -373,7 +427,7 @@ def _evidence(normalised: Normalised) -> dict[str, Span]:
     found = {}
     for i in sorted({i for word in message.words for i in _RULES_BY_WORD[word]}):
         rule = _RULE_LIST[i]
-        span = rule.detector.find(message)
+        span = rule.detector.evidence(message)
         if span is not None:
             found[rule.code] = span
     return found

@@ -1,0 +1,118 @@
+"""Who says what about a word the rules found: a question, a refusal, a warning about others.
+
+A rule that fires on a request without a concrete identifier ("카톡 주세요", "선입금 부탁해요")
+asks this module about the clause around its evidence, and stays quiet when the writer
+
+* asks a **question** about it ("계좌이체 가능해요?", "선입금 해야 하나요?"), unless the
+  question is a polite request to the reader ("선입금 해주실 수 있나요?");
+* **refuses** it: a Korean negation after the word ("카톡 안 해요", "카톡은 말고",
+  "계좌이체는 부담스러우시면"), an English one before it ("I rarely use WhatsApp");
+* **warns** others about it ("계좌번호 먼저 달라는 분들 사기니까 조심하세요"), but not when
+  the clause reassures ("사기 아니에요").
+
+A rule that quotes a concrete identifier (a handle, a number, a link) fires whatever the
+clause says. Standard library only.
+
+>>> about = Clauses("계좌이체 가능해요? 아니면 번개페이로 할게요")
+>>> about.question(0, 4), about.refusal(0, 4)
+(True, False)
+>>> Clauses("카톡 안 해요 여기서 얘기해요").refusal(0, 2)
+True
+>>> Clauses("카톡으로 주세요 여기 잘 안 봐요").refusal(0, 2)
+False
+>>> Clauses("계좌번호 먼저 달라는 분들 사기니까 조심하세요").warning(0, 4)
+True
+>>> Clauses("선입금 해주실 수 있나요?").question(0, 3)
+False
+"""
+
+from __future__ import annotations
+
+import re
+
+QUESTION = "question"
+REFUSAL = "refusal"
+WARNING = "warning"
+REQUEST_CONTEXTS = frozenset({QUESTION, REFUSAL, WARNING})  # where a request without an identifier is quiet
+
+# Where a clause ends: sentence marks, a line break, "or else" turns ("아니면", "안 되면").
+_CLAUSE_END = re.compile(r"[?!\n]|\.(?=\s|$)|\.\.+|아니면|아님|안 ?되면|안 ?될 ?경우|otherwise|(?<![a-z])or(?![a-z])")
+# Endings that ask, when no question mark says so.
+_ASKING = re.compile(
+    r"(?:나요|까요|가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|여쭤[가-힣]*|궁금[가-힣]*|"
+    r"되세요|하세요|받으세요|쓰세요|있으세요|가능하세요|편하세요|괜찮으세요)\W*$"
+)
+# A polite request to the reader phrased as a question: still a request.
+_ASKS_THE_READER = re.compile(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁")
+_EN_QUESTION = re.compile(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
+
+_KO_NEGATION = (
+    r"안 ?(?:해|하[고는지시]|할|합|돼|되|됩|받|써|쓰|씁|씀|봐|보|들어|드려|드립|줘|줍|넘어|옮|깔)|않|"
+    r"못 ?(?:해|하|할|받|써|쓰|드려|봐|보)|없어|없습|없음|없고|없는|노노|사절|불가|금지|말고|말구|대신|보다는|보단|싫|어렵|"
+    r"곤란|부담|불편|거절|사양|x(?![a-z])|[🙅❌✖⛔🚫]"
+)
+# After the word: particles, then the first predicate. A request there ends the search.
+_PREDICATE = re.compile(
+    rf"(?P<no>{_KO_NEGATION})|(?P<ask>주세요|주시|줘|주셈|부탁|바랍|드릴게|드려요|드립니다|ㄱㄱ|하세요|해요|할게|합시다|오세요|와요|가요)"
+)
+_EN_NEGATION = re.compile(
+    r"(?<![a-z])(?:don'?t|do not|doesn'?t|never|rarely|seldom|not|no|won'?t|can'?t|cannot|without|instead of|rather than)(?![a-z'])"
+)
+_WARNING = re.compile(
+    r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
+    r"(?:라는|자는|달라는|하라는|준다는|판다는|오라는|보내라는|유도하는|요구하는|요구하면|유도하면)\s?(?:분|사람|판매자|구매자|계정|글|경우|거|건|문자|놈|곳)|"
+    r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report"
+)
+_REASSURANCE = re.compile(r"사기 ?(?:아니|아닙|아님|절대|걱정|안 ?쳐|치는 ?거 ?아|없어요|없습니다)|믿으셔도|안심하")
+
+
+class Clauses:
+    """The clauses of a normalised text, found once and asked about spans of it."""
+
+    __slots__ = ("text", "_ends")
+
+    def __init__(self, text: str):
+        self.text = text
+        self._ends: list[tuple[int, int]] | None = None
+
+    def _bounds(self, start: int, end: int) -> tuple[int, int, str]:
+        """(start, end, closing mark) of the clause holding ``text[start:end]``."""
+        if self._ends is None:
+            self._ends = [m.span() for m in _CLAUSE_END.finditer(self.text)]
+        begin, finish, mark = 0, len(self.text), ""
+        for a, b in self._ends:
+            if b <= start:
+                begin = b
+            elif a >= end:
+                finish, mark = a, self.text[a:b]
+                break
+        return begin, finish, mark
+
+    def question(self, start: int, end: int) -> bool:
+        """Whether the clause asks about it rather than asks the reader to do it."""
+        begin, finish, mark = self._bounds(start, end)
+        clause = self.text[begin:finish]
+        asked = mark == "?" or bool(_ASKING.search(clause)) or bool(_EN_QUESTION.search(clause))
+        return asked and not _ASKS_THE_READER.search(self.text, start, finish)
+
+    def refusal(self, start: int, end: int) -> bool:
+        """Whether the writer turns it down: the first predicate after its first word is a
+        negation (Korean), or a negation comes before it in the clause (English)."""
+        begin, finish, _ = self._bounds(start, end)
+        predicate = _PREDICATE.search(self.text, start + 1, min(finish, end + 16))
+        if predicate is not None and predicate.group("no"):
+            return True
+        return bool(_EN_NEGATION.search(self.text, max(begin, start - 30), start))
+
+    def warning(self, start: int, end: int) -> bool:
+        """Whether the clause warns others about it (scam words, or what "people who ask
+        for it" do), without reassuring the reader."""
+        begin, finish, _ = self._bounds(start, end)
+        clause = self.text[begin:finish]
+        return bool(_WARNING.search(clause)) and not _REASSURANCE.search(clause)
+
+    def quiet(self, start: int, end: int, contexts: frozenset[str]) -> bool:
+        """Whether any of ``contexts`` holds for ``text[start:end]``."""
+        return ((QUESTION in contexts and self.question(start, end))
+                or (REFUSAL in contexts and self.refusal(start, end))
+                or (WARNING in contexts and self.warning(start, end)))
