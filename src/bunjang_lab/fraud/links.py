@@ -76,6 +76,11 @@ _IP_PATH = re.compile(rf"(?<![0-9.]){IP_ADDRESS.pattern}(?::\d{{1,5}})?/")
 _LINK_HINT = re.compile(r"\.(?<=[0-9a-z]\.) ?[0-9a-z]|//|www")
 
 
+# A host name written in Hangul (번개페이.kr): an internationalised name, like xn-- ones.
+_DOT_TLD = re.compile(r"\.(?:한국|co\.kr|kr|com|net|shop|xyz|site|online|store|top|info)(?![0-9a-z])")
+_HANGUL_LABEL = re.compile(r"[가-힣0-9\-]{1,30}$")
+
+
 class Link(NamedTuple):
     start: int
     end: int
@@ -149,8 +154,14 @@ def classify_host(host: str) -> str | None:
 
 
 def find_links(n: Normalised) -> Iterator[Link]:
-    """Every link in ``n.text`` but the messengers', in order, then bare IP addresses with a path."""
+    """Every link in ``n.text`` but the messengers': hosts written in Hangul, then the
+    others in order, then bare IP addresses with a path."""
     text = n.text
+    if "." in text:
+        for match in _DOT_TLD.finditer(text):
+            label = _HANGUL_LABEL.search(text, max(0, match.start() - 30), match.start())
+            if label and "가" <= text[match.start() - 1] <= "힣":
+                yield Link(label.start(), match.end(), "punycode_domain")
     if ("." not in text and "//" not in text) or not _LINK_HINT.search(text):
         return
     for match in _URL.finditer(text):

@@ -72,7 +72,7 @@ _CONFUSABLES = str.maketrans({
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
 })
 # Folded by hand: NFKC leaves them, and they imitate a dot or a zero.
-_SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "〇": "0"}
+_SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "〇": "0", "先": "선"}
 _LATIN_NAME = re.compile(r"LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?([A-Z])\b")
 _JAMO_NAME = re.compile(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
 
@@ -90,10 +90,12 @@ _DEFANG = re.compile(
     r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)|\[닷\]|\(닷\)"
     r"|\[at\]|\(at\)|\{at\}|\[@\]|\(@\)|\s?골뱅이\s?"
     r"|\[/\]|\[:\]"
-    r"| ?닷컴| ?닷넷"
+    r"| ?(?:닷|쩜|점) ?컴| ?닷넷"
     rf"| ?(?:닷|쩜|점|dot) ?(?={_SPOKEN_TLD})| +\. ?(?={_SPOKEN_TLD})"
 )
-_SPOKEN_DOT_AFTER = re.compile("[0-9a-z]")  # "naver 점 com": a spoken dot only right after a name
+_SPOKEN_DOT_AFTER = re.compile("[0-9a-z]")
+# "minsu88 at naver.com": an e-mail's @ spoken out, once the dots are back.
+_SPOKEN_AT = re.compile(r" (?:at|앳) (?=[0-9a-z\-]{2,30}\.[a-z]{2,})")  # "naver 점 com": a spoken dot only right after a name
 
 # A run of single letters or digits, each set apart by 1-3 separators ("카 카 오 톡").
 # Explicit classes rather than \w: they are much faster to test in CPython's engine.
@@ -128,7 +130,9 @@ _MISSPELLINGS = {
     "카카오톸": "카카오톡", "카카오떡": "카카오톡", "카카오특": "카카오톡", "카카톡": "카카오톡",
     "텔레그렘": "텔레그램", "텔래그램": "텔레그램", "텔레그람": "텔레그램", "텔레구람": "텔레그램",
     "털레그램": "텔레그램", "텔그": "텔레그램", "탤레그램": "텔레그램", "뗄레그램": "텔레그램", "텔레그랩": "텔레그램",
-    "텔렉램": "텔레그램", "텔레그레": "텔레그램",
+    "텔렉램": "텔레그램", "텔레그레": "텔레그램", "텔그램": "텔레그램",
+    "ㅋ톡": "카톡", "노란톡": "카톡", "노랑톡": "카톡", "노란 메신저": "카톡", "노란색 메신저": "카톡", "카카오talk": "카카오톡",
+    "카talk": "카톡", "kakao톡": "카카오톡",
 }
 # Plain alternation of the words: CPython skips ahead to their first letters, so testing
 # for any of them costs a fifth of one substring test per word, and far less than the
@@ -139,8 +143,8 @@ _ALIAS_RE = re.compile(
     f"|{'|'.join(sorted(_MISSPELLINGS, key=len, reverse=True))}"
 )
 # Words the rules look for, found again when separators split them ("카카.오톡", "계 좌").
-_SPLIT_WORDS = ("카카오톡", "카카오", "카톡", "텔레그램", "오픈채팅", "오픈톡", "위챗", "왓츠앱", "계좌번호", "계좌",
-                "선입금", "입금", "송금", "무통장", "예금주", "연락처", "전화번호", "안전결제", "번개페이")
+_SPLIT_WORDS = ("카카오톡", "카카오", "카톡", "텔레그램", "오픈채팅", "오픈톡", "위챗", "왓츠앱", "라인", "계좌번호", "계좌",
+                "선입금", "입금", "송금", "이체", "무통장", "예금주", "연락처", "전화번호", "안전결제", "안전거래", "번개페이")
 
 
 def _split_apart(word: str) -> str:
@@ -345,9 +349,9 @@ def _defang(match: re.Match) -> str | None:
     token = match.group()
     if token.startswith("h"):
         return f"http{match.group(1)}:" if ":" in token or "[" in token or "(" in token else f"http{match.group(1)}"
-    if "닷컴" in token or "닷넷" in token:
+    if token.endswith(("컴", "닷넷")):
         return None if match.start() == 0 or not _SPOKEN_DOT_AFTER.match(match.string, match.start() - 1) else (
-            ".com" if "컴" in token else ".net")
+            ".com" if token.endswith("컴") else ".net")
     if token.strip() in ("닷", "쩜", "점", "dot", "."):  # spoken or spaced dot: only right after a name
         return "." if match.start() > 0 and _SPOKEN_DOT_AFTER.match(match.string, match.start() - 1) else None
     if "골뱅이" in token or "at" in token or "@" in token:
@@ -376,6 +380,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_JAMO_SYLLABLE, _compose)
     if _DEFANG_HINT.search(builder.text):
         builder.rewrite(_DEFANG, _defang)
+    if " at " in builder.text or " 앳 " in builder.text:
+        builder.rewrite(_SPOKEN_AT, lambda m: "@" if _SPOKEN_DOT_AFTER.match(m.string, m.start() - 1) else None)
     if not ascii_only and _JUNK_BEFORE_WORD.search(builder.text):
         builder.rewrite(_JUNK_BEFORE_WORD, _junk_inside_word)
     if builder.track:  # delete the separators only, so each joined character keeps its own position

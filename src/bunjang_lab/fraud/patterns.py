@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 # Separators allowed inside a written number ("010-1234-5678", "010 1234 5678", "(02)123.4567").
-_NUMBER_SEP = r"[ \-.ㅡ─―—–~/)(+]"
+_NUMBER_SEP = r"[ \n\t\-.ㅡ─―—–~/)(+*_=|^']"
 
 
 def digit_runs(min_digits: int) -> re.Pattern:
@@ -63,13 +63,16 @@ def _any(words: tuple[str, ...]) -> str:
 
 
 # Messenger names, after normalisation (misspellings and jamo abbreviations already folded).
-KAKAO_WORDS = ("카카오 ?톡", "카톡", "kakao ?talk", "katalk", "ka톡", "kakao")
+KAKAO_WORDS = ("카카오 ?톡", "카톡", "kakao ?talk", "katalk", "ka톡", "kakao", "카카오")
 TELEGRAM_WORDS = ("텔레 ?그램", "telegram", r"텔레(?=\W{0,3}(?:아이디|id|@))", r"tg(?<![a-z]tg)(?=\W{0,3}(?:id|@))")
 LINE_WORDS = ("라인(?<!온라인)", "line(?<![a-z]line)")
 WECHAT_WORDS = ("위챗", "wechat", "weixin", "微信")
 WHATSAPP_WORDS = ("왓츠앱", "whatsapp", "whats app")
 ID_MARKER_WORDS = ("아이디", "아디", "계정", "id(?<![a-z]id)(?![a-z])")  # not the "id" of "did", "idea"
 KAKAO, WECHAT, WHATSAPP, ID_MARKER = map(_any, (KAKAO_WORDS, WECHAT_WORDS, WHATSAPP_WORDS, ID_MARKER_WORDS))
+# Words before an ID to add or to write to, on a messenger the rules do not name.
+FRIEND_WORDS = ("친추", "친구 ?추가", *ID_MARKER_WORDS, "인스타", "insta(?<![a-z]insta)", "디엠", "dm(?<![a-z]dm)(?![a-z])",
+                "페북", "facebook")
 MESSENGER_WORDS = (*KAKAO_WORDS, *TELEGRAM_WORDS, *LINE_WORDS, *WECHAT_WORDS, *WHATSAPP_WORDS)
 
 # A messenger handle: Latin letters/digits with a few symbols, at least one letter.
@@ -83,7 +86,7 @@ NOT_HANDLES = frozenset({
 # A handle after a messenger's name or an ID marker; the handle is the group that matched
 # (``match.lastindex``: one group per branch).
 HANDLE_AFTER = re.compile(literal_first(
-    (*MESSENGER_WORDS, *ID_MARKER_WORDS, "친추", "친구 ?추가"),
+    (*MESSENGER_WORDS, *FRIEND_WORDS),
     rf"[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}|으로|로|은|는)?[^0-9a-z가-힣]{{0,3}}({HANDLE})",
 ))
 AT_HANDLE = re.compile(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?![0-9a-z_@.])")

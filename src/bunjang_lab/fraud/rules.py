@@ -37,7 +37,7 @@ from bunjang_lab.fraud.links import OWNED_SITE_CODES, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, EMAIL, HANDLE, ID_MARKER, ID_MARKER_WORDS, KAKAO, KAKAO_WORDS, LINE_WORDS, NOT_HANDLES,
+    AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, KAKAO_WORDS, LINE_WORDS, NOT_HANDLES,
     TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped,
 )
 from bunjang_lab.fraud.phones import WrittenNumber, after_serial_label, is_korean_mobile, written_numbers
@@ -92,8 +92,10 @@ class _Message:
         for number in self.numbers:
             if after_serial_label(text, number.start):
                 continue
-            # A phone-shaped number next to a bank's name is an account, unless it dials a Korean mobile.
-            if number.kind == "phone" and (is_korean_mobile(number.digits) or not _near(self.banks, number)):
+            # A phone-shaped number next to a bank's name or 계좌/입금 is an account, unless it
+            # dials a Korean mobile.
+            if number.kind == "phone" and (is_korean_mobile(number.digits)
+                                           or not (_near(self.banks, number) or _near(self.account_words, number))):
                 self.phones.append(number)
             elif len(number.digits) >= 10:
                 self.accounts.append(number)
@@ -278,7 +280,7 @@ _KAKAO_TRIGGERS = ("카톡", "카카오", "kakao", "katalk", "ka톡")
 _TELEGRAM_TRIGGERS = ("텔레", "telegram", "tg")
 _WECHAT_TRIGGERS = ("위챗", "wechat", "weixin", "微信")
 _WHATSAPP_TRIGGERS = ("wa.me", "왓츠앱", "whatsapp", "whats app")
-_FRIEND_ID = literal_first(("친추", "친구 ?추가", *ID_MARKER_WORDS), rf"[^0-9a-z가-힣]{{0,3}}({HANDLE})")
+_FRIEND_ID = literal_first(FRIEND_WORDS, rf"[^0-9a-z가-힣]{{0,3}}({HANDLE})")
 _LINE_ID = re.compile(
     literal_first(LINE_WORDS, rf"[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}({HANDLE})"))
 _LINE_CONTACT = literal_first(LINE_WORDS, r"(?:으로|로|에서)? ?(?:친추|연락|대화|메신저|메세지|messenger|추가|주세요)")
@@ -292,7 +294,8 @@ _SHORT_CODE = re.compile(
 _MONEY_WORDS = ("입금", "송금", "이체")
 _PLEASE_PAY = r"(?:주세요|주시면|주셔야|줘|주셈|부탁|바랍|주시고)"
 _PREPAY = re.compile("|".join((
-    r"선 ?입금|선 ?송금|선 ?결제|입금 ?먼저|송금 ?먼저|이체 ?먼저|먼저 ?(?:입금|송금|이체)",
+    # not 선결제: paying first into the safe payment is how the platform works
+    r"선 ?입금|선 ?송금|입금 ?먼저|송금 ?먼저|이체 ?먼저|먼저 ?(?:입금|송금|이체)|입금 ?부터|송금 ?부터|이체 ?부터",
     literal_first(("계좌 ?이체", "계좌", "무통장 ?(?:입금)?", "현금 ?입금", *_MONEY_WORDS), " ?(?:으로|로)? ?만(?![가-힣])"),
     literal_first(("계좌", "통장", "무통장"),
                   rf"(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?(?:입금|송금|이체|보내|넣어)[가-힣]{{0,3}} ?{_PLEASE_PAY}"),
@@ -301,16 +304,17 @@ _PREPAY = re.compile("|".join((
                                 r"(?:발송|배송|보내|택배|출고|포장)"),
     r"계좌 ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)",
     r"pay (?:me )?first|transfer first|payment first|deposit first|send (?:the )?money first|pay up ?front|"
-    r"bank transfer only|transfer only|only (?:accept )?bank transfer",
+    r"bank transfer only|transfer only|only (?:accept )?bank transfer|"
+    r"(?:deposit|transfer|send)(?: the)?(?: money| payment)? (?:to|into) (?:my|this|the following) (?:bank )?account",
 )))
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 _REFUSED = (
-    r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|사절|거부|귀찮|복잡|번거|"
+    r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|"
     r"(?<![0-9a-z./])(?:x|no)(?![0-9a-z]))"
 )
 _SAFE_PAY_REFUSAL = re.compile(
-    literal_first(_SAFE_PAY_WORDS, rf".{{0,15}}?{_REFUSED}")
+    literal_first(_SAFE_PAY_WORDS, rf"(?:.{{0,15}}?{_REFUSED}| ?[🙅❌✖⛔🚫])")
     + r"|수수료.{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
     + literal_first(("말고", "대신", "없이"), rf".{{0,4}}?{_SAFE_PAY}")
 )
@@ -354,7 +358,9 @@ _RULE_LIST = [
          either(first_match(rf"wa\.me/|{WHATSAPP}.{{0,12}}?\d", _WHATSAPP_TRIGGERS),
                 request(rf"{WHATSAPP}.{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7, "an ID to add as a friend, no messenger named",
-         either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id")), first_match(AT_HANDLE, ("@",))),
+         either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id", "인스타", "insta", "디엠", "dm",
+                                          "페북", "facebook")),
+                first_match(AT_HANDLE, ("@",))),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
                       "whatsapp")),
     Rule("phone_number", cat.EXTERNAL_CHANNEL, 0.85, "a phone number (Korean, UK, Indian, +country), any spelling",
