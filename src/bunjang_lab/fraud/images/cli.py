@@ -65,7 +65,7 @@ def index_source(source, index_path, progress: bool = False) -> dict:
     for entry in tqdm(entries, desc="hashing", unit="img", disable=not progress, file=sys.stderr):
         if index.contains_file(entry["image"], entry["item_id"]):
             continue
-        analysed = analyse(entry["image"])
+        analysed = analyse(entry["image"], query=False)
         if analysed.error:
             errors += 1
             print(f"{entry['image']}: {analysed.error}", file=sys.stderr)

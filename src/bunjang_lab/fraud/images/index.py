@@ -152,9 +152,11 @@ def _verify(hashes: np.ndarray, rows: np.ndarray, q, r: int):
 #: What is stored per picture; ``key`` is the SHA-256 of the file's bytes.
 PICTURE_COLUMNS = ("image", "listing", "seller", "key")
 MANIFEST = "manifest.json"
-SEGMENT_FILES = (".pictures.parquet", ".hashes.npy", ".thumbs.npy")
-FORMAT_VERSION = 3  # 3: verification thumbnails per picture
-_ROW = np.dtype([("picture", "<i4"), ("variant", "i1"), ("phash", "<u8"), ("dhash", "<u8")])
+SEGMENT_FILES = (".pictures.json", ".hashes.npy", ".thumbs.npy")
+#: 3: verification thumbnails per picture; 4: content boxes with their own thumbnails,
+#: picture metadata in JSON (reading an index needs no pyarrow).
+FORMAT_VERSION = 4
+_ROW = np.dtype([("picture", "<i4"), ("variant", "i1"), ("thumb", "<i4"), ("phash", "<u8"), ("dhash", "<u8")])
 
 
 class ImageIndex:
@@ -164,9 +166,10 @@ class ImageIndex:
     frame and crops, :meth:`~bunjang_lab.fraud.images.hashing.ImageHashes.stored_variants`)
     searched by two :class:`MultiIndexHashing` tables, one per hash.
 
-    A segment is ``seg-<n>.pictures.parquet`` (image, listing, seller, key) plus
-    ``seg-<n>.hashes.npy`` (picture number within the segment, variant, pHash, dHash) and
-    ``seg-<n>.thumbs.npy`` (one verification thumbnail per picture, zeros when unknown).
+    A segment is ``seg-<n>.pictures.json`` (image, listing, seller, key) plus
+    ``seg-<n>.hashes.npy`` (picture number within the segment, variant, thumbnail number
+    within the segment, pHash, dHash) and ``seg-<n>.thumbs.npy`` (the verification
+    thumbnails: each picture's, zeros when unknown, then its content boxes').
     Adding writes a new segment, then replaces ``manifest.json`` atomically, under an
     exclusive file lock, so parallel writers (Airflow shards) never lose each other's
     pictures and a crash leaves at worst unlisted files that :meth:`compact` deletes.
@@ -178,8 +181,8 @@ class ImageIndex:
     >>> index = ImageIndex(tempfile.mkdtemp())
     >>> pic = {"image": "a.jpg", "listing": "i1", "seller": "u1", "key": "k1",
     ...        "hashes": ImageHashes(5, 9, 6, 10, crops=((7, 11),))}
-    >>> index.add([pic]), index.add([pic]), len(index), index.rows
-    (1, 0, 1, 2)
+    >>> index.add([pic]), index.add([pic]), len(index), index.rows, len(index.thumbnails)
+    (1, 0, 1, 2, 1)
     >>> index.picture(0)["listing"], index.position("k1", "i1")
     ('i1', 0)
     """
@@ -195,6 +198,7 @@ class ImageIndex:
         self._positions: dict[tuple[str, str], int] = {}  # (key, listing) -> picture number
         self._by_image: dict[tuple[str, str], int] = {}  # (image, listing) -> picture number
         self.picture_of_row = np.empty(0, dtype=np.int64)
+        self.thumb_of_row = np.empty(0, dtype=np.int64)
         self._variant = np.empty(0, dtype=np.int8)
         self.thumbnails = np.empty((0, SIDE, SIDE, 3), dtype=np.uint8)
         self.phash = MultiIndexHashing()
@@ -246,10 +250,13 @@ class ImageIndex:
             if not fresh:
                 return 0
             meta = {c: [p[c] for p in fresh] for c in PICTURE_COLUMNS}
-            rows = [(number, variant, ph, dh) for number, p in enumerate(fresh)
-                    for variant, (ph, dh) in enumerate(p["hashes"].stored_variants())]
-            thumbs = np.stack([_thumbnail_of(p["hashes"]) for p in fresh])
-            self._write(meta, np.array(rows, dtype=_ROW), thumbs, [*self._segments, None])
+            rows, thumbs = [], []
+            for number, p in enumerate(fresh):
+                hashes = p["hashes"]
+                rows += [(number, variant, len(thumbs) + thumb, ph, dh) for variant, ((ph, dh), thumb)
+                         in enumerate(zip(hashes.stored_variants(), hashes.variant_thumbnails()))]
+                thumbs += [_thumbnail_of(hashes), *hashes.box_thumbnails]
+            self._write(meta, np.array(rows, dtype=_ROW), np.stack(thumbs), [*self._segments, None])
             self.reload()
             return len(fresh)
 
@@ -260,7 +267,7 @@ class ImageIndex:
             self.reload()
             if len(self._segments) > 1:
                 rows = np.empty(self.rows, dtype=_ROW)
-                rows["picture"], rows["variant"] = self.picture_of_row, self._variant
+                rows["picture"], rows["variant"], rows["thumb"] = self.picture_of_row, self._variant, self.thumb_of_row
                 rows["phash"], rows["dhash"] = self.phash.hashes, self.dhash.hashes
                 self._write(self._pictures, rows, self.thumbnails, [None])
                 self.reload()
@@ -271,14 +278,9 @@ class ImageIndex:
 
     def _write(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray, segments: list) -> None:
         """Write a segment and a manifest listing ``segments`` (None marks the new one)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         name = f"seg-{time.time_ns():x}-{os.getpid()}"
-        table = pa.table({c: pa.array([None if v is None else str(v) for v in meta[c]], type=pa.string())
-                          for c in PICTURE_COLUMNS})
-        with files.atomic_path(self.path / f"{name}.pictures.parquet", fsync=True) as tmp:
-            pq.write_table(table, tmp)
+        columns = {c: [None if v is None else str(v) for v in meta[c]] for c in PICTURE_COLUMNS}
+        files.write_text(self.path / f"{name}.pictures.json", json.dumps(columns, ensure_ascii=False), fsync=True)
         for suffix, array in ((".hashes.npy", rows), (".thumbs.npy", thumbs)):
             with files.atomic_path(self.path / f"{name}{suffix}", fsync=True) as tmp, open(tmp, "wb") as handle:
                 np.save(handle, array)
@@ -294,6 +296,7 @@ class ImageIndex:
         for c in PICTURE_COLUMNS:
             self._pictures[c].extend(meta[c])
         self.picture_of_row = np.concatenate([self.picture_of_row, rows["picture"].astype(np.int64) + first])
+        self.thumb_of_row = np.concatenate([self.thumb_of_row, rows["thumb"].astype(np.int64) + len(self.thumbnails)])
         self._variant = np.concatenate([self._variant, rows["variant"]])
         self.thumbnails = np.concatenate([self.thumbnails, thumbs])
         self.phash.add(rows["phash"])
@@ -322,10 +325,7 @@ class ImageIndex:
 
 
 def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray, np.ndarray]:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(folder / f"{name}.pictures.parquet")
-    meta = {c: table.column(c).to_pylist() for c in PICTURE_COLUMNS}
+    meta = json.loads((folder / f"{name}.pictures.json").read_text(encoding="utf-8"))
     return meta, np.load(folder / f"{name}.hashes.npy"), np.load(folder / f"{name}.thumbs.npy")
 
 

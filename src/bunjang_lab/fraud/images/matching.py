@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bunjang_lab.fraud.images.hashing import ImageHashes
+from bunjang_lab.fraud.images.hashing import ImageHashes, View
 from bunjang_lab.fraud.images.index import ImageIndex
 from bunjang_lab.fraud.images.verify import Similarity, similarity
 
@@ -80,30 +80,45 @@ def find_matches(index: ImageIndex, hashes: ImageHashes, policy: MatchPolicy = D
     ``image, listing, seller, key, distance, similarity, strong, position`` (its number
     in storing order).
 
-    ``distance`` is the smallest pHash + dHash distance over the variant pairs (0 means an
-    identical picture), ``similarity`` the thumbnails' best alignment (1 = identical).
+    Every view of the query (:meth:`ImageHashes.query_views`: the full frame, its turns,
+    and the regions found inside it) is searched and verified on its own; a picture's
+    best view counts. ``distance`` is the smallest pHash + dHash distance over the
+    variant pairs (0 means an identical picture), ``similarity`` the thumbnails' best
+    alignment (1 = identical).
     """
-    found_pictures, found_distances, found_agree = [], [], []
-    for qp, qd in hashes.query_variants():
+    best: dict[int, dict] = {}
+    for view in hashes.query_views():
+        if view.thumbnail is None:  # nothing to verify with
+            continue
+        for number, distance, sim, strong in _verified(index, view, policy):
+            found = best.get(number)
+            if found is None or (strong, -distance, sim) > (found["strong"], -found["distance"], found["similarity"]):
+                best[number] = {**index.picture(number), "distance": distance, "similarity": sim, "strong": strong,
+                                "position": number}
+    return sorted(best.values(), key=lambda m: (not m["strong"], m["distance"], m["position"]))
+
+
+def _verified(index: ImageIndex, view: View, policy: MatchPolicy) -> list[tuple[int, int, float, bool]]:
+    """(picture, distance, similarity, strong) of the stored pictures matching one view."""
+    found_rows, found_distances, found_agree = [], [], []
+    for qp, qd in view.variants():
         rows = np.union1d(index.phash.query(qp, policy.search)[0], index.dhash.query(qd, policy.search)[0])
         p = np.bitwise_count(index.phash.hashes[rows] ^ np.uint64(qp)).astype(np.int64)
         d = np.bitwise_count(index.dhash.hashes[rows] ^ np.uint64(qd)).astype(np.int64)
-        found_pictures.append(index.picture_of_row[rows])
+        found_rows.append(rows)
         found_distances.append(p + d)
         found_agree.append(policy.accepts(p, d))
-    pictures, inverse = np.unique(np.concatenate(found_pictures), return_inverse=True)
-    if not len(pictures):
+    rows = np.concatenate(found_rows)
+    if not len(rows):
         return []
-    distances = np.full(len(pictures), np.iinfo(np.int64).max)
+    # candidates are thumbnails: a picture's full frame and each of its content boxes
+    thumbs, first, inverse = np.unique(index.thumb_of_row[rows], return_index=True, return_inverse=True)
+    pictures = index.picture_of_row[rows][first]
+    distances = np.full(len(thumbs), np.iinfo(np.int64).max)
     np.minimum.at(distances, inverse, np.concatenate(found_distances))
-    agree = np.zeros(len(pictures), dtype=bool)
+    agree = np.zeros(len(thumbs), dtype=bool)
     np.logical_or.at(agree, inverse, np.concatenate(found_agree))
-    if hashes.thumbnail is None:  # nothing to verify with
-        return []
-    scores = similarity(hashes.thumbnail, index.thumbnails[pictures])
-    similarities = scores.correlation
+    scores = similarity(view.thumbnail, index.thumbnails[thumbs])
     matched, strong = policy.judge(agree, scores)
-    matches = [{**index.picture(int(n)), "distance": int(dist), "similarity": round(float(sim), 3),
-                "strong": bool(s), "position": int(n)}
-               for n, dist, sim, s in zip(pictures[matched], distances[matched], similarities[matched], strong[matched])]
-    return sorted(matches, key=lambda m: (not m["strong"], m["distance"], m["position"]))
+    return [(int(n), int(dist), round(float(sim), 3), bool(s))
+            for n, dist, sim, s in zip(pictures[matched], distances[matched], scores.correlation[matched], strong[matched])]

@@ -53,9 +53,11 @@ class Analysed:
     error: str | None = None
 
 
-def analyse(image: str, reader=None) -> Analysed:
-    """Decode, hash and (with a :class:`~bunjang_lab.fraud.images.ocr.Reader`) OCR one file."""
-    from bunjang_lab.fraud.images.hashing import hash_image
+def analyse(image: str, reader=None, store: bool = True, query: bool = True) -> Analysed:
+    """Decode, hash and (with a :class:`~bunjang_lab.fraud.images.ocr.Reader`) OCR one
+    file; ``store``: with the hashes the index keeps, ``query``: with those it is
+    searched with (:func:`~bunjang_lab.fraud.images.hashing.hash_image`)."""
+    from bunjang_lab.fraud.images.hashing import CROP_BOXES, hash_image
     from bunjang_lab.fraud.images.loading import ImageError, open_image, read_bytes
 
     try:
@@ -67,7 +69,8 @@ def analyse(image: str, reader=None) -> Analysed:
         return Analysed(image, error=f"cannot read file ({exc.strerror or exc})")
     key = hashlib.sha256(data).hexdigest()
     text = reader.read(img, key)[0] if reader is not None else ""
-    return Analysed(image, key, hash_image(img), text)
+    hashes = hash_image(img, crops=CROP_BOXES if store else (), with_boxes=store, with_views=query)
+    return Analysed(image, key, hashes, text)
 
 
 def image_reasons(matches: Sequence[dict], seller: str | None = None) -> list[dict]:
@@ -144,7 +147,7 @@ def scan_images(paths: Sequence[str], index_path=None, ocr: bool = True) -> list
     reader = make_reader(index_path) if ocr else None
     out = []
     for path in paths:
-        analysed = analyse(str(path), reader)
+        analysed = analyse(str(path), reader, store=False)
         matches = []
         if index is not None and analysed.hashes is not None:
             from bunjang_lab.fraud.images.matching import find_matches
@@ -268,26 +271,35 @@ def merge_shards(part_files: Sequence, index_path, out) -> str:
 
 
 def _hashes_to_json(hashes) -> dict:
-    from dataclasses import asdict
-
-    values = asdict(hashes)
-    values["thumbnail"] = None if hashes.thumbnail is None else hashes.thumbnail.tobytes().hex()
-    return values
+    return {"phash": hashes.phash, "dhash": hashes.dhash, "phash_mirror": hashes.phash_mirror,
+            "dhash_mirror": hashes.dhash_mirror, "crops": hashes.crops, "boxes": hashes.boxes,
+            "thumbnail": _thumb_hex(hashes.thumbnail), "box_thumbnails": [_thumb_hex(t) for t in hashes.box_thumbnails],
+            "views": [[v.phash, v.dhash, v.phash_mirror, v.dhash_mirror, _thumb_hex(v.thumbnail)] for v in hashes.views]}
 
 
 def _hashes_from_json(text):
-    import numpy as np
-
-    from bunjang_lab.fraud.images.hashing import ImageHashes
+    from bunjang_lab.fraud.images.hashing import ImageHashes, View
 
     if not text:
         return None
+    values = json.loads(text)
+    return ImageHashes(values["phash"], values["dhash"], values["phash_mirror"], values["dhash_mirror"],
+                       crops=tuple(tuple(c) for c in values["crops"]), thumbnail=_thumb(values["thumbnail"]),
+                       boxes=tuple(tuple(b) for b in values["boxes"]),
+                       box_thumbnails=tuple(_thumb(t) for t in values["box_thumbnails"]),
+                       views=tuple(View(*v[:4], thumbnail=_thumb(v[4])) for v in values["views"]))
+
+
+def _thumb_hex(thumb) -> str | None:
+    return None if thumb is None else thumb.tobytes().hex()
+
+
+def _thumb(text):
+    import numpy as np
+
     from bunjang_lab.fraud.images.verify import SIDE
 
-    values = json.loads(text)
-    thumb = values.get("thumbnail")
-    thumb = None if thumb is None else np.frombuffer(bytes.fromhex(thumb), dtype=np.uint8).reshape(SIDE, SIDE, 3)
-    return ImageHashes(**{**values, "crops": tuple(tuple(c) for c in values["crops"]), "thumbnail": thumb})
+    return None if text is None else np.frombuffer(bytes.fromhex(text), dtype=np.uint8).reshape(SIDE, SIDE, 3)
 
 
 def _as_list(images) -> list:
