@@ -1,6 +1,16 @@
 """Fraud text: speed of normalisation + rules and of the full scorer, and detection quality.
 
     .venv/bin/python benchmarks/fraud_text.py [--users 1200] [--days 14] [--messages 20000]
+    .venv/bin/python benchmarks/fraud_text.py --sets-only [--baseline-src DIR]
+    .venv/bin/python benchmarks/fraud_text.py --write-lures tests/data/fraud_lures_ko.tsv
+
+``--sets-only`` skips the simulated markets: the hand-written honest messages
+(tests/data/fraud_honest_ko.tsv) and the obfuscated lures (tests/data/fraud_lures_ko.tsv,
+written by ``--write-lures`` from the generator below) scored by the rules, with recall per
+category and its 95% bootstrap interval, false flags per kind of honest message, per-rule
+precision and recall, and normalise + rules speed on the honest messages. With
+``--baseline-src`` (the ``src`` folder of another checkout) the same sets are scored by that
+code in a subprocess too, and the differences come with paired bootstrap intervals.
 
 Simulates two marketplaces (seed 11 for validation: threshold and classifier training;
 seed 7 for evaluation), ingests them into temporary lakes and reports, as JSON:
@@ -64,12 +74,362 @@ def per_second(function, items: list, repeat: int = 3) -> tuple[float, float]:
     return round(len(items) / cpu, 1), round(len(items) / wall, 1)
 
 
+# --- harder lure benchmark ------------------------------------------------------------------
+# Written apart from the simulator's scam templates (other phrasings, other identifiers) and
+# from the rules' test sets: each lure carries one obfuscation, named in its second column.
+
+_LURE_PHRASES = {
+    "external_channel": (
+        "문의는 {x} 로 부탁드려요", "{x} 추가하시면 실물 사진 더 보내드림", "여기 알림이 늦게 와서요 {x} 로 연락 주세요",
+        "빠른 거래 원하시면 {x}", "{x} 로 톡 주시면 네고 해드려요", "{x}\n여기로 주세요 바로 답장해요",
+        "판매 완료 전에 {x} 로 먼저 연락주세요", "자세한 건 {x} 에서 얘기해요", "{x} ← 여기로 연락요",
+        "예약은 {x} 에서만 받아요", "구매 원하시면 {x} 남겨주세요", "앱 채팅 잘 안 봐서 {x} 로 주세요",
+    ),
+    "phishing_link": (
+        "안전거래 페이지 {x} 에서 결제 진행해주세요", "택배사 배송 조회는 {x} 에서 하시면 돼요", "결제 링크 보내드려요 {x}",
+        "{x} 들어가서 구매 확인 눌러주세요", "번개장터 안전결제 창이에요 {x}", "구매자 인증은 {x} 에서 해주세요",
+        "환불 신청은 {x} 에서 하시면 됩니다", "{x} 접속해서 주문서 작성해주세요", "송금 확인 페이지 {x} 확인 부탁드려요",
+        "카드 결제는 {x} 에서 가능합니다",
+    ),
+    "account_transfer": (
+        "{x} 로 입금해주시면 오늘 발송해드려요", "{x} (예금주 박지훈) 입금 부탁드립니다", "입금계좌 {x}",
+        "{x} 여기로 보내주시면 바로 포장할게요", "택배비 포함해서 {x} 로 부탁드려요", "{x}\n확인되면 연락드릴게요 입금 부탁해요",
+        "계좌는 {x} 입니다 입금 후 말씀해주세요", "{x} 에 먼저 넣어주세요",
+    ),
+}
+# Requests with no identifier at all (their own obfuscation: the words are split or decorated).
+_BARE_ACCOUNT_LURES = (
+    "선입금 해주시면 바로 보내드릴게요", "입금 먼저 부탁드려요 확인 후 발송", "번개페이 수수료 아까우니까 계좌로 보내주세요",
+    "안전결제는 안 받아요 계좌이체만 돼요", "계좌로만 거래합니다", "입금 확인되는 대로 택배 보내요",
+    "안전거래 말고 직접 입금해주시면 5천원 빼드려요", "수수료 떼여서 번개페이는 안 해요", "먼저 입금해주시면 바로 발송할게요",
+    "계좌번호 알려드릴게요 선입금 부탁해요",
+)
+_BARE_CHANNEL_LURES = (
+    "카톡으로 연락 주세요 여기 잘 안 봐요", "텔레그램으로 연락주세요", "카카오톡 주시면 사진 보내드려요",
+    "오픈채팅으로 오세요 링크 드릴게요", "라인으로 연락 부탁드려요", "왓츠앱으로 연락주세요",
+)
+_HANDLES = ("minsu88", "deal_king7", "jh.park21", "happyseller", "sale2024", "bora_0309", "kim77", "ohsama12")
+_SEPARATOR_MARKS = ("~", "|", "*", "/", "^", "_", "+", "=", "'")
+_EMOJI = ("💬", "🍫", "✨", "❤", "🔥", "🙏", "⭐", "🌸", "👉", "💕", "☞", "♡", "★")
+_MIDDLE_DOTS = ("·", "•", "ㆍ", "・", "∙", "‧")
+_KAKAO_NAMES = ("카톡", "카카오톡", "카카오", "KakaoTalk", "kakao")
+_BANKS = ("국민", "신한은행", "카카오뱅크", "토스뱅크", "농협", "우리은행", "하나은행", "기업은행", "KB", "새마을금고")
+_NATIVE = ("영", "하나", "둘", "셋", "넷", "다섯", "여섯", "일곱", "여덟", "아홉")
+_CIRCLED = "⓪①②③④⑤⑥⑦⑧⑨"
+_NEGATIVE_CIRCLED = "⓿❶❷❸❹❺❻❼❽❾"
+_KEYCAP = "\ufe0f\u20e3"
+
+
+def _interleave(word: str, marks) -> str:
+    return "".join(ch + (marks() if i < len(word) - 1 else "") for i, ch in enumerate(word))
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def _decomposed(word: str) -> str:
+    from bunjang_lab.text.hangul import decompose, is_syllable
+
+    return "".join("".join(decompose(ch)) if is_syllable(ch) else ch for ch in word)
+
+
+def _digits(number: str, kind: str, rng) -> str:
+    """``number`` (digits and dashes) written with the obfuscation ``kind``."""
+    if kind == "spaced":
+        return " ".join(number.replace("-", " "))
+    if kind == "emoji":
+        mark = rng.choice(_EMOJI)
+        return number.replace("-", mark)
+    if kind == "middle_dot":
+        return number.replace("-", rng.choice(_MIDDLE_DOTS))
+    if kind == "separators":
+        return _interleave(number.replace("-", ""), lambda: rng.choice(_SEPARATOR_MARKS + ("", "")))
+    if kind == "circled":
+        table = rng.choice((_CIRCLED, _NEGATIVE_CIRCLED))
+        return "".join(table[int(c)] if c.isdigit() else c for c in number)
+    if kind == "fullwidth":
+        return _fullwidth(number)
+    if kind == "korean_numerals":
+        return "".join("공일이삼사오육칠팔구"[int(c)] if c.isdigit() else " " for c in number)
+    if kind == "native_numerals":
+        return "".join(_NATIVE[int(c)] if c.isdigit() else " " for c in number)
+    if kind == "mixed_numerals":
+        return "".join(("공일이삼사오육칠팔구"[int(c)] if rng.random() < 0.5 else c) if c.isdigit() else "-" for c in number)
+    if kind == "lookalike":
+        return number.replace("0", rng.choice(("O", "o", "ㅇ"))).replace("1", rng.choice(("l", "I")))
+    if kind == "keycap":
+        return "".join(c + _KEYCAP if c.isdigit() else " " for c in number)
+    if kind == "zero_width":
+        return "\u200b".join(number.replace("-", ""))
+    return number
+
+
+_NUMBER_KINDS = ("plain", "spaced", "emoji", "middle_dot", "separators", "circled", "fullwidth", "korean_numerals",
+                 "native_numerals", "mixed_numerals", "lookalike", "keycap", "zero_width")
+_WORD_KINDS = ("plain", "separators", "emoji", "middle_dot", "jamo", "fullwidth", "spaced", "zero_width", "circled")
+
+
+def _word(word: str, kind: str, rng) -> str:
+    """A word (a messenger's or a bank's name) written with the obfuscation ``kind``."""
+    if kind == "separators":
+        return _interleave(word, lambda: rng.choice(_SEPARATOR_MARKS))
+    if kind == "emoji":
+        return _interleave(word, lambda: rng.choice(_EMOJI))
+    if kind == "middle_dot":
+        return _interleave(word, lambda: rng.choice(_MIDDLE_DOTS))
+    if kind == "jamo":
+        return _decomposed(word)
+    if kind == "fullwidth":
+        return _fullwidth(word)
+    if kind == "spaced":
+        return " ".join(word)
+    if kind == "zero_width":
+        return "\u200b".join(word)
+    if kind == "circled":  # Latin letters in circles, Hangul left as written
+        return "".join(chr(0x24D0 + ord(c) - 97) if "a" <= c <= "z" else c for c in word.lower())
+    return word
+
+
+def _phone(rng) -> str:
+    return f"010-{rng.randint(2000, 9999)}-{rng.randint(1000, 9999)}"
+
+
+def _account(rng) -> str:
+    return rng.choice((f"{rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(100000, 999999)}",
+                       f"{rng.randint(100000, 999999)}-{rng.randint(10, 99)}-{rng.randint(100000, 999999)}",
+                       f"3333-{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}",
+                       f"{rng.randint(100, 999)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}-{rng.randint(10, 99)}"))
+
+
+def _contact(rng) -> tuple[str, str]:
+    """(obfuscation, contact) for an external-channel lure."""
+    form = rng.randrange(6)
+    if form == 0:  # a phone number
+        kind = rng.choice(_NUMBER_KINDS)
+        return kind, rng.choice(("", "연락처 ", "번호 ", "문자 ")) + _digits(_phone(rng), kind, rng)
+    handle = rng.choice(_HANDLES)
+    if form in (1, 2):  # KakaoTalk ID
+        kind = rng.choice(_WORD_KINDS)
+        name = _word(rng.choice(_KAKAO_NAMES), kind, rng)
+        handle = _fullwidth(handle) if kind == "fullwidth" else handle
+        return kind, f"{name} {rng.choice(('ID', '아이디', ':', '', '☞', '→'))} {handle}".replace("  ", " ")
+    if form == 3:  # Telegram
+        kind = rng.choice(("plain", "separators", "emoji", "middle_dot", "jamo", "spaced", "link"))
+        if kind == "link":
+            return "defanged_link", rng.choice(("t.me/", "t[.]me/", "t(.)me/")) + handle
+        return kind, f"{_word('텔레그램', kind, rng)} @{handle}"
+    if form == 4:  # e-mail, LINE, WeChat
+        kind = rng.choice(("spoken_at", "defanged", "fullwidth", "line", "wechat"))
+        domain = rng.choice(("naver.com", "gmail.com", "daum.net"))
+        if kind == "spoken_at":
+            return kind, f"{handle} 골뱅이 {domain}"
+        if kind == "defanged":
+            return kind, f"{handle}[at]{domain.replace('.', '(dot)')}"
+        if kind == "fullwidth":
+            return kind, _fullwidth(f"{handle}@{domain}")
+        return "plain", f"{'라인 아이디' if kind == 'line' else '위챗'} {handle}"
+    kind = rng.choice(("plain", "defanged", "spaced_dots"))  # open chat
+    room = "".join(rng.choice("abcdefghjkmnpqrstuvwxyzABCDEFGH23456789") for _ in range(8))
+    link = {"plain": f"open.kakao.com/o/{room}", "defanged": f"open[.]kakao[.]com/o/{room}",
+            "spaced_dots": f"open . kakao . com/o/{room}"}[kind]
+    return kind, f"오픈채팅 {link}"
+
+
+_LURE_HOSTS = ("bunjang-safe.com", "bunjangpay.shop", "bvnjang.co", "bungae-pay.xyz", "naver-paycheck.com",
+               "toss-secure.top", "kakaopay-safe.site", "cj-parcel.online", "bunjang-market.store", "safe-trade-center.net",
+               "secure-checkout.xyz", "pay-bunjang.info", "lotte-delivery.click", "bunjang.co.kr.pay-check.com")
+
+
+def _link(rng) -> tuple[str, str]:
+    """(obfuscation, link) for a phishing lure."""
+    host = rng.choice(_LURE_HOSTS)
+    path = rng.choice(("/pay/", "/order?id=", "/safe/", "/check/", "/")) + str(rng.randint(1000, 99999))
+    kind = rng.choice(("plain", "defanged", "spoken_dot", "spaced_dots", "fullwidth", "cyrillic", "hxxp", "shortener",
+                       "ip", "zero_width", "korean_dot"))
+    if kind == "defanged":
+        return kind, "https://" + host.replace(".", rng.choice(("[.]", "(.)", "(dot)", "[dot]"))) + path
+    if kind == "spoken_dot":
+        name, _, tld = host.rpartition(".")
+        return kind, f"{name} 닷 {tld}{path}" if tld != "com" else f"{name}닷컴{path}"
+    if kind == "korean_dot":
+        name, _, tld = host.rpartition(".")
+        return kind, f"{name} 점 {tld}{path}"
+    if kind == "spaced_dots":
+        return kind, host.replace(".", " . ") + path
+    if kind == "fullwidth":
+        return kind, _fullwidth(f"https://{host}{path}")
+    if kind == "cyrillic":
+        return kind, "https://" + host.replace("a", "а", 1).replace("o", "о", 1) + path
+    if kind == "hxxp":
+        return kind, rng.choice(("hxxps://", "hxxp://", "h**ps://")) + host + path
+    if kind == "shortener":
+        code = "".join(rng.choice("abcdefghijkmnpqrstuvwxyz23456789") for _ in range(6))
+        return kind, rng.choice(("bit.ly/", "han.gl/", "me2.do/", "vo.la/", "tinyurl.com/", "bit[.]ly/")) + code
+    if kind == "ip":
+        return kind, f"http://{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}{path}"
+    if kind == "zero_width":
+        return kind, "https://" + "\u200b".join(host) + path
+    return kind, f"https://{host}{path}"
+
+
+def _bank_account(rng) -> tuple[str, str]:
+    """(obfuscation, bank and number) for an account-transfer lure."""
+    number_kind = rng.choice(_NUMBER_KINDS)
+    bank = rng.choice(_BANKS)
+    bank_kind = rng.choice(("plain", "plain", "separators", "middle_dot", "spaced", "emoji")) if not bank.isascii() else "plain"
+    number = _digits(_account(rng), number_kind, rng)
+    if rng.random() < 0.25:
+        return number_kind, f"계좌번호 {number}"
+    kind = number_kind if bank_kind == "plain" else f"{bank_kind}+{number_kind}"
+    return kind, f"{_word(bank, bank_kind, rng)} {number}"
+
+
+def lure_benchmark(seed: int = 19, per_category: int = 120) -> list[tuple[str, str, str]]:
+    """``(category, obfuscation, text)`` lures: identifiers in varied phrasings, each
+    written with one obfuscation, and requests with no identifier (split or decorated)."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    makers = {"external_channel": _contact, "phishing_link": _link, "account_transfer": _bank_account}
+    for category, make in makers.items():
+        bare = {"external_channel": _BARE_CHANNEL_LURES, "account_transfer": _BARE_ACCOUNT_LURES}.get(category, ())
+        for i in range(per_category):
+            if bare and i % 6 == 5:  # one in six has no identifier: the request itself, obfuscated
+                kind = rng.choice(("plain", "separators", "emoji", "middle_dot", "spaced", "jamo"))
+                text = rng.choice(bare)
+                first, _, rest = text.partition(" ")
+                out.append((category, f"request_{kind}", _word(first, kind, rng) + " " + rest))
+                continue
+            kind, evidence = make(rng)
+            out.append((category, kind, rng.choice(_LURE_PHRASES[category]).format(x=evidence)))
+    return out
+
+
+def read_tsv(path: Path) -> list[dict]:
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def write_lures(path: Path) -> None:
+    rows = lure_benchmark()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("category\tobfuscation\ttext\n")
+        for category, kind, text in rows:
+            f.write(f"{category}\t{kind}\t{text.replace(chr(10), ' / ').replace(chr(9), ' ')}\n")
+
+
+def score_sets(texts: list[str]) -> list[dict]:
+    """Per text: flagged by the rules, the categories and codes that fired."""
+    from bunjang_lab.fraud.risk import flagged, rules_risk
+    from bunjang_lab.fraud.rules import reasons
+
+    out = []
+    for text in texts:
+        found = reasons(text)
+        out.append({"flagged": flagged(rules_risk(found)), "categories": sorted({r["category"] for r in found}),
+                    "codes": sorted({r["code"] for r in found})})
+    return out
+
+
+def _interval(hits: list[float]) -> list[float]:
+    import numpy as np
+
+    from bunjang_lab.intervals import resample_means
+
+    if not hits:
+        return [0.0, 0.0]
+    means = resample_means(np.asarray(hits, dtype=float), seed=0)
+    return [round(float(x), 4) for x in np.percentile(means, [2.5, 97.5])]
+
+
+def text_sets(baseline_src: str | None, messages: int) -> dict:
+    """Quality of the rules on the honest and lure sets (and of a baseline, paired), and speed."""
+    import subprocess
+
+    from bunjang_lab.fraud.normalise import normalise
+    from bunjang_lab.fraud.rules import RULES, reasons
+    from bunjang_lab.intervals import paired_bootstrap
+
+    honest = read_tsv(REPO_ROOT / "tests" / "data" / "fraud_honest_ko.tsv")
+    lures = read_tsv(REPO_ROOT / "tests" / "data" / "fraud_lures_ko.tsv")
+    texts = [r["text"] for r in honest] + [r["text"] for r in lures]
+    ours = score_sets(texts)
+    runs = {"ours": ours}
+    if baseline_src:
+        done = subprocess.run([sys.executable, __file__, "--score-stdin"], input=json.dumps(texts), text=True,
+                              capture_output=True, env={**os.environ, "PYTHONPATH": baseline_src}, check=True)
+        runs["baseline"] = json.loads(done.stdout)
+    report: dict = {"honest_messages": len(honest), "lures": len(lures)}
+    caught = {}
+    for name, answers in runs.items():
+        on_honest, on_lures = answers[:len(honest)], answers[len(honest):]
+        # a lure is caught when it is flagged and a rule of its own category fired
+        caught[name] = [float(a["flagged"] and r["category"] in a["categories"]) for a, r in zip(on_lures, lures)]
+        false_flags = [float(a["flagged"]) for a in on_honest]
+        part = {"recall": round(sum(caught[name]) / len(lures), 4), "recall_95": _interval(caught[name]),
+                "false_flag_rate": round(sum(false_flags) / len(honest), 4), "false_flag_rate_95": _interval(false_flags),
+                "categories": {}, "obfuscations": {}, "honest_kinds": {}}
+        for category in sorted({r["category"] for r in lures}):
+            hits = [c for c, r in zip(caught[name], lures) if r["category"] == category]
+            part["categories"][category] = {"lures": len(hits), "recall": round(sum(hits) / len(hits), 4),
+                                            "recall_95": _interval(hits)}
+        for kind in sorted({r["obfuscation"] for r in lures}):
+            hits = [c for c, r in zip(caught[name], lures) if r["obfuscation"] == kind]
+            part["obfuscations"][kind] = f"{int(sum(hits))}/{len(hits)}"
+        for kind in sorted({r["kind"] for r in honest}):
+            flags = [f for f, r in zip(false_flags, honest) if r["kind"] == kind]
+            part["honest_kinds"][kind] = f"{int(sum(flags))}/{len(flags)} flagged"
+        part["missed_lures"] = [r["text"] for c, r in zip(caught[name], lures) if not c][:20]
+        part["flagged_honest"] = [r["text"] for a, r in zip(on_honest, honest) if a["flagged"]][:20]
+        report[name] = part
+    rules = {}
+    for code, rule in RULES.items():
+        fires_lure = [code in a["codes"] for a in ours[len(honest):]]
+        fires_honest = sum(code in a["codes"] for a in ours[:len(honest)])
+        relevant = [r["category"] == rule.category for r in lures]
+        tp = sum(f and r for f, r in zip(fires_lure, relevant))
+        if tp + fires_honest + sum(fires_lure) == 0:
+            continue
+        rules[code] = {"fires": sum(fires_lure) + fires_honest, "on_honest": fires_honest,
+                       "precision": round(tp / (sum(fires_lure) + fires_honest), 4) if sum(fires_lure) + fires_honest else None,
+                       "recall_in_category": round(tp / max(1, sum(relevant)), 4)}
+    report["rules_ours"] = rules
+    if "baseline" in runs:
+        report["recall_difference_vs_baseline"] = {k: round(v, 4) for k, v in
+                                                   paired_bootstrap(caught["ours"], caught["baseline"]).items()}
+        flags = {name: [float(a["flagged"]) for a in answers[:len(honest)]] for name, answers in runs.items()}
+        report["false_flag_difference_vs_baseline"] = {k: round(v, 4) for k, v in
+                                                       paired_bootstrap(flags["ours"], flags["baseline"]).items()}
+    sample = ([r["text"] for r in honest] * (messages // len(honest) + 1))[:messages]
+    report["speed_honest_set_msgs_per_s_cpu_wall"] = {
+        "normalise": per_second(lambda xs: [normalise(x) for x in xs], sample),
+        "rules": per_second(lambda xs: [reasons(x) for x in xs], sample)}
+    return report
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=1200)
     p.add_argument("--days", type=int, default=14)
     p.add_argument("--messages", type=int, default=20_000, help="messages per speed run")
+    p.add_argument("--sets-only", action="store_true", help="only the honest and lure sets (no simulated markets)")
+    p.add_argument("--baseline-src", default=None, help="src folder of another checkout to compare with (paired)")
+    p.add_argument("--write-lures", metavar="TSV", default=None, help="write the lure benchmark and stop")
+    p.add_argument("--score-stdin", action="store_true", help=argparse.SUPPRESS)  # the baseline's side of --baseline-src
     args = p.parse_args()
+    if args.write_lures:
+        write_lures(Path(args.write_lures))
+        return 0
+    if args.score_stdin:
+        print(json.dumps(score_sets(json.load(sys.stdin))))
+        return 0
+    if args.sets_only:
+        print(json.dumps(text_sets(args.baseline_src, args.messages), ensure_ascii=False, indent=1))
+        return 0
 
     from bunjang_lab.fraud import evaluate
     from bunjang_lab.fraud.normalise import normalise

@@ -83,6 +83,17 @@ def test_training_stores_a_version_that_scoring_then_uses(market, trained, tmp_p
     assert summary["models"] == {"version": trained["version"], "text": scorer.model, "anomaly": "trained"}
 
 
+def test_the_exported_model_gives_the_trained_probabilities(market):
+    from bunjang_lab.fraud.text_model import TextModel
+
+    frame = labelled_texts(str(market / "lake"), market / "sim" / "labels")
+    texts, y = frame["text"].tolist(), [int(bool(t)) for t in frame["truth"]]
+    model = TextFraudClassifier().fit(texts, y)
+    probe = texts[:400] + ["카🍫톡 ☞ kim77", "계좌이체 가능해요? 아니면 번개페이로 할게요", "", "a  b\t\tc", "가" * 30_000]
+    exported = TextModel(model.export()).fraud_probability(probe)
+    assert max(abs(a - b) for a, b in zip(exported, model.predict_proba(probe)[:, 1])) < 1e-6
+
+
 def test_latest_moves_only_to_complete_versions(tmp_path):
     first = store.save({"classifier": None, "anomaly": None}, {"n": 1}, tmp_path)
     second = store.save({"classifier": None, "anomaly": None}, {"n": 2}, tmp_path)

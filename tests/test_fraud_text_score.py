@@ -70,6 +70,24 @@ def test_rules_only_scoring_imports_no_heavy_library():
     assert done.stderr.strip().splitlines()[-1] == "none"
 
 
+def test_scoring_with_a_trained_model_imports_no_heavy_library_and_unpickles_nothing(tmp_path):
+    from bunjang_lab.fraud import store
+    from bunjang_lab.fraud.classifier import TextFraudClassifier
+
+    texts = ["카톡 ab1234 주세요", "직거래 가능해요", "선입금 부탁 국민 123456-78-901234", "택배비 포함"] * 5
+    store.save({"classifier": TextFraudClassifier(cv=2).fit(texts, [1, 0, 1, 0] * 5)}, {}, tmp_path / "models")
+    code = ("import sys\n"
+            "from bunjang_lab.score import COMMANDS; from bunjang_lab.cli import main\n"
+            f"main('score', '', COMMANDS, ['text', '카톡 ab1234 주세요', '--models', {str(tmp_path / 'models')!r}])\n"
+            "heavy = [m for m in ('pandas', 'numpy', 'sklearn', 'scipy', 'pyarrow', 'pickle', 'airflow') if m in sys.modules]\n"
+            "print(','.join(heavy) or 'none', file=sys.stderr)")
+    done = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60,
+                          env={**os.environ, "USER": "bunjang"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["model"].startswith("rules+classifier:")
+    assert done.stderr.strip().splitlines()[-1] == "none"
+
+
 def test_listing_combines_text_and_reports_image_errors(tmp_path):
     listing = tmp_path / "listing.json"
     listing.write_text(json.dumps({"item_id": "i1", "title": "아이폰 15 급처", "description": "카톡 ab1234 주세요, 선입금만",
@@ -98,7 +116,7 @@ def test_a_corrupt_model_is_a_one_line_error(tmp_path):
     from bunjang_lab.fraud import store
 
     folder = store.save({"classifier": None, "anomaly": None}, {}, tmp_path / "models")
-    (folder / store.CLASSIFIER_FILE).write_bytes(b"not a pickle")
+    (folder / store.TEXT_MODEL_FILE).write_text("{not json", encoding="utf-8")
     done = score("text", "안녕하세요", "--models", str(tmp_path / "models"))
     assert done.returncode == 2 and "cannot read the fraud model" in done.stderr and "Traceback" not in done.stderr
     assert score("text", "안녕하세요", "--models", str(tmp_path / "models"), "--rules-only").returncode == 0
@@ -113,7 +131,9 @@ def test_listing_uses_the_published_verdict_of_its_seller(tmp_path):
 
     run = write_run(tmp_path / "run")
     reasons = json.dumps([{"code": "seller_anomaly", "category": "anomalous_behaviour", "weight": 0.6,
-                           "evidence": "12 listings in 1 hour", "source": "behaviour"}])
+                           "evidence": "12 listings in 1 hour", "source": "behaviour"},
+                          {"code": "kakao_id", "category": "external_channel", "weight": 0.9,
+                           "evidence": "카톡 ab**34", "source": "text"}], ensure_ascii=False)
     pq.write_table(pa.table({"user_id": ["burst", "calm"], "risk": [0.91, 0.2], "flagged": [True, False],
                              "anomaly_score": [0.71, 0.38], "reasons": [reasons, "[]"]}), run / "fraud" / "sellers.parquet")
     cache = f"sqlite:///{tmp_path / 'cache.sqlite'}"
@@ -125,5 +145,8 @@ def test_listing_uses_the_published_verdict_of_its_seller(tmp_path):
     assert done.returncode == 0, done.stderr
     assert burst["flagged"] and burst["risk"] >= 0.91 and burst["parts"]["seller"]["anomaly_score"] == 0.71
     assert "seller_anomaly" in {r["code"] for r in burst["reasons"]}
+    # the seller's reasons quote other listings: they say so, and no "text" reason quotes outside this one
+    assert {(r["code"], r["source"]) for r in burst["reasons"]} == {("seller_anomaly", "behaviour"), ("kakao_id", "seller")}
+    assert all(r["evidence"] in "운동화\n직거래 가능해요" for r in burst["reasons"] if r["source"] == "text")
     assert not calm["flagged"] and calm["parts"]["seller"] == {"risk": 0.2, "flagged": False, "anomaly_score": 0.38}
     assert "skipped" in unknown["parts"]["seller"]

@@ -2,8 +2,12 @@
 
 A scikit-learn classifier that takes raw texts, like a vectorizer-and-classifier pipeline
 (``fit(texts, y)``; ``y`` of any two labels, the pipeline uses 1 for fraud text and 0 for
-honest), whose :meth:`~TextFraudClassifier.predict_proba` is calibrated (sigmoid calibration
-over cross-validation folds), so a probability of 0.9 means about nine in ten.
+honest), whose :meth:`~TextFraudClassifier.predict_proba` is calibrated (one sigmoid fitted on
+cross-validated decision values), so a probability of 0.9 means about nine in ten.
+
+Serving never loads it: :meth:`~TextFraudClassifier.export` writes its vocabulary and
+weights as plain arrays, which :class:`bunjang_lab.fraud.text_model.TextModel` scores with
+the standard library (the same probabilities, tested).
 
 >>> texts = ["카톡 ab1234 주세요", "선입금 부탁해요 국민 123456-78-901234", "네 내일 직거래 가능해요",
 ...          "사진 더 보내드릴게요", "텔레그램 @deal99 연락", "택배비 포함이에요"] * 4
@@ -15,6 +19,10 @@ True
 >>> labelled = TextFraudClassifier(cv=2).fit(texts, ["scam" if label else "ok" for label in y])
 >>> labelled.classes_.tolist(), labelled.predict(["카톡 zz9999 주세요"]).tolist()
 (['ok', 'scam'], ['scam'])
+>>> from bunjang_lab.fraud.text_model import TextModel
+>>> exported = TextModel(model.export())
+>>> bool(abs(exported.fraud_probability(["카톡 zz9999 주세요"])[0] - proba[0]) < 1e-6)
+True
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from bunjang_lab.estimators import binary_target
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.fraud.normalise import normalise
 from bunjang_lab.fraud.rules import MAX_CHARS, reasons, rule_table
+from bunjang_lab.fraud.text_model import TEXT_MODEL_FORMAT
 
 
 def rule_features(all_reasons: Sequence[list[dict]]) -> sparse.csr_matrix:
@@ -67,7 +76,7 @@ class TextFraudClassifier(ClassifierMixin, BaseEstimator):
     pass :func:`bunjang_lab.fraud.rules.reasons` of each text when already computed.
     """
 
-    def __init__(self, ngram_range=(2, 4), min_df=2, max_features=100_000, C=4.0, cv=3, random_state=0):
+    def __init__(self, ngram_range=(2, 4), min_df=2, max_features=50_000, C=4.0, cv=3, random_state=0):
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_features = max_features
@@ -102,7 +111,7 @@ class TextFraudClassifier(ClassifierMixin, BaseEstimator):
                                            sublinear_tf=True, dtype=np.float32)
         features = self._features(texts, rule_hits, fit=True)
         base = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced", random_state=self.random_state)
-        self.model_ = CalibratedClassifierCV(base, method="sigmoid", cv=self.cv).fit(features, y_codes)
+        self.model_ = CalibratedClassifierCV(base, method="sigmoid", cv=self.cv, ensemble=False).fit(features, y_codes)
         return self
 
     def predict_proba(self, X, rule_hits=None):
@@ -113,3 +122,25 @@ class TextFraudClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X, rule_hits=None):
         is_second = self.predict_proba(X, rule_hits)[:, 1] >= 0.5
         return self.classes_[is_second.astype(int)]
+
+    def fraud_probability(self, X, rule_hits=None) -> list[float]:
+        """``predict_proba(X)[:, 1]`` as a list (what :class:`~bunjang_lab.fraud.text_scorer.TextScorer` reads)."""
+        return self.predict_proba(X, rule_hits)[:, 1].tolist()
+
+    def export(self) -> dict:
+        """Vocabulary and weights as plain lists (JSON-ready) for
+        :class:`~bunjang_lab.fraud.text_model.TextModel`: the n-grams with their idf and
+        weight, one weight per rule, the intercept and the calibrating sigmoid."""
+        check_is_fitted(self)
+        calibrated = self.model_.calibrated_classifiers_[0]
+        linear, sigmoid = calibrated.estimator, calibrated.calibrators[0]
+        grams = self.vectorizer_.get_feature_names_out().tolist()
+        weights = linear.coef_[0]
+        return {
+            "format": TEXT_MODEL_FORMAT, "analyzer": "char_wb", "ngram_range": list(self.vectorizer_.ngram_range),
+            "sublinear_tf": True, "classes": [str(c) for c in self.classes_],
+            "ngrams": grams, "idf": self.vectorizer_.idf_.astype(float).tolist(),
+            "ngram_weights": weights[:len(grams)].astype(float).tolist(),
+            "rule_weights": dict(zip([rule.code for rule in rule_table()], weights[len(grams):].astype(float).tolist())),
+            "intercept": float(linear.intercept_[0]), "sigmoid": [float(sigmoid.a_), float(sigmoid.b_)],
+        }

@@ -69,3 +69,20 @@ def seller_risk(anomaly_score: float | None, content_risks: Iterable[float]) -> 
 
 def flagged(risk: float, threshold: float = THRESHOLD) -> bool:
     return risk >= threshold
+
+
+QUOTING_SOURCES = frozenset({"text", "image"})
+"""Sources whose evidence quotes the scored content itself (its text, the text in its photos)."""
+
+
+def attributed(reasons: Iterable[dict], source: str) -> list[dict]:
+    """Reasons found in other content (the seller's other listings and messages, a verdict
+    published earlier), marked with ``source`` so none reads as a quote of what is scored
+    now; the content they quote keeps its kind under ``origin``.
+
+    >>> attributed([{"code": "kakao_id", "evidence": "카톡 ab**34", "source": "text"},
+    ...             {"code": "seller_anomaly", "evidence": "...", "source": "behaviour"}], "seller")
+    [{'code': 'kakao_id', 'evidence': '카톡 ab**34', 'source': 'seller', 'origin': 'text'}, {'code': 'seller_anomaly', 'evidence': '...', 'source': 'behaviour'}]
+    """
+    return [{**reason, "source": source, "origin": reason["source"]} if reason.get("source") in QUOTING_SOURCES
+            else reason for reason in reasons]

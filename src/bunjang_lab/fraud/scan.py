@@ -25,6 +25,7 @@ from bunjang_lab.marketplace import state
 EVENT_TYPES = ["listing", "chat", "signup", "click"]
 MIN_SELLERS_TO_FIT = 20  # below this an isolation forest fitted on the window means nothing
 MAX_SELLER_REASONS = 5
+SELLER_SOURCE = "seller"  # a seller's reasons quote their listings and messages, not one text
 IMAGE_SHARD = 500
 
 
@@ -122,7 +123,7 @@ def score_sellers(events: pd.DataFrame, listing_risks: pd.DataFrame, message_ris
             if behaviour:
                 reasons.append(behaviour)
         for _, found in sorted(pieces, key=lambda p: -p[0]):
-            for reason in found:
+            for reason in risk.attributed(found, SELLER_SOURCE):
                 if reason["code"] not in {r["code"] for r in reasons}:
                     reasons.append(reason)
         reasons.sort(key=lambda r: -r["weight"])
@@ -171,7 +172,7 @@ def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, mode
 
     clock = time.perf_counter()
     version = store.latest(models_dir)
-    classifier = store.load(version, "classifier") if version is not None else None
+    classifier = store.load_text_model(version) if version is not None else None
     scorer = TextScorer(classifier, version.name if classifier is not None else None)
     listings = state.latest_listings(events)
     answers = scorer.score_many([listing_text(t, d) for t, d in zip(listings["title"], listings["description"])])
@@ -192,7 +193,7 @@ def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, mode
     timings["text"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    detector = store.load(version, "anomaly") if version is not None else None
+    detector = store.load_anomaly(version) if version is not None else None
     seller_frame, anomaly_source = score_sellers(events, listing_frame, message_frame, images, detector)
     timings["sellers"] = time.perf_counter() - clock
 

@@ -1,9 +1,10 @@
 """Trained fraud models on disk: ``models/fraud/<version>/`` and an atomically moved ``latest``.
 
-A version folder holds ``text_classifier.pkl`` and/or ``seller_anomaly.pkl`` (pickled
-scikit-learn estimators) and ``meta.json`` (training data, parameters, metrics). Finding
-the latest version uses the standard library only; unpickling imports scikit-learn, so
-callers load a model only when they are about to use it.
+A version folder holds ``text_model.json`` (the text classifier exported to plain arrays:
+:mod:`bunjang_lab.fraud.text_model`), ``seller_anomaly.pkl`` (the pickled isolation forest,
+read by the batch scan only) and ``meta.json`` (training data, parameters, metrics).
+Finding the latest version and reading the text model use the standard library only, and
+nothing on the serving path unpickles.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
 from bunjang_lab import files, paths
 from bunjang_lab.errors import ModelError
 
-CLASSIFIER_FILE = "text_classifier.pkl"
+TEXT_MODEL_FILE = "text_model.json"
 ANOMALY_FILE = "seller_anomaly.pkl"
 META_FILE = "meta.json"
 LATEST = "latest"
@@ -36,25 +36,41 @@ def latest(models_dir: str | os.PathLike | None = None) -> Path | None:
 
 
 def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | None = None) -> Path:
-    """Write a new version (``models``: ``{"classifier": ..., "anomaly": ...}``) and then,
-    only once it is complete, point ``latest`` at it in one atomic rename."""
+    """Write a new version (``models``: ``{"classifier": ..., "anomaly": ...}``, the fitted
+    text classifier is stored as its export) and then, only once it is complete, point
+    ``latest`` at it in one atomic rename."""
     base = root(models_dir)
     version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     folder = base / version
     folder.mkdir(parents=True)
-    for name, filename in (("classifier", CLASSIFIER_FILE), ("anomaly", ANOMALY_FILE)):
-        if models.get(name) is not None:
-            with open(folder / filename, "wb") as f:
-                pickle.dump(models[name], f, protocol=pickle.HIGHEST_PROTOCOL)
+    if models.get("classifier") is not None:
+        (folder / TEXT_MODEL_FILE).write_text(json.dumps(models["classifier"].export(), ensure_ascii=False),
+                                              encoding="utf-8")
+    if models.get("anomaly") is not None:
+        import pickle
+
+        with open(folder / ANOMALY_FILE, "wb") as f:
+            pickle.dump(models["anomaly"], f, protocol=pickle.HIGHEST_PROTOCOL)
     (folder / META_FILE).write_text(json.dumps({"version": version, **meta}, ensure_ascii=False, indent=2),
                                     encoding="utf-8")
     files.replace_symlink(base / LATEST, version)
     return folder
 
 
-def load(folder: str | os.PathLike, name: str):
-    """The pickled ``"classifier"`` or ``"anomaly"`` of a version folder, or None."""
-    path = Path(folder) / (CLASSIFIER_FILE if name == "classifier" else ANOMALY_FILE)
+def load_text_model(folder: str | os.PathLike):
+    """The exported text classifier of a version folder
+    (:class:`~bunjang_lab.fraud.text_model.TextModel`), or None."""
+    from bunjang_lab.fraud.text_model import TextModel
+
+    path = Path(folder) / TEXT_MODEL_FILE
+    return TextModel.load(path) if path.exists() else None
+
+
+def load_anomaly(folder: str | os.PathLike):
+    """The pickled seller anomaly model of a version folder, or None (batch scans only)."""
+    import pickle
+
+    path = Path(folder) / ANOMALY_FILE
     if not path.exists():
         return None
     try:

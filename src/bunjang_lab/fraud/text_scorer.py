@@ -1,7 +1,8 @@
 """Score texts: rules, plus the trained classifier when there is one (``score text``, scans).
 
-The rules are standard library only; scikit-learn is imported only when a trained
-classifier exists and is used, so a rules-only answer costs a few milliseconds.
+Standard library only: the trained classifier is read from its exported arrays
+(:class:`~bunjang_lab.fraud.text_model.TextModel`), so neither scikit-learn nor pickle is
+on the serving path.
 
 >>> scorer = TextScorer()
 >>> answer = scorer.score("카.톡 ab1234 으로 연락 주세요")
@@ -21,8 +22,10 @@ from bunjang_lab.fraud.rules import MAX_CHARS, reasons
 
 
 class TextScorer:
-    """Risk, ``flagged`` and reasons for texts; ``classifier`` is a fitted
-    :class:`~bunjang_lab.fraud.classifier.TextFraudClassifier` or None (rules only)."""
+    """Risk, ``flagged`` and reasons for texts; ``classifier`` is anything with
+    ``fraud_probability(texts, rule_hits)`` (a :class:`~bunjang_lab.fraud.text_model.TextModel`,
+    or a fitted :class:`~bunjang_lab.fraud.classifier.TextFraudClassifier` while training),
+    or None (rules only)."""
 
     def __init__(self, classifier=None, version: str | None = None, source: str = "text"):
         self.classifier = classifier
@@ -33,7 +36,7 @@ class TextScorer:
     def from_models(cls, models_dir: str | os.PathLike | None = None, use_classifier: bool = True) -> "TextScorer":
         """The latest trained classifier if there is one, else rules only."""
         folder = store.latest(models_dir) if use_classifier else None
-        classifier = store.load(folder, "classifier") if folder is not None else None
+        classifier = store.load_text_model(folder) if folder is not None else None
         return cls(classifier, folder.name if classifier is not None else None)
 
     @property
@@ -50,7 +53,7 @@ class TextScorer:
         found = [reasons(t, self.source) for t in texts]
         probabilities = [None] * len(texts)
         if self.classifier is not None and texts:
-            probabilities = self.classifier.predict_proba([t[:MAX_CHARS] for t in texts], found)[:, 1].tolist()
+            probabilities = self.classifier.fraud_probability([t[:MAX_CHARS] for t in texts], found)
         out = []
         for text, hits, probability in zip(texts, found, probabilities):
             score = risk.text_risk(hits, probability)

@@ -11,7 +11,11 @@ Input: one JSON object (or JSON Lines, one listing per line) with ``title``,
   the seller's risk from their behaviour (a flagged seller's risk counts).
 
 ``{"item_id", "risk", "flagged", "reasons", "parts": {"text", "images", "cache", "seller"}}``; each
-part says what it contributed or why it was skipped. A picture that cannot be read is
+part says what it contributed or why it was skipped. A reason's ``source`` says what its
+evidence quotes: ``text`` (this listing's title and description), ``image`` (text read in
+its photos), ``behaviour``, ``seller`` (the seller's other listings and messages) or
+``published`` (the batch verdict, from the listing as it was then); ``origin`` keeps the
+kind of content a ``seller`` or ``published`` reason quotes. A picture that cannot be read is
 listed under ``parts.images.errors`` (the rest is still scored) and the exit code is 1.
 """
 
@@ -79,7 +83,7 @@ def score_listing(listing: dict, text_scorer, images: list[dict] | None, cached:
     ``seller`` is the seller's published verdict: it is reported under ``parts.seller`` and
     counts towards the risk when the seller is flagged (as the batch flags such listings).
     """
-    from bunjang_lab.fraud.risk import flagged, noisy_or
+    from bunjang_lab.fraud.risk import attributed, flagged, noisy_or
 
     text = "\n".join(str(listing.get(k) or "") for k in ("title", "description")).strip()
     text_part = text_scorer.score(text)
@@ -104,7 +108,10 @@ def score_listing(listing: dict, text_scorer, images: list[dict] | None, cached:
     if cached:
         parts["cache"] = {"risk": cached.get("risk"), "flagged": True, "source": cache_note}
         risks.append(float(cached.get("risk") or 0.0))
-        reasons += [r for r in cached.get("reasons", []) if r not in reasons]
+        # the published verdict scored the listing as it was then: its quotes are marked as such
+        quoted = {(r["code"], r["evidence"]) for r in reasons}
+        reasons += [r for r in attributed(cached.get("reasons", []), "published")
+                    if (r["code"], r["evidence"]) not in quoted and r not in reasons]
     else:
         parts["cache"] = {"flagged": False, "source": cache_note}
     if seller is None:
@@ -113,7 +120,7 @@ def score_listing(listing: dict, text_scorer, images: list[dict] | None, cached:
         parts["seller"] = {k: seller.get(k) for k in ("risk", "flagged", "anomaly_score")}
         if seller.get("flagged"):
             risks.append(float(seller.get("risk") or 0.0))
-            reasons += [r for r in seller.get("reasons", []) if r not in reasons]
+            reasons += [r for r in attributed(seller.get("reasons", []), "seller") if r not in reasons]
     score = noisy_or(risks)
     reasons.sort(key=lambda r: -float(r.get("weight", 0)))
     return {"item_id": listing.get("item_id"), "risk": score, "flagged": flagged(score), "reasons": reasons,
