@@ -94,13 +94,13 @@ def ours_on_peer_sessions(lake: Path, cutoff: pd.Timestamp, test_days: float, se
     """HR@20 / MRR@20 of our V-SKNN and production model on the same sessions' next clicks."""
     sys.path.insert(0, str(ROOT / "src"))
     from bunjang_lab.lake import read_events
-    from bunjang_lab.ranking.models import default_models
+    from bunjang_lab.ranking.models import PRODUCTION, default_models
     from bunjang_lab.ranking.evaluate import metrics_of, rank_requests
     from bunjang_lab.ranking.split import next_item
     from bunjang_lab.ranking.tuning import tune
 
     split = next_item(read_events(lake), test_days=test_days, cutoff=cutoff, candidates="catalogue")
-    models = [m for m in default_models() if m.name in ("v-sknn", "fm")]
+    models = [m for m in default_models() if m.name in ("v-sknn", PRODUCTION)]
     models, _ = tune(models, split, budget)
     chosen = np.flatnonzero(split.requests["user_id"].isin({f"s{s}" for s in sessions}).to_numpy())
     out = {}

@@ -503,10 +503,10 @@ def test_evaluate_cli_prints_the_issue_json(lake):
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert {"protocol", "users", "targets", "production", "results", "versus"} <= set(out)
-    assert out["protocol"] == "next-item" and out["users"] > 0 and out["production"] == "fm"
+    assert out["protocol"] == "next-item" and out["users"] > 0 and out["production"] == "fm-hybrid"
     models = {"random", "popularity", "popularity-segment", "recently-viewed", "fresh-preferred", "item-knn", "als", "bpr",
-              "sknn", "v-sknn", "sequential-rules", "ease", "rp3beta", "fm-id-only", "fm-hybrid", "fm"}
-    assert set(out["results"]) == models and set(out["versus"]) == models - {"fm"}
+              "sknn", "v-sknn", "sequential-rules", "ease", "rp3beta", "fm-id-only", "fm", "fm-hybrid"}
+    assert set(out["results"]) == models and set(out["versus"]) == models - {"fm-hybrid"}
     for metrics in out["results"].values():
         assert set(metrics) == set(METRICS) and all(0 <= v <= 1 for v in metrics.values())
     for diffs in out["versus"].values():
@@ -590,10 +590,19 @@ def test_generators_read_recency_coviews_and_what_follows():
     assert signals["session"][0, 1] > 0 == signals["session"][0, 3]  # sessions with a and c went on to b, not d
 
 
-def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):
-    from bunjang_lab.ranking.hybrid import PAIR_FIELDS, HybridFM, _pair_values, gap_buckets
+def test_hybrid_settings_share_the_splits_generators_and_ranking_rows(next_split):
+    from bunjang_lab.ranking.hybrid import HybridFM
 
-    model = HybridFM(k=4, epochs=4, hard_negatives=5, random_negatives=3).fit(next_split)
+    first = HybridFM(k=4, epochs=2, hard_negatives=5, random_negatives=3).fit(next_split)
+    second = first.with_params(k=8).fit(next_split)
+    assert second.generators_ is first.generators_  # the tuning's tries refit only the FM
+    assert second.factors_.k == 8 and first.factors_.k == 4
+
+
+def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):
+    from bunjang_lab.ranking.hybrid import CONTENT_FIELDS, PAIR_FIELDS, HybridFM, _pair_values, gap_buckets
+
+    model = HybridFM(fields=CONTENT_FIELDS, k=4, epochs=4, hard_negatives=5, random_negatives=3).fit(next_split)
     requests = next_split.requests.iloc[:3]
     scores = model.scores(requests)
     history = next_split.history(requests)

@@ -29,6 +29,8 @@ for every (request, candidate) pair as dense arrays, without rows per pair.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -36,15 +38,19 @@ import scipy.sparse as sp
 from bunjang_lab.errors import NotEnoughData
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
-from bunjang_lab.ranking.baselines import PretrainedFM
+from bunjang_lab.ranking.baselines import FMModel, PretrainedFM
 from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.fm import FMRanker
 from bunjang_lab.ranking.neighbours import SESSION_GAP_MINUTES, VSKNN, session_numbers
-from bunjang_lab.ranking.split import Split, next_item
+from bunjang_lab.ranking.split import Split, make_split
 from bunjang_lab.ranking.training import DEFAULT_PARAMS
 
-SIGNALS = ("recent", "coview", "next", "session", "popular")
+SIGNALS = ("recent", "coview", "next", "session", "popular", "fm")
 PAIR_FIELDS = ("signal", "gap")
+# Random negatives per target (at least ``random_negatives`` per request): hard negatives alone
+# are, by construction, the items the signals like most, which teaches the FM to distrust the
+# signals wherever a request has many targets (a heavy rater's month).
+RANDOM_PER_TARGET = 5
 GAP_EDGES_SECONDS = (60, 300, 1800, 86400)
 GAP_LABELS = ("<1m", "<5m", "<30m", "<1d", "1d+")
 # Fewer factors than the plain FM, since the pair signals carry most of the evidence; the
@@ -61,12 +67,13 @@ class Generators:
     """Co-view similarities, sequential rules, similar sessions and recent popularity, learned
     from a split's training interactions."""
 
-    def __init__(self, rule_steps: int = 10, popular_days: float = 1.0):
-        self.rule_steps, self.popular_days = rule_steps, popular_days
+    def __init__(self, rule_steps: int = 10, popular_days: float = 1.0, seed: int = 0):
+        self.rule_steps, self.popular_days, self.seed = rule_steps, popular_days, seed
 
     def fit(self, split: Split) -> "Generators":
         self.split_ = split
         self.sessions_ = VSKNN().fit(split)
+        self.fm_ = FMModel(seed=self.seed).fit(split)
         until, candidates = split.cutoff, split.candidates
         inter = split.context.interactions.sort_values(["user_id", "ts"], kind="stable")
         self.items_ = pd.Index(sorted(inter["item_id"].unique()))
@@ -114,8 +121,10 @@ class Generators:
                               shape=(n_requests, len(self.items_)))
         following = np.asarray((picks @ self.rules_).todense())
         sessions = np.maximum(self.sessions_.scores(requests) - 1.0, 0.0)  # V-SKNN's scored items lie in (1, 2]
+        fm = self.fm_.scores(requests)
         return {"recent": np.minimum(recent, 1.0), "coview": _scaled(coview), "next": _scaled(following),
-                "session": sessions, "popular": np.broadcast_to(self.popular_, recent.shape)}
+                "session": sessions, "popular": np.broadcast_to(self.popular_, recent.shape),
+                "fm": np.exp(fm - fm.max(axis=1, keepdims=True))}
 
 
 def _scaled(matrix: np.ndarray) -> np.ndarray:
@@ -142,9 +151,9 @@ class HybridFM(PretrainedFM):
     there contributes its targets, the ``hard_negatives`` candidates the generators rank
     highest and ``random_negatives`` others."""
 
-    search_space = {"fields": [SIGNALS_ONLY, CONTENT_FIELDS, F.FULL_FIELDS], "k": [8, 16]}
+    search_space = {"fields": [SIGNALS_ONLY, CONTENT_FIELDS], "k": [8, 16]}
 
-    def __init__(self, name: str = "fm-hybrid", fields=CONTENT_FIELDS, rank_days: float | None = None,
+    def __init__(self, name: str = "fm-hybrid", fields=SIGNALS_ONLY, rank_days: float | None = None,
                  hard_negatives: int = 60, random_negatives: int = 10, seed: int = 0, **params):
         self.model_name, self.fields, self.rank_days = name, fields, rank_days
         self.hard_negatives, self.random_negatives, self.seed, self.params = hard_negatives, random_negatives, seed, params
@@ -160,19 +169,12 @@ class HybridFM(PretrainedFM):
 
     def _factors(self, split: Split) -> FMFactors:
         p = {**DEFAULT_PARAMS, **HYBRID_PARAMS, **self.params}
-        days = self.rank_days or split.test_days
-        ranking = next_item(split.train, test_days=days, candidates=split.candidate_kind)
-        if not len(ranking.requests):
-            raise NotEnoughData("no interactions in the ranking window before the cutoff to train the hybrid FM")
-        generators = Generators().fit(ranking)
-        rows, pairs = self._ranking_rows(ranking, generators)
-        price_edges = F.fit_price_edges(split.context.items[split.context.items["listed_at"] < split.cutoff])
-        scoring_ctx = F.Context(ranking.context.items, ranking.context.users, ranking.timeline()[0])
-        user_side = F.user_frame(rows.rename(columns={"at": "ts"}), scoring_ctx, realtime.DEFAULT_PARAMS)
-        item_side = F.item_frame(rows["item_id"], rows["at"], scoring_ctx, price_edges)
+        ranking, rows, sides = split.memo(("hybrid-rows", self.rank_days, self.hard_negatives, self.random_negatives, self.seed),
+                                          lambda: self._ranking_data(split))
+        user_side, item_side, pairs = sides.user, sides.item, sides.pair
         fields = tuple(self.fields) + PAIR_FIELDS
         valid = (rows["request"] >= rows["request"].quantile(0.8)).to_numpy()
-        fmap, X = F.FeatureMap.fit_encode([user_side, item_side, pairs], fields, price_edges, realtime.DEFAULT_PARAMS,
+        fmap, X = F.FeatureMap.fit_encode([user_side, item_side, pairs], fields, sides.price_edges, realtime.DEFAULT_PARAMS,
                                           p["min_count"], counted=~valid)
         y = rows["label"].to_numpy()
         estimator = FMRanker(k=p["k"], lr=p["lr"], reg_lambda=p["reg_lambda"], epochs=p["epochs"],
@@ -181,9 +183,23 @@ class HybridFM(PretrainedFM):
             estimator.fit(X[~valid], y[~valid], X[valid], y[valid])
         else:
             estimator.fit(X, y)
-        self.generators_ = Generators().fit(split)
+        self.generators_ = split.memo(("hybrid-generators", self.seed), lambda: Generators(seed=self.seed).fit(split))
         self.info_ = {"ranking_requests": int(len(ranking.requests)), "rows": int(len(rows)), "best_epoch": estimator.best_epoch_}
         return FMFactors(estimator.bias_, estimator.w_, estimator.V_, fmap)
+
+    def _ranking_data(self, split: Split):
+        """The ranking window's split, its rows and their (user, item, pair) feature frames:
+        the same for every setting the tuning tries, so computed once per split."""
+        ranking = make_split(split.train, split.protocol, test_days=self.rank_days or split.test_days,
+                             candidates=split.candidate_kind, exclude_seen=split.exclude_seen)
+        if not len(ranking.requests):
+            raise NotEnoughData("no interactions in the ranking window before the cutoff to train the hybrid FM")
+        rows, pairs = self._ranking_rows(ranking, Generators(seed=self.seed).fit(ranking))
+        price_edges = F.fit_price_edges(split.context.items[split.context.items["listed_at"] < split.cutoff])
+        scoring_ctx = F.Context(ranking.context.items, ranking.context.users, ranking.timeline()[0])
+        sides = _Sides(F.user_frame(rows.rename(columns={"at": "ts"}), scoring_ctx, realtime.DEFAULT_PARAMS),
+                       F.item_frame(rows["item_id"], rows["at"], scoring_ctx, price_edges), pairs, price_edges)
+        return ranking, rows, sides
 
     def _ranking_rows(self, ranking: Split, generators: Generators):
         """(rows: request, user_id, at, item_id, label; their pair frame) for the ranking window."""
@@ -194,7 +210,7 @@ class HybridFM(PretrainedFM):
             history = ranking.history(block)
             signals = generators.signals(block, history)
             allowed = ranking.allowed(block)
-            strength = sum(signals[s] for s in SIGNALS[:4]) + 1e-3 * signals["popular"]
+            strength = sum(signals[s] for s in SIGNALS if s != "popular") + 1e-3 * signals["popular"]
             strength = np.where(allowed, strength, -np.inf)
             gaps = gap_buckets(history, block)
             n_hard = min(self.hard_negatives, strength.shape[1])
@@ -203,7 +219,8 @@ class HybridFM(PretrainedFM):
                 targets = ranking.targets[start + row]
                 ok = np.flatnonzero(allowed[row])
                 chosen = set(hard[row][np.isfinite(strength[row, hard[row]])].tolist())
-                chosen |= set(rng.choice(ok, min(self.random_negatives, len(ok)), replace=False).tolist())
+                n_random = min(max(self.random_negatives, RANDOM_PER_TARGET * len(targets)), len(ok))
+                chosen |= set(rng.choice(ok, n_random, replace=False).tolist())
                 chosen -= set(targets.tolist())
                 cols = np.concatenate([targets, np.fromiter(chosen, dtype=np.int64, count=len(chosen))])
                 labels = np.r_[np.ones(len(targets)), np.zeros(len(chosen))]
@@ -231,6 +248,13 @@ class HybridFM(PretrainedFM):
         for hour, rows in requests.groupby(hours.to_numpy()).indices.items():
             items[rows] = self._items_at(max(pd.Timestamp(hour), self.split_.cutoff)).vectors
         return base + self.pair_.terms(signals, gap_buckets(history, requests), users.vectors, items)
+
+
+class _Sides(NamedTuple):
+    user: pd.DataFrame
+    item: pd.DataFrame
+    pair: pd.DataFrame
+    price_edges: object
 
 
 def _pair_values(signals: dict, row: int, col: int, gap: str) -> list:

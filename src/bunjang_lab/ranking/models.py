@@ -8,7 +8,7 @@ from bunjang_lab.ranking.baselines import (FMModel, FreshPreferred, ImplicitMode
 from bunjang_lab.ranking.hybrid import HybridFM
 from bunjang_lab.ranking.neighbours import EASE, VSKNN, RP3beta, SequentialRules, SessionKNN
 
-PRODUCTION = "fm"  # what `train` fits and the cache serves
+PRODUCTION = "fm-hybrid"  # the recommender the comparison judges against every other model
 
 
 def default_models(seed: int = 0, work_dir=None, **fm_params) -> list[Recommender]:
@@ -17,5 +17,5 @@ def default_models(seed: int = 0, work_dir=None, **fm_params) -> list[Recommende
             ImplicitModel("als", seed=seed), ImplicitModel("bpr", seed=seed),
             SessionKNN(), VSKNN(), SequentialRules(), EASE(), RP3beta(),
             FMModel(F.ID_FIELDS, name="fm-id-only", seed=seed, work_dir=work_dir and f"{work_dir}/fm-id-only", **fm_params),
-            HybridFM(seed=seed, **fm_params),
-            FMModel(F.FULL_FIELDS, name=PRODUCTION, seed=seed, work_dir=work_dir and f"{work_dir}/fm", **fm_params)]
+            FMModel(F.FULL_FIELDS, name="fm", seed=seed, work_dir=work_dir and f"{work_dir}/fm", **fm_params),
+            HybridFM(name=PRODUCTION, seed=seed, **fm_params)]

@@ -76,6 +76,14 @@ class Split:
     exclude_seen: bool = False
     cold_items: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     _timeline: tuple = field(default=None, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    def memo(self, key, build):
+        """``build()``, computed once per split and key: what several models (or the tuning's
+        tries of one model) derive from the same split."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     @property
     def users(self) -> np.ndarray:
