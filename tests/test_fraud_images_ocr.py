@@ -34,7 +34,7 @@ def test_the_colour_split_page_reads_text_on_fur_and_the_rules_fire(colour):
     assert boxes  # the prefilter keeps the picture
     page = ocr.colour_page(img, boxes)
     assert page is not None and page.mode == "L"
-    assert fires(" / ".join(ocr._read_page(page, ocr.LANGUAGE_PASSES)))
+    assert fires(" / ".join(ocr._read_page(page, ocr.LANGUAGE_PASSES, ocr.Budget(), ocr.TESSERACT)))
     assert fires(ocr.read_text(img, boxes=boxes))
 
 

@@ -72,6 +72,26 @@ def test_contact_details_in_a_picture_give_the_text_rules_reasons(tmp_path):
     assert "image_text" in codes and result["flagged"]
     assert all(r["source"] == "image" for r in result["reasons"])
     assert "2345-6789" not in json.dumps(result, ensure_ascii=False)  # masked everywhere
+    assert "sell4u88" not in json.dumps(result, ensure_ascii=False)
+    assert "ocr_capped" not in result
+
+
+def test_a_picture_full_of_text_is_read_within_its_budget(tmp_path):
+    img = Image.new("RGB", (900, 1700), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(str(FONTS / "nanum/NanumGothic.ttf"), 22)
+    for n in range(55):
+        draw.text((20, 10 + 30 * n), f"{n} 카톡 seller{n:03d} 문의 010-{1000 + n}-{5000 + n} 택배비 포함 네고 불가", font=font, fill="black")
+    result = scan_images([save(img, tmp_path / "lines.png")], None)[0]
+    assert "lines" in result["ocr_capped"] and result["flagged"]
+    reading = ocr.Reader(budget=ocr.Budget(seconds=0.5)).read(img)
+    assert "seconds" in reading.capped
+
+
+def test_read_text_has_no_repeated_lines():
+    img = render_contact("카톡 sell4u88", "nanum/NanumGothic.ttf", 28, (20, 20, 20), (235, 228, 210))
+    lines = ocr.read_text(img).split(" / ")
+    assert lines and len(lines) == len(set(lines))
 
 
 def test_the_text_line_prefilter_keeps_text_pictures_and_skips_most_others():
@@ -84,16 +104,21 @@ def test_the_text_line_prefilter_keeps_text_pictures_and_skips_most_others():
     assert all(ocr.text_lines(Image.open(SAMPLE / r["image"])) for r in with_contact)
     skipped = sum(not ocr.text_lines(Image.open(SAMPLE / r["image"])) for r in without_text)
     assert skipped >= 0.7 * len(without_text)
-    assert ocr.Reader().read(Image.new("RGB", (300, 200), (120, 160, 200)), None) == ("", "skipped")
+    assert ocr.Reader().read(Image.new("RGB", (300, 200), (120, 160, 200))) == ("", "skipped", ())
 
 
-def test_ocr_results_are_cached_by_file_content(tmp_path, monkeypatch):
+def test_ocr_results_are_cached_by_what_the_picture_looks_like(tmp_path, monkeypatch):
     cache = ocr.OcrCache(tmp_path / "ocr.sqlite")
     img = render_contact("문의 010 9876 5432", "nanum/NanumMyeongjo.ttf", 30, "white", (30, 40, 90))
-    text, how = ocr.Reader(cache).read(img, "sha-1")
-    assert how == "ocr" and "9876" in text
-    monkeypatch.setattr(ocr, "read_text", lambda *a, **k: pytest.fail("read twice"))
-    assert ocr.Reader(ocr.OcrCache(tmp_path / "ocr.sqlite")).read(img, "sha-1") == (text, "cache")
+    text, how, capped = ocr.Reader(cache).read(img)
+    assert how == "ocr" and "9876" in text and capped == ()
+    changed = img.copy()
+    changed.putpixel((5, 5), (255, 0, 0))  # one pixel: the same picture to the cache
+    other = render_contact("문의 010 9876 5438", "nanum/NanumMyeongjo.ttf", 30, "white", (30, 40, 90))
+    reader = ocr.Reader(ocr.OcrCache(tmp_path / "ocr.sqlite"))
+    monkeypatch.setattr(ocr, "read_text", lambda *a, **k: "another reading")
+    assert reader.read(changed) == (text, "cache", ())
+    assert reader.read(other) == ("another reading", "ocr", ())  # one digit changed: read again
 
 
 def test_rules_see_ocr_text_as_image_reasons():

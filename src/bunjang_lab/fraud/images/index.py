@@ -35,6 +35,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from bunjang_lab import files
+from bunjang_lab.errors import InvalidInput
 from bunjang_lab.fraud.images.verify import SIDE
 
 U64 = np.uint64
@@ -308,9 +309,9 @@ class ImageIndex:
         except FileNotFoundError:
             return {"format": FORMAT_VERSION, "segments": []}
         except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{self.path}: not an image index ({exc})") from None
+            raise InvalidInput(f"{self.path}: not an image index ({exc})") from None
         if manifest.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{self.path}: image index format {manifest.get('format')!r}, expected "
+            raise InvalidInput(f"{self.path}: image index format {manifest.get('format')!r}, expected "
                              f"{FORMAT_VERSION}; rebuild it with `python -m bunjang_lab images index`")
         return manifest
 

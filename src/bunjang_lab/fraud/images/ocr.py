@@ -1,6 +1,6 @@
 """Read text written into a picture: find text lines cheaply, clean them up, tesseract.
 
-Tesseract (through :mod:`pytesseract`, Korean plus English, one thread) costs a good
+Tesseract (Korean plus English, one thread) costs a good
 fraction of a second per call, so:
 
 * :func:`text_lines` finds likely text lines in a few milliseconds; a picture without any
@@ -11,24 +11,38 @@ fraction of a second per call, so:
 * :func:`colour_page` gives it the first lines once more, split by colour: overlay text
   is one solid colour, so a colour layer separates letters from a photograph that has
   their grey level (fur, foliage);
-* :class:`OcrCache` stores every result keyed by the SHA-256 of the file, so a picture is
-  read once across runs, shards and processes (SQLite, next to the image index).
+* :class:`Tesseract` runs the ``tesseract`` program itself (pytesseract would import
+  pandas, a third of a second per ``score image``), each call bounded in time;
+* :class:`Budget` caps the work per picture (lines, page pixels, seconds) and records
+  which cap was hit, which ``score image`` reports;
+* :class:`OcrCache` stores every result keyed by what the picture looks like (size, pHash
+  and a grey fingerprint compared with a tolerance, :func:`fingerprint`), so a picture is
+  read once across runs, shards and processes, and a copy with a few pixels changed is
+  not read again (SQLite, next to the image index).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
+import subprocess
+import time
+import zlib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
+
+from bunjang_lab.errors import MissingInput
 
 #: Two readings of every page: Korean first reads Hangul best, English first reads the
 #: Latin IDs after a Korean word best (``카톡 abc123``); the rules see both, joined.
 LANGUAGE_PASSES = ("kor+eng", "eng+kor")
 #: Raised whenever preprocessing or the tesseract call changes, so cached text is redone.
-OCR_VERSION = 7
+OCR_VERSION = 8
 #: Text lines are searched on a copy at most this large (pixels, longest side).
 DETECT_SIDE = 800
 #: Horizontal or vertical grey-level step that counts as a stroke edge.
@@ -51,7 +65,7 @@ COLOUR_LINES = 3
 LAYER_COLOURS = 4
 
 
-def text_lines(img: Image.Image, max_lines: int = MAX_LINES) -> list[tuple[float, float, float, float]]:
+def text_lines(img: Image.Image, max_lines: int | None = MAX_LINES) -> list[tuple[float, float, float, float]]:
     """Boxes ``(left, top, right, bottom)`` of likely text lines, those of strong contrast
     first, then largest first; an empty list means "no text here", which is how OCR is
     skipped for most pictures.
@@ -177,35 +191,90 @@ def colour_page(img: Image.Image, boxes, max_lines: int = COLOUR_LINES) -> Image
     return _stack(layers)
 
 
+@dataclass
+class Budget:
+    """The most OCR work one picture may cost, and which caps it hit (``capped``)."""
+
+    max_lines: int = MAX_LINES
+    max_page_pixels: int = 1_500_000
+    seconds: float = 3.0
+    capped: set = field(default_factory=set)
+    _deadline: float | None = field(default=None, repr=False)
+
+    def start(self) -> "Budget":
+        self._deadline = time.monotonic() + self.seconds
+        return self
+
+    def remaining(self) -> float:
+        if self._deadline is None:
+            self.start()
+        return self._deadline - time.monotonic()
+
+
+class Tesseract:
+    """The ``tesseract`` program on one page: text lines, or "" when it ran out of time."""
+
+    def read(self, page: Image.Image, languages: str, timeout: float) -> list[str] | None:
+        """The lines tesseract reads on ``page`` with ``languages``; None when ``timeout``
+        seconds passed first."""
+        buffer = io.BytesIO()
+        page.save(buffer, "PNG")
+        # --psm 11 (sparse text): on mixed Korean/Latin lines it misreads less than block modes
+        try:
+            done = subprocess.run(["tesseract", "stdin", "stdout", "-l", languages, "--psm", "11"], input=buffer.getvalue(),
+                                  capture_output=True, timeout=timeout, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+        except FileNotFoundError:
+            raise MissingInput("tesseract is not installed (make system-deps installs it)") from None
+        except subprocess.TimeoutExpired:
+            return None
+        return [" ".join(line.split()) for line in done.stdout.decode("utf-8", "replace").splitlines() if line.split()]
+
+
+TESSERACT = Tesseract()
+
+
 def read_text(img: Image.Image, passes: tuple[str, ...] = LANGUAGE_PASSES, boxes=None,
-              colour_lines: int = COLOUR_LINES) -> str:
+              colour_lines: int = COLOUR_LINES, budget: Budget | None = None, engine: Tesseract = TESSERACT) -> str:
     """The text tesseract finds in the text lines of ``img``: for the grey-threshold page
     (:func:`preprocess`) and the colour-split page of the first ``colour_lines`` lines
-    (:func:`colour_page`; 0: none), one whitespace-collapsed reading per language pass and
-    their :func:`combine_readings`, distinct ones joined by " / "."""
+    (:func:`colour_page`; 0: none), each language pass and their
+    :func:`combine_readings`, as the distinct lines of all readings joined by " / ";
+    within ``budget`` (default: :class:`Budget`), whose ``capped`` says what was cut."""
+    budget = (budget or Budget()).start()
     boxes = text_lines(img) if boxes is None else boxes
-    readings = []
+    if len(boxes) > budget.max_lines:
+        boxes = boxes[:budget.max_lines]
+        budget.capped.add("lines")
+    lines: list[str] = []
     for page in (preprocess(img, boxes), colour_page(img, boxes, colour_lines) if colour_lines else None):
-        if page is not None:
-            readings.extend(r for r in _read_page(page, passes) if r not in readings)
-    return " / ".join(readings)
+        if page is None:
+            continue
+        if page.width * page.height > budget.max_page_pixels:
+            page = page.crop((0, 0, page.width, max(LINE_HEIGHT * 2, budget.max_page_pixels // page.width)))
+            budget.capped.add("pixels")
+        for line in _read_page(page, passes, budget, engine):
+            if line not in lines:
+                lines.append(line)
+    return " / ".join(lines)
 
 
-def _read_page(page: Image.Image, passes: tuple[str, ...]) -> list[str]:
-    import pytesseract
-
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # tesseract's OpenMP would take every core
+def _read_page(page: Image.Image, passes: tuple[str, ...], budget: Budget, engine: Tesseract) -> list[str]:
+    """The lines of every language pass on ``page``, then the :func:`combine_readings` of
+    the first two, line by line."""
     readings = []
     for languages in passes:
-        # --psm 11 (sparse text): on mixed Korean/Latin lines it misreads less than block modes
-        text = " ".join(pytesseract.image_to_string(page, lang=languages, config="--psm 11").split())
-        if text and text not in readings:
-            readings.append(text)
-    if len(readings) == 2:
-        combined = combine_readings(*readings)
-        if combined not in readings:
-            readings.append(combined)
-    return readings
+        if budget.remaining() <= 0:
+            budget.capped.add("seconds")
+            break
+        lines = engine.read(page, languages, budget.remaining())
+        if lines is None:
+            budget.capped.add("seconds")
+            break
+        readings.append(lines)
+    out = [line for reading in readings for line in reading]
+    if len(readings) == 2 and len(readings[0]) == len(readings[1]):
+        out += [combine_readings(k, e) for k, e in zip(*readings)]
+    return out
 
 
 def _stack(lines: list[np.ndarray]) -> Image.Image | None:
@@ -306,49 +375,107 @@ def _merge_lines(boxes: list) -> list:
 _FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
+#: Side of the grey fingerprint that keys the OCR cache.
+FINGERPRINT_SIDE = 128
+
+
+def fingerprint(img: Image.Image) -> np.ndarray:
+    """The picture in grey at most :data:`FINGERPRINT_SIDE` pixels a side (uint8)."""
+    gray = img.convert("L")
+    if max(gray.size) > FINGERPRINT_SIDE:
+        gray = gray.copy()
+        gray.thumbnail((FINGERPRINT_SIDE, FINGERPRINT_SIDE), Image.Resampling.BOX)
+    return np.asarray(gray, dtype=np.uint8)
+
+
+def fingerprint_tolerance(size: tuple[int, int], shape: tuple[int, int]) -> int:
+    """How far two fingerprints of pictures of ``size`` may differ anywhere and still be
+    the same picture to the cache: what one changed pixel moves a fingerprint cell by at
+    most, plus rounding. A changed letter or digit changes several pixels of its cells by
+    most of the contrast (a 10 px digit, 2-3 pixels of a 4-pixel cell: twice this);
+    cells under 4 pixels (pictures up to about 256 px) must match exactly.
+
+    >>> fingerprint_tolerance((640, 480), (96, 128)), fingerprint_tolerance((100, 80), (80, 100))
+    (13, 0)
+    """
+    cell = size[0] * size[1] / (shape[0] * shape[1])
+    return 0 if cell < 4 else 2 + int(np.ceil(255 / cell))
+
+
 class OcrCache:
-    """Recognised text by file SHA-256, in one SQLite file (safe across processes)."""
+    """Recognised text by what the picture looks like, in one SQLite file (safe across
+    processes; the table "readings", as the key changed from the file's SHA-256 in format 8): rows of the same size sharing a 16-bit quarter of the pHash are
+    candidates, and one whose fingerprint is within :func:`fingerprint_tolerance`
+    everywhere is the same picture (a changed pixel, a re-encoding at the same size)."""
 
     def __init__(self, path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS ocr (key TEXT PRIMARY KEY, version INTEGER, text TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS readings (version INTEGER, width INTEGER, height INTEGER, q0 INTEGER, "
+                       "q1 INTEGER, q2 INTEGER, q3 INTEGER, print BLOB, text TEXT, capped TEXT)")
+            db.execute("CREATE INDEX IF NOT EXISTS readings_size ON readings (width, height)")
 
-    def get(self, key: str) -> str | None:
+    def get(self, img: Image.Image) -> tuple[str, tuple[str, ...]] | None:
+        """The text and the caps its reading hit, of the same picture read before."""
+        quarters, printed = _cache_key(img)
+        tolerance = fingerprint_tolerance(img.size, printed.shape)
         with self._connect() as db:
-            row = db.execute("SELECT text FROM ocr WHERE key = ? AND version = ?", (key, OCR_VERSION)).fetchone()
-        return row[0] if row else None
+            rows = db.execute("SELECT print, text, capped FROM readings WHERE version = ? AND width = ? AND height = ? AND "
+                              "(q0 = ? OR q1 = ? OR q2 = ? OR q3 = ?)", (OCR_VERSION, *img.size, *quarters)).fetchall()
+        for blob, text, capped in rows:
+            stored = np.frombuffer(zlib.decompress(blob), dtype=np.uint8)
+            if stored.size == printed.size and np.abs(stored.astype(np.int16) - printed.reshape(-1)).max() <= tolerance:
+                return text, tuple(capped.split()) if capped else ()
+        return None
 
-    def put(self, key: str, text: str) -> None:
+    def put(self, img: Image.Image, text: str, capped: tuple[str, ...] = ()) -> None:
+        quarters, printed = _cache_key(img)
         with self._connect() as db:
-            db.execute("INSERT OR REPLACE INTO ocr VALUES (?, ?, ?)", (key, OCR_VERSION, text))
+            db.execute("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (OCR_VERSION, *img.size, *quarters, zlib.compress(printed.tobytes()), text, " ".join(capped)))
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
 
 
+def _cache_key(img: Image.Image) -> tuple[tuple[int, ...], np.ndarray]:
+    from bunjang_lab.fraud.images.hashing import phash
+
+    printed = fingerprint(img)
+    value = phash(Image.fromarray(printed))
+    return tuple((value >> shift) & 0xFFFF for shift in (48, 32, 16, 0)), printed
+
+
+class Reading(NamedTuple):
+    """What :meth:`Reader.read` found: the ``text``, ``how`` (``"cache"``, ``"skipped"``
+    or ``"ocr"``) and the caps of the :class:`Budget` the reading hit."""
+
+    text: str
+    how: str
+    capped: tuple[str, ...] = ()
+
+
 class Reader:
-    """Text of a picture: cached, skipped when :func:`text_likelihood` says no text.
+    """Text of a picture: cached, skipped when :func:`text_lines` finds no text line,
+    read within a fresh :class:`Budget` otherwise."""
 
-    ``read(img, key)`` returns ``(text, how)`` where ``how`` is ``"cache"``, ``"skipped"``
-    or ``"ocr"``.
-    """
-
-    def __init__(self, cache: OcrCache | None = None, prefilter: bool = True):
+    def __init__(self, cache: OcrCache | None = None, prefilter: bool = True, budget: Budget | None = None):
         self.cache = cache
         self.prefilter = prefilter
+        self.budget = budget or Budget()
 
-    def read(self, img: Image.Image, key: str | None = None) -> tuple[str, str]:
-        if self.cache is not None and key is not None:
-            cached = self.cache.get(key)
+    def read(self, img: Image.Image) -> Reading:
+        if self.cache is not None:
+            cached = self.cache.get(img)
             if cached is not None:
-                return cached, "cache"
-        boxes = text_lines(img) if self.prefilter else [(0, 0, img.width, img.height)]
+                return Reading(cached[0], "cache", cached[1])
+        boxes = text_lines(img, max_lines=None) if self.prefilter else [(0, 0, img.width, img.height)]
         if not boxes:
-            text, how = "", "skipped"
-        else:
-            text, how = read_text(img, boxes=boxes), "ocr"
-        if self.cache is not None and key is not None:
-            self.cache.put(key, text)
-        return text, how
+            return Reading("", "skipped")  # not cached: finding no line is cheaper than the lookup
+        budget = replace(self.budget, capped=set())
+        text = read_text(img, boxes=boxes, budget=budget)
+        capped = tuple(sorted(budget.capped))
+        if self.cache is not None:  # capped readings too: sending the picture again costs nothing
+            self.cache.put(img, text, capped)
+        return Reading(text, "ocr", capped)

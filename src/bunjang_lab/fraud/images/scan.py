@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -39,6 +40,9 @@ CONTACT_CATEGORIES = (EXTERNAL_CHANNEL, PHISHING_LINK, ACCOUNT_TRANSFER)
 #: ``flagged`` when the combined risk reaches this (same scale as the text scorer).
 FLAG_THRESHOLD = 0.5
 OCR_CACHE = "ocr_cache.sqlite"
+#: A word of read text that may hold a contact detail: letters, digits and their joiners
+#: around at least one digit.
+_READ_WORD = re.compile(r"[A-Za-z0-9@._\-]*\d[A-Za-z0-9@._\-]*")
 MAX_EVIDENCE = 80
 
 
@@ -51,6 +55,7 @@ class Analysed:
     hashes: "object | None" = None
     ocr_text: str = ""
     error: str | None = None
+    ocr_capped: tuple[str, ...] = ()
 
 
 def analyse(image: str, reader=None, store: bool = True, query: bool = True) -> Analysed:
@@ -68,9 +73,9 @@ def analyse(image: str, reader=None, store: bool = True, query: bool = True) -> 
     except OSError as exc:
         return Analysed(image, error=f"cannot read file ({exc.strerror or exc})")
     key = hashlib.sha256(data).hexdigest()
-    text = reader.read(img, key)[0] if reader is not None else ""
+    reading = reader.read(img) if reader is not None else None
     hashes = hash_image(img, crops=CROP_BOXES if store else (), with_boxes=store, with_views=query)
-    return Analysed(image, key, hashes, text)
+    return Analysed(image, key, hashes, reading.text if reading else "", ocr_capped=reading.capped if reading else ())
 
 
 def image_reasons(matches: Sequence[dict], seller: str | None = None) -> list[dict]:
@@ -95,15 +100,34 @@ def image_reasons(matches: Sequence[dict], seller: str | None = None) -> list[di
 def text_reasons(ocr_text: str) -> list[dict]:
     """The rules' reasons for text read in a picture, plus ``image_text`` when contact
     details or payment lures were among them."""
-    from bunjang_lab.fraud.mask import mask
     from bunjang_lab.fraud.rules import reasons
 
     found = reasons(ocr_text, source=SOURCE)
     contact = [r for r in found if r["category"] in CONTACT_CATEGORIES]
     if contact:
         found.append({"code": "image_text", "category": IMAGE_TEXT, "weight": max(r["weight"] for r in contact),
-                      "evidence": _clip(mask(ocr_text)), "source": SOURCE})
+                      "evidence": _clip(mask_read_text(ocr_text)), "source": SOURCE})
     return found
+
+
+def mask_read_text(text: str) -> str:
+    """``text`` read in a picture with personal data masked: what
+    :func:`bunjang_lab.fraud.mask.mask` finds, and also every word of 4 or more digits,
+    or of letters and digits and 4 or more characters, since OCR misreads contact details
+    past the patterns (``O1-1234-``, ``At scam77``).
+
+    >>> mask_read_text("카톡 At scam77 / O1-1234- 가격 150,000원")
+    '카톡 At sc**77 / O1-**34- 가격 150,000원'
+    """
+    from bunjang_lab.fraud.mask import masked, personal_spans
+    from bunjang_lab.fraud.normalise import normalise
+
+    spans = personal_spans(normalise(text))
+    for word in _READ_WORD.finditer(text):
+        digits = sum(ch.isdigit() for ch in word.group())
+        if digits >= 4 or (len(word.group()) >= 4 and digits < len(word.group())):
+            spans.append(word.span())
+    return masked(text, sorted(spans))
 
 
 def risk(reasons: Iterable[dict]) -> float:
@@ -119,22 +143,24 @@ def risk(reasons: Iterable[dict]) -> float:
 
 
 def verdict(analysed: Analysed, matches: list[dict], seller: str | None = None) -> dict:
-    """The ``score image`` object of one analysed picture."""
-    from bunjang_lab.fraud.mask import mask
-
+    """The ``score image`` object of one analysed picture; ``ocr_capped`` lists the caps
+    of :class:`~bunjang_lab.fraud.images.ocr.Budget` the reading hit, when it hit any."""
     if analysed.error:
         return {"image": analysed.image, "error": analysed.error}
     reasons = image_reasons(matches, seller) + text_reasons(analysed.ocr_text)
     reasons.sort(key=lambda r: -r["weight"])
     score = risk(reasons)
-    return {
+    out = {
         "image": analysed.image,
         "matches": [{k: m[k] for k in ("image", "listing", "seller", "distance")} for m in matches],
-        "ocr_text": mask(analysed.ocr_text),
+        "ocr_text": mask_read_text(analysed.ocr_text),
         "risk": score,
         "flagged": score >= FLAG_THRESHOLD,
         "reasons": reasons,
     }
+    if analysed.ocr_capped:
+        out["ocr_capped"] = list(analysed.ocr_capped)
+    return out
 
 
 def scan_images(paths: Sequence[str], index_path=None, ocr: bool = True) -> list[dict]:
