@@ -411,6 +411,29 @@ def text_sets(baseline_src: str | None, messages: int) -> dict:
     return report
 
 
+def score_text_process(models: Path, runs: int = 21) -> dict:
+    """Median wall and CPU milliseconds of whole ``score text`` processes with the trained
+    model (CPU from the children's rusage), on a lure and on an honest message."""
+    import resource
+    import statistics
+    import subprocess
+
+    out = {}
+    for name, text in (("lure", "카🍫톡 ☞ kim77"), ("honest", "네 내일 강남역에서 직거래 가능해요")):
+        walls, cpus = [], []
+        for _ in range(runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "bunjang_lab.score", "text", text, "--models", str(models)],
+                           check=True, capture_output=True)
+            walls.append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        out[name] = {"median_wall_ms": round(statistics.median(walls) * 1000, 1),
+                     "median_cpu_ms": round(statistics.median(cpus) * 1000, 1), "runs": runs}
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=1200)
@@ -419,6 +442,7 @@ def main() -> int:
     p.add_argument("--sets-only", action="store_true", help="only the honest and lure sets (no simulated markets)")
     p.add_argument("--baseline-src", default=None, help="src folder of another checkout to compare with (paired)")
     p.add_argument("--write-lures", metavar="TSV", default=None, help="write the lure benchmark and stop")
+    p.add_argument("--models", default=None, help="with --sets-only: also time whole `score text` processes with this trained model")
     p.add_argument("--score-stdin", action="store_true", help=argparse.SUPPRESS)  # the baseline's side of --baseline-src
     args = p.parse_args()
     if args.write_lures:
@@ -428,7 +452,10 @@ def main() -> int:
         print(json.dumps(score_sets(json.load(sys.stdin))))
         return 0
     if args.sets_only:
-        print(json.dumps(text_sets(args.baseline_src, args.messages), ensure_ascii=False, indent=1))
+        report = text_sets(args.baseline_src, args.messages)
+        if args.models:
+            report["score_text_process"] = score_text_process(Path(args.models))
+        print(json.dumps(report, ensure_ascii=False, indent=1))
         return 0
 
     from bunjang_lab.fraud import evaluate
@@ -470,6 +497,7 @@ def main() -> int:
             "mixed_share_of_messages_with_a_scam": round(sum(bool(reasons(x)) for x in mixed[:2000]) / 2000, 3),
         }
         report["speed_msgs_per_s_wall"] = {name: wall for name, (_, wall) in speeds.items()}
+        report["score_text_process"] = score_text_process(models)
         quality = {}
         for kind in ("message", "listing"):
             part = frame[frame["kind"] == kind]

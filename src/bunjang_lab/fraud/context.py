@@ -28,7 +28,7 @@ False
 
 from __future__ import annotations
 
-import re
+from bunjang_lab.fraud.patterns import lazy
 
 QUESTION = "question"
 REFUSAL = "refusal"
@@ -36,15 +36,15 @@ WARNING = "warning"
 REQUEST_CONTEXTS = frozenset({QUESTION, REFUSAL, WARNING})  # where a request without an identifier is quiet
 
 # Where a clause ends: sentence marks, a line break, "or else" turns ("아니면", "안 되면").
-_CLAUSE_END = re.compile(r"[?!\n]|\.(?=\s|$)|\.\.+|아니면|아님|안 ?되면|안 ?될 ?경우|otherwise|(?<![a-z])or(?![a-z])")
+_CLAUSE_END = lazy(r"[?!\n]|\.(?=\s|$)|\.\.+|아니면|아님|안 ?되면|안 ?될 ?경우|otherwise|(?<![a-z])or(?![a-z])")
 # Endings that ask, when no question mark says so.
-_ASKING = re.compile(
+_ASKING = lazy(
     r"(?:나요|까요|가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|여쭤[가-힣]*|궁금[가-힣]*|"
     r"되세요|하세요|받으세요|쓰세요|있으세요|가능하세요|편하세요|괜찮으세요)\W*$"
 )
 # A polite request to the reader phrased as a question: still a request.
-_ASKS_THE_READER = re.compile(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁")
-_EN_QUESTION = re.compile(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
+_ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁")
+_EN_QUESTION = lazy(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
 
 _KO_NEGATION = (
     r"안 ?(?:해|하[고는지시]|할|합|돼|되|됩|받|써|쓰|씁|씀|봐|보|들어|드려|드립|줘|줍|넘어|옮|깔)|않|"
@@ -52,18 +52,18 @@ _KO_NEGATION = (
     r"곤란|부담|불편|거절|사양|x(?![a-z])|[🙅❌✖⛔🚫]"
 )
 # After the word: particles, then the first predicate. A request there ends the search.
-_PREDICATE = re.compile(
+_PREDICATE = lazy(
     rf"(?P<no>{_KO_NEGATION})|(?P<ask>주세요|주시|줘|주셈|부탁|바랍|드릴게|드려요|드립니다|ㄱㄱ|하세요|해요|할게|합시다|오세요|와요|가요)"
 )
-_EN_NEGATION = re.compile(
+_EN_NEGATION = lazy(
     r"(?<![a-z])(?:don'?t|do not|doesn'?t|never|rarely|seldom|not|no|won'?t|can'?t|cannot|without|instead of|rather than)(?![a-z'])"
 )
-_WARNING = re.compile(
+_WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
     r"(?:라는|자는|달라는|하라는|준다는|판다는|오라는|보내라는|유도하는|요구하는|요구하면|유도하면)\s?(?:분|사람|판매자|구매자|계정|글|경우|거|건|문자|놈|곳)|"
     r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report"
 )
-_REASSURANCE = re.compile(r"사기 ?(?:아니|아닙|아님|절대|걱정|안 ?쳐|치는 ?거 ?아|없어요|없습니다)|믿으셔도|안심하")
+_REASSURANCE = lazy(r"사기 ?(?:아니|아닙|아님|절대|걱정|안 ?쳐|치는 ?거 ?아|없어요|없습니다)|믿으셔도|안심하")
 
 
 class Clauses:

@@ -19,12 +19,11 @@ Standard library only; every pattern runs in linear time.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Iterator, NamedTuple
 
 from bunjang_lab.fraud.normalise import Normalised, domain_skeleton
-from bunjang_lab.fraud.patterns import TLDS
+from bunjang_lab.fraud.patterns import TLDS, lazy
 
 # The platform's own domains: links there are never a reason.
 ALLOWED_DOMAINS = frozenset({"bunjang.co.kr", "bunjang.com", "bgzt.in"})
@@ -62,23 +61,23 @@ _MESSENGER_HOSTS = frozenset({"open.kakao.com", "t.me", "telegram.me", "telegram
 
 # A bare domain checks the character before it once its first letter matched (a look-behind
 # first would be tried at every position of the text: a third slower over chat).
-_URL = re.compile(
+_URL = lazy(
     r"(?:(?:https?:?//|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\. ?[0-9a-z\-]{1,63}){0,6})(?::\d{1,5})?"
     r"|(?P<bare>[0-9a-z\-](?<![0-9a-z@.\-][0-9a-z\-])[0-9a-z\-]{0,62}\.(?:[0-9a-z\-]{1,63}\.){0,5}(?:" + TLDS + r"))"
     r"(?![0-9a-z\-])(?::\d{1,5})?)"
     r"(?P<path>[/?#][^\s<>\"'가-힣]{0,200})?"
 )
-IP_ADDRESS = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+IP_ADDRESS = lazy(r"\d{1,3}(?:\.\d{1,3}){3}")
 # A bare IP address followed by a path (the link pattern wants letters in a domain's last label).
-_IP_PATH = re.compile(rf"(?<![0-9.]){IP_ADDRESS.pattern}(?::\d{{1,5}})?/")
+_IP_PATH = lazy(rf"(?<![0-9.]){IP_ADDRESS.pattern}(?::\d{{1,5}})?/")
 # Starts with a literal in every branch (the letter before the dot is checked behind it),
 # so the engine jumps from dot to dot instead of trying each position.
-_LINK_HINT = re.compile(r"\.(?<=[0-9a-z]\.) ?[0-9a-z]|//|www")
+_LINK_HINT = lazy(r"\.(?<=[0-9a-z]\.) ?[0-9a-z]|//|www")
 
 
 # A host name written in Hangul (번개페이.kr): an internationalised name, like xn-- ones.
-_DOT_TLD = re.compile(r"\.(?:한국|co\.kr|kr|com|net|shop|xyz|site|online|store|top|info)(?![0-9a-z])")
-_HANGUL_LABEL = re.compile(r"[가-힣0-9\-]{1,30}$")
+_DOT_TLD = lazy(r"\.(?:한국|co\.kr|kr|com|net|shop|xyz|site|online|store|top|info)(?![0-9a-z])")
+_HANGUL_LABEL = lazy(r"[가-힣0-9\-]{1,30}$")
 
 
 class Link(NamedTuple):

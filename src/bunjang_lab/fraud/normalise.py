@@ -47,6 +47,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Callable, Iterable
 
+from bunjang_lab.fraud.patterns import lazy
 from bunjang_lab.text.hangul import compose
 
 # Symbols, emoji and punctuation outside ASCII (after folding): noise when inside a word.
@@ -62,7 +63,7 @@ _INVISIBLE_CHARS = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff"
 )
-_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
+_INVISIBLE = lazy(f"[{_INVISIBLE_CHARS}]")
 
 # Cyrillic and Greek letters that render like Latin ones (lower case, after NFKC).
 _CONFUSABLES = str.maketrans({
@@ -73,19 +74,19 @@ _CONFUSABLES = str.maketrans({
 })
 # Folded by hand: NFKC leaves them, and they imitate a dot or a zero.
 _SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "〇": "0", "先": "선"}
-_LATIN_NAME = re.compile(r"LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?([A-Z])\b")
-_JAMO_NAME = re.compile(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
+_LATIN_NAME = lazy(r"LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?([A-Z])\b")
+_JAMO_NAME = lazy(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
 
 # Everyday characters need no folding: ASCII, Hangul syllables, keyboard jamo (not the filler).
-_UNUSUAL = re.compile("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
+_UNUSUAL = lazy("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
 
 # Domain endings a dot spelled out or set apart by spaces may lead to ("naver 점 com", "pay . shop").
 _SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link)(?![0-9a-z])"
-_DEFANG_HINT = re.compile(  # literals first, not a class: see _ALIAS_HINT
+_DEFANG_HINT = lazy(  # literals first, not a class: see _ALIAS_HINT
     r"\[|\(|\{|골뱅이|hxxp|h\*\*p|dot| \.|"
     + "|".join(f"{word}(?<=[0-9a-z]{gap}{word})" for word in ("닷", "쩜", "점") for gap in ("", " "))
 )
-_DEFANG = re.compile(
+_DEFANG = lazy(
     r"h(?:xx|\*\*|tt)p(s?)(?:\[:\]|\(:\)|:)?(?=/)"   # hxxp://, hxxp[:]//
     r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)|\[닷\]|\(닷\)"
     r"|\[at\]|\(at\)|\{at\}|\[@\]|\(@\)|\s?골뱅이\s?"
@@ -93,29 +94,29 @@ _DEFANG = re.compile(
     r"| ?(?:닷|쩜|점) ?컴| ?닷넷"
     rf"| ?(?:닷|쩜|점|dot) ?(?={_SPOKEN_TLD})| +\. ?(?={_SPOKEN_TLD})"
 )
-_SPOKEN_DOT_AFTER = re.compile("[0-9a-z]")
+_SPOKEN_DOT_AFTER = lazy("[0-9a-z]")
 # "minsu88 at naver.com": an e-mail's @ spoken out, once the dots are back.
-_SPOKEN_AT = re.compile(r" (?:at|앳) (?=[0-9a-z\-]{2,30}\.[a-z]{2,})")  # "naver 점 com": a spoken dot only right after a name
+_SPOKEN_AT = lazy(r" (?:at|앳) (?=[0-9a-z\-]{2,30}\.[a-z]{2,})")  # "naver 점 com": a spoken dot only right after a name
 
 # A run of single letters or digits, each set apart by 1-3 separators ("카 카 오 톡").
 # Explicit classes rather than \w: they are much faster to test in CPython's engine.
 _WORD = "0-9a-z가-힣ㄱ-ㅠㅢㅣㅥ-ㆌ"  # not ㅡ: typed as a dash between digits (010ㅡ1234)
-_WORD_CHAR = re.compile(f"[{_WORD}]")
+_WORD_CHAR = lazy(f"[{_WORD}]")
 # Junk right before a letter or digit (most emoji end a message, after a space: never looked at).
-_JUNK_BEFORE_WORD = re.compile(f"[{_JUNK_CHARS}]{{1,4}}(?=[{_WORD}])")
-_SPACED = re.compile(rf"(?<![{_WORD}])[{_WORD}](?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))+")
-_SEP_CHARS = re.compile(f"{SEP}+")
-_SEP_CHAR = re.compile(SEP)
+_JUNK_BEFORE_WORD = lazy(f"[{_JUNK_CHARS}]{{1,4}}(?=[{_WORD}])")
+_SPACED = lazy(rf"(?<![{_WORD}])[{_WORD}](?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))+")
+_SEP_CHARS = lazy(f"{SEP}+")
+_SEP_CHAR = lazy(SEP)
 
 _CONSONANTS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 _FINALS = "ㄱㄲㄴㄷㄹㅁㅂㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
 _TYPED_VOWELS = {"ㅗㅏ": "ㅘ", "ㅗㅐ": "ㅙ", "ㅗㅣ": "ㅚ", "ㅜㅓ": "ㅝ", "ㅜㅔ": "ㅞ", "ㅜㅣ": "ㅟ", "ㅡㅣ": "ㅢ"}
-_JAMO_SYLLABLE = re.compile(f"([{_CONSONANTS}])(ㅗ[ㅏㅐㅣ]|ㅜ[ㅓㅔㅣ]|ㅡㅣ|[ㅏ-ㅣ])([{_FINALS}](?![ㅏ-ㅣ]))?")
-_JAMO_SYLLABLE_HINT = re.compile("[ㄱ-ㅎ][ㅏ-ㅣ]")
+_JAMO_SYLLABLE = lazy(f"([{_CONSONANTS}])(ㅗ[ㅏㅐㅣ]|ㅜ[ㅓㅔㅣ]|ㅡㅣ|[ㅏ-ㅣ])([{_FINALS}](?![ㅏ-ㅣ]))?")
+_JAMO_SYLLABLE_HINT = lazy("[ㄱ-ㅎ][ㅏ-ㅣ]")
 
 # A long number written with look-alike letters (o and ㅇ for 0, i and l for 1).
-_DIGITISH = re.compile(r"(?<![0-9a-z])[0-9oilㅇ](?:[ \-.ㅡ~/]{0,2}[0-9oilㅇ]){7,}(?![0-9a-z])")
-_DIGITISH_HINT = re.compile(r"[oilㅇ](?:[ \-.]?\d|(?<=\d[oilㅇ])|(?<=\d[ \-.][oilㅇ]))")  # a class first: see _ALIAS_HINT
+_DIGITISH = lazy(r"(?<![0-9a-z])[0-9oilㅇ](?:[ \-.ㅡ~/]{0,2}[0-9oilㅇ]){7,}(?![0-9a-z])")
+_DIGITISH_HINT = lazy(r"[oilㅇ](?:[ \-.]?\d|(?<=\d[oilㅇ])|(?<=\d[ \-.][oilㅇ]))")  # a class first: see _ALIAS_HINT
 _LOOKALIKE_DIGITS = str.maketrans({"o": "0", "ㅇ": "0", "i": "1", "l": "1"})
 
 _JAMO = "ㄱ-ㆎ"
@@ -137,8 +138,8 @@ _MISSPELLINGS = {
 # Plain alternation of the words: CPython skips ahead to their first letters, so testing
 # for any of them costs a fifth of one substring test per word, and far less than the
 # expression below (its look-behind is tried at every position).
-_ALIAS_HINT = re.compile("|".join(map(re.escape, (*_ALIASES, *_MISSPELLINGS))))
-_ALIAS_RE = re.compile(
+_ALIAS_HINT = lazy("|".join(map(re.escape, (*_ALIASES, *_MISSPELLINGS))))
+_ALIAS_RE = lazy(
     f"(?<![{_JAMO}])(?:{'|'.join(sorted(_ALIASES, key=len, reverse=True))})(?![{_JAMO}])"
     f"|{'|'.join(sorted(_MISSPELLINGS, key=len, reverse=True))}"
 )
@@ -146,16 +147,9 @@ _ALIAS_RE = re.compile(
 _SPLIT_WORDS = ("카카오톡", "카카오", "카톡", "텔레그램", "오픈채팅", "오픈톡", "위챗", "왓츠앱", "라인", "계좌번호", "계좌",
                 "선입금", "입금", "송금", "이체", "무통장", "예금주", "연락처", "전화번호", "안전결제", "안전거래", "번개페이")
 
-
-def _split_apart(word: str) -> str:
-    """``word`` with 1-3 separators somewhere between its letters (0-3 elsewhere): a word
-    written whole does not match, so the rewrite below runs only on split ones."""
-    if len(word) == 2:
-        return f"{word[0]}{SEP}{{1,3}}{word[1]}"
-    return f"{word[0]}(?:{SEP}{{1,3}}{f'{SEP}{{0,3}}'.join(word[1:])}|{_split_apart(word[1:])})"
-
-
-_SPLIT_WORD = re.compile("|".join(map(_split_apart, _SPLIT_WORDS)))
+# Emoji inside a word are gone by then: the separators left are the typed ones.
+_TYPED_SEP = r"[ .\-_~*|,·•]{0,3}"
+_SPLIT_WORD = lazy("|".join(_TYPED_SEP.join(word) for word in _SPLIT_WORDS))
 
 _NUMERALS = {
     "공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5",
@@ -167,8 +161,8 @@ MIN_NUMERAL_RUN = 8  # a phone or account number; shorter runs are ordinary word
 MIN_HANGUL_NUMERALS = 3  # "2024-01-15 이후": one numeral-like syllable beside digits is a word
 _NUMERAL_TOKEN = "(?:하나|다섯|여섯|일곱|여덟|아홉|[공영빵일이삼사오육륙칠팔구둘셋넷0-9])"
 # Only runs long enough to be a number reach Python (numeral syllables are common in words).
-_NUMERAL_RUN = re.compile(f"{_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}")
-_NUMERAL_TOKENS = re.compile(_NUMERAL_TOKEN)
+_NUMERAL_RUN = lazy(f"{_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}")
+_NUMERAL_TOKENS = lazy(_NUMERAL_TOKEN)
 
 
 class Normalised:
@@ -326,8 +320,9 @@ def _alias(match: re.Match) -> str:
     return _ALIASES.get(word) or _MISSPELLINGS[word]
 
 
-def _split_word(match: re.Match) -> str:
-    return _SEP_CHARS.sub("", match.group())
+def _split_word(match: re.Match) -> str | None:
+    word = _SEP_CHARS.sub("", match.group())
+    return None if word == match.group() else word
 
 
 def _numerals(match: re.Match) -> str | None:
@@ -395,7 +390,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
     if not ascii_only:
         if _ALIAS_HINT.search(builder.text):
             builder.rewrite(_ALIAS_RE, _alias)
-        if _SPLIT_WORD.search(builder.text):
+        if any(m.group() not in _SPLIT_WORDS for m in _SPLIT_WORD.finditer(builder.text)):  # most are whole
             builder.rewrite(_SPLIT_WORD, _split_word)
         builder.rewrite(_NUMERAL_RUN, _numerals)
     return builder

@@ -25,30 +25,29 @@ Standard library only; every pattern runs in linear time.
 
 from __future__ import annotations
 
-import re
 from typing import Iterator, NamedTuple, Sequence
 
 from bunjang_lab.fraud.links import IP_ADDRESS
-from bunjang_lab.fraud.patterns import DIGIT_GROUP, digit_runs
+from bunjang_lab.fraud.patterns import DIGIT_GROUP, digit_runs, lazy
 
 MIN_NUMBER_DIGITS = 7  # the shortest phone number accepted (after "call", "전화")
 _NUMBER = digit_runs(MIN_NUMBER_DIGITS)  # prices, sizes, years: too short for any number we want
-_PHONE = re.compile(
+_PHONE = lazy(
     r"01[016789]\d{7,8}|0(?:2|[3-6][1-5])\d{7,8}|070\d{8}|050\d{8,9}|"
     r"82(?:10|1[16789]|2|[3-6][1-5]|70)\d{7,8}|"
     r"0[1-9]\d{8,11}|44\d{10}|(?:91)?[6-9]\d{9}|1[2-9]\d{2}[2-9]\d{6}"
 )
 # Korean company numbers (1588-1234), only when written on their own.
-_REP_NUMBER = re.compile(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
+_REP_NUMBER = lazy(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
 # Words after which a shorter number (7-8 digits: Singapore, local lines) is a phone number.
-_CALL_CONTEXT = re.compile(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전화|연락처|폰|문자)[^0-9]{0,12}$")
+_CALL_CONTEXT = lazy(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전화|연락처|폰|문자)[^0-9]{0,12}$")
 # Numbers right after these words are serials, orders or parcel numbers: no one's contact.
-_SERIAL_LABEL = re.compile(
+_SERIAL_LABEL = lazy(
     r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|order|tracking|#|ref)"
     r"(?: ?(?:넘버|번호|number|no\.?|명|code))?[^0-9a-z가-힣]{0,3}$"
 )
 # Numbers right after these words are a company's line (a shop, a bank, the platform's help desk).
-_SERVICE_LABEL = re.compile(
+_SERVICE_LABEL = lazy(
     r"(?:고객 ?센터|콜 ?센터|상담 ?센터|서비스 ?센터|a/?s ?센터|대표 ?번호|고객 ?상담|customer (?:service|care|center)|helpline)"
     r"[^0-9가-힣]{0,3}(?:번호)?[^0-9]{0,3}$"
 )

@@ -26,8 +26,6 @@ linear time; input is cut at :data:`MAX_CHARS`.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from bunjang_lab.fraud import categories as cat
@@ -37,7 +35,7 @@ from bunjang_lab.fraud.links import OWNED_SITE_CODES, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, KAKAO_WORDS, LINE_WORDS, NOT_HANDLES,
+    AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS, NOT_HANDLES,
     TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped,
 )
 from bunjang_lab.fraud.phones import WrittenNumber, after_serial_label, is_korean_mobile, written_numbers
@@ -55,11 +53,11 @@ NUMBER = "<number>"
 # The words around a written number that make it a bank account.
 _BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "케이 ?뱅크", "케뱅",
                "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
-_BANK = re.compile(
+_BANK = lazy(
     literal_first(_BANK_NAMES, "(?:은행|뱅크|금고)?") + "|은행|"
     + "|".join(f"{word}(?<![a-z]{word})(?![a-z])" for word in ("kb", "nh", "ibk", "kdb", "sc", "bank"))
 )
-_ACCOUNT_WORD = re.compile(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code")
+_ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code")
 
 
 class _Message:
@@ -126,9 +124,9 @@ class Detector(NamedTuple):
         return None
 
 
-def first_match(pattern: str | re.Pattern, words: Iterable[str], quiet_in: frozenset[str] = frozenset()) -> Detector:
+def first_match(pattern: str | LazyPattern, words: Iterable[str], quiet_in: frozenset[str] = frozenset()) -> Detector:
     """Each match of ``pattern``, on texts holding one of ``words``."""
-    compiled = re.compile(pattern)
+    compiled = lazy(pattern) if isinstance(pattern, str) else pattern
 
     def find(message: _Message) -> Iterator[Span]:
         return (match.span() for match in compiled.finditer(message.text))
@@ -136,7 +134,7 @@ def first_match(pattern: str | re.Pattern, words: Iterable[str], quiet_in: froze
     return Detector(find, frozenset(words), quiet_in)
 
 
-def request(pattern: str | re.Pattern, words: Iterable[str]) -> Detector:
+def request(pattern: str | LazyPattern, words: Iterable[str]) -> Detector:
     """:func:`first_match` for a request without an identifier: quiet when the writer asks
     about it, refuses it or warns about it."""
     return first_match(pattern, words, REQUEST_CONTEXTS)
@@ -145,7 +143,7 @@ def request(pattern: str | re.Pattern, words: Iterable[str]) -> Detector:
 # The Latin words before a letters-only handle that make it one ("kakao: goodseller").
 _NAMES_BEFORE_HANDLE = frozenset({"kakao", "kakaotalk", "talk", "katalk", "telegram", "tg", "line", "wechat", "weixin",
                                   "id", "whatsapp", "app", "insta", "instagram"})
-_LATIN_WORD_BEFORE = re.compile(r"([a-z]+)[^0-9a-z가-힣]{0,3}$")
+_LATIN_WORD_BEFORE = lazy(r"([a-z]+)[^0-9a-z가-힣]{0,3}$")
 
 
 def plausible_handle(text: str, start: int, end: int) -> bool:
@@ -168,12 +166,12 @@ def plausible_handle(text: str, start: int, end: int) -> bool:
     return before is None or before.group(1) in _NAMES_BEFORE_HANDLE
 
 
-def handle_after(pattern: str | re.Pattern, words: Iterable[str], reach: int = 0) -> Detector:
+def handle_after(pattern: str | LazyPattern, words: Iterable[str], reach: int = 0) -> Detector:
     """Each match of ``pattern`` whose handle (the group that matched: one per branch)
     reads as an ID (:func:`plausible_handle`). The search starts at the first of
     ``words`` in the text, or ``reach`` characters before it when the handle may come
     first: the rest of the text, where a handle-first branch is costly, is skipped."""
-    compiled = re.compile(pattern)
+    compiled = lazy(pattern) if isinstance(pattern, str) else pattern
     words = frozenset(words)
 
     def find(message: _Message) -> Iterator[Span]:
@@ -219,7 +217,7 @@ def link_classified(code: str) -> Detector:
     return on_links(find)
 
 
-_PAYMENT_NEAR_LINK = re.compile(
+_PAYMENT_NEAR_LINK = lazy(
     r"결제|결재|입금|송금|페이|pay|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund"
 )
 
@@ -271,8 +269,8 @@ _CONTACT_REQUEST = (
 _KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마))"
 # The expressions below are spelled with literal_first where every branch can start with
 # a word (several times faster).
-_KAKAO_ID = re.compile(rf"{KAKAO}{_KAKAO_NOT}.{{0,12}}?({HANDLE})|({HANDLE}).{{0,8}}?{KAKAO}{_KAKAO_NOT}")
-_KAKAO_CONTACT = re.compile(
+_KAKAO_ID = lazy(rf"{KAKAO}{_KAKAO_NOT}.{{0,12}}?({HANDLE})|({HANDLE}).{{0,8}}?{KAKAO}{_KAKAO_NOT}")
+_KAKAO_CONTACT = lazy(
     literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}.{{0,8}}?{_CONTACT_REQUEST}") + "|"
     + literal_first(("연락", "문의", "대화"), rf"[은는]?.{{0,6}}?{KAKAO}{_KAKAO_NOT}")
 )
@@ -281,10 +279,10 @@ _TELEGRAM_TRIGGERS = ("텔레", "telegram", "tg")
 _WECHAT_TRIGGERS = ("위챗", "wechat", "weixin", "微信")
 _WHATSAPP_TRIGGERS = ("wa.me", "왓츠앱", "whatsapp", "whats app")
 _FRIEND_ID = literal_first(FRIEND_WORDS, rf"[^0-9a-z가-힣]{{0,3}}({HANDLE})")
-_LINE_ID = re.compile(
+_LINE_ID = lazy(
     literal_first(LINE_WORDS, rf"[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}({HANDLE})"))
 _LINE_CONTACT = literal_first(LINE_WORDS, r"(?:으로|로|에서)? ?(?:친추|연락|대화|메신저|메세지|messenger|추가|주세요)")
-_SHORT_CODE = re.compile(
+_SHORT_CODE = lazy(
     r"(?<![a-z])(?:text|txt|send|reply|rply|sms|msg|mms|opt out|stop)[a-z]{0,3}(?![a-z]).{0,40}?"
     r"(?:to|on|2)\s{0,2}(?:no:?\s{0,2})?(\d{4,6})(?![\d%])"
 )
@@ -293,7 +291,7 @@ _SHORT_CODE = re.compile(
 # account, or ships once paid; a buyer offering to pay ("보내드릴게요") is not in here.
 _MONEY_WORDS = ("입금", "송금", "이체")
 _PLEASE_PAY = r"(?:주세요|주시면|주셔야|줘|주셈|부탁|바랍|주시고)"
-_PREPAY = re.compile("|".join((
+_PREPAY = lazy("|".join((
     # not 선결제: paying first into the safe payment is how the platform works
     r"선 ?입금|선 ?송금|입금 ?먼저|송금 ?먼저|이체 ?먼저|먼저 ?(?:입금|송금|이체)|입금 ?부터|송금 ?부터|이체 ?부터",
     literal_first(("계좌 ?이체", "계좌", "무통장 ?(?:입금)?", "현금 ?입금", *_MONEY_WORDS), " ?(?:으로|로)? ?만(?![가-힣])"),
@@ -304,8 +302,9 @@ _PREPAY = re.compile("|".join((
                                 r"(?:발송|배송|보내|택배|출고|포장)"),
     r"계좌 ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)",
     r"pay (?:me )?first|transfer first|payment first|deposit first|send (?:the )?money first|pay up ?front|"
-    r"bank transfer only|transfer only|only (?:accept )?bank transfer|"
-    r"(?:deposit|transfer|send)(?: the)?(?: money| payment)? (?:to|into) (?:my|this|the following) (?:bank )?account",
+    r"bank transfer only|transfer only|only (?:accept )?bank transfer",
+    literal_first(("deposit", "transfer", "send"),
+                  r"(?: the)?(?: money| payment)? (?:to|into) (?:my|this|the following) (?:bank )?account"),
 )))
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
@@ -313,15 +312,14 @@ _REFUSED = (
     r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|"
     r"(?<![0-9a-z./])(?:x|no)(?![0-9a-z]))"
 )
-_SAFE_PAY_REFUSAL = re.compile(
+_SAFE_PAY_REFUSAL = lazy(
     literal_first(_SAFE_PAY_WORDS, rf"(?:.{{0,15}}?{_REFUSED}| ?[🙅❌✖⛔🚫])")
     + r"|수수료.{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
     + literal_first(("말고", "대신", "없이"), rf".{{0,4}}?{_SAFE_PAY}")
 )
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     code: str
     category: str
     weight: float
@@ -413,7 +411,7 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 # inside it ("open.kakao" holds "kakao"), which the pass could not see separately.
 _WORDS = sorted({word for rule in _RULE_LIST for word in rule.detector.words} - {LINK, NUMBER},
                 key=len, reverse=True)
-_TRIGGER = re.compile(literal_first_grouped(_WORDS))
+_TRIGGER = lazy(literal_first_grouped(_WORDS))
 _IMPLIED = {w: frozenset(v for v in _WORDS if v in w) for w in _WORDS}
 # The rules each word sets off (their places in the table): a text runs only those.
 _RULES_BY_WORD = {word: [i for i, rule in enumerate(_RULE_LIST) if word in rule.detector.words]

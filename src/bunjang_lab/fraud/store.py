@@ -9,13 +9,12 @@ nothing on the serving path unpickles.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from bunjang_lab import files, paths
+from bunjang_lab import paths
 from bunjang_lab.errors import ModelError
 
 TEXT_MODEL_FILE = "text_model.json"
@@ -39,6 +38,10 @@ def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | Non
     """Write a new version (``models``: ``{"classifier": ..., "anomaly": ...}``, the fitted
     text classifier is stored as its export) and then, only once it is complete, point
     ``latest`` at it in one atomic rename."""
+    import datetime as dt
+
+    from bunjang_lab import files  # writing only: scoring reads the latest version with paths alone
+
     base = root(models_dir)
     version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     folder = base / version
