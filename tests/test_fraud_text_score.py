@@ -53,7 +53,7 @@ def test_mistakes_are_one_line_errors(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json\n", encoding="utf-8")
     done = score("text", "--jsonl", str(bad))
-    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "invalid JSON" in done.stderr
+    assert done.returncode == 1 and done.stderr == "" and "invalid JSON" in json.loads(done.stdout)["error"]
     done = score("text", "--jsonl", str(tmp_path / "missing.jsonl"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
@@ -109,7 +109,7 @@ def test_listing_batch_from_stdin_and_bad_input():
     assert answers[0]["flagged"] is False and answers[1]["error"] == "a listing needs a title or a description"
     assert done.returncode == 1
     done = score("listing", "--json", "-", stdin="[1, 2]")
-    assert done.returncode == 2 and "expected a JSON object" in done.stderr
+    assert done.returncode == 1 and "expected a JSON object" in json.loads(done.stdout)["error"]
 
 
 def test_a_corrupt_model_is_a_one_line_error(tmp_path):

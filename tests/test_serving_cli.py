@@ -73,7 +73,7 @@ def test_jsonl_batch_answers_every_line_and_reports_bad_ones(cache_url):
     out = [json.loads(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 1
     assert [o.get("source") for o in out] == ["personal", None, "segment"]
-    assert out[1] == {"line": 2, "error": "a user id is required (--user ID, or user_id in each --jsonl line)"}
+    assert out[1] == {"line": 2, "error": "user_id is required"}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -133,3 +133,50 @@ def test_redis_lookups_import_no_client_library(tmp_path):
     finally:
         with open_cache(url) as cache:
             cache.clear()
+
+
+def test_a_batch_answers_every_line_whatever_is_wrong_with_some(cache_url, tmp_path):
+    lines = [json.dumps({"user_id": "u2", "k": 1}).encode(), b'{"user_id": "\xff\xfe"}', b'{"user_id": "\\ud800"}',
+             b"[" * 5000 + b"]" * 5000, b'{"user_id": ["u2"]}', b'{"user_id": "' + b"x" * 500 + b'"}', b"{broken",
+             json.dumps({"user_id": "u2", "k": 2}).encode()]
+    path = tmp_path / "requests.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    proc = score("-m", "bunjang_lab.score", "recommend", "--jsonl", str(path), "--cache", cache_url)
+    assert proc.returncode == 1 and proc.stderr == ""
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o.get("line") for o in out] == [None, 2, 3, 4, 5, 6, 7, None]
+    assert len(out[0]["items"]) == 1 and len(out[-1]["items"]) == 2
+    errors = [o["error"] for o in out[1:-1]]
+    assert "not valid UTF-8" in errors[0] and "lone surrogate" in errors[1] and "nested deeper" in errors[2]
+    assert "must be a string id, got a list" in errors[3] and "over the 128-character limit" in errors[4]
+    assert "invalid JSON" in errors[5]
+
+
+@pytest.mark.parametrize("args, stdin, message", [
+    (["recommend", "--user", "u\udcff"], None, "user_id is not valid UTF-8"),
+    (["suggest", "--prefix", "\udcff"], None, "prefix is not valid UTF-8"),
+    (["text", "-"], b"\xff\xfe", "stdin is not valid UTF-8"),
+    (["text", "abc\udcff"], None, "TEXT is not valid UTF-8"),
+])
+def test_arguments_that_are_not_utf8_are_one_line_errors(cache_url, args, stdin, message):
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    argv = [os.fsencode(a) for a in [sys.executable, "-m", "bunjang_lab.score", *args, "--cache", cache_url]]
+    if args[0] == "text":
+        argv = argv[:-2] + [b"--rules-only"]
+    proc = subprocess.run(argv, input=stdin, capture_output=True, env=env, timeout=60)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 2 and "Traceback" not in stderr and stderr.count("\n") == 1 and message in stderr
+
+
+@pytest.mark.parametrize("event, message", [
+    ({"type": "click", "user_id": "u2", "item_id": "i3", "ts": 1e308}, "more than 24 hours ahead of the clock"),
+    ({"type": "click", "user_id": "u2", "item_id": {"id": "i3"}, "ts": None}, "item_id must be a string id"),
+    ({"type": "purchase", "user_id": "u2", "item_id": ["i3"]}, "item_id must be a string id"),
+    ({"type": "click", "user_id": "u" * 129, "item_id": "i3"}, "over the 128-character limit"),
+])
+def test_events_that_would_poison_a_feed_are_refused_and_the_rest_applied(cache_url, event, message):
+    good = {"type": "click", "user_id": "u2", "item_id": "i3"}
+    stdin = json.dumps(event) + "\n" + json.dumps(good) + "\n"
+    proc = score("-m", "bunjang_lab.score", "event", "--json", "-", "--cache", cache_url, stdin=stdin)
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 1 and message in out[0]["error"] and out[1]["effect"] == "reranked"

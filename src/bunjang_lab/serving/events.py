@@ -18,17 +18,20 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping
 
 from bunjang_lab.errors import InvalidInput
+from bunjang_lab.events import DEFAULT_MIN_TS, MAX_FUTURE_MS, to_epoch_ms
 from bunjang_lab.marketplace import segments
 from bunjang_lab.products import suggest_match
 from bunjang_lab.products.limits import CATEGORY_CAP, HOME_SIZE, SELLER_CAP
 from bunjang_lab.ranking import realtime
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Cache, Transaction
+from bunjang_lab.serving.inputs import identifier, short_text
 from bunjang_lab.serving.lookup import unavailable
 
 
@@ -39,20 +42,39 @@ UNAVAILABLE_STATUSES = frozenset({"sold", "removed", "reserved", "flagged"})
 AVAILABLE_STATUSES = frozenset({"live", "active"})
 
 
-def timestamp(value: Any) -> float:
-    """Epoch seconds of an event time: ISO 8601 text, or epoch seconds/milliseconds; now if absent.
+EARLIEST_TS = to_epoch_ms(DEFAULT_MIN_TS) / 1000.0
+"""Earliest event time accepted (the event contract's lower bound)."""
+LATEST_AHEAD = MAX_FUTURE_MS / 1000.0
+"""How far ahead of the clock an event time may be (the contract's bound, 24 hours): a click
+stamped far in the future would outweigh every real one until the next publish."""
+
+
+def timestamp(value: Any, now: float | None = None) -> float:
+    """Epoch seconds of an event time: ISO 8601 text, or epoch seconds/milliseconds; now if
+    absent. It must lie between :data:`EARLIEST_TS` and ``now`` + :data:`LATEST_AHEAD`.
 
     >>> timestamp("2024-05-01T00:00:00Z"), timestamp(1714521600000), timestamp(1714521600)
     (1714521600.0, 1714521600.0, 1714521600.0)
+    >>> timestamp(1e308)
+    Traceback (most recent call last):
+    ...
+    bunjang_lab.errors.InvalidInput: ts 1e+308 is more than 24 hours ahead of the clock
     """
+    now = time.time() if now is None else now
     if value is None:
-        return time.time()
+        return now
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value) / 1000.0 if value > 1e11 else float(value)
-    try:
-        return datetime.fromisoformat(str(value)).timestamp()
-    except ValueError:
-        raise InvalidInput(f"ts {value!r} is neither ISO 8601 nor epoch seconds") from None
+        seconds = float(value) / 1000.0 if value > 1e11 else float(value)
+    else:
+        try:
+            seconds = datetime.fromisoformat(short_text(value, "ts")).timestamp()
+        except ValueError:
+            raise InvalidInput(f"ts {value!r} is neither ISO 8601 nor epoch seconds") from None
+    if not math.isfinite(seconds) or seconds > now + LATEST_AHEAD:
+        raise InvalidInput(f"ts {value!r} is more than {LATEST_AHEAD / 3600:.0f} hours ahead of the clock")
+    if seconds < EARLIEST_TS:
+        raise InvalidInput(f"ts {value!r} is before {DEFAULT_MIN_TS}")
+    return seconds
 
 
 def _state(value: Mapping | None) -> dict:
@@ -60,6 +82,25 @@ def _state(value: Mapping | None) -> dict:
     if not value:
         return realtime.new_state()
     return dict(value) if "weights" in value else {"at": None, "weights": dict(value)}
+
+
+ID_FIELDS = ("event_id", "user_id", "item_id")
+TEXT_FIELDS = ("type", "status", "category", "query", "gender")
+
+
+def checked(event: Any) -> dict:
+    """The event with its ids as bounded strings and its texts bounded valid UTF-8 (an id
+    given as a list or an object would otherwise be stored as its Python repr)."""
+    if not isinstance(event, Mapping):
+        raise InvalidInput("an event must be a JSON object")
+    out = dict(event)
+    for field in ID_FIELDS:
+        if out.get(field) not in (None, ""):
+            out[field] = identifier(out[field], field)
+    for field in TEXT_FIELDS:
+        if out.get(field) is not None:
+            out[field] = short_text(out[field], field)
+    return out
 
 
 def _require(event: Mapping, *fields: str) -> None:
@@ -194,7 +235,10 @@ def _set_status(cache: Cache, item_id: str, status: str, ts: float) -> dict:
 
 
 def apply_event(cache: Cache, event: Mapping) -> dict:
-    """Apply one event to the cache; returns what it did (``effect``) with the event's ids."""
+    """Apply one event to the cache; returns what it did (``effect``) with the event's ids.
+
+    A malformed event (see :func:`checked` and :func:`timestamp`) changes nothing."""
+    event = checked(event)
     kind = event.get("type")
     ts = timestamp(event.get("ts"))
     if kind in INTERACTIONS:

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from bunjang_lab.cli import parser
 from bunjang_lab.marketplace.segments import AGE_BANDS, GENDERS
-from bunjang_lab.serving import lookup
-from bunjang_lab.serving.commands.cached import add_options, integer, serve
-
-
-def answer(snap, params: dict) -> dict:
-    return lookup.popular(snap, gender=params.get("gender"), age_band=params.get("age_band"),
-                          k=integer(params.get("k"), "k", 20))
+from bunjang_lab.serving import queries
+from bunjang_lab.serving.commands.cached import add_options, serve
 
 
 def run(argv: list[str]) -> int:
@@ -21,4 +16,4 @@ def run(argv: list[str]) -> int:
     p.add_argument("--k", type=int, default=20, help="items to return (default 20)")
     add_options(p, "optionally gender, age_band, k")
     args = p.parse_args(argv)
-    return serve(args, answer, {"gender": args.gender, "age_band": args.age_band, "k": args.k})
+    return serve(args, queries.popular, {"gender": args.gender, "age_band": args.age_band, "k": args.k})

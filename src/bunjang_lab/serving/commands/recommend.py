@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 from bunjang_lab.cli import UserError, parser
-from bunjang_lab.serving import lookup
-from bunjang_lab.serving.commands.cached import add_options, integer, serve
-
-
-def answer(snap, params: dict) -> dict:
-    user_id = params.get("user_id")
-    if not user_id:
-        raise UserError("a user id is required (--user ID, or user_id in each --jsonl line)")
-    return lookup.recommend(snap, str(user_id), k=integer(params.get("k"), "k", 20),
-                            gender=params.get("gender"), birth_year=integer(params.get("birth_year"), "birth_year"))
+from bunjang_lab.serving import queries
+from bunjang_lab.serving.commands.cached import add_options, serve
 
 
 def run(argv: list[str]) -> int:
@@ -27,4 +19,4 @@ def run(argv: list[str]) -> int:
     if args.jsonl is None and not args.user:
         raise UserError("--user ID (or --jsonl FILE) is required")
     single = {"user_id": args.user, "k": args.k, "gender": args.gender, "birth_year": args.birth_year}
-    return serve(args, answer, single)
+    return serve(args, queries.recommend, single)

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from bunjang_lab.cli import UserError, parser
-from bunjang_lab.serving import lookup
-from bunjang_lab.serving.commands.cached import add_options, integer, serve
-
-
-def answer(snap, params: dict) -> dict:
-    item_id = params.get("item_id")
-    if not item_id:
-        raise UserError("an item id is required (--item ID, or item_id in each --jsonl line)")
-    return lookup.related(snap, str(item_id), k=integer(params.get("k"), "k", 20))
+from bunjang_lab.serving import queries
+from bunjang_lab.serving.commands.cached import add_options, serve
 
 
 def run(argv: list[str]) -> int:
@@ -22,4 +15,4 @@ def run(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if args.jsonl is None and not args.item:
         raise UserError("--item ID (or --jsonl FILE) is required")
-    return serve(args, answer, {"item_id": args.item, "k": args.k})
+    return serve(args, queries.related, {"item_id": args.item, "k": args.k})

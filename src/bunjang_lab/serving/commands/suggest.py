@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 from bunjang_lab.cli import UserError, parser
-from bunjang_lab.serving import lookup
-from bunjang_lab.serving.commands.cached import add_options, integer, serve
-
-
-def answer(snap, params: dict) -> dict:
-    prefix = params.get("prefix")
-    if not isinstance(prefix, str):
-        raise UserError("a prefix is required (--prefix TEXT, or prefix in each --jsonl line)")
-    user_id = params.get("user_id")
-    return lookup.suggest(snap, prefix, user_id=str(user_id) if user_id else None, k=integer(params.get("k"), "k", 10))
+from bunjang_lab.serving import queries
+from bunjang_lab.serving.commands.cached import add_options, serve
 
 
 def run(argv: list[str]) -> int:
@@ -25,4 +17,4 @@ def run(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if args.jsonl is None and args.prefix is None:
         raise UserError("--prefix TEXT (or --jsonl FILE) is required")
-    return serve(args, answer, {"prefix": args.prefix, "user_id": args.user, "k": args.k})
+    return serve(args, queries.suggest, {"prefix": args.prefix, "user_id": args.user, "k": args.k})

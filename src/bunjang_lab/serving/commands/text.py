@@ -11,10 +11,12 @@ and the answer says so (``"truncated": true``). In a batch, a bad line answers
 from __future__ import annotations
 
 from bunjang_lab.cli import UserError, parser
-from bunjang_lab.serving.commands.common import emit, read_jsonl
+from bunjang_lab.errors import InvalidInput
+from bunjang_lab.serving.commands.common import EXIT_PARTIAL, emit, read_input, read_jsonl
+from bunjang_lab.serving.inputs import utf8
+from bunjang_lab.serving.queries import text_request
 
 BATCH = 512  # texts per classifier call in --jsonl mode
-EXIT_PARTIAL = 1
 
 
 def scorer_from_args(args):
@@ -34,13 +36,16 @@ def _batch(args) -> int:
         pending.clear()
 
     for number, obj in read_jsonl(args.jsonl):
-        text = obj.get("text")
-        if not isinstance(text, str):
+        try:
+            if isinstance(obj, InvalidInput):
+                raise obj
+            pending.append(text_request(obj))
+        except InvalidInput as exc:
             flush()  # keep the output in input order
-            emit({"line": number, "id": obj.get("id"), "error": "each line needs a string field 'text'"})
+            ident = obj.get("id") if isinstance(obj, dict) else None
+            emit({"line": number, "id": ident if isinstance(ident, (str, int)) else None, "error": str(exc)})
             failed = True
             continue
-        pending.append((obj.get("id"), text))
         if len(pending) >= BATCH:
             flush()
     flush()
@@ -58,10 +63,12 @@ def run(argv: list[str]) -> int:
         raise UserError("give either a TEXT or --jsonl FILE")
     if args.jsonl is not None:
         return _batch(args)
-    text = args.text
-    if text == "-":
-        import sys
-
-        text = sys.stdin.read()
+    if args.text == "-":
+        try:
+            text = read_input("-").decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"stdin is not valid UTF-8 (byte {exc.start})") from None
+    else:
+        text = utf8(args.text, "TEXT")
     emit(scorer_from_args(args).score(text))
     return 0
