@@ -37,6 +37,8 @@ REQUEST_CONTEXTS = frozenset({QUESTION, REFUSAL, WARNING})  # where a request wi
 
 # Where a clause ends: sentence marks, a line break, "or else" turns ("아니면", "안 되면").
 _CLAUSE_END = lazy(r"[?!\n]|\.(?=\s|$)|\.\.+|아니면|아님|안 ?되면|안 ?될 ?경우|otherwise|(?<![a-z])or(?![a-z])")
+# Chat runs sentences together: a polite or plain ending and a space also close one.
+_SENTENCE_END = lazy(r"[요다죠] ")
 # Endings that ask, when no question mark says so.
 _ASKING = lazy(
     r"(?:나요|까요|가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|여쭤[가-힣]*|궁금[가-힣]*|"
@@ -58,6 +60,8 @@ _PREDICATE = lazy(
 _EN_NEGATION = lazy(
     r"(?<![a-z])(?:don'?t|do not|doesn'?t|never|rarely|seldom|not|no|won'?t|can'?t|cannot|without|instead of|rather than)(?![a-z'])"
 )
+# The writer will pay on the platform ("안전결제로 할게요"): whatever they asked, they are the buyer.
+_PAYS_ON_PLATFORM = lazy(r"(?:안전 ?결제|번개 ?페이|앱 ?결제|페이)(?:로|으로)? ?(?:결제 ?|진행 ?)?(?:할게|할께|하겠|살게)")
 _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
     r"(?:라는|자는|달라는|하라는|준다는|판다는|오라는|보내라는|유도하는|요구하는|요구하면|유도하면)\s?(?:분|사람|판매자|구매자|계정|글|경우|거|건|문자|놈|곳)|"
@@ -69,18 +73,22 @@ _REASSURANCE = lazy(r"사기 ?(?:아니|아닙|아님|절대|걱정|안 ?쳐|치
 class Clauses:
     """The clauses of a normalised text, found once and asked about spans of it."""
 
-    __slots__ = ("text", "_ends")
+    __slots__ = ("text", "_ends", "_sentence_ends")
 
     def __init__(self, text: str):
         self.text = text
         self._ends: list[tuple[int, int]] | None = None
+        self._sentence_ends: list[tuple[int, int]] | None = None
 
-    def _bounds(self, start: int, end: int) -> tuple[int, int, str]:
-        """(start, end, closing mark) of the clause holding ``text[start:end]``."""
+    def _bounds(self, start: int, end: int, sentences: bool = True) -> tuple[int, int, str]:
+        """(start, end, closing mark) of the clause holding ``text[start:end]``; with
+        ``sentences``, unmarked sentence ends ("할게요 카톡 …") close it too."""
         if self._ends is None:
             self._ends = [m.span() for m in _CLAUSE_END.finditer(self.text)]
+            self._sentence_ends = sorted(self._ends + [(a + 1, b) for a, b in
+                                                       (m.span() for m in _SENTENCE_END.finditer(self.text))])
         begin, finish, mark = 0, len(self.text), ""
-        for a, b in self._ends:
+        for a, b in (self._sentence_ends if sentences else self._ends):
             if b <= start:
                 begin = b
             elif a >= end:
@@ -97,17 +105,18 @@ class Clauses:
 
     def refusal(self, start: int, end: int) -> bool:
         """Whether the writer turns it down: the first predicate after its first word is a
-        negation (Korean), or a negation comes before it in the clause (English)."""
+        negation (Korean), a negation comes before it in the clause (English), or the
+        writer says they will pay on the platform."""
         begin, finish, _ = self._bounds(start, end)
         predicate = _PREDICATE.search(self.text, start + 1, min(finish, end + 16))
-        if predicate is not None and predicate.group("no"):
+        if (predicate is not None and predicate.group("no")) or _PAYS_ON_PLATFORM.search(self.text, begin, finish):
             return True
         return bool(_EN_NEGATION.search(self.text, max(begin, start - 30), start))
 
     def warning(self, start: int, end: int) -> bool:
         """Whether the clause warns others about it (scam words, or what "people who ask
         for it" do), without reassuring the reader."""
-        begin, finish, _ = self._bounds(start, end)
+        begin, finish, _ = self._bounds(start, end, sentences=False)
         clause = self.text[begin:finish]
         return bool(_WARNING.search(clause)) and not _REASSURANCE.search(clause)
 

@@ -149,6 +149,7 @@ _SPLIT_WORDS = ("카카오톡", "카카오", "카톡", "텔레그램", "오픈�
 
 # Emoji inside a word are gone by then: the separators left are the typed ones.
 _TYPED_SEP = r"[ .\-_~*|,·•]{0,3}"
+_WHOLE_WORDS = frozenset(_SPLIT_WORDS)
 _SPLIT_WORD = lazy("|".join(_TYPED_SEP.join(word) for word in _SPLIT_WORDS))
 
 _NUMERALS = {
@@ -390,7 +391,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
     if not ascii_only:
         if _ALIAS_HINT.search(builder.text):
             builder.rewrite(_ALIAS_RE, _alias)
-        if any(m.group() not in _SPLIT_WORDS for m in _SPLIT_WORD.finditer(builder.text)):  # most are whole
+        if not _WHOLE_WORDS.issuperset(_SPLIT_WORD.findall(builder.text)):  # most are written whole
             builder.rewrite(_SPLIT_WORD, _split_word)
         builder.rewrite(_NUMERAL_RUN, _numerals)
     return builder

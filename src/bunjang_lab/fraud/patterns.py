@@ -92,7 +92,7 @@ WHATSAPP_WORDS = ("왓츠앱", "whatsapp", "whats app")
 ID_MARKER_WORDS = ("아이디", "아디", "계정", "id(?<![a-z]id)(?![a-z])")  # not the "id" of "did", "idea"
 KAKAO, WECHAT, WHATSAPP, ID_MARKER = map(_any, (KAKAO_WORDS, WECHAT_WORDS, WHATSAPP_WORDS, ID_MARKER_WORDS))
 # Words before an ID to add or to write to, on a messenger the rules do not name.
-FRIEND_WORDS = ("친추", "친구 ?추가", *ID_MARKER_WORDS, "인스타", "insta(?<![a-z]insta)", "디엠", "dm(?<![a-z]dm)(?![a-z])",
+FRIEND_WORDS = ("친추", "친구 ?추가", *ID_MARKER_WORDS, "인스타", "insta(?<![a-z]insta)", "디엠", "dm(?<![a-z]dm)(?=[ :])",
                 "페북", "facebook")
 MESSENGER_WORDS = (*KAKAO_WORDS, *TELEGRAM_WORDS, *LINE_WORDS, *WECHAT_WORDS, *WHATSAPP_WORDS)
 

@@ -261,6 +261,9 @@ def _account_number(message: _Message) -> Iterator[Span]:
             yield number.start, number.end
 
 
+# A character between a keyword and what it goes with: never across the end of a sentence,
+# marked ("?", ".") or not ("할게요 카톡 ...": chat often runs sentences together).
+_GAP = r"(?:(?![요다죠][ .?!\n])[^.?!\n])"
 # What follows a messenger's name when the writer asks to continue there.
 _CONTACT_REQUEST = (
     r"(?:주세요|주시면|주셈|줘|주라|주실|부탁|바랍|남겨|해 ?주|하세요|해요|합시다|하자|할게|하실|드릴게|드릴께|드려요|드립니다|"
@@ -269,10 +272,10 @@ _CONTACT_REQUEST = (
 _KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마))"
 # The expressions below are spelled with literal_first where every branch can start with
 # a word (several times faster).
-_KAKAO_ID = lazy(rf"{KAKAO}{_KAKAO_NOT}.{{0,12}}?({HANDLE})|({HANDLE}).{{0,8}}?{KAKAO}{_KAKAO_NOT}")
+_KAKAO_ID = lazy(rf"{KAKAO}{_KAKAO_NOT}{_GAP}{{0,12}}?({HANDLE})|({HANDLE}){_GAP}{{0,8}}?{KAKAO}{_KAKAO_NOT}")
 _KAKAO_CONTACT = lazy(
-    literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}.{{0,8}}?{_CONTACT_REQUEST}") + "|"
-    + literal_first(("연락", "문의", "대화"), rf"[은는]?.{{0,6}}?{KAKAO}{_KAKAO_NOT}")
+    literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}{_GAP}{{0,8}}?{_CONTACT_REQUEST}") + "|"
+    + literal_first(("연락", "문의", "대화"), rf"[은는]?{_GAP}{{0,6}}?{KAKAO}{_KAKAO_NOT}")
 )
 _KAKAO_TRIGGERS = ("카톡", "카카오", "kakao", "katalk", "ka톡")
 _TELEGRAM_TRIGGERS = ("텔레", "telegram", "tg")
@@ -308,15 +311,37 @@ _PREPAY = lazy("|".join((
 )))
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
+_SAFE_PAY_TRIGGERS = ("안전", "번개", "번페", "에스크로", "escrow", "safe")
+_NOT_ASKED = frozenset({QUESTION, WARNING})  # its own words say no: a refusal is what it finds
 _REFUSED = (
     r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|"
     r"(?<![0-9a-z./])(?:x|no)(?![0-9a-z]))"
 )
 _SAFE_PAY_REFUSAL = lazy(
-    literal_first(_SAFE_PAY_WORDS, rf"(?:.{{0,15}}?{_REFUSED}| ?[🙅❌✖⛔🚫])")
-    + r"|수수료.{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
-    + literal_first(("말고", "대신", "없이"), rf".{{0,4}}?{_SAFE_PAY}")
+    r"수수료" + _GAP + r"{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
+    + literal_first(("말고", "대신", "없이"), rf"{_GAP}{{0,4}}?{_SAFE_PAY}")
+    + "|" + literal_first(_SAFE_PAY_WORDS, " ?[🙅❌✖⛔🚫]")
 )
+_SENTENCE_END = lazy(r"[.?!\n]|[요다죠][ .?!\n]")
+
+
+def word_then(word: str, then: str, reach: int, words: Iterable[str],
+              quiet_in: frozenset[str] = frozenset()) -> Detector:
+    """Each match of ``word`` followed, within ``reach`` characters of the same sentence, by
+    ``then``: the same as ``word.{0,reach}?then`` in one expression, but the engine looks
+    for ``then`` only after a ``word``, instead of trying every step of the gap."""
+    first, second = lazy(word), lazy(then)
+
+    def find(message: _Message) -> Iterator[Span]:
+        text = message.text
+        for match in first.finditer(text):
+            stop = min(len(text), match.end() + reach + 8)
+            sentence = _SENTENCE_END.search(text, match.end(), stop)
+            found = second.search(text, match.end(), sentence.end() if sentence else stop)
+            if found is not None and found.start() - match.end() <= reach:
+                yield match.start(), found.end()
+
+    return Detector(find, frozenset(words), quiet_in)
 
 
 class Rule(NamedTuple):
@@ -340,21 +365,21 @@ _RULE_LIST = [
     Rule("kakao_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on KakaoTalk",
          request(_KAKAO_CONTACT, _KAKAO_TRIGGERS), replaced_by=("kakao_id", "kakao_openchat")),
     Rule("telegram_id", cat.EXTERNAL_CHANNEL, 0.9, "Telegram handle next to the messenger's name",
-         handle_after(literal_first(TELEGRAM_WORDS, rf".{{0,12}}?({HANDLE})"), _TELEGRAM_TRIGGERS)),
+         handle_after(literal_first(TELEGRAM_WORDS, rf"{_GAP}{{0,12}}?({HANDLE})"), _TELEGRAM_TRIGGERS)),
     Rule("telegram_link", cat.EXTERNAL_CHANNEL, 0.95, "t.me / telegram.me link",
          first_match(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}", ("t.me", "telegram."))),
     Rule("telegram_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on Telegram",
-         request(literal_first(TELEGRAM_WORDS, rf".{{0,8}}?{_CONTACT_REQUEST}"), _TELEGRAM_TRIGGERS),
+         request(literal_first(TELEGRAM_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}"), _TELEGRAM_TRIGGERS),
          replaced_by=("telegram_id", "telegram_link")),
     Rule("line_id", cat.EXTERNAL_CHANNEL, 0.85, "LINE ID or link, or asks to continue on LINE",
          either(handle_after(_LINE_ID, ("라인", "line")), first_match(r"line\.me/", ("line",)),
                 request(_LINE_CONTACT, ("라인", "line")))),
     Rule("wechat_id", cat.EXTERNAL_CHANNEL, 0.85, "WeChat ID or asks to continue on WeChat",
-         either(handle_after(rf"{WECHAT}.{{0,12}}?({HANDLE})", _WECHAT_TRIGGERS),
-                request(rf"{WECHAT}.{{0,12}}?{_CONTACT_REQUEST}", _WECHAT_TRIGGERS))),
+         either(handle_after(rf"{WECHAT}{_GAP}{{0,12}}?({HANDLE})", _WECHAT_TRIGGERS),
+                request(rf"{WECHAT}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WECHAT_TRIGGERS))),
     Rule("whatsapp", cat.EXTERNAL_CHANNEL, 0.85, "WhatsApp number, wa.me link or asks to continue there",
-         either(first_match(rf"wa\.me/|{WHATSAPP}.{{0,12}}?\d", _WHATSAPP_TRIGGERS),
-                request(rf"{WHATSAPP}.{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
+         either(first_match(rf"wa\.me/|{WHATSAPP}{_GAP}{{0,12}}?\d", _WHATSAPP_TRIGGERS),
+                request(rf"{WHATSAPP}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7, "an ID to add as a friend, no messenger named",
          either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id", "인스타", "insta", "디엠", "dm",
                                           "페북", "facebook")),
@@ -388,8 +413,8 @@ _RULE_LIST = [
     Rule("prepayment_request", cat.ACCOUNT_TRANSFER, 0.85, "asks to pay first or by bank transfer",
          request(_PREPAY, ("입금", "결제", "이체", "송금", "계좌", "통장", "first", "transfer"))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
-         first_match(_SAFE_PAY_REFUSAL, ("안전", "번개", "번페", "에스크로", "escrow", "safe", "수수료"),
-                     frozenset({QUESTION, WARNING}))),  # its own words say no: a refusal is what it finds
+         either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED),
+                first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료", "말고", "대신", "없이"), _NOT_ASKED))),
     Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist",
          blocklisted("account")),
     # suspicious_context

@@ -98,17 +98,43 @@ SELLER_CHAT = (
     "편의점 택배로 보내드릴게요", "오늘 발송 가능합니다",
 )
 BANKS = ("국민은행", "신한은행", "우리은행", "하나은행", "농협", "카카오뱅크", "토스뱅크", "기업은행")
+# Honest chat that names payment methods, messengers, banks, numbers and links: buyers
+# asking how to pay, people keeping the talk on the platform or warning about scams. The
+# rules must stay quiet on them, so their precision is measured on more than easy chat.
+PAYMENTS = ("계좌이체", "무통장 입금", "토스 송금", "카카오페이 송금", "현금", "이체")
+SAFE = ("번개페이", "안전결제", "앱 결제")
+MESSENGERS = ("카톡", "카카오톡", "텔레그램", "라인", "문자", "오픈채팅")
+BUYER_MENTIONS = (
+    "{pay} 되세요? 안 되면 {safe}로 할게요", "{pay}도 받으시나요? 아니면 {safe} 진행할게요", "결제는 {safe}로 해도 되죠?",
+    "{pay}랑 {safe} 중에 어느 쪽이 편하세요?", "만나서 {pay}로 드려도 될까요?", "{safe}로 결제 완료했습니다 확인해주세요",
+    "{messenger}는 잘 안 써서 여기로 계속 연락드릴게요", "{messenger} 말고 번개톡으로 얘기해요", "선입금은 좀 부담돼서 {safe}로 할게요",
+    "{bank} 앞에서 {hour}시에 봬요", "모델명이 {model} 맞나요?", "{price}원에 {safe}로 바로 살게요",
+    "{messenger}로 오라는 판매자는 사기라던데 여기서 거래해요", "계좌 먼저 보내라는 글 조심하세요 저는 {safe}만 해요",
+)
+SELLER_MENTIONS = (
+    "{safe}로 주문 넣어주시면 {hour}시 전에 발송해요", "직거래면 {pay}도 괜찮고 택배는 {safe}로 해요", "{messenger}는 안 해요 번개톡 주세요",
+    "{bank} 근처에서 직거래 가능해요", "상품 링크 https://m.bunjang.co.kr/products/{n} 확인해주세요", "택배 접수번호는 앱에 올려둘게요",
+    "{safe} 수수료는 제가 낼게요", "고객센터 1588-{n4} 에서 보증 확인했어요", "개인 연락처는 안 드려요 여기서 얘기해요",
+    "송장번호 {n}{n4} 입니다 내일 도착해요",
+)
 
 
 def fill(rng: random.Random, template: str, price: int = 10000) -> str:
     return template.format(model=_model_number(rng), serial=f"{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}-{rng.randint(10, 99)}",
                            n=rng.randint(10000, 99999999), bank=rng.choice(BANKS), loc=rng.choice(LOCATIONS),
-                           price=f"{max(1000, price * 9 // 10000 * 1000):,}", hour=rng.randint(1, 11))
+                           price=f"{max(1000, price * 9 // 10000 * 1000):,}", hour=rng.randint(1, 11),
+                           pay=rng.choice(PAYMENTS), safe=rng.choice(SAFE), messenger=rng.choice(MESSENGERS),
+                           n4=rng.randint(1000, 9999))
+
+
+MENTION_SHARE = 0.2  # honest lines that name a payment method, a messenger, a bank, a number or a link
 
 
 def chat(rng: random.Random, from_seller: bool, price: int) -> str:
     """An honest chat line: an optional greeting, one or two phrases, sometimes an emoji."""
     pool = SELLER_CHAT if from_seller else BUYER_CHAT
+    if rng.random() < MENTION_SHARE:
+        pool = SELLER_MENTIONS if from_seller else BUYER_MENTIONS
     text = rng.choice(GREETINGS) + " ".join(fill(rng, rng.choice(pool), price) for _ in range(rng.choice((1, 1, 2))))
     return text + (" " + rng.choice(EMOJI) if rng.random() < 0.2 else "")
 
