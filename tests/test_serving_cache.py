@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
+import time
 import uuid
 
 import pytest
@@ -14,9 +16,13 @@ from bunjang_lab.serving.backends import open_cache
 REDIS_DB = "redis://127.0.0.1:6379/11"
 
 
-@pytest.fixture
-def cache(cache_url):
-    with open_cache(cache_url, create=True) as opened:
+@pytest.fixture(params=["stdlib client", "redis-py pool"])
+def cache(cache_url, request):
+    """The cache on each backend; Redis through both clients (CLI and service)."""
+    pooled = request.param == "redis-py pool"
+    if pooled and not cache_url.startswith("redis"):
+        pytest.skip("only Redis has two clients")
+    with open_cache(cache_url, create=True, pooled=pooled) as opened:
         yield opened
 
 
@@ -87,6 +93,15 @@ def test_publish_keeps_n_previous_versions_and_rolls_back(cache):
     assert publish(cache, {"k": 6}, keep=2) == 6
     with cache.snapshot() as snap:
         assert snap.get("k") == 6
+
+
+def test_a_snapshot_can_pin_a_kept_version(cache):
+    publish(cache, {"pop:all": "first"})
+    publish(cache, {"pop:all": "second"})
+    with cache.snapshot(1) as old:
+        assert (old.version, old.get("pop:all")) == (1, "first")
+    with cache.snapshot() as current:
+        assert (current.version, current.get("pop:all")) == (2, "second")
 
 
 def test_rollback_with_nothing_published_is_an_error(cache):
@@ -175,9 +190,21 @@ def test_an_error_inside_a_transaction_writes_nothing(cache):
         assert snap.get("k") == 1
 
 
-def test_unreachable_redis_and_bad_urls_are_one_clear_error(tmp_path):
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_silent_redis_is_a_clear_error_within_a_second(pooled):
+    with socket.socket() as server:  # accepts connections, never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        started = time.perf_counter()
+        with pytest.raises(CacheError, match="cannot use Redis at redis://127.0.0.1:"):
+            open_cache(f"redis://127.0.0.1:{server.getsockname()[1]}/0", pooled=pooled).snapshot()
+        assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_unreachable_redis_and_bad_urls_are_one_clear_error(tmp_path, pooled):
     with pytest.raises(CacheError, match="cannot use Redis at redis://127.0.0.1:1/0"):
-        open_cache("redis://127.0.0.1:1/0").snapshot()
+        open_cache("redis://127.0.0.1:1/0", pooled=pooled).snapshot()
     with pytest.raises(CacheError, match="unsupported cache URL"):
         open_cache("postgres://localhost/x")
     with pytest.raises(CacheError, match="no cache at"):

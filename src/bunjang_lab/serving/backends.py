@@ -20,11 +20,14 @@ from urllib.parse import parse_qs, urlsplit
 from bunjang_lab.serving.cache import MAX_VALUE_BYTES, Cache, CacheError
 
 
-def open_cache(url: str | None = None, create: bool = False) -> Cache:
+def open_cache(url: str | None = None, create: bool = False, pooled: bool = False) -> Cache:
     """The cache at ``url`` (default: ``BUNJANG_CACHE_URL`` or the embedded SQLite file).
 
     ``create`` makes a missing SQLite file (publish does); readers get a clear error instead.
     A query parameter ``max_value_bytes`` overrides the size cap; Redis takes ``prefix``.
+    ``pooled`` speaks to Redis through redis-py's connection pool (the long-lived service)
+    instead of the standard-library client (one-shot commands, which cannot afford redis-py's
+    import).
 
     >>> open_cache("memcached://x")
     Traceback (most recent call last):
@@ -52,5 +55,5 @@ def open_cache(url: str | None = None, create: bool = False) -> Cache:
     if parts.scheme in ("redis", "rediss"):
         from bunjang_lab.serving.redis_cache import RedisCache
 
-        return RedisCache(url, prefix=query.pop("prefix", "bunjang:"), max_value_bytes=limit)
+        return RedisCache(url, prefix=query.pop("prefix", "bunjang:"), max_value_bytes=limit, pooled=pooled)
     raise CacheError(f"unsupported cache URL {url!r}: use sqlite:///PATH or redis://HOST:PORT/DB")

@@ -159,8 +159,9 @@ class Cache(ABC):
     max_value_bytes: int = MAX_VALUE_BYTES
 
     @abstractmethod
-    def snapshot(self) -> Snapshot:
-        """Pin the current version for reading; :class:`CacheError` if nothing is published."""
+    def snapshot(self, version: int | None = None) -> Snapshot:
+        """Pin the current version (or a committed ``version``) for reading; :class:`CacheError`
+        if nothing is published."""
 
     @abstractmethod
     def atomic(self, fn: Callable[[Transaction], T], watch: list[str]) -> T:

@@ -12,7 +12,8 @@ A reader reads ``current`` once and then only ``v<N>:`` keys, so it never mixes 
 Publish writes a version through pipelines of 1,000 SETs, then flips ``current`` and marks
 the version ready in one MULTI/EXEC. Event updates WATCH ``current`` and the keys they
 rewrite and retry when EXEC reports a conflict, so concurrent writers lose no update.
-Commands go through the small standard-library client :mod:`bunjang_lab.serving.resp`.
+Commands go through the small standard-library client :mod:`bunjang_lab.serving.resp`, or,
+with ``pooled=True`` (the HTTP service), through redis-py's pool (:mod:`bunjang_lab.serving.redis_pool`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def _glob_escape(text: str) -> str:
 
 
 class RedisCache(Cache):
-    def __init__(self, url: str, prefix: str = "bunjang:", max_value_bytes: int = 1 << 20):
+    def __init__(self, url: str, prefix: str = "bunjang:", max_value_bytes: int = 1 << 20, pooled: bool = False):
         self.url, self.prefix, self.max_value_bytes = url, prefix, max_value_bytes
         parts = urlsplit(url)
         unknown = [k for k, _ in parse_qsl(parts.query) if k not in _OWN_PARAMETERS]
@@ -58,6 +59,11 @@ class RedisCache(Cache):
             raise CacheError(f"invalid Redis URL {url!r}: {exc}") from None
         self._server = parts._replace(query="").geturl()
         self._local = threading.local()
+        self._pool = None
+        if pooled:
+            from bunjang_lab.serving.redis_pool import connection_pool
+
+            self._pool = connection_pool(self._server)
 
     @contextmanager
     def _errors(self):
@@ -76,7 +82,13 @@ class RedisCache(Cache):
         """One connection per thread: a RESP stream cannot be shared mid-reply."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = Connection(self._server)
+            if self._pool is not None:
+                from bunjang_lab.serving.redis_pool import PooledConnection
+
+                conn = PooledConnection(self._pool)
+            else:
+                conn = Connection(self._server)
+            self._local.conn = conn
         return conn
 
     def key(self, version: int, key: str) -> str:
@@ -91,10 +103,10 @@ class RedisCache(Cache):
             raise CacheError(f"nothing published in {self.url} yet: run python -m bunjang_lab publish RUN_DIR")
         return int(value)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, version: int | None = None) -> Snapshot:
         with self._errors():
             conn = self._conn()
-            return _RedisTransaction(self, conn, self._current(conn))
+            return _RedisTransaction(self, conn, self._current(conn) if version is None else version)
 
     def atomic(self, fn: Callable[[Transaction], T], watch: list[str]) -> T:
         with self._errors():

@@ -15,6 +15,12 @@ from typing import Any, Sequence
 from urllib.parse import unquote, urlsplit
 
 
+CONNECT_TIMEOUT = 0.25
+READ_TIMEOUT = 0.5
+"""Seconds to connect and to wait for a reply: a silent server is an error at once, not a
+request held for seconds (a serving read takes well under a millisecond)."""
+
+
 class RespError(Exception):
     """An error reply from the server (``-ERR ...``)."""
 
@@ -39,7 +45,7 @@ class Connection:
     Connects on first use; socket errors surface as :class:`OSError`.
     """
 
-    def __init__(self, url: str, connect_timeout: float = 2.0, timeout: float = 10.0):
+    def __init__(self, url: str, connect_timeout: float = CONNECT_TIMEOUT, timeout: float = READ_TIMEOUT):
         parts = urlsplit(url)
         if parts.scheme not in ("redis", "rediss"):
             raise ValueError(f"not a redis:// URL: {url!r}")

@@ -82,12 +82,12 @@ class SQLiteCache(Cache):
             raise CacheError(f"nothing published in {self.url} yet: run python -m bunjang_lab publish RUN_DIR")
         return int(row[0])
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, version: int | None = None) -> Snapshot:
         conn = self._conn()
         with self._errors():
             conn.execute("BEGIN")
             try:
-                version = self._current(conn)
+                version = self._current(conn) if version is None else version
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
