@@ -10,11 +10,12 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-kor fonts-nanum fonts-dejavu-core ch
 export USER := $(or $(USER),bunjang)
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: help install system-deps demo test lock airflow airflow-smoke clean
+.PHONY: help install system-deps demo test lock serve airflow airflow-smoke clean
 
 help:
 	@echo "make demo          run the whole pipeline on data/sample (sets everything up first)"
 	@echo "make test          run the whole test suite (sets everything up first)"
+	@echo "make serve         start the HTTP service on 127.0.0.1:8000 (HOST, PORT, WORKERS, CACHE)"
 	@echo "make airflow       start a local Airflow with this repo's DAGs"
 	@echo "make airflow-smoke start Airflow, run the sample chain end to end, stop it"
 	@echo "make lock          re-pin requirements.lock from the current .venv"
@@ -58,6 +59,13 @@ lock: | $(PY)
 
 clean:
 	rm -rf var/ models/*/ models/latest .pytest_cache
+
+# The HTTP service over the published cache (SIGTERM or Ctrl-C stop it gracefully).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+serve: install
+	$(PY) -m bunjang_lab.score serve --host $(HOST) --port $(PORT) --workers $(WORKERS) $(if $(CACHE),--cache $(CACHE))
 
 # Local Airflow (api-server, scheduler, dag-processor) with this repo's dags/; Ctrl-C stops it.
 airflow: install

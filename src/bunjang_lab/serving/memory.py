@@ -1,0 +1,222 @@
+"""An in-memory layer over the versioned cache, for the long-lived service.
+
+Within a version only two kinds of keys ever change: the per-user keys events rewrite
+(``home:``, ``user:``) and the live key space (``gone:``). Every other value of a version
+(popular and segment lists, related rows, suggestion buckets, fraud flags, item vectors,
+factors; and ``cand:``/``uvec:`` per user) is written once by publish and is the same for
+every worker, so it is read from the backend once and then held in process, keyed by its
+version: no invalidation is ever needed, and a worker's memory can never disagree with
+another's. The changing keys are always read from the backend, so an event applied by any
+worker is visible to the next request of every worker.
+
+A watcher thread polls the current version (a fraction of a second apart). When a publish
+or a rollback switches it, the watcher warms the new version's popular lists, then swaps
+the memo in one assignment: a request pins the memo's version once and reads everything
+from that version, so no answer ever mixes two.
+
+>>> import os, tempfile
+>>> from bunjang_lab.serving.backends import open_cache
+>>> backend = open_cache("sqlite:///" + os.path.join(tempfile.mkdtemp(), "c.sqlite"), create=True)
+>>> with backend.new_version() as writer:
+...     count = writer.put_many([("pop:all", [["i1", 1.0]]), ("home:u1", {"items": []})])
+>>> cache = MemoryCache(backend)
+>>> cache.refresh()
+True
+>>> with cache.snapshot() as snap:
+...     snap.version, snap.get("pop:all")
+(1, [['i1', 1.0]])
+>>> cache.memo.shared.get("pop:all"), cache.memo.shared.get("home:u1", "not held")
+([['i1', 1.0]], 'not held')
+>>> cache.close()
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, Callable
+
+from bunjang_lab.marketplace import segments
+from bunjang_lab.serving import keys
+from bunjang_lab.serving.cache import Cache, CacheError, Snapshot, T, Transaction, VersionWriter
+
+REWRITTEN_BY_EVENTS = (keys.home(""), keys.user(""))
+"""Key prefixes events rewrite inside a version: never held in memory."""
+PER_USER = (keys.candidates(""), keys.user_vector(""))
+"""Per-user keys fixed within a version: held in the small per-user LRU."""
+SHARED_CAPACITY = 200_000
+USER_CAPACITY = 10_000
+POLL_SECONDS = 0.1
+
+_ABSENT = object()
+
+
+class LRU:
+    """A bounded mapping dropping the least recently used entry (thread-safe)."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            value = self._items.get(key, _ABSENT)
+            if value is _ABSENT:
+                return default
+            self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class VersionMemo:
+    """The values of one version held in process (absent keys too: most items have no flag)."""
+
+    def __init__(self, version: int, shared_capacity: int = SHARED_CAPACITY, user_capacity: int = USER_CAPACITY):
+        self.version = version
+        self.shared = LRU(shared_capacity)
+        self.per_user = LRU(user_capacity)
+
+    def _store(self, key: str) -> LRU | None:
+        if key.startswith(REWRITTEN_BY_EVENTS):
+            return None
+        return self.per_user if key.startswith(PER_USER) else self.shared
+
+    def read(self, keys_: list[str], fetch: Callable[[list[str]], list[Any]]) -> list[Any]:
+        """Values of ``keys_``: held ones from memory, the others from ``fetch`` (then held)."""
+        values: list[Any] = [None] * len(keys_)
+        missing: list[int] = []
+        for n, key in enumerate(keys_):
+            store = self._store(key)
+            value = _ABSENT if store is None else store.get(key, _ABSENT)
+            if value is _ABSENT:
+                missing.append(n)
+            else:
+                values[n] = value
+        if missing:
+            for n, value in zip(missing, fetch([keys_[n] for n in missing])):
+                values[n] = value
+                store = self._store(keys_[n])
+                if store is not None:
+                    store.put(keys_[n], value)
+        return values
+
+
+class MemorySnapshot(Transaction):
+    """A backend snapshot (or transaction) whose fixed values come from the version's memo."""
+
+    def __init__(self, inner: Snapshot, memo: VersionMemo | None):
+        self.inner, self.version = inner, inner.version
+        self.memo = memo if memo is not None and memo.version == inner.version else None
+
+    def get_many(self, keys_: list[str]) -> list[Any]:
+        if self.memo is None:
+            return self.inner.get_many(keys_)
+        return self.memo.read(keys_, self.inner.get_many)
+
+    def live_many(self, keys_: list[str]) -> list[Any]:
+        return self.inner.live_many(keys_)
+
+    def get_many_and_live(self, keys_: list[str], live_keys: list[str]) -> tuple[list[Any], list[Any]]:
+        if self.memo is None:
+            return self.inner.get_many_and_live(keys_, live_keys)
+        live: list[Any] = []
+
+        def fetch(missing: list[str]) -> list[Any]:  # one backend read for both kinds
+            values, live[:] = self.inner.get_many_and_live(missing, live_keys)
+            return values
+
+        values = self.memo.read(keys_, fetch)
+        if len(live) != len(live_keys):  # every versioned key was held: read the live ones alone
+            live = self.inner.live_many(live_keys)
+        return values, live
+
+    def put(self, key: str, value: Any) -> None:
+        self.inner.put(key, value)
+
+    def put_live(self, key: str, value: Any) -> None:
+        self.inner.put_live(key, value)
+
+    def delete_live(self, key: str) -> None:
+        self.inner.delete_live(key)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class MemoryCache(Cache):
+    """:class:`Cache` over ``backend`` with the version's fixed values in memory.
+
+    :meth:`refresh` switches to the backend's current version; :meth:`start` runs it every
+    ``poll_seconds`` in a thread until :meth:`close`.
+    """
+
+    def __init__(self, backend: Cache, poll_seconds: float = POLL_SECONDS):
+        self.backend, self.url, self.poll_seconds = backend, backend.url, poll_seconds
+        self.max_value_bytes = backend.max_value_bytes
+        self.memo: VersionMemo | None = None
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def refresh(self) -> bool:
+        """Follow the backend's current version; True when it changed."""
+        with self.backend.snapshot() as snap:
+            if self.memo is not None and snap.version == self.memo.version:
+                return False
+            memo = VersionMemo(snap.version)
+            held = MemorySnapshot(snap, memo)
+            held.get_many([keys.popular(s) for s in segments.all_segments()] + [keys.REALTIME_PARAMS, keys.MANIFEST])
+        self.memo = memo  # one assignment: a request sees the old memo or the new, never half
+        return True
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.refresh()
+                self.last_error = None
+            except CacheError as exc:
+                self.last_error = str(exc)
+
+    def start(self) -> None:
+        """Follow publishes from a background thread (a first refresh happens at once)."""
+        try:
+            self.refresh()
+        except CacheError as exc:  # nothing published yet, Redis down: the watcher retries
+            self.last_error = str(exc)
+        self._watcher = threading.Thread(target=self._watch, name="cache-version-watcher", daemon=True)
+        self._watcher.start()
+
+    def snapshot(self, version: int | None = None) -> Snapshot:
+        memo = self.memo
+        if version is None and memo is not None:
+            version = memo.version
+        return MemorySnapshot(self.backend.snapshot(version), memo)
+
+    def atomic(self, fn: Callable[[Transaction], T], watch: list[str]) -> T:
+        memo = self.memo
+        return self.backend.atomic(lambda tx: fn(MemorySnapshot(tx, memo)), watch)
+
+    def new_version(self, run: str = "", keep: int = 3) -> VersionWriter:
+        return self.backend.new_version(run, keep)
+
+    def versions(self) -> list[dict]:
+        return self.backend.versions()
+
+    def set_current(self, version: int) -> None:
+        self.backend.set_current(version)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        self.backend.close()

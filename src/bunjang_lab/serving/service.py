@@ -1,0 +1,322 @@
+"""The long-lived HTTP service behind ``python -m bunjang_lab.score serve`` (a Starlette app).
+
+It only wires things together: lookups through :mod:`bunjang_lab.serving.queries` (the
+very functions of the ``score`` commands, so the JSON is the same), events through
+:func:`bunjang_lab.serving.events.apply_event`, fraud through the text scorer (loaded
+once), :mod:`bunjang_lab.serving.listings` and the image scan; the cache through
+:class:`~bunjang_lab.serving.memory.MemoryCache` over redis-py's pool or SQLite.
+
+Lookups run on the event loop (they take well under a millisecond); events, fraud scoring
+and uploads run in the thread pool. Errors are JSON ``{"error": ...}``: 400 for input the
+edge refuses (:mod:`bunjang_lab.serving.inputs`), 404 for an unknown item, 503 when the
+cache cannot answer, 500 (logged with its traceback) for anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bunjang_lab.errors import BunjangError, InvalidInput, MissingInput
+from bunjang_lab.serving import queries
+from bunjang_lab.serving.backends import open_cache
+from bunjang_lab.serving.cache import CacheError
+from bunjang_lab.serving.events import apply_event
+from bunjang_lab.serving.inputs import parse_json
+from bunjang_lab.serving.listings import cached_verdicts, checked_listing, score_listing, seller_of
+from bunjang_lab.serving.memory import MemoryCache
+from bunjang_lab.serving.metrics import Metrics
+from bunjang_lab.serving.queries import text_request
+
+MAX_BODY_BYTES = 1 << 20
+MAX_IMAGE_BYTES = 10 << 20
+MAX_ITEMS_PER_REQUEST = 1000
+"""Most events or texts one JSON array may carry."""
+LOOKUP_PARAMETERS = {"user": "user_id", "item": "item_id"}
+"""Query-string names that differ from the lookups' parameter names."""
+
+access_log = logging.getLogger("bunjang_lab.serving.access")
+error_log = logging.getLogger("bunjang_lab.serving.errors")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the service needs; each worker reads it from the environment the command set."""
+
+    cache_url: str | None = None
+    models: str | None = None
+    image_index: str | None = None
+    rules_only: bool = False
+
+    ENVIRONMENT = {"cache_url": "BUNJANG_CACHE_URL", "models": "BUNJANG_MODELS", "image_index": "BUNJANG_IMAGE_INDEX",
+                   "rules_only": "BUNJANG_RULES_ONLY"}
+
+    @classmethod
+    def from_environment(cls) -> "Settings":
+        env = {field: os.environ.get(name) for field, name in cls.ENVIRONMENT.items()}
+        return cls(env["cache_url"], env["models"], env["image_index"], env["rules_only"] == "1")
+
+    def environment(self) -> dict[str, str]:
+        values = {"cache_url": self.cache_url, "models": self.models, "image_index": self.image_index,
+                  "rules_only": "1" if self.rules_only else None}
+        return {self.ENVIRONMENT[field]: value for field, value in values.items() if value is not None}
+
+
+class PayloadTooLarge(BunjangError):
+    """A request body over the service's limit (413)."""
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _status(exc: BunjangError) -> int:
+    if isinstance(exc, CacheError):
+        return 503
+    if isinstance(exc, PayloadTooLarge):
+        return 413
+    return 404 if isinstance(exc, MissingInput) else 400
+
+
+def answers_errors(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint, with domain errors as JSON ``{"error"}`` and anything else as a logged 500."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except BunjangError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=_status(exc))
+        except Exception:
+            error_log.exception("unexpected error in %s %s", request.method, request.url.path)
+            return JSONResponse({"error": "internal error (logged by the service)"}, status_code=500)
+
+    return wrapped
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused past ``limit`` bytes without reading the rest."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared} bytes, over the {limit}-byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
+    return bytes(body)
+
+
+def one_or_many(value: Any) -> tuple[list, bool]:
+    """(the items, whether the body was an array) of a body holding one object or an array."""
+    if isinstance(value, list):
+        if len(value) > MAX_ITEMS_PER_REQUEST:
+            raise PayloadTooLarge(f"at most {MAX_ITEMS_PER_REQUEST} items per request, got {len(value)}")
+        return value, True
+    return [value], False
+
+
+def redacted(url: str | None) -> str | None:
+    """The URL without its password (health answers are not secret)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+
+
+class Service:
+    """The app's state: the cache with its memory layer, the text scorer, the metrics."""
+
+    def __init__(self, settings: Settings):
+        from bunjang_lab.fraud.text_scorer import TextScorer
+
+        self.settings = settings
+        self.cache = MemoryCache(open_cache(settings.cache_url, pooled=True))
+        self.text_scorer = TextScorer.from_models(settings.models, use_classifier=not settings.rules_only)
+        self.image_index = self._image_index()
+        self.metrics = Metrics()
+
+    # --- lookups ------------------------------------------------------------------------
+
+    def lookup(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+        query = queries.QUERIES[name]
+
+        async def endpoint(request: Request) -> Response:
+            params = {LOOKUP_PARAMETERS.get(k, k): v for k, v in request.query_params.items()}
+            with self.cache.snapshot() as snap:  # no await inside: one version per answer
+                return JSONResponse(query(snap, params))
+
+        return endpoint
+
+    # --- events -------------------------------------------------------------------------
+
+    def _apply_all(self, events: list) -> list[dict]:
+        answers = []
+        for index, event in enumerate(events):
+            try:
+                answers.append(apply_event(self.cache, event))
+            except CacheError:
+                raise  # the cache itself cannot be used: one 503 for the request
+            except BunjangError as exc:
+                answers.append({"index": index, "error": str(exc)})
+        return answers
+
+    async def events(self, request: Request) -> Response:
+        """One event (its effect) or an array (one answer per event, failures in place)."""
+        events, many = one_or_many(parse_json(await read_body(request), "body"))
+        if not many:
+            return JSONResponse(await run_in_threadpool(apply_event, self.cache, events[0]))
+        return JSONResponse(await run_in_threadpool(self._apply_all, events))
+
+    # --- fraud --------------------------------------------------------------------------
+
+    async def text(self, request: Request) -> Response:
+        """``{"text", "id"?}`` or an array of them: risk, flag and reasons of each."""
+        items, many = one_or_many(parse_json(await read_body(request), "body"))
+        if not many:
+            ident, text = text_request(items[0])
+            answer = await run_in_threadpool(self.text_scorer.score, text)
+            return JSONResponse({"id": ident, **answer} if ident is not None else answer)
+        checked: list[tuple[Any, str] | dict] = []
+        for index, item in enumerate(items):
+            try:
+                checked.append(text_request(item))
+            except BunjangError as exc:
+                checked.append({"index": index, "error": str(exc)})
+        texts = [c for c in checked if isinstance(c, tuple)]
+        scored = iter(await run_in_threadpool(self.text_scorer.score_many, [t for _, t in texts]))
+        return JSONResponse([c if isinstance(c, dict) else {"id": c[0], **next(scored)} for c in checked])
+
+    def _score_listing(self, listing: dict) -> dict:
+        try:
+            with self.cache.snapshot() as snap:
+                (cached, sellers), note = cached_verdicts(snap, [listing]), f"version {snap.version}"
+        except CacheError as exc:  # the listing is still scored, as the command does
+            cached, sellers, note = {}, {}, f"unavailable ({exc})"
+        answer = score_listing(listing, self.text_scorer, None, cached.get(str(listing.get("item_id"))), note,
+                               sellers.get(seller_of(listing)))
+        if listing["images"]:  # paths on the server are not for callers to name: upload them
+            answer["parts"]["images"] = {"skipped": "send pictures to POST /api/v1/image"}
+        return answer
+
+    async def listing(self, request: Request) -> Response:
+        """A listing (title, description, item_id, seller_id): text and published verdicts."""
+        listing = checked_listing(parse_json(await read_body(request), "body"))
+        return JSONResponse(await run_in_threadpool(self._score_listing, listing))
+
+    async def image(self, request: Request) -> Response:
+        """One uploaded picture (multipart field ``file``): reused photos and text in it."""
+        form = await request.form(max_files=1, max_fields=4)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("upload the picture as the multipart field 'file'")
+        data = await upload.read(MAX_IMAGE_BYTES + 1)
+        await form.close()
+        if len(data) > MAX_IMAGE_BYTES:
+            raise PayloadTooLarge(f"the picture is over the {MAX_IMAGE_BYTES}-byte limit")
+        ocr = request.query_params.get("ocr", "1") != "0"
+        answer = await run_in_threadpool(self._scan_upload, data, Path(upload.filename or "upload").suffix[:10], ocr)
+        answer["image"] = upload.filename
+        return JSONResponse(answer, status_code=422 if "error" in answer else 200)
+
+    def _scan_upload(self, data: bytes, suffix: str, ocr: bool) -> dict:
+        from bunjang_lab.fraud.images.scan import scan_images
+
+        with tempfile.NamedTemporaryFile(suffix=suffix) as file:
+            file.write(data)
+            file.flush()
+            return scan_images([file.name], self.image_index, ocr=ocr)[0]
+
+    def _image_index(self) -> str | None:
+        """The configured index, else the default one when it was built, else none (read at
+        start, with the scanning code imported then rather than by the first upload)."""
+        from bunjang_lab.fraud.images import scan  # noqa: F401
+        from bunjang_lab.fraud.images.cli import default_index
+        from bunjang_lab.fraud.images.index import MANIFEST
+
+        if self.settings.image_index:
+            return self.settings.image_index
+        folder = default_index()
+        return str(folder) if (folder / MANIFEST).exists() else None
+
+    # --- operations ---------------------------------------------------------------------
+
+    async def healthz(self, request: Request) -> Response:
+        """Cache version and reachability, model versions; 503 until the cache can answer."""
+        cache = {"url": redacted(self.cache.url), "version": self.cache.memo.version if self.cache.memo else None}
+        try:
+            with self.cache.backend.snapshot() as snap:
+                cache["reachable"], cache["current"] = True, snap.version
+        except CacheError as exc:
+            cache["reachable"], cache["error"] = False, str(exc)
+        healthy = cache["reachable"] and cache["version"] is not None
+        answer = {"status": "ok" if healthy else "unavailable", "cache": cache,
+                  "models": {"text": self.text_scorer.model, "image_index": self.image_index}, "pid": os.getpid()}
+        return JSONResponse(answer, status_code=200 if healthy else 503)
+
+    async def metrics_page(self, request: Request) -> Response:
+        if self.cache.memo is not None:
+            self.metrics.cache_version.set(self.cache.memo.version)
+        body, content_type = self.metrics.exposition()
+        return Response(body, media_type=content_type)
+
+
+def create_app(settings: Settings | None = None):
+    """The ASGI app (routes inside the metrics and access-log wrapper); uvicorn's workers
+    build it from the environment (:func:`app_from_environment`, ``factory=True``)."""
+    service = Service(settings or Settings.from_environment())
+
+    @asynccontextmanager
+    async def lifespan(app):
+        service.cache.start()
+        yield
+        service.cache.close()
+
+    endpoints = {
+        "/api/v1/recommend": (service.lookup("recommend"), "GET"),
+        "/api/v1/popular": (service.lookup("popular"), "GET"),
+        "/api/v1/related": (service.lookup("related"), "GET"),
+        "/api/v1/suggest": (service.lookup("suggest"), "GET"),
+        "/api/v1/events": (service.events, "POST"),
+        "/api/v1/text": (service.text, "POST"),
+        "/api/v1/listing": (service.listing, "POST"),
+        "/api/v1/image": (service.image, "POST"),
+        "/healthz": (service.healthz, "GET"),
+        "/metrics": (service.metrics_page, "GET"),
+    }
+    routes = [Route(path, answers_errors(endpoint), methods=[method]) for path, (endpoint, method) in endpoints.items()]
+    return service.metrics.observe(Starlette(routes=routes, lifespan=lifespan), set(endpoints), access_log)
+
+
+def app_from_environment():
+    log_requests_as_json()
+    return create_app()
+
+
+def log_requests_as_json(level: int = logging.INFO) -> None:
+    """Access and error lines on stderr, one JSON object (access) or message per line."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for logger in (access_log, error_log):
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = False
+
