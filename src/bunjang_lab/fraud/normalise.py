@@ -95,8 +95,10 @@ _DEFANG = lazy(
     rf"| ?(?:닷|쩜|점|dot) ?(?={_SPOKEN_TLD})| +\. ?(?={_SPOKEN_TLD})"
 )
 _SPOKEN_DOT_AFTER = lazy("[0-9a-z]")
-# "minsu88 at naver.com": an e-mail's @ spoken out, once the dots are back.
-_SPOKEN_AT = lazy(r" (?:at|앳) (?=[0-9a-z\-]{2,30}\.[a-z]{2,})")  # "naver 점 com": a spoken dot only right after a name
+# "minsu88 at naver.com": an e-mail's @ spoken out, once the dots are back; only after a
+# handle-like word ("log in at icicibank.com" is English).
+_SPOKEN_AT = lazy(r" (?:at|앳) (?=[0-9a-z\-]{2,30}\.[a-z]{2,})")
+_HANDLE_BEFORE = lazy(r"(?=[a-z]*[0-9_.])[0-9a-z_.]{3,30}$")  # "naver 점 com": a spoken dot only right after a name
 
 # A run of single letters or digits, each set apart by 1-3 separators ("카 카 오 톡").
 # Explicit classes rather than \w: they are much faster to test in CPython's engine.
@@ -377,7 +379,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     if _DEFANG_HINT.search(builder.text):
         builder.rewrite(_DEFANG, _defang)
     if " at " in builder.text or " 앳 " in builder.text:
-        builder.rewrite(_SPOKEN_AT, lambda m: "@" if _SPOKEN_DOT_AFTER.match(m.string, m.start() - 1) else None)
+        builder.rewrite(_SPOKEN_AT, lambda m: "@" if _HANDLE_BEFORE.search(m.string, max(0, m.start() - 30), m.start())
+                        else None)
     if not ascii_only and _JUNK_BEFORE_WORD.search(builder.text):
         builder.rewrite(_JUNK_BEFORE_WORD, _junk_inside_word)
     if builder.track:  # delete the separators only, so each joined character keeps its own position

@@ -48,7 +48,8 @@ _SERIAL_LABEL = lazy(
 )
 # Numbers right after these words are a company's line (a shop, a bank, the platform's help desk).
 _SERVICE_LABEL = lazy(
-    r"(?:고객 ?센터|콜 ?센터|상담 ?센터|서비스 ?센터|a/?s ?센터|대표 ?번호|고객 ?상담|customer (?:service|care|center)|helpline)"
+    # Korean labels only: "call customer care 7679046492" is how SMS lures read
+    r"(?:고객 ?센터|콜 ?센터|상담 ?센터|서비스 ?센터|a/?s ?센터|대표 ?번호|고객 ?상담)"
     r"[^0-9가-힣]{0,3}(?:번호)?[^0-9]{0,3}$"
 )
 _KOREAN_MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")

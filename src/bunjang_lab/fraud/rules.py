@@ -63,7 +63,8 @@ _ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|so
 class _Message:
     """A normalised text and what several rules look at, each found once."""
 
-    __slots__ = ("text", "clauses", "words", "links", "numbers", "phones", "accounts", "banks", "account_words")
+    __slots__ = ("text", "clauses", "words", "links", "numbers", "phones", "accounts", "banks", "account_words",
+                 "korean_account_words")
 
     def __init__(self, normalised: Normalised):
         text = normalised.text
@@ -78,6 +79,7 @@ class _Message:
         self.accounts: list[WrittenNumber] = []  # long enough for a bank account, and no phone
         self.banks: list[Span] = []
         self.account_words: list[Span] = []
+        self.korean_account_words: list[Span] = []
         if self.numbers:
             self.words.add(NUMBER)
             self._sort_numbers()
@@ -87,13 +89,14 @@ class _Message:
         text = self.text
         self.banks = [m.span() for m in _BANK.finditer(text)]
         self.account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
+        self.korean_account_words = [(a, b) for a, b in self.account_words if "가" <= text[a] <= "힣"]
         for number in self.numbers:
             if after_serial_label(text, number.start):
                 continue
             # A phone-shaped number next to a bank's name or 계좌/입금 is an account, unless it
-            # dials a Korean mobile.
+            # dials a Korean mobile ("account" alone does not: SMS lures say "call ... your account").
             if number.kind == "phone" and (is_korean_mobile(number.digits)
-                                           or not (_near(self.banks, number) or _near(self.account_words, number))):
+                                           or not (_near(self.banks, number) or _near(self.korean_account_words, number))):
                 self.phones.append(number)
             elif len(number.digits) >= 10:
                 self.accounts.append(number)
