@@ -382,6 +382,7 @@ _RULE_LIST = [
                 request(rf"{WECHAT}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WECHAT_TRIGGERS))),
     Rule("whatsapp", cat.EXTERNAL_CHANNEL, 0.85, "WhatsApp number, wa.me link or asks to continue there",
          either(first_match(rf"wa\.me/|{WHATSAPP}{_GAP}{{0,12}}?\d", _WHATSAPP_TRIGGERS),
+                handle_after(rf"{WHATSAPP}{_GAP}{{0,12}}?({HANDLE})", _WHATSAPP_TRIGGERS),
                 request(rf"{WHATSAPP}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7, "an ID to add as a friend, no messenger named",
          either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id", "인스타", "insta", "디엠", "dm",
