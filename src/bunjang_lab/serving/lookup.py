@@ -22,11 +22,25 @@ def unavailable(snap: Snapshot, item_ids: list[str]) -> set[str]:
     return {i for i, f, g in zip(item_ids, flagged, gone) if f is not None or g is not None}
 
 
+CHECK_SLACK = 4
+"""Candidates checked beyond the ones still needed, so a few hidden items cost no second read."""
+
+
 def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = frozenset()) -> list[dict]:
-    """The first ``k`` available ``[item_id, score]`` pairs as ``{"item_id", "score"}``."""
+    """The first ``k`` available ``[item_id, score]`` pairs as ``{"item_id", "score"}``.
+
+    Availability is read for as many candidates as are still needed (plus
+    :data:`CHECK_SLACK`), not for a whole list of hundreds.
+    """
     candidates = [pair for pair in scored if pair[0] not in exclude]
-    hidden = unavailable(snap, [item for item, _ in candidates])
-    return [{"item_id": item, "score": score} for item, score in candidates if item not in hidden][:k]
+    found: list[dict] = []
+    start = 0
+    while len(found) < k and start < len(candidates):
+        chunk = candidates[start:start + k - len(found) + CHECK_SLACK]
+        hidden = unavailable(snap, [item for item, _ in chunk])
+        found += [{"item_id": item, "score": score} for item, score in chunk if item not in hidden]
+        start += len(chunk)
+    return found[:k]
 
 
 def _check_k(k: int) -> int:

@@ -25,7 +25,7 @@ True
 >>> with cache.snapshot() as snap:
 ...     snap.version, snap.get("pop:all")
 (1, [['i1', 1.0]])
->>> cache.memo.shared.get("pop:all"), cache.memo.shared.get("home:u1", "not held")
+>>> cache.memo.shared["pop:all"], cache.memo.shared.get("home:u1", "not held")
 ([['i1', 1.0]], 'not held')
 >>> cache.close()
 """
@@ -79,35 +79,41 @@ class LRU:
 
 
 class VersionMemo:
-    """The values of one version held in process (absent keys too: most items have no flag)."""
+    """The values of one version held in process (absent keys too: most items have no flag).
+
+    Shared values sit in a plain dict (a lookup costs a dict read; past ``shared_capacity``
+    it starts again empty, which a version's working set should never reach); per-user
+    ones in a small LRU.
+    """
 
     def __init__(self, version: int, shared_capacity: int = SHARED_CAPACITY, user_capacity: int = USER_CAPACITY):
         self.version = version
-        self.shared = LRU(shared_capacity)
+        self.shared: dict[str, Any] = {}
+        self.shared_capacity = shared_capacity
         self.per_user = LRU(user_capacity)
-
-    def _store(self, key: str) -> LRU | None:
-        if key.startswith(REWRITTEN_BY_EVENTS):
-            return None
-        return self.per_user if key.startswith(PER_USER) else self.shared
 
     def read(self, keys_: list[str], fetch: Callable[[list[str]], list[Any]]) -> list[Any]:
         """Values of ``keys_``: held ones from memory, the others from ``fetch`` (then held)."""
         values: list[Any] = [None] * len(keys_)
         missing: list[int] = []
+        shared = self.shared
         for n, key in enumerate(keys_):
-            store = self._store(key)
-            value = _ABSENT if store is None else store.get(key, _ABSENT)
+            value = shared.get(key, _ABSENT)
+            if value is _ABSENT and key.startswith(PER_USER):
+                value = self.per_user.get(key, _ABSENT)
             if value is _ABSENT:
                 missing.append(n)
             else:
                 values[n] = value
         if missing:
+            if len(shared) > self.shared_capacity:
+                shared.clear()
             for n, value in zip(missing, fetch([keys_[n] for n in missing])):
-                values[n] = value
-                store = self._store(keys_[n])
-                if store is not None:
-                    store.put(keys_[n], value)
+                values[n], key = value, keys_[n]
+                if key.startswith(PER_USER):
+                    self.per_user.put(key, value)
+                elif not key.startswith(REWRITTEN_BY_EVENTS):
+                    shared[key] = value
         return values
 
 

@@ -1,5 +1,9 @@
 """Prometheus metrics and the JSON access log of the HTTP service (an ASGI wrapper).
 
+The access log is one JSON object per request written straight to a stream (stderr):
+``{"ts", "method", "path", "query", "status", "ms", "client", "pid"}``. It bypasses
+:mod:`logging`, whose records cost a quarter of a lookup's whole CPU time.
+
 Per route: ``bunjang_serving_requests_total{route,method,status}``,
 ``bunjang_serving_request_seconds{route}`` (a histogram with buckets from half a
 millisecond), ``bunjang_serving_errors_total{route,status}`` (answers of 400 and more), and
@@ -10,9 +14,9 @@ figures through ``PROMETHEUS_MULTIPROC_DIR`` (the ``serve`` command sets it).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
+from typing import TextIO
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -42,9 +46,9 @@ class Metrics:
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
-    def observe(self, app, routes: set[str], log: logging.Logger):
-        """``app`` wrapped to count, time and log every HTTP request."""
-        metrics = self
+    def observe(self, app, routes: set[str], access_log: TextIO | None):
+        """``app`` wrapped to count, time and log (unless ``access_log`` is None) every HTTP request."""
+        metrics, pid = self, os.getpid()
 
         async def observed(scope, receive, send):
             if scope["type"] != "http":
@@ -67,11 +71,11 @@ class Metrics:
                 metrics.latency.labels(route).observe(seconds)
                 if status >= 400:
                     metrics.errors.labels(route, str(status)).inc()
-                if log.isEnabledFor(logging.INFO):
+                if access_log is not None:
                     client = scope.get("client")
-                    log.info(json.dumps({"ts": round(time.time(), 3), "method": scope["method"], "path": scope["path"],
-                                         "query": scope.get("query_string", b"").decode("latin-1")[:200],
-                                         "status": status, "ms": round(seconds * 1000, 3),
-                                         "client": client[0] if client else None, "pid": os.getpid()}))
+                    access_log.write(json.dumps({
+                        "ts": round(time.time(), 3), "method": scope["method"], "path": scope["path"],
+                        "query": scope.get("query_string", b"").decode("latin-1")[:200], "status": status,
+                        "ms": round(seconds * 1000, 3), "client": client[0] if client else None, "pid": pid}) + "\n")
 
         return observed

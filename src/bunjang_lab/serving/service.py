@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import tempfile
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -48,7 +49,6 @@ MAX_ITEMS_PER_REQUEST = 1000
 LOOKUP_PARAMETERS = {"user": "user_id", "item": "item_id"}
 """Query-string names that differ from the lookups' parameter names."""
 
-access_log = logging.getLogger("bunjang_lab.serving.access")
 error_log = logging.getLogger("bunjang_lab.serving.errors")
 
 
@@ -60,19 +60,19 @@ class Settings:
     models: str | None = None
     image_index: str | None = None
     rules_only: bool = False
-
-    ENVIRONMENT = {"cache_url": "BUNJANG_CACHE_URL", "models": "BUNJANG_MODELS", "image_index": "BUNJANG_IMAGE_INDEX",
-                   "rules_only": "BUNJANG_RULES_ONLY"}
+    access_log: bool = True
 
     @classmethod
     def from_environment(cls) -> "Settings":
-        env = {field: os.environ.get(name) for field, name in cls.ENVIRONMENT.items()}
-        return cls(env["cache_url"], env["models"], env["image_index"], env["rules_only"] == "1")
+        env = os.environ.get
+        return cls(env("BUNJANG_CACHE_URL"), env("BUNJANG_MODELS"), env("BUNJANG_IMAGE_INDEX"),
+                   env("BUNJANG_RULES_ONLY") == "1", env("BUNJANG_ACCESS_LOG") != "0")
 
     def environment(self) -> dict[str, str]:
-        values = {"cache_url": self.cache_url, "models": self.models, "image_index": self.image_index,
-                  "rules_only": "1" if self.rules_only else None}
-        return {self.ENVIRONMENT[field]: value for field, value in values.items() if value is not None}
+        values = {"BUNJANG_CACHE_URL": self.cache_url, "BUNJANG_MODELS": self.models,
+                  "BUNJANG_IMAGE_INDEX": self.image_index, "BUNJANG_RULES_ONLY": "1" if self.rules_only else "0",
+                  "BUNJANG_ACCESS_LOG": "1" if self.access_log else "0"}
+        return {name: value for name, value in values.items() if value is not None}
 
 
 class PayloadTooLarge(BunjangError):
@@ -281,7 +281,8 @@ class Service:
 def create_app(settings: Settings | None = None):
     """The ASGI app (routes inside the metrics and access-log wrapper); uvicorn's workers
     build it from the environment (:func:`app_from_environment`, ``factory=True``)."""
-    service = Service(settings or Settings.from_environment())
+    settings = settings or Settings.from_environment()
+    service = Service(settings)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -302,21 +303,10 @@ def create_app(settings: Settings | None = None):
         "/metrics": (service.metrics_page, "GET"),
     }
     routes = [Route(path, answers_errors(endpoint), methods=[method]) for path, (endpoint, method) in endpoints.items()]
-    return service.metrics.observe(Starlette(routes=routes, lifespan=lifespan), set(endpoints), access_log)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    return service.metrics.observe(app, set(endpoints), sys.stderr if settings.access_log else None)
 
 
 def app_from_environment():
-    log_requests_as_json()
     return create_app()
-
-
-def log_requests_as_json(level: int = logging.INFO) -> None:
-    """Access and error lines on stderr, one JSON object (access) or message per line."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    for logger in (access_log, error_log):
-        if not logger.handlers:
-            logger.addHandler(handler)
-            logger.setLevel(level)
-            logger.propagate = False
 

@@ -25,6 +25,7 @@ def run(argv: list[str]) -> int:
     p.add_argument("--models", default=None, help="models folder (default: BUNJANG_MODELS or models/)")
     p.add_argument("--index", default=None, help="image index folder (default: BUNJANG_HOME/image_index when built)")
     p.add_argument("--rules-only", action="store_true", help="score texts with the rules alone")
+    p.add_argument("--no-access-log", action="store_true", help="no JSON line per request on stderr")
     args = p.parse_args(argv)
     if args.workers < 1:
         raise UserError("--workers must be at least 1")
@@ -33,7 +34,7 @@ def run(argv: list[str]) -> int:
     from bunjang_lab.serving.service import Settings
 
     open_cache(args.cache).close()  # a wrong URL or a missing SQLite file: one line now, not per worker
-    settings = Settings(args.cache, args.models, args.index, args.rules_only)
+    settings = Settings(args.cache, args.models, args.index, args.rules_only, access_log=not args.no_access_log)
     os.environ.update(settings.environment())
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bunjang-metrics-")
