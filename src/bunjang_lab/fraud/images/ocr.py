@@ -26,8 +26,9 @@ from __future__ import annotations
 import io
 import os
 import sqlite3
+import math
+import resource
 import subprocess
-import time
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,6 +64,8 @@ MAX_LINES = 8
 COLOUR_LINES = 3
 #: Colour clusters a line is split into (text, its outline or shadow, the photo behind).
 LAYER_COLOURS = 4
+#: Wall seconds a tesseract call may take per CPU second it is allowed (a loaded machine).
+WALL_PER_CPU = 4
 
 
 def text_lines(img: Image.Image, max_lines: int | None = MAX_LINES) -> list[tuple[float, float, float, float]]:
@@ -193,39 +196,54 @@ def colour_page(img: Image.Image, boxes, max_lines: int = COLOUR_LINES) -> Image
 
 @dataclass
 class Budget:
-    """The most OCR work one picture may cost, and which caps it hit (``capped``)."""
+    """The most OCR work one picture may cost, and which caps it hit (``capped``).
+
+    ``seconds`` are CPU seconds of this process and of tesseract's, not wall time: the
+    same picture is read the same way on a loaded machine (on a quiet one they are the
+    wall time too)."""
 
     max_lines: int = MAX_LINES
     max_page_pixels: int = 1_500_000
     seconds: float = 3.0
     capped: set = field(default_factory=set)
-    _deadline: float | None = field(default=None, repr=False)
+    _started: float | None = field(default=None, repr=False)
 
     def start(self) -> "Budget":
-        self._deadline = time.monotonic() + self.seconds
+        self._started = _cpu_seconds()
         return self
 
     def remaining(self) -> float:
-        if self._deadline is None:
+        if self._started is None:
             self.start()
-        return self._deadline - time.monotonic()
+        return self.seconds - (_cpu_seconds() - self._started)
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 class Tesseract:
-    """The ``tesseract`` program on one page: text lines, or "" when it ran out of time."""
+    """The ``tesseract`` program on one page: its text lines, or None when it ran out of time."""
 
-    def read(self, page: Image.Image, languages: str, timeout: float) -> list[str] | None:
-        """The lines tesseract reads on ``page`` with ``languages``; None when ``timeout``
-        seconds passed first."""
+    def read(self, page: Image.Image, languages: str, cpu_seconds: float) -> list[str] | None:
+        """The lines tesseract reads on ``page`` with ``languages``; None when it needed
+        more than ``cpu_seconds`` (the kernel stops it; a wall limit of
+        :data:`WALL_PER_CPU` times that backs it up)."""
         buffer = io.BytesIO()
         page.save(buffer, "PNG")
+        limit = max(1, math.ceil(cpu_seconds))  # RLIMIT_CPU counts whole seconds
         # --psm 11 (sparse text): on mixed Korean/Latin lines it misreads less than block modes
         try:
             done = subprocess.run(["tesseract", "stdin", "stdout", "-l", languages, "--psm", "11"], input=buffer.getvalue(),
-                                  capture_output=True, timeout=timeout, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+                                  capture_output=True, timeout=WALL_PER_CPU * limit,
+                                  env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+                                  preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1)))
         except FileNotFoundError:
             raise MissingInput("tesseract is not installed (make system-deps installs it)") from None
         except subprocess.TimeoutExpired:
+            return None
+        if done.returncode < 0:  # stopped by the CPU limit
             return None
         return [" ".join(line.split()) for line in done.stdout.decode("utf-8", "replace").splitlines() if line.split()]
 
