@@ -15,7 +15,7 @@ keep-alive over N connections for T seconds per measurement:
 * the same recommend lookups through the CLI, one process each.
 
     .venv/bin/python benchmarks/serve_load.py [--users 20000] [--items 10000] [--seconds 5]
-        [--connections 32] [--workers 2] [--rate 2000] [--backends sqlite,redis]
+        [--connections 32] [--workers 2] [--rates 500,2000] [--publish-rate 400] [--backends sqlite,redis]
 """
 
 from __future__ import annotations
@@ -116,10 +116,12 @@ async def exchange(reader, writer, data: bytes) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-async def drive(port: int, make_request, connections: int, seconds: float, rate: float | None, keep=None) -> dict:
-    """``connections`` keep-alive connections sending ``make_request(rng)`` for ``seconds``:
-    closed loop without ``rate``, else each connection paced at rate/connections per second.
-    ``keep(path, status, body)`` sees every answer."""
+async def drive(port: int, make_request, connections: int, seconds: float, rate: float | None, keep=None,
+                busy=lambda: False) -> dict:
+    """``connections`` keep-alive connections sending ``make_request(rng)`` for ``seconds``
+    (and for as long as ``busy()`` then holds): closed loop without ``rate``, else each
+    connection paced at rate/connections per second. ``keep(path, status, body)`` sees
+    every answer."""
     latencies: list[float] = []
     errors = 0
     started = time.perf_counter()
@@ -141,7 +143,7 @@ async def drive(port: int, make_request, connections: int, seconds: float, rate:
                     scheduled += interval
                 else:
                     begun = time.perf_counter()
-                if begun >= deadline:
+                if begun >= deadline and not busy():
                     return
                 path, data = make_request(rng)
                 status, body = await exchange(reader, writer, data)
@@ -223,15 +225,20 @@ def publish_under_load(port: int, url: str, runs: list[Path], users: int, items:
             seen[(path, body)] = seen.get((path, body), 0) + 1
 
     published: list[int] = []
+    publish_seconds: list[float] = []
 
     def publisher():
         time.sleep(seconds / 5)
         for run in runs:
+            started = time.perf_counter()
             published.append(publish_run(run, url, keep=len(runs) + 1)["version"])
+            publish_seconds.append(round(time.perf_counter() - started, 1))
+        time.sleep(1.0)  # answers after the last switch belong to the measurement too
 
     thread = threading.Thread(target=publisher)
     thread.start()
-    result = asyncio.run(drive(port, lambda rng: rng.choice(kinds)(rng), connections, seconds, rate, keep))
+    result = asyncio.run(drive(port, lambda rng: rng.choice(kinds)(rng), connections, seconds, rate, keep,
+                               busy=thread.is_alive))
     thread.join()
     mixed, versions = 0, set()
     with open_cache(url) as cache:
@@ -243,7 +250,8 @@ def publish_under_load(port: int, url: str, runs: list[Path], users: int, items:
             with cache.snapshot(answer["version"]) as snap:
                 if queries.QUERIES[name](snap, params) != answer:
                     mixed += count
-    return {**result, "published_versions": published, "versions_answered": sorted(versions), "mixed_answers": mixed}
+    return {**result, "published_versions": published, "publish_s": publish_seconds,
+            "versions_answered": sorted(versions), "mixed_answers": mixed}
 
 
 def cli_lookups(url: str, users: int, n: int) -> dict:
@@ -268,11 +276,12 @@ def measure(name: str, url: str, args, run_a: Path, run_b: Path, log: Path) -> d
         for route, request in make.items():
             row[f"{route} (closed loop)"] = load(request, None)
             print(name, route, row[f"{route} (closed loop)"], file=sys.stderr)
-        row[f"recommend at {args.rate:g}/s"] = load(make["recommend"], args.rate)
+        for rate in args.rates:
+            row[f"recommend at {rate:g}/s"] = load(make["recommend"], rate)
         row[f"text at {args.text_rate:g}/s"] = load(make["text"], args.text_rate)
         row["event to visible"] = asyncio.run(event_to_visible(service.port, args.users, 200))
-        row["publish under load"] = publish_under_load(service.port, url, [run_b, run_a], args.users, args.items,
-                                                       args.connections, args.seconds * 2, args.rate)
+        row[f"publish under load at {args.publish_rate:g}/s"] = publish_under_load(
+            service.port, url, [run_b, run_a], args.users, args.items, args.connections, args.seconds, args.publish_rate)
         print(name, {k: row[k] for k in list(row)[-4:]}, file=sys.stderr)
     finally:
         service.stop()
@@ -287,7 +296,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each measurement")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--rate", type=float, default=2000, help="paced recommend requests per second")
+    ap.add_argument("--rates", type=lambda text: [float(r) for r in text.split(",")], default=[500.0, 2000.0],
+                    help="paced recommend requests per second, comma-separated")
+    ap.add_argument("--publish-rate", type=float, default=400, help="paced lookups per second during the publishes")
     ap.add_argument("--text-rate", type=float, default=500, help="paced text requests per second")
     ap.add_argument("--processes", type=int, default=20, help="CLI processes per backend")
     ap.add_argument("--backends", default="sqlite,redis")

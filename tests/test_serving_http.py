@@ -198,3 +198,13 @@ def test_a_publish_is_picked_up_without_a_restart_and_sigterm_ends_cleanly(serve
     assert "Application shutdown complete." in "\n".join(lines)
     access = [json.loads(line) for line in lines if line.startswith("{")]
     assert {"ts", "method", "path", "status", "ms"} <= set(access[0]) and "Traceback" not in "\n".join(lines)
+
+
+def test_uploads_that_are_no_picture_or_no_form_are_clear_errors(server):
+    boundary = "b"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\n\r\n"
+            f"not a picture\r\n--{boundary}--\r\n").encode()
+    status, answer = server.request("/api/v1/image?ocr=0", body, {"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert status == 422 and answer["image"] == "x.png" and answer["error"]
+    status, answer = server.request("/api/v1/image", b"--nothing", {"content-type": "multipart/form-data"})
+    assert status == 400

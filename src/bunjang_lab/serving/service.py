@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -102,6 +103,8 @@ def answers_errors(endpoint: Callable[[Request], Awaitable[Response]]) -> Callab
             return await endpoint(request)
         except BunjangError as exc:
             return JSONResponse({"error": str(exc)}, status_code=_status(exc))
+        except HTTPException:
+            raise  # Starlette's own (a malformed multipart body): it answers them
         except Exception:
             error_log.exception("unexpected error in %s %s", request.method, request.url.path)
             return JSONResponse({"error": "internal error (logged by the service)"}, status_code=500)
@@ -223,6 +226,9 @@ class Service:
 
     async def image(self, request: Request) -> Response:
         """One uploaded picture (multipart field ``file``): reused photos and text in it."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_IMAGE_BYTES + MAX_BODY_BYTES:  # the form's other bytes
+            raise PayloadTooLarge(f"the upload is {declared} bytes, over the {MAX_IMAGE_BYTES}-byte limit")
         form = await request.form(max_files=1, max_fields=4)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
