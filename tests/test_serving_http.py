@@ -176,6 +176,15 @@ def test_fraud_scoring_of_texts_listings_and_uploaded_pictures(server):
     assert status == 200 and answer["image"] == "red.png" and answer["matches"] == [] and "risk" in answer
 
 
+def test_uploads_that_are_no_picture_or_no_form_are_clear_errors(server):
+    boundary = "b"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\n\r\n"
+            f"not a picture\r\n--{boundary}--\r\n").encode()
+    status, answer = server.request("/api/v1/image?ocr=0", body, {"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert status == 422 and answer["image"] == "x.png" and answer["error"]
+    status, answer = server.request("/api/v1/image", b"--nothing", {"content-type": "multipart/form-data"})
+    assert status == 400
+
 def test_health_and_metrics(server):
     status, health = server.get("/healthz")
     assert status == 200 and health["cache"]["reachable"] and health["models"]["text"] == "rules"
@@ -199,12 +208,3 @@ def test_a_publish_is_picked_up_without_a_restart_and_sigterm_ends_cleanly(serve
     access = [json.loads(line) for line in lines if line.startswith("{")]
     assert {"ts", "method", "path", "status", "ms"} <= set(access[0]) and "Traceback" not in "\n".join(lines)
 
-
-def test_uploads_that_are_no_picture_or_no_form_are_clear_errors(server):
-    boundary = "b"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\n\r\n"
-            f"not a picture\r\n--{boundary}--\r\n").encode()
-    status, answer = server.request("/api/v1/image?ocr=0", body, {"content-type": f"multipart/form-data; boundary={boundary}"})
-    assert status == 422 and answer["image"] == "x.png" and answer["error"]
-    status, answer = server.request("/api/v1/image", b"--nothing", {"content-type": "multipart/form-data"})
-    assert status == 400
