@@ -54,7 +54,7 @@ def test_edited_copies_of_a_photo_match_it_and_only_it(photo_index, transform):
 #: Copies of the six photos found per seller edit, out of 6 (benchmarks/images.py has the
 #: recall over more photos and draws); collages cut each photo to its cell's aspect, often
 #: by more than the 10% the stored crops cover.
-SELLER_EDIT_FLOOR = {"collage of 2-4": 1, "banner top and bottom": 4, "rotate+frame+caption": 3}
+SELLER_EDIT_FLOOR = {"collage of 2-4": 1, "banner top and bottom": 4, "rotate+frame+caption": 3, "caption band": 4}
 
 
 @pytest.mark.parametrize("transform", SELLER_EDITS)

@@ -87,10 +87,10 @@ def find_matches(index: ImageIndex, hashes: ImageHashes, policy: MatchPolicy = D
     alignment (1 = identical).
     """
     best: dict[int, dict] = {}
-    for view in hashes.query_views():
+    for number_of_view, view in enumerate(hashes.query_views()):
         if view.thumbnail is None:  # nothing to verify with
             continue
-        for number, distance, sim, strong in _verified(index, view, policy):
+        for number, distance, sim, strong in _verified(index, view, policy, extra=number_of_view > 0):
             found = best.get(number)
             if found is None or (strong, -distance, sim) > (found["strong"], -found["distance"], found["similarity"]):
                 best[number] = {**index.picture(number), "distance": distance, "similarity": sim, "strong": strong,
@@ -98,8 +98,11 @@ def find_matches(index: ImageIndex, hashes: ImageHashes, policy: MatchPolicy = D
     return sorted(best.values(), key=lambda m: (not m["strong"], m["distance"], m["position"]))
 
 
-def _verified(index: ImageIndex, view: View, policy: MatchPolicy) -> list[tuple[int, int, float, bool]]:
-    """(picture, distance, similarity, strong) of the stored pictures matching one view."""
+def _verified(index: ImageIndex, view: View, policy: MatchPolicy, extra: bool) -> list[tuple[int, int, float, bool]]:
+    """(picture, distance, similarity, strong) of the stored pictures matching one view;
+    an ``extra`` view (a turn or a region) must pass both the hashes and the plain
+    correlation: the regions of look-alike pictures (one object on a plain or blurred
+    background) are alike, so the looser arms would match them."""
     found_rows, found_distances, found_agree = [], [], []
     for qp, qd in view.variants():
         rows = np.union1d(index.phash.query(qp, policy.search)[0], index.dhash.query(qd, policy.search)[0])
@@ -120,5 +123,7 @@ def _verified(index: ImageIndex, view: View, policy: MatchPolicy) -> list[tuple[
     np.logical_or.at(agree, inverse, np.concatenate(found_agree))
     scores = similarity(view.thumbnail, index.thumbnails[thumbs])
     matched, strong = policy.judge(agree, scores)
+    if extra:
+        matched = strong = agree & (scores.correlation >= policy.verified)
     return [(int(n), int(dist), round(float(sim), 3), bool(s))
             for n, dist, sim, s in zip(pictures[matched], distances[matched], scores.correlation[matched], strong[matched])]
