@@ -8,6 +8,7 @@ finish. Access lines go to stderr as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 
@@ -36,12 +37,13 @@ def run(argv: list[str]) -> int:
     open_cache(args.cache).close()  # a wrong URL or a missing SQLite file: one line now, not per worker
     settings = Settings(args.cache, args.models, args.index, args.rules_only, access_log=not args.no_access_log)
     os.environ.update(settings.environment())
-    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bunjang-metrics-")
 
     import uvicorn
 
-    uvicorn.run("bunjang_lab.serving.service:app_from_environment", factory=True, host=args.host, port=args.port,
-                workers=args.workers, access_log=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                log_level="info")
+    with contextlib.ExitStack() as cleanup:
+        if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # workers share their figures
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bunjang-metrics-"))
+        uvicorn.run("bunjang_lab.serving.service:app_from_environment", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, access_log=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                    log_level="info")
     return 0
