@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
@@ -138,11 +139,22 @@ def test_a_click_reranks_the_feed_for_the_next_request(server):
     (b'{"type": "click", "user_id": "u2", "item_id": "i3", "ts": NaN}', 400, "NaN is not a JSON number"),
     (b'{"type": "click", "user_id": "' + b"u" * 200 + b'", "item_id": "i3"}', 400, "over the 128-character limit"),
     (b"{broken", 400, "invalid JSON"),
-    (b" " * (2 << 20), 413, "over the 1048576-byte limit"),
 ])
 def test_bad_events_are_refused_with_one_clear_error(server, body, status, message):
     answer = server.post("/api/v1/events", body)
     assert answer[0] == status and message in answer[1]["error"]
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(server):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:  # only the headers are sent: the service answers from the declared length
+        conn.putrequest("POST", "/api/v1/events")
+        conn.putheader("Content-Length", str(2 << 20))
+        conn.endheaders()
+        response = conn.getresponse()
+        assert response.status == 413 and "over the 1048576-byte limit" in json.loads(response.read())["error"]
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("path, status, message", [
