@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from bunjang_lab.serving import queries
 from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.publish import publish_run
 from bunjang_lab.testing import write_run
@@ -204,6 +206,33 @@ def test_health_and_metrics(server):
     assert status == 200 and 'bunjang_serving_request_seconds_bucket{le="0.005",route="/api/v1/recommend"}' in page
     assert 'bunjang_serving_errors_total{route="/api/v1/related",status="404"}' in page
     assert "bunjang_serving_cache_version" in page
+
+
+def test_publishes_during_requests_never_mix_versions(server, tmp_path):
+    answers, stop = [], threading.Event()
+    paths = ["/api/v1/recommend?user=u2&k=10", "/api/v1/popular?k=10", "/api/v1/related?item=i4&k=10"]
+
+    def ask():
+        while not stop.is_set():
+            for path in paths:
+                answers.append((path, server.get(path)))
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    versions = [publish_run(write_run(tmp_path / f"run-{seed}", seed=seed), server.cache_url)["version"] for seed in (1, 2)]
+    time.sleep(0.5)  # the watcher picks the last one up within 0.1 s
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert {status for _, (status, _) in answers} == {200}
+    assert versions[-1] in {answer["version"] for _, (_, answer) in answers}
+    with open_cache(server.cache_url) as cache:
+        for path, (_, answer) in answers:
+            name, _, query = path.removeprefix("/api/v1/").partition("?")
+            params = {{"user": "user_id", "item": "item_id"}.get(k, k): v for k, v in urllib.parse.parse_qsl(query)}
+            with cache.snapshot(answer["version"]) as snap:
+                assert queries.QUERIES[name](snap, params) == answer, f"{path} mixed versions"
 
 
 def test_a_publish_is_picked_up_without_a_restart_and_sigterm_ends_cleanly(server, tmp_path):
