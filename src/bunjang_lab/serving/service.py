@@ -268,10 +268,12 @@ class Service:
         """Cache version and reachability, model versions; 503 until the cache can answer."""
         cache = {"url": redacted(self.cache.url), "version": self.cache.memo.version if self.cache.memo else None}
         try:
-            with self.cache.backend.snapshot() as snap:
-                cache["reachable"], cache["current"] = True, snap.version
+            versions = self.cache.backend.versions()
+            cache["reachable"], cache["current"] = True, next((v["version"] for v in versions if v["current"]), None)
         except CacheError as exc:
             cache["reachable"], cache["error"] = False, str(exc)
+        if self.cache.last_error and "error" not in cache:
+            cache["error"] = self.cache.last_error  # e.g. nothing published yet
         healthy = cache["reachable"] and cache["version"] is not None
         answer = {"status": "ok" if healthy else "unavailable", "cache": cache,
                   "models": {"text": self.text_scorer.model, "image_index": self.image_index}, "pid": os.getpid()}
