@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/images.py            # everything (several minutes: OCR)
     .venv/bin/python benchmarks/images.py --skip-ocr # hashing, index and matching only
     .venv/bin/python benchmarks/images.py --only-ocr # the OCR part alone (~5 min)
+    .venv/bin/python benchmarks/images.py --only-seller-edits  # recall per seller edit (~10 min)
 
 1. hashing throughput (decode + all hashes) on the sample's pictures and on large photos;
 2. exact range-query latency at 1,000,000 stored hashes, multi-index hashing beside the
@@ -13,7 +14,12 @@
    verification) beside the previous round's hash-only rules, in the same run;
 4. OCR: the text-line prefilter's recall and skip rate on the sample, seconds per picture,
    and how often the rules fire on contact details written in pictures (the simulator's
-   and pictures rendered here with several fonts, sizes, colours and backgrounds).
+   and pictures rendered here with several fonts, sizes, colours and backgrounds);
+5. seller edits (issue 20): recall per edit of the catalogue on every real photo the
+   installed packages ship, through the index and ``find_matches`` as ``score image``
+   runs them (regions and turns) beside the full frame alone, with bootstrap intervals,
+   wrong matches among those copies, and the share of the simulator's pictures that match
+   an unrelated picture.
 """
 
 from __future__ import annotations
@@ -38,12 +44,13 @@ from PIL import Image, ImageDraw, ImageFont
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 from bunjang_lab.fraud.images import ocr  # noqa: E402
 from bunjang_lab.fraud.images.edits import FONTS, catalogue, jpeg  # noqa: E402
-from bunjang_lab.fraud.images.hashing import hash_image  # noqa: E402
-from bunjang_lab.fraud.images.index import LinearScan, MultiIndexHashing  # noqa: E402
+from bunjang_lab.fraud.images.hashing import hash_image, query_hashes  # noqa: E402
+from bunjang_lab.fraud.images.index import ImageIndex, LinearScan, MultiIndexHashing  # noqa: E402
 from bunjang_lab.fraud.images.loading import open_image  # noqa: E402
-from bunjang_lab.fraud.images.matching import DEFAULT_POLICY  # noqa: E402
+from bunjang_lab.fraud.images.matching import DEFAULT_POLICY, find_matches  # noqa: E402
 from bunjang_lab.fraud.images.scan import text_reasons  # noqa: E402
 from bunjang_lab.fraud.images.verify import Similarity, similarity  # noqa: E402
+from bunjang_lab.intervals import paired_bootstrap, resample_means  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = REPO_ROOT / "data" / "sample"
@@ -338,20 +345,94 @@ def bench_ocr(rendered: int = 60) -> dict:
     return out
 
 
+# --- 5. seller edits ------------------------------------------------------------------------
+
+def real_photos() -> dict[str, Image.Image]:
+    """Every photograph the installed packages ship: scikit-image's scenes (not its
+    textures, scans or microscopy), scikit-learn's two sample images and matplotlib's
+    sample photos."""
+    import matplotlib.cbook
+    import sklearn.datasets
+
+    out = photographs(("astronaut", "camera", "chelsea", "coffee", "rocket", "coins", "moon", "retina",
+                       "hubble_deep_field"))
+    for name, pixels in zip(("china", "flower"), sklearn.datasets.load_sample_images().images):
+        out[name] = Image.fromarray(pixels)
+    for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png"):
+        out[name.split(".")[0]] = Image.open(matplotlib.cbook.get_sample_data(name)).convert("RGB")
+    return out
+
+
+def _interval(values) -> dict:
+    means = resample_means(np.asarray(values, dtype=float))
+    return {"mean": round(float(np.mean(values)), 3), "low": round(float(np.percentile(means, 2.5)), 3),
+            "high": round(float(np.percentile(means, 97.5)), 3), "n": len(values)}
+
+
+def bench_seller_edits(repeats: int = 2, sample_queries: int = 600) -> dict:
+    """Recall per edit (any match to the photo), the copies' wrong matches, and the share of
+    sample pictures with a match to an unrelated picture (their precision at the policy's
+    fixed thresholds); ``full frame only`` is the previous round's query, same index."""
+    photos = real_photos()
+    labels = sample_labels()
+    index = ImageIndex(Path(__import__("tempfile").mkdtemp()))
+    index.add({"image": n, "listing": n, "seller": "photos", "key": n, "hashes": hash_image(p)} for n, p in photos.items())
+    index.add({"image": r["image"], "listing": r["image"], "seller": r["seller_id"], "key": r["image"],
+               "hashes": hash_image(open_image((SAMPLE / r["image"]).read_bytes()))} for r in labels)
+    others = list(photographs(("immunohistochemistry", "page", "text", "brick", "grass")).values())  # not indexed
+    rng = random.Random(20)
+    out, seconds = {"photos": sorted(photos), "sample_pictures_indexed": len(labels)}, []
+    for name, edit in catalogue(rng, others).items():
+        found, before, wrong = [], [], 0
+        for photo_name, photo in photos.items():
+            for _ in range(repeats):
+                copy = edit(photo)
+                start = time.process_time()
+                matches = find_matches(index, query_hashes(copy))
+                seconds.append(time.process_time() - start)
+                found.append(any(m["listing"] == photo_name for m in matches))
+                wrong += any(m["listing"] != photo_name for m in matches)
+                full_frame = find_matches(index, hash_image(copy, crops=(), with_boxes=False))
+                before.append(any(m["listing"] == photo_name for m in full_frame))
+        out[name] = {"recall": _interval(found), "full_frame_only": round(float(np.mean(before)), 3),
+                     "gain": {k: round(v, 3) for k, v in paired_bootstrap(np.array(found, float), np.array(before, float)).items()},
+                     "wrong_matches": wrong}
+        print(f"  {name}: {json.dumps(out[name])}", flush=True)
+    related = {}
+    for r in labels:
+        if r["copy_of"]:
+            related.setdefault(r["image"], set()).add(r["copy_of"])
+            related.setdefault(r["copy_of"], set()).add(r["image"])
+    false_any, false_strong = [], []
+    for r in labels[:sample_queries]:
+        matches = [m for m in find_matches(index, query_hashes(open_image((SAMPLE / r["image"]).read_bytes())))
+                   if m["listing"] != r["image"] and m["listing"] not in related.get(r["image"], ())]
+        false_any.append(bool(matches))
+        false_strong.append(any(m["strong"] for m in matches))
+    out["sample_pictures_with_a_false_match"] = {"any": _interval(false_any), "strong": _interval(false_strong)}
+    out["query_cpu_ms"] = {"median": round(1000 * statistics.median(seconds), 1),
+                           "p99": round(1000 * float(np.percentile(seconds, 99)), 1)}
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--skip-ocr", action="store_true")
     p.add_argument("--only-ocr", action="store_true", help="the OCR part alone")
+    p.add_argument("--only-seller-edits", action="store_true", help="the seller-edit recall alone")
     p.add_argument("--rendered", type=int, default=60, help="rendered OCR pictures")
     args = p.parse_args()
     report = {}
-    benches = () if args.only_ocr else (("hashing", bench_hashing), ("index", bench_index), ("matching", bench_matching))
+    benches = () if args.only_ocr else (("hashing", bench_hashing), ("index", bench_index), ("matching", bench_matching),
+                                         ("seller_edits", bench_seller_edits))
+    if args.only_seller_edits:
+        benches = (("seller_edits", bench_seller_edits),)
     for name, bench in benches:
         start, cpu = time.perf_counter(), time.process_time()
         report[name] = bench()
         print(f"{name} ({time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} s CPU): "
               f"{json.dumps(report[name], ensure_ascii=False)}", flush=True)
-    if not args.skip_ocr:
+    if not args.skip_ocr and not args.only_seller_edits:
         report["ocr"] = bench_ocr(args.rendered)
         print(f"ocr: {json.dumps(report['ocr'], ensure_ascii=False)}", flush=True)
 
