@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bunjang_lab.errors import InvalidInput
-from bunjang_lab.events import TS_PATTERN
+from bunjang_lab.events import TS_PATTERN, to_epoch_ms
+from bunjang_lab.fraud.mask import mask
 from bunjang_lab.ingest import exact, fast, ingest_files, masks, reading, timestamps
 from bunjang_lab.lake import read_events, read_manifests, read_quarantine
 
@@ -86,8 +87,40 @@ def test_every_reason_is_quarantined_with_source_line_and_raw(tmp_path):
     for number, reason in enumerate(BAD_LINES, start=5):
         record = quarantine.loc[reason]
         assert record["line"] == number and record["source"] == str(source.resolve())
-        assert record["raw"] == BAD_LINES[reason][:1024].rstrip(b"\n").decode("utf-8", "backslashreplace")
+        assert record["raw"] == mask(BAD_LINES[reason][:1024].rstrip(b"\n").decode("utf-8", "backslashreplace"))
     assert quarantine.loc["missing_field", "field"] == "user_id"
+
+
+def test_quarantine_masks_personal_data(tmp_path):
+    personal = "010-1234-5678 로 연락, 국민 123456-01-234567, seller.kim@naver.com"
+    old = "2009-01-01T00:00:00Z"
+    filler = 1018 - line(event(3, "chat", text="@", ts=old)).index(b"@")  # the first number straddles the 1 KiB kept
+    source = tmp_path / "day.jsonl"
+    source.write_bytes(line(event(1, "chat", text=personal, ts="yesterday"))
+                       + line(event(2, "listing_status", status="전화 010-9876-5432"))
+                       + line(event(3, "chat", text="x" * filler + personal, ts=old)))
+    stats = ingest([source], tmp_path / "lake")
+    assert stats["by_reason"] == {"bad_timestamp": 1, "out_of_range": 1, "ts_too_old": 1}
+    kept = read_quarantine(tmp_path / "lake")
+    text = " ".join(kept["raw"]) + " ".join(kept["detail"])
+    for secret in ("1234", "5678", "9876-5432", "123456-01-234567", "seller.kim"):
+        assert secret not in text
+    assert "01*-****-**78" in kept["raw"][0] and "@naver.com" in kept["raw"][0]
+    assert kept["raw"][2].endswith("01*-**") and len(kept["raw"][2].encode()) == 1024
+
+
+def test_reason_codes_say_what_was_wrong(tmp_path):
+    huge = "9" * 5000
+    source = tmp_path / "day.jsonl"
+    source.write_text(f'{{"event_id": "h1", "type": "purchase", "ts": 1793000000000, "user_id": "u", "item_id": "i", "price": {huge}}}\n'
+                      f'{{"event_id": "h2", "type": "click", "ts": -{huge}, "user_id": "u", "item_id": "i"}}\n'
+                      + line(event(3, ts="2016-12-31T23:59:60Z")).decode() + line(event(4, ts="2016-12-31T23:59:61Z")).decode())
+    stats = ingest([source], tmp_path / "lake")
+    assert (stats["accepted"], stats["by_reason"]) == (1, {"bad_timestamp": 1, "out_of_range": 2})
+    kept = read_quarantine(tmp_path / "lake")
+    assert kept["detail"].tolist()[:2] == ["an integer of 5000 digits"] * 2
+    leap = read_events(tmp_path / "lake")
+    assert leap["event_id"].tolist() == ["e3"] and leap["ts"][0].value // 10**6 == to_epoch_ms("2017-01-01T00:00:00Z")
 
 
 def test_a_key_that_is_not_utf8_is_quarantined_not_a_crash(tmp_path):

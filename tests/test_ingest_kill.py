@@ -1,4 +1,9 @@
-"""A run killed with SIGKILL at any moment, then run again, leaves every valid event exactly once."""
+"""Runs killed with SIGKILL at random moments, then run again: the manifests add up to the lake.
+
+After every kill and after the final run: events in the lake = the manifests' accepted,
+quarantine rows = their quarantined, ``read == accepted + duplicates + quarantined`` for
+every run, and in the end every valid input event is there exactly once.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +17,17 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from bunjang_lab.lake import TMP, event_ids, read_events
+from bunjang_lab.lake import QUARANTINE, TMP, event_ids, read_events, read_manifests, read_quarantine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+KILLS = 6
 
 
-def write_inputs(folder: Path, files: int, per_file: int) -> set[str]:
-    """JSON Lines files spread over 40 days (many partitions, so publishing takes a while)."""
+def write_inputs(folder: Path, files: int, per_file: int) -> tuple[set[str], int]:
+    """JSON Lines files spread over 30 days (many partitions, so publishing takes a while), with
+    re-sent events and rejected lines; returns the valid event ids and the rejected lines' count."""
     rng = random.Random(3)
-    ids = set()
+    ids, rejected = set(), 0
     for f in range(files):
         with open(folder / f"{f}.jsonl", "w", encoding="utf-8") as out:
             for n in range(per_file):
@@ -29,9 +36,13 @@ def write_inputs(folder: Path, files: int, per_file: int) -> set[str]:
                 event = {"event_id": f"e{number}", "type": kind, "user_id": f"u{n % 97}",
                          "ts": f"2026-10-{1 + number % 30:02d}T{number % 24:02d}:00:00+09:00"}
                 event |= {"query": "운동화"} if kind == "search" else {"item_id": f"i{n % 501}"}
-                ids.add(event["event_id"])
-                out.write(json.dumps(event, ensure_ascii=False) + "\n")
-    return ids
+                text = json.dumps(event, ensure_ascii=False)
+                if rng.random() < 0.01:
+                    text, rejected = text[:len(text) // 2], rejected + 1  # a truncated write
+                else:
+                    ids.add(event["event_id"])
+                out.write(text + "\n")
+    return ids, rejected
 
 
 def start(inputs: Path, lake: Path) -> subprocess.Popen:
@@ -40,50 +51,67 @@ def start(inputs: Path, lake: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def kill_when(process: subprocess.Popen, condition, timeout: float = 60) -> bool:
-    """SIGKILL the process as soon as ``condition()`` holds; False if it finished first."""
-    deadline = time.monotonic() + timeout
-    while process.poll() is None and time.monotonic() < deadline:
-        if condition():
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            return True
-        time.sleep(0.002)
-    process.wait()
-    return False
-
-
-def test_kill_at_several_moments_then_rerun(tmp_path):
-    inputs, lake = tmp_path / "in", tmp_path / "lake"
-    inputs.mkdir()
-    # Enough events that parsing and publishing take a while and temporary files are seen.
-    expected = write_inputs(inputs, files=3, per_file=25_000)
-    # How long a whole run takes here and now, so the first kill lands part-way through one
-    # (a fixed delay let a run on a quiet machine finish first, and then nothing was left to write).
+def timed_run(inputs: Path, lake: Path) -> float:
     began = time.monotonic()
-    timing = start(inputs, tmp_path / "timing-lake")
-    timing.communicate(timeout=120)
-    assert timing.returncode == 0
-    whole_run = time.monotonic() - began
-    moments = {
-        "part-way through the run": lambda: time.monotonic() - began > random.Random(1).uniform(0.5, 0.8) * whole_run,
-        "while writing a temporary file": lambda: any((lake / TMP).glob("*.parquet")),
-        "after some parts were published": lambda: len(list((lake / "events").glob("*/*/*.parquet"))) >= 5,
-        "while publishing more": lambda: len(list((lake / "events").glob("*/*/*.parquet"))) >= 40,
-    }
-    killed = []
-    for name, condition in moments.items():
-        began = time.monotonic()
-        if kill_when(start(inputs, lake), condition):
-            killed.append(name)
-    assert len(killed) >= 3, killed  # most moments must actually interrupt a run
-    final = start(inputs, lake)
-    out, err = final.communicate(timeout=120)
-    assert final.returncode == 0, err.decode()
-    stats = json.loads(out.decode().splitlines()[-1])
-    assert stats["read"] == stats["accepted"] + stats["duplicates"] + stats["quarantined"] == 75_000
+    run = start(inputs, lake)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err.decode()
+    return time.monotonic() - began
+
+
+def kill_at(process: subprocess.Popen, seconds: float) -> bool:
+    """SIGKILL the process ``seconds`` after it started; False if it finished first."""
+    try:
+        process.wait(timeout=seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return True
+
+
+def assert_manifests_add_up(lake: Path) -> list[dict]:
+    manifests = read_manifests(lake)
+    for manifest in manifests:
+        assert manifest["read"] == manifest["accepted"] + manifest["duplicates"] + manifest["quarantined"], manifest
     ids = event_ids(lake)
-    assert len(ids) == len(expected) and set(ids.to_pylist()) == expected
-    assert pc.count_distinct(ids).as_py() == len(expected)
-    assert not any((lake / TMP).iterdir())
-    assert len(read_events(lake)) == len(expected)
+    assert len(ids) == sum(m["accepted"] for m in manifests) == pc.count_distinct(ids).as_py()
+    assert len(read_quarantine(lake)) == sum(m["quarantined"] for m in manifests)
+    return manifests
+
+
+def test_random_kills_then_rerun_leave_manifests_that_add_up(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (tmp_path / "empty").mkdir()
+    expected, rejected = write_inputs(inputs, files=4, per_file=5_000)
+    # Kill moments come from this machine's timings now (the quicker of two): the start-up, a
+    # run with nothing to read, and a whole run into an empty lake.
+    startup = min(timed_run(tmp_path / "empty", tmp_path / f"timing-{n}") for n in range(2))
+    whole = min(timed_run(inputs, tmp_path / f"timing-{n}") for n in range(2))
+    # One random moment in each sixth of the run's work, so every stage is hit; two kills on
+    # each of three lakes (a rerun after a completed run would have nothing left to write).
+    rng = random.Random(22)
+    moments = [startup + (k + rng.random()) / KILLS * max(whole - startup, 0.1) for k in range(KILLS)]
+    rng.shuffle(moments)
+    killed = []
+    for number, lake in enumerate(tmp_path / f"lake-{n}" for n in range(KILLS // 2)):
+        for moment in moments[2 * number:2 * number + 2]:
+            if kill_at(start(inputs, lake), moment):
+                killed.append(round(moment, 3))
+            assert_manifests_add_up(lake)
+        final = start(inputs, lake)
+        out, err = final.communicate(timeout=120)
+        assert final.returncode == 0, err.decode()
+        stats = json.loads(out.decode().splitlines()[-1])
+        assert stats["read"] == stats["accepted"] + stats["duplicates"] + stats["quarantined"] == 20_000
+        assert stats["quarantined"] == rejected
+        manifests = assert_manifests_add_up(lake)
+        ids = event_ids(lake)
+        assert set(ids.to_pylist()) == expected and len(ids) == len(expected)
+        assert len(read_events(lake)) == len(expected)
+        # Nothing a killed run left is still there: every file in the lake belongs to a manifest.
+        assert not any((lake / TMP).iterdir())
+        assert len(list((lake / "events").rglob("*.parquet"))) == sum(len(m["parts"]) for m in manifests)
+        assert len(list((lake / QUARANTINE).iterdir())) == sum(1 for m in manifests if m["quarantined"])
+    assert len(killed) >= KILLS // 2, (startup, whole, moments, killed)  # most kills must interrupt a run

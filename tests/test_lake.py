@@ -9,6 +9,7 @@ from pathlib import Path
 
 import fsspec
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from bunjang_lab import lake as lakelib
@@ -70,11 +71,10 @@ def test_types_and_time_window(lake):
 
 
 def test_partitions_outside_the_filter_are_not_opened(lake):
-    broken = lake / "events" / "type=click" / "date=2026-10-01" / "part-garbage.parquet"
-    broken.parent.mkdir(parents=True)
+    broken = next((lake / "events" / "type=click" / "date=2026-11-01").glob("*.parquet"))
     broken.write_bytes(b"not parquet")
     assert len(read_events(lake, types=["search"])) == 8
-    assert len(read_events(lake, types=["click"], start="2026-11-01")) == 8
+    assert len(read_events(lake, types=["click"], start="2026-11-02")) == 6
     with pytest.raises(Exception):
         read_events(lake, types=["click"])
 
@@ -110,11 +110,18 @@ def test_ingest_and_read_on_an_fsspec_memory_lake(tmp_path):
         fsspec.filesystem("memory").rm(url.removeprefix("memory://"), recursive=True)
 
 
-def test_leftover_temporary_files_are_ignored_then_cleaned(lake):
-    leftover = lake / lakelib.TMP / "dead.parquet"
-    leftover.write_bytes(b"half a file")
-    assert len(read_events(lake)) == 24
-    assert lakelib.clean_tmp(lake) == 1 and not leftover.exists()
+def test_what_a_killed_run_left_is_ignored_then_discarded(lake):
+    """Files of a run without a manifest: a temporary file, a published part, its quarantine."""
+    leftovers = [lake / lakelib.TMP / "dead.parquet", lake / lakelib.QUARANTINE / "killed.jsonl"]
+    for path in leftovers:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"half a file")
+    clicks = pa.Table.from_pandas(read_events(lake, types=["click"]), preserve_index=False)
+    killed = lakelib.write_events(lake, clicks, run_id="killed")
+    leftovers += [Path(part["path"]) for part in killed]
+    assert len(read_events(lake)) == 24 and read_quarantine(lake).empty
+    assert lakelib.discard_unfinished(lake) == len(leftovers) and not any(p.exists() for p in leftovers)
+    assert len(read_events(lake)) == 24 and lakelib.discard_unfinished(lake) == 0
 
 
 def test_manifests_summary_and_quarantine(tmp_path, lake):

@@ -154,8 +154,13 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 def to_epoch_ms(value: str | int | dt.datetime) -> int:
     """Epoch milliseconds of an RFC 3339 string, a datetime or an integer (returned as is).
 
+    A leap second (``23:59:60``, which RFC 3339 allows) counts as POSIX time does: the same
+    instant as the second after it.
+
     >>> to_epoch_ms("2010-01-01T09:00:00.1239+09:00")
     1262304000123
+    >>> to_epoch_ms("2016-12-31T23:59:60Z") == to_epoch_ms("2017-01-01T00:00:00Z")
+    True
     """
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
@@ -169,9 +174,10 @@ def to_epoch_ms(value: str | int | dt.datetime) -> int:
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     offset = dt.timedelta(0) if zulu else (1 if sign == "+" else -1) * dt.timedelta(hours=int(off_h), minutes=int(off_m))
     micros = int((fraction or "").ljust(6, "0")[:6])
-    moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros,
+    leap = second == "60"
+    moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), 59 if leap else int(second), micros,
                          tzinfo=dt.timezone(offset))
-    return to_epoch_ms(moment)
+    return to_epoch_ms(moment) + (1000 if leap else 0)
 
 
 def resolve_image(ref: str, base_dir: str | None) -> str:

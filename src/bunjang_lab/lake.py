@@ -3,20 +3,24 @@
 Layout under the lake root (a local path or an fsspec URL such as ``memory://lake``)::
 
     events/type=<type>/date=YYYY-MM-DD/part-<run_id>-<attempt>-<n>.parquet   (date: UTC date of ts)
-    _manifests/<run_id>.json     what one ingest run read, added and rejected
+    _manifests/<run_id>.json     what one ingest run read, added and rejected; its parts
     _quarantine/<run_id>.jsonl   rejected records with reason codes
     _tmp/                        files being written; never read, removed by the next writer
 
 Every file is written under ``_tmp/`` and then renamed into place, so a reader sees a
-file whole or not at all. On object stores, where a rename is a copy then a delete, a
-file is still never visible half-written, but a run's files appear one by one.
+file whole or not at all. A run commits with its manifest, written last in one rename: the
+lake's events are the parts its manifests list and its quarantine the files of runs with a
+manifest. What a run killed before that left behind is never read, and the next writer
+removes it (:func:`discard_unfinished`), so the manifests always add up to the lake.
 
 >>> import pyarrow as pa
 >>> table = pa.table({"event_id": ["e1"], "type": ["click"], "ts": pa.array([1714521600000], pa.timestamp("ms", "UTC")),
 ...                   "user_id": ["u1"], "item_id": ["i1"]})
 >>> lake = f"memory://doctest-{uuid.uuid4().hex}"
->>> [p["rows"] for p in write_events(lake, table, run_id="r1")]
-[1]
+>>> parts = write_events(lake, table, run_id="r1")
+>>> [p["rows"] for p in parts], len(read_events(lake))  # written, not yet committed
+([1], 0)
+>>> _ = write_manifest(lake, {"run_id": "r1", "parts": parts})
 >>> read_events(lake, types=["click"], start="2024-05-01")[["event_id", "item_id"]].to_dict("records")
 [{'event_id': 'e1', 'item_id': 'i1'}]
 >>> read_events(lake, types=["search"]).columns.tolist()
@@ -101,12 +105,31 @@ def write_bytes_atomic(lake, relative_path: str, data: bytes) -> str:
     return final
 
 
-def clean_tmp(lake) -> int:
-    """Remove files left in ``_tmp/`` by a killed writer; returns how many (one writer at a time)."""
+def _part_name(part: dict[str, Any]) -> str:
+    """A part's path inside ``events/`` (from its type, date and file name, so a lake may move)."""
+    return f"type={part['type']}/date={part['date']}/{posixpath.basename(part['path'])}"
+
+
+def _committed(root: str, manifests: Sequence[dict[str, Any]]) -> list[str]:
+    """Paths of the parts the manifests list."""
+    return [f"{root}/{EVENTS}/{_part_name(part)}" for manifest in manifests for part in manifest.get("parts", [])]
+
+
+def discard_unfinished(lake) -> int:
+    """Remove what runs killed before their manifest left: temporary files, parts and quarantine
+    files no manifest lists. Returns how many files; call it only when no other run writes."""
     fs, root = filesystem(lake)
-    if not fs.exists(f"{root}/{TMP}"):
-        return 0
-    leftovers = fs.find(f"{root}/{TMP}")
+    manifests = read_manifests(lake)
+    parts = {_part_name(part) for manifest in manifests for part in manifest.get("parts", [])}
+    quarantines = {f"{manifest['run_id']}.jsonl" for manifest in manifests}
+
+    def unfinished(folder: str, path: str) -> bool:  # compared by their ends: fsspec may spell the root otherwise
+        names = path.split("/")
+        return (folder == TMP or (folder == EVENTS and "/".join(names[-3:]) not in parts)
+                or (folder == QUARANTINE and names[-1] not in quarantines))
+
+    leftovers = [path for folder in (TMP, EVENTS, QUARANTINE) if fs.exists(f"{root}/{folder}")
+                 for path in fs.find(f"{root}/{folder}") if unfinished(folder, path)]
     if leftovers:
         fs.rm(leftovers)
     return len(leftovers)
@@ -177,12 +200,14 @@ def write_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None 
 
 
 def _dataset(lake) -> ds.Dataset | None:
+    """The committed parts as one dataset (None when there are none)."""
     fs, root = filesystem(lake)
-    base = f"{root}/{EVENTS}"
-    if not fs.exists(base):
+    parts = _committed(root, read_manifests(lake))
+    if not parts:
         return None
     schema = pa.unify_schemas([SCHEMA, PARTITIONING.schema])
-    return ds.dataset(base, format="parquet", filesystem=_arrow_fs(fs), partitioning=PARTITIONING, schema=schema)
+    return ds.dataset(parts, format="parquet", filesystem=_arrow_fs(fs), partitioning=PARTITIONING,
+                      partition_base_dir=f"{root}/{EVENTS}", schema=schema)
 
 
 def _as_utc(value) -> pd.Timestamp:
@@ -268,7 +293,7 @@ def require_events(lake, types: Sequence[str] | str | None = None, start=None, e
 
 
 def write_manifest(lake, manifest: dict[str, Any]) -> str:
-    """Record what a run did; written last, so a manifest means the run completed."""
+    """Record what a run did and commit it: its ``parts`` and its quarantine become the lake's."""
     data = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
     return write_bytes_atomic(lake, f"{MANIFESTS}/{manifest['run_id']}.json", data)
 
@@ -308,13 +333,16 @@ def write_quarantine(lake, run_id: str, records: Sequence[dict[str, Any]]) -> st
 
 
 def read_quarantine(lake, run_id: str | None = None) -> pd.DataFrame:
-    """Rejected records (``run_id, source, line, reason, field, detail, raw``) of one or every run."""
+    """Rejected records (``run_id, source, line, reason, field, detail, raw``) of one or every
+    committed run, oldest run first."""
     fs, root = filesystem(lake)
-    pattern = f"{root}/{QUARANTINE}/{run_id or '*'}.jsonl"
     rows = []
-    for path in sorted(fs.glob(pattern)):
-        name = posixpath.basename(path)[: -len(".jsonl")]
-        rows += [{"run_id": name, **json.loads(line)} for line in fs.cat_file(path).decode().splitlines() if line]
+    for manifest in read_manifests(lake):
+        name = manifest["run_id"]
+        if not manifest.get("quarantined") or run_id not in (None, name):
+            continue
+        text = fs.cat_file(f"{root}/{QUARANTINE}/{name}.jsonl").decode()
+        rows += [{"run_id": name, **json.loads(line)} for line in text.splitlines() if line]
     return pd.DataFrame(rows, columns=["run_id", "source", "line", "reason", "field", "detail", "raw"])
 
 

@@ -17,6 +17,14 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+def _integer(digits: str) -> int:
+    """A JSON integer; one too long for Python to convert fits no field either."""
+    try:
+        return int(digits)
+    except ValueError:
+        raise Rejected("out_of_range", None, f"an integer of {len(digits.lstrip('-'))} digits") from None
+
+
 def _exact_line(ctx: _Context, line_no: int, line: bytes) -> dict[str, Any] | None:
     """The row of one line, or None when it is blank or quarantined."""
     if line.startswith(BOM):
@@ -32,7 +40,9 @@ def _exact_line(ctx: _Context, line_no: int, line: bytes) -> dict[str, Any] | No
     except UnicodeDecodeError as exc:
         return _quarantine(ctx, line_no, line, "invalid_utf8", None, f"byte {exc.start}")
     try:
-        record = json.loads(text, parse_constant=_reject_constant)
+        record = json.loads(text, parse_constant=_reject_constant, parse_int=_integer)
+    except Rejected as exc:  # before ValueError, which it is
+        return _quarantine(ctx, line_no, line, exc.reason, exc.field, exc.detail)
     except (ValueError, RecursionError) as exc:
         return _quarantine(ctx, line_no, line, "invalid_json", None, str(exc)[:120])
     try:

@@ -1,5 +1,11 @@
 """One ingest run: files validated region by region, several at a time; the run's rows
-deduplicated against the lake and written; its stats, quarantine and manifest."""
+deduplicated against the lake and written; its stats, quarantine and manifest.
+
+The run commits with its manifest, written last: until then none of its parts or quarantine
+records count as the lake's, and what a killed run left is discarded when the next one starts.
+Memory grows with the rows and rejected lines, not with the number of files: a file keeps
+only its counts.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,37 @@ from bunjang_lab.ingest.reading import UnreadableInput, _file_regions, _open, ex
 from bunjang_lab.ingest.regions import _ingest_region, _long_line
 
 LATE_MS = 3600 * 1000  # "late": older than the newest ts already in the lake for its type by more than this
+JOIN_TABLES = 256  # small region tables are joined into one once this many wait
+JOIN_ROWS = 64_000  # ... or once they hold this many rows; a table this big is kept as it is
+
+
+class _Collected:
+    """The run's valid rows, in input order, and quarantine records. Regions of small files
+    give small tables, whose buffers per column would outweigh their rows many times over:
+    they are joined a few hundred at a time."""
+
+    def __init__(self) -> None:
+        self.tables: list[pa.Table] = []
+        self.quarantine: list[dict[str, Any]] = []
+        self._waiting: list[pa.Table] = []
+        self._waiting_rows = 0
+
+    def add(self, part: _Context) -> None:
+        self.quarantine += part.quarantine
+        for table in part.tables:
+            if table.num_rows >= JOIN_ROWS:
+                self.join_waiting()
+                self.tables.append(table)
+                continue
+            self._waiting.append(table)
+            self._waiting_rows += table.num_rows
+            if len(self._waiting) >= JOIN_TABLES or self._waiting_rows >= JOIN_ROWS:
+                self.join_waiting()
+
+    def join_waiting(self) -> None:
+        if self._waiting:
+            self.tables.append(pa.concat_tables(self._waiting).combine_chunks())
+            self._waiting, self._waiting_rows = [], 0
 
 
 def _in_flight() -> int:
@@ -35,7 +72,7 @@ def _in_flight() -> int:
     return pa.cpu_count() + 1
 
 
-def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> None:
+def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque, collected: _Collected) -> None:
     """Queue the file's regions; they are validated several at a time (Arrow and numpy
     release the GIL), and merged in input order."""
     try:
@@ -43,14 +80,16 @@ def _ingest_file(ctx: _Context, path: Path, pool: Executor, pending: deque) -> N
             for kind, data in _file_regions(stream):
                 pending.append((ctx, pool.submit(_long_line if kind == "long" else _ingest_region, ctx, data)))
                 while len(pending) > _in_flight():
-                    _merge_next(pending)
+                    _merge_next(pending, collected)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise UnreadableInput(f"{path}: cannot read it to the end ({exc}); nothing was ingested") from None
 
 
-def _merge_next(pending: deque) -> None:
+def _merge_next(pending: deque, collected: _Collected) -> None:
     ctx, future = pending.popleft()
-    ctx.absorb(future.result())
+    part = future.result()
+    ctx.absorb(part)
+    collected.add(part)
 
 
 def _late_and_out_of_order(table: pa.Table, newest: dict[str, int]) -> tuple[int, int]:
@@ -87,18 +126,19 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     run_id = lakelib.unused_run_id(lake, run_id or new_run_id())
     now_ms = to_epoch_ms(now if now is not None else dt.datetime.now(dt.timezone.utc))
     min_ts_ms = to_epoch_ms(min_ts)
-    lakelib.clean_tmp(lake)
-    contexts, pending = [], deque()
+    lakelib.discard_unfinished(lake)
+    contexts, pending, collected = [], deque(), _Collected()
     with ThreadPoolExecutor(max_workers=_in_flight()) as pool:
         for index, path in enumerate(files):
             base = Path(media_root) if media_root is not None else path.parent
             contexts.append(_Context(index, str(path.resolve()), str(base.resolve()), min_ts_ms, now_ms))
-            _ingest_file(contexts[-1], path, pool, pending)
+            _ingest_file(contexts[-1], path, pool, pending, collected)
         while pending:
-            _merge_next(pending)
-    tables = pa.concat_tables([t for c in contexts for t in c.tables] or [ROWS.empty_table()])
-    for context in contexts:
-        context.tables = []
+            _merge_next(pending, collected)
+    collected.join_waiting()
+    quarantine = collected.quarantine
+    tables = pa.concat_tables(collected.tables or [ROWS.empty_table()])
+    del collected  # its tables are the chunks joined below: never hold both
     with ThreadPoolExecutor(max_workers=1) as joiner:
         # One chunk per column, so the lookups below and the lake writer never re-join chunks;
         # the ids are joined apart and deduplicated meanwhile.
@@ -111,12 +151,11 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
                                 rows=keep)
         accepted = rows.select(["type", "ts", "_file"]).take(pa.array(keep))
         late, out_of_order = _late_and_out_of_order(accepted, lakelib.latest_ts_by_type(lake))
-        quarantine = [q for c in contexts for q in c.quarantine]
         quarantine_path = lakelib.write_quarantine(lake, run_id, quarantine)
         accepted_by_file = np.bincount(accepted["_file"].to_numpy(), minlength=len(files))
         valid_by_file = np.bincount(rows["_file"].to_numpy(), minlength=len(files))
         per_file = [{"path": c.source, "read": c.read, "accepted": int(accepted_by_file[i]),
-                     "duplicates": int(valid_by_file[i] - accepted_by_file[i]), "quarantined": len(c.quarantine)}
+                     "duplicates": int(valid_by_file[i] - accepted_by_file[i]), "quarantined": c.quarantined}
                     for i, c in enumerate(contexts)]
         by_type = {row["values"]: row["counts"] for row in pc.value_counts(accepted["type"]).to_pylist()}
         by_reason: dict[str, int] = {}
