@@ -17,8 +17,8 @@ The fast path only ever accepts; whatever it doubts is decided by the exact path
 
 Modules: ``reading`` cuts input files into regions of whole lines; ``fast`` and ``exact``
 are the two paths, ``regions`` sends one region through both; ``runs`` is a whole run
-(:func:`ingest_files`: regions several at a time, dedup, the lake write, stats and
-manifest); ``cli`` is the command. ``context`` (a file's settings, rows and quarantine),
+(:func:`ingest_files`: regions several at a time, dedup, the lake write, stats, and the
+manifest that commits it: a run killed before counts nowhere); ``cli`` is the command. ``context`` (a file's settings, rows and quarantine),
 ``masks`` (Arrow's boolean results as numpy masks) and ``timestamps`` (the RFC 3339 check)
 serve the paths.
 

@@ -20,7 +20,7 @@ _MASK_CONTEXT = 64  # bytes read past the kept ones, so a number cut at the end 
 ROWS = pa.schema([pa.field("type", pa.string()), *lakelib.SCHEMA, pa.field("_file", pa.int32()), pa.field("_line", pa.int64())])
 
 
-@dataclass
+@dataclass(slots=True)  # a run holds one per input file
 class _Context:
     """What validation depends on for one file, and what one of its regions collected.
 

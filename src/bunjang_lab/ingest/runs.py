@@ -128,13 +128,16 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     min_ts_ms = to_epoch_ms(min_ts)
     lakelib.discard_unfinished(lake)
     contexts, pending, collected = [], deque(), _Collected()
+    base_dirs: dict[Path, str] = {}  # one string per folder, not one per file
     with ThreadPoolExecutor(max_workers=_in_flight()) as pool:
         for index, path in enumerate(files):
             base = Path(media_root) if media_root is not None else path.parent
-            contexts.append(_Context(index, str(path.resolve()), str(base.resolve()), min_ts_ms, now_ms))
+            base_dir = base_dirs.get(base) or base_dirs.setdefault(base, str(base.resolve()))
+            contexts.append(_Context(index, str(path.resolve()), base_dir, min_ts_ms, now_ms))
             _ingest_file(contexts[-1], path, pool, pending, collected)
         while pending:
             _merge_next(pending, collected)
+    del files, base_dirs  # 100,000 paths weigh 50 MB; the contexts name the files
     collected.join_waiting()
     quarantine = collected.quarantine
     tables = pa.concat_tables(collected.tables or [ROWS.empty_table()])
@@ -152,8 +155,8 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
         accepted = rows.select(["type", "ts", "_file"]).take(pa.array(keep))
         late, out_of_order = _late_and_out_of_order(accepted, lakelib.latest_ts_by_type(lake))
         quarantine_path = lakelib.write_quarantine(lake, run_id, quarantine)
-        accepted_by_file = np.bincount(accepted["_file"].to_numpy(), minlength=len(files))
-        valid_by_file = np.bincount(rows["_file"].to_numpy(), minlength=len(files))
+        accepted_by_file = np.bincount(accepted["_file"].to_numpy(), minlength=len(contexts))
+        valid_by_file = np.bincount(rows["_file"].to_numpy(), minlength=len(contexts))
         per_file = [{"path": c.source, "read": c.read, "accepted": int(accepted_by_file[i]),
                      "duplicates": int(valid_by_file[i] - accepted_by_file[i]), "quarantined": c.quarantined}
                     for i, c in enumerate(contexts)]
