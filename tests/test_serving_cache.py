@@ -16,14 +16,18 @@ from bunjang_lab.serving.backends import open_cache
 REDIS_DB = "redis://127.0.0.1:6379/11"
 
 
-@pytest.fixture(params=["stdlib client", "redis-py pool"])
-def cache(cache_url, request):
-    """The cache on each backend; Redis through both clients (CLI and service)."""
-    pooled = request.param == "redis-py pool"
-    if pooled and not cache_url.startswith("redis"):
-        pytest.skip("only Redis has two clients")
-    with open_cache(cache_url, create=True, pooled=pooled) as opened:
+@pytest.fixture(params=["sqlite", "redis, stdlib client", "redis, redis-py pool"])
+def cache(request, tmp_path):
+    """The cache on each backend; Redis through both clients (CLI and service), its keys
+    under a prefix of their own."""
+    if request.param == "sqlite":
+        with open_cache(f"sqlite:///{tmp_path / 'cache.sqlite'}", create=True) as opened:
+            yield opened
+        return
+    url = f"{REDIS_DB}?prefix=test-{uuid.uuid4().hex}:"
+    with open_cache(url, create=True, pooled=request.param.endswith("pool")) as opened:
         yield opened
+        opened.clear()
 
 
 def publish(cache, values: dict, run: str = "r", keep: int = 3) -> int:
