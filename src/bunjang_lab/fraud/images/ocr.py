@@ -38,6 +38,7 @@ import numpy as np
 from PIL import Image
 
 from bunjang_lab.errors import MissingInput
+from bunjang_lab.fraud.images.regions import shrunk
 
 #: Two readings of every page: Korean first reads Hangul best, English first reads the
 #: Latin IDs after a Korean word best (``카톡 abc123``); the rules see both, joined.
@@ -399,11 +400,7 @@ FINGERPRINT_SIDE = 128
 
 def fingerprint(img: Image.Image) -> np.ndarray:
     """The picture in grey at most :data:`FINGERPRINT_SIDE` pixels a side (uint8)."""
-    gray = img.convert("L")
-    if max(gray.size) > FINGERPRINT_SIDE:
-        gray = gray.copy()
-        gray.thumbnail((FINGERPRINT_SIDE, FINGERPRINT_SIDE), Image.Resampling.BOX)
-    return np.asarray(gray, dtype=np.uint8)
+    return np.asarray(shrunk(img, "L", FINGERPRINT_SIDE), dtype=np.uint8)
 
 
 def fingerprint_tolerance(size: tuple[int, int], shape: tuple[int, int]) -> int:

@@ -69,13 +69,18 @@ SEAM_RANGE = (0.2, 0.8)
 SAME_BOX = 0.02
 
 
+def shrunk(img: Image.Image, mode: str, side: int) -> Image.Image:
+    """``img`` in ``mode``, box-filtered down to at most ``side`` pixels a side."""
+    small = img.convert(mode)
+    if max(small.size) > side:
+        small = small.copy()
+        small.thumbnail((side, side), Image.Resampling.BOX)
+    return small
+
+
 def working_copy(img: Image.Image) -> np.ndarray:
     """``img`` as an int16 RGB array of at most :data:`WORK_SIDE` pixels a side."""
-    small = img.convert("RGB")
-    if max(small.size) > WORK_SIDE:
-        small = small.copy()
-        small.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
-    return np.asarray(small, dtype=np.int16)
+    return np.asarray(shrunk(img, "RGB", WORK_SIDE), dtype=np.int16)
 
 
 def content_boxes(img: Image.Image | np.ndarray, to_edge: bool = False) -> list[Box]:
