@@ -27,3 +27,13 @@ def test_every_registered_command_exists():
     for command in pipeline_cli.COMMANDS + serving_cli.COMMANDS:
         module, _, function = command.target.partition(":")
         assert callable(getattr(importlib.import_module(module), function or "run")), command.target
+
+
+@pytest.mark.parametrize("module", ["bunjang_lab", "bunjang_lab.score"])
+def test_version_names_the_installed_release(module):
+    import tomllib
+    from pathlib import Path
+
+    declared = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["version"]
+    proc = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == f"bunjang_lab {declared}\n"

@@ -46,7 +46,7 @@ def _usage(prog: str, description: str, commands: Sequence[Command]) -> str:
     width = max(len(c.name) for c in commands)
     lines = [f"usage: {prog} <command> [options]", "", description, "", "commands:"]
     lines += [f"  {c.name:<{width}}  {c.help}" for c in commands]
-    lines += ["", f"Run '{prog} <command> --help' for a command's options."]
+    lines += ["", f"Run '{prog} <command> --help' for a command's options; '{prog} --version' names the installed version."]
     return "\n".join(lines)
 
 
@@ -55,6 +55,11 @@ def main(prog: str, description: str, commands: Sequence[Command], argv: Sequenc
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage(prog, description, commands))
         return 0 if argv else EXIT_USAGE
+    if argv[0] in ("-V", "--version"):
+        from bunjang_lab import __version__
+
+        print(f"bunjang_lab {__version__}")
+        return 0
     by_name = {c.name: c for c in commands}
     command = by_name.get(argv[0])
     if command is None:
