@@ -26,6 +26,14 @@ GOOD = {
     "search": {"query": "아이폰 15"},
     "chat": {"item_id": "i1", "to_user_id": "u2", "text": "택포 가능할까요?"},
     "purchase": {"item_id": "i1", "price": 85000},
+    "ad_campaign": {"campaign_id": "c1", "item_ids": ["i1", "i2"], "billing": "cpc", "bid": 300,
+                    "daily_budget": 20000, "start_ms": 1_764_000_000_000, "categories": ["신발"],
+                    "keywords": ["나이키"], "genders": ["F"], "age_bands": ["20s", "30s"]},
+    "ad_campaign_status": {"campaign_id": "c1", "action": "pause"},
+    "ad_impression": {"auction_id": "a1", "campaign_id": "c1", "item_id": "i1", "surface": "home", "position": 2,
+                      "billing": "cpm", "price_charged": 1500},
+    "ad_click": {"auction_id": "a1", "campaign_id": "c1", "item_id": "i1", "surface": "search", "position": 0,
+                 "billing": "cpc", "price_charged": 280},
 }
 
 
@@ -61,6 +69,8 @@ def test_normalisation():
     assert validate(record("favorite", on=False), now_ms=NOW)["on"] is False
     assert validate(record("signup", gender=None, birth_year=...), now_ms=NOW)["gender"] is None
     assert validate(record("click", ts=1_764_000_000_000), now_ms=NOW)["ts"] == 1_764_000_000_000
+    # only images are paths: other lists (a campaign's listings) are kept as written
+    assert validate(record("ad_campaign", item_ids=["./i1"]), now_ms=NOW, base_dir="/d")["item_ids"] == ["./i1"]
     # fields of another type are outside this type's contract: kept, never a reason to reject
     assert json.loads(validate(record("click", title="x"), now_ms=NOW)["extra"]) == {"title": "x"}
 
@@ -104,6 +114,15 @@ def test_normalisation():
     (record("search", query=""), "missing_field"),
     (record("chat", text=...), "missing_field"),
     (record("chat", text="\ud800"), "invalid_utf8"),
+    (record("ad_campaign", billing="cpa"), "out_of_range"),
+    (record("ad_campaign", bid=0), "out_of_range"),
+    (record("ad_campaign", daily_budget=...), "missing_field"),
+    (record("ad_campaign", item_ids=[" "]), "out_of_range"),
+    (record("ad_campaign", keywords="나이키"), "wrong_type"),
+    (record("ad_campaign_status", action="delete"), "out_of_range"),
+    (record("ad_click", auction_id=...), "missing_field"),
+    (record("ad_click", price_charged=-1), "out_of_range"),
+    (record("ad_impression", surface=""), "missing_field"),
 ])
 def test_rejections(rec, reason):
     assert reason_of(rec) == reason
@@ -129,6 +148,9 @@ STATIC_CASES = [record(kind) for kind in TYPES] + [
     record("listing", images=[3]), record("listing_status", status="gone"), record("impression", position=-1),
     record("impression", position="3"), record("favorite", on=1), record("signup", gender="m"),
     record("search", query=" "), record("chat", to_user_id=...), record("purchase", price=None),
+    record("ad_campaign", billing="cpa"), record("ad_campaign", bid=0), record("ad_campaign", end_ms=None),
+    record("ad_campaign", item_ids=[""]), record("ad_campaign_status", action="delete"),
+    record("ad_click", price_charged=-1), record("ad_impression", auction_id=...),
 ]
 
 

@@ -48,6 +48,8 @@ ABSOLUTE_REF_PATTERN = r"^(/|[A-Za-z][A-Za-z0-9+.-]*://)"
 
 STATUSES = ("active", "reserved", "sold", "removed")
 GENDERS = ("M", "F")
+BILLINGS = ("cpc", "cpm", "hourly")  # per click, per thousand impressions, per reserved hour
+CAMPAIGN_ACTIONS = ("pause", "resume", "stop")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,24 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("query", "string", "the search text"),
     Field("to_user_id", "id", "the recipient of a chat message"),
     Field("text", "string", "the chat message"),
+    Field("campaign_id", "id", "the ad campaign"),
+    Field("item_ids", "string_list", "the seller's listings the campaign promotes"),
+    Field("billing", "choice", '"cpc" (per click), "cpm" (per 1,000 impressions) or "hourly" (a reserved slot)',
+          choices=BILLINGS),
+    Field("bid", "integer", "KRW per click (cpc), per 1,000 impressions (cpm) or per hour (hourly)", minimum=1),
+    Field("daily_budget", "integer", "KRW the campaign may spend per day (KST)", minimum=1),
+    Field("start_ms", "integer", "when the campaign starts, epoch milliseconds", minimum=0),
+    Field("end_ms", "integer", "when the campaign ends (exclusive), epoch milliseconds; null runs until stopped",
+          minimum=0),
+    Field("categories", "string_list", "targeted category paths (a listing's category or any sub-path); empty: all"),
+    Field("keywords", "string_list", "targeted search keywords (search surface); empty: all"),
+    Field("genders", "string_list", 'targeted genders ("M", "F", "unknown"); empty: all'),
+    Field("age_bands", "string_list", 'targeted age bands ("10s".."50+", "unknown"); empty: all'),
+    Field("action", "choice", "what happens to the campaign", choices=CAMPAIGN_ACTIONS),
+    Field("auction_id", "id", "the auction that placed the ad"),
+    Field("price_charged", "integer",
+          "KRW the auction priced the ad at: per click (cpc), per 1,000 impressions (cpm), per hour (hourly)",
+          minimum=0),
 )}
 
 COMMON = ("event_id", "type", "ts", "user_id")
@@ -117,6 +137,16 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("search", ("query",), (), "the user searched"),
     EventType("chat", ("item_id", "to_user_id", "text"), (), "a chat message about an item (user_id is the sender)"),
     EventType("purchase", ("item_id", "price"), (), "the user bought an item (user_id is the buyer)"),
+    EventType("ad_campaign", ("campaign_id", "item_ids", "billing", "bid", "daily_budget", "start_ms"),
+              ("end_ms", "categories", "keywords", "genders", "age_bands"),
+              "a seller created or changed an ad campaign (user_id is the seller; the latest event wins)"),
+    EventType("ad_campaign_status", ("campaign_id", "action"), (), "a campaign was paused, resumed or stopped"),
+    EventType("ad_impression", ("auction_id", "campaign_id", "item_id", "surface", "position", "billing",
+                                "price_charged"), (),
+              "an ad was shown (user_id is the viewer; cpm is charged here)"),
+    EventType("ad_click", ("auction_id", "campaign_id", "item_id", "surface", "position", "billing",
+                           "price_charged"), (),
+              "the viewer opened an ad (cpc is charged here)"),
 )}
 
 # Type-specific fields in contract order (the lake's column order after the common ones).
@@ -224,8 +254,8 @@ def _check_value(field: Field, value: Any, required: bool, max_birth_year: int, 
             raise Rejected("wrong_type", name, "expected a list of strings")
         refs = [_check_str(ref, name) for ref in value]
         if any(_is_blank(ref) for ref in refs):
-            raise Rejected("out_of_range", name, "empty image reference")
-        return [resolve_image(ref, base_dir) for ref in refs]
+            raise Rejected("out_of_range", name, "empty list element")
+        return [resolve_image(ref, base_dir) for ref in refs] if name == "images" else refs
     value = _check_str(value, name)
     if (required or kind == "id") and _is_blank(value):
         raise Rejected("missing_field", name, "empty")
