@@ -180,3 +180,26 @@ def test_events_that_would_poison_a_feed_are_refused_and_the_rest_applied(cache_
     proc = score("-m", "bunjang_lab.score", "event", "--json", "-", "--cache", cache_url, stdin=stdin)
     out = [json.loads(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 1 and message in out[0]["error"] and out[1]["effect"] == "reranked"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["text", "안녕하세요", "--models", "/nope"], "no models folder at /nope"),
+    (["listing", "--json", "-", "--models", "/nope"], "no models folder at /nope"),
+    (["serve", "--models", "/nope"], "--models: no models folder at /nope"),
+    (["recommend", "--user", "someone-new", "--gender", "F", "--birth-year", "3000"], "birth year 3000 gives an age of"),
+    (["recommend", "--user", "u2", "--birth-year", "1900"], "it must give 10 to 100"),
+])
+def test_silent_mistakes_are_one_line_errors(cache_url, args, message):
+    proc = score("-m", "bunjang_lab.score", *args, stdin='{"title": "x"}', extra_env={"BUNJANG_CACHE_URL": cache_url})
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_event_about_an_unknown_listing_is_recorded_as_such_not_reranked(cache_url):
+    stdin = "".join(json.dumps({"type": "click", "user_id": "u2", "item_id": item}) + "\n" for item in ("i3", "i999999"))
+    proc = score("-m", "bunjang_lab.score", "event", "--json", "-", "--cache", cache_url, stdin=stdin)
+    known, unknown = (json.loads(line) for line in proc.stdout.splitlines())
+    assert known["effect"] == "reranked" and "unknown_item" not in known
+    assert unknown["effect"] == "recorded" and unknown["unknown_item"] is True
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "1 event(s) name listings the published version does not know (i999999)" in proc.stderr

@@ -121,7 +121,7 @@ def test_concurrent_event_processes_for_one_user_lose_no_update(cache, tmp_path)
     writers, per_writer = 4, 10
     procs = []
     for w in range(writers):
-        lines = [json.dumps(click("u2", f"w{w}-{n}", ts=int(time.time()))) for n in range(per_writer)]
+        lines = [json.dumps(click("u2", f"i{w * per_writer + n}", ts=int(time.time()))) for n in range(per_writer)]  # the run's 40 listings
         path = tmp_path / f"events-{w}.jsonl"
         path.write_text("\n".join(lines) + "\n")
         procs.append(subprocess.Popen(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
+from bunjang_lab.errors import MissingInput
 from bunjang_lab.fraud import risk, store
 from bunjang_lab.fraud.rules import MAX_CHARS, reasons
 
@@ -34,7 +35,10 @@ class TextScorer:
 
     @classmethod
     def from_models(cls, models_dir: str | os.PathLike | None = None, use_classifier: bool = True) -> "TextScorer":
-        """The latest trained classifier if there is one, else rules only."""
+        """The latest trained classifier if there is one, else rules only; a ``models_dir``
+        named but absent is an error (a typo would otherwise fall back to rules unseen)."""
+        if models_dir is not None and not os.path.isdir(models_dir):
+            raise MissingInput(f"no models folder at {models_dir} (train one with python -m bunjang_lab fraud train)")
         folder = store.latest(models_dir) if use_classifier else None
         classifier = store.load_text_model(folder) if folder is not None else None
         return cls(classifier, folder.name if classifier is not None else None)

@@ -9,6 +9,8 @@ serving uses them for unknown users).
 
 from __future__ import annotations
 
+from bunjang_lab.errors import InvalidInput
+
 UNKNOWN = "unknown"
 GENDERS = ("M", "F", UNKNOWN)
 AGE_BANDS = ("10s", "20s", "30s", "40s", "50+", UNKNOWN)
@@ -35,6 +37,23 @@ def age_band(birth_year, year: int) -> str:
     except (TypeError, ValueError):
         return UNKNOWN
     return band_of_age(age)
+
+
+def plausible_birth_year(birth_year: int, year: int) -> int:
+    """``birth_year`` when the age it gives at ``year`` is plausible, else an error: for a
+    birth year someone typed, where a placeholder in the data would simply be unknown.
+
+    >>> plausible_birth_year(1998, 2026)
+    1998
+    >>> plausible_birth_year(3000, 2026)
+    Traceback (most recent call last):
+    ...
+    bunjang_lab.errors.InvalidInput: birth year 3000 gives an age of -974 in 2026; it must give 10 to 100
+    """
+    if age_band(birth_year, year) == UNKNOWN:
+        raise InvalidInput(f"birth year {birth_year} gives an age of {int(year) - int(birth_year)} in {year}; "
+                           f"it must give {MIN_AGE} to {MAX_AGE}")
+    return birth_year
 
 
 def gender_of(gender) -> str:

@@ -11,6 +11,9 @@
   unavailable in the live key space, which every list consults at read time, so it leaves
   every feed at once and stays out after a publish or rollback; ``live`` makes it available
   again. ``fraud_flag`` (or status ``flagged``) does the same for a listing flagged as fraud.
+- An interaction with a listing the published version does not know (no item vector in a
+  version published with vectors) is kept in the user's history but re-ranks nothing, and
+  its answer says so (``"unknown_item": true``): a mistyped id must not pass as a re-rank.
 - A ``signup`` records the new user's gender × age-band segment, so their first
   ``recommend`` already answers with the segment's list; ``impression`` and ``listing``
   events have no real-time effect.
@@ -169,7 +172,8 @@ def _interaction(cache: Cache, event: Mapping, ts: float) -> dict:
     user_id, item_id = str(event["user_id"]), str(event["item_id"])
 
     def update(tx: Transaction) -> dict:
-        user, home, item = tx.get_many([keys.user(user_id), keys.home(user_id), keys.item_vector(item_id)])
+        user, home, item, manifest = tx.get_many([keys.user(user_id), keys.home(user_id), keys.item_vector(item_id),
+                                                  keys.MANIFEST])
         params = _params(tx)
         user = dict(user or {})
         category = event.get("category") or (item or {}).get("c")
@@ -177,6 +181,9 @@ def _interaction(cache: Cache, event: Mapping, ts: float) -> dict:
             _state(user.get("recent_categories")), _state(user.get("recent_items")),
             {"type": event["type"], "item_id": item_id, "ts": ts}, category, params)
         tx.put(keys.user(user_id), user)
+        if item is None and ((manifest or {}).get("counts") or {}).get("vectors"):
+            # the version lists every listing it ranks: this one is a typo or listed since the batch
+            return {"effect": "recorded", "unknown_item": True}
         ranked = _rerank(tx, user_id, user, home, params)
         if ranked is not None:
             tx.put(keys.home(user_id), {"source": "personal", "items": ranked, "updated_at": round(ts, 3)})

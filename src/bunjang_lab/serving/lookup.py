@@ -61,8 +61,10 @@ def recommend(snap: Snapshot, user_id: str, k: int = 20, gender: str | None = No
     the user's segment, then the global list; those items carry their own ``source``.
     """
     _check_k(k)
-    home = snap.get(keys.home(user_id))
     year = year or time.gmtime().tm_year
+    if birth_year is not None:  # a typo must not quietly become the unknown segment
+        segments.plausible_birth_year(birth_year, year)
+    home = snap.get(keys.home(user_id))
     if home is not None:
         items = available_top(snap, home["items"], k)
         if len(items) < k:

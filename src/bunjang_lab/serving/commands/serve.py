@@ -35,6 +35,8 @@ def run(argv: list[str]) -> int:
     from bunjang_lab.serving.service import Settings
 
     open_cache(args.cache).close()  # a wrong URL or a missing SQLite file: one line now, not per worker
+    if args.models is not None and not os.path.isdir(args.models):
+        raise UserError(f"--models: no models folder at {args.models}")
     settings = Settings(args.cache, args.models, args.index, args.rules_only, access_log=not args.no_access_log)
     os.environ.update(settings.environment())
 
