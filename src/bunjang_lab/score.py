@@ -17,6 +17,7 @@ COMMANDS = [
     Command("text", "bunjang_lab.serving.commands.text", "fraud risk and reasons for a text or a JSON Lines batch"),
     Command("image", "bunjang_lab.serving.commands.image", "reused-photo matches and text-in-image fraud for image files"),
     Command("listing", "bunjang_lab.serving.commands.listing", "fraud risk for a whole listing (text, images and seller)"),
+    Command("cache", "bunjang_lab.serving.commands.cache", "what the cache holds: versions, key counts and sizes, one key's value"),
     Command("serve", "bunjang_lab.serving.commands.serve", "the HTTP service: lookups, events and fraud scoring in one process"),
 ]
 

@@ -183,6 +183,11 @@ class Cache(ABC):
     def set_current(self, version: int) -> None:
         """Make a committed ``version`` current (what a rollback does)."""
 
+    @abstractmethod
+    def key_sizes(self, version: int | None = None, prefix: str = "", live: bool = False) -> Iterator[tuple[str, int]]:
+        """(key, stored bytes) of each key starting with ``prefix`` in ``version`` (default:
+        the current one) or, with ``live``, in the live key space; for looking inside a cache."""
+
     def current_version(self) -> int | None:
         return next((v["version"] for v in self.versions() if v["current"]), None)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 from bunjang_lab.serving.cache import (
@@ -156,6 +156,19 @@ class RedisCache(Cache):
                 raise CacheError(f"version {version} is not a committed version of {self.url}")
             self._conn().execute("SET", self.prefix + "current", version)
 
+    def key_sizes(self, version: int | None = None, prefix: str = "", live: bool = False) -> Iterator[tuple[str, int]]:
+        with self._errors():
+            conn = self._conn()
+            if live:
+                space = f"{self.prefix}live:"
+            else:
+                space = self.key(self._current(conn) if version is None else version, "")
+            found = sorted(self._matching(_glob_escape(space + prefix) + "*"))
+            sizes = []
+            for chunk in batched(found, _PIPELINE_SIZE):
+                sizes += conn.pipeline([("STRLEN", key) for key in chunk])
+        return ((key.decode()[len(space):], int(size)) for key, size in zip(found, sizes))
+
     def drop(self, version: int) -> None:
         """Delete every key of ``version`` and its record."""
         self._unlink_matching(_glob_escape(f"{self.prefix}v{version}:") + "*")
@@ -167,11 +180,16 @@ class RedisCache(Cache):
             self._unlink_matching(_glob_escape(self.prefix) + "*")
 
     def _unlink_matching(self, pattern: str) -> None:
+        conn = self._conn()
+        for chunk in batched(self._matching(pattern), _PIPELINE_SIZE):
+            conn.execute("UNLINK", *chunk)
+
+    def _matching(self, pattern: str) -> Iterator[bytes]:
+        """Every key matching the glob ``pattern`` (SCAN: never blocks the server like KEYS)."""
         conn, cursor = self._conn(), b"0"
         while True:
             cursor, found = conn.execute("SCAN", cursor, "MATCH", pattern, "COUNT", 5000)
-            for chunk in batched(found, _PIPELINE_SIZE):
-                conn.execute("UNLINK", *chunk)
+            yield from found
             if cursor == b"0":
                 break
 

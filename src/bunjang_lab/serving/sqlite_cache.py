@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from bunjang_lab.serving.cache import (
     Cache,
@@ -135,6 +135,18 @@ class SQLiteCache(Cache):
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    def key_sizes(self, version: int | None = None, prefix: str = "", live: bool = False) -> Iterator[tuple[str, int]]:
+        conn = self._conn()
+        with self._errors():
+            if live:
+                version = LIVE
+            elif version is None:
+                version = self._current(conn)
+            # substr(), not LIKE: a prefix may hold % or _
+            rows = conn.execute("SELECT key, length(value) FROM kv WHERE version = ? AND substr(key, 1, ?) = ? ORDER BY key",
+                                (version, len(prefix), prefix)).fetchall()
+        return iter(rows)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
