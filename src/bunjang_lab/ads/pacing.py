@@ -1,0 +1,86 @@
+"""Pacing: each daily budget spread over the day's traffic curve (KST days).
+
+By a moment of the day a campaign may have spent its budget times the share of the day's
+traffic seen so far (plus a little slack, so a campaign is not starved between two
+requests); the auction only admits campaigns with budget left under that line. The ledger
+(:mod:`bunjang_lab.ads.ledger`) bounds the overspend of the whole day to one charge.
+
+>>> pacer = Pacer(curve=np.full(24, 1 / 24), slack=0.0)
+>>> noon_kst = 3 * 3_600_000           # 03:00 UTC is 12:00 KST
+>>> pacer.allowed(np.array([24_000]), noon_kst).tolist()
+[12000.0]
+>>> pacer.budget_left(np.array([24_000]), np.array([12_500]), noon_kst).tolist()
+[-500.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bunjang_lab.errors import InvalidInput
+
+KST_OFFSET_MS = 9 * 3_600_000
+DAY_MS, HOUR_MS = 86_400_000, 3_600_000
+
+
+def kst_day(ts_ms: int) -> str:
+    """The KST calendar day of an epoch-ms instant, the day budgets and statements count.
+
+    >>> kst_day(0), kst_day(15 * 3_600_000 - 1), kst_day(15 * 3_600_000)
+    ('1970-01-01', '1970-01-01', '1970-01-02')
+    """
+    return str(np.datetime64((int(ts_ms) + KST_OFFSET_MS) // DAY_MS, "D"))
+
+
+def kst_hour(ts_ms: int) -> int:
+    """Hours since the epoch, counted on KST clock hours (hourly reservations are charged per hour)."""
+    return (int(ts_ms) + KST_OFFSET_MS) // HOUR_MS
+
+
+def traffic_curve(ts_ms, smoothing: float = 1.0) -> np.ndarray:
+    """Share of the day's ad requests in each KST hour, from the times of past ad impressions
+    (add-``smoothing`` counts, so an hour never seen still gets a little)."""
+    hours = ((np.asarray(ts_ms, dtype=np.int64) + KST_OFFSET_MS) % DAY_MS) // HOUR_MS
+    counts = np.bincount(hours, minlength=24).astype(np.float64) + smoothing
+    return counts / counts.sum()
+
+
+class Pacer:
+    """Budget allowed by a moment of the KST day: ``budget × (share of the day's traffic so
+    far + slack)``, at most the budget; the curve is uniform unless fitted."""
+
+    def __init__(self, curve: np.ndarray | None = None, slack: float = 0.05):
+        self.curve = curve
+        self.slack = slack
+
+    def fit(self, impression_ts_ms) -> "Pacer":
+        """Learn the curve from past ad impression times (epoch ms)."""
+        self.curve = traffic_curve(impression_ts_ms)
+        return self
+
+    def _cumulative(self) -> np.ndarray:
+        curve = np.full(24, 1 / 24) if self.curve is None else np.asarray(self.curve, dtype=np.float64)
+        if curve.shape != (24,) or (curve < 0).any() or curve.sum() <= 0:
+            raise InvalidInput("a traffic curve has 24 non-negative hourly shares")
+        return np.concatenate([[0.0], np.cumsum(curve / curve.sum())])
+
+    def share(self, ts_ms: int) -> float:
+        """Share of the day's traffic before ``ts_ms`` (linear within the hour)."""
+        cumulative = self._cumulative()
+        into_day = (int(ts_ms) + KST_OFFSET_MS) % DAY_MS
+        hour, within = divmod(into_day, HOUR_MS)
+        return float(cumulative[hour] + (cumulative[hour + 1] - cumulative[hour]) * within / HOUR_MS)
+
+    def allowed(self, daily_budgets: np.ndarray, ts_ms: int) -> np.ndarray:
+        """KRW each campaign may have spent by ``ts_ms`` today."""
+        return np.asarray(daily_budgets, dtype=np.float64) * min(1.0, self.share(ts_ms) + self.slack)
+
+    def budget_left(self, daily_budgets: np.ndarray, spent_today_krw: np.ndarray, ts_ms: int) -> np.ndarray:
+        """KRW left under the pacing line (the auction admits campaigns with more than 0)."""
+        return self.allowed(daily_budgets, ts_ms) - np.asarray(spent_today_krw, dtype=np.float64)
+
+
+def kst_days(ts: pd.Series) -> pd.Series:
+    """:func:`kst_day` of a column of UTC timestamps."""
+    return (ts.dt.tz_convert("Asia/Seoul").dt.strftime("%Y-%m-%d")).astype(str)
