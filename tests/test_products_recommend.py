@@ -13,10 +13,11 @@ from bunjang_lab.ingest import ingest_files
 from bunjang_lab.testing import market_events, write_random_model
 
 CONTRACT = {
-    "home": ["user_id", "rank", "item_id", "score", "source"], "candidates": ["user_id", "item_id"],
-    "popular": ["segment", "rank", "item_id", "score"], "related": ["item_id", "rank", "related_item_id", "score"],
+    "home": ["user_id", "rank", "item_id", "score", "source", "why"], "candidates": ["user_id", "item_id", "why"],
+    "popular": ["segment", "rank", "item_id", "score"], "related": ["item_id", "rank", "related_item_id", "score", "why"],
     "suggest": ["bucket", "query", "keystrokes", "chosung", "score", "categories"],
     "users": ["user_id", "segment", "recent_categories", "recent_items"],
+    "items": ["item_id", "title", "category", "price", "listed_at"],
 }
 
 

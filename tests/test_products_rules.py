@@ -209,12 +209,14 @@ def test_users_table_carries_segment_and_recent_states():
 def test_tables_follow_the_run_contract(name):
     _, tables, _ = feed_of(shopper_market().add("search", "u", 1, query="나이키").frame(), FakeRanker())
     expected = {
-        "home": ["user_id", "rank", "item_id", "score", "source"], "candidates": ["user_id", "item_id"],
-        "popular": ["segment", "rank", "item_id", "score"], "related": ["item_id", "rank", "related_item_id", "score"],
+        "home": ["user_id", "rank", "item_id", "score", "source", "why"], "candidates": ["user_id", "item_id", "why"],
+        "popular": ["segment", "rank", "item_id", "score"], "related": ["item_id", "rank", "related_item_id", "score", "why"],
         "suggest": ["bucket", "query", "keystrokes", "chosung", "score", "categories"],
         "users": ["user_id", "segment", "recent_categories", "recent_items"],
     }[name]
     assert list(tables[name].columns) == expected and len(tables[name]) > 0
+    if "why" in expected:  # every recommended item says why
+        assert tables[name]["why"].map(lambda w: isinstance(w, str) and bool(w.strip())).all()
 
 
 def test_recent_states_are_serving_fold_event_by_event():
@@ -230,3 +232,48 @@ def test_recent_states_are_serving_fold_event_by_event():
         expected[row.user_id] = (realtime.add(cats, row.category, row.weight, ts), realtime.add(items, row.item_id, row.weight, ts))
     folded = recent_states(snap.interactions)
     assert {u: (c, i) for u, c, i in folded.itertuples(index=False)} == expected
+
+
+def test_a_small_category_still_gets_a_full_related_row_that_says_why():
+    m = shopper_market()
+    m.listing("cam1", "s7", title="캐논 카메라 오막포", category="카메라>DSLR", price=900_000, brand="캐논")
+    m.listing("cam2", "s8", title="캐논 카메라 바디", category="카메라>DSLR", price=800_000, brand="캐논")
+    m.listing("shoe", "s8", title="캐논 카메라 스트랩", category="신발>스니커즈", price=20_000, brand="")
+    m.listing("gone", "s8", title="캐논 카메라 렌즈", category="카메라>렌즈", price=300_000, brand="캐논")
+    m.add("listing_status", "s8", 1, item_id="gone", status="removed")
+    m.listing("fraud", "s8", title="캐논 카메라 급처", category="카메라>렌즈", price=100_000, brand="캐논")
+    m.add("click", "u", 3, item_id="cam1").add("click", "u", 2.9, item_id="bag3")  # a co-view across categories
+    related = related_items(snapshot(m.frame(), now=NOW, flagged={"fraud"}), k=10)
+    row = related[related["item_id"] == "cam1"].sort_values("rank")
+    assert row["rank"].tolist() == list(range(1, 11))
+    assert row["related_item_id"].tolist()[:3] == ["cam2", "bag3", "shoe"]
+    assert row["why"].tolist()[:3] == ["also in DSLR", "viewed together with this", "similar title"]
+    assert row["why"].iloc[-1].startswith("popular with")  # the rest of the row: what the audience opens
+    assert not {"gone", "fraud"} & (set(related["related_item_id"]) | set(related["item_id"]))
+    assert (related["item_id"] != related["related_item_id"]).all()
+    assert (related.groupby("item_id").size() == 10).all()
+
+
+def test_every_served_item_says_why_and_explain_describes_it(cache_url, tmp_path):
+    from bunjang_lab.products.recommend import write_products
+    from bunjang_lab.serving import lookup, queries
+    from bunjang_lab.serving.backends import open_cache
+    from bunjang_lab.serving.publish import publish_run
+
+    _, tables, snap = feed_of(shopper_market().frame(), FakeRanker({"sn29": 5.0}))
+    write_products(tables, tmp_path / "run")
+    publish_run(tmp_path / "run", cache_url)
+    with open_cache(cache_url) as cache, cache.snapshot() as view:
+        answers = [lookup.recommend(view, "u", k=50), lookup.recommend(view, "new", k=5, gender="F", birth_year=2001),
+                   lookup.related(view, "sn3"), lookup.popular(view, gender="F")]
+        explained = queries.related(view, {"item_id": "sn3", "k": 2, "explain": "1"})
+    for answer in answers:
+        assert answer["items"] and all(isinstance(i["why"], str) and i["why"].strip() for i in answer["items"])
+    assert answers[0]["items"][0] == {"item_id": "sn29", "score": answers[0]["items"][0]["score"], "why": "new in 스니커즈"}
+    assert {i["why"] for i in answers[0]["items"]} == {"new in 스니커즈", "popular with women in their 20s"}
+    assert "because you viewed 나이키 덩크 244" in set(tables["candidates"]["why"])  # kept for re-ranking after a click
+    assert answers[1]["items"][0]["why"] == "popular with women in their 20s"
+    facts = snap.listings.set_index("item_id")
+    for item in explained["items"]:
+        assert (item["title"], item["category"], item["price"]) == tuple(facts.loc[item["item_id"], ["title", "category", "price"]])
+        assert item["age_hours"] > 0

@@ -152,7 +152,7 @@ def test_event_command_reports_bad_lines_and_applies_the_rest(cache, tmp_path):
 def test_a_reranked_feed_keeps_the_seller_cap(cache):
     apply_event(cache, click("u2", "i3"))
     with cache.snapshot() as snap:
-        items = [i for i, _ in snap.get("home:u2")["items"]]
+        items = [entry[0] for entry in snap.get("home:u2")["items"]]
         sellers = [snap.get(f"ivec:{i}")["s"] for i in items]
     assert items and max(sellers.count(s) for s in sellers) <= 3
 

@@ -1,6 +1,7 @@
 """The personalized home feed: candidates, FM ranking, business rules.
 
-Candidates per active user (``source`` column):
+Candidates per active user (``source`` column; ``why`` words it for the user: "because you
+viewed <title>", "new in <category>", "popular with women in their 20s"):
 
 * ``category``: the freshest live listings of the user's top recent categories;
 * ``related``: related items of what they recently clicked or favorited;
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bunjang_lab.marketplace.state import Snapshot, decay
+from bunjang_lab.products import why
 from bunjang_lab.products.limits import CATEGORY_CAP, SELLER_CAP
 from bunjang_lab.products.limits import HOME_SIZE as K
 from bunjang_lab.marketplace.segments import ALL
@@ -35,7 +37,7 @@ FRESH_PER_CATEGORY = 40
 RECENT_ITEMS = 10
 RELATED_PER_ITEM = 10
 POPULAR_CANDIDATES = 50
-COLUMNS = ["user_id", "rank", "item_id", "score", "source"]
+COLUMNS = ["user_id", "rank", "item_id", "score", "source", "why"]
 
 
 class FeedRanker(Protocol):
@@ -56,20 +58,30 @@ def candidates(snap: Snapshot, users: pd.DataFrame, recent: pd.DataFrame, relate
     fresh = fresh[fresh.groupby("category").cumcount() < FRESH_PER_CATEGORY][["category", "item_id"]]
     cats = recent[recent["kind"] == "category"]
     cats = cats[cats.groupby("user_id").cumcount() < TOP_CATEGORIES]
-    by_category = cats.merge(fresh, left_on="key", right_on="category")[["user_id", "item_id"]].assign(source="category")
+    by_category = cats.merge(fresh, left_on="key", right_on="category")
+    by_category = by_category[["user_id", "item_id"]].assign(source="category", why=by_category["category"].map(_new_in(fresh)))
 
     items = recent[recent["kind"] == "item"]
     items = items[items.groupby("user_id").cumcount() < RECENT_ITEMS]
     near = related[related["rank"] <= RELATED_PER_ITEM]
-    by_related = (items.merge(near, left_on="key", right_on="item_id", suffixes=("_seen", ""))
-                  [["user_id", "related_item_id"]].rename(columns={"related_item_id": "item_id"}).assign(source="related"))
+    by_related = items.merge(near, left_on="key", right_on="item_id", suffixes=("_seen", ""))
+    viewed = snap.listings.set_index("item_id")["title"].map(why.viewed)
+    by_related = pd.DataFrame({"user_id": by_related["user_id"], "item_id": by_related["related_item_id"],
+                               "source": "related", "why": by_related["key"].map(viewed)})
 
     top = popular[popular["rank"] <= POPULAR_CANDIDATES]
-    by_popular = users[["user_id", "segment"]].merge(top, on="segment")[["user_id", "item_id"]].assign(source="popular")
+    by_popular = users[["user_id", "segment"]].merge(top, on="segment")
+    by_popular = by_popular[["user_id", "item_id"]].assign(source="popular", why=by_popular["segment"].map(why.popular_with))
 
     pool = pd.concat([by_related, by_category, by_popular], ignore_index=True)  # the first source found wins
     pool = pool[pool["user_id"].isin(users["user_id"])]
     return pool.drop_duplicates(["user_id", "item_id"], keep="first").reset_index(drop=True)
+
+
+def _new_in(listings: pd.DataFrame) -> pd.Series:
+    """category -> its "new in" reason, worded once per category."""
+    categories = pd.Series(listings["category"].unique())
+    return pd.Series(categories.map(why.new_in).to_numpy(), index=categories.to_numpy())
 
 
 def allowed(snap: Snapshot, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -120,14 +132,16 @@ def home_feed(snap: Snapshot, ranker: FeedRanker, users: pd.DataFrame, recent: p
         personal = pd.concat([personal[~personal["user_id"].isin(needy["user_id"])], topped], ignore_index=True)
     feed = _order(personal)
     feed["rank"] = feed.groupby("user_id", sort=False).cumcount() + 1
-    return feed[COLUMNS].reset_index(drop=True), pool[["user_id", "item_id"]]
+    return feed[COLUMNS].reset_index(drop=True), pool[["user_id", "item_id", "why"]]
 
 
 def _fallback(users: pd.DataFrame, popular: pd.DataFrame) -> pd.DataFrame:
     """Segment list (tier 1) then the global list (tier 2), scored by popularity."""
     segment = users[["user_id", "segment"]].merge(popular, on="segment").assign(source="segment", tier=1)
+    segment["why"] = segment["segment"].map(why.popular_with)
     overall = users[["user_id"]].merge(popular[popular["segment"] == ALL], how="cross").assign(source="global", tier=2)
-    both = pd.concat([segment, overall], ignore_index=True)[["user_id", "item_id", "score", "source", "tier"]]
+    overall["why"] = why.popular_with(ALL)
+    both = pd.concat([segment, overall], ignore_index=True)[["user_id", "item_id", "score", "source", "tier", "why"]]
     return both.sort_values("tier", kind="stable").drop_duplicates(["user_id", "item_id"], keep="first")
 
 

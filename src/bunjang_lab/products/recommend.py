@@ -25,7 +25,9 @@ from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.features import recent_states
 
 ACTIVE_DAYS = 30
-TABLES = ("home", "candidates", "popular", "related", "suggest", "users")
+TABLES = ("home", "candidates", "popular", "related", "suggest", "users", "items")
+ITEM_FACTS = ["item_id", "title", "category", "price", "listed_at"]
+"""What ``score ... --explain`` shows beside a live listing's id (``items.parquet``)."""
 
 
 def recent_table(states: pd.DataFrame) -> pd.DataFrame:
@@ -61,8 +63,9 @@ def build_products(snap: Snapshot, ranker: feed.FeedRanker, k: int = feed.K,
     if states is None:
         states = timed("users", lambda: recent_states(snap.interactions))
     tables["popular"] = timed("popular", lambda: popular.popular_lists(snap))
-    tables["related"] = timed("related", lambda: related.related_items(snap))
+    tables["related"] = timed("related", lambda: related.related_items(snap, popular_lists=tables["popular"]))
     tables["suggest"] = timed("suggest", lambda: suggest.suggestions(snap))
+    tables["items"] = snap.live[ITEM_FACTS].reset_index(drop=True)
     users = active_users(snap)
     tables["home"], tables["candidates"] = timed("home", lambda: feed.home_feed(
         snap, ranker, users, recent_table(states), tables["related"], tables["popular"], k))

@@ -1,19 +1,24 @@
 """Related items (substitutes) for every live listing.
 
-The score of a candidate ``j`` for a listing ``i`` blends four signals::
+The score of a candidate ``j`` for a listing ``i`` blends five signals::
 
     w_co × cooc(i, j) + w_title × cos(tfidf_i, tfidf_j) + w_category × [same leaf category]
-                      + w_price × exp(-|log price_i - log price_j|)
+                      + w_price × exp(-|log price_i - log price_j|) + w_popularity × pop(j)
 
 * ``cooc``: how often the same users opened both within one session (clicks and favorites
   less than ``session_gap_minutes`` apart), cosine-normalised by each item's sessions;
 * title similarity: TF-IDF over character 2–3-grams of the title and brand, so messy
   Korean titles (spacing, typos, model numbers) still match;
-* same leaf category, and price proximity (a ratio of 2 scores ``exp(-0.69) ≈ 0.5``).
+* same leaf category, and price proximity (a ratio of 2 scores ``exp(-0.69) ≈ 0.5``);
+* ``pop``: the listing's decayed interaction weight (log-scaled to [0, 1]): among equally
+  similar listings, the one people open.
 
 Candidates are the live listings of the same top-level category (substitutes rarely cross
 it), processed in row blocks with sparse products: no all-pairs Python loop. A listing with
-no behaviour still gets related items from its content.
+no behaviour still gets related items from its content. A row its top-level category
+leaves short is widened: co-viewed listings of other categories, then similar titles across
+categories, then the popular list of the segment that opens the listing most. Each row's
+``why`` names the generator that proposed it (:mod:`bunjang_lab.products.why`).
 """
 
 from __future__ import annotations
@@ -25,10 +30,14 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from bunjang_lab.marketplace import segments
+from bunjang_lab.marketplace.segments import ALL
 from bunjang_lab.marketplace.state import Snapshot
+from bunjang_lab.products import popular, why
 from bunjang_lab.products.suggest_match import fold
 
-COLUMNS = ["item_id", "rank", "related_item_id", "score"]
+COLUMNS = ["item_id", "rank", "related_item_id", "score", "why"]
+UNKNOWN_SEGMENT = f"{segments.UNKNOWN}|{segments.UNKNOWN}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class RelatedWeights:
     title: float = 0.3
     category: float = 0.15
     price: float = 0.1
+    popularity: float = 0.05
 
 
 def sessions(interactions: pd.DataFrame, gap_minutes: float) -> pd.Series:
@@ -75,12 +85,22 @@ def title_vectors(listings: pd.DataFrame) -> sp.csr_matrix:
     """L2-normalised TF-IDF rows over character 2–3-grams of folded title + brand."""
     texts = [f" {fold(t)} {fold(b)} " for t, b in zip(listings["title"], listings["brand"])]
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True, min_df=1, dtype=np.float32)
-    return vectorizer.fit_transform(texts).tocsr()
+    try:
+        return vectorizer.fit_transform(texts).tocsr()
+    except ValueError:  # no title has a single n-gram (a catalogue without titles)
+        return sp.csr_matrix((len(texts), 1), dtype=np.float32)
 
 
 def related_items(snap: Snapshot, k: int = 20, weights: RelatedWeights = RelatedWeights(),
-                  gap_minutes: float = 30.0, block_rows: int = 1024) -> pd.DataFrame:
-    """Top ``k`` related live listings for every live listing (``COLUMNS``)."""
+                  gap_minutes: float = 30.0, block_rows: int = 1024,
+                  popular_lists: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Top ``k`` related live listings for every live listing (``COLUMNS``).
+
+    A row is full whenever ``k`` other listings are live: after the scored listings of the
+    same top-level category come co-viewed listings of other categories, then similar
+    titles anywhere, then the popular list of the listing's audience (``popular_lists``,
+    as :func:`~bunjang_lab.products.popular.popular_lists` returns; computed when None).
+    """
     live = snap.live.reset_index(drop=True)
     if len(live) < 2:
         return pd.DataFrame(columns=COLUMNS)
@@ -89,6 +109,9 @@ def related_items(snap: Snapshot, k: int = 20, weights: RelatedWeights = Related
     titles = title_vectors(live)
     leaf = live["category"].astype("category").cat.codes.to_numpy()
     log_price = np.log1p(live["price"].fillna(0).clip(lower=0).to_numpy(dtype=np.float32))
+    scores = popular.item_scores(snap)
+    overall = scores[scores["segment"] == ALL].set_index("item_id")["score"].reindex(items, fill_value=0.0).to_numpy()
+    popularity = np.log1p(overall) / max(float(np.log1p(overall).max()), 1e-9)
     out = []
     for _, block in live.groupby("top_category", sort=False).indices.items():
         cols = np.asarray(block)
@@ -97,18 +120,100 @@ def related_items(snap: Snapshot, k: int = 20, weights: RelatedWeights = Related
         cooc_block, title_cols = cooc[cols][:, cols], titles[cols].T.tocsc()
         for start in range(0, len(cols), block_rows):
             rows = cols[start:start + block_rows]
-            score = weights.title * (titles[rows] @ title_cols).toarray()
-            score += weights.cooc * cooc_block[start:start + block_rows].toarray()
-            score += weights.category * (leaf[rows, None] == leaf[None, cols])
+            co = cooc_block[start:start + block_rows].toarray()
+            same_leaf = leaf[rows, None] == leaf[None, cols]
+            score = weights.title * (titles[rows] @ title_cols).toarray() + weights.cooc * co
+            score += weights.category * same_leaf
             score += weights.price * np.exp(-np.abs(log_price[rows, None] - log_price[None, cols]))
+            score += weights.popularity * popularity[None, cols]
             score[np.arange(len(rows)), start + np.arange(len(rows))] = -np.inf  # never itself
-            out.append(_top_k(items[rows], items[cols], score, k))
-    if not out:
-        return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(out, ignore_index=True)[COLUMNS]
+            source = np.where(co > 0, CO_VIEWED, np.where(same_leaf, SAME_LEAF, SAME_PARENT))
+            out.append(_top_k(items[rows], items[cols], score, k, source))
+    found = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=[*COLUMNS, "source"])
+    found = _fill(found, live, cooc, titles, k, _audience_lists(snap, scores, popular_lists, items))
+    found["why"] = _reasons(found, live)
+    return found[COLUMNS].reset_index(drop=True)
 
 
-def _top_k(row_ids: pd.Index, col_ids: pd.Index, score: np.ndarray, k: int) -> pd.DataFrame:
+CO_VIEWED, SAME_LEAF, SAME_PARENT, SIMILAR_TITLE, POPULAR = "co-viewed", "leaf", "parent", "title", "popular"
+"""Which generator proposed a related item (the ``source`` behind its ``why``)."""
+
+
+def _audience_lists(snap: Snapshot, scores: pd.DataFrame, popular_lists: pd.DataFrame | None,
+                    items: pd.Index) -> tuple[dict, dict]:
+    """(live item -> the segment that interacts with it most, segment -> its popular item ids)."""
+    if popular_lists is None:
+        popular_lists = popular.popular_lists(snap)
+    known = scores[(scores["segment"] != ALL) & (scores["segment"] != UNKNOWN_SEGMENT)]
+    known = known[known["item_id"].isin(items)].sort_values(["score", "segment"], ascending=[False, True], kind="stable")
+    top = known.drop_duplicates("item_id")
+    audience = dict(zip(top["item_id"], top["segment"]))
+    lists = {s: g.sort_values("rank")["item_id"].tolist() for s, g in popular_lists.groupby("segment")}
+    return audience, lists
+
+
+def _fill(found: pd.DataFrame, live: pd.DataFrame, cooc: sp.csr_matrix, titles: sp.csr_matrix, k: int,
+          audience: tuple[dict, dict]) -> pd.DataFrame:
+    """Top up rows shorter than ``k`` (their top-level category is small): co-viewed listings
+    of other categories, then similar titles anywhere, then the audience's popular list."""
+    k = min(k, len(live) - 1)
+    found = found.assign(segment=None)
+    items = live["item_id"].to_numpy()
+    counts = found.groupby("item_id").size().reindex(items, fill_value=0).to_numpy()
+    short = np.flatnonzero(counts < k)
+    if not len(short):
+        return found
+    position = {item: n for n, item in enumerate(items)}
+    segment_of, lists = audience
+    taken = {item: set(g) for item, g in found[found["item_id"].isin(items[short])].groupby("item_id")["related_item_id"]}
+    rows = []
+    for n in short:
+        item = items[n]
+        seen = taken.get(item, set()) | {item}
+        rank = int(counts[n])
+        co = cooc[n].toarray().ravel()
+        similar = (titles[n] @ titles.T).toarray().ravel()
+        segment = segment_of.get(item, ALL)
+        popular_ids = [*lists.get(segment, []), *lists.get(ALL, [])]
+        proposals = [(co, CO_VIEWED), (similar, SIMILAR_TITLE)]
+        for values, source in proposals:
+            for j in np.argsort(-values, kind="stable"):
+                if rank >= k or values[j] <= 0:
+                    break
+                if items[j] not in seen:
+                    seen.add(items[j])
+                    rank += 1
+                    rows.append((item, rank, items[j], float(values[j]), source, None))
+        for other in popular_ids:
+            if rank >= k:
+                break
+            if other not in seen and other in position:
+                seen.add(other)
+                rank += 1
+                rows.append((item, rank, other, 0.0, POPULAR, segment if other in lists.get(segment, ()) else ALL))
+    fill = pd.DataFrame(rows, columns=[*COLUMNS[:4], "source", "segment"])
+    return pd.concat([found, fill], ignore_index=True).sort_values(["item_id", "rank"], kind="stable")
+
+
+def _reasons(found: pd.DataFrame, live: pd.DataFrame) -> list[str]:
+    """The ``why`` of each related row, from its source."""
+    facts = live.set_index("item_id")
+    words = []
+    for other, source, segment in zip(found["related_item_id"], found["source"], found["segment"]):
+        if source == CO_VIEWED:
+            words.append(why.CO_VIEWED)
+        elif source == SIMILAR_TITLE:
+            words.append(why.SIMILAR_TITLE)
+        elif source == POPULAR:
+            words.append(why.popular_with(segment or ALL))
+        elif source == SAME_PARENT:
+            words.append(why.same_category(facts.at[other, "top_category"]))
+        else:
+            words.append(why.same_category(facts.at[other, "category"]))
+    return words
+
+
+def _top_k(row_ids: pd.Index, col_ids: pd.Index, score: np.ndarray, k: int, source: np.ndarray) -> pd.DataFrame:
     k = min(k, score.shape[1] - 1)  # the item itself is always last (-inf)
     top = np.argpartition(-score, k - 1, axis=1)[:, :k]
     top_scores = np.take_along_axis(score, top, axis=1)
@@ -119,4 +224,5 @@ def _top_k(row_ids: pd.Index, col_ids: pd.Index, score: np.ndarray, k: int) -> p
         "rank": np.tile(np.arange(1, k + 1), len(row_ids)),
         "related_item_id": col_ids.to_numpy()[top.ravel()],
         "score": top_scores.ravel().astype(float),
+        "source": np.take_along_axis(source, top, axis=1).ravel(),
     })

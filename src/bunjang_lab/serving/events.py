@@ -29,7 +29,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.events import DEFAULT_MIN_TS, MAX_FUTURE_MS, to_epoch_ms
 from bunjang_lab.marketplace import segments
-from bunjang_lab.products import suggest_match
+from bunjang_lab.products import suggest_match, why
 from bunjang_lab.products.limits import CATEGORY_CAP, HOME_SIZE, SELLER_CAP
 from bunjang_lab.ranking import realtime
 from bunjang_lab.serving import keys
@@ -128,26 +128,36 @@ def _factors(tx: Transaction, user: dict, params: dict) -> dict:
 
 
 def _rerank(tx: Transaction, user_id: str, user: dict, home: dict | None, params: dict) -> list | None:
-    """The user's new home list from their candidates, or None without exported vectors."""
+    """The user's new home list from their candidates, or None without exported vectors.
+    Each item keeps the reason its generator gave (``cand:`` and the previous list)."""
     static = tx.get(keys.user_vector(user_id))
-    pool = list(dict.fromkeys((tx.get(keys.candidates(user_id)) or []) + [i for i, _ in (home or {}).get("items", [])]))
+    listed = tx.get(keys.candidates(user_id)) or []
+    shown = (home or {}).get("items", [])
+    reasons = {**(listed.get("why") or {} if isinstance(listed, dict) else {}),
+               **{entry[0]: entry[2] for entry in shown if len(entry) > 2}}
+    pool = list(dict.fromkeys((listed["items"] if isinstance(listed, dict) else listed) + [entry[0] for entry in shown]))
     if static is None or not pool:
         return None
     vectors = dict(zip(pool, tx.get_many([keys.item_vector(i) for i in pool])))
     hidden = unavailable(tx, pool)
     candidates = [(i, v["v"], v["b"]) for i, v in vectors.items() if v is not None and i not in hidden]
     user_vec = realtime.user_vector(static, user["recent_categories"], user["recent_items"], _factors(tx, user, params), params)
-    return capped(realtime.rerank(user_vec, candidates), vectors, HOME_SIZE)
+    return capped(realtime.rerank(user_vec, candidates), vectors, HOME_SIZE, reasons)
 
 
-def capped(ranked: list[tuple[str, float]], facts: Mapping[str, Mapping], k: int) -> list[list]:
-    """The first ``k`` of ``ranked`` keeping the seller and category caps (``facts``: item ->
-    {"s": seller, "c": category}; unknown ones are not capped).
+def capped(ranked: list[tuple[str, float]], facts: Mapping[str, Mapping], k: int,
+           reasons: Mapping[str, str] | None = None) -> list[list]:
+    """The first ``k`` of ``ranked`` as ``[item, score, why]``, keeping the seller and category
+    caps (``facts``: item -> {"s": seller, "c": category}; unknown ones are not capped).
+    ``reasons`` gives each item's why (:data:`~bunjang_lab.products.why.FOR_YOU` when unknown).
 
     >>> facts = {f"i{n}": {"s": "s1" if n < 5 else f"s{n}", "c": "shoes"} for n in range(9)}
-    >>> [item for item, _ in capped([(f"i{n}", 9.0 - n) for n in range(9)], facts, 5)]
+    >>> [entry[0] for entry in capped([(f"i{n}", 9.0 - n) for n in range(9)], facts, 5)]
     ['i0', 'i1', 'i2', 'i5', 'i6']
+    >>> capped([("i0", 1.0)], facts, 1, {"i0": "new in 신발"})
+    [['i0', 1.0, 'new in 신발']]
     """
+    reasons = reasons or {}
     per_seller: dict[str, int] = {}
     per_category: dict[str, int] = {}
     out = []
@@ -162,7 +172,7 @@ def capped(ranked: list[tuple[str, float]], facts: Mapping[str, Mapping], k: int
             per_seller[seller] = per_seller.get(seller, 0) + 1
         if category is not None:
             per_category[category] = per_category.get(category, 0) + 1
-        out.append([item, round(score, 6)])
+        out.append([item, round(score, 6), reasons.get(item) or why.FOR_YOU])
         if len(out) == k:
             break
     return out

@@ -6,8 +6,8 @@ Versioned keys (written by publish, rewritten per user by events):
 ('home:u1', 'cand:u1', 'user:u1', 'pop:F|20s', 'rel:i9')
 >>> suggestions("ㄴ"), flag("i9"), item_vector("i9"), user_vector("u1"), factor("recent_item=i9")
 ('sug:ㄴ', 'flag:i9', 'ivec:i9', 'uvec:u1', 'factor:recent_item=i9')
->>> seller("u7")
-'seller:u7'
+>>> seller("u7"), item("i9")
+('seller:u7', 'item:i9')
 
 Live keys (outside versions, kept across publish and rollback):
 
@@ -50,6 +50,11 @@ def flag(item_id: str) -> str:
 
 def seller(user_id: str) -> str:
     return f"seller:{user_id}"
+
+
+def item(item_id: str) -> str:
+    """A live listing's title, category, price and listing time (``score ... --explain``)."""
+    return f"item:{item_id}"
 
 
 def item_vector(item_id: str) -> str:

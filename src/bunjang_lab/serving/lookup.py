@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.marketplace import segments
+from bunjang_lab.products import why
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Snapshot
 
@@ -26,21 +27,42 @@ CHECK_SLACK = 4
 """Candidates checked beyond the ones still needed, so a few hidden items cost no second read."""
 
 
-def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = frozenset()) -> list[dict]:
-    """The first ``k`` available ``[item_id, score]`` pairs as ``{"item_id", "score"}``.
+def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = frozenset(),
+                  reason: str = why.FOR_YOU) -> list[dict]:
+    """The first ``k`` available ``[item_id, score, why]`` entries as ``{"item_id", "score",
+    "why"}``; ``reason`` is the why of entries stored without one (popular lists, whose
+    reason is their segment, and caches published before reasons existed).
 
     Availability is read for as many candidates as are still needed (plus
     :data:`CHECK_SLACK`), not for a whole list of hundreds.
     """
-    candidates = [pair for pair in scored if pair[0] not in exclude]
+    candidates = [entry for entry in scored if entry[0] not in exclude]
     found: list[dict] = []
     start = 0
     while len(found) < k and start < len(candidates):
         chunk = candidates[start:start + k - len(found) + CHECK_SLACK]
-        hidden = unavailable(snap, [item for item, _ in chunk])
-        found += [{"item_id": item, "score": score} for item, score in chunk if item not in hidden]
+        hidden = unavailable(snap, [entry[0] for entry in chunk])
+        found += [{"item_id": entry[0], "score": entry[1], "why": entry[2] if len(entry) > 2 and entry[2] else reason}
+                  for entry in chunk if entry[0] not in hidden]
         start += len(chunk)
     return found[:k]
+
+
+def explained(snap: Snapshot, answer: dict, now: float | None = None) -> dict:
+    """``answer`` with each item's title, category, price and listing age in hours (``--explain``);
+    an item the published run does not describe keeps its id, score and why."""
+    now = time.time() if now is None else now
+    items = answer.get("items", [])
+    facts = snap.get_many([keys.item(i["item_id"]) for i in items])
+    out = []
+    for item, fact in zip(items, facts):
+        if fact:
+            listed = fact.get("listed_at")
+            age = None if listed is None else round(max(now - float(listed), 0.0) / 3600, 1)
+            item = {**item, "title": fact.get("title"), "category": fact.get("category"),
+                    "price": fact.get("price"), "age_hours": age}
+        out.append(item)
+    return {**answer, "items": out}
 
 
 def _check_k(k: int) -> int:
@@ -73,7 +95,8 @@ def recommend(snap: Snapshot, user_id: str, k: int = 20, gender: str | None = No
             fill, source = snap.get(keys.popular(segment)), "segment"
             if not fill:
                 fill, source = snap.get(keys.popular(segments.ALL)) or [], "global"
-            extra = available_top(snap, fill, k - len(items), exclude={i["item_id"] for i in items})
+            extra = available_top(snap, fill, k - len(items), exclude={i["item_id"] for i in items},
+                                  reason=why.popular_with(segment if source == "segment" else segments.ALL))
             items += [{**item, "source": source} for item in extra]  # scores of another list: say so
         return {"user_id": user_id, "source": home.get("source", "personal"), "version": snap.version, "items": items}
     if gender is not None or birth_year is not None:
@@ -84,9 +107,10 @@ def recommend(snap: Snapshot, user_id: str, k: int = 20, gender: str | None = No
         listed = snap.get(keys.popular(segment))
         if listed:
             return {"user_id": user_id, "source": "segment", "segment": segment, "version": snap.version,
-                    "items": available_top(snap, listed, k)}
+                    "items": available_top(snap, listed, k, reason=why.popular_with(segment))}
     listed = snap.require(keys.popular(segments.ALL))
-    return {"user_id": user_id, "source": "global", "version": snap.version, "items": available_top(snap, listed, k)}
+    return {"user_id": user_id, "source": "global", "version": snap.version,
+            "items": available_top(snap, listed, k, reason=why.popular_with(segments.ALL))}
 
 
 def popular(snap: Snapshot, gender: str | None = None, age_band: str | None = None, k: int = 20) -> dict:
@@ -111,14 +135,19 @@ def popular(snap: Snapshot, gender: str | None = None, age_band: str | None = No
     else:
         totals: dict[str, float] = {}
         for listed in lists:
-            for item, score in listed or []:
+            for item, score, *_ in listed or []:
                 totals[item] = totals.get(item, 0.0) + score
         scored = sorted(([i, round(s, 6)] for i, s in totals.items()), key=lambda p: (-p[1], p[0]))
     segment = segments.ALL if names == [segments.ALL] else f"{gender or '*'}|{age_band or '*'}"
-    return {"segment": segment, "version": snap.version, "items": available_top(snap, scored, k)}
+    reason = why.popular_with(names[0] if len(names) == 1 else segment)
+    return {"segment": segment, "version": snap.version, "items": available_top(snap, scored, k, reason=reason)}
 
 
-def related(snap: Snapshot, item_id: str, k: int = 20) -> dict:
+RELATED_K = 10
+"""Related items a detail page shows."""
+
+
+def related(snap: Snapshot, item_id: str, k: int = RELATED_K) -> dict:
     """Related items (substitutes) of a listing; an item the last run did not cover is an error."""
     _check_k(k)
     listed = snap.get(keys.related(item_id))

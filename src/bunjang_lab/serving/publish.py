@@ -71,8 +71,10 @@ def _groups(table, by: str, order: str, columns: list[str]) -> Iterator[tuple[st
         yield keys[start], [col[start:end] for col in cols]
 
 
-def _scored(item_ids: list, scores: list) -> list[tuple]:
-    return list(zip(item_ids, scores))  # JSON writes tuples as [item, score]
+def _scored(item_ids: list, scores: list, whys: list | None = None) -> list[tuple]:
+    """``[item, score]`` pairs, or ``[item, score, why]`` when the list says why (JSON writes
+    tuples as lists)."""
+    return list(zip(item_ids, scores, whys)) if whys is not None else list(zip(item_ids, scores))
 
 
 def _json(value: Any, default: Any) -> Any:
@@ -97,14 +99,21 @@ def feed_source(row_sources: list) -> str:
     return "segment" if "segment" in row_sources else "global"
 
 
+def _whys(table, columns: list[str]) -> list[str]:
+    """``columns`` plus the ``why`` column when the table has it (runs before reasons existed lack it)."""
+    return [*columns, "why"] if "why" in table.column_names else columns
+
+
 def _home(table) -> Iterable[tuple[str, Any]]:
-    for user, (items, scores, sources) in _groups(table, "user_id", "rank", ["item_id", "score", "source"]):
-        yield keys.home(user), {"source": feed_source(sources), "items": _scored(items, scores)}
+    for user, (items, scores, sources, *whys) in _groups(table, "user_id", "rank", _whys(table, ["item_id", "score", "source"])):
+        yield keys.home(user), {"source": feed_source(sources), "items": _scored(items, scores, *whys)}
 
 
 def _candidates(table) -> Iterable[tuple[str, Any]]:
-    for user, (items,) in _groups(table, "user_id", "item_id", ["item_id"]):
-        yield keys.candidates(user), items
+    """``cand:<user>``: the candidate ids, and ``{"why": {item: reason}}`` beside them when known,
+    so a real-time re-ranking keeps each item's reason."""
+    for user, (items, *whys) in _groups(table, "user_id", "item_id", _whys(table, ["item_id"])):
+        yield keys.candidates(user), items if not whys else {"items": items, "why": dict(zip(items, whys[0]))}
 
 
 def _popular(table) -> Iterable[tuple[str, Any]]:
@@ -113,8 +122,26 @@ def _popular(table) -> Iterable[tuple[str, Any]]:
 
 
 def _related(table) -> Iterable[tuple[str, Any]]:
-    for item, (related, scores) in _groups(table, "item_id", "rank", ["related_item_id", "score"]):
-        yield keys.related(item), _scored(related, scores)
+    for item, (related, scores, *whys) in _groups(table, "item_id", "rank", _whys(table, ["related_item_id", "score"])):
+        yield keys.related(item), _scored(related, scores, *whys)
+
+
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+def _items(table) -> Iterable[tuple[str, Any]]:
+    """``item:<id>`` = {"title", "category", "price", "listed_at": Unix seconds} per live listing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    listed = table.column("listed_at")
+    if pa.types.is_timestamp(listed.type):
+        listed_at = pc.divide(pc.cast(listed, pa.int64()).cast(pa.float64()), _PER_SECOND[listed.type.unit]).to_pylist()
+    else:
+        listed_at = _python(listed)
+    columns = [_python(table.column(c)) for c in ("item_id", "title", "category", "price")]
+    for (item, title, category, price), at in zip(zip(*columns), listed_at):
+        yield keys.item(item), {"title": title, "category": category, "price": price, "listed_at": at}
 
 
 def _suggest(table) -> Iterable[tuple[str, Any]]:
@@ -145,6 +172,7 @@ PARTS = {
     "related": ("products/related.parquet", ["item_id", "rank", "related_item_id", "score"], _related),
     "suggest": ("products/suggest.parquet", ["bucket", "query", "keystrokes", "chosung", "score", "categories"], _suggest),
     "users": ("products/users.parquet", ["user_id", "segment", "recent_categories", "recent_items"], _users),
+    "items": ("products/items.parquet", ["item_id", "title", "category", "price", "listed_at"], _items),
 }
 
 

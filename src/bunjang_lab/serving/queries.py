@@ -54,22 +54,43 @@ def _optional_text(params: Mapping, name: str) -> str | None:
     return None if value in (None, "") else short_text(value, name)
 
 
+def flag(value: Any, name: str) -> bool:
+    """A yes/no parameter: JSON true/false, or ``1``/``0``, ``true``/``false``, ``yes``/``no`` as text.
+
+    >>> flag("1", "explain"), flag(None, "explain"), flag(True, "explain")
+    (True, False, True)
+    """
+    if value is None or value == "" or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no"):
+        return False
+    raise InvalidInput(f"{name} must be true or false, got {str(value)[:40]!r}")
+
+
+def _explained(snap: Snapshot, params: Mapping, answer: dict) -> dict:
+    """With ``explain``, each item also carries its title, category, price and listing age."""
+    return lookup.explained(snap, answer) if flag(params.get("explain"), "explain") else answer
+
+
 def recommend(snap: Snapshot, params: Mapping) -> dict:
-    """``user_id`` and optionally ``k``, ``gender``, ``birth_year``."""
-    return lookup.recommend(snap, _required_id(params, "user_id"), k=_k(params, 20),
-                            gender=_optional_text(params, "gender"),
-                            birth_year=integer(params.get("birth_year"), "birth_year"))
+    """``user_id`` and optionally ``k``, ``gender``, ``birth_year``, ``explain``."""
+    return _explained(snap, params, lookup.recommend(snap, _required_id(params, "user_id"), k=_k(params, 20),
+                                                     gender=_optional_text(params, "gender"),
+                                                     birth_year=integer(params.get("birth_year"), "birth_year")))
 
 
 def popular(snap: Snapshot, params: Mapping) -> dict:
-    """Optionally ``gender``, ``age_band``, ``k``."""
-    return lookup.popular(snap, gender=_optional_text(params, "gender"), age_band=_optional_text(params, "age_band"),
-                          k=_k(params, 20))
+    """Optionally ``gender``, ``age_band``, ``k``, ``explain``."""
+    return _explained(snap, params, lookup.popular(snap, gender=_optional_text(params, "gender"),
+                                                   age_band=_optional_text(params, "age_band"), k=_k(params, 20)))
 
 
 def related(snap: Snapshot, params: Mapping) -> dict:
-    """``item_id`` and optionally ``k``."""
-    return lookup.related(snap, _required_id(params, "item_id"), k=_k(params, 20))
+    """``item_id`` and optionally ``k``, ``explain``."""
+    return _explained(snap, params, lookup.related(snap, _required_id(params, "item_id"), k=_k(params, lookup.RELATED_K)))
 
 
 def suggest(snap: Snapshot, params: Mapping) -> dict:

@@ -1,4 +1,4 @@
-"""``score popular [--gender M|F] [--age-band 20s] [--k 20]``: the popular list."""
+"""``score popular [--gender M|F] [--age-band 20s] [--k 20] [--explain]``: the popular list."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ def run(argv: list[str]) -> int:
     p.add_argument("--gender", choices=GENDERS, help="M, F or unknown")
     p.add_argument("--age-band", choices=AGE_BANDS, help=", ".join(AGE_BANDS))
     p.add_argument("--k", type=int, default=20, help="items to return (default 20)")
-    add_options(p, "optionally gender, age_band, k")
+    p.add_argument("--explain", action="store_true", help="add each item's title, category, price and listing age")
+    add_options(p, "optionally gender, age_band, k, explain")
     args = p.parse_args(argv)
-    return serve(args, queries.popular, {"gender": args.gender, "age_band": args.age_band, "k": args.k})
+    return serve(args, queries.popular, {"gender": args.gender, "age_band": args.age_band, "k": args.k, "explain": args.explain})

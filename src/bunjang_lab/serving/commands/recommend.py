@@ -1,4 +1,4 @@
-"""``score recommend --user ID [--k 20] [--gender M|F] [--birth-year YYYY]``: a user's home feed."""
+"""``score recommend --user ID [--k 20] [--gender M|F] [--birth-year YYYY] [--explain]``: a user's home feed."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ def run(argv: list[str]) -> int:
     p.add_argument("--k", type=int, default=20, help="items to return (default 20)")
     p.add_argument("--gender", choices=["M", "F"], help="for an unknown user: pick their segment's list")
     p.add_argument("--birth-year", type=int, help="for an unknown user: pick their segment's list")
-    add_options(p, "user_id and optionally k, gender, birth_year")
+    p.add_argument("--explain", action="store_true", help="add each item's title, category, price and listing age")
+    add_options(p, "user_id and optionally k, gender, birth_year, explain")
     args = p.parse_args(argv)
     if args.jsonl is None and not args.user:
         raise UserError("--user ID (or --jsonl FILE) is required")
-    single = {"user_id": args.user, "k": args.k, "gender": args.gender, "birth_year": args.birth_year}
+    single = {"user_id": args.user, "k": args.k, "gender": args.gender, "birth_year": args.birth_year, "explain": args.explain}
     return serve(args, queries.recommend, single)
