@@ -1,0 +1,223 @@
+"""Simulated performance ads: sellers running campaigns (listings, bids, budgets, targeting)
+and users with true ad click propensities, for tests and ``benchmarks/ads.py``.
+
+The users are the marketplace simulator's (:func:`~bunjang_lab.simulate.market.make_users`:
+tastes over leaf categories, brands, price fit) and an ad's true click probability comes from
+the same utility that drives organic clicks (:func:`~bunjang_lab.simulate.market.utility`),
+times a position effect. Bids are drawn independently of how much anyone wants the listing,
+as sellers bid on what they want to sell, which is what makes bid-only ranking show
+unwanted ads. The auction sees the truth only through a model's prediction.
+
+>>> market = make_ad_market(n_users=200, n_campaigns=40, seed=1)
+>>> len(market.campaigns), sorted({c.billing for c in market.campaigns})
+(40, ['cpc', 'cpm', 'hourly'])
+>>> p = market.true_ctr(0, np.arange(len(market.pair_leaf)))
+>>> bool(((0 < p) & (p < 1)).all())
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from bunjang_lab.ads.auction import Request
+from bunjang_lab.ads.campaigns import Campaign
+from bunjang_lab.marketplace import segments
+from bunjang_lab.simulate import catalog
+from bunjang_lab.simulate.market import BRANDS, DIURNAL, HOUR_MS, LEAF_BRANDS, Config, Users, make_users, utility
+
+DEFAULT_START_MS = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone(dt.timedelta(hours=9))).timestamp() * 1000)
+SLOT_EFFECT = np.array([1.0, 0.75, 0.6, 0.5])   # how much less a lower ad slot is looked at
+AD_CTR_OFFSET = 6.0                             # ads are clicked less than organic results
+SURFACE_SHARE = (("home", 0.5), ("search", 0.3), ("detail", 0.2))
+
+
+@dataclass
+class AdMarket:
+    """Users, campaigns and the listings they promote (one row per campaign × listing pair,
+    in the order the auction indexes them: campaigns in order, listings in order)."""
+
+    users: Users
+    campaigns: list[Campaign]
+    pair_leaf: np.ndarray
+    pair_brand: np.ndarray
+    pair_log_price: np.ndarray     # log of price relative to the leaf's median
+    pair_quality: np.ndarray
+    start_ms: int
+
+    def true_ctr(self, user: int, pairs: np.ndarray, intent: int = -1, slot: int = 0) -> np.ndarray:
+        """True probability that ``user`` clicks each pair's ad shown in ``slot``."""
+        u = np.array([user])
+        util = utility(self.users, u, self.pair_leaf[None, pairs], self.pair_brand[None, pairs],
+                       self.pair_log_price[None, pairs], np.zeros((1, len(pairs))), self.pair_quality[None, pairs],
+                       np.array([intent]))[0]
+        return SLOT_EFFECT[min(slot, len(SLOT_EFFECT) - 1)] / (1 + np.exp(-(util - AD_CTR_OFFSET)))
+
+    def segment_of(self, user: int) -> tuple[str, str]:
+        users = self.users
+        gender = ("F", "M")[users.gender[user]] if users.gender_reported[user] else segments.UNKNOWN
+        band = segments.KNOWN_AGE_BANDS[users.age_band[user]] if users.birth_reported[user] else segments.UNKNOWN
+        return gender, band
+
+
+def make_ad_market(n_users: int = 3_000, n_campaigns: int = 300, seed: int = 0,
+                   start_ms: int = DEFAULT_START_MS) -> AdMarket:
+    """A market of ``n_campaigns`` campaigns by distinct sellers among ``n_users`` users."""
+    rng = np.random.default_rng(seed)
+    users = make_users(rng, n_users, start_ms, 1, Config())
+    sellers = rng.choice(n_users, size=min(n_campaigns, n_users), replace=False)
+    campaigns, leaf, brand, log_price, quality = [], [], [], [], []
+    for k in range(n_campaigns):
+        seller = int(sellers[k % len(sellers)])
+        billing = str(rng.choice(["cpc", "cpm", "hourly"], p=[0.82, 0.16, 0.02]))
+        n_items = int(rng.integers(1, 4))
+        leaves = rng.choice(len(catalog.LEAVES), n_items, p=users.taste[seller])
+        item_ids = tuple(f"ad{k}-{j}" for j in range(n_items))
+        for lf in leaves:
+            leaf.append(int(lf))
+            brands = LEAF_BRANDS[lf]
+            brand.append(int(rng.choice(brands)) if len(brands) and rng.random() < 0.6 else -1)
+            log_price.append(float(rng.normal(0, 0.3)))
+            quality.append(float(rng.normal(0, 0.5)))
+        cpc_bid = float(np.clip(rng.lognormal(np.log(250), 0.6), 60, 3_000))
+        bid = {"cpc": cpc_bid, "cpm": cpc_bid * 8, "hourly": cpc_bid * 40}[billing]
+        budget = cpc_bid * rng.lognormal(np.log(40), 0.7)
+        if billing == "hourly":
+            budget = bid * rng.integers(4, 12)
+        top_path = catalog.LEAVES[int(leaves[0])].path.split(">")[0]
+        brand_names = [BRANDS[b] for b in brand[-n_items:] if b >= 0]
+        campaigns.append(Campaign(
+            campaign_id=f"c{k:04d}", seller_id=f"u{seller}", item_ids=item_ids, billing=billing,
+            bid=int(round(bid)), daily_budget=int(round(max(budget, bid))), start_ms=start_ms,
+            # a reservation holds its slot for an hour: sellers book it where their buyers look
+            categories=(top_path,) if billing == "hourly" or rng.random() < 0.3 else (),
+            keywords=tuple(brand_names[:1]) if brand_names and rng.random() < 0.3 else (),
+            genders=(("F", "M")[int(rng.integers(2))],) if rng.random() < 0.15 else (),
+            age_bands=tuple(rng.choice(segments.KNOWN_AGE_BANDS, 2, replace=False)) if rng.random() < 0.15 else ()))
+    return AdMarket(users, campaigns, np.array(leaf), np.array(brand), np.array(log_price), np.array(quality), start_ms)
+
+
+@dataclass(frozen=True)
+class AdRequest:
+    """One simulated request: who asks, on which surface, what the session is about."""
+
+    user: int
+    intent: int
+    request: Request
+
+
+def make_requests(market: AdMarket, n: int, day: int = 0, seed: int = 0) -> list[AdRequest]:
+    """``n`` requests over one KST day, spread over the marketplace's diurnal curve, by
+    users drawn by activity, each with a session intent drawn from their taste."""
+    rng = np.random.default_rng(seed)
+    users = market.users
+    who = rng.choice(users.n, n, p=users.activity / users.activity.sum())
+    hours = rng.choice(24, n, p=DIURNAL)
+    ts = np.sort(market.start_ms + day * 24 * HOUR_MS + hours * HOUR_MS + rng.integers(0, HOUR_MS, n))
+    surfaces = rng.choice([s for s, _ in SURFACE_SHARE], n, p=[p for _, p in SURFACE_SHARE])
+    out = []
+    for u, t, surface in zip(who.tolist(), ts.tolist(), surfaces.tolist()):
+        intent = int(rng.choice(len(catalog.LEAVES), p=users.taste[u]))
+        leaf = catalog.LEAVES[intent]
+        liked = [b for b in LEAF_BRANDS[intent] if users.brand_pref[u, b]]
+        query = f"{BRANDS[liked[0]]} {leaf.nouns[0]}" if liked else leaf.nouns[0]
+        gender, band = market.segment_of(u)
+        out.append(AdRequest(u, intent, Request(f"u{u}", surface, t, gender, band, categories=(leaf.path,),
+                                                query=query if surface == "search" else "")))
+    return out
+
+
+@dataclass
+class AdDay:
+    """What one policy did over a stream of requests.
+
+    ``events`` are contract events (the campaigns' ``ad_campaign`` first); ``per_request``
+    holds, per request, the milli-KRW charged for it, its ad clicks and ad impressions (for
+    paired intervals); ``spent`` is the real-time budget state per (campaign, KST day)."""
+
+    events: list[dict]
+    per_request: np.ndarray
+    spent: dict
+
+
+def campaign_events(market: AdMarket) -> list[dict]:
+    """The ``ad_campaign`` events that create the market's campaigns, an hour before it opens."""
+    fields = ("item_ids", "billing", "bid", "daily_budget", "start_ms", "end_ms", "categories", "keywords",
+              "genders", "age_bands")
+    return [{"event_id": f"camp-{c.campaign_id}", "type": "ad_campaign", "ts": market.start_ms - HOUR_MS,
+             "user_id": c.seller_id, "campaign_id": c.campaign_id,
+             **{f: list(v) if isinstance(v, tuple) else v for f in fields if (v := getattr(c, f)) not in (None, ())}}
+            for c in market.campaigns]
+
+
+def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer, seed: int = 0,
+            prefix: str = "") -> AdDay:
+    """Serve ``requests`` with ``auction`` (fitted on ``market.campaigns``), pacing budgets with
+    ``pacer`` and charging by the ledger's rule in event order, as serving does in real time.
+
+    ``predict(ad_request, pairs) -> pCTR`` per pair. Whether a shown ad is clicked is drawn from
+    its true probability with one uniform number per (request, slot) from ``seed``, so two
+    policies run on the same requests face the same users (common random numbers).
+    """
+    from heapq import heappop, heappush
+
+    from bunjang_lab.ads.ledger import DayState, apply_charge
+    from bunjang_lab.ads.pacing import kst_day
+
+    index = {c.campaign_id: k for k, c in enumerate(market.campaigns)}
+    budgets = np.array([c.daily_budget for c in market.campaigns], dtype=np.float64)
+    terms = {c.campaign_id: c for c in market.campaigns}
+    states: dict[tuple[str, str], DayState] = {}
+    events = campaign_events(market)
+    per_request = np.zeros((len(requests), 3), dtype=np.int64)
+    pending: list = []   # (ts, event_id, request index, campaign id, price): clicks not yet charged
+    all_pairs = np.arange(len(market.pair_leaf))
+    pair_of = {item: j for j, item in enumerate(auction.pair_item_)}
+    if len(pair_of) != len(all_pairs):
+        raise ValueError("run_ads needs an auction fitted on the market's campaigns without flags")
+    serial = 0
+
+    def charge(kind, cid, price, ts, i):
+        c = terms[cid]
+        state = states.setdefault((cid, kst_day(ts)), DayState())
+        amount, _ = apply_charge(state, kind, c.billing, price, bid=c.bid, daily_budget=c.daily_budget, ts_ms=ts)
+        per_request[i, 0] += amount
+
+    for i, ad_request in enumerate(requests):
+        request = ad_request.request
+        while pending and pending[0][0] <= request.ts_ms:   # the ledger's order: (ts, event_id)
+            ts, _, j, cid, price = heappop(pending)
+            charge("ad_click", cid, price, ts, j)
+        day = kst_day(request.ts_ms)
+        spent = np.zeros(len(budgets))
+        for (cid, d), state in states.items():
+            if d == day:
+                spent[index[cid]] = state.spent_milli / 1000
+        placements = auction.run(request, predict(ad_request, all_pairs),
+                                 pacer.budget_left(budgets, spent, request.ts_ms))
+        uniforms = np.random.default_rng([seed, i]).random(len(SLOT_EFFECT) + 1)
+        for p in placements:
+            serial += 1
+            auction_id = f"{prefix}a{i:07d}"
+            common = {"user_id": request.viewer_id, "auction_id": auction_id, "campaign_id": p.campaign_id,
+                      "item_id": p.item_id, "surface": request.surface, "position": p.slot, "billing": p.billing,
+                      "price_charged": p.price}
+            event_id = f"{prefix}e{serial:09d}"
+            events.append({"event_id": event_id, "type": "ad_impression", "ts": request.ts_ms, **common})
+            charge("ad_impression", p.campaign_id, p.price, request.ts_ms, i)
+            per_request[i, 2] += 1
+            truth = market.true_ctr(ad_request.user, np.array([pair_of[p.item_id]]), ad_request.intent, p.slot)[0]
+            if uniforms[p.slot] < truth:
+                serial += 1
+                click_ts = request.ts_ms + 2_000 + int(uniforms[-1] * 20_000)
+                click_id = f"{prefix}e{serial:09d}"
+                events.append({"event_id": click_id, "type": "ad_click", "ts": click_ts, **common})
+                per_request[i, 1] += 1
+                heappush(pending, (click_ts, click_id, i, p.campaign_id, p.price))
+    while pending:
+        ts, _, j, cid, price = heappop(pending)
+        charge("ad_click", cid, price, ts, j)
+    return AdDay(events, per_request, states)
