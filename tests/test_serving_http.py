@@ -41,6 +41,7 @@ class Server:
         self.cache_url, self.port = cache_url, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = home / f"serve-{self.port}.log"
+        (home / "models").mkdir(exist_ok=True)  # an empty models folder: the rules alone
         env = {**os.environ, "PYTHONPATH": str(SRC), "BUNJANG_HOME": str(home), "BUNJANG_MODELS": str(home / "models")}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bunjang_lab.score", "serve", "--port", str(self.port), "--cache", cache_url,
@@ -114,14 +115,15 @@ def test_lookups_answer_what_the_commands_answer(server):
 
 
 def test_a_sold_item_leaves_every_list_at_once(server):
-    status, feed = server.get("/api/v1/recommend?user=u2&k=50")
-    sold = feed["items"][0]["item_id"]
+    paths = ["/api/v1/recommend?user=u2&k=50", "/api/v1/popular?k=100"] + [f"/api/v1/related?item={i}&k=100" for i in ("i3", "i4", "i5")]
+    before = [server.get(path)[1] for path in paths]  # the lists of fixed values are now held as answers
+    sold = before[1]["items"][0]["item_id"]
     status, answer = server.post("/api/v1/events", {"type": "listing_status", "item_id": sold, "status": "sold"})
     assert (status, answer["effect"]) == (200, "unavailable")
-    lists = [server.get("/api/v1/recommend?user=u2&k=50")[1], server.get("/api/v1/popular?k=100")[1]]
-    lists += [server.get(f"/api/v1/related?item={i}&k=100")[1] for i in ("i3", "i4", "i5")]
+    lists = [server.get(path)[1] for path in paths]
     assert all(sold not in [i["item_id"] for i in answer.get("items", [])] for answer in lists)
     server.post("/api/v1/events", {"type": "listing_status", "item_id": sold, "status": "active"})
+    assert [server.get(path)[1] for path in paths] == before  # and back in every list when it is for sale again
 
 
 def test_a_click_reranks_the_feed_for_the_next_request(server):

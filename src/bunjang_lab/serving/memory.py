@@ -14,6 +14,12 @@ or a rollback switches it, the watcher warms the new version's popular lists, th
 the memo in one assignment: a request pins the memo's version once and reads everything
 from that version, so no answer ever mixes two.
 
+Whole answers are held too (:meth:`MemoryCache.answer`): an answer that read no key
+events rewrite (a popular list, related items, suggestions without a user) depends only on
+the version's fixed values and the live keys it read, so its bytes are kept with those
+keys' values and given again, without computing or encoding, while one read of the same
+keys finds the same values (an item sold since shows up as a changed value).
+
 >>> import os, tempfile
 >>> from bunjang_lab.serving.backends import open_cache
 >>> backend = open_cache("sqlite:///" + os.path.join(tempfile.mkdtemp(), "c.sqlite"), create=True)
@@ -34,7 +40,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Hashable
 
 from bunjang_lab.marketplace import segments
 from bunjang_lab.serving import keys
@@ -46,6 +52,7 @@ PER_USER = (keys.candidates(""), keys.user_vector(""))
 """Per-user keys fixed within a version: held in the small per-user LRU."""
 SHARED_CAPACITY = 200_000
 USER_CAPACITY = 10_000
+ANSWER_CAPACITY = 50_000
 POLL_SECONDS = 0.1
 
 _ABSENT = object()
@@ -86,11 +93,19 @@ class VersionMemo:
     ones in a small LRU.
     """
 
-    def __init__(self, version: int, shared_capacity: int = SHARED_CAPACITY, user_capacity: int = USER_CAPACITY):
+    def __init__(self, version: int, shared_capacity: int = SHARED_CAPACITY, user_capacity: int = USER_CAPACITY,
+                 answer_capacity: int = ANSWER_CAPACITY):
         self.version = version
         self.shared: dict[str, Any] = {}
         self.shared_capacity = shared_capacity
         self.per_user = LRU(user_capacity)
+        self.answers: dict[Hashable, tuple[list[str], list[Any], bytes]] = {}
+        self.answer_capacity = answer_capacity
+
+    def hold_answer(self, key: Hashable, live_keys: list[str], live_values: list[Any], body: bytes) -> None:
+        if len(self.answers) >= self.answer_capacity:
+            self.answers.clear()  # as the shared values: a version's working set should not reach it
+        self.answers[key] = live_keys, live_values, body
 
     def read(self, keys_: list[str], fetch: Callable[[list[str]], list[Any]]) -> list[Any]:
         """Values of ``keys_``: held ones from memory, the others from ``fetch`` (then held)."""
@@ -118,23 +133,40 @@ class VersionMemo:
 
 
 class MemorySnapshot(Transaction):
-    """A backend snapshot (or transaction) whose fixed values come from the version's memo."""
+    """A backend snapshot (or transaction) whose fixed values come from the version's memo.
+
+    It notes what its reads depend on: the live keys read with their values, and whether
+    any key events rewrite was read (:attr:`read_changing`).
+    """
 
     def __init__(self, inner: Snapshot, memo: VersionMemo | None):
         self.inner, self.version = inner, inner.version
         self.memo = memo if memo is not None and memo.version == inner.version else None
+        self.live_keys: list[str] = []
+        self.live_values: list[Any] = []
+        self.read_changing = False
+
+    def _note_live(self, keys_: list[str], values: list[Any]) -> list[Any]:
+        self.live_keys += keys_
+        self.live_values += values
+        return values
 
     def get_many(self, keys_: list[str]) -> list[Any]:
+        if not self.read_changing:
+            self.read_changing = any(key.startswith(REWRITTEN_BY_EVENTS) for key in keys_)
         if self.memo is None:
             return self.inner.get_many(keys_)
         return self.memo.read(keys_, self.inner.get_many)
 
     def live_many(self, keys_: list[str]) -> list[Any]:
-        return self.inner.live_many(keys_)
+        return self._note_live(keys_, self.inner.live_many(keys_))
 
     def get_many_and_live(self, keys_: list[str], live_keys: list[str]) -> tuple[list[Any], list[Any]]:
+        if not self.read_changing:
+            self.read_changing = any(key.startswith(REWRITTEN_BY_EVENTS) for key in keys_)
         if self.memo is None:
-            return self.inner.get_many_and_live(keys_, live_keys)
+            values, live = self.inner.get_many_and_live(keys_, live_keys)
+            return values, self._note_live(live_keys, live)
         live: list[Any] = []
 
         def fetch(missing: list[str]) -> list[Any]:  # one backend read for both kinds
@@ -144,7 +176,7 @@ class MemorySnapshot(Transaction):
         values = self.memo.read(keys_, fetch)
         if len(live) != len(live_keys):  # every versioned key was held: read the live ones alone
             live = self.inner.live_many(live_keys)
-        return values, live
+        return values, self._note_live(live_keys, live)
 
     def put(self, key: str, value: Any) -> None:
         self.inner.put(key, value)
@@ -202,11 +234,31 @@ class MemoryCache(Cache):
         self._watcher = threading.Thread(target=self._watch, name="cache-version-watcher", daemon=True)
         self._watcher.start()
 
-    def snapshot(self, version: int | None = None) -> Snapshot:
+    def snapshot(self, version: int | None = None) -> MemorySnapshot:
         memo = self.memo
         if version is None and memo is not None:
             version = memo.version
         return MemorySnapshot(self.backend.snapshot(version), memo)
+
+    def answer(self, key: Hashable, compute: Callable[[Snapshot], bytes]) -> bytes:
+        """``compute(snapshot)``: an answer's bytes, from the memo while they still hold.
+
+        ``key`` names the question (a route and its parameters). An answer that read no key
+        events rewrite is held with the live keys it read and their values; it is given again
+        while one read of those keys returns the same values. ``compute`` must depend only on
+        what it reads from the snapshot and on the question (an error is not held).
+        """
+        with self.snapshot() as snap:
+            memo = snap.memo
+            held = memo.answers.get(key) if memo is not None else None
+            if held is not None:
+                live_keys, live_values, body = held
+                if not live_keys or snap.inner.live_many(live_keys) == live_values:
+                    return body
+            body = compute(snap)
+            if memo is not None and not snap.read_changing:
+                memo.hold_answer(key, snap.live_keys, snap.live_values, body)
+            return body
 
     def atomic(self, fn: Callable[[Transaction], T], watch: list[str]) -> T:
         memo = self.memo
@@ -220,9 +272,6 @@ class MemoryCache(Cache):
 
     def set_current(self, version: int) -> None:
         self.backend.set_current(version)
-
-    def key_sizes(self, version: int | None = None, prefix: str = "", live: bool = False) -> Iterator[tuple[str, int]]:
-        return self.backend.key_sizes(version, prefix, live)
 
     def close(self) -> None:
         self._stop.set()

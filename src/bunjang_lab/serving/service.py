@@ -6,8 +6,11 @@ very functions of the ``score`` commands, so the JSON is the same), events throu
 once), :mod:`bunjang_lab.serving.listings` and the image scan; the cache through
 :class:`~bunjang_lab.serving.memory.MemoryCache` over redis-py's pool or SQLite.
 
-Lookups run on the event loop (they take well under a millisecond); events, fraud scoring
-and uploads run in the thread pool. Errors are JSON ``{"error": ...}``: 400 for input the
+Lookups run on the event loop (they take well under a millisecond) and a GET of one is
+answered by a small ASGI function ahead of Starlette's routing (:func:`lookups_first`);
+answers that only read fixed values of the version are held as bytes
+(:meth:`~bunjang_lab.serving.memory.MemoryCache.answer`). Events, fraud scoring and
+uploads run in the thread pool. Errors are JSON ``{"error": ...}``: 400 for input the
 edge refuses (:mod:`bunjang_lab.serving.inputs`), 404 for an unknown item, 503 when the
 cache cannot answer, 500 (logged with its traceback) for anything else.
 """
@@ -23,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -35,12 +38,12 @@ from starlette.routing import Route
 from bunjang_lab.errors import BunjangError, InvalidInput, MissingInput
 from bunjang_lab.serving import queries
 from bunjang_lab.serving.backends import open_cache
-from bunjang_lab.serving.cache import CacheError
+from bunjang_lab.serving.cache import CacheError, Snapshot
 from bunjang_lab.serving.events import apply_event
 from bunjang_lab.serving.inputs import parse_json
 from bunjang_lab.serving.listings import cached_verdicts, checked_listing, score_listing, seller_of
 from bunjang_lab.serving.memory import MemoryCache
-from bunjang_lab.serving.metrics import Metrics
+from bunjang_lab.serving.metrics import AccessLog, Metrics
 from bunjang_lab.serving.queries import text_request
 
 MAX_BODY_BYTES = 1 << 20
@@ -49,6 +52,8 @@ MAX_ITEMS_PER_REQUEST = 1000
 """Most events or texts one JSON array may carry."""
 LOOKUP_PARAMETERS = {"user": "user_id", "item": "item_id"}
 """Query-string names that differ from the lookups' parameter names."""
+MAX_HELD_PARAMETERS, MAX_HELD_PARAMETER_CHARS = 8, 256
+"""Largest questions whose answers are held (a parameter the lookups ignore is still part of the key)."""
 
 error_log = logging.getLogger("bunjang_lab.serving.errors")
 
@@ -80,11 +85,15 @@ class PayloadTooLarge(BunjangError):
     """A request body over the service's limit (413)."""
 
 
+def json_bytes(content: Any) -> bytes:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        return json_bytes(content)
 
 
 def _status(exc: BunjangError) -> int:
@@ -95,21 +104,61 @@ def _status(exc: BunjangError) -> int:
     return 404 if isinstance(exc, MissingInput) else 400
 
 
+def error_answer(exc: Exception, method: str, path: str) -> tuple[int, dict]:
+    """(status, body) of a failed request: a domain error as itself, anything else a logged 500."""
+    if isinstance(exc, BunjangError):
+        return _status(exc), {"error": str(exc)}
+    error_log.error("unexpected error in %s %s", method, path, exc_info=exc)
+    return 500, {"error": "internal error (logged by the service)"}
+
+
 def answers_errors(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     """The endpoint, with domain errors as JSON ``{"error"}`` and anything else as a logged 500."""
 
     async def wrapped(request: Request) -> Response:
         try:
             return await endpoint(request)
-        except BunjangError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=_status(exc))
         except HTTPException:
             raise  # Starlette's own (a malformed multipart body): it answers them
-        except Exception:
-            error_log.exception("unexpected error in %s %s", request.method, request.url.path)
-            return JSONResponse({"error": "internal error (logged by the service)"}, status_code=500)
+        except Exception as exc:
+            status, body = error_answer(exc, request.method, request.url.path)
+            return JSONResponse(body, status_code=status)
 
     return wrapped
+
+
+Lookup = Callable[[dict], bytes]
+"""A lookup answering query-string parameters with the answer's JSON bytes."""
+
+
+def lookup_params(query_string: bytes) -> dict:
+    """A query string as the lookups' parameters (decoded as Starlette decodes it)."""
+    return {LOOKUP_PARAMETERS.get(k, k): v for k, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)}
+
+
+def lookups_first(lookups: dict[str, Lookup], app):
+    """``app`` behind an ASGI function answering a GET of a lookup route itself.
+
+    A lookup is a dict of parameters in and bytes out, so Starlette's request, routing and
+    response objects would be most of its cost; other methods of those routes (405, HEAD)
+    and every other route go to ``app``.
+    """
+    json_type = (b"content-type", b"application/json")
+
+    async def asgi(scope, receive, send):
+        lookup = lookups.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if lookup is None:
+            return await app(scope, receive, send)
+        try:
+            status, body = 200, lookup(lookup_params(scope["query_string"]))
+        except Exception as exc:
+            status, answer = error_answer(exc, "GET", scope["path"])
+            body = json_bytes(answer)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [json_type, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return asgi
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -158,15 +207,21 @@ class Service:
 
     # --- lookups ------------------------------------------------------------------------
 
-    def lookup(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def lookup(self, name: str) -> Lookup:
+        """The lookup ``name`` of :mod:`~bunjang_lab.serving.queries`, answered from one
+        version (no await inside) and held while it holds."""
         query = queries.QUERIES[name]
 
-        async def endpoint(request: Request) -> Response:
-            params = {LOOKUP_PARAMETERS.get(k, k): v for k, v in request.query_params.items()}
-            with self.cache.snapshot() as snap:  # no await inside: one version per answer
-                return JSONResponse(query(snap, params))
+        def answer(params: dict) -> bytes:
+            def compute(snap: Snapshot) -> bytes:
+                return json_bytes(query(snap, params))
 
-        return endpoint
+            if len(params) > MAX_HELD_PARAMETERS or any(len(k) + len(v) > MAX_HELD_PARAMETER_CHARS for k, v in params.items()):
+                with self.cache.snapshot() as snap:  # a question too big to keep in memory
+                    return compute(snap)
+            return self.cache.answer((name, *sorted(params.items())), compute)
+
+        return answer
 
     # --- events -------------------------------------------------------------------------
 
@@ -292,17 +347,26 @@ def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_environment()
     service = Service(settings)
 
+    access_log = AccessLog(sys.stderr) if settings.access_log else None
+
     @asynccontextmanager
     async def lifespan(app):
         service.cache.start()
         yield
         service.cache.close()
+        if access_log is not None:
+            access_log.flush()  # the last requests' lines
+
+    lookups = {f"/api/v1/{name}": service.lookup(name) for name in queries.QUERIES}
+
+    def starlette_endpoint(lookup: Lookup) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:  # HEAD; a GET goes to lookups_first
+            return Response(lookup(lookup_params(request.scope["query_string"])), media_type=JSONResponse.media_type)
+
+        return endpoint
 
     endpoints = {
-        "/api/v1/recommend": (service.lookup("recommend"), "GET"),
-        "/api/v1/popular": (service.lookup("popular"), "GET"),
-        "/api/v1/related": (service.lookup("related"), "GET"),
-        "/api/v1/suggest": (service.lookup("suggest"), "GET"),
+        **{path: (starlette_endpoint(lookup), "GET") for path, lookup in lookups.items()},
         "/api/v1/events": (service.events, "POST"),
         "/api/v1/text": (service.text, "POST"),
         "/api/v1/listing": (service.listing, "POST"),
@@ -312,7 +376,7 @@ def create_app(settings: Settings | None = None):
     }
     routes = [Route(path, answers_errors(endpoint), methods=[method]) for path, (endpoint, method) in endpoints.items()]
     app = Starlette(routes=routes, lifespan=lifespan)
-    return service.metrics.observe(app, set(endpoints), sys.stderr if settings.access_log else None)
+    return service.metrics.observe(lookups_first(lookups, app), set(endpoints), access_log)
 
 
 def app_from_environment():
