@@ -11,8 +11,17 @@ With ``--evaluate LAKE`` it instead prints the product quality on the lake's tim
 items vs same-category popularity, suggestions vs plain prefix-by-popularity), the figures
 recorded in docs/benchmarks.md.
 
+With ``--yoochoose`` it judges related items on real sessions: YooChoose-100k
+(``../shared/datasets/yoochoose_100k``, read where it lies): related items built from the
+training days (each session a user, each item a listing without title, category or price:
+the log has none), then for every click of a test session, is the next different item the
+session opened (within 30 minutes) among the 10 related items of the clicked one? Only
+pairs of items seen in training count. The baseline is same-category popularity, which on
+a log without categories is the overall popular list.
+
     .venv/bin/python benchmarks/products.py [--users 10000] [--listings 61000]
     .venv/bin/python benchmarks/products.py --evaluate var/lake [--test-days 3]
+    .venv/bin/python benchmarks/products.py --yoochoose
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ import json
 import tempfile
 import time
 from pathlib import Path
+
+import pandas as pd
 
 from bunjang_lab.marketplace.state import snapshot
 from bunjang_lab.products.recommend import build_products, write_products
@@ -37,9 +48,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--evaluate", metavar="LAKE", help="print product quality on this lake's time split instead")
     p.add_argument("--test-days", type=float, default=3.0)
+    p.add_argument("--yoochoose", action="store_true", help="related items on YooChoose-100k's real sessions instead")
     args = p.parse_args()
     if args.evaluate:
         return evaluate(args.evaluate, args.test_days)
+    if args.yoochoose:
+        return evaluate_yoochoose()
 
     start = time.perf_counter()
     events = market_events(args.users, args.listings, seed=args.seed)
@@ -90,14 +104,51 @@ def evaluate(lake: str, test_days: float) -> None:
     print(f"\nhome feed (top {result['home']['k']}):  " + "  ".join(f"{m:>9}" for m in ("hr@10", "ndcg@10", "recall@20", "mrr")))
     for name, m in home.items():
         print(f"  {name:<16}" + "  ".join(f"{m[k]:>9.4f}" for k in ("hr@10", "ndcg@10", "recall@20", "mrr")))
-    print(f"\nrelated items, next opened item ({result['related']['pairs']} pairs):")
-    for name, m in result["related"]["results"].items():
-        print(f"  {name:<16}  " + "  ".join(f"{k} {v:.4f}" for k, v in m.items()))
+    print_related(result["related"])
     sug = result["suggest"]
     print(f"\nsuggestions, MRR of the final query ({sug['queries']} queries; {sug['protocol']}):")
     for typed, m in sug["results"].items():
         print(f"  {typed:<12}  suggest {m['suggest']:.4f}  prefix-popularity {m['prefix-popularity']:.4f}")
     print(json.dumps(result, ensure_ascii=False))
+
+
+def yoochoose_events(clicks: pd.DataFrame) -> pd.DataFrame:
+    """Clicks as events: a session is a user, an item a listing (no title, category or price)
+    listed an hour before its first click."""
+    ts = pd.to_datetime(clicks["Time"], unit="s", utc=True)
+    first = ts.groupby(clicks["ItemId"]).min()
+    listings = pd.DataFrame({"type": "listing", "user_id": "shop", "item_id": first.index, "ts": first.to_numpy() - pd.Timedelta(hours=1)})
+    views = pd.DataFrame({"type": "click", "user_id": "s" + clicks["SessionId"], "item_id": clicks["ItemId"], "ts": ts})
+    return pd.concat([listings, views], ignore_index=True)
+
+
+def evaluate_yoochoose() -> None:
+    from yoochoose import read_clicks  # benchmarks/yoochoose.py: where the data lies
+
+    from bunjang_lab.products import popular, related
+    from bunjang_lab.products.evaluation import RELATED_KS, next_opened, related_quality
+
+    start = time.perf_counter()
+    train, test = read_clicks()
+    snap = snapshot(yoochoose_events(train))
+    table = related.related_items(snap, k=max(RELATED_KS))
+    built = time.perf_counter() - start
+    pairs = next_opened(yoochoose_events(test).query("type == 'click'"))
+    live = set(snap.live["item_id"])
+    pairs = pairs[pairs["item_id"].isin(live) & pairs["next_item_id"].isin(live)]
+    scores = popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]
+    result = related_quality(table, snap.live, scores, pairs)
+    print(f"YooChoose-100k: {len(live):,} items in training, related items built in {built:.1f} s")
+    print_related(result)
+    print(json.dumps(result))
+
+
+def print_related(related: dict) -> None:
+    print(f"\nrelated items, next opened item ({related['pairs']} pairs):")
+    for name, m in related["results"].items():
+        print(f"  {name:<16}  " + "  ".join(f"{k} {v:.4f}" for k, v in m.items()))
+    for metric, d in related["difference"].items():
+        print(f"  {metric} difference {d['diff']:+.4f}, paired 95% interval [{d['low']:+.4f}, {d['high']:+.4f}]")
 
 
 if __name__ == "__main__":

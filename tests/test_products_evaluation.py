@@ -52,6 +52,8 @@ def test_evaluate_products_on_a_time_split_reports_every_product_with_its_baseli
     home = out["home"]["results"]
     assert set(home) == {"fm-raw", "home", "segment-popular"} and home["home"]["users"] == len(split.users)
     assert set(out["related"]["results"]) == {"related", "category-popular"} and out["related"]["pairs"] > 0
+    for interval in out["related"]["difference"].values():  # paired 95% bootstrap intervals
+        assert interval["low"] <= interval["diff"] <= interval["high"]
     assert set(out["suggest"]["results"]) == {f"{m}={n}" for m in ("characters", "chosung") for n in (1, 2, 3)}
     for metrics in home.values():
         assert 0.0 <= metrics["hr@10"] <= 1.0

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bunjang_lab.intervals import paired_bootstrap
 from bunjang_lab.marketplace.segments import ALL
 from bunjang_lab.marketplace.state import Snapshot, snapshot
 from bunjang_lab.products import feed, popular, related, suggest
@@ -101,23 +102,65 @@ def next_opened(clicks: pd.DataFrame, gap_minutes: float = SESSION_GAP_MINUTES) 
     return pd.DataFrame({"item_id": c.loc[ok, "item_id"].to_numpy(), "next_item_id": nxt.loc[ok, "item_id"].to_numpy()})
 
 
-def evaluate_related(split, snap: Snapshot, tables: dict, k: int = 10) -> dict:
+def related_hits(related: pd.DataFrame, live: pd.DataFrame, popularity: pd.DataFrame, pairs: pd.DataFrame,
+                 k: int = 10) -> dict[str, np.ndarray]:
+    """Per (item_id, next_item_id) pair, 1.0 when the next item is among the item's first ``k``
+    related items (``"related"``) and among the ``k`` most popular other live listings of the
+    item's leaf category (``"category-popular"``; ``popularity``: item_id, score).
+
+    >>> live = pd.DataFrame({"item_id": ["a", "b", "c"], "category": ["x", "x", "x"]})
+    >>> rel = pd.DataFrame({"item_id": ["a"], "rank": [1], "related_item_id": ["c"]})
+    >>> pop = pd.DataFrame({"item_id": ["b", "c"], "score": [2.0, 1.0]})
+    >>> hits = related_hits(rel, live, pop, pd.DataFrame({"item_id": ["a"], "next_item_id": ["c"]}), k=1)
+    >>> hits["related"].tolist(), hits["category-popular"].tolist()
+    ([1.0], [0.0])
+    """
+    ours = _lists(related[related["rank"] <= k], "item_id", "related_item_id")
+    by_leaf = live[["item_id", "category"]].merge(popularity, on="item_id", how="left").fillna({"score": 0.0})
+    by_leaf = by_leaf.sort_values(["category", "score", "item_id"], ascending=[True, False, True])
+    top_by_leaf = {c: g["item_id"].head(k + 1).tolist() for c, g in by_leaf.groupby("category")}
+    leaf = live.set_index("item_id")["category"]
+    hits = {"related": [], "category-popular": []}
+    for item, nxt in zip(pairs["item_id"], pairs["next_item_id"]):
+        hits["related"].append(float(nxt in ours.get(item, ())))
+        hits["category-popular"].append(float(nxt in [i for i in top_by_leaf.get(leaf[item], []) if i != item][:k]))
+    return {name: np.asarray(h, dtype=float) for name, h in hits.items()}
+
+
+def compared(per_unit: dict[str, np.ndarray], ours: str, baseline: str, metric: str) -> dict:
+    """Means of per-unit scores and the paired 95% bootstrap interval of ``ours - baseline``."""
+    return {"results": {name: {metric: round(float(v.mean()), 5) if len(v) else 0.0} for name, v in per_unit.items()},
+            "difference": {metric: {k: round(v, 5) for k, v in paired_bootstrap(per_unit[ours], per_unit[baseline]).items()}}}
+
+
+def merged(parts: list[dict]) -> dict:
+    """:func:`compared` answers of several metrics as one (results and differences by metric)."""
+    out: dict = {"results": {}, "difference": {}}
+    for part in parts:
+        for name, values in part["results"].items():
+            out["results"].setdefault(name, {}).update(values)
+        out["difference"].update(part["difference"])
+    return out
+
+
+RELATED_KS = (10, 5)
+"""HR@10 is what a detail page's row shows; HR@5 still separates lists where a leaf category
+holds fewer than 11 listings (the baseline then shows the whole leaf)."""
+
+
+def related_quality(related: pd.DataFrame, live: pd.DataFrame, popularity: pd.DataFrame, pairs: pd.DataFrame) -> dict:
+    """HR@10 and HR@5 of the next opened item: related items vs same-category popular, with
+    paired 95% intervals of the differences."""
+    return {"pairs": int(len(pairs)), **merged([compared(related_hits(related, live, popularity, pairs, k), "related",
+                                                         "category-popular", f"hr@{k}") for k in RELATED_KS])}
+
+
+def evaluate_related(split, snap: Snapshot, tables: dict) -> dict:
     test = split.test[split.test["type"] == "click"]
     pairs = next_opened(test)
     live = set(snap.live["item_id"])
     pairs = pairs[pairs["item_id"].isin(live) & pairs["next_item_id"].isin(live)]
-    ours = _lists(tables["related"][tables["related"]["rank"] <= k], "item_id", "related_item_id")
-    overall = tables["popular_scores"]
-    by_leaf = snap.live[["item_id", "category"]].merge(overall, on="item_id", how="left").fillna({"score": 0.0})
-    by_leaf = by_leaf.sort_values(["category", "score", "item_id"], ascending=[True, False, True])
-    top_by_leaf = {c: g["item_id"].head(k + 1).tolist() for c, g in by_leaf.groupby("category")}
-    leaf = snap.live.set_index("item_id")["category"]
-    hits = {"related": 0, "category-popular": 0}
-    for item, nxt in zip(pairs["item_id"], pairs["next_item_id"]):
-        hits["related"] += nxt in ours.get(item, ())
-        hits["category-popular"] += nxt in [i for i in top_by_leaf.get(leaf[item], []) if i != item][:k]
-    n = max(len(pairs), 1)
-    return {"pairs": int(len(pairs)), "results": {name: {f"hr@{k}": round(h / n, 5)} for name, h in hits.items()}}
+    return related_quality(tables["related"], snap.live, tables["popular_scores"], pairs)
 
 
 def search_sessions(searches: pd.DataFrame, gap_minutes: float = SESSION_GAP_MINUTES) -> pd.DataFrame:
