@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Iterator
 
 from bunjang_lab.marketplace import segments
 from bunjang_lab.serving import keys
@@ -272,6 +272,9 @@ class MemoryCache(Cache):
 
     def set_current(self, version: int) -> None:
         self.backend.set_current(version)
+
+    def key_sizes(self, version: int | None = None, prefix: str = "", live: bool = False) -> Iterator[tuple[str, int]]:
+        return self.backend.key_sizes(version, prefix, live)
 
     def close(self) -> None:
         self._stop.set()
