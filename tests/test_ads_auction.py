@@ -16,7 +16,7 @@ from bunjang_lab.errors import InvalidInput
 RESERVES = {"cpc": 50, "cpm": 500}
 
 bidders = st.lists(st.tuples(st.sampled_from(["cpc", "cpc", "cpm"]), st.integers(1, 5_000),
-                             st.floats(0.0, 0.3, allow_nan=False)), min_size=1, max_size=25)
+                             st.floats(0.0, 0.3, allow_nan=False)), min_size=1, max_size=80)
 
 
 def market(rows):

@@ -189,9 +189,7 @@ class Auction:
         campaign = self.pair_campaign_[pairs]
         bids = self.bids_[campaign]
         value = bids * rank_q
-        order = np.lexsort((campaign, -value))           # best value first, ties by campaign order
-        _, first = np.unique(campaign[order], return_index=True)
-        best = order[np.sort(first)][:open_slots + 1]   # each campaign's best listing, in rank order
+        best = _best_per_campaign(value, campaign, open_slots + 1)
         for rank, j in enumerate(best[:open_slots]):
             k = int(campaign[j])
             if self.policy == "first_price":
@@ -209,14 +207,37 @@ class Auction:
 
     def _reserved(self, pair_ok: np.ndarray, pctr: np.ndarray) -> list[Placement]:
         """Hourly reservations first, highest hourly price first (each on its best listing)."""
+        if not self.hourly_.any():
+            return []
         pairs = np.flatnonzero(pair_ok & self.hourly_[self.pair_campaign_])
         if not len(pairs):
             return []
         campaign = self.pair_campaign_[pairs]
         order = np.lexsort((-pctr[pairs], campaign, -self.bids_[campaign]))
-        _, first = np.unique(campaign[order], return_index=True)
-        chosen = order[np.sort(first)][:self.slots]
+        chosen = _first_of_each(order, campaign)[:self.slots]
         return [Placement(slot, self.campaign_ids_[campaign[j]], self.pair_item_[pairs[j]], "hourly",
                           int(self.bids_[campaign[j]]), int(self.bids_[campaign[j]]), float(pctr[pairs[j]]),
                           float(self.bids_[campaign[j]]))
                 for slot, j in enumerate(chosen)]
+
+
+def _first_of_each(order: np.ndarray, campaign: np.ndarray) -> np.ndarray:
+    """The entries of ``order`` whose campaign has not appeared earlier in it."""
+    _, first = np.unique(campaign[order], return_index=True)
+    return order[np.sort(first)]
+
+
+def _best_per_campaign(value: np.ndarray, campaign: np.ndarray, wanted: int) -> np.ndarray:
+    """Indices of the ``wanted`` best campaigns' best pairs, in rank order (value descending,
+    ties by campaign). Only the top of the values is sorted when it holds enough campaigns:
+    a request has one to four open slots and up to thousands of pairs."""
+    def ranked(pairs: np.ndarray) -> np.ndarray:
+        return _first_of_each(pairs[np.lexsort((campaign[pairs], -value[pairs]))], campaign)
+
+    size = 8 * wanted
+    if size < len(value):
+        threshold = np.partition(value, len(value) - size)[len(value) - size]
+        best = ranked(np.flatnonzero(value >= threshold))   # every tie at the threshold stays in
+        if len(best) >= wanted:
+            return best[:wanted]
+    return ranked(np.arange(len(value)))[:wanted]

@@ -83,7 +83,7 @@ def make_ad_market(n_users: int = 3_000, n_campaigns: int = 300, seed: int = 0,
             log_price.append(float(rng.normal(0, 0.3)))
             quality.append(float(rng.normal(0, 0.5)))
         cpc_bid = float(np.clip(rng.lognormal(np.log(250), 0.6), 60, 3_000))
-        bid = {"cpc": cpc_bid, "cpm": cpc_bid * 8, "hourly": cpc_bid * 40}[billing]
+        bid = {"cpc": cpc_bid, "cpm": cpc_bid * 10, "hourly": cpc_bid * 40}[billing]
         budget = cpc_bid * rng.lognormal(np.log(40), 0.7)
         if billing == "hourly":
             budget = bid * rng.integers(4, 12)
