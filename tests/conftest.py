@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -14,9 +15,11 @@ SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
-    """Point BUNJANG_HOME and the models folder at a temporary folder."""
+    """Point BUNJANG_HOME and the models folder at a temporary folder; pictures may be
+    read from anywhere under it and the sample data (the image roots)."""
     home = tmp_path / "bunjang_home"
     monkeypatch.setenv("BUNJANG_HOME", str(home))
+    monkeypatch.setenv("BUNJANG_IMAGE_ROOTS", os.pathsep.join([str(tmp_path), str(SAMPLE_DIR)]))
     monkeypatch.setenv("BUNJANG_MODELS", str(home / "models"))
     monkeypatch.delenv("BUNJANG_CACHE_URL", raising=False)
     return home

@@ -1,4 +1,4 @@
-"""Every kind of bad or unusual file gives a clear per-file error or a correct picture."""
+"""Every kind of bad or unusual file gives a clear per-file error with its code, or a correct picture."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bunjang_lab.fraud.images.loading import MAX_PIXELS, ImageError, open_image, read_bytes
+from bunjang_lab.fraud.images.loading import MAX_ASPECT, MAX_PIXELS, MIN_SIDE, ImageError, open_image
+from bunjang_lab.fraud.images.sources import ImageSources
+
+read_bytes = ImageSources(roots=None).read
 
 
 def encoded(img: Image.Image, fmt: str, **options) -> bytes:
@@ -32,25 +35,46 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"%PDF-1.4 not a picture", "not an image"),
-    (b"", "empty file"),
-    (png_header_only(100_000, 100_000), "decompression bomb"),
-    (png_header_only(0, 0), "corrupt|too small|not an image"),
-    (png_header_only(4, 3), "too small"),
+@pytest.mark.parametrize("data, message, codes", [
+    (b"%PDF-1.4 not a picture", "not an image", {"not_an_image"}),
+    (b"", "empty file", {"empty"}),
+    (png_header_only(100_000, 100_000), "decompression bomb", {"decompression_bomb"}),
+    (png_header_only(0, 0), "corrupt|too small|not an image", {"corrupt", "too_small", "not_an_image"}),
+    (png_header_only(4, 3), "too small", {"too_small"}),
+    (encoded(Image.new("L", (20_000, 8), 255), "PNG", optimize=True), r"too wide \(20000x8", {"too_wide"}),
+    (encoded(Image.new("L", (8, 20_000), 255), "PNG", optimize=True), r"too tall \(8x20000", {"too_tall"}),
 ])
-def test_bad_files_are_one_line_errors(tmp_path, data, message):
+def test_bad_files_are_one_line_errors_with_a_code(tmp_path, data, message, codes):
     path = tmp_path / "bad.jpg"
     path.write_bytes(data)
     with pytest.raises(ImageError, match=message) as caught:
         open_image(read_bytes(str(path)) if data else path)
     assert "\n" not in str(caught.value)
+    assert caught.value.code in codes
 
 
-def test_a_truncated_jpeg_is_an_error():
-    data = encoded(photo(), "JPEG")
-    with pytest.raises(ImageError, match="corrupt or truncated"):
-        open_image(data[: len(data) // 2])
+def test_the_wide_strip_of_the_issue_is_570_bytes_or_less():
+    assert len(encoded(Image.new("L", (20_000, 8), 255), "PNG", optimize=True)) <= 570
+
+
+@pytest.mark.parametrize("size", [(MAX_ASPECT * 8, 8), (8, MAX_ASPECT * 8), (4000, 200), (200, 4000)])
+def test_long_pictures_up_to_the_aspect_limit_decode_hash_and_find_lines(size):
+    """What the loader lets through, the text-line finder and the hashes can work on."""
+    from bunjang_lab.fraud.images.hashing import CROP_BOXES, hash_image
+    from bunjang_lab.fraud.images.ocr import text_lines
+
+    img = open_image(encoded(photo(*size), "PNG"))
+    assert min(img.size) >= MIN_SIDE
+    assert isinstance(text_lines(img, max_lines=None), list)
+    assert hash_image(img, crops=CROP_BOXES, with_boxes=True, with_views=True).phash is not None
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+def test_truncated_jpeg_and_png_are_corrupt(cut):
+    for data in (encoded(photo(), "JPEG"), encoded(photo(), "PNG")):
+        with pytest.raises(ImageError, match="corrupt or truncated") as caught:
+            open_image(data[: int(len(data) * cut)])
+        assert caught.value.code == "corrupt"
 
 
 def test_the_pixel_limit_is_checked_before_decoding():
@@ -66,8 +90,9 @@ def test_missing_and_oversized_files(tmp_path):
         read_bytes(str(tmp_path))
     big = tmp_path / "big.bin"
     big.write_bytes(b"\0" * 2048)
-    with pytest.raises(ImageError, match="larger than"):
-        read_bytes(str(big), limit=1024)
+    with pytest.raises(ImageError, match="larger than") as caught:
+        ImageSources(roots=None, max_bytes=1024).read(str(big))
+    assert caught.value.code == "too_large"
 
 
 def test_animated_gif_uses_its_first_frame():

@@ -47,8 +47,8 @@ def test_score_image_prints_one_line_per_file_in_order(photos, tmp_path, capsys)
     assert [m["listing"] for m in lines[0]["matches"]] == ["coffee.jpg"]
     assert lines[0]["flagged"] and lines[0]["reasons"][0]["code"] == "image_reuse"
     assert lines[0]["reasons"][0]["source"] == "image" and lines[0]["reasons"][0]["category"] == "stolen_image"
-    assert lines[1] == {"image": files[1], "error": "not an image (unrecognised format)"}
-    assert lines[2] == {"image": files[2], "error": "no such file"}
+    assert lines[1] == {"image": files[1], "error": "not an image (unrecognised format)", "error_code": "not_an_image"}
+    assert lines[2] == {"image": files[2], "error": "no such file", "error_code": "not_found"}
     # indexing again adds nothing
     images_command(["index", str(photos), "--index", str(tmp_path / "ix"), "--no-progress"])
     assert json.loads(capsys.readouterr().out)["added"] == 0

@@ -85,7 +85,7 @@ def score_listing(listing: dict, text_scorer, images: list[dict] | None, cached:
     else:
         usable = [r for r in images if "error" not in r]
         parts["images"] = {"risk": max((r["risk"] for r in usable), default=0.0), "checked": len(usable),
-                           "errors": [{"image": r["image"], "error": r["error"]} for r in images if "error" in r]}
+                           "errors": [{k: r[k] for k in ("image", "error", "error_code")} for r in images if "error" in r]}
         risks.append(parts["images"]["risk"])
         seen = set()
         for result in usable:

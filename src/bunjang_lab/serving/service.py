@@ -299,11 +299,12 @@ class Service:
 
     def _scan_upload(self, data: bytes, suffix: str, ocr: bool) -> dict:
         from bunjang_lab.fraud.images.scan import scan_images
+        from bunjang_lab.fraud.images.sources import ImageSources
 
         with tempfile.NamedTemporaryFile(suffix=suffix) as file:
             file.write(data)
-            file.flush()
-            return scan_images([file.name], self.image_index, ocr=ocr)[0]
+            file.flush()  # the service's own file, outside the image roots
+            return scan_images([file.name], self.image_index, ocr=ocr, sources=ImageSources.from_env().any_local_path())[0]
 
     def _image_index(self) -> str | None:
         """The configured index, else the default one when it was built, else none (read at

@@ -53,19 +53,28 @@ def run(argv: list[str]) -> int:
 
 def index_source(source, index_path, progress: bool = False) -> dict:
     """Add every picture of ``source`` to the index at ``index_path``; per-file errors are
-    printed on stderr and counted, never fatal. Returns a summary dict."""
+    printed on stderr and counted, never fatal. Returns a summary dict.
+
+    A lake's references obey the image roots; a folder named here is one more root.
+    """
+    from dataclasses import replace
+
     from tqdm import tqdm
 
     from bunjang_lab.fraud.images.scan import analyse, open_index
+    from bunjang_lab.fraud.images.sources import ImageSources
 
     entries = list(discover(source))
+    sources = ImageSources.from_env()
+    if "://" not in str(source) and not (Path(source) / "events").is_dir():
+        sources = replace(sources, roots=(*sources.roots, str(source)))
     index = open_index(index_path)
     added = errors = 0
     batch = []
     for entry in tqdm(entries, desc="hashing", unit="img", disable=not progress, file=sys.stderr):
         if index.contains_file(entry["image"], entry["item_id"]):
             continue
-        analysed = analyse(entry["image"], query=False)
+        analysed = analyse(entry["image"], query=False, sources=sources)
         if analysed.error:
             errors += 1
             print(f"{entry['image']}: {analysed.error}", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 Everything a listing photo can be (JPEG with an EXIF rotation, CMYK, a palette with
 transparency, an animated GIF...) comes out as an upright RGB picture; what cannot be read
-raises :class:`ImageError` with a one-line message.
+raises :class:`ImageError` with a one-line message and a reason code. Where a picture may
+be read from (roots, protocols, time and size limits) is :mod:`.sources`' business.
 
 >>> from PIL import Image
 >>> img = open_image(_png_bytes(Image.new("P", (20, 10))))
@@ -12,6 +13,11 @@ raises :class:`ImageError` with a one-line message.
 Traceback (most recent call last):
 ...
 bunjang_lab.fraud.images.loading.ImageError: not an image (unrecognised format)
+>>> try:
+...     open_image(_png_bytes(Image.new("L", (20000, 8))))
+... except ImageError as exc:
+...     exc.code, str(exc)
+('too_wide', 'image too wide (20000x8; at most 20:1)')
 """
 
 from __future__ import annotations
@@ -32,38 +38,24 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_PIXELS = 64_000_000
 #: Below this side length a picture carries no usable content to hash.
 MIN_SIDE = 8
+#: Refuse pictures whose long side is more than this many times the short one: a
+#: 20000x8 strip shrunk to :data:`MAX_SIDE` is a line of pixels nothing downstream can
+#: read. Panoramas (up to about 10:1) and long phone screenshots (1080x20000 is 18.5:1) pass.
+MAX_ASPECT = 20
 #: Longest side kept after decoding; JPEGs are decoded at a reduced scale directly
 #: (``draft``), which keeps large photos cheap while leaving small text readable.
 MAX_SIDE = 2048
-
-#: Refuse files larger than this before reading them (no listing photo needs more).
-MAX_FILE_BYTES = 50 * 1024 * 1024
 
 Source = Union[str, os.PathLike, bytes, BinaryIO]
 
 
 class ImageError(ValueError):
-    """The file is not a usable image; the message is one line for the per-file report."""
+    """The file is not a usable image: a one-line message for the per-file report and a
+    reason ``code`` (listed in ``docs/images.md``, "Image references and errors")."""
 
-
-def read_bytes(location: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a local path or an fsspec URL, refusing files above ``limit``."""
-    if "://" in location and not location.startswith("file://"):
-        import fsspec
-
-        opener = fsspec.open(location, "rb")
-    else:
-        path = Path(location.removeprefix("file://"))
-        if not path.is_file():
-            raise ImageError("no such file" if not path.exists() else "not a regular file")
-        opener = open(path, "rb")
-    with opener as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise ImageError(f"file larger than {limit // (1024 * 1024)} MiB")
-    if not data:
-        raise ImageError("empty file")
-    return data
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 def image_size(source: Source) -> tuple[int, int]:
@@ -86,7 +78,7 @@ def open_image(source: Source, max_side: int = MAX_SIDE) -> Image.Image:
             img = ImageOps.exif_transpose(img)
             rgb = _to_rgb(img)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            raise ImageError(f"corrupt or truncated image ({_reason(exc)})") from None
+            raise ImageError(f"corrupt or truncated image ({one_line(exc)})", code="corrupt") from None
     if max(rgb.size) > max_side:
         rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return rgb
@@ -98,26 +90,34 @@ def _open(source: Source) -> Image.Image:
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
-            raise ImageError("no such file" if not path.exists() else "not a regular file")
+            if not path.exists():
+                raise ImageError("no such file", code="not_found")
+            raise ImageError("not a regular file", code="not_a_file")
         if path.stat().st_size == 0:
-            raise ImageError("empty file")
+            raise ImageError("empty file", code="empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(source)
     except UnidentifiedImageError:
-        raise ImageError("not an image (unrecognised format)") from None
+        raise ImageError("not an image (unrecognised format)", code="not_an_image") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ImageError(f"refused: more than {MAX_PIXELS:,} pixels (possible decompression bomb)") from None
+        raise ImageError(f"refused: more than {MAX_PIXELS:,} pixels (possible decompression bomb)",
+                         code="decompression_bomb") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"corrupt or truncated image ({_reason(exc)})") from None
+        raise ImageError(f"corrupt or truncated image ({one_line(exc)})", code="corrupt") from None
     width, height = img.size
     if width * height > MAX_PIXELS:
         img.close()
-        raise ImageError(f"refused: {width}x{height} is more than {MAX_PIXELS:,} pixels (possible decompression bomb)")
+        raise ImageError(f"refused: {width}x{height} is more than {MAX_PIXELS:,} pixels (possible decompression bomb)",
+                         code="decompression_bomb")
     if min(width, height) < MIN_SIDE:
         img.close()
-        raise ImageError(f"image too small ({width}x{height}; at least {MIN_SIDE} pixels per side)")
+        raise ImageError(f"image too small ({width}x{height}; at least {MIN_SIDE} pixels per side)", code="too_small")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        img.close()
+        shape = "wide" if width > height else "tall"
+        raise ImageError(f"image too {shape} ({width}x{height}; at most {MAX_ASPECT}:1)", code=f"too_{shape}")
     return img
 
 
@@ -137,8 +137,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _reason(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def _png_bytes(img: Image.Image) -> bytes:

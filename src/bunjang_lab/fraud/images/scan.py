@@ -8,6 +8,11 @@
   before it, so the photo that was listed first is the original and its later copies
   are the reuse.
 
+A picture that cannot be read or analysed is an ``{"image", "error", "error_code"}``
+answer of its own (codes in ``docs/images.md``); the pictures around it carry on. Where a
+picture may be read from is :class:`~bunjang_lab.fraud.images.sources.ImageSources`'
+business: the references of a lake or a listing obey its roots and protocols.
+
 Reasons follow ``docs/architecture.md``: ``{"code", "category", "weight", "evidence",
 "source": "image"}``; OCR text goes through the same rules as listing text
 (:func:`bunjang_lab.fraud.rules.reasons`) and personal data is masked
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +50,10 @@ OCR_CACHE = "ocr_cache.sqlite"
 #: around at least one digit.
 _READ_WORD = re.compile(r"[A-Za-z0-9@._\-]*\d[A-Za-z0-9@._\-]*")
 MAX_EVIDENCE = 80
+#: What odd pixel content can make the numeric work of a picture raise (the 20000x8 strip
+#: made OCR's resize raise ValueError): that picture's error, never its shard's.
+CONTENT_ERRORS = (ValueError, ArithmeticError, IndexError, TypeError)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,25 +66,34 @@ class Analysed:
     ocr_text: str = ""
     error: str | None = None
     ocr_capped: tuple[str, ...] = ()
+    error_code: str | None = None
 
 
-def analyse(image: str, reader=None, store: bool = True, query: bool = True) -> Analysed:
+def analyse(image: str, reader=None, store: bool = True, query: bool = True, sources=None) -> Analysed:
     """Decode, hash and (with a :class:`~bunjang_lab.fraud.images.ocr.Reader`) OCR one
     file; ``store``: with the hashes the index keeps, ``query``: with those it is
-    searched with (:func:`~bunjang_lab.fraud.images.hashing.hash_image`)."""
+    searched with (:func:`~bunjang_lab.fraud.images.hashing.hash_image`); ``sources``:
+    the :class:`~bunjang_lab.fraud.images.sources.ImageSources` rules (default: the
+    ``BUNJANG_IMAGE_*`` settings)."""
     from bunjang_lab.fraud.images.hashing import CROP_BOXES, hash_image
-    from bunjang_lab.fraud.images.loading import ImageError, open_image, read_bytes
+    from bunjang_lab.fraud.images.loading import ImageError, one_line, open_image
+    from bunjang_lab.fraud.images.sources import ImageSources
 
     try:
-        data = read_bytes(image)
+        data = (sources or ImageSources.from_env()).read(image)
         img = open_image(data)
     except ImageError as exc:
-        return Analysed(image, error=str(exc))
+        return Analysed(image, error=str(exc), error_code=exc.code)
     except OSError as exc:
-        return Analysed(image, error=f"cannot read file ({exc.strerror or exc})")
+        return Analysed(image, error=f"cannot read file ({exc.strerror or exc})", error_code="unreadable")
     key = hashlib.sha256(data).hexdigest()
-    reading = reader.read(img) if reader is not None else None
-    hashes = hash_image(img, crops=CROP_BOXES if store else (), with_boxes=store, with_views=query)
+    try:
+        reading = reader.read(img) if reader is not None else None
+        hashes = hash_image(img, crops=CROP_BOXES if store else (), with_boxes=store, with_views=query)
+    except CONTENT_ERRORS as exc:
+        log.exception("analysing %s failed", image)
+        return Analysed(image, key, error=f"analysis failed ({type(exc).__name__}: {one_line(exc)})",
+                        error_code="analysis_failed")
     return Analysed(image, key, hashes, reading.text if reading else "", ocr_capped=reading.capped if reading else ())
 
 
@@ -146,7 +165,7 @@ def verdict(analysed: Analysed, matches: list[dict], seller: str | None = None) 
     """The ``score image`` object of one analysed picture; ``ocr_capped`` lists the caps
     of :class:`~bunjang_lab.fraud.images.ocr.Budget` the reading hit, when it hit any."""
     if analysed.error:
-        return {"image": analysed.image, "error": analysed.error}
+        return {"image": analysed.image, "error": analysed.error, "error_code": analysed.error_code}
     reasons = image_reasons(matches, seller) + text_reasons(analysed.ocr_text)
     reasons.sort(key=lambda r: -r["weight"])
     score = risk(reasons)
@@ -163,17 +182,21 @@ def verdict(analysed: Analysed, matches: list[dict], seller: str | None = None) 
     return out
 
 
-def scan_images(paths: Sequence[str], index_path=None, ocr: bool = True) -> list[dict]:
-    """Per file, in order, the ``score image`` object (or ``{"image", "error"}``).
+def scan_images(paths: Sequence[str], index_path=None, ocr: bool = True, sources=None) -> list[dict]:
+    """Per file, in order, the ``score image`` object (or ``{"image", "error", "error_code"}``).
 
     ``index_path`` is an image index folder (``None``: no photo matching); its OCR cache is
-    used and filled. A missing index folder is a :class:`FileNotFoundError`.
+    used and filled. A missing index folder is a :class:`FileNotFoundError`. ``sources``
+    as for :func:`analyse`.
     """
+    from bunjang_lab.fraud.images.sources import ImageSources
+
     index = open_index(index_path, must_exist=True) if index_path is not None else None
     reader = make_reader(index_path) if ocr else None
+    sources = sources or ImageSources.from_env()
     out = []
     for path in paths:
-        analysed = analyse(str(path), reader, store=False)
+        analysed = analyse(str(path), reader, store=False, sources=sources)
         matches = []
         if index is not None and analysed.hashes is not None:
             from bunjang_lab.fraud.images.matching import find_matches
@@ -221,24 +244,29 @@ def plan_shards(lake, start, end, shard_size: int = 200) -> list[list[dict]]:
     return [entries[i:i + shard_size] for i in range(0, len(entries), shard_size)]
 
 
-PART_COLUMNS = ("image", "item_id", "seller_id", "ts", "key", "hashes", "ocr_text", "error")
+PART_COLUMNS = ("image", "item_id", "seller_id", "ts", "key", "hashes", "ocr_text", "error", "error_code")
 
 
 def scan_shard(shard: Sequence[dict], index_path, out_file) -> str:
     """Decode, hash and OCR the pictures of one shard into the Parquet part ``out_file``.
 
     Idempotent: the same shard gives the same file (OCR comes from the index's cache when
-    a retry already read a picture). Returns ``out_file``.
+    a retry already read a picture). A picture that cannot be read or analysed is a row
+    with its ``error`` and ``error_code``. Returns ``out_file``.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from bunjang_lab.fraud.images.sources import ImageSources
+
     Path(index_path).mkdir(parents=True, exist_ok=True)
     reader = make_reader(index_path)
+    sources = ImageSources.from_env()
     rows = {c: [] for c in PART_COLUMNS}
     for entry in shard:
-        analysed = analyse(entry["image"], reader)
+        analysed = analyse(entry["image"], reader, sources=sources)
         values = {**entry, "key": analysed.key, "ocr_text": analysed.ocr_text, "error": analysed.error,
+                  "error_code": analysed.error_code,
                   "hashes": json.dumps(_hashes_to_json(analysed.hashes)) if analysed.hashes else None}
         for c in PART_COLUMNS:
             rows[c].append(None if values.get(c) is None else str(values[c]))
@@ -247,7 +275,8 @@ def scan_shard(shard: Sequence[dict], index_path, out_file) -> str:
     return str(Path(out_file))
 
 
-IMAGES_COLUMNS = ("image", "item_id", "seller_id", "matches", "ocr_text", "reasons", "risk", "flagged", "error")
+IMAGES_COLUMNS = ("image", "item_id", "seller_id", "matches", "ocr_text", "reasons", "risk", "flagged", "error",
+                  "error_code")
 
 
 def merge_shards(part_files: Sequence, index_path, out) -> str:
@@ -270,7 +299,8 @@ def merge_shards(part_files: Sequence, index_path, out) -> str:
                "hashes": _hashes_from_json(r["hashes"])} for r in rows if r["hashes"])
     table = {c: [] for c in IMAGES_COLUMNS}
     for r in rows:
-        analysed = Analysed(r["image"], r["key"], _hashes_from_json(r["hashes"]), r["ocr_text"] or "", r["error"])
+        analysed = Analysed(r["image"], r["key"], _hashes_from_json(r["hashes"]), r["ocr_text"] or "", r["error"],
+                            error_code=r.get("error_code"))
         matches = []
         if analysed.hashes is not None:
             own = index.position(r["key"], r["item_id"])
@@ -286,6 +316,7 @@ def merge_shards(part_files: Sequence, index_path, out) -> str:
         table["risk"].append(result.get("risk", 0.0))
         table["flagged"].append(result.get("flagged", False))
         table["error"].append(result.get("error"))
+        table["error_code"].append(result.get("error_code"))
     target = Path(out)
     if target.suffix != ".parquet":
         target = target / "images.parquet"
@@ -299,6 +330,7 @@ def merge_shards(part_files: Sequence, index_path, out) -> str:
 def _hashes_to_json(hashes) -> dict:
     return {"phash": hashes.phash, "dhash": hashes.dhash, "phash_mirror": hashes.phash_mirror,
             "dhash_mirror": hashes.dhash_mirror, "crops": hashes.crops, "boxes": hashes.boxes,
+            "deep": hashes.deep, "deep_boxes": hashes.deep_boxes,
             "thumbnail": _thumb_hex(hashes.thumbnail), "box_thumbnails": [_thumb_hex(t) for t in hashes.box_thumbnails],
             "views": [[v.phash, v.dhash, v.phash_mirror, v.dhash_mirror, _thumb_hex(v.thumbnail)] for v in hashes.views]}
 
@@ -313,6 +345,7 @@ def _hashes_from_json(text):
                        crops=tuple(tuple(c) for c in values["crops"]), thumbnail=_thumb(values["thumbnail"]),
                        boxes=tuple(tuple(b) for b in values["boxes"]),
                        box_thumbnails=tuple(_thumb(t) for t in values["box_thumbnails"]),
+                       deep=tuple(tuple(c) for c in values["deep"]), deep_boxes=tuple(tuple(b) for b in values["deep_boxes"]),
                        views=tuple(View(*v[:4], thumbnail=_thumb(v[4])) for v in values["views"]))
 
 

@@ -2,8 +2,9 @@
 
 Prints, for each file in order, one JSON object per line: ``{"image", "matches": [{"image",
 "listing", "seller", "distance"}], "ocr_text", "risk", "flagged", "reasons"}``, or
-``{"image", "error"}`` for a file that is not a usable picture (the batch carries on;
-the exit code is 1 when any file failed).
+``{"image", "error", "error_code"}`` for a file that is not a usable picture (the batch
+carries on; the exit code is 1 when any file failed). The files named here may lie
+anywhere; URLs obey the image protocols, time and size limits (``docs/images.md``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ def run(argv: list[str]) -> int:
     args = p.parse_args(argv)
     from bunjang_lab.fraud.images.cli import default_index
     from bunjang_lab.fraud.images.scan import scan_images
+    from bunjang_lab.fraud.images.sources import ImageSources
 
-    results = scan_images(args.files, args.index or default_index(), ocr=not args.no_ocr)
+    results = scan_images(args.files, args.index or default_index(), ocr=not args.no_ocr,
+                          sources=ImageSources.from_env().any_local_path())
     for result in results:
         emit(result)
     return 1 if any("error" in r for r in results) else 0
