@@ -71,7 +71,8 @@ def described(tmp_path_factory):
 
 def test_every_dag_file_imports_without_errors(described):
     assert described["errors"] == {}
-    assert set(described["dags"]) == {"marketplace_ingest", "fraud_scan", "recommender_train", "publish", "batch_report"}
+    assert set(described["dags"]) == {"marketplace_ingest", "fraud_scan", "recommender_train", "publish", "batch_report",
+                                      "ads_billing"}
 
 
 def test_every_task_retries_at_least_twice_and_every_dag_is_tagged(described):
@@ -87,6 +88,7 @@ def test_schedules_chain_the_dags_through_assets(described):
     assert dags["marketplace_ingest"]["timetable"] == "CronDataIntervalTimetable"
     assert dags["marketplace_ingest"]["summary"] == "0 * * * *"
     assert dags["recommender_train"]["summary"] == dags["batch_report"]["summary"] == "0 0 * * *"
+    assert dags["ads_billing"]["summary"] == "0 * * * *"
     lake, fraud, model, cache = "bunjang://lake/events", "bunjang://runs/fraud", "bunjang://models/latest", "bunjang://serving/cache"
     assert dags["marketplace_ingest"]["tasks"]["announce"]["outlets"] == [lake]
     assert dags["fraud_scan"]["assets"] == [lake]
@@ -105,6 +107,7 @@ def test_task_dependencies(described):
     assert edges("recommender_train") == {"train": [], "gate": ["train"], "promote": ["gate"]}
     assert edges("publish") == {"products": [], "to_cache": ["products"]}
     assert edges("batch_report") == {"report": []}
+    assert edges("ads_billing") == {"reconcile": []}
 
 
 def test_images_are_scanned_in_mapped_tasks_and_the_scan_survives_zero_shards(described):
@@ -120,6 +123,7 @@ def test_params_let_users_point_the_dags_at_other_folders(described):
     assert {"lake", "runs", "models", "tolerance"} <= set(dags["recommender_train"]["params"])
     assert {"lake", "runs", "models", "cache_url", "days"} <= set(dags["publish"]["params"])
     assert {"lake", "runs", "reports"} <= set(dags["batch_report"]["params"])
+    assert {"lake", "runs"} <= set(dags["ads_billing"]["params"])
 
 
 def test_dag_files_do_no_work_at_import_time(tmp_path):

@@ -20,6 +20,8 @@ Partition layout under ``BUNJANG_HOME`` (see docs/airflow.md)::
     runs/<YYYY-MM-DD>/products/   recommendation products of that day
     runs/<YYYY-MM-DD>/train.json  what the training gate decided that day (and its evaluation)
     runs/<YYYY-MM-DD>/publish.json  what was published to the cache, and as which version
+    runs/<YYYY-MM-DD>/ads/        the ads ledger and statements of that KST day (ads_billing)
+    runs/<YYYY-MM-DD>/stages/     how long each task of the day took (:mod:`bunjang_lab.stages`)
     reports/<YYYY-MM-DD>/         the batch report of that day
 
 No Airflow here: the domain and these functions run the same from the demo, a test
@@ -31,10 +33,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from bunjang_lab import stages
 from bunjang_lab.errors import MissingInput
 from bunjang_lab.files import replace_folder, write_json
 
@@ -273,7 +277,8 @@ def scan_image_shard(planned: dict, runs: str, image_index: str) -> str:
     """Hash and OCR one shard of images into its own part file (overwritten on retry)."""
     from bunjang_lab.fraud.images.scan import scan_shard
 
-    return scan_shard(planned["shard"], image_index, _image_part(runs, planned["day"], planned["number"]))
+    with stages.timed(run_dir(runs, planned["day"]), "fraud-images", part=planned["number"]):
+        return scan_shard(planned["shard"], image_index, _image_part(runs, planned["day"], planned["number"]))
 
 
 def scan_fraud_days(lake: str, runs: str, days: Iterable[str], image_index: str, part_files: Iterable[str] = (), *,
@@ -302,9 +307,11 @@ def scan_fraud_days(lake: str, runs: str, days: Iterable[str], image_index: str,
                 merge_shards(parts, image_index, staging)
             return _jsonable(scan_fraud_folder(lake, staging, start, end, image_index=image_index, models_dir=models))
 
-        results[day] = replace_folder(run_dir(runs, day) / "fraud", build)
+        with stages.timed(run_dir(runs, day), "fraud-scan"):
+            results[day] = replace_folder(run_dir(runs, day) / "fraud", build)
         for stale in set((run_dir(runs, day) / "image_parts").glob("shard-*.parquet")) - {Path(p) for p in parts}:
             stale.unlink()
+            stages.forget(run_dir(runs, day), "fraud-images", part=int(stale.stem.split("-")[1]))
     return results
 
 
@@ -320,21 +327,23 @@ def model_version(day: date | str) -> str:
     return f"fm-{as_day(day):%Y%m%d}"
 
 
-def train_candidate(lake: str, models: str, day: str, *, retrain: bool = False, **params: Any) -> str:
+def train_candidate(lake: str, models: str, day: str, *, retrain: bool = False, runs: str | None = None,
+                    **params: Any) -> str:
     """Train the FM on every event before the end of ``day`` into ``models/fm-<day>``.
 
     A complete ``models/fm-<day>`` means the day is already trained: it is returned as is
     (a re-run changes nothing), unless ``retrain``. The model is built beside its folder
     and swapped in; ``models/latest`` is not touched here (see :func:`gate_candidate`).
+    With ``runs``, the time it took is kept in the day's stage records.
     """
     from bunjang_lab.ranking.training import train_model
 
     _, until = day_bounds(day)
     target = Path(models) / model_version(day)
-    if (target / "meta.json").exists() and not retrain:
-        return str(target)
-
-    return str(train_model(lake, until, models, promote=False, version=target.name, **params))
+    with stages.timed(run_dir(runs, day), "train") if runs else nullcontext():
+        if (target / "meta.json").exists() and not retrain:
+            return str(target)
+        return str(train_model(lake, until, models, promote=False, version=target.name, **params))
 
 
 def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, tolerance: float | None = None) -> dict:
@@ -348,7 +357,8 @@ def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, 
     from bunjang_lab.evaluation.gate import GATE_TOLERANCE, promote_if_not_worse
 
     tolerance = GATE_TOLERANCE if tolerance is None else tolerance
-    decision = _jsonable(promote_if_not_worse(candidate, models, lake, tolerance))
+    with stages.timed(run_dir(runs, day), "gate"):
+        decision = _jsonable(promote_if_not_worse(candidate, models, lake, tolerance))
     decision.setdefault("candidate", candidate)
     decision.setdefault("tolerance", tolerance)
     write_json(run_dir(runs, day) / "train.json", decision, sort_keys=True)
@@ -373,7 +383,8 @@ def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
     _, end = day_bounds(day)
     now = end - timedelta(milliseconds=1)
     out = run_dir(runs, day)
-    return _jsonable(compute_products(lake, model_dir.resolve(), out, now=now, fraud_dir=out / "fraud"))
+    with stages.timed(out, "products"):
+        return _jsonable(compute_products(lake, model_dir.resolve(), out, now=now, fraud_dir=out / "fraud"))
 
 
 def publish_day(runs: str, day: str, cache_url: str, keep: int = 3) -> dict:
@@ -384,9 +395,62 @@ def publish_day(runs: str, day: str, cache_url: str, keep: int = 3) -> dict:
     """
     from bunjang_lab.serving.publish import publish_run
 
-    published = _jsonable(publish_run(run_dir(runs, day), cache_url, keep=keep))
+    with stages.timed(run_dir(runs, day), "publish"):
+        published = _jsonable(publish_run(run_dir(runs, day), cache_url, keep=keep))
     write_json(run_dir(runs, day) / "publish.json", published, sort_keys=True)
     return published
+
+
+# ---------------------------------------------------------------------------- ads
+
+
+def bill_ads_day(lake: str, runs: str, day: str, until: datetime | str | None = None) -> dict:
+    """The ads ledger of one KST ``day`` (its ad events before ``until``, when given) into
+    ``runs/<day>/ads``: ``ledger.parquet`` (one row per ad event), ``statement.parquet`` and
+    ``.csv`` (per advertiser and campaign), ``billing.json`` (totals and the reconciliation).
+
+    Computed from the events alone, so a rerun (after a kill, or the next hour's) replaces
+    the folder whole with the same rows for the same events.
+    """
+    import pandas as pd
+
+    from bunjang_lab.ads.ledger import AD_EVENTS, bill
+    from bunjang_lab.ads.pacing import kst_day_bounds
+    from bunjang_lab.lake import read_events
+
+    start_ms, end_ms = kst_day_bounds(as_day(day).isoformat())
+    start, end = pd.Timestamp(start_ms, unit="ms", tz="UTC"), pd.Timestamp(end_ms, unit="ms", tz="UTC")
+    if until is not None:
+        until = pd.Timestamp(until)
+        end = min(end, until.tz_convert("UTC") if until.tzinfo else until.tz_localize("UTC"))
+    campaigns = read_events(lake, ["ad_campaign", "ad_campaign_status"], end=end)
+    ads = read_events(lake, list(AD_EVENTS), start=start, end=end)
+    ledger, table, checks = bill(pd.concat([campaigns, ads], ignore_index=True))
+    summary = {"day": as_day(day).isoformat(), "window": [start.isoformat(), end.isoformat()],
+               "ad_events": len(ledger), "charged_krw": int(ledger["charge_milli"].sum()) / 1000,
+               "advertisers": int(table["seller_id"].nunique()), "campaigns": int(table["campaign_id"].nunique()),
+               "reconciliation": checks}
+
+    def build(folder: Path) -> dict:
+        ledger.to_parquet(folder / "ledger.parquet", index=False)
+        table.to_parquet(folder / "statement.parquet", index=False)
+        table.to_csv(folder / "statement.csv", index=False)
+        write_json(folder / "billing.json", summary, sort_keys=True)
+        return summary
+
+    return _jsonable(replace_folder(run_dir(runs, day) / "ads", build))
+
+
+def bill_ads_hour(lake: str, runs: str, hour_end: datetime | str) -> dict:
+    """:func:`bill_ads_day` of the KST day an hour ``[hour_end - 1 h, hour_end)`` belongs to,
+    up to ``hour_end`` (the ``ads_billing`` DAG's task; the hour that closes a day bills it whole)."""
+    import pandas as pd
+
+    from bunjang_lab.ads.pacing import kst_day
+
+    end = pd.Timestamp(hour_end)
+    end = end.tz_convert("UTC") if end.tzinfo else end.tz_localize("UTC")
+    return bill_ads_day(lake, runs, kst_day(end.value // 1_000_000 - 1), until=end)
 
 
 # -------------------------------------------------------------------------- report

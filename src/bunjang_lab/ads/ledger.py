@@ -152,11 +152,18 @@ def reconcile(ledger: pd.DataFrame, statement_table: pd.DataFrame, events: pd.Da
         impressions=("type", lambda s: int((s == "ad_impression").sum())),
         clicks=("type", lambda s: int((s == "ad_click").sum())),
         spend_milli=("charge_milli", "sum"), largest=("charge_milli", "max"), budget=("budget_at_event", "max"))
-    joined = statement_table.set_index(["campaign_id", "day"])[["impressions", "clicks", "spend_milli"]].join(
-        sums, how="outer", rsuffix="_ledger")
+    joined = pd.merge(statement_table.set_index(["campaign_id", "day"])[["impressions", "clicks", "spend_milli"]],
+                      sums, left_index=True, right_index=True, how="outer", suffixes=("", "_ledger"))
     mismatch = int(((joined["impressions"] != joined["impressions_ledger"]) | (joined["clicks"] != joined["clicks_ledger"])
                     | (joined["spend_milli"] != joined["spend_milli_ledger"])).sum())
     over = sums["spend_milli"] - sums["budget"] * MILLI
     return {"missing": len(ids - set(counted)), "extra": len(set(counted) - ids),
             "duplicated": int(counted.duplicated().sum()), "statement_mismatch": mismatch,
             "overspend": int((over > sums["largest"]).sum())}
+
+
+def bill(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Ledger, statement and their reconciliation with ``events`` (see :func:`build_ledger`)."""
+    ledger = build_ledger(events)
+    table = statement(ledger)
+    return ledger, table, reconcile(ledger, table, events)

@@ -33,6 +33,16 @@ def kst_day(ts_ms: int) -> str:
     return str(np.datetime64((int(ts_ms) + KST_OFFSET_MS) // DAY_MS, "D"))
 
 
+def kst_day_bounds(day: str) -> tuple[int, int]:
+    """``[start, end)`` of a KST day in epoch milliseconds.
+
+    >>> kst_day_bounds("1970-01-02")
+    (54000000, 140400000)
+    """
+    start = int(np.datetime64(day, "D").astype(np.int64)) * DAY_MS - KST_OFFSET_MS
+    return start, start + DAY_MS
+
+
 def kst_hour(ts_ms: int) -> int:
     """Hours since the epoch, counted on KST clock hours (hourly reservations are charged per hour)."""
     return (int(ts_ms) + KST_OFFSET_MS) // HOUR_MS
