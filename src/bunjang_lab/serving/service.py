@@ -17,6 +17,7 @@ cache cannot answer, 500 (logged with its traceback) for anything else.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -353,6 +354,8 @@ def create_app(settings: Settings | None = None):
     @asynccontextmanager
     async def lifespan(app):
         service.cache.start()
+        gc.collect()
+        gc.freeze()  # what start-up made (modules, models, the warmed version) is never scanned again
         yield
         service.cache.close()
         if access_log is not None:
