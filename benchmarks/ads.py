@@ -33,8 +33,9 @@ import pandas as pd
 
 from bunjang_lab.ads.auction import POLICIES, Auction, Request
 from bunjang_lab.ads.calibration import CTRCalibrator
-from bunjang_lab.ads.ledger import MILLI, build_ledger, reconcile, statement
-from bunjang_lab.ads.pacing import Pacer, kst_day
+from bunjang_lab.ads.charges import MILLI, kst_day
+from bunjang_lab.ads.ledger import build_ledger, reconcile, statement
+from bunjang_lab.ads.pacing import Pacer
 from bunjang_lab.intervals import paired_bootstrap, resample_means
 from bunjang_lab.simulate.ads import AD_CTR_OFFSET, make_ad_market, make_requests, run_ads
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bunjang_lab.ads.auction import CPM_QUALITY, Auction, Request
 from bunjang_lab.ads.campaigns import Campaign, campaigns_from_events
-from bunjang_lab.ads.ledger import DayState, apply_charge
+from bunjang_lab.ads.charges import DayState, apply_charge
 from bunjang_lab.ads.pacing import Pacer
 from bunjang_lab.errors import InvalidInput
 

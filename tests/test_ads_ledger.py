@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 from bunjang_lab.ads.auction import Auction
-from bunjang_lab.ads.ledger import MILLI, bill, build_ledger
-from bunjang_lab.ads.pacing import Pacer, kst_day
+from bunjang_lab.ads.charges import MILLI, kst_day
+from bunjang_lab.ads.ledger import bill, build_ledger
+from bunjang_lab.ads.pacing import Pacer
 from bunjang_lab.ingest import ingest_files
 from bunjang_lab.pipeline import bill_ads_day, bill_ads_hour
 from bunjang_lab.simulate.ads import make_ad_market, make_requests, run_ads

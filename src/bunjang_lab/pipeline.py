@@ -415,7 +415,7 @@ def bill_ads_day(lake: str, runs: str, day: str, until: datetime | str | None = 
     import pandas as pd
 
     from bunjang_lab.ads.ledger import AD_EVENTS, bill
-    from bunjang_lab.ads.pacing import kst_day_bounds
+    from bunjang_lab.ads.charges import kst_day_bounds
     from bunjang_lab.lake import read_events
 
     start_ms, end_ms = kst_day_bounds(as_day(day).isoformat())
@@ -446,7 +446,7 @@ def bill_ads_hour(lake: str, runs: str, hour_end: datetime | str) -> dict:
     up to ``hour_end`` (the ``ads_billing`` DAG's task; the hour that closes a day bills it whole)."""
     import pandas as pd
 
-    from bunjang_lab.ads.pacing import kst_day
+    from bunjang_lab.ads.charges import kst_day
 
     end = pd.Timestamp(hour_end)
     end = end.tz_convert("UTC") if end.tzinfo else end.tz_localize("UTC")

@@ -1,69 +1,25 @@
 """The ads ledger: what each ad event costs its advertiser, exactly once, and the daily
 statement per advertiser that reconciles to the events.
 
-One rule decides every charge, in batch (:func:`build_ledger`) and in real time (the budget
-state the serving layer keeps in the cache calls :func:`apply_charge` too):
-
-- the billable event of a campaign's billing is charged: the ``ad_click`` of a cpc ad (its
-  price), the ``ad_impression`` of a cpm ad (a thousandth of its price), the first
-  ``ad_impression`` of an hourly reservation in each KST clock hour (its hourly price);
-  a price above the campaign's bid is charged at the bid;
-- only while the campaign's spend of the KST day is below its daily budget: so a day's
-  spend never passes the budget by more than one charge (one click's price for cpc);
-- amounts are kept in thousandths of a won (integers), so cpm charges add up exactly.
+Every charge follows the rule of :mod:`bunjang_lab.ads.charges`, the one the real-time
+budget state in the serving cache applies too.
 
 Events count once by ``event_id`` (the first one in time order) and in the order
 ``(ts, event_id)``, so a rerun over the same events gives the same ledger, row for row.
-
->>> state = DayState()
->>> [apply_charge(state, "ad_click", "cpc", 400, bid=500, daily_budget=1000, ts_ms=0) for _ in range(4)]
-[(400000, 'charged'), (400000, 'charged'), (400000, 'charged'), (0, 'over_budget')]
->>> state.spent_milli   # 1,200 KRW: over the 1,000 KRW budget by less than one click
-1200000
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
-from bunjang_lab.ads.pacing import kst_days, kst_hour
+from bunjang_lab.ads.charges import MILLI, DayState, apply_charge
+from bunjang_lab.ads.pacing import kst_days
 
 AD_EVENTS = ("ad_impression", "ad_click")
-BILLABLE = {"cpc": "ad_click", "cpm": "ad_impression", "hourly": "ad_impression"}
-MILLI = 1000
 LEDGER_COLUMNS = ["event_id", "ts", "day", "type", "campaign_id", "seller_id", "item_id", "auction_id", "billing",
                   "price_charged", "charge_milli", "outcome", "budget_at_event"]
 OUTCOMES = ("charged", "not_billable", "over_budget", "hour_already_charged", "unknown_campaign", "billing_mismatch")
-
-
-@dataclass
-class DayState:
-    """What a campaign has spent on one KST day, and which hours a reservation has paid."""
-
-    spent_milli: int = 0
-    hours: set[int] = field(default_factory=set)
-
-
-def apply_charge(state: DayState, event_type: str, billing: str, price: int, *, bid: int, daily_budget: int,
-                 ts_ms: int) -> tuple[int, str]:
-    """Charge one ad event of a known campaign against its day ``state``; ``(milli-KRW, outcome)``."""
-    if BILLABLE[billing] != event_type:
-        return 0, "not_billable"
-    price = min(int(price), int(bid))
-    amount = price if billing == "cpm" else price * MILLI
-    if billing == "hourly":
-        hour = kst_hour(ts_ms)
-        if hour in state.hours:
-            return 0, "hour_already_charged"
-    if state.spent_milli >= daily_budget * MILLI:
-        return 0, "over_budget"
-    if billing == "hourly":
-        state.hours.add(hour)
-    state.spent_milli += amount
-    return amount, "charged"
 
 
 def _campaign_terms(events: pd.DataFrame) -> pd.DataFrame:

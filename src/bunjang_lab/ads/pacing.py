@@ -18,34 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bunjang_lab.ads.charges import DAY_MS, HOUR_MS, KST_OFFSET_MS
 from bunjang_lab.errors import InvalidInput
-
-KST_OFFSET_MS = 9 * 3_600_000
-DAY_MS, HOUR_MS = 86_400_000, 3_600_000
-
-
-def kst_day(ts_ms: int) -> str:
-    """The KST calendar day of an epoch-ms instant, the day budgets and statements count.
-
-    >>> kst_day(0), kst_day(15 * 3_600_000 - 1), kst_day(15 * 3_600_000)
-    ('1970-01-01', '1970-01-01', '1970-01-02')
-    """
-    return str(np.datetime64((int(ts_ms) + KST_OFFSET_MS) // DAY_MS, "D"))
-
-
-def kst_day_bounds(day: str) -> tuple[int, int]:
-    """``[start, end)`` of a KST day in epoch milliseconds.
-
-    >>> kst_day_bounds("1970-01-02")
-    (54000000, 140400000)
-    """
-    start = int(np.datetime64(day, "D").astype(np.int64)) * DAY_MS - KST_OFFSET_MS
-    return start, start + DAY_MS
-
-
-def kst_hour(ts_ms: int) -> int:
-    """Hours since the epoch, counted on KST clock hours (hourly reservations are charged per hour)."""
-    return (int(ts_ms) + KST_OFFSET_MS) // HOUR_MS
 
 
 def traffic_curve(ts_ms, smoothing: float = 1.0) -> np.ndarray:
@@ -92,5 +66,5 @@ class Pacer:
 
 
 def kst_days(ts: pd.Series) -> pd.Series:
-    """:func:`kst_day` of a column of UTC timestamps."""
+    """:func:`~bunjang_lab.ads.charges.kst_day` of a column of UTC timestamps."""
     return (ts.dt.tz_convert("Asia/Seoul").dt.strftime("%Y-%m-%d")).astype(str)

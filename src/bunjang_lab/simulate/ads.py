@@ -164,8 +164,7 @@ def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer
     """
     from heapq import heappop, heappush
 
-    from bunjang_lab.ads.ledger import DayState, apply_charge
-    from bunjang_lab.ads.pacing import kst_day
+    from bunjang_lab.ads.charges import DayState, apply_charge, kst_day
 
     index = {c.campaign_id: k for k, c in enumerate(market.campaigns)}
     budgets = np.array([c.daily_budget for c in market.campaigns], dtype=np.float64)
