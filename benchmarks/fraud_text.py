@@ -2,13 +2,17 @@
 
     .venv/bin/python benchmarks/fraud_text.py [--users 1200] [--days 14] [--messages 20000]
     .venv/bin/python benchmarks/fraud_text.py --sets-only [--baseline-src DIR]
+    .venv/bin/python benchmarks/fraud_text.py --speed [--baseline-src DIR] [--rounds 5] [--messages 20000]
     .venv/bin/python benchmarks/fraud_text.py --write-lures tests/data/fraud_lures_ko.tsv
 
 ``--sets-only`` skips the simulated markets: the hand-written honest messages
 (tests/data/fraud_honest_ko.tsv) and the obfuscated lures (tests/data/fraud_lures_ko.tsv,
 written by ``--write-lures`` from the generator below) scored by the rules, with recall per
 category and its 95% bootstrap interval, false flags per kind of honest message, per-rule
-precision and recall, and normalise + rules speed on the honest messages. With
+precision and recall, and normalise + rules speed on the honest messages. ``--speed``
+times only normalisation + rules, in messages per CPU-second, on the simulator's honest chat
+(200-character messages) and on the hand-written honest messages, this checkout and the
+baseline each in their own process, taking turns. With
 ``--baseline-src`` (the ``src`` folder of another checkout) the same sets are scored by that
 code in a subprocess too, and the differences come with paired bootstrap intervals.
 
@@ -411,6 +415,57 @@ def text_sets(baseline_src: str | None, messages: int) -> dict:
     return report
 
 
+def speed_texts(users: int, days: int) -> dict[str, list[str]]:
+    """The texts the speed runs read: the simulator's honest chat (seed 7) in 200-character
+    messages, and the hand-written honest messages as written."""
+    from bunjang_lab.fraud import evaluate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lake, labels = market(Path(tmp), users, days, 7)
+        frame = evaluate.labelled_texts(lake, labels)
+    messages = frame[frame["kind"] == "message"]
+    return {"simulator_honest_chat_200": chunks([t for t, truth in zip(messages["text"], messages["truth"]) if not truth]),
+            "hand_written_honest": [r["text"] for r in read_tsv(REPO_ROOT / "tests" / "data" / "fraud_honest_ko.tsv")]}
+
+
+def time_texts(texts: dict[str, list[str]], messages: int) -> dict[str, float]:
+    """Messages per CPU-second of normalisation + rules (``rules.reasons``) on each set of
+    texts, repeated to ``messages`` per run, the best of three runs."""
+    from bunjang_lab.fraud.rules import reasons
+
+    rates = {}
+    for name, items in texts.items():
+        sample = (items * (messages // max(1, len(items)) + 1))[:messages]
+        reasons(sample[0])  # compile the expressions outside the timed runs
+        rates[name] = per_second(lambda xs: [reasons(x) for x in xs], sample)[0]
+    return rates
+
+
+def speed_against(baseline_src: str | None, users: int, days: int, messages: int, rounds: int) -> dict:
+    """Normalisation + rules speed of this checkout and of ``baseline_src``, each in its own
+    process, taking turns for ``rounds`` rounds (the machine is shared: each side's best
+    round is the one least disturbed); the ratio is ours / baseline."""
+    import subprocess
+
+    texts = speed_texts(users, days)
+    sides = {"ours": str(REPO_ROOT / "src"), **({"baseline": baseline_src} if baseline_src else {})}
+    best: dict[str, dict[str, float]] = {side: {} for side in sides}
+    for _ in range(rounds):
+        for side, src in sides.items():
+            done = subprocess.run([sys.executable, __file__, "--time-stdin", "--messages", str(messages)],
+                                  input=json.dumps(texts), text=True, capture_output=True, check=True,
+                                  env={**os.environ, "PYTHONPATH": src})
+            for name, rate in json.loads(done.stdout).items():
+                best[side][name] = max(best[side].get(name, 0.0), rate)
+    report: dict = {"msgs_per_cpu_s": best, "messages_per_run": messages, "rounds": rounds,
+                    "texts": {name: len(items) for name, items in texts.items()},
+                    "load_average": [round(x, 1) for x in os.getloadavg()]}
+    if baseline_src:
+        report["ratio_ours_to_baseline"] = {name: round(rate / best["baseline"][name], 3)
+                                            for name, rate in best["ours"].items()}
+    return report
+
+
 def score_text_process(models: Path, runs: int = 21) -> dict:
     """Median wall and CPU milliseconds of whole ``score text`` processes with the trained
     model (CPU from the children's rusage), on a lure and on an honest message."""
@@ -443,10 +498,20 @@ def main() -> int:
     p.add_argument("--baseline-src", default=None, help="src folder of another checkout to compare with (paired)")
     p.add_argument("--write-lures", metavar="TSV", default=None, help="write the lure benchmark and stop")
     p.add_argument("--models", default=None, help="with --sets-only: also time whole `score text` processes with this trained model")
+    p.add_argument("--speed", action="store_true",
+                   help="only normalise + rules speed (msgs/CPU-s), beside --baseline-src when given")
+    p.add_argument("--rounds", type=int, default=5, help="with --speed: turns each side takes")
     p.add_argument("--score-stdin", action="store_true", help=argparse.SUPPRESS)  # the baseline's side of --baseline-src
+    p.add_argument("--time-stdin", action="store_true", help=argparse.SUPPRESS)  # one side of --speed
     args = p.parse_args()
     if args.write_lures:
         write_lures(Path(args.write_lures))
+        return 0
+    if args.time_stdin:
+        print(json.dumps(time_texts(json.load(sys.stdin), args.messages)))
+        return 0
+    if args.speed:
+        print(json.dumps(speed_against(args.baseline_src, args.users, args.days, args.messages, args.rounds), indent=1))
         return 0
     if args.score_stdin:
         print(json.dumps(score_sets(json.load(sys.stdin))))

@@ -69,7 +69,8 @@ _URL = lazy(
 )
 IP_ADDRESS = lazy(r"\d{1,3}(?:\.\d{1,3}){3}")
 # A bare IP address followed by a path (the link pattern wants letters in a domain's last label).
-_IP_PATH = lazy(rf"(?<![0-9.]){IP_ADDRESS.pattern}(?::\d{{1,5}})?/")
+# (A digit first, the look-behind after it: the engine skips to digits.)
+_IP_PATH = lazy(rf"\d(?<![0-9.]\d)\d{{0,2}}(?:\.\d{{1,3}}){{3}}(?::\d{{1,5}})?/")
 # Starts with a literal in every branch (the letter before the dot is checked behind it),
 # so the engine jumps from dot to dot instead of trying each position.
 _LINK_HINT = lazy(r"\.(?<=[0-9a-z]\.) ?[0-9a-z]|//|www")
@@ -169,7 +170,7 @@ def find_links(n: Normalised) -> Iterator[Link]:
         if host in _MESSENGER_HOSTS or ("." not in host and host_group == "bare"):
             continue
         code = classify_host(host)
-        if code in (None, KNOWN_SITE, "external_link") and not n.source(*match.span(host_group)).isascii():
+        if code in (None, KNOWN_SITE, "external_link") and not n.spelled_in_ascii(*match.span(host_group)):
             code = "lookalike_domain"  # Cyrillic or full-width letters spelling a familiar name
         yield Link(match.start(), match.end(), code)
     for match in _IP_PATH.finditer(text):

@@ -83,7 +83,7 @@ _UNUSUAL = lazy("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
 # Domain endings a dot spelled out or set apart by spaces may lead to ("naver 점 com", "pay . shop").
 _SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link)(?![0-9a-z])"
 _DEFANG_HINT = lazy(  # literals first, not a class: see _ALIAS_HINT
-    r"\[|\(|\{|골뱅이|hxxp|h\*\*p|dot| \.|"
+    r"\[|\(|\{|골뱅이|hxxp|h\*\*p|dot|\.(?<= \.)|"
     + "|".join(f"{word}(?<=[0-9a-z]{gap}{word})" for word in ("닷", "쩜", "점") for gap in ("", " "))
 )
 _DEFANG = lazy(
@@ -105,8 +105,10 @@ _HANDLE_BEFORE = lazy(r"(?=[a-z]*[0-9_.])[0-9a-z_.]{3,30}$")  # "naver 점 com":
 _WORD = "0-9a-z가-힣ㄱ-ㅠㅢㅣㅥ-ㆌ"  # not ㅡ: typed as a dash between digits (010ㅡ1234)
 _WORD_CHAR = lazy(f"[{_WORD}]")
 # Junk right before a letter or digit (most emoji end a message, after a space: never looked at).
-_JUNK_BEFORE_WORD = lazy(f"[{_JUNK_CHARS}]{{1,4}}(?=[{_WORD}])")
-_SPACED = lazy(rf"(?<![{_WORD}])[{_WORD}](?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))+")
+_JUNK_BEFORE_WORD = lazy(f"[{_JUNK_CHARS}][{_JUNK_CHARS}]{{0,3}}(?=[{_WORD}])")  # a class first: see _SPACED
+# A class first, its look-behind after it (the character before is not a word character):
+# the engine then skips to candidate characters instead of trying every position.
+_SPACED = lazy(rf"[{_WORD}](?<![{_WORD}][{_WORD}])(?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))+")
 _SEP_CHARS = lazy(f"{SEP}+")
 _SEP_CHAR = lazy(SEP)
 
@@ -163,8 +165,11 @@ _NUMERALS = {
 MIN_NUMERAL_RUN = 8  # a phone or account number; shorter runs are ordinary words (이사, 오일)
 MIN_HANGUL_NUMERALS = 3  # "2024-01-15 이후": one numeral-like syllable beside digits is a word
 _NUMERAL_TOKEN = "(?:하나|다섯|여섯|일곱|여덟|아홉|[공영빵일이삼사오육륙칠팔구둘셋넷0-9])"
+# The same, each character its own branch: a run then starts with a literal in every branch,
+# and the engine skips to those characters (a class among words makes it try every position).
+_FIRST_NUMERAL_TOKEN = f"(?:하나|다섯|여섯|일곱|여덟|아홉|{'|'.join('공영빵일이삼사오육륙칠팔구둘셋넷0123456789')})"
 # Only runs long enough to be a number reach Python (numeral syllables are common in words).
-_NUMERAL_RUN = lazy(f"{_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}")
+_NUMERAL_RUN = lazy(f"{_FIRST_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}")
 _NUMERAL_TOKENS = lazy(_NUMERAL_TOKEN)
 
 
@@ -186,8 +191,11 @@ class Normalised:
 
     def _map(self) -> None:
         if not self._tracked:
+            self._tracked = True
+            if self.text == self.original.lower() and len(self.text) == len(self.original):
+                return  # nothing but case changed (most honest texts): positions are the same
             builder = _run(self.original, _Builder(self.original, track=True))
-            self._starts, self._ends, self._tracked = builder.starts, builder.ends, True
+            self._starts, self._ends = builder.starts, builder.ends
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span behind ``text[start:end]`` (``end > start``)."""
@@ -200,6 +208,20 @@ class Normalised:
         """The original characters behind ``text[start:end]``."""
         a, b = self.span(start, end)
         return self.original[a:b]
+
+    def spelled_in_ascii(self, start: int, end: int) -> bool:
+        """Whether ``text[start:end]`` was written in ASCII as it reads (not with full-width,
+        Cyrillic or invisible characters, nor a spoken dot). When each occurrence of it in
+        the cleaned text is one in the original (most links), no map back is needed.
+
+        >>> n = normalise("😊 раураl.com pay.com")
+        >>> n.spelled_in_ascii(2, 12), n.spelled_in_ascii(13, 20)
+        (False, True)
+        """
+        written = self.text[start:end]
+        if written.isascii() and self.text.count(written) == self.original.count(written):
+            return True
+        return self.source(start, end).isascii()
 
     def __repr__(self) -> str:
         return f"Normalised({self.text!r})"
@@ -370,7 +392,10 @@ def _run(text: str, builder: _Builder) -> _Builder:
     """The normalisation steps, in order, on ``builder``."""
     # Each step first checks cheaply whether it can apply: most texts need few of them.
     ascii_only = text.isascii()
-    if not ascii_only and _UNUSUAL.search(text):
+    # what unusual characters stand for; emoji, the most common, stand for themselves
+    unusual = () if ascii_only else set(_UNUSUAL.findall(text))
+    folded = [_fold(ch) for ch in unusual]
+    if folded != list(unusual):
         builder.rewrite(_UNUSUAL, lambda m: _fold(m.group()))
     builder.text = builder.text.lower()  # what is left is ASCII, Hangul and jamo: lengths stay
     ascii_only = builder.text.isascii()
@@ -381,7 +406,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     if " at " in builder.text or " 앳 " in builder.text:
         builder.rewrite(_SPOKEN_AT, lambda m: "@" if _HANDLE_BEFORE.search(m.string, max(0, m.start() - 30), m.start())
                         else None)
-    if not ascii_only and _JUNK_BEFORE_WORD.search(builder.text):
+    junk_possible = any(not new.isascii() for new in folded)  # junk comes from unusual characters only
+    if junk_possible and _JUNK_BEFORE_WORD.search(builder.text):
         builder.rewrite(_JUNK_BEFORE_WORD, _junk_inside_word)
     if builder.track:  # delete the separators only, so each joined character keeps its own position
         text = builder.text

@@ -58,17 +58,19 @@ _BANK = lazy(
     + "|".join(f"{word}(?<![a-z]{word})(?![a-z])" for word in ("kb", "nh", "ibk", "kdb", "sc", "bank"))
 )
 _ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code")
+_LATIN_LETTER = lazy("[a-z]")
 
 
 class _Message:
     """A normalised text and what several rules look at, each found once."""
 
-    __slots__ = ("text", "clauses", "words", "links", "numbers", "phones", "accounts", "banks", "account_words",
-                 "korean_account_words")
+    __slots__ = ("text", "has_latin", "clauses", "words", "links", "numbers", "phones", "accounts", "banks",
+                 "account_words", "korean_account_words")
 
     def __init__(self, normalised: Normalised):
         text = normalised.text
         self.text = text
+        self.has_latin = _LATIN_LETTER.search(text) is not None  # no handle without one
         self.clauses = Clauses(text)
         self.words = _present_words(text)
         self.links = list(find_links(normalised))
@@ -127,20 +129,31 @@ class Detector(NamedTuple):
         return None
 
 
-def first_match(pattern: str | LazyPattern, words: Iterable[str], quiet_in: frozenset[str] = frozenset()) -> Detector:
-    """Each match of ``pattern``, on texts holding one of ``words``."""
+def _scan_start(message: _Message, words: frozenset[str], reach: int) -> int:
+    """Where a search for an expression holding one of ``words`` starts: ``reach``
+    characters before the first of them in the text (what comes before cannot match)."""
+    return max(0, min(message.text.find(word) for word in words & message.words) - reach)
+
+
+def first_match(pattern: str | LazyPattern, words: Iterable[str], quiet_in: frozenset[str] = frozenset(),
+                reach: int | None = None) -> Detector:
+    """Each match of ``pattern``, on texts holding one of ``words``. With ``reach``, every
+    match holds one of ``words`` at most ``reach`` characters after its start, and the
+    search starts there."""
     compiled = lazy(pattern) if isinstance(pattern, str) else pattern
+    words = frozenset(words)
 
     def find(message: _Message) -> Iterator[Span]:
-        return (match.span() for match in compiled.finditer(message.text))
+        start = 0 if reach is None else _scan_start(message, words, reach)
+        return (match.span() for match in compiled.finditer(message.text, start))
 
-    return Detector(find, frozenset(words), quiet_in)
+    return Detector(find, words, quiet_in)
 
 
-def request(pattern: str | LazyPattern, words: Iterable[str]) -> Detector:
+def request(pattern: str | LazyPattern, words: Iterable[str], reach: int | None = None) -> Detector:
     """:func:`first_match` for a request without an identifier: quiet when the writer asks
     about it, refuses it or warns about it."""
-    return first_match(pattern, words, REQUEST_CONTEXTS)
+    return first_match(pattern, words, REQUEST_CONTEXTS, reach)
 
 
 # The Latin words before a letters-only handle that make it one ("kakao: goodseller").
@@ -178,9 +191,10 @@ def handle_after(pattern: str | LazyPattern, words: Iterable[str], reach: int = 
     words = frozenset(words)
 
     def find(message: _Message) -> Iterator[Span]:
+        if not message.has_latin:  # most Korean chat: no handle to find
+            return
         text = message.text
-        start = max(0, min(text.find(word) for word in words & message.words) - reach)
-        for match in compiled.finditer(text, start):
+        for match in compiled.finditer(text, _scan_start(message, words, reach)):
             group = match.lastindex
             if plausible_handle(text, match.start(group), match.end(group)):
                 yield match.span()
@@ -314,7 +328,8 @@ _PREPAY = lazy("|".join((
 )))
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
-_SAFE_PAY_TRIGGERS = ("안전", "번개", "번페", "에스크로", "escrow", "safe")
+# not "번개" alone: 번개장터 and 번개톡 are in most chat and are not the safe payment
+_SAFE_PAY_TRIGGERS = ("안전", "번개페이", "번개 페이", "번페", "에스크로", "escrow", "safe")
 _NOT_ASKED = frozenset({QUESTION, WARNING})  # its own words say no: a refusal is what it finds
 _REFUSED = (
     r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|"
@@ -325,7 +340,7 @@ _SAFE_PAY_REFUSAL = lazy(
     + literal_first(("말고", "대신", "없이"), rf"{_GAP}{{0,4}}?{_SAFE_PAY}")
     + "|" + literal_first(_SAFE_PAY_WORDS, " ?[🙅❌✖⛔🚫]")
 )
-_SENTENCE_END = lazy(r"[.?!\n]|[요다죠][ .?!\n]")
+_SENTENCE_END = lazy(r"[.?!\n요다죠](?:(?<=[.?!\n])|(?<=[요다죠])[ .?!\n])")  # a class first: see context._CLAUSE_END
 
 
 def word_then(word: str, then: str, reach: int, words: Iterable[str],
@@ -334,17 +349,18 @@ def word_then(word: str, then: str, reach: int, words: Iterable[str],
     ``then``: the same as ``word.{0,reach}?then`` in one expression, but the engine looks
     for ``then`` only after a ``word``, instead of trying every step of the gap."""
     first, second = lazy(word), lazy(then)
+    words = frozenset(words)
 
     def find(message: _Message) -> Iterator[Span]:
         text = message.text
-        for match in first.finditer(text):
+        for match in first.finditer(text, _scan_start(message, words, 0)):
             stop = min(len(text), match.end() + reach + 8)
             sentence = _SENTENCE_END.search(text, match.end(), stop)
             found = second.search(text, match.end(), sentence.end() if sentence else stop)
             if found is not None and found.start() - match.end() <= reach:
                 yield match.start(), found.end()
 
-    return Detector(find, frozenset(words), quiet_in)
+    return Detector(find, words, quiet_in)
 
 
 class Rule(NamedTuple):
@@ -363,16 +379,17 @@ _RULE_LIST = [
          # the ID may come first: "ab1234 카톡" (a handle of up to 21 characters, then up to 8)
          handle_after(_KAKAO_ID, _KAKAO_TRIGGERS, reach=29)),
     Rule("kakao_openchat", cat.EXTERNAL_CHANNEL, 0.95, "KakaoTalk open-chat link (open.kakao.com)",
-         either(first_match(r"open\.kakao\.com/", ("open.kakao",)),
-                request(r"오픈 ?채팅|오픈 ?톡|오픈 ?카톡", ("오픈",)))),
+         either(first_match(r"open\.kakao\.com/", ("open.kakao",), reach=0),
+                request(r"오픈 ?채팅|오픈 ?톡|오픈 ?카톡", ("오픈",), reach=0))),
     Rule("kakao_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on KakaoTalk",
-         request(_KAKAO_CONTACT, _KAKAO_TRIGGERS), replaced_by=("kakao_id", "kakao_openchat")),
+         # "연락은 … 카톡": the messenger's name up to 10 characters after the match starts
+         request(_KAKAO_CONTACT, _KAKAO_TRIGGERS, reach=10), replaced_by=("kakao_id", "kakao_openchat")),
     Rule("telegram_id", cat.EXTERNAL_CHANNEL, 0.9, "Telegram handle next to the messenger's name",
          handle_after(literal_first(TELEGRAM_WORDS, rf"{_GAP}{{0,12}}?({HANDLE})"), _TELEGRAM_TRIGGERS)),
     Rule("telegram_link", cat.EXTERNAL_CHANNEL, 0.95, "t.me / telegram.me link",
          first_match(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}", ("t.me", "telegram."))),
     Rule("telegram_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on Telegram",
-         request(literal_first(TELEGRAM_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}"), _TELEGRAM_TRIGGERS),
+         request(literal_first(TELEGRAM_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}"), _TELEGRAM_TRIGGERS, reach=0),
          replaced_by=("telegram_id", "telegram_link")),
     Rule("line_id", cat.EXTERNAL_CHANNEL, 0.85, "LINE ID or link, or asks to continue on LINE",
          either(handle_after(_LINE_ID, ("라인", "line")), first_match(r"line\.me/", ("line",)),
@@ -415,24 +432,29 @@ _RULE_LIST = [
     Rule("account_number", cat.ACCOUNT_TRANSFER, 0.9, "'account' / 입금 next to an account number",
          _account_number, replaced_by=("blocklisted_account", "bank_account")),
     Rule("prepayment_request", cat.ACCOUNT_TRANSFER, 0.85, "asks to pay first or by bank transfer",
-         request(_PREPAY, ("입금", "결제", "이체", "송금", "계좌", "통장", "first", "transfer"))),
+         # every branch of _PREPAY holds one of these words (not 결제: paying on the platform)
+         request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "first", "front", "transfer", "deposit", "send"),
+                 reach=len("send the money "))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED),
-                first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료", "말고", "대신", "없이"), _NOT_ASKED))),
+                first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료", "말고", "대신", "없이"), _NOT_ASKED,
+                            reach=0))),
     Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist",
          blocklisted("account")),
     # suspicious_context
     Rule("urgency", cat.SUSPICIOUS_CONTEXT, 0.1, "hurry words: 급처, 오늘까지, urgent",
          first_match(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|"
                      r"선착순|urgent|asap|immediately|final attempt",
-                     ("급", "빨리", "오늘", "지금", "선착순", "urgent", "asap", "immediately", "final attempt"))),
+                     ("급", "빨리", "오늘", "지금", "선착순", "urgent", "asap", "immediately", "final attempt"), reach=0)),
     Rule("abroad_or_military", cat.SUSPICIOUS_CONTEXT, 0.25, "'I'm in the army / abroad', cannot meet",
          first_match(r"군인|군대|부대|훈련소|해외|출장 ?중|외국|유학|abroad|overseas|army|military",
-                     ("군", "부대", "훈련소", "해외", "출장", "외국", "유학", "abroad", "overseas", "army", "military"))),
+                     ("군", "부대", "훈련소", "해외", "출장", "외국", "유학", "abroad", "overseas", "army", "military"),
+                     reach=0)),
     Rule("too_good_price", cat.SUSPICIOUS_CONTEXT, 0.2, "too-good price or prize words",
          first_match(r"반값(?! ?택배)|공짜|정가 ?(?:의)? ?(?:절반|반)|말도 ?안 ?되는 ?가격|too good|unbelievable price|"
                      r"you(?:'ve| have)? (?:won|been selected)|claim (?:your|a|the) (?:prize|reward)|cash prize|winner",
-                     ("반값", "공짜", "정가", "말도", "too good", "unbelievable", "you", "claim", "cash prize", "winner"))),
+                     ("반값", "공짜", "정가", "말도", "too good", "unbelievable", "you", "claim", "cash prize", "winner"),
+                     reach=0)),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
