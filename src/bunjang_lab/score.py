@@ -13,6 +13,7 @@ COMMANDS = [
     Command("popular", "bunjang_lab.serving.commands.popular", "the popular list, overall or for a gender/age segment"),
     Command("related", "bunjang_lab.serving.commands.related", "related items (substitutes) for a listing"),
     Command("suggest", "bunjang_lab.serving.commands.suggest", "search keyword suggestions for a typed prefix"),
+    Command("ads", "bunjang_lab.serving.commands.ads", "the ads of a request (home, search, detail) blended into its list"),
     Command("event", "bunjang_lab.serving.commands.event", "apply click/favorite/search/listing events to the cache in real time"),
     Command("text", "bunjang_lab.serving.commands.text", "fraud risk and reasons for a text or a JSON Lines batch"),
     Command("image", "bunjang_lab.serving.commands.image", "reused-photo matches and text-in-image fraud for image files"),

@@ -1,4 +1,5 @@
-"""Ad campaigns as the events describe them: the latest ``ad_campaign`` of each id, with the
+"""Ad campaigns as the events describe them (standard library: serving applies campaign
+events in real time): the latest ``ad_campaign`` of each id, with the
 pauses, resumes and stops of ``ad_campaign_status`` applied in time order.
 
 >>> import pandas as pd
@@ -14,15 +15,15 @@ pauses, resumes and stops of ``ad_campaign_status`` applied in time order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
-import pandas as pd
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.events import BILLINGS
 
 ACTIVE, PAUSED, STOPPED = "active", "paused", "stopped"
 _STATUS_OF_ACTION = {"pause": PAUSED, "resume": ACTIVE, "stop": STOPPED}
+_LISTS = ("item_ids", "categories", "keywords", "genders", "age_bands")
 
 
 @dataclass(frozen=True)
@@ -52,42 +53,51 @@ class Campaign:
         if not self.item_ids:
             raise InvalidInput(f"campaign {self.campaign_id}: promotes no listing")
 
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: Mapping) -> "Campaign":
+        return cls(**{**value, **{k: tuple(value.get(k) or ()) for k in _LISTS}})
+
     def live_at(self, ms: int) -> bool:
         """Active and inside its flight at ``ms`` (budget and targeting are the auction's)."""
         return self.status == ACTIVE and self.start_ms <= ms and (self.end_ms is None or ms < self.end_ms)
 
 
-def _tuple(value) -> tuple[str, ...]:
-    return () if value is None or (isinstance(value, float) and pd.isna(value)) else tuple(str(v) for v in value)
+def _strings(value) -> tuple[str, ...]:
+    return () if value is None else tuple(str(v) for v in value)
 
 
-def _optional_int(value) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
+def apply_campaign_event(current: Campaign | None, event: Mapping) -> Campaign | None:
+    """The campaign after one ``ad_campaign`` or ``ad_campaign_status`` event (a mapping with
+    the contract's fields). A later ``ad_campaign`` changes the terms (bid, budget, targeting)
+    and keeps the status; ``stop`` is final: nothing changes or resumes a stopped campaign;
+    a status for a campaign never created is ignored."""
+    if current is not None and current.status == STOPPED:
+        return current
+    if event["type"] == "ad_campaign_status":
+        return None if current is None else replace(current, status=_STATUS_OF_ACTION[event["action"]])
+    end_ms = event.get("end_ms")
+    return Campaign(
+        campaign_id=str(event["campaign_id"]), seller_id=str(event["user_id"]), item_ids=_strings(event["item_ids"]),
+        billing=event["billing"], bid=int(event["bid"]), daily_budget=int(event["daily_budget"]),
+        start_ms=int(event["start_ms"]), end_ms=None if end_ms is None else int(end_ms),
+        categories=_strings(event.get("categories")), keywords=_strings(event.get("keywords")),
+        genders=_strings(event.get("genders")), age_bands=_strings(event.get("age_bands")),
+        status=current.status if current is not None else ACTIVE)
 
 
-def campaigns_from_events(events: pd.DataFrame) -> list[Campaign]:
-    """Campaigns in id order from ``ad_campaign`` and ``ad_campaign_status`` rows (others ignored).
-
-    A later ``ad_campaign`` of the same id changes it (bid, budget, targeting) and keeps its
-    status; ``stop`` is final: nothing resumes a stopped campaign.
-    """
+def campaigns_from_events(events) -> list[Campaign]:
+    """Campaigns in id order from the ``ad_campaign`` and ``ad_campaign_status`` rows of an
+    events frame (others ignored), applied in ``(ts, event_id)`` order."""
     rows = events[events["type"].isin(("ad_campaign", "ad_campaign_status"))].sort_values(["ts", "event_id"],
                                                                                           kind="stable")
+    rows = rows.astype(object).where(rows.notna(), None)   # a frame's NaN and <NA> are absent values
     campaigns: dict[str, Campaign] = {}
     for row in rows.to_dict("records"):
         cid = str(row["campaign_id"])
-        current = campaigns.get(cid)
-        if row["type"] == "ad_campaign_status":
-            if current is not None and current.status != STOPPED:
-                campaigns[cid] = replace(current, status=_STATUS_OF_ACTION[row["action"]])
-            continue
-        if current is not None and current.status == STOPPED:
-            continue
-        campaigns[cid] = Campaign(
-            campaign_id=cid, seller_id=str(row["user_id"]), item_ids=_tuple(row["item_ids"]),
-            billing=row["billing"], bid=int(row["bid"]), daily_budget=int(row["daily_budget"]),
-            start_ms=int(row["start_ms"]), end_ms=_optional_int(row.get("end_ms")),
-            categories=_tuple(row.get("categories")), keywords=_tuple(row.get("keywords")),
-            genders=_tuple(row.get("genders")), age_bands=_tuple(row.get("age_bands")),
-            status=current.status if current is not None else ACTIVE)
+        updated = apply_campaign_event(campaigns.get(cid), row)
+        if updated is not None:
+            campaigns[cid] = updated
     return [campaigns[c] for c in sorted(campaigns)]

@@ -14,6 +14,8 @@
 - An interaction with a listing the published version does not know (no item vector in a
   version published with vectors) is kept in the user's history but re-ranks nothing, and
   its answer says so (``"unknown_item": true``): a mistyped id must not pass as a re-rank.
+- Ad events (``ad_campaign``, ``ad_campaign_status``, ``ad_impression``, ``ad_click``) update
+  the campaigns, their budget state and the viewers' frequency counts (:mod:`bunjang_lab.serving.ads`).
 - A ``signup`` records the new user's gender × age-band segment, so their first
   ``recommend`` already answers with the segment's list; ``impression`` and ``listing``
   events have no real-time effect.
@@ -32,7 +34,7 @@ from bunjang_lab.marketplace import segments
 from bunjang_lab.products import suggest_match, why
 from bunjang_lab.products.limits import CATEGORY_CAP, HOME_SIZE, SELLER_CAP
 from bunjang_lab.ranking import realtime
-from bunjang_lab.serving import keys
+from bunjang_lab.serving import ads, keys
 from bunjang_lab.serving.cache import Cache, Transaction
 from bunjang_lab.serving.inputs import identifier, short_text
 from bunjang_lab.serving.lookup import unavailable
@@ -278,6 +280,8 @@ def apply_event(cache: Cache, event: Mapping) -> dict:
         if status not in UNAVAILABLE_STATUSES | AVAILABLE_STATUSES:
             raise InvalidInput(f"listing_status {status!r} is not one of {', '.join(sorted(UNAVAILABLE_STATUSES | AVAILABLE_STATUSES))}")
         result = _set_status(cache, str(event["item_id"]), status, ts)
+    elif kind in ads.CAMPAIGN_EVENTS | ads.AD_EVENTS:
+        result = ads.apply_ad_event(cache, event, round(ts * 1000))
     else:
         raise InvalidInput(f"unsupported event type {kind!r}")
     ids = {f: event[f] for f in ("event_id", "type", "user_id", "item_id") if event.get(f) is not None}

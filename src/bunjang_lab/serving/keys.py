@@ -13,6 +13,11 @@ Live keys (outside versions, kept across publish and rollback):
 
 >>> unavailable("i9")
 'gone:i9'
+
+Ads (live, updated by ad events; see docs/ads.md):
+
+>>> ad_campaign("c1"), AD_CAMPAIGNS, ad_spend("c1", "2026-11-03"), ad_seen("u1", "2026-11-03"), ad_event("e7")
+('adcamp:c1', 'adcampaigns', 'adspend:c1:2026-11-03', 'adseen:u1:2026-11-03', 'adev:e7')
 """
 
 MANIFEST = "_manifest"
@@ -71,3 +76,25 @@ def factor(name: str) -> str:
 
 def unavailable(item_id: str) -> str:
     return f"gone:{item_id}"
+
+
+AD_CAMPAIGNS = "adcampaigns"
+"""The ids of every campaign an ``ad_campaign`` event created."""
+AD_CALIBRATION = "adcalibration"
+"""Platt scaling of the FM's scores into ad click probabilities: {"slope", "intercept"}."""
+
+
+def ad_campaign(campaign_id: str) -> str:
+    return f"adcamp:{campaign_id}"
+
+
+def ad_spend(campaign_id: str, day: str) -> str:
+    return f"adspend:{campaign_id}:{day}"
+
+
+def ad_seen(user_id: str, day: str) -> str:
+    return f"adseen:{user_id}:{day}"
+
+
+def ad_event(event_id: str) -> str:
+    return f"adev:{event_id}"

@@ -1,0 +1,152 @@
+"""Ads in serving: campaigns, budget state and frequency counts in the cache's live key space
+(kept across publishes), updated by ad events in real time, and the ads of one request.
+
+Applying events is standard library only (``score event``): an ``ad_campaign`` or
+``ad_campaign_status`` rewrites ``adcamp:<id>`` by :func:`~bunjang_lab.ads.campaigns.apply_campaign_event`;
+an ``ad_impression`` or ``ad_click`` is charged once by its ``event_id`` (the ``adev:`` marker)
+with the ledger's rule (:mod:`bunjang_lab.ads.charges`) into ``adspend:<campaign>:<KST day>``,
+and an impression counts towards the viewer's frequency cap (``adseen:<user>:<day>``).
+Answering a request (:func:`ads_for`) runs the auction (numpy), imported when called.
+
+On Redis the live keys are not watched by a transaction, so two ad events of one campaign
+applied at the same instant may each miss the other's charge in the real-time state; the
+billing ledger (:mod:`bunjang_lab.ads.ledger`, the ``ads_billing`` DAG) is computed from the
+events and does not depend on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from bunjang_lab.ads.campaigns import Campaign, apply_campaign_event
+from bunjang_lab.ads.charges import DayState, apply_charge, kst_day
+from bunjang_lab.errors import InvalidInput
+from bunjang_lab.serving import keys
+from bunjang_lab.serving.cache import Cache, Snapshot, Transaction
+from bunjang_lab.serving.lookup import unavailable
+
+CAMPAIGN_EVENTS = frozenset({"ad_campaign", "ad_campaign_status"})
+AD_EVENTS = frozenset({"ad_impression", "ad_click"})
+PRIOR_CTR = 0.02
+"""The click probability of every ad while no calibration is in the cache (bid-only ranking)."""
+
+
+def _required(event: Mapping, *fields: str) -> None:
+    missing = [f for f in fields if event.get(f) in (None, "")]
+    if missing:
+        raise InvalidInput(f"{event.get('type')} event lacks {', '.join(missing)}")
+
+
+def apply_ad_event(cache: Cache, event: Mapping, ts_ms: int) -> dict:
+    """Apply one ad or campaign event to the live key space; returns its effect."""
+    kind = event["type"]
+    if kind in CAMPAIGN_EVENTS:
+        _required(event, "campaign_id", "user_id", *(("action",) if kind == "ad_campaign_status" else
+                                                     ("item_ids", "billing", "bid", "daily_budget", "start_ms")))
+        return cache.atomic(lambda tx: _campaign(tx, event), watch=[])
+    _required(event, "event_id", "user_id", "campaign_id", "billing", "price_charged")
+    return cache.atomic(lambda tx: _charge(tx, event, ts_ms), watch=[])
+
+
+def _campaign(tx: Transaction, event: Mapping) -> dict:
+    cid = str(event["campaign_id"])
+    stored, listed = tx.live_many([keys.ad_campaign(cid), keys.AD_CAMPAIGNS])
+    try:
+        updated = apply_campaign_event(Campaign.from_json(stored) if stored else None, event)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"{event['type']} event for campaign {cid}: {exc}") from None
+    if updated is None:
+        return {"effect": "ignored", "reason": "unknown campaign"}
+    tx.put_live(keys.ad_campaign(cid), updated.to_json())
+    if cid not in (listed or []):
+        tx.put_live(keys.AD_CAMPAIGNS, sorted([*(listed or []), cid]))
+    return {"effect": "campaign", "status": updated.status}
+
+
+def _charge(tx: Transaction, event: Mapping, ts_ms: int) -> dict:
+    cid, day, viewer = str(event["campaign_id"]), kst_day(ts_ms), str(event["user_id"])
+    marker, stored, spent, seen = tx.live_many([keys.ad_event(str(event["event_id"])), keys.ad_campaign(cid),
+                                               keys.ad_spend(cid, day), keys.ad_seen(viewer, day)])
+    if marker is not None:
+        return {"effect": "duplicate", "charge_milli": 0}
+    tx.put_live(keys.ad_event(str(event["event_id"])), 1)
+    if event["type"] == "ad_impression":
+        seen = dict(seen or {})
+        seen[cid] = seen.get(cid, 0) + 1
+        tx.put_live(keys.ad_seen(viewer, day), seen)
+    if stored is None:
+        return {"effect": "unknown_campaign", "charge_milli": 0}
+    campaign = Campaign.from_json(stored)
+    if event["billing"] != campaign.billing:
+        return {"effect": "billing_mismatch", "charge_milli": 0}
+    state = DayState.from_json(spent)
+    amount, outcome = apply_charge(state, event["type"], campaign.billing, int(event["price_charged"]),
+                                   bid=campaign.bid, daily_budget=campaign.daily_budget, ts_ms=ts_ms)
+    if amount:
+        tx.put_live(keys.ad_spend(cid, day), state.to_json())
+    return {"effect": outcome, "charge_milli": amount, "spent_milli": state.spent_milli}
+
+
+def _context(snap: Snapshot, surface: str, user_id: str, item_id: str | None) -> tuple[str, str, tuple[str, ...]]:
+    """(gender, age band, categories) the targeting matches: the viewer's segment; the viewed
+    listing's category (detail) or the viewer's recent categories (home)."""
+    user, item = snap.get_many([keys.user(user_id), keys.item_vector(item_id) if item_id else keys.user(user_id)])
+    user = user or {}
+    gender, _, band = (user.get("segment") or "unknown|unknown").partition("|")
+    if surface == "detail":
+        categories = ((item or {}).get("c"),) if (item or {}).get("c") else ()
+    else:
+        recent = (user.get("recent_categories") or {})
+        weights = recent.get("weights", recent) if isinstance(recent, dict) else {}
+        categories = tuple(sorted(weights, key=lambda c: -float(weights[c]))[:3])
+    return gender, band, categories
+
+
+def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
+            now_ms: int, slots: int = 2, relevance_floor: float = 0.002) -> list[dict]:
+    """The ads of one request on ``surface`` (home, search, detail), best slot first, each
+    ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
+
+    pCTR is the FM's score of (viewer, listing) from the published vectors through the
+    calibration in the cache; without either, every ad has :data:`PRIOR_CTR`.
+    """
+    import numpy as np
+
+    from bunjang_lab.ads.auction import Auction, Request
+    from bunjang_lab.ads.pacing import Pacer
+
+    day = kst_day(now_ms)
+    with cache.snapshot() as snap:
+        (listed,) = snap.live_many([keys.AD_CAMPAIGNS])
+        ids = list(listed or [])
+        stored = snap.live_many([keys.ad_campaign(c) for c in ids] + [keys.ad_seen(user_id, day)])
+        campaigns = [Campaign.from_json(v) for v in stored[:-1] if v is not None]
+        seen = stored[-1] or {}
+        if not campaigns:
+            return []
+        auction = Auction(slots=slots, relevance_floor=relevance_floor).fit(campaigns)
+        spends = snap.live_many([keys.ad_spend(c, day) for c in auction.campaign_ids_])
+        spent = np.array([DayState.from_json(s).spent_milli / 1000 for s in spends])
+        items = [str(i) for i in auction.pair_item_]
+        hidden = unavailable(snap, items)
+        available = np.array([i not in hidden and i != item_id for i in items], dtype=bool)
+        pctr = _pctr(snap, user_id, items)
+        gender, band, categories = _context(snap, surface, user_id, item_id)
+    budgets = np.array([c.daily_budget for c in auction.campaigns_], dtype=np.float64)
+    request = Request(user_id, surface, now_ms, gender, band, categories, query, seen)
+    placements = auction.run(request, pctr, Pacer().budget_left(budgets, spent, now_ms), available)
+    return [{"item_id": p.item_id, "campaign_id": p.campaign_id, "billing": p.billing, "price": p.price,
+             "pctr": round(p.pctr, 6), "slot": p.slot} for p in placements]
+
+
+def _pctr(snap: Snapshot, user_id: str, items: list[str]) -> Any:
+    import numpy as np
+
+    values = snap.get_many([keys.user_vector(user_id), *(keys.item_vector(i) for i in items)])
+    (calibration,) = snap.live_many([keys.AD_CALIBRATION])
+    user, vectors = values[0], values[1:]
+    if user is None or not calibration:
+        return np.full(len(items), PRIOR_CTR)
+    scores = np.array([float(np.dot(user, v["v"])) + float(v.get("b", 0.0)) if v else np.nan for v in vectors])
+    probability = 1 / (1 + np.exp(-(calibration["slope"] * scores + calibration["intercept"])))
+    return np.where(np.isnan(probability), PRIOR_CTR, probability)

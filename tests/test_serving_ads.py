@@ -1,0 +1,135 @@
+"""Ads in serving: campaign and ad events in real time, the budget state, and ``score ads``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bunjang_lab.ads.blend import blend
+from bunjang_lab.ads.ledger import build_ledger
+from bunjang_lab.errors import InvalidInput
+from bunjang_lab.serving import keys
+from bunjang_lab.serving.ads import ads_for
+from bunjang_lab.serving.backends import open_cache
+from bunjang_lab.serving.events import apply_event
+from bunjang_lab.serving.publish import publish_run
+from bunjang_lab.testing import write_run
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+NOW = 1_795_000_000_000   # 2026-11-18, a KST afternoon
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def cache(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    else:
+        url = f"redis://127.0.0.1:6379/11?prefix=test-{uuid.uuid4().hex}:"
+    publish_run(write_run(tmp_path / "run"), url)
+    with open_cache(url) as opened:
+        yield opened
+        if request.param == "redis":
+            opened.clear()
+
+
+def campaign(cid, seller, items, bid=300, budget=1_000, billing="cpc", **targeting):
+    return {"event_id": f"camp-{cid}-{bid}-{budget}", "type": "ad_campaign", "ts": NOW - 3_600_000, "user_id": seller,
+            "campaign_id": cid, "item_ids": items, "billing": billing, "bid": bid, "daily_budget": budget,
+            "start_ms": NOW - 3_600_000, **targeting}
+
+
+def ad(kind, n, cid, item, price, viewer="u3", billing="cpc", ts=NOW):
+    return {"event_id": f"{kind}-{n}", "type": kind, "ts": ts, "user_id": viewer, "auction_id": f"a{n}",
+            "campaign_id": cid, "item_id": item, "surface": "home", "position": 0, "billing": billing,
+            "price_charged": price}
+
+
+def served(cache, user="u3", surface="home", **kw):
+    return [(a["campaign_id"], a["item_id"]) for a in ads_for(cache, surface, user, now_ms=NOW, **kw)]
+
+
+def test_campaigns_from_events_are_served_and_pause_resume_stop_in_real_time(cache):
+    apply_event(cache, campaign("c1", "s9", ["i2", "i1"]))      # i1 is flagged as fraud in the run
+    apply_event(cache, campaign("c2", "s8", ["i5"], bid=200))
+    assert served(cache) == [("c1", "i2"), ("c2", "i5")]
+    assert served(cache, user="s9") == [("c2", "i5")]             # never the viewer's own
+    apply_event(cache, {"event_id": "p", "type": "ad_campaign_status", "ts": NOW, "user_id": "s9",
+                        "campaign_id": "c1", "action": "pause"})
+    assert served(cache) == [("c2", "i5")]
+    apply_event(cache, {"event_id": "r", "type": "ad_campaign_status", "ts": NOW, "user_id": "s9",
+                        "campaign_id": "c1", "action": "resume"})
+    assert served(cache)[0] == ("c1", "i2")
+    apply_event(cache, {"event_id": "sold", "type": "listing_status", "ts": NOW, "user_id": "s9",
+                        "item_id": "i2", "status": "sold"})
+    assert served(cache) == [("c2", "i5")]                        # a sold listing leaves at once
+    with pytest.raises(InvalidInput):
+        apply_event(cache, {"event_id": "x", "type": "ad_campaign", "ts": NOW, "user_id": "s9", "campaign_id": "c9"})
+
+
+def test_ad_events_are_charged_once_like_the_ledger_and_a_spent_budget_stops_serving(cache):
+    apply_event(cache, campaign("c1", "s9", ["i2"], bid=400, budget=1_000))
+    apply_event(cache, campaign("c2", "s8", ["i5"], bid=200))
+    events = [ad("ad_impression", 1, "c1", "i2", 390), ad("ad_click", 2, "c1", "i2", 390),
+              ad("ad_click", 3, "c1", "i2", 390), ad("ad_click", 3, "c1", "i2", 390),   # a retried delivery
+              ad("ad_click", 4, "c1", "i2", 390, viewer="u4")]
+    effects = [apply_event(cache, e)["effect"] for e in events]
+    assert effects == ["not_billable", "charged", "charged", "duplicate", "charged"]
+    assert served(cache) == [("c2", "i5")]                         # 1,170 KRW spent of 1,000
+    assert apply_event(cache, ad("ad_click", 5, "c1", "i2", 390))["effect"] == "over_budget"
+    with cache.snapshot() as snap:
+        (state,) = snap.live_many([keys.ad_spend("c1", "2026-11-18")])
+    frame = pd.DataFrame([campaign("c1", "s9", ["i2"], bid=400, budget=1_000), *events,
+                          ad("ad_click", 5, "c1", "i2", 390)])
+    frame["ts"] = pd.to_datetime(frame["ts"], unit="ms", utc=True)
+    assert state["spent_milli"] == build_ledger(frame)["charge_milli"].sum() == 1_170_000
+
+
+def test_targeting_and_the_frequency_cap(cache):
+    apply_event(cache, campaign("shoes", "s9", ["i2"], categories=["shoes"]))
+    apply_event(cache, campaign("books", "s8", ["i5"], bid=900, categories=["books"]))
+    apply_event(cache, campaign("kw", "s7", ["i6"], bid=250, keywords=["nike"]))
+    assert served(cache) == [("shoes", "i2"), ("kw", "i6")]          # the users' recent category is shoes
+    assert served(cache, surface="search", query="Nike dunk") == [("shoes", "i2"), ("kw", "i6")]
+    assert served(cache, surface="search", query="adidas") == [("shoes", "i2")]
+    for n in range(5):
+        apply_event(cache, ad("ad_impression", 100 + n, "shoes", "i2", 300))
+    assert served(cache) == [("kw", "i6")]
+
+
+def test_blend_keeps_the_share_cap_and_positions():
+    organic = [{"item_id": f"i{n}"} for n in range(10)]
+    ads = [{"item_id": f"a{n}", "campaign_id": f"c{n}"} for n in range(3)]
+    mixed = blend(organic, ads, positions=(0, 3, 6), max_share=0.2)
+    assert [n for n, e in enumerate(mixed) if e.get("ad")] == [0, 3]   # a third would pass 20% of 12
+    assert len(mixed) == 12 and all(e["ad"] is True for e in mixed if "campaign_id" in e)
+    with pytest.raises(InvalidInput):
+        blend(organic, ads, positions=(1, 1))
+
+
+def test_score_ads_answers_blended_lists_and_one_line_errors(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    publish_run(write_run(tmp_path / "run"), url)
+    with open_cache(url) as cache:
+        apply_event(cache, campaign("c1", "s9", ["i2"]))
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+
+    def score(*args):
+        return subprocess.run([sys.executable, "-m", "bunjang_lab.score", "ads", "--cache", url, "--now-ms", str(NOW),
+                               *args], capture_output=True, text=True, env=env, timeout=60)
+
+    home = score("--surface", "home", "--user", "u3", "--k", "5", "--positions", "1")
+    assert home.returncode == 0, home.stderr
+    answer = json.loads(home.stdout)
+    assert [e["item_id"] for e in answer["items"] if e.get("ad")] == ["i2"] and answer["items"][1]["ad"] is True
+    assert answer["ads"][0]["campaign_id"] == "c1" and answer["ads"][0]["billing"] == "cpc"
+    detail = json.loads(score("--surface", "detail", "--user", "u3", "--item", "i2").stdout)
+    assert detail["ads"] == []                                     # not an ad for the listing being viewed
+    failed = score("--surface", "detail", "--user", "u3")
+    assert failed.returncode != 0 and len(failed.stderr.strip().splitlines()) == 1
