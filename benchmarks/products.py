@@ -106,9 +106,12 @@ def evaluate(lake: str, test_days: float) -> None:
         print(f"  {name:<16}" + "  ".join(f"{m[k]:>9.4f}" for k in ("hr@10", "ndcg@10", "recall@20", "mrr")))
     print_related(result["related"])
     sug = result["suggest"]
-    print(f"\nsuggestions, MRR of the final query ({sug['queries']} queries; {sug['protocol']}):")
-    for typed, m in sug["results"].items():
-        print(f"  {typed:<12}  suggest {m['suggest']:.4f}  prefix-popularity {m['prefix-popularity']:.4f}")
+    for title, part in (("queries people finished", sug), ("final query of each search session", sug["final"])):
+        print(f"\nsuggestions, MRR of the {title} ({part['queries']} queries; {sug['protocol']}):")
+        for typed, m in part["results"].items():
+            d = part["difference"][typed]
+            print(f"  {typed:<12}  suggest {m['suggest']:.4f}  prefix-popularity {m['prefix-popularity']:.4f}"
+                  f"  difference {d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]")
     print(json.dumps(result, ensure_ascii=False))
 
 

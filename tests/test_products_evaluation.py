@@ -6,6 +6,8 @@ import pandas as pd
 
 from bunjang_lab.marketplace.state import snapshot
 from bunjang_lab.products.evaluation import evaluate_products, evaluate_suggest, list_metrics, next_opened, search_sessions
+from bunjang_lab.products.suggest import suggestions
+from bunjang_lab.products.suggest_match import match
 from bunjang_lab.testing import market_events
 from bunjang_lab.ranking.split import time_split
 
@@ -36,13 +38,29 @@ def test_list_metrics_count_users_without_a_list_as_misses():
 def test_suggestions_beat_plain_prefix_on_abbreviations_and_spelling_variants():
     rows = []
     for i in range(6):
-        rows += [dict(type="search", user_id=f"p{i}", ts=at(i), query=q) for q in ("Nike Dunk", "nike dunk", "나이키")]
+        rows += [dict(type="search", user_id=f"p{i}-{j}", ts=at(i), query=q) for j, q in enumerate(("Nike Dunk", "nike dunk", "나이키"))]
     rows += [dict(type="search", user_id="p9", ts=at(7), query="NIKE DUNK LOW")]
+    rows += [dict(type="listing", user_id="s", ts=at(0), item_id="i1", title="나이키 덩크 dunk low", category="신발")]
     train = snapshot(pd.DataFrame(rows), now=at(10))
     test = pd.DataFrame({"user_id": ["t1", "t2"], "query": ["nike Dunk", "나이키"], "ts": [at(20), at(21)]})
     result = evaluate_suggest(train, test)["results"]
     assert result["characters=1"]["suggest"] >= result["characters=1"]["prefix-popularity"]
     assert result["chosung=2"] == {"suggest": 1.0, "prefix-popularity": 0.5}  # ㄴㅇ finds 나이키 only with chosung
+
+
+def test_suggestions_offer_finished_queries_not_the_fragments_typed_on_the_way():
+    rows = [dict(type="listing", user_id="s", ts=at(0), item_id="i1", title="아이폰 13 미개봉", category="휴대폰"),
+            dict(type="listing", user_id="s", ts=at(0), item_id="i2", title="디퓨저 새상품", category="향수")]
+    for i in range(5):  # typed on the way, in the same session
+        rows += [dict(type="search", user_id=f"a{i}", ts=at(i), query="아이"), dict(type="search", user_id=f"a{i}", ts=at(i + 0.2), query="아이폰")]
+    for i in range(8):  # a fragment searched on its own: still no word of the catalogue
+        rows += [dict(type="search", user_id=f"d{i}", ts=at(i), query="디퓨")]
+    rows += [dict(type="search", user_id="e", ts=at(1), query="디퓨저"), dict(type="click", user_id="e", ts=at(1.5), item_id="i2")]
+    table = suggestions(snapshot(pd.DataFrame(rows), now=at(10)))
+    assert set(table["query"]) == {"아이폰", "디퓨저"}
+    entries = table.to_dict("records")
+    for typed, wanted in (("아", "아이폰"), ("아이펀", "아이폰"), ("dkdlvhs", "아이폰"), ("디퓨", "디퓨저"), ("elvbwj", "디퓨저")):
+        assert match(typed, entries)[0]["query"] == wanted, typed
 
 
 def test_evaluate_products_on_a_time_split_reports_every_product_with_its_baseline():
@@ -52,8 +70,8 @@ def test_evaluate_products_on_a_time_split_reports_every_product_with_its_baseli
     home = out["home"]["results"]
     assert set(home) == {"fm-raw", "home", "segment-popular"} and home["home"]["users"] == len(split.users)
     assert set(out["related"]["results"]) == {"related", "category-popular"} and out["related"]["pairs"] > 0
-    for interval in out["related"]["difference"].values():  # paired 95% bootstrap intervals
-        assert interval["low"] <= interval["diff"] <= interval["high"]
+    for interval in [*out["related"]["difference"].values(), *out["suggest"]["difference"].values()]:
+        assert interval["low"] <= interval["diff"] <= interval["high"]  # paired 95% bootstrap intervals
     assert set(out["suggest"]["results"]) == {f"{m}={n}" for m in ("characters", "chosung") for n in (1, 2, 3)}
     for metrics in home.values():
         assert 0.0 <= metrics["hr@10"] <= 1.0

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from bunjang_lab.products.suggest_match import bucket, entry, fold, match
+from bunjang_lab.products.suggest_match import bucket, buckets, entry, fold, match
 
 ENTRIES = [
     entry("나이키", 10.0, {"신발>스니커즈": 1.0}),
@@ -86,3 +86,22 @@ def test_a_trailing_space_means_the_next_word_is_coming():
     entries = [entry("캐논", 20.0), entry("캐논 필름카메라", 5.0), entry("캐논렌즈", 4.0)]
     assert queries("캐논", entries) == ["캐논", "캐논 필름카메라", "캐논렌즈"]
     assert queries("캐논 ", entries) == ["캐논 필름카메라", "캐논렌즈"]
+
+
+def test_one_keystroke_off_still_finds_the_query_after_every_exact_match():
+    entries = [entry("아이폰", 10.0), entry("아이패드", 8.0), entry("아이언세트", 1.0), entry("나이키", 30.0)]
+    assert [(s["query"], s["match"]) for s in match("아이펀", entries)][0] == ("아이폰", "typo")
+    assert queries("아이폰", entries) == ["아이폰"]  # exact: no typo neighbours
+    assert queries("아이", entries) == ["아이폰", "아이패드", "아이언세트"]  # too short to guess a typo
+    assert queries("아이ㅍ", [entry("아이언세트", 100.0), entry("아이폰", 1.0)]) == ["아이폰", "아이언세트"]  # typo after exact
+
+
+def test_the_wrong_input_mode_of_a_korean_keyboard_is_read_both_ways():
+    entries = [entry("아이폰", 10.0), entry("Nike Dunk", 4.0), entry("나이키", 9.0)]
+    by_bucket = {}
+    for e in entries:
+        by_bucket.setdefault(e["bucket"], []).append(e)
+    for typed, wanted in (("dkdlvhs", "아이폰"), ("dkdl", "아이폰"), ("ㅜㅑㅏㄷ", "Nike Dunk"), ("ㅜㅑㅏㄷ ㅇ", "Nike Dunk"), ("NIKE", "Nike Dunk")):
+        found = match(typed, [e for b in buckets(typed) for e in by_bucket.get(b, [])])
+        assert found and found[0]["query"] == wanted, typed
+    assert buckets("ㄴㅇㅋ") == ["ㄴ"]  # consonants only: an abbreviation, not English

@@ -10,11 +10,13 @@ what users did after it:
 * **related**: after a click (a detail view), is the next item the user opened within 30
   minutes among the listing's 10 related items? Baseline: the 10 most popular live items
   of the same leaf category.
-* **suggest**: mean reciprocal rank of the query a user finally searched (last of a
-  search session) given its first 1, 2 and 3 characters, and given the first 1, 2, 3
-  initial consonants (``ㄴ``, ``ㄴㅇ``, ``ㄴㅇㅋ``). Baseline: plain prefix matching of raw
-  query strings ranked by search count. A suggestion counts as a hit when its folded form
-  equals the target's.
+* **suggest**: mean reciprocal rank of the queries people finished in the test window
+  (followed by a click or favorite, or the last of a search session; never a fragment of a
+  longer query, :func:`finished_queries`) given their first 1, 2 and 3 characters, and
+  given the first 1, 2, 3 initial consonants (``ㄴ``, ``ㄴㅇ``, ``ㄴㅇㅋ``); under ``"final"``
+  the same for every session's final query, fragments included. Baseline: plain prefix
+  matching of raw query strings ranked by search count. A suggestion counts as a hit when
+  its folded form equals the target's. Every comparison carries a paired 95% interval.
 
 Searches come from the split's test window (``split.test_events``).
 """
@@ -30,13 +32,14 @@ from bunjang_lab.marketplace.state import Snapshot, snapshot
 from bunjang_lab.products import feed, popular, related, suggest
 from bunjang_lab.products.recommend import active_users, recent_table
 from bunjang_lab.products.feed_ranker import FMFeedRanker
-from bunjang_lab.products.suggest_match import bucket, fold, match
+from bunjang_lab.products import suggest_match
+from bunjang_lab.products.suggest_match import fold, match
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.features import recent_states
 from bunjang_lab.ranking.training import fit_factors
 from bunjang_lab.text.hangul import chosung, is_jamo_only
 
-SESSION_GAP_MINUTES = 30.0
+SESSION_GAP_MINUTES = suggest.SESSION_GAP_MINUTES
 _DISCOUNT = 1.0 / np.log2(np.arange(2, 12))
 
 
@@ -166,10 +169,22 @@ def evaluate_related(split, snap: Snapshot, tables: dict) -> dict:
 def search_sessions(searches: pd.DataFrame, gap_minutes: float = SESSION_GAP_MINUTES) -> pd.DataFrame:
     """The last search of every search session (user_id, ts, query); abbreviations excluded."""
     s = searches.sort_values(["user_id", "ts"], kind="stable")
-    nxt = s.shift(-1)
-    last = (nxt["user_id"] != s["user_id"]) | ((nxt["ts"] - s["ts"]).dt.total_seconds() > gap_minutes * 60)
-    final = s[last]
+    final = s[suggest.session_ends(s, gap_minutes)]
     return final.loc[[bool(fold(q)) and not is_jamo_only(q) for q in final["query"]]]  # .loc: an empty mask selects no rows, not no columns
+
+
+def finished_queries(snap: Snapshot, searches: pd.DataFrame, interactions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The searches among ``searches`` people finished (:func:`~bunjang_lab.products.suggest.finished`,
+    with the clicks and favorites of ``interactions``) that are no fragment of a longer query
+    searched then or before (the snapshot's catalogue decides what is a word)."""
+    s = searches.assign(key=[fold(q) for q in searches["query"]])
+    s = s[(s["key"] != "") & ~s["key"].map(is_jamo_only)]
+    if interactions is None:
+        interactions = pd.DataFrame(columns=["user_id", "ts", "item_id", "type"])
+    s = s[suggest.finished(s, interactions, snap.listings)]
+    known = pd.concat([snap.searches["query"], s["query"]])
+    queries = {fold(q): " ".join(q.split()) for q in known if fold(q)}
+    return s[~s["key"].isin(suggest.fragments(queries, suggest.catalogue_words(snap.listings)))]
 
 
 def user_categories(snap: Snapshot) -> dict:
@@ -179,28 +194,41 @@ def user_categories(snap: Snapshot) -> dict:
     return {u: dict(realtime.top_weights(c, n)) for u, c in zip(states["user_id"], states["recent_categories"])}
 
 
-def evaluate_suggest(snap: Snapshot, test_searches: pd.DataFrame, lengths=(1, 2, 3)) -> dict:
-    """MRR of each search session's final query given its first characters / initial consonants."""
+def evaluate_suggest(snap: Snapshot, test_searches: pd.DataFrame, lengths=(1, 2, 3),
+                     test_interactions: pd.DataFrame | None = None) -> dict:
+    """MRR of the queries people finished (:func:`finished_queries`) given their first characters /
+    initial consonants, against plain prefix popularity, with paired 95% intervals; under
+    ``"final"`` the same for each search session's final query, finished or not."""
     table = suggest.suggestions(snap)
     categories = user_categories(snap)
     buckets = {b: g.to_dict("records") for b, g in table.groupby("bucket")}
     raw_queries = snap.searches["query"].value_counts().index.to_numpy(dtype=object)  # most searched first
-    finals = search_sessions(test_searches)
-    out = {"queries": int(len(finals)), "results": {}}
-    for mode, typed_of in (("characters", lambda q, n: q.strip()[:n]), ("chosung", lambda q, n: chosung(fold(q))[:n])):
-        for n in lengths:
-            rr = {"suggest": 0.0, "prefix-popularity": 0.0}
-            for user, query in zip(finals["user_id"], finals["query"]):
-                typed, target = typed_of(query, n), fold(query)
-                if not typed:
-                    continue
-                ours = [fold(s["query"]) for s in match(typed, buckets.get(bucket(typed), ()), categories.get(user), k=10)]
-                plain = [fold(q) for q, _ in zip(raw_queries[[q.startswith(typed) for q in raw_queries]], range(10))]
-                rr["suggest"] += 1.0 / (ours.index(target) + 1) if target in ours else 0.0
-                rr["prefix-popularity"] += 1.0 / (plain.index(target) + 1) if target in plain else 0.0
-            total = max(len(finals), 1)
-            out["results"][f"{mode}={n}"] = {name: round(v / total, 5) for name, v in rr.items()}
-    return out
+
+    def reciprocal_ranks(targets: pd.DataFrame, typed_of, n: int) -> dict[str, np.ndarray]:
+        rr = {"suggest": [], "prefix-popularity": []}
+        for user, query in zip(targets["user_id"], targets["query"]):
+            typed, target = typed_of(query, n), fold(query)
+            if not typed:
+                rr["suggest"].append(0.0)
+                rr["prefix-popularity"].append(0.0)
+                continue
+            entries = [e for b in suggest_match.buckets(typed) for e in buckets.get(b, ())]
+            ours = [fold(s["query"]) for s in match(typed, entries, categories.get(user), k=10)]
+            plain = [fold(q) for q, _ in zip(raw_queries[[q.startswith(typed) for q in raw_queries]], range(10))]
+            rr["suggest"].append(1.0 / (ours.index(target) + 1) if target in ours else 0.0)
+            rr["prefix-popularity"].append(1.0 / (plain.index(target) + 1) if target in plain else 0.0)
+        return {name: np.asarray(v, dtype=float) for name, v in rr.items()}
+
+    def judged(targets: pd.DataFrame) -> dict:
+        out = {"queries": int(len(targets)), "results": {}, "difference": {}}
+        for mode, typed_of in (("characters", lambda q, n: q.strip()[:n]), ("chosung", lambda q, n: chosung(fold(q))[:n])):
+            for n in lengths:
+                part = compared(reciprocal_ranks(targets, typed_of, n), "suggest", "prefix-popularity", "mrr")
+                out["results"][f"{mode}={n}"] = {name: m["mrr"] for name, m in part["results"].items()}
+                out["difference"][f"{mode}={n}"] = part["difference"]["mrr"]
+        return out
+
+    return {**judged(finished_queries(snap, test_searches, test_interactions)), "final": judged(search_sessions(test_searches))}
 
 
 def evaluate_products(split, fm=None) -> dict:
@@ -218,6 +246,6 @@ def evaluate_products(split, fm=None) -> dict:
     out = {"cutoff": split.cutoff.isoformat(),
            "home": evaluate_home(split, snap, ranker, tables),
            "related": evaluate_related(split, snap, tables)}
-    searches = snapshot(split.test_events, now=split.cutoff + pd.Timedelta(days=split.test_days)).searches
-    out["suggest"] = {"protocol": "time-split", **evaluate_suggest(snap, searches)}
+    test = snapshot(split.test_events, now=split.cutoff + pd.Timedelta(days=split.test_days))
+    out["suggest"] = {"protocol": "time-split", **evaluate_suggest(snap, test.searches, test_interactions=test.interactions)}
     return out

@@ -168,13 +168,14 @@ def user_categories(user: Mapping[str, Any] | None) -> dict[str, float]:
 
 
 def suggest(snap: Snapshot, prefix: str, user_id: str | None = None, k: int = 10) -> dict:
-    """Search suggestions for a typed prefix (jamo, chosung and folded Latin match)."""
+    """Search suggestions for a typed prefix (jamo, chosung, folded Latin, the other keyboard
+    mode and one-keystroke typos match)."""
     from bunjang_lab.products import suggest_match  # only this lookup needs the Hangul tables
     _check_k(k)
-    bucket = suggest_match.bucket(prefix)
-    if not bucket:
+    buckets = suggest_match.buckets(prefix)
+    if not buckets:
         raise InvalidInput("the prefix is empty")
-    entries = snap.get(keys.suggestions(bucket)) or []
+    entries = [e for listed in snap.get_many([keys.suggestions(b) for b in buckets]) for e in listed or []]
     user = snap.get(keys.user(user_id)) if user_id else None
     answer = {"prefix": prefix, "version": snap.version,
               "suggestions": suggest_match.match(prefix, entries, user_categories(user), k=k)}

@@ -75,3 +75,37 @@ def keystrokes(text: str) -> str:
 def chosung(text: str) -> str:
     """Initial consonant of each syllable; other characters pass through."""
     return "".join(_CHO[(ord(ch) - _SYLLABLE_BASE) // 588] if is_syllable(ch) else ch for ch in text)
+
+
+# The 2-beolsik (두벌식) layout: the Latin key under each jamo; shifted keys type the tense
+# consonants and ㅒ/ㅖ. Text typed with the wrong input mode comes out as the other column.
+_LATIN_OF = dict(zip("ㅂㅈㄷㄱㅅㅛㅕㅑㅐㅔㅁㄴㅇㄹㅎㅗㅓㅏㅣㅋㅌㅊㅍㅠㅜㅡ", "qwertyuiopasdfghjklzxcvbnm"))
+_LATIN_OF.update(zip("ㅃㅉㄸㄲㅆㅒㅖ", "QWERTOP"))
+_JAMO_OF = {latin: jamo for jamo, latin in _LATIN_OF.items()}
+_JAMO_OF.update({upper: _JAMO_OF[upper.lower()] for upper in "ASDFGHJKLZXCVBNMYUI"})
+
+
+def jamo_of_latin(text: str) -> str:
+    """The jamo keystrokes that Latin text types when the keyboard is in Korean mode: what
+    the user meant when they forgot to switch to Korean; '' when ``text`` is not all letters.
+
+    >>> jamo_of_latin("dkdlvhs"), jamo_of_latin("Rkqtm"), jamo_of_latin("nike 2")
+    ('ㅇㅏㅇㅣㅍㅗㄴ', 'ㄲㅏㅂㅅㅡ', '')
+    """
+    letters = "".join(text.split())
+    if not letters or not all(ch in _JAMO_OF for ch in letters):
+        return ""
+    return "".join(_JAMO_OF[ch] for ch in letters)
+
+
+def latin_of_jamo(text: str) -> str:
+    """The Latin letters a Korean-mode keyboard typed as ``text`` (syllables or jamo): what
+    the user meant when they forgot to switch to English; '' when some key has no letter.
+
+    >>> latin_of_jamo("ㅜㅑㅏㄷ"), latin_of_jamo("메ㅔㅣㄷ")
+    ('nike', 'apple')
+    """
+    strokes = keystrokes("".join(text.split()))
+    if not strokes or not all(ch in _LATIN_OF for ch in strokes):
+        return ""
+    return "".join(_LATIN_OF[ch] for ch in strokes).lower()
