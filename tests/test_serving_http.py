@@ -237,7 +237,7 @@ def test_publishes_during_requests_never_mix_versions(server, tmp_path):
                 assert queries.QUERIES[name](snap, params) == answer, f"{path} mixed versions"
 
 
-def test_a_publish_is_picked_up_without_a_restart_and_sigterm_ends_cleanly(server, tmp_path):
+def test_a_publish_is_picked_up_without_a_restart_and_sigterm_lets_requests_in_flight_finish(server, tmp_path):
     version = server.get("/healthz")[1]["cache"]["version"]
     publish_run(write_run(tmp_path / "run2"), server.cache_url)
     deadline = time.monotonic() + 5
@@ -245,9 +245,30 @@ def test_a_publish_is_picked_up_without_a_restart_and_sigterm_ends_cleanly(serve
         assert time.monotonic() < deadline, "the new version was not picked up"
         time.sleep(0.05)
     assert server.get("/healthz")[1]["cache"]["version"] == version + 1
-    assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once shut down
+    # a request in flight when SIGTERM comes: its body still on the way
+    body = json.dumps({"type": "click", "user_id": "u4", "item_id": "i3"}).encode()
+    in_flight = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    in_flight.sendall(b"POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+    time.sleep(0.3)  # the service has read the head and waits for the rest
+    server.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while True:  # new connections are refused once the signal is handled
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "the service still accepts connections after SIGTERM"
+        time.sleep(0.05)
+    in_flight.sendall(body[10:])
+    with in_flight:
+        response = http.client.HTTPResponse(in_flight)
+        response.begin()
+        assert response.status == 200 and json.loads(response.read())["effect"] == "reranked"
+    assert server.proc.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once shut down
     lines = server.log.read_text().splitlines()
     assert "Application shutdown complete." in "\n".join(lines)
     access = [json.loads(line) for line in lines if line.startswith("{")]
     assert {"ts", "method", "path", "status", "ms"} <= set(access[0]) and "Traceback" not in "\n".join(lines)
+    assert (access[-1]["path"], access[-1]["status"]) == ("/api/v1/events", 200)  # written out at shutdown
 
