@@ -56,13 +56,11 @@ _TIMEOUT_OPTIONS = {
     "https": lambda seconds: {"client_kwargs": {"timeout": _aiohttp_timeout(seconds)}},
     "s3": lambda seconds: {"config_kwargs": {"connect_timeout": seconds, "read_timeout": seconds,
                                              "retries": {"max_attempts": 1}}},
-    "gs": lambda seconds: {"timeout": seconds},
-    "gcs": lambda seconds: {"timeout": seconds},
     "ftp": lambda seconds: {"timeout": seconds},
     "memory": lambda seconds: {},  # in-process, used by tests
 }
 #: fsspec packages a protocol needs beyond fsspec itself (named in the per-image error).
-_PACKAGES = {"http": "aiohttp", "https": "aiohttp", "s3": "s3fs", "gs": "gcsfs", "gcs": "gcsfs"}
+_PACKAGES = {"http": "aiohttp", "https": "aiohttp", "s3": "s3fs"}
 
 
 @dataclass(frozen=True)
