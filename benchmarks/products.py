@@ -9,7 +9,9 @@ the seconds per product. Target: under 120 s in total.
 With ``--evaluate LAKE`` it instead prints the product quality on the lake's time split
 (``bunjang_lab.products.evaluation``: home feed vs raw FM and segment popularity, related
 items vs same-category popularity, suggestions vs plain prefix-by-popularity), the figures
-recorded in docs/benchmarks.md.
+recorded in docs/benchmarks.md. ``--knobs`` adds the cost of the home feed's knobs
+(``products.feed.FeedKnobs``: category cap, freshness weight) on NDCG@10, beside the
+category diversity and median listing age they buy.
 
 With ``--yoochoose`` it judges related items on real sessions: YooChoose-100k
 (``../shared/datasets/yoochoose_100k``, read where it lies): related items built from the
@@ -20,7 +22,7 @@ pairs of items seen in training count. The baseline is same-category popularity,
 a log without categories is the overall popular list.
 
     .venv/bin/python benchmarks/products.py [--users 10000] [--listings 61000]
-    .venv/bin/python benchmarks/products.py --evaluate var/lake [--test-days 3]
+    .venv/bin/python benchmarks/products.py --evaluate var/lake [--test-days 3] [--knobs]
     .venv/bin/python benchmarks/products.py --yoochoose
 """
 
@@ -49,9 +51,10 @@ def main() -> None:
     p.add_argument("--evaluate", metavar="LAKE", help="print product quality on this lake's time split instead")
     p.add_argument("--test-days", type=float, default=3.0)
     p.add_argument("--yoochoose", action="store_true", help="related items on YooChoose-100k's real sessions instead")
+    p.add_argument("--knobs", action="store_true", help="with --evaluate: also the home feed knobs' cost on NDCG@10")
     args = p.parse_args()
     if args.evaluate:
-        return evaluate(args.evaluate, args.test_days)
+        return evaluate(args.evaluate, args.test_days, args.knobs)
     if args.yoochoose:
         return evaluate_yoochoose()
 
@@ -90,14 +93,14 @@ def main() -> None:
                       "target_seconds": 120, "ok": timings["total"] < 120}))
 
 
-def evaluate(lake: str, test_days: float) -> None:
+def evaluate(lake: str, test_days: float, knobs: bool = False) -> None:
     from bunjang_lab.lake import read_events
     from bunjang_lab.products.evaluation import evaluate_products
     from bunjang_lab.ranking.split import time_split
 
     split = time_split(read_events(lake), test_days=test_days)
     start = time.perf_counter()
-    result = evaluate_products(split)
+    result = evaluate_products(split, knobs=knobs)
     print(f"time split at {split.cutoff.isoformat()}, {test_days:g} test days, {len(split.users)} users "
           f"({time.perf_counter() - start:.0f} s)")
     home = result["home"]["results"]
@@ -112,6 +115,13 @@ def evaluate(lake: str, test_days: float) -> None:
             d = part["difference"][typed]
             print(f"  {typed:<12}  suggest {m['suggest']:.4f}  prefix-popularity {m['prefix-popularity']:.4f}"
                   f"  difference {d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]")
+    if knobs:
+        print(f"\nhome feed knobs ({result['knobs']['users']} users; first 10 items):")
+        print("  category cap  freshness  NDCG@10  vs default [95% interval]      diversity  median age (h)")
+        for m in result["knobs"]["settings"]:
+            d = m["difference"]
+            print(f"  {m['category_cap']:>12}  {m['freshness_weight']:>9}  {m['ndcg@10']:.4f}  {d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]"
+                  f"  {m['diversity@10']:>9.3f}  {m['median_age_hours@10']:>14.1f}")
     print(json.dumps(result, ensure_ascii=False))
 
 

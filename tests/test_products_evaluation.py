@@ -75,3 +75,27 @@ def test_evaluate_products_on_a_time_split_reports_every_product_with_its_baseli
     assert set(out["suggest"]["results"]) == {f"{m}={n}" for m in ("characters", "chosung") for n in (1, 2, 3)}
     for metrics in home.values():
         assert 0.0 <= metrics["hr@10"] <= 1.0
+
+
+def test_the_feed_knobs_buy_category_diversity_and_younger_listings_at_a_measured_cost():
+    from bunjang_lab.marketplace.state import snapshot as snap_of
+    from bunjang_lab.products import feed, popular, related
+    from bunjang_lab.products.evaluation import diversity_and_age, evaluate_knobs
+
+    events = market_events(users=120, listings=500, seed=5, clicks_per_user=20)
+    split = time_split(events, test_days=5)
+    snap = snap_of(split.train, now=split.cutoff)
+    tables = {"popular": popular.popular_lists(snap)}
+    tables["related"] = related.related_items(snap, popular_lists=tables["popular"])
+
+    class ByItem:  # a ranker that prefers some categories: the cap must spread the feed
+        def score(self, users, items):
+            return pd.Series(items).str[-1].isin(list("0123")).to_numpy(dtype=float)
+
+    grid = (feed.FeedKnobs(), feed.FeedKnobs(category_cap=2), feed.FeedKnobs(freshness_weight=5.0))
+    default, capped, fresh = evaluate_knobs(split, snap, ByItem(), tables, grid)["settings"]
+    assert default["difference"] == {"diff": 0.0, "low": 0.0, "high": 0.0}
+    assert capped["diversity@10"] > default["diversity@10"]
+    assert fresh["median_age_hours@10"] < default["median_age_hours@10"]
+    for setting in (capped, fresh):
+        assert setting["difference"]["low"] <= setting["difference"]["diff"] <= setting["difference"]["high"]

@@ -94,6 +94,7 @@ def test_now_moves_the_state_of_the_lake_back(market, tmp_path, capsys):
     (["--lake", "{root}/nolake"], "no event lake"),
     (["--now", "yesterday-ish"], "not a timestamp"),
     (["--now", "2001-01-01"], "no events in"),
+    (["--category-cap", "0"], "--category-cap must be at least 1"),
 ])
 def test_user_mistakes_are_one_line_errors(market, tmp_path, capsys, args, message):
     root, _, model = market

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bunjang_lab import paths
 from bunjang_lab.cli import UserError, parser
+from bunjang_lab.products import limits
 
 
 def run(argv: list[str]) -> int:
@@ -14,13 +15,18 @@ def run(argv: list[str]) -> int:
                "Compute the four recommendation products for the current state of the lake into RUN_DIR/products/.")
     p.add_argument("--lake", default=str(paths.lake_dir()), help="event lake (default: %(default)s)")
     p.add_argument("--model", default=str(paths.models_dir() / "latest"), help="trained model folder (default: %(default)s)")
-    p.add_argument("--out", help="run folder (default: BUNJANG_HOME/runs/<UTC timestamp>)")
+    p.add_argument("--out", help="run folder, relative to BUNJANG_HOME (default: runs/<UTC timestamp>)")
     p.add_argument("--now", help="the moment to recommend for (default: the newest event in the lake)")
     p.add_argument("--fraud-dir", help="fraud results whose flagged listings are excluded (default: RUN_DIR/fraud)")
+    p.add_argument("--category-cap", type=int, default=limits.CATEGORY_CAP,
+                   help="home feed: at most this many items per leaf category (default %(default)s; cost in docs/products.md)")
+    p.add_argument("--freshness-weight", type=float, default=limits.FRESHNESS_WEIGHT,
+                   help="home feed: boost of a listing posted now, halved every 48 h (default %(default)s)")
     args = p.parse_args(argv)
 
     import pandas as pd
 
+    from bunjang_lab.products.feed import FeedKnobs
     from bunjang_lab.products.recommend import compute_products
 
     if not str(args.lake).startswith(("memory://", "s3://", "gs://")) and not Path(args.lake).exists():
@@ -30,7 +36,10 @@ def run(argv: list[str]) -> int:
             pd.Timestamp(args.now)
         except ValueError:
             raise UserError(f"--now: not a timestamp: {args.now!r}") from None
-    out = Path(args.out) if args.out else paths.runs_dir() / pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%SZ")
-    summary = compute_products(args.lake, args.model, out, now=args.now, fraud_dir=args.fraud_dir)
+    if args.category_cap < 1 or args.freshness_weight < 0:
+        raise UserError("--category-cap must be at least 1 and --freshness-weight at least 0")
+    out = paths.in_home(args.out) if args.out else paths.runs_dir() / pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%SZ")
+    knobs = FeedKnobs(category_cap=args.category_cap, freshness_weight=args.freshness_weight)
+    summary = compute_products(args.lake, args.model, out, now=args.now, fraud_dir=args.fraud_dir, knobs=knobs)
     print(json.dumps({"out": str(out), **summary}, ensure_ascii=False))
     return 0

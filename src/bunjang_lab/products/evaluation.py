@@ -23,16 +23,17 @@ Searches come from the split's test window (``split.test_events``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
 from bunjang_lab.intervals import paired_bootstrap
 from bunjang_lab.marketplace.segments import ALL
 from bunjang_lab.marketplace.state import Snapshot, snapshot
-from bunjang_lab.products import feed, popular, related, suggest
+from bunjang_lab.products import feed, popular, related, suggest, suggest_match
 from bunjang_lab.products.recommend import active_users, recent_table
 from bunjang_lab.products.feed_ranker import FMFeedRanker
-from bunjang_lab.products import suggest_match
 from bunjang_lab.products.suggest_match import fold, match
 from bunjang_lab.ranking import realtime
 from bunjang_lab.ranking.features import recent_states
@@ -50,16 +51,65 @@ def list_metrics(lists: dict, targets: dict) -> dict:
     >>> list_metrics({"u": ["a", "b", "c"]}, {"u": {"b"}})
     {'hr@10': 1.0, 'ndcg@10': 0.63093, 'recall@20': 1.0, 'mrr': 0.5, 'users': 1}
     """
-    sums = dict.fromkeys(("hr@10", "ndcg@10", "recall@20", "mrr"), 0.0)
+    per_user = user_metrics(lists, targets)
+    return {**{k: round(float(v.mean()) if len(v) else 0.0, 5) for k, v in per_user.items()}, "users": len(targets)}
+
+
+def user_metrics(lists: dict, targets: dict) -> dict[str, np.ndarray]:
+    """:func:`list_metrics` per user, in the order of ``targets`` (for paired intervals)."""
+    out = {k: [] for k in ("hr@10", "ndcg@10", "recall@20", "mrr")}
     for user, wanted in targets.items():
         ranks = [r for r, item in enumerate(lists.get(user, ())) if item in wanted]
         in10 = [r for r in ranks if r < 10]
-        sums["hr@10"] += float(bool(in10))
-        sums["ndcg@10"] += float(_DISCOUNT[in10].sum() / _DISCOUNT[: min(len(wanted), 10)].sum()) if in10 else 0.0
-        sums["recall@20"] += sum(r < 20 for r in ranks) / len(wanted)
-        sums["mrr"] += 1.0 / (ranks[0] + 1) if ranks else 0.0
-    n = max(len(targets), 1)
-    return {**{k: round(v / n, 5) for k, v in sums.items()}, "users": len(targets)}
+        out["hr@10"].append(float(bool(in10)))
+        out["ndcg@10"].append(float(_DISCOUNT[in10].sum() / _DISCOUNT[: min(len(wanted), 10)].sum()) if in10 else 0.0)
+        out["recall@20"].append(sum(r < 20 for r in ranks) / len(wanted))
+        out["mrr"].append(1.0 / (ranks[0] + 1) if ranks else 0.0)
+    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
+
+def diversity_and_age(home: pd.DataFrame, live: pd.DataFrame, now: pd.Timestamp, k: int = 10) -> dict:
+    """Of every user's first ``k`` home items: intra-list diversity (the share of item pairs
+    from different leaf categories, averaged over users) and the median listing age in hours.
+
+    >>> live = pd.DataFrame({"item_id": ["a", "b", "c"], "category": ["x", "x", "y"],
+    ...                      "listed_at": pd.to_datetime(["2026-01-01T00", "2026-01-01T12", "2026-01-02T00"], utc=True)})
+    >>> home = pd.DataFrame({"user_id": ["u", "u", "u"], "rank": [1, 2, 3], "item_id": ["a", "b", "c"]})
+    >>> diversity_and_age(home, live, pd.Timestamp("2026-01-02T00", tz="UTC"))
+    {'diversity@10': 0.66667, 'median_age_hours@10': 12.0}
+    """
+    top = home[home["rank"] <= k].merge(live[["item_id", "category", "listed_at"]], on="item_id")
+    n = top.groupby("user_id").size()
+    same = top.groupby(["user_id", "category"]).size()
+    same_pairs = (same * (same - 1)).groupby(level="user_id").sum()
+    pairs = (n * (n - 1))[n > 1]
+    diversity = float((1 - same_pairs.reindex(pairs.index) / pairs).mean()) if len(pairs) else 0.0
+    age = float(((now - top["listed_at"]).dt.total_seconds() / 3600).median()) if len(top) else 0.0
+    return {"diversity@10": round(diversity, 5), "median_age_hours@10": round(age, 1)}
+
+
+KNOB_GRID = (feed.FeedKnobs(), feed.FeedKnobs(category_cap=5), feed.FeedKnobs(category_cap=3), feed.FeedKnobs(category_cap=2),
+             feed.FeedKnobs(freshness_weight=0.0), feed.FeedKnobs(freshness_weight=1.0), feed.FeedKnobs(freshness_weight=3.0))
+"""The home feed settings measured by :func:`evaluate_knobs`; the first is the default."""
+
+
+def evaluate_knobs(split, snap: Snapshot, ranker, tables: dict, grid=KNOB_GRID) -> dict:
+    """Per home-feed setting: NDCG@10 on the held-out positives with the paired 95% interval
+    of its difference from the first (default) setting, intra-list category diversity and
+    median listing age of the first 10 items."""
+    targets = split.targets_by_user()
+    users = active_users(snap)
+    users = users[users["user_id"].isin(targets)]
+    recent = recent_table(recent_states(snap.interactions))
+    out, base = [], None
+    for knobs in grid:
+        home, _ = feed.home_feed(snap, ranker, users, recent, tables["related"], tables["popular"], knobs=knobs)
+        ndcg = user_metrics(_lists(home, "user_id", "item_id"), targets)["ndcg@10"]
+        base = ndcg if base is None else base
+        out.append({**dataclasses.asdict(knobs), "ndcg@10": round(float(ndcg.mean()), 5),
+                    "difference": {k: round(v, 5) for k, v in paired_bootstrap(ndcg, base).items()},
+                    **diversity_and_age(home, snap.live, snap.now)})
+    return {"users": int(len(targets)), "settings": out}
 
 
 def _lists(frame: pd.DataFrame, key: str, value: str) -> dict:
@@ -231,15 +281,17 @@ def evaluate_suggest(snap: Snapshot, test_searches: pd.DataFrame, lengths=(1, 2,
     return {**judged(finished_queries(snap, test_searches, test_interactions)), "final": judged(search_sessions(test_searches))}
 
 
-def evaluate_products(split, fm=None) -> dict:
-    """``{"home": ..., "related": ..., "suggest": ...}`` for a time split (see module doc).
+def evaluate_products(split, fm=None, knobs: bool = False) -> dict:
+    """``{"home": ..., "related": ..., "suggest": ...}`` for a time split (see module doc),
+    and ``"knobs"`` (:func:`evaluate_knobs`) when ``knobs`` is true.
 
     ``fm`` is a trained ``FMFactors`` that never saw the split's test window (the promotion
     gate passes its candidate); without it an FM is trained on the split's training events.
     """
     snap = snapshot(split.train, now=split.cutoff)
-    tables = {"popular": popular.popular_lists(snap), "related": related.related_items(snap),
+    tables = {"popular": popular.popular_lists(snap),
               "popular_scores": popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]}
+    tables["related"] = related.related_items(snap, popular_lists=tables["popular"])
     if fm is None:
         fm, _ = fit_factors(split.train, split.context, split.cutoff)
     ranker = FMFeedRanker(fm, split.context, split.cutoff)
@@ -248,4 +300,6 @@ def evaluate_products(split, fm=None) -> dict:
            "related": evaluate_related(split, snap, tables)}
     test = snapshot(split.test_events, now=split.cutoff + pd.Timedelta(days=split.test_days))
     out["suggest"] = {"protocol": "time-split", **evaluate_suggest(snap, test.searches, test_interactions=test.interactions)}
+    if knobs:
+        out["knobs"] = evaluate_knobs(split, snap, ranker, tables)
     return out

@@ -18,6 +18,7 @@ then the global one (``source`` ``segment`` / ``global``), under the same rules.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -25,12 +26,11 @@ import pandas as pd
 
 from bunjang_lab.marketplace.state import Snapshot, decay
 from bunjang_lab.products import why
-from bunjang_lab.products.limits import CATEGORY_CAP, SELLER_CAP
+from bunjang_lab.products.limits import CATEGORY_CAP, FRESHNESS_WEIGHT, SELLER_CAP
 from bunjang_lab.products.limits import HOME_SIZE as K
 from bunjang_lab.marketplace.segments import ALL
 
 FRESHNESS_HALF_LIFE_HOURS = 48.0
-FRESHNESS_WEIGHT = 0.3
 MIN_HISTORY = 3
 TOP_CATEGORIES = 3
 FRESH_PER_CATEGORY = 40
@@ -38,6 +38,21 @@ RECENT_ITEMS = 10
 RELATED_PER_ITEM = 10
 POPULAR_CANDIDATES = 50
 COLUMNS = ["user_id", "rank", "item_id", "score", "source", "why"]
+
+
+@dataclass(frozen=True)
+class FeedKnobs:
+    """What a team may trade against accuracy (their cost on NDCG@10 is measured by
+    ``benchmarks/products.py --knobs``): ``category_cap``, items per leaf category in a feed
+    (lower: more categories near the top), and ``freshness_weight``, the boost of a listing
+    posted now (higher: younger listings).
+
+    >>> FeedKnobs(), FeedKnobs(category_cap=3)
+    (FeedKnobs(category_cap=15, freshness_weight=0.3), FeedKnobs(category_cap=3, freshness_weight=0.3))
+    """
+
+    category_cap: int = CATEGORY_CAP
+    freshness_weight: float = FRESHNESS_WEIGHT
 
 
 class FeedRanker(Protocol):
@@ -111,24 +126,25 @@ def apply_caps(ranked: pd.DataFrame, k: int = K, seller_cap: int = SELLER_CAP,
 
 
 def home_feed(snap: Snapshot, ranker: FeedRanker, users: pd.DataFrame, recent: pd.DataFrame, related: pd.DataFrame,
-              popular: pd.DataFrame, k: int = K) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(home feed ``COLUMNS``, scored candidate pool user_id/item_id) for ``users``
+              popular: pd.DataFrame, k: int = K, knobs: FeedKnobs = FeedKnobs()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(home feed ``COLUMNS``, scored candidate pool user_id/item_id/why) for ``users``
     (user_id, segment, history = number of interactions)."""
     warm = users[users["history"] >= MIN_HISTORY]
     pool = allowed(snap, candidates(snap, warm, recent, related, popular))
     if len(pool):
         fm = np.asarray(ranker.score(pool["user_id"].to_numpy(), pool["item_id"].to_numpy()), dtype=float)
-        pool["score"] = fm + FRESHNESS_WEIGHT * decay(pool["listed_at"], snap.now, FRESHNESS_HALF_LIFE_HOURS)
+        pool["score"] = fm + knobs.freshness_weight * decay(pool["listed_at"], snap.now, FRESHNESS_HALF_LIFE_HOURS)
     else:
         pool["score"] = pd.Series(dtype=float)
     pool["tier"] = 0
-    personal = apply_caps(_order(pool), k)
+    personal = apply_caps(_order(pool), k, category_cap=knobs.category_cap)
 
     short = personal.groupby("user_id").size().reindex(users["user_id"], fill_value=0)
     needy = users[users["user_id"].isin(short[short < k].index)]
     if len(needy):
         fill = _without(allowed(snap, _fallback(needy, popular)), personal)
-        topped = apply_caps(_order(pd.concat([personal[personal["user_id"].isin(needy["user_id"])], fill], ignore_index=True)), k)
+        topped = apply_caps(_order(pd.concat([personal[personal["user_id"].isin(needy["user_id"])], fill], ignore_index=True)), k,
+                            category_cap=knobs.category_cap)
         personal = pd.concat([personal[~personal["user_id"].isin(needy["user_id"])], topped], ignore_index=True)
     feed = _order(personal)
     feed["rank"] = feed.groupby("user_id", sort=False).cumcount() + 1

@@ -7,6 +7,7 @@ ranker (tests pass a fake); :func:`compute_products` reads the lake, loads the F
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -48,7 +49,7 @@ def active_users(snap: Snapshot, days: int = ACTIVE_DAYS) -> pd.DataFrame:
 
 
 def build_products(snap: Snapshot, ranker: feed.FeedRanker, k: int = feed.K,
-                   states: pd.DataFrame | None = None) -> tuple[dict, dict]:
+                   states: pd.DataFrame | None = None, knobs: feed.FeedKnobs = feed.FeedKnobs()) -> tuple[dict, dict]:
     """(tables by name, seconds per product); ``states`` are the users'
     :func:`~bunjang_lab.ranking.features.recent_states` when already computed (the FM ranker
     uses the same)."""
@@ -68,7 +69,7 @@ def build_products(snap: Snapshot, ranker: feed.FeedRanker, k: int = feed.K,
     tables["items"] = snap.live[ITEM_FACTS].reset_index(drop=True)
     users = active_users(snap)
     tables["home"], tables["candidates"] = timed("home", lambda: feed.home_feed(
-        snap, ranker, users, recent_table(states), tables["related"], tables["popular"], k))
+        snap, ranker, users, recent_table(states), tables["related"], tables["popular"], k, knobs))
     states = users[["user_id", "segment"]].merge(states, on="user_id", how="left")
     tables["users"] = pd.DataFrame({
         "user_id": states["user_id"], "segment": states["segment"],
@@ -110,7 +111,7 @@ def update_run_json(out: Path, section: str, info: dict) -> None:
     files.write_json(path, run)
 
 
-def compute_products(lake, model_dir, out, now=None, fraud_dir=None) -> dict:
+def compute_products(lake, model_dir, out, now=None, fraud_dir=None, knobs: feed.FeedKnobs = feed.FeedKnobs()) -> dict:
     """Read the lake, rank with the FM in ``model_dir`` and write ``out/products/``.
 
     ``now`` defaults to the newest event in the lake; ``fraud_dir`` to ``out/fraud`` when it
@@ -128,7 +129,7 @@ def compute_products(lake, model_dir, out, now=None, fraud_dir=None) -> dict:
     states = recent_states(snap.interactions)
     recent_seconds = round(time.perf_counter() - started, 3)
     ranker = load_feed_ranker(model_dir, snap, recent=states)
-    tables, timings = build_products(snap, ranker, states=states)
+    tables, timings = build_products(snap, ranker, states=states, knobs=knobs)
     timings["users"] = recent_seconds
     tables["vectors"] = ranker.export(out / f".vectors-{uuid.uuid4().hex[:8]}", tables["users"]["user_id"], snap.live["item_id"])
     write_products(tables, out)
@@ -136,7 +137,7 @@ def compute_products(lake, model_dir, out, now=None, fraud_dir=None) -> dict:
         "now": snap.now.isoformat(), "model": str(ranker.version), "lake": str(lake),
         "live_listings": int(snap.listings["live"].sum()), "flagged_listings": int(snap.listings["flagged"].sum()),
         "rows": {name: int(len(tables[name])) for name in TABLES},
-        "users_in_feed": int(tables["home"]["user_id"].nunique()),
+        "users_in_feed": int(tables["home"]["user_id"].nunique()), "feed_knobs": dataclasses.asdict(knobs),
         "seconds": {"read": read_seconds, **timings, "total": round(time.perf_counter() - start, 3)},
     }
     update_run_json(out, "products", summary)
