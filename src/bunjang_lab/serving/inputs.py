@@ -2,7 +2,7 @@
 same way (standard library only).
 
 Ids are strings (a JSON integer is read as its decimal text, as the event contract does)
-of at most :data:`MAX_ID_CHARS` characters; texts are valid UTF-8 (no lone surrogate,
+of at most the event contract's ``MAX_EVENT_ID_CHARS`` characters; texts are valid UTF-8 (no lone surrogate,
 which ``json`` and ``sys.argv`` both let through) of bounded length; JSON is UTF-8,
 without ``NaN``/``Infinity``, nested at most :data:`MAX_DEPTH` deep. Every failure is an
 :class:`~bunjang_lab.errors.InvalidInput` of one line, never a traceback.
@@ -29,10 +29,7 @@ import json
 from typing import Any
 
 from bunjang_lab.errors import InvalidInput
-from bunjang_lab.events import MAX_EVENT_ID_CHARS
 
-MAX_ID_CHARS = MAX_EVENT_ID_CHARS
-"""Longest user, item or event id (the event contract's bound on event ids)."""
 MAX_TEXT_CHARS = 200
 """Longest short text: a typed prefix, a search query, a category, a status."""
 MAX_DEPTH = 16
@@ -61,8 +58,12 @@ def identifier(value: Any, name: str) -> str:
         raise InvalidInput(f"{name} must be a string id, got {_describe(value)}")
     if not value.strip():
         raise InvalidInput(f"{name} is empty")
-    if len(value) > MAX_ID_CHARS:
-        raise InvalidInput(f"{name} is {len(value)} characters long, over the {MAX_ID_CHARS}-character limit")
+    # the longest user, item or event id: the event contract's bound, imported when an id is
+    # read (the contract's module costs 15 ms to import, and `score text` reads no id)
+    from bunjang_lab.events import MAX_EVENT_ID_CHARS
+
+    if len(value) > MAX_EVENT_ID_CHARS:
+        raise InvalidInput(f"{name} is {len(value)} characters long, over the {MAX_EVENT_ID_CHARS}-character limit")
     return utf8(value, name)
 
 

@@ -14,7 +14,6 @@ from bunjang_lab.cli import UserError, parser
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.serving.commands.common import EXIT_PARTIAL, emit, read_input, read_jsonl
 from bunjang_lab.serving.inputs import utf8
-from bunjang_lab.serving.queries import text_request
 
 BATCH = 512  # texts per classifier call in --jsonl mode
 
@@ -26,6 +25,8 @@ def scorer_from_args(args):
 
 
 def _batch(args) -> int:
+    from bunjang_lab.serving.queries import text_request  # batches only: one text needs no cache modules
+
     scorer = scorer_from_args(args)
     failed = False
     pending: list[tuple[object, str]] = []
