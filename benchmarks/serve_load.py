@@ -74,13 +74,15 @@ class Service:
             [sys.executable, "-m", "bunjang_lab.score", "serve", "--port", str(self.port), "--cache", url,
              "--workers", str(workers), *(["--rules-only"] if rules_only else [])], stdout=subprocess.DEVNULL,
             stderr=log.open("wb"), env=process_env())
-        deadline = time.monotonic() + 60
-        while True:
+        deadline, pids = time.monotonic() + 60, set()
+        while True:  # until every worker answers (each new connection goes to any of them)
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
                     if response.status == 200:
                         self.health = json.loads(response.read())
-                        return
+                        pids.add(self.health["pid"])
+                        if len(pids) == workers:
+                            return
             except OSError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:

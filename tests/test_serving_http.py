@@ -37,7 +37,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, cache_url: str, home: Path):
+    def __init__(self, cache_url: str, home: Path, workers: int = 1):
         self.cache_url, self.port = cache_url, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = home / f"serve-{self.port}.log"
@@ -45,7 +45,7 @@ class Server:
         env = {**os.environ, "PYTHONPATH": str(SRC), "BUNJANG_HOME": str(home), "BUNJANG_MODELS": str(home / "models")}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bunjang_lab.score", "serve", "--port", str(self.port), "--cache", cache_url,
-             "--rules-only"], stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env)
+             "--rules-only", "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -272,3 +272,17 @@ def test_a_publish_is_picked_up_without_a_restart_and_sigterm_lets_requests_in_f
     assert {"ts", "method", "path", "status", "ms"} <= set(access[0]) and "Traceback" not in "\n".join(lines)
     assert (access[-1]["path"], access[-1]["status"]) == ("/api/v1/events", 200)  # written out at shutdown
 
+
+
+def test_workers_share_the_connections_and_stop_together(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    publish_run(write_run(tmp_path / "run"), url)
+    server = Server(url, tmp_path, workers=2)
+    try:
+        pids, deadline = set(), time.monotonic() + 60  # the second worker may still be starting
+        while len(pids) < 2 and time.monotonic() < deadline:
+            pids |= {server.get("/healthz")[1]["pid"] for _ in range(20)}  # a new connection each
+        assert len(pids) == 2, "every connection went to one worker"
+    finally:
+        assert server.stop() == 0
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids)

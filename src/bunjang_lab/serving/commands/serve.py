@@ -45,7 +45,12 @@ def run(argv: list[str]) -> int:
     with contextlib.ExitStack() as cleanup:
         if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # workers share their figures
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bunjang-metrics-"))
-        uvicorn.run("bunjang_lab.serving.service:app_from_environment", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, access_log=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                    log_level="info")
-    return 0
+        config = {"app": "bunjang_lab.serving.service:app_from_environment", "factory": True, "host": args.host,
+                  "port": args.port, "loop": "uvloop", "http": "httptools", "access_log": False,
+                  "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS, "log_level": "info"}
+        if args.workers == 1:
+            uvicorn.run(**config)
+            return 0
+        from bunjang_lab.serving.workers import serve  # a socket per worker: connections spread evenly
+
+        return serve(config, args.workers)
