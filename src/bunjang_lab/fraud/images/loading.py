@@ -58,12 +58,6 @@ class ImageError(ValueError):
         self.code = code
 
 
-def image_size(source: Source) -> tuple[int, int]:
-    """(width, height) from the header only, after the same checks as :func:`open_image`."""
-    with _open(source) as img:
-        return img.size
-
-
 def open_image(source: Source, max_side: int = MAX_SIDE) -> Image.Image:
     """Decode ``source`` (a path, bytes or a binary file) into an upright RGB image.
 
