@@ -3,7 +3,8 @@
 Computes the recommendation products of the newest day the triggering assets name
 (with that day's fraud flags keeping flagged listings out of the feeds) into
 ``runs/<day>/products``, then publishes ``runs/<day>`` to the serving cache as a new
-version. The cache URL comes from the Airflow Connection ``bunjang_cache`` (for example
+version and refits the ads' click-through calibration on its vectors. The cache URL comes
+from the Airflow Connection ``bunjang_cache`` (for example
 ``redis://redis:6379/0``); without it, the ``cache_url`` Param, then ``BUNJANG_CACHE_URL``,
 then the embedded SQLite cache under ``BUNJANG_HOME``.
 """
@@ -11,7 +12,7 @@ then the embedded SQLite cache under ``BUNJANG_HOME``.
 from __future__ import annotations
 
 from airflow.sdk import BaseHook, Param, dag, task
-from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSkipException
 from bunjang_common import (
     CACHE_CONNECTION, DAYS_PARAM, DEFAULT_ARGS, FRAUD_RESULTS, MODEL_LATEST, SERVING_CACHE, START_DATE, folders, params, run_days,
 )
@@ -68,7 +69,21 @@ def publish():
         outlet_events[SERVING_CACHE].extra = {"day": day, "version": result.get("version")}
         return result
 
-    to_cache(products())
+    @task
+    def ad_calibration(day: str, params=None) -> dict:
+        """Refit the ads' click-through calibration on the published vectors (skipped while
+        there are too few ad impressions to fit it)."""
+        from bunjang_lab.errors import NotEnoughData
+        from bunjang_lab.pipeline import calibrate_ads
+
+        where = folders(params)
+        try:
+            return calibrate_ads(where["lake"], where["runs"], day, cache_url(params.get("cache_url")))
+        except NotEnoughData as exc:
+            raise AirflowSkipException(str(exc)) from None
+
+    day = products()
+    to_cache(day) >> ad_calibration(day)
 
 
 publish()

@@ -133,3 +133,37 @@ def test_score_ads_answers_blended_lists_and_one_line_errors(tmp_path):
     assert detail["ads"] == []                                     # not an ad for the listing being viewed
     failed = score("--surface", "detail", "--user", "u3")
     assert failed.returncode != 0 and len(failed.stderr.strip().splitlines()) == 1
+
+
+def test_the_calibration_is_fitted_on_logged_ad_impressions_and_used_by_the_auction(tmp_path):
+    import numpy as np
+
+    from bunjang_lab.ingest import ingest_files
+    from bunjang_lab.pipeline import calibrate_ads
+
+    day = "2026-11-18"
+    run = write_run(tmp_path / "runs" / day)
+    url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    publish_run(run, url)
+    users = pd.read_parquet(run / "products/vectors/users.parquet")
+    items = pd.read_parquet(run / "products/vectors/items.parquet")
+    rng = np.random.default_rng(0)
+    lines = []
+    for n in range(4_000):
+        u, i = rng.integers(len(users)), rng.integers(len(items))
+        score = float(np.dot(users["vector"][u], items["vector"][i]) + items["bias"][i])
+        common = {"user_id": str(users["user_id"][u]), "auction_id": f"a{n}", "campaign_id": "c1",
+                  "item_id": str(items["item_id"][i]), "surface": "home", "position": 0, "billing": "cpc",
+                  "price_charged": 100}
+        lines.append({"event_id": f"imp{n}", "type": "ad_impression", "ts": NOW - 60_000 * n // 100, **common})
+        if rng.random() < 1 / (1 + np.exp(-(2.0 * score - 3.0))):
+            lines.append({"event_id": f"clk{n}", "type": "ad_click", "ts": NOW - 60_000 * n // 100 + 5, **common})
+    (tmp_path / "ads.jsonl").write_text("\n".join(json.dumps(e) for e in lines) + "\n")
+    ingest_files([tmp_path / "ads.jsonl"], tmp_path / "lake", now="2026-12-01T00:00:00Z")
+    fitted = calibrate_ads(str(tmp_path / "lake"), str(tmp_path / "runs"), day, cache_url=url)
+    assert fitted["scored"] == 4_000 and fitted["slope"] == pytest.approx(2.0, rel=0.25)
+    assert fitted["intercept"] == pytest.approx(-3.0, abs=0.6)
+    with open_cache(url) as cache:
+        apply_event(cache, campaign("c1", "s9", ["i2", "i3", "i4"], categories=[]))
+        pctr = {a["item_id"]: a["pctr"] for a in ads_for(cache, "home", "u3", now_ms=NOW, slots=1)}
+        assert pctr and all(p != 0.02 for p in pctr.values())   # no longer the prior

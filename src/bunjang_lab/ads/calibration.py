@@ -18,6 +18,7 @@ so the scale matters. Platt scaling (a one-feature logistic regression) fits it.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from bunjang_lab.errors import NotEnoughData
@@ -42,3 +43,15 @@ class CTRCalibrator:
     def predict(self, scores) -> np.ndarray:
         """Click probability of each score."""
         return 1.0 / (1.0 + np.exp(-(self.slope_ * np.asarray(scores, dtype=np.float64) + self.intercept_)))
+
+
+def logged_impressions(events: pd.DataFrame) -> pd.DataFrame:
+    """Each distinct ``ad_impression`` as ``user_id, item_id, clicked``: clicked when an
+    ``ad_click`` of the same auction and listing followed (the calibrator's training rows)."""
+    shown = events[events["type"] == "ad_impression"].drop_duplicates("event_id")
+    clicks = events[events["type"] == "ad_click"]
+    clicked = set(zip(clicks["auction_id"].astype(str), clicks["item_id"].astype(str)))
+    return pd.DataFrame({"user_id": shown["user_id"].astype(str).to_numpy(),
+                         "item_id": shown["item_id"].astype(str).to_numpy(),
+                         "clicked": [(a, i) in clicked for a, i in zip(shown["auction_id"].astype(str),
+                                                                        shown["item_id"].astype(str))]})

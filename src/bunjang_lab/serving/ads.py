@@ -87,6 +87,12 @@ def _charge(tx: Transaction, event: Mapping, ts_ms: int) -> dict:
     return {"effect": outcome, "charge_milli": amount, "spent_milli": state.spent_milli}
 
 
+def publish_calibration(cache: Cache, slope: float, intercept: float) -> None:
+    """Make ``score ads`` use this calibration of the FM's scores from the next request on."""
+    cache.atomic(lambda tx: tx.put_live(keys.AD_CALIBRATION, {"slope": float(slope), "intercept": float(intercept)}),
+                 watch=[])
+
+
 def _context(snap: Snapshot, surface: str, user_id: str, item_id: str | None) -> tuple[str, str, tuple[str, ...]]:
     """(gender, age band, categories) the targeting matches: the viewer's segment; the viewed
     listing's category (detail) or the viewer's recent categories (home)."""
