@@ -56,8 +56,10 @@ INLINE_TEXT_CHARS = 1000
 20,000 characters the rules read takes 10-25 ms, so longer ones go to the thread pool)."""
 LOOKUP_PARAMETERS = {"user": "user_id", "item": "item_id"}
 """Query-string names that differ from the lookups' parameter names."""
-MAX_HELD_PARAMETERS, MAX_HELD_PARAMETER_CHARS = 8, 256
-"""Largest questions whose answers are held (a parameter the lookups ignore is still part of the key)."""
+HELD_PARAMETERS = frozenset({"user_id", "item_id", "prefix", "gender", "age_band", "k"})
+"""Parameters of questions whose answers may be held: each names what is read (and is
+bounded at the edge). With any other (``explain`` adds a listing's age, which grows with
+the clock; one the lookups ignore would only grow the memo) the answer is computed."""
 
 error_log = logging.getLogger("bunjang_lab.serving.errors")
 
@@ -220,10 +222,10 @@ class Service:
             def compute(snap: Snapshot) -> bytes:
                 return json_bytes(query(snap, params))
 
-            if len(params) > MAX_HELD_PARAMETERS or any(len(k) + len(v) > MAX_HELD_PARAMETER_CHARS for k, v in params.items()):
-                with self.cache.snapshot() as snap:  # a question too big to keep in memory
-                    return compute(snap)
-            return self.cache.answer((name, *sorted(params.items())), compute)
+            if HELD_PARAMETERS.issuperset(params):
+                return self.cache.answer((name, *sorted(params.items())), compute)
+            with self.cache.snapshot() as snap:
+                return compute(snap)
 
         return answer
 
