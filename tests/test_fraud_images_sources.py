@@ -140,8 +140,11 @@ def test_settings_come_from_the_environment_with_documented_defaults(monkeypatch
 
 @pytest.mark.parametrize("environ, message", [
     ({"BUNJANG_IMAGE_PROTOCOLS": "http,sftp"}, "sftp cannot be allowed: no time limit known"),
-    ({"BUNJANG_IMAGE_TIMEOUT": "soon"}, "must be numbers"),
+    ({"BUNJANG_IMAGE_TIMEOUT": "soon"}, "must be finite numbers"),
+    ({"BUNJANG_IMAGE_MAX_MB": "inf"}, "must be finite numbers"),
     ({"BUNJANG_IMAGE_TIMEOUT": "0"}, "must be positive"),
+    ({"BUNJANG_IMAGE_TIMEOUT": "nan"}, "must be positive"),
+    ({"BUNJANG_IMAGE_MAX_MB": "-1"}, "must be positive"),
 ])
 def test_bad_settings_are_the_domains_errors(environ, message):
     with pytest.raises(InvalidInput, match=message):

@@ -35,12 +35,10 @@ bunjang_lab.fraud.images.loading.ImageError: refused: protocol 'ftp' is not allo
 
 from __future__ import annotations
 
-import asyncio
+import math
 import os
-import socket
 import stat
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from bunjang_lab import paths
 from bunjang_lab.errors import InvalidInput
@@ -80,8 +78,8 @@ class ImageSources:
         if unknown:
             raise InvalidInput(f"image protocols {', '.join(unknown)} cannot be allowed: no time limit known for "
                                f"them (known: {', '.join(_TIMEOUT_OPTIONS)})")
-        if not self.timeout > 0 or not self.max_bytes > 0:
-            raise InvalidInput("the image timeout and size limit must be positive")
+        if not (0 < self.timeout < math.inf and self.max_bytes > 0):
+            raise InvalidInput("the image timeout and size limit must be positive and finite")
 
     @classmethod
     def from_env(cls, environ=None) -> "ImageSources":
@@ -96,14 +94,14 @@ class ImageSources:
         protocols = env.get("BUNJANG_IMAGE_PROTOCOLS")
         try:
             timeout = float(env.get("BUNJANG_IMAGE_TIMEOUT") or DEFAULT_TIMEOUT)
-            max_mb = float(env.get("BUNJANG_IMAGE_MAX_MB") or DEFAULT_MAX_MB)
-        except ValueError:
-            raise InvalidInput("BUNJANG_IMAGE_TIMEOUT and BUNJANG_IMAGE_MAX_MB must be numbers") from None
+            max_bytes = int(float(env.get("BUNJANG_IMAGE_MAX_MB") or DEFAULT_MAX_MB) * 1024 * 1024)
+        except (ValueError, OverflowError):
+            raise InvalidInput("BUNJANG_IMAGE_TIMEOUT and BUNJANG_IMAGE_MAX_MB must be finite numbers") from None
         return cls(
             roots=tuple(r for r in roots.split(os.pathsep) if r) if roots else (str(paths.home()), str(paths.sample_dir())),
             protocols=tuple(p.strip().lower() for p in protocols.split(",") if p.strip()) if protocols is not None
             else DEFAULT_PROTOCOLS,
-            timeout=timeout, max_bytes=int(max_mb * 1024 * 1024))
+            timeout=timeout, max_bytes=max_bytes)
 
     def any_local_path(self) -> "ImageSources":
         """The same rules without the roots, for files an operator names."""
@@ -182,7 +180,7 @@ def _read_remote(url: str, protocol: str, timeout: float, limit: int) -> bytes:
         raise ImageError(f"cannot read {protocol}:// references: {package} is not installed", code="missing_dependency") from None
     except FileNotFoundError:
         raise ImageError("no such file", code="not_found") from None
-    except (TimeoutError, socket.timeout, asyncio.TimeoutError):
+    except TimeoutError:  # also socket.timeout and asyncio's, since Python 3.11
         raise ImageError(f"timed out after {timeout:g} s", code="timeout") from None
     except Exception as exc:  # noqa: BLE001 - the protocols' own errors (aiohttp, botocore...) end here
         raise ImageError(f"cannot fetch ({type(exc).__name__}: {one_line(exc)})", code="fetch_failed") from None
