@@ -93,11 +93,13 @@ def test_ad_events_are_charged_once_like_the_ledger_and_a_spent_budget_stops_ser
 
 def test_targeting_and_the_frequency_cap(cache):
     apply_event(cache, campaign("shoes", "s9", ["i2"], categories=["shoes"]))
-    apply_event(cache, campaign("books", "s8", ["i5"], bid=900, categories=["books"]))
+    apply_event(cache, campaign("bags", "s8", ["i5"], bid=900, categories=["bags"]))
     apply_event(cache, campaign("kw", "s7", ["i6"], bid=250, keywords=["nike"]))
     assert served(cache) == [("shoes", "i2"), ("kw", "i6")]          # the users' recent category is shoes
     assert served(cache, surface="search", query="Nike dunk") == [("shoes", "i2"), ("kw", "i6")]
     assert served(cache, surface="search", query="adidas") == [("shoes", "i2")]
+    # on a listing's page the category is the viewed listing's: i7 is a bag (odd items are bags)
+    assert served(cache, surface="detail", item_id="i7") == [("bags", "i5"), ("kw", "i6")]
     for n in range(5):
         apply_event(cache, ad("ad_impression", 100 + n, "shoes", "i2", 300))
     assert served(cache) == [("kw", "i6")]

@@ -96,11 +96,13 @@ def publish_calibration(cache: Cache, slope: float, intercept: float) -> None:
 def _context(snap: Snapshot, surface: str, user_id: str, item_id: str | None) -> tuple[str, str, tuple[str, ...]]:
     """(gender, age band, categories) the targeting matches: the viewer's segment; the viewed
     listing's category (detail) or the viewer's recent categories (home)."""
-    user, item = snap.get_many([keys.user(user_id), keys.item_vector(item_id) if item_id else keys.user(user_id)])
+    wanted = [keys.user(user_id)] + ([keys.item_vector(item_id)] if surface == "detail" and item_id else [])
+    user, *item = snap.get_many(wanted)
     user = user or {}
     gender, _, band = (user.get("segment") or "unknown|unknown").partition("|")
     if surface == "detail":
-        categories = ((item or {}).get("c"),) if (item or {}).get("c") else ()
+        category = (item[0] or {}).get("c") if item else None
+        categories = (category,) if category else ()
     else:
         recent = (user.get("recent_categories") or {})
         weights = recent.get("weights", recent) if isinstance(recent, dict) else {}
