@@ -172,3 +172,22 @@ def test_impressions_and_new_listings_are_accepted_without_effect(cache):
     assert apply_event(cache, {"type": "impression", "user_id": "u2", "item_id": "i3"})["effect"] == "ignored"
     assert apply_event(cache, {"type": "listing", "user_id": "s1", "item_id": "i999", "title": "새 가방"})["effect"] == "ignored"
     assert feed(cache) == before
+
+
+def test_a_reranked_feed_keeps_each_items_reason(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run = write_run(tmp_path / "run")
+    for name, why in (("candidates", "because you viewed 나이키 덩크"), ("home", "new in shoes")):
+        table = pq.read_table(run / f"products/{name}.parquet")
+        pq.write_table(table.append_column("why", pa.array([why] * table.num_rows)), run / f"products/{name}.parquet")
+    url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    publish_run(run, url)
+    with open_cache(url) as cache:
+        assert apply_event(cache, click("u2", "i3"))["effect"] == "reranked"
+        with cache.snapshot() as snap:
+            reasons = {entry[2] for entry in snap.get("home:u2")["items"]}
+            topped_up = {i["why"] for i in lookup.recommend(snap, "u2", k=50)["items"] if "source" in i}
+    assert reasons and reasons <= {"because you viewed 나이키 덩크", "new in shoes"}
+    assert topped_up <= {"popular with women in their 20s", "popular right now"}  # a thinned feed's fill says so
