@@ -195,21 +195,18 @@ def _fill(found: pd.DataFrame, live: pd.DataFrame, cooc: sp.csr_matrix, titles: 
     return pd.concat([found, fill], ignore_index=True).sort_values(["item_id", "rank"], kind="stable")
 
 
-def _reasons(found: pd.DataFrame, live: pd.DataFrame) -> list[str]:
-    """The ``why`` of each related row, from its source."""
+def _reasons(found: pd.DataFrame, live: pd.DataFrame) -> np.ndarray:
+    """The ``why`` of each related row, from its source (worded once per category or segment)."""
     facts = live.set_index("item_id")
-    words = []
-    for other, source, segment in zip(found["related_item_id"], found["source"], found["segment"]):
-        if source == CO_VIEWED:
-            words.append(why.CO_VIEWED)
-        elif source == SIMILAR_TITLE:
-            words.append(why.SIMILAR_TITLE)
-        elif source == POPULAR:
-            words.append(why.popular_with(segment or ALL))
-        elif source == SAME_PARENT:
-            words.append(why.same_category(facts.at[other, "top_category"]))
-        else:
-            words.append(why.same_category(facts.at[other, "category"]))
+    source = found["source"].to_numpy()
+    words = np.full(len(found), why.SIMILAR_TITLE, dtype=object)
+    words[source == CO_VIEWED] = why.CO_VIEWED
+    for kind, column in ((SAME_LEAF, "category"), (SAME_PARENT, "top_category")):
+        rows = source == kind
+        wording = {c: why.same_category(c) for c in facts[column].unique()}
+        words[rows] = found.loc[rows, "related_item_id"].map(facts[column]).map(wording).to_numpy()
+    rows = source == POPULAR
+    words[rows] = found.loc[rows, "segment"].fillna(ALL).map(why.popular_with).to_numpy()
     return words
 
 
