@@ -120,17 +120,25 @@ def test_estimators_follow_the_sklearn_contract():
 
 
 def test_fraud_command_scans_trains_and_explains_mistakes(market, tmp_path, capsys):
-    assert fraud_command(["--lake", str(market / "lake"), "--out", str(tmp_path / "run")]) == 0
+    assert fraud_command(["--lake", str(market / "lake"), "--out", str(tmp_path / "run"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["out"] == str(tmp_path / "run" / "fraud")
+    assert fraud_command(["--lake", str(market / "lake"), "--out", str(tmp_path / "run")]) == 0
+    table = capsys.readouterr().out.splitlines()  # for people: a table, and what was not checked
+    assert table[1].split() == ["scored", "count", "flagged"] and table[2].split()[0] == "listings"
+    assert table[-1].startswith("no photo checked: give --image-index")
     with pytest.raises(UserError, match="no lake"):
         fraud_command(["--lake", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")])
     with pytest.raises(UserError, match="missing messages.csv"):
         fraud_command(["train", "--lake", str(market / "lake"), "--labels", str(tmp_path)])
     with pytest.raises(UserError, match="--labels"):
         fraud_command(["evaluate"])
-    assert fraud_command(["evaluate", "--spam", str(SHARED / "sms_spam_collection.tsv"), "--rules-only"]) == 0
+    assert fraud_command(["evaluate", "--spam", str(SHARED / "sms_spam_collection.tsv"), "--rules-only", "--json"]) == 0
     spam = json.loads(capsys.readouterr().out)["spam_collection"]
     assert spam["ham"]["flagged"] < 0.02 and spam["spam"]["flagged"] > 0.8
+    assert fraud_command(["evaluate", "--spam", str(SHARED / "sms_spam_collection.tsv"), "--rules-only"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "model rules" and table[3].split() == ["label", "messages", "flagged", "phone", "link"]
+    assert len(table) == 6 and table[5].split()[:2] == ["spam", str(spam["spam"]["messages"])]
 
 
 def test_evaluate_prints_per_rule_and_per_category_figures(market, tmp_path, capsys):
@@ -140,7 +148,7 @@ def test_evaluate_prints_per_rule_and_per_category_figures(market, tmp_path, cap
                    "spam,Visit www.Ldew.com today,yes,No,No\n"
                    "ham,See you at 5 tomorrow,No,No,No\n", encoding="utf-8")
     assert fraud_command(["evaluate", "--lake", str(market / "lake"), "--labels", str(market / "sim"),
-                          "--smishing", str(sms), "--rules-only"]) == 0
+                          "--smishing", str(sms), "--rules-only", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["model"] == "rules"
     assert report["messages"]["categories"]["account_transfer"]["recall"] >= 0.95
@@ -148,6 +156,13 @@ def test_evaluate_prints_per_rule_and_per_category_figures(market, tmp_path, cap
     assert [row["threshold"] for row in report["listings"]["threshold_sweep"]][:2] == [0.3, 0.4]
     assert report["smishing"]["phone"] == {"recall": 1.0, "fires_on_no_rows": 0.0, "yes_rows": 1, "no_rows": 2}
     assert report["smishing"]["link"]["recall"] == 1.0
+    assert fraud_command(["evaluate", "--lake", str(market / "lake"), "--labels", str(market / "sim"),
+                          "--smishing", str(sms), "--rules-only"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) < 120 and not any(line.lstrip().startswith(("{", "[", '"')) for line in lines)  # tables, not JSON
+    header = next(n for n, line in enumerate(lines) if line.startswith("messages: "))
+    assert lines[header + 1].split() == ["category", "precision", "recall", "tp", "fp", "fn"]
+    assert any(line.split()[:1] == ["bank_account"] and line.split()[3] == "1.0000" for line in lines)
 
 
 def test_image_results_reach_listings_and_sellers(market, tmp_path):

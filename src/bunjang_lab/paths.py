@@ -8,6 +8,10 @@ in the repository root), so a user who types no paths still gets a working setup
     var/cache.sqlite   the embedded serving cache
     var/reports/       batch reports
 
+A relative output path a user types (``--out runs/today``, ``publish runs/today``) is
+taken under the home folder too (:func:`in_home`); input data paths stay relative to the
+current folder.
+
 Trained models go to the top-level ``models/`` folder (``BUNJANG_MODELS``).
 """
 
@@ -26,6 +30,20 @@ def _root() -> Path:
 
 def home() -> Path:
     return Path(os.environ.get("BUNJANG_HOME") or _root() / "var")
+
+
+def in_home(path: str | os.PathLike) -> Path:
+    """Where a path given for the pipeline's own output lives: a relative path is taken
+    under the home folder (not the current one), so ``--out runs/today`` lands in
+    ``BUNJANG_HOME/runs/today`` wherever the command runs; an absolute path stays.
+
+    >>> os.environ["BUNJANG_HOME"] = "/srv/bunjang"
+    >>> str(in_home("runs/today")), str(in_home("/tmp/run"))
+    ('/srv/bunjang/runs/today', '/tmp/run')
+    >>> del os.environ["BUNJANG_HOME"]
+    """
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else home() / path
 
 
 def lake_dir() -> Path:

@@ -44,16 +44,30 @@ def _scan(argv: list[str]) -> int:
     p = parser(PROG, "Score every listing, chat message and seller of a lake window for fraud "
                      "(subcommands: train, evaluate).")
     p.add_argument("--lake", default=None, help=f"lake folder or URL (default: {paths.lake_dir()})")
-    p.add_argument("--out", default=None, help="run folder; results go to RUN_DIR/fraud/ (default: a new folder under var/runs)")
-    p.add_argument("--image-index", default=None, help="image index folder: also check listing photos (reuse, text in images)")
+    p.add_argument("--out", default=None, help="run folder, relative to BUNJANG_HOME; results go to RUN_DIR/fraud/ "
+                                                "(default: runs/fraud-<time>)")
+    p.add_argument("--image-index", default=None, help="image index folder: also check listing photos (reuse, text in "
+                                                       "images); without it no photo is checked")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object instead of a table")
     _window(p)
     args = p.parse_args(argv)
     from bunjang_lab.fraud.scan import scan_fraud
 
-    out = Path(args.out) if args.out else paths.runs_dir() / time.strftime("fraud-%Y%m%dT%H%M%S")
+    out = paths.in_home(args.out) if args.out else paths.runs_dir() / time.strftime("fraud-%Y%m%dT%H%M%S")
     summary = scan_fraud(_lake(args.lake), out, args.start, args.end, image_index=args.image_index,
                          models_dir=args.models)
-    print(json.dumps({"out": str(out / "fraud"), **summary}, ensure_ascii=False))
+    if args.json:
+        print(json.dumps({"out": str(out / "fraud"), **summary}, ensure_ascii=False))
+        return 0
+    from bunjang_lab.tables import text_table
+
+    models = summary["models"]
+    print(f"fraud results in {out / 'fraud'} (text: {models['text']}; sellers: {models['anomaly']}; "
+          f"flagged at risk >= {summary['threshold']})")
+    print(text_table([{"scored": kind, "count": summary[kind], "flagged": summary.get(f"flagged_{kind}")}
+                      for kind in ("listings", "messages", "sellers", "images")]))
+    if not summary["images"]:
+        print("no photo checked: give --image-index (python -m bunjang_lab images index builds one)")
     return 0
 
 
@@ -62,6 +76,7 @@ def _train(argv: list[str]) -> int:
                                 "moves models/fraud/latest when done.")
     p.add_argument("--lake", default=None, help=f"lake folder or URL (default: {paths.lake_dir()})")
     p.add_argument("--labels", required=True, help="labels folder (or simulator output folder) with messages.csv, listings.csv")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object instead of a table")
     _window(p)
     args = p.parse_args(argv)
     from bunjang_lab.fraud.train import train_models
@@ -71,10 +86,22 @@ def _train(argv: list[str]) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     validation = meta["metrics"]["validation"]
-    print(json.dumps({"version": meta["version"], "texts": meta["texts"], "fraud_texts": meta["fraud_texts"],
-                      "validation_flagged": validation["flagged"], "validation_categories": validation["categories"],
-                      "sellers": meta["metrics"].get("sellers_anomaly_only"), "seconds": meta["seconds"]},
-                     ensure_ascii=False))
+    if args.json:
+        print(json.dumps({"version": meta["version"], "texts": meta["texts"], "fraud_texts": meta["fraud_texts"],
+                          "validation_flagged": validation["flagged"], "validation_categories": validation["categories"],
+                          "sellers": meta["metrics"].get("sellers_anomaly_only"), "seconds": meta["seconds"]},
+                         ensure_ascii=False))
+        return 0
+    from bunjang_lab.tables import text_table
+
+    print(f"fraud models {meta['version']} (now latest): {meta['texts']:,} texts, {meta['fraud_texts']:,} of them fraud; "
+          f"{meta['seconds']} s")
+    print("validation, flagged and per category:")
+    print(text_table([{"of": "flagged", **validation["flagged"]}]
+                     + [{"of": name, **pr} for name, pr in validation["categories"].items()]))
+    sellers = meta["metrics"].get("sellers_anomaly_only")
+    if sellers:
+        print("sellers, anomaly model alone: " + ", ".join(f"{k} {v}" for k, v in sellers.items() if not isinstance(v, dict)))
     return 0
 
 
@@ -86,6 +113,7 @@ def _evaluate(argv: list[str]) -> int:
     p.add_argument("--smishing", default=None, help="smishing_5971.csv (real SMS with PHONE/URL/EMAIL columns)")
     p.add_argument("--spam", default=None, help="sms_spam_collection.tsv (real SMS labelled ham/spam)")
     p.add_argument("--rules-only", action="store_true", help="evaluate the rules without the trained classifier")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     _window(p)
     args = p.parse_args(argv)
     if not (args.labels or args.smishing or args.spam):
@@ -107,8 +135,35 @@ def _evaluate(argv: list[str]) -> int:
         report["smishing"] = evaluate.smishing_report(args.smishing, scorer)
     if args.spam:
         report["spam_collection"] = evaluate.spam_collection_report(args.spam, scorer)
-    print(json.dumps(report, ensure_ascii=False, indent=1))
+    print(json.dumps(report, ensure_ascii=False) if args.json else evaluation_tables(report))
     return 0
+
+
+def evaluation_tables(report: dict) -> str:
+    """``fraud evaluate``'s report as a person reads it: one table per question."""
+    from bunjang_lab.tables import text_table
+
+    lines = [f"model {report['model']}"]
+    for kind in ("messages", "listings"):
+        part = report.get(kind)
+        if not part:
+            continue
+        flagged, hard = part["flagged"], part["hard_negatives"]
+        lines += ["", f"{kind}: {part['texts']:,} labelled texts; flagged: precision {flagged['precision']}, "
+                      f"recall {flagged['recall']}; honest look-alikes flagged: {hard['flagged']} of {hard['count']}",
+                  text_table([{"category": name, **pr} for name, pr in part["categories"].items()]), "",
+                  text_table([{"rule": code, **row} for code, row in sorted(part["rules"].items(), key=lambda r: -r[1]["fires"])]),
+                  "", f"{kind}: flagged at other risk thresholds", text_table(part["threshold_sweep"])]
+    smishing = report.get("smishing")
+    if smishing:
+        lines += ["", f"real smishing SMS ({smishing['messages']:,} messages): detection against the data set's columns",
+                  text_table([{"detector": name, **smishing[name]} for name in ("phone", "link", "email")]),
+                  "rules fired most: " + ", ".join(f"{code} {n:,}" for code, n in list(smishing["rules_fired"].items())[:8])]
+    spam = report.get("spam_collection")
+    if spam:
+        lines += ["", f"SMS Spam Collection ({spam['messages']:,} messages): share flagged, with a phone number, with a link",
+                  text_table([{"label": label, **spam[label]} for label in ("ham", "spam")])]
+    return "\n".join(lines)
 
 
 def run(argv: list[str]) -> int:

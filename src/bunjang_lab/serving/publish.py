@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from bunjang_lab import paths
 from bunjang_lab.cli import UserError, parser
 from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.serving import keys
@@ -338,13 +339,13 @@ def rollback(cache_url: str | None = None) -> dict:
 
 def run(argv: list[str]) -> int:
     p = parser("python -m bunjang_lab publish", "Publish a run to the serving cache as a new version, or roll back.")
-    p.add_argument("run_dir", nargs="?", help="run folder written by `recommend --out` / `fraud --out`")
+    p.add_argument("run_dir", nargs="?", help="run folder written by `recommend --out` / `fraud --out` (relative to BUNJANG_HOME)")
     p.add_argument("--cache", default=None, help="cache URL (default: BUNJANG_CACHE_URL or sqlite:///var/cache.sqlite)")
     p.add_argument("--keep", type=int, default=3, help="previous versions kept for rollback (default 3)")
     p.add_argument("--rollback", action="store_true", help="make the previous kept version current again")
     args = p.parse_args(argv)
     if args.rollback == bool(args.run_dir):
         raise UserError("give either RUN_DIR or --rollback")
-    result = rollback(args.cache) if args.rollback else publish_run(args.run_dir, args.cache, keep=args.keep)
+    result = rollback(args.cache) if args.rollback else publish_run(paths.in_home(args.run_dir), args.cache, keep=args.keep)
     print(json.dumps(result, ensure_ascii=False))
     return 0
