@@ -38,7 +38,8 @@ def recommender_train():
 
         params = context["params"]
         where = folders(params)
-        return train_candidate(where["lake"], where["models"], interval_days(context)[0], retrain=params["retrain"])
+        return train_candidate(where["lake"], where["models"], interval_days(context)[0], retrain=params["retrain"],
+                               runs=where["runs"])
 
     @task
     def gate(candidate: str, **context) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bunjang_lab import files
+from bunjang_lab import files, progress
 from bunjang_lab.fraud import categories, risk, store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
 from bunjang_lab.fraud.text_scorer import TextScorer
@@ -51,7 +51,8 @@ def _scan_images(lake, folder: Path, start, end, image_index) -> Path | None:
     if not shards:
         return None
     parts_dir = folder / "_image_parts"
-    parts = [scan_shard(shard, image_index, parts_dir / f"shard-{n:05d}.parquet") for n, shard in enumerate(shards)]
+    parts = [scan_shard(shard, image_index, parts_dir / f"shard-{n:05d}.parquet")
+             for n, shard in progress.bar(enumerate(shards), "images (shards)", total=len(shards), unit="shard")]
     merge_shards(parts, image_index, folder)
     shutil.rmtree(parts_dir, ignore_errors=True)
     return target
