@@ -12,6 +12,9 @@ reconciled against the events, and the auction's latency with 1,000 eligible cam
    (``bunjang_lab.ads.ledger`` over the emitted events); the ledger is reconciled against the
    events and against the real-time budget state. Paired bootstrap intervals over requests
    compare gsp_pctr with bid_only (clicks per request, revenue ratio).
+   Each request's list is 10 organic results (an imperfect organic ranker) with the ads at
+   positions 1 and 4; ``ctr`` is the ads', ``organic_ctr`` the organic results', ``user_ctr``
+   the whole list's.
 4. Latency: ``Auction.run`` (eligibility, ranking, pricing) with 1,000 eligible campaigns.
 
 The last line is ``{"policies": {...}, "overspend_krw": n, "ledger_mismatch": n,
@@ -76,10 +79,12 @@ def evaluate_policy(market, policy, requests, predict, pacer, seed):
     over = (table.set_index(["campaign_id", "day"])["spend_krw"]
             - table.set_index(["campaign_id", "day"])["daily_budget"])
     beyond_one = (over - largest.reindex(over.index)).clip(lower=0)
-    revenue, clicks, imps = (int(ledger["charge_milli"].sum()) / MILLI, int(day.per_request[:, 1].sum()),
-                             int(day.per_request[:, 2].sum()))
+    revenue = int(ledger["charge_milli"].sum()) / MILLI
+    clicks, imps, organic_clicks, organic_imps = day.per_request[:, 1:].sum(axis=0).tolist()
     return {"revenue": round(revenue, 3), "clicks": clicks, "impressions": imps,
             "ctr": round(clicks / imps, 5) if imps else 0.0,
+            "organic_ctr": round(organic_clicks / organic_imps, 5) if organic_imps else 0.0,
+            "user_ctr": round((clicks + organic_clicks) / (imps + organic_imps), 5),
             "cpc": round(revenue / clicks, 1) if clicks else None}, {
         "per_request": day.per_request, "mismatch": int(mismatch), "overspend_beyond_one_krw": float(beyond_one.sum()),
         "overspend_within_one_krw": float(over.clip(lower=0).sum()), "campaign_days_over": int((over > 0).sum()),
@@ -160,6 +165,9 @@ def main(argv=None) -> int:
                 "low": float(np.percentile(ratio, 2.5)), "high": float(np.percentile(ratio, 97.5))}
     say(f"gsp_pctr - bid_only, ad clicks per request: {clicks_ci['diff']:+.4f} "
         f"[{clicks_ci['low']:+.4f}, {clicks_ci['high']:+.4f}] (95% paired bootstrap over {len(gsp)} requests)")
+    organic_ci = paired_bootstrap(gsp[:, 3] + gsp[:, 1], bid[:, 3] + bid[:, 1], seed=args.seed)
+    say(f"gsp_pctr - bid_only, all clicks per request (organic and ads): {organic_ci['diff']:+.4f} "
+        f"[{organic_ci['low']:+.4f}, {organic_ci['high']:+.4f}]")
     say(f"gsp_pctr / bid_only revenue: {ratio_ci['ratio']:.3f} [{ratio_ci['low']:.3f}, {ratio_ci['high']:.3f}] "
         f"(target >= 0.95 with more clicks)")
     lat = latency(market, min(1000, args.campaigns), args.latency_requests, args.seed)

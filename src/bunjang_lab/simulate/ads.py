@@ -8,7 +8,7 @@ times a position effect. Bids are drawn independently of how much anyone wants t
 as sellers bid on what they want to sell, which is what makes bid-only ranking show
 unwanted ads. The auction sees the truth only through a model's prediction.
 
->>> market = make_ad_market(n_users=200, n_campaigns=40, seed=1)
+>>> market = make_ad_market(n_users=200, n_campaigns=40, seed=0)
 >>> len(market.campaigns), sorted({c.billing for c in market.campaigns})
 (40, ['cpc', 'cpm', 'hourly'])
 >>> p = market.true_ctr(0, np.arange(len(market.pair_leaf)))
@@ -30,8 +30,10 @@ from bunjang_lab.simulate import catalog
 from bunjang_lab.simulate.market import BRANDS, DIURNAL, HOUR_MS, LEAF_BRANDS, Config, Users, make_users, utility
 
 DEFAULT_START_MS = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone(dt.timedelta(hours=9))).timestamp() * 1000)
-SLOT_EFFECT = np.array([1.0, 0.75, 0.6, 0.5])   # how much less a lower ad slot is looked at
-AD_CTR_OFFSET = 6.0                             # ads are clicked less than organic results
+AD_CTR_OFFSET = 6.0        # ads are clicked less than organic results...
+ORGANIC_CTR_OFFSET = 4.5   # ...which are clicked less than in a session's own browsing
+LIST_SIZE = 10             # organic results per request
+AD_POSITIONS = (1, 4)      # where the ads go in the served list
 SURFACE_SHARE = (("home", 0.5), ("search", 0.3), ("detail", 0.2))
 
 
@@ -47,14 +49,25 @@ class AdMarket:
     pair_log_price: np.ndarray     # log of price relative to the leaf's median
     pair_quality: np.ndarray
     start_ms: int
+    organic: dict                  # the organic listings: leaf, brand, log_price, quality (arrays)
 
-    def true_ctr(self, user: int, pairs: np.ndarray, intent: int = -1, slot: int = 0) -> np.ndarray:
-        """True probability that ``user`` clicks each pair's ad shown in ``slot``."""
-        u = np.array([user])
-        util = utility(self.users, u, self.pair_leaf[None, pairs], self.pair_brand[None, pairs],
-                       self.pair_log_price[None, pairs], np.zeros((1, len(pairs))), self.pair_quality[None, pairs],
-                       np.array([intent]))[0]
-        return SLOT_EFFECT[min(slot, len(SLOT_EFFECT) - 1)] / (1 + np.exp(-(util - AD_CTR_OFFSET)))
+    def _utility(self, user: int, leaf, brand, log_price, quality, intent: int) -> np.ndarray:
+        return utility(self.users, np.array([user]), leaf[None, :], brand[None, :], log_price[None, :],
+                       np.zeros((1, len(leaf))), quality[None, :], np.array([intent]))[0]
+
+    def true_ctr(self, user: int, pairs: np.ndarray, intent: int = -1, position: int = 0) -> np.ndarray:
+        """True probability that ``user`` clicks each pair's ad shown at list ``position``."""
+        util = self._utility(user, self.pair_leaf[pairs], self.pair_brand[pairs], self.pair_log_price[pairs],
+                             self.pair_quality[pairs], intent)
+        return position_effect(position) / (1 + np.exp(-(util - AD_CTR_OFFSET)))
+
+    def organic_results(self, user: int, intent: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The request's organic results (an imperfect ranker: utility plus Gumbel noise) and
+        each one's true click probability at the top of the list."""
+        o = self.organic
+        util = self._utility(user, o["leaf"], o["brand"], o["log_price"], o["quality"], intent)
+        top = np.argsort(-(util + rng.gumbel(0, 1, len(util))), kind="stable")[:k]
+        return top, 1 / (1 + np.exp(-(util[top] - ORGANIC_CTR_OFFSET)))
 
     def segment_of(self, user: int) -> tuple[str, str]:
         users = self.users
@@ -63,9 +76,20 @@ class AdMarket:
         return gender, band
 
 
+def position_effect(position: int) -> float:
+    """How much less a lower position of a list is looked at (1 at the top)."""
+    return 1.0 / (1.0 + 0.25 * position)
+
+
+def _listing_draws(rng: np.random.Generator, leaves: np.ndarray) -> tuple[list, list, list]:
+    brand = [int(rng.choice(LEAF_BRANDS[lf])) if len(LEAF_BRANDS[lf]) and rng.random() < 0.6 else -1 for lf in leaves]
+    return brand, rng.normal(0, 0.3, len(leaves)).tolist(), rng.normal(0, 0.5, len(leaves)).tolist()
+
+
 def make_ad_market(n_users: int = 3_000, n_campaigns: int = 300, seed: int = 0,
-                   start_ms: int = DEFAULT_START_MS) -> AdMarket:
-    """A market of ``n_campaigns`` campaigns by distinct sellers among ``n_users`` users."""
+                   start_ms: int = DEFAULT_START_MS, n_organic: int = 2_000) -> AdMarket:
+    """A market of ``n_campaigns`` campaigns by distinct sellers among ``n_users`` users, and
+    ``n_organic`` other listings for the organic results."""
     rng = np.random.default_rng(seed)
     users = make_users(rng, n_users, start_ms, 1, Config())
     sellers = rng.choice(n_users, size=min(n_campaigns, n_users), replace=False)
@@ -76,12 +100,9 @@ def make_ad_market(n_users: int = 3_000, n_campaigns: int = 300, seed: int = 0,
         n_items = int(rng.integers(1, 4))
         leaves = rng.choice(len(catalog.LEAVES), n_items, p=users.taste[seller])
         item_ids = tuple(f"ad{k}-{j}" for j in range(n_items))
-        for lf in leaves:
-            leaf.append(int(lf))
-            brands = LEAF_BRANDS[lf]
-            brand.append(int(rng.choice(brands)) if len(brands) and rng.random() < 0.6 else -1)
-            log_price.append(float(rng.normal(0, 0.3)))
-            quality.append(float(rng.normal(0, 0.5)))
+        leaf += leaves.tolist()
+        for column, drawn in zip((brand, log_price, quality), _listing_draws(rng, leaves)):
+            column += drawn
         cpc_bid = float(np.clip(rng.lognormal(np.log(250), 0.6), 60, 3_000))
         bid = {"cpc": cpc_bid, "cpm": cpc_bid * 10, "hourly": cpc_bid * 40}[billing]
         budget = cpc_bid * rng.lognormal(np.log(40), 0.7)
@@ -97,7 +118,12 @@ def make_ad_market(n_users: int = 3_000, n_campaigns: int = 300, seed: int = 0,
             keywords=tuple(brand_names[:1]) if brand_names and rng.random() < 0.3 else (),
             genders=(("F", "M")[int(rng.integers(2))],) if rng.random() < 0.15 else (),
             age_bands=tuple(rng.choice(segments.KNOWN_AGE_BANDS, 2, replace=False)) if rng.random() < 0.15 else ()))
-    return AdMarket(users, campaigns, np.array(leaf), np.array(brand), np.array(log_price), np.array(quality), start_ms)
+    organic_rng = np.random.default_rng([seed, 1])   # its own stream: the campaigns do not depend on it
+    organic_leaf = organic_rng.choice(len(catalog.LEAVES), n_organic)
+    organic = dict(zip(("brand", "log_price", "quality"), map(np.array, _listing_draws(organic_rng, organic_leaf))),
+                   leaf=organic_leaf)
+    return AdMarket(users, campaigns, np.array(leaf), np.array(brand), np.array(log_price), np.array(quality), start_ms,
+                    organic)
 
 
 @dataclass(frozen=True)
@@ -135,8 +161,8 @@ class AdDay:
     """What one policy did over a stream of requests.
 
     ``events`` are contract events (the campaigns' ``ad_campaign`` first); ``per_request``
-    holds, per request, the milli-KRW charged for it, its ad clicks and ad impressions (for
-    paired intervals); ``spent`` is the real-time budget state per (campaign, KST day)."""
+    holds, per request, the milli-KRW charged for it, its ad clicks, ad impressions, organic
+    clicks and organic impressions (for paired intervals); ``spent`` is the real-time budget state per (campaign, KST day)."""
 
     events: list[dict]
     per_request: np.ndarray
@@ -154,16 +180,20 @@ def campaign_events(market: AdMarket) -> list[dict]:
 
 
 def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer, seed: int = 0,
-            prefix: str = "") -> AdDay:
+            prefix: str = "", positions: tuple[int, ...] = AD_POSITIONS) -> AdDay:
     """Serve ``requests`` with ``auction`` (fitted on ``market.campaigns``), pacing budgets with
     ``pacer`` and charging by the ledger's rule in event order, as serving does in real time.
+    The ads are blended at ``positions`` of the request's organic results
+    (:func:`~bunjang_lab.ads.blend.blend`).
 
-    ``predict(ad_request, pairs) -> pCTR`` per pair. Whether a shown ad is clicked is drawn from
-    its true probability with one uniform number per (request, slot) from ``seed``, so two
-    policies run on the same requests face the same users (common random numbers).
+    ``predict(ad_request, pairs) -> pCTR`` per pair. Whether an entry of the list is clicked is
+    drawn from its true probability at its position with one uniform number per (request,
+    position) from ``seed``, so two policies run on the same requests face the same users
+    (common random numbers).
     """
     from heapq import heappop, heappush
 
+    from bunjang_lab.ads.blend import blend
     from bunjang_lab.ads.charges import DayState, apply_charge, kst_day
 
     index = {c.campaign_id: k for k, c in enumerate(market.campaigns)}
@@ -171,7 +201,7 @@ def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer
     terms = {c.campaign_id: c for c in market.campaigns}
     states: dict[tuple[str, str], DayState] = {}
     events = campaign_events(market)
-    per_request = np.zeros((len(requests), 3), dtype=np.int64)
+    per_request = np.zeros((len(requests), 5), dtype=np.int64)
     pending: list = []   # (ts, event_id, request index, campaign id, price): clicks not yet charged
     all_pairs = np.arange(len(market.pair_leaf))
     pair_of = {item: j for j, item in enumerate(auction.pair_item_)}
@@ -197,19 +227,28 @@ def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer
                 spent[index[cid]] = state.spent_milli / 1000
         placements = auction.run(request, predict(ad_request, all_pairs),
                                  pacer.budget_left(budgets, spent, request.ts_ms))
-        uniforms = np.random.default_rng([seed, i]).random(len(SLOT_EFFECT) + 1)
-        for p in placements:
+        draws = np.random.default_rng([seed, i])
+        organic, organic_ctr = market.organic_results(ad_request.user, ad_request.intent, LIST_SIZE, draws)
+        shown = blend([{"item_id": f"organic-{j}", "ctr": c} for j, c in zip(organic.tolist(), organic_ctr.tolist())],
+                      [{"item_id": p.item_id, "placement": p} for p in placements], positions)
+        uniforms = draws.random(len(shown) + 1)   # one per list position, and the click delay
+        auction_id = f"{prefix}a{i:07d}"
+        for position, entry in enumerate(shown):
+            if not entry.get("ad"):
+                per_request[i, 4] += 1
+                per_request[i, 3] += int(uniforms[position] < position_effect(position) * entry["ctr"])
+                continue
+            p = entry["placement"]
             serial += 1
-            auction_id = f"{prefix}a{i:07d}"
             common = {"user_id": request.viewer_id, "auction_id": auction_id, "campaign_id": p.campaign_id,
-                      "item_id": p.item_id, "surface": request.surface, "position": p.slot, "billing": p.billing,
+                      "item_id": p.item_id, "surface": request.surface, "position": position, "billing": p.billing,
                       "price_charged": p.price}
             event_id = f"{prefix}e{serial:09d}"
             events.append({"event_id": event_id, "type": "ad_impression", "ts": request.ts_ms, **common})
             charge("ad_impression", p.campaign_id, p.price, request.ts_ms, i)
             per_request[i, 2] += 1
-            truth = market.true_ctr(ad_request.user, np.array([pair_of[p.item_id]]), ad_request.intent, p.slot)[0]
-            if uniforms[p.slot] < truth:
+            truth = market.true_ctr(ad_request.user, np.array([pair_of[p.item_id]]), ad_request.intent, position)[0]
+            if uniforms[position] < truth:
                 serial += 1
                 click_ts = request.ts_ms + 2_000 + int(uniforms[-1] * 20_000)
                 click_id = f"{prefix}e{serial:09d}"
