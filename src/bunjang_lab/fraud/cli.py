@@ -46,16 +46,17 @@ def _scan(argv: list[str]) -> int:
     p.add_argument("--lake", default=None, help=f"lake folder or URL (default: {paths.lake_dir()})")
     p.add_argument("--out", default=None, help="run folder, relative to BUNJANG_HOME; results go to RUN_DIR/fraud/ "
                                                 "(default: runs/fraud-<time>)")
-    p.add_argument("--image-index", default=None, help="image index folder: also check listing photos (reuse, text in "
-                                                       "images); without it no photo is checked")
+    p.add_argument("--image-index", default=None, help="image index folder, relative to BUNJANG_HOME (e.g. image_index): "
+                                                       "also check listing photos (reuse, text in images); without it "
+                                                       "no photo is checked")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object instead of a table")
     _window(p)
     args = p.parse_args(argv)
     from bunjang_lab.fraud.scan import scan_fraud
 
     out = paths.in_home(args.out) if args.out else paths.runs_dir() / time.strftime("fraud-%Y%m%dT%H%M%S")
-    summary = scan_fraud(_lake(args.lake), out, args.start, args.end, image_index=args.image_index,
-                         models_dir=args.models)
+    index = str(paths.in_home(args.image_index)) if args.image_index else None
+    summary = scan_fraud(_lake(args.lake), out, args.start, args.end, image_index=index, models_dir=args.models)
     if args.json:
         print(json.dumps({"out": str(out / "fraud"), **summary}, ensure_ascii=False))
         return 0

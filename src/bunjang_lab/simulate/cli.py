@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 
+from bunjang_lab import paths
 from bunjang_lab.cli import UserError, parser
 from bunjang_lab.simulate import DEFAULT_START, previous_output, simulate
 
@@ -25,7 +25,7 @@ def run(argv: list[str]) -> int:
     p.add_argument("--days", type=int, default=14, help="number of days (default 14)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--start", default=DEFAULT_START.isoformat(), help=f"first day, KST (default {DEFAULT_START})")
-    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument("--out", required=True, help="output folder, relative to BUNJANG_HOME (created if missing)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier simulation in --out")
     p.add_argument("--plain", action="store_true", help="write .jsonl instead of .jsonl.gz")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -39,7 +39,7 @@ def run(argv: list[str]) -> int:
     if end > dt.date.today() + dt.timedelta(days=1):
         print(f"warning: the simulation runs until {end}, in the future; ingest quarantines events "
               "more than 24 hours ahead", file=sys.stderr)
-    out = Path(args.out)
+    out = paths.in_home(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out is not a folder: {out}")
     if previous_output(out) and not args.overwrite:

@@ -32,12 +32,12 @@ def run(argv: list[str]) -> int:
     sub = p.add_subparsers(dest="action", required=True)
     add = sub.add_parser("index", help="add the pictures of a folder, simulator output or lake")
     add.add_argument("source", help="a folder of images, a simulator output folder (labels/images.csv) or a lake")
-    add.add_argument("--index", default=None, help=f"index folder (default: {default_index()})")
+    add.add_argument("--index", default=None, help=f"index folder, relative to BUNJANG_HOME (default: {default_index()})")
     add.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, text in (("compact", "rewrite the index as a single segment"), ("stats", "print the index size as JSON")):
         sub.add_parser(name, help=text).add_argument("--index", default=None, help="index folder")
     args = p.parse_args(argv)
-    index_path = Path(args.index) if args.index else default_index()
+    index_path = paths.in_home(args.index) if args.index else default_index()
     if args.action == "index":
         summary = index_source(args.source, index_path, progress=not args.no_progress)
         print(json.dumps(summary, ensure_ascii=False))
