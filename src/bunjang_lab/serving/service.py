@@ -6,11 +6,11 @@ very functions of the ``score`` commands, so the JSON is the same), events throu
 once), :mod:`bunjang_lab.serving.listings` and the image scan; the cache through
 :class:`~bunjang_lab.serving.memory.MemoryCache` over redis-py's pool or SQLite.
 
-Lookups and short texts run on the event loop (they take well under a millisecond) and a GET of one is
-answered by a small ASGI function ahead of Starlette's routing (:func:`lookups_first`);
-answers that only read fixed values of the version are held as bytes
-(:meth:`~bunjang_lab.serving.memory.MemoryCache.answer`). Events, fraud scoring and
-uploads run in the thread pool. Errors are JSON ``{"error": ...}``: 400 for input the
+Lookups and short texts run on the event loop (they take well under a millisecond); a
+GET of a lookup is answered by a small ASGI function ahead of Starlette's routing
+(:func:`lookups_first`), and answers that only read fixed values of the version are held
+as bytes (:meth:`~bunjang_lab.serving.memory.MemoryCache.answer`). Events, longer texts,
+listings and uploads run in the thread pool. Errors are JSON ``{"error": ...}``: 400 for input the
 edge refuses (:mod:`bunjang_lab.serving.inputs`), 404 for an unknown item, 503 when the
 cache cannot answer, 500 (logged with its traceback) for anything else.
 """
