@@ -33,7 +33,7 @@ def run(argv: list[str]) -> int:
     add = sub.add_parser("index", help="add the pictures of a folder, simulator output or lake")
     add.add_argument("source", help="a folder of images, a simulator output folder (labels/images.csv) or a lake")
     add.add_argument("--index", default=None, help=f"index folder, relative to BUNJANG_HOME (default: {default_index()})")
-    add.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only in a terminal anyway)")
     for name, text in (("compact", "rewrite the index as a single segment"), ("stats", "print the index size as JSON")):
         sub.add_parser(name, help=text).add_argument("--index", default=None, help="index folder")
     args = p.parse_args(argv)
@@ -59,8 +59,7 @@ def index_source(source, index_path, progress: bool = False) -> dict:
     """
     from dataclasses import replace
 
-    from tqdm import tqdm
-
+    from bunjang_lab import progress as bars
     from bunjang_lab.fraud.images.scan import analyse, open_index
     from bunjang_lab.fraud.images.sources import ImageSources
 
@@ -71,7 +70,7 @@ def index_source(source, index_path, progress: bool = False) -> dict:
     index = open_index(index_path)
     added = errors = 0
     batch = []
-    for entry in tqdm(entries, desc="hashing", unit="img", disable=not progress, file=sys.stderr):
+    for entry in bars.bar(entries, "hashing", unit="img") if progress else entries:
         if index.contains_file(entry["image"], entry["item_id"]):
             continue
         analysed = analyse(entry["image"], query=False, sources=sources)
