@@ -4,7 +4,14 @@ The honest set (tests/data/fraud_honest_ko.tsv) was written by hand, apart from 
 simulator: buyers asking about payment, people refusing outside messengers or warning
 others, banks as meeting places, numbers, links and brand names. The lures
 (tests/data/fraud_lures_ko.tsv, ``benchmarks/fraud_text.py --write-lures``) use
-phrasings and obfuscations of their own. Figures: docs/fraud.md.
+phrasings and obfuscations of their own. A second set, written by hand in a later round
+(tests/data/fraud_fresh_ko.tsv: 120 lures, 102 hard negatives), uses obfuscations neither
+the rules nor the first sets had seen (parenthesized and circled Hangul, math-bold and
+superscript digits, leetspeak names, half-Latin names, words down a column, a name before
+"@" in a link, symbols standing for dots, spaced hosts, any link ending before a path...);
+a line break and a tab are written ``\\n`` and ``\\t`` there. The rules were corrected on its
+first misses (recall 0.81 before): its figures are no longer a held-out measure. Figures:
+docs/fraud.md.
 """
 
 from __future__ import annotations
@@ -28,6 +35,13 @@ def rows(name: str) -> list[dict]:
 
 HONEST = rows("fraud_honest_ko.tsv")
 LURES = rows("fraud_lures_ko.tsv")
+FRESH = [{**row, "text": row["text"].replace("\\n", "\n").replace("\\t", "\t")} for row in rows("fraud_fresh_ko.tsv")]
+
+
+def caught(row: dict) -> bool:
+    """A lure is caught when it is flagged and a rule of its own category fired."""
+    found = reasons(row["text"])
+    return flagged(rules_risk(found)) and row["category"] in {r["category"] for r in found}
 
 
 def test_the_honest_set_is_large_and_varied():
@@ -49,15 +63,20 @@ def test_the_issue_examples_are_not_flagged(text):
     assert reasons(text) == []
 
 
-def test_lures_are_caught_in_every_category():
-    caught = Counter()
-    for row in LURES:
-        found = reasons(row["text"])
-        caught[row["category"]] += flagged(rules_risk(found)) and row["category"] in {r["category"] for r in found}
-    totals = Counter(row["category"] for row in LURES)
-    assert sum(caught.values()) >= 0.95 * len(LURES)
+@pytest.mark.parametrize("lures", [LURES, [row for row in FRESH if row["label"] == "lure"]], ids=["first", "fresh"])
+def test_lures_are_caught_in_every_category(lures):
+    hits = Counter(row["category"] for row in lures if caught(row))
+    totals = Counter(row["category"] for row in lures)
+    assert len(totals) == 3 and sum(hits.values()) >= 0.95 * len(lures)
     for category, total in totals.items():
-        assert caught[category] >= 0.9 * total, category
+        assert hits[category] >= 0.9 * total, category
+
+
+def test_at_most_two_percent_of_the_fresh_hard_negatives_are_flagged():
+    negatives = [row["text"] for row in FRESH if row["label"] == "honest"]
+    assert len(negatives) >= 100 and len({row["kind"] for row in FRESH if row["label"] == "honest"}) >= 8
+    flags = [text for text in negatives if flagged(rules_risk(reasons(text)))]
+    assert len(flags) <= 0.02 * len(negatives), flags
 
 
 @pytest.mark.parametrize("text,code", [
@@ -65,13 +84,21 @@ def test_lures_are_caught_in_every_category():
     ("⓪①⓪ ❶❷❸❹ ⑤⑥⑦⑧", "phone_number"), ("bunjang-pay 닷컴/order 에서 결제", "lookalike_domain"),
     ("카카.오톡 주세요", "kakao_contact"), ("선💰입금 해주시면 발송", "prepayment_request"),
     ("신🌸한 110·234·567890", "bank_account"), ("텔☆레☆그☆램 @dealer", "telegram_id"),
+    ("⒦⒜⒦⒜⒪ : sunny0412", "kakao_id"), ("㉸톡 아이디 jiwoo_92", "kakao_id"), ("k4k40t4lk: dongmin_21", "kakao_id"),
+    ("카kao톡 jinho.lee8 추가", "kakao_id"), ("카\n카\n오\n톡\nsujin_55", "kakao_id"), ("ㅋ ㅏ ㅋ ㅏ ㅇ ㅗ ㅌ ㅗ ㄱ mk2580", "kakao_id"),
+    ("인스타 DM 주세요 @vintage.closet_", "messenger_id"), ("공⑴공-⑵⑶⑷⑸-⑹⑺⑻⑼ 문자", "phone_number"),
+    ("零一零 四五六七 八九零一 문자 주세요", "phone_number"), ("jiyoon.park [골뱅이] gmail [점] com", "email_address"),
+    ("https://bunjang.co.kr@pay-verify.top/order/77", "lookalike_domain"), ("bit . ly / 3xYz9Q", "url_shortener"),
+    ("cj-delivery.c0m/track 배송조회", "payment_link"), ("bunjang-safe🔸com/pay", "lookalike_domain"),
+    ("택배비 결제 링크: lotte-parcel.delivery/pay", "payment_link"), ("우리 1002 ▪ 845 ▪ 339201 입금", "bank_account"),
+    ("입금처: 신한 110 [234] 567890", "bank_account"), ("토스 1908-4455-6621 로 보내주시면 돼요", "bank_account"),
 ])
 def test_obfuscations_of_every_kind_are_undone(text, code):
     assert code in {r["code"] for r in reasons(text)}
 
 
 def test_evidence_quotes_only_the_scored_text():
-    for row in LURES[:60]:
+    for row in LURES[:60] + FRESH[:120]:
         for reason in reasons(row["text"]):
             plain = reason["evidence"].replace("*", "")
             assert all(ch in row["text"] for ch in plain if ch not in " …"), (row["text"], reason)

@@ -61,9 +61,14 @@ _MESSENGER_HOSTS = frozenset({"open.kakao.com", "t.me", "telegram.me", "telegram
 
 # A bare domain checks the character before it once its first letter matched (a look-behind
 # first would be tried at every position of the text: a third slower over chat).
+# A scheme may be followed by a name and "@" ("https://bunjang.co.kr@pay-check.top"): the
+# link goes to what follows it. A bare host ends in a known ending, or in any word of letters
+# when a path of letters follows it ("lotte-parcel.delivery/pay"; not "av.tanvi/9953921288").
 _URL = lazy(
-    r"(?:(?:https?:?//|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\. ?[0-9a-z\-]{1,63}){0,6})(?::\d{1,5})?"
-    r"|(?P<bare>[0-9a-z\-](?<![0-9a-z@.\-][0-9a-z\-])[0-9a-z\-]{0,62}\.(?:[0-9a-z\-]{1,63}\.){0,5}(?:" + TLDS + r"))"
+    r"(?:(?:https?:?//(?P<userinfo>[0-9a-z.\-]{1,63}@)?|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\. ?[0-9a-z\-]{1,63}){0,6})"
+    r"(?::\d{1,5})?"
+    r"|(?P<bare>[0-9a-z\-](?<![0-9a-z@.\-][0-9a-z\-])[0-9a-z\-]{0,62}\.(?:[0-9a-z\-]{1,63}\.){0,5}"
+    r"(?:" + TLDS + r"|[a-z]{3,24}(?=/[a-z])))"
     r"(?![0-9a-z\-])(?::\d{1,5})?)"
     r"(?P<path>[/?#][^\s<>\"'가-힣]{0,200})?"
 )
@@ -170,8 +175,9 @@ def find_links(n: Normalised) -> Iterator[Link]:
         if host in _MESSENGER_HOSTS or ("." not in host and host_group == "bare"):
             continue
         code = classify_host(host)
-        if code in (None, KNOWN_SITE, "external_link") and not n.spelled_in_ascii(*match.span(host_group)):
-            code = "lookalike_domain"  # Cyrillic or full-width letters spelling a familiar name
+        if code in (None, KNOWN_SITE, "external_link") and (
+                match.group("userinfo") or not n.spelled_in_ascii(*match.span(host_group))):
+            code = "lookalike_domain"  # Cyrillic or full-width letters, or a name before "@", passing for another host
         yield Link(match.start(), match.end(), code)
     for match in _IP_PATH.finditer(text):
         yield Link(match.start(), match.end(), "ip_link")

@@ -47,7 +47,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Callable, Iterable
 
-from bunjang_lab.fraud.patterns import lazy
+from bunjang_lab.fraud.patterns import TLDS, lazy
 from bunjang_lab.text.hangul import compose
 
 # Symbols, emoji and punctuation outside ASCII (after folding): noise when inside a word.
@@ -56,7 +56,7 @@ _JUNK_CHARS = (
     "\u318d\u318e\u3200-\u33ff\ufe10-\ufe6f\uff5f-\uff65\ue000-\uf8ff\U0001f000-\U0001fbff"
 )
 # Characters that separate the letters or digits of an obfuscated word.
-_ASCII_SEPARATORS = " \t.-_~*/|,'\"`^+=:;"
+_ASCII_SEPARATORS = " \t\n\r.-_~*/|,'\"`^+=:;"  # line breaks too: a word written down a column
 SEP = f"[{re.escape(_ASCII_SEPARATORS)}ㅡ{_JUNK_CHARS}]"
 
 # Invisible characters (zero-width, bidi controls, Hangul fillers, variation selectors, tags),
@@ -78,7 +78,9 @@ _CONFUSABLES = str.maketrans({
 # Folded by hand: NFKC leaves them, and they imitate a dot, a middle dot or a zero. (Every
 # middle dot becomes the Latin-1 one: an expression with a class beyond Latin-1 costs a
 # millisecond more to compile, and `score text` compiles its expressions in every process.)
-_SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선"}
+_SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
+            # Chinese numerals (digits to Unicode, but letters: NFKC keeps them)
+            **{numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")}}
 _LATIN_NAME = lazy(r"LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?([A-Z])\b")
 _JAMO_NAME = lazy(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
 
@@ -93,12 +95,29 @@ _DEFANG_HINT = lazy(  # literals first, not a class: see _ALIAS_HINT
 )
 _DEFANG = lazy(
     r"h(?:xx|\*\*|tt)p(s?)(?:\[:\]|\(:\)|:)?(?=/)"   # hxxp://, hxxp[:]//
-    r"|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\[점\]|\(점\)|\[닷\]|\(닷\)"
-    r"|\[at\]|\(at\)|\{at\}|\[@\]|\(@\)|\s?골뱅이\s?"
+    # a dot or an at in brackets, with the spaces around it: [.] (dot) [점] ( at ) [골뱅이]
+    r"| ?[\[({] ?(?:\.|dot|점|닷|쩜|at|@|골뱅이) ?[\])}] ?"
+    r"|\s?골뱅이\s?"
     r"|\[/\]|\[:\]"
     r"| ?(?:닷|쩜|점) ?컴| ?닷넷"
+    rf"| +\. ?(?P<spaced_host>{TLDS}) ?/ ?(?=[0-9a-z])"  # "bit . ly / 3abc": a host and its path spaced out
     rf"| ?(?:닷|쩜|점|dot) ?(?={_SPOKEN_TLD})| +\. ?(?={_SPOKEN_TLD})"
 )
+# Leetspeak in a link's ending (".c0m", ".sh0p"): the endings a spoken dot may lead to, each
+# with 0/1/3 for o/i/l/e (every combination but the plain one).
+_LEET_TLD_OF = {"0": "o", "1": "il", "3": "e"}
+
+
+def _leet_spellings(word: str) -> list[str]:
+    spellings = [""]
+    for ch in word:
+        spellings = [s + c for s in spellings for c in (ch, *(d for d, letters in _LEET_TLD_OF.items() if ch in letters))]
+    return [s for s in spellings if s != word and not s.isdigit()]  # ".10" is a number, not ".io"
+
+
+_LEET_TLDS = {leet: tld for tld in ("com", "net", "org", "info", "shop", "top", "site", "online", "store", "click", "link",
+                                     "xyz", "biz", "kr", "io", "co") for leet in _leet_spellings(tld)}
+_LEET_TLD = lazy(r"\.(?<=[0-9a-z]\.)(?:" + "|".join(sorted(_LEET_TLDS, key=len, reverse=True)) + ")(?![0-9a-z])")
 _SPOKEN_DOT_AFTER = lazy("[0-9a-z]")
 # "minsu88 at naver.com": an e-mail's @ spoken out, once the dots are back; only after a
 # handle-like word ("log in at icicibank.com" is English).
@@ -110,7 +129,10 @@ _HANDLE_BEFORE = lazy(r"(?=[a-z]*[0-9_.])[0-9a-z_.]{3,30}$")  # "naver 점 com":
 _WORD = "0-9a-z가-힣ㄱ-ㅠㅢㅣㅥ-ㆌ"  # not ㅡ: typed as a dash between digits (010ㅡ1234)
 _WORD_CHAR = lazy(f"[{_WORD}]")
 # Junk right before a letter or digit (most emoji end a message, after a space: never looked at).
-_JUNK_BEFORE_WORD = lazy(f"[{_JUNK_CHARS}][{_JUNK_CHARS}]{{0,3}}(?=[{_WORD}])")  # a class first: see _SPACED
+# (a class first: see _SPACED); or before a space and a digit ("110 · 481 · 229374")
+_JUNK_BEFORE_WORD = lazy(f"[{_JUNK_CHARS}][{_JUNK_CHARS}]{{0,3}}(?=[{_WORD}]| \\d)")
+# A symbol between a name and a link's ending stands for the dot ("bunjang-safe🔸com", "www·shop").
+_JUNK_DOT = lazy(f"[{_JUNK_CHARS}](?<=[0-9a-z].)(?=(?:{TLDS})(?![0-9a-z]))")
 # A class first, its look-behind after it (the character before is not a word character):
 # the engine then skips to candidate characters instead of trying every position.
 _SPACED = lazy(rf"[{_WORD}](?<![{_WORD}][{_WORD}])(?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))+")
@@ -127,6 +149,10 @@ _JAMO_SYLLABLE_HINT = lazy("[ㄱ-ㅎ][ㅏ-ㅣ]")
 _DIGITISH = lazy(r"(?<![0-9a-z])[0-9oilㅇ](?:[ \-.ㅡ~/]{0,2}[0-9oilㅇ]){7,}(?![0-9a-z])")
 _DIGITISH_HINT = lazy(r"[oilㅇ](?:[ \-.]?\d|(?<=\d[oilㅇ])|(?<=\d[ \-.][oilㅇ]))")  # a class first: see _ALIAS_HINT
 _LOOKALIKE_DIGITS = str.maketrans({"o": "0", "ㅇ": "0", "i": "1", "l": "1"})
+# Messenger names in leetspeak ("k4k40t4lk", "7elegram", "wh4tsapp"): a word of letters and
+# digits whose skeleton (domain_skeleton) is a messenger's.
+_LEET_HINT = lazy(r"[0-9@$](?:(?<=[a-z][0-9@$])|(?=[a-z]))")  # a digit touching a letter
+_LEET_WORD = lazy(r"[0-9a-z@$](?<![0-9a-z@$][0-9a-z@$])[0-9a-z@$]{3,11}(?![0-9a-z@$])")
 
 _JAMO = "ㄱ-ㆎ"
 _ALIASES = {
@@ -144,6 +170,23 @@ _MISSPELLINGS = {
     "ㅋ톡": "카톡", "노란톡": "카톡", "노랑톡": "카톡", "노란 메신저": "카톡", "노란색 메신저": "카톡", "카카오talk": "카카오톡",
     "카talk": "카톡", "kakao톡": "카카오톡",
 }
+# Messenger names written half in Hangul, half in Latin ("카kao톡", "텔레gram", "whats앱"): every
+# mix of each syllable's two spellings.
+_NAME_SYLLABLES = {
+    "카카오톡": (("카", "ka"), ("카오", "kao"), ("톡", "talk", "tok")), "카톡": (("카", "ka"), ("톡", "talk", "tok")),
+    "카카오": (("카", "ka"), ("카오", "kao")), "텔레그램": (("텔레", "tele"), ("그램", "gram")),
+    "왓츠앱": (("왓츠", "whats"), ("앱", "app")),
+}
+
+
+def _mixed_spellings(parts: tuple[tuple[str, ...], ...]) -> list[str]:
+    spellings = [""]
+    for choices in parts:
+        spellings = [s + c for s in spellings for c in choices]
+    return [s for s in spellings if not s.isascii() and any(ch.isascii() for ch in s)]
+
+
+_MISSPELLINGS.update({mixed: name for name, parts in _NAME_SYLLABLES.items() for mixed in _mixed_spellings(parts)})
 # Plain alternation of the words: CPython skips ahead to their first letters, so testing
 # for any of them costs a fifth of one substring test per word, and far less than the
 # expression below (its look-behind is tried at every position).
@@ -304,6 +347,8 @@ def _fold(ch: str) -> str:
     if digit is not None:
         return str(digit)
     folded = unicodedata.normalize("NFKC", ch).lower().translate(_CONFUSABLES)
+    if len(folded) == 3 and folded[0] == "(" and folded[2] == ")":  # ⒦, ⑴, ㈎: the letter in parentheses
+        return folded[1]
     if len(folded) != 1 or folded.isascii() or "가" <= folded <= "힣":
         return folded
     name = unicodedata.name(folded, "")
@@ -332,8 +377,10 @@ def _join_spaced(match: re.Match) -> str | None:
 
 
 def _junk_inside_word(match: re.Match) -> str | None:
-    a = match.start()
-    return "" if a > 0 and _WORD_CHAR.match(match.string, a - 1) else None
+    a, b, text = match.start(), match.end(), match.string
+    if text.startswith(" ", b):  # between digits only, spaces around ("1002 ▪ 845")
+        return "" if text[max(0, a - 2):a].strip(" ").isdigit() and a > 0 else None
+    return "" if a > 0 and _WORD_CHAR.match(text, a - 1) else None
 
 
 def _digitish(match: re.Match) -> str | None:
@@ -365,13 +412,20 @@ def _numerals(match: re.Match) -> str | None:
         # the last "numeral" starts a word ("2024-01-15 구매"): leave it as written
         keep, run, tokens = run[tokens[-1].start():], run[:tokens[-1].start()], tokens[:-1]
     hangul = sum(not t.group().isdigit() for t in tokens)
-    if len(tokens) < MIN_NUMERAL_RUN or hangul < MIN_HANGUL_NUMERALS:
+    if len(tokens) < MIN_NUMERAL_RUN or hangul == 0:
         return None
-    return _NUMERAL_TOKENS.sub(lambda m: _NUMERALS.get(m.group(), m.group()), run) + keep
+    converted = _NUMERAL_TOKENS.sub(lambda m: _NUMERALS.get(m.group(), m.group()), run)
+    # fewer Hangul numerals than that read as words beside digits, unless they spell a mobile ("공1공-…")
+    digits = "".join(ch for ch in converted if ch.isdigit())
+    if hangul < MIN_HANGUL_NUMERALS and not (digits.startswith("01") and len(digits) in (10, 11)):
+        return None
+    return converted + keep
 
 
 def _defang(match: re.Match) -> str | None:
     token = match.group()
+    if match.group("spaced_host"):
+        return f".{match.group('spaced_host')}/"
     if token.startswith("h"):
         return f"http{match.group(1)}:" if ":" in token or "[" in token or "(" in token else f"http{match.group(1)}"
     if token.endswith(("컴", "닷넷")):
@@ -393,6 +447,16 @@ def normalise(text: str) -> Normalised:
     return Normalised(text, _run(text, _Builder(text)).text)
 
 
+def _leet_name(match: re.Match) -> str | None:
+    word = match.group()
+    return None if word.isalpha() else _LEET_NAMES.get(domain_skeleton(word))
+
+
+def _compose_jamo(builder: _Builder, ascii_only: bool) -> None:
+    if not ascii_only and _JAMO_SYLLABLE_HINT.search(builder.text):
+        builder.rewrite(_JAMO_SYLLABLE, _compose)
+
+
 def _run(text: str, builder: _Builder) -> _Builder:
     """The normalisation steps, in order, on ``builder``."""
     # Each step first checks cheaply whether it can apply: most texts need few of them.
@@ -404,24 +468,30 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_UNUSUAL, lambda m: _fold(m.group()))
     builder.text = builder.text.lower()  # what is left is ASCII, Hangul and jamo: lengths stay
     ascii_only = builder.text.isascii()
-    if not ascii_only and _JAMO_SYLLABLE_HINT.search(builder.text):
-        builder.rewrite(_JAMO_SYLLABLE, _compose)
+    _compose_jamo(builder, ascii_only)
     if _DEFANG_HINT.search(builder.text):
         builder.rewrite(_DEFANG, _defang)
     if " at " in builder.text or " 앳 " in builder.text:
         builder.rewrite(_SPOKEN_AT, lambda m: "@" if _HANDLE_BEFORE.search(m.string, max(0, m.start() - 30), m.start())
                         else None)
     junk_possible = any(not new.isascii() for new in folded)  # junk comes from unusual characters only
+    if junk_possible and _JUNK_DOT.search(builder.text):
+        builder.rewrite(_JUNK_DOT, lambda m: ".")
     if junk_possible and _JUNK_BEFORE_WORD.search(builder.text):
         builder.rewrite(_JUNK_BEFORE_WORD, _junk_inside_word)
+    if "." in builder.text and _LEET_TLD.search(builder.text):
+        builder.rewrite(_LEET_TLD, lambda m: "." + _LEET_TLDS[m.group()[1:]])
     if builder.track:  # delete the separators only, so each joined character keeps its own position
         text = builder.text
         builder.splice((*sep.span(), "") for run in _SPACED.finditer(text) if _join_spaced(run) is not None
                        for sep in _SEP_CHAR.finditer(text, *run.span()))
     else:
         builder.rewrite(_SPACED, _join_spaced)
+    _compose_jamo(builder, ascii_only)  # again: jamo typed apart ("ㅋ ㅏ ㅋ ㅏ") are together now
     if _DIGITISH_HINT.search(builder.text):
         builder.rewrite(_DIGITISH, _digitish)
+    if _LEET_HINT.search(builder.text):
+        builder.rewrite(_LEET_WORD, _leet_name)
     if not ascii_only:
         if _ALIAS_HINT.search(builder.text):
             builder.rewrite(_ALIAS_RE, _alias)
@@ -443,3 +513,6 @@ def domain_skeleton(host: str) -> str:
     """
     folded = host.lower().translate(_CONFUSABLES).translate(_LEET)
     return folded.replace("rn", "m").replace("vv", "w")
+
+
+_LEET_NAMES = {domain_skeleton(name): name for name in ("kakao", "kakaotalk", "katalk", "telegram", "whatsapp", "wechat")}

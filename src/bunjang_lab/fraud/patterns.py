@@ -31,7 +31,7 @@ def lazy(source: str) -> LazyPattern:
     return LazyPattern(source)
 
 # Separators allowed inside a written number ("010-1234-5678", "010 1234 5678", "(02)123.4567").
-_NUMBER_SEP = r"[ \n\t\-.ㅡ─―—–~/)(+*_=|^']"
+_NUMBER_SEP = r"[ \n\t\-.ㅡ─―—–~/)(\][}{+*_=|^'·]"
 
 
 def digit_runs(min_digits: int) -> LazyPattern:
@@ -111,7 +111,8 @@ HANDLE_AFTER = lazy(
     f"(?:{'|'.join((*MESSENGER_WORDS, *FRIEND_WORDS))})"
     rf"[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}|으로|로|은|는)?[^0-9a-z가-힣]{{0,3}}({HANDLE})"
 )
-AT_HANDLE = lazy(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?![0-9a-z_@.])")
+# Dots inside, as Instagram's ("@vintage.closet_"), before a part with a letter ("@rs.4150" is a price).
+AT_HANDLE = lazy(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?:\.(?=[0-9]*[a-z_])[a-z0-9_]{1,30}){0,3}(?![0-9a-z_@.])")
 
 EMAIL = lazy(
     r"(?<![0-9a-z._%+\-])([0-9a-z][0-9a-z._%+\-]{0,63})@((?:[0-9a-z\-]{1,63}\.){1,5}[a-z]{2,12})(?![0-9a-z])"

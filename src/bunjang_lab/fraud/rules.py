@@ -51,7 +51,7 @@ NUMBER = "<number>"
 
 
 # The words around a written number that make it a bank account.
-_BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "케이 ?뱅크", "케뱅",
+_BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅",
                "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
 _BANK = lazy(
     literal_first(_BANK_NAMES, "(?:은행|뱅크|금고)?") + "|은행|"
@@ -283,6 +283,8 @@ def _account_number(message: _Message) -> Iterator[Span]:
 # (The endings as literals, not a class: a class beyond Latin-1 costs a millisecond to compile,
 # and expressions repeat the gap once per word.)
 _GAP = r"(?:(?!요[ .?!\n]|다[ .?!\n]|죠[ .?!\n])[^.?!\n])"
+# Between a messenger's name and an ID: also a line break ("카톡\nab1234": the ID on its own line).
+_ID_GAP = r"(?:(?!요[ .?!\n]|다[ .?!\n]|죠[ .?!\n])[^.?!])"
 # What follows a messenger's name when the writer asks to continue there.
 _CONTACT_REQUEST = (
     r"(?:주세요|주시면|주셈|줘|주라|주실|부탁|바랍|남겨|해 ?주|하세요|해요|합시다|하자|할게|하실|드릴게|드릴께|드려요|드립니다|"
@@ -291,7 +293,7 @@ _CONTACT_REQUEST = (
 _KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마))"
 # The expressions below are spelled with literal_first where every branch can start with
 # a word (several times faster).
-_KAKAO_ID = lazy(rf"{KAKAO}{_KAKAO_NOT}{_GAP}{{0,12}}?({HANDLE})|({HANDLE}){_GAP}{{0,8}}?{KAKAO}{_KAKAO_NOT}")
+_KAKAO_ID = lazy(rf"{KAKAO}{_KAKAO_NOT}{_ID_GAP}{{0,12}}?({HANDLE})|({HANDLE}){_ID_GAP}{{0,8}}?{KAKAO}{_KAKAO_NOT}")
 _KAKAO_CONTACT = lazy(
     literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}{_GAP}{{0,8}}?{_CONTACT_REQUEST}") + "|"
     + literal_first(("연락", "문의", "대화"), rf"[은는]?{_GAP}{{0,6}}?{KAKAO}{_KAKAO_NOT}")
@@ -389,7 +391,7 @@ _RULE_LIST = [
          # "연락은 … 카톡": the messenger's name up to 10 characters after the match starts
          request(_KAKAO_CONTACT, _KAKAO_TRIGGERS, reach=10), replaced_by=("kakao_id", "kakao_openchat")),
     Rule("telegram_id", cat.EXTERNAL_CHANNEL, 0.9, "Telegram handle next to the messenger's name",
-         handle_after(literal_first(TELEGRAM_WORDS, rf"{_GAP}{{0,12}}?({HANDLE})"), _TELEGRAM_TRIGGERS)),
+         handle_after(literal_first(TELEGRAM_WORDS, rf"{_ID_GAP}{{0,12}}?({HANDLE})"), _TELEGRAM_TRIGGERS)),
     Rule("telegram_link", cat.EXTERNAL_CHANNEL, 0.95, "t.me / telegram.me link",
          first_match(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}", ("t.me", "telegram."))),
     Rule("telegram_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on Telegram",
@@ -399,11 +401,11 @@ _RULE_LIST = [
          either(handle_after(_LINE_ID, ("라인", "line")), first_match(r"line\.me/", ("line",)),
                 request(_LINE_CONTACT, ("라인", "line")))),
     Rule("wechat_id", cat.EXTERNAL_CHANNEL, 0.85, "WeChat ID or asks to continue on WeChat",
-         either(handle_after(rf"{WECHAT}{_GAP}{{0,12}}?({HANDLE})", _WECHAT_TRIGGERS),
+         either(handle_after(rf"{WECHAT}{_ID_GAP}{{0,12}}?({HANDLE})", _WECHAT_TRIGGERS),
                 request(rf"{WECHAT}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WECHAT_TRIGGERS))),
     Rule("whatsapp", cat.EXTERNAL_CHANNEL, 0.85, "WhatsApp number, wa.me link or asks to continue there",
          either(first_match(rf"wa\.me/|{WHATSAPP}{_GAP}{{0,12}}?\d", _WHATSAPP_TRIGGERS),
-                handle_after(rf"{WHATSAPP}{_GAP}{{0,12}}?({HANDLE})", _WHATSAPP_TRIGGERS),
+                handle_after(rf"{WHATSAPP}{_ID_GAP}{{0,12}}?({HANDLE})", _WHATSAPP_TRIGGERS),
                 request(rf"{WHATSAPP}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7, "an ID to add as a friend, no messenger named",
          either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id", "인스타", "insta", "디엠", "dm",
