@@ -90,3 +90,12 @@ def test_held_rows_and_answers_are_left_alone_by_the_cyclic_collector(cache):
     gc.collect()  # an outer tuple is let go by the pass after the one that let go its rows
     held = [cache.memo.shared["pop:all"], cache.memo.shared["rel:i1"], *cache.memo.answers.values()]
     assert not any(gc.is_tracked(value) for value in held)
+
+
+def test_held_answers_stay_within_their_byte_budget(cache):
+    cache.memo.answer_bytes = 1000
+    popular = Counted(cache, lookup.popular)
+    for k in range(1, 40):
+        popular(None, None, k % 3 + 1)  # three questions of about 100 bytes each, asked again and again
+        popular("F", None, k)  # and others, each new
+        assert sum(len(body) for _, _, body in cache.memo.answers.values()) <= 1000

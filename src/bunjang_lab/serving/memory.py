@@ -57,6 +57,8 @@ milliseconds over a warm memo of lists, a stall for every request waiting) stay 
 SHARED_CAPACITY = 200_000
 USER_CAPACITY = 10_000
 ANSWER_CAPACITY = 50_000
+ANSWER_BYTES = 64 << 20
+"""Most bytes of held answers per version (an answer of k = 1,000 is some 60 kB)."""
 POLL_SECONDS = 0.1
 
 _ABSENT = object()
@@ -98,18 +100,21 @@ class VersionMemo:
     """
 
     def __init__(self, version: int, shared_capacity: int = SHARED_CAPACITY, user_capacity: int = USER_CAPACITY,
-                 answer_capacity: int = ANSWER_CAPACITY):
+                 answer_capacity: int = ANSWER_CAPACITY, answer_bytes: int = ANSWER_BYTES):
         self.version = version
         self.shared: dict[str, Any] = {}
         self.shared_capacity = shared_capacity
         self.per_user = LRU(user_capacity)
         self.answers: dict[Hashable, tuple[tuple[str, ...], tuple[Any, ...], bytes]] = {}
-        self.answer_capacity = answer_capacity
+        self.answer_capacity, self.answer_bytes = answer_capacity, answer_bytes
+        self._held_bytes = 0
 
     def hold_answer(self, key: Hashable, live_keys: list[str], live_values: list[Any], body: bytes) -> None:
-        if len(self.answers) >= self.answer_capacity:
+        if len(self.answers) >= self.answer_capacity or self._held_bytes + len(body) > self.answer_bytes:
             self.answers.clear()  # as the shared values: a version's working set should not reach it
+            self._held_bytes = 0
         self.answers[key] = tuple(live_keys), tuple(live_values), body  # tuples: untracked by the collector
+        self._held_bytes += len(body)
 
     def read(self, keys_: list[str], fetch: Callable[[list[str]], list[Any]]) -> list[Any]:
         """Values of ``keys_``: held ones from memory, the others from ``fetch`` (then held)."""
