@@ -126,6 +126,19 @@ def test_a_sold_item_leaves_every_list_at_once(server):
     assert [server.get(path)[1] for path in paths] == before  # and back in every list when it is for sale again
 
 
+def test_ads_from_campaign_events_are_blended_into_the_feed(server):
+    campaign = {"event_id": f"camp-{uuid.uuid4().hex}", "type": "ad_campaign", "user_id": "s9", "campaign_id": "c-http",
+                "item_ids": ["i2"], "billing": "cpc", "bid": 300, "daily_budget": 10_000, "start_ms": 0}
+    assert server.post("/api/v1/events", campaign) == (200, {"effect": "campaign", "status": "active",
+                                                             "event_id": campaign["event_id"], "type": "ad_campaign",
+                                                             "user_id": "s9"})
+    status, answer = server.get("/api/v1/ads?surface=home&user=u3&k=5&positions=1")
+    assert status == 200 and answer["ads"][0]["campaign_id"] == "c-http"
+    assert answer["items"][1] == {**answer["ads"][0], "ad": True}
+    status, answer = server.get("/api/v1/ads?surface=detail&user=u3")
+    assert status == 400 and "item_id" in answer["error"]
+
+
 def test_a_click_reranks_the_feed_for_the_next_request(server):
     before = server.get("/api/v1/recommend?user=u2&k=50")[1]["items"]
     status, answers = server.post("/api/v1/events", [{"type": "click", "user_id": "u2", "item_id": "i3"},

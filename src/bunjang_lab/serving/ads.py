@@ -18,13 +18,18 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import time
+
+from bunjang_lab.ads.blend import DEFAULT_MAX_SHARE, DEFAULT_POSITIONS, blend
 from bunjang_lab.ads.campaigns import Campaign, apply_campaign_event
 from bunjang_lab.ads.charges import DayState, apply_charge, kst_day
 from bunjang_lab.errors import InvalidInput
-from bunjang_lab.serving import keys
+from bunjang_lab.serving import keys, lookup
 from bunjang_lab.serving.cache import Cache, Snapshot, Transaction
+from bunjang_lab.serving.inputs import identifier, short_text
 from bunjang_lab.serving.lookup import unavailable
 
+SURFACES = ("home", "search", "detail")
 CAMPAIGN_EVENTS = frozenset({"ad_campaign", "ad_campaign_status"})
 AD_EVENTS = frozenset({"ad_impression", "ad_click"})
 PRIOR_CTR = 0.02
@@ -158,3 +163,54 @@ def _pctr(snap: Snapshot, user_id: str, items: list[str]) -> Any:
     scores = np.array([float(np.dot(user, v["v"])) + float(v.get("b", 0.0)) if v else np.nan for v in vectors])
     probability = 1 / (1 + np.exp(-(calibration["slope"] * scores + calibration["intercept"])))
     return np.where(np.isnan(probability), PRIOR_CTR, probability)
+
+
+def _whole(params: Mapping, name: str, default: int, low: int) -> int:
+    value = params.get(name, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a whole number, got {value!r}") from None
+    if number < low:
+        raise InvalidInput(f"{name} must be at least {low}, got {number}")
+    return number
+
+
+def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None) -> dict:
+    """``score ads`` and ``GET /api/v1/ads``: the request's ads and the list they are blended into.
+
+    ``params``: ``surface`` (home, search, detail), ``user_id``, ``item_id`` (detail), ``query``
+    (search) and optionally ``k`` (organic items), ``slots``, ``positions`` ("2,7,14" or a
+    list), ``max_share``. Home blends into the user's feed, detail into the listing's related
+    row; search answers the ads alone (its results come from search).
+    """
+    surface = params.get("surface")
+    if surface not in SURFACES:
+        raise InvalidInput(f"surface must be one of {', '.join(SURFACES)}, got {surface!r}")
+    if params.get("user_id") in (None, ""):
+        raise InvalidInput("user_id is required")
+    user_id = identifier(params["user_id"], "user_id")
+    item_id = identifier(params["item_id"], "item_id") if params.get("item_id") not in (None, "") else None
+    query = short_text(params.get("query") or "", "query")
+    if surface == "detail" and item_id is None:
+        raise InvalidInput("the detail surface needs item_id")
+    if surface == "search" and not query.strip():
+        raise InvalidInput("the search surface needs a query")
+    positions = params.get("positions", DEFAULT_POSITIONS)
+    try:
+        positions = tuple(int(p) for p in (positions.split(",") if isinstance(positions, str) else positions))
+        max_share = float(params.get("max_share", DEFAULT_MAX_SHARE))
+    except (TypeError, ValueError):
+        raise InvalidInput("positions must be whole numbers and max_share a number") from None
+    k, slots = _whole(params, "k", 20, 1), _whole(params, "slots", 2, 1)
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    ads = ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots)
+    with cache.snapshot() as snap:
+        if surface == "home":
+            organic = lookup.recommend(snap, user_id, k=k)["items"]
+        elif surface == "detail":
+            organic = lookup.related(snap, item_id, k=k)["items"]
+        else:
+            organic = []
+    items = blend(organic, ads, positions, max_share) if organic else [{**ad, "ad": True} for ad in ads]
+    return {"surface": surface, "user_id": user_id, "ads": ads, "items": items}

@@ -38,6 +38,7 @@ from starlette.routing import Route
 
 from bunjang_lab.errors import BunjangError, InvalidInput, MissingInput
 from bunjang_lab.serving import queries
+from bunjang_lab.serving.ads import ads_answer
 from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.cache import CacheError, Snapshot
 from bunjang_lab.serving.events import apply_event
@@ -249,6 +250,13 @@ class Service:
             return JSONResponse(await run_in_threadpool(apply_event, self.cache, events[0]))
         return JSONResponse(await run_in_threadpool(self._apply_all, events))
 
+    async def ads(self, request: Request) -> Response:
+        """``GET /api/v1/ads?surface=&user=&item=&query=``: the request's ads blended into its
+        list (:func:`~bunjang_lab.serving.ads.ads_for` reads budgets that change with every
+        event, so the answer is never held)."""
+        params = lookup_params(request.scope["query_string"])
+        return JSONResponse(await run_in_threadpool(ads_answer, self.cache, params))
+
     # --- fraud --------------------------------------------------------------------------
 
     async def text(self, request: Request) -> Response:
@@ -380,6 +388,7 @@ def create_app(settings: Settings | None = None):
     endpoints = {
         **{path: (starlette_endpoint(lookup), "GET") for path, lookup in lookups.items()},
         "/api/v1/events": (service.events, "POST"),
+        "/api/v1/ads": (service.ads, "GET"),
         "/api/v1/text": (service.text, "POST"),
         "/api/v1/listing": (service.listing, "POST"),
         "/api/v1/image": (service.image, "POST"),

@@ -11,23 +11,11 @@ billing, price (the auction's, in the billing's unit) and pCTR, and in ``items``
 
 from __future__ import annotations
 
-import time
-
-from bunjang_lab.ads.blend import DEFAULT_MAX_SHARE, DEFAULT_POSITIONS, blend
-from bunjang_lab.cli import UserError, parser
-from bunjang_lab.serving import lookup
-from bunjang_lab.serving.ads import ads_for
+from bunjang_lab.ads.blend import DEFAULT_MAX_SHARE, DEFAULT_POSITIONS
+from bunjang_lab.cli import parser
+from bunjang_lab.serving.ads import SURFACES, ads_answer
 from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.commands.common import emit
-
-SURFACES = ("home", "search", "detail")
-
-
-def _positions(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in text.split(",") if p.strip())
-    except ValueError:
-        raise UserError(f"--positions takes comma-separated whole numbers, got {text!r}") from None
 
 
 def run(argv: list[str]) -> int:
@@ -45,22 +33,8 @@ def run(argv: list[str]) -> int:
     p.add_argument("--now-ms", type=int, default=None, help="request time, epoch ms (default: now)")
     p.add_argument("--cache", default=None, help="cache URL (default: BUNJANG_CACHE_URL or sqlite:///var/cache.sqlite)")
     args = p.parse_args(argv)
-    if args.surface == "detail" and not args.item:
-        raise UserError("--surface detail needs --item ID")
-    if args.surface == "search" and not args.query.strip():
-        raise UserError("--surface search needs --query TEXT")
-    now_ms = args.now_ms if args.now_ms is not None else int(time.time() * 1000)
+    params = {"surface": args.surface, "user_id": args.user, "item_id": args.item, "query": args.query, "k": args.k,
+              "slots": args.slots, "positions": args.positions, "max_share": args.max_share}
     with open_cache(args.cache) as cache:
-        ads = ads_for(cache, args.surface, args.user, item_id=args.item, query=args.query, now_ms=now_ms,
-                      slots=args.slots)
-        with cache.snapshot() as snap:
-            if args.surface == "home":
-                organic = lookup.recommend(snap, args.user, k=args.k)["items"]
-            elif args.surface == "detail":
-                organic = lookup.related(snap, args.item, k=args.k)["items"]
-            else:
-                organic = []
-    items = blend(organic, ads, _positions(args.positions), args.max_share) if organic else \
-        [{**ad, "ad": True} for ad in ads]
-    emit({"surface": args.surface, "user_id": args.user, "ads": ads, "items": items})
+        emit(ads_answer(cache, params, now_ms=args.now_ms))
     return 0
