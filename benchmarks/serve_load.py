@@ -14,7 +14,9 @@ little of the shared cores as it can) over N connections for T seconds per measu
   seeds are published in turn (each by its own process, as the DAG's); every answer is
   compared with what its own version answers (read afterwards from that version),
   counting errors and answers that mix versions;
-* the same recommend lookups through the CLI, one process each.
+* the same recommend lookups through the CLI, one process each;
+* what each Redis client costs (the CLI's standard-library RESP client, the service's
+  redis-py): importing it in a new process, and one call.
 
 Every load also reports the CPU time the service's processes and the generator spent per
 request (the figures a busy shared machine distorts least), and the run ends with each of
@@ -363,6 +365,32 @@ def measure(name: str, url: str, args, run_a: Path, run_b: Path, log: Path) -> d
     return row
 
 
+def redis_clients(url: str, calls: int = 5000, processes: int = 5) -> dict:
+    """What each Redis client costs: importing it in a new process (CPU median, beside
+    ``python -c pass``) and one call (CPU per MGET of 24 absent keys and per GET)."""
+    from bunjang_lab.serving.redis_pool import PooledConnection, connection_pool
+    from bunjang_lab.serving.resp import Connection
+
+    def import_cpu_ms(module: str) -> float:
+        return timed_processes([[sys.executable, "-c", f"import {module}"] for _ in range(processes)])["cpu_median_ms"]
+
+    server = url.partition("?")[0]
+    keys = [f"bench-serve-absent:gone:i{i}" for i in range(24)]
+    result = {"python -c pass: import CPU ms": import_cpu_ms("sys")}
+    for name, module, conn in [("stdlib RESP (bunjang_lab.serving.resp)", "bunjang_lab.serving.resp", Connection(server)),
+                               ("redis-py pool + hiredis", "redis", PooledConnection(connection_pool(server)))]:
+        result[f"{name}: import CPU ms"] = import_cpu_ms(module)
+        for label, command in [("MGET of 24 keys", ("MGET", *keys)), ("GET", ("GET", keys[0]))]:
+            for _ in range(calls // 10):
+                conn.execute(*command)
+            cpu = cpu_seconds()
+            for _ in range(calls):
+                conn.execute(*command)
+            result[f"{name}: {label} CPU us"] = round((cpu_seconds() - cpu) / calls * 1e6, 1)
+        conn.close()
+    return result
+
+
 def targets(row: dict, args) -> list[tuple[str, str, bool]]:
     """(target, measured, met) of each of issue 23's targets on one backend's figures."""
     rate = max(args.rates)
@@ -411,6 +439,8 @@ def main() -> None:
                 if name == "redis":
                     with open_cache(REDIS_URL) as cache:
                         cache.clear()
+    if "redis" in args.backends.split(","):
+        results["redis clients"] = redis_clients(REDIS_URL)
     results["load_average_after"] = os.getloadavg()[0]
     print(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"\nissue 23 targets (load average {results['load_average_before']:.1f} before, "
