@@ -44,13 +44,17 @@ def recommend(*argv) -> int:
 def test_recommend_writes_every_product_in_the_run_format(market, tmp_path, capsys):
     root, events, model = market
     out = tmp_path / "run"
-    assert recommend("--lake", root / "lake", "--model", model, "--out", out) == 0
+    assert recommend("--lake", root / "lake", "--model", model, "--out", out, "--json") == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for name, columns in CONTRACT.items():
         table = pd.read_parquet(out / "products" / f"{name}.parquet")
         assert list(table.columns) == columns and len(table) > 0, name
         assert summary["rows"][name] == len(table)
     assert {"users.parquet", "items.parquet", "factors.parquet", "meta.json"} <= {p.name for p in (out / "products" / "vectors").iterdir()}
+    assert recommend("--lake", root / "lake", "--model", model, "--out", out) == 0
+    table = capsys.readouterr().out.splitlines()  # for people: the same counts as a table
+    assert table[0].startswith("products of model random-0") and table[1].split() == ["product", "rows"]
+    assert {line.split()[0]: int(line.split()[1].replace(",", "")) for line in table[2:]} == summary["rows"]
     run = json.loads((out / "run.json").read_text())
     assert run["products"]["model"] == "random-0" and run["products"]["now"] == events["ts"].max().isoformat()
 

@@ -22,6 +22,7 @@ def run(argv: list[str]) -> int:
                    help="home feed: at most this many items per leaf category (default %(default)s; cost in docs/products.md)")
     p.add_argument("--freshness-weight", type=float, default=limits.FRESHNESS_WEIGHT,
                    help="home feed: boost of a listing posted now, halved every 48 h (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object instead of a table")
     args = p.parse_args(argv)
 
     import pandas as pd
@@ -41,5 +42,13 @@ def run(argv: list[str]) -> int:
     out = paths.in_home(args.out) if args.out else paths.runs_dir() / pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%SZ")
     knobs = FeedKnobs(category_cap=args.category_cap, freshness_weight=args.freshness_weight)
     summary = compute_products(args.lake, args.model, out, now=args.now, fraud_dir=args.fraud_dir, knobs=knobs)
-    print(json.dumps({"out": str(out), **summary}, ensure_ascii=False))
+    if args.json:
+        print(json.dumps({"out": str(out), **summary}, ensure_ascii=False))
+        return 0
+    from bunjang_lab.tables import text_table
+
+    print(f"products of model {summary['model']} as of {summary['now']} in {out / 'products'}: "
+          f"{summary['users_in_feed']:,} users with a feed, {summary['live_listings']:,} live listings "
+          f"({summary['flagged_listings']:,} flagged as fraud, kept out); {summary['seconds']['total']} s")
+    print(text_table([{"product": name, "rows": rows} for name, rows in summary["rows"].items()]))
     return 0
