@@ -89,8 +89,9 @@ _UNUSUAL = lazy("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
 
 # Domain endings a dot spelled out or set apart by spaces may lead to ("naver 점 com", "pay . shop").
 _SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link)(?![0-9a-z])"
+_BRACKETED = r"(?= ?(?:\.|dot|점|닷|쩜|at|@|골뱅이|/|:) ?[\])}])"  # what a bracket holds in a defanged link
 _DEFANG_HINT = lazy(  # literals first, not a class: see _ALIAS_HINT
-    r"\[|\(|\{|골뱅이|hxxp|h\*\*p|dot|\.(?<= \.)|"
+    rf"\[{_BRACKETED}|\({_BRACKETED}|\{{{_BRACKETED}|골뱅이|hxxp|h\*\*p|dot|\.(?<= \.)|"
     + "|".join(f"{word}(?<=[0-9a-z]{gap}{word})" for word in ("닷", "쩜", "점") for gap in ("", " "))
 )
 _DEFANG = lazy(
@@ -131,11 +132,14 @@ _WORD_CHAR = lazy(f"[{_WORD}]")
 # Junk right before a letter or digit (most emoji end a message, after a space: never looked at).
 # (a class first: see _SPACED); or before a space and a digit ("110 · 481 · 229374")
 _JUNK_BEFORE_WORD = lazy(f"[{_JUNK_CHARS}][{_JUNK_CHARS}]{{0,3}}(?=[{_WORD}]| \\d)")
-# A symbol between a name and a link's ending stands for the dot ("bunjang-safe🔸com", "www·shop").
-_JUNK_DOT = lazy(f"[{_JUNK_CHARS}](?<=[0-9a-z].)(?=(?:{TLDS})(?![0-9a-z]))")
-# A class first, its look-behind after it (the character before is not a word character):
-# the engine then skips to candidate characters instead of trying every position.
-_SPACED = lazy(rf"[{_WORD}](?<![{_WORD}][{_WORD}])(?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))+")
+# After a Latin letter or digit and before a link's ending, symbols stand for the dot
+# ("bunjang-safe🔸com", "www·shop").
+_TLD_AHEAD = lazy(f"(?:{TLDS})(?![0-9a-z])")
+# Matched from the separators after the first character (which stays outside the match): a
+# class first, the look-behind after it, so the engine skips from separator to separator
+# instead of trying every position (most characters are letters, few are separators).
+_SPACED = lazy(rf"{SEP}(?<=(?<![{_WORD}])[{_WORD}].)(?:{SEP}{{0,2}}[{_WORD}](?![{_WORD}]))"
+               rf"(?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))*")
 _SEP_CHARS = lazy(f"{SEP}+")
 _SEP_CHAR = lazy(SEP)
 
@@ -151,7 +155,7 @@ _DIGITISH_HINT = lazy(r"[oilㅇ](?:[ \-.]?\d|(?<=\d[oilㅇ])|(?<=\d[ \-.][oilㅇ
 _LOOKALIKE_DIGITS = str.maketrans({"o": "0", "ㅇ": "0", "i": "1", "l": "1"})
 # Messenger names in leetspeak ("k4k40t4lk", "7elegram", "wh4tsapp"): a word of letters and
 # digits whose skeleton (domain_skeleton) is a messenger's.
-_LEET_HINT = lazy(r"[0-9@$](?:(?<=[a-z][0-9@$])|(?=[a-z]))")  # a digit touching a letter
+_LEET_HINT = lazy(r"[a-z](?:(?=[0-9@$])|(?<=[0-9@$][a-z]))")  # a letter touching a digit (letters first: fewer)
 _LEET_WORD = lazy(r"[0-9a-z@$](?<![0-9a-z@$][0-9a-z@$])[0-9a-z@$]{3,11}(?![0-9a-z@$])")
 
 _JAMO = "ㄱ-ㆎ"
@@ -370,9 +374,9 @@ def _compose(match: re.Match) -> str:
 
 
 def _join_spaced(match: re.Match) -> str | None:
-    joined = _SEP_CHARS.sub("", match.group())
-    if joined.isdigit() and len(joined) < 4:  # "1.5", "192.168.0.1": decimals and addresses stay
-        return None
+    joined = _SEP_CHARS.sub("", match.group())  # the letters after the first one
+    if joined.isdigit() and match.string[match.start() - 1].isdigit() and len(joined) < 3:
+        return None  # "1.5", "192.168.0.1": decimals and addresses stay
     return joined
 
 
@@ -380,7 +384,9 @@ def _junk_inside_word(match: re.Match) -> str | None:
     a, b, text = match.start(), match.end(), match.string
     if text.startswith(" ", b):  # between digits only, spaces around ("1002 ▪ 845")
         return "" if text[max(0, a - 2):a].strip(" ").isdigit() and a > 0 else None
-    return "" if a > 0 and _WORD_CHAR.match(text, a - 1) else None
+    if a == 0 or not _WORD_CHAR.match(text, a - 1):
+        return None
+    return "." if text[a - 1].isascii() and _TLD_AHEAD.match(text, b) else ""
 
 
 def _digitish(match: re.Match) -> str | None:
@@ -475,8 +481,6 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_SPOKEN_AT, lambda m: "@" if _HANDLE_BEFORE.search(m.string, max(0, m.start() - 30), m.start())
                         else None)
     junk_possible = any(not new.isascii() for new in folded)  # junk comes from unusual characters only
-    if junk_possible and _JUNK_DOT.search(builder.text):
-        builder.rewrite(_JUNK_DOT, lambda m: ".")
     if junk_possible and _JUNK_BEFORE_WORD.search(builder.text):
         builder.rewrite(_JUNK_BEFORE_WORD, _junk_inside_word)
     if "." in builder.text and _LEET_TLD.search(builder.text):
