@@ -99,33 +99,55 @@ def run_demo(sample: str | Path, *, day: str | None = None, labels: str | Path |
 
 
 def try_next(run: Path) -> list[list[str]]:
-    """Serving commands (argv after ``python -m bunjang_lab.score``) that answer from this run."""
+    """Serving commands (argv after ``python -m bunjang_lab.score``) that answer from this run;
+    the lists are explained (title, category, price, age and why of each item)."""
     import pandas as pd
+
+    from bunjang_lab.text.hangul import latin_of_jamo
 
     products = run / "products"
     tries: list[list[str]] = []
     home = pd.read_parquet(products / "home.parquet", columns=["user_id"])
     if len(home):
-        tries.append(["recommend", "--user", str(home["user_id"].iloc[0]), "--k", "5"])
-    tries.append(["recommend", "--user", "someone-new", "--gender", "F", "--birth-year", "1998", "--k", "5"])
+        tries.append(["recommend", "--user", str(home["user_id"].iloc[0]), "--k", "5", "--explain"])
+    tries.append(["recommend", "--user", "someone-new", "--gender", "F", "--birth-year", "1998", "--k", "5", "--explain"])
     related = pd.read_parquet(products / "related.parquet", columns=["item_id"])
     if len(related):
-        tries.append(["related", "--item", str(related["item_id"].iloc[0]), "--k", "5"])
+        tries.append(["related", "--item", str(related["item_id"].iloc[0]), "--k", "5", "--explain"])
     suggest = pd.read_parquet(products / "suggest.parquet")
     if len(suggest):
-        top = suggest.sort_values("score", ascending=False)["query"].iloc[0]
-        tries.append(["suggest", "--prefix", str(top)[:1]])
-    tries.append(["popular", "--gender", "M", "--k", "5"])
+        top = str(suggest.sort_values("score", ascending=False)["query"].iloc[0])
+        tries.append(["suggest", "--prefix", top[:1]])
+        if latin_of_jamo(top):  # the same query typed with the keyboard left in English mode
+            tries.append(["suggest", "--prefix", latin_of_jamo(top)])
+    tries.append(["popular", "--gender", "M", "--k", "5", "--explain"])
     tries.append(["text", "카톡 아이디 abc123 로 연락주세요, 선입금 후 택배 거래만 해요"])
     return tries
 
 
 def _preview(argv: list[str]) -> str:
-    """The first line of a serving command's answer, to show the command works."""
+    """What a serving command answers, in a line a person can judge: the first items' titles
+    and reasons, the suggested queries, or the answer's first line."""
     proc = subprocess.run([sys.executable, "-m", "bunjang_lab.score", *argv], capture_output=True, text=True, timeout=60)
     text = (proc.stdout if proc.returncode == 0 else proc.stderr).strip().splitlines()
     line = text[0] if text else ""
+    try:
+        answer = json.loads(line) if proc.returncode == 0 else {}
+    except ValueError:
+        answer = {}
+    items = answer.get("items") if isinstance(answer, dict) else None
+    if items and "title" in items[0]:
+        line = "; ".join(_described(i) for i in items[:3])
+    elif isinstance(answer, dict) and answer.get("suggestions"):
+        line = ", ".join(f"{s['query']} ({s['match']})" for s in answer["suggestions"][:5])
     return line if len(line) <= 160 else line[:157] + "..."
+
+
+def _described(item: dict) -> str:
+    """``title (price, age) — why`` of an explained item."""
+    facts = ([f"{item['price']:,.0f}원"] if item.get("price") is not None else []) + \
+            ([f"{item['age_hours'] / 24:.0f} d old"] if item.get("age_hours") is not None else [])
+    return f"{item['title']} ({', '.join(facts)}) — {item['why']}" if facts else f"{item['title']} — {item['why']}"
 
 
 def print_summary(summary: dict) -> None:
