@@ -138,7 +138,7 @@ _TLD_AHEAD = lazy(f"(?:{TLDS})(?![0-9a-z])")
 # Matched from the separators after the first character (which stays outside the match): a
 # class first, the look-behind after it, so the engine skips from separator to separator
 # instead of trying every position (most characters are letters, few are separators).
-_SPACED = lazy(rf"{SEP}(?<=(?<![{_WORD}])[{_WORD}].)(?:{SEP}{{0,2}}[{_WORD}](?![{_WORD}]))"
+_SPACED = lazy(rf"{SEP}(?<=(?<![{_WORD}])[{_WORD}](?s:.))(?:{SEP}{{0,2}}[{_WORD}](?![{_WORD}]))"
                rf"(?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))*")
 _SEP_CHARS = lazy(f"{SEP}+")
 _SEP_CHAR = lazy(SEP)
