@@ -39,6 +39,7 @@ from bunjang_lab.ads.calibration import CTRCalibrator
 from bunjang_lab.ads.charges import MILLI, kst_day
 from bunjang_lab.ads.ledger import build_ledger, reconcile, statement
 from bunjang_lab.ads.pacing import Pacer
+from bunjang_lab.errors import BunjangError
 from bunjang_lab.intervals import paired_bootstrap, resample_means
 from bunjang_lab.simulate.ads import AD_CTR_OFFSET, make_ad_market, make_requests, run_ads
 
@@ -182,4 +183,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BunjangError as exc:   # too few requests to calibrate, for instance: one line, not a traceback
+        print(f"benchmarks/ads.py: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 import numpy as np
 
 from bunjang_lab.ads.auction import Request
+from bunjang_lab.ads.blend import blend
 from bunjang_lab.ads.campaigns import Campaign
+from bunjang_lab.ads.charges import DayState, apply_charge, kst_day
 from bunjang_lab.marketplace import segments
 from bunjang_lab.simulate import catalog
 from bunjang_lab.simulate.market import BRANDS, DIURNAL, HOUR_MS, LEAF_BRANDS, Config, Users, make_users, utility
@@ -191,11 +194,6 @@ def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer
     position) from ``seed``, so two policies run on the same requests face the same users
     (common random numbers).
     """
-    from heapq import heappop, heappush
-
-    from bunjang_lab.ads.blend import blend
-    from bunjang_lab.ads.charges import DayState, apply_charge, kst_day
-
     index = {c.campaign_id: k for k, c in enumerate(market.campaigns)}
     budgets = np.array([c.daily_budget for c in market.campaigns], dtype=np.float64)
     terms = {c.campaign_id: c for c in market.campaigns}
