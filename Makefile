@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 XLEARN_VERSION := 0.40a1
+PDQHASH_VERSION := 0.2.8
 APT_PACKAGES := tesseract-ocr tesseract-ocr-kor fonts-nanum fonts-dejavu-core chromium
 # xlearn aborts the whole process when USER is unset (CI and containers often lack it).
 export USER := $(or $(USER),bunjang)
@@ -30,7 +31,14 @@ wheelhouse/.xlearn-$(XLEARN_VERSION): | $(PY)
 	$(PIP) wheel --quiet --no-deps --wheel-dir wheelhouse xlearn==$(XLEARN_VERSION)
 	touch $@
 
-$(VENV)/.installed: requirements.lock pyproject.toml wheelhouse/.xlearn-$(XLEARN_VERSION) | $(PY)
+# pdqhash too (a C++ extension; the wheel keeps reinstalls from compiling it again).
+wheelhouse/.pdqhash-$(PDQHASH_VERSION): | $(PY)
+	mkdir -p wheelhouse
+	$(PIP) wheel --quiet --no-deps --wheel-dir wheelhouse pdqhash==$(PDQHASH_VERSION)
+	touch $@
+
+$(VENV)/.installed: requirements.lock pyproject.toml wheelhouse/.xlearn-$(XLEARN_VERSION) \
+		wheelhouse/.pdqhash-$(PDQHASH_VERSION) | $(PY)
 	$(PIP) install --quiet --find-links wheelhouse -r requirements.lock
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	touch $@
