@@ -34,8 +34,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from bunjang_lab.marketplace.state import snapshot
 from bunjang_lab.products.recommend import build_products, write_products
 from bunjang_lab.products.feed_ranker import load_feed_ranker
@@ -125,33 +123,15 @@ def evaluate(lake: str, test_days: float, knobs: bool = False) -> None:
     print(json.dumps(result, ensure_ascii=False))
 
 
-def yoochoose_events(clicks: pd.DataFrame) -> pd.DataFrame:
-    """Clicks as events: a session is a user, an item a listing (no title, category or price)
-    listed an hour before its first click."""
-    ts = pd.to_datetime(clicks["Time"], unit="s", utc=True)
-    first = ts.groupby(clicks["ItemId"]).min()
-    listings = pd.DataFrame({"type": "listing", "user_id": "shop", "item_id": first.index, "ts": first.to_numpy() - pd.Timedelta(hours=1)})
-    views = pd.DataFrame({"type": "click", "user_id": "s" + clicks["SessionId"], "item_id": clicks["ItemId"], "ts": ts})
-    return pd.concat([listings, views], ignore_index=True)
-
-
 def evaluate_yoochoose() -> None:
     from yoochoose import read_clicks  # benchmarks/yoochoose.py: where the data lies
 
-    from bunjang_lab.products import popular, related
-    from bunjang_lab.products.evaluation import RELATED_KS, next_opened, related_quality
+    from bunjang_lab.products.evaluation import related_on_session_log
 
     start = time.perf_counter()
-    train, test = read_clicks()
-    snap = snapshot(yoochoose_events(train))
-    table = related.related_items(snap, k=max(RELATED_KS))
-    built = time.perf_counter() - start
-    pairs = next_opened(yoochoose_events(test).query("type == 'click'"))
-    live = set(snap.live["item_id"])
-    pairs = pairs[pairs["item_id"].isin(live) & pairs["next_item_id"].isin(live)]
-    scores = popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]
-    result = related_quality(table, snap.live, scores, pairs)
-    print(f"YooChoose-100k: {len(live):,} items in training, related items built in {built:.1f} s")
+    train, test = (log.rename(columns={"SessionId": "session", "ItemId": "item_id", "Time": "ts"}) for log in read_clicks())
+    result, items = related_on_session_log(train, test)
+    print(f"YooChoose-100k: {items:,} items in training ({time.perf_counter() - start:.1f} s)")
     print_related(result)
     print(json.dumps(result))
 

@@ -155,6 +155,36 @@ def next_opened(clicks: pd.DataFrame, gap_minutes: float = SESSION_GAP_MINUTES) 
     return pd.DataFrame({"item_id": c.loc[ok, "item_id"].to_numpy(), "next_item_id": nxt.loc[ok, "item_id"].to_numpy()})
 
 
+def session_log_events(clicks: pd.DataFrame) -> pd.DataFrame:
+    """A click log without users or a catalogue (``session``, ``item_id``, ``ts`` in Unix
+    seconds: YooChoose, RecSys 2015) as events: a session is a user ``s<session>``, an item a
+    listing without title, category or price by ``shop``, listed an hour before its first click.
+
+    >>> log = pd.DataFrame({"session": ["1", "1"], "item_id": ["a", "b"], "ts": [0.0, 60.0]})
+    >>> session_log_events(log)[["type", "user_id", "item_id"]].values.tolist()
+    [['listing', 'shop', 'a'], ['listing', 'shop', 'b'], ['click', 's1', 'a'], ['click', 's1', 'b']]
+    """
+    ts = pd.to_datetime(clicks["ts"], unit="s", utc=True)
+    first = ts.groupby(clicks["item_id"]).min()
+    listings = pd.DataFrame({"type": "listing", "user_id": "shop", "item_id": first.index,
+                             "ts": first.to_numpy() - pd.Timedelta(hours=1)})
+    views = pd.DataFrame({"type": "click", "user_id": "s" + clicks["session"].astype(str), "item_id": clicks["item_id"], "ts": ts})
+    return pd.concat([listings, views], ignore_index=True)
+
+
+def related_on_session_log(train: pd.DataFrame, test: pd.DataFrame) -> tuple[dict, int]:
+    """(:func:`related_quality`, live items) of related items built from the ``train`` click
+    log and judged on the next item opened in the ``test`` log's sessions (pairs of items
+    seen in training; without categories the baseline is the overall popular list)."""
+    snap = snapshot(session_log_events(train))
+    table = related.related_items(snap, k=max(RELATED_KS))
+    pairs = next_opened(session_log_events(test).query("type == 'click'"))
+    live = set(snap.live["item_id"])
+    pairs = pairs[pairs["item_id"].isin(live) & pairs["next_item_id"].isin(live)]
+    scores = popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]
+    return related_quality(table, snap.live, scores, pairs), len(live)
+
+
 def related_hits(related: pd.DataFrame, live: pd.DataFrame, popularity: pd.DataFrame, pairs: pd.DataFrame,
                  k: int = 10) -> dict[str, np.ndarray]:
     """Per (item_id, next_item_id) pair, 1.0 when the next item is among the item's first ``k``
