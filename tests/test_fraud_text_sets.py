@@ -4,14 +4,15 @@ The honest set (tests/data/fraud_honest_ko.tsv) was written by hand, apart from 
 simulator: buyers asking about payment, people refusing outside messengers or warning
 others, banks as meeting places, numbers, links and brand names. The lures
 (tests/data/fraud_lures_ko.tsv, ``benchmarks/fraud_text.py --write-lures``) use
-phrasings and obfuscations of their own. A second set, written by hand in a later round
-(tests/data/fraud_fresh_ko.tsv: 120 lures, 102 hard negatives), uses obfuscations neither
+phrasings and obfuscations of their own. Two more sets, written by hand in later rounds
+(tests/data/fraud_fresh_ko.tsv, column ``round``: round 2 has 120 lures and 102 hard
+negatives, round 3 60 lures and 51 hard negatives), use obfuscations and phrasings neither
 the rules nor the first sets had seen (parenthesized and circled Hangul, math-bold and
 superscript digits, leetspeak names, half-Latin names, words down a column, a name before
 "@" in a link, symbols standing for dots, spaced hosts, any link ending before a path...);
-a line break and a tab are written ``\\n`` and ``\\t`` there. The rules were corrected on its
-first misses (recall 0.81 before): its figures are no longer a held-out measure. Figures:
-docs/fraud.md.
+a line break and a tab are written ``\\n`` and ``\\t`` there. Each round was scored once
+before the rules were corrected on its misses (recall 0.81 for round 2, 0.87 for round 3):
+those first figures are the held-out measure, the ones after are not. Figures: docs/fraud.md.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def test_at_most_two_percent_of_honest_messages_are_flagged():
 @pytest.mark.parametrize("text", [
     "계좌이체 가능해요? 아니면 번개페이로 할게요", "혹시 계좌이체도 되나요? 안되면 안전결제 할게요",
     "I rarely use WhatsApp, let's chat here on Bunjang", "카톡 안 해요", "계좌번호 먼저 달라는 분들 사기니까 조심하세요",
+    "카톡 아이디 물어보시는데 여기서만 거래해요", "2025.01.03 ~ 2025.01.05 여행 가서 답장 늦어요", "토스로 보내드리면 되나요?",
 ])
 def test_the_issue_examples_are_not_flagged(text):
     assert reasons(text) == []
@@ -92,6 +94,10 @@ def test_at_most_two_percent_of_the_fresh_hard_negatives_are_flagged():
     ("cj-delivery.c0m/track 배송조회", "payment_link"), ("bunjang-safe🔸com/pay", "lookalike_domain"),
     ("택배비 결제 링크: lotte-parcel.delivery/pay", "payment_link"), ("우리 1002 ▪ 845 ▪ 339201 입금", "bank_account"),
     ("입금처: 신한 110 [234] 567890", "bank_account"), ("토스 1908-4455-6621 로 보내주시면 돼요", "bank_account"),
+    ("메일 jun.kim 골뱅이 네이버 닷컴", "email_address"), ("연락은 디스코드 seller#1234 로 주세요", "messenger_id"),
+    ("카톡 ID는 프로필에 적어놨어요", "kakao_contact"), ("돈 먼저 보내주세요", "prepayment_request"),
+    ("토스로 먼저 보내주세요", "prepayment_request"), ("입금 확인 즉시 발송합니다", "prepayment_request"),
+    ("번개페이 쓰지 마시고 계좌로 주세요", "prepayment_request"),
 ])
 def test_obfuscations_of_every_kind_are_undone(text, code):
     assert code in {r["code"] for r in reasons(text)}

@@ -120,6 +120,11 @@ _LEET_TLDS = {leet: tld for tld in ("com", "net", "org", "info", "shop", "top", 
                                      "xyz", "biz", "kr", "io", "co") for leet in _leet_spellings(tld)}
 _LEET_TLD = lazy(r"\.(?<=[0-9a-z]\.)(?:" + "|".join(sorted(_LEET_TLDS, key=len, reverse=True)) + ")(?![0-9a-z])")
 _SPOKEN_DOT_AFTER = lazy("[0-9a-z]")
+# Mail providers said in Hangul after an at ("jun.kim 골뱅이 네이버 닷컴"); 다음 (also "next")
+# only with its ending.
+_MAIL_PROVIDERS = {"네이버": "naver.com", "지메일": "gmail.com", "한메일": "hanmail.net", "네이트": "nate.com",
+                   "다음": "daum.net"}
+_HANGUL_MAIL = lazy(r"@ ?(?P<provider>네이버|지메일|한메일|네이트|다음)(?P<ending> ?(?:닷|쩜|점|\.) ?(?:컴|com|넷|net))?")
 # "minsu88 at naver.com": an e-mail's @ spoken out, once the dots are back; only after a
 # handle-like word ("log in at icicibank.com" is English).
 _SPOKEN_AT = lazy(r" (?:at|앳) (?=[0-9a-z\-]{2,30}\.[a-z]{2,})")
@@ -448,6 +453,13 @@ def _defang(match: re.Match) -> str | None:
     return "."
 
 
+def _hangul_mail(match: re.Match) -> str | None:
+    provider = match.group("provider")
+    if provider == "다음" and not match.group("ending"):
+        return None
+    return "@" + _MAIL_PROVIDERS[provider]
+
+
 def normalise(text: str) -> Normalised:
     """Clean ``text`` for the rules, keeping a map back to the original characters."""
     return Normalised(text, _run(text, _Builder(text)).text)
@@ -477,6 +489,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     _compose_jamo(builder, ascii_only)
     if _DEFANG_HINT.search(builder.text):
         builder.rewrite(_DEFANG, _defang)
+    if not ascii_only and "@" in builder.text and _HANGUL_MAIL.search(builder.text):
+        builder.rewrite(_HANGUL_MAIL, _hangul_mail)
     if " at " in builder.text or " 앳 " in builder.text:
         builder.rewrite(_SPOKEN_AT, lambda m: "@" if _HANDLE_BEFORE.search(m.string, max(0, m.start() - 30), m.start())
                         else None)

@@ -93,7 +93,7 @@ ID_MARKER_WORDS = ("아이디", "아디", "계정", "id(?<![a-z]id)(?![a-z])")  
 KAKAO, WECHAT, WHATSAPP, ID_MARKER = map(_any, (KAKAO_WORDS, WECHAT_WORDS, WHATSAPP_WORDS, ID_MARKER_WORDS))
 # Words before an ID to add or to write to, on a messenger the rules do not name.
 FRIEND_WORDS = ("친추", "친구 ?추가", *ID_MARKER_WORDS, "인스타", "insta(?<![a-z]insta)", "디엠", "dm(?<![a-z]dm)(?=[ :])",
-                "페북", "facebook")
+                "페북", "facebook", "디스코드", "디코", "discord")
 MESSENGER_WORDS = (*KAKAO_WORDS, *TELEGRAM_WORDS, *LINE_WORDS, *WECHAT_WORDS, *WHATSAPP_WORDS)
 
 # A messenger handle: Latin letters/digits with a few symbols, at least one letter.

@@ -53,6 +53,8 @@ _SERVICE_LABEL = lazy(
     r"[^0-9가-힣]{0,3}(?:번호)?[^0-9]{0,3}$"
 )
 _KOREAN_MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
+# A whole date (a real month and day, one separator), so account numbers that start like one stay.
+_DATE = lazy(r"(?<!\d)(?:19|20)\d\d([./-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])(?!\d)")
 
 
 class WrittenNumber(NamedTuple):
@@ -69,7 +71,10 @@ def written_numbers(text: str, skip: Sequence[tuple[int, int]] = ()) -> Iterator
         if IP_ADDRESS.fullmatch(run.group()) or any(a <= run.start() < b for a, b in skip):
             continue
         offset = run.start()
-        groups = [(offset + m.start(), offset + m.end(), m.group()) for m in DIGIT_GROUP.finditer(run.group())]
+        # dates inside a run ("2025.01.03 ~ 2025.01.05") are no one's digits: their groups are left out
+        dates = [(offset + m.start(), offset + m.end()) for m in _DATE.finditer(run.group())] if len(run.group()) >= 8 else []
+        groups = [(offset + m.start(), offset + m.end(), m.group()) for m in DIGIT_GROUP.finditer(run.group())
+                  if not any(a <= offset + m.start() < b for a, b in dates)]
         rest: list[tuple[int, int, str]] = []
         i = 0
         while i <= len(groups):

@@ -288,7 +288,9 @@ _ID_GAP = r"(?:(?!요[ .?!\n]|다[ .?!\n]|죠[ .?!\n])[^.?!])"
 # What follows a messenger's name when the writer asks to continue there.
 _CONTACT_REQUEST = (
     r"(?:주세요|주시면|주셈|줘|주라|주실|부탁|바랍|남겨|해 ?주|하세요|해요|합시다|하자|할게|하실|드릴게|드릴께|드려요|드립니다|"
-    r"연락|문의|친추|추가|ㄱㄱ|와 ?주|오세요|와요|넘어|옮기|contact|add|message|text|dm|call|reach|chat|talk|hit)"
+    r"연락|문의|친추|추가|ㄱㄱ|와 ?주|오세요|와요|넘어|옮기|contact|add|message|text|dm|call|reach|chat|talk|hit|"
+    # the writer's ID there, to be found in their profile ("카톡 ID는 프로필에 있어요")
+    r"(?:아이디|아디|id(?<![a-z]id)(?![a-z]))[은는이가]? ?(?:프로필|프사|상메|상태 ?메시지|소개|닉네임|대화명|bio))"
 )
 _KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마))"
 # The expressions below are spelled with literal_first where every branch can start with
@@ -321,10 +323,12 @@ _PREPAY = lazy("|".join((
     # not 선결제: paying first into the safe payment is how the platform works
     r"선 ?입금|선 ?송금|입금 ?먼저|송금 ?먼저|이체 ?먼저|먼저 ?(?:입금|송금|이체)|입금 ?부터|송금 ?부터|이체 ?부터",
     literal_first(("계좌 ?이체", "계좌", "무통장 ?(?:입금)?", "현금 ?입금", *_MONEY_WORDS), " ?(?:으로|로)? ?만(?![가-힣])"),
-    literal_first(("계좌", "통장", "무통장"),
+    literal_first(("계좌", "통장", "무통장", "토스"),  # 토스: the transfer app
                   rf"(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?(?:입금|송금|이체|보내|넣어)[가-힣]{{0,3}} ?{_PLEASE_PAY}"),
+    r"계좌로 ?(?:주세요|주시면|줘|부탁)|통장으로 ?(?:주세요|주시면|줘|부탁)",  # "계좌로 주세요": the verb left out
+    r"돈 ?먼저|돈부터|먼저 ?돈|대금 ?먼저|금액 ?먼저",
     literal_first(_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)"),
-    literal_first(_MONEY_WORDS, r" ?(?:확인 ?)?(?:후|되면|하면|시|되는 ?대로|하시면) ?(?:바로 |즉시 |당일 |오늘 )?"
+    literal_first(_MONEY_WORDS, r" ?(?:확인 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?(?:바로 |즉시 |당일 |오늘 )?"
                                 r"(?:발송|배송|보내|택배|출고|포장)"),
     r"계좌 ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)",
     r"pay (?:me )?first|transfer first|payment first|deposit first|send (?:the )?money first|pay up ?front|"
@@ -338,7 +342,7 @@ _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 _SAFE_PAY_TRIGGERS = ("안전", "번개페이", "번개 페이", "번페", "에스크로", "escrow", "safe")
 _NOT_ASKED = frozenset({QUESTION, WARNING})  # its own words say no: a refusal is what it finds
 _REFUSED = (
-    r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|"
+    r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|쓰지 ?마|"
     r"(?<![0-9a-z./])(?:x|no)(?![0-9a-z]))"
 )
 _SAFE_PAY_REFUSAL = lazy(
@@ -409,7 +413,7 @@ _RULE_LIST = [
                 request(rf"{WHATSAPP}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7, "an ID to add as a friend, no messenger named",
          either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id", "인스타", "insta", "디엠", "dm",
-                                          "페북", "facebook")),
+                                          "페북", "facebook", "디스코드", "디코", "discord")),
                 first_match(AT_HANDLE, ("@",))),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
                       "whatsapp")),
@@ -439,7 +443,8 @@ _RULE_LIST = [
          _account_number, replaced_by=("blocklisted_account", "bank_account")),
     Rule("prepayment_request", cat.ACCOUNT_TRANSFER, 0.85, "asks to pay first or by bank transfer",
          # every branch of _PREPAY holds one of these words (not 결제: paying on the platform)
-         request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "first", "front", "transfer", "deposit", "send"),
+         request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "토스", "돈", "대금", "금액", "first", "front", "transfer",
+                           "deposit", "send"),
                  reach=len("send the money "))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED),
