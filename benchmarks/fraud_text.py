@@ -6,10 +6,11 @@
     .venv/bin/python benchmarks/fraud_text.py --write-lures tests/data/fraud_lures_ko.tsv
 
 ``--sets-only`` skips the simulated markets: the hand-written honest messages
-(tests/data/fraud_honest_ko.tsv) and the obfuscated lures (tests/data/fraud_lures_ko.tsv,
-written by ``--write-lures`` from the generator below) scored by the rules, with recall per
+(tests/data/fraud_honest_ko.tsv) with the obfuscated lures (tests/data/fraud_lures_ko.tsv,
+written by ``--write-lures`` from the generator below), and each round of the later
+hand-written set (tests/data/fraud_fresh_ko.tsv), scored by the rules, with recall per
 category and its 95% bootstrap interval, false flags per kind of honest message, per-rule
-precision and recall, and normalise + rules speed on the honest messages. ``--speed``
+precision and recall over all sets, and normalise + rules speed on the honest messages. ``--speed``
 times only normalisation + rules, in messages per CPU-second, on the simulator's honest chat
 (200-character messages) and on the hand-written honest messages, this checkout and the
 baseline each in their own process, taking turns. With
@@ -350,65 +351,99 @@ def _interval(hits: list[float]) -> list[float]:
     return [round(float(x), 4) for x in np.percentile(means, [2.5, 97.5])]
 
 
+def labelled_sets() -> dict[str, tuple[list[dict], list[dict]]]:
+    """(honest rows, lure rows) of each hand-written set: the first honest set with the
+    generated lures, and each round of tests/data/fraud_fresh_ko.tsv (``\\n``, ``\\t`` unescaped)."""
+    sets = {"first": (read_tsv(REPO_ROOT / "tests" / "data" / "fraud_honest_ko.tsv"),
+                      read_tsv(REPO_ROOT / "tests" / "data" / "fraud_lures_ko.tsv"))}
+    fresh = read_tsv(REPO_ROOT / "tests" / "data" / "fraud_fresh_ko.tsv")
+    for row in fresh:
+        row["text"] = row["text"].replace("\\n", "\n").replace("\\t", "\t")
+    for round_ in sorted({row["round"] for row in fresh}):
+        rows = [row for row in fresh if row["round"] == round_]
+        sets[f"fresh_round_{round_}"] = ([r for r in rows if r["label"] == "honest"], [r for r in rows if r["label"] == "lure"])
+    return sets
+
+
+def _set_report(honest: list[dict], lures: list[dict], answers: list[dict]) -> tuple[dict, list[float], list[float]]:
+    """Recall (overall, per category, per obfuscation) and false flags of one set, with
+    95% intervals; also the per-lure and per-honest-message hits, for paired differences."""
+    on_honest, on_lures = answers[:len(honest)], answers[len(honest):]
+    # a lure is caught when it is flagged and a rule of its own category fired
+    caught = [float(a["flagged"] and r["category"] in a["categories"]) for a, r in zip(on_lures, lures)]
+    false_flags = [float(a["flagged"]) for a in on_honest]
+    part = {"lures": len(lures), "honest": len(honest), "recall": round(sum(caught) / len(lures), 4),
+            "recall_95": _interval(caught), "false_flag_rate": round(sum(false_flags) / len(honest), 4),
+            "false_flag_rate_95": _interval(false_flags), "categories": {}, "obfuscations": {}, "honest_kinds": {}}
+    for category in sorted({r["category"] for r in lures}):
+        hits = [c for c, r in zip(caught, lures) if r["category"] == category]
+        part["categories"][category] = {"lures": len(hits), "recall": round(sum(hits) / len(hits), 4),
+                                        "recall_95": _interval(hits)}
+    kind = "obfuscation" if "obfuscation" in lures[0] else "kind"
+    for name in sorted({r[kind] for r in lures}):
+        hits = [c for c, r in zip(caught, lures) if r[kind] == name]
+        part["obfuscations"][name] = f"{int(sum(hits))}/{len(hits)}"
+    for name in sorted({r["kind"] for r in honest}):
+        flags = [f for f, r in zip(false_flags, honest) if r["kind"] == name]
+        part["honest_kinds"][name] = f"{int(sum(flags))}/{len(flags)} flagged"
+    part["missed_lures"] = [r["text"] for c, r in zip(caught, lures) if not c][:20]
+    part["flagged_honest"] = [r["text"] for a, r in zip(on_honest, honest) if a["flagged"]][:20]
+    return part, caught, false_flags
+
+
 def text_sets(baseline_src: str | None, messages: int) -> dict:
-    """Quality of the rules on the honest and lure sets (and of a baseline, paired), and speed."""
+    """Quality of the rules on every hand-written set (and of a baseline, paired), per-rule
+    precision and recall over all of them, and normalise + rules speed on the honest messages."""
     import subprocess
 
     from bunjang_lab.fraud.normalise import normalise
     from bunjang_lab.fraud.rules import RULES, reasons
     from bunjang_lab.intervals import paired_bootstrap
 
-    honest = read_tsv(REPO_ROOT / "tests" / "data" / "fraud_honest_ko.tsv")
-    lures = read_tsv(REPO_ROOT / "tests" / "data" / "fraud_lures_ko.tsv")
-    texts = [r["text"] for r in honest] + [r["text"] for r in lures]
-    ours = score_sets(texts)
-    runs = {"ours": ours}
+    sets = labelled_sets()
+    texts = [r["text"] for honest, lures in sets.values() for r in honest + lures]
+    runs = {"ours": score_sets(texts)}
     if baseline_src:
         done = subprocess.run([sys.executable, __file__, "--score-stdin"], input=json.dumps(texts), text=True,
                               capture_output=True, env={**os.environ, "PYTHONPATH": baseline_src}, check=True)
         runs["baseline"] = json.loads(done.stdout)
-    report: dict = {"honest_messages": len(honest), "lures": len(lures)}
-    caught = {}
-    for name, answers in runs.items():
-        on_honest, on_lures = answers[:len(honest)], answers[len(honest):]
-        # a lure is caught when it is flagged and a rule of its own category fired
-        caught[name] = [float(a["flagged"] and r["category"] in a["categories"]) for a, r in zip(on_lures, lures)]
-        false_flags = [float(a["flagged"]) for a in on_honest]
-        part = {"recall": round(sum(caught[name]) / len(lures), 4), "recall_95": _interval(caught[name]),
-                "false_flag_rate": round(sum(false_flags) / len(honest), 4), "false_flag_rate_95": _interval(false_flags),
-                "categories": {}, "obfuscations": {}, "honest_kinds": {}}
-        for category in sorted({r["category"] for r in lures}):
-            hits = [c for c, r in zip(caught[name], lures) if r["category"] == category]
-            part["categories"][category] = {"lures": len(hits), "recall": round(sum(hits) / len(hits), 4),
-                                            "recall_95": _interval(hits)}
-        for kind in sorted({r["obfuscation"] for r in lures}):
-            hits = [c for c, r in zip(caught[name], lures) if r["obfuscation"] == kind]
-            part["obfuscations"][kind] = f"{int(sum(hits))}/{len(hits)}"
-        for kind in sorted({r["kind"] for r in honest}):
-            flags = [f for f, r in zip(false_flags, honest) if r["kind"] == kind]
-            part["honest_kinds"][kind] = f"{int(sum(flags))}/{len(flags)} flagged"
-        part["missed_lures"] = [r["text"] for c, r in zip(caught[name], lures) if not c][:20]
-        part["flagged_honest"] = [r["text"] for a, r in zip(on_honest, honest) if a["flagged"]][:20]
-        report[name] = part
+    report: dict = {}
+    all_honest, all_lures, answers_by_run = [], [], {name: ([], []) for name in runs}
+    start = 0
+    for set_name, (honest, lures) in sets.items():
+        size = len(honest) + len(lures)
+        part: dict = {}
+        hits: dict = {}
+        for name, answers in runs.items():
+            mine = answers[start:start + size]
+            part[name], caught, flags = _set_report(honest, lures, mine)
+            hits[name] = (caught, flags)
+            answers_by_run[name][0].extend(mine[:len(honest)])
+            answers_by_run[name][1].extend(mine[len(honest):])
+        if "baseline" in runs:
+            part["recall_difference_vs_baseline"] = {k: round(v, 4) for k, v in
+                                                     paired_bootstrap(hits["ours"][0], hits["baseline"][0]).items()}
+            part["false_flag_difference_vs_baseline"] = {k: round(v, 4) for k, v in
+                                                         paired_bootstrap(hits["ours"][1], hits["baseline"][1]).items()}
+        report[set_name] = part
+        all_honest += honest
+        all_lures += lures
+        start += size
+    on_honest, on_lures = answers_by_run["ours"]
     rules = {}
     for code, rule in RULES.items():
-        fires_lure = [code in a["codes"] for a in ours[len(honest):]]
-        fires_honest = sum(code in a["codes"] for a in ours[:len(honest)])
-        relevant = [r["category"] == rule.category for r in lures]
+        fires_lure = [code in a["codes"] for a in on_lures]
+        fires_honest = sum(code in a["codes"] for a in on_honest)
+        relevant = [r["category"] == rule.category for r in all_lures]
         tp = sum(f and r for f, r in zip(fires_lure, relevant))
         if tp + fires_honest + sum(fires_lure) == 0:
             continue
         rules[code] = {"fires": sum(fires_lure) + fires_honest, "on_honest": fires_honest,
-                       "precision": round(tp / (sum(fires_lure) + fires_honest), 4) if sum(fires_lure) + fires_honest else None,
+                       "precision": round(tp / (sum(fires_lure) + fires_honest), 4),
                        "recall_in_category": round(tp / max(1, sum(relevant)), 4)}
-    report["rules_ours"] = rules
-    if "baseline" in runs:
-        report["recall_difference_vs_baseline"] = {k: round(v, 4) for k, v in
-                                                   paired_bootstrap(caught["ours"], caught["baseline"]).items()}
-        flags = {name: [float(a["flagged"]) for a in answers[:len(honest)]] for name, answers in runs.items()}
-        report["false_flag_difference_vs_baseline"] = {k: round(v, 4) for k, v in
-                                                       paired_bootstrap(flags["ours"], flags["baseline"]).items()}
-    sample = ([r["text"] for r in honest] * (messages // len(honest) + 1))[:messages]
+    report["rules_ours_all_sets"] = {"honest": len(all_honest), "lures": len(all_lures), "rules": rules}
+    honest_first = [r["text"] for r in sets["first"][0]]
+    sample = (honest_first * (messages // len(honest_first) + 1))[:messages]
     report["speed_honest_set_msgs_per_s_cpu_wall"] = {
         "normalise": per_second(lambda xs: [normalise(x) for x in xs], sample),
         "rules": per_second(lambda xs: [reasons(x) for x in xs], sample)}
