@@ -309,3 +309,20 @@ def test_analyse_without_sources_uses_the_settings(media):
     assert analyse(str(media / "good.png")).error is None
     assert analyse("/etc/passwd").error_code == "refused"
     assert scan.analyse(str(media / "good.png"), sources=ImageSources(roots=(str(media / "sub"),))).error_code == "refused"
+
+
+def test_indexing_a_lake_obeys_the_roots_and_a_named_folder_is_one_more(media, tmp_path, capsys):
+    day = media / "2026-10-01.jsonl"
+    day.write_text(json.dumps({"event_id": "e1", "type": "listing", "ts": "2026-10-01T09:00:00Z", "user_id": "s",
+                               "item_id": "i1", "title": "가방", "price": 1000, "category": "가방",
+                               "images": ["good.png", "../../etc/passwd"]}) + "\n")
+    ingest_files([day], tmp_path / "lake")
+    assert images_command(["index", str(tmp_path / "lake"), "--index", str(tmp_path / "ix"), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert (summary["added"], summary["errors"]) == (1, 1) and "outside the image roots" in captured.err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "x.png").write_bytes(photo(3))
+    assert images_command(["index", str(elsewhere), "--index", str(tmp_path / "ix"), "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 1
