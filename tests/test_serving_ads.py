@@ -169,3 +169,29 @@ def test_the_calibration_is_fitted_on_logged_ad_impressions_and_used_by_the_auct
         apply_event(cache, campaign("c1", "s9", ["i2", "i3", "i4"], categories=[]))
         pctr = {a["item_id"]: a["pctr"] for a in ads_for(cache, "home", "u3", now_ms=NOW, slots=1)}
         assert pctr and all(p != 0.02 for p in pctr.values())   # no longer the prior
+
+
+def test_the_shortlist_answers_what_the_full_auction_answers(cache):
+    import random
+
+    rng = random.Random(5)
+    for k in range(60):
+        apply_event(cache, campaign(f"r{k:02d}", f"s{k}", [f"i{rng.randrange(40)}", f"i{rng.randrange(40)}"],
+                                    bid=rng.randrange(60, 900), budget=rng.choice([300, 5_000]),
+                                    billing=rng.choice(["cpc", "cpc", "cpm"]),
+                                    **({"categories": ["bags"]} if rng.random() < 0.3 else {})))
+    for n in range(40):   # clicks and impressions run some budgets out
+        cid = f"r{rng.randrange(60):02d}"
+        with cache.snapshot() as snap:
+            (terms,) = snap.live_many([keys.ad_campaign(cid)])
+        kind = "ad_click" if terms["billing"] == "cpc" else "ad_impression"
+        apply_event(cache, ad(kind, 500 + n, cid, terms["item_ids"][0], terms["bid"], billing=terms["billing"]))
+    for n in range(0, 40, 3):
+        apply_event(cache, {"event_id": f"gone{n}", "type": "listing_status", "ts": NOW, "user_id": "s",
+                            "item_id": f"i{n}", "status": "sold"})
+    for user in ("u1", "u3", "u7", "s4"):
+        for surface, extra in (("home", {}), ("detail", {"item_id": "i9"}), ("search", {"query": "x"})):
+            for slots in (1, 2, 3):
+                full = ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=None, **extra)
+                assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=1, **extra) == full
+                assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, **extra) == full

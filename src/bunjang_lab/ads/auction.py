@@ -166,19 +166,21 @@ class Auction:
         return mask
 
     def run(self, request: Request, pctr: np.ndarray, budget_left: np.ndarray,
-            available: np.ndarray | None = None) -> list[Placement]:
+            available: np.ndarray | None = None, slots: int | None = None) -> list[Placement]:
         """The placements of one request, slot order.
 
         ``pctr`` (calibrated click probability) and ``available`` (the listing can be bought
         now) are per pair, aligned with ``pair_item_``; ``budget_left`` is KRW per campaign,
-        aligned with ``campaign_ids_`` (see :mod:`bunjang_lab.ads.pacing`).
+        aligned with ``campaign_ids_`` (see :mod:`bunjang_lab.ads.pacing`); ``slots``
+        overrides the fitted number (a shortlist asks for more).
         """
+        slots = self.slots if slots is None else slots
         ok = self.eligible(request, np.asarray(budget_left))
         pair_ok = ok[self.pair_campaign_]
         if available is not None:
             pair_ok &= available
-        placements = self._reserved(pair_ok, pctr)
-        open_slots = self.slots - len(placements)
+        placements = self._reserved(pair_ok, pctr, slots)
+        open_slots = slots - len(placements)
         pair_ok &= ~self.hourly_[self.pair_campaign_] & (pctr >= self.relevance_floor)
         if open_slots <= 0 or not pair_ok.any():
             return placements
@@ -205,7 +207,7 @@ class Auction:
                                         float(bids[j] * true_q[j])))
         return placements
 
-    def _reserved(self, pair_ok: np.ndarray, pctr: np.ndarray) -> list[Placement]:
+    def _reserved(self, pair_ok: np.ndarray, pctr: np.ndarray, slots: int) -> list[Placement]:
         """Hourly reservations first, highest hourly price first (each on its best listing)."""
         if not self.hourly_.any():
             return []
@@ -214,7 +216,7 @@ class Auction:
             return []
         campaign = self.pair_campaign_[pairs]
         order = np.lexsort((-pctr[pairs], campaign, -self.bids_[campaign]))
-        chosen = _first_of_each(order, campaign)[:self.slots]
+        chosen = _first_of_each(order, campaign)[:slots]
         return [Placement(slot, self.campaign_ids_[campaign[j]], self.pair_item_[pairs[j]], "hourly",
                           int(self.bids_[campaign[j]]), int(self.bids_[campaign[j]]), float(pctr[pairs[j]]),
                           float(self.bids_[campaign[j]]))

@@ -16,9 +16,10 @@ events and does not depend on it.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from bunjang_lab.ads.blend import DEFAULT_MAX_SHARE, DEFAULT_POSITIONS, blend
 from bunjang_lab.ads.campaigns import Campaign, apply_campaign_event
@@ -63,8 +64,9 @@ def _campaign(tx: Transaction, event: Mapping) -> dict:
     if updated is None:
         return {"effect": "ignored", "reason": "unknown campaign"}
     tx.put_live(keys.ad_campaign(cid), updated.to_json())
-    if cid not in (listed or []):
-        tx.put_live(keys.AD_CAMPAIGNS, sorted([*(listed or []), cid]))
+    listed = listed or {"ids": [], "stamp": 0}
+    # the stamp changes with every campaign event, so a fitted auction held for the old one is dropped
+    tx.put_live(keys.AD_CAMPAIGNS, {"ids": sorted({*listed["ids"], cid}), "stamp": listed["stamp"] + 1})
     return {"effect": "campaign", "status": updated.status}
 
 
@@ -115,54 +117,129 @@ def _context(snap: Snapshot, surface: str, user_id: str, item_id: str | None) ->
     return gender, band, categories
 
 
+@dataclass
+class _AdIndex:
+    """What a request needs that changes only with a campaign event or a publish: the fitted
+    auction, its pairs' item vectors and biases, the budgets."""
+
+    auction: Any
+    vectors: Any          # (pairs, k) float array, rows of zeros where the version has no vector
+    bias: Any
+    has_vector: Any
+    budgets: Any
+
+
+_HELD: "OrderedDict[tuple, _AdIndex]" = OrderedDict()
+HELD_INDEXES = 4
+
+
+def _index(cache: Cache, snap: Snapshot, relevance_floor: float) -> _AdIndex | None:
+    import numpy as np
+
+    from bunjang_lab.ads.auction import Auction
+
+    (listed,) = snap.live_many([keys.AD_CAMPAIGNS])
+    if not listed or not listed["ids"]:
+        return None
+    held_as = (cache.url, snap.version, listed["stamp"], relevance_floor)
+    held = _HELD.get(held_as)
+    if held is not None:
+        return held
+    stored = snap.live_many([keys.ad_campaign(c) for c in listed["ids"]])
+    auction = Auction(relevance_floor=relevance_floor).fit([Campaign.from_json(v) for v in stored if v is not None])
+    found = snap.get_many([keys.item_vector(str(i)) for i in auction.pair_item_])
+    width = max((len(v["v"]) for v in found if v), default=1)
+    vectors = np.array([v["v"] if v else [0.0] * width for v in found], dtype=np.float64).reshape(len(found), width)
+    index = _AdIndex(auction, vectors, np.array([float(v.get("b", 0.0)) if v else 0.0 for v in found]),
+                     np.array([v is not None for v in found], dtype=bool),
+                     np.array([c.daily_budget for c in auction.campaigns_], dtype=np.float64))
+    _HELD[held_as] = index
+    while len(_HELD) > HELD_INDEXES:
+        _HELD.popitem(last=False)
+    return index
+
+
+SHORTLIST = 4
+"""Campaigns ranked per slot before budgets and availability are read (see :func:`ads_for`)."""
+
+
 def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
-            now_ms: int, slots: int = 2, relevance_floor: float = 0.002) -> list[dict]:
+            now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST) -> list[dict]:
     """The ads of one request on ``surface`` (home, search, detail), best slot first, each
     ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
 
     pCTR is the FM's score of (viewer, listing) from the published vectors through the
     calibration in the cache; without either, every ad has :data:`PRIOR_CTR`.
+
+    Budgets and availability change with every event, so they are read per request, but
+    only for a shortlist: the auction first ranks ``shortlist × slots`` campaigns as if every
+    budget and listing were there, then reads those campaigns' spend and listings and runs
+    again on them alone. That is the full auction's answer whenever more than ``slots`` of
+    the shortlist keep their budget and best listing (everyone outside ranks below them);
+    otherwise, and with ``shortlist=None``, every campaign is read.
     """
     import numpy as np
 
-    from bunjang_lab.ads.auction import Auction, Request
-    from bunjang_lab.ads.pacing import Pacer
+    from bunjang_lab.ads.auction import Request
 
     day = kst_day(now_ms)
     with cache.snapshot() as snap:
-        (listed,) = snap.live_many([keys.AD_CAMPAIGNS])
-        ids = list(listed or [])
-        stored = snap.live_many([keys.ad_campaign(c) for c in ids] + [keys.ad_seen(user_id, day)])
-        campaigns = [Campaign.from_json(v) for v in stored[:-1] if v is not None]
-        seen = stored[-1] or {}
-        if not campaigns:
+        index = _index(cache, snap, relevance_floor)
+        if index is None:
             return []
-        auction = Auction(slots=slots, relevance_floor=relevance_floor).fit(campaigns)
-        spends = snap.live_many([keys.ad_spend(c, day) for c in auction.campaign_ids_])
-        spent = np.array([DayState.from_json(s).spent_milli / 1000 for s in spends])
-        items = [str(i) for i in auction.pair_item_]
-        hidden = unavailable(snap, items)
-        available = np.array([i not in hidden and i != item_id for i in items], dtype=bool)
-        pctr = _pctr(snap, user_id, items)
+        auction = index.auction
         gender, band, categories = _context(snap, surface, user_id, item_id)
-    budgets = np.array([c.daily_budget for c in auction.campaigns_], dtype=np.float64)
-    request = Request(user_id, surface, now_ms, gender, band, categories, query, seen)
-    placements = auction.run(request, pctr, Pacer().budget_left(budgets, spent, now_ms), available)
+        (user_vector,) = snap.get_many([keys.user_vector(user_id)])
+        calibration, seen = snap.live_many([keys.AD_CALIBRATION, keys.ad_seen(user_id, day)])
+        pctr = np.full(len(auction.pair_item_), PRIOR_CTR)
+        if user_vector is not None and calibration and index.vectors.shape[1] == len(user_vector):
+            scores = index.vectors @ np.asarray(user_vector, dtype=np.float64) + index.bias
+            calibrated = 1 / (1 + np.exp(-(calibration["slope"] * scores + calibration["intercept"])))
+            pctr = np.where(index.has_vector, calibrated, PRIOR_CTR)
+        request = Request(user_id, surface, now_ms, gender, band, categories, query, seen or {})
+        everyone = np.arange(len(auction.campaigns_))
+        if shortlist is None:
+            budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id)
+        else:
+            # ranked as if every budget and listing were there; fewer than asked: all that may show
+            ranked = auction.run(request, pctr, np.full(len(everyone), np.inf), None, slots=shortlist * slots)
+            chosen = np.array([auction.campaign_index_[p.campaign_id] for p in ranked], dtype=np.int64)
+            budget_left, available = _live_state(snap, index, chosen, day, now_ms, item_id)
+            intact = sum(bool(budget_left[auction.campaign_index_[p.campaign_id]] > 0 and available[_pair_of(auction, p)])
+                         for p in ranked)
+            if len(ranked) == shortlist * slots and intact <= slots:   # too many of a cut shortlist are gone
+                budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id)
+    placements = auction.run(request, pctr, budget_left, available, slots=slots)
     return [{"item_id": p.item_id, "campaign_id": p.campaign_id, "billing": p.billing, "price": p.price,
              "pctr": round(p.pctr, 6), "slot": p.slot} for p in placements]
 
 
-def _pctr(snap: Snapshot, user_id: str, items: list[str]) -> Any:
+def _pair_of(auction, placement) -> int:
+    """The pair index of a placement (its campaign's pair of that listing)."""
     import numpy as np
 
-    values = snap.get_many([keys.user_vector(user_id), *(keys.item_vector(i) for i in items)])
-    (calibration,) = snap.live_many([keys.AD_CALIBRATION])
-    user, vectors = values[0], values[1:]
-    if user is None or not calibration:
-        return np.full(len(items), PRIOR_CTR)
-    scores = np.array([float(np.dot(user, v["v"])) + float(v.get("b", 0.0)) if v else np.nan for v in vectors])
-    probability = 1 / (1 + np.exp(-(calibration["slope"] * scores + calibration["intercept"])))
-    return np.where(np.isnan(probability), PRIOR_CTR, probability)
+    k = auction.campaign_index_[placement.campaign_id]
+    return int(np.flatnonzero((auction.pair_campaign_ == k) & (auction.pair_item_ == placement.item_id))[0])
+
+
+def _live_state(snap: Snapshot, index: _AdIndex, chosen, day: str, now_ms: int, item_id: str | None):
+    """Budget left under pacing per campaign and availability per pair, read for the
+    ``chosen`` campaigns (the others: no budget, nothing available)."""
+    import numpy as np
+
+    from bunjang_lab.ads.pacing import Pacer
+
+    auction = index.auction
+    spends = snap.live_many([keys.ad_spend(str(auction.campaign_ids_[k]), day) for k in chosen])
+    spent = np.array([DayState.from_json(s).spent_milli / 1000 for s in spends])
+    budget_left = np.full(len(auction.campaigns_), -1.0)
+    budget_left[chosen] = Pacer().budget_left(index.budgets[chosen], spent, now_ms)
+    pairs = np.flatnonzero(np.isin(auction.pair_campaign_, chosen))
+    items = [str(auction.pair_item_[j]) for j in pairs]
+    hidden = unavailable(snap, items)
+    available = np.zeros(len(auction.pair_item_), dtype=bool)
+    available[pairs] = [i not in hidden and i != item_id for i in items]
+    return budget_left, available
 
 
 def _whole(params: Mapping, name: str, default: int, low: int) -> int:
