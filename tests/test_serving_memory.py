@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import uuid
 
 import pytest
 
@@ -99,3 +100,38 @@ def test_held_answers_stay_within_their_byte_budget(cache):
         popular(None, None, k % 3 + 1)  # three questions of about 100 bytes each, asked again and again
         popular("F", None, k)  # and others, each new
         assert sum(len(body) for _, _, body in cache.memo.answers.values()) <= 1000
+
+
+@pytest.fixture
+def redis_cache():
+    from .conftest import SERVING_REDIS_DB
+
+    backend = open_cache(f"{SERVING_REDIS_DB}?prefix=test-{uuid.uuid4().hex}:", create=True, pooled=True)
+    publish(backend, VERSION_1)
+    cache = MemoryCache(backend)
+    cache.refresh()
+    yield cache
+    cache.close()
+    backend.clear()
+
+
+def test_on_redis_a_feed_and_the_live_keys_of_its_items_come_in_one_round_trip(redis_cache, monkeypatch):
+    from bunjang_lab.serving.redis_pool import PooledConnection
+
+    trips = []
+    pipeline = PooledConnection.pipeline
+    monkeypatch.setattr(PooledConnection, "pipeline", lambda conn, commands: trips.append(commands) or pipeline(conn, commands))
+
+    def recommend(k: int = 2) -> list[str]:
+        trips.clear()
+        with redis_cache.snapshot() as snap:
+            return items(lookup.recommend(snap, "u1", k=k))
+
+    assert recommend() == ["i3", "i2"] and len(trips) == 2  # the feed, then its items' live keys
+    assert recommend() == ["i3", "i2"] and len(trips) == 1  # both at once
+    set_gone(redis_cache, "i3", "sold")
+    assert recommend(k=1) == ["i2"] and len(trips) == 1  # the sale read in that same trip
+    set_gone(redis_cache, "i3", None)
+    redis_cache.atomic(lambda tx: tx.put("home:u1", {"items": [["i1", 2.0], ["i2", 1.0]]}), ["home:u1"])
+    assert recommend() == ["i1", "i2"] and len(trips) == 2  # another feed: its own items' keys read after it
+    assert recommend() == ["i1", "i2"] and len(trips) == 1

@@ -157,6 +157,8 @@ class Cache(ABC):
 
     url: str
     max_value_bytes: int = MAX_VALUE_BYTES
+    remote: bool = False
+    """Whether each read is a round trip to a server, worth saving by reading keys together."""
 
     @abstractmethod
     def snapshot(self, version: int | None = None) -> Snapshot:

@@ -58,6 +58,9 @@ SHARED_CAPACITY = 200_000
 USER_CAPACITY = 10_000
 ANSWER_CAPACITY = 50_000
 ANSWER_BYTES = 64 << 20
+HINT_CAPACITY = 50_000
+"""Users whose feed's first live keys are remembered (a few hundred bytes each), where a
+round trip is worth saving (:attr:`Cache.remote <bunjang_lab.serving.cache.Cache.remote>`)."""
 """Most bytes of held answers per version (an answer of k = 1,000 is some 60 kB)."""
 POLL_SECONDS = 0.1
 
@@ -100,7 +103,7 @@ class VersionMemo:
     """
 
     def __init__(self, version: int, shared_capacity: int = SHARED_CAPACITY, user_capacity: int = USER_CAPACITY,
-                 answer_capacity: int = ANSWER_CAPACITY, answer_bytes: int = ANSWER_BYTES):
+                 answer_capacity: int = ANSWER_CAPACITY, answer_bytes: int = ANSWER_BYTES, hint_capacity: int = 0):
         self.version = version
         self.shared: dict[str, Any] = {}
         self.shared_capacity = shared_capacity
@@ -108,6 +111,7 @@ class VersionMemo:
         self.answers: dict[Hashable, tuple[tuple[str, ...], tuple[Any, ...], bytes]] = {}
         self.answer_capacity, self.answer_bytes = answer_capacity, answer_bytes
         self._held_bytes = 0
+        self.hints = LRU(hint_capacity) if hint_capacity else None  # feeds' live keys (MemorySnapshot)
 
     def hold_answer(self, key: Hashable, live_keys: list[str], live_values: list[Any], body: bytes) -> None:
         if len(self.answers) >= self.answer_capacity or self._held_bytes + len(body) > self.answer_bytes:
@@ -148,6 +152,12 @@ class MemorySnapshot(Transaction):
 
     It notes what its reads depend on: the live keys read with their values, and whether
     any key events rewrite was read (:attr:`read_changing`).
+
+    A feed (one key events rewrite, read alone) is followed by a read of the live keys of
+    its first items, which depend on it. The memo remembers those keys per feed key, and
+    the next read of the feed fetches them in the same round trip; the live read that
+    follows is answered from them when it asks for exactly what was fetched (the feed did
+    not change), else from the backend as before.
     """
 
     def __init__(self, inner: Snapshot, memo: VersionMemo | None):
@@ -156,21 +166,45 @@ class MemorySnapshot(Transaction):
         self.live_keys: list[str] = []
         self.live_values: list[Any] = []
         self.read_changing = False
+        self._feed: str | None = None  # a feed just read, whose next live keys are remembered
+        self._fetched: dict[str, Any] = {}  # live values fetched along with it
 
     def _note_live(self, keys_: list[str], values: list[Any]) -> list[Any]:
         self.live_keys += keys_
         self.live_values += values
         return values
 
+    def _fetched_live(self, keys_: list[str]) -> list[Any] | None:
+        """Values of ``keys_`` fetched along with the feed (each key once), else None;
+        the keys become the feed's hint."""
+        if self._feed is None:
+            return None
+        feed, self._feed = self._feed, None
+        self.memo.hints.put(feed, "\0".join(keys_))
+        fetched, self._fetched = self._fetched, {}
+        if len(fetched) != len(keys_) or any(key not in fetched for key in keys_):
+            return None
+        return [fetched[key] for key in keys_]
+
     def get_many(self, keys_: list[str]) -> list[Any]:
         if not self.read_changing:
             self.read_changing = any(key.startswith(REWRITTEN_BY_EVENTS) for key in keys_)
         if self.memo is None:
             return self.inner.get_many(keys_)
+        if self.memo.hints is not None and len(keys_) == 1 and keys_[0].startswith(REWRITTEN_BY_EVENTS):  # a feed
+            self._feed = keys_[0]
+            hint = self.memo.hints.get(self._feed)
+            if hint is None:
+                return self.inner.get_many(keys_)
+            live_keys = hint.split("\0")
+            values, live = self.inner.get_many_and_live(keys_, live_keys)
+            self._fetched = dict(zip(live_keys, live))
+            return values
         return self.memo.read(keys_, self.inner.get_many)
 
     def live_many(self, keys_: list[str]) -> list[Any]:
-        return self._note_live(keys_, self.inner.live_many(keys_))
+        fetched = self._fetched_live(keys_)
+        return self._note_live(keys_, fetched if fetched is not None else self.inner.live_many(keys_))
 
     def get_many_and_live(self, keys_: list[str], live_keys: list[str]) -> tuple[list[Any], list[Any]]:
         if not self.read_changing:
@@ -178,6 +212,9 @@ class MemorySnapshot(Transaction):
         if self.memo is None:
             values, live = self.inner.get_many_and_live(keys_, live_keys)
             return values, self._note_live(live_keys, live)
+        fetched = self._fetched_live(live_keys)
+        if fetched is not None:
+            return self.memo.read(keys_, self.inner.get_many), self._note_live(live_keys, fetched)
         live: list[Any] = []
 
         def fetch(missing: list[str]) -> list[Any]:  # one backend read for both kinds
@@ -222,7 +259,7 @@ class MemoryCache(Cache):
         with self.backend.snapshot() as snap:
             if self.memo is not None and snap.version == self.memo.version:
                 return False
-            memo = VersionMemo(snap.version)
+            memo = VersionMemo(snap.version, hint_capacity=HINT_CAPACITY if self.backend.remote else 0)
             held = MemorySnapshot(snap, memo)
             held.get_many([keys.popular(s) for s in segments.all_segments()] + [keys.REALTIME_PARAMS, keys.MANIFEST])
         self.memo = memo  # one assignment: a request sees the old memo or the new, never half

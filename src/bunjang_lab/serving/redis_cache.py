@@ -47,6 +47,8 @@ def _glob_escape(text: str) -> str:
 
 
 class RedisCache(Cache):
+    remote = True
+
     def __init__(self, url: str, prefix: str = "bunjang:", max_value_bytes: int = 1 << 20, pooled: bool = False):
         self.url, self.prefix, self.max_value_bytes = url, prefix, max_value_bytes
         parts = urlsplit(url)
