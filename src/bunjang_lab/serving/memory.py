@@ -58,10 +58,10 @@ SHARED_CAPACITY = 200_000
 USER_CAPACITY = 10_000
 ANSWER_CAPACITY = 50_000
 ANSWER_BYTES = 64 << 20
+"""Most bytes of held answers per version (an answer of k = 1,000 is some 60 kB)."""
 HINT_CAPACITY = 50_000
 """Users whose feed's first live keys are remembered (a few hundred bytes each), where a
 round trip is worth saving (:attr:`Cache.remote <bunjang_lab.serving.cache.Cache.remote>`)."""
-"""Most bytes of held answers per version (an answer of k = 1,000 is some 60 kB)."""
 POLL_SECONDS = 0.1
 
 _ABSENT = object()
