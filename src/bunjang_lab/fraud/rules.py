@@ -343,7 +343,7 @@ _SAFE_PAY_TRIGGERS = ("안전", "번개페이", "번개 페이", "번페", "에�
 _NOT_ASKED = frozenset({QUESTION, WARNING})  # its own words say no: a refusal is what it finds
 _REFUSED = (
     r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|쓰지 ?마|"
-    r"(?<![0-9a-z./])(?:x|no)(?![0-9a-z]))"
+    r"x(?<![0-9a-z./]x)(?![0-9a-z])|no(?<![0-9a-z./]no)(?![0-9a-z]))"  # literals first: see patterns.literal_first
 )
 _SAFE_PAY_REFUSAL = lazy(
     r"수수료" + _GAP + r"{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
@@ -363,7 +363,10 @@ def word_then(word: str, then: str, reach: int, words: Iterable[str],
 
     def find(message: _Message) -> Iterator[Span]:
         text = message.text
-        for match in first.finditer(text, _scan_start(message, words, 0)):
+        start = _scan_start(message, words, 0)
+        if second.search(text, start) is None:  # most texts: nothing after any of the words
+            return
+        for match in first.finditer(text, start):
             stop = min(len(text), match.end() + reach + 8)
             sentence = _SENTENCE_END.search(text, match.end(), stop)
             found = second.search(text, match.end(), sentence.end() if sentence else stop)
