@@ -132,3 +132,26 @@ def test_a_killed_run_leaves_the_previous_ledger_or_nothing_and_the_rerun_is_exa
     leftovers = [p.name for p in (runs / served["date"]).iterdir() if p.name != "ads"]
     assert all(name.startswith(".") for name in leftovers)   # staging folders of killed runs, ignored
     assert np.isclose(summary["charged_krw"], expected[2]["charged_krw"])
+
+
+def test_the_report_section_shows_the_days_statement(served, tmp_path):
+    from bunjang_lab.report.ads import ads as ads_section
+
+    summary = bill_ads_day(served["lake"], str(tmp_path), served["date"])
+    section = ads_section(tmp_path / served["date"])
+    table = pd.read_parquet(tmp_path / served["date"] / "ads" / "statement.parquet")
+    assert section.summary["spend_krw"] == pytest.approx(summary["charged_krw"])
+    assert section.summary["clicks"] == table["clicks"].sum() and section.summary["ledger_reconciled"] is True
+    assert {type(item).__name__ for item in section.items} >= {"Chart", "Table"}
+    assert ads_section(tmp_path / "2000-01-01").summary == {}   # no ledger: a note, not an error
+
+
+def test_the_batch_report_carries_the_ads_section(served, tmp_path):
+    from bunjang_lab.report.build import build_report
+
+    bill_ads_day(served["lake"], str(tmp_path / "runs"), served["date"])
+    page = build_report(served["lake"], tmp_path / "runs", tmp_path / "out", date=served["date"],
+                        models=tmp_path / "models").read_text(encoding="utf-8")
+    figures = json.loads((tmp_path / "out" / "figures.json").read_text(encoding="utf-8"))
+    assert "<h2>Ads</h2>" in page and figures["sections"]["Ads"]["summary"]["ledger_reconciled"] is True
+    assert (tmp_path / "out" / "tables" / "ad_campaigns.csv").exists()

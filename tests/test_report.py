@@ -18,22 +18,13 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = REPO_ROOT / "data" / "sample"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sample_demo")]  # one demo run per worker: same worker
 
 
 @pytest.fixture(scope="module")
-def sample_day(tmp_path_factory):
-    """data/sample through every stage into a temporary home; returns the home and the run day."""
-    from bunjang_lab import demo
-
-    home = tmp_path_factory.mktemp("report_home")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("BUNJANG_HOME", str(home))
-        env.setenv("BUNJANG_MODELS", str(home / "models"))
-        env.setenv("USER", "bunjang")
-        env.delenv("BUNJANG_CACHE_URL", raising=False)
-        summary = demo.run_demo(SAMPLE, report=lambda line: None)
-    return home, summary
+def sample_day(sample_demo):
+    """data/sample through every stage (the session's demo run); returns its home and summary."""
+    return sample_demo
 
 
 def _sample_texts() -> list[str]:
@@ -74,7 +65,7 @@ def test_report_has_every_section_and_valid_charts(sample_day):
         image = Image.open(io.BytesIO(base64.b64decode(data)))
         image.verify()
     figures = json.loads((html_path.parent / "figures.json").read_text(encoding="utf-8"))
-    assert set(figures["sections"]) == {"Data health", "Recommender", "Fraud", "Operations"}
+    assert set(figures["sections"]) == {"Data health", "Recommender", "Fraud", "Operations", "Ads"}
     chart_names = {name for s in figures["sections"].values() for name in s["charts"]}
     assert {"events_per_type_per_day", "flags_per_category_per_day", "anomaly_scores", "stage_seconds"} <= chart_names
     assert figures["sections"]["Data health"]["summary"]["read"] == summary["ingest"]["read"]
@@ -103,6 +94,10 @@ def test_page_opens_in_a_real_browser_without_errors_or_requests(sample_day, tmp
     _, summary = sample_day
     page = check_page(Path(summary["report"]))
     assert page.errors == []
+    # Read as a person would: the behaviour window, not the oldest account; the stage total
+    assert f"{summary['day']}\nbehaviour to" in page.text and "oldest signup" in page.text
+    assert "stages seconds" in page.text and "Writing this report is not in the sum" in page.text
+    assert "Seconds per stage, as each stage recorded it" in page.text
     assert all(url.startswith(("file://", "data:")) for url in page.requests)
     shot = Image.open(io.BytesIO(page.screenshot))
     assert shot.format == "PNG" and shot.height > 1000
@@ -128,3 +123,54 @@ def test_report_of_an_empty_home_says_what_is_missing(tmp_path):
     html_path = build_report(tmp_path / "lake", tmp_path / "runs", tmp_path / "out")
     page = html_path.read_text(encoding="utf-8")
     assert "The lake holds no events yet." in page and "No fraud results in this run." in page
+
+
+def test_report_tells_the_truth_about_the_run(sample_day):
+    """Stage times add up to the demo's own total, every chart has data, counts agree."""
+    from bunjang_lab import lake
+
+    home, summary = sample_day
+    figures = json.loads((Path(summary["report"]).parent / "figures.json").read_text(encoding="utf-8"))
+    sections = figures["sections"]
+
+    operations = sections["Operations"]
+    demo_total = sum(summary["seconds"].values())
+    assert abs(operations["summary"]["stages_seconds"] - demo_total) <= 0.1 * demo_total, (operations["summary"], summary["seconds"])
+    stages = {row["stage"]: row["seconds"] for row in operations["tables"]["stage_times"]["rows"]}
+    assert {"ingest", "fraud-train", "fraud-images", "fraud-scan", "train", "gate", "products", "publish"} <= set(stages)
+    assert stages["fraud-images"] + stages["fraud-scan"] == pytest.approx(summary["seconds"]["fraud"], rel=0.1, abs=1)
+
+    for section in sections.values():
+        for name, chart in section["charts"].items():
+            numbers = [v for row in chart["data"] for v in row.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            assert any(numbers), f"chart {name} has nothing to draw"
+        assert "metric_trend" not in section["charts"]  # one evaluated run: a sentence instead of a single dot
+    assert any("needs two evaluated runs" in note for note in sections["Recommender"]["notes"])
+
+    fraud = sections["Fraud"]
+    assert fraud["summary"]["flagged_sellers"] == summary["fraud"]["flagged_sellers"]
+    assert fraud["summary"]["flagged_listings"] == summary["fraud"]["flagged_listings"]
+    histogram_flagged = sum(1 for row in fraud["charts"]["anomaly_scores"]["data"] if row["flagged"])
+    unscored = [n for n in fraud["notes"] if "have no anomaly score" in n]
+    left_out = int(unscored[0].split()[0]) if unscored else 0
+    assert histogram_flagged + left_out == fraud["summary"]["flagged_sellers"]
+
+    events = lake.read_events(str(home / "lake"), columns=["type", "ts"])
+    behaviour = events[events["type"] != "signup"]["ts"]
+    health = sections["Data health"]["summary"]
+    assert health["behaviour_from"] == behaviour.min().strftime("%Y-%m-%d")
+    assert health["oldest_signup"] < health["behaviour_from"]  # the sample has accounts older than its window
+
+
+@pytest.mark.parametrize("make_run, message", [
+    (lambda runs: None, "no runs under"),
+    (lambda runs: (runs / "today" / "fraud").mkdir(parents=True), "run today under"),
+])
+def test_report_on_a_run_without_products_is_a_one_line_error(tmp_path, make_run, message):
+    home = tmp_path / "home"
+    make_run(home / "runs")
+    env = {"BUNJANG_HOME": str(home), "BUNJANG_MODELS": str(home / "models"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "bunjang_lab", "report"], capture_output=True, text=True, env=env,
+                          cwd=REPO_ROOT, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == "" and not (home / "reports").exists()
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bunjang_lab import files, paths
+from bunjang_lab.report import ads as ads_section
 from bunjang_lab.report import render, sections
 
 
@@ -38,6 +39,7 @@ def build_report(lake, runs, out, date: str | None = None, labels=None, models=N
         sections.recommender(str(lake), history, run_dir),
         sections.fraud(str(lake), run_dir, Path(labels) if labels else None),
         sections.operations(run_dir, Path(models) if models else paths.models_dir()),
+        ads_section.ads(run_dir),
     ]
     title = f"bunjang_lab batch report — {run_dir.name}"
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
