@@ -15,7 +15,9 @@ reconciled against the events, and the auction's latency with 1,000 eligible cam
    Each request's list is 10 organic results (an imperfect organic ranker) with the ads at
    positions 1 and 4; ``ctr`` is the ads', ``organic_ctr`` the organic results', ``user_ctr``
    the whole list's.
-4. Latency: ``Auction.run`` (eligibility, ranking, pricing) with 1,000 eligible campaigns.
+4. Latency: ``Auction.run`` (eligibility, ranking, pricing) with 1,000 eligible campaigns, and
+   the ``score ads`` lookup from a SQLite cache with its shortlist against reading every
+   campaign's budget and listings.
 
 The last line is ``{"policies": {...}, "overspend_krw": n, "ledger_mismatch": n,
 "auction_p99_ms": x}``; ``--json`` prints only that line.
@@ -120,6 +122,45 @@ def latency(market, n_campaigns: int, requests: int, seed: int) -> dict:
     return out
 
 
+def serving_latency(market, requests: int) -> dict:
+    """Milliseconds per ``score ads`` lookup (``serving.ads.ads_for``, SQLite cache, the
+    market's campaigns created by events, a tenth of them out of budget) with the shortlist
+    and, as the same-run baseline, with every campaign's budget and listings read."""
+    import tempfile
+    from pathlib import Path
+
+    from bunjang_lab.serving.ads import ads_for
+    from bunjang_lab.serving.backends import open_cache
+    from bunjang_lab.serving.events import apply_event
+    from bunjang_lab.serving.publish import publish_run
+    from bunjang_lab.simulate.ads import campaign_events
+    from bunjang_lab.testing import write_run
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'cache.sqlite'}"
+        publish_run(write_run(Path(tmp) / "run"), url)
+        with open_cache(url) as cache:
+            for event in campaign_events(market):
+                apply_event(cache, event)
+            for n, c in enumerate(market.campaigns[::10]):
+                apply_event(cache, {"event_id": f"spent-{n}", "type": "ad_click" if c.billing == "cpc" else "ad_impression",
+                                    "ts": market.start_ms, "user_id": "u1", "auction_id": f"x{n}",
+                                    "campaign_id": c.campaign_id, "item_id": c.item_ids[0], "surface": "home",
+                                    "position": 0, "billing": c.billing, "price_charged": c.daily_budget})
+            for name, shortlist in (("shortlist", 4), ("full_read", None)):
+                ads_for(cache, "home", "u1", now_ms=market.start_ms + 3_600_000, shortlist=shortlist)  # hold the index
+                times = []
+                for i in range(requests):
+                    start = time.perf_counter_ns()
+                    ads_for(cache, ("home", "search", "detail")[i % 3], f"u{i % 20}", item_id="i3", query="x",
+                            now_ms=market.start_ms + 3_600_000 + i, shortlist=shortlist)
+                    times.append(time.perf_counter_ns() - start)
+                ms = np.array(times) / 1e6
+                out[name] = {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3)}
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=3000)
@@ -127,6 +168,7 @@ def main(argv=None) -> int:
     p.add_argument("--requests", type=int, default=8000, help="evaluation-day requests (warm-up: half)")
     p.add_argument("--noise", type=float, default=0.8, help="model error: sd of the noise on the true logit")
     p.add_argument("--latency-requests", type=int, default=3000)
+    p.add_argument("--serving-requests", type=int, default=300, help="score ads lookups timed (0: skip)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print only the last line")
     args = p.parse_args(argv)
@@ -173,6 +215,9 @@ def main(argv=None) -> int:
         f"(target >= 0.95 with more clicks)")
     lat = latency(market, min(1000, args.campaigns), args.latency_requests, args.seed)
     say(f"auction latency, {min(1000, args.campaigns)} eligible campaigns: {json.dumps(lat)} (shared, loaded machine)")
+    if args.serving_requests:
+        say(f"score ads lookup ({min(1000, args.campaigns)} campaigns in a SQLite cache): "
+            f"{json.dumps(serving_latency(market, args.serving_requests))}")
     say(f"seconds: {time.perf_counter() - started:.1f}; ad CTR offset {AD_CTR_OFFSET}, noise {args.noise}; "
         f"evaluation day {kst_day(requests[0].request.ts_ms)}")
     print(json.dumps({"policies": policies,
