@@ -79,7 +79,8 @@ def unavailable(item_id: str) -> str:
 
 
 AD_CAMPAIGNS = "adcampaigns"
-"""The ids of every campaign an ``ad_campaign`` event created."""
+"""``{"ids", "stamp"}``: every campaign an ``ad_campaign`` event created, and a counter each
+campaign event bumps (what serving holds per campaign list is keyed by it)."""
 AD_CALIBRATION = "adcalibration"
 """Platt scaling of the FM's scores into ad click probabilities: {"slope", "intercept"}."""
 
