@@ -501,27 +501,39 @@ def speed_against(baseline_src: str | None, users: int, days: int, messages: int
     return report
 
 
-def score_text_process(models: Path, runs: int = 21) -> dict:
+def score_text_process(models: Path, runs: int = 21, baseline_src: str | None = None) -> dict:
     """Median wall and CPU milliseconds of whole ``score text`` processes with the trained
-    model (CPU from the children's rusage), on a lure and on an honest message."""
+    model (CPU from the children's rusage), on a lure, an honest message and an account
+    lure, beside what every process costs in the same run: ``python -c pass`` and
+    ``score --help`` (and ``score text`` of ``baseline_src`` when given). The commands take
+    turns, so a burst of load on the shared machine touches them alike."""
     import resource
     import statistics
     import subprocess
 
-    out = {}
-    for name, text in (("lure", "카🍫톡 ☞ kim77"), ("honest", "네 내일 강남역에서 직거래 가능해요")):
-        walls, cpus = [], []
-        for _ in range(runs):
+    ours = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    commands = {"python -c pass": ([sys.executable, "-c", "pass"], ours),
+                "score --help": ([sys.executable, "-m", "bunjang_lab.score", "--help"], ours)}
+    texts = {"lure": "카🍫톡 ☞ kim77", "honest": "네 내일 강남역에서 직거래 가능해요",
+             "account lure": "국민 123-45-678901 로 입금해주시면 오늘 발송해드려요"}
+    sides = {"": ours, **({"baseline ": {**os.environ, "PYTHONPATH": baseline_src}} if baseline_src else {})}
+    for side, env in sides.items():
+        for name, text in texts.items():
+            commands[f"{side}score text, {name}"] = (
+                [sys.executable, "-m", "bunjang_lab.score", "text", text, "--models", str(models)], env)
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (command, env) in commands.items():
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "bunjang_lab.score", "text", text, "--models", str(models)],
-                           check=True, capture_output=True)
-            walls.append(time.perf_counter() - started)
+            subprocess.run(command, check=True, capture_output=True, env=env)
+            walls[name].append(time.perf_counter() - started)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-        out[name] = {"median_wall_ms": round(statistics.median(walls) * 1000, 1),
-                     "median_cpu_ms": round(statistics.median(cpus) * 1000, 1), "runs": runs}
-    return out
+            cpus[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return {name: {"median_wall_ms": round(statistics.median(walls[name]) * 1000, 1),
+                   "median_cpu_ms": round(statistics.median(cpus[name]) * 1000, 1), "runs": runs}
+            for name in commands} | {"load_average": [round(x, 1) for x in os.getloadavg()]}
 
 
 def main() -> int:
@@ -554,7 +566,7 @@ def main() -> int:
     if args.sets_only:
         report = text_sets(args.baseline_src, args.messages)
         if args.models:
-            report["score_text_process"] = score_text_process(Path(args.models))
+            report["score_text_process"] = score_text_process(Path(args.models), baseline_src=args.baseline_src)
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return 0
 
