@@ -237,12 +237,13 @@ class Normalised:
     never need it, so :func:`normalise` first runs without tracking positions.
     """
 
-    __slots__ = ("original", "text", "_starts", "_ends", "_tracked")
+    __slots__ = ("original", "text", "_starts", "_ends", "_tracked", "_ascii_checks")
 
     def __init__(self, original: str, text: str):
         self.original = original
         self.text = text
         self._tracked = False
+        self._ascii_checks = 0
         self._starts: list[int] | None = None
         self._ends: list[int] | None = None
 
@@ -276,7 +277,10 @@ class Normalised:
         (False, True)
         """
         written = self.text[start:end]
-        if written.isascii() and self.text.count(written) == self.original.count(written):
+        self._ascii_checks += 1
+        # (a few links only: each count reads the whole text, the map is built once)
+        if (not self._tracked and self._ascii_checks <= 4 and written.isascii()
+                and self.text.count(written) == self.original.count(written)):
             return True
         return self.source(start, end).isascii()
 

@@ -112,7 +112,7 @@ HANDLE_AFTER = lazy(
     rf"[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}|으로|로|은|는)?[^0-9a-z가-힣]{{0,3}}({HANDLE})"
 )
 # Dots inside, as Instagram's ("@vintage.closet_"), before a part with a letter ("@rs.4150" is a price).
-AT_HANDLE = lazy(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?:\.(?=[0-9]*[a-z_])[a-z0-9_]{1,30}){0,3}(?![0-9a-z_@.])")
+AT_HANDLE = lazy(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?:\.(?=[0-9]{0,30}[a-z_])[a-z0-9_]{1,30}){0,3}(?![0-9a-z_@.])")
 
 EMAIL = lazy(
     r"(?<![0-9a-z._%+\-])([0-9a-z][0-9a-z._%+\-]{0,63})@((?:[0-9a-z\-]{1,63}\.){1,5}[a-z]{2,12})(?![0-9a-z])"
