@@ -275,9 +275,9 @@ def _image_part(runs: str, day: str, number: int) -> Path:
 
 def scan_image_shard(planned: dict, runs: str, image_index: str) -> str:
     """Hash and OCR one shard of images into its own part file (overwritten on retry)."""
-    from bunjang_lab.fraud.images.scan import scan_shard
-
     with stages.timed(run_dir(runs, planned["day"]), "fraud-images", part=planned["number"]):
+        from bunjang_lab.fraud.images.scan import scan_shard
+
         return scan_shard(planned["shard"], image_index, _image_part(runs, planned["day"], planned["number"]))
 
 
@@ -291,9 +291,6 @@ def scan_fraud_days(lake: str, runs: str, days: Iterable[str], image_index: str,
     window-fitted anomaly detector when none are trained). Stale part files of a day
     (from an earlier plan with more shards) are removed.
     """
-    from bunjang_lab.fraud.images.scan import merge_shards
-    from bunjang_lab.fraud.scan import scan_fraud_folder
-
     parts_by_day: dict[str, list[str]] = {}
     for part in part_files:
         parts_by_day.setdefault(Path(part).parent.parent.name, []).append(str(part))
@@ -303,11 +300,14 @@ def scan_fraud_days(lake: str, runs: str, days: Iterable[str], image_index: str,
         parts = sorted(parts_by_day.get(day, []))
 
         def build(staging: Path, start=start, end=end, parts=parts) -> dict:
+            from bunjang_lab.fraud.images.scan import merge_shards
+            from bunjang_lab.fraud.scan import scan_fraud_folder
+
             if parts:  # the scan uses the images.parquet it finds in its folder
                 merge_shards(parts, image_index, staging)
             return _jsonable(scan_fraud_folder(lake, staging, start, end, image_index=image_index, models_dir=models))
 
-        with stages.timed(run_dir(runs, day), "fraud-scan"):
+        with stages.timed(run_dir(runs, day), "fraud-scan"):  # imports included: they are part of the stage's cost
             results[day] = replace_folder(run_dir(runs, day) / "fraud", build)
         for stale in set((run_dir(runs, day) / "image_parts").glob("shard-*.parquet")) - {Path(p) for p in parts}:
             stale.unlink()
@@ -336,11 +336,11 @@ def train_candidate(lake: str, models: str, day: str, *, retrain: bool = False, 
     and swapped in; ``models/latest`` is not touched here (see :func:`gate_candidate`).
     With ``runs``, the time it took is kept in the day's stage records.
     """
-    from bunjang_lab.ranking.training import train_model
-
     _, until = day_bounds(day)
     target = Path(models) / model_version(day)
     with stages.timed(run_dir(runs, day), "train") if runs else nullcontext():
+        from bunjang_lab.ranking.training import train_model
+
         if (target / "meta.json").exists() and not retrain:
             return str(target)
         return str(train_model(lake, until, models, promote=False, version=target.name, **params))
@@ -354,10 +354,10 @@ def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, 
     written to ``runs/<day>/train.json`` and returned; a rejected candidate leaves
     ``latest`` alone.
     """
-    from bunjang_lab.evaluation.gate import GATE_TOLERANCE, promote_if_not_worse
-
-    tolerance = GATE_TOLERANCE if tolerance is None else tolerance
     with stages.timed(run_dir(runs, day), "gate"):
+        from bunjang_lab.evaluation.gate import GATE_TOLERANCE, promote_if_not_worse
+
+        tolerance = GATE_TOLERANCE if tolerance is None else tolerance
         decision = _jsonable(promote_if_not_worse(candidate, models, lake, tolerance))
     decision.setdefault("candidate", candidate)
     decision.setdefault("tolerance", tolerance)
@@ -375,8 +375,6 @@ def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
     day's fraud results (``runs/<day>/fraud``, when present) keep flagged listings out.
     The products folder is swapped in whole by ``compute_products``.
     """
-    from bunjang_lab.products.recommend import compute_products
-
     model_dir = Path(models) / "latest"
     if not model_dir.exists():
         raise MissingInput(f"no model at {model_dir}: run recommender_train (or `train`) first")
@@ -384,6 +382,8 @@ def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
     now = end - timedelta(milliseconds=1)
     out = run_dir(runs, day)
     with stages.timed(out, "products"):
+        from bunjang_lab.products.recommend import compute_products
+
         return _jsonable(compute_products(lake, model_dir.resolve(), out, now=now, fraud_dir=out / "fraud"))
 
 
@@ -393,9 +393,9 @@ def publish_day(runs: str, day: str, cache_url: str, keep: int = 3) -> dict:
     What was published (version, counts, seconds) is kept in ``runs/<day>/publish.json``
     for the report.
     """
-    from bunjang_lab.serving.publish import publish_run
-
     with stages.timed(run_dir(runs, day), "publish"):
+        from bunjang_lab.serving.publish import publish_run
+
         published = _jsonable(publish_run(run_dir(runs, day), cache_url, keep=keep))
     write_json(run_dir(runs, day) / "publish.json", published, sort_keys=True)
     return published

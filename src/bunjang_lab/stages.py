@@ -23,7 +23,7 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -40,9 +40,10 @@ def record(run: str | os.PathLike, stage: str, seconds: float, part: int | None 
            started_at: datetime | None = None) -> None:
     """Keep that ``stage`` (or its ``part``) of the run in folder ``run`` took ``seconds``."""
     finished = datetime.now(timezone.utc)
+    started_at = started_at or finished - timedelta(seconds=float(seconds))  # a stage that just ended
     write_json(_path(run, stage, part), {
         "stage": stage, "part": part, "seconds": round(float(seconds), 3),
-        "started_at": (started_at or finished).isoformat(timespec="milliseconds"), "finished_at": finished.isoformat(timespec="milliseconds")})
+        "started_at": started_at.isoformat(timespec="milliseconds"), "finished_at": finished.isoformat(timespec="milliseconds")})
 
 
 def forget(run: str | os.PathLike, stage: str, part: int | None = None) -> None:
