@@ -287,15 +287,32 @@ def test_a_publish_is_picked_up_without_a_restart_and_sigterm_lets_requests_in_f
 
 
 
+def two_workers(home: Path) -> tuple[Server, set[int]]:
+    """A service of two workers over SQLite, and their pids once both answer."""
+    url = f"sqlite:///{home / 'cache.sqlite'}"
+    publish_run(write_run(home / "run"), url)
+    server = Server(url, home, workers=2)
+    pids, deadline = set(), time.monotonic() + 60  # the second worker may still be starting
+    while len(pids) < 2 and time.monotonic() < deadline:
+        pids |= {server.get("/healthz")[1]["pid"] for _ in range(20)}  # a new connection each
+    return server, pids
+
+
 def test_workers_share_the_connections_and_stop_together(tmp_path):
-    url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
-    publish_run(write_run(tmp_path / "run"), url)
-    server = Server(url, tmp_path, workers=2)
+    server, pids = two_workers(tmp_path)
     try:
-        pids, deadline = set(), time.monotonic() + 60  # the second worker may still be starting
-        while len(pids) < 2 and time.monotonic() < deadline:
-            pids |= {server.get("/healthz")[1]["pid"] for _ in range(20)}  # a new connection each
         assert len(pids) == 2, "every connection went to one worker"
     finally:
         assert server.stop() == 0
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+def test_workers_end_when_their_supervisor_is_killed(tmp_path):
+    server, pids = two_workers(tmp_path)
+    assert len(pids) == 2
+    server.proc.kill()  # SIGKILL: no chance to pass anything on
+    server.proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        assert time.monotonic() < deadline, "a worker outlived its supervisor"
+        time.sleep(0.1)

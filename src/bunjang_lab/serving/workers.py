@@ -36,9 +36,22 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _end_with_parent() -> None:
+    """Have the kernel send this process SIGTERM when its parent dies (Linux), so a killed
+    supervisor leaves no worker answering on the port with what it loaded."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's SIGTERM is the only way
+        log.warning("workers will outlive a killed supervisor on this system")
+
+
 def _worker(config: dict[str, Any]) -> None:
     import uvicorn
 
+    _end_with_parent()
     uvicorn.Server(uvicorn.Config(**config)).run(sockets=[listening_socket(config["host"], config["port"])])
 
 
