@@ -165,6 +165,7 @@ def test_the_calibration_is_fitted_on_logged_ad_impressions_and_used_by_the_auct
     fitted = calibrate_ads(str(tmp_path / "lake"), str(tmp_path / "runs"), day, cache_url=url)
     assert fitted["scored"] == 4_000 and fitted["slope"] == pytest.approx(2.0, rel=0.25)
     assert fitted["intercept"] == pytest.approx(-3.0, abs=0.6)
+    assert len(fitted["traffic_curve"]) == 24 and sum(fitted["traffic_curve"]) == pytest.approx(1.0)
     with open_cache(url) as cache:
         apply_event(cache, campaign("c1", "s9", ["i2", "i3", "i4"], categories=[]))
         pctr = {a["item_id"]: a["pctr"] for a in ads_for(cache, "home", "u3", now_ms=NOW, slots=1)}
@@ -195,3 +196,17 @@ def test_the_shortlist_answers_what_the_full_auction_answers(cache):
                 full = ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=None, **extra)
                 assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=1, **extra) == full
                 assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, **extra) == full
+
+
+def test_budgets_are_paced_over_the_published_traffic_curve(cache):
+    from bunjang_lab.serving.ads import publish_calibration
+
+    apply_event(cache, campaign("c1", "s9", ["i2"], bid=100, budget=10_000))
+    apply_event(cache, ad("ad_click", 1, "c1", "i2", 100))   # 100 of 10,000 KRW: 1% of the day's budget
+    assert served(cache) == [("c1", "i2")]                        # uniform: by the afternoon over half may go
+    evening = [0.0] * 23 + [1.0]                                  # every request comes at 23:00 KST
+    publish_calibration(cache, 1.0, -4.0, evening)
+    assert served(cache) == [("c1", "i2")]                        # 1% is under the 5% slack
+    for n in range(2, 7):
+        apply_event(cache, ad("ad_click", n, "c1", "i2", 100))    # 6%: over the slack before the evening
+    assert served(cache) == []

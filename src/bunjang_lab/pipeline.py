@@ -456,21 +456,24 @@ def bill_ads_hour(lake: str, runs: str, hour_end: datetime | str) -> dict:
 def calibrate_ads(lake: str, runs: str, day: str, cache_url: str | None = None, lookback_days: int = 7) -> dict:
     """Fit the ads' click-through calibration on the ad impressions of the ``lookback_days``
     before the end of ``day``, scored with the FM vectors of ``runs/<day>/products/vectors``
-    the way serving scores them (user vector · item vector + item bias); write it to
-    ``runs/<day>/ads_calibration.json`` and, with ``cache_url``, to the cache for ``score ads``.
+    the way serving scores them (user vector · item vector + item bias), and the pacing's
+    traffic curve on their times; write both to ``runs/<day>/ads_calibration.json`` and, with
+    ``cache_url``, to the cache for ``score ads``.
     """
     import numpy as np
     import pandas as pd
 
     from bunjang_lab.ads.calibration import CTRCalibrator, logged_impressions
     from bunjang_lab.ads.ledger import AD_EVENTS
+    from bunjang_lab.ads.pacing import traffic_curve
     from bunjang_lab.lake import read_events
 
     vectors = run_dir(runs, day) / "products" / "vectors"
     if not (vectors / "users.parquet").exists() or not (vectors / "items.parquet").exists():
         raise MissingInput(f"no FM vectors in {vectors}: compute the day's products first")
     _, end = day_bounds(day)
-    logged = logged_impressions(read_events(lake, list(AD_EVENTS), start=end - timedelta(days=lookback_days), end=end))
+    ad_events = read_events(lake, list(AD_EVENTS), start=end - timedelta(days=lookback_days), end=end)
+    logged = logged_impressions(ad_events)
     users = pd.read_parquet(vectors / "users.parquet", columns=["user_id", "vector"])
     items = pd.read_parquet(vectors / "items.parquet", columns=["item_id", "vector", "bias"])
     user_at = {str(u): n for n, u in enumerate(users["user_id"])}
@@ -480,16 +483,18 @@ def calibrate_ads(lake: str, runs: str, day: str, cache_url: str | None = None, 
     v = np.stack(items["vector"].to_numpy())[[item_at[x] for x in known["item_id"]]] if len(known) else np.empty((0, 1))
     bias = items["bias"].to_numpy()[[item_at[x] for x in known["item_id"]]] if len(known) else np.empty(0)
     calibrator = CTRCalibrator().fit((u * v).sum(axis=1) + bias, known["clicked"].to_numpy())
+    shown_at = ad_events.loc[ad_events["type"] == "ad_impression", "ts"]
+    curve = traffic_curve((shown_at - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)).tolist()
     result = {"day": as_day(day).isoformat(), "slope": calibrator.slope_, "intercept": calibrator.intercept_,
-              "impressions": len(logged), "scored": len(known), "clicks": int(known["clicked"].sum()),
-              "published_to": cache_url}
+              "traffic_curve": curve, "impressions": len(logged), "scored": len(known),
+              "clicks": int(known["clicked"].sum()), "published_to": cache_url}
     write_json(run_dir(runs, day) / "ads_calibration.json", result, sort_keys=True)
     if cache_url:
         from bunjang_lab.serving.ads import publish_calibration
         from bunjang_lab.serving.backends import open_cache
 
         with open_cache(cache_url) as cache:
-            publish_calibration(cache, calibrator.slope_, calibrator.intercept_)
+            publish_calibration(cache, calibrator.slope_, calibrator.intercept_, curve)
     return result
 
 

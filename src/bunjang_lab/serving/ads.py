@@ -94,10 +94,12 @@ def _charge(tx: Transaction, event: Mapping, ts_ms: int) -> dict:
     return {"effect": outcome, "charge_milli": amount, "spent_milli": state.spent_milli}
 
 
-def publish_calibration(cache: Cache, slope: float, intercept: float) -> None:
-    """Make ``score ads`` use this calibration of the FM's scores from the next request on."""
-    cache.atomic(lambda tx: tx.put_live(keys.AD_CALIBRATION, {"slope": float(slope), "intercept": float(intercept)}),
-                 watch=[])
+def publish_calibration(cache: Cache, slope: float, intercept: float, traffic_curve=None) -> None:
+    """Make ``score ads`` use this calibration of the FM's scores, and pace budgets over this
+    traffic curve (24 hourly shares, KST; uniform without one), from the next request on."""
+    value = {"slope": float(slope), "intercept": float(intercept),
+             "curve": None if traffic_curve is None else [float(x) for x in traffic_curve]}
+    cache.atomic(lambda tx: tx.put_live(keys.AD_CALIBRATION, value), watch=[])
 
 
 def _context(snap: Snapshot, surface: str, user_id: str, item_id: str | None) -> tuple[str, str, tuple[str, ...]]:
@@ -181,6 +183,7 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
     import numpy as np
 
     from bunjang_lab.ads.auction import Request
+    from bunjang_lab.ads.pacing import Pacer
 
     day = kst_day(now_ms)
     with cache.snapshot() as snap:
@@ -191,6 +194,8 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
         gender, band, categories = _context(snap, surface, user_id, item_id)
         (user_vector,) = snap.get_many([keys.user_vector(user_id)])
         calibration, seen = snap.live_many([keys.AD_CALIBRATION, keys.ad_seen(user_id, day)])
+        curve = (calibration or {}).get("curve")
+        pacer = Pacer(np.asarray(curve) if curve else None)
         pctr = np.full(len(auction.pair_item_), PRIOR_CTR)
         if user_vector is not None and calibration and index.vectors.shape[1] == len(user_vector):
             scores = index.vectors @ np.asarray(user_vector, dtype=np.float64) + index.bias
@@ -199,16 +204,16 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
         request = Request(user_id, surface, now_ms, gender, band, categories, query, seen or {})
         everyone = np.arange(len(auction.campaigns_))
         if shortlist is None:
-            budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id)
+            budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id, pacer)
         else:
             # ranked as if every budget and listing were there; fewer than asked: all that may show
             ranked = auction.run(request, pctr, np.full(len(everyone), np.inf), None, slots=shortlist * slots)
             chosen = np.array([auction.campaign_index_[p.campaign_id] for p in ranked], dtype=np.int64)
-            budget_left, available = _live_state(snap, index, chosen, day, now_ms, item_id)
+            budget_left, available = _live_state(snap, index, chosen, day, now_ms, item_id, pacer)
             intact = sum(bool(budget_left[auction.campaign_index_[p.campaign_id]] > 0 and available[_pair_of(auction, p)])
                          for p in ranked)
             if len(ranked) == shortlist * slots and intact <= slots:   # too many of a cut shortlist are gone
-                budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id)
+                budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id, pacer)
     placements = auction.run(request, pctr, budget_left, available, slots=slots)
     return [{"item_id": p.item_id, "campaign_id": p.campaign_id, "billing": p.billing, "price": p.price,
              "pctr": round(p.pctr, 6), "slot": p.slot} for p in placements]
@@ -222,18 +227,16 @@ def _pair_of(auction, placement) -> int:
     return int(np.flatnonzero((auction.pair_campaign_ == k) & (auction.pair_item_ == placement.item_id))[0])
 
 
-def _live_state(snap: Snapshot, index: _AdIndex, chosen, day: str, now_ms: int, item_id: str | None):
+def _live_state(snap: Snapshot, index: _AdIndex, chosen, day: str, now_ms: int, item_id: str | None, pacer):
     """Budget left under pacing per campaign and availability per pair, read for the
     ``chosen`` campaigns (the others: no budget, nothing available)."""
     import numpy as np
-
-    from bunjang_lab.ads.pacing import Pacer
 
     auction = index.auction
     spends = snap.live_many([keys.ad_spend(str(auction.campaign_ids_[k]), day) for k in chosen])
     spent = np.array([DayState.from_json(s).spent_milli / 1000 for s in spends])
     budget_left = np.full(len(auction.campaigns_), -1.0)
-    budget_left[chosen] = Pacer().budget_left(index.budgets[chosen], spent, now_ms)
+    budget_left[chosen] = pacer.budget_left(index.budgets[chosen], spent, now_ms)
     pairs = np.flatnonzero(np.isin(auction.pair_campaign_, chosen))
     items = [str(auction.pair_item_[j]) for j in pairs]
     hidden = unavailable(snap, items)

@@ -82,7 +82,8 @@ AD_CAMPAIGNS = "adcampaigns"
 """``{"ids", "stamp"}``: every campaign an ``ad_campaign`` event created, and a counter each
 campaign event bumps (what serving holds per campaign list is keyed by it)."""
 AD_CALIBRATION = "adcalibration"
-"""Platt scaling of the FM's scores into ad click probabilities: {"slope", "intercept"}."""
+"""Platt scaling of the FM's scores into ad click probabilities, and the pacing's traffic curve:
+{"slope", "intercept", "curve" (24 hourly shares, KST, or null)}."""
 
 
 def ad_campaign(campaign_id: str) -> str:
