@@ -60,7 +60,7 @@ demo: install
 	$(PY) -m bunjang_lab demo
 
 test: install
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 lock: | $(PY)
 	$(PIP) freeze --exclude-editable | grep -v '^bunjang' > requirements.lock

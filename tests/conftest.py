@@ -40,3 +40,22 @@ def cache_url(request, tmp_path):
     yield url
     with open_cache(url) as cache:
         cache.clear()
+
+
+@pytest.fixture(scope="session")
+def sample_demo(tmp_path_factory):
+    """data/sample through every stage of the demo into a home of its own, once per session
+    (the report and README tests read it; a test that changes it works on a copy).
+
+    Returns ``(home, summary)`` with the demo's summary (its stage seconds, counts, report path).
+    """
+    from bunjang_lab import demo
+
+    home = tmp_path_factory.mktemp("sample_home")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("BUNJANG_HOME", str(home))
+        env.setenv("BUNJANG_MODELS", str(home / "models"))
+        env.setenv("USER", os.environ.get("USER") or "bunjang")
+        env.delenv("BUNJANG_CACHE_URL", raising=False)
+        summary = demo.run_demo(SAMPLE_DIR, report=lambda line: None)
+    return home, summary

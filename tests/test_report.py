@@ -18,7 +18,7 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = REPO_ROOT / "data" / "sample"
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sample_demo")]  # one demo run per worker: same worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sample_demo")]  # on the worker that ran the demo
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ CHROMIUM_FLAGS = (
 @dataclass
 class PageCheck:
     screenshot: bytes
+    text: str = ""                                      # what a reader sees: the page's rendered text
     errors: list[str] = field(default_factory=list)      # console errors, exceptions, failed loads
     requests: list[str] = field(default_factory=list)    # every URL the page asked for
 
@@ -115,6 +116,8 @@ def check_page(page: Path, width: int = 1280, height: int = 2000, timeout: float
             pipe.call("Page.navigate", {"url": Path(page).resolve().as_uri()}, session=session)
             pipe.wait_for("Page.loadEventFired", timeout=timeout)
             shot = pipe.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
+            text = pipe.call("Runtime.evaluate", {"expression": "document.body.innerText", "returnByValue": True},
+                             session=session)["result"].get("value", "")
             pipe.call("Browser.close")
         finally:
             os.close(to_child_write)
@@ -123,7 +126,7 @@ def check_page(page: Path, width: int = 1280, height: int = 2000, timeout: float
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-    return PageCheck(base64.b64decode(shot["data"]), _errors(pipe.events), _requests(pipe.events))
+    return PageCheck(base64.b64decode(shot["data"]), text, _errors(pipe.events), _requests(pipe.events))
 
 
 def _errors(events: list[dict]) -> list[str]:

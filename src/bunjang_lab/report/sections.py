@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from bunjang_lab import lake as lake_io
+from bunjang_lab import stages
 from bunjang_lab.fraud.mask import mask
 from bunjang_lab.marketplace import state
 from bunjang_lab.report import charts
@@ -34,9 +35,20 @@ def _read_parquet(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
-def _chart(section: Section, name: str, title: str, data, draw) -> None:
+def _has_data(frame: pd.DataFrame, points: int = 1) -> bool:
+    """At least ``points`` rows, and a value other than zero or missing somewhere."""
+    numbers = frame.select_dtypes("number")
+    return len(frame) >= points and bool(numbers.fillna(0).ne(0).any().any())
+
+
+def _chart(section: Section, name: str, title: str, data, draw, empty: str, points: int = 1) -> None:
+    """A chart of ``data``, or the sentence ``empty`` when there is nothing to draw (no
+    rows, only zeros, or fewer than ``points`` rows for a trend): never an empty axis."""
     frame = data.to_frame() if isinstance(data, pd.Series) else data
-    section.add(Chart(name, title, frame, draw()))
+    if _has_data(frame, points):
+        section.add(Chart(name, title, frame, draw()))
+    else:
+        section.add(Note(empty))
 
 
 # --- Data health -----------------------------------------------------------------
@@ -48,10 +60,17 @@ def data_health(lake: str) -> Section:
         section.add(Note("The lake holds no events yet."))
         return section
     events["day"] = events["ts"].dt.strftime("%Y-%m-%d")
+    # A sign-up is stamped with the account's creation, years back for old accounts: the
+    # window the marketplace's behaviour covers is that of every other event.
+    signup = events["type"] == "signup"
+    behaviour, signups = events.loc[~signup, "day"], events.loc[signup, "day"]
     per_day = pd.crosstab(events["day"], events["type"]).tail(DAYS_SHOWN)
-    section.summary.update(events=int(len(events)), first_event=str(events["day"].min()), last_event=str(events["day"].max()))
+    section.summary.update(events=int(len(events)),
+                           behaviour_from=behaviour.min() if len(behaviour) else None,
+                           behaviour_to=behaviour.max() if len(behaviour) else None,
+                           oldest_signup=signups.min() if len(signups) else None)
     _chart(section, "events_per_type_per_day", f"Events per type per day (last {DAYS_SHOWN} days)", per_day,
-           lambda: charts.stacked_bars(per_day, "Events per type per day", "events"))
+           lambda: charts.stacked_bars(per_day, "Events per type per day", "events"), "No events per day to draw.")
 
     manifests = pd.DataFrame(lake_io.read_manifests(lake))
     if manifests.empty:
@@ -61,24 +80,26 @@ def data_health(lake: str) -> Section:
         section.summary.update({k: int(v) for k, v in counts.sum().items()})
         section.summary["read"] = int(manifests["read"].sum())
         _chart(section, "ingest_outcomes", "Accepted, duplicate and quarantined records per ingest run", counts,
-               lambda: charts.stacked_bars(counts, "Ingest outcomes per run", "records"))
+               lambda: charts.stacked_bars(counts, "Ingest outcomes per run", "records"), "The ingest runs read no records.")
         reasons = lake_io.read_quarantine(lake)
         if not reasons.empty:
             by_reason = reasons["reason"].value_counts()
             _chart(section, "quarantine_reasons", "Quarantined records by reason", by_reason,
-                   lambda: charts.horizontal_bars(by_reason, "Quarantine reasons", "records"))
+                   lambda: charts.horizontal_bars(by_reason, "Quarantine reasons", "records"), "No record was quarantined.")
         timing_columns = [c for c in ("late", "out_of_order") if c in manifests.columns]
         if timing_columns:
             late = manifests.set_index("run_id")[timing_columns].fillna(0)
             section.summary.update({c: int(late[c].sum()) for c in timing_columns})
             _chart(section, "late_and_out_of_order", "Late and out-of-order events per ingest run", late,
-                   lambda: charts.stacked_bars(late, "Late and out-of-order events", "events"))
+                   lambda: charts.stacked_bars(late, "Late and out-of-order events", "events"),
+                   f"No late or out-of-order events in any of the {len(late)} ingest runs.")
         scalars = [c for c in manifests.columns if not manifests[c].map(lambda v: isinstance(v, (dict, list))).any()]
         section.add(Table("ingest_runs", "Ingest runs", manifests[scalars]))
 
     _chart(section, "users_and_live_listings", "Users and live listings at the end of each day",
            growth := _users_and_live_listings(events),
-           lambda: charts.lines(growth, "Users and live listings over time"))
+           lambda: charts.lines(growth, "Users and live listings over time"),
+           "Users and live listings need two days of events to draw a trend.", points=2)
     return section
 
 
@@ -110,7 +131,7 @@ def recommender(lake: str, runs: list[Path], run_dir: Path) -> Section:
         section.add(Table("model_evaluation", f"Models against baselines ({evaluation.get('protocol')})", table.reset_index(names="model")))
         shown = table[[c for c in KEY_METRICS if c in table.columns]]
         _chart(section, "model_evaluation", "Key metrics per model", shown,
-               lambda: charts.grouped_bars(shown.T, "Key metrics per model"))
+               lambda: charts.grouped_bars(shown.T, "Key metrics per model"), "The evaluation holds none of the key metrics.")
         cold = _evaluation_table(evaluation.get("cold") or {})
         if not cold.empty:
             section.add(Table("cold_item_evaluation", "The same on cold items (listed after the cut-off)", cold.reset_index(names="model")))
@@ -123,9 +144,9 @@ def recommender(lake: str, runs: list[Path], run_dir: Path) -> Section:
         section.add(Note("The training gate recorded no evaluation for this run (no model trained, or no validation window)."))
 
     trend = _metric_trend(runs)
-    if len(trend):
-        _chart(section, "metric_trend", "Key metrics of each day's candidate over past runs", trend,
-               lambda: charts.lines(trend, "Metric trend over runs"))
+    _chart(section, "metric_trend", "Key metrics of each day's candidate over past runs", trend,
+           lambda: charts.lines(trend, "Metric trend over runs"),
+           f"The metric trend needs two evaluated runs; {len(trend)} so far.", points=2)
 
     if gate:
         section.summary["gate"] = "promoted" if gate.get("promoted") else "kept previous model"
@@ -143,7 +164,7 @@ def recommender(lake: str, runs: list[Path], run_dir: Path) -> Section:
                            catalogue_coverage=round(len(exposure) / live, 4) if live else None,
                            gini=round(charts.gini(exposure), 4))
     _chart(section, "popularity_concentration", "How concentrated home-feed exposure is", exposure.rename("impressions"),
-           lambda: charts.lorenz(exposure, "Popularity concentration"))
+           lambda: charts.lorenz(exposure, "Popularity concentration"), "No item is shown in any home feed.")
     section.add(Table("example_feeds", "Example feeds", _example_feeds(home, listings)))
     return section
 
@@ -209,12 +230,12 @@ def fraud(lake: str, run_dir: Path, labels: Path | None) -> Section:
         hits["day"] = hits["ts"].dt.strftime("%Y-%m-%d")
         per_category = pd.crosstab(hits["day"], hits["category"])
         _chart(section, "flags_per_category_per_day", "Flags per category per day", per_category,
-               lambda: charts.stacked_bars(per_category, "Flags per category per day", "flags"))
+               lambda: charts.stacked_bars(per_category, "Flags per category per day", "flags"), "No flag has a category.")
         per_rule = pd.crosstab(hits["code"], hits["day"])
         section.add(Table("flags_per_rule_per_day", "Flags per rule per day", per_rule.reset_index(names="rule")))
         by_rule = hits["code"].value_counts()
         _chart(section, "flags_per_rule", "Flags per rule", by_rule,
-               lambda: charts.horizontal_bars(by_rule, "Flags per rule", "flags"))
+               lambda: charts.horizontal_bars(by_rule, "Flags per rule", "flags"), "No flag names a rule.")
 
     if labels is not None:
         quality = _rule_quality(results, labels)
@@ -223,13 +244,21 @@ def fraud(lake: str, run_dir: Path, labels: Path | None) -> Section:
 
     sellers = _read_parquet(fraud_dir / "sellers.parquet")
     if sellers is not None and not sellers.empty:
+        flagged_sellers = sellers["flagged"].astype(bool)
+        section.summary.update(sellers=int(len(sellers)), flagged_sellers=int(flagged_sellers.sum()))
         section.add(Table("riskiest_sellers", "Riskiest sellers (personal data masked)", _riskiest_sellers(sellers)))
         if "anomaly_score" in sellers.columns:
-            groups = {"flagged": sellers.loc[sellers["flagged"].astype(bool), "anomaly_score"],
-                      "not flagged": sellers.loc[~sellers["flagged"].astype(bool), "anomaly_score"]}
-            data = sellers[["user_id", "anomaly_score", "flagged"]]
+            scored_sellers = sellers["anomaly_score"].notna()
+            groups = {"flagged": sellers.loc[flagged_sellers & scored_sellers, "anomaly_score"],
+                      "not flagged": sellers.loc[~flagged_sellers & scored_sellers, "anomaly_score"]}
+            data = sellers.loc[scored_sellers, ["user_id", "anomaly_score", "flagged"]]
             _chart(section, "anomaly_scores", "Seller anomaly scores, flagged and not", data,
-                   lambda: charts.histograms(groups, "Seller anomaly scores", "anomaly score"))
+                   lambda: charts.histograms(groups, "Seller anomaly scores", "anomaly score"),
+                   "No seller has an anomaly score (no anomaly model, or too little activity).")
+            unscored = int((flagged_sellers & ~scored_sellers).sum())
+            if unscored and scored_sellers.any():  # so the histogram's counts add up to the summary's
+                section.add(Note(f"{unscored} of the {int(flagged_sellers.sum())} flagged sellers have no anomaly score "
+                                 f"(flagged by their listings' and messages' rules alone) and are not in the histogram."))
 
     images = _read_parquet(fraud_dir / "images.parquet")
     if images is not None and not images.empty:
@@ -337,14 +366,20 @@ def operations(run_dir: Path, models_dir: Path) -> Section:
     run = _read_json(run_dir / "run.json") or {}
     latest = models_dir / "latest"
     model_meta = _read_json(latest / "meta.json") if latest.exists() else None
-    stages = _stage_seconds(run, _read_json(run_dir / "fraud" / "summary.json") or {}, model_meta or {})
-    if stages:
-        timings = pd.Series(stages, name="seconds")
-        section.summary["total_seconds"] = round(float(timings.sum()), 1)
-        _chart(section, "stage_seconds", "Seconds per stage", timings,
-               lambda: charts.horizontal_bars(timings, "How long each stage took", "seconds"))
+    recorded = stages.read(run_dir)
+    if recorded:
+        timings = pd.DataFrame.from_dict(recorded, orient="index").rename_axis("stage")
+        seconds = timings["seconds"]
+        section.summary["stages_seconds"] = round(float(seconds.sum()), 1)
+        _chart(section, "stage_seconds", "Seconds per stage, as each stage recorded it", seconds,
+               lambda: charts.horizontal_bars(seconds, "How long each stage took", "seconds"),
+               "Every stage recorded took under a millisecond.")
+        section.add(Table("stage_times", "Stage records of this run (runs/<day>/stages/)", timings.reset_index()))
+        section.add(Note("Each stage keeps its wall time when it finishes; mapped image shards add their own times "
+                         "(in Airflow they may run side by side). Writing this report is not in the sum: see the "
+                         "time at the top."))
     else:
-        section.add(Note("No stage timings recorded for this run."))
+        section.add(Note("No stage records in this run (runs/<day>/stages/): it was not built by the pipeline's tasks."))
     section.summary["model_version"] = (run.get("products") or {}).get("model") or (model_meta or {}).get("version")
     published = _read_json(run_dir / "publish.json")
     if published:
@@ -353,12 +388,3 @@ def operations(run_dir: Path, models_dir: Path) -> Section:
     else:
         section.add(Note("This run was not published to the cache."))
     return section
-
-
-def _stage_seconds(run: dict, fraud_summary: dict, model_meta: dict) -> dict[str, float]:
-    """Seconds per stage step, from the record each stage keeps of itself."""
-    steps = {f"fraud: {k}": v for k, v in (fraud_summary.get("timings_s") or {}).items()}
-    steps.update({f"train: {k[:-2]}": v for k, v in (model_meta.get("timings") or {}).items()
-                  if k.endswith("_s") and not k.endswith("cpu_s") and k not in ("total_s", "pipeline_s")})
-    steps.update({f"products: {k}": v for k, v in ((run.get("products") or {}).get("seconds") or {}).items() if k != "total"})
-    return {name: float(v) for name, v in steps.items() if isinstance(v, (int, float))}
