@@ -155,3 +155,10 @@ def test_the_batch_report_carries_the_ads_section(served, tmp_path):
     figures = json.loads((tmp_path / "out" / "figures.json").read_text(encoding="utf-8"))
     assert "<h2>Ads</h2>" in page and figures["sections"]["Ads"]["summary"]["ledger_reconciled"] is True
     assert (tmp_path / "out" / "tables" / "ad_campaigns.csv").exists()
+
+
+def test_a_day_without_ad_events_bills_nothing(served, tmp_path):
+    summary = bill_ads_day(served["lake"], str(tmp_path), "2026-10-01")
+    assert (summary["ad_events"], summary["charged_krw"], summary["campaigns"]) == (0, 0.0, 0)
+    assert not any(summary["reconciliation"].values())
+    assert pd.read_parquet(tmp_path / "2026-10-01" / "ads" / "statement.parquet").empty
