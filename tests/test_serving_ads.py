@@ -210,3 +210,22 @@ def test_budgets_are_paced_over_the_published_traffic_curve(cache):
     for n in range(2, 7):
         apply_event(cache, ad("ad_click", n, "c1", "i2", 100))    # 6%: over the slack before the evening
     assert served(cache) == []
+
+
+def test_concurrent_ad_events_each_count_once_in_the_budget_state(cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    apply_event(cache, campaign("c1", "s9", ["i2"], bid=100, budget=1_000_000))
+
+    def deliver(worker: int) -> list[str]:
+        with open_cache(cache.url) as own:   # a connection of its own, as a service worker has
+            sent = [ad("ad_click", worker * 100 + n, "c1", "i2", 100) for n in range(10)]
+            sent += [ad("ad_click", 9_999, "c1", "i2", 100)]   # every worker also retries one shared event
+            return [apply_event(own, event)["effect"] for event in sent]
+
+    with ThreadPoolExecutor(6) as pool:
+        effects = [e for answer in pool.map(deliver, range(6)) for e in answer]
+    assert effects.count("charged") == 61 and effects.count("duplicate") == 5
+    with cache.snapshot() as snap:
+        (state,) = snap.live_many([keys.ad_spend("c1", "2026-11-18")])
+    assert state["spent_milli"] == 61 * 100_000

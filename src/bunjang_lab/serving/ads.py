@@ -8,10 +8,8 @@ with the ledger's rule (:mod:`bunjang_lab.ads.charges`) into ``adspend:<campaign
 and an impression counts towards the viewer's frequency cap (``adseen:<user>:<day>``).
 Answering a request (:func:`ads_for`) runs the auction (numpy), imported when called.
 
-On Redis the live keys are not watched by a transaction, so two ad events of one campaign
-applied at the same instant may each miss the other's charge in the real-time state; the
-billing ledger (:mod:`bunjang_lab.ads.ledger`, the ``ads_billing`` DAG) is computed from the
-events and does not depend on it.
+Each event is one transaction watching the live keys it rewrites, so concurrent ad events
+of one campaign (or retries of one event) all count exactly once, on SQLite and on Redis.
 """
 
 from __future__ import annotations
@@ -49,9 +47,14 @@ def apply_ad_event(cache: Cache, event: Mapping, ts_ms: int) -> dict:
     if kind in CAMPAIGN_EVENTS:
         _required(event, "campaign_id", "user_id", *(("action",) if kind == "ad_campaign_status" else
                                                      ("item_ids", "billing", "bid", "daily_budget", "start_ms")))
-        return cache.atomic(lambda tx: _campaign(tx, event), watch=[])
+        cid = str(event["campaign_id"])
+        return cache.atomic(lambda tx: _campaign(tx, event), watch=[],
+                            watch_live=[keys.ad_campaign(cid), keys.AD_CAMPAIGNS])
     _required(event, "event_id", "user_id", "campaign_id", "billing", "price_charged")
-    return cache.atomic(lambda tx: _charge(tx, event, ts_ms), watch=[])
+    cid, day = str(event["campaign_id"]), kst_day(ts_ms)
+    return cache.atomic(lambda tx: _charge(tx, event, ts_ms), watch=[],
+                        watch_live=[keys.ad_event(str(event["event_id"])), keys.ad_spend(cid, day),
+                                    keys.ad_seen(str(event["user_id"]), day)])
 
 
 def _campaign(tx: Transaction, event: Mapping) -> dict:

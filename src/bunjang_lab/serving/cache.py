@@ -166,11 +166,12 @@ class Cache(ABC):
         if nothing is published."""
 
     @abstractmethod
-    def atomic(self, fn: Callable[[Transaction], T], watch: list[str]) -> T:
+    def atomic(self, fn: Callable[[Transaction], T], watch: list[str], watch_live: list[str] = ()) -> T:
         """Run ``fn`` as one transaction on the current version and return its result.
 
-        ``watch`` names the versioned keys ``fn`` reads and rewrites: concurrent writers of
-        those keys never lose an update (they are serialised or ``fn`` is retried).
+        ``watch`` names the versioned keys ``fn`` reads and rewrites, ``watch_live`` the live
+        ones: concurrent writers of those keys never lose an update (they are serialised or
+        ``fn`` is retried).
         """
 
     @abstractmethod

@@ -308,9 +308,9 @@ class MemoryCache(Cache):
                 memo.hold_answer(key, snap.live_keys, snap.live_values, body)
             return body
 
-    def atomic(self, fn: Callable[[Transaction], T], watch: list[str]) -> T:
+    def atomic(self, fn: Callable[[Transaction], T], watch: list[str], watch_live: list[str] = ()) -> T:
         memo = self.memo
-        return self.backend.atomic(lambda tx: fn(MemorySnapshot(tx, memo)), watch)
+        return self.backend.atomic(lambda tx: fn(MemorySnapshot(tx, memo)), watch, watch_live)
 
     def new_version(self, run: str = "", keep: int = 3) -> VersionWriter:
         return self.backend.new_version(run, keep)

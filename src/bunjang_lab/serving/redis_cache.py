@@ -110,15 +110,16 @@ class RedisCache(Cache):
             conn = self._conn()
             return _RedisTransaction(self, conn, self._current(conn) if version is None else version)
 
-    def atomic(self, fn: Callable[[Transaction], T], watch: list[str]) -> T:
+    def atomic(self, fn: Callable[[Transaction], T], watch: list[str], watch_live: list[str] = ()) -> T:
         with self._errors():
             conn = self._conn()
             while True:
                 conn.execute("WATCH", self.prefix + "current")
                 try:
                     version = self._current(conn)
-                    if watch:
-                        conn.execute("WATCH", *(self.key(version, k) for k in watch))
+                    if watch or watch_live:
+                        conn.execute("WATCH", *(self.key(version, k) for k in watch),
+                                     *(self.live_key(k) for k in watch_live))
                     tx = _RedisTransaction(self, conn, version)
                     result = fn(tx)
                 except BaseException:

@@ -93,8 +93,8 @@ class SQLiteCache(Cache):
                 raise
         return _SQLiteTransaction(self, conn, version)
 
-    def atomic(self, fn: Callable[[Transaction], T], watch: list[str]) -> T:
-        conn = self._conn()
+    def atomic(self, fn: Callable[[Transaction], T], watch: list[str], watch_live: list[str] = ()) -> T:
+        conn = self._conn()  # BEGIN IMMEDIATE serialises writers: every key is watched
         with self._errors():
             conn.execute("BEGIN IMMEDIATE")
             try:
