@@ -36,9 +36,14 @@ def train(argv: list[str]) -> int:
     ap.add_argument("--lr", type=float, default=DEFAULT_PARAMS["lr"], help="learning rate (default: %(default)s)")
     ap.add_argument("--gate", action="store_true", help="move latest only if not worse than the current model")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true", help="print the model's record (and the gate's decision) as one JSON object")
     args = ap.parse_args(argv)
     folder = train_model(args.lake, args.until, args.out, promote=not args.gate, seed=args.seed, k=args.k, epochs=args.epochs, lr=args.lr)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    decision = promote_if_not_worse(folder, args.out, args.lake) if args.gate else None
+    if args.json:
+        print(json.dumps({"model": str(folder), **meta, **({"gate": decision} if decision else {})}, ensure_ascii=False, default=str))
+        return 0
     t = meta["timings"]
     print(f"model {folder}")
     print(f"rows {meta['metrics']['rows']} (+{meta['metrics']['valid_rows']} validation), features {meta['metrics']['n_features']}, "
@@ -48,8 +53,9 @@ def train(argv: list[str]) -> int:
         print(f"{clock} time {total:.1f}s: xlearn {t['xlearn' + suffix]:.1f}s; pipeline around it {pipeline:.1f}s "
               f"({pipeline / total:.0%}: features {t['features' + suffix]:.1f}s, file writing {t['write' + suffix]:.1f}s); "
               f"reading the lake and saving the model {t['other' + suffix]:.1f}s (lake {t['read' + suffix]:.1f}s)")
-    if args.gate:
-        print(json.dumps(promote_if_not_worse(folder, args.out, args.lake)))
+    if decision:
+        verdict = "promoted to latest" if decision.get("promoted") else "kept the current model"
+        print(f"gate: {verdict} ({decision.get('reason')})")
     return 0
 
 
