@@ -56,3 +56,82 @@ def test_small_light_text_on_a_busy_suit_is_found_first_and_read():
     left, top, right, bottom = ocr.text_lines(img)[0]
     assert abs(left - 158) <= 3 and abs(top - 168) <= 3 and right >= 270 and bottom <= 190
     assert fires(ocr.read_text(img))
+
+
+# --- engines ---------------------------------------------------------------------------
+
+KOREAN_FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")
+
+
+def drawn_on_photo(text: str, colour, outline: int, angle: float, photo: str = "coffee") -> Image.Image:
+    """``text`` drawn straight onto a busy photo (no box behind it), outlined and turned."""
+    img = Image.fromarray(getattr(skimage.data, photo)()).resize((480, 320)).convert("RGBA")
+    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    ImageDraw.Draw(layer).text((30, 140), text, font=ImageFont.truetype(str(KOREAN_FONT), 26), fill=colour,
+                               stroke_width=outline, stroke_fill=(0, 0, 0) if sum(colour) > 380 else (255, 255, 255))
+    return Image.alpha_composite(img, layer.rotate(angle, resample=Image.Resampling.BICUBIC)).convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def hybrid():
+    return ocr.Reader(engine=ocr.make_engine("ppocr+tesseract"))
+
+
+@pytest.mark.parametrize("text, detail, colour, outline, angle", [
+    ("신한은행 110-482-719305", "110482719305", (255, 230, 0), 2, 4.0),
+    ("카톡: qmrdx417", "qmrdx417", (255, 230, 0), 2, 3.0),
+    ("문의 010-6372-4815", "01063724815", (255, 40, 40), 2, 0.0),
+])
+def test_ppocr_with_tesseract_reads_contact_details_on_a_busy_photo(hybrid, text, detail, colour, outline, angle):
+    reading = hybrid.read(drawn_on_photo(text, colour, outline, angle))
+    assert reading.how == "ocr" and reading.capped == ()
+    squeezed = reading.text.replace(" ", "").replace("-", "")
+    assert detail in squeezed
+    assert fires(reading.text)  # the Korean word came with it: "신한"/"카톡"/"문의" next to the detail
+
+
+def test_ppocr_alone_reads_the_digits_but_not_the_hangul():
+    reading = ocr.Reader(engine=ocr.make_engine("ppocr")).read(drawn_on_photo("신한은행 110-482-719305", (255, 230, 0), 2, 4.0))
+    assert "110-482-719305" in reading.text
+    assert not any("\u3400" <= ch <= "\u9fff" for ch in reading.text)  # misread Hangul dropped, not shown as Chinese
+    assert not fires(reading.text)  # a bare account number: the bank's name is missing
+
+
+def test_the_ppocr_engines_keep_to_the_budget():
+    img = Image.new("RGB", (900, 1700), "white")
+    draw = ImageDraw.Draw(img)
+    for n in range(55):
+        draw.text((20, 10 + 30 * n), f"{n} 카톡 seller{n:03d} 문의 010-{1000 + n}-{5000 + n} 택배비 포함",
+                  font=ImageFont.truetype(str(KOREAN_FONT), 22), fill="black")
+    engine = ocr.make_engine("ppocr+tesseract")
+    reading = ocr.Reader(engine=engine).read(img)
+    assert "lines" in reading.capped and fires(reading.text)
+    assert len(reading.text.split(" / ")) <= ocr.MAX_LINES
+    out_of_time = ocr.Reader(engine=engine, budget=ocr.Budget(seconds=0.01)).read(img)
+    assert "seconds" in out_of_time.capped
+
+
+def test_the_engine_is_chosen_by_setting(monkeypatch):
+    assert ocr.make_engine().name == ocr.DEFAULT_ENGINE
+    monkeypatch.setenv(ocr.ENGINE_SETTING, "tesseract")
+    assert ocr.make_engine().name == "tesseract" and ocr.Reader().engine.name == "tesseract"
+    monkeypatch.setenv(ocr.ENGINE_SETTING, "easyocr")
+    with pytest.raises(ocr.InvalidInput, match="unknown OCR engine 'easyocr'"):
+        ocr.make_engine()
+
+
+def test_the_cache_keeps_a_reading_per_engine(tmp_path):
+    class Fixed:
+        detects = False
+
+        def __init__(self, name):
+            self.name = name
+
+        def read(self, img, boxes, budget):
+            return [f"read by {self.name}", f"read by {self.name}"]
+
+    img = on_fur((20, 20, 20))
+    cache = ocr.OcrCache(tmp_path / "ocr.sqlite")
+    assert ocr.Reader(cache, engine=Fixed("a")).read(img) == ("read by a", "ocr", ())  # the repeated line once
+    assert ocr.Reader(cache, engine=Fixed("b")).read(img) == ("read by b", "ocr", ())
+    assert ocr.Reader(cache, engine=Fixed("a")).read(img) == ("read by a", "cache", ())

@@ -11,6 +11,9 @@ fraction of a second per call, so:
 * :func:`colour_page` gives it the first lines once more, split by colour: overlay text
   is one solid colour, so a colour layer separates letters from a photograph that has
   their grey level (fur, foliage);
+* an :class:`OcrEngine` reads the picture once it has lines: :class:`TesseractEngine`
+  (the pages above) or PP-OCR's detector and recogniser with tesseract's Korean model
+  (:mod:`~bunjang_lab.fraud.images.ppocr`), chosen by name (:func:`make_engine`);
 * :class:`Tesseract` runs the ``tesseract`` program itself (pytesseract would import
   pandas, a third of a second per ``score image``), each call bounded in time;
 * :class:`Budget` caps the work per picture (lines, page pixels, seconds) and records
@@ -23,6 +26,7 @@ fraction of a second per call, so:
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import sqlite3
@@ -32,19 +36,19 @@ import subprocess
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from PIL import Image
 
-from bunjang_lab.errors import MissingInput
+from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.fraud.images.regions import shrunk
 
 #: Two readings of every page: Korean first reads Hangul best, English first reads the
 #: Latin IDs after a Korean word best (``카톡 abc123``); the rules see both, joined.
 LANGUAGE_PASSES = ("kor+eng", "eng+kor")
 #: Raised whenever preprocessing or the tesseract call changes, so cached text is redone.
-OCR_VERSION = 8
+OCR_VERSION = 9
 #: Text lines are searched on a copy at most this large (pixels, longest side).
 DETECT_SIDE = 800
 #: Horizontal or vertical grey-level step that counts as a stroke edge.
@@ -88,16 +92,23 @@ def text_lines(img: Image.Image, max_lines: int | None = MAX_LINES) -> list[tupl
     >>> text_lines(Image.new("RGB", (400, 120), "skyblue"))
     []
     """
-    gray = img.convert("L")
-    scale = min(1.0, DETECT_SIDE / max(gray.size))
+    rgb = img.convert("RGB")
+    scale = min(1.0, DETECT_SIDE / max(rgb.size))
     if scale < 1.0:
-        gray = gray.resize((round(gray.width * scale), round(gray.height * scale)), Image.Resampling.BOX)
-    pixels = np.asarray(gray, dtype=np.int16)
+        rgb = rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.BOX)
+    pixels = np.asarray(rgb.convert("L"), dtype=np.int16)
     # on a busy photograph the letters' edges merge with the fur or foliage around them
     # into one big blob the filters drop; overlay text contrasts with its spot, so at a
     # much larger step the letters stay and the photo's edges mostly go: those lines first
     strong = _lines_at(pixels, STRONG_EDGE_STEP)
     lines = strong + [b for b in _lines_at(pixels, EDGE_STEP) if not any(_overlap(b, s) for s in strong)]
+    if not lines:
+        # text that stands out in colour more than in grey (red on a red retina): strong
+        # steps in one colour channel; 4 of 120 rendered busy-photo pictures more, 1 of
+        # 300 sample pictures without text (docs/images.md)
+        channels = np.asarray(rgb, dtype=np.int16)
+        for channel in range(3):
+            lines += [b for b in _lines_at(channels[..., channel], STRONG_EDGE_STEP) if not any(_overlap(b, s) for s in lines)]
     return [tuple(v / scale for v in b) for b in lines[:max_lines]]
 
 
@@ -148,23 +159,27 @@ def preprocess(img: Image.Image, boxes=None) -> Image.Image | None:
     Each line is cut out, upscaled to :data:`LINE_HEIGHT`, binarised with its own Otsu
     threshold (text is the minority class of its line) and stacked with white margins.
     """
-    from skimage.filters import threshold_otsu
-
     boxes = text_lines(img) if boxes is None else boxes
     gray = img.convert("L")
-    lines = []
-    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
-        line, inner = _cut_line(gray, box)
-        pixels = np.asarray(line, dtype=np.float64)
-        inner = pixels[inner]  # threshold and polarity from the box: there text is the minority
-        if inner.size == 0 or inner.max() == inner.min():
-            continue
-        threshold = threshold_otsu(inner)
-        ink = pixels < threshold
-        if (inner < threshold).mean() > 0.5:  # light text on a dark background
-            ink = ~ink
-        lines.append(_clear_sides(ink))
-    return _stack(lines)
+    inks = (grey_ink(*_cut_line(gray, box)) for box in sorted(boxes, key=lambda b: (b[1], b[0])))
+    return _stack([ink for ink in inks if ink is not None])[0]
+
+
+def grey_ink(line: Image.Image, inner: tuple[slice, slice]) -> np.ndarray | None:
+    """The letters of a grey ``line`` (see :func:`_cut_line`) as a mask: Otsu's threshold
+    and the polarity taken from the box ``inner`` (there text is the minority class),
+    ink touching the sides dropped; None for a flat line."""
+    from skimage.filters import threshold_otsu
+
+    pixels = np.asarray(line, dtype=np.float64)
+    inside = pixels[inner]
+    if inside.size == 0 or inside.max() == inside.min():
+        return None
+    threshold = threshold_otsu(inside)
+    ink = pixels < threshold
+    if (inside < threshold).mean() > 0.5:  # light text on a dark background
+        ink = ~ink
+    return _clear_sides(ink)
 
 
 def colour_page(img: Image.Image, boxes, max_lines: int = COLOUR_LINES) -> Image.Image | None:
@@ -178,21 +193,28 @@ def colour_page(img: Image.Image, boxes, max_lines: int = COLOUR_LINES) -> Image
     one of them holds the letters alone. Given the true text box this reads 16 of 20
     rendered busy-photo pictures, the grey threshold 9 (docs/images.md).
     """
-    from scipy.cluster.vq import kmeans2
-    from skimage.color import rgb2lab
-
     rgb = img.convert("RGB")
     layers = []
     for box in sorted(boxes[:max_lines], key=lambda b: (b[1], b[0])):
-        line, _ = _cut_line(rgb, box)
-        colours = rgb2lab(np.asarray(line, dtype=np.float64) / 255)
-        clusters = kmeans2(colours.reshape(-1, 3), LAYER_COLOURS, seed=0, minit="++")[1].reshape(colours.shape[:2])
-        for cluster in range(LAYER_COLOURS):
-            mask = clusters == cluster
-            ink = _clear_sides(mask)
-            if ink.sum() >= 0.4 * mask.sum() and ink.mean() >= 0.02:
-                layers.append(ink)
-    return _stack(layers)
+        layers += colour_inks(_cut_line(rgb, box)[0])
+    return _stack(layers)[0]
+
+
+def colour_inks(line: Image.Image) -> list[np.ndarray]:
+    """The colour layers of an RGB ``line`` that lie mostly inside it, as masks (see
+    :func:`colour_page`)."""
+    from scipy.cluster.vq import kmeans2
+    from skimage.color import rgb2lab
+
+    colours = rgb2lab(np.asarray(line, dtype=np.float64) / 255)
+    clusters = kmeans2(colours.reshape(-1, 3), LAYER_COLOURS, seed=0, minit="++")[1].reshape(colours.shape[:2])
+    layers = []
+    for cluster in range(LAYER_COLOURS):
+        mask = clusters == cluster
+        ink = _clear_sides(mask)
+        if ink.sum() >= 0.4 * mask.sum() and ink.mean() >= 0.02:
+            layers.append(ink)
+    return layers
 
 
 @dataclass
@@ -224,19 +246,46 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+class Word(NamedTuple):
+    """A word tesseract read, and where: ``left`` and ``middle`` (its vertical centre) in page pixels."""
+
+    text: str
+    left: int
+    middle: float
+
+
 class Tesseract:
-    """The ``tesseract`` program on one page: its text lines, or None when it ran out of time."""
+    """The ``tesseract`` program on one page: its text lines or words, or None when it ran out of time."""
 
     def read(self, page: Image.Image, languages: str, cpu_seconds: float) -> list[str] | None:
         """The lines tesseract reads on ``page`` with ``languages``; None when it needed
         more than ``cpu_seconds`` (the kernel stops it; a wall limit of
         :data:`WALL_PER_CPU` times that backs it up)."""
+        # --psm 11 (sparse text): on mixed Korean/Latin lines it misreads less than block modes
+        out = self._run(page, ["-l", languages, "--psm", "11"], cpu_seconds)
+        return None if out is None else [" ".join(line.split()) for line in out.splitlines() if line.split()]
+
+    def words(self, page: Image.Image, languages: str, cpu_seconds: float) -> list[Word] | None:
+        """The words tesseract reads on ``page`` taken as one block of lines (``--psm 6``:
+        on stacked single lines it splits fewer Hangul words than sparse text), with
+        their places; None as for :meth:`read`."""
+        out = self._run(page, ["-l", languages, "--psm", "6", "tsv"], cpu_seconds)
+        if out is None:
+            return None
+        words = []
+        for row in out.splitlines()[1:]:
+            fields = row.split("\t")  # level, page, block, paragraph, line, word, left, top, width, height, conf, text
+            if len(fields) == 12 and fields[0] == "5" and fields[11].strip():
+                words.append(Word(fields[11].strip(), int(fields[6]), int(fields[7]) + int(fields[9]) / 2))
+        return words
+
+    @staticmethod
+    def _run(page: Image.Image, arguments: list[str], cpu_seconds: float) -> str | None:
         buffer = io.BytesIO()
         page.save(buffer, "PNG")
         limit = max(1, math.ceil(cpu_seconds))  # RLIMIT_CPU counts whole seconds
-        # --psm 11 (sparse text): on mixed Korean/Latin lines it misreads less than block modes
         try:
-            done = subprocess.run(["tesseract", "stdin", "stdout", "-l", languages, "--psm", "11"], input=buffer.getvalue(),
+            done = subprocess.run(["tesseract", "stdin", "stdout", *arguments], input=buffer.getvalue(),
                                   capture_output=True, timeout=WALL_PER_CPU * limit,
                                   env={**os.environ, "OMP_THREAD_LIMIT": "1"},
                                   preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1)))
@@ -246,7 +295,7 @@ class Tesseract:
             return None
         if done.returncode < 0:  # stopped by the CPU limit
             return None
-        return [" ".join(line.split()) for line in done.stdout.decode("utf-8", "replace").splitlines() if line.split()]
+        return done.stdout.decode("utf-8", "replace")
 
 
 TESSERACT = Tesseract()
@@ -254,12 +303,18 @@ TESSERACT = Tesseract()
 
 def read_text(img: Image.Image, passes: tuple[str, ...] = LANGUAGE_PASSES, boxes=None,
               colour_lines: int = COLOUR_LINES, budget: Budget | None = None, engine: Tesseract = TESSERACT) -> str:
+    """The :func:`read_lines` of ``img`` joined by " / "."""
+    return " / ".join(read_lines(img, passes, boxes, colour_lines, budget, engine))
+
+
+def read_lines(img: Image.Image, passes: tuple[str, ...] = LANGUAGE_PASSES, boxes=None,
+               colour_lines: int = COLOUR_LINES, budget: Budget | None = None, engine: Tesseract = TESSERACT) -> list[str]:
     """The text tesseract finds in the text lines of ``img``: for the grey-threshold page
     (:func:`preprocess`) and the colour-split page of the first ``colour_lines`` lines
     (:func:`colour_page`; 0: none), each language pass and their
-    :func:`combine_readings`, as the distinct lines of all readings joined by " / ";
+    :func:`combine_readings`, as the :func:`distinct_lines` of all readings;
     within ``budget`` (default: :class:`Budget`), whose ``capped`` says what was cut."""
-    budget = (budget or Budget()).start()
+    budget = budget if budget is not None else Budget().start()
     boxes = text_lines(img) if boxes is None else boxes
     if len(boxes) > budget.max_lines:
         boxes = boxes[:budget.max_lines]
@@ -271,10 +326,24 @@ def read_text(img: Image.Image, passes: tuple[str, ...] = LANGUAGE_PASSES, boxes
         if page.width * page.height > budget.max_page_pixels:
             page = page.crop((0, 0, page.width, max(LINE_HEIGHT * 2, budget.max_page_pixels // page.width)))
             budget.capped.add("pixels")
-        for line in _read_page(page, passes, budget, engine):
-            if line not in lines:
-                lines.append(line)
-    return " / ".join(lines)
+        lines += _read_page(page, passes, budget, engine)
+    return distinct_lines(lines)
+
+
+def distinct_lines(lines: list[str]) -> list[str]:
+    """The lines that say something new, in order: each once, and none that another line
+    holds whole (spaces aside), since the passes and pages read the same line several
+    times and a repeated number would run into its copy for the rules.
+
+    >>> distinct_lines(["카톡 abc123", "abc123", "카톡  abc123", " ", "010 1234", "0101234"])
+    ['카톡 abc123', '010 1234']
+    """
+    keys = ["".join(line.split()) for line in lines]
+    out = []
+    for i, (line, key) in enumerate(zip(lines, keys)):
+        if key and not any(key in other and (len(other) > len(key) or j < i) for j, other in enumerate(keys) if j != i):
+            out.append(" ".join(line.split()))
+    return out
 
 
 def _read_page(page: Image.Image, passes: tuple[str, ...], budget: Budget, engine: Tesseract) -> list[str]:
@@ -296,17 +365,19 @@ def _read_page(page: Image.Image, passes: tuple[str, ...], budget: Budget, engin
     return out
 
 
-def _stack(lines: list[np.ndarray]) -> Image.Image | None:
-    """Ink masks as black-on-white lines on one page, with white margins."""
+def _stack(lines: list[np.ndarray]) -> tuple[Image.Image | None, list[tuple[int, int]]]:
+    """Ink masks as black-on-white lines on one page, with white margins, and the rows
+    ``(top, bottom)`` each line lies in (None and [] without lines)."""
     if not lines:
-        return None
+        return None, []
     pad = LINE_HEIGHT // 2
     page = Image.new("L", (max(ink.shape[1] for ink in lines) + 2 * pad, sum(ink.shape[0] + pad for ink in lines) + pad), 255)
-    y = pad
+    y, rows = pad, []
     for ink in lines:
         page.paste(Image.fromarray(np.where(ink, 0, 255).astype(np.uint8)), (pad, y))
+        rows.append((y, y + ink.shape[0]))
         y += ink.shape[0] + pad
-    return page
+    return page, rows
 
 
 def _cut_line(img: Image.Image, box) -> tuple[Image.Image, tuple[slice, slice]]:
@@ -419,7 +490,8 @@ def fingerprint_tolerance(size: tuple[int, int], shape: tuple[int, int]) -> int:
 
 class OcrCache:
     """Recognised text by what the picture looks like, in one SQLite file (safe across
-    processes; the table "readings", as the key changed from the file's SHA-256 in format 8): rows of the same size sharing a 16-bit quarter of the pHash are
+    processes; the table "readings", as the key changed from the file's SHA-256 in format 8;
+    a reading is kept per engine): rows of the same size sharing a 16-bit quarter of the pHash are
     candidates, and one whose fingerprint is within :func:`fingerprint_tolerance`
     everywhere is the same picture (a changed pixel, a re-encoding at the same size)."""
 
@@ -431,27 +503,32 @@ class OcrCache:
                        "q1 INTEGER, q2 INTEGER, q3 INTEGER, print BLOB, text TEXT, capped TEXT)")
             db.execute("CREATE INDEX IF NOT EXISTS readings_size ON readings (width, height)")
 
-    def get(self, img: Image.Image) -> tuple[str, tuple[str, ...]] | None:
-        """The text and the caps its reading hit, of the same picture read before."""
+    def get(self, img: Image.Image, engine: str = "tesseract") -> tuple[str, tuple[str, ...]] | None:
+        """The text and the caps its reading hit, of the same picture read before by ``engine``."""
         quarters, printed = _cache_key(img)
         tolerance = fingerprint_tolerance(img.size, printed.shape)
         with self._connect() as db:
             rows = db.execute("SELECT print, text, capped FROM readings WHERE version = ? AND width = ? AND height = ? AND "
-                              "(q0 = ? OR q1 = ? OR q2 = ? OR q3 = ?)", (OCR_VERSION, *img.size, *quarters)).fetchall()
+                              "(q0 = ? OR q1 = ? OR q2 = ? OR q3 = ?)", (_version(engine), *img.size, *quarters)).fetchall()
         for blob, text, capped in rows:
             stored = np.frombuffer(zlib.decompress(blob), dtype=np.uint8)
             if stored.size == printed.size and np.abs(stored.astype(np.int16) - printed.reshape(-1)).max() <= tolerance:
                 return text, tuple(capped.split()) if capped else ()
         return None
 
-    def put(self, img: Image.Image, text: str, capped: tuple[str, ...] = ()) -> None:
+    def put(self, img: Image.Image, text: str, capped: tuple[str, ...] = (), engine: str = "tesseract") -> None:
         quarters, printed = _cache_key(img)
         with self._connect() as db:
             db.execute("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (OCR_VERSION, *img.size, *quarters, zlib.compress(printed.tobytes()), text, " ".join(capped)))
+                       (_version(engine), *img.size, *quarters, zlib.compress(printed.tobytes()), text, " ".join(capped)))
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
+
+
+def _version(engine: str) -> str:
+    """What a reading was made with: the engine, and :data:`OCR_VERSION` for the rest."""
+    return f"{OCR_VERSION}/{engine}"
 
 
 def _cache_key(img: Image.Image) -> tuple[tuple[int, ...], np.ndarray]:
@@ -471,26 +548,83 @@ class Reading(NamedTuple):
     capped: tuple[str, ...] = ()
 
 
-class Reader:
-    """Text of a picture: cached, skipped when :func:`text_lines` finds no text line,
-    read within a fresh :class:`Budget` otherwise."""
+class OcrEngine(Protocol):
+    """Reads the text of a picture in which :func:`text_lines` found ``boxes``: its lines,
+    within ``budget`` (whose ``capped`` it fills). An engine that ``detects`` text lines
+    itself is asked about every picture, with no boxes."""
 
-    def __init__(self, cache: OcrCache | None = None, prefilter: bool = True, budget: Budget | None = None):
+    name: str
+    detects: bool
+
+    def read(self, img: Image.Image, boxes: list, budget: Budget) -> list[str]: ...
+
+
+class TesseractEngine:
+    """The lines :func:`text_lines` found, cleaned up and read by tesseract (:func:`read_lines`)."""
+
+    name = "tesseract"
+    detects = False
+
+    def read(self, img: Image.Image, boxes: list, budget: Budget) -> list[str]:
+        return read_lines(img, boxes=boxes, budget=budget)
+
+
+#: Engines by the name the ``BUNJANG_OCR_ENGINE`` setting gives (module and class: the
+#: PP-OCR ones load onnxruntime, imported only when chosen).
+ENGINES = {"tesseract": ("bunjang_lab.fraud.images.ocr", "TesseractEngine"),
+           "ppocr": ("bunjang_lab.fraud.images.ppocr", "PpOcrEngine"),
+           "ppocr+tesseract": ("bunjang_lab.fraud.images.ppocr", "PpOcrTesseractEngine")}
+#: The setting that names the engine.
+ENGINE_SETTING = "BUNJANG_OCR_ENGINE"
+#: The engine read with unless the setting says otherwise: the best contact recall on
+#: busy photos at a cost within the budget (docs/images.md, per-engine table).
+DEFAULT_ENGINE = "ppocr+tesseract"
+
+
+def make_engine(name: str | None = None) -> OcrEngine:
+    """The OCR engine called ``name`` (default: the :data:`ENGINE_SETTING` environment
+    variable, else :data:`DEFAULT_ENGINE`).
+
+    >>> make_engine("tesseract").name
+    'tesseract'
+    >>> make_engine("abbyy")
+    Traceback (most recent call last):
+    ...
+    bunjang_lab.errors.InvalidInput: unknown OCR engine 'abbyy' (one of: tesseract, ppocr, ppocr+tesseract)
+    """
+    name = name or os.environ.get(ENGINE_SETTING) or DEFAULT_ENGINE
+    if name not in ENGINES:
+        raise InvalidInput(f"unknown OCR engine {name!r} (one of: {', '.join(ENGINES)})")
+    module, cls = ENGINES[name]
+    return getattr(importlib.import_module(module), cls)()
+
+
+class Reader:
+    """Text of a picture: cached, skipped when :func:`text_lines` finds no text line
+    (unless the engine ``detects`` lines itself), read by ``engine`` (default:
+    :func:`make_engine`) within a fresh :class:`Budget` otherwise, as its
+    :func:`distinct_lines` joined by " / "."""
+
+    def __init__(self, cache: OcrCache | None = None, prefilter: bool = True, budget: Budget | None = None,
+                 engine: OcrEngine | None = None):
         self.cache = cache
         self.prefilter = prefilter
         self.budget = budget or Budget()
+        self.engine = engine or make_engine()
 
     def read(self, img: Image.Image) -> Reading:
         if self.cache is not None:
-            cached = self.cache.get(img)
+            cached = self.cache.get(img, self.engine.name)
             if cached is not None:
                 return Reading(cached[0], "cache", cached[1])
-        boxes = text_lines(img, max_lines=None) if self.prefilter else [(0, 0, img.width, img.height)]
-        if not boxes:
-            return Reading("", "skipped")  # not cached: finding no line is cheaper than the lookup
-        budget = replace(self.budget, capped=set())
-        text = read_text(img, boxes=boxes, budget=budget)
+        boxes = [(0, 0, img.width, img.height)]
+        if self.prefilter and not self.engine.detects:
+            boxes = text_lines(img, max_lines=None)
+            if not boxes:
+                return Reading("", "skipped")  # not cached: finding no line is cheaper than the lookup
+        budget = replace(self.budget, capped=set()).start()
+        text = " / ".join(distinct_lines(self.engine.read(img, boxes, budget)))
         capped = tuple(sorted(budget.capped))
         if self.cache is not None:  # capped readings too: sending the picture again costs nothing
-            self.cache.put(img, text, capped)
+            self.cache.put(img, text, capped, self.engine.name)
         return Reading(text, "ocr", capped)
