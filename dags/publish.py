@@ -3,7 +3,8 @@
 Computes the recommendation products of the newest day the triggering assets name
 (with that day's fraud flags keeping flagged listings out of the feeds) into
 ``runs/<day>/products``, then publishes ``runs/<day>`` to the serving cache as a new
-version and refits the ads' click-through calibration on its vectors. The cache URL comes
+version, refits the ads' click-through calibration on its vectors and forgets the cache's
+per-day ad state of old days. The cache URL comes
 from the Airflow Connection ``bunjang_cache`` (for example
 ``redis://redis:6379/0``); without it, the ``cache_url`` Param, then ``BUNJANG_CACHE_URL``,
 then the embedded SQLite cache under ``BUNJANG_HOME``.
@@ -82,8 +83,15 @@ def publish():
         except NotEnoughData as exc:
             raise AirflowSkipException(str(exc)) from None
 
+    @task
+    def ad_state(day: str, params=None) -> dict:
+        """Forget the cache's per-day ad state of days the ads ledger has long billed."""
+        from bunjang_lab.pipeline import forget_ad_state
+
+        return forget_ad_state(cache_url(params.get("cache_url")), day)
+
     day = products()
-    to_cache(day) >> ad_calibration(day)
+    to_cache(day) >> [ad_calibration(day), ad_state(day)]
 
 
 publish()

@@ -105,7 +105,8 @@ def test_task_dependencies(described):
     assert edges("marketplace_ingest") == {"ingest": [], "announce": ["ingest"]}
     assert edges("fraud_scan") == {"plan": [], "scan_images": ["plan"], "scan": ["scan_images"]}
     assert edges("recommender_train") == {"train": [], "gate": ["train"], "promote": ["gate"]}
-    assert edges("publish") == {"products": [], "to_cache": ["products"], "ad_calibration": ["products", "to_cache"]}
+    assert edges("publish") == {"products": [], "to_cache": ["products"], "ad_calibration": ["products", "to_cache"],
+                                "ad_state": ["products", "to_cache"]}
     assert edges("batch_report") == {"report": []}
     assert edges("ads_billing") == {"reconcile": []}
 

@@ -229,3 +229,18 @@ def test_concurrent_ad_events_each_count_once_in_the_budget_state(cache):
     with cache.snapshot() as snap:
         (state,) = snap.live_many([keys.ad_spend("c1", "2026-11-18")])
     assert state["spent_milli"] == 61 * 100_000
+
+
+def test_old_days_ad_state_is_forgotten(cache, tmp_path):
+    from bunjang_lab.pipeline import forget_ad_state
+
+    apply_event(cache, campaign("c1", "s9", ["i2"], bid=100, budget=1_000_000))
+    day_ms = 86_400_000
+    for n, ts in enumerate((NOW - 3 * day_ms, NOW - day_ms, NOW)):
+        apply_event(cache, ad("ad_impression", 10 + n, "c1", "i2", 100, ts=ts))
+        apply_event(cache, ad("ad_click", 20 + n, "c1", "i2", 100, ts=ts))
+    # three days back: two markers, the spend and the frequency count go
+    assert forget_ad_state(cache.url, "2026-11-18") == {"before": "2026-11-16", "deleted": 4}
+    left = sorted(k for prefix in ("adev:", "adspend:", "adseen:") for k, _ in cache.key_sizes(prefix=prefix, live=True))
+    assert left and all(k.split(":")[1] >= "2026-11-16" or k.rsplit(":", 1)[1] >= "2026-11-16" for k in left)
+    assert apply_event(cache, ad("ad_click", 22, "c1", "i2", 100))["effect"] == "duplicate"   # today's kept

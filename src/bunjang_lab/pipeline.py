@@ -498,6 +498,17 @@ def calibrate_ads(lake: str, runs: str, day: str, cache_url: str | None = None, 
     return result
 
 
+def forget_ad_state(cache_url: str, day: str, keep_days: int = 2) -> dict:
+    """Delete the cache's per-day ad state (applied-event markers, spend, frequency counts) of
+    the KST days more than ``keep_days`` before ``day``; the ads ledger keeps the history."""
+    from bunjang_lab.serving.ads import forget_ad_days
+    from bunjang_lab.serving.backends import open_cache
+
+    before = (as_day(day) - timedelta(days=keep_days)).isoformat()
+    with open_cache(cache_url) as cache:
+        return {"before": before, "deleted": forget_ad_days(cache, before)}
+
+
 # -------------------------------------------------------------------------- report
 
 

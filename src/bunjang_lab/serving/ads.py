@@ -53,7 +53,7 @@ def apply_ad_event(cache: Cache, event: Mapping, ts_ms: int) -> dict:
     _required(event, "event_id", "user_id", "campaign_id", "billing", "price_charged")
     cid, day = str(event["campaign_id"]), kst_day(ts_ms)
     return cache.atomic(lambda tx: _charge(tx, event, ts_ms), watch=[],
-                        watch_live=[keys.ad_event(str(event["event_id"])), keys.ad_spend(cid, day),
+                        watch_live=[keys.ad_event(str(event["event_id"]), day), keys.ad_spend(cid, day),
                                     keys.ad_seen(str(event["user_id"]), day)])
 
 
@@ -75,11 +75,11 @@ def _campaign(tx: Transaction, event: Mapping) -> dict:
 
 def _charge(tx: Transaction, event: Mapping, ts_ms: int) -> dict:
     cid, day, viewer = str(event["campaign_id"]), kst_day(ts_ms), str(event["user_id"])
-    marker, stored, spent, seen = tx.live_many([keys.ad_event(str(event["event_id"])), keys.ad_campaign(cid),
+    marker, stored, spent, seen = tx.live_many([keys.ad_event(str(event["event_id"]), day), keys.ad_campaign(cid),
                                                keys.ad_spend(cid, day), keys.ad_seen(viewer, day)])
     if marker is not None:
         return {"effect": "duplicate", "charge_milli": 0}
-    tx.put_live(keys.ad_event(str(event["event_id"])), 1)
+    tx.put_live(keys.ad_event(str(event["event_id"]), day), 1)
     if event["type"] == "ad_impression":
         seen = dict(seen or {})
         seen[cid] = seen.get(cid, 0) + 1
@@ -103,6 +103,25 @@ def publish_calibration(cache: Cache, slope: float, intercept: float, traffic_cu
     value = {"slope": float(slope), "intercept": float(intercept),
              "curve": None if traffic_curve is None else [float(x) for x in traffic_curve]}
     cache.atomic(lambda tx: tx.put_live(keys.AD_CALIBRATION, value), watch=[])
+
+
+def forget_ad_days(cache: Cache, before_day: str, batch: int = 1000) -> int:
+    """Delete the per-day live ad state (applied-event markers, spend, frequency counts) of
+    KST days before ``before_day``; returns how many keys. The ledger keeps the history."""
+    def day_of(key: str) -> str:
+        return key.split(":")[1] if key.startswith("adev:") else key.rsplit(":", 1)[1]
+
+    old = [key for prefix in ("adev:", "adspend:", "adseen:")
+           for key, _ in cache.key_sizes(prefix=prefix, live=True) if day_of(key) < before_day]
+
+    def delete(tx: Transaction, chunk: list[str]) -> None:
+        for key in chunk:
+            tx.delete_live(key)
+
+    for start in range(0, len(old), batch):
+        chunk = old[start:start + batch]
+        cache.atomic(lambda tx: delete(tx, chunk), watch=[])
+    return len(old)
 
 
 def _context(snap: Snapshot, surface: str, user_id: str, item_id: str | None) -> tuple[str, str, tuple[str, ...]]:

@@ -16,8 +16,10 @@ Live keys (outside versions, kept across publish and rollback):
 
 Ads (live, updated by ad events; see docs/ads.md):
 
->>> ad_campaign("c1"), AD_CAMPAIGNS, ad_spend("c1", "2026-11-03"), ad_seen("u1", "2026-11-03"), ad_event("e7")
-('adcamp:c1', 'adcampaigns', 'adspend:c1:2026-11-03', 'adseen:u1:2026-11-03', 'adev:e7')
+>>> ad_campaign("c1"), AD_CAMPAIGNS, ad_spend("c1", "2026-11-03"), ad_seen("u1", "2026-11-03")
+('adcamp:c1', 'adcampaigns', 'adspend:c1:2026-11-03', 'adseen:u1:2026-11-03')
+>>> ad_event("e7", "2026-11-03")
+'adev:2026-11-03:e7'
 """
 
 MANIFEST = "_manifest"
@@ -98,5 +100,6 @@ def ad_seen(user_id: str, day: str) -> str:
     return f"adseen:{user_id}:{day}"
 
 
-def ad_event(event_id: str) -> str:
-    return f"adev:{event_id}"
+def ad_event(event_id: str, day: str) -> str:
+    """An ad event applied on a KST day (the day leads, so old days are found by prefix)."""
+    return f"adev:{day}:{event_id}"
