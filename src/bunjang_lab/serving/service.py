@@ -6,11 +6,12 @@ very functions of the ``score`` commands, so the JSON is the same), events throu
 once), :mod:`bunjang_lab.serving.listings` and the image scan; the cache through
 :class:`~bunjang_lab.serving.memory.MemoryCache` over redis-py's pool or SQLite.
 
-Lookups and short texts run on the event loop (they take well under a millisecond); a
-GET of a lookup is answered by a small ASGI function ahead of Starlette's routing
-(:func:`lookups_first`), and answers that only read fixed values of the version are held
-as bytes (:meth:`~bunjang_lab.serving.memory.MemoryCache.answer`). Events, longer texts,
-listings and uploads run in the thread pool. Errors are JSON ``{"error": ...}``: 400 for input the
+Lookups and short texts run on the event loop (they take well under a millisecond); the
+lookups, events, texts and listings are answered by a small ASGI function ahead of
+Starlette's routing (:func:`answered_first`: a query string or a JSON body in, bytes out),
+and answers that only read fixed values of the version are held as bytes
+(:meth:`~bunjang_lab.serving.memory.MemoryCache.answer`). Events, longer texts, listings
+and uploads run in the thread pool. Errors are JSON ``{"error": ...}``: 400 for input the
 edge refuses (:mod:`bunjang_lab.serving.inputs`), 404 for an unknown item, 503 when the
 cache cannot answer, 500 (logged with its traceback) for anything else.
 """
@@ -32,7 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -136,6 +137,10 @@ def answers_errors(endpoint: Callable[[Request], Awaitable[Response]]) -> Callab
 
 Lookup = Callable[[dict], bytes]
 """A lookup answering query-string parameters with the answer's JSON bytes."""
+BodyRoute = Callable[[bytes], Awaitable[bytes]]
+"""A route answering a request body (JSON) with the answer's JSON bytes."""
+Answer = Callable[[dict, Callable], Awaitable[bytes]]
+"""An answer to an ASGI request (its scope and receive): the JSON bytes of a 200."""
 
 
 def lookup_params(query_string: bytes) -> dict:
@@ -143,42 +148,62 @@ def lookup_params(query_string: bytes) -> dict:
     return {LOOKUP_PARAMETERS.get(k, k): v for k, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)}
 
 
-def lookups_first(lookups: dict[str, Lookup], app):
-    """``app`` behind an ASGI function answering a GET of a lookup route itself.
+async def read_body(scope: dict, receive: Callable, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused past ``limit`` bytes without reading the rest."""
+    declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared.decode()} bytes, over the {limit}-byte limit")
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
+        if not message.get("more_body", False):
+            return bytes(body)
 
-    A lookup is a dict of parameters in and bytes out, so Starlette's request, routing and
-    response objects would be most of its cost; other methods of those routes (405, HEAD)
-    and every other route go to ``app``.
+
+def from_query(lookup: Lookup) -> Answer:
+    async def answer(scope: dict, receive: Callable) -> bytes:
+        return lookup(lookup_params(scope["query_string"]))
+
+    return answer
+
+
+def from_body(route: BodyRoute) -> Answer:
+    async def answer(scope: dict, receive: Callable) -> bytes:
+        return await route(await read_body(scope, receive))
+
+    return answer
+
+
+def answered_first(answers: dict[tuple[str, str], Answer], app):
+    """``app`` behind an ASGI function answering the (method, path) of ``answers`` itself.
+
+    Those routes are bytes in and bytes out (a query string, a JSON body), so Starlette's
+    request, routing and response objects would be a good part of their cost; other
+    methods of their paths (405, HEAD) and every other route go to ``app``.
     """
     json_type = (b"content-type", b"application/json")
 
     async def asgi(scope, receive, send):
-        lookup = lookups.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
-        if lookup is None:
+        answer = answers.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        if answer is None:
             return await app(scope, receive, send)
         try:
-            status, body = 200, lookup(lookup_params(scope["query_string"]))
+            status, body = 200, await answer(scope, receive)
+        except ClientDisconnect:
+            return  # nobody to answer
         except Exception as exc:
-            status, answer = error_answer(exc, "GET", scope["path"])
-            body = json_bytes(answer)
+            status, error = error_answer(exc, scope["method"], scope["path"])
+            body = json_bytes(error)
         await send({"type": "http.response.start", "status": status,
                     "headers": [json_type, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
     return asgi
-
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refused past ``limit`` bytes without reading the rest."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is {declared} bytes, over the {limit}-byte limit")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
-    return bytes(body)
 
 
 def one_or_many(value: Any) -> tuple[list, bool]:
@@ -243,12 +268,12 @@ class Service:
                 answers.append({"index": index, "error": str(exc)})
         return answers
 
-    async def events(self, request: Request) -> Response:
+    async def events(self, body: bytes) -> bytes:
         """One event (its effect) or an array (one answer per event, failures in place)."""
-        events, many = one_or_many(parse_json(await read_body(request), "body"))
+        events, many = one_or_many(parse_json(body, "body"))
         if not many:
-            return JSONResponse(await run_in_threadpool(apply_event, self.cache, events[0]))
-        return JSONResponse(await run_in_threadpool(self._apply_all, events))
+            return json_bytes(await run_in_threadpool(apply_event, self.cache, events[0]))
+        return json_bytes(await run_in_threadpool(self._apply_all, events))
 
     async def ads(self, request: Request) -> Response:
         """``GET /api/v1/ads?surface=&user=&item=&query=``: the request's ads blended into its
@@ -259,16 +284,16 @@ class Service:
 
     # --- fraud --------------------------------------------------------------------------
 
-    async def text(self, request: Request) -> Response:
+    async def text(self, body: bytes) -> bytes:
         """``{"text", "id"?}`` or an array of them: risk, flag and reasons of each."""
-        items, many = one_or_many(parse_json(await read_body(request), "body"))
+        items, many = one_or_many(parse_json(body, "body"))
         if not many:
             ident, text = text_request(items[0])
             if len(text) <= INLINE_TEXT_CHARS:  # a fraction of a millisecond: less than a thread's hand-over
                 answer = self.text_scorer.score(text)
             else:
                 answer = await run_in_threadpool(self.text_scorer.score, text)
-            return JSONResponse({"id": ident, **answer} if ident is not None else answer)
+            return json_bytes({"id": ident, **answer} if ident is not None else answer)
         checked: list[tuple[Any, str] | dict] = []
         for index, item in enumerate(items):
             try:
@@ -277,7 +302,7 @@ class Service:
                 checked.append({"index": index, "error": str(exc)})
         texts = [c for c in checked if isinstance(c, tuple)]
         scored = iter(await run_in_threadpool(self.text_scorer.score_many, [t for _, t in texts]))
-        return JSONResponse([c if isinstance(c, dict) else {"id": c[0], **next(scored)} for c in checked])
+        return json_bytes([c if isinstance(c, dict) else {"id": c[0], **next(scored)} for c in checked])
 
     def _score_listing(self, listing: dict) -> dict:
         try:
@@ -291,10 +316,10 @@ class Service:
             answer["parts"]["images"] = {"skipped": "send pictures to POST /api/v1/image"}
         return answer
 
-    async def listing(self, request: Request) -> Response:
+    async def listing(self, body: bytes) -> bytes:
         """A listing (title, description, item_id, seller_id): text and published verdicts."""
-        listing = checked_listing(parse_json(await read_body(request), "body"))
-        return JSONResponse(await run_in_threadpool(self._score_listing, listing))
+        listing = checked_listing(parse_json(body, "body"))
+        return json_bytes(await run_in_threadpool(self._score_listing, listing))
 
     async def image(self, request: Request) -> Response:
         """One uploaded picture (multipart field ``file``): reused photos and text in it."""
@@ -377,27 +402,29 @@ def create_app(settings: Settings | None = None):
         if access_log is not None:
             access_log.flush()  # the last requests' lines
 
-    lookups = {f"/api/v1/{name}": service.lookup(name) for name in queries.QUERIES}
+    answers: dict[tuple[str, str], Answer] = {
+        **{("GET", f"/api/v1/{name}"): from_query(service.lookup(name)) for name in queries.QUERIES},
+        ("POST", "/api/v1/events"): from_body(service.events),
+        ("POST", "/api/v1/text"): from_body(service.text),
+        ("POST", "/api/v1/listing"): from_body(service.listing),
+    }
 
-    def starlette_endpoint(lookup: Lookup) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:  # HEAD; a GET goes to lookups_first
-            return Response(lookup(lookup_params(request.scope["query_string"])), media_type=JSONResponse.media_type)
+    def starlette_endpoint(answer: Answer) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:  # a HEAD; the method itself goes to answered_first
+            return Response(await answer(request.scope, request.receive), media_type=JSONResponse.media_type)
 
         return endpoint
 
     endpoints = {
-        **{path: (starlette_endpoint(lookup), "GET") for path, lookup in lookups.items()},
-        "/api/v1/events": (service.events, "POST"),
+        **{path: (starlette_endpoint(answer), method) for (method, path), answer in answers.items()},
         "/api/v1/ads": (service.ads, "GET"),
-        "/api/v1/text": (service.text, "POST"),
-        "/api/v1/listing": (service.listing, "POST"),
         "/api/v1/image": (service.image, "POST"),
         "/healthz": (service.healthz, "GET"),
         "/metrics": (service.metrics_page, "GET"),
     }
     routes = [Route(path, answers_errors(endpoint), methods=[method]) for path, (endpoint, method) in endpoints.items()]
     app = Starlette(routes=routes, lifespan=lifespan)
-    return service.metrics.observe(lookups_first(lookups, app), set(endpoints), access_log)
+    return service.metrics.observe(answered_first(answers, app), set(endpoints), access_log)
 
 
 def app_from_environment():
