@@ -15,6 +15,7 @@ little of the shared cores as it can) over N connections for T seconds per measu
   compared with what its own version answers (read afterwards from that version),
   counting errors and answers that mix versions;
 * the same recommend lookups through the CLI, one process each;
+* the app alone, called in this process without sockets: its CPU per request per route;
 * what each Redis client costs (the CLI's standard-library RESP client, the service's
   redis-py): importing it in a new process, and one call.
 
@@ -353,8 +354,10 @@ def cli_lookups(url: str, users: int, n: int) -> dict:
 
 def measure(name: str, url: str, args, run_a: Path, run_b: Path, log: Path) -> dict:
     publish_run(run_a, url, keep=3)
+    in_process = app_in_process(url, args.users, args.items, args.rules_only)
+    print(name, "app in process", in_process, file=sys.stderr)
     service = Service(url, args.workers, log, args.rules_only)
-    row: dict = {"text model": service.health["models"]["text"]}
+    row: dict = {"text model": service.health["models"]["text"], "app in process (no sockets)": in_process}
     try:
         make = routes(args.users, args.items)
 
@@ -382,6 +385,67 @@ def measure(name: str, url: str, args, run_a: Path, run_b: Path, log: Path) -> d
         service.stop()
     row["cli recommend (one process each)"] = cli_lookups(url, args.users, args.processes)
     return row
+
+
+def app_in_process(url: str, users: int, items: int, rules_only: bool, n: int = 5000) -> dict:
+    """CPU per request of the app alone: the ASGI app called in this process (no sockets, no
+    uvicorn, the access log written to nowhere), each route's requests twice, the second
+    time measured (held answers and memo warm, as in a running service)."""
+    import io
+
+    from bunjang_lab.serving.service import Settings, create_app
+
+    async def run() -> dict:
+        started = asyncio.Event()
+        lifespan_messages = asyncio.Queue()
+        await lifespan_messages.put({"type": "lifespan.startup"})
+
+        async def lifespan_send(message):
+            if message["type"] == "lifespan.startup.complete":
+                started.set()
+
+        life = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, lifespan_messages.get, lifespan_send))
+        await started.wait()
+        results = {}
+        for route, make in routes(users, items).items():
+            rng = random.Random(7)
+            requests = [make(rng)[1] for _ in range(n)]
+            scopes = []
+            for data in requests:
+                head, _, body = data.partition(b"\r\n\r\n")
+                method, target = head.split(b" ")[:2]
+                path, _, query = urllib.parse.unquote_to_bytes(target).partition(b"?")
+                scopes.append(({"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method.decode(),
+                                "scheme": "http", "path": path.decode(), "raw_path": path, "query_string": query,
+                                "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+                                "headers": [(b"content-length", str(len(body)).encode())]}, body))
+            statuses = []
+
+            async def send(message):
+                if message["type"] == "http.response.start":
+                    statuses.append(message["status"])
+
+            for measured in (False, True):
+                statuses.clear()
+                cpu = cpu_seconds()
+                for scope, body in scopes:
+                    async def receive(body=body):
+                        return {"type": "http.request", "body": body, "more_body": False}
+
+                    await app(scope, receive, send)
+                if measured:
+                    results[route] = {"app_us_per_request": round((cpu_seconds() - cpu) / n * 1e6, 1),
+                                      "errors": sum(status != 200 for status in statuses)}
+        await lifespan_messages.put({"type": "lifespan.shutdown"})
+        await life
+        return results
+
+    stderr, sys.stderr = sys.stderr, io.StringIO()  # the access log's stream (create_app takes it) and error lines
+    try:
+        app = create_app(Settings(url, rules_only=rules_only))
+        return run_loop(run())
+    finally:
+        sys.stderr = stderr
 
 
 def redis_clients(url: str, calls: int = 5000, processes: int = 5) -> dict:
