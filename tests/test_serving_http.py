@@ -302,6 +302,10 @@ def test_workers_share_the_connections_and_stop_together(tmp_path):
     server, pids = two_workers(tmp_path)
     try:
         assert len(pids) == 2, "every connection went to one worker"
+        second = subprocess.run([sys.executable, "-m", "bunjang_lab.score", "serve", "--port", str(server.port), "--cache",
+                                 server.cache_url, "--workers", "2"], capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(SRC)})
+        assert second.returncode == 2 and "cannot listen on 127.0.0.1" in second.stderr  # not a quiet share
     finally:
         assert server.stop() == 0
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids)

@@ -28,9 +28,23 @@ from uvicorn.config import STARTUP_FAILURE  # a worker that could not start: aga
 log = logging.getLogger("uvicorn.error")
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def unclaimed_port(host: str, port: int) -> int:
+    """``port`` (a free one for 0), after a plain bind showed nobody holds it: sockets that
+    all set SO_REUSEPORT share a port, so a second service started on it by mistake would
+    quietly take some of this one's connections instead of failing. OSError when taken."""
+    with socket.socket(_family(host)) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        return probe.getsockname()[1]
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to (host, port) that other processes may bind too."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock = socket.socket(_family(host))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
@@ -62,9 +76,10 @@ def _worker(config: dict[str, Any]) -> None:
 
 def serve(config: dict[str, Any], workers: int) -> int:
     """Run ``workers`` processes of ``uvicorn.Config(**config)`` until SIGTERM or SIGINT;
-    the exit status is 0, or 1 when a worker could not start."""
-    with listening_socket(config["host"], config["port"]) as held:  # not listening: it takes no connection
-        config = {**config, "port": held.getsockname()[1]}
+    the exit status is 0, or 1 when a worker could not start. OSError when the port is taken."""
+    port = unclaimed_port(config["host"], config["port"])
+    with listening_socket(config["host"], port):  # held, not listening (it takes no connection): the port stays ours
+        config = {**config, "port": port}
         context = multiprocessing.get_context("spawn")
         stop = threading.Event()
 

@@ -53,4 +53,7 @@ def run(argv: list[str]) -> int:
             return 0
         from bunjang_lab.serving.workers import serve  # a socket per worker: connections spread evenly
 
-        return serve(config, args.workers)
+        try:
+            return serve(config, args.workers)
+        except OSError as exc:
+            raise UserError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
