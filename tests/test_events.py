@@ -34,6 +34,9 @@ GOOD = {
                       "billing": "cpm", "price_charged": 1500},
     "ad_click": {"auction_id": "a1", "campaign_id": "c1", "item_id": "i1", "surface": "search", "position": 0,
                  "billing": "cpc", "price_charged": 280},
+    "report": {"target_kind": "chat", "target_id": "e-chat-9", "reason": "off_platform", "comment": "카톡으로 오래요"},
+    "moderation": {"target_kind": "listing", "target_id": "i1", "decision": "confirmed",
+                   "fraud_categories": ["external_channel"], "target_text": "문의는 010-1234-5678"},
 }
 
 
@@ -123,6 +126,12 @@ def test_normalisation():
     (record("ad_click", auction_id=...), "missing_field"),
     (record("ad_click", price_charged=-1), "out_of_range"),
     (record("ad_impression", surface=""), "missing_field"),
+    (record("report", target_kind="item"), "out_of_range"),
+    (record("report", target_id=...), "missing_field"),
+    (record("report", reason="dislike"), "out_of_range"),
+    (record("moderation", decision="maybe"), "out_of_range"),
+    (record("moderation", decision=...), "missing_field"),
+    (record("moderation", fraud_categories="external_channel"), "wrong_type"),
 ])
 def test_rejections(rec, reason):
     assert reason_of(rec) == reason

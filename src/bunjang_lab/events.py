@@ -50,6 +50,9 @@ STATUSES = ("active", "reserved", "sold", "removed")
 GENDERS = ("M", "F")
 BILLINGS = ("cpc", "cpm", "hourly")  # per click, per thousand impressions, per reserved hour
 CAMPAIGN_ACTIONS = ("pause", "resume", "stop")
+TARGET_KINDS = ("listing", "chat", "user")  # what a report or a moderation decision is about
+REPORT_REASONS = ("scam", "off_platform", "fake_item", "spam", "abusive", "other")
+DECISIONS = ("confirmed", "cleared")  # fraud confirmed, or the target cleared (also on appeal)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,15 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("price_charged", "integer",
           "KRW the auction priced the ad at: per click (cpc), per 1,000 impressions (cpm), per hour (hourly)",
           minimum=0),
+    Field("target_kind", "choice", '"listing" (target_id is its item_id), "chat" (the message\'s event_id) or "user"',
+          choices=TARGET_KINDS),
+    Field("target_id", "id", "the reported or moderated listing, chat message or user"),
+    Field("reason", "choice", "the reporter's reason code", choices=REPORT_REASONS),
+    Field("comment", "string", "the reporter's own words"),
+    Field("decision", "choice", '"confirmed" (fraud) or "cleared" (not fraud; a later decision overrides an earlier one)',
+          choices=DECISIONS),
+    Field("fraud_categories", "string_list", "the fraud categories a confirmed decision found (bunjang_lab.fraud.categories)"),
+    Field("target_text", "string", "the target's text as the moderator saw it (title and description, or the message)"),
 )}
 
 COMMON = ("event_id", "type", "ts", "user_id")
@@ -147,6 +159,10 @@ TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("ad_click", ("auction_id", "campaign_id", "item_id", "surface", "position", "billing",
                            "price_charged"), (),
               "the viewer opened an ad (cpc is charged here)"),
+    EventType("report", ("target_kind", "target_id", "reason"), ("comment",),
+              "a user reported a listing, a chat message or a user (user_id is the reporter)"),
+    EventType("moderation", ("target_kind", "target_id", "decision"), ("fraud_categories", "target_text"),
+              "a moderator decided on a target (user_id is the moderator; the latest decision wins)"),
 )}
 
 # Type-specific fields in contract order (the lake's column order after the common ones).

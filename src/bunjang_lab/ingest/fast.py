@@ -37,12 +37,12 @@ _PARSE = {kind: pj.ParseOptions(explicit_schema=_json_schema(t), unexpected_fiel
           for kind, t in (("string", pa.string()), ("integer", pa.int64()))}
 
 _TYPE_NAMES = pa.array(list(TYPES))
-# Per type code (the last slot is for an unknown type), one bit per field of TYPE_FIELDS:
+# Per type code (the last slot is for an unknown type), one bit per field of TYPE_FIELDS (at most 64):
 # may / must it be present? Rows compare their own presence bits with these in one pass.
 _ALLOWED_BITS = np.array([sum(1 << b for b, f in enumerate(TYPE_FIELDS) if f in t.fields) for t in TYPES.values()] + [0],
-                         dtype=np.uint32)
+                         dtype=np.uint64)
 _REQUIRED_BITS = np.array([sum(1 << b for b, f in enumerate(TYPE_FIELDS) if f in t.required) for t in TYPES.values()]
-                          + [0], dtype=np.uint32)
+                          + [0], dtype=np.uint64)
 _REQUIRED_ANYWHERE = {f for t in TYPES.values() for f in t.required}
 _FAVORITE = list(TYPES).index("favorite")
 
@@ -89,13 +89,13 @@ def _valid_rows(table: pa.Table, codes: np.ndarray, ts_ms: pa.Array, ctx: _Conte
     latest_ms = ctx.now_ms + MAX_FUTURE_MS
     if ts_ms.null_count or not _all_within(ts_ms, ctx.min_ts_ms, latest_ms):
         ok &= _mask(pc.fill_null(pc.and_(pc.greater_equal(ts_ms, ctx.min_ts_ms), pc.less_equal(ts_ms, latest_ms)), False))
-    present_bits = np.zeros(table.num_rows, dtype=np.uint32)
+    present_bits = np.zeros(table.num_rows, dtype=np.uint64)
     for bit, name in enumerate(TYPE_FIELDS):
         column, spec = table[name], FIELDS[name]
         if column.null_count == table.num_rows:
             continue
         present = _present(column)
-        present_bits |= present.astype(np.uint32) << bit
+        present_bits |= present.astype(np.uint64) << np.uint64(bit)
         absent = ~present
         if spec.kind in ("id", "string") and (spec.kind == "id" or name in _REQUIRED_ANYWHERE):
             ok &= absent | _has_text(column)
