@@ -74,7 +74,7 @@ def test_every_event_is_valid_under_the_json_schema_and_ids_are_unique(small):
     assert errors == []
     assert len({e["event_id"] for e in events}) == len(events)
     assert {e["type"] for e in events} == {"signup", "listing", "listing_status", "impression", "click", "favorite",
-                                          "search", "chat", "purchase"}
+                                          "search", "chat", "purchase", "report", "moderation"}
 
 
 def test_ingesting_the_simulated_days_quarantines_nothing(small, tmp_path):

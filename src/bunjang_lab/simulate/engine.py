@@ -22,6 +22,7 @@ import numpy as np
 
 from bunjang_lab.fraud.categories import ANOMALOUS_BEHAVIOUR, IMAGE_TEXT, STOLEN_IMAGE
 from bunjang_lab.simulate import catalog, images, texts
+from bunjang_lab.simulate.feedback import Feedback
 from bunjang_lab.simulate.market import (BRANDS, DAY_MS, DIURNAL, HOUR_MS, LAST_SESSION_START, LEAF_BRANDS, TEXT_FRAUD,
                                          Config, Items, assign_fraud, make_users, utility)
 
@@ -71,6 +72,7 @@ class Simulation:
         self.listing_labels: list[tuple] = []
         self.message_labels: list[tuple] = []
         self.image_labels: list[tuple] = []
+        self.feedback = Feedback(cfg.feedback, seed)
 
     # -- event output --------------------------------------------------------------------
 
@@ -86,10 +88,12 @@ class Simulation:
     def _count(self, type_: str, n: int = 1) -> None:
         self.counts[type_] = self.counts.get(type_, 0) + n
 
-    def emit(self, ms: int, type_: str, user: int, **fields) -> str:
+    def emit(self, ms: int, type_: str, user: int | str, **fields) -> str:
+        """Write one event; ``user`` is a user's index, or an id outside the users (a moderator)."""
         self.n_events += 1
         event_id = f"s{self.seed}-{self.n_events:09d}"
-        record = {"event_id": event_id, "type": type_, "ts": self._ts(ms), "user_id": self.user_ids[user], **fields}
+        user_id = user if isinstance(user, str) else self.user_ids[user]
+        record = {"event_id": event_id, "type": type_, "ts": self._ts(ms), "user_id": user_id, **fields}
         self.ms.append(ms)
         self.lines.append(_dumps(record))
         self._count(type_)
@@ -209,6 +213,7 @@ class Simulation:
         it.quality.append(float(rng.normal(0, 0.4)))
         it.fraud.append(bool(fraud))
         self.listing_labels.append((item_id, self.user_ids[seller], ";".join(types), int(hard), " | ".join(evidence)))
+        self.feedback.listing(created, item_id, self.user_ids, f"{title}\n{description}", types)
 
     def _listing_images(self, index: int, item_id: str, seller: int, fraud: tuple) -> tuple[list[str], list[str]]:
         """Plan the listing's pictures (drawn later, possibly in other processes)."""
@@ -390,6 +395,7 @@ class Simulation:
         event_id = self.emit(now, "chat", sender, item_id=self.item_ids[item], to_user_id=self.user_ids[to], text=text)
         self.message_labels.append((event_id, self.item_ids[item], self.user_ids[sender], ";".join(types), hard,
                                     evidence))
+        self.feedback.message(now, event_id, self.user_ids[to], text, types)
 
     def _removals(self, day_ms: int) -> None:
         """Listings whose time ran out today without a sale are taken down by their seller."""
@@ -429,6 +435,8 @@ class Simulation:
                 else:
                     images.write_all(self.out, specs)
                 self._sessions(day)
+                for ms, kind, user_id, fields in self.feedback.due(day_ms + DAY_MS):
+                    self.emit(ms, kind, user_id, **fields)
                 self._flush_day(day)
             self._write_labels()
             for job in jobs:

@@ -28,6 +28,19 @@ LAST_SESSION_START = DAY_MS - 40 * 60_000   # a session's events stay inside its
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    """Rates of reporting and moderation (a report is per target: the first one counts)."""
+
+    report_fraud_message: float = 0.3     # a scam message's recipient reports it
+    report_honest_message: float = 0.004  # noise: an honest message reported anyway
+    report_fraud_listing: float = 0.25    # someone reports a scam listing
+    report_honest_listing: float = 0.01
+    moderator_accuracy: float = 0.92      # a decision is right this often
+    decision_median_hours: float = 8.0    # log-normal delay from the first report
+    appeal_share: float = 0.6             # honest targets confirmed by mistake that appeal and are cleared
+
+
+@dataclass(frozen=True)
 class Config:
     """Rates of the simulated marketplace; the defaults give the documented ranges."""
 
@@ -42,6 +55,7 @@ class Config:
     text_image_size: int = 256           # pictures with writing are larger so OCR can read them
     missing_gender: float = 0.1
     missing_birth_year: float = 0.12
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)  # reports and moderator decisions
 
 
 @dataclass
