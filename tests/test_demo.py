@@ -58,6 +58,8 @@ def test_demo_runs_every_stage_prints_commands_that_work_and_reruns_as_a_no_op(s
     assert again.returncode == 0, again.stderr[-4000:]
     summary = json.loads(again.stdout.splitlines()[-1])
     assert summary["ingest"]["accepted"] == 0
+    # the sample named here holds the listings' pictures: every one is read (one more image root)
+    assert summary["fraud"]["images"] > 0 and summary["fraud"]["image_errors"] == {}
     assert summary["ingest"]["duplicates"] == summary["ingest"]["read"] > 0
     assert summary["gate"]["promoted"] is True  # the same model, compared with itself
 

@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import threading
+from collections import Counter
 from pathlib import Path
 
 import fsspec
@@ -18,6 +19,7 @@ import pytest
 from PIL import Image
 
 from bunjang_lab.errors import InvalidInput
+from bunjang_lab.fraud.scan import scan_fraud_folder
 from bunjang_lab.fraud.images import scan
 from bunjang_lab.fraud.images.cli import run as images_command
 from bunjang_lab.fraud.images.loading import ImageError
@@ -253,6 +255,9 @@ def test_a_fraud_scan_shard_carries_on_past_every_bad_reference(media, tmp_path,
     good = [r for r in rows if not r["error"]]
     assert [(r["item_id"], Path(r["image"]).name) for r in good] == [("i1", "good.png"), ("i1", "other.png"), ("i2", "good.png")]
     assert json.loads(good[2]["matches"])[0]["listing"] == "i1" and good[2]["flagged"]  # still matched
+    summary = scan_fraud_folder(lake, tmp_path / "fraud", image_index=index)  # the listings are scored on
+    assert summary["listings"] == 2 and summary["images"] == len(rows)
+    assert summary["image_errors"] == dict(sorted(Counter(codes.values()).items()))
 
 
 def test_a_picture_whose_analysis_raises_is_its_own_error(media, tmp_path, monkeypatch, caplog):

@@ -14,6 +14,7 @@ a trained day is reused, and the cache gets an identical new version.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def run_demo(sample: str | Path, *, day: str | None = None, labels: str | Path |
     if not files:
         raise UserError(f"no JSON Lines day files in {sample} (generate some with `python -m bunjang_lab simulate --out {sample}`)")
     labels = Path(labels) if labels else sample / "labels"
+    _allow_pictures_in(sample)
     lake, runs, models, reports = str(paths.lake_dir()), str(paths.runs_dir()), str(paths.models_dir()), str(paths.reports_dir())
     image_index, cache = str(paths.home() / "image_index"), paths.cache_url()
     summary: dict[str, Any] = {"home": str(paths.home()), "seconds": {}}
@@ -96,6 +98,15 @@ def run_demo(sample: str | Path, *, day: str | None = None, labels: str | Path |
                                                                 labels=str(labels) if labels.is_dir() else None))
     summary["try"] = try_next(run)
     return summary
+
+
+def _allow_pictures_in(sample: Path) -> None:
+    """Make the sample folder named here one more image root for this process (its listings'
+    pictures lie in it; ``docs/images.md``, "Image references and bad input")."""
+    from bunjang_lab.fraud.images.sources import ImageSources
+
+    roots = ImageSources.from_env().roots
+    os.environ["BUNJANG_IMAGE_ROOTS"] = os.pathsep.join([*roots, str(sample.resolve())])
 
 
 def try_next(run: Path) -> list[list[str]]:

@@ -71,6 +71,13 @@ def _image_reasons(images: pd.DataFrame | None) -> dict[str, tuple[float, list[d
     return out
 
 
+def _error_counts(images: pd.DataFrame | None) -> dict[str, int]:
+    """Pictures that could not be used, by ``error_code`` (refused references, bad files...)."""
+    if images is None or "error_code" not in images:
+        return {}
+    return {str(code): int(n) for code, n in images["error_code"].dropna().value_counts().sort_index().items()}
+
+
 def _behaviour_reason(row: pd.Series, typical: pd.Series, anomaly_score: float) -> dict | None:
     weight = risk.behaviour_risk(anomaly_score)
     if weight <= 0:
@@ -209,6 +216,7 @@ def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, mode
         "messages": len(message_frame), "flagged_messages": int(message_frame["flagged"].sum()),
         "sellers": len(seller_frame), "flagged_sellers": int(seller_frame["flagged"].sum()),
         "images": 0 if images is None else len(images),
+        "image_errors": _error_counts(images),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     files.write_text(folder / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
