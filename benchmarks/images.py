@@ -57,6 +57,8 @@ SAMPLE = REPO_ROOT / "data" / "sample"
 #: The previous round's policy, recomputed as a same-run baseline: trimmed correlation
 #: only behind agreeing hashes (no overlay arm).
 PREVIOUS_POLICY = replace(DEFAULT_POLICY, overlay=float("inf"))
+#: The policy without PDQ (no hash reaches the quality asked): what PDQ adds, same run.
+WITHOUT_PDQ = replace(DEFAULT_POLICY, pdq_quality=101)
 SCENES = ("astronaut", "camera", "chelsea", "coffee", "rocket", "moon", "coins", "clock",
           "hubble_deep_field", "immunohistochemistry", "retina", "page", "text", "cell")
 TEXTURES = ("brick", "grass", "gravel")
@@ -372,7 +374,8 @@ def _interval(values) -> dict:
 def bench_seller_edits(repeats: int = 2, sample_queries: int = 600) -> dict:
     """Recall per edit (any match to the photo), the copies' wrong matches, and the share of
     sample pictures with a match to an unrelated picture (their precision at the policy's
-    fixed thresholds); ``full frame only`` is the previous round's query, same index."""
+    fixed thresholds); ``full frame only`` is the previous round's query and
+    ``without_pdq`` the policy without the PDQ hash, same index, same copies."""
     photos = real_photos()
     labels = sample_labels()
     index = ImageIndex(Path(__import__("tempfile").mkdtemp()))
@@ -383,19 +386,24 @@ def bench_seller_edits(repeats: int = 2, sample_queries: int = 600) -> dict:
     rng = random.Random(20)
     out, seconds = {"photos": sorted(photos), "sample_pictures_indexed": len(labels)}, []
     for name, edit in catalogue(rng, others).items():
-        found, before, wrong = [], [], 0
+        found, before, no_pdq, wrong = [], [], [], 0
         for photo_name, photo in photos.items():
             for _ in range(repeats):
                 copy = edit(photo)
                 start = time.process_time()
-                matches = find_matches(index, query_hashes(copy))
+                query = query_hashes(copy)
+                matches = find_matches(index, query)
                 seconds.append(time.process_time() - start)
                 found.append(any(m["listing"] == photo_name for m in matches))
                 wrong += any(m["listing"] != photo_name for m in matches)
                 full_frame = find_matches(index, hash_image(copy, crops=(), with_boxes=False))
                 before.append(any(m["listing"] == photo_name for m in full_frame))
+                no_pdq.append(any(m["listing"] == photo_name for m in find_matches(index, query, WITHOUT_PDQ)))
+        found_, before_, no_pdq_ = (np.array(v, float) for v in (found, before, no_pdq))
         out[name] = {"recall": _interval(found), "full_frame_only": round(float(np.mean(before)), 3),
-                     "gain": {k: round(v, 3) for k, v in paired_bootstrap(np.array(found, float), np.array(before, float)).items()},
+                     "gain": {k: round(v, 3) for k, v in paired_bootstrap(found_, before_).items()},
+                     "without_pdq": round(float(np.mean(no_pdq)), 3),
+                     "pdq_gain": {k: round(v, 3) for k, v in paired_bootstrap(found_, no_pdq_).items()},
                      "wrong_matches": wrong}
         print(f"  {name}: {json.dumps(out[name])}", flush=True)
     related = {}
@@ -403,13 +411,16 @@ def bench_seller_edits(repeats: int = 2, sample_queries: int = 600) -> dict:
         if r["copy_of"]:
             related.setdefault(r["image"], set()).add(r["copy_of"])
             related.setdefault(r["copy_of"], set()).add(r["image"])
-    false_any, false_strong = [], []
+    false_any, false_strong, false_no_pdq = [], [], []
     for r in labels[:sample_queries]:
-        matches = [m for m in find_matches(index, query_hashes(open_image((SAMPLE / r["image"]).read_bytes())))
-                   if m["listing"] != r["image"] and m["listing"] not in related.get(r["image"], ())]
+        query = query_hashes(open_image((SAMPLE / r["image"]).read_bytes()))
+        same_photo = {r["image"], *related.get(r["image"], ())}
+        matches = [m for m in find_matches(index, query) if m["listing"] not in same_photo]
         false_any.append(bool(matches))
         false_strong.append(any(m["strong"] for m in matches))
-    out["sample_pictures_with_a_false_match"] = {"any": _interval(false_any), "strong": _interval(false_strong)}
+        false_no_pdq.append(any(m["listing"] not in same_photo for m in find_matches(index, query, WITHOUT_PDQ)))
+    out["sample_pictures_with_a_false_match"] = {"any": _interval(false_any), "strong": _interval(false_strong),
+                                                 "any_without_pdq": _interval(false_no_pdq)}
     out["query_cpu_ms"] = {"median": round(1000 * statistics.median(seconds), 1),
                            "p99": round(1000 * float(np.percentile(seconds, 99)), 1)}
     return out

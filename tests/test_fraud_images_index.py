@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bunjang_lab.fraud.images.hashing import ImageHashes
-from bunjang_lab.fraud.images.index import ImageIndex, LinearScan, MultiIndexHashing, RangeIndex
+from bunjang_lab.fraud.images.index import SEGMENT_FILES, ImageIndex, LinearScan, MultiIndexHashing, RangeIndex, WideRangeIndex
 
 IMPLEMENTATIONS = [LinearScan, lambda: MultiIndexHashing(5), lambda: MultiIndexHashing(4), lambda: MultiIndexHashing(9)]
 
@@ -66,6 +66,18 @@ def test_multi_index_hashing_never_misses(values, q, r):
     assert rows.tolist() == reference(hashes, q, r)
 
 
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), min_size=4, max_size=4), min_size=1, max_size=40),
+       st.lists(st.integers(0, 2**64 - 1), min_size=4, max_size=4), st.integers(0, 40), st.integers(0, 3))
+@settings(max_examples=60, deadline=None)
+def test_wide_hashes_are_searched_exactly(values, q, r, near):
+    hashes = np.array(values, dtype=np.uint64)
+    hashes[: near] = np.array(q, dtype=np.uint64) ^ np.uint64(0b1011)  # some within a few bits
+    rows, distances = WideRangeIndex(4).add(hashes).query(q, r)
+    reference = np.bitwise_count(hashes ^ np.array(q, dtype=np.uint64)).sum(axis=1)
+    assert rows.tolist() == np.flatnonzero(reference <= r).tolist()
+    assert distances.tolist() == reference[reference <= r].tolist()
+
+
 def test_an_empty_index_answers_nothing():
     for make in IMPLEMENTATIONS:
         rows, distances = make().query(123, 8)
@@ -101,7 +113,7 @@ def test_a_reader_sees_other_writers_after_reload_and_compaction(tmp_path):
     writer.add([picture(2)])
     assert len(reader) == 0 and len(reader.reload()) == 2
     writer.compact()
-    assert len(list(tmp_path.glob("seg-*"))) == 3  # one segment: pictures, hashes, thumbnails
+    assert len(list(tmp_path.glob("seg-*"))) == len(SEGMENT_FILES)  # one segment: pictures, hashes, thumbnails, PDQ
     writer.add([picture(3)])
     assert [reader.reload().picture(i)["key"] for i in range(3)] == ["key1", "key2", "key3"]
 

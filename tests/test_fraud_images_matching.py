@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 import skimage.data
 from PIL import Image, ImageDraw, ImageOps
 
-from bunjang_lab.fraud.images import edits
+from bunjang_lab.fraud.images import edits, regions
 from bunjang_lab.fraud.images.hashing import hash_image, query_hashes
 from bunjang_lab.fraud.images.index import ImageIndex
 from bunjang_lab.fraud.images.matching import DEFAULT_POLICY, find_matches
@@ -52,9 +53,9 @@ def test_edited_copies_of_a_photo_match_it_and_only_it(photo_index, transform):
 
 
 #: Copies of the six photos found per seller edit, out of 6 (benchmarks/images.py has the
-#: recall over more photos and draws); collages cut each photo to its cell's aspect, often
-#: by more than the 10% the stored crops cover.
-SELLER_EDIT_FLOOR = {"collage of 2-4": 1, "banner top and bottom": 4, "rotate+frame+caption": 3, "caption band": 4}
+#: recall over more photos and draws): the misses are the coins under banners and under
+#: a turn, frame and caption, and the rocket in a collage.
+SELLER_EDIT_FLOOR = {"collage of 2-4": 5, "banner top and bottom": 5, "rotate+frame+caption": 5}
 
 
 @pytest.mark.parametrize("transform", SELLER_EDITS)
@@ -65,7 +66,7 @@ def test_seller_edits_are_found_and_never_match_another_photo(photo_index, trans
         listings = [m["listing"] for m in find_matches(photo_index, query_hashes(edit(load_photo(name))))]
         assert set(listings) <= {name}, (transform, name, listings)
         found += listings == [name]
-    assert found >= SELLER_EDIT_FLOOR.get(transform, 5), (transform, found)
+    assert found >= SELLER_EDIT_FLOOR.get(transform, 6), (transform, found)
 
 
 def test_a_turned_framed_copy_is_found_through_its_regions(photo_index):
@@ -141,3 +142,31 @@ def test_overlay_arm_does_not_vouch_for_different_objects_on_one_plain_backgroun
         assert (scores.overlay_share >= DEFAULT_POLICY.overlay).any()  # the case the guard is for
         _, strong = DEFAULT_POLICY.judge(np.zeros(len(scores.trimmed), bool), scores)
         assert (strong == (scores.correlation >= DEFAULT_POLICY.verified)).all(), number
+
+
+def test_pdq_finds_copies_through_its_own_index(photo_index):
+    # with the pHash and dHash searches turned off, the PDQ hashes alone still bring the
+    # copy (their eight turns and mirrors: a turned copy too) to the verification
+    blind = replace(DEFAULT_POLICY, search=-1)
+    for name in PHOTOS:
+        copy = edits.jpeg(load_photo(name).transpose(Image.Transpose.ROTATE_90), 40)
+        assert [m["listing"] for m in find_matches(photo_index, query_hashes(copy), blind)] == [name], name
+        assert find_matches(photo_index, query_hashes(copy), replace(blind, pdq_quality=101)) == []
+
+
+def test_grey_and_sepia_copies_of_colour_photos_are_compared_in_luminance(photo_index):
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        photo = load_photo(name)
+        for copy in (photo.convert("L").convert("RGB"), ImageOps.colorize(photo.convert("L"), (40, 26, 13), (255, 240, 192))):
+            matches = find_matches(photo_index, query_hashes(copy))
+            assert [(m["listing"], m["strong"]) for m in matches] == [(name, True)], name
+
+
+def test_collage_cells_butted_together_are_found_at_the_grid():
+    photos = [load_photo(n).resize((200, 200)) for n in ("astronaut", "coffee", "chelsea")]
+    row = Image.new("RGB", (600, 200))
+    for number, photo in enumerate(photos):
+        row.paste(photo, (200 * number, 0))
+    cells = regions.collage_cells(row)
+    for number in range(3):
+        assert any(abs(cell[0] - number / 3) < 0.02 and abs(cell[2] - (number + 1) / 3) < 0.02 for cell in cells), cells

@@ -142,6 +142,47 @@ class MultiIndexHashing(RangeIndex):
         return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
+class WideRangeIndex:
+    """The :class:`RangeIndex` contract for hashes of several 64-bit words (PDQ's 256 bits
+    are four). A hash within ``r`` of the query is within ``r // words`` of it in one of
+    its words (pigeonhole), so each word is searched in its own :class:`MultiIndexHashing`
+    and the union verified on all of them; queries stay exact.
+
+    >>> hashes = np.array([[0, 0], [0b111, 1], [2**64 - 1, 0]], dtype=np.uint64)
+    >>> rows, dist = WideRangeIndex(2).add(hashes).query([0, 0], 4)
+    >>> rows.tolist(), dist.tolist()
+    ([0, 1], [0, 4])
+    """
+
+    def __init__(self, words: int):
+        self.words = words
+        self._parts = [MultiIndexHashing() for _ in range(words)]
+        self._hashes = np.empty((0, words), dtype=U64)
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    @property
+    def hashes(self) -> np.ndarray:
+        return self._hashes
+
+    def add(self, hashes) -> "WideRangeIndex":
+        """Append hashes (``(n, words)`` integers); their rows follow the existing ones."""
+        new = np.asarray(hashes, dtype=U64).reshape(-1, self.words)
+        self._hashes = np.concatenate([self._hashes, new])
+        for part, column in zip(self._parts, new.T):
+            part.add(column)
+        return self
+
+    def query(self, q, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, distances) of all stored hashes within distance ``r`` of ``q``, by row."""
+        q = np.asarray(q, dtype=U64).reshape(self.words)
+        rows = np.unique(np.concatenate([part.query(word, r // self.words)[0] for part, word in zip(self._parts, q)]))
+        distances = np.bitwise_count(self._hashes[rows] ^ q).sum(axis=1).astype(np.int64)
+        keep = distances <= r
+        return rows[keep], distances[keep]
+
+
 def _verify(hashes: np.ndarray, rows: np.ndarray, q, r: int):
     distances = np.bitwise_count(hashes[rows] ^ U64(q))
     keep = distances <= r
@@ -153,11 +194,15 @@ def _verify(hashes: np.ndarray, rows: np.ndarray, q, r: int):
 #: What is stored per picture; ``key`` is the SHA-256 of the file's bytes.
 PICTURE_COLUMNS = ("image", "listing", "seller", "key")
 MANIFEST = "manifest.json"
-SEGMENT_FILES = (".pictures.json", ".hashes.npy", ".thumbs.npy")
+SEGMENT_FILES = (".pictures.json", ".hashes.npy", ".thumbs.npy", ".pdq.npy")
 #: 3: verification thumbnails per picture; 4: content boxes with their own thumbnails,
-#: picture metadata in JSON (reading an index needs no pyarrow).
-FORMAT_VERSION = 4
-_ROW = np.dtype([("picture", "<i4"), ("variant", "i1"), ("thumb", "<i4"), ("phash", "<u8"), ("dhash", "<u8")])
+#: picture metadata in JSON (reading an index needs no pyarrow); 5: deep cuts (the box a
+#: row's thumbnail is cut to before verifying), the PDQ hash of every thumbnail's picture.
+FORMAT_VERSION = 5
+_ROW = np.dtype([("picture", "<i4"), ("variant", "i1"), ("thumb", "<i4"), ("cut", "<f4", (4,)),
+                 ("phash", "<u8"), ("dhash", "<u8")])
+#: Per thumbnail: the PDQ hash (four words) of what it shows and PDQ's quality score (0-100).
+_PDQ = np.dtype([("pdq", "<u8", (4,)), ("quality", "u1")])
 
 
 class ImageIndex:
@@ -170,7 +215,8 @@ class ImageIndex:
     A segment is ``seg-<n>.pictures.json`` (image, listing, seller, key) plus
     ``seg-<n>.hashes.npy`` (picture number within the segment, variant, thumbnail number
     within the segment, pHash, dHash) and ``seg-<n>.thumbs.npy`` (the verification
-    thumbnails: each picture's, zeros when unknown, then its content boxes').
+    thumbnails: each picture's, zeros when unknown, then its content boxes') and
+    ``seg-<n>.pdq.npy`` (per thumbnail, the PDQ hash and quality of what it shows).
     Adding writes a new segment, then replaces ``manifest.json`` atomically, under an
     exclusive file lock, so parallel writers (Airflow shards) never lose each other's
     pictures and a crash leaves at worst unlisted files that :meth:`compact` deletes.
@@ -200,10 +246,14 @@ class ImageIndex:
         self._by_image: dict[tuple[str, str], int] = {}  # (image, listing) -> picture number
         self.picture_of_row = np.empty(0, dtype=np.int64)
         self.thumb_of_row = np.empty(0, dtype=np.int64)
+        self.cut_of_row = np.empty((0, 4), dtype=np.float32)
         self._variant = np.empty(0, dtype=np.int8)
         self.thumbnails = np.empty((0, SIDE, SIDE, 3), dtype=np.uint8)
         self.phash = MultiIndexHashing()
         self.dhash = MultiIndexHashing()
+        self.pdq = WideRangeIndex(4)  # rows are thumbnails
+        self.pdq_quality = np.empty(0, dtype=np.uint8)
+        self.row_of_thumb = np.empty(0, dtype=np.int64)  # the hash row of what a thumbnail shows
 
     def __len__(self) -> int:
         """Number of stored pictures."""
@@ -251,13 +301,16 @@ class ImageIndex:
             if not fresh:
                 return 0
             meta = {c: [p[c] for p in fresh] for c in PICTURE_COLUMNS}
-            rows, thumbs = [], []
+            rows, thumbs, pdqs = [], [], []
             for number, p in enumerate(fresh):
                 hashes = p["hashes"]
-                rows += [(number, variant, len(thumbs) + thumb, ph, dh) for variant, ((ph, dh), thumb)
-                         in enumerate(zip(hashes.stored_variants(), hashes.variant_thumbnails()))]
+                rows += [(number, variant, len(thumbs) + thumb, cut, ph, dh) for variant, ((ph, dh), thumb, cut)
+                         in enumerate(zip(hashes.stored_variants(), hashes.variant_thumbnails(), hashes.variant_cuts()))]
                 thumbs += [_thumbnail_of(hashes), *hashes.box_thumbnails]
-            self._write(meta, np.array(rows, dtype=_ROW), np.stack(thumbs), [*self._segments, None])
+                pdqs += [(words, quality) for *words, quality in hashes.pdq]
+                pdqs += [((0,) * 4, 0)] * (len(thumbs) - len(pdqs))  # hashes made without PDQ
+            self._write(meta, np.array(rows, dtype=_ROW), np.stack(thumbs), [*self._segments, None],
+                        np.array(pdqs, dtype=_PDQ))
             self.reload()
             return len(fresh)
 
@@ -269,26 +322,29 @@ class ImageIndex:
             if len(self._segments) > 1:
                 rows = np.empty(self.rows, dtype=_ROW)
                 rows["picture"], rows["variant"], rows["thumb"] = self.picture_of_row, self._variant, self.thumb_of_row
+                rows["cut"] = self.cut_of_row
                 rows["phash"], rows["dhash"] = self.phash.hashes, self.dhash.hashes
-                self._write(self._pictures, rows, self.thumbnails, [None])
+                pdqs = np.empty(len(self.thumbnails), dtype=_PDQ)
+                pdqs["pdq"], pdqs["quality"] = self.pdq.hashes, self.pdq_quality
+                self._write(self._pictures, rows, self.thumbnails, [None], pdqs)
                 self.reload()
             listed = {f"{name}{suffix}" for name in self._segments for suffix in SEGMENT_FILES}
             for stale in self.path.glob("seg-*"):
                 if stale.name not in listed:
                     stale.unlink()
 
-    def _write(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray, segments: list) -> None:
+    def _write(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray, segments: list, pdqs: np.ndarray) -> None:
         """Write a segment and a manifest listing ``segments`` (None marks the new one)."""
         name = f"seg-{time.time_ns():x}-{os.getpid()}"
         columns = {c: [None if v is None else str(v) for v in meta[c]] for c in PICTURE_COLUMNS}
         files.write_text(self.path / f"{name}.pictures.json", json.dumps(columns, ensure_ascii=False), fsync=True)
-        for suffix, array in ((".hashes.npy", rows), (".thumbs.npy", thumbs)):
+        for suffix, array in ((".hashes.npy", rows), (".thumbs.npy", thumbs), (".pdq.npy", pdqs)):
             with files.atomic_path(self.path / f"{name}{suffix}", fsync=True) as tmp, open(tmp, "wb") as handle:
                 np.save(handle, array)
         manifest = {"format": FORMAT_VERSION, "segments": [name if s is None else s for s in segments]}
         files.write_text(self.path / MANIFEST, json.dumps(manifest, indent=1), fsync=True)
 
-    def _append(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray):
+    def _append(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray, pdqs: np.ndarray):
         first = len(self)
         for number in range(len(meta["key"])):
             pair = (meta["key"][number], meta["listing"][number])
@@ -298,6 +354,12 @@ class ImageIndex:
             self._pictures[c].extend(meta[c])
         self.picture_of_row = np.concatenate([self.picture_of_row, rows["picture"].astype(np.int64) + first])
         self.thumb_of_row = np.concatenate([self.thumb_of_row, rows["thumb"].astype(np.int64) + len(self.thumbnails)])
+        self.cut_of_row = np.concatenate([self.cut_of_row, rows["cut"]])
+        uncut = np.flatnonzero(~rows["cut"].any(axis=1))
+        _, own = np.unique(rows["thumb"][uncut], return_index=True)  # a picture's full frame, a box's own row
+        self.row_of_thumb = np.concatenate([self.row_of_thumb, uncut[own] + self.rows])
+        self.pdq.add(pdqs["pdq"])
+        self.pdq_quality = np.concatenate([self.pdq_quality, pdqs["quality"]])
         self._variant = np.concatenate([self._variant, rows["variant"]])
         self.thumbnails = np.concatenate([self.thumbnails, thumbs])
         self.phash.add(rows["phash"])
@@ -325,9 +387,9 @@ class ImageIndex:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray, np.ndarray]:
+def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
     meta = json.loads((folder / f"{name}.pictures.json").read_text(encoding="utf-8"))
-    return meta, np.load(folder / f"{name}.hashes.npy"), np.load(folder / f"{name}.thumbs.npy")
+    return meta, *(np.load(folder / f"{name}{suffix}") for suffix in SEGMENT_FILES[1:])
 
 
 def _thumbnail_of(hashes) -> np.ndarray:

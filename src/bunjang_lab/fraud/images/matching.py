@@ -31,7 +31,7 @@ import numpy as np
 
 from bunjang_lab.fraud.images.hashing import ImageHashes, View
 from bunjang_lab.fraud.images.index import ImageIndex
-from bunjang_lab.fraud.images.verify import Similarity, similarity
+from bunjang_lab.fraud.images.verify import Similarity, monochrome, similarity
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class MatchPolicy:
     overlay: float = 0.9
     kept_contrast: float = 0.1
     supported: float = 0.75
+    pdq: int = 31
+    pdq_quality: int = 50
 
     def accepts(self, phash_distance, dhash_distance):
         """Vectorised: which (pHash, dHash) distance pairs agree on a match.
@@ -87,10 +89,13 @@ def find_matches(index: ImageIndex, hashes: ImageHashes, policy: MatchPolicy = D
     alignment (1 = identical).
     """
     best: dict[int, dict] = {}
+    by_pdq: dict[tuple, np.ndarray] = {}  # a region's turns share its eight PDQ hashes
     for number_of_view, view in enumerate(hashes.query_views()):
         if view.thumbnail is None:  # nothing to verify with
             continue
-        for number, distance, sim, strong in _verified(index, view, policy, extra=number_of_view > 0):
+        if view.pdq not in by_pdq:
+            by_pdq[view.pdq] = _pdq_rows(index, view, policy)
+        for number, distance, sim, strong in _verified(index, view, policy, by_pdq[view.pdq], extra=number_of_view > 0):
             found = best.get(number)
             if found is None or (strong, -distance, sim) > (found["strong"], -found["distance"], found["similarity"]):
                 best[number] = {**index.picture(number), "distance": distance, "similarity": sim, "strong": strong,
@@ -98,32 +103,62 @@ def find_matches(index: ImageIndex, hashes: ImageHashes, policy: MatchPolicy = D
     return sorted(best.values(), key=lambda m: (not m["strong"], m["distance"], m["position"]))
 
 
-def _verified(index: ImageIndex, view: View, policy: MatchPolicy, extra: bool) -> list[tuple[int, int, float, bool]]:
-    """(picture, distance, similarity, strong) of the stored pictures matching one view;
+def _verified(index: ImageIndex, view: View, policy: MatchPolicy, by_pdq: np.ndarray,
+              extra: bool) -> list[tuple[int, int, float, bool]]:
+    """(picture, distance, similarity, strong) of the stored pictures matching one view
+    (``by_pdq``: the rows its PDQ hashes found, :func:`_pdq_rows`);
     an ``extra`` view (a turn or a region) must pass both the hashes and the plain
     correlation: the regions of look-alike pictures (one object on a plain or blurred
-    background) are alike, so the looser arms would match them."""
+    background) are alike, so the looser arms would match them; so must a stored deep
+    cut (:data:`~bunjang_lab.fraud.images.hashing.BAND_CUTS`). A monochrome view (a
+    grey, sepia or faded copy of a colour photo) is also compared in luminance, under
+    that strict rule."""
     found_rows, found_distances, found_agree = [], [], []
     for qp, qd in view.variants():
-        rows = np.union1d(index.phash.query(qp, policy.search)[0], index.dhash.query(qd, policy.search)[0])
+        rows = np.union1d(np.union1d(index.phash.query(qp, policy.search)[0], index.dhash.query(qd, policy.search)[0]),
+                          by_pdq)
         p = np.bitwise_count(index.phash.hashes[rows] ^ np.uint64(qp)).astype(np.int64)
         d = np.bitwise_count(index.dhash.hashes[rows] ^ np.uint64(qd)).astype(np.int64)
         found_rows.append(rows)
         found_distances.append(p + d)
-        found_agree.append(policy.accepts(p, d))
+        found_agree.append(policy.accepts(p, d) | np.isin(rows, by_pdq))
     rows = np.concatenate(found_rows)
     if not len(rows):
         return []
-    # candidates are thumbnails: a picture's full frame and each of its content boxes
-    thumbs, first, inverse = np.unique(index.thumb_of_row[rows], return_index=True, return_inverse=True)
+    # candidates are thumbnails cut to a box: a picture's full frame, each of its content
+    # boxes, each of its deep cuts
+    keys = np.column_stack([index.thumb_of_row[rows], index.cut_of_row[rows]])
+    candidates, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
     pictures = index.picture_of_row[rows][first]
-    distances = np.full(len(thumbs), np.iinfo(np.int64).max)
+    distances = np.full(len(candidates), np.iinfo(np.int64).max)
     np.minimum.at(distances, inverse, np.concatenate(found_distances))
-    agree = np.zeros(len(thumbs), dtype=bool)
+    agree = np.zeros(len(candidates), dtype=bool)
     np.logical_or.at(agree, inverse, np.concatenate(found_agree))
-    scores = similarity(view.thumbnail, index.thumbnails[thumbs])
+    thumbs, cuts = index.thumbnails[candidates[:, 0].astype(np.int64)], candidates[:, 1:]
+    scores = similarity(view.thumbnail, thumbs, cuts)
     matched, strong = policy.judge(agree, scores)
+    strict = agree & (scores.correlation >= policy.verified)
     if extra:
-        matched = strong = agree & (scores.correlation >= policy.verified)
+        matched = strong = strict
+    else:  # a deep cut of a look-alike picture is freer to fit: the strict rule too
+        deep = cuts.any(axis=1)
+        matched, strong = np.where(deep, strict, matched), np.where(deep, strict, strong)
+    if monochrome(view.thumbnail):
+        in_grey = similarity(view.thumbnail, thumbs, cuts, grey=True).correlation
+        faded = agree & (in_grey >= policy.verified) & (in_grey > scores.correlation)
+        matched, strong = matched | faded, strong | faded
+        scores = scores._replace(correlation=np.where(faded, in_grey, scores.correlation))
     return [(int(n), int(dist), round(float(sim), 3), bool(s))
             for n, dist, sim, s in zip(pictures[matched], distances[matched], scores.correlation[matched], strong[matched])]
+
+
+def _pdq_rows(index: ImageIndex, view: View, policy: MatchPolicy) -> np.ndarray:
+    """The hash rows of the stored thumbnails within :attr:`MatchPolicy.pdq` bits of one of
+    the view's PDQ hashes (its turns and mirrors), both of PDQ quality
+    :attr:`MatchPolicy.pdq_quality` at least (below it a hash rests on too little, e.g. a
+    plain picture): PDQ's own threshold for a match, so they count as agreeing hashes."""
+    if view.pdq_quality < policy.pdq_quality:
+        return np.empty(0, dtype=np.int64)
+    thumbs = np.unique(np.concatenate([index.pdq.query(words, policy.pdq)[0] for words in view.pdq]))
+    return np.sort(index.row_of_thumb[thumbs[index.pdq_quality[thumbs] >= policy.pdq_quality]])

@@ -14,9 +14,13 @@ not. So:
   first then columns, and columns first then rows: which comes first matters (a column
   through a screenshot's photo is mostly page), and both orders together turn with
   the picture, so a rotated copy is cut like its original;
-* :func:`collage_cells` splits what is left along straight seams: a flat line across the
-  whole box (a gap) or a step between two columns or rows that runs along most of it
-  (two photos butted together), twice at most, so 2 to 4 cells.
+* :func:`centred_box` finds a photo centred on a square of its own blurred copy (what
+  apps do to post a photo uncut), by the pair of lines at the same distance from both
+  ends where the sharp photo meets the blur;
+* :func:`collage_cells` splits the picture along straight seams at a half or a third of
+  it (collage apps use grids of equal cells): a run of flat lines (a gap) or a line
+  where neighbouring pixels stop being alike (two photos butted together), then each
+  part along the other axis, so 2 to 4 cells (3 to 6 for rows of three).
 
 The matcher hashes every region found, as well as the whole picture, and the index
 stores the content box of every picture beside its full frame, so a photo on a plain
@@ -31,7 +35,7 @@ Everything runs on a copy of at most :data:`WORK_SIDE` pixels (about 2 ms).
 >>> pair = Image.new("RGB", (410, 120), "black")
 >>> pair.paste(photo, (0, 0)); pair.paste(photo.rotate(180), (210, 0))
 >>> [[round(v, 2) for v in cell] for cell in collage_cells(pair)]
-[[0.0, 0.0, 0.48, 1.0], [0.52, 0.0, 1.0, 1.0]]
+[[0.0, 0.0, 0.49, 1.0], [0.51, 0.0, 1.0, 1.0]]
 """
 
 from __future__ import annotations
@@ -58,13 +62,18 @@ SMOOTH_STEP = 6
 BAND_GAP = 0.2
 #: A region is kept when it spans at least this share of the picture's width and height.
 MIN_SPAN = 0.15
-#: A seam between butted photos: a step above :data:`SEAM_STEP` along this share of the
-#: line, at least :data:`SEAM_CONTRAST` times as often as along the lines beside it.
+#: A frame or band meets the photo where a step above :data:`SEAM_STEP` runs along this
+#: share of the line.
 SEAM_SHARE = 0.6
 SEAM_STEP = 20
+#: Two photos butted together: neighbouring lines differ on average by :data:`SEAM_STEP`
+#: and this many times more than the neighbouring lines around them do.
 SEAM_CONTRAST = 3.0
-#: Seams are searched between these shares of the box (cells are not slivers).
-SEAM_RANGE = (0.2, 0.8)
+#: The margins of a photo centred on its blurred copy are looked for up to this share of the side.
+CENTRED_MARGIN = 0.3
+#: Collage seams are looked for at these fractions of a box, give or take GRID_SLACK.
+GRID = (1 / 2, 1 / 3, 2 / 3)
+GRID_SLACK = 0.04
 #: Boxes closer than this on every side are the same region.
 SAME_BOX = 0.02
 
@@ -98,24 +107,53 @@ def content_boxes(img: Image.Image | np.ndarray, to_edge: bool = False) -> list[
     return boxes
 
 
-def collage_cells(img: Image.Image | np.ndarray, depth: int = 2) -> list[Box]:
-    """The cells of a collage (after peeling its outer frame), each peeled again; empty
-    when no seam is found."""
+def collage_cells(img: Image.Image | np.ndarray) -> list[Box]:
+    """The cells of a collage, each without what is left of its gap or frame; empty when no
+    seam is found. Collage apps lay photos out on a grid of equal cells (side by side,
+    stacked, 2x2, three in a row, one big and two small), so seams are looked for at a
+    half or a third of the picture, where a run of flat lines (a gap) or a line where
+    neighbouring pixels stop being alike (two photos butted together) lies; then in
+    each part along the other axis. Both the parts and their cells are returned, for
+    columns first and for rows first."""
     pixels = working_copy(img) if isinstance(img, Image.Image) else img
     height, width = pixels.shape[:2]
-    outer = _peel(pixels, (0, height, 0, width), True)
-    if outer[1] - outer[0] < 16 or outer[3] - outer[2] < 16:
-        return []
-    cells = _split(pixels, outer, depth)
-    if len(cells) < 2:
-        return []
-    out = []
-    for cell in cells:
-        top, bottom, left, right = _peel(pixels, cell, True)
-        box = (left / width, top / height, right / width, bottom / height)
-        if _spans(box):
-            out.append(box)
+    whole = (0, height, 0, width)
+    cells = []
+    for columns in (True, False):  # both orders: a false seam across one axis loses no cell
+        parts = _grid_split(pixels, whole, columns)
+        if len(parts) > 1:
+            cells += parts + [cell for part in parts for cell in _grid_split(pixels, part, not columns)]
+    out: list[Box] = []
+    for cell in cells:  # as cut, and without what is left of a gap or frame around it
+        for top, bottom, left, right in (cell, _peel(pixels, cell, True, to_edge=True)):
+            box = (left / width, top / height, right / width, bottom / height)
+            if _spans(box) and not any(_same(box, b) for b in out):
+                out.append(box)
     return out
+
+
+def centred_box(img: Image.Image | np.ndarray) -> list[Box]:
+    """The photo an app centred on a square of its own blurred, enlarged copy: on each
+    axis, the pair of lines at the same distance from both ends (up to
+    :data:`CENTRED_MARGIN` of the side) where neighbouring lines differ most, at least
+    :data:`SEAM_CONTRAST` times more than the lines outside them do (blurred: alike).
+    Empty when neither axis has such margins."""
+    pixels = working_copy(img) if isinstance(img, Image.Image) else img
+    margins = []
+    for lines in (pixels, pixels.transpose(1, 0, 2)):  # rows, then columns
+        count = len(lines)
+        change = np.abs(np.diff(lines, axis=0)).max(axis=2).mean(axis=1)  # between line i and i + 1
+        best, margin = 0.0, 0
+        for k in range(2, int(CENTRED_MARGIN * count)):
+            edge = min(change[k - 1], change[count - 1 - k])
+            outside = np.concatenate([change[:k - 1], change[count - k:]]).mean()
+            if edge >= SEAM_STEP and edge >= SEAM_CONTRAST * (outside + 1) and edge > best:
+                best, margin = edge, k
+        margins.append(margin / count)
+    (top, left) = margins
+    if not top and not left:
+        return []
+    return [(left, top, 1 - left, 1 - top)]
 
 
 def photo_regions(img: Image.Image) -> list[Box]:
@@ -124,7 +162,7 @@ def photo_regions(img: Image.Image) -> list[Box]:
     extra regions a query is matched with."""
     pixels = working_copy(img)
     found: list[Box] = []
-    for box in [*content_boxes(pixels), *content_boxes(pixels, to_edge=True), *collage_cells(pixels)]:
+    for box in [*content_boxes(pixels), *content_boxes(pixels, to_edge=True), *centred_box(pixels), *collage_cells(pixels)]:
         if not _same(box, (0.0, 0.0, 1.0, 1.0)) and not any(_same(box, b) for b in found):
             found.append(box)
     return found
@@ -169,7 +207,7 @@ def _flat_run(lines: np.ndarray, to_edge: bool = False) -> int:
     colour (:data:`EXACT_COLOUR`, :data:`EXACT_SHARE`: what a frame, a band or an app's
     page is, and a photo's sky or wall rarely is) and up to the last step of
     :data:`SEAM_STEP` along :data:`SEAM_SHARE` of the line among them, where they meet
-    the photo."""
+    the photo (without such a step: the run of one-colour lines from the border)."""
     dominant = np.median(lines, axis=1)
     tolerance, share = (EXACT_COLOUR, EXACT_SHARE) if to_edge else (SAME_COLOUR, DOMINANT_SHARE)
     one_colour = (np.abs(lines - dominant[:, None]).max(axis=2) <= tolerance).mean(axis=1) >= share
@@ -187,7 +225,11 @@ def _flat_run(lines: np.ndarray, to_edge: bool = False) -> int:
     if to_edge and peeled:
         strong = (np.abs(np.diff(lines[:peeled + 1], axis=0)).max(axis=2) > SEAM_STEP).mean(axis=1) >= SEAM_SHARE
         edges = np.flatnonzero(strong)
-        return int(edges[-1]) + 1 if len(edges) else 0
+        if len(edges):
+            return int(edges[-1]) + 1
+        # no step along most of the line (a dark frame beside a photo dark along much of
+        # its edge): the frame is the run of one-colour lines from the border
+        return int(np.argmin(one_colour)) if not one_colour.all() else 0
     return peeled
 
 
@@ -195,51 +237,53 @@ def _close(colour: np.ndarray, other: np.ndarray) -> bool:
     return bool(np.abs(colour - other).max() <= SAME_COLOUR)
 
 
-def _split(pixels: np.ndarray, box: tuple[int, int, int, int], depth: int) -> list[tuple[int, int, int, int]]:
-    """``box`` (top, bottom, left, right) split along its strongest seam, recursively."""
+def _grid_split(pixels: np.ndarray, box: tuple[int, int, int, int], columns: bool) -> list[tuple[int, int, int, int]]:
+    """The parts of ``box`` (top, bottom, left, right) between the seams found near the
+    :data:`GRID` fractions across its ``columns`` (or rows), for each seam alone and for
+    both thirds together (three in a row; when one third's seam is found, the other is
+    taken at its third); ``[box]`` when there is none."""
     top, bottom, left, right = box
-    if depth == 0 or bottom - top < 16 or right - left < 16:
-        return [box]
     region = pixels[top:bottom, left:right]
-    for axis in (1, 0):  # columns first: side-by-side collages are the commonest
-        seam = _seam(region if axis == 1 else region.transpose(1, 0, 2))
-        if seam is None:
-            continue
-        first, second = seam
-        if axis == 1:
-            parts = [(top, bottom, left, left + first), (top, bottom, left + second, right)]
-        else:
-            parts = [(top, top + first, left, right), (top + second, bottom, left, right)]
-        return [cell for part in parts for cell in _split(pixels, part, depth - 1)]
-    return [box]
+    lines = region.transpose(1, 0, 2) if columns else region
+    if len(lines) < 16 or lines.shape[1] < 8:
+        return [box]
+    seams = {fraction: _seam_near(lines, fraction) for fraction in GRID}
+    spans = {span for seam in seams.values() if seam for span in ((0, seam[0]), (seam[1], len(lines)))}
+    if seams[1 / 3] or seams[2 / 3]:  # a row of three whose other seam does not show (alike edges)
+        third = round(len(lines) / 3)
+        first, second = seams[1 / 3] or (third, third), seams[2 / 3] or (len(lines) - third, len(lines) - third)
+        spans |= {(0, first[0]), (first[1], second[0]), (second[1], len(lines))}
+    spans = sorted(span for span in spans if span[1] - span[0] >= 4)
+    if not spans:
+        return [box]
+    if columns:
+        return [(top, bottom, left + a, left + b) for a, b in spans]
+    return [(top + a, top + b, left, right) for a, b in spans]
 
 
-def _seam(region: np.ndarray) -> tuple[int, int] | None:
-    """Where ``region`` (row, column, colour) splits between two columns: a run of flat
-    columns (a gap; returns its first and past-the-last column) or a single column step
-    along most of the height; None when there is neither within :data:`SEAM_RANGE`."""
-    width = region.shape[1]
-    low, high = int(SEAM_RANGE[0] * width), int(SEAM_RANGE[1] * width)
-    columns = region.transpose(1, 0, 2)
-    dominant = np.median(columns, axis=1, keepdims=True)
-    gap = (np.abs(columns - dominant).max(axis=2) <= SAME_COLOUR).mean(axis=1) >= 0.97
-    gap_columns = np.flatnonzero(gap[low:high]) + low
-    if len(gap_columns):
-        middle = gap_columns[np.argmin(np.abs(gap_columns - width / 2))]
-        first = middle
+def _seam_near(lines: np.ndarray, fraction: float) -> tuple[int, int] | None:
+    """The seam between ``lines`` (line, pixel, colour) nearest to ``fraction`` of them,
+    within :data:`GRID_SLACK`: a run of lines of exactly one colour (a gap; its first and
+    past-the-last line), or the boundary where neighbouring lines differ
+    :data:`SEAM_CONTRAST` times more than around it, by :data:`SEAM_STEP` at least (two
+    photos butted together; the same line twice). None when there is neither."""
+    count = len(lines)
+    target = fraction * count
+    low, high = max(1, int((fraction - GRID_SLACK) * count)), min(count - 1, int(np.ceil((fraction + GRID_SLACK) * count)))
+    found = []
+    dominant = np.median(lines, axis=1, keepdims=True)
+    gap = (np.abs(lines - dominant).max(axis=2) <= EXACT_COLOUR).mean(axis=1) >= 0.97
+    inside = np.flatnonzero(gap[low:high]) + low
+    if len(inside):
+        first = last = int(inside[np.argmin(np.abs(inside - target))])
         while first > 0 and gap[first - 1]:
             first -= 1
-        last = middle
-        while last + 1 < width and gap[last + 1]:
+        while last + 1 < count and gap[last + 1]:
             last += 1
-        return int(first), int(last) + 1
-    steps = (np.abs(np.diff(region, axis=1)).max(axis=2) > SEAM_STEP).mean(axis=0)  # per column boundary
-    if len(steps) < 5:
-        return None
-    around = np.maximum(np.roll(steps, 2), np.roll(steps, -2))
-    candidates = [x for x in range(max(low, 2), min(high, len(steps) - 2))
-                  if steps[x] >= SEAM_SHARE and steps[x] >= SEAM_CONTRAST * max(around[x], 0.05)]
-    if not candidates:
-        return None
-    best = max(candidates, key=lambda x: steps[x])
-    return best + 1, best + 1
+        found.append((first, last + 1))
+    change = np.abs(np.diff(lines, axis=0)).max(axis=2).mean(axis=1)  # between line i and i + 1
+    best = low - 1 + int(np.argmax(change[low - 1:high]))
+    around = np.concatenate([change[max(0, best - 6):max(0, best - 1)], change[best + 2:best + 7]])
+    if change[best] >= SEAM_STEP and len(around) and change[best] >= SEAM_CONTRAST * np.median(around):
+        found.append((best + 1, best + 1))
+    return min(found, key=lambda seam: abs((seam[0] + seam[1]) / 2 - target), default=None)

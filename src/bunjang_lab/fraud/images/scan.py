@@ -330,9 +330,10 @@ def merge_shards(part_files: Sequence, index_path, out) -> str:
 def _hashes_to_json(hashes) -> dict:
     return {"phash": hashes.phash, "dhash": hashes.dhash, "phash_mirror": hashes.phash_mirror,
             "dhash_mirror": hashes.dhash_mirror, "crops": hashes.crops, "boxes": hashes.boxes,
-            "deep": hashes.deep, "deep_boxes": hashes.deep_boxes,
+            "deep": hashes.deep, "deep_boxes": hashes.deep_boxes, "pdq": hashes.pdq,
             "thumbnail": _thumb_hex(hashes.thumbnail), "box_thumbnails": [_thumb_hex(t) for t in hashes.box_thumbnails],
-            "views": [[v.phash, v.dhash, v.phash_mirror, v.dhash_mirror, _thumb_hex(v.thumbnail)] for v in hashes.views]}
+            "views": [[v.phash, v.dhash, v.phash_mirror, v.dhash_mirror, _thumb_hex(v.thumbnail),
+                       v.pdq, v.pdq_quality] for v in hashes.views]}
 
 
 def _hashes_from_json(text):
@@ -346,7 +347,9 @@ def _hashes_from_json(text):
                        boxes=tuple(tuple(b) for b in values["boxes"]),
                        box_thumbnails=tuple(_thumb(t) for t in values["box_thumbnails"]),
                        deep=tuple(tuple(c) for c in values["deep"]), deep_boxes=tuple(tuple(b) for b in values["deep_boxes"]),
-                       views=tuple(View(*v[:4], thumbnail=_thumb(v[4])) for v in values["views"]))
+                       pdq=tuple(tuple(int(v) for v in p) for p in values["pdq"]),
+                       views=tuple(View(*v[:4], thumbnail=_thumb(v[4]), pdq=tuple(tuple(int(w) for w in words) for words in v[5]),
+                                        pdq_quality=v[6]) for v in values["views"]))
 
 
 def _thumb_hex(thumb) -> str | None:
