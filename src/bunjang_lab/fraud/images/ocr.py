@@ -161,12 +161,12 @@ def preprocess(img: Image.Image, boxes=None) -> Image.Image | None:
     """
     boxes = text_lines(img) if boxes is None else boxes
     gray = img.convert("L")
-    inks = (grey_ink(*_cut_line(gray, box)) for box in sorted(boxes, key=lambda b: (b[1], b[0])))
-    return _stack([ink for ink in inks if ink is not None])[0]
+    inks = (grey_ink(*cut_line(gray, box)) for box in sorted(boxes, key=lambda b: (b[1], b[0])))
+    return stack_lines([ink for ink in inks if ink is not None])[0]
 
 
 def grey_ink(line: Image.Image, inner: tuple[slice, slice]) -> np.ndarray | None:
-    """The letters of a grey ``line`` (see :func:`_cut_line`) as a mask: Otsu's threshold
+    """The letters of a grey ``line`` (see :func:`cut_line`) as a mask: Otsu's threshold
     and the polarity taken from the box ``inner`` (there text is the minority class),
     ink touching the sides dropped; None for a flat line."""
     from skimage.filters import threshold_otsu
@@ -196,8 +196,8 @@ def colour_page(img: Image.Image, boxes, max_lines: int = COLOUR_LINES) -> Image
     rgb = img.convert("RGB")
     layers = []
     for box in sorted(boxes[:max_lines], key=lambda b: (b[1], b[0])):
-        layers += colour_inks(_cut_line(rgb, box)[0])
-    return _stack(layers)[0]
+        layers += colour_inks(cut_line(rgb, box)[0])
+    return stack_lines(layers)[0]
 
 
 def colour_inks(line: Image.Image) -> list[np.ndarray]:
@@ -365,7 +365,7 @@ def _read_page(page: Image.Image, passes: tuple[str, ...], budget: Budget, engin
     return out
 
 
-def _stack(lines: list[np.ndarray]) -> tuple[Image.Image | None, list[tuple[int, int]]]:
+def stack_lines(lines: list[np.ndarray]) -> tuple[Image.Image | None, list[tuple[int, int]]]:
     """Ink masks as black-on-white lines on one page, with white margins, and the rows
     ``(top, bottom)`` each line lies in (None and [] without lines)."""
     if not lines:
@@ -380,7 +380,7 @@ def _stack(lines: list[np.ndarray]) -> tuple[Image.Image | None, list[tuple[int,
     return page, rows
 
 
-def _cut_line(img: Image.Image, box) -> tuple[Image.Image, tuple[slice, slice]]:
+def cut_line(img: Image.Image, box) -> tuple[Image.Image, tuple[slice, slice]]:
     """The line ``box`` of ``img`` with a small margin, upscaled to :data:`LINE_HEIGHT`,
     and where the box itself lies in it."""
     left, top, right, bottom = box

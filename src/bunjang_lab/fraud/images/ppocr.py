@@ -123,7 +123,7 @@ class PpOcrTesseractEngine:
             for ink in _layers(line):
                 inks.append(ink)
                 owners.append(number)
-        page, rows = ocr._stack(inks)
+        page, rows = ocr.stack_lines(inks)
         if page is None:
             return [""] * len(lines)
         if page.width * page.height > budget.max_page_pixels:
@@ -185,8 +185,8 @@ def _layers(line: np.ndarray) -> list[np.ndarray]:
     pad = max(2, line.shape[0] // 4)
     padded = Image.fromarray(np.pad(line, ((pad, pad), (pad, pad), (0, 0)), mode="edge"))
     box = (pad, pad, pad + line.shape[1], pad + line.shape[0])
-    grey = ocr.grey_ink(*ocr._cut_line(padded.convert("L"), box))
-    return ([grey] if grey is not None else []) + ocr.colour_inks(ocr._cut_line(padded, box)[0])
+    grey = ocr.grey_ink(*ocr.cut_line(padded.convert("L"), box))
+    return ([grey] if grey is not None else []) + ocr.colour_inks(ocr.cut_line(padded, box)[0])
 
 
 def _agreement(tesseract_text: str, recognised: str) -> float:
