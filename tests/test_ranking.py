@@ -621,3 +621,14 @@ def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):
                                                 factors.feature_map.price_edges), pairs)
     explicit = factors.score_rows(X).reshape(len(requests), len(cols))
     assert np.allclose(scores[:, cols][same_hour], explicit[same_hour], atol=1e-4)
+
+
+def test_train_cli_tells_the_gate_in_words_or_prints_json(lake, tmp_path):
+    models = tmp_path / "models"
+    words = _cli("train", "--lake", str(lake), "--out", str(models), "--epochs", "2", "--k", "4", "--gate")
+    assert words.returncode == 0, words.stderr
+    assert words.stdout.splitlines()[-1] == "gate: promoted to latest (no current model)" and "{" not in words.stdout
+    record = _cli("train", "--lake", str(lake), "--out", str(models), "--epochs", "2", "--k", "4", "--gate", "--json")
+    assert record.returncode == 0, record.stderr
+    out = json.loads(record.stdout)
+    assert out["metrics"]["rows"] > 0 and set(out["gate"]) >= {"promoted", "reason"}
