@@ -168,6 +168,8 @@ def test_local_references_stay_under_the_roots(media, tmp_path):
     assert refused(f"{media}/a\0.png", sources).code == "refused"
     assert refused(str(media / "missing.png"), sources).code == "not_found"
     assert refused(str(media), sources).code == "not_a_file"
+    os.mkfifo(media / "pipe.png")  # opening a pipe nobody writes to must not wait
+    assert refused(str(media / "pipe.png"), sources).code == "not_a_file"
     assert ImageSources.from_env().any_local_path().read(str(media / "link.png")) == (tmp_path / "secret.png").read_bytes()
 
 
