@@ -47,7 +47,7 @@ _ASKING = lazy(
     r"되세요|하세요|받으세요|쓰세요|있으세요|가능하세요|편하세요|괜찮으세요)\W*$"
 )
 # A polite request to the reader phrased as a question: still a request.
-_ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁")
+_ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁|ok(?<![a-z]ok)(?![a-z])|오케이")  # "선입금 ok?"
 _EN_QUESTION = lazy(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
 
 _KO_NEGATION = (

@@ -74,6 +74,7 @@ _CONFUSABLES = str.maketrans({
     "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
     "ԛ": "q", "ԝ": "w", "ɡ": "g", "ɩ": "i", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k",
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
+    "з": "3", "б": "6",  # and digits: 01O.ЗЗ44.5566
 })
 # Folded by hand: NFKC leaves them, and they imitate a dot, a middle dot or a zero. (Every
 # middle dot becomes the Latin-1 one: an expression with a class beyond Latin-1 costs a
@@ -510,6 +511,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     else:
         builder.rewrite(_SPACED, _join_spaced)
     _compose_jamo(builder, ascii_only)  # again: jamo typed apart ("ㅋ ㅏ ㅋ ㅏ") are together now
+    if _DEFANG_HINT.search(builder.text):  # again: a spaced-out ending is whole now ("pay . c o m / pay")
+        builder.rewrite(_DEFANG, _defang)
     if _DIGITISH_HINT.search(builder.text):
         builder.rewrite(_DIGITISH, _digitish)
     if _LEET_HINT.search(builder.text):

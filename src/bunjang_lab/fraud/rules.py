@@ -328,8 +328,8 @@ _PREPAY = lazy("|".join((
     r"계좌로 ?(?:주세요|주시면|줘|부탁)|통장으로 ?(?:주세요|주시면|줘|부탁)",  # "계좌로 주세요": the verb left out
     r"돈 ?먼저|돈부터|먼저 ?돈|대금 ?먼저|금액 ?먼저",
     literal_first(_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)"),
-    literal_first(_MONEY_WORDS, r" ?(?:확인 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?(?:바로 |즉시 |당일 |오늘 )?"
-                                r"(?:발송|배송|보내|택배|출고|포장)"),
+    literal_first(_MONEY_WORDS, r" ?(?:확인 ?|완료 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?"
+                                r"(?:바로 |즉시 |당일 |오늘 )?(?:발송|배송|보내|택배|출고|포장)"),
     r"계좌 ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)",
     r"pay (?:me )?first|transfer first|payment first|deposit first|send (?:the )?money first|pay up ?front|"
     r"bank transfer only|transfer only|only (?:accept )?bank transfer",
