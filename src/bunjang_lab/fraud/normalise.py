@@ -9,17 +9,21 @@ thing runs in linear time):
 
 1. Every character outside ASCII, Hangul and keyboard jamo is folded to what it imitates:
    compatibility forms (NFKC: full-width, circled, styled letters and digits), any other
-   digit (``❶``, ``➀``, ``〇``), Latin letters with marks, small capitals or in squares,
-   Cyrillic and Greek look-alikes, conjoining jamo; invisible characters and combining
-   marks are dropped. Then lower case.
+   digit (``❶``, ``➀``, ``〇``, ``零``), Latin letters with marks, small capitals, in squares
+   or parentheses (``⒦``), Cyrillic and Greek look-alikes, conjoining jamo; invisible
+   characters and combining marks are dropped. Then lower case.
 2. Decomposed syllables composed again: ``ㅋㅏㅋㅏㅇㅗㅌㅗㄱ`` becomes ``카카오톡``.
 3. Defanged links and addresses re-armed: ``hxxp``, ``[.]``, ``(dot)``, ``[at]``, ``골뱅이``,
-   ``닷컴``, ``naver 점 com``.
-4. Symbols and emoji inside a word dropped (``카🍫톡``, ``01０✨1234``); spaced-out single
-   characters joined, whatever separates them (``카 카 오 톡``, ``카·톡``, ``0 1 0 - 1 2 3``).
-5. Digits written with look-alike letters inside a long number (``O1O-l234-5678``).
-6. Jamo abbreviations and misspellings of messenger names (``ㅋㅌ``, ``까톡``, ``텔레그렘``),
-   and the words the rules look for split by separators (``카카.오톡``, ``계 좌``).
+   ``닷컴``, ``naver 점 com``, ``bit . ly / 3ab``, ``골뱅이 네이버 닷컴``, ``.c0m``.
+4. Symbols and emoji inside a word dropped (``카🍫톡``, ``01０✨1234``), or read as the dot
+   before a link's ending (``safe🔸com``); spaced-out single characters joined, whatever
+   separates them (``카 카 오 톡``, ``카·톡``, ``0 1 0 - 1 2 3``, line breaks), and composed
+   again if they were jamo; links re-armed again once their endings are whole.
+5. Digits written with look-alike letters inside a long number (``O1O-l234-5678``);
+   messenger names in leetspeak (``k4k40``, ``7elegram``).
+6. Jamo abbreviations and misspellings of messenger names (``ㅋㅌ``, ``까톡``, ``텔레그렘``,
+   half-Latin ``카kao톡``), and the words the rules look for split by separators (``카카.오톡``,
+   ``계 좌``).
 7. Hangul numerals where they stand for digits (runs of at least eight):
    ``공일공 일이삼사 오육칠팔`` becomes ``010 1234 5678``.
 
@@ -45,6 +49,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import product
 from typing import Callable, Iterable
 
 from bunjang_lab.fraud.patterns import TLDS, lazy
@@ -105,20 +110,21 @@ _DEFANG = lazy(
     rf"| +\. ?(?P<spaced_host>{TLDS}) ?/ ?(?=[0-9a-z])"  # "bit . ly / 3abc": a host and its path spaced out
     rf"| ?(?:닷|쩜|점|dot) ?(?={_SPOKEN_TLD})| +\. ?(?={_SPOKEN_TLD})"
 )
+def _spellings(choices: Iterable[Iterable[str]]) -> list[str]:
+    """Every word made of one of each position's ``choices``.
+
+    >>> _spellings([("카", "ka"), ("톡", "talk")])
+    ['카톡', '카talk', 'ka톡', 'katalk']
+    """
+    return ["".join(parts) for parts in product(*choices)]
+
+
 # Leetspeak in a link's ending (".c0m", ".sh0p"): the endings a spoken dot may lead to, each
-# with 0/1/3 for o/i/l/e (every combination but the plain one).
-_LEET_TLD_OF = {"0": "o", "1": "il", "3": "e"}
-
-
-def _leet_spellings(word: str) -> list[str]:
-    spellings = [""]
-    for ch in word:
-        spellings = [s + c for s in spellings for c in (ch, *(d for d, letters in _LEET_TLD_OF.items() if ch in letters))]
-    return [s for s in spellings if s != word and not s.isdigit()]  # ".10" is a number, not ".io"
-
-
+# with 0/1/3 for o/i/l/e (every combination but the plain one; ".10" is a number, not ".io").
+_LEET_OF = {"o": "0", "i": "1", "l": "1", "e": "3"}
 _LEET_TLDS = {leet: tld for tld in ("com", "net", "org", "info", "shop", "top", "site", "online", "store", "click", "link",
-                                     "xyz", "biz", "kr", "io", "co") for leet in _leet_spellings(tld)}
+                                     "xyz", "biz", "kr", "io", "co")
+              for leet in _spellings((ch, *_LEET_OF.get(ch, "")) for ch in tld) if leet != tld and not leet.isdigit()}
 _LEET_TLD = lazy(r"\.(?<=[0-9a-z]\.)(?:" + "|".join(sorted(_LEET_TLDS, key=len, reverse=True)) + ")(?![0-9a-z])")
 _SPOKEN_DOT_AFTER = lazy("[0-9a-z]")
 # Mail providers said in Hangul after an at ("jun.kim 골뱅이 네이버 닷컴"); 다음 (also "next")
@@ -189,14 +195,8 @@ _NAME_SYLLABLES = {
 }
 
 
-def _mixed_spellings(parts: tuple[tuple[str, ...], ...]) -> list[str]:
-    spellings = [""]
-    for choices in parts:
-        spellings = [s + c for s in spellings for c in choices]
-    return [s for s in spellings if not s.isascii() and any(ch.isascii() for ch in s)]
-
-
-_MISSPELLINGS.update({mixed: name for name, parts in _NAME_SYLLABLES.items() for mixed in _mixed_spellings(parts)})
+_MISSPELLINGS.update({mixed: name for name, parts in _NAME_SYLLABLES.items() for mixed in _spellings(parts)
+                      if not mixed.isascii() and any(ch.isascii() for ch in mixed)})
 # Plain alternation of the words: CPython skips ahead to their first letters, so testing
 # for any of them costs a fifth of one substring test per word, and far less than the
 # expression below (its look-behind is tried at every position).
