@@ -2,7 +2,9 @@
 
 Computes the recommendation products of the newest day the triggering assets name
 (with that day's fraud flags keeping flagged listings out of the feeds) into
-``runs/<day>/products``, then publishes ``runs/<day>`` to the serving cache as a new
+``runs/<day>/products``: the shared tables first, then the per-user tables mapped over
+``user_shards`` shards of users (one task each, spread over the workers), merged into one
+products folder; then publishes ``runs/<day>`` to the serving cache as a new
 version, refits the ads' click-through calibration on its vectors and forgets the cache's
 per-day ad state of old days. The cache URL comes
 from the Airflow Connection ``bunjang_cache`` (for example
@@ -48,19 +50,36 @@ def cache_url(explicit: str | None) -> str:
         days=DAYS_PARAM,
         cache_url=Param(None, type=["null", "string"], description="cache URL overriding the bunjang_cache Connection"),
         keep=Param(3, type="integer", minimum=1, description="cache versions kept for roll-back"),
+        user_shards=Param(2, type="integer", minimum=1, description="user shards the home feeds are computed in (one mapped task each)"),
     ),
     tags=["bunjang", "serving"],
     doc_md=__doc__,
 )
 def publish():
     @task
-    def products(**context) -> str:
-        from bunjang_lab.pipeline import compute_day_products
+    def plan_products(**context) -> list[dict]:
+        from bunjang_lab.pipeline import plan_product_shards
 
-        where = folders(context["params"])
-        day = run_days(context, "days", "day")[-1]
-        compute_day_products(where["lake"], where["models"], where["runs"], day)
-        return day
+        params = context["params"]
+        where = folders(params)
+        return plan_product_shards(where["lake"], where["models"], where["runs"], run_days(context, "days", "day")[-1],
+                                   params["user_shards"])
+
+    @task
+    def user_shard(planned: dict, params=None) -> dict:
+        from bunjang_lab.pipeline import compute_day_product_shard
+
+        where = folders(params)
+        compute_day_product_shard(where["lake"], where["models"], where["runs"], planned)
+        return planned
+
+    @task
+    def products(shards, params=None) -> str:
+        from bunjang_lab.pipeline import merge_day_products
+
+        shards = list(shards)
+        merge_day_products(folders(params)["lake"], folders(params)["runs"], shards[0]["day"], shards[0]["shards"])
+        return shards[0]["day"]
 
     @task(outlets=[SERVING_CACHE])
     def to_cache(day: str, params=None, outlet_events=None) -> dict:
@@ -90,7 +109,7 @@ def publish():
 
         return forget_ad_state(cache_url(params.get("cache_url")), day)
 
-    day = products()
+    day = products(user_shard.expand(planned=plan_products()))
     to_cache(day) >> [ad_calibration(day), ad_state(day)]
 
 

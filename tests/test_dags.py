@@ -105,7 +105,8 @@ def test_task_dependencies(described):
     assert edges("marketplace_ingest") == {"ingest": [], "announce": ["ingest"]}
     assert edges("fraud_scan") == {"plan": [], "scan_images": ["plan"], "scan": ["scan_images"]}
     assert edges("recommender_train") == {"train": [], "gate": ["train"], "promote": ["gate"]}
-    assert edges("publish") == {"products": [], "to_cache": ["products"], "ad_calibration": ["products", "to_cache"],
+    assert edges("publish") == {"plan_products": [], "user_shard": ["plan_products"], "products": ["user_shard"],
+                                "to_cache": ["products"], "ad_calibration": ["products", "to_cache"],
                                 "ad_state": ["products", "to_cache"]}
     assert edges("batch_report") == {"report": []}
     assert edges("ads_billing") == {"reconcile": []}
@@ -115,6 +116,7 @@ def test_images_are_scanned_in_mapped_tasks_and_the_scan_survives_zero_shards(de
     tasks = described["dags"]["fraud_scan"]["tasks"]
     assert tasks["scan_images"]["mapped"] is True
     assert tasks["scan"]["trigger_rule"].lower().endswith("none_failed")
+    assert described["dags"]["publish"]["tasks"]["user_shard"]["mapped"] is True
 
 
 def test_params_let_users_point_the_dags_at_other_folders(described):
@@ -122,7 +124,7 @@ def test_params_let_users_point_the_dags_at_other_folders(described):
     assert {"landing", "lake"} <= set(dags["marketplace_ingest"]["params"])
     assert {"lake", "runs", "image_index", "days", "shard_size"} <= set(dags["fraud_scan"]["params"])
     assert {"lake", "runs", "models", "tolerance"} <= set(dags["recommender_train"]["params"])
-    assert {"lake", "runs", "models", "cache_url", "days"} <= set(dags["publish"]["params"])
+    assert {"lake", "runs", "models", "cache_url", "days", "user_shards"} <= set(dags["publish"]["params"])
     assert {"lake", "runs", "reports"} <= set(dags["batch_report"]["params"])
     assert {"lake", "runs"} <= set(dags["ads_billing"]["params"])
 

@@ -9,6 +9,7 @@ import pytest
 
 from bunjang_lab.__main__ import COMMANDS
 from bunjang_lab.cli import main
+from bunjang_lab.errors import MissingInput
 from bunjang_lab.ingest import ingest_files
 from bunjang_lab.testing import market_events, write_random_model
 
@@ -122,3 +123,32 @@ def test_fm_scores_from_the_products_recent_states_equal_the_rankers_own_user_pa
     users = snap.users["user_id"].to_numpy()[:40].repeat(5)
     items = snap.live["item_id"].to_numpy()[: len(users)]
     assert abs(fast.score(users, items) - plain.score(users, items)).max() < 1e-9
+
+
+def test_products_over_user_shards_equal_the_unsharded_products(market, tmp_path):
+    from bunjang_lab.products import recommend as products
+
+    root, _, model = market
+    whole, sharded = tmp_path / "whole", tmp_path / "sharded"
+    expected = products.compute_products(root / "lake", model, whole)
+    products.compute_shared_products(root / "lake", sharded)
+    parts = [products.compute_user_shard(root / "lake", model, sharded, n, 3) for n in range(3)]
+    got = products.merge_product_shards(root / "lake", sharded, 3)
+
+    shard_users = [set(pd.read_parquet(f"{p}/users.parquet")["user_id"]) for p in parts]
+    assert all(shard_users) and sum(map(len, shard_users)) == len(set().union(*shard_users))  # disjoint, none empty
+    assert got["rows"] == expected["rows"] and got["now"] == expected["now"] and got["shards"] == 3
+    for name in products.TABLES:
+        a = pd.read_parquet(whole / "products" / f"{name}.parquet")
+        if name in products.USER_TABLES:
+            a = a.sort_values("user_id", kind="stable", ignore_index=True)
+        pd.testing.assert_frame_equal(pd.read_parquet(sharded / "products" / f"{name}.parquet"), a, obj=name)
+    for name in ("users", "items", "factors"):
+        a = pd.read_parquet(whole / "products" / "vectors" / f"{name}.parquet")
+        if name == "users":
+            a = a.sort_values("user_id", kind="stable", ignore_index=True)
+        b = pd.read_parquet(sharded / "products" / "vectors" / f"{name}.parquet")
+        assert a.drop(columns="vector").equals(b.drop(columns="vector")), name
+        assert all((x == y).all() for x, y in zip(a["vector"], b["vector"])), name
+    with pytest.raises(MissingInput):
+        products.merge_product_shards(root / "lake", sharded, 4)  # a shard of a 4-way split was never computed

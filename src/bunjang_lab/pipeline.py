@@ -368,23 +368,56 @@ def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, 
 # ------------------------------------------------------------------------- publish
 
 
-def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
-    """Recommendation products of ``day`` from ``models/latest`` into ``runs/<day>/products``.
-
-    ``now`` is the end of the day, so the same day always gives the same products; the
-    day's fraud results (``runs/<day>/fraud``, when present) keep flagged listings out.
-    The products folder is swapped in whole by ``compute_products``.
-    """
+def _products_inputs(models: str, runs: str, day: str) -> tuple[Path, datetime, Path]:
+    """(model folder, ``now``, run folder) of a day's products: ``now`` is the end of the
+    day, so the same day always gives the same products."""
     model_dir = Path(models) / "latest"
     if not model_dir.exists():
         raise MissingInput(f"no model at {model_dir}: run recommender_train (or `train`) first")
     _, end = day_bounds(day)
-    now = end - timedelta(milliseconds=1)
-    out = run_dir(runs, day)
+    return model_dir.resolve(), end - timedelta(milliseconds=1), run_dir(runs, day)
+
+
+def compute_day_products(lake: str, models: str, runs: str, day: str) -> dict:
+    """Recommendation products of ``day`` from ``models/latest`` into ``runs/<day>/products``.
+
+    The day's fraud results (``runs/<day>/fraud``, when present) keep flagged listings out.
+    The products folder is swapped in whole by ``compute_products``.
+    """
+    model_dir, now, out = _products_inputs(models, runs, day)
     with stages.timed(out, "products"):
         from bunjang_lab.products.recommend import compute_products
 
-        return _jsonable(compute_products(lake, model_dir.resolve(), out, now=now, fraud_dir=out / "fraud"))
+        return _jsonable(compute_products(lake, model_dir, out, now=now, fraud_dir=out / "fraud"))
+
+
+def plan_product_shards(lake: str, models: str, runs: str, day: str, shards: int) -> list[dict]:
+    """The shared tables of ``day``'s products (popular, related, suggest), then one
+    ``{"day", "shard", "shards"}`` per user shard for :func:`compute_day_product_shard`."""
+    model_dir, now, out = _products_inputs(models, runs, day)
+    with stages.timed(out, "products-shared"):
+        from bunjang_lab.products.recommend import compute_shared_products
+
+        compute_shared_products(lake, out, now=now, fraud_dir=out / "fraud")
+    return [{"day": as_day(day).isoformat(), "shard": n, "shards": shards} for n in range(shards)]
+
+
+def compute_day_product_shard(lake: str, models: str, runs: str, planned: dict) -> str:
+    """The per-user products of one user shard of a day (one mapped task each)."""
+    model_dir, now, out = _products_inputs(models, runs, planned["day"])
+    with stages.timed(out, "products-users", part=planned["shard"]):
+        from bunjang_lab.products.recommend import compute_user_shard
+
+        return compute_user_shard(lake, model_dir, out, planned["shard"], planned["shards"], now=now, fraud_dir=out / "fraud")
+
+
+def merge_day_products(lake: str, runs: str, day: str, shards: int) -> dict:
+    """``runs/<day>/products`` written once from the day's shards (then published as one version)."""
+    out = run_dir(runs, day)
+    with stages.timed(out, "products-merge"):
+        from bunjang_lab.products.recommend import merge_product_shards
+
+        return _jsonable(merge_product_shards(lake, out, shards))
 
 
 def publish_day(runs: str, day: str, cache_url: str, keep: int = 3) -> dict:

@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bunjang_lab import files
@@ -48,28 +49,23 @@ def active_users(snap: Snapshot, days: int = ACTIVE_DAYS) -> pd.DataFrame:
     return users.assign(history=users["user_id"].map(history).fillna(0).astype(int))[["user_id", "segment", "history"]]
 
 
-def build_products(snap: Snapshot, ranker: feed.FeedRanker, k: int = feed.K,
-                   states: pd.DataFrame | None = None, knobs: feed.FeedKnobs = feed.FeedKnobs()) -> tuple[dict, dict]:
-    """(tables by name, seconds per product); ``states`` are the users'
-    :func:`~bunjang_lab.ranking.features.recent_states` when already computed (the FM ranker
-    uses the same)."""
-    timings, tables = {}, {}
-
-    def timed(name, fn):
-        start = time.perf_counter()
-        out = fn()
-        timings[name] = round(time.perf_counter() - start, 3)
-        return out
-
-    if states is None:
-        states = timed("users", lambda: recent_states(snap.interactions))
-    tables["popular"] = timed("popular", lambda: popular.popular_lists(snap))
+def item_products(snap: Snapshot, timed) -> dict:
+    """The tables every user shares: popular lists, related items, suggestions, live items."""
+    tables = {"popular": timed("popular", lambda: popular.popular_lists(snap))}
     tables["related"] = timed("related", lambda: related.related_items(snap, popular_lists=tables["popular"]))
     tables["suggest"] = timed("suggest", lambda: suggest.suggestions(snap))
     tables["items"] = snap.live[ITEM_FACTS].reset_index(drop=True)
-    users = active_users(snap)
+    return tables
+
+
+def user_products(snap: Snapshot, ranker: feed.FeedRanker, users: pd.DataFrame, states: pd.DataFrame, shared: dict,
+                  timed, k: int = feed.K, knobs: feed.FeedKnobs = feed.FeedKnobs()) -> dict:
+    """The per-user tables (home, candidates, users) of ``users`` (from :func:`active_users`):
+    each user's rows depend on that user and the ``shared`` tables alone, so users may be
+    split into shards computed apart."""
+    tables = {}
     tables["home"], tables["candidates"] = timed("home", lambda: feed.home_feed(
-        snap, ranker, users, recent_table(states), tables["related"], tables["popular"], k, knobs))
+        snap, ranker, users, recent_table(states), shared["related"], shared["popular"], k, knobs))
     states = users[["user_id", "segment"]].merge(states, on="user_id", how="left")
     tables["users"] = pd.DataFrame({
         "user_id": states["user_id"], "segment": states["segment"],
@@ -78,6 +74,29 @@ def build_products(snap: Snapshot, ranker: feed.FeedRanker, k: int = feed.K,
         "recent_items": [json.dumps(s if isinstance(s, dict) else realtime.new_state(), ensure_ascii=False)
                          for s in states["recent_items"]],
     })
+    return tables
+
+
+def _timer(timings: dict):
+    def timed(name, fn):
+        start = time.perf_counter()
+        out = fn()
+        timings[name] = round(time.perf_counter() - start, 3)
+        return out
+    return timed
+
+
+def build_products(snap: Snapshot, ranker: feed.FeedRanker, k: int = feed.K,
+                   states: pd.DataFrame | None = None, knobs: feed.FeedKnobs = feed.FeedKnobs()) -> tuple[dict, dict]:
+    """(tables by name, seconds per product); ``states`` are the users'
+    :func:`~bunjang_lab.ranking.features.recent_states` when already computed (the FM ranker
+    uses the same)."""
+    timings: dict = {}
+    timed = _timer(timings)
+    if states is None:
+        states = timed("users", lambda: recent_states(snap.interactions))
+    tables = item_products(snap, timed)
+    tables.update(user_products(snap, ranker, active_users(snap), states, tables, timed, k, knobs))
     return tables, timings
 
 
@@ -111,6 +130,29 @@ def update_run_json(out: Path, section: str, info: dict) -> None:
     files.write_json(path, run)
 
 
+def _read_snapshot(lake, out: Path, now, fraud_dir) -> Snapshot:
+    """The marketplace at ``now`` (default: the newest event) with the fraud step's flags."""
+    events = read_events(lake, types=list(EVENT_TYPES), end=None if now is None else pd.Timestamp(now) + pd.Timedelta(microseconds=1))
+    if events.empty:
+        raise MissingInput(f"no events in {lake}" + (f" up to {now}" if now is not None else "") + " (run `python -m bunjang_lab ingest` first)")
+    return snapshot(events, now=now, flagged=flagged_items(Path(fraud_dir) if fraud_dir else out / "fraud"))
+
+
+def _snapshot_facts(snap: Snapshot) -> dict:
+    return {"now": snap.now.isoformat(), "live_listings": int(snap.listings["live"].sum()),
+            "flagged_listings": int(snap.listings["flagged"].sum())}
+
+
+def _summary(facts: dict, model: str, lake, tables: dict, knobs: feed.FeedKnobs, seconds: dict) -> dict:
+    return {
+        "now": facts["now"], "model": model, "lake": str(lake),
+        "live_listings": facts["live_listings"], "flagged_listings": facts["flagged_listings"],
+        "rows": {name: int(len(tables[name])) for name in TABLES},
+        "users_in_feed": int(tables["home"]["user_id"].nunique()), "feed_knobs": dataclasses.asdict(knobs),
+        "seconds": seconds,
+    }
+
+
 def compute_products(lake, model_dir, out, now=None, fraud_dir=None, knobs: feed.FeedKnobs = feed.FeedKnobs()) -> dict:
     """Read the lake, rank with the FM in ``model_dir`` and write ``out/products/``.
 
@@ -119,11 +161,7 @@ def compute_products(lake, model_dir, out, now=None, fraud_dir=None, knobs: feed
     """
     out = Path(out)
     start = time.perf_counter()
-    events = read_events(lake, types=list(EVENT_TYPES), end=None if now is None else pd.Timestamp(now) + pd.Timedelta(microseconds=1))
-    if events.empty:
-        raise MissingInput(f"no events in {lake}" + (f" up to {now}" if now is not None else "") + " (run `python -m bunjang_lab ingest` first)")
-    fraud_dir = Path(fraud_dir) if fraud_dir else out / "fraud"
-    snap = snapshot(events, now=now, flagged=flagged_items(fraud_dir))
+    snap = _read_snapshot(lake, out, now, fraud_dir)
     read_seconds = round(time.perf_counter() - start, 3)
     started = time.perf_counter()
     states = recent_states(snap.interactions)
@@ -133,12 +171,112 @@ def compute_products(lake, model_dir, out, now=None, fraud_dir=None, knobs: feed
     timings["users"] = recent_seconds
     tables["vectors"] = ranker.export(out / f".vectors-{uuid.uuid4().hex[:8]}", tables["users"]["user_id"], snap.live["item_id"])
     write_products(tables, out)
-    summary = {
-        "now": snap.now.isoformat(), "model": str(ranker.version), "lake": str(lake),
-        "live_listings": int(snap.listings["live"].sum()), "flagged_listings": int(snap.listings["flagged"].sum()),
-        "rows": {name: int(len(tables[name])) for name in TABLES},
-        "users_in_feed": int(tables["home"]["user_id"].nunique()), "feed_knobs": dataclasses.asdict(knobs),
-        "seconds": {"read": read_seconds, **timings, "total": round(time.perf_counter() - start, 3)},
-    }
+    summary = _summary(_snapshot_facts(snap), str(ranker.version), lake, tables, knobs,
+                       {"read": read_seconds, **timings, "total": round(time.perf_counter() - start, 3)})
+    update_run_json(out, "products", summary)
+    return summary
+
+
+# Products over user shards: the shared tables once, the per-user tables one shard per
+# task (a stable hash of the user id picks the shard), then one merge that writes
+# ``products/`` whole, so the cache publishes a single version.
+
+PARTS = "product_parts"
+SHARED_TABLES = ("popular", "related", "suggest", "items")
+USER_TABLES = ("home", "candidates", "users")
+
+
+def user_shard(user_ids, shards: int) -> np.ndarray:
+    """The shard (``0 .. shards-1``) of each user id: a hash of its text, the same in every process.
+
+    >>> shards = user_shard(["u1", "u2", "u1"], 4).tolist()
+    >>> shards[0] == shards[2] == user_shard(["u1"], 4).tolist()[0], all(0 <= s < 4 for s in shards)
+    (True, True)
+    """
+    if shards < 1:
+        raise ValueError("shards must be at least 1")
+    return (pd.util.hash_array(np.asarray(user_ids, dtype=object).astype(str).astype(object)) % np.uint64(shards)).astype(np.int64)
+
+
+def _shard_dir(out: Path, shard: int, shards: int) -> Path:
+    return Path(out) / PARTS / f"shard-{shard:04d}-of-{shards:04d}"
+
+
+def compute_shared_products(lake, out, now=None, fraud_dir=None) -> dict:
+    """The shared tables into ``out/product_parts/shared/``: the first step of a sharded run,
+    which clears the parts of an earlier one."""
+    out = Path(out)
+    shutil.rmtree(out / PARTS, ignore_errors=True)
+    snap = _read_snapshot(lake, out, now, fraud_dir)
+    timings: dict = {}
+    tables = item_products(snap, _timer(timings))
+
+    def fill(staging: Path) -> dict:
+        for name in SHARED_TABLES:
+            tables[name].to_parquet(staging / f"{name}.parquet", index=False)
+        files.write_json(staging / "shared.json", {"snapshot": _snapshot_facts(snap), "seconds": timings})
+        return timings
+
+    return files.replace_folder(out / PARTS / "shared", fill)
+
+
+def compute_user_shard(lake, model_dir, out, shard: int, shards: int, now=None, fraud_dir=None,
+                       knobs: feed.FeedKnobs = feed.FeedKnobs()) -> str:
+    """The per-user tables and user vectors of the active users in ``shard`` of ``shards``
+    into ``out/product_parts/shard-<n>-of-<m>/``, from the shared tables already computed.
+    A retry replaces the folder whole. Returns it."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
+    out = Path(out)
+    shared_dir = out / PARTS / "shared"
+    if not shared_dir.is_dir():
+        raise MissingInput(f"no shared products in {shared_dir}: run compute_shared_products first")
+    shared = {name: pd.read_parquet(shared_dir / f"{name}.parquet") for name in ("popular", "related")}
+    snap = _read_snapshot(lake, out, now, fraud_dir)
+    users = active_users(snap)
+    users = users[user_shard(users["user_id"], shards) == shard]
+    interactions = snap.interactions[snap.interactions["user_id"].isin(users["user_id"])]
+    timings: dict = {}
+    timed = _timer(timings)
+    states = timed("users", lambda: recent_states(interactions))
+    ranker = load_feed_ranker(model_dir, snap, recent=states)
+    tables = user_products(snap, ranker, users, states, shared, timed, knobs=knobs)
+
+    def fill(staging: Path) -> None:
+        for name in USER_TABLES:
+            tables[name].to_parquet(staging / f"{name}.parquet", index=False)
+        ranker.export(staging / "vectors", tables["users"]["user_id"], snap.live["item_id"])
+        files.write_json(staging / "shard.json", {"model": str(ranker.version), "seconds": timings})
+
+    target = _shard_dir(out, shard, shards)
+    files.replace_folder(target, fill)
+    return str(target)
+
+
+def merge_product_shards(lake, out, shards: int, knobs: feed.FeedKnobs = feed.FeedKnobs()) -> dict:
+    """Write ``out/products/`` once from the shared tables and all ``shards`` user shards
+    (rows of each per-user table ordered by user, as :func:`compute_products` orders them
+    within a user). The parts stay until the next sharded run, so a retry merges again.
+    Returns the summary stored in ``out/run.json``."""
+    out = Path(out)
+    start = time.perf_counter()
+    parts = [_shard_dir(out, n, shards) for n in range(shards)]
+    missing = [str(p) for p in parts if not (p / "shard.json").exists()]
+    if missing or not (out / PARTS / "shared" / "shared.json").exists():
+        raise MissingInput(f"product shards not computed: {', '.join(missing) or 'shared'}")
+    tables = {name: pd.read_parquet(out / PARTS / "shared" / f"{name}.parquet") for name in SHARED_TABLES}
+    for name in USER_TABLES:
+        merged = pd.concat([pd.read_parquet(p / f"{name}.parquet") for p in parts], ignore_index=True)
+        tables[name] = merged.sort_values("user_id", kind="stable", ignore_index=True)
+    vectors = out / f".vectors-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(parts[0] / "vectors", vectors)
+    users = pd.concat([pd.read_parquet(p / "vectors" / "users.parquet") for p in parts], ignore_index=True)
+    users.sort_values("user_id", kind="stable", ignore_index=True).to_parquet(vectors / "users.parquet", index=False)
+    tables["vectors"] = vectors
+    write_products(tables, out)
+    model = json.loads((parts[0] / "shard.json").read_text())["model"]
+    seconds = {"merge": round(time.perf_counter() - start, 3)}
+    facts = json.loads((out / PARTS / "shared" / "shared.json").read_text())["snapshot"]
+    summary = _summary(facts, model, lake, tables, knobs, seconds) | {"shards": shards}
     update_run_json(out, "products", summary)
     return summary
