@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,8 @@ import pytest
 from bunjang_lab.events import to_epoch_ms, validate
 from bunjang_lab.simulate import simulate
 from bunjang_lab.simulate.market import TEXT_FRAUD
+
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +51,110 @@ def test_simulated_reports_and_decisions_are_noisy_and_late(world):
     right = sum((d["decision"] == "confirmed") == (d["target_id"] in scams) for d in chat_decisions)
     assert 0.75 <= right / len(chat_decisions) < 1.0 or len(chat_decisions) < 30
     assert all(d["fraud_categories"] for d in decisions if d["decision"] == "confirmed")
+
+
+# -- the blocklist of confirmed identifiers -------------------------------------------------
+
+SCAM = "이 번호로 문자 주세요 010-5555-1234"
+
+
+def decision(target: str, verdict: str, text: str | None = SCAM, ts: str = "2026-11-26T10:00:00Z") -> dict:
+    event = {"type": "moderation", "user_id": "mod01", "ts": ts, "target_kind": "chat", "target_id": target,
+             "decision": verdict, "target_text": text}
+    return {**event, "fraud_categories": ["external_channel"]} if verdict == "confirmed" else event
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def cache(request, tmp_path):
+    from bunjang_lab.serving.backends import open_cache
+    from bunjang_lab.serving.publish import publish_run
+    from bunjang_lab.testing import write_run
+
+    from .conftest import SERVING_REDIS_DB
+
+    url = (f"sqlite:///{tmp_path / 'cache.sqlite'}" if request.param == "sqlite"
+           else f"{SERVING_REDIS_DB}?prefix=test-{uuid.uuid4().hex}:")
+    publish_run(write_run(tmp_path / "run"), url)
+    with open_cache(url) as opened:
+        yield opened
+        if request.param == "redis":
+            opened.clear()
+
+
+def score(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.run([sys.executable, "-m", "bunjang_lab.score", *args], input=stdin, capture_output=True,
+                          text=True, env=env, timeout=60)
+
+
+def codes(answer: dict) -> list[str]:
+    return [reason["code"] for reason in answer["reasons"]]
+
+
+def test_a_confirmed_phone_is_flagged_by_the_next_score_text_and_a_cleared_one_no_longer(cache, tmp_path):
+    later = "네고 되나요? 010 5555 1234 로 연락 주세요"  # the same number, written another way
+    before = json.loads(score("text", later, "--cache", cache.url, "--rules-only").stdout)
+    assert "confirmed_phone" not in codes(before)
+    for verdict, expected in (("confirmed", True), ("cleared", False)):
+        applied = score("event", "--json", "-", "--cache", cache.url, stdin=json.dumps(decision("e1", verdict)))
+        assert applied.returncode == 0, applied.stderr
+        proc = score("text", later, "--cache", cache.url, "--rules-only")
+        assert proc.returncode == 0, proc.stderr
+        answer = json.loads(proc.stdout)
+        assert ("confirmed_phone" in codes(answer)) is expected
+        if expected:
+            assert answer["flagged"] and answer["risk"] == 1.0
+            assert answer["reasons"][0]["evidence"] == "phone:01*******34"  # masked like every quote
+        else:
+            assert answer["risk"] == before["risk"]
+
+
+def test_a_cleared_target_takes_back_only_what_no_other_confirmation_holds(cache):
+    from bunjang_lab.serving.blocklist import CachedBlocklist
+    from bunjang_lab.serving.events import apply_event
+
+    blocklist = CachedBlocklist(cache)
+    other = "텔레 @quick_deal 로 연락, 010-5555-1234"
+    assert apply_event(cache, decision("e1", "confirmed"))["added"] == 1
+    assert apply_event(cache, decision("e2", "confirmed", other))["added"] == 1  # the phone is e1's already
+    assert set(blocklist.lookup(["phone:01055512340", "phone:01055551234", "messenger:quick_deal"])) == {
+        "phone:01055551234", "messenger:quick_deal"}
+    assert apply_event(cache, decision("e1", "cleared", ts="2026-11-26T11:00:00Z"))["removed"] == 0  # e2 holds it
+    assert apply_event(cache, decision("e2", "confirmed", ts="2026-11-26T09:00:00Z"))["effect"] == "stale"
+    cleared = apply_event(cache, decision("e2", "cleared", text=None, ts="2026-11-26T12:00:00Z"))
+    assert cleared["removed"] == 2 and blocklist.lookup(["phone:01055551234", "messenger:quick_deal"]) == {}
+    assert blocklist.state()["entries"] == 0 and blocklist.state()["version"] == cleared["blocklist_version"] == 4
+    assert apply_event(cache, {"type": "report", "user_id": "u1", "target_kind": "chat", "target_id": "e3",
+                               "reason": "scam"})["effect"] == "ignored"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"decision": "maybe"}, "decision 'maybe'"),
+    ({"target_kind": "item"}, "target_kind 'item'"),
+    ({"target_id": None}, "lacks target_id"),
+    ({"fraud_categories": "external_channel"}, "fraud_categories must be a list"),
+])
+def test_bad_decisions_are_one_line_errors(cache, change, message):
+    from bunjang_lab.errors import InvalidInput
+    from bunjang_lab.serving.events import apply_event
+
+    with pytest.raises(InvalidInput, match=message):
+        apply_event(cache, {**decision("e1", "confirmed"), **change})
+
+
+def test_the_service_consults_the_blocklist_right_after_a_decision(tmp_path):
+    from bunjang_lab.serving.publish import publish_run
+    from bunjang_lab.testing import write_run
+
+    from .test_serving_http import Server
+
+    url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    publish_run(write_run(tmp_path / "run"), url)
+    server = Server(url, tmp_path)
+    try:
+        assert "confirmed_phone" not in codes(server.post("/api/v1/text", {"text": SCAM})[1])
+        status, applied = server.post("/api/v1/events", decision("e1", "confirmed"))
+        assert status == 200, applied
+        assert "confirmed_phone" in codes(server.post("/api/v1/text", {"text": SCAM})[1])
+    finally:
+        server.stop()

@@ -18,7 +18,7 @@ import os
 from typing import Sequence
 
 from bunjang_lab.errors import MissingInput
-from bunjang_lab.fraud import risk, store
+from bunjang_lab.fraud import confirmed, risk, store
 from bunjang_lab.fraud.rules import MAX_CHARS, reasons
 
 
@@ -26,22 +26,26 @@ class TextScorer:
     """Risk, ``flagged`` and reasons for texts; ``classifier`` is anything with
     ``fraud_probability(texts, rule_hits)`` (a :class:`~bunjang_lab.fraud.text_model.TextModel`,
     or a fitted :class:`~bunjang_lab.fraud.classifier.TextFraudClassifier` while training),
-    or None (rules only)."""
+    or None (rules only). ``blocklist`` holds the identifiers of confirmed scams
+    (:mod:`~bunjang_lab.fraud.confirmed`); a text repeating one gets a ``confirmed_<kind>`` reason."""
 
-    def __init__(self, classifier=None, version: str | None = None, source: str = "text"):
+    def __init__(self, classifier=None, version: str | None = None, source: str = "text",
+                 blocklist: confirmed.Blocklist | None = None):
         self.classifier = classifier
         self.version = version
         self.source = source
+        self.blocklist = blocklist
 
     @classmethod
-    def from_models(cls, models_dir: str | os.PathLike | None = None, use_classifier: bool = True) -> "TextScorer":
+    def from_models(cls, models_dir: str | os.PathLike | None = None, use_classifier: bool = True,
+                    blocklist: confirmed.Blocklist | None = None) -> "TextScorer":
         """The latest trained classifier if there is one, else rules only; a ``models_dir``
         named but absent is an error (a typo would otherwise fall back to rules unseen)."""
         if models_dir is not None and not os.path.isdir(models_dir):
             raise MissingInput(f"no models folder at {models_dir} (train one with python -m bunjang_lab fraud train)")
         folder = store.latest(models_dir) if use_classifier else None
         classifier = store.load_text_model(folder) if folder is not None else None
-        return cls(classifier, folder.name if classifier is not None else None)
+        return cls(classifier, folder.name if classifier is not None else None, blocklist=blocklist)
 
     @property
     def model(self) -> str:
@@ -58,6 +62,9 @@ class TextScorer:
         probabilities = [None] * len(texts)
         if self.classifier is not None and texts:
             probabilities = self.classifier.fraud_probability([t[:MAX_CHARS] for t in texts], found)
+        if self.blocklist is not None:  # after the classifier, whose features are the rules' codes
+            found = [learned + hits for learned, hits in zip(confirmed.reasons_for(texts, self.blocklist, self.source),
+                                                             found)]
         out = []
         for text, hits, probability in zip(texts, found, probabilities):
             score = risk.text_risk(hits, probability)

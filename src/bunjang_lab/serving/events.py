@@ -16,6 +16,9 @@
   its answer says so (``"unknown_item": true``): a mistyped id must not pass as a re-rank.
 - Ad events (``ad_campaign``, ``ad_campaign_status``, ``ad_impression``, ``ad_click``) update
   the campaigns, their budget state and the viewers' frequency counts (:mod:`bunjang_lab.serving.ads`).
+- A ``moderation`` decision adds its confirmed target's identifiers to the fraud blocklist, or
+  takes back what the target added when it is cleared (:mod:`bunjang_lab.serving.blocklist`);
+  ``score text`` and the service consult it on their next call. A ``report`` waits for its decision.
 - A ``signup`` records the new user's gender × age-band segment, so their first
   ``recommend`` already answers with the segment's list; ``impression`` and ``listing``
   events have no real-time effect.
@@ -34,14 +37,14 @@ from bunjang_lab.marketplace import segments
 from bunjang_lab.products import suggest_match, why
 from bunjang_lab.products.limits import CATEGORY_CAP, HOME_SIZE, SELLER_CAP
 from bunjang_lab.ranking import realtime
-from bunjang_lab.serving import ads, keys
+from bunjang_lab.serving import ads, blocklist, keys
 from bunjang_lab.serving.cache import Cache, Transaction
 from bunjang_lab.serving.inputs import identifier, short_text
 from bunjang_lab.serving.lookup import unavailable
 
 
 INTERACTIONS = frozenset(realtime.DEFAULT_TYPE_WEIGHTS)
-NOT_APPLIED = frozenset({"impression", "listing"})
+NOT_APPLIED = frozenset({"impression", "listing", "report"})
 """Contract types with no real-time effect (a new listing is served after the next batch)."""
 UNAVAILABLE_STATUSES = frozenset({"sold", "removed", "reserved", "flagged"})
 AVAILABLE_STATUSES = frozenset({"live", "active"})
@@ -280,6 +283,8 @@ def apply_event(cache: Cache, event: Mapping) -> dict:
         if status not in UNAVAILABLE_STATUSES | AVAILABLE_STATUSES:
             raise InvalidInput(f"listing_status {status!r} is not one of {', '.join(sorted(UNAVAILABLE_STATUSES | AVAILABLE_STATUSES))}")
         result = _set_status(cache, str(event["item_id"]), status, ts)
+    elif kind == "moderation":
+        result = blocklist.apply_moderation(cache, event, ts)
     elif kind in ads.CAMPAIGN_EVENTS | ads.AD_EVENTS:
         result = ads.apply_ad_event(cache, event, round(ts * 1000))
     else:

@@ -20,6 +20,11 @@ Ads (live, updated by ad events; see docs/ads.md):
 ('adcamp:c1', 'adcampaigns', 'adspend:c1:2026-11-03', 'adseen:u1:2026-11-03')
 >>> ad_event("e7", "2026-11-03")
 'adev:2026-11-03:e7'
+
+Confirmed fraud identifiers (live, updated by moderation events; see docs/fraud.md):
+
+>>> BLOCKLIST, blocked("phone:01012345678"), moderated("chat", "e7")
+('fraudbl', 'fbl:phone:01012345678', 'fmod:chat:e7')
 """
 
 MANIFEST = "_manifest"
@@ -103,3 +108,18 @@ def ad_seen(user_id: str, day: str) -> str:
 def ad_event(event_id: str, day: str) -> str:
     """An ad event applied on a KST day (the day leads, so old days are found by prefix)."""
     return f"adev:{day}:{event_id}"
+
+
+BLOCKLIST = "fraudbl"
+"""``{"version", "entries", "updated_at"}``: the confirmed-identifier blocklist's version (bumped
+by each decision that changes it) and its size."""
+
+
+def blocked(identifier: str) -> str:
+    """A confirmed identifier (``phone:010...``): ``{"targets": {target: {"categories", "ts"}}}``."""
+    return f"fbl:{identifier}"
+
+
+def moderated(target_kind: str, target_id: str) -> str:
+    """A target's latest decision: ``{"decision", "ts", "categories", "identifiers"}``."""
+    return f"fmod:{target_kind}:{target_id}"

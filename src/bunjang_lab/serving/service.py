@@ -230,10 +230,12 @@ class Service:
 
     def __init__(self, settings: Settings):
         from bunjang_lab.fraud.text_scorer import TextScorer
+        from bunjang_lab.serving.blocklist import CachedBlocklist
 
         self.settings = settings
         self.cache = MemoryCache(open_cache(settings.cache_url, pooled=True))
-        self.text_scorer = TextScorer.from_models(settings.models, use_classifier=not settings.rules_only)
+        self.text_scorer = TextScorer.from_models(settings.models, use_classifier=not settings.rules_only,
+                                                  blocklist=CachedBlocklist(self.cache))
         self.image_index = self._image_index()
         self.metrics = Metrics()
 

@@ -75,7 +75,7 @@ def run(argv: list[str]) -> int:
 
     from bunjang_lab.serving.commands.text import scorer_from_args
 
-    text_scorer = scorer_from_args(args)
+    text_scorer = scorer_from_args(args, strict_cache=False)  # an unusable cache is the answer's note
     cached, sellers, cache_note = _published(args.cache, [listing for listing, _ in listings if listing is not None])
     failed = False
     for listing, error in listings:

@@ -3,12 +3,17 @@
 One JSON object per text: ``{"id", "risk", "flagged", "reasons": [{"code", "category",
 "weight", "evidence", "source"}], "model"}``. ``model`` says whether a trained classifier
 was used (``rules+classifier:<version>``) or the rules alone (``rules``: nothing trained
-yet, or ``--rules-only``). Texts over 20,000 characters are scored on their first 20,000
+yet, or ``--rules-only``). Identifiers of confirmed scams in the serving cache's blocklist
+(added by ``moderation`` events, ``score event``) give ``confirmed_<kind>`` reasons; without a
+published cache at the default URL the text is scored without them, and a ``--cache`` named
+but unusable is an error. Texts over 20,000 characters are scored on their first 20,000
 and the answer says so (``"truncated": true``). In a batch, a bad line answers
 ``{"line", "error"}``, the others are still scored, and the exit code is 1.
 """
 
 from __future__ import annotations
+
+import atexit
 
 from bunjang_lab.cli import UserError, parser
 from bunjang_lab.errors import InvalidInput
@@ -18,10 +23,30 @@ from bunjang_lab.serving.inputs import utf8
 BATCH = 512  # texts per classifier call in --jsonl mode
 
 
-def scorer_from_args(args):
+def blocklist_from_args(args, strict: bool = True):
+    """The cache's confirmed-identifier blocklist; None when the cache has nothing published
+    (or cannot be used) unless it was named and ``strict``."""
+    from bunjang_lab.serving.backends import open_cache
+    from bunjang_lab.serving.blocklist import CachedBlocklist
+    from bunjang_lab.serving.cache import CacheError
+
+    try:
+        cache = open_cache(args.cache)
+        atexit.register(cache.close)
+        blocklist = CachedBlocklist(cache)
+        blocklist.state()
+    except CacheError:
+        if strict and args.cache is not None:
+            raise
+        return None
+    return blocklist
+
+
+def scorer_from_args(args, strict_cache: bool = True):
     from bunjang_lab.fraud.text_scorer import TextScorer
 
-    return TextScorer.from_models(args.models, use_classifier=not args.rules_only)
+    return TextScorer.from_models(args.models, use_classifier=not args.rules_only,
+                                  blocklist=blocklist_from_args(args, strict_cache))
 
 
 def _batch(args) -> int:
@@ -59,6 +84,8 @@ def run(argv: list[str]) -> int:
     p.add_argument("--jsonl", metavar="FILE", help="batch input ('-' for stdin): one {\"id\", \"text\"} object per line")
     p.add_argument("--rules-only", action="store_true", help="do not use the trained classifier even if there is one")
     p.add_argument("--models", default=None, help="models folder (default: BUNJANG_MODELS or models/)")
+    p.add_argument("--cache", default=None,
+                   help="cache URL holding the confirmed-fraud blocklist (default: BUNJANG_CACHE_URL or sqlite:///var/cache.sqlite)")
     args = p.parse_args(argv)
     if (args.text is None) == (args.jsonl is None):
         raise UserError("give either a TEXT or --jsonl FILE")
