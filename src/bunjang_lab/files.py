@@ -20,6 +20,7 @@ or the new one, never a mix, and two writers never share a temporary file.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -96,3 +97,15 @@ def replace_folder(target: str | os.PathLike, build: Callable[[Path], T]) -> T:
     staging.rename(target)
     shutil.rmtree(retired, ignore_errors=True)
     return result
+
+
+@contextmanager
+def exclusive_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the block: the
+    writers of one folder take turns, across processes."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
