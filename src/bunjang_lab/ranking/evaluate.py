@@ -63,7 +63,9 @@ def rank_requests(split: Split, model: Recommender, block_size: int = 256, seed:
         finite = np.isfinite(scores)
         scale = max(np.abs(scores[finite]).max(initial=1.0), 1.0)
         scores += rng.random(scores.shape) * 1e-9 * scale  # random tie-breaking
-        scores[~split.allowed(block)] = -np.inf
+        # The same for every model and tuning try on this split: built once per block.
+        allowed = split.memo(("allowed", start, block_size), lambda: split.allowed(block))
+        scores[~allowed] = -np.inf
         ranks += target_ranks(scores, split.targets[start:start + block_size])
         k = min(10, scores.shape[1])
         top.append(np.argpartition(-scores, k - 1, axis=1)[:, :k])

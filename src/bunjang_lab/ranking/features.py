@@ -126,6 +126,9 @@ def recent_snapshots(inter: pd.DataFrame, queries: pd.DataFrame, params=realtime
     where some query needs it: the Python loop runs once per interaction, not per row."""
     n = len(queries)
     empty = ([], [])
+    # States are per user: folding only the queried users' interactions keeps a block of
+    # requests from paying a pass over the whole log.
+    inter = inter[inter["user_id"].astype(str).isin(queries["user_id"].astype(str).unique())]
     if n == 0 or inter.empty:
         return [[] for _ in range(n)], [[] for _ in range(n)]
     _, codes = np.unique(np.concatenate([inter["user_id"].astype(str).to_numpy(dtype=object),
