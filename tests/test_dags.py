@@ -72,7 +72,7 @@ def described(tmp_path_factory):
 def test_every_dag_file_imports_without_errors(described):
     assert described["errors"] == {}
     assert set(described["dags"]) == {"marketplace_ingest", "fraud_scan", "recommender_train", "publish", "batch_report",
-                                      "ads_billing"}
+                                      "ads_billing", "fraud_retrain"}
 
 
 def test_every_task_retries_at_least_twice_and_every_dag_is_tagged(described):
@@ -88,6 +88,7 @@ def test_schedules_chain_the_dags_through_assets(described):
     assert dags["marketplace_ingest"]["timetable"] == "CronDataIntervalTimetable"
     assert dags["marketplace_ingest"]["summary"] == "0 * * * *"
     assert dags["recommender_train"]["summary"] == dags["batch_report"]["summary"] == "0 0 * * *"
+    assert dags["fraud_retrain"]["summary"] == "0 0 * * *"
     assert dags["ads_billing"]["summary"] == "0 * * * *"
     lake, fraud, model, cache = "bunjang://lake/events", "bunjang://runs/fraud", "bunjang://models/latest", "bunjang://serving/cache"
     assert dags["marketplace_ingest"]["tasks"]["announce"]["outlets"] == [lake]
@@ -110,6 +111,7 @@ def test_task_dependencies(described):
                                 "ad_state": ["products", "to_cache"]}
     assert edges("batch_report") == {"report": []}
     assert edges("ads_billing") == {"reconcile": []}
+    assert edges("fraud_retrain") == {"retrain": []}
 
 
 def test_images_are_scanned_in_mapped_tasks_and_the_scan_survives_zero_shards(described):

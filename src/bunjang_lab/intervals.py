@@ -21,6 +21,9 @@ import numpy as np
 
 RESAMPLES = 1000
 CONFIDENCE = 0.95
+NOT_WORSE_TOLERANCE = 0.02
+"""How much worse than the current model a candidate may look, as a share of the current
+model's figure, and still be promoted (the promotion gates of the ranker and the fraud models)."""
 _CHUNK = 200  # resamples drawn at a time: bounds memory at 200 x units indices
 
 
@@ -53,3 +56,13 @@ def paired_bootstrap(ours, theirs, resamples: int = RESAMPLES, seed: int = 0, co
 def is_win(interval: dict) -> bool:
     """A win: the whole interval of the difference lies above zero."""
     return interval["low"] > 0
+
+
+def not_worse(interval: dict, current: float, tolerance: float = NOT_WORSE_TOLERANCE) -> bool:
+    """The promotion gate's rule: a candidate is refused only when the whole interval of its
+    difference from the current model lies below ``-tolerance`` × the current model's figure.
+
+    >>> not_worse({"diff": -0.01, "low": -0.03, "high": 0.01}, 0.5), not_worse({"diff": -0.1, "low": -0.15, "high": -0.05}, 0.5)
+    (True, False)
+    """
+    return interval["high"] >= -tolerance * current

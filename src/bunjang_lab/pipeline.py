@@ -365,6 +365,22 @@ def gate_candidate(candidate: str, models: str, lake: str, runs: str, day: str, 
     return decision
 
 
+def fraud_retrain_window(lake: str, models: str, day: str, window_days: int = 14, tolerance: float | None = None) -> dict:
+    """Retrain the fraud models on the moderators' decisions of the ``window_days`` up to the
+    end of ``day``; the candidate is served only if the gate finds it not worse
+    (:func:`bunjang_lab.fraud.retrain.retrain_window`). Returns the gate's decision.
+
+    >>> [t.date().isoformat() for t in fraud_window("2026-10-14", 14)]
+    ['2026-10-01', '2026-10-15']
+    """
+    from bunjang_lab.fraud.retrain import retrain_window
+    from bunjang_lab.intervals import NOT_WORSE_TOLERANCE
+
+    start, end = fraud_window(day, window_days)
+    decision = retrain_window(lake, start, end, models, NOT_WORSE_TOLERANCE if tolerance is None else tolerance)
+    return _jsonable({**decision, "day": str(as_day(day))})
+
+
 # ------------------------------------------------------------------------- publish
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from bunjang_lab import files
+from bunjang_lab.intervals import NOT_WORSE_TOLERANCE, not_worse
 from bunjang_lab.lake import require_events
 from bunjang_lab.products.evaluation import evaluate_products
 from bunjang_lab.ranking import baselines as B
@@ -24,7 +25,7 @@ from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.split import time_split
 
 GATE_METRIC = "ndcg@10"
-GATE_TOLERANCE = 0.02
+GATE_TOLERANCE = NOT_WORSE_TOLERANCE
 
 
 def gate_baselines(seed: int = 0) -> list:
@@ -70,7 +71,7 @@ def promote_if_not_worse(candidate_dir, models_dir, lake, tolerance: float = GAT
     results = decision["evaluation"]["results"]
     cand, curr = results["candidate"][GATE_METRIC], results["current"][GATE_METRIC]
     interval = decision["evaluation"]["versus"]["current"][GATE_METRIC]
-    promoted = interval["high"] >= -tolerance * curr
+    promoted = not_worse(interval, curr, tolerance)
     if promoted:
         files.replace_symlink(current, candidate_dir.name)
     return {**decision, "promoted": bool(promoted), "candidate_score": cand, "current_score": curr,

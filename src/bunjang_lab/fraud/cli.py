@@ -3,6 +3,8 @@
     fraud --lake DIR --out RUN_DIR [--start T] [--end T] [--image-index PATH] [--models DIR]
     fraud train --lake DIR --labels LABELS_DIR [--models DIR] [--start T] [--end T]
     fraud evaluate [--lake DIR --labels LABELS_DIR] [--smishing CSV] [--spam TSV] [--models DIR] [--rules-only]
+    fraud retrain --start T --end T [--lake DIR] [--models DIR] [--tolerance X] [--json]
+    fraud rollback [--models DIR]
 """
 
 from __future__ import annotations
@@ -167,6 +169,47 @@ def evaluation_tables(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _retrain(argv: list[str]) -> int:
+    p = parser(f"{PROG} retrain", "Retrain the text classifier and the seller model on the moderators' decisions of a "
+                                  "window; promote the candidate only if the gate finds it not worse than production.")
+    p.add_argument("--lake", default=None, help=f"lake folder or URL (default: {paths.lake_dir()})")
+    p.add_argument("--tolerance", type=float, default=None, help="relative drop of agreement allowed (default 0.02)")
+    p.add_argument("--json", action="store_true", help="print the gate's decision as one JSON object")
+    _window(p)
+    args = p.parse_args(argv)
+    if args.start is None or args.end is None:
+        raise UserError("retrain needs the window: --start and --end")
+    from bunjang_lab.fraud.retrain import retrain_window
+    from bunjang_lab.intervals import NOT_WORSE_TOLERANCE
+
+    tolerance = NOT_WORSE_TOLERANCE if args.tolerance is None else args.tolerance
+    decision = retrain_window(_lake(args.lake), args.start, args.end, args.models, tolerance)
+    if args.json:
+        print(json.dumps(decision, ensure_ascii=False))
+    elif "version" not in decision:
+        print(f"no retraining: {decision['reason']}")
+    else:
+        d = decision["difference"]
+        print(f"fraud models {decision['version']} {'promoted' if decision['promoted'] else 'kept, not served'}: "
+              f"{decision['reason']} (agreement with {decision['held_back']['decisions']} held-back decisions and "
+              f"{decision['held_back']['texts'] - decision['held_back']['decisions']} unreported texts: candidate "
+              f"{decision['candidate_score']}, production {decision['production_score']} ({decision['production']}), "
+              f"difference {d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]); {decision['seconds']} s")
+    return 0
+
+
+def _rollback(argv: list[str]) -> int:
+    p = parser(f"{PROG} rollback", "Serve the previous fraud models version again (models/fraud/latest moves back).")
+    p.add_argument("--models", default=None, help=f"models folder (default: {paths.models_dir()})")
+    args = p.parse_args(argv)
+    from bunjang_lab.fraud import store
+
+    moved = store.rollback(args.models)
+    print(f"fraud models: latest is {moved['to']} again (was {moved['from']})")
+    return 0
+
+
 def run(argv: list[str]) -> int:
-    command = {"train": _train, "evaluate": _evaluate}.get(argv[0] if argv else "")
+    command = {"train": _train, "evaluate": _evaluate, "retrain": _retrain,
+               "rollback": _rollback}.get(argv[0] if argv else "")
     return command(argv[1:]) if command else _scan(argv)

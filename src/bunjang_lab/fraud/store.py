@@ -34,10 +34,12 @@ def latest(models_dir: str | os.PathLike | None = None) -> Path | None:
     return link.resolve() if (link / META_FILE).exists() else None
 
 
-def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | None = None) -> Path:
+def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | None = None,
+         make_latest: bool = True) -> Path:
     """Write a new version (``models``: ``{"classifier": ..., "anomaly": ...}``, the fitted
-    text classifier is stored as its export) and then, only once it is complete, point
-    ``latest`` at it in one atomic rename."""
+    text classifier is stored as its export) and then, only once it is complete and
+    ``make_latest``, point ``latest`` at it in one atomic rename (a candidate the gate refused
+    is kept beside the others, not served)."""
     import datetime as dt
 
     from bunjang_lab import files  # writing only: scoring reads the latest version with paths alone
@@ -56,8 +58,30 @@ def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | Non
             pickle.dump(models["anomaly"], f, protocol=pickle.HIGHEST_PROTOCOL)
     (folder / META_FILE).write_text(json.dumps({"version": version, **meta}, ensure_ascii=False, indent=2),
                                     encoding="utf-8")
-    files.replace_symlink(base / LATEST, version)
+    if make_latest:
+        files.replace_symlink(base / LATEST, version)
     return folder
+
+
+def versions(models_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Every complete version folder, oldest first (version names sort by time)."""
+    base = root(models_dir)
+    return sorted(p for p in base.iterdir() if p.name != LATEST and (p / META_FILE).exists()) if base.is_dir() else []
+
+
+def rollback(models_dir: str | os.PathLike | None = None) -> dict:
+    """Point ``latest`` back at the newest version older than it that was served (trained by
+    ``fraud train``, or promoted by the retraining gate); ``{"from", "to"}``."""
+    from bunjang_lab import files
+
+    current = latest(models_dir)
+    if current is None:
+        raise ModelError(f"no fraud model in {root(models_dir)}: nothing to roll back")
+    served = [v for v in versions(models_dir) if v.name < current.name and meta(v).get("gate", {}).get("promoted", True)]
+    if not served:
+        raise ModelError(f"no served fraud model older than {current.name} in {root(models_dir)}: cannot roll back")
+    files.replace_symlink(root(models_dir) / LATEST, served[-1].name)
+    return {"from": current.name, "to": served[-1].name}
 
 
 def load_text_model(folder: str | os.PathLike):
