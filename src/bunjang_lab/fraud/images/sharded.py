@@ -35,6 +35,7 @@ numbers are global (shard ``k`` starts at ``k * shard_size``); what a number sta
 from __future__ import annotations
 
 import json
+import mmap
 import os
 from itertools import combinations
 from pathlib import Path
@@ -168,7 +169,7 @@ class ShardedImageIndex:
         self.n_substrings = n_substrings
         self._counts: list[int] = []
         self._tables: dict[int, SortedBucketIndex] = {}
-        self._thumbs: dict[int, np.memmap] = {}
+        self._thumbs: dict[int, tuple[mmap.mmap, np.ndarray]] = {}
         self.reload()
 
     def __len__(self) -> int:
@@ -194,7 +195,8 @@ class ShardedImageIndex:
                 continue
             table = self._tables.setdefault(shard, SortedBucketIndex(self.n_substrings))
             if count > len(table):
-                table.add(np.fromfile(self._file(shard, "hashes"), dtype="<u8", count=count)[len(table):])
+                table.add(np.fromfile(self._file(shard, "hashes"), dtype="<u8", count=count - len(table),
+                                      offset=8 * len(table)))
                 self._thumbs.pop(shard, None)  # mapped at the old length
         self._counts = list(manifest["counts"])
         return self
@@ -247,7 +249,11 @@ class ShardedImageIndex:
         shards = pictures // self.shard_size
         for shard in np.unique(shards):
             here = shards == shard
-            out[here] = self._mapped(int(shard))[pictures[here] - shard * self.shard_size]
+            mapping, thumbs = self._mapped(int(shard))
+            out[here] = thumbs[pictures[here] - shard * self.shard_size]
+            # Unmap what was read: the kernel maps a whole page-cache folio (up to 2 MB)
+            # per fault, so 3,000 random thumbnails kept 780 MB resident (measured).
+            mapping.madvise(mmap.MADV_DONTNEED)
         return out
 
     def find(self, phash: int, thumbnail: np.ndarray, radius: int = DEFAULT_POLICY.close,
@@ -264,13 +270,14 @@ class ShardedImageIndex:
                        key=lambda m: (m[1], m[0]))
         return [(number, distance, round(score, 3)) for number, distance, score in found]
 
-    def _mapped(self, shard: int) -> np.memmap:
+    def _mapped(self, shard: int) -> tuple[mmap.mmap, np.ndarray]:
         if shard not in self._tables:
             raise InvalidInput(f"shard {shard} is not held by this index (shards={self.shards})")
         if shard not in self._thumbs:
             count = len(self._tables[shard])
-            self._thumbs[shard] = np.memmap(self._file(shard, "thumbs"), dtype=np.uint8, mode="r",
-                                            shape=(count, SIDE, SIDE, 3))
+            with open(self._file(shard, "thumbs"), "rb") as handle:
+                mapping = mmap.mmap(handle.fileno(), count * THUMB_BYTES, prot=mmap.PROT_READ)
+            self._thumbs[shard] = mapping, np.frombuffer(mapping, dtype=np.uint8).reshape(count, SIDE, SIDE, 3)
         return self._thumbs[shard]
 
     def _file(self, shard: int, kind: str) -> Path:
