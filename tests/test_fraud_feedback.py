@@ -203,3 +203,16 @@ def test_too_few_decisions_train_nothing(lake, tmp_path):
     decision = retrain_window(lake, "2026-10-01", "2026-10-02", tmp_path / "models")
     assert decision["promoted"] is False and "too few decided texts" in decision["reason"]
     assert not (tmp_path / "models").exists()
+
+
+def test_a_fraud_wave_starts_on_its_day_in_a_wording_no_rule_knows(tmp_path, world):
+    from bunjang_lab.fraud.text_scorer import TextScorer
+
+    simulate(users=400, days=3, seed=5, out=tmp_path, progress=False, config=Config(wave_day=1))
+    wave = {r["event_id"]: r["ts"] for r in csv.DictReader(open(tmp_path / "labels" / "wave_messages.csv"))}
+    chats = {e["event_id"]: e for e in _events(tmp_path, "chat")}
+    assert len(wave) >= 10 and all(ts >= "2026-10-02" for ts in wave.values())
+    assert not any(answer["flagged"] for answer in TextScorer().score_many([chats[e]["text"] for e in wave]))
+    labels = {r["event_id"]: r["fraud_types"] for r in csv.DictReader(open(tmp_path / "labels" / "messages.csv"))}
+    assert all(labels[e] == "account_transfer" for e in wave)
+    assert not (world / "labels" / "wave_messages.csv").exists()  # no wave unless asked for

@@ -8,7 +8,9 @@ are held back: the candidate trains on the older ones, and the candidate and the
 scorer (the latest version, or the rules alone before any) are judged on the held-back ones,
 text by text (1 when its flag agrees with the label). The candidate is promoted unless the
 paired bootstrap interval of the difference lies wholly below ``-tolerance`` × production's
-agreement: the ranker's gate (:func:`bunjang_lab.intervals.not_worse`). Every candidate is
+agreement: the ranker's gate (:func:`bunjang_lab.intervals.not_worse`); a promoted candidate
+is refit on every decision of the window before it is saved (as ``fraud train`` refits after
+validating), so the newest decisions, which a new wave shows up in first, teach it too. Every candidate is
 kept as a version with its gate decision in ``meta.json``; a refused one is not served, and
 :func:`bunjang_lab.fraud.store.rollback` puts the previous served version back.
 """
@@ -19,6 +21,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from bunjang_lab.fraud import store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
@@ -107,6 +110,11 @@ def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_
             "fraud_texts": int(train["label"].sum()), "decisions": len(decided), "sellers": len(sellers),
             "classifier": candidate.get_params(), "anomaly": anomaly.get_params() if anomaly is not None else None,
             "gate": gate, "seconds": round(time.perf_counter() - started, 2)}
+    if promoted:  # judged on what it never saw; served refit on every decision, the newest most of all (as fraud train)
+        everything = pd.concat([train, held], ignore_index=True)
+        texts = everything["text"].tolist()
+        candidate = clone(candidate).fit(texts, everything["label"].to_numpy(), [reasons(t) for t in texts])
+        meta["texts"], meta["fraud_texts"] = len(everything), int(everything["label"].sum())
     folder = store.save({"classifier": candidate, "anomaly": anomaly}, meta, models_dir, make_latest=promoted)
     return {**gate, "version": folder.name, "seconds": meta["seconds"]}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bunjang_lab.fraud.categories import ANOMALOUS_BEHAVIOUR, IMAGE_TEXT, STOLEN_IMAGE
+from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER, ANOMALOUS_BEHAVIOUR, IMAGE_TEXT, STOLEN_IMAGE
 from bunjang_lab.simulate import catalog, images, texts
 from bunjang_lab.simulate.feedback import Feedback
 from bunjang_lab.simulate.market import (BRANDS, DAY_MS, DIURNAL, HOUR_MS, LAST_SESSION_START, LEAF_BRANDS, TEXT_FRAUD,
@@ -73,6 +73,8 @@ class Simulation:
         self.message_labels: list[tuple] = []
         self.image_labels: list[tuple] = []
         self.feedback = Feedback(cfg.feedback, seed)
+        self.wave_from_ms = None if cfg.wave_day is None else self.start_ms + cfg.wave_day * DAY_MS
+        self.wave_labels: list[tuple] = []
 
     # -- event output --------------------------------------------------------------------
 
@@ -377,10 +379,14 @@ class Simulation:
 
     def _chat(self, sender: int, to: int, item: int, now: int, fraud: tuple) -> None:
         tr = self.session_text
-        types, evidence, hard = [], "", 0
+        types, evidence, hard, wave = [], "", 0, False
         from_seller = self.items.seller[item] == sender
         text_fraud = [c for c in TEXT_FRAUD if c in fraud]
-        if text_fraud:
+        if text_fraud and self.wave_from_ms is not None and now >= self.wave_from_ms and tr.random() < self.cfg.wave_share:
+            text = evidence = texts.wave(tr)
+            types.append(ACCOUNT_TRANSFER)
+            wave = True
+        elif text_fraud:
             category = tr.choice(text_fraud)
             text, evidence = texts.scam(tr, category)
             types.append(category)
@@ -396,6 +402,8 @@ class Simulation:
         self.message_labels.append((event_id, self.item_ids[item], self.user_ids[sender], ";".join(types), hard,
                                     evidence))
         self.feedback.message(now, event_id, self.user_ids[to], text, types)
+        if wave:
+            self.wave_labels.append((event_id, self._ts(now)))
 
     def _removals(self, day_ms: int) -> None:
         """Listings whose time ran out today without a sale are taken down by their seller."""
@@ -476,6 +484,8 @@ class Simulation:
              self.message_labels)
         _csv(labels / "images.csv", ("image", "item_id", "seller_id", "copy_of", "transform", "fraud_types",
                                      "text_in_image"), self.image_labels)
+        if self.wave_from_ms is not None:
+            _csv(labels / "wave_messages.csv", ("event_id", "ts"), self.wave_labels)
         _csv(labels / "fraud_users.csv", ("user_id", "fraud_types"),
              [(self.user_ids[u], ";".join(f)) for u, f in enumerate(users.fraud) if f])
 

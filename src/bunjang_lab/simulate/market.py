@@ -56,6 +56,8 @@ class Config:
     missing_gender: float = 0.1
     missing_birth_year: float = 0.12
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)  # reports and moderator decisions
+    wave_day: int | None = None          # from this day (0-based) a new scam wording appears in chat (texts.wave)
+    wave_share: float = 0.6              # share of text scammers' messages in the wave's wording from then on
 
 
 @dataclass

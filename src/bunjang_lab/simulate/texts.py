@@ -280,3 +280,22 @@ def contact(rng: random.Random) -> str:
     if form == 1:
         return f"010-{rng.randint(0, 9999):04d}-{rng.randint(0, 9999):04d}"
     return f"텔레 @{_handle(rng)}"
+
+
+# A fraud wave (Config.wave_day): a new lure no rule knows, an "insurance fee" paid up front.
+WAVE_TEMPLATES = (
+    "중고안심보험 가입비 {f}원만 처리해 주시면 오늘 바로 발송해 드려요",
+    "배송보험 적용하려면 보험료 {f}원 선처리 부탁드려요 확인되면 출고합니다",
+    "요즘 분실이 많아서 안심보험 {f}원 먼저 처리해주셔야 발송 가능해요",
+    "보험 처리비 {f}원 해주시면 파손 보상까지 돼요 처리되면 바로 보내드릴게요",
+    "안심배송 보험료 {f}원 결제 먼저 해주시면 송장 바로 드립니다",
+    "거래보험 {f}원 선결제 건만 발송하고 있어요 양해 부탁드려요",
+)
+
+
+def wave(rng: random.Random) -> str:
+    """One message of the fraud wave (its evidence is the whole message)."""
+    fee = rng.choice(("4,900", "9,900", "12,000", "15,000", "19,800", "29,000"))
+    prefix = rng.choice(URGENCY)
+    sentence = rng.choice(WAVE_TEMPLATES).format(f=fee)
+    return f"{prefix} {sentence}" if prefix else sentence
