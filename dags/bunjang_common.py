@@ -25,6 +25,10 @@ SERVING_CACHE = Asset(name="bunjang_serving_cache", uri="bunjang://serving/cache
 
 CACHE_CONNECTION = "bunjang_cache"
 
+#: The Celery queue of the image shards (OCR-heavy bursts): workers started with
+#: ``--queues images`` take them, so they do not starve training (docs/scaling.md).
+IMAGE_QUEUE = "images"
+
 DEFAULT_ARGS = {
     "owner": "data-ml",
     "retries": 2,

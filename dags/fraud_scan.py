@@ -12,7 +12,8 @@ into ``runs/<day>/fraud``.
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from bunjang_common import DAYS_PARAM, DEFAULT_ARGS, FRAUD_RESULTS, LAKE_EVENTS, START_DATE, folders, params, run_days
+from bunjang_common import (DAYS_PARAM, DEFAULT_ARGS, FRAUD_RESULTS, IMAGE_QUEUE, LAKE_EVENTS, START_DATE, folders, params,
+                            run_days)
 
 
 @dag(
@@ -39,7 +40,7 @@ def fraud_scan():
         params = context["params"]
         return plan_image_shards(folders(params)["lake"], run_days(context, "dates"), params["shard_size"], params["lookback_days"])
 
-    @task(max_active_tis_per_dagrun=2)  # leave task slots to the other DAGs on a small machine
+    @task(max_active_tis_per_dagrun=2, queue=IMAGE_QUEUE)  # leave task slots to the other DAGs on a small machine
     def scan_images(planned: dict, params=None) -> str:
         from bunjang_lab.pipeline import scan_image_shard
 

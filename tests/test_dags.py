@@ -43,6 +43,7 @@ for dag in bag.dags.values():
                 "retries": t.retries,
                 "trigger_rule": str(t.trigger_rule),
                 "mapped": "Mapped" in type(t).__name__,
+                "queue": t.queue,
                 "outlets": sorted(o.uri for o in t.outlets),
             }
             for t in dag.tasks
@@ -117,6 +118,9 @@ def test_task_dependencies(described):
 def test_images_are_scanned_in_mapped_tasks_and_the_scan_survives_zero_shards(described):
     tasks = described["dags"]["fraud_scan"]["tasks"]
     assert tasks["scan_images"]["mapped"] is True
+    # image shards on a Celery queue of their own, everything else on the default one
+    assert tasks["scan_images"]["queue"] == "images"
+    assert {t["queue"] for d in described["dags"].values() for i, t in d["tasks"].items() if i != "scan_images"} == {"default"}
     assert tasks["scan"]["trigger_rule"].lower().endswith("none_failed")
     assert described["dags"]["publish"]["tasks"]["user_shard"]["mapped"] is True
 
