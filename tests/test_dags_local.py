@@ -45,6 +45,13 @@ def test_environment_points_airflow_at_this_repo_with_low_parallelism(tmp_path, 
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == local.environment()["AIRFLOW__API_AUTH__JWT_SECRET"]
 
 
+def test_settings_override_the_defaults_as_the_celery_smoke_sets_its_executor(tmp_path):
+    local = airflow_local.LocalAirflow(home=tmp_path, database="sqlite:////tmp/x.db",
+                                       settings={"AIRFLOW__CORE__EXECUTOR": "CeleryExecutor"})
+    assert local.environment()["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert airflow_local.LocalAirflow(home=tmp_path).environment()["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+
+
 def test_the_login_password_is_generated_once_and_kept(tmp_path):
     local = airflow_local.LocalAirflow(home=tmp_path)
     first = local.password()

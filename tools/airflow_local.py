@@ -68,8 +68,8 @@ def _has_module(python: str, module: str) -> bool:
     return probe.returncode == 0
 
 
-def postgres_url(python: str = sys.executable) -> str | None:
-    """The PostgreSQL metadata database URL, creating the database when missing; None if
+def postgres_url(python: str = sys.executable, database: str = PG_DATABASE) -> str | None:
+    """The URL of PostgreSQL metadata database ``database``, creating it when missing; None if
     unreachable or if Airflow's drivers for it (psycopg2 and, for its async engine, asyncpg)
     are not installed."""
     if not _reachable(PG_HOST, PG_PORT) or not shutil.which("psql"):
@@ -79,15 +79,15 @@ def postgres_url(python: str = sys.executable) -> str | None:
         print(f"PostgreSQL is reachable but {', '.join(missing)} is not installed: using SQLite", flush=True)
         return None
     base = ["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", "postgres", "-Atc"]
-    exists = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
+    exists = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
                             capture_output=True, text=True, timeout=30)
     if exists.returncode != 0:
         return None
     if exists.stdout.strip() != "1":
-        created = subprocess.run([*base, f'CREATE DATABASE "{PG_DATABASE}"'], capture_output=True, text=True, timeout=60)
+        created = subprocess.run([*base, f'CREATE DATABASE "{database}"'], capture_output=True, text=True, timeout=60)
         if created.returncode != 0:
             return None
-    return f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
+    return f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
 
 
 @dataclass
@@ -98,6 +98,7 @@ class LocalAirflow:
     port: int = 8080
     database: str | None = None  # None: PostgreSQL when reachable, else SQLite
     python: str = sys.executable
+    settings: dict[str, str] = field(default_factory=dict)  # AIRFLOW__* overrides, e.g. the executor
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -135,7 +136,7 @@ class LocalAirflow:
             "USER": os.environ.get("USER") or "bunjang",  # xlearn aborts without it
             "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT", "1"),
             "NO_PROXY": "localhost,127.0.0.1",
-        }
+        } | self.settings
 
     @property
     def password_file(self) -> Path:
