@@ -7,10 +7,12 @@ Layout under the lake root (a local path or an fsspec URL such as ``memory://lak
     _quarantine/<run_id>.jsonl   rejected records with reason codes
     _tmp/                        files being written; never read, removed by the next writer
 
-Every file is written under ``_tmp/`` and then renamed into place, so a reader sees a
-file whole or not at all. A run commits with its manifest, written last in one rename: the
-lake's events are the parts its manifests list and its quarantine the files of runs with a
-manifest. What a run killed before that left behind is never read, and the next writer
+A reader sees a file whole or not at all: on a local disk every file is written under
+``_tmp/`` and then renamed into place; an object store (S3, GCS, fsspec's memory) shows an
+object only once its upload completes, so there files are written in place, with no rename
+(which an object store would do as a copy). A run commits with its manifest, written last:
+the lake's events are the parts its manifests list and its quarantine the files of runs with
+a manifest. What a run killed before that left behind is never read, and the next writer
 removes it (:func:`discard_unfinished`), so the manifests always add up to the lake.
 
 >>> import pyarrow as pa
@@ -48,6 +50,7 @@ import pyarrow.parquet as pq
 
 from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.events import COMMON, FIELDS, TYPE_FIELDS, TYPES
+from bunjang_lab.storage import storage_options
 
 EVENTS, MANIFESTS, QUARANTINE, TMP = "events", "_manifests", "_quarantine", "_tmp"
 TS_TYPE = pa.timestamp("ms", tz="UTC")
@@ -76,7 +79,7 @@ def type_schema(type_name: str) -> pa.Schema:
 
 def filesystem(lake: str | Any) -> tuple[fsspec.AbstractFileSystem, str]:
     """(fsspec filesystem, root path) for a local path or URL."""
-    fs, root = fsspec.core.url_to_fs(str(lake))
+    fs, root = fsspec.core.url_to_fs(str(lake), **storage_options(str(lake)))
     return fs, root.rstrip("/") or "/"
 
 
@@ -85,23 +88,30 @@ def _arrow_fs(fs: fsspec.AbstractFileSystem):
     return pafs.LocalFileSystem() if isinstance(fs, LocalFileSystem) else fs
 
 
-def _publish(fs, tmp_path: str, final_path: str) -> None:
-    fs.makedirs(posixpath.dirname(final_path), exist_ok=True)
-    fs.mv(tmp_path, final_path)
+def _staging_path(fs, root: str, final_path: str) -> str:
+    """Where a file is written before :func:`_publish` shows it at ``final_path``: a temporary
+    name on a local disk, the final path itself on an object store. Its folder exists."""
+    staged = final_path
+    if isinstance(fs, LocalFileSystem):
+        staged = f"{root}/{TMP}/{uuid.uuid4().hex}{posixpath.splitext(final_path)[1]}"
+    fs.makedirs(posixpath.dirname(staged), exist_ok=True)
+    return staged
 
 
-def _tmp_path(fs, root: str, suffix: str) -> str:
-    fs.makedirs(f"{root}/{TMP}", exist_ok=True)
-    return f"{root}/{TMP}/{uuid.uuid4().hex}{suffix}"
+def _publish(fs, staged_path: str, final_path: str) -> None:
+    if staged_path != final_path:
+        fs.makedirs(posixpath.dirname(final_path), exist_ok=True)
+        fs.mv(staged_path, final_path)
 
 
 def write_bytes_atomic(lake, relative_path: str, data: bytes) -> str:
-    """Write ``data`` to ``lake/relative_path`` through a temporary file and a rename."""
+    """Write ``data`` to ``lake/relative_path``, seen whole or not at all (see the module)."""
     fs, root = filesystem(lake)
-    tmp, final = _tmp_path(fs, root, ".part"), f"{root}/{relative_path}"
-    with fs.open(tmp, "wb") as out:
+    final = f"{root}/{relative_path}"
+    staged = _staging_path(fs, root, final)
+    with fs.open(staged, "wb") as out:
         out.write(data)
-    _publish(fs, tmp, final)
+    _publish(fs, staged, final)
     return final
 
 
@@ -181,14 +191,14 @@ def write_events(lake, table: pa.Table, *, run_id: str, rows: np.ndarray | None 
         schema = type_schema(type_name)
         part = _conform(table.select([n for n in schema.names if n in table.column_names])
                         .take(pa.array(order[starts[number]:starts[number + 1]])), schema)
-        tmp = _tmp_path(fs, root, ".parquet")
+        final = f"{root}/{EVENTS}/type={type_name}/date={date}/part-{run_id}-{attempt}-{number:04d}.parquet"
+        staged = _staging_path(fs, root, final)
         dictionary = [n for n in schema.names if n in _DICTIONARY]
         statistics = [n for n in schema.names if n not in _NO_STATISTICS]
         # Times in a file are nearly sorted: delta encoding halves their encoding time and stores them smaller.
-        pq.write_table(part, tmp, filesystem=_arrow_fs(fs), compression="zstd", use_dictionary=dictionary,
+        pq.write_table(part, staged, filesystem=_arrow_fs(fs), compression="zstd", use_dictionary=dictionary,
                        write_statistics=statistics, column_encoding={"ts": "DELTA_BINARY_PACKED"})
-        final = f"{root}/{EVENTS}/type={type_name}/date={date}/part-{run_id}-{attempt}-{number:04d}.parquet"
-        _publish(fs, tmp, final)
+        _publish(fs, staged, final)
         return {"path": final, "type": type_name, "date": date, "rows": part.num_rows}
 
     # Parquet encoding releases the GIL. Largest partitions first, so neither thread is left

@@ -3,7 +3,8 @@
 Everything generated lives under one home folder, ``BUNJANG_HOME`` (default: ``var/``
 in the repository root), so a user who types no paths still gets a working setup::
 
-    var/lake/          the Parquet event lake (ingest)
+    var/lake/          the Parquet event lake (ingest); ``BUNJANG_LAKE`` puts it elsewhere,
+                       an object store included (``s3://bucket/lake``, see bunjang_lab.storage)
     var/runs/<run>/    products and fraud results of one batch run
     var/cache.sqlite   the embedded serving cache
     var/reports/       batch reports
@@ -46,8 +47,9 @@ def in_home(path: str | os.PathLike) -> Path:
     return path if path.is_absolute() else home() / path
 
 
-def lake_dir() -> Path:
-    return home() / "lake"
+def lake_dir() -> str:
+    """``BUNJANG_LAKE`` (a path or an fsspec URL) or the home folder's ``lake``."""
+    return os.environ.get("BUNJANG_LAKE") or str(home() / "lake")
 
 
 def runs_dir() -> Path:
