@@ -360,6 +360,9 @@ class FMModel(PretrainedFM):
         return FMModel(self.fields, self.model_name, self.seed, self.work_dir, **{**self.params, **params})
 
     def _factors(self, split):
-        factors, self.info_ = fit_factors(split.train, split.context, split.cutoff, fields=self.fields,
-                                          work_dir=self.work_dir, seed=self.seed, **self.params)
+        # Fitted once per split and setting: the hybrid's "fm" signal is this model's default.
+        setting = ("fm-factors", tuple(self.fields), tuple(sorted({**DEFAULT_PARAMS, **self.params}.items())), self.seed,
+                   self.work_dir and str(self.work_dir))
+        factors, self.info_ = split.memo(setting, lambda: fit_factors(split.train, split.context, split.cutoff, fields=self.fields,
+                                                                      work_dir=self.work_dir, seed=self.seed, **self.params))
         return factors

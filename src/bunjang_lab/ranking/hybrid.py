@@ -42,7 +42,7 @@ from bunjang_lab.ranking.baselines import FMModel, PretrainedFM
 from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.fm import FMRanker
 from bunjang_lab.ranking.neighbours import SESSION_GAP_MINUTES, VSKNN, session_numbers
-from bunjang_lab.ranking.split import Split, make_split
+from bunjang_lab.ranking.split import Split
 from bunjang_lab.ranking.training import DEFAULT_PARAMS
 
 SIGNALS = ("recent", "coview", "next", "session", "popular", "fm")
@@ -127,6 +127,12 @@ class Generators:
                 "fm": np.exp(fm - fm.max(axis=1, keepdims=True))}
 
 
+def _generators(split: Split, seed: int) -> Generators:
+    """The generators of a split, fitted once: the ranking window of the evaluation is the
+    tuning's validation split, whose generators the tuning has already fitted."""
+    return split.memo(("hybrid-generators", seed), lambda: Generators(seed=seed).fit(split))
+
+
 def _scaled(matrix: np.ndarray) -> np.ndarray:
     """Each row divided by its maximum (rows of zeros stay zero)."""
     top = matrix.max(axis=1, keepdims=True)
@@ -183,18 +189,17 @@ class HybridFM(PretrainedFM):
             estimator.fit(X[~valid], y[~valid], X[valid], y[valid])
         else:
             estimator.fit(X, y)
-        self.generators_ = split.memo(("hybrid-generators", self.seed), lambda: Generators(seed=self.seed).fit(split))
+        self.generators_ = _generators(split, self.seed)
         self.info_ = {"ranking_requests": int(len(ranking.requests)), "rows": int(len(rows)), "best_epoch": estimator.best_epoch_}
         return FMFactors(estimator.bias_, estimator.w_, estimator.V_, fmap)
 
     def _ranking_data(self, split: Split):
         """The ranking window's split, its rows and their (user, item, pair) feature frames:
         the same for every setting the tuning tries, so computed once per split."""
-        ranking = make_split(split.train, split.protocol, test_days=self.rank_days or split.test_days,
-                             candidates=split.candidate_kind, exclude_seen=split.exclude_seen)
+        ranking = split.earlier(self.rank_days)
         if not len(ranking.requests):
             raise NotEnoughData("no interactions in the ranking window before the cutoff to train the hybrid FM")
-        rows, pairs = self._ranking_rows(ranking, Generators(seed=self.seed).fit(ranking))
+        rows, pairs = self._ranking_rows(ranking, _generators(ranking, self.seed))
         price_edges = F.fit_price_edges(split.context.items[split.context.items["listed_at"] < split.cutoff])
         scoring_ctx = F.Context(ranking.context.items, ranking.context.users, ranking.timeline()[0])
         sides = _Sides(F.user_frame(rows.rename(columns={"at": "ts"}), scoring_ctx, realtime.DEFAULT_PARAMS),

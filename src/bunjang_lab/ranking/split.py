@@ -85,6 +85,15 @@ class Split:
             self._memo[key] = build()
         return self._memo[key]
 
+    def earlier(self, test_days: float | None = None) -> "Split":
+        """The same protocol on the training events alone, its window (``test_days``, by
+        default this split's) ending at the last one: the tuning's validation window and the
+        hybrid's ranking window. Built once per split and length, so both share it (and
+        what is memoised on it)."""
+        days = test_days or self.test_days
+        return self.memo(("earlier", days), lambda: make_split(self.train, self.protocol, test_days=days,
+                                                               candidates=self.candidate_kind, exclude_seen=self.exclude_seen))
+
     @property
     def users(self) -> np.ndarray:
         """The distinct users with at least one request."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from bunjang_lab.ranking.baselines import Recommender
 from bunjang_lab.ranking.evaluate import evaluate_models
-from bunjang_lab.ranking.split import Split, make_split
+from bunjang_lab.ranking.split import Split
 
 BUDGET = 4
 METRIC = "ndcg@10"
@@ -37,8 +37,7 @@ def settings(model: Recommender, budget: int = BUDGET, seed: int = 0) -> list[di
 
 def tune(models: list[Recommender], split: Split, budget: int = BUDGET, seed: int = 0, progress=None):
     """(models with their chosen settings, ``{model: {"tried": [...], "chosen": {...}}}``)."""
-    validation = make_split(split.train, split.protocol, test_days=split.test_days, candidates=split.candidate_kind,
-                            exclude_seen=split.exclude_seen)
+    validation = split.earlier()
     tuned, record = [], {}
     for model in models:
         tries = settings(model, budget, seed)
