@@ -59,3 +59,24 @@ def test_a_million_ids_with_one_percent_resent():
         values[index] = values[index - 1]
     keep = dedup.new_ids(pa.array(values), pa.array(values[:5]))
     assert keep.tolist() == expected_new(values, values[:5])
+
+
+@settings(max_examples=150, deadline=None)
+@given(ids=ids_strategy, known=st.lists(st.text(min_size=0, max_size=20), max_size=30), cuts=st.lists(st.integers(0, 30), max_size=4))
+def test_known_ids_in_batches_count_as_one_set(ids, known, cuts):
+    bounds = [0, *sorted(min(c, len(known)) for c in cuts), len(known)]
+    batches = [as_array(known[a:b]) for a, b in zip(bounds, bounds[1:])]
+    assert dedup.new_ids(as_array(ids), iter(batches)).tolist() == expected_new(ids, known)
+
+
+def test_the_lake_is_looked_at_one_batch_at_a_time():
+    ids = as_array([f"e{n}" for n in range(100)])
+    looked_at = []
+
+    def batches():
+        for start in range(0, 1_000, 100):
+            looked_at.append(start)
+            yield pa.array([f"e{n}" for n in range(start + 50, start + 150)])
+
+    assert dedup.new_ids(ids, batches()).tolist() == list(range(50))
+    assert looked_at == list(range(0, 1_000, 100))

@@ -15,6 +15,8 @@ of a key, so such runs grow with the count: a few thousand at 50 million ids).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pyarrow as pa
 
@@ -68,14 +70,16 @@ def _fingerprints(offsets: np.ndarray, text: np.ndarray, lengths: np.ndarray) ->
     return hashes
 
 
-def _same_bytes(offsets: np.ndarray, text: np.ndarray, lengths: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For each pair of rows ``a[i]``, ``b[i]``: are the two strings equal?"""
-    same = lengths[a] == lengths[b]
-    for width in np.unique(lengths[a[same]]).tolist():
-        pairs = np.flatnonzero(same & (lengths[a] == width))
-        left = _rows_of_width(offsets, text, a[pairs], width).reshape(len(pairs), width)
-        right = _rows_of_width(offsets, text, b[pairs], width).reshape(len(pairs), width)
-        same[pairs] = (left == right).all(axis=1)
+def _same_bytes(left: tuple, right: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each pair of rows ``a[i]`` of ``left`` and ``b[i]`` of ``right`` (each an
+    (offsets, bytes, lengths) of a string array): are the two strings equal?"""
+    (a_offsets, a_text, a_lengths), (b_offsets, b_text, b_lengths) = left, right
+    same = a_lengths[a] == b_lengths[b]
+    for width in np.unique(a_lengths[a[same]]).tolist():
+        pairs = np.flatnonzero(same & (a_lengths[a] == width))
+        one = _rows_of_width(a_offsets, a_text, a[pairs], width).reshape(len(pairs), width)
+        other = _rows_of_width(b_offsets, b_text, b[pairs], width).reshape(len(pairs), width)
+        same[pairs] = (one == other).all(axis=1)
     return same
 
 
@@ -107,7 +111,8 @@ def first_occurrences(ids: pa.Array) -> np.ndarray:
     # holds different ids with one fingerprint, and is settled string by string.
     later = np.flatnonzero(~starts_run)
     run_start = np.maximum.accumulate(np.where(starts_run, np.arange(count), 0))
-    differs = later[~_same_bytes(offsets, text, lengths, rows[run_start[later]], rows[later])]
+    source = (offsets, text, lengths)
+    differs = later[~_same_bytes(source, source, rows[run_start[later]], rows[later])]
     if len(differs):
         run_starts = np.append(np.flatnonzero(starts_run), count)
     for start in np.unique(run_start[differs]).tolist():
@@ -120,7 +125,52 @@ def first_occurrences(ids: pa.Array) -> np.ndarray:
     return keep
 
 
-def new_ids(ids: pa.Array, known: pa.Array) -> np.ndarray:
-    """Indexes of the rows to keep: the first of each id, unless the id is in ``known``."""
-    combined = pa.concat_arrays([known.cast(pa.string()), ids.cast(pa.string())]) if len(known) else ids
-    return np.flatnonzero(first_occurrences(combined)[len(known):])
+def _strings(values: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(offsets, bytes, lengths) of a string array (any string-like array is cast first)."""
+    offsets, text = string_buffers(values.cast(pa.string()))
+    return offsets, text, np.diff(offsets)
+
+
+def known_rows(ids: pa.Array, known: Iterable[pa.Array]) -> np.ndarray:
+    """A mask: True for the rows of ``ids`` whose id is in one of the ``known`` batches.
+
+    ``ids`` are held, sorted by fingerprint once; each batch is fingerprinted, looked up with
+    a binary search, and every fingerprint match is confirmed byte by byte, so a shared
+    fingerprint never marks an id known wrongly.
+
+    >>> known_rows(pa.array(["a", "b", "a"]), [pa.array(["a", "z"])]).tolist()
+    [True, False, True]
+    """
+    found = np.zeros(len(ids), dtype=bool)
+    if len(ids) == 0:
+        return found
+    mine = _strings(ids)
+    fingerprints = _fingerprints(*mine)
+    order = np.argsort(fingerprints, kind="stable")
+    fingerprints = fingerprints[order]
+    for batch in known:
+        if len(batch) == 0:
+            continue
+        theirs = _strings(batch)
+        wanted = _fingerprints(*theirs)
+        first = np.searchsorted(fingerprints, wanted, side="left")
+        matches = np.searchsorted(fingerprints, wanted, side="right") - first
+        hit = np.flatnonzero(matches)
+        if not len(hit):
+            continue
+        # every (batch row, run row) pair of equal fingerprints, compared byte by byte
+        batch_rows = np.repeat(hit, matches[hit])
+        starts = np.repeat(first[hit] - np.cumsum(matches[hit]) + matches[hit], matches[hit])
+        run_rows = order[starts + np.arange(len(batch_rows))]
+        found[run_rows[_same_bytes(theirs, mine, batch_rows, run_rows)]] = True
+    return found
+
+
+def new_ids(ids: pa.Array, known: pa.Array | Iterable[pa.Array]) -> np.ndarray:
+    """Indexes of the rows to keep: the first of each id, unless the id is in ``known`` (one
+    array, or batches of one: only a batch at a time is looked at)."""
+    first = np.flatnonzero(first_occurrences(ids.cast(pa.string())))
+    batches = [known] if isinstance(known, (pa.Array, pa.ChunkedArray)) else known
+    batches = (chunk for batch in batches
+               for chunk in (batch.chunks if isinstance(batch, pa.ChunkedArray) else [batch]))
+    return first[~known_rows(ids.take(pa.array(first)), batches)]

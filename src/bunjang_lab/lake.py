@@ -36,7 +36,7 @@ import json
 import posixpath
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -231,6 +231,16 @@ def event_ids(lake) -> pa.Array:
     if dataset is None:
         return pa.array([], pa.string())
     return dataset.to_table(columns=["event_id"]).column("event_id").combine_chunks()
+
+
+def event_id_batches(lake, batch_rows: int = 1 << 20) -> Iterator[pa.Array]:
+    """The lake's event ids a batch of at most ``batch_rows`` at a time (only that column is
+    read, one file's row groups after another): the duplicate check never holds them all."""
+    dataset = _dataset(lake)
+    if dataset is None:
+        return
+    for batch in dataset.to_batches(columns=["event_id"], batch_size=batch_rows, batch_readahead=1, fragment_readahead=1):
+        yield batch.column(0)
 
 
 def columns_for(types: Iterable[str] | None) -> list[str]:

@@ -144,9 +144,10 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     del collected  # its tables are the chunks joined below: never hold both
     with ThreadPoolExecutor(max_workers=1) as joiner:
         # One chunk per column, so the lookups below and the lake writer never re-join chunks;
-        # the ids are joined apart and deduplicated meanwhile.
+        # the ids are joined apart and deduplicated meanwhile, against the lake's ids read a
+        # batch at a time (memory bounded by the run, not the lake).
         joining = joiner.submit(tables.combine_chunks)
-        keep = new_ids(tables["event_id"].combine_chunks(), lakelib.event_ids(lake))
+        keep = new_ids(tables["event_id"].combine_chunks(), lakelib.event_id_batches(lake))
         rows = joining.result()
         del tables  # the joined copy replaces the regions' tables: never hold both for long
     with ThreadPoolExecutor(max_workers=1) as writer:  # the run's figures are worked out while the lake is written
