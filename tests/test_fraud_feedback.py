@@ -216,3 +216,40 @@ def test_a_fraud_wave_starts_on_its_day_in_a_wording_no_rule_knows(tmp_path, wor
     labels = {r["event_id"]: r["fraud_types"] for r in csv.DictReader(open(tmp_path / "labels" / "messages.csv"))}
     assert all(labels[e] == "account_transfer" for e in wave)
     assert not (world / "labels" / "wave_messages.csv").exists()  # no wave unless asked for
+
+
+# -- shadow rules -------------------------------------------------------------------------------
+
+def test_a_shadow_rule_is_recorded_without_flagging_until_later_decisions_earn_it(tmp_path):
+    import random
+
+    import pandas as pd
+
+    from bunjang_lab.fraud import shadow
+    from bunjang_lab.fraud.cli import run
+    from bunjang_lab.fraud.retrain import track_shadow_rules
+    from bunjang_lab.fraud.text_scorer import TextScorer
+    from bunjang_lab.simulate import texts
+
+    models = tmp_path / "models"
+    (models / "fraud").mkdir(parents=True)
+    for code, pattern in (("insurance_fee", "보험료? ?[0-9,]+원"), ("any_price", "[0-9,]+원")):
+        assert run(["shadow", "add", code, "--category", "account_transfer", "--pattern", pattern,
+                    "--since", "2026-10-05", "--models", str(models)]) == 0
+    lure = "안심배송 보험료 9,900원 결제 먼저 해주시면 송장 바로 드립니다"
+    answer = TextScorer.from_models(models).score(lure)
+    assert not answer["flagged"] and answer["shadow"] == ["insurance_fee", "any_price"]
+
+    rng = random.Random(3)
+    lures = [texts.wave(rng) for _ in range(30)]
+    honest = [f"네 {n},000원에 드릴게요 직거래 가능해요" for n in range(10, 40)]
+    decided = pd.DataFrame({"text": lures + honest, "label": [1] * 29 + [0] + [0] * 30,
+                            "ts": pd.to_datetime(["2026-10-04"] * 5 + ["2026-10-06"] * 55, utc=True)})
+    trials = track_shadow_rules(decided, models)
+    fee = trials["insurance_fee"]
+    assert fee["decisions"] == 55  # only decisions since the 5th count
+    assert fee["status"] == "live" and fee["fired"] >= shadow.MIN_FIRED and fee["precision"] >= shadow.MIN_PRECISION
+    assert trials["any_price"]["status"] == "shadow" and trials["any_price"]["precision"] < 0.5
+    answer = TextScorer.from_models(models).score(lure)
+    assert answer["flagged"] and answer["reasons"][0]["code"] == "insurance_fee" and answer["shadow"] == ["any_price"]
+    assert [rule.status for rule in shadow.load(models)] == ["live", "shadow"]

@@ -5,6 +5,8 @@
     fraud evaluate [--lake DIR --labels LABELS_DIR] [--smishing CSV] [--spam TSV] [--models DIR] [--rules-only]
     fraud retrain --start T --end T [--lake DIR] [--models DIR] [--tolerance X] [--json]
     fraud rollback [--models DIR]
+    fraud shadow add CODE --category C --weight W --pattern REGEX [--since T] [--models DIR]
+    fraud shadow list [--models DIR]
 """
 
 from __future__ import annotations
@@ -209,7 +211,39 @@ def _rollback(argv: list[str]) -> int:
     return 0
 
 
+def _shadow(argv: list[str]) -> int:
+    p = parser(f"{PROG} shadow", "Rules on trial: add one (scored and recorded, flagging nothing until its precision "
+                                 "on later decisions earns it), or list them with their counts.")
+    p.add_argument("action", choices=("add", "list"))
+    p.add_argument("code", nargs="?", help="the new rule's code (add)")
+    p.add_argument("--category", help="its fraud category (add)")
+    p.add_argument("--weight", type=float, default=0.8, help="its weight once live (default 0.8)")
+    p.add_argument("--pattern", help="a regular expression over the normalised text (add)")
+    p.add_argument("--since", default=None, help="decisions from this time on judge it (default: now)")
+    p.add_argument("--models", default=None, help=f"models folder (default: {paths.models_dir()})")
+    args = p.parse_args(argv)
+    from bunjang_lab.fraud import shadow
+
+    rules = shadow.load(args.models)
+    if args.action == "add":
+        if not (args.code and args.category and args.pattern):
+            raise UserError("shadow add needs CODE, --category and --pattern")
+        if any(rule.code == args.code for rule in rules):
+            raise UserError(f"a shadow rule {args.code!r} exists already")
+        import datetime as dt
+
+        since = args.since or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        rules.append(shadow.ShadowRule(args.code, args.category, args.weight, args.pattern, since=since))
+        print(f"shadow rule {args.code} added ({shadow.save(rules, args.models)}); it goes live at precision "
+              f">= {shadow.MIN_PRECISION} over {shadow.MIN_FIRED} decided texts")
+        return 0
+    for rule in rules:
+        print(json.dumps({"code": rule.code, "status": rule.status, "category": rule.category, "weight": rule.weight,
+                          "pattern": rule.pattern, "since": rule.since, **(rule.tracked or {})}, ensure_ascii=False))
+    return 0
+
+
 def run(argv: list[str]) -> int:
-    command = {"train": _train, "evaluate": _evaluate, "retrain": _retrain,
-               "rollback": _rollback}.get(argv[0] if argv else "")
+    command = {"train": _train, "evaluate": _evaluate, "retrain": _retrain, "rollback": _rollback,
+               "shadow": _shadow}.get(argv[0] if argv else "")
     return command(argv[1:]) if command else _scan(argv)

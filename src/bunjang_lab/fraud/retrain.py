@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from bunjang_lab.fraud import store
+from bunjang_lab.fraud import shadow, store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
 from bunjang_lab.fraud.classifier import TextFraudClassifier
 from bunjang_lab.fraud.confirmed import CONFIRMED
@@ -82,9 +82,11 @@ def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_
     (served only if promoted); returns the gate's decision (also in the version's ``meta.json``)."""
     started = time.perf_counter()
     decided = decided_texts(events).sort_values("ts", kind="stable").reset_index(drop=True)
+    trials = track_shadow_rules(decided, models_dir)
     if len(decided) < MIN_DECISIONS or decided["label"].nunique() < 2:
         return {"promoted": False, "reason": f"too few decided texts in the window ({len(decided)}; "
-                                             f"{MIN_DECISIONS} of both labels needed)", "decisions": len(decided)}
+                                             f"{MIN_DECISIONS} of both labels needed)", "decisions": len(decided),
+                "shadow_rules": trials}
     cut = int(len(decided) * (1 - HOLDOUT_SHARE))
     since = decided["ts"].iloc[cut]  # the first held-back decision: texts from then on are the gate's
     negatives = unreported_texts(events, UNREPORTED_PER_DECISION * len(decided), seed)
@@ -118,7 +120,18 @@ def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_
         candidate = clone(candidate).fit(texts, everything["label"].to_numpy(), [reasons(t) for t in texts])
         meta["texts"], meta["fraud_texts"] = len(everything), int(everything["label"].sum())
     folder = store.save({"classifier": candidate, "anomaly": anomaly}, meta, models_dir, make_latest=promoted)
-    return {**gate, "version": folder.name, "seconds": meta["seconds"]}
+    return {**gate, "version": folder.name, "seconds": meta["seconds"], "shadow_rules": trials}
+
+
+def track_shadow_rules(decided: pd.DataFrame, models_dir=None) -> dict:
+    """Count each shadow rule against the window's decided texts, let those that earned it go
+    live, save them back; ``{code: {"status", "decisions", "fired", "confirmed", "precision", "recall"}}``."""
+    rules = shadow.load(models_dir)
+    if not rules:
+        return {}
+    rules = shadow.track(rules, decided["text"].tolist(), (decided["label"] == 1).tolist(), decided["ts"].tolist())
+    shadow.save(rules, models_dir)
+    return {rule.code: {"status": rule.status, **(rule.tracked or {})} for rule in rules}
 
 
 def retrain_window(lake, start, end, models_dir=None, tolerance: float = NOT_WORSE_TOLERANCE) -> dict:

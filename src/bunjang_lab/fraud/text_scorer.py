@@ -18,7 +18,7 @@ import os
 from typing import Sequence
 
 from bunjang_lab.errors import MissingInput
-from bunjang_lab.fraud import confirmed, risk, store
+from bunjang_lab.fraud import confirmed, risk, shadow, store
 from bunjang_lab.fraud.rules import MAX_CHARS, reasons
 
 
@@ -27,25 +27,31 @@ class TextScorer:
     ``fraud_probability(texts, rule_hits)`` (a :class:`~bunjang_lab.fraud.text_model.TextModel`,
     or a fitted :class:`~bunjang_lab.fraud.classifier.TextFraudClassifier` while training),
     or None (rules only). ``blocklist`` holds the identifiers of confirmed scams
-    (:mod:`~bunjang_lab.fraud.confirmed`); a text repeating one gets a ``confirmed_<kind>`` reason."""
+    (:mod:`~bunjang_lab.fraud.confirmed`); a text repeating one gets a ``confirmed_<kind>`` reason.
+    ``shadow`` holds rules on trial (:mod:`~bunjang_lab.fraud.shadow`): live ones add reasons,
+    shadow ones are named in the answer's ``"shadow"`` and change nothing else."""
 
     def __init__(self, classifier=None, version: str | None = None, source: str = "text",
-                 blocklist: confirmed.Blocklist | None = None):
+                 blocklist: confirmed.Blocklist | None = None, shadow_rules: shadow.ShadowBook | None = None):
         self.classifier = classifier
         self.version = version
         self.source = source
         self.blocklist = blocklist
+        self.shadow_rules = shadow_rules
 
     @classmethod
     def from_models(cls, models_dir: str | os.PathLike | None = None, use_classifier: bool = True,
                     blocklist: confirmed.Blocklist | None = None) -> "TextScorer":
-        """The latest trained classifier if there is one, else rules only; a ``models_dir``
-        named but absent is an error (a typo would otherwise fall back to rules unseen)."""
+        """The latest trained classifier if there is one, else rules only, with the shadow rules
+        of ``models_dir``; a ``models_dir`` named but absent is an error (a typo would
+        otherwise fall back to rules unseen)."""
         if models_dir is not None and not os.path.isdir(models_dir):
             raise MissingInput(f"no models folder at {models_dir} (train one with python -m bunjang_lab fraud train)")
         folder = store.latest(models_dir) if use_classifier else None
         classifier = store.load_text_model(folder) if folder is not None else None
-        return cls(classifier, folder.name if classifier is not None else None, blocklist=blocklist)
+        trial = shadow.load(models_dir)
+        return cls(classifier, folder.name if classifier is not None else None, blocklist=blocklist,
+                   shadow_rules=shadow.ShadowBook(trial) if trial else None)
 
     @property
     def model(self) -> str:
@@ -65,12 +71,19 @@ class TextScorer:
         if self.blocklist is not None:  # after the classifier, whose features are the rules' codes
             found = [learned + hits for learned, hits in zip(confirmed.reasons_for(texts, self.blocklist, self.source),
                                                              found)]
+        on_trial = [[] for _ in texts]
+        if self.shadow_rules is not None:
+            trials = [self.shadow_rules.hits(t) for t in texts]
+            found = [live + hits for (live, _), hits in zip(trials, found)]
+            on_trial = [codes for _, codes in trials]
         out = []
-        for text, hits, probability in zip(texts, found, probabilities):
+        for text, hits, probability, trial in zip(texts, found, probabilities, on_trial):
             score = risk.text_risk(hits, probability)
             answer = {"risk": score, "flagged": risk.flagged(score), "reasons": hits, "model": self.model}
             if probability is not None:
                 answer["probability"] = round(float(probability), 4)
+            if trial:
+                answer["shadow"] = trial
             if len(text) > MAX_CHARS:
                 answer["truncated"] = True
                 answer["scored_chars"] = MAX_CHARS
