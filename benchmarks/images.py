@@ -432,12 +432,14 @@ def main() -> None:
     p.add_argument("--only-ocr", action="store_true", help="the OCR part alone")
     p.add_argument("--only-seller-edits", action="store_true", help="the seller-edit recall alone")
     p.add_argument("--rendered", type=int, default=60, help="rendered OCR pictures")
+    p.add_argument("--draws", type=int, default=2, help="seller edits: copies of each photo per edit")
+    p.add_argument("--sample-queries", type=int, default=600, help="seller edits: sample pictures asked for false matches")
     args = p.parse_args()
     report = {}
     benches = () if args.only_ocr else (("hashing", bench_hashing), ("index", bench_index), ("matching", bench_matching),
                                          ("seller_edits", bench_seller_edits))
     if args.only_seller_edits:
-        benches = (("seller_edits", bench_seller_edits),)
+        benches = (("seller_edits", lambda: bench_seller_edits(args.draws, args.sample_queries)),)
     for name, bench in benches:
         start, cpu = time.perf_counter(), time.process_time()
         report[name] = bench()

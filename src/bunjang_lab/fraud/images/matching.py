@@ -7,7 +7,10 @@ frame and for centre crops (:data:`~bunjang_lab.fraud.images.hashing.CROP_BOXES`
    pHash *or* dHash is within :attr:`MatchPolicy.search` bits, from exact range queries on
    both hash indexes (no misses). The radius is loose on purpose: a 10% crop from one
    side, a watermark or a text overlay moves one of the hashes by up to 20 bits.
-2. **Verification**: the colour thumbnails of query and candidate are aligned over crops
+2. **Verification** of at most :attr:`MatchPolicy.verify_at_most` candidates per view
+   (agreeing hashes first, then the nearest: a screenshot's page regions came within the
+   radius of ~60 look-alike sample pictures each, 38 s of verification for one picture):
+   the colour thumbnails of query and candidate are aligned over crops
    and mirroring (:func:`~bunjang_lab.fraud.images.verify.similarity`). A candidate is a
    *strong* match when the similarity reaches :attr:`MatchPolicy.verified`, or when the
    trimmed similarity (overlays ignored) reaches :attr:`MatchPolicy.verified_trimmed` and
@@ -46,6 +49,7 @@ class MatchPolicy:
     supported: float = 0.75
     pdq: int = 31
     pdq_quality: int = 50
+    verify_at_most: int = 32
 
     def accepts(self, phash_distance, dhash_distance):
         """Vectorised: which (pHash, dHash) distance pairs agree on a match.
@@ -135,14 +139,21 @@ def _verified(index: ImageIndex, view: View, policy: MatchPolicy, by_pdq: np.nda
     np.minimum.at(distances, inverse, np.concatenate(found_distances))
     agree = np.zeros(len(candidates), dtype=bool)
     np.logical_or.at(agree, inverse, np.concatenate(found_agree))
+    # a deep cut of a look-alike picture is freer to fit: the strict rule, as for extra
+    # views; what cannot pass it (hashes disagree) is not verified at all
+    deep = candidates[:, 1:].any(axis=1)
+    kept = np.flatnonzero(agree | ~(deep | extra))
+    kept = kept[np.lexsort((distances[kept], ~agree[kept]))[: policy.verify_at_most]]
+    if not len(kept):
+        return []
+    candidates, pictures, distances, agree, deep = (a[kept] for a in (candidates, pictures, distances, agree, deep))
     thumbs, cuts = index.thumbnails[candidates[:, 0].astype(np.int64)], candidates[:, 1:]
     scores = similarity(view.thumbnail, thumbs, cuts)
     matched, strong = policy.judge(agree, scores)
     strict = agree & (scores.correlation >= policy.verified)
     if extra:
         matched = strong = strict
-    else:  # a deep cut of a look-alike picture is freer to fit: the strict rule too
-        deep = cuts.any(axis=1)
+    else:
         matched, strong = np.where(deep, strict, matched), np.where(deep, strict, strong)
     if monochrome(view.thumbnail):
         in_grey = similarity(view.thumbnail, thumbs, cuts, grey=True).correlation
