@@ -503,7 +503,7 @@ class OcrCache:
                        "q1 INTEGER, q2 INTEGER, q3 INTEGER, print BLOB, text TEXT, capped TEXT)")
             db.execute("CREATE INDEX IF NOT EXISTS readings_size ON readings (width, height)")
 
-    def get(self, img: Image.Image, engine: str = "tesseract") -> tuple[str, tuple[str, ...]] | None:
+    def get(self, img: Image.Image, engine: str) -> tuple[str, tuple[str, ...]] | None:
         """The text and the caps its reading hit, of the same picture read before by ``engine``."""
         quarters, printed = _cache_key(img)
         tolerance = fingerprint_tolerance(img.size, printed.shape)
@@ -516,7 +516,7 @@ class OcrCache:
                 return text, tuple(capped.split()) if capped else ()
         return None
 
-    def put(self, img: Image.Image, text: str, capped: tuple[str, ...] = (), engine: str = "tesseract") -> None:
+    def put(self, img: Image.Image, text: str, capped: tuple[str, ...], engine: str) -> None:
         quarters, printed = _cache_key(img)
         with self._connect() as db:
             db.execute("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
