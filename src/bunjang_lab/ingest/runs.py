@@ -3,7 +3,8 @@ deduplicated against the lake and written; its stats, quarantine and manifest.
 
 The run commits with its manifest, written last: until then none of its parts or quarantine
 records count as the lake's, and what a killed run left is discarded when the next one starts.
-Memory grows with the rows and rejected lines, not with the number of files: a file keeps
+Memory grows with the rows (their filled columns) and rejected lines, not with the number of
+files: a file keeps
 only its counts.
 """
 
@@ -40,7 +41,10 @@ JOIN_ROWS = 64_000  # ... or once they hold this many rows; a table this big is 
 class _Collected:
     """The run's valid rows, in input order, and quarantine records. Regions of small files
     give small tables, whose buffers per column would outweigh their rows many times over:
-    they are joined a few hundred at a time."""
+    they are joined a few hundred at a time. A kept table drops the columns its events leave
+    empty (most of the contract's columns belong to a few types; a click uses six of them),
+    so a row weighs what its events carry; the lake writer gives each part its type's
+    columns back."""
 
     def __init__(self) -> None:
         self.tables: list[pa.Table] = []
@@ -53,7 +57,7 @@ class _Collected:
         for table in part.tables:
             if table.num_rows >= JOIN_ROWS:
                 self.join_waiting()
-                self.tables.append(table)
+                self.tables.append(_filled_columns(table))
                 continue
             self._waiting.append(table)
             self._waiting_rows += table.num_rows
@@ -62,8 +66,15 @@ class _Collected:
 
     def join_waiting(self) -> None:
         if self._waiting:
-            self.tables.append(pa.concat_tables(self._waiting).combine_chunks())
+            self.tables.append(_filled_columns(pa.concat_tables(self._waiting).combine_chunks()))
             self._waiting, self._waiting_rows = [], 0
+
+
+def _filled_columns(table: pa.Table) -> pa.Table:
+    """``table`` without its columns that hold only nulls (an empty table keeps them all)."""
+    if not table.num_rows:
+        return table
+    return table.select([i for i, column in enumerate(table.columns) if column.null_count < table.num_rows])
 
 
 def _in_flight() -> int:
@@ -140,7 +151,8 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     del files, base_dirs  # 100,000 paths weigh 50 MB; the contexts name the files
     collected.join_waiting()
     quarantine = collected.quarantine
-    tables = pa.concat_tables(collected.tables or [ROWS.empty_table()])
+    # Columns some tables dropped come back as nulls only where another table fills them.
+    tables = pa.concat_tables(collected.tables or [ROWS.empty_table()], promote_options="default")
     del collected  # its tables are the chunks joined below: never hold both
     with ThreadPoolExecutor(max_workers=1) as joiner:
         # One chunk per column, so the lookups below and the lake writer never re-join chunks;
