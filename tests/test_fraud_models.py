@@ -47,8 +47,8 @@ def test_scan_writes_the_run_contract_and_finds_the_scammers(market, tmp_path):
     listings = pd.read_parquet(folder / "listings.parquet")
     messages = pd.read_parquet(folder / "messages.parquet")
     sellers = pd.read_parquet(folder / "sellers.parquet")
-    assert list(listings.columns) == ["item_id", "seller_id", "risk", "flagged", "reasons"]
-    assert list(messages.columns) == ["event_id", "item_id", "user_id", "risk", "flagged", "reasons"]
+    assert list(listings.columns) == ["item_id", "seller_id", "risk", "flagged", "reasons", "shadow"]
+    assert list(messages.columns) == ["event_id", "item_id", "user_id", "risk", "flagged", "reasons", "shadow"]
     assert list(sellers.columns) == ["user_id", "risk", "flagged", "anomaly_score", "reasons"]
     assert summary["models"]["text"] == "rules" and summary["models"]["anomaly"] == "fitted on this window"
     assert summary["messages"] == len(messages) > 0

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bunjang_lab import files, progress
-from bunjang_lab.fraud import categories, risk, store
+from bunjang_lab.fraud import categories, risk, shadow, store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
 from bunjang_lab.fraud.text_scorer import TextScorer
 from bunjang_lab.marketplace import state
@@ -147,6 +147,7 @@ def _answers_frame(ids: dict, answers: list[dict]) -> pd.DataFrame:
     frame["risk"] = [a["risk"] for a in answers]
     frame["flagged"] = [a["flagged"] for a in answers]
     frame["reasons"] = [json.dumps(a["reasons"], ensure_ascii=False) for a in answers]
+    frame["shadow"] = [json.dumps(a.get("shadow", [])) for a in answers]  # rules on trial that fired (fraud/shadow.py)
     return frame.astype({"risk": float, "flagged": bool})
 
 
@@ -181,7 +182,9 @@ def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, mode
     clock = time.perf_counter()
     version = store.latest(models_dir)
     classifier = store.load_text_model(version) if version is not None else None
-    scorer = TextScorer(classifier, version.name if classifier is not None else None)
+    trial = shadow.load(models_dir)
+    scorer = TextScorer(classifier, version.name if classifier is not None else None,
+                        shadow_rules=shadow.ShadowBook(trial) if trial else None)
     listings = state.latest_listings(events)
     answers = scorer.score_many([listing_text(t, d) for t, d in zip(listings["title"], listings["description"])])
     by_image = _image_reasons(images)
