@@ -11,8 +11,10 @@ the rules nor the first sets had seen (parenthesized and circled Hangul, math-bo
 superscript digits, leetspeak names, half-Latin names, words down a column, a name before
 "@" in a link, symbols standing for dots, spaced hosts, any link ending before a path...);
 a line break and a tab are written ``\\n`` and ``\\t`` there. Each round was scored once
-before the rules were corrected on its misses (recall 0.81, 0.87, 0.84 for rounds 2-4):
-those first figures are the held-out measure, the ones after are not. Figures: docs/fraud.md.
+before the rules were corrected on its misses (recall 0.81, 0.87, 0.84, 0.84 for rounds 2-5):
+those first figures are the held-out measure, the ones after are not. Round 6 (97 lures, 78
+hard negatives), written with round 5, is kept out of these tests: it was scored once, after
+round 5's fixes, as the held-out estimate. Figures: docs/fraud.md.
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ def rows(name: str) -> list[dict]:
 
 HONEST = rows("fraud_honest_ko.tsv")
 LURES = rows("fraud_lures_ko.tsv")
-FRESH = [{**row, "text": row["text"].replace("\\n", "\n").replace("\\t", "\t")} for row in rows("fraud_fresh_ko.tsv")]
+# Round 6 is the held-out round: written with round 5, scored once after round 5's fixes and
+# never corrected on, so the targets below hold for the rounds the rules were corrected on.
+HELD_OUT_ROUND = "6"
+FRESH = [{**row, "text": row["text"].replace("\\n", "\n").replace("\\t", "\t")} for row in rows("fraud_fresh_ko.tsv")
+         if row["round"] != HELD_OUT_ROUND]
 
 
 def caught(row: dict) -> bool:
@@ -100,9 +106,26 @@ def test_at_most_two_percent_of_the_fresh_hard_negatives_are_flagged():
     ("번개페이 쓰지 마시고 계좌로 주세요", "prepayment_request"), ("연락처 O1O.ЗЗ44.5566", "phone_number"),
     ("결제 url bunjang-pay . c o m / pay", "lookalike_domain"), ("선입금 ok? 그럼 바로 쏴드림", "prepayment_request"),
     ("입금 완료되면 바로 택배 접수해요", "prepayment_request"),
+    # round 5: look-alike letters beyond o/i/l, regional-indicator letters, a comma for the dot, jamo initials of
+    # payment words, digits spelled in English, sums and ways to pay outside asked for first
+    ("O1O-l234-S678 로 전화주세요", "phone_number"), ("🇰 🇦 🇰 🇦 🇴 : lee_shop7", "kakao_id"),
+    ("결제 주소 bunjangpay,com/checkout", "lookalike_domain"), ("ㅅㅇㄱ 해주시면 바로 보내요", "prepayment_request"),
+    ("zero one zero 5512 3434 로 연락주세요", "phone_number"), ("반값 먼저 보내주시면 나머지는 받고 주세요", "prepayment_request"),
+    ("보증금 2만원 먼저 보내주세요", "prepayment_request"), ("문화상품권 핀번호로 결제해주세요", "prepayment_request"),
+    ("페이코 송금으로 먼저 주세요", "prepayment_request"), ("ATM으로 바로 넣어주시면 돼요", "prepayment_request"),
+    ("110-345-678901 여기로 보내주세요", "account_number"), ("wire the money first to my account", "prepayment_request"),
+    ("오카방 들어오세요 방이름 명품정리", "kakao_openchat"),
 ])
 def test_obfuscations_of_every_kind_are_undone(text, code):
     assert code in {r["code"] for r in reasons(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "naver.me 링크로 결제하라는 판매자 조심하세요", "예약금은 안 받아요 먼저 결제하시는 분께 팝니다", "문화상품권 핀번호 달라는 사람 100% 사기예요",
+    "기프티콘 결제는 안 돼요 죄송해요", "무통장 입금도 되나요? 아니면 번개페이로 할게요", "one two buckle my shoe", "제품 코드 bs12345678",
+])
+def test_round_five_hard_negatives_stay_quiet(text):
+    assert not flagged(rules_risk(reasons(text)))
 
 
 def test_evidence_quotes_only_the_scored_text():

@@ -175,6 +175,8 @@ def find_links(n: Normalised) -> Iterator[Link]:
         if host in _MESSENGER_HOSTS or ("." not in host and host_group == "bare"):
             continue
         code = classify_host(host)
+        if code == "url_shortener" and len(match.group("path") or "") < 2:
+            continue  # a shortener's name alone leads nowhere ("naver.me 링크 조심하세요")
         if code in (None, KNOWN_SITE, "external_link") and (
                 match.group("userinfo") or not n.spelled_in_ascii(*match.span(host_group))):
             code = "lookalike_domain"  # Cyrillic or full-width letters, or a name before "@", passing for another host

@@ -10,20 +10,22 @@ thing runs in linear time):
 1. Every character outside ASCII, Hangul and keyboard jamo is folded to what it imitates:
    compatibility forms (NFKC: full-width, circled, styled letters and digits), any other
    digit (``❶``, ``➀``, ``〇``, ``零``), Latin letters with marks, small capitals, in squares
-   or parentheses (``⒦``), Cyrillic and Greek look-alikes, conjoining jamo; invisible
-   characters and combining marks are dropped. Then lower case.
+   or parentheses (``⒦``), regional-indicator letters (``🇰``), Cyrillic and Greek
+   look-alikes, conjoining jamo; invisible characters and combining marks are dropped.
+   Then lower case.
 2. Decomposed syllables composed again: ``ㅋㅏㅋㅏㅇㅗㅌㅗㄱ`` becomes ``카카오톡``.
 3. Defanged links and addresses re-armed: ``hxxp``, ``[.]``, ``(dot)``, ``[at]``, ``골뱅이``,
-   ``닷컴``, ``naver 점 com``, ``bit . ly / 3ab``, ``골뱅이 네이버 닷컴``, ``.c0m``.
+   ``닷컴``, ``naver 점 com``, ``bit . ly / 3ab``, ``골뱅이 네이버 닷컴``, ``.c0m``, ``pay,com``.
 4. Symbols and emoji inside a word dropped (``카🍫톡``, ``01０✨1234``), or read as the dot
    before a link's ending (``safe🔸com``); spaced-out single characters joined, whatever
    separates them (``카 카 오 톡``, ``카·톡``, ``0 1 0 - 1 2 3``, line breaks), and composed
    again if they were jamo; links re-armed again once their endings are whole.
-5. Digits written with look-alike letters inside a long number (``O1O-l234-5678``);
-   messenger names in leetspeak (``k4k40``, ``7elegram``).
-6. Jamo abbreviations and misspellings of messenger names (``ㅋㅌ``, ``까톡``, ``텔레그렘``,
-   half-Latin ``카kao톡``), and the words the rules look for split by separators (``카카.오톡``,
-   ``계 좌``).
+5. Digits spelled in English, three or more in a row (``zero one zero``); digits written
+   with look-alike letters inside a long number (``O1O-l234-S678``); messenger names in
+   leetspeak (``k4k40``, ``7elegram``).
+6. Jamo abbreviations of messenger names and payment words (``ㅋㅌ``, ``ㅅㅇㄱ``), their
+   misspellings (``까톡``, ``텔레그렘``, half-Latin ``카kao톡``), and the words the rules look
+   for split by separators (``카카.오톡``, ``계 좌``).
 7. Hangul numerals where they stand for digits (runs of at least eight):
    ``공일공 일이삼사 오육칠팔`` becomes ``010 1234 5678``.
 
@@ -87,7 +89,7 @@ _CONFUSABLES = str.maketrans({
 _SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
             # Chinese numerals (digits to Unicode, but letters: NFKC keeps them)
             **{numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")}}
-_LATIN_NAME = lazy(r"LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?([A-Z])\b")
+_LATIN_NAME = lazy(r"(?:LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?|REGIONAL INDICATOR SYMBOL LETTER )([A-Z])\b")
 _JAMO_NAME = lazy(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
 
 # Everyday characters need no folding: ASCII, Hangul syllables, keyboard jamo (not the filler).
@@ -97,7 +99,7 @@ _UNUSUAL = lazy("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
 _SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link)(?![0-9a-z])"
 _BRACKETED = r"(?= ?(?:\.|dot|점|닷|쩜|at|@|골뱅이|/|:) ?[\])}])"  # what a bracket holds in a defanged link
 _DEFANG_HINT = lazy(  # literals first, not a class: see _ALIAS_HINT
-    rf"\[{_BRACKETED}|\({_BRACKETED}|\{{{_BRACKETED}|골뱅이|hxxp|h\*\*p|dot|\.(?<= \.)|"
+    rf"\[{_BRACKETED}|\({_BRACKETED}|\{{{_BRACKETED}|골뱅이|hxxp|h\*\*p|dot|\.(?<= \.)|,(?<=[a-z],)(?={_SPOKEN_TLD})|"
     + "|".join(f"{word}(?<=[0-9a-z]{gap}{word})" for word in ("닷", "쩜", "점") for gap in ("", " "))
 )
 _DEFANG = lazy(
@@ -109,6 +111,7 @@ _DEFANG = lazy(
     r"| ?(?:닷|쩜|점) ?컴| ?닷넷"
     rf"| +\. ?(?P<spaced_host>{TLDS}) ?/ ?(?=[0-9a-z])"  # "bit . ly / 3abc": a host and its path spaced out
     rf"| ?(?:닷|쩜|점|dot) ?(?={_SPOKEN_TLD})| +\. ?(?={_SPOKEN_TLD})"
+    rf"|,(?<=[a-z],)(?={_SPOKEN_TLD})"  # a comma for the dot ("bunjangpay,com")
 )
 def _spellings(choices: Iterable[Iterable[str]]) -> list[str]:
     """Every word made of one of each position's ``choices``.
@@ -161,10 +164,11 @@ _TYPED_VOWELS = {"ㅗㅏ": "ㅘ", "ㅗㅐ": "ㅙ", "ㅗㅣ": "ㅚ", "ㅜㅓ": "�
 _JAMO_SYLLABLE = lazy(f"([{_CONSONANTS}])(ㅗ[ㅏㅐㅣ]|ㅜ[ㅓㅔㅣ]|ㅡㅣ|[ㅏ-ㅣ])([{_FINALS}](?![ㅏ-ㅣ]))?")
 _JAMO_SYLLABLE_HINT = lazy("[ㄱ-ㅎ][ㅏ-ㅣ]")
 
-# A long number written with look-alike letters (o and ㅇ for 0, i and l for 1).
-_DIGITISH = lazy(r"(?<![0-9a-z])[0-9oilㅇ](?:[ \-.ㅡ~/]{0,2}[0-9oilㅇ]){7,}(?![0-9a-z])")
-_DIGITISH_HINT = lazy(r"[oilㅇ](?:[ \-.]?\d|(?<=\d[oilㅇ])|(?<=\d[ \-.][oilㅇ]))")  # a class first: see _ALIAS_HINT
-_LOOKALIKE_DIGITS = str.maketrans({"o": "0", "ㅇ": "0", "i": "1", "l": "1"})
+# A long number written with look-alike letters (o and ㅇ for 0, i and l for 1, z for 2, s for 5, b for 8).
+_DIGITISH = lazy(r"(?<![0-9a-z])[0-9oilzsbㅇ](?:[ \-.ㅡ~/]{0,2}[0-9oilzsbㅇ]){7,}(?![0-9a-z])")
+_DIGITISH_HINT = lazy(r"[oilzsbㅇ](?:[ \-.]?\d|(?<=\d[oilzsbㅇ])|(?<=\d[ \-.][oilzsbㅇ]))")  # a class first: see _ALIAS_HINT
+_LETTERS_TOGETHER = lazy(r"[zsb][a-zㅇ]|[a-zㅇ][zsb]")
+_LOOKALIKE_DIGITS = str.maketrans({"o": "0", "ㅇ": "0", "i": "1", "l": "1", "z": "2", "s": "5", "b": "8"})
 # Messenger names in leetspeak ("k4k40t4lk", "7elegram", "wh4tsapp"): a word of letters and
 # digits whose skeleton (domain_skeleton) is a messenger's.
 _LEET_HINT = lazy(r"[a-z](?:(?=[0-9@$])|(?<=[0-9@$][a-z]))")  # a letter touching a digit (letters first: fewer)
@@ -175,6 +179,7 @@ _ALIASES = {
     # jamo abbreviations, only as a whole run of jamo (so "ㅋㅋㅋ" laughter stays)
     "ㅋㅌ": "카톡", "ㅋㅋㅇㅌ": "카카오톡", "ㅋㅋㅇ": "카카오", "ㅋㅇㅌ": "카카오톡",
     "ㅌㄹ": "텔레그램", "ㅌㄹㄱㄹ": "텔레그램", "ㅌㄹㄱㄹㅁ": "텔레그램",
+    "ㅅㅇㄱ": "선입금", "ㄱㅈ": "계좌", "ㄱㅈㅂㅎ": "계좌번호", "ㅇㄱ": "입금",  # the payment words too
 }
 _MISSPELLINGS = {
     "까톡": "카톡", "카톸": "카톡", "캌톡": "카톡", "까똑": "카톡", "카똑": "카톡", "깨톡": "카톡",
@@ -184,7 +189,7 @@ _MISSPELLINGS = {
     "털레그램": "텔레그램", "텔그": "텔레그램", "탤레그램": "텔레그램", "뗄레그램": "텔레그램", "텔레그랩": "텔레그램",
     "텔렉램": "텔레그램", "텔레그레": "텔레그램", "텔그램": "텔레그램",
     "ㅋ톡": "카톡", "노란톡": "카톡", "노랑톡": "카톡", "노란 메신저": "카톡", "노란색 메신저": "카톡", "카카오talk": "카카오톡",
-    "카talk": "카톡", "kakao톡": "카카오톡",
+    "카talk": "카톡", "kakao톡": "카카오톡", "오카방": "오픈카톡방",
 }
 # Messenger names written half in Hangul, half in Latin ("카kao톡", "텔레gram", "whats앱"): every
 # mix of each syllable's two spellings.
@@ -229,6 +234,18 @@ _FIRST_NUMERAL_TOKEN = f"(?:하나|다섯|여섯|일곱|여덟|아홉|{'|'.join(
 # Only runs long enough to be a number reach Python (numeral syllables are common in words).
 _NUMERAL_RUN = lazy(f"{_FIRST_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}")
 _NUMERAL_TOKENS = lazy(_NUMERAL_TOKEN)
+
+
+# Digits spelled in English, three or more in a row ("zero one zero 5512 3434").
+_ENGLISH_DIGITS = {word: str(i) for i, word in enumerate(
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"))}
+_ENGLISH_DIGIT = "(?:" + "|".join(_ENGLISH_DIGITS) + ")"
+_ENGLISH_DIGIT_FIRST = "(?:" + "|".join(f"{word}(?<![a-z]{word})" for word in _ENGLISH_DIGITS) + ")"
+_ENGLISH_DIGIT_RUN = lazy(rf"{_ENGLISH_DIGIT_FIRST}(?:[ \-]{{1,2}}{_ENGLISH_DIGIT}){{2,}}(?![a-z])")
+
+
+def _english_digits(match: re.Match) -> str:
+    return "".join(_ENGLISH_DIGITS[word] for word in re.findall("[a-z]+", match.group()))
 
 
 class Normalised:
@@ -402,9 +419,9 @@ def _junk_inside_word(match: re.Match) -> str | None:
 def _digitish(match: re.Match) -> str | None:
     run = match.group()
     digits = sum(ch.isdigit() for ch in run)
-    lookalikes = sum(ch in "oilㅇ" for ch in run)
-    if lookalikes == 0 or digits < 4 or lookalikes > digits:
-        return None
+    lookalikes = sum(ch in "oilzsbㅇ" for ch in run)
+    if lookalikes == 0 or digits < 4 or lookalikes > digits or _LETTERS_TOGETHER.search(run):
+        return None  # "bs12345678": a code's letters, not digits in disguise
     return run.translate(_LOOKALIKE_DIGITS)
 
 
@@ -513,6 +530,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     _compose_jamo(builder, ascii_only)  # again: jamo typed apart ("ㅋ ㅏ ㅋ ㅏ") are together now
     if _DEFANG_HINT.search(builder.text):  # again: a spaced-out ending is whole now ("pay . c o m / pay")
         builder.rewrite(_DEFANG, _defang)
+    if _ENGLISH_DIGIT_RUN.search(builder.text):
+        builder.rewrite(_ENGLISH_DIGIT_RUN, _english_digits)
     if _DIGITISH_HINT.search(builder.text):
         builder.rewrite(_DIGITISH, _digitish)
     if _LEET_HINT.search(builder.text):

@@ -57,7 +57,8 @@ _BANK = lazy(
     literal_first(_BANK_NAMES, "(?:은행|뱅크|금고)?") + "|은행|"
     + "|".join(f"{word}(?<![a-z]{word})(?![a-z])" for word in ("kb", "nh", "ibk", "kdb", "sc", "bank"))
 )
-_ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code")
+# (and a request to send money there: "110-345-678901 여기로 보내주세요")
+_ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code|보내 ?주(?:세요|시면)|wire")
 _LATIN_LETTER = lazy("[a-z]")
 
 
@@ -319,6 +320,10 @@ _SHORT_CODE = lazy(
 # account, or ships once paid; a buyer offering to pay ("보내드릴게요") is not in here.
 _MONEY_WORDS = ("입금", "송금", "이체")
 _PLEASE_PAY = r"(?:주세요|주시면|주셔야|줘|주셈|부탁|바랍|주시고)"
+# Sums asked for before the goods: any of them "먼저" is a request to pay first.
+_UPFRONT_SUMS = ("돈", "대금", "금액", "계약금", "예약금", "보증금", "예치금", "착수금", "반값", "절반", "현금", "잔금")
+# Ways to pay outside the platform that are no bank transfer (gift-card PINs, coins, cash machines).
+_OUTSIDE_MEANS = ("상품권", "핀 ?번호", "기프티콘", "기프트 ?카드", "gift ?card", "코인", "usdt", "페이코", "atm")
 _PREPAY = lazy("|".join((
     # not 선결제: paying first into the safe payment is how the platform works
     r"선 ?입금|선 ?송금|입금 ?먼저|송금 ?먼저|이체 ?먼저|먼저 ?(?:입금|송금|이체)|입금 ?부터|송금 ?부터|이체 ?부터",
@@ -326,12 +331,19 @@ _PREPAY = lazy("|".join((
     literal_first(("계좌", "통장", "무통장", "토스"),  # 토스: the transfer app
                   rf"(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?(?:입금|송금|이체|보내|넣어)[가-힣]{{0,3}} ?{_PLEASE_PAY}"),
     r"계좌로 ?(?:주세요|주시면|줘|부탁)|통장으로 ?(?:주세요|주시면|줘|부탁)",  # "계좌로 주세요": the verb left out
-    r"돈 ?먼저|돈부터|먼저 ?돈|대금 ?먼저|금액 ?먼저",
-    literal_first(_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)"),
+    # a sum, perhaps with its amount ("보증금 2만원 먼저", "예약금 만원만 먼저")
+    literal_first(_UPFRONT_SUMS, r"(?:[은는을를도만]|부터)? ?(?:[0-9,]+ ?[천만]?원 ?|[가-힣]{1,3}원 ?)?(?:만 ?)?먼저"),
+    r"돈부터|먼저 ?돈",
+    # the verb may come after an adverb and a verb of sending ("송금으로 먼저 주세요", "송금하기로 보내주세요")
+    literal_first(_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:(?:먼저|바로|지금) ?)?(?:(?:보내|넣어|쏴) ?)?"
+                                rf"(?:{_PLEASE_PAY}|주면)"),
+    literal_first(_OUTSIDE_MEANS, rf"(?:으로|로|을|를)?[가-힣 ]{{0,8}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?[가-힣]{{0,3}}"
+                                  rf" ?(?:{_PLEASE_PAY}|주면)|(?:으로|로) ?(?:만 ?)?받(?:아요|습니다|음)"),
+    r"(?:돈|직접|바로|먼저|계좌로?) ?쏴 ?(?:주세요|주시면|줘|주셈|드림|드릴게)",
     literal_first(_MONEY_WORDS, r" ?(?:확인 ?|완료 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?"
                                 r"(?:바로 |즉시 |당일 |오늘 )?(?:발송|배송|보내|택배|출고|포장)"),
     r"계좌 ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)",
-    r"pay (?:me )?first|transfer first|payment first|deposit first|send (?:the )?money first|pay up ?front|"
+    r"(?:pay|wire|send|transfer)(?: me)?(?: the)?(?: money| payment)? first|payment first|deposit first|pay up ?front|"
     r"bank transfer only|transfer only|only (?:accept )?bank transfer",
     literal_first(("deposit", "transfer", "send"),
                   r"(?: the)?(?: money| payment)? (?:to|into) (?:my|this|the following) (?:bank )?account"),
@@ -446,8 +458,8 @@ _RULE_LIST = [
          _account_number, replaced_by=("blocklisted_account", "bank_account")),
     Rule("prepayment_request", cat.ACCOUNT_TRANSFER, 0.85, "asks to pay first or by bank transfer",
          # every branch of _PREPAY holds one of these words (not 결제: paying on the platform)
-         request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "토스", "돈", "대금", "금액", "first", "front", "transfer",
-                           "deposit", "send"),
+         request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "토스", "first", "front", "transfer", "deposit", "send",
+                           "쏴", *(word.split(" ?")[0] for word in (*_UPFRONT_SUMS, *_OUTSIDE_MEANS))),
                  reach=len("send the money "))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED),
