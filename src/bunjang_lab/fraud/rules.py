@@ -337,13 +337,14 @@ _PREPAY = lazy("|".join((
     # the verb may come after an adverb and a verb of sending ("송금으로 먼저 주세요", "송금하기로 보내주세요")
     literal_first(_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:(?:먼저|바로|지금) ?)?(?:(?:보내|넣어|쏴) ?)?"
                                 rf"(?:{_PLEASE_PAY}|주면)"),
-    literal_first(_OUTSIDE_MEANS, rf"(?:으로|로|을|를)?[가-힣 ]{{0,8}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?[가-힣]{{0,3}}"
-                                  rf" ?(?:{_PLEASE_PAY}|주면)|(?:으로|로) ?(?:만 ?)?받(?:아요|습니다|음)"),
-    r"(?:돈|직접|바로|먼저|계좌로?) ?쏴 ?(?:주세요|주시면|줘|주셈|드림|드릴게)",
+    literal_first(_OUTSIDE_MEANS, rf"(?:(?:으로|로|을|를)?[가-힣 ]{{0,8}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?"
+                                  rf"[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)|(?:으로|로) ?(?:만 ?)?받(?:아요|습니다|음))"),
+    literal_first(("돈", "직접", "바로", "먼저", "계좌로", "계좌"), r" ?쏴 ?(?:주세요|주시면|줘|주셈|드림|드릴게)"),
     literal_first(_MONEY_WORDS, r" ?(?:확인 ?|완료 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?"
                                 r"(?:바로 |즉시 |당일 |오늘 )?(?:발송|배송|보내|택배|출고|포장)"),
     r"계좌 ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)",
-    r"(?:pay|wire|send|transfer)(?: me)?(?: the)?(?: money| payment)? first|payment first|deposit first|pay up ?front|"
+    literal_first(("pay", "wire", "send", "transfer"), "(?: me)?(?: the)?(?: money| payment)? first") + "|"
+    r"payment first|deposit first|pay up ?front|"
     r"bank transfer only|transfer only|only (?:accept )?bank transfer",
     literal_first(("deposit", "transfer", "send"),
                   r"(?: the)?(?: money| payment)? (?:to|into) (?:my|this|the following) (?:bank )?account"),
@@ -459,7 +460,8 @@ _RULE_LIST = [
     Rule("prepayment_request", cat.ACCOUNT_TRANSFER, 0.85, "asks to pay first or by bank transfer",
          # every branch of _PREPAY holds one of these words (not 결제: paying on the platform)
          request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "토스", "first", "front", "transfer", "deposit", "send",
-                           "쏴", *(word.split(" ?")[0] for word in (*_UPFRONT_SUMS, *_OUTSIDE_MEANS))),
+                           # an upfront sum is asked for "먼저": that word, not every sum's name, sets the rule off
+                           "쏴", "먼저", *(word.split(" ?")[0] for word in _OUTSIDE_MEANS)),
                  reach=len("send the money "))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED),
