@@ -11,7 +11,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-kor fonts-nanum fonts-dejavu-core ch
 export USER := $(or $(USER),bunjang)
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: help install system-deps demo s3-demo test lock serve airflow airflow-smoke clean
+.PHONY: help install system-deps demo s3-demo test lock serve airflow airflow-smoke airflow-celery-smoke clean
 
 help:
 	@echo "make demo          run the whole pipeline on data/sample (sets everything up first)"
@@ -20,6 +20,7 @@ help:
 	@echo "make serve         start the HTTP service on 127.0.0.1:8000 (HOST, PORT, WORKERS, CACHE)"
 	@echo "make airflow       start a local Airflow with this repo's DAGs"
 	@echo "make airflow-smoke start Airflow, run the sample chain end to end, stop it"
+	@echo "make airflow-celery-smoke  the same chain on the CeleryExecutor, two workers, one killed mid-run"
 	@echo "make lock          re-pin requirements.lock from the current .venv"
 
 $(PY):
@@ -88,3 +89,8 @@ airflow: install
 # marketplace_ingest -> fraud_scan -> publish to succeed, print the run states, stop.
 airflow-smoke: install
 	$(PY) tools/airflow_local.py smoke
+
+# The whole chain on the CeleryExecutor (Redis broker, PostgreSQL metadata and results,
+# two workers, one SIGKILLed while image shards run); needs root (a host name per worker).
+airflow-celery-smoke: install
+	$(PY) tools/airflow_celery_smoke.py
