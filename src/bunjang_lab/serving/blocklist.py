@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from bunjang_lab.errors import InvalidInput
-from bunjang_lab.events import DECISIONS, TARGET_KINDS
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Cache, Transaction
 
@@ -24,6 +23,9 @@ def apply_moderation(cache: Cache, event: Mapping, ts: float) -> dict:
 
     A decision older than the target's latest one already applied changes nothing (``stale``).
     """
+    # the event contract loads only when a decision comes: `score text` reads the blocklist without it
+    from bunjang_lab.events import DECISIONS, TARGET_KINDS
+
     kind, target, decision = (str(event.get(f) or "") for f in ("target_kind", "target_id", "decision"))
     if kind not in TARGET_KINDS:
         raise InvalidInput(f"moderation target_kind {kind!r} is not one of {', '.join(TARGET_KINDS)}")
