@@ -234,13 +234,14 @@ def event_ids(lake) -> pa.Array:
 
 
 def event_id_batches(lake, batch_rows: int = 1 << 20) -> Iterator[pa.Array]:
-    """The lake's event ids a batch of at most ``batch_rows`` at a time (only that column is
-    read, one file's row groups after another): the duplicate check never holds them all."""
-    dataset = _dataset(lake)
-    if dataset is None:
-        return
-    for batch in dataset.to_batches(columns=["event_id"], batch_size=batch_rows, batch_readahead=1, fragment_readahead=1):
-        yield batch.column(0)
+    """The lake's event ids a batch of at most ``batch_rows`` at a time (only that column of
+    one row group is read and held at once): the duplicate check never holds them all."""
+    fs, root = filesystem(lake)
+    arrow_fs = _arrow_fs(fs)
+    for path in _committed(root, read_manifests(lake)):
+        with (arrow_fs.open_input_file(path) if arrow_fs is not fs else fs.open(path, "rb")) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_rows, columns=["event_id"]):
+                yield batch.column(0)
 
 
 def columns_for(types: Iterable[str] | None) -> list[str]:
