@@ -89,7 +89,8 @@ _CONFUSABLES = str.maketrans({
 _SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
             # Chinese numerals (digits to Unicode, but letters: NFKC keeps them)
             **{numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")}}
-_LATIN_NAME = lazy(r"(?:LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?|REGIONAL INDICATOR SYMBOL LETTER )([A-Z])\b")
+_LATIN_NAME = lazy(
+    r"(?:LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?|REGIONAL INDICATOR SYMBOL LETTER )([A-Z])\b")
 _JAMO_NAME = lazy(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
 
 # Everyday characters need no folding: ASCII, Hangul syllables, keyboard jamo (not the filler).
@@ -530,7 +531,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     _compose_jamo(builder, ascii_only)  # again: jamo typed apart ("ㅋ ㅏ ㅋ ㅏ") are together now
     if _DEFANG_HINT.search(builder.text):  # again: a spaced-out ending is whole now ("pay . c o m / pay")
         builder.rewrite(_DEFANG, _defang)
-    if _ENGLISH_DIGIT_RUN.search(builder.text):
+    spelled = builder.text  # every digit word holds an e or an o, but six
+    if ("e" in spelled or "o" in spelled or "six" in spelled) and _ENGLISH_DIGIT_RUN.search(spelled):
         builder.rewrite(_ENGLISH_DIGIT_RUN, _english_digits)
     if _DIGITISH_HINT.search(builder.text):
         builder.rewrite(_DIGITISH, _digitish)
