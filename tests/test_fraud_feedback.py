@@ -253,3 +253,26 @@ def test_a_shadow_rule_is_recorded_without_flagging_until_later_decisions_earn_i
     answer = TextScorer.from_models(models).score(lure)
     assert answer["flagged"] and answer["reasons"][0]["code"] == "insurance_fee" and answer["shadow"] == ["any_price"]
     assert [rule.status for rule in shadow.load(models)] == ["live", "shadow"]
+
+
+# -- the report's section -----------------------------------------------------------------------
+
+def test_the_report_section_counts_reports_decisions_blocklist_and_rule_precision(lake, tmp_path):
+    from bunjang_lab.report.fraud_feedback import fraud_feedback
+    from bunjang_lab.report.model import Chart, Table
+
+    section = fraud_feedback(lake, tmp_path / "2026-10-05", tmp_path / "models")
+    events = _events_in_lake(lake)
+    assert section.summary["reports"] == (events["type"] == "report").sum() > 0
+    assert section.summary["decisions"] == (events["type"] == "moderation").sum() > 0
+    assert 0 < section.summary["hours_to_decision_median"] < 48 and section.summary["blocklist_identifiers"] > 0
+    charts = {item.name for item in section.items if isinstance(item, Chart)}
+    assert {"reports_and_decisions", "blocklist_growth", "recall_on_confirmed"} <= charts
+    rules = next(item.frame for item in section.items if isinstance(item, Table))
+    assert len(rules) and rules["precision"].between(0, 1).all() and (rules["confirmed"] <= rules["fired"]).all()
+
+
+def _events_in_lake(lake: str):
+    from bunjang_lab.lake import read_events
+
+    return read_events(lake, types=["report", "moderation"])

@@ -48,7 +48,7 @@ def decided_texts(events: pd.DataFrame) -> pd.DataFrame:
     moderation = events[events["type"] == "moderation"].sort_values("ts", kind="stable")
     latest = moderation.drop_duplicates(["target_kind", "target_id"], keep="last")
     latest = latest[latest["target_kind"].isin(["chat", "listing"])]
-    texts = _texts(events)
+    texts = target_texts(events)
     lake_text = [texts.get((k, i)) for k, i in zip(latest["target_kind"], latest["target_id"])]
     text = [t if isinstance(t, str) and t else found for t, found in zip(latest.get("target_text", [None] * len(latest)),
                                                                           lake_text)]
@@ -58,7 +58,8 @@ def decided_texts(events: pd.DataFrame) -> pd.DataFrame:
     return out[out["text"].notna()].reset_index(drop=True)
 
 
-def _texts(events: pd.DataFrame) -> dict[tuple[str, str], str]:
+def target_texts(events: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """The text of every chat message and listing of ``events``, by (target kind, target id)."""
     chats = events[events["type"] == "chat"]
     found = {("chat", str(e)): str(t) for e, t in zip(chats["event_id"], chats["text"].fillna(""))}
     listings = state.latest_listings(events[events["type"] == "listing"])
