@@ -47,7 +47,7 @@ def main() -> None:
         written = time.perf_counter() - began
         began = time.perf_counter()
         run = subprocess.run([sys.executable, "-m", "bunjang_lab", "ingest", str(folder), "--lake", str(lake),
-                              "--now", "2026-11-26T00:00:00Z"], capture_output=True, check=True)
+                              "--now", "2026-11-26T00:00:00Z", "--json"], capture_output=True, check=True)
         wall = time.perf_counter() - began
         stats = json.loads(run.stdout.decode().splitlines()[-1])
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -337,7 +337,7 @@ def publish_under_load(port: int, url: str, runs: list[Path], users: int, items:
         for run in runs:
             started = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "bunjang_lab", "publish", str(run), "--cache", url,
-                                   "--keep", str(len(runs) + 1)], capture_output=True, text=True, env=process_env())
+                                   "--keep", str(len(runs) + 1), "--json"], capture_output=True, text=True, env=process_env())
             assert proc.returncode == 0, proc.stderr
             published.append(json.loads(proc.stdout)["version"])
             publish_seconds.append(round(time.perf_counter() - started, 1))

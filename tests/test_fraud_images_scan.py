@@ -35,7 +35,7 @@ def photos(tmp_path):
 
 
 def test_score_image_prints_one_line_per_file_in_order(photos, tmp_path, capsys):
-    assert images_command(["index", str(photos), "--index", str(tmp_path / "ix"), "--no-progress"]) == 0
+    assert images_command(["index", str(photos), "--index", str(tmp_path / "ix"), "--no-progress", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["added"] == 3 and summary["errors"] == 0
     copy = save(ImageOps.mirror(Image.open(photos / "coffee.jpg")).resize((300, 200)), tmp_path / "copy.jpg")
@@ -50,7 +50,7 @@ def test_score_image_prints_one_line_per_file_in_order(photos, tmp_path, capsys)
     assert lines[1] == {"image": files[1], "error": "not an image (unrecognised format)", "error_code": "not_an_image"}
     assert lines[2] == {"image": files[2], "error": "no such file", "error_code": "not_found"}
     # indexing again adds nothing
-    images_command(["index", str(photos), "--index", str(tmp_path / "ix"), "--no-progress"])
+    images_command(["index", str(photos), "--index", str(tmp_path / "ix"), "--no-progress", "--json"])
     assert json.loads(capsys.readouterr().out)["added"] == 0
 
 

@@ -324,12 +324,12 @@ def test_indexing_a_lake_obeys_the_roots_and_a_named_folder_is_one_more(media, t
                                "item_id": "i1", "title": "가방", "price": 1000, "category": "가방",
                                "images": ["good.png", "../../etc/passwd"]}) + "\n")
     ingest_files([day], tmp_path / "lake")
-    assert images_command(["index", str(tmp_path / "lake"), "--index", str(tmp_path / "ix"), "--no-progress"]) == 0
+    assert images_command(["index", str(tmp_path / "lake"), "--index", str(tmp_path / "ix"), "--no-progress", "--json"]) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert (summary["added"], summary["errors"]) == (1, 1) and "outside the image roots" in captured.err
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "x.png").write_bytes(photo(3))
-    assert images_command(["index", str(elsewhere), "--index", str(tmp_path / "ix"), "--no-progress"]) == 0
+    assert images_command(["index", str(elsewhere), "--index", str(tmp_path / "ix"), "--no-progress", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["added"] == 1

@@ -371,15 +371,22 @@ def run_cli(*args):
                           capture_output=True, text=True, cwd=REPO_ROOT)
 
 
-def test_cli_prints_the_stats_as_the_last_stdout_line(tmp_path):
+def test_cli_prints_the_stats_as_a_table_or_as_json(tmp_path):
     source = tmp_path / "day.jsonl"
     source.write_bytes(line(event(1)) + line(event(1)) + b"oops\n")
-    result = run_cli(source, "--lake", tmp_path / "lake", "--now", NOW, "--run-id", "cli-1")
+    result = run_cli(source, "--lake", tmp_path / "lake", "--now", NOW, "--run-id", "cli-1", "--json")
     assert result.returncode == 0, result.stderr
-    stats = json.loads(result.stdout.strip().splitlines()[-1])
+    stats = json.loads(result.stdout)
     assert {k: stats[k] for k in ("read", "accepted", "duplicates", "quarantined", "run_id")} == \
         {"read": 3, "accepted": 1, "duplicates": 1, "quarantined": 1, "run_id": "cli-1"}
     assert "1 quarantined (invalid_json 1)" in result.stderr
+
+    result = run_cli(source, "--lake", tmp_path / "lake", "--now", NOW, "--run-id", "cli-2")
+    assert result.returncode == 0, result.stderr
+    headline, header, *rows, tail = result.stdout.splitlines()
+    assert headline.startswith("ingested 3 records from 1 file(s)") and "0 accepted, 2 duplicates, 1 quarantined" in headline
+    assert header.split() == ["outcome", "type", "or", "reason", "records"]
+    assert [r.split() for r in rows] == [["quarantined", "invalid_json", "1"]] and tail == "late 0, out of order 0"
 
 
 def test_cli_defaults_to_the_home_lake(tmp_path, isolated_home):

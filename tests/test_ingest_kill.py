@@ -47,7 +47,7 @@ def write_inputs(folder: Path, files: int, per_file: int) -> tuple[set[str], int
 
 def start(inputs: Path, lake: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bunjang_lab", "ingest", str(inputs), "--lake", str(lake),
-                             "--now", "2026-11-26T00:00:00Z"], cwd=REPO_ROOT,
+                             "--now", "2026-11-26T00:00:00Z", "--json"], cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

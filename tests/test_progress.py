@@ -37,3 +37,4 @@ def test_a_command_in_a_pipe_writes_no_bar(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "hashing" not in proc.stderr and "\r" not in proc.stderr
+    assert proc.stdout.startswith(f"indexed {images} into ") and "3 pictures seen, 3 added, 0 unreadable" in proc.stdout

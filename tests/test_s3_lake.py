@@ -70,7 +70,7 @@ def _ingest(inputs: Path, lake: str, *, killed_at_commit: bool = False) -> subpr
             + ("lake.write_manifest = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n" if killed_at_commit else "")
             + "from bunjang_lab.cli import main\nfrom bunjang_lab.__main__ import COMMANDS\n"
             "sys.exit(main('python -m bunjang_lab', '', COMMANDS, ['ingest', sys.argv[1], '--lake', sys.argv[2], "
-            "'--now', '2026-11-26T00:00:00Z']))\n")
+            "'--now', '2026-11-26T00:00:00Z', '--json']))\n")
     return subprocess.Popen([sys.executable, "-c", code, str(inputs), lake], cwd=REPO_ROOT, env=os.environ.copy(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

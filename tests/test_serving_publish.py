@@ -142,10 +142,16 @@ def test_bad_run_folders_are_one_line_errors_naming_the_file(cache_url, tmp_path
 def test_publish_command_prints_the_result_and_rolls_back(cache_url, tmp_path, capsys):
     run = write_run(tmp_path / "run", users=3, items=6)
     assert publish_command([str(run), "--cache", cache_url]) == 0
-    assert publish_command([str(run), "--cache", cache_url]) == 0
+    headline, header, *rows = capsys.readouterr().out.splitlines()
+    assert headline.startswith("published run run as version 1 (current)") and header.split() == ["part", "keys"]
+    assert rows and all(row.split()[-1].replace(",", "").isdigit() for row in rows)
+    assert publish_command([str(run), "--cache", cache_url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["version"] == 2
-    assert publish_command(["--rollback", "--cache", cache_url]) == 0
+    assert publish_command(["--rollback", "--cache", cache_url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"from_version": 2, "version": 1, "run": "run"}
+    assert publish_command([str(run), "--cache", cache_url, "--json"]) == 0 and capsys.readouterr()
+    assert publish_command(["--rollback", "--cache", cache_url]) == 0
+    assert capsys.readouterr().out == "rolled back from version 3 to version 2 (run run)\n"
     with pytest.raises(UserError, match="either RUN_DIR or --rollback"):
         publish_command(["--cache", cache_url])
 

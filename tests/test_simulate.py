@@ -203,10 +203,16 @@ def test_contact_details_inside_pictures_are_legible_to_tesseract(small, monkeyp
 
 def test_cli_writes_a_world_and_prints_a_summary(tmp_path, capsys):
     assert simulate_cli.run(["--users", "30", "--days", "1", "--seed", "2", "--out", str(tmp_path / "w"),
-                             "--no-progress", "--plain"]) == 0
+                             "--no-progress", "--plain", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["users"] == 30 and summary["events"] == len(read_events(tmp_path / "w"))
     assert (tmp_path / "w" / "2026-10-01.jsonl").is_file()
+    assert simulate_cli.run(["--users", "30", "--days", "1", "--seed", "2", "--out", str(tmp_path / "w"),
+                             "--no-progress", "--plain", "--overwrite"]) == 0
+    headline, header, *rows = capsys.readouterr().out.splitlines()
+    assert headline.startswith(f"simulated 30 users ({summary['fraud_users']} fraudsters) over 1 day(s)")
+    assert header.split() == ["event", "type", "events"]
+    assert {row.split()[0]: int(row.split()[1].replace(",", "")) for row in rows} == summary["by_type"]
 
 
 def test_cli_refuses_to_mix_two_simulations_unless_asked(tmp_path, capsys):

@@ -343,9 +343,19 @@ def run(argv: list[str]) -> int:
     p.add_argument("--cache", default=None, help="cache URL (default: BUNJANG_CACHE_URL or sqlite:///var/cache.sqlite)")
     p.add_argument("--keep", type=int, default=3, help="previous versions kept for rollback (default 3)")
     p.add_argument("--rollback", action="store_true", help="make the previous kept version current again")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object instead of a table")
     args = p.parse_args(argv)
     if args.rollback == bool(args.run_dir):
         raise UserError("give either RUN_DIR or --rollback")
     result = rollback(args.cache) if args.rollback else publish_run(paths.in_home(args.run_dir), args.cache, keep=args.keep)
-    print(json.dumps(result, ensure_ascii=False))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    elif args.rollback:
+        print(f"rolled back from version {result['from_version']} to version {result['version']} (run {result['run']})")
+    else:
+        from bunjang_lab.tables import text_table
+
+        print(f"published run {result['run']} as version {result['version']} (current) in {result['seconds']} s; "
+              f"versions kept: {', '.join(map(str, result['versions']))}")
+        print(text_table([{"part": name, "keys": n} for name, n in result["counts"].items()]))
     return 0

@@ -31,6 +31,7 @@ def run(argv: list[str]) -> int:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--workers", type=int, help="processes drawing the images (default: 0 for small runs, else 2); "
                    "the output does not depend on it")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object instead of a table")
     args = p.parse_args(argv)
     start = _date(args.start)
     if args.users < 10 or args.days < 1 or args.seed < 0 or (args.workers or 0) < 0:
@@ -46,5 +47,13 @@ def run(argv: list[str]) -> int:
         raise UserError(f"{out} already holds a simulation; choose an empty folder or pass --overwrite")
     summary = simulate(args.users, args.days, args.seed, out, start=start, compress=not args.plain,
                        progress=not args.no_progress, workers=args.workers, overwrite=args.overwrite)
-    print(json.dumps(summary, ensure_ascii=False))
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    from bunjang_lab.tables import text_table
+
+    print(f"simulated {summary['users']:,} users ({summary['fraud_users']:,} fraudsters) over {summary['days']} day(s) "
+          f"from {summary['start']} (seed {summary['seed']}) into {summary['out']}: {summary['events']:,} events, "
+          f"{summary['listings']:,} listings, {summary['images']:,} images; {summary['seconds']} s")
+    print(text_table([{"event type": name, "events": n} for name, n in summary["by_type"].items()]))
     return 0

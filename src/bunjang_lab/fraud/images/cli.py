@@ -3,7 +3,9 @@
     images index DIR_OR_LAKE [--index PATH]   add the pictures of a folder, a simulator
                                               output or a lake's listings (progress bar)
     images compact [--index PATH]             rewrite the index as one segment
-    images stats [--index PATH]               size of the index as JSON
+    images stats [--index PATH]               size of the index
+
+Each prints one line for people, or one JSON object with ``--json``.
 
 Adding is incremental and idempotent: a picture already stored for the same listing is
 skipped, so an interrupted run can simply be repeated.
@@ -34,20 +36,27 @@ def run(argv: list[str]) -> int:
     add.add_argument("source", help="a folder of images, a simulator output folder (labels/images.csv) or a lake")
     add.add_argument("--index", default=None, help=f"index folder, relative to BUNJANG_HOME (default: {default_index()})")
     add.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only in a terminal anyway)")
-    for name, text in (("compact", "rewrite the index as a single segment"), ("stats", "print the index size as JSON")):
+    for name, text in (("compact", "rewrite the index as a single segment"), ("stats", "print the index size")):
         sub.add_parser(name, help=text).add_argument("--index", default=None, help="index folder")
+    for action in sub.choices.values():
+        action.add_argument("--json", action="store_true", help="print the summary as one JSON object instead of a line")
     args = p.parse_args(argv)
     index_path = paths.in_home(args.index) if args.index else default_index()
     if args.action == "index":
         summary = index_source(args.source, index_path, progress=not args.no_progress)
-        print(json.dumps(summary, ensure_ascii=False))
+        print(json.dumps(summary, ensure_ascii=False) if args.json else
+              f"indexed {summary['source']} into {summary['index']}: {summary['seen']:,} pictures seen, "
+              f"{summary['added']:,} added, {summary['errors']:,} unreadable; {summary['images']:,} pictures in the index")
         return 0
     from bunjang_lab.fraud.images.scan import open_index
 
     index = open_index(index_path, must_exist=True)
     if args.action == "compact":
         index.compact()
-    print(json.dumps({"index": str(index_path), "images": len(index), "hash_rows": index.rows}))
+    summary = {"index": str(index_path), "images": len(index), "hash_rows": index.rows}
+    print(json.dumps(summary) if args.json else
+          f"{'compacted ' if args.action == 'compact' else ''}index {summary['index']}: "
+          f"{summary['images']:,} pictures, {summary['hash_rows']:,} hash rows")
     return 0
 
 
