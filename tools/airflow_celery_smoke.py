@@ -147,6 +147,10 @@ def main() -> int:
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{BROKER_DB}",
         "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+        # prefork's pool processes are daemonic, and so is a task forked from one: the
+        # training's xlearn child (multiprocessing) is then refused. Threads fork the
+        # supervised task process from the worker itself.
+        "AIRFLOW__CELERY__POOL": "threads",
     })
     local.home.mkdir(parents=True, exist_ok=True)
     smoke_home = local.home / "smoke_home"
