@@ -38,3 +38,38 @@ def test_a_command_in_a_pipe_writes_no_bar(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "hashing" not in proc.stderr and "\r" not in proc.stderr
     assert proc.stdout.startswith(f"indexed {images} into ") and "3 pictures seen, 3 added, 0 unreadable" in proc.stdout
+
+
+def test_steps_count_on_a_terminal_and_stay_silent_elsewhere(monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress.Steps("gate", total=3) as done:
+        for line in ("window read", "candidate: ndcg@10 0.1", "products evaluated"):
+            done(line)
+    assert "gate:" in terminal.getvalue() and "3/3 [" in terminal.getvalue() and "products evaluated" in terminal.getvalue()
+
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    with progress.Steps("gate", total=3) as done:
+        done("window read")
+    assert log.getvalue() == ""
+
+
+def test_training_and_the_gate_show_their_steps_on_a_terminal(tmp_path, monkeypatch):
+    from bunjang_lab.evaluation.gate import gate_baselines, promote_if_not_worse
+    from bunjang_lab.ingest import ingest_files
+    from bunjang_lab.ranking.training import train_model
+    from bunjang_lab.simulate import simulate
+
+    simulate(users=60, days=6, seed=1, out=tmp_path / "world", progress=False)
+    assert ingest_files([tmp_path / "world"], tmp_path / "lake")["accepted"] > 0
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    model = train_model(tmp_path / "lake", None, tmp_path / "models", promote=False, k=4, epochs=2)
+    drawn = terminal.getvalue()
+    assert "train:" in drawn and "5/5 [" in drawn and "events read" in drawn and "fitting the FM" in drawn
+
+    decision = promote_if_not_worse(model, tmp_path / "models", tmp_path / "lake")
+    steps = 1 + len(gate_baselines()) + 2  # the candidate, the baselines, the window and the products
+    drawn = terminal.getvalue()
+    assert "evaluation" in decision and "gate:" in drawn and f"{steps}/{steps} [" in drawn and "products evaluated" in drawn

@@ -17,6 +17,7 @@ import pandas as pd
 from bunjang_lab import files
 from bunjang_lab.intervals import NOT_WORSE_TOLERANCE, not_worse
 from bunjang_lab.lake import require_events
+from bunjang_lab.progress import Steps
 from bunjang_lab.products.evaluation import evaluate_products
 from bunjang_lab.ranking import baselines as B
 from bunjang_lab.ranking import neighbours as N
@@ -40,28 +41,33 @@ def promote_if_not_worse(candidate_dir, models_dir, lake, tolerance: float = GAT
     """Evaluate the candidate against the baselines and ``models_dir/latest`` on the candidate's
     validation window (events it never trained on), and move ``latest`` only if its NDCG@10 is
     at least ``(1 - tolerance)`` × the current model's. Returns the decision, both figures and
-    the whole evaluation (models, cold items, products) under ``"evaluation"``."""
+    the whole evaluation (models, cold items, products) under ``"evaluation"``. At a terminal
+    a bar counts its steps: the window read, each model ranked, the products evaluated."""
     candidate_dir, models_dir = Path(candidate_dir), Path(models_dir)
     meta = json.loads((candidate_dir / "meta.json").read_text(encoding="utf-8"))
     current = models_dir / "latest"
     has_current = current.exists()
     decision = {"candidate": meta["version"], "current": current.resolve().name if has_current else None,
                 "metric": GATE_METRIC, "tolerance": tolerance}
+    models = [B.PretrainedFM(candidate_dir, name="candidate")]
+    if has_current:
+        models.append(B.PretrainedFM(current, name="current"))
+    models += gate_baselines()
     valid_start = meta["metrics"].get("valid_start")
     split = None
-    if valid_start is not None:
-        until = pd.Timestamp(meta["window"]["until"])
-        days = (until - pd.Timestamp(valid_start)) / pd.Timedelta(days=1)
-        split = time_split(require_events(lake, end=until), test_days=days, cutoff=valid_start)
-    if split is not None and len(split.requests):
-        models = [B.PretrainedFM(candidate_dir, name="candidate")]
-        if has_current:
-            models.append(B.PretrainedFM(current, name="current"))
-        evaluation = evaluate_models(split, models + gate_baselines(), production="candidate")
-        evaluation.update(protocol="time-split (candidate's validation window)", users=int(len(split.users)),
-                          items=int(len(split.candidates)), cutoff=split.cutoff.isoformat(),
-                          products=evaluate_products(split, fm=FMFactors.load(candidate_dir)))
-        decision["evaluation"] = evaluation
+    with Steps("gate", total=len(models) + 2 if valid_start is not None else None) as done:
+        if valid_start is not None:
+            until = pd.Timestamp(meta["window"]["until"])
+            days = (until - pd.Timestamp(valid_start)) / pd.Timedelta(days=1)
+            split = time_split(require_events(lake, end=until), test_days=days, cutoff=valid_start)
+            done(f"validation window read: {len(split.requests):,} requests")
+        if split is not None and len(split.requests):
+            evaluation = evaluate_models(split, models, production="candidate", progress=done)
+            evaluation.update(protocol="time-split (candidate's validation window)", users=int(len(split.users)),
+                              items=int(len(split.candidates)), cutoff=split.cutoff.isoformat(),
+                              products=evaluate_products(split, fm=FMFactors.load(candidate_dir)))
+            done("products evaluated")
+            decision["evaluation"] = evaluation
     if not has_current:
         files.replace_symlink(current, candidate_dir.name)
         return {**decision, "promoted": True, "reason": "no current model"}
