@@ -611,7 +611,7 @@ def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):
     cols = np.arange(min(7, len(next_split.candidates)))
     rows = pd.DataFrame([(u, at, next_split.candidates[c]) for u, at in zip(requests["user_id"], requests["at"]) for c in cols],
                         columns=["user_id", "ts", "item_id"])
-    pairs = pd.DataFrame([_pair_values(signals, r, c, gaps[r]) for r in range(len(requests)) for c in cols],
+    pairs = pd.DataFrame(_pair_values(signals, np.repeat(np.arange(len(requests)), len(cols)), np.tile(cols, len(requests)), gaps),
                          columns=list(PAIR_FIELDS))
     factors = model.factors_
     at = requests["at"].iloc[0]  # the first request's hour: compare rows of requests scored at that time

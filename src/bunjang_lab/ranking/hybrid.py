@@ -209,7 +209,7 @@ class HybridFM(PretrainedFM):
     def _ranking_rows(self, ranking: Split, generators: Generators):
         """(rows: request, user_id, at, item_id, label; their pair frame) for the ranking window."""
         rng = np.random.default_rng(self.seed)
-        out, pair_rows = [], []
+        requests, columns, labels, pair_rows = [], [], [], []
         for start in range(0, len(ranking.requests), 512):
             block = ranking.requests.iloc[start:start + 512]
             history = ranking.history(block)
@@ -220,6 +220,7 @@ class HybridFM(PretrainedFM):
             gaps = gap_buckets(history, block)
             n_hard = min(self.hard_negatives, strength.shape[1])
             hard = np.argpartition(-strength, n_hard - 1, axis=1)[:, :n_hard] if n_hard else np.empty((len(block), 0), int)
+            block_rows, block_cols = [], []
             for row in range(len(block)):
                 targets = ranking.targets[start + row]
                 ok = np.flatnonzero(allowed[row])
@@ -227,12 +228,17 @@ class HybridFM(PretrainedFM):
                 n_random = min(max(self.random_negatives, RANDOM_PER_TARGET * len(targets)), len(ok))
                 chosen |= set(rng.choice(ok, n_random, replace=False).tolist())
                 chosen -= set(targets.tolist())
-                cols = np.concatenate([targets, np.fromiter(chosen, dtype=np.int64, count=len(chosen))])
-                labels = np.r_[np.ones(len(targets)), np.zeros(len(chosen))]
-                out.append(pd.DataFrame({"request": start + row, "user_id": block["user_id"].iloc[row],
-                                         "at": block["at"].iloc[row], "item_id": ranking.candidates[cols], "label": labels}))
-                pair_rows += [_pair_values(signals, row, c, gaps[row]) for c in cols]
-        rows = pd.concat(out, ignore_index=True)
+                block_cols.append(np.concatenate([targets, np.fromiter(chosen, dtype=np.int64, count=len(chosen))]))
+                block_rows.append(np.full(len(block_cols[-1]), row))
+                labels.append(np.r_[np.ones(len(targets)), np.zeros(len(chosen))])
+            rows, cols = np.concatenate(block_rows), np.concatenate(block_cols)
+            pair_rows += _pair_values(signals, rows, cols, gaps)
+            requests.append(start + rows)
+            columns.append(cols)
+        request = np.concatenate(requests)
+        picked = ranking.requests.iloc[request]
+        rows = pd.DataFrame({"request": request, "user_id": picked["user_id"].to_numpy(), "at": picked["at"].reset_index(drop=True),
+                             "item_id": ranking.candidates[np.concatenate(columns)], "label": np.concatenate(labels)})
         pairs = pd.DataFrame(pair_rows, columns=list(PAIR_FIELDS))
         return rows, pairs
 
@@ -262,8 +268,11 @@ class _Sides(NamedTuple):
     price_edges: object
 
 
-def _pair_values(signals: dict, row: int, col: int, gap: str) -> list:
-    return [[(s, float(signals[s][row, col])) for s in SIGNALS if signals[s][row, col] > 0], gap]
+def _pair_values(signals: dict, rows: np.ndarray, cols: np.ndarray, gaps: np.ndarray) -> list:
+    """The pair fields of each (request row, candidate column): its positive signals as
+    ``(signal, value)`` and its request's gap bucket; every pair's signals read at once."""
+    values = np.stack([np.asarray(signals[s][rows, cols], dtype=np.float64) for s in SIGNALS], axis=1)
+    return [[[(s, v) for s, v in zip(SIGNALS, pair) if v > 0], gaps[row]] for pair, row in zip(values.tolist(), rows.tolist())]
 
 
 class _PairTerms:
