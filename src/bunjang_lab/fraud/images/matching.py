@@ -114,9 +114,10 @@ def _verified(index: ImageIndex, view: View, policy: MatchPolicy, by_pdq: np.nda
     an ``extra`` view (a turn or a region) must pass both the hashes and the plain
     correlation: the regions of look-alike pictures (one object on a plain or blurred
     background) are alike, so the looser arms would match them; so must a stored deep
-    cut (:data:`~bunjang_lab.fraud.images.hashing.BAND_CUTS`). A monochrome view (a
+    cut (:data:`~bunjang_lab.fraud.images.hashing.BAND_CUTS`). A monochrome full frame (a
     grey, sepia or faded copy of a colour photo) is also compared in luminance, under
-    that strict rule."""
+    that strict rule (not a region: one cut to a flat object of one colour is monochrome
+    too, and matched other objects' regions)."""
     found_rows, found_distances, found_agree = [], [], []
     for qp, qd in view.variants():
         rows = np.union1d(np.union1d(index.phash.query(qp, policy.search)[0], index.dhash.query(qd, policy.search)[0]),
@@ -155,7 +156,7 @@ def _verified(index: ImageIndex, view: View, policy: MatchPolicy, by_pdq: np.nda
         matched = strong = strict
     else:
         matched, strong = np.where(deep, strict, matched), np.where(deep, strict, strong)
-    if monochrome(view.thumbnail):
+    if not extra and monochrome(view.thumbnail):  # a region cut to one flat object is monochrome too
         in_grey = similarity(view.thumbnail, thumbs, cuts, grey=True).correlation
         faded = agree & (in_grey >= policy.verified) & (in_grey > scores.correlation)
         matched, strong = matched | faded, strong | faded

@@ -74,6 +74,8 @@ CENTRED_MARGIN = 0.3
 #: Collage seams are looked for at these fractions of a box, give or take GRID_SLACK.
 GRID = (1 / 2, 1 / 3, 2 / 3)
 GRID_SLACK = 0.04
+#: A collage's gap is at most this share of the side (12 px between cells of 220+ px).
+GAP_WIDTH = 0.06
 #: Boxes closer than this on every side are the same region.
 SAME_BOX = 0.02
 
@@ -280,7 +282,8 @@ def _seam_near(lines: np.ndarray, fraction: float) -> tuple[int, int] | None:
             first -= 1
         while last + 1 < count and gap[last + 1]:
             last += 1
-        found.append((first, last + 1))
+        if last + 1 - first <= GAP_WIDTH * count:  # wider: a page's or a sky's flat part
+            found.append((first, last + 1))
     change = np.abs(np.diff(lines, axis=0)).max(axis=2).mean(axis=1)  # between line i and i + 1
     best = low - 1 + int(np.argmax(change[low - 1:high]))
     around = np.concatenate([change[max(0, best - 6):max(0, best - 1)], change[best + 2:best + 7]])
