@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/images.py            # everything (several minutes: OCR)
     .venv/bin/python benchmarks/images.py --skip-ocr # hashing, index and matching only
     .venv/bin/python benchmarks/images.py --only-ocr # the OCR part alone (~5 min)
-    .venv/bin/python benchmarks/images.py --only-seller-edits  # recall per seller edit (~10 min)
+    .venv/bin/python benchmarks/images.py --only-seller-edits  # recall per seller edit (~6 min CPU)
+    .venv/bin/python benchmarks/images.py --only-seller-edits --draws 1 --sample-queries 300  # ~3 min CPU
 
 1. hashing throughput (decode + all hashes) on the sample's pictures and on large photos;
 2. exact range-query latency at 1,000,000 stored hashes, multi-index hashing beside the
@@ -17,7 +18,8 @@
    and pictures rendered here with several fonts, sizes, colours and backgrounds);
 5. seller edits (issue 20): recall per edit of the catalogue on every real photo the
    installed packages ship, through the index and ``find_matches`` as ``score image``
-   runs them (regions and turns) beside the full frame alone, with bootstrap intervals,
+   runs them (regions and turns) beside the full frame alone and beside the policy
+   without PDQ, with bootstrap intervals,
    wrong matches among those copies, and the share of the simulator's pictures that match
    an unrelated picture.
 """
