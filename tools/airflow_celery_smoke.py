@@ -69,7 +69,7 @@ def fresh_database() -> str:
 def start_worker(local: LocalAirflow, name: str, queues: str) -> None:
     """One ``airflow celery worker`` in a UTS namespace whose host name is ``name``."""
     command = (f"hostname {name} && exec {local.python} -m airflow celery worker --celery-hostname {name}@%h "
-               f"--queues {queues} --concurrency 2 --skip-serve-logs")
+               f"--queues {queues} --concurrency 1 --skip-serve-logs")
     log = open(local.home / "logs" / f"{name}.log", "ab")
     local.processes[name] = subprocess.Popen(["unshare", "--uts", "sh", "-c", command], env=local.environment(),
                                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -148,9 +148,10 @@ def main() -> int:
         "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
         # prefork's pool processes are daemonic, and so is a task forked from one: the
-        # training's xlearn child (multiprocessing) is then refused. Threads fork the
-        # supervised task process from the worker itself.
-        "AIRFLOW__CELERY__POOL": "threads",
+        # training's xlearn child (multiprocessing) is then refused; the threads pool
+        # cannot run Airflow's task supervisor (it sets signal handlers). Solo runs one
+        # task at a time in the worker's main process: a worker per task slot.
+        "AIRFLOW__CELERY__POOL": "solo",
     })
     local.home.mkdir(parents=True, exist_ok=True)
     smoke_home = local.home / "smoke_home"
