@@ -65,7 +65,7 @@ def test_report_has_every_section_and_valid_charts(sample_day):
         image = Image.open(io.BytesIO(base64.b64decode(data)))
         image.verify()
     figures = json.loads((html_path.parent / "figures.json").read_text(encoding="utf-8"))
-    assert set(figures["sections"]) == {"Data health", "Recommender", "Fraud", "Operations", "Ads"}
+    assert set(figures["sections"]) == {"Data health", "Recommender", "Fraud", "Fraud feedback", "Operations", "Ads"}
     chart_names = {name for s in figures["sections"].values() for name in s["charts"]}
     assert {"events_per_type_per_day", "flags_per_category_per_day", "anomaly_scores", "stage_seconds"} <= chart_names
     assert figures["sections"]["Data health"]["summary"]["read"] == summary["ingest"]["read"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bunjang_lab import files, paths
 from bunjang_lab.report import ads as ads_section
+from bunjang_lab.report import fraud_feedback
 from bunjang_lab.report import render, sections
 
 
@@ -38,6 +39,7 @@ def build_report(lake, runs, out, date: str | None = None, labels=None, models=N
         sections.data_health(str(lake)),
         sections.recommender(str(lake), history, run_dir),
         sections.fraud(str(lake), run_dir, Path(labels) if labels else None),
+        fraud_feedback.fraud_feedback(str(lake), run_dir, Path(models) if models else paths.models_dir()),
         sections.operations(run_dir, Path(models) if models else paths.models_dir()),
         ads_section.ads(run_dir),
     ]
