@@ -178,7 +178,9 @@ def _read_remote(url: str, protocol: str, timeout: float, limit: int) -> bytes:
     except ImportError as exc:
         package = _PACKAGES.get(protocol, getattr(exc, "name", None) or "a package")
         raise ImageError(f"cannot read {protocol}:// references: {package} is not installed", code="missing_dependency") from None
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        if isinstance(exc.__cause__, TimeoutError):  # fsspec's http reports a silent server as a missing file
+            raise ImageError(f"timed out after {timeout:g} s", code="timeout") from None
         raise ImageError("no such file", code="not_found") from None
     except TimeoutError:  # also socket.timeout and asyncio's, since Python 3.11
         raise ImageError(f"timed out after {timeout:g} s", code="timeout") from None
