@@ -23,14 +23,12 @@ hashes give about 122 rows per bucket.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
-from contextlib import contextmanager
 from itertools import combinations
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 
@@ -290,7 +288,7 @@ class ImageIndex:
         """Store pictures (dicts with :data:`PICTURE_COLUMNS` and ``hashes``, an
         :class:`~bunjang_lab.fraud.images.hashing.ImageHashes`); returns how many were new."""
         self.path.mkdir(parents=True, exist_ok=True)
-        with self._lock():
+        with files.exclusive_lock(self.path / ".lock"):
             self.reload()
             fresh, seen = [], set()
             for picture in pictures:
@@ -317,7 +315,7 @@ class ImageIndex:
     def compact(self) -> None:
         """Rewrite all segments as one and delete files no manifest lists."""
         self.path.mkdir(parents=True, exist_ok=True)
-        with self._lock():
+        with files.exclusive_lock(self.path / ".lock"):
             self.reload()
             if len(self._segments) > 1:
                 rows = np.empty(self.rows, dtype=_ROW)
@@ -376,15 +374,6 @@ class ImageIndex:
             raise InvalidInput(f"{self.path}: image index format {manifest.get('format')!r}, expected "
                              f"{FORMAT_VERSION}; rebuild it with `python -m bunjang_lab images index`")
         return manifest
-
-    @contextmanager
-    def _lock(self) -> Iterator[None]:
-        with open(self.path / ".lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
