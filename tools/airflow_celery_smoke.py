@@ -39,9 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from airflow_local import (PG_HOST, PG_PORT, PG_USER, REPO_ROOT, USER_NAME, Api, LocalAirflow,  # noqa: E402
-                           bootstrap_history, postgres_url, print_login)
-
-from bunjang_lab import paths  # noqa: E402
+                           fresh_smoke_home, postgres_url, print_login)
 
 BROKER_DB = 11
 """Redis database index of the Celery broker (the serving cache and the tests use others)."""
@@ -154,12 +152,7 @@ def main() -> int:
         "AIRFLOW__CELERY__POOL": "solo",
     })
     local.home.mkdir(parents=True, exist_ok=True)
-    smoke_home = local.home / "smoke_home"
-    shutil.rmtree(smoke_home, ignore_errors=True)
-    os.environ["BUNJANG_HOME"] = str(smoke_home)  # inherited by every Airflow process
-    os.environ["BUNJANG_MODELS"] = str(smoke_home / "models")
-    landed = bootstrap_history(local.python, paths.sample_dir(), smoke_home / "landing", str(paths.lake_dir()),
-                               str(paths.models_dir()))
+    landed = fresh_smoke_home(local)
     victim, state, tasks = None, "failed", 0
     try:
         local.start()

@@ -335,6 +335,17 @@ def bootstrap_history(python: str, sample: Path, landing: Path, lake: str, model
     return new.name
 
 
+def fresh_smoke_home(local: LocalAirflow) -> str:
+    """A new BUNJANG_HOME under the Airflow home, inherited by every Airflow process started
+    afterwards, holding the sample's history; returns the name of the day dropped to land."""
+    smoke_home = local.home / "smoke_home"
+    shutil.rmtree(smoke_home, ignore_errors=True)
+    os.environ["BUNJANG_HOME"] = str(smoke_home)
+    os.environ["BUNJANG_MODELS"] = str(smoke_home / "models")
+    return bootstrap_history(local.python, paths.sample_dir(), smoke_home / "landing", str(paths.lake_dir()),
+                             str(paths.models_dir()))
+
+
 def wait_for_chain(api: Api, ingest_run: str, since: str, timeout: float) -> dict[str, dict]:
     """Poll until ingest, then an asset-triggered fraud_scan and publish, succeeded.
 
@@ -362,12 +373,7 @@ def wait_for_chain(api: Api, ingest_run: str, since: str, timeout: float) -> dic
 
 def cmd_smoke(local: LocalAirflow, timeout: float) -> int:
     """Start Airflow on a fresh home, drop the newest sample day, wait for the chain, stop."""
-    smoke_home = local.home / "smoke_home"
-    shutil.rmtree(smoke_home, ignore_errors=True)
-    os.environ["BUNJANG_HOME"] = str(smoke_home)  # inherited by every Airflow process
-    os.environ["BUNJANG_MODELS"] = str(smoke_home / "models")
-    landed = bootstrap_history(local.python, paths.sample_dir(), smoke_home / "landing", str(paths.lake_dir()),
-                               str(paths.models_dir()))
+    landed = fresh_smoke_home(local)
     try:
         local.start()
         print_login(local)
