@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/image_index_scale.py --json                    # 10,000,000 pictures (~31 GB of thumbnails on disk, deleted after)
     .venv/bin/python benchmarks/image_index_scale.py --pictures 300000 --json  # a quick look
+    .venv/bin/python benchmarks/image_index_scale.py --folder /tmp/index-10m   # kept, and reused by the next run with that folder
 
 Builds a :class:`~bunjang_lab.fraud.images.sharded.ShardedImageIndex` in a temporary
 folder from synthetic pictures made on the fly: a random 64-bit pHash and a thumbnail of
@@ -48,6 +49,7 @@ from bunjang_lab.fraud.images.verify import SIDE, similarity  # noqa: E402
 from bunjang_lab.intervals import paired_bootstrap  # noqa: E402
 
 CHUNK = 1 << 16  # pictures made and appended at a time (200 MB of thumbnails)
+PLANTED = "planted.npz"  # the planted copies, kept beside an index built into --folder
 
 
 def resident_bytes() -> int:
@@ -84,7 +86,9 @@ def main() -> None:
     parser.add_argument("--radius", type=int, default=DEFAULT_POLICY.close, help="pHash search radius (bits)")
     parser.add_argument("--shard-size", type=int, default=1 << 22)
     parser.add_argument("--baseline-queries", type=int, default=50)
-    parser.add_argument("--folder", help="where to build the index (default: a temporary folder, deleted)")
+    parser.add_argument("--folder", help="where to build the index and keep it; an index already built there (with its "
+                        "planted copies) is reused, --pictures, --planted, --radius and --seed as when built "
+                        "(default: a temporary folder, deleted)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="end with the one-line JSON summary")
     args = parser.parse_args()
@@ -98,26 +102,36 @@ def main() -> None:
     before = resident_bytes()
 
     started = time.perf_counter()
-    index = ShardedImageIndex(folder, shard_size=args.shard_size)
-    for start in range(0, plain, CHUNK):
-        size = min(CHUNK, plain - start)
-        hashes, thumbs = rng.integers(0, 2**64 - 1, size, dtype=np.uint64, endpoint=True), block_thumbnails(rng, size)
-        mine = originals[(originals >= start) & (originals < start + size)]
-        where = np.searchsorted(originals, mine)
-        original_hashes[where], original_thumbs[where] = hashes[mine - start], thumbs[mine - start]
-        index.add(hashes, thumbs)
-        del hashes, thumbs
-        if start // CHUNK % 16 == 0:
-            print(f"  {start + size:,} pictures in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-    copy_hashes, copy_thumbs = flip_bits(rng, original_hashes, args.radius), edited(rng, original_thumbs)
-    decoy_hashes = flip_bits(rng, copy_hashes, args.radius)
-    index.add(decoy_hashes, block_thumbnails(rng, planted))
-    copies = index.add(copy_hashes, copy_thumbs)
+    reused = (folder / PLANTED).exists()  # built by an earlier run with --folder
+    if reused:
+        saved = np.load(folder / PLANTED)
+        originals, copies, copy_hashes, copy_thumbs = (saved[k] for k in ("originals", "copies", "copy_hashes", "copy_thumbs"))
+        index = ShardedImageIndex(folder)
+        print(f"  reusing the index in {folder} ({len(index):,} pictures)", file=sys.stderr)
+    else:
+        index = ShardedImageIndex(folder, shard_size=args.shard_size)
+        for start in range(0, plain, CHUNK):
+            size = min(CHUNK, plain - start)
+            hashes, thumbs = rng.integers(0, 2**64 - 1, size, dtype=np.uint64, endpoint=True), block_thumbnails(rng, size)
+            mine = originals[(originals >= start) & (originals < start + size)]
+            where = np.searchsorted(originals, mine)
+            original_hashes[where], original_thumbs[where] = hashes[mine - start], thumbs[mine - start]
+            index.add(hashes, thumbs)
+            del hashes, thumbs
+            if start // CHUNK % 16 == 0:
+                print(f"  {start + size:,} pictures in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        copy_hashes, copy_thumbs = flip_bits(rng, original_hashes, args.radius), edited(rng, original_thumbs)
+        decoy_hashes = flip_bits(rng, copy_hashes, args.radius)
+        index.add(decoy_hashes, block_thumbnails(rng, planted))
+        copies = index.add(copy_hashes, copy_thumbs)
+        if args.folder:
+            np.savez(folder / PLANTED, originals=originals, copies=copies, copy_hashes=copy_hashes, copy_thumbs=copy_thumbs)
     index.query(0, args.radius)  # sorts every shard's tables
     build_seconds = time.perf_counter() - started
 
-    fresh_hashes = rng.integers(0, 2**64 - 1, planted, dtype=np.uint64, endpoint=True)
-    fresh_thumbs = block_thumbnails(rng, planted)
+    fresh = np.random.default_rng([args.seed, 1])  # the same fresh queries whether built or reused
+    fresh_hashes = fresh.integers(0, 2**64 - 1, planted, dtype=np.uint64, endpoint=True)
+    fresh_thumbs = block_thumbnails(fresh, planted)
     seconds, cpu_seconds, found_original, wrong = [], [], [], 0
     queries = [(h, t, {o, c}) for h, t, o, c in zip(copy_hashes.tolist(), copy_thumbs, originals.tolist(), copies.tolist())]
     queries += [(h, t, set()) for h, t in zip(fresh_hashes.tolist(), fresh_thumbs)]
@@ -148,7 +162,8 @@ def main() -> None:
     summary = {"pictures": len(index), "resident_bytes_per_picture": round((after - before) / len(index), 1),
                "p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3),
                "recall_planted": round(float(np.mean(found_original)), 4)}
-    print(f"pictures {len(index):,} in {index.shard_count} shards of {index.shard_size:,}; built in {build_seconds:.0f} s "
+    print(f"pictures {len(index):,} in {index.shard_count} shards of {index.shard_size:,}; "
+          f"{'opened (built earlier) and sorted' if reused else 'built'} in {build_seconds:.0f} s "
           f"(thumbnails made on the fly and written: {disk / 1e9:.1f} GB on disk)")
     print(f"resident: {summary['resident_bytes_per_picture']} B/picture by RSS ({(after - before) / 2**20:.0f} MiB), "
           f"tables {index.nbytes / len(index):.1f} B/picture")
