@@ -14,7 +14,8 @@ a line break and a tab are written ``\\n`` and ``\\t`` there. Each round was sco
 before the rules were corrected on its misses (recall 0.81, 0.87, 0.84, 0.84 for rounds 2-5):
 those first figures are the held-out measure, the ones after are not. Round 6 (97 lures, 78
 hard negatives), written with round 5, is kept out of these tests: it was scored once, after
-round 5's fixes, as the held-out estimate. Figures: docs/fraud.md.
+round 5's fixes, as the held-out estimate; so is round 7 (90 lures, 78 hard negatives), written by
+hand before the character n-gram second opinion was built. Figures: docs/fraud.md.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ def rows(name: str) -> list[dict]:
 
 HONEST = rows("fraud_honest_ko.tsv")
 LURES = rows("fraud_lures_ko.tsv")
-# Round 6 is the held-out round: written with round 5, scored once after round 5's fixes and
+# Rounds 6 and 7 are held out: each was written before the code it measures, scored once and
 # never corrected on, so the targets below hold for the rounds the rules were corrected on.
-HELD_OUT_ROUND = "6"
+HELD_OUT_ROUNDS = {"6", "7"}
 FRESH = [{**row, "text": row["text"].replace("\\n", "\n").replace("\\t", "\t")} for row in rows("fraud_fresh_ko.tsv")
-         if row["round"] != HELD_OUT_ROUND]
+         if row["round"] not in HELD_OUT_ROUNDS]
 
 
 def caught(row: dict) -> bool:
