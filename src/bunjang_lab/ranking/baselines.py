@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from bunjang_lab.marketplace import state
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
-from bunjang_lab.ranking.factors import FMFactors
+from bunjang_lab.ranking.factors import FMFactors, Part
 from bunjang_lab.ranking.split import Split
 from bunjang_lab.ranking.training import DEFAULT_PARAMS, fit_factors
 
@@ -335,14 +335,23 @@ class PretrainedFM(Recommender):
             self.item_parts_[hour] = self.factors_.item_parts(self.split_.candidates, self.context_, hour)
         return self.item_parts_[hour]
 
+    def hourly_items(self, requests):
+        """(rows of ``requests``, the candidates' item part) for each hour the requests fall in."""
+        hours = pd.to_datetime(requests["at"], utc=True).dt.floor("h")
+        for hour, rows in requests.groupby(hours.to_numpy()).indices.items():
+            yield rows, self._items_at(max(pd.Timestamp(hour), self.split_.cutoff))
+
     def scores(self, requests) -> np.ndarray:
         users = self.factors_.user_parts(requests["user_id"], self.context_, requests["at"])
-        hours = pd.to_datetime(requests["at"], utc=True).dt.floor("h")
         out = np.empty((len(requests), len(self.split_.candidates)))
-        for hour, rows in requests.groupby(hours.to_numpy()).indices.items():
-            items = self._items_at(max(pd.Timestamp(hour), self.split_.cutoff))
-            out[rows] = users.vectors[rows] @ items.vectors.T + items.bias[None, :] + users.bias[rows, None]
+        for rows, items in self.hourly_items(requests):
+            out[rows] = user_item_scores(users, rows, items)
         return out
+
+
+def user_item_scores(users: Part, rows: np.ndarray, items: Part) -> np.ndarray:
+    """The FM's score of each of ``users``' ``rows`` against every item of ``items``."""
+    return users.vectors[rows] @ items.vectors.T + items.bias[None, :] + users.bias[rows, None]
 
 
 class FMModel(PretrainedFM):

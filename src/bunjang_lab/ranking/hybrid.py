@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from bunjang_lab.errors import NotEnoughData
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
-from bunjang_lab.ranking.baselines import FMModel, PretrainedFM
+from bunjang_lab.ranking.baselines import FMModel, PretrainedFM, user_item_scores
 from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.fm import FMRanker
 from bunjang_lab.ranking.neighbours import SESSION_GAP_MINUTES, VSKNN, session_numbers
@@ -250,14 +250,15 @@ class HybridFM(PretrainedFM):
         return self
 
     def scores(self, requests) -> np.ndarray:
-        base = super().scores(requests)
         history = self.split_.history(requests)
         signals = self.generators_.signals(requests, history)
+        # the user part once: the user-item score and the pair terms both need it
         users = self.factors_.user_parts(requests["user_id"], self.context_, requests["at"])
-        hours = pd.to_datetime(requests["at"], utc=True).dt.floor("h")
+        base = np.empty((len(requests), len(self.split_.candidates)))
         items = np.empty((len(requests), len(self.split_.candidates), self.factors_.k), dtype=np.float32)
-        for hour, rows in requests.groupby(hours.to_numpy()).indices.items():
-            items[rows] = self._items_at(max(pd.Timestamp(hour), self.split_.cutoff)).vectors
+        for rows, part in self.hourly_items(requests):
+            items[rows] = part.vectors
+            base[rows] = user_item_scores(users, rows, part)
         return base + self.pair_.terms(signals, gap_buckets(history, requests), users.vectors, items)
 
 
