@@ -11,12 +11,13 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-kor fonts-nanum fonts-dejavu-core ch
 export USER := $(or $(USER),bunjang)
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: help install system-deps demo s3-demo test lock serve airflow airflow-smoke airflow-celery-smoke clean
+.PHONY: help install system-deps demo s3-demo sample test lock serve airflow airflow-smoke airflow-celery-smoke clean
 
 help:
 	@echo "make demo          run the whole pipeline on data/sample (sets everything up first)"
 	@echo "make s3-demo       the demo with the lake on an S3 API (moto's server on loopback, stopped after)"
 	@echo "make test          run the whole test suite (sets everything up first)"
+	@echo "make sample        add the simulator's later event streams to data/sample (tools/sample.py)"
 	@echo "make serve         start the HTTP service on 127.0.0.1:8000 (HOST, PORT, WORKERS, CACHE)"
 	@echo "make airflow       start a local Airflow with this repo's DAGs"
 	@echo "make airflow-smoke start Airflow, run the sample chain end to end, stop it"
@@ -64,6 +65,10 @@ demo: install
 # The lake at s3://bunjang/lake on moto's S3 server, started on a free port and stopped after.
 s3-demo: install
 	$(PY) tools/s3_local.py run -- $(PY) -m bunjang_lab demo
+
+# data/sample's later event streams (reports and decisions...) written into its day files; idempotent.
+sample: install
+	$(PY) tools/sample.py
 
 test: install
 	$(PY) -m pytest -n 2 --dist loadgroup -q
