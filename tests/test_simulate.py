@@ -74,7 +74,35 @@ def test_every_event_is_valid_under_the_json_schema_and_ids_are_unique(small):
     assert errors == []
     assert len({e["event_id"] for e in events}) == len(events)
     assert {e["type"] for e in events} == {"signup", "listing", "listing_status", "impression", "click", "favorite",
-                                          "search", "chat", "purchase", "report", "moderation"}
+                                          "search", "chat", "purchase", "report", "moderation", "ad_campaign",
+                                          "ad_campaign_status", "ad_impression", "ad_click"}
+
+
+def test_simulated_ads_show_live_listings_of_others_and_bill_exactly(small):
+    """Ads go through the auction and the charge rule: each shows a listing on sale at the
+    time, not the viewer's own, and the ledger of every day reconciles with the events."""
+    import pandas as pd
+
+    from bunjang_lab.ads.ledger import bill
+
+    events = read_events(small)
+    listed = {e["item_id"]: (e["ts"], e["user_id"]) for e in events if e["type"] == "listing"}
+    left = {}
+    for e in events:
+        if e["type"] == "listing_status":
+            left.setdefault(e["item_id"], e["ts"])
+    stamp = pd.Timestamp
+    ads = [e for e in events if e["type"] == "ad_impression"]
+    assert len(ads) > 20 and any(e["type"] == "ad_click" for e in events)
+    for e in ads:
+        created, seller = listed[e["item_id"]]
+        assert seller != e["user_id"]
+        assert stamp(created) <= stamp(e["ts"]) and (e["item_id"] not in left or stamp(e["ts"]) < stamp(left[e["item_id"]]))
+    frame = pd.DataFrame(events)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
+    ledger, statement, checks = bill(frame)
+    assert checks == {"missing": 0, "extra": 0, "duplicated": 0, "statement_mismatch": 0, "overspend": 0}
+    assert ledger["charge_milli"].sum() > 0 and statement["clicks"].sum() > 0
 
 
 def test_ingesting_the_simulated_days_quarantines_nothing(small, tmp_path):

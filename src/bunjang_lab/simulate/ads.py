@@ -1,5 +1,7 @@
 """Simulated performance ads: sellers running campaigns (listings, bids, budgets, targeting)
-and users with true ad click propensities, for tests and ``benchmarks/ads.py``.
+and users with true ad click propensities, for tests and ``benchmarks/ads.py``
+(:func:`make_ad_market`, :func:`run_ads`), and on the marketplace simulation's own listings
+(:class:`MarketplaceAds`, what ``simulate`` and so ``data/sample`` emit).
 
 The users are the marketplace simulator's (:func:`~bunjang_lab.simulate.market.make_users`:
 tastes over leaf categories, brands, price fit) and an ad's true click probability comes from
@@ -19,18 +21,19 @@ True
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from heapq import heappop, heappush
 
 import numpy as np
 
-from bunjang_lab.ads.auction import Request
+from bunjang_lab.ads.auction import Auction, Request
 from bunjang_lab.ads.blend import blend
 from bunjang_lab.ads.campaigns import Campaign
 from bunjang_lab.ads.charges import DayState, apply_charge, kst_day
+from bunjang_lab.ads.pacing import Pacer
 from bunjang_lab.marketplace import segments
 from bunjang_lab.simulate import catalog
-from bunjang_lab.simulate.market import BRANDS, DIURNAL, HOUR_MS, LEAF_BRANDS, Config, Users, make_users, utility
+from bunjang_lab.simulate.market import BRANDS, DAY_MS, DIURNAL, HOUR_MS, LEAF_BRANDS, Config, Users, make_users, utility
 
 DEFAULT_START_MS = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone(dt.timedelta(hours=9))).timestamp() * 1000)
 AD_CTR_OFFSET = 6.0        # ads are clicked less than organic results...
@@ -73,10 +76,14 @@ class AdMarket:
         return top, 1 / (1 + np.exp(-(util[top] - ORGANIC_CTR_OFFSET)))
 
     def segment_of(self, user: int) -> tuple[str, str]:
-        users = self.users
-        gender = ("F", "M")[users.gender[user]] if users.gender_reported[user] else segments.UNKNOWN
-        band = segments.KNOWN_AGE_BANDS[users.age_band[user]] if users.birth_reported[user] else segments.UNKNOWN
-        return gender, band
+        return segment_of(self.users, user)
+
+
+def segment_of(users: Users, user: int) -> tuple[str, str]:
+    """(gender, age band) a user's sign-up reveals (unknown where it was not reported)."""
+    gender = ("F", "M")[users.gender[user]] if users.gender_reported[user] else segments.UNKNOWN
+    band = segments.KNOWN_AGE_BANDS[users.age_band[user]] if users.birth_reported[user] else segments.UNKNOWN
+    return gender, band
 
 
 def position_effect(position: int) -> float:
@@ -89,6 +96,26 @@ def _listing_draws(rng: np.random.Generator, leaves: np.ndarray) -> tuple[list, 
     return brand, rng.normal(0, 0.3, len(leaves)).tolist(), rng.normal(0, 0.5, len(leaves)).tolist()
 
 
+def campaign_terms(rng: np.random.Generator, billing: str, top_path: str, brand_names: list[str]) -> dict:
+    """A seller's bid, daily budget and targeting for a campaign in ``billing`` on listings
+    under ``top_path`` (bids are drawn independently of how much anyone wants the listing)."""
+    cpc_bid = float(np.clip(rng.lognormal(np.log(250), 0.6), 60, 3_000))
+    bid = {"cpc": cpc_bid, "cpm": cpc_bid * 10, "hourly": cpc_bid * 40}[billing]
+    budget = cpc_bid * rng.lognormal(np.log(40), 0.7)
+    if billing == "hourly":
+        budget = bid * rng.integers(4, 12)
+    return {"billing": billing, "bid": int(round(bid)), "daily_budget": int(round(max(budget, bid))),
+            # a reservation holds its slot for an hour: sellers book it where their buyers look
+            "categories": (top_path,) if billing == "hourly" or rng.random() < 0.3 else (),
+            "keywords": tuple(brand_names[:1]) if brand_names and rng.random() < 0.3 else (),
+            "genders": (("F", "M")[int(rng.integers(2))],) if rng.random() < 0.15 else (),
+            "age_bands": tuple(rng.choice(segments.KNOWN_AGE_BANDS, 2, replace=False)) if rng.random() < 0.15 else ()}
+
+
+def draw_billing(rng: np.random.Generator) -> str:
+    return str(rng.choice(["cpc", "cpm", "hourly"], p=[0.82, 0.16, 0.02]))
+
+
 def make_ad_market(n_users: int = 3_000, n_campaigns: int = 300, seed: int = 0,
                    start_ms: int = DEFAULT_START_MS, n_organic: int = 2_000) -> AdMarket:
     """A market of ``n_campaigns`` campaigns by distinct sellers among ``n_users`` users, and
@@ -99,28 +126,17 @@ def make_ad_market(n_users: int = 3_000, n_campaigns: int = 300, seed: int = 0,
     campaigns, leaf, brand, log_price, quality = [], [], [], [], []
     for k in range(n_campaigns):
         seller = int(sellers[k % len(sellers)])
-        billing = str(rng.choice(["cpc", "cpm", "hourly"], p=[0.82, 0.16, 0.02]))
+        billing = draw_billing(rng)
         n_items = int(rng.integers(1, 4))
         leaves = rng.choice(len(catalog.LEAVES), n_items, p=users.taste[seller])
         item_ids = tuple(f"ad{k}-{j}" for j in range(n_items))
         leaf += leaves.tolist()
         for column, drawn in zip((brand, log_price, quality), _listing_draws(rng, leaves)):
             column += drawn
-        cpc_bid = float(np.clip(rng.lognormal(np.log(250), 0.6), 60, 3_000))
-        bid = {"cpc": cpc_bid, "cpm": cpc_bid * 10, "hourly": cpc_bid * 40}[billing]
-        budget = cpc_bid * rng.lognormal(np.log(40), 0.7)
-        if billing == "hourly":
-            budget = bid * rng.integers(4, 12)
         top_path = catalog.LEAVES[int(leaves[0])].path.split(">")[0]
         brand_names = [BRANDS[b] for b in brand[-n_items:] if b >= 0]
-        campaigns.append(Campaign(
-            campaign_id=f"c{k:04d}", seller_id=f"u{seller}", item_ids=item_ids, billing=billing,
-            bid=int(round(bid)), daily_budget=int(round(max(budget, bid))), start_ms=start_ms,
-            # a reservation holds its slot for an hour: sellers book it where their buyers look
-            categories=(top_path,) if billing == "hourly" or rng.random() < 0.3 else (),
-            keywords=tuple(brand_names[:1]) if brand_names and rng.random() < 0.3 else (),
-            genders=(("F", "M")[int(rng.integers(2))],) if rng.random() < 0.15 else (),
-            age_bands=tuple(rng.choice(segments.KNOWN_AGE_BANDS, 2, replace=False)) if rng.random() < 0.15 else ()))
+        campaigns.append(Campaign(campaign_id=f"c{k:04d}", seller_id=f"u{seller}", item_ids=item_ids,
+                                  start_ms=start_ms, **campaign_terms(rng, billing, top_path, brand_names)))
     organic_rng = np.random.default_rng([seed, 1])   # its own stream: the campaigns do not depend on it
     organic_leaf = organic_rng.choice(len(catalog.LEAVES), n_organic)
     organic = dict(zip(("brand", "log_price", "quality"), map(np.array, _listing_draws(organic_rng, organic_leaf))),
@@ -182,6 +198,44 @@ def campaign_events(market: AdMarket) -> list[dict]:
             for c in market.campaigns]
 
 
+class RealTimeCharges:
+    """Each campaign's spend per KST day as serving keeps it: every ad event charged by the
+    ledger's rule (:func:`~bunjang_lab.ads.charges.apply_charge`) in the ledger's order.
+    A click comes seconds after its impression, so it waits until the stream reaches its time."""
+
+    def __init__(self, campaigns=()):
+        self.terms: dict[str, Campaign] = {c.campaign_id: c for c in campaigns}
+        self.states: dict[tuple[str, str], DayState] = {}
+        self._clicks: list = []   # (ts, event_id, tag, campaign id, price), not yet charged
+
+    def add(self, campaign: Campaign) -> None:
+        self.terms[campaign.campaign_id] = campaign
+
+    def charge(self, kind: str, campaign_id: str, price: int, ts_ms: int) -> int:
+        """Charge one event now; returns the amount in thousandths of a won."""
+        c = self.terms[campaign_id]
+        state = self.states.setdefault((campaign_id, kst_day(ts_ms)), DayState())
+        amount, _ = apply_charge(state, kind, c.billing, price, bid=c.bid, daily_budget=c.daily_budget, ts_ms=ts_ms)
+        return amount
+
+    def click_later(self, ts_ms: int, event_id: str, campaign_id: str, price: int, tag=None) -> None:
+        heappush(self._clicks, (ts_ms, event_id, tag, campaign_id, price))
+
+    def settle(self, until_ms: int) -> list[tuple]:
+        """Charge the waiting clicks up to ``until_ms`` in ``(ts, event_id)`` order; returns
+        ``(tag, amount)`` of each."""
+        done = []
+        while self._clicks and self._clicks[0][0] <= until_ms:
+            ts, _, tag, cid, price = heappop(self._clicks)
+            done.append((tag, self.charge("ad_click", cid, price, ts)))
+        return done
+
+    def spent_krw(self, campaign_ids, day: str) -> np.ndarray:
+        """KRW each campaign has spent on ``day``, in the order of ``campaign_ids``."""
+        states = self.states
+        return np.array([states[(c, day)].spent_milli / 1000 if (c, day) in states else 0.0 for c in campaign_ids])
+
+
 def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer, seed: int = 0,
             prefix: str = "", positions: tuple[int, ...] = AD_POSITIONS) -> AdDay:
     """Serve ``requests`` with ``auction`` (fitted on ``market.campaigns``), pacing budgets with
@@ -194,35 +248,24 @@ def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer
     position) from ``seed``, so two policies run on the same requests face the same users
     (common random numbers).
     """
-    index = {c.campaign_id: k for k, c in enumerate(market.campaigns)}
     budgets = np.array([c.daily_budget for c in market.campaigns], dtype=np.float64)
-    terms = {c.campaign_id: c for c in market.campaigns}
-    states: dict[tuple[str, str], DayState] = {}
+    charges = RealTimeCharges(market.campaigns)
     events = campaign_events(market)
     per_request = np.zeros((len(requests), 5), dtype=np.int64)
-    pending: list = []   # (ts, event_id, request index, campaign id, price): clicks not yet charged
     all_pairs = np.arange(len(market.pair_leaf))
     pair_of = {item: j for j, item in enumerate(auction.pair_item_)}
     if len(pair_of) != len(all_pairs):
         raise ValueError("run_ads needs an auction fitted on the market's campaigns without flags")
     serial = 0
 
-    def charge(kind, cid, price, ts, i):
-        c = terms[cid]
-        state = states.setdefault((cid, kst_day(ts)), DayState())
-        amount, _ = apply_charge(state, kind, c.billing, price, bid=c.bid, daily_budget=c.daily_budget, ts_ms=ts)
-        per_request[i, 0] += amount
+    def settle(until_ms):
+        for j, amount in charges.settle(until_ms):
+            per_request[j, 0] += amount
 
     for i, ad_request in enumerate(requests):
         request = ad_request.request
-        while pending and pending[0][0] <= request.ts_ms:   # the ledger's order: (ts, event_id)
-            ts, _, j, cid, price = heappop(pending)
-            charge("ad_click", cid, price, ts, j)
-        day = kst_day(request.ts_ms)
-        spent = np.zeros(len(budgets))
-        for (cid, d), state in states.items():
-            if d == day:
-                spent[index[cid]] = state.spent_milli / 1000
+        settle(request.ts_ms)
+        spent = charges.spent_krw(auction.campaign_ids_, kst_day(request.ts_ms))
         placements = auction.run(request, predict(ad_request, all_pairs),
                                  pacer.budget_left(budgets, spent, request.ts_ms))
         draws = np.random.default_rng([seed, i])
@@ -243,7 +286,7 @@ def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer
                       "price_charged": p.price}
             event_id = f"{prefix}e{serial:09d}"
             events.append({"event_id": event_id, "type": "ad_impression", "ts": request.ts_ms, **common})
-            charge("ad_impression", p.campaign_id, p.price, request.ts_ms, i)
+            per_request[i, 0] += charges.charge("ad_impression", p.campaign_id, p.price, request.ts_ms)
             per_request[i, 2] += 1
             truth = market.true_ctr(ad_request.user, np.array([pair_of[p.item_id]]), ad_request.intent, position)[0]
             if uniforms[position] < truth:
@@ -252,8 +295,115 @@ def run_ads(market: AdMarket, auction, requests: list[AdRequest], predict, pacer
                 click_id = f"{prefix}e{serial:09d}"
                 events.append({"event_id": click_id, "type": "ad_click", "ts": click_ts, **common})
                 per_request[i, 1] += 1
-                heappush(pending, (click_ts, click_id, i, p.campaign_id, p.price))
-    while pending:
-        ts, _, j, cid, price = heappop(pending)
-        charge("ad_click", cid, price, ts, j)
-    return AdDay(events, per_request, states)
+                charges.click_later(click_ts, click_id, p.campaign_id, p.price, i)
+    settle(np.iinfo(np.int64).max)
+    return AdDay(events, per_request, charges.states)
+
+
+class MarketplaceAds:
+    """Ads on the marketplace simulation's own listings (:mod:`bunjang_lab.simulate.engine`):
+    some honest listings are promoted by their seller from shortly after they are listed until
+    they leave the market, and the home and search sessions get the auction's ads at
+    :data:`AD_POSITIONS` of their list (:func:`~bunjang_lab.ads.blend.blend`), charged in real
+    time by the ledger's rule so pacing sees each campaign's spend.
+
+    Its draws come from its own stream, so the marketplace's other events are the same with or
+    without ads. The auction's pCTR is the true click probability seen through a fixed error per
+    listing (a model's, not the truth); a click is drawn from the truth at the ad's position.
+    """
+
+    def __init__(self, seed: int, users: Users, share: float):
+        self.rng = np.random.default_rng([seed, 23])
+        self.users, self.share = users, share
+        self.campaigns: dict[str, Campaign] = {}
+        self.listing: dict[str, int] = {}      # campaign id -> listing index
+        self.model_error: dict[str, float] = {}
+        self.charges = RealTimeCharges()
+        self.pacer = Pacer()
+        self.seen: dict[tuple[str, str], dict[str, int]] = {}   # (viewer, KST day) -> impressions per campaign
+        self._auction: Auction | None = None
+        self.auctions = 0
+
+    def promote(self, listing: int, item_id: str, seller_id: str, leaf: int, brand_name: str | None,
+                created_ms: int, latest_start_ms: int) -> dict | None:
+        """Maybe a campaign for a new listing, starting minutes after it (by ``latest_start_ms``):
+        the fields of its ``ad_campaign`` event, ``ts_ms`` its time."""
+        if self.rng.random() >= self.share:
+            return None
+        billing = draw_billing(self.rng)
+        terms = campaign_terms(self.rng, billing, catalog.LEAVES[leaf].path.split(">")[0],
+                               [brand_name] if brand_name else [])
+        start = min(created_ms + int(self.rng.integers(5, 120)) * 60_000, latest_start_ms)
+        campaign = Campaign(campaign_id=f"c{len(self.campaigns):05d}", seller_id=seller_id, item_ids=(item_id,),
+                            start_ms=start, **terms)   # no end: the seller stops it when the listing goes
+        self.campaigns[campaign.campaign_id] = campaign
+        self.listing[campaign.campaign_id] = listing
+        self.model_error[campaign.campaign_id] = float(self.rng.normal(0, 0.5))
+        self.charges.add(campaign)
+        self._auction = None
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in campaign.to_json().items()
+                  if k not in ("seller_id", "status", "end_ms") and v not in ((), [])}
+        return {"ts_ms": start, **fields}
+
+    def stop_ended(self, end: np.ndarray, until_ms: int) -> list[tuple[int, str, str]]:
+        """``(ts, seller id, campaign id)`` of the live campaigns whose listing left the market
+        before ``until_ms`` (sold, reserved or taken down): their sellers stop them then."""
+        stopped = []
+        for cid, campaign in list(self.campaigns.items()):
+            gone = int(end[self.listing[cid]])
+            if campaign.status == "active" and gone < until_ms:
+                stopped.append((max(gone, campaign.start_ms), campaign.seller_id, cid))
+                self.campaigns[cid] = replace(campaign, status="stopped")
+                self._auction = None
+        return stopped
+
+    def serve(self, ts_ms: int, user: int, viewer_id: str, surface: str, intent: int, query: str,
+              organic: list[str], items: dict, now_end: np.ndarray) -> list[tuple[int, str, dict]]:
+        """The ad events of one session's list: ``(ts, type, fields)``. ``items`` holds the
+        listings' columns (leaf, brand, price, quality, created) and ``now_end`` when each leaves."""
+        live = [c for c in self.campaigns.values() if c.status == "active"]
+        if not live:
+            return []
+        if self._auction is None:
+            self._auction = Auction().fit(live)
+        auction = self._auction
+        listings = np.array([self.listing[c.campaign_id] for c in auction.campaigns_])   # one listing per campaign
+        self.charges.settle(ts_ms)
+        day = kst_day(ts_ms)
+        seen = self.seen.setdefault((viewer_id, day), {})
+        gender, band = segment_of(self.users, user)
+        leaf = catalog.LEAVES[intent]
+        request = Request(viewer_id, surface, ts_ms, gender, band, categories=(leaf.path,), query=query, seen=seen)
+        util = utility(self.users, np.array([user]), items["leaf"][listings][None, :], items["brand"][listings][None, :],
+                       items["price"][listings][None, :], (ts_ms - items["created"][listings][None, :]) / DAY_MS,
+                       items["quality"][listings][None, :], np.array([intent]))[0]
+        error = np.array([self.model_error[c.campaign_id] for c in auction.campaigns_])
+        pctr = 1 / (1 + np.exp(-(util + error - AD_CTR_OFFSET)))
+        available = (items["created"][listings] <= ts_ms) & (now_end[listings] > ts_ms)
+        spent = self.charges.spent_krw(auction.campaign_ids_, day)
+        budgets = np.array([c.daily_budget for c in auction.campaigns_], dtype=np.float64)
+        placements = auction.run(request, pctr, self.pacer.budget_left(budgets, spent, ts_ms), available)
+        self.auctions += 1
+        auction_id = f"a{self.auctions:07d}"
+        if not placements:
+            return []
+        shown = blend([{"item_id": i} for i in organic], [{"item_id": p.item_id, "placement": p} for p in placements],
+                      AD_POSITIONS)
+        truth = dict(zip(auction.campaign_ids_, 1 / (1 + np.exp(-(util - AD_CTR_OFFSET)))))
+        events = []
+        for position, entry in enumerate(shown):
+            if not entry.get("ad"):
+                continue
+            p = entry["placement"]
+            fields = {"auction_id": auction_id, "campaign_id": p.campaign_id, "item_id": p.item_id,
+                      "surface": surface, "position": position, "billing": p.billing, "price_charged": p.price}
+            events.append((ts_ms, "ad_impression", fields))
+            seen[p.campaign_id] = seen.get(p.campaign_id, 0) + 1
+            self.charges.charge("ad_impression", p.campaign_id, p.price, ts_ms)
+            if self.rng.random() < position_effect(position) * truth[p.campaign_id]:
+                click_ms = ts_ms + 2_000 + int(self.rng.integers(0, 20_000))
+                events.append((click_ms, "ad_click", fields))
+                # for pacing only (ties within a millisecond aside, the ledger's order): the ledger
+                # recomputes every charge from the events
+                self.charges.click_later(click_ms, f"{auction_id}-{position}", p.campaign_id, p.price)
+        return events

@@ -22,6 +22,7 @@ import numpy as np
 
 from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER, ANOMALOUS_BEHAVIOUR, IMAGE_TEXT, STOLEN_IMAGE
 from bunjang_lab.simulate import catalog, images, texts
+from bunjang_lab.simulate.ads import MarketplaceAds
 from bunjang_lab.simulate.feedback import Feedback
 from bunjang_lab.simulate.market import (BRANDS, DAY_MS, DIURNAL, HOUR_MS, LAST_SESSION_START, LEAF_BRANDS, TEXT_FRAUD,
                                          Config, Items, assign_fraud, make_users, utility)
@@ -75,6 +76,7 @@ class Simulation:
         self.feedback = Feedback(cfg.feedback, seed)
         self.wave_from_ms = None if cfg.wave_day is None else self.start_ms + cfg.wave_day * DAY_MS
         self.wave_labels: list[tuple] = []
+        self.ads = MarketplaceAds(seed, self.users, cfg.ad_campaign_share) if cfg.ad_campaign_share > 0 else None
 
     # -- event output --------------------------------------------------------------------
 
@@ -215,7 +217,17 @@ class Simulation:
         it.quality.append(float(rng.normal(0, 0.4)))
         it.fraud.append(bool(fraud))
         self.listing_labels.append((item_id, self.user_ids[seller], ";".join(types), int(hard), " | ".join(evidence)))
+        if self.ads is not None and not fraud:
+            self._promote(index, item_id, seller, leaf_idx, brand_name, created)
         self.feedback.listing(created, item_id, self.user_ids, f"{title}\n{description}", types)
+
+    def _promote(self, index: int, item_id: str, seller: int, leaf_idx: int, brand_name: str | None,
+                 created: int) -> None:
+        """Maybe a campaign for the new listing, starting inside the listing's day (its day file)."""
+        day_end = self.start_ms + ((created - self.start_ms) // DAY_MS + 1) * DAY_MS
+        campaign = self.ads.promote(index, item_id, self.user_ids[seller], leaf_idx, brand_name, created, day_end - 1)
+        if campaign is not None:
+            self.emit(campaign.pop("ts_ms"), "ad_campaign", seller, **campaign)
 
     def _listing_images(self, index: int, item_id: str, seller: int, fraud: tuple) -> tuple[list[str], list[str]]:
         """Plan the listing's pictures (drawn later, possibly in other processes)."""
@@ -277,6 +289,9 @@ class Simulation:
                 self._hour(who[sel], starts[sel], day_ms + h * HOUR_MS)
         it.end = self.end.tolist()
         self._removals(day_ms)
+        if self.ads is not None:   # sellers stop the campaigns of listings that left the market
+            for ms, seller_id, campaign_id in self.ads.stop_ended(self.end, day_ms + DAY_MS):
+                self.emit(ms, "ad_campaign_status", seller_id, campaign_id=campaign_id, action="stop")
 
     def _hour(self, us: np.ndarray, ts: np.ndarray, hour_ms: int) -> None:
         """All sessions starting in one hour: feeds in bulk, then clicks in time order."""
@@ -309,8 +324,9 @@ class Simulation:
             noise = rng.standard_exponential((int(home.sum()), len(cand)), dtype=np.float32) + np.float32(1e-30)
             keys[home] = np.where(avail[home], weight * (1 + 3 * leaf_match[home]) / noise, np.float32(0))
         brand_of_query = np.full(S, -1)
+        queries = [""] * S
         for s in np.flatnonzero(surface == 0):
-            brand_of_query[s] = self._search(int(us[s]), int(ts[s]), int(intent[s]), in_leaf[s], cand)
+            brand_of_query[s], queries[s] = self._search(int(us[s]), int(ts[s]), int(intent[s]), in_leaf[s], cand)
         brand_filter = (surface == 0) & (brand_of_query >= 0)
         if brand_filter.any():
             match = col["brand"][cand][None, :] == brand_of_query[brand_filter][:, None]
@@ -326,18 +342,28 @@ class Simulation:
         clicks = shown & (rng.random((S, K)) < _sigmoid(util - 2.2))
         rows, pos = np.nonzero(shown)
         self.emit_impressions(ts[rows] + pos * IMPRESSION_GAP_MS, us[rows], idx[rows, pos], surface[rows], pos)
-        for s in np.flatnonzero(clicks.any(1)):
-            self._clicks(int(us[s]), int(ts[s]) + int(n_imp[s]) * IMPRESSION_GAP_MS, SURFACES[surface[s]],
-                         idx[s][clicks[s]], util[s][clicks[s]])
+        clicked = clicks.any(1)
+        for s in range(S):   # time order: an ad's listing sold in an earlier session is not shown
+            if self.ads is not None and surface[s] != 1:
+                self._ads(int(us[s]), int(ts[s]), SURFACES[surface[s]], int(intent[s]), queries[s], idx[s][shown[s]])
+            if clicked[s]:
+                self._clicks(int(us[s]), int(ts[s]) + int(n_imp[s]) * IMPRESSION_GAP_MS, SURFACES[surface[s]],
+                             idx[s][clicks[s]], util[s][clicks[s]])
 
-    def _search(self, u: int, t: int, intent: int, in_leaf_row: np.ndarray, cand: np.ndarray) -> int:
-        """Emit the session's search; returns the brand searched for, or -1."""
+    def _ads(self, u: int, t: int, surface: str, intent: int, query: str, organic: np.ndarray) -> None:
+        """The ads of one home or search session's list, with their impressions and clicks."""
+        for ms, kind, fields in self.ads.serve(t, u, self.user_ids[u], surface, intent, query,
+                                               self.item_id_array[organic].tolist(), self.col, self.end):
+            self.emit(ms, kind, u, **fields)
+
+    def _search(self, u: int, t: int, intent: int, in_leaf_row: np.ndarray, cand: np.ndarray) -> tuple[int, str]:
+        """Emit the session's search; returns the brand searched for (or -1) and the query."""
         brands = self.col["brand"][cand][in_leaf_row]
         liked = [int(b) for b in np.unique(brands[brands >= 0]) if self.users.brand_pref[u, b]]
         brand = liked[int(self.rng.integers(len(liked)))] if liked and self.rng.random() < 0.6 else -1
         query = texts.query(self.session_text, catalog.LEAVES[intent], BRANDS[brand] if brand >= 0 else None)
         self.emit(t - 4000, "search", u, query=query)
-        return brand
+        return brand, query
 
     def _clicks(self, u: int, now: int, surface: str, items: np.ndarray, util: np.ndarray) -> None:
         for item, value in zip(items.tolist(), util.tolist()):

@@ -58,6 +58,7 @@ class Config:
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)  # reports and moderator decisions
     wave_day: int | None = None          # from this day (0-based) a new scam wording appears in chat (texts.wave)
     wave_share: float = 0.6              # share of text scammers' messages in the wave's wording from then on
+    ad_campaign_share: float = 0.05      # honest listings their seller promotes (simulate.ads.MarketplaceAds); 0: no ads
 
 
 @dataclass
