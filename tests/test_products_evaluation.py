@@ -21,7 +21,7 @@ def at(minutes):
 def test_next_opened_pairs_stay_within_a_user_and_a_session():
     clicks = pd.DataFrame({"user_id": ["a", "a", "a", "a", "b"], "item_id": ["x", "x", "y", "z", "w"],
                            "ts": [at(0), at(1), at(2), at(90), at(3)]})
-    assert next_opened(clicks).values.tolist() == [["x", "y"]]  # x->x repeats, y->z too late, b alone
+    assert next_opened(clicks)[["item_id", "next_item_id"]].values.tolist() == [["x", "y"]]  # x->x repeats, y->z too late, b alone
 
 
 def test_search_sessions_keep_the_final_full_query():

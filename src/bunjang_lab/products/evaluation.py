@@ -9,7 +9,8 @@ what users did after it:
   ``home`` is the cost (or gain) of candidates, rules and freshness.
 * **related**: after a click (a detail view), is the next item the user opened within 30
   minutes among the listing's 10 related items? Baseline: the 10 most popular live items
-  of the same leaf category.
+  of the same leaf category. Both lists come from the last daily batch before the click
+  and skip what was no longer available then, as serving does (:func:`evaluate_related`).
 * **suggest**: mean reciprocal rank of the queries people finished in the test window
   (followed by a click or favorite, or the last of a search session; never a fragment of a
   longer query, :func:`finished_queries`) given their first 1, 2 and 3 characters, and
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from bunjang_lab.intervals import paired_bootstrap
+from bunjang_lab.marketplace import UNAVAILABLE
 from bunjang_lab.marketplace.segments import ALL
 from bunjang_lab.marketplace.state import Snapshot, snapshot
 from bunjang_lab.products import feed, popular, related, suggest, suggest_match
@@ -147,12 +149,14 @@ def evaluate_home(split, snap: Snapshot, ranker, tables: dict) -> dict:
 
 
 def next_opened(clicks: pd.DataFrame, gap_minutes: float = SESSION_GAP_MINUTES) -> pd.DataFrame:
-    """(item_id, next_item_id): each click followed by the user's next, different click within the gap."""
+    """(item_id, next_item_id, ts): each click (at ``ts``, when its detail page is shown)
+    followed by the user's next, different click within the gap."""
     c = clicks.sort_values(["user_id", "ts"], kind="stable")
     nxt = c.shift(-1)
     ok = (nxt["user_id"] == c["user_id"]) & (nxt["item_id"] != c["item_id"]) & \
          ((nxt["ts"] - c["ts"]).dt.total_seconds() <= gap_minutes * 60)
-    return pd.DataFrame({"item_id": c.loc[ok, "item_id"].to_numpy(), "next_item_id": nxt.loc[ok, "item_id"].to_numpy()})
+    return pd.DataFrame({"item_id": c.loc[ok, "item_id"].to_numpy(), "next_item_id": nxt.loc[ok, "item_id"].to_numpy(),
+                         "ts": c.loc[ok, "ts"].to_numpy()})
 
 
 def session_log_events(clicks: pd.DataFrame) -> pd.DataFrame:
@@ -177,36 +181,63 @@ def related_on_session_log(train: pd.DataFrame, test: pd.DataFrame) -> tuple[dic
     log and judged on the next item opened in the ``test`` log's sessions (pairs of items
     seen in training; without categories the baseline is the overall popular list)."""
     snap = snapshot(session_log_events(train))
-    table = related.related_items(snap, k=max(RELATED_KS))
+    table = related.related_items(snap)
     pairs = next_opened(session_log_events(test).query("type == 'click'"))
     live = set(snap.live["item_id"])
     pairs = pairs[pairs["item_id"].isin(live) & pairs["next_item_id"].isin(live)]
     scores = popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]
-    return related_quality(table, snap.live, scores, pairs), len(live)
+    return related_quality([RelatedBatch(table, snap.live, scores, pairs)]), len(live)
 
 
-def related_hits(related: pd.DataFrame, live: pd.DataFrame, popularity: pd.DataFrame, pairs: pd.DataFrame,
-                 k: int = 10) -> dict[str, np.ndarray]:
-    """Per (item_id, next_item_id) pair, 1.0 when the next item is among the item's first ``k``
-    related items (``"related"``) and among the ``k`` most popular other live listings of the
-    item's leaf category (``"category-popular"``; ``popularity``: item_id, score).
+@dataclasses.dataclass(frozen=True)
+class RelatedBatch:
+    """One batch's related items, live listings and overall popularity (item_id, score), and
+    the (item_id, next_item_id, ts) pairs judged against them."""
+    related: pd.DataFrame
+    live: pd.DataFrame
+    popularity: pd.DataFrame
+    pairs: pd.DataFrame
+
+
+def gone_since(catalog: pd.DataFrame) -> dict:
+    """item_id -> when it stopped being available (ended, or reserved for good), for items
+    that did: :func:`~bunjang_lab.marketplace.state.available` as one time per item."""
+    reserved = catalog["status_at"].where(catalog["status"].isin(UNAVAILABLE))
+    gone = pd.concat([catalog["ended_at"], reserved], axis=1).min(axis=1).dropna()
+    return dict(zip(gone.index, gone))
+
+
+def related_hits(batch: RelatedBatch, k: int = 10, gone: dict | None = None) -> dict[str, np.ndarray]:
+    """Per pair of ``batch``, 1.0 when the next item is among the item's first ``k`` related
+    items (``"related"``) and among the ``k`` most popular other live listings of the item's
+    leaf category (``"category-popular"``). Items ``gone`` (:func:`gone_since`) before the
+    pair's ``ts`` are skipped in both lists, which fill from further down, as serving does.
 
     >>> live = pd.DataFrame({"item_id": ["a", "b", "c"], "category": ["x", "x", "x"]})
-    >>> rel = pd.DataFrame({"item_id": ["a"], "rank": [1], "related_item_id": ["c"]})
+    >>> rel = pd.DataFrame({"item_id": ["a", "a"], "rank": [1, 2], "related_item_id": ["b", "c"]})
     >>> pop = pd.DataFrame({"item_id": ["b", "c"], "score": [2.0, 1.0]})
-    >>> hits = related_hits(rel, live, pop, pd.DataFrame({"item_id": ["a"], "next_item_id": ["c"]}), k=1)
+    >>> pairs = pd.DataFrame({"item_id": ["a"], "next_item_id": ["c"], "ts": [pd.Timestamp("2026-01-02", tz="UTC")]})
+    >>> related_hits(RelatedBatch(rel, live, pop, pairs), k=1)["related"].tolist()
+    [0.0]
+    >>> hits = related_hits(RelatedBatch(rel, live, pop, pairs), k=1, gone={"b": pd.Timestamp("2026-01-01", tz="UTC")})
     >>> hits["related"].tolist(), hits["category-popular"].tolist()
-    ([1.0], [0.0])
+    ([1.0], [1.0])
     """
-    ours = _lists(related[related["rank"] <= k], "item_id", "related_item_id")
-    by_leaf = live[["item_id", "category"]].merge(popularity, on="item_id", how="left").fillna({"score": 0.0})
+    gone = gone or {}
+    ours = _lists(batch.related.sort_values(["item_id", "rank"], kind="stable"), "item_id", "related_item_id")
+    by_leaf = batch.live[["item_id", "category"]].merge(batch.popularity, on="item_id", how="left").fillna({"score": 0.0})
     by_leaf = by_leaf.sort_values(["category", "score", "item_id"], ascending=[True, False, True])
-    top_by_leaf = {c: g["item_id"].head(k + 1).tolist() for c, g in by_leaf.groupby("category")}
-    leaf = live.set_index("item_id")["category"]
+    ranked_by_leaf = _lists(by_leaf, "category", "item_id")
+    leaf = batch.live.set_index("item_id")["category"]
     hits = {"related": [], "category-popular": []}
-    for item, nxt in zip(pairs["item_id"], pairs["next_item_id"]):
-        hits["related"].append(float(nxt in ours.get(item, ())))
-        hits["category-popular"].append(float(nxt in [i for i in top_by_leaf.get(leaf[item], []) if i != item][:k]))
+
+    def shown(candidates, item, at) -> list:
+        kept = (i for i in candidates if i != item and not (i in gone and gone[i] <= at))
+        return [i for i, _ in zip(kept, range(k))]
+
+    for item, nxt, at in zip(batch.pairs["item_id"], batch.pairs["next_item_id"], batch.pairs["ts"]):
+        hits["related"].append(float(nxt in shown(ours.get(item, ()), item, at)))
+        hits["category-popular"].append(float(nxt in shown(ranked_by_leaf.get(leaf[item], ()), item, at)))
     return {name: np.asarray(h, dtype=float) for name, h in hits.items()}
 
 
@@ -229,21 +260,41 @@ def merged(parts: list[dict]) -> dict:
 RELATED_KS = (10, 5)
 """HR@10 is what a detail page's row shows; HR@5 still separates lists where a leaf category
 holds fewer than 11 listings (the baseline then shows the whole leaf)."""
+BATCH_HOURS = 24.0
+"""The batch rebuilds the products daily: a detail page is judged against the last batch's."""
 
 
-def related_quality(related: pd.DataFrame, live: pd.DataFrame, popularity: pd.DataFrame, pairs: pd.DataFrame) -> dict:
-    """HR@10 and HR@5 of the next opened item: related items vs same-category popular, with
-    paired 95% intervals of the differences."""
-    return {"pairs": int(len(pairs)), **merged([compared(related_hits(related, live, popularity, pairs, k), "related",
-                                                         "category-popular", f"hr@{k}") for k in RELATED_KS])}
+def related_quality(batches: list[RelatedBatch], gone: dict | None = None) -> dict:
+    """HR@10 and HR@5 of the next opened item over every batch's pairs: related items vs
+    same-category popular, with paired 95% intervals of the differences."""
+    def hits(k: int) -> dict[str, np.ndarray]:
+        parts = [related_hits(b, k, gone) for b in batches]
+        return {name: np.concatenate([p[name] for p in parts]) for name in ("related", "category-popular")}
+
+    return {"pairs": int(sum(len(b.pairs) for b in batches)),
+            **merged([compared(hits(k), "related", "category-popular", f"hr@{k}") for k in RELATED_KS])}
 
 
 def evaluate_related(split, snap: Snapshot, tables: dict) -> dict:
-    test = split.test[split.test["type"] == "click"]
-    pairs = next_opened(test)
-    live = set(snap.live["item_id"])
-    pairs = pairs[pairs["item_id"].isin(live) & pairs["next_item_id"].isin(live)]
-    return related_quality(tables["related"], snap.live, tables["popular_scores"], pairs)
+    """:func:`related_quality` on the test window's clicks. Every day of the window is judged
+    against a batch run at its start from the events before it (the first is the cutoff's,
+    ``snap`` and ``tables``), as the daily batch serves them: a listing posted on the
+    window's first day has related items on the second. Only pairs of listings live at the
+    batch count; items gone (sold, reserved, removed) when the page is shown are skipped in
+    both lists, as serving skips them."""
+    pairs = next_opened(split.test[split.test["type"] == "click"])
+    batches = []
+    for day in range(int(np.ceil(split.test_days))):
+        start = split.cutoff + pd.Timedelta(hours=BATCH_HOURS * day)
+        if day:
+            snap = snapshot(pd.concat([split.train, split.test_events[split.test_events["ts"] <= start]]), now=start)
+            tables = {"related": related.related_items(snap),
+                      "popular_scores": popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]}
+        live = set(snap.live["item_id"])
+        judged = pairs[(pairs["ts"] > start) & (pairs["ts"] <= start + pd.Timedelta(hours=BATCH_HOURS))]
+        judged = judged[judged["item_id"].isin(live) & judged["next_item_id"].isin(live)]
+        batches.append(RelatedBatch(tables["related"], snap.live, tables["popular_scores"], judged))
+    return {**related_quality(batches, gone_since(split.availability)), "batches": len(batches)}
 
 
 def search_sessions(searches: pd.DataFrame, gap_minutes: float = SESSION_GAP_MINUTES) -> pd.DataFrame:
