@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
+import time
 
 from bunjang_lab import progress
 
@@ -73,3 +75,30 @@ def test_training_and_the_gate_show_their_steps_on_a_terminal(tmp_path, monkeypa
     steps = 1 + len(gate_baselines()) + 2  # the candidate, the baselines, the window and the products
     drawn = terminal.getvalue()
     assert "evaluation" in decision and "gate:" in drawn and f"{steps}/{steps} [" in drawn and "products evaluated" in drawn
+
+
+def test_a_long_step_keeps_its_clock_moving(monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress, "TICK_SECONDS", 0.01)
+    with progress.Steps("ingest", total=2) as done:
+        done("read day.jsonl")
+        drawn = terminal.getvalue().count("\r")
+        for _ in range(500):  # no step is done meanwhile: only the ticker redraws
+            if terminal.getvalue().count("\r") > drawn:
+                break
+            time.sleep(0.01)
+        assert terminal.getvalue().count("\r") > drawn
+
+
+def test_ingest_counts_its_files_then_the_write_on_a_terminal(tmp_path, monkeypatch):
+    from bunjang_lab.ingest import ingest_files
+
+    for day in ("a", "b"):
+        (tmp_path / f"{day}.jsonl").write_text(json.dumps({"event_id": f"e-{day}", "type": "search", "user_id": "u1",
+                                                           "ts": "2026-05-01T09:00:00+09:00", "query": "나이키"}) + "\n")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert ingest_files([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], tmp_path / "lake")["accepted"] == 2
+    drawn = terminal.getvalue()
+    assert "ingest:" in drawn and "read b.jsonl" in drawn and "2 of 2 valid events new to the lake" in drawn and "4/4 [" in drawn

@@ -9,10 +9,17 @@ in ``make demo`` and writes nothing into a task log or a captured test output.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from typing import Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
+TICK_SECONDS = 1.0
+# A ticker never draws while the process forks (xlearn's fit runs in a forked child): a child
+# born while the ticker held stderr's lock would hang on its first write.
+_drawing = threading.Lock()
+os.register_at_fork(before=_drawing.acquire, after_in_parent=_drawing.release, after_in_child=_drawing.release)
 
 
 def attached() -> bool:
@@ -27,7 +34,31 @@ def bar(items: Iterable[T], desc: str, total: int | None = None, unit: str = "it
         return
     from tqdm import tqdm
 
-    yield from tqdm(items, desc=desc, total=total, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+    with tqdm(items, desc=desc, total=total, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True) as shown:
+        ticker = _Ticker(shown)
+        try:
+            yield from shown
+        finally:
+            ticker.stop()
+
+
+class _Ticker:
+    """Redraws a bar every :data:`TICK_SECONDS` from a thread, so its elapsed time keeps moving
+    through a long item or step (a shard, the lake write, the FM fit) and the screen never looks stuck."""
+
+    def __init__(self, shown) -> None:
+        self._shown, self._stopped = shown, threading.Event()
+        self._thread = threading.Thread(target=self._run, name="progress-ticker", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(TICK_SECONDS):
+            with _drawing:
+                self._shown.refresh()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
 
 
 class Steps:
@@ -44,13 +75,14 @@ class Steps:
 
     def __init__(self, desc: str, total: int | None = None, unit: str = "step"):
         self.desc, self.total, self.unit = desc, total, unit
-        self._bar = None
+        self._bar = self._ticker = None
 
     def __enter__(self) -> "Steps":
         if attached():
             from tqdm import tqdm
 
             self._bar = tqdm(desc=self.desc, total=self.total, unit=self.unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+            self._ticker = _Ticker(self._bar)
         return self
 
     def __call__(self, line: str) -> None:
@@ -61,5 +93,6 @@ class Steps:
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
+            self._ticker.stop()
             self._bar.close()
-            self._bar = None
+            self._bar = self._ticker = None

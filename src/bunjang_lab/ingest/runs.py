@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bunjang_lab import lake as lakelib
+from bunjang_lab.progress import Steps
 from bunjang_lab.dedup import new_ids
 from bunjang_lab.events import DEFAULT_MIN_TS, to_epoch_ms
 from bunjang_lab.ingest.context import ROWS, _Context
@@ -138,47 +139,52 @@ def ingest_files(paths: Sequence[str | os.PathLike], lake, *, run_id: str | None
     now_ms = to_epoch_ms(now if now is not None else dt.datetime.now(dt.timezone.utc))
     min_ts_ms = to_epoch_ms(min_ts)
     lakelib.discard_unfinished(lake)
-    contexts, pending, collected = [], deque(), _Collected()
-    base_dirs: dict[Path, str] = {}  # one string per folder, not one per file
-    with ThreadPoolExecutor(max_workers=_in_flight()) as pool:
-        for index, path in enumerate(files):
-            base = Path(media_root) if media_root is not None else path.parent
-            base_dir = base_dirs.get(base) or base_dirs.setdefault(base, str(base.resolve()))
-            contexts.append(_Context(index, str(path.resolve()), base_dir, min_ts_ms, now_ms))
-            _ingest_file(contexts[-1], path, pool, pending, collected)
-        while pending:
-            _merge_next(pending, collected)
-    del files, base_dirs  # 100,000 paths weigh 50 MB; the contexts name the files
-    collected.join_waiting()
-    quarantine = collected.quarantine
-    # Columns some tables dropped come back as nulls only where another table fills them.
-    tables = pa.concat_tables(collected.tables or [ROWS.empty_table()], promote_options="default")
-    del collected  # its tables are the chunks joined below: never hold both
-    with ThreadPoolExecutor(max_workers=1) as joiner:
-        # One chunk per column, so the lookups below and the lake writer never re-join chunks;
-        # the ids are joined apart and deduplicated meanwhile, against the lake's ids read a
-        # batch at a time (memory bounded by the run, not the lake).
-        joining = joiner.submit(tables.combine_chunks)
-        keep = new_ids(tables["event_id"].combine_chunks(), lakelib.event_id_batches(lake))
-        rows = joining.result()
-        del tables  # the joined copy replaces the regions' tables: never hold both for long
-    with ThreadPoolExecutor(max_workers=1) as writer:  # the run's figures are worked out while the lake is written
-        writing = writer.submit(lakelib.write_events, lake, rows.drop_columns(["_file", "_line"]), run_id=run_id,
-                                rows=keep)
-        accepted = rows.select(["type", "ts", "_file"]).take(pa.array(keep))
-        late, out_of_order = _late_and_out_of_order(accepted, lakelib.latest_ts_by_type(lake))
-        quarantine_path = lakelib.write_quarantine(lake, run_id, quarantine)
-        accepted_by_file = np.bincount(accepted["_file"].to_numpy(), minlength=len(contexts))
-        valid_by_file = np.bincount(rows["_file"].to_numpy(), minlength=len(contexts))
-        per_file = [{"path": c.source, "read": c.read, "accepted": int(accepted_by_file[i]),
-                     "duplicates": int(valid_by_file[i] - accepted_by_file[i]), "quarantined": c.quarantined}
-                    for i, c in enumerate(contexts)]
-        by_type = {row["values"]: row["counts"] for row in pc.value_counts(accepted["type"]).to_pylist()}
-        by_reason: dict[str, int] = {}
-        for record in quarantine:
-            by_reason[record["reason"]] = by_reason.get(record["reason"], 0) + 1
-        span = accepted.group_by("type").aggregate([("ts", "min"), ("ts", "max")]).to_pylist()
-        written = writing.result()
+    # at a terminal: one step per file read, then the dedup against the lake and the write (half the time on the sample)
+    with Steps("ingest", total=len(files) + 2, unit="step") as done:
+        contexts, pending, collected = [], deque(), _Collected()
+        base_dirs: dict[Path, str] = {}  # one string per folder, not one per file
+        with ThreadPoolExecutor(max_workers=_in_flight()) as pool:
+            for index, path in enumerate(files):
+                base = Path(media_root) if media_root is not None else path.parent
+                base_dir = base_dirs.get(base) or base_dirs.setdefault(base, str(base.resolve()))
+                contexts.append(_Context(index, str(path.resolve()), base_dir, min_ts_ms, now_ms))
+                _ingest_file(contexts[-1], path, pool, pending, collected)
+                done(f"read {path.name}")
+            while pending:
+                _merge_next(pending, collected)
+        del files, base_dirs  # 100,000 paths weigh 50 MB; the contexts name the files
+        collected.join_waiting()
+        quarantine = collected.quarantine
+        # Columns some tables dropped come back as nulls only where another table fills them.
+        tables = pa.concat_tables(collected.tables or [ROWS.empty_table()], promote_options="default")
+        del collected  # its tables are the chunks joined below: never hold both
+        with ThreadPoolExecutor(max_workers=1) as joiner:
+            # One chunk per column, so the lookups below and the lake writer never re-join chunks;
+            # the ids are joined apart and deduplicated meanwhile, against the lake's ids read a
+            # batch at a time (memory bounded by the run, not the lake).
+            joining = joiner.submit(tables.combine_chunks)
+            keep = new_ids(tables["event_id"].combine_chunks(), lakelib.event_id_batches(lake))
+            rows = joining.result()
+            del tables  # the joined copy replaces the regions' tables: never hold both for long
+            done(f"{len(keep):,} of {rows.num_rows:,} valid events new to the lake; writing")
+        with ThreadPoolExecutor(max_workers=1) as writer:  # the run's figures are worked out while the lake is written
+            writing = writer.submit(lakelib.write_events, lake, rows.drop_columns(["_file", "_line"]), run_id=run_id,
+                                    rows=keep)
+            accepted = rows.select(["type", "ts", "_file"]).take(pa.array(keep))
+            late, out_of_order = _late_and_out_of_order(accepted, lakelib.latest_ts_by_type(lake))
+            quarantine_path = lakelib.write_quarantine(lake, run_id, quarantine)
+            accepted_by_file = np.bincount(accepted["_file"].to_numpy(), minlength=len(contexts))
+            valid_by_file = np.bincount(rows["_file"].to_numpy(), minlength=len(contexts))
+            per_file = [{"path": c.source, "read": c.read, "accepted": int(accepted_by_file[i]),
+                         "duplicates": int(valid_by_file[i] - accepted_by_file[i]), "quarantined": c.quarantined}
+                        for i, c in enumerate(contexts)]
+            by_type = {row["values"]: row["counts"] for row in pc.value_counts(accepted["type"]).to_pylist()}
+            by_reason: dict[str, int] = {}
+            for record in quarantine:
+                by_reason[record["reason"]] = by_reason.get(record["reason"], 0) + 1
+            span = accepted.group_by("type").aggregate([("ts", "min"), ("ts", "max")]).to_pylist()
+            written = writing.result()
+            done("written")
     stats = {
         "read": sum(c.read for c in contexts), "accepted": accepted.num_rows,
         "duplicates": rows.num_rows - accepted.num_rows, "quarantined": len(quarantine),
