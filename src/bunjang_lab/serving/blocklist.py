@@ -6,20 +6,24 @@ target's text (:func:`bunjang_lab.fraud.confirmed.taught`), a later clearance of
 takes back what it added; an identifier stays while any confirmed target still holds it.
 Each change bumps the blocklist's version (:data:`~bunjang_lab.serving.keys.BLOCKLIST`), which
 every transaction watches, so concurrent decisions are serialised on every backend. The keys
-are live, so publish and rollback keep them. :class:`CachedBlocklist` is the text scorer's view.
+are live, so publish and rollback keep them. :class:`CachedBlocklist` is the scorers' view.
+A confirmed listing's pictures come from the image index (:func:`index_pictures`).
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
 
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Cache, Transaction
 
 
-def apply_moderation(cache: Cache, event: Mapping, ts: float) -> dict:
+def apply_moderation(cache: Cache, event: Mapping, ts: float,
+                     pictures_of: Callable[[str], list[str]] | None = None) -> dict:
     """Apply one moderator decision; ``{"effect", "added", "removed", "blocklist_version"}``.
+    ``pictures_of(listing)``: a confirmed listing's photos as blocklist identifiers (:func:`index_pictures`).
 
     A decision older than the target's latest one already applied changes nothing (``stale``).
     """
@@ -39,9 +43,11 @@ def apply_moderation(cache: Cache, event: Mapping, ts: float) -> dict:
     target_text = event.get("target_text")
     if target_text is not None and not isinstance(target_text, str):
         raise InvalidInput("target_text must be a string")
-    from bunjang_lab.fraud.confirmed import taught  # the text rules load only when a decision comes
+    from bunjang_lab.fraud.confirmed import CONFIRMED, taught  # the text rules load only when a decision comes
 
-    learned = taught(decision, target_text)
+    confirmed_listing = kind == "listing" and decision == CONFIRMED
+    pictures = pictures_of(target) if pictures_of is not None and confirmed_listing else ()
+    learned = taught(decision, target_text, pictures)
     target_key, name = keys.moderated(kind, target), f"{kind}:{target}"
 
     def update(tx: Transaction) -> dict:
@@ -91,3 +97,27 @@ class CachedBlocklist:
         with self.cache.snapshot() as snap:
             values = snap.live_many([keys.blocked(i) for i in identifiers])
         return {i: v for i, v in zip(identifiers, values) if v is not None}
+
+
+def index_pictures(index_path: str | Path | None) -> Callable[[str], list[str]] | None:
+    """``pictures_of(listing)``: the blocklist identifiers of a listing's photos in the image
+    index at ``index_path`` (none while it is not built); the index is opened at the first
+    confirmed listing, so other events never load it, and its fresh segments read at each."""
+    import threading
+
+    if index_path is None:
+        return None
+    opened, lock = [], threading.Lock()  # the service applies events on several threads
+
+    def pictures_of(listing: str) -> list[str]:
+        from bunjang_lab.fraud.images.index import MANIFEST
+        from bunjang_lab.fraud.images.scan import listing_pictures, open_index
+
+        with lock:
+            if not opened:
+                if not (Path(index_path) / MANIFEST).exists():
+                    return []
+                opened.append(open_index(index_path))
+            return listing_pictures(opened[0].reload(), listing)
+
+    return pictures_of

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.events import DEFAULT_MIN_TS, MAX_FUTURE_MS, to_epoch_ms
@@ -256,8 +256,10 @@ def _set_status(cache: Cache, item_id: str, status: str, ts: float) -> dict:
     return cache.atomic(update, watch=[])
 
 
-def apply_event(cache: Cache, event: Mapping) -> dict:
+def apply_event(cache: Cache, event: Mapping, pictures_of: Callable[[str], list[str]] | None = None) -> dict:
     """Apply one event to the cache; returns what it did (``effect``) with the event's ids.
+    ``pictures_of(listing)``: a confirmed listing's photos for the blocklist
+    (:func:`bunjang_lab.serving.blocklist.index_pictures`).
 
     A malformed event (see :func:`checked` and :func:`timestamp`) changes nothing."""
     event = checked(event)
@@ -284,7 +286,7 @@ def apply_event(cache: Cache, event: Mapping) -> dict:
             raise InvalidInput(f"listing_status {status!r} is not one of {', '.join(sorted(UNAVAILABLE_STATUSES | AVAILABLE_STATUSES))}")
         result = _set_status(cache, str(event["item_id"]), status, ts)
     elif kind == "moderation":
-        result = blocklist.apply_moderation(cache, event, ts)
+        result = blocklist.apply_moderation(cache, event, ts, pictures_of)
     elif kind in ads.CAMPAIGN_EVENTS | ads.AD_EVENTS:
         result = ads.apply_ad_event(cache, event, round(ts * 1000))
     else:

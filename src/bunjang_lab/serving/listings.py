@@ -115,8 +115,9 @@ def score_listing(listing: dict, text_scorer, images: list[dict] | None, cached:
             "parts": parts}
 
 
-def scan_listing_images(images: list[str], index: str | None, ocr: bool) -> list[dict]:
-    """The image checks; without a built index, OCR only (no photo matching)."""
+def scan_listing_images(images: list[str], index: str | None, ocr: bool, blocklist=None) -> list[dict]:
+    """The image checks; without a built index, OCR only (no photo matching); ``blocklist``:
+    the confirmed scams' (their pictures give ``confirmed_image``)."""
     from bunjang_lab.fraud.images.cli import default_index
     from bunjang_lab.fraud.images.index import MANIFEST
     from bunjang_lab.fraud.images.scan import scan_images
@@ -124,4 +125,4 @@ def scan_listing_images(images: list[str], index: str | None, ocr: bool) -> list
     folder = index or default_index()
     if index is None and not (folder / MANIFEST).exists():
         folder = None
-    return scan_images(images, folder, ocr=ocr)
+    return scan_images(images, folder, ocr=ocr, blocklist=blocklist)

@@ -230,13 +230,15 @@ class Service:
 
     def __init__(self, settings: Settings):
         from bunjang_lab.fraud.text_scorer import TextScorer
-        from bunjang_lab.serving.blocklist import CachedBlocklist
+        from bunjang_lab.serving.blocklist import CachedBlocklist, index_pictures
 
         self.settings = settings
         self.cache = MemoryCache(open_cache(settings.cache_url, pooled=True))
+        self.blocklist = CachedBlocklist(self.cache)
         self.text_scorer = TextScorer.from_models(settings.models, use_classifier=not settings.rules_only,
-                                                  blocklist=CachedBlocklist(self.cache))
+                                                  blocklist=self.blocklist)
         self.image_index = self._image_index()
+        self.pictures_of = index_pictures(self.image_index)  # a confirmed listing's photos join the blocklist
         self.metrics = Metrics()
 
     # --- lookups ------------------------------------------------------------------------
@@ -263,7 +265,7 @@ class Service:
         answers = []
         for index, event in enumerate(events):
             try:
-                answers.append(apply_event(self.cache, event))
+                answers.append(apply_event(self.cache, event, self.pictures_of))
             except CacheError:
                 raise  # the cache itself cannot be used: one 503 for the request
             except BunjangError as exc:
@@ -274,7 +276,7 @@ class Service:
         """One event (its effect) or an array (one answer per event, failures in place)."""
         events, many = one_or_many(parse_json(body, "body"))
         if not many:
-            return json_bytes(await run_in_threadpool(apply_event, self.cache, events[0]))
+            return json_bytes(await run_in_threadpool(apply_event, self.cache, events[0], self.pictures_of))
         return json_bytes(await run_in_threadpool(self._apply_all, events))
 
     async def ads(self, request: Request) -> Response:
@@ -348,7 +350,8 @@ class Service:
         with tempfile.NamedTemporaryFile(suffix=suffix) as file:
             file.write(data)
             file.flush()  # the service's own file, outside the image roots
-            return scan_images([file.name], self.image_index, ocr=ocr, sources=ImageSources.from_env().any_local_path())[0]
+            return scan_images([file.name], self.image_index, ocr=ocr, sources=ImageSources.from_env().any_local_path(),
+                               blocklist=self.blocklist)[0]
 
     def _image_index(self) -> str | None:
         """The configured index, else the default one when it was built, else none (read at

@@ -64,10 +64,11 @@ def add_feedback(out: str | Path, seed: int = 7, config: FeedbackConfig | None =
     users = [json.loads(line)["user_id"] for line in open(out / "labels" / "users.jsonl", encoding="utf-8")]
     days = {path: [line for line in _read_lines(path)
                    if json.loads(line)["type"] not in FEEDBACK_TYPES] for path in files}
-    feedback, last_number = Feedback(config or FeedbackConfig(), seed), 0
-    # the engine's call order is its emission order, which the event ids number
-    events = sorted((json.loads(line) for lines in days.values() for line in lines),
-                    key=lambda e: int(e["event_id"].rsplit("-", 1)[1]))
+    feedback, last_number, prefix = Feedback(config or FeedbackConfig(), seed), 0, f"s{seed}"
+    # the engine's call order is its emission order, which the world's own event ids number
+    # (other steps' events, ``s<seed>ads-...``, are numbered apart and draw nothing here)
+    events = sorted((e for lines in days.values() for e in map(json.loads, lines)
+                     if e["event_id"].rsplit("-", 1)[0] == prefix), key=lambda e: int(e["event_id"].rsplit("-", 1)[1]))
     for e in events:
         last_number = max(last_number, int(e["event_id"].rsplit("-", 1)[1]))
         if e["type"] == "listing":
@@ -76,7 +77,6 @@ def add_feedback(out: str | Path, seed: int = 7, config: FeedbackConfig | None =
         elif e["type"] == "chat":
             feedback.message(_ms(e["ts"]), e["event_id"], e["to_user_id"], e["text"], message_types.get(e["event_id"], []))
     counts = dict.fromkeys(FEEDBACK_TYPES, 0)
-    prefix = events[0]["event_id"].rsplit("-", 1)[0]
     for path, lines in days.items():
         day_start = _ms(f"{path.name[:10]}T00:00:00+09:00")
         added = []

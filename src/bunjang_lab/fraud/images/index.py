@@ -270,6 +270,20 @@ class ImageIndex:
         """The number of a stored picture (the order pictures were stored), or None."""
         return self._positions.get((key, listing))
 
+    def full_frame_hashes(self, numbers) -> list[tuple[int, int]]:
+        """The (pHash, dHash) of pictures ``numbers``' full frames (their first stored variant), in order."""
+        numbers = np.asarray(numbers, dtype=np.int64)
+        if not len(numbers):
+            return []
+        rows = np.flatnonzero(self._variant == 0)
+        row_of_picture = dict(zip(self.picture_of_row[rows].tolist(), rows.tolist()))
+        phash, dhash = self.phash.hashes, self.dhash.hashes
+        return [(int(phash[row_of_picture[n]]), int(dhash[row_of_picture[n]])) for n in numbers.tolist()]
+
+    def pictures_of(self, listing) -> list[int]:
+        """The numbers of the pictures stored for ``listing``."""
+        return [n for n, stored in enumerate(self._pictures["listing"]) if stored == listing]
+
     def contains_file(self, image: str, listing) -> bool:
         """Whether a file of that name is stored for that listing (to skip it unread)."""
         return (image, listing) in self._by_image

@@ -161,12 +161,13 @@ def risk(reasons: Iterable[dict]) -> float:
     return round(1.0 - clean, 4)
 
 
-def verdict(analysed: Analysed, matches: list[dict], seller: str | None = None) -> dict:
+def verdict(analysed: Analysed, matches: list[dict], seller: str | None = None, confirmed: Sequence[dict] = ()) -> dict:
     """The ``score image`` object of one analysed picture; ``ocr_capped`` lists the caps
-    of :class:`~bunjang_lab.fraud.images.ocr.Budget` the reading hit, when it hit any."""
+    of :class:`~bunjang_lab.fraud.images.ocr.Budget` the reading hit, when it hit any;
+    ``confirmed``: its ``confirmed_image`` reasons (:func:`confirmed_picture_reasons`)."""
     if analysed.error:
         return {"image": analysed.image, "error": analysed.error, "error_code": analysed.error_code}
-    reasons = image_reasons(matches, seller) + text_reasons(analysed.ocr_text)
+    reasons = [*confirmed] + image_reasons(matches, seller) + text_reasons(analysed.ocr_text)
     reasons.sort(key=lambda r: -r["weight"])
     score = risk(reasons)
     out = {
@@ -182,19 +183,20 @@ def verdict(analysed: Analysed, matches: list[dict], seller: str | None = None) 
     return out
 
 
-def scan_images(paths: Sequence[str], index_path=None, ocr: bool = True, sources=None) -> list[dict]:
+def scan_images(paths: Sequence[str], index_path=None, ocr: bool = True, sources=None, blocklist=None) -> list[dict]:
     """Per file, in order, the ``score image`` object (or ``{"image", "error", "error_code"}``).
 
     ``index_path`` is an image index folder (``None``: no photo matching); its OCR cache is
     used and filled. A missing index folder is a :class:`FileNotFoundError`. ``sources``
-    as for :func:`analyse`.
+    as for :func:`analyse`. ``blocklist`` (a :class:`~bunjang_lab.fraud.confirmed.Blocklist`):
+    the confirmed scams' pictures, found as for :func:`confirmed_picture_reasons`.
     """
     from bunjang_lab.fraud.images.sources import ImageSources
 
     index = open_index(index_path, must_exist=True) if index_path is not None else None
     reader = make_reader(index_path) if ocr else None
     sources = sources or ImageSources.from_env()
-    out = []
+    analysed_matches = []
     for path in paths:
         analysed = analyse(str(path), reader, store=False, sources=sources)
         matches = []
@@ -202,8 +204,35 @@ def scan_images(paths: Sequence[str], index_path=None, ocr: bool = True, sources
             from bunjang_lab.fraud.images.matching import find_matches
 
             matches = find_matches(index, analysed.hashes)
-        out.append(verdict(analysed, matches))
-    return out
+        analysed_matches.append((analysed, matches))
+    confirmed = confirmed_picture_reasons(analysed_matches, index, blocklist) if blocklist is not None else \
+        [[] for _ in analysed_matches]
+    return [verdict(analysed, matches, confirmed=reasons)
+            for (analysed, matches), reasons in zip(analysed_matches, confirmed)]
+
+
+def confirmed_picture_reasons(analysed_matches: Sequence[tuple[Analysed, list[dict]]], index, blocklist) -> list[list[dict]]:
+    """Per picture, a ``confirmed_image`` reason when it is a confirmed scam's picture on the
+    blocklist: the same picture (its own full-frame hashes), or a copy the matcher verified
+    (a strong match of a stored picture whose hashes are on it)."""
+    from bunjang_lab.fraud.confirmed import held_reasons, picture_identifier
+
+    found = []
+    for analysed, matches in analysed_matches:
+        ids = [] if analysed.hashes is None else [picture_identifier(analysed.hashes.phash, analysed.hashes.dhash)]
+        copied = [m["position"] for m in matches if m["strong"]]
+        if index is not None and copied:
+            ids += [picture_identifier(*pair) for pair in index.full_frame_hashes(copied)]
+        found.append(ids)
+    return held_reasons(found, blocklist, SOURCE)
+
+
+def listing_pictures(index, listing) -> list[str]:
+    """The blocklist identifiers of ``listing``'s pictures stored in ``index`` (what a
+    confirmed listing adds: a moderation event carries no picture)."""
+    from bunjang_lab.fraud.confirmed import picture_identifier
+
+    return [picture_identifier(*pair) for pair in index.full_frame_hashes(index.pictures_of(listing))]
 
 
 def open_index(index_path, must_exist: bool = False):

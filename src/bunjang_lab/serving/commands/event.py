@@ -23,11 +23,17 @@ def run(argv: list[str]) -> int:
                "Apply events (JSON Lines: click, favorite, search, listing_status, fraud_flag...) to the serving cache.")
     p.add_argument("--json", required=True, metavar="FILE", help="events, one JSON object per line ('-' for stdin)")
     p.add_argument("--cache", default=None, help="cache URL (default: BUNJANG_CACHE_URL or sqlite:///var/cache.sqlite)")
+    p.add_argument("--index", default=None, help="image index whose pictures of a confirmed listing join the "
+                   "blocklist (default: BUNJANG_HOME/image_index when built)")
     args = p.parse_args(argv)
     unknown: list[str] = []
+    from bunjang_lab.fraud.images.cli import default_index
+    from bunjang_lab.serving.blocklist import index_pictures
+
+    pictures_of = index_pictures(args.index or default_index())
 
     def apply(event: dict) -> dict:
-        result = apply_event(cache, event)
+        result = apply_event(cache, event, pictures_of)
         if result.get("unknown_item"):
             unknown.append(str(result["item_id"]))
         return result

@@ -85,7 +85,7 @@ def run(argv: list[str]) -> int:
             continue
         results = None
         if listing["images"] and not args.no_images:
-            results = scan_listing_images(listing["images"], args.index, not args.no_ocr)
+            results = scan_listing_images(listing["images"], args.index, not args.no_ocr, text_scorer.blocklist)
             failed = failed or any("error" in r for r in results)
         emit(score_listing(listing, text_scorer, results, cached.get(str(listing.get("item_id"))), cache_note,
                            sellers.get(seller_of(listing))))
