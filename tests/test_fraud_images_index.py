@@ -3,6 +3,7 @@ and the on-disk image index is incremental, idempotent, crash- and concurrency-s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 
@@ -155,3 +156,20 @@ def test_parallel_writers_lose_nothing(tmp_path):
     assert len(index) == 50  # 0..29 overlap between the first two writers, 100..119
     assert sorted(index.picture(i)["key"] for i in range(50)) == sorted(
         {f"key{n}" for n in [*range(30), *range(100, 120)]})
+
+
+def test_thumbnails_stay_on_disk_and_read_back_across_segments_and_compaction(tmp_path):
+    rng = np.random.default_rng(3)
+    pictures = [picture(n) for n in range(4)]
+    for p in pictures:
+        p["hashes"] = dataclasses.replace(p["hashes"], thumbnail=rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    index = ImageIndex(tmp_path)
+    index.add(pictures[:1])
+    index.add(pictures[1:])
+    expected = np.stack([p["hashes"].thumbnail for p in pictures])
+    assert not isinstance(index.thumbnails, np.ndarray) and len(index.thumbnails) == 4
+    np.testing.assert_array_equal(index.thumbnails[[3, 0, 1]], expected[[3, 0, 1]])
+    index.compact()
+    np.testing.assert_array_equal(ImageIndex(tmp_path).thumbnails[np.arange(4)], expected)
+    with pytest.raises(IndexError):
+        index.thumbnails[[4]]

@@ -34,6 +34,7 @@ import numpy as np
 
 from bunjang_lab import files
 from bunjang_lab.errors import InvalidInput
+from bunjang_lab.fraud.images.thumbfiles import MappedThumbnails, ThumbnailSegments
 from bunjang_lab.fraud.images.verify import SIDE
 
 U64 = np.uint64
@@ -215,6 +216,8 @@ class ImageIndex:
     within the segment, pHash, dHash) and ``seg-<n>.thumbs.npy`` (the verification
     thumbnails: each picture's, zeros when unknown, then its content boxes') and
     ``seg-<n>.pdq.npy`` (per thumbnail, the PDQ hash and quality of what it shows).
+    The thumbnails stay in their files (:class:`~bunjang_lab.fraud.images.thumbfiles.ThumbnailSegments`,
+    memory-mapped, read for a query's candidates): 6 KB a picture of the sample not held in memory.
     Adding writes a new segment, then replaces ``manifest.json`` atomically, under an
     exclusive file lock, so parallel writers (Airflow shards) never lose each other's
     pictures and a crash leaves at worst unlisted files that :meth:`compact` deletes.
@@ -246,7 +249,7 @@ class ImageIndex:
         self.thumb_of_row = np.empty(0, dtype=np.int64)
         self.cut_of_row = np.empty((0, 4), dtype=np.float32)
         self._variant = np.empty(0, dtype=np.int8)
-        self.thumbnails = np.empty((0, SIDE, SIDE, 3), dtype=np.uint8)
+        self.thumbnails = ThumbnailSegments()  # left in the segments' files, read for a query's candidates
         self.phash = MultiIndexHashing()
         self.dhash = MultiIndexHashing()
         self.pdq = WideRangeIndex(4)  # rows are thumbnails
@@ -345,18 +348,19 @@ class ImageIndex:
                 if stale.name not in listed:
                     stale.unlink()
 
-    def _write(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray, segments: list, pdqs: np.ndarray) -> None:
+    def _write(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray | ThumbnailSegments, segments: list,
+               pdqs: np.ndarray) -> None:
         """Write a segment and a manifest listing ``segments`` (None marks the new one)."""
         name = f"seg-{time.time_ns():x}-{os.getpid()}"
         columns = {c: [None if v is None else str(v) for v in meta[c]] for c in PICTURE_COLUMNS}
         files.write_text(self.path / f"{name}.pictures.json", json.dumps(columns, ensure_ascii=False), fsync=True)
         for suffix, array in ((".hashes.npy", rows), (".thumbs.npy", thumbs), (".pdq.npy", pdqs)):
             with files.atomic_path(self.path / f"{name}{suffix}", fsync=True) as tmp, open(tmp, "wb") as handle:
-                np.save(handle, array)
+                array.save(handle) if isinstance(array, ThumbnailSegments) else np.save(handle, array)
         manifest = {"format": FORMAT_VERSION, "segments": [name if s is None else s for s in segments]}
         files.write_text(self.path / MANIFEST, json.dumps(manifest, indent=1), fsync=True)
 
-    def _append(self, meta: dict, rows: np.ndarray, thumbs: np.ndarray, pdqs: np.ndarray):
+    def _append(self, meta: dict, rows: np.ndarray, thumbs: MappedThumbnails, pdqs: np.ndarray):
         first = len(self)
         for number in range(len(meta["key"])):
             pair = (meta["key"][number], meta["listing"][number])
@@ -373,7 +377,7 @@ class ImageIndex:
         self.pdq.add(pdqs["pdq"])
         self.pdq_quality = np.concatenate([self.pdq_quality, pdqs["quality"]])
         self._variant = np.concatenate([self._variant, rows["variant"]])
-        self.thumbnails = np.concatenate([self.thumbnails, thumbs])
+        self.thumbnails.append(thumbs)
         self.phash.add(rows["phash"])
         self.dhash.add(rows["dhash"])
 
@@ -390,9 +394,10 @@ class ImageIndex:
         return manifest
 
 
-def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+def _read_segment(folder: Path, name: str) -> tuple[dict, np.ndarray, MappedThumbnails, np.ndarray]:
     meta = json.loads((folder / f"{name}.pictures.json").read_text(encoding="utf-8"))
-    return meta, *(np.load(folder / f"{name}{suffix}") for suffix in SEGMENT_FILES[1:])
+    return (meta, np.load(folder / f"{name}.hashes.npy"), MappedThumbnails.of_npy(folder / f"{name}.thumbs.npy"),
+            np.load(folder / f"{name}.pdq.npy"))
 
 
 def _thumbnail_of(hashes) -> np.ndarray:

@@ -35,7 +35,6 @@ numbers are global (shard ``k`` starts at ``k * shard_size``); what a number sta
 from __future__ import annotations
 
 import json
-import mmap
 import os
 from itertools import combinations
 from pathlib import Path
@@ -46,12 +45,12 @@ from bunjang_lab import files
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.fraud.images.index import RangeIndex
 from bunjang_lab.fraud.images.matching import DEFAULT_POLICY
+from bunjang_lab.fraud.images.thumbfiles import THUMB_BYTES, MappedThumbnails
 from bunjang_lab.fraud.images.verify import SIDE, similarity
 
 U64 = np.uint64
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-THUMB_BYTES = SIDE * SIDE * 3
 
 
 class SortedBucketIndex(RangeIndex):
@@ -177,7 +176,7 @@ class ShardedImageIndex:
         self.n_substrings = n_substrings
         self._counts: list[int] = []
         self._tables: dict[int, SortedBucketIndex] = {}
-        self._thumbs: dict[int, tuple[mmap.mmap, np.ndarray]] = {}
+        self._thumbs: dict[int, MappedThumbnails] = {}
         self.reload()
 
     def __len__(self) -> int:
@@ -257,11 +256,7 @@ class ShardedImageIndex:
         shards = pictures // self.shard_size
         for shard in np.unique(shards):
             here = shards == shard
-            mapping, thumbs = self._mapped(int(shard))
-            out[here] = thumbs[pictures[here] - shard * self.shard_size]
-            # Unmap what was read: the kernel maps a whole page-cache folio (up to 2 MB)
-            # per fault, so 3,000 random thumbnails kept 780 MB resident (measured).
-            mapping.madvise(mmap.MADV_DONTNEED)
+            out[here] = self._mapped(int(shard)).read(pictures[here] - shard * self.shard_size)
         return out
 
     def find(self, phash: int, thumbnail: np.ndarray, radius: int = DEFAULT_POLICY.close,
@@ -278,14 +273,11 @@ class ShardedImageIndex:
                        key=lambda m: (m[1], m[0]))
         return [(number, distance, round(score, 3)) for number, distance, score in found]
 
-    def _mapped(self, shard: int) -> tuple[mmap.mmap, np.ndarray]:
+    def _mapped(self, shard: int) -> MappedThumbnails:
         if shard not in self._tables:
             raise InvalidInput(f"shard {shard} is not held by this index (shards={self.shards})")
         if shard not in self._thumbs:
-            count = len(self._tables[shard])
-            with open(self._file(shard, "thumbs"), "rb") as handle:
-                mapping = mmap.mmap(handle.fileno(), count * THUMB_BYTES, prot=mmap.PROT_READ)
-            self._thumbs[shard] = mapping, np.frombuffer(mapping, dtype=np.uint8).reshape(count, SIDE, SIDE, 3)
+            self._thumbs[shard] = MappedThumbnails(self._file(shard, "thumbs"), len(self._tables[shard]))
         return self._thumbs[shard]
 
     def _file(self, shard: int, kind: str) -> Path:
