@@ -244,3 +244,35 @@ def test_old_days_ad_state_is_forgotten(cache, tmp_path):
     left = sorted(k for prefix in ("adev:", "adspend:", "adseen:") for k, _ in cache.key_sizes(prefix=prefix, live=True))
     assert left and all(k.split(":")[1] >= "2026-11-16" or k.rsplit(":", 1)[1] >= "2026-11-16" for k in left)
     assert apply_event(cache, ad("ad_click", 22, "c1", "i2", 100))["effect"] == "duplicate"   # today's kept
+
+
+def test_recommend_blends_the_ads_of_score_ads_never_gone_listings_and_an_ad_event_is_charged_once(cache):
+    from bunjang_lab.serving import queries
+    from bunjang_lab.serving.ads import ads_answer, recommend_answer
+
+    with cache.snapshot() as snap:   # no campaign: the feed as it was
+        assert recommend_answer(cache, snap, {"user_id": "u3"}, now_ms=NOW) == queries.recommend(snap, {"user_id": "u3"})
+    apply_event(cache, campaign("c1", "s9", ["i1", "i2"]))      # i1 is flagged as fraud in the run
+    apply_event(cache, campaign("c2", "s8", ["i5"], bid=200))
+    with cache.snapshot() as snap:
+        answer = recommend_answer(cache, snap, {"user_id": "u3", "k": 20}, now_ms=NOW)
+        organic = queries.recommend(snap, {"user_id": "u3", "k": 20})["items"]
+    assert answer["items"] == ads_answer(cache, {"surface": "home", "user_id": "u3", "k": 20}, now_ms=NOW)["items"]
+    ads = [i for i in answer["items"] if i.get("ad")]
+    assert ads and all(a["campaign_id"] in ("c1", "c2") and a["billing"] == "cpc" and a["price"] > 0 for a in ads)
+    ids = [i["item_id"] for i in answer["items"]]
+    assert len(ids) == len(set(ids)) and "i1" not in ids        # once each, never a flagged listing
+    assert [i for i in answer["items"] if not i.get("ad")] == [i for i in organic if i["item_id"] not in
+                                                                {a["item_id"] for a in ads}]
+    shown = ads[0]
+    click = ad("ad_click", 1, shown["campaign_id"], shown["item_id"], shown["price"])
+    assert apply_event(cache, click)["effect"] == "charged"
+    assert apply_event(cache, click)["effect"] == "duplicate"   # a retried delivery of the slot's click
+    with cache.snapshot() as snap:
+        (state,) = snap.live_many([keys.ad_spend(shown["campaign_id"], "2026-11-18")])
+    assert state["spent_milli"] == shown["price"] * 1000
+    apply_event(cache, {"event_id": "sold", "type": "listing_status", "ts": NOW, "user_id": "s",
+                        "item_id": shown["item_id"], "status": "sold"})
+    with cache.snapshot() as snap:
+        again = recommend_answer(cache, snap, {"user_id": "u3", "k": 20, "explain": True}, now_ms=NOW)
+    assert shown["item_id"] not in [i["item_id"] for i in again["items"]]

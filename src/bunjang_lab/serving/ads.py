@@ -23,7 +23,7 @@ from bunjang_lab.ads.blend import DEFAULT_MAX_SHARE, DEFAULT_POSITIONS, blend
 from bunjang_lab.ads.campaigns import Campaign, apply_campaign_event
 from bunjang_lab.ads.charges import DayState, apply_charge, kst_day
 from bunjang_lab.errors import InvalidInput
-from bunjang_lab.serving import keys, lookup
+from bunjang_lab.serving import keys, lookup, queries
 from bunjang_lab.serving.cache import Cache, Snapshot, Transaction
 from bunjang_lab.serving.inputs import identifier, short_text
 from bunjang_lab.serving.lookup import unavailable
@@ -97,6 +97,22 @@ def _charge(tx: Transaction, event: Mapping, ts_ms: int) -> dict:
     return {"effect": outcome, "charge_milli": amount, "spent_milli": state.spent_milli}
 
 
+def load_campaigns(cache: Cache, campaigns: list[Campaign]) -> int:
+    """Write ``campaigns`` (terms and status, e.g. rebuilt from the lake's campaign events) into
+    the live key space as their events would have left it, bumping the campaign list's stamp
+    once; returns how many. For a cache that never saw those events (a new one, the demo's)."""
+    def write(tx: Transaction) -> int:
+        (listed,) = tx.live_many([keys.AD_CAMPAIGNS])
+        listed = listed or {"ids": [], "stamp": 0}
+        for campaign in campaigns:
+            tx.put_live(keys.ad_campaign(campaign.campaign_id), campaign.to_json())
+        tx.put_live(keys.AD_CAMPAIGNS, {"ids": sorted({*listed["ids"], *(c.campaign_id for c in campaigns)}),
+                                        "stamp": listed["stamp"] + 1})
+        return len(campaigns)
+
+    return cache.atomic(write, watch=[], watch_live=[keys.AD_CAMPAIGNS])
+
+
 def publish_calibration(cache: Cache, slope: float, intercept: float, traffic_curve=None) -> None:
     """Make ``score ads`` use this calibration of the FM's scores, and pace budgets over this
     traffic curve (24 hourly shares, KST; uniform without one), from the next request on."""
@@ -157,18 +173,15 @@ _HELD: "OrderedDict[tuple, _AdIndex]" = OrderedDict()
 HELD_INDEXES = 4
 
 
-def _index(cache: Cache, snap: Snapshot, relevance_floor: float) -> _AdIndex | None:
-    import numpy as np
-
-    from bunjang_lab.ads.auction import Auction
-
-    (listed,) = snap.live_many([keys.AD_CAMPAIGNS])
-    if not listed or not listed["ids"]:
-        return None
+def _index(cache: Cache, snap: Snapshot, listed: dict, relevance_floor: float) -> _AdIndex:
     held_as = (cache.url, snap.version, listed["stamp"], relevance_floor)
     held = _HELD.get(held_as)
     if held is not None:
         return held
+    import numpy as np
+
+    from bunjang_lab.ads.auction import Auction
+
     stored = snap.live_many([keys.ad_campaign(c) for c in listed["ids"]])
     auction = Auction(relevance_floor=relevance_floor).fit([Campaign.from_json(v) for v in stored if v is not None])
     found = snap.get_many([keys.item_vector(str(i)) for i in auction.pair_item_])
@@ -183,12 +196,19 @@ def _index(cache: Cache, snap: Snapshot, relevance_floor: float) -> _AdIndex | N
     return index
 
 
+def campaign_list(snap: Snapshot) -> dict | None:
+    """The live campaign list ``{"ids", "stamp"}``, None while no campaign exists."""
+    (listed,) = snap.live_many([keys.AD_CAMPAIGNS])
+    return listed if listed and listed["ids"] else None
+
+
 SHORTLIST = 4
 """Campaigns ranked per slot before budgets and availability are read (see :func:`ads_for`)."""
 
 
 def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
-            now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST) -> list[dict]:
+            now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST,
+            snap: Snapshot | None = None) -> list[dict]:
     """The ads of one request on ``surface`` (home, search, detail), best slot first, each
     ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
 
@@ -201,41 +221,48 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
     again on them alone. That is the full auction's answer whenever more than ``slots`` of
     the shortlist keep their budget and best listing (everyone outside ranks below them);
     otherwise, and with ``shortlist=None``, every campaign is read.
+
+    ``snap`` reads from the snapshot of the answer the ads join (one version for both). A
+    cache without campaigns answers after one read, without importing numpy.
     """
+    if snap is None:
+        with cache.snapshot() as opened:
+            return ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots,
+                           relevance_floor=relevance_floor, shortlist=shortlist, snap=opened)
+    listed = campaign_list(snap)
+    if listed is None:
+        return []
     import numpy as np
 
     from bunjang_lab.ads.auction import Request
     from bunjang_lab.ads.pacing import Pacer
 
     day = kst_day(now_ms)
-    with cache.snapshot() as snap:
-        index = _index(cache, snap, relevance_floor)
-        if index is None:
-            return []
-        auction = index.auction
-        gender, band, categories = _context(snap, surface, user_id, item_id)
-        (user_vector,) = snap.get_many([keys.user_vector(user_id)])
-        calibration, seen = snap.live_many([keys.AD_CALIBRATION, keys.ad_seen(user_id, day)])
-        curve = (calibration or {}).get("curve")
-        pacer = Pacer(np.asarray(curve) if curve else None)
-        pctr = np.full(len(auction.pair_item_), PRIOR_CTR)
-        if user_vector is not None and calibration and index.vectors.shape[1] == len(user_vector):
-            scores = index.vectors @ np.asarray(user_vector, dtype=np.float64) + index.bias
-            calibrated = 1 / (1 + np.exp(-(calibration["slope"] * scores + calibration["intercept"])))
-            pctr = np.where(index.has_vector, calibrated, PRIOR_CTR)
-        request = Request(user_id, surface, now_ms, gender, band, categories, query, seen or {})
-        everyone = np.arange(len(auction.campaigns_))
-        if shortlist is None:
+    index = _index(cache, snap, listed, relevance_floor)
+    auction = index.auction
+    gender, band, categories = _context(snap, surface, user_id, item_id)
+    (user_vector,) = snap.get_many([keys.user_vector(user_id)])
+    calibration, seen = snap.live_many([keys.AD_CALIBRATION, keys.ad_seen(user_id, day)])
+    curve = (calibration or {}).get("curve")
+    pacer = Pacer(np.asarray(curve) if curve else None)
+    pctr = np.full(len(auction.pair_item_), PRIOR_CTR)
+    if user_vector is not None and calibration and index.vectors.shape[1] == len(user_vector):
+        scores = index.vectors @ np.asarray(user_vector, dtype=np.float64) + index.bias
+        calibrated = 1 / (1 + np.exp(-(calibration["slope"] * scores + calibration["intercept"])))
+        pctr = np.where(index.has_vector, calibrated, PRIOR_CTR)
+    request = Request(user_id, surface, now_ms, gender, band, categories, query, seen or {})
+    everyone = np.arange(len(auction.campaigns_))
+    if shortlist is None:
+        budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id, pacer)
+    else:
+        # ranked as if every budget and listing were there; fewer than asked: all that may show
+        ranked = auction.run(request, pctr, np.full(len(everyone), np.inf), None, slots=shortlist * slots)
+        chosen = np.array([auction.campaign_index_[p.campaign_id] for p in ranked], dtype=np.int64)
+        budget_left, available = _live_state(snap, index, chosen, day, now_ms, item_id, pacer)
+        intact = sum(bool(budget_left[auction.campaign_index_[p.campaign_id]] > 0 and available[_pair_of(auction, p)])
+                     for p in ranked)
+        if len(ranked) == shortlist * slots and intact <= slots:   # too many of a cut shortlist are gone
             budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id, pacer)
-        else:
-            # ranked as if every budget and listing were there; fewer than asked: all that may show
-            ranked = auction.run(request, pctr, np.full(len(everyone), np.inf), None, slots=shortlist * slots)
-            chosen = np.array([auction.campaign_index_[p.campaign_id] for p in ranked], dtype=np.int64)
-            budget_left, available = _live_state(snap, index, chosen, day, now_ms, item_id, pacer)
-            intact = sum(bool(budget_left[auction.campaign_index_[p.campaign_id]] > 0 and available[_pair_of(auction, p)])
-                         for p in ranked)
-            if len(ranked) == shortlist * slots and intact <= slots:   # too many of a cut shortlist are gone
-                budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id, pacer)
     placements = auction.run(request, pctr, budget_left, available, slots=slots)
     return [{"item_id": p.item_id, "campaign_id": p.campaign_id, "billing": p.billing, "price": p.price,
              "pctr": round(p.pctr, 6), "slot": p.slot} for p in placements]
@@ -305,8 +332,6 @@ def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None) -> dict
     except (TypeError, ValueError):
         raise InvalidInput("positions must be whole numbers and max_share a number") from None
     k, slots = _whole(params, "k", 20, 1), _whole(params, "slots", 2, 1)
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    ads = ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots)
     with cache.snapshot() as snap:
         if surface == "home":
             organic = lookup.recommend(snap, user_id, k=k)["items"]
@@ -314,5 +339,30 @@ def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None) -> dict
             organic = lookup.related(snap, item_id, k=k)["items"]
         else:
             organic = []
-    items = blend(organic, ads, positions, max_share) if organic else [{**ad, "ad": True} for ad in ads]
+        ads, items = blended(cache, snap, organic, surface, user_id, item_id=item_id, query=query, now_ms=now_ms,
+                             slots=slots, positions=positions, max_share=max_share)
     return {"surface": surface, "user_id": user_id, "ads": ads, "items": items}
+
+
+def blended(cache: Cache, snap: Snapshot, organic: list[dict], surface: str, user_id: str, *,
+            item_id: str | None = None, query: str = "", now_ms: int | None = None, slots: int = 2,
+            positions=DEFAULT_POSITIONS, max_share: float = DEFAULT_MAX_SHARE) -> tuple[list[dict], list[dict]]:
+    """``(ads, items)``: the request's ads (:func:`ads_for`) and ``organic`` (the list the
+    surface shows) with them at ``positions``, marked ``"ad": true`` (:func:`~bunjang_lab.ads.blend.blend`;
+    a list with no organic entry is the ads alone). The one place ads join a served list:
+    ``score ads``, ``GET /api/v1/ads``, ``score recommend`` and ``GET /api/v1/recommend``."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    ads = ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots, snap=snap)
+    if not ads:
+        return ads, organic
+    return ads, blend(organic, ads, positions, max_share) if organic else [{**ad, "ad": True} for ad in ads]
+
+
+def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int | None = None) -> dict:
+    """``score recommend`` and ``GET /api/v1/recommend``: the home feed
+    (:func:`~bunjang_lab.serving.queries.recommend`) with the home surface's ads blended in
+    (:func:`blended`, default positions and share); ``explain`` describes the ads too."""
+    answer = queries.recommend(snap, {**params, "explain": False})
+    _, items = blended(cache, snap, answer["items"], "home", answer["user_id"], now_ms=now_ms)
+    answer = {**answer, "items": items}
+    return lookup.explained(snap, answer) if queries.flag(params.get("explain"), "explain") else answer

@@ -39,7 +39,7 @@ from starlette.routing import Route
 
 from bunjang_lab.errors import BunjangError, InvalidInput, MissingInput
 from bunjang_lab.serving import queries
-from bunjang_lab.serving.ads import ads_answer
+from bunjang_lab.serving.ads import ads_answer, campaign_list, recommend_answer
 from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.cache import CacheError, Snapshot
 from bunjang_lab.serving.events import apply_event
@@ -259,6 +259,20 @@ class Service:
 
         return answer
 
+    def recommend(self) -> Lookup:
+        """``GET /api/v1/recommend``: the home feed held as bytes while the cache has no
+        campaign; with campaigns the feed and its ads (:func:`~bunjang_lab.serving.ads.recommend_answer`,
+        as ``score recommend``), computed per request since budgets move with every event."""
+        feed = self.lookup("recommend")
+
+        def answer(params: dict) -> bytes:
+            with self.cache.snapshot() as snap:
+                if campaign_list(snap) is not None:
+                    return json_bytes(recommend_answer(self.cache, snap, params))
+            return feed(params)
+
+        return answer
+
     # --- events -------------------------------------------------------------------------
 
     def _apply_all(self, events: list) -> list[dict]:
@@ -409,6 +423,7 @@ def create_app(settings: Settings | None = None):
 
     answers: dict[tuple[str, str], Answer] = {
         **{("GET", f"/api/v1/{name}"): from_query(service.lookup(name)) for name in queries.QUERIES},
+        ("GET", "/api/v1/recommend"): from_query(service.recommend()),
         ("POST", "/api/v1/events"): from_body(service.events),
         ("POST", "/api/v1/text"): from_body(service.text),
         ("POST", "/api/v1/listing"): from_body(service.listing),

@@ -4,6 +4,7 @@ answer loop (one snapshot for a whole batch, so a batch never mixes two versions
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import Callable
 
 from bunjang_lab.serving.cache import Snapshot
@@ -17,11 +18,13 @@ def add_options(p: argparse.ArgumentParser, batch_fields: str) -> None:
                    help=f"batch input, one JSON object per line ('-' for stdin) with {batch_fields}")
 
 
-def serve(args: argparse.Namespace, answer: Callable[[Snapshot, dict], dict], single: dict) -> int:
-    """Print ``answer(snapshot, params)`` for ``single`` or for each ``--jsonl`` line
-    (see :func:`~bunjang_lab.serving.commands.common.answer_lines`)."""
+def serve(args: argparse.Namespace, answer: Callable[[Snapshot, dict], dict], single: dict,
+          with_cache: bool = False) -> int:
+    """Print ``answer(snapshot, params)`` (``answer(cache, snapshot, params)`` ``with_cache``)
+    for ``single`` or for each ``--jsonl`` line (see :func:`~bunjang_lab.serving.commands.common.answer_lines`)."""
     with open_cache(args.cache) as cache, cache.snapshot() as snap:
+        ask = partial(answer, cache, snap) if with_cache else partial(answer, snap)
         if args.jsonl is None:
-            emit(answer(snap, single))
+            emit(ask(single))
             return 0
-        return answer_lines(args.jsonl, lambda params: answer(snap, params))
+        return answer_lines(args.jsonl, ask)

@@ -1,9 +1,10 @@
-"""``score recommend --user ID [--k 20] [--gender M|F] [--birth-year YYYY] [--explain]``: a user's home feed."""
+"""``score recommend --user ID [--k 20] [--gender M|F] [--birth-year YYYY] [--explain]``: a user's home feed,
+with the home surface's ads blended in (``"ad": true``) when the cache holds campaigns."""
 
 from __future__ import annotations
 
 from bunjang_lab.cli import UserError, parser
-from bunjang_lab.serving import queries
+from bunjang_lab.serving.ads import recommend_answer
 from bunjang_lab.serving.commands.cached import add_options, serve
 
 
@@ -20,4 +21,4 @@ def run(argv: list[str]) -> int:
     if args.jsonl is None and not args.user:
         raise UserError("--user ID (or --jsonl FILE) is required")
     single = {"user_id": args.user, "k": args.k, "gender": args.gender, "birth_year": args.birth_year, "explain": args.explain}
-    return serve(args, queries.recommend, single)
+    return serve(args, recommend_answer, single, with_cache=True)
