@@ -80,6 +80,9 @@ class MappedThumbnails:
         if self._array is None:
             with open(self.path, "rb") as handle:
                 self._mapping = mmap.mmap(handle.fileno(), self.offset + self.count * THUMB_BYTES, prot=mmap.PROT_READ)
+            # no read-ahead: a fault on a file not in memory read up to 2 MB around the 3 KB
+            # wanted, and the CPU time of the faults was the tail of a query (docs/benchmarks.md)
+            self._mapping.madvise(mmap.MADV_RANDOM)
             self._array = np.frombuffer(self._mapping, dtype=np.uint8, count=self.count * THUMB_BYTES,
                                         offset=self.offset).reshape(self.count, *THUMB_SHAPE)
         out = self._array[numbers]
