@@ -513,6 +513,17 @@ def test_evaluate_cli_prints_the_issue_json(lake):
         assert set(diffs) == set(METRICS) - {"coverage"}
         assert all(d["low"] <= d["diff"] <= d["high"] for d in diffs.values())
     assert set(out["tuning"]["popularity"]) == {"tried", "chosen"}
+    assert "ndcg@10" not in result.stderr and "tuning" not in result.stderr  # no progress lines in a log or a pipe
+
+
+def test_evaluate_reports_the_steps_it_plans_for_a_bar(lake):
+    from bunjang_lab.evaluation.offline import evaluate, planned_steps
+
+    models, lines = [Popularity(), ItemKNN()], []
+    evaluate(lake, models=models, budget=2, resamples=50, progress=lines.append)
+    assert len(lines) == planned_steps(models, budget=2)  # the bar of `evaluate` ends full
+    assert lines[0].startswith("lake read") and "tuning popularity: 2 of 2 settings tried" in lines
+    assert lines[-2:] == ["models compared; evaluating the products", "products evaluated"]
 
 
 def test_table_output_lists_every_model_the_verdicts_and_the_cold_section():
@@ -597,6 +608,21 @@ def test_hybrid_settings_share_the_splits_generators_and_ranking_rows(next_split
     second = first.with_params(k=8).fit(next_split)
     assert second.generators_ is first.generators_  # the tuning's tries refit only the FM
     assert second.factors_.k == 8 and first.factors_.k == 4
+
+
+def test_hybrid_signals_come_from_its_peers_as_tuned(next_split):
+    from bunjang_lab.ranking.hybrid import HybridFM
+    from bunjang_lab.ranking.neighbours import VSKNN
+    from bunjang_lab.ranking.tuning import tune
+
+    peer = VSKNN(k=7, weighting="quadratic")
+    model = HybridFM(k=4, epochs=2, hard_negatives=5, random_negatives=3).with_peers([peer]).fit(next_split)
+    assert (model.generators_.peers_["session"].k, model.generators_.peers_["session"].weighting) == (7, "quadratic")
+    assert not hasattr(peer, "split_")  # the generators fit their own copy
+    default = HybridFM(k=4, epochs=2, hard_negatives=5, random_negatives=3).fit(next_split)
+    assert default.generators_.peers_["session"].k == 100 and default.generators_ is not model.generators_
+    tuned, _ = tune([peer, HybridFM()], next_split, budget=1)  # one setting each: nothing fitted
+    assert tuned[1].peers["session"] is peer
 
 
 def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):

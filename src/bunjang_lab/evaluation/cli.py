@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import pandas as pd
 
@@ -60,7 +59,9 @@ def train(argv: list[str]) -> int:
 
 
 def evaluate(argv: list[str]) -> int:
-    from bunjang_lab.evaluation.offline import evaluate as evaluate_lake, format_table
+    from bunjang_lab.evaluation.offline import evaluate as evaluate_lake, format_table, planned_steps
+    from bunjang_lab.progress import Steps
+    from bunjang_lab.ranking.models import default_models
 
     ap = parser("python -m bunjang_lab evaluate", "Offline evaluation of the FM ranker against baselines (full ranking), "
                                                   "with paired bootstrap intervals of its differences.")
@@ -87,9 +88,11 @@ def evaluate(argv: list[str]) -> int:
     if args.budget < 1 or args.resamples < 1:
         raise UserError("--budget and --resamples must be at least 1")
     fm_params = {name: value for name, value in (("epochs", args.epochs), ("k", args.k)) if value is not None}
-    progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
-    result = evaluate_lake(args.lake, args.protocol, test_days=args.test_days, cutoff=args.cutoff, candidates=args.candidates,
-                           exclude_seen=args.exclude_seen, budget=args.budget, resamples=args.resamples, seed=args.seed,
-                           progress=progress, **fm_params)
+    models = default_models(seed=args.seed, **fm_params)
+    # a bar at a terminal, nothing in a log or a pipe: the table (or --json) is the output
+    with Steps("evaluate", total=planned_steps(models, args.protocol, args.candidates, args.budget, args.seed)) as done:
+        result = evaluate_lake(args.lake, args.protocol, models=models, test_days=args.test_days, cutoff=args.cutoff,
+                               candidates=args.candidates, exclude_seen=args.exclude_seen, budget=args.budget,
+                               resamples=args.resamples, seed=args.seed, progress=done)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 0

@@ -16,7 +16,7 @@ from bunjang_lab.ranking.baselines import Recommender
 from bunjang_lab.ranking.models import default_models
 from bunjang_lab.ranking.evaluate import METRICS, evaluate_models
 from bunjang_lab.ranking.split import make_split
-from bunjang_lab.ranking.tuning import BUDGET, tune
+from bunjang_lab.ranking.tuning import BUDGET, settings_tried, tune
 
 HEADLINE = "ndcg@10"
 
@@ -35,6 +35,8 @@ def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | Non
                        exclude_seen=exclude_seen)
     if not len(split.requests):
         raise NotEnoughData(f"no held-out interaction among the candidates ({protocol}); is the lake too small?")
+    progress = progress or (lambda line: None)
+    progress(f"lake read: {len(split.requests):,} requests after the cutoff")
     models = models if models is not None else default_models(seed=seed, **fm_params)
     models, tuning = tune(models, split, budget, seed, progress)
     out = {"protocol": protocol, "users": int(len(split.users)), "requests": int(len(split.requests)),
@@ -42,9 +44,23 @@ def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | Non
            "candidates": candidates, "exclude_seen": exclude_seen}
     out.update(evaluate_models(split, models, seed=seed, resamples=resamples, progress=progress))
     out["tuning"] = tuning
-    if protocol == "time-split" and candidates == "live":
+    if _with_products(protocol, candidates):
+        progress("models compared; evaluating the products")
         out["products"] = evaluate_products(split)
+        progress("products evaluated")
     return out
+
+
+def _with_products(protocol: str, candidates: str) -> bool:
+    """The products are evaluated on marketplace data's time split only."""
+    return protocol == "time-split" and candidates == "live"
+
+
+def planned_steps(models: list[Recommender], protocol: str = "time-split", candidates: str = "live",
+                  budget: int = BUDGET, seed: int = 0) -> int:
+    """How many progress lines :func:`evaluate` reports for ``models`` (a bar's total): the lake
+    read, each setting tuned, each model ranked, and the two of the products."""
+    return 1 + settings_tried(models, budget, seed) + len(models) + (2 if _with_products(protocol, candidates) else 0)
 
 
 def format_table(result: dict) -> str:

@@ -49,10 +49,15 @@ def tune(models: list[Recommender], split: Split, budget: int = BUDGET, seed: in
             candidate = model.with_params(**params)
             result = evaluate_models(validation, [candidate], resamples=0, seed=seed)
             scored.append((result["results"][candidate.name][METRIC], params))
+            if progress:
+                progress(f"tuning {model.name}: {len(scored)} of {len(tries)} settings tried")
         best = max(range(len(scored)), key=lambda i: scored[i][0])
         record[model.name] = {"tried": [{"params": p, METRIC: v} for v, p in scored], "chosen": scored[best][1]}
         tuned.append(model.with_params(**scored[best][1]))
-        if progress:
-            progress(f"tuned {model.name}: {scored[best][1]} ({METRIC} {scored[best][0]:.4f} on the validation window)")
     return tuned, record
 
+
+def settings_tried(models: list[Recommender], budget: int = BUDGET, seed: int = 0) -> int:
+    """How many settings :func:`tune` tries in all, one progress line each (a model with a
+    single setting is not tuned)."""
+    return sum(n for n in (len(settings(model, budget, seed)) for model in models) if n > 1)
