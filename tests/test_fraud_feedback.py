@@ -276,3 +276,40 @@ def _events_in_lake(lake: str):
     from bunjang_lab.lake import read_events
 
     return read_events(lake, types=["report", "moderation"])
+
+
+# -- publish rebuilds the blocklist ------------------------------------------------------------
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_publish_rebuilds_the_blocklist_from_the_lakes_decisions(lake, tmp_path, backend):
+    from bunjang_lab.fraud.confirmed import taught
+    from bunjang_lab.serving.backends import open_cache
+    from bunjang_lab.serving.blocklist import CachedBlocklist
+    from bunjang_lab.serving.publish import publish_run
+    from bunjang_lab.testing import write_run
+
+    from .conftest import SERVING_REDIS_DB
+
+    def url() -> str:
+        return (f"sqlite:///{tmp_path / uuid.uuid4().hex}.sqlite" if backend == "sqlite"
+                else f"{SERVING_REDIS_DB}?prefix=test-{uuid.uuid4().hex}:")
+
+    moderation = _events_in_lake(lake).query("type == 'moderation'")
+    latest = moderation.drop_duplicates(["target_kind", "target_id"], keep="last")  # the lake is in time order
+    learned = sorted({i for decision, text in zip(latest["decision"], latest["target_text"])
+                      for i in taught(decision, text if isinstance(text, str) else None)})
+    run = write_run(tmp_path / "run")
+    first_url, fresh_url = url(), url()  # a new SQLite file, a Redis prefix nobody wrote: a fresh cache
+    first = publish_run(run, first_url, lake=lake)["blocklist"]
+    fresh = publish_run(run, fresh_url, lake=lake)["blocklist"]
+    with open_cache(first_url) as cache, open_cache(fresh_url) as other:
+        try:
+            held = CachedBlocklist(cache).lookup(learned)
+            assert first["decisions"] == len(moderation) >= 20 and learned and sorted(held) == learned
+            again = publish_run(run, first_url, lake=lake)["blocklist"]  # idempotent: nothing changes
+            assert again["changed"] == 0 and (again["version"], again["entries"]) == (first["version"], first["entries"])
+            assert CachedBlocklist(other).lookup(learned) == held and fresh["entries"] == first["entries"]
+        finally:
+            if backend == "redis":
+                cache.clear()
+                other.clear()

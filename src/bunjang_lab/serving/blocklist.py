@@ -8,12 +8,13 @@ Each change bumps the blocklist's version (:data:`~bunjang_lab.serving.keys.BLOC
 every transaction watches, so concurrent decisions are serialised on every backend. The keys
 are live, so publish and rollback keep them. :class:`CachedBlocklist` is the scorers' view.
 A confirmed listing's pictures come from the image index (:func:`index_pictures`).
+:func:`rebuild` replays a lake's decisions (``publish`` does, so a new cache has them too).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.serving import keys
@@ -78,6 +79,21 @@ def apply_moderation(cache: Cache, event: Mapping, ts: float,
         return {"effect": decision, "added": added, "removed": removed, "blocklist_version": state["version"]}
 
     return cache.atomic(update, watch=[], watch_live=[target_key, keys.BLOCKLIST])
+
+
+def rebuild(cache: Cache, decisions: Iterable[Mapping], pictures_of: Callable[[str], list[str]] | None = None) -> dict:
+    """Apply ``decisions`` (``moderation`` events, ``ts`` in epoch seconds; a lake's) in time
+    order, as :func:`apply_moderation` would have one by one, so a fresh cache or a flushed
+    Redis gets its blocklist back. Applying them again changes nothing (a target's same
+    decision leaves the same entries, an older one is stale), and decisions the lake does not
+    hold yet (applied by events since) stay. ``{"decisions", "changed", "version", "entries"}``."""
+    applied = changed = 0
+    for event in sorted(decisions, key=lambda e: e["ts"]):
+        result = apply_moderation(cache, event, float(event["ts"]), pictures_of)
+        applied += 1
+        changed += bool(result["added"] or result["removed"])
+    state = CachedBlocklist(cache).state()
+    return {"decisions": applied, "changed": changed, "version": state["version"], "entries": state["entries"]}
 
 
 class CachedBlocklist:

@@ -294,11 +294,37 @@ def _run_info(path: Path) -> dict:
     return info
 
 
-def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3) -> dict:
-    """Publish ``run_dir`` as a new version of the cache at ``cache_url`` and make it current.
+def _decisions(lake: str) -> list[dict]:
+    """The lake's ``moderation`` events as :func:`~bunjang_lab.serving.blocklist.rebuild` takes them."""
+    from bunjang_lab.lake import read_events
 
-    Returns ``{"version", "run", "counts": {part: keys}, "seconds", "versions"}``. Parts
-    absent from the run are absent from the new version (a run folder is complete).
+    frame = read_events(lake, types=["moderation"])
+    fields = ["target_kind", "target_id", "decision", "target_text"]
+    return [{**{f: (None if value != value else value) for f, value in zip(fields, values)},  # NaN: absent
+             "fraud_categories": [str(c) for c in categories] if categories is not None and len(categories) else [],
+             "ts": ts.timestamp()}
+            for *values, categories, ts in zip(*(frame[f] for f in fields), frame["fraud_categories"], frame["ts"])]
+
+
+def _blocklist_lake(lake: str | None, run_info: dict) -> str | None:
+    """The lake whose decisions the blocklist is rebuilt from: ``lake``, else the run's, else
+    the home's (``BUNJANG_LAKE`` or ``BUNJANG_HOME/lake``) when there is one."""
+    lake = lake or (run_info.get("products") or {}).get("lake")
+    if lake:
+        return str(lake)
+    home = paths.lake_dir()
+    return home if "://" in home or Path(home).is_dir() else None
+
+
+def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3, lake: str | None = None,
+                image_index: str | Path | None = None) -> dict:
+    """Publish ``run_dir`` as a new version of the cache at ``cache_url`` and make it current,
+    then rebuild the confirmed-scam blocklist (live keys) from the moderators' decisions in the
+    lake (see :func:`_blocklist_lake`), with the listings' pictures from ``image_index``
+    (default ``BUNJANG_HOME/image_index`` when built): idempotent, and a new cache gets it.
+
+    Returns ``{"version", "run", "counts": {part: keys}, "seconds", "versions", "blocklist"}``.
+    Parts absent from the run are absent from the new version (a run folder is complete).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -328,7 +354,16 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
             writer.put(keys.MANIFEST, manifest)
         version = writer.version
         kept = [v["version"] for v in cache.versions()]
-    return {"version": version, "run": run_id, "counts": counts, "seconds": round(time.perf_counter() - started, 3), "versions": kept}
+        decisions_lake = _blocklist_lake(lake, run_info)
+        blocklist = {"lake": None, "decisions": 0}
+        if decisions_lake is not None:
+            from bunjang_lab.fraud.images.cli import default_index
+            from bunjang_lab.serving.blocklist import index_pictures, rebuild
+
+            blocklist = {"lake": decisions_lake, **rebuild(cache, _decisions(decisions_lake),
+                                                           index_pictures(image_index or default_index()))}
+    return {"version": version, "run": run_id, "counts": counts, "seconds": round(time.perf_counter() - started, 3),
+            "versions": kept, "blocklist": blocklist}
 
 
 def rollback(cache_url: str | None = None) -> dict:
@@ -343,11 +378,16 @@ def run(argv: list[str]) -> int:
     p.add_argument("--cache", default=None, help="cache URL (default: BUNJANG_CACHE_URL or sqlite:///var/cache.sqlite)")
     p.add_argument("--keep", type=int, default=3, help="previous versions kept for rollback (default 3)")
     p.add_argument("--rollback", action="store_true", help="make the previous kept version current again")
+    p.add_argument("--lake", default=None, help="lake whose moderation decisions rebuild the blocklist (default: "
+                   "the run's, else BUNJANG_LAKE or BUNJANG_HOME/lake)")
+    p.add_argument("--index", default=None, help="image index of the confirmed listings' pictures "
+                   "(default: BUNJANG_HOME/image_index when built)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object instead of a table")
     args = p.parse_args(argv)
     if args.rollback == bool(args.run_dir):
         raise UserError("give either RUN_DIR or --rollback")
-    result = rollback(args.cache) if args.rollback else publish_run(paths.in_home(args.run_dir), args.cache, keep=args.keep)
+    result = rollback(args.cache) if args.rollback else publish_run(paths.in_home(args.run_dir), args.cache, keep=args.keep,
+                                                                    lake=args.lake, image_index=args.index)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     elif args.rollback:
@@ -355,7 +395,10 @@ def run(argv: list[str]) -> int:
     else:
         from bunjang_lab.tables import text_table
 
+        blocklist = result["blocklist"]
         print(f"published run {result['run']} as version {result['version']} (current) in {result['seconds']} s; "
-              f"versions kept: {', '.join(map(str, result['versions']))}")
+              f"versions kept: {', '.join(map(str, result['versions']))}; blocklist: "
+              + (f"{blocklist['entries']} entries from {blocklist['decisions']} decisions in the lake"
+                 if blocklist["lake"] else "no lake to rebuild it from"))
         print(text_table([{"part": name, "keys": n} for name, n in result["counts"].items()]))
     return 0
