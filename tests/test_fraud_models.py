@@ -186,3 +186,20 @@ def test_image_results_reach_listings_and_sellers(market, tmp_path):
     assert "image_reuse" in {r["code"] for r in json.loads(row["reasons"])}
     sellers = pd.read_parquet(folder / "sellers.parquet").set_index("user_id")
     assert sellers.loc[listing["user_id"], "risk"] >= 0.7
+
+
+def test_training_and_the_scan_count_their_steps_on_a_terminal(market, tmp_path, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    train_models(str(market / "lake"), market / "sim" / "labels", tmp_path / "models")
+    scan_fraud(str(market / "lake"), tmp_path / "run", models_dir=tmp_path / "models")
+    drawn = terminal.getvalue()
+    assert "fraud train:" in drawn and "6/6 [" in drawn and "seller model fitted" in drawn
+    assert "fraud scan:" in drawn and "5/5 [" in drawn and "chat messages scored" in drawn

@@ -164,20 +164,27 @@ def scan_fraud(lake, out, start=None, end=None, image_index=None, models_dir=Non
 
 def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, models_dir=None) -> dict:
     """:func:`scan_fraud` writing straight into ``folder`` (the run's ``fraud/`` folder, or
-    a staging folder that will replace it); an ``images.parquet`` already there is used."""
+    a staging folder that will replace it); an ``images.parquet`` already there is used.
+    At a terminal a bar counts its steps (window read, images, listings, chats, sellers)."""
+    with progress.Steps("fraud scan", total=5) as done:
+        return _scan_into(lake, Path(folder), start, end, image_index, models_dir, done)
+
+
+def _scan_into(lake, folder: Path, start, end, image_index, models_dir, done) -> dict:
     from bunjang_lab.lake import read_events
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     events = read_events(lake, types=EVENT_TYPES, start=start, end=end)
     timings["read"] = time.perf_counter() - clock
+    done(f"window read: {len(events):,} events")
 
     clock = time.perf_counter()
     images_path = _scan_images(lake, folder, start, end, image_index)
     images = pd.read_parquet(images_path) if images_path is not None else None
     timings["images"] = time.perf_counter() - clock
+    done(f"{0 if images is None else len(images):,} images checked")
 
     clock = time.perf_counter()
     version = store.latest(models_dir)
@@ -187,6 +194,7 @@ def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, mode
                         shadow_rules=shadow.ShadowBook(trial) if trial else None)
     listings = state.latest_listings(events)
     answers = scorer.score_many([listing_text(t, d) for t, d in zip(listings["title"], listings["description"])])
+    done(f"{len(listings):,} listings scored")
     by_image = _image_reasons(images)
     for item, answer in zip(listings["item_id"].astype(str), answers):
         if item in by_image:
@@ -202,11 +210,13 @@ def scan_fraud_folder(lake, folder, start=None, end=None, image_index=None, mode
                                     "user_id": chats["user_id"].astype(str).to_numpy()},
                                    scorer.score_many(chats["text"].fillna("").tolist()))
     timings["text"] = time.perf_counter() - clock
+    done(f"{len(message_frame):,} chat messages scored")
 
     clock = time.perf_counter()
     detector = store.load_anomaly(version) if version is not None else None
     seller_frame, anomaly_source = score_sellers(events, listing_frame, message_frame, images, detector)
     timings["sellers"] = time.perf_counter() - clock
+    done(f"{len(seller_frame):,} sellers scored")
 
     for name, frame in (("listings", listing_frame), ("messages", message_frame), ("sellers", seller_frame)):
         _write_parquet(frame, folder / f"{name}.parquet")
