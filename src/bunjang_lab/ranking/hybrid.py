@@ -15,10 +15,13 @@ of the (request, item) pair:
 * ``signal=session``: the vote of the training sessions most like the current one (V-SKNN,
   :class:`bunjang_lab.ranking.neighbours.VSKNN`), scaled to the request's best;
 * ``signal=popular``: the item's interactions in the last day before the fit, scaled;
+* ``signal=fm`` and ``signal=fm-ids``: the full and the ID-only FM's scores, as
+  ``exp(score - the request's best)`` (new listings keep scoring through the full FM's features);
 * ``gap=...``: the time since the request's last interaction, bucketed.
 
-The generators (co-views, rules, popularity) learn from the training events before a
-ranking window; the FM learns from next-item requests in that window (targets against
+V-SKNN and the two FMs are the line-up's own models with the settings the tuning chose for
+them before the cutoff (:meth:`HybridFM.with_peers`). The generators learn from the training
+events before a ranking window; the FM learns from next-item requests in that window (targets against
 the candidates the generators rank highest plus random ones); the generators are then
 refitted on all training events to score. Everything stays before the cutoff.
 
@@ -38,14 +41,17 @@ import scipy.sparse as sp
 from bunjang_lab.errors import NotEnoughData
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
-from bunjang_lab.ranking.baselines import FMModel, PretrainedFM, user_item_scores
+from bunjang_lab.ranking.baselines import FMModel, PretrainedFM, Recommender, user_item_scores
 from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.fm import FMRanker
 from bunjang_lab.ranking.neighbours import SESSION_GAP_MINUTES, VSKNN, session_numbers
 from bunjang_lab.ranking.split import Split
 from bunjang_lab.ranking.training import DEFAULT_PARAMS
 
-SIGNALS = ("recent", "coview", "next", "session", "popular", "fm")
+SIGNALS = ("recent", "coview", "next", "session", "popular", "fm", "fm-ids")
+# The signals that are other models' scores: which model of the line-up each one is, used with
+# the setting the tuning chose for it (``HybridFM.with_peers``).
+PEERS = {"session": "v-sknn", "fm": "fm", "fm-ids": "fm-id-only"}
 PAIR_FIELDS = ("signal", "gap")
 # Random negatives per target (at least ``random_negatives`` per request): hard negatives alone
 # are, by construction, the items the signals like most, which teaches the FM to distrust the
@@ -65,15 +71,16 @@ CONTENT_FIELDS = tuple(f for f in F.FULL_FIELDS if f not in ("user", "item", "se
 
 class Generators:
     """Co-view similarities, sequential rules, similar sessions and recent popularity, learned
-    from a split's training interactions."""
+    from a split's training interactions; ``peers`` are the (unfitted) models behind the
+    :data:`PEERS` signals (default: their default settings)."""
 
-    def __init__(self, rule_steps: int = 10, popular_days: float = 1.0, seed: int = 0):
+    def __init__(self, peers: dict | None = None, rule_steps: int = 10, popular_days: float = 1.0, seed: int = 0):
+        self.peers = {**default_peers(seed), **(peers or {})}
         self.rule_steps, self.popular_days, self.seed = rule_steps, popular_days, seed
 
     def fit(self, split: Split) -> "Generators":
         self.split_ = split
-        self.sessions_ = VSKNN().fit(split)
-        self.fm_ = FMModel(seed=self.seed).fit(split)
+        self.peers_ = {signal: model.with_params().fit(split) for signal, model in self.peers.items()}
         until, candidates = split.cutoff, split.candidates
         inter = split.context.interactions.sort_values(["user_id", "ts"], kind="stable")
         self.items_ = pd.Index(sorted(inter["item_id"].unique()))
@@ -120,17 +127,30 @@ class Generators:
         picks = sp.csr_matrix((np.ones(last.sum(), dtype=np.float32), (request[last], item[last])),
                               shape=(n_requests, len(self.items_)))
         following = np.asarray((picks @ self.rules_).todense())
-        sessions = np.maximum(self.sessions_.scores(requests) - 1.0, 0.0)  # V-SKNN's scored items lie in (1, 2]
-        fm = self.fm_.scores(requests)
+        sessions = np.maximum(self.peers_["session"].scores(requests) - 1.0, 0.0)  # V-SKNN's scored items lie in (1, 2]
+        fms = {signal: self.peers_[signal].scores(requests) for signal in ("fm", "fm-ids")}
         return {"recent": np.minimum(recent, 1.0), "coview": _scaled(coview), "next": _scaled(following),
                 "session": sessions, "popular": np.broadcast_to(self.popular_, recent.shape),
-                "fm": np.exp(fm - fm.max(axis=1, keepdims=True))}
+                **{signal: np.exp(fm - fm.max(axis=1, keepdims=True)) for signal, fm in fms.items()}}
 
 
-def _generators(split: Split, seed: int) -> Generators:
+def default_peers(seed: int = 0) -> dict:
+    """The models behind the peer signals with their default settings."""
+    return {"session": VSKNN(), "fm": FMModel(seed=seed), "fm-ids": FMModel(F.ID_FIELDS, name="fm-id-only", seed=seed)}
+
+
+def _generators(split: Split, peers: dict, seed: int) -> Generators:
     """The generators of a split, fitted once: the ranking window of the evaluation is the
     tuning's validation split, whose generators the tuning has already fitted."""
-    return split.memo(("hybrid-generators", seed), lambda: Generators(seed=seed).fit(split))
+    return split.memo(("hybrid-generators", _peer_settings(peers), seed), lambda: Generators(peers, seed=seed).fit(split))
+
+
+def _peer_settings(peers: dict) -> tuple:
+    """Each peer's name and searched settings: what tells two sets of generators apart."""
+    def setting(model):
+        space = getattr(model, "search_space", None) or {}
+        return (model.name,) + tuple((name, repr(model.get_param(name))) for name in sorted(space))
+    return tuple(sorted((signal, setting(model)) for signal, model in peers.items()))
 
 
 def _scaled(matrix: np.ndarray) -> np.ndarray:
@@ -147,7 +167,7 @@ def gap_buckets(history: pd.DataFrame, requests: pd.DataFrame) -> np.ndarray:
     return np.where(seconds.isna().to_numpy(), "none", np.asarray(GAP_LABELS, dtype=object)[np.minimum(index, 4)])
 
 
-OWN_SETTINGS = ("fields", "hard_negatives", "random_negatives", "rank_days")
+OWN_SETTINGS = ("fields", "hard_negatives", "random_negatives", "rank_days", "peers")
 
 
 class HybridFM(PretrainedFM):
@@ -155,14 +175,17 @@ class HybridFM(PretrainedFM):
 
     ``rank_days`` is the ranking window at the end of the training events; each request
     there contributes its targets, the ``hard_negatives`` candidates the generators rank
-    highest and ``random_negatives`` others."""
+    highest and ``random_negatives`` others. ``peers`` are the models behind the :data:`PEERS`
+    signals (by default at their default settings)."""
 
     search_space = {"fields": [SIGNALS_ONLY, CONTENT_FIELDS], "k": [8, 16]}
 
     def __init__(self, name: str = "fm-hybrid", fields=SIGNALS_ONLY, rank_days: float | None = None,
-                 hard_negatives: int = 60, random_negatives: int = 10, seed: int = 0, **params):
+                 hard_negatives: int = 60, random_negatives: int = 10, peers: dict | None = None, seed: int = 0,
+                 **params):
         self.model_name, self.fields, self.rank_days = name, fields, rank_days
         self.hard_negatives, self.random_negatives, self.seed, self.params = hard_negatives, random_negatives, seed, params
+        self.peers = {**default_peers(seed), **(peers or {})}
 
     def get_param(self, name: str):
         return getattr(self, name) if name in OWN_SETTINGS else {**DEFAULT_PARAMS, **HYBRID_PARAMS, **self.params}.get(name)
@@ -171,12 +194,18 @@ class HybridFM(PretrainedFM):
         settings = {name: params.pop(name, getattr(self, name)) for name in OWN_SETTINGS}
         return HybridFM(self.model_name, seed=self.seed, **settings, **{**self.params, **params})
 
+    def with_peers(self, tuned: list) -> "HybridFM":
+        """This model with the signals' models as the tuning chose them: a generator is only
+        as good as its settings, and the tuned peers' were chosen before the cutoff too."""
+        by_name = {model.name: model for model in tuned}
+        return self.with_params(peers={signal: by_name[peer] for signal, peer in PEERS.items() if peer in by_name})
+
     # ------------------------------------------------------------ fitting
 
     def _factors(self, split: Split) -> FMFactors:
         p = {**DEFAULT_PARAMS, **HYBRID_PARAMS, **self.params}
-        ranking, rows, sides = split.memo(("hybrid-rows", self.rank_days, self.hard_negatives, self.random_negatives, self.seed),
-                                          lambda: self._ranking_data(split))
+        key = ("hybrid-rows", self.rank_days, self.hard_negatives, self.random_negatives, _peer_settings(self.peers), self.seed)
+        ranking, rows, sides = split.memo(key, lambda: self._ranking_data(split))
         user_side, item_side, pairs = sides.user, sides.item, sides.pair
         fields = tuple(self.fields) + PAIR_FIELDS
         valid = (rows["request"] >= rows["request"].quantile(0.8)).to_numpy()
@@ -189,7 +218,7 @@ class HybridFM(PretrainedFM):
             estimator.fit(X[~valid], y[~valid], X[valid], y[valid])
         else:
             estimator.fit(X, y)
-        self.generators_ = _generators(split, self.seed)
+        self.generators_ = _generators(split, self.peers, self.seed)
         self.info_ = {"ranking_requests": int(len(ranking.requests)), "rows": int(len(rows)), "best_epoch": estimator.best_epoch_}
         return FMFactors(estimator.bias_, estimator.w_, estimator.V_, fmap)
 
@@ -199,7 +228,7 @@ class HybridFM(PretrainedFM):
         ranking = split.earlier(self.rank_days)
         if not len(ranking.requests):
             raise NotEnoughData("no interactions in the ranking window before the cutoff to train the hybrid FM")
-        rows, pairs = self._ranking_rows(ranking, _generators(ranking, self.seed))
+        rows, pairs = self._ranking_rows(ranking, _generators(ranking, self.peers, self.seed))
         price_edges = F.fit_price_edges(split.context.items[split.context.items["listed_at"] < split.cutoff])
         scoring_ctx = F.Context(ranking.context.items, ranking.context.users, ranking.timeline()[0])
         sides = _Sides(F.user_frame(rows.rename(columns={"at": "ts"}), scoring_ctx, realtime.DEFAULT_PARAMS),

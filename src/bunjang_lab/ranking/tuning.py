@@ -40,6 +40,8 @@ def tune(models: list[Recommender], split: Split, budget: int = BUDGET, seed: in
     validation = split.earlier()
     tuned, record = [], {}
     for model in models:
+        if hasattr(model, "with_peers"):  # a model built on others (the hybrid) uses them as tuned
+            model = model.with_peers(tuned)
         tries = settings(model, budget, seed)
         if len(tries) <= 1 or not len(validation.requests):
             tuned.append(model)
