@@ -1,7 +1,8 @@
 """The lake on a real S3 API: moto's server on loopback, reached through s3fs.
 
 Every stage of a day (ingest, fraud, training, products in user shards, publish, report)
-runs with the lake at an ``s3://`` URL, and an ingest run killed with SIGKILL on object
+runs with the lake at an ``s3://`` URL, the ads ledger and the fraud retrain answer from it
+as from a local lake, and an ingest run killed with SIGKILL on object
 storage (where files are written in place, never renamed) commits nothing, and the next run
 commits every event exactly once.
 """
@@ -171,3 +172,43 @@ def test_every_stage_of_a_day_runs_on_the_s3_lake(s3, small_sample, isolated_hom
 
     report = Path(pipeline.build_day_report(lake, runs, reports, day, models=models))
     assert report.is_file() and str(ingested["accepted"]) in report.read_text(encoding="utf-8").replace(",", "")
+
+
+def test_the_ads_ledger_and_the_fraud_retrain_read_the_s3_lake_as_a_local_one(s3, small_sample, tmp_path):
+    """The two DAGs outside the day's chain (ads_billing, fraud_retrain): the same answers
+    from the lake on S3 as from the same events in a local lake."""
+    import pandas as pd
+
+    from bunjang_lab.ads.auction import Auction
+    from bunjang_lab.ads.charges import kst_day
+    from bunjang_lab.ads.pacing import Pacer
+    from bunjang_lab.ingest import expand_inputs, ingest_files
+    from bunjang_lab.simulate.ads import make_ad_market, make_requests, run_ads
+
+    market = make_ad_market(n_users=100, n_campaigns=12, seed=3)
+    requests = make_requests(market, 300, seed=4)
+    ads = run_ads(market, Auction(slots=2).fit(market.campaigns), requests,
+                  lambda r, pairs: market.true_ctr(r.user, pairs, r.intent), Pacer(slack=0.2), seed=5)
+    (tmp_path / "ads.jsonl").write_text("".join(json.dumps(e) + "\n" for e in ads.events), encoding="utf-8")
+    sample = expand_inputs([small_sample])
+    lakes = {"s3": f"{s3}/lake", "local": str(tmp_path / "lake")}
+    for lake in lakes.values():
+        ingest_files([tmp_path / "ads.jsonl", *sample], lake, now="2026-12-01T00:00:00Z")
+    day = pipeline.latest_activity_day(lakes["local"])
+    decided = [{"event_id": f"mod{n}", "type": "moderation", "ts": f"{day}T{n // 2:02d}:30:00+09:00", "user_id": "moderator",
+                "target_kind": "chat", "target_id": f"m{n}", "decision": "confirmed" if n % 2 else "cleared",
+                "target_text": f"카톡 scam{n} 으로 선입금 주세요" if n % 2 else f"내일 {n}시에 직거래 가능할까요"}
+               for n in range(24)]  # enough decisions of both labels for the retrain to train
+    (tmp_path / "moderation.jsonl").write_text("".join(json.dumps(e) + "\n" for e in decided), encoding="utf-8")
+    for lake in lakes.values():
+        ingest_files([tmp_path / "moderation.jsonl"], lake, now="2026-12-01T00:00:00Z")
+
+    hour_end = (pd.Timestamp(kst_day(requests[0].request.ts_ms) + "T00:00:00+09:00") + pd.Timedelta(days=1)).isoformat()
+    bills = {where: pipeline.bill_ads_hour(lake, str(tmp_path / f"runs-{where}"), hour_end) for where, lake in lakes.items()}
+    assert bills["s3"]["ad_events"] > 0 and bills["s3"] == bills["local"]
+
+    decisions = {where: pipeline.fraud_retrain_window(lake, str(tmp_path / f"models-{where}"), day)
+                 for where, lake in lakes.items()}
+    assert decisions["s3"]["held_back"]["decisions"] > 0
+    assert ({k: v for k, v in decisions["s3"].items() if k not in ("seconds", "version")}
+            == {k: v for k, v in decisions["local"].items() if k not in ("seconds", "version")})
