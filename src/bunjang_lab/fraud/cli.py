@@ -125,21 +125,27 @@ def _evaluate(argv: list[str]) -> int:
         raise UserError("give --labels (with --lake), --smishing and/or --spam")
     from bunjang_lab.fraud import evaluate
     from bunjang_lab.fraud.text_scorer import TextScorer
+    from bunjang_lab.progress import Steps
 
+    labels = _labels(args.labels) if args.labels else None
     scorer = TextScorer.from_models(args.models, use_classifier=not args.rules_only)
     report: dict = {"model": scorer.model}
-    if args.labels:
-        labels = _labels(args.labels)
-        frame = evaluate.labelled_texts(_lake(args.lake), labels, args.start, args.end)
-        for kind in ("message", "listing"):
-            part = frame[frame["kind"] == kind]
-            answers = scorer.score_many(part["text"].tolist())
-            report[f"{kind}s"] = evaluate.text_report(part, answers)
-            report[f"{kind}s"]["threshold_sweep"] = evaluate.threshold_sweep(part, answers)
-    if args.smishing:
-        report["smishing"] = evaluate.smishing_report(args.smishing, scorer)
-    if args.spam:
-        report["spam_collection"] = evaluate.spam_collection_report(args.spam, scorer)
+    # a bar of the data sets scored at a terminal, nothing in a log: the tables (or --json) are the output
+    with Steps("fraud evaluate", total=2 * bool(labels) + bool(args.smishing) + bool(args.spam), unit="set") as done:
+        if labels:
+            frame = evaluate.labelled_texts(_lake(args.lake), labels, args.start, args.end)
+            for kind in ("message", "listing"):
+                part = frame[frame["kind"] == kind]
+                answers = scorer.score_many(part["text"].tolist())
+                report[f"{kind}s"] = evaluate.text_report(part, answers)
+                report[f"{kind}s"]["threshold_sweep"] = evaluate.threshold_sweep(part, answers)
+                done(f"{len(part):,} labelled {kind}s")
+        if args.smishing:
+            report["smishing"] = evaluate.smishing_report(args.smishing, scorer)
+            done(f"{report['smishing']['messages']:,} smishing SMS")
+        if args.spam:
+            report["spam_collection"] = evaluate.spam_collection_report(args.spam, scorer)
+            done(f"{report['spam_collection']['messages']:,} SMS Spam Collection messages")
     print(json.dumps(report, ensure_ascii=False) if args.json else evaluation_tables(report))
     return 0
 
