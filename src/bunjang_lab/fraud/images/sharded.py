@@ -58,8 +58,8 @@ class SortedBucketIndex(RangeIndex):
 
     The 64 bits are cut into ``n_substrings`` chunks (multi-index hashing, as
     :class:`~bunjang_lab.fraud.images.index.MultiIndexHashing`); for each chunk the hashes
-    are kept rotated so the chunk leads, sorted, beside their row numbers (uint32). The
-    hashes whose chunk equals a key are then one contiguous run, inside the run of those
+    are kept sorted by their value rotated so the chunk leads, beside their row numbers
+    (uint32). The hashes whose chunk equals a key are then one contiguous run, inside the run of those
     sharing its first ``log2(n) - 3`` bits, whose start a directory gives (4 bytes per
     prefix, at most one prefix per four hashes): no table of ``2 ** width`` bucket starts,
     so chunks can be as wide as ``log2(n)`` bits (three chunks of 21-22 bits at ten million
@@ -87,16 +87,20 @@ class SortedBucketIndex(RangeIndex):
         self._widths = widths
         self._rotations = [sum(widths[:i]) for i in range(n_substrings)]  # left rotation bringing chunk i first
         self._built = 0
-        self._sorted: list[np.ndarray] = []
-        self._rows: list[np.ndarray] = []
-        self._directory: list[np.ndarray] = []  # per chunk: where each prefix's run starts
+        # The chunks' tables one after the other, so a query gathers from all of them at
+        # once (a third of the numpy calls of a loop over the chunks): per chunk, the hashes
+        # (as stored: rotation keeps distances) in the order of their rotated values, their
+        # rows, and where each prefix's run starts (offset by the chunk's place).
+        self._sorted = np.empty(0, dtype=U64)
+        self._rows = np.empty(0, dtype=np.uint32)
+        self._directory = np.empty(0, dtype=np.uint32)
         self._prefix_bits: list[int] = []
-        self._flips: dict[int, list[np.ndarray]] = {}
+        self._probes: dict[int, tuple[np.ndarray, ...]] = {}
 
     @property
     def nbytes(self) -> int:
         """Bytes of the arrays this index holds."""
-        return self._hashes.nbytes + sum(a.nbytes for a in (*self._sorted, *self._rows, *self._directory))
+        return self._hashes.nbytes + self._sorted.nbytes + self._rows.nbytes + self._directory.nbytes
 
     def query(self, q, r):
         n = len(self._hashes)
@@ -113,47 +117,50 @@ class SortedBucketIndex(RangeIndex):
         return np.concatenate([rows, tail_rows[tail]]), np.concatenate([distances, tail_distances[tail]])
 
     def _build(self):
-        n = len(self._hashes)
-        row_type = np.uint32 if n < 2**32 else np.int64
-        self._sorted, self._rows, self._directory, self._prefix_bits = [], [], [], []
-        for rotation, width in zip(self._rotations, self._widths):
+        n, chunks = len(self._hashes), self.n_substrings
+        row_type = np.uint32 if n * chunks < 2**32 else np.int64
+        self._sorted, self._rows = np.empty(n * chunks, dtype=U64), np.empty(n * chunks, dtype=row_type)
+        directories, self._prefix_bits, self._probes = [], [], {}
+        for chunk, (rotation, width) in enumerate(zip(self._rotations, self._widths)):
             rotated = _rotate(self._hashes, rotation)
             order = np.argsort(rotated)
-            self._rows.append(order.astype(row_type))
-            self._sorted.append(rotated[order])
-            del rotated, order  # before the next chunk's: the peak stays one chunk's
+            here = slice(chunk * n, (chunk + 1) * n)
+            self._rows[here], self._sorted[here] = order, self._hashes[order]
             bits = min(width, max(1, n.bit_length() - 3))
-            counts = np.bincount((self._sorted[-1] >> U64(64 - bits)).astype(np.int64), minlength=1 << bits)
-            self._directory.append(np.concatenate([[0], np.cumsum(counts)]).astype(row_type))
+            counts = np.bincount((rotated[order] >> U64(64 - bits)).astype(np.int64), minlength=1 << bits)
+            del rotated, order  # before the next chunk's: the peak stays one chunk's
+            directories.append(np.concatenate([[0], np.cumsum(counts)]) + chunk * n)
             self._prefix_bits.append(bits)
+        self._directory = np.concatenate(directories).astype(row_type)
         self._built = n
 
-    def _flip_masks(self, radius: int) -> list[np.ndarray]:
-        """Per chunk, every key within ``radius`` bit flips of 0, placed in the top bits."""
-        if radius not in self._flips:
-            self._flips[radius] = [
-                np.array([sum(1 << (63 - b) for b in bits) for k in range(radius + 1) for bits in combinations(range(w), k)],
-                         dtype=U64)
-                for w in self._widths
-            ]
-        return self._flips[radius]
+    def _probe(self, radius: int) -> tuple[np.ndarray, ...]:
+        """For every key within ``radius`` bit flips of each chunk: its chunk, its flip mask
+        (in the top bits of the rotated hash), the shift leaving its prefix and where the
+        chunk's directory starts."""
+        if radius not in self._probes:
+            chunk_of, masks, shifts, bases, base = [], [], [], [], 0
+            for chunk, (width, bits) in enumerate(zip(self._widths, self._prefix_bits)):
+                flips = [sum(1 << (63 - b) for b in chosen) for k in range(radius + 1) for chosen in combinations(range(width), k)]
+                chunk_of += [chunk] * len(flips)
+                masks += flips
+                shifts += [64 - bits] * len(flips)
+                bases += [base] * len(flips)
+                base += (1 << bits) + 1
+            self._probes[radius] = (np.array(chunk_of), np.array(masks, dtype=U64), np.array(shifts, dtype=U64),
+                                    np.array(bases, dtype=np.int64))
+        return self._probes[radius]
 
     def _matches(self, q, r: int) -> np.ndarray:
-        found = []
-        for rotation, bits, sorted_hashes, rows, directory, flips in zip(
-            self._rotations, self._prefix_bits, self._sorted, self._rows, self._directory,
-            self._flip_masks(r // self.n_substrings)
-        ):
-            rotated_q = _rotate(q, rotation)
-            prefixes = np.unique((rotated_q ^ flips) >> U64(64 - bits)).astype(np.int64)  # probed keys' runs
-            lo, hi = directory[prefixes].astype(np.int64), directory[prefixes + 1].astype(np.int64)
-            lengths = hi - lo
-            total = int(lengths.sum())
-            if total:
-                positions = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-                close = np.bitwise_count(sorted_hashes[positions] ^ rotated_q) <= r
-                found.append(rows[positions[close]].astype(np.int64))
-        return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+        chunk_of, masks, shifts, bases = self._probe(r // self.n_substrings)
+        rotated_q = np.array([_rotate(q, rotation) for rotation in self._rotations], dtype=U64)
+        prefixes = np.unique(((rotated_q[chunk_of] ^ masks) >> shifts).astype(np.int64) + bases)  # probed keys' runs
+        lo, hi = self._directory[prefixes].astype(np.int64), self._directory[prefixes + 1].astype(np.int64)
+        lengths = hi - lo
+        total = int(lengths.sum())
+        positions = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        close = np.bitwise_count(self._sorted[positions] ^ q) <= r
+        return self._rows[positions[close]].astype(np.int64)
 
 
 def _rotate(hashes, bits: int):
