@@ -197,6 +197,28 @@ def test_retraining_is_gated_against_production_and_every_version_is_kept(lake, 
     assert store.latest(models).name == first["version"]  # the refused candidate was never served: skipped
 
 
+def test_the_seller_model_passes_the_same_gate_and_a_refused_one_is_kept_beside_productions(lake, tmp_path):
+    import numpy as np
+
+    from bunjang_lab.fraud import store
+    from bunjang_lab.fraud.anomaly import FEATURES, seller_features
+    from bunjang_lab.fraud.retrain import EVENT_TYPES, retrain_window
+    from bunjang_lab.lake import read_events
+
+    models = tmp_path / "models"
+    first = retrain_window(lake, "2026-10-01", "2026-10-06", models)
+    gate = store.meta(store.latest(models))["seller_gate"]  # its decision and interval beside the model
+    assert gate == first["seller_gate"] and gate["promoted"] and gate["production"] == "none"
+    assert gate["held_back"]["sellers"] >= 5 and gate["difference"]["low"] <= gate["difference"]["high"]
+    refused = retrain_window(lake, "2026-10-01", "2026-10-06", models, tolerance=-1.0)["seller_gate"]
+    assert not refused["promoted"] and refused["production"] == first["version"]
+    folder = store.root(models) / store.versions(models)[-1].name
+    features = seller_features(read_events(lake, types=EVENT_TYPES))[list(FEATURES)]
+    served, production = store.load_anomaly(folder), store.load_anomaly(store.latest(models))
+    assert np.array_equal(served.anomaly_score(features), production.anomaly_score(features))  # production's kept
+    assert (folder / store.CANDIDATE_ANOMALY_FILE).exists()
+
+
 def test_too_few_decisions_train_nothing(lake, tmp_path):
     from bunjang_lab.fraud.retrain import retrain_window
 

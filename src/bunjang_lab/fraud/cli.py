@@ -203,6 +203,15 @@ def _retrain(argv: list[str]) -> int:
               f"{decision['held_back']['texts'] - decision['held_back']['decisions']} unreported texts: candidate "
               f"{decision['candidate_score']}, production {decision['production_score']} ({decision['production']}), "
               f"difference {d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]); {decision['seconds']} s")
+        seller = decision["seller_gate"]
+        if "difference" in seller:
+            d = seller["difference"]
+            print(f"seller model {'promoted' if seller['promoted'] else 'refused: production kept'}: {seller['reason']} "
+                  f"(agreement with the decisions on {seller['held_back']['sellers']} held-back sellers: candidate "
+                  f"{seller['candidate_score']}, production {seller['production_score']} ({seller['production']}), "
+                  f"difference {d['diff']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}])")
+        else:
+            print(f"seller model {'promoted' if seller['promoted'] else 'production kept'}: {seller['reason']}")
     return 0
 
 

@@ -12,7 +12,10 @@ agreement: the ranker's gate (:func:`bunjang_lab.intervals.not_worse`); a promot
 is refit on every decision of the window before it is saved (as ``fraud train`` refits after
 validating), so the newest decisions, which a new wave shows up in first, teach it too. Every candidate is
 kept as a version with its gate decision in ``meta.json``; a refused one is not served, and
-:func:`bunjang_lab.fraud.store.rollback` puts the previous served version back.
+:func:`bunjang_lab.fraud.store.rollback` puts the previous served version back. The seller
+anomaly model passes the same gate on the sellers of the held-back decisions
+(:func:`seller_gate`, ``meta.json["seller_gate"]``); a version keeps production's seller model
+when its candidate is refused (the candidate beside it).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from bunjang_lab.fraud import shadow, store
+from bunjang_lab.fraud import risk, shadow, store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
 from bunjang_lab.fraud.classifier import TextFraudClassifier
 from bunjang_lab.fraud.confirmed import CONFIRMED
@@ -105,6 +108,9 @@ def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_
     promoted = not_worse(interval, current, tolerance)
     sellers = seller_features(events)
     anomaly = SellerAnomalyDetector().fit(sellers[list(FEATURES)]) if len(sellers) else None
+    production_anomaly = store.load_anomaly(served) if served is not None else None
+    seller = seller_gate(sellers, decided_sellers(events), since, anomaly, production_anomaly,
+                         served.name if production_anomaly is not None else "none", tolerance, seed)
     gate = {"promoted": bool(promoted), "metric": "agreement with the held-back decisions", "tolerance": tolerance,
             "candidate_score": round(float(agree["candidate"].mean()), 4), "production_score": round(current, 4),
             "production": production.model, "difference": {k: round(v, 4) for k, v in interval.items()},
@@ -114,14 +120,67 @@ def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_
     meta = {"trained_on": "moderation decisions", "window": window or {}, "texts": len(train),
             "fraud_texts": int(train["label"].sum()), "decisions": len(decided), "sellers": len(sellers),
             "classifier": candidate.get_params(), "anomaly": anomaly.get_params() if anomaly is not None else None,
-            "gate": gate, "seconds": round(time.perf_counter() - started, 2)}
+            "gate": gate, "seller_gate": seller}
     if promoted:  # judged on what it never saw; served refit on every decision, the newest most of all (as fraud train)
         everything = pd.concat([train, held], ignore_index=True)
         texts = everything["text"].tolist()
         candidate = clone(candidate).fit(texts, everything["label"].to_numpy(), [reasons(t) for t in texts])
         meta["texts"], meta["fraud_texts"] = len(everything), int(everything["label"].sum())
-    folder = store.save({"classifier": candidate, "anomaly": anomaly}, meta, models_dir, make_latest=promoted)
-    return {**gate, "version": folder.name, "seconds": meta["seconds"], "shadow_rules": trials}
+    # the version serves the seller model its gate chose; a refused candidate is kept beside it
+    served_anomaly, kept = (anomaly, None) if seller["promoted"] else (production_anomaly, anomaly)
+    meta["seconds"] = round(time.perf_counter() - started, 2)
+    folder = store.save({"classifier": candidate, "anomaly": served_anomaly, "candidate_anomaly": kept}, meta, models_dir,
+                        make_latest=promoted)
+    return {**gate, "version": folder.name, "seconds": meta["seconds"], "seller_gate": seller, "shadow_rules": trials}
+
+
+def decided_sellers(events: pd.DataFrame) -> pd.DataFrame:
+    """Each seller a latest decision was about (a listing of theirs, a message they sent, or
+    the user), indexed by ``user_id``: ``label`` 1 when any of those is confirmed, ``ts`` of the
+    latest of them."""
+    moderation = events[events["type"] == "moderation"].sort_values("ts", kind="stable")
+    latest = moderation.drop_duplicates(["target_kind", "target_id"], keep="last")
+    chats, listings = events[events["type"] == "chat"], events[events["type"] == "listing"]
+    owner = {("chat", str(e)): str(u) for e, u in zip(chats["event_id"], chats["user_id"])}
+    owner.update({("listing", str(i)): str(u) for i, u in zip(listings["item_id"], listings["user_id"])})
+    users = [str(t) if k == "user" else owner.get((k, str(t))) for k, t in zip(latest["target_kind"], latest["target_id"])]
+    frame = pd.DataFrame({"user_id": users, "ts": latest["ts"].to_numpy(),
+                          "label": (latest["decision"] == CONFIRMED).astype(int).to_numpy()}).dropna(subset=["user_id"])
+    return frame.groupby("user_id").agg(label=("label", "max"), ts=("ts", "max"))
+
+
+def behaviour_flags(detector, features: pd.DataFrame) -> np.ndarray:
+    """Whether each seller's behaviour alone flags them (none without a model)."""
+    if detector is None or not len(features):
+        return np.zeros(len(features), dtype=bool)
+    return np.array([risk.flagged(risk.behaviour_risk(score)) for score in detector.anomaly_score(features[list(FEATURES)])],
+                    dtype=bool)
+
+
+def seller_gate(sellers: pd.DataFrame, decided: pd.DataFrame, since, candidate, production, production_name: str,
+                tolerance: float, seed: int = 0) -> dict:
+    """The text model's gate for the seller model: on the sellers whose latest decision is held
+    back (from ``since``), 1 when behaviour alone flags a seller the decisions confirmed or
+    spares one they cleared; the candidate is promoted unless the paired interval lies wholly
+    below ``-tolerance`` × production's agreement (production: the served model, or none,
+    which flags nobody). The forest is unsupervised: it was fitted on the window's sellers
+    without their labels."""
+    held = decided[(decided["ts"] >= since) & decided.index.isin(sellers.index)]
+    if candidate is None or not len(held):
+        return {"promoted": production is None and candidate is not None, "production": production_name,
+                "held_back": {"sellers": len(held)}, "reason": "no decided seller held back to judge it on"}
+    features, labels = sellers.loc[held.index], held["label"].to_numpy().astype(bool)
+    agree = {"candidate": behaviour_flags(candidate, features) == labels,
+             "production": behaviour_flags(production, features) == labels}
+    interval = paired_bootstrap(agree["candidate"], agree["production"], seed=seed)
+    current = float(agree["production"].mean())
+    promoted = not_worse(interval, current, tolerance)
+    return {"promoted": bool(promoted), "metric": "agreement of behaviour flags with the held-back decisions",
+            "tolerance": tolerance, "candidate_score": round(float(agree["candidate"].mean()), 4),
+            "production_score": round(current, 4), "production": production_name,
+            "difference": {k: round(v, 4) for k, v in interval.items()},
+            "held_back": {"sellers": len(held), "confirmed": int(labels.sum())},
+            "reason": "not worse beyond the noise" if promoted else "worse than production beyond the noise"}
 
 
 def track_shadow_rules(decided: pd.DataFrame, models_dir=None) -> dict:

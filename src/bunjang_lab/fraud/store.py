@@ -2,7 +2,8 @@
 
 A version folder holds ``text_model.json`` (the text classifier exported to plain arrays:
 :mod:`bunjang_lab.fraud.text_model`), ``seller_anomaly.pkl`` (the pickled isolation forest,
-read by the batch scan only) and ``meta.json`` (training data, parameters, metrics).
+read by the batch scan only; ``seller_anomaly.candidate.pkl`` beside it when the retraining's
+seller gate kept production's) and ``meta.json`` (training data, parameters, metrics, gates).
 Finding the latest version and reading the text model use the standard library only, and
 nothing on the serving path unpickles.
 """
@@ -19,6 +20,7 @@ from bunjang_lab.errors import ModelError
 
 TEXT_MODEL_FILE = "text_model.json"
 ANOMALY_FILE = "seller_anomaly.pkl"
+CANDIDATE_ANOMALY_FILE = "seller_anomaly.candidate.pkl"  # a seller model its gate refused, kept beside
 META_FILE = "meta.json"
 LATEST = "latest"
 
@@ -36,8 +38,8 @@ def latest(models_dir: str | os.PathLike | None = None) -> Path | None:
 
 def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | None = None,
          make_latest: bool = True) -> Path:
-    """Write a new version (``models``: ``{"classifier": ..., "anomaly": ...}``, the fitted
-    text classifier is stored as its export) and then, only once it is complete and
+    """Write a new version (``models``: ``{"classifier": ..., "anomaly": ..., "candidate_anomaly": ...}``,
+    the fitted text classifier is stored as its export) and then, only once it is complete and
     ``make_latest``, point ``latest`` at it in one atomic rename (a candidate the gate refused
     is kept beside the others, not served)."""
     import datetime as dt
@@ -51,11 +53,12 @@ def save(models: dict[str, Any], meta: dict, models_dir: str | os.PathLike | Non
     if models.get("classifier") is not None:
         (folder / TEXT_MODEL_FILE).write_text(json.dumps(models["classifier"].export(), ensure_ascii=False),
                                               encoding="utf-8")
-    if models.get("anomaly") is not None:
-        import pickle
+    for name, file in (("anomaly", ANOMALY_FILE), ("candidate_anomaly", CANDIDATE_ANOMALY_FILE)):
+        if models.get(name) is not None:
+            import pickle
 
-        with open(folder / ANOMALY_FILE, "wb") as f:
-            pickle.dump(models["anomaly"], f, protocol=pickle.HIGHEST_PROTOCOL)
+            with open(folder / file, "wb") as f:
+                pickle.dump(models[name], f, protocol=pickle.HIGHEST_PROTOCOL)
     (folder / META_FILE).write_text(json.dumps({"version": version, **meta}, ensure_ascii=False, indent=2),
                                     encoding="utf-8")
     if make_latest:
