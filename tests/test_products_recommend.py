@@ -152,3 +152,21 @@ def test_products_over_user_shards_equal_the_unsharded_products(market, tmp_path
         assert all((x == y).all() for x, y in zip(a["vector"], b["vector"])), name
     with pytest.raises(MissingInput):
         products.merge_product_shards(root / "lake", sharded, 4)  # a shard of a 4-way split was never computed
+
+
+def test_products_count_their_steps_on_a_terminal(market, tmp_path, monkeypatch):
+    import io
+    import sys
+
+    from bunjang_lab.products.recommend import compute_products
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    root, _, model = market
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    compute_products(root / "lake", model, tmp_path / "run")
+    drawn = terminal.getvalue()
+    assert "products:" in drawn and "8/8 [" in drawn and "related computed" in drawn and "written" in drawn

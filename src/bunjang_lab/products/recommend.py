@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bunjang_lab import files
+from bunjang_lab.progress import Steps
 from bunjang_lab.errors import MissingInput
 from bunjang_lab.lake import read_events
 from bunjang_lab.marketplace.state import EVENT_TYPES, Snapshot, snapshot
@@ -77,22 +78,26 @@ def user_products(snap: Snapshot, ranker: feed.FeedRanker, users: pd.DataFrame, 
     return tables
 
 
-def _timer(timings: dict):
+def _timer(timings: dict, done=None):
+    """``timed(name, fn)``: ``fn()``, its seconds kept under ``name`` (and ``done`` told, a progress step)."""
     def timed(name, fn):
         start = time.perf_counter()
         out = fn()
         timings[name] = round(time.perf_counter() - start, 3)
+        if done:
+            done(f"{name} computed")
         return out
     return timed
 
 
 def build_products(snap: Snapshot, ranker: feed.FeedRanker, k: int = feed.K,
-                   states: pd.DataFrame | None = None, knobs: feed.FeedKnobs = feed.FeedKnobs()) -> tuple[dict, dict]:
+                   states: pd.DataFrame | None = None, knobs: feed.FeedKnobs = feed.FeedKnobs(),
+                   progress=None) -> tuple[dict, dict]:
     """(tables by name, seconds per product); ``states`` are the users'
     :func:`~bunjang_lab.ranking.features.recent_states` when already computed (the FM ranker
-    uses the same)."""
+    uses the same); ``progress`` is told as each product is computed."""
     timings: dict = {}
-    timed = _timer(timings)
+    timed = _timer(timings, progress)
     if states is None:
         states = timed("users", lambda: recent_states(snap.interactions))
     tables = item_products(snap, timed)
@@ -157,20 +162,29 @@ def compute_products(lake, model_dir, out, now=None, fraud_dir=None, knobs: feed
     """Read the lake, rank with the FM in ``model_dir`` and write ``out/products/``.
 
     ``now`` defaults to the newest event in the lake; ``fraud_dir`` to ``out/fraud`` when it
-    exists. Returns the summary also stored under "products" in ``out/run.json``.
+    exists. Returns the summary also stored under "products" in ``out/run.json``. At a
+    terminal a bar counts the steps (snapshot, users, each product, the write).
     """
-    out = Path(out)
+    with Steps("products", total=8) as done:
+        return _compute_products(lake, model_dir, Path(out), now, fraud_dir, knobs, done)
+
+
+def _compute_products(lake, model_dir, out: Path, now, fraud_dir, knobs: feed.FeedKnobs, done) -> dict:
     start = time.perf_counter()
     snap = _read_snapshot(lake, out, now, fraud_dir)
     read_seconds = round(time.perf_counter() - start, 3)
+    done(f"snapshot read: {len(snap.live):,} live listings")
     started = time.perf_counter()
     states = recent_states(snap.interactions)
     recent_seconds = round(time.perf_counter() - started, 3)
     ranker = load_feed_ranker(model_dir, snap, recent=states)
-    tables, timings = build_products(snap, ranker, states=states, knobs=knobs)
+    done(f"{len(states):,} users' recent activity; model loaded")
+    tables, timings = build_products(snap, ranker, states=states, knobs=knobs, progress=done)
     timings["users"] = recent_seconds
     tables["vectors"] = ranker.export(out / f".vectors-{uuid.uuid4().hex[:8]}", tables["users"]["user_id"], snap.live["item_id"])
+    done("vectors exported")
     write_products(tables, out)
+    done("written")
     summary = _summary(_snapshot_facts(snap), str(ranker.version), lake, tables, knobs,
                        {"read": read_seconds, **timings, "total": round(time.perf_counter() - start, 3)})
     update_run_json(out, "products", summary)
