@@ -110,19 +110,28 @@ def test_report_command_writes_to_the_home_folder_by_default(sample_day):
     env = {"BUNJANG_HOME": str(home), "BUNJANG_MODELS": str(home / "models"), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-m", "bunjang_lab", "report", "--date", summary["day"]],
                           capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr  # no bar in a pipe
     assert Path(proc.stdout.strip()) == home / "reports" / summary["day"] / "report.html"
     missing = subprocess.run([sys.executable, "-m", "bunjang_lab", "report", "--date", "1999-01-01"],
                              capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=120)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no run '1999-01-01'" in missing.stderr
 
 
-def test_report_of_an_empty_home_says_what_is_missing(tmp_path):
+def test_report_of_an_empty_home_says_what_is_missing(tmp_path, monkeypatch):
+    import io
+
     from bunjang_lab.report.build import build_report
 
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)  # a person at a terminal sees the sections counted
     html_path = build_report(tmp_path / "lake", tmp_path / "runs", tmp_path / "out")
     page = html_path.read_text(encoding="utf-8")
     assert "The lake holds no events yet." in page and "No fraud results in this run." in page
+    assert "report:" in terminal.getvalue() and "7/7 [" in terminal.getvalue() and "fraud feedback section" in terminal.getvalue()
 
 
 def test_report_tells_the_truth_about_the_run(sample_day):
