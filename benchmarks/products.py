@@ -8,7 +8,8 @@ the seconds per product. Target: under 120 s in total.
 
 With ``--evaluate LAKE`` it instead prints the product quality on the lake's time split
 (``bunjang_lab.products.evaluation``: home feed vs raw FM and segment popularity, related
-items vs same-category popularity, suggestions vs plain prefix-by-popularity), the figures
+items vs same-category popularity — each test day against a batch run at its start —,
+suggestions vs plain prefix-by-popularity), the figures
 recorded in docs/benchmarks.md. ``--knobs`` adds the cost of the home feed's knobs
 (``products.feed.FeedKnobs``: category cap, freshness weight) on NDCG@10, beside the
 category diversity and median listing age they buy.
@@ -137,7 +138,8 @@ def evaluate_yoochoose() -> None:
 
 
 def print_related(related: dict) -> None:
-    print(f"\nrelated items, next opened item ({related['pairs']} pairs):")
+    batches = f", {related['batches']} daily batches" if "batches" in related else ""
+    print(f"\nrelated items, next opened item ({related['pairs']} pairs{batches}):")
     for name, m in related["results"].items():
         print(f"  {name:<16}  " + "  ".join(f"{k} {v:.4f}" for k, v in m.items()))
     for metric, d in related["difference"].items():

@@ -99,3 +99,28 @@ def test_the_feed_knobs_buy_category_diversity_and_younger_listings_at_a_measure
     assert fresh["median_age_hours@10"] < default["median_age_hours@10"]
     for setting in (capped, fresh):
         assert setting["difference"]["low"] <= setting["difference"]["diff"] <= setting["difference"]["high"]
+
+
+def test_related_pairs_are_judged_against_the_daily_batch_and_skip_listings_gone_by_then():
+    from bunjang_lab.products.evaluation import evaluate_related
+    from bunjang_lab.products import popular, related
+
+    def listing(item, hours, price):
+        return dict(type="listing", user_id="s", item_id=item, ts=at(60 * hours), title=f"니트 {item}",
+                    category="여성의류>니트", brand="", price=price)
+
+    # a, b, c are live at the cutoff (hour 48), d is posted on the window's first day and opened
+    # after a on the second; c, sold in between, is skipped by both lists.
+    rows = [dict(type="signup", user_id=u, ts=at(0), gender="F", birth_year=1999) for u in ("s", "u", "v")]
+    rows += [listing("a", 1, 10_000), listing("b", 1, 10_000), listing("c", 1, 10_000), listing("d", 50, 10_000)]
+    rows += [dict(type="click", user_id="v", item_id=i, ts=at(60 * 10 + n)) for n, i in enumerate("cccb")]  # c is popular
+    rows += [dict(type="listing_status", user_id="s", item_id="c", ts=at(60 * 70), status="sold"),
+             dict(type="click", user_id="u", item_id="a", ts=at(60 * 80)), dict(type="click", user_id="u", item_id="d", ts=at(60 * 80 + 5)),
+             dict(type="click", user_id="v", item_id="b", ts=at(60 * 96))]
+    events = pd.DataFrame(rows).assign(event_id=lambda e: [f"e{n}" for n in range(len(e))])
+    split = time_split(events, test_days=2, cutoff=at(60 * 48))
+    snap = snapshot(split.train, now=split.cutoff)
+    tables = {"related": related.related_items(snap), "popular_scores": popular.item_scores(snap).query("segment == 'all'")[["item_id", "score"]]}
+    out = evaluate_related(split, snap, tables)
+    assert out["batches"] == 2 and out["pairs"] == 1  # a -> d: d was unknown at the cutoff, known to the second day's batch
+    assert out["results"]["related"]["hr@10"] == out["results"]["category-popular"]["hr@10"] == 1.0
