@@ -102,3 +102,20 @@ def test_ingest_counts_its_files_then_the_write_on_a_terminal(tmp_path, monkeypa
     assert ingest_files([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], tmp_path / "lake")["accepted"] == 2
     drawn = terminal.getvalue()
     assert "ingest:" in drawn and "read b.jsonl" in drawn and "2 of 2 valid events new to the lake" in drawn and "4/4 [" in drawn
+
+
+def test_a_batch_answered_into_a_file_counts_its_lines_on_the_terminal(tmp_path, monkeypatch):
+    from bunjang_lab.serving.commands.common import read_jsonl
+
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text('{"text": "a"}\n{"text": "b"}\n', encoding="utf-8")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # the answers go to a file
+    assert [number for number, _ in read_jsonl(str(batch))] == [1, 2]
+    assert "lines:" in terminal.getvalue() and "line/s" in terminal.getvalue()
+
+    monkeypatch.setattr(sys, "stdout", Terminal())  # the answers are on the screen: they are the progress
+    before = terminal.getvalue()
+    assert [number for number, _ in read_jsonl(str(batch))] == [1, 2]
+    assert terminal.getvalue() == before

@@ -41,7 +41,16 @@ def parse_object(data: bytes | str, where: str) -> dict:
 
 def read_jsonl(path: str) -> Iterator[tuple[int, dict | InvalidInput]]:
     """(line number, object) for each non-empty line of ``path`` (``-``: stdin), or (line
-    number, the error) for a line that is not one valid JSON object, so a batch goes on."""
+    number, the error) for a line that is not one valid JSON object, so a batch goes on.
+    When the answers go to a file or a pipe, a person at the terminal sees the lines counted."""
+    if sys.stdout.isatty():  # the answers themselves show the progress
+        return _objects(path)
+    from bunjang_lab import progress  # a bar only when stderr is a terminal (tqdm imported only then)
+
+    return progress.bar(_objects(path), "lines", unit="line")
+
+
+def _objects(path: str) -> Iterator[tuple[int, dict | InvalidInput]]:
     stream = sys.stdin.buffer if path == "-" else open(path, "rb")
     try:
         for number, line in enumerate(stream, 1):
