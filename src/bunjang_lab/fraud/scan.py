@@ -19,6 +19,7 @@ import pandas as pd
 from bunjang_lab import files, progress
 from bunjang_lab.fraud import categories, risk, shadow, store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
+from bunjang_lab.fraud.ngram_opinion import NgramOpinion
 from bunjang_lab.fraud.text_scorer import TextScorer
 from bunjang_lab.marketplace import state
 
@@ -191,7 +192,7 @@ def _scan_into(lake, folder: Path, start, end, image_index, models_dir, done) ->
     classifier = store.load_text_model(version) if version is not None else None
     trial = shadow.load(models_dir)
     scorer = TextScorer(classifier, version.name if classifier is not None else None,
-                        shadow_rules=shadow.ShadowBook(trial) if trial else None)
+                        shadow_rules=shadow.ShadowBook(trial) if trial else None, opinion=NgramOpinion.load())
     listings = state.latest_listings(events)
     answers = scorer.score_many([listing_text(t, d) for t, d in zip(listings["title"], listings["description"])])
     done(f"{len(listings):,} listings scored")

@@ -1,8 +1,10 @@
-"""Score texts: rules, plus the trained classifier when there is one (``score text``, scans).
+"""Score texts: rules, the n-gram second opinion and the trained classifier when there is one
+(``score text``, scans).
 
 Standard library only: the trained classifier is read from its exported arrays
-(:class:`~bunjang_lab.fraud.text_model.TextModel`), so neither scikit-learn nor pickle is
-on the serving path.
+(:class:`~bunjang_lab.fraud.text_model.TextModel`), and so is the n-gram second opinion
+(:class:`~bunjang_lab.fraud.ngram_opinion.NgramOpinion`, shipped with the code), so neither
+scikit-learn nor pickle is on the serving path.
 
 >>> scorer = TextScorer()
 >>> answer = scorer.score("카.톡 ab1234 으로 연락 주세요")
@@ -19,6 +21,7 @@ from typing import Sequence
 
 from bunjang_lab.errors import MissingInput
 from bunjang_lab.fraud import confirmed, risk, shadow, store
+from bunjang_lab.fraud.ngram_opinion import NgramOpinion
 from bunjang_lab.fraud.rules import MAX_CHARS, reasons
 
 
@@ -29,29 +32,34 @@ class TextScorer:
     or None (rules only). ``blocklist`` holds the identifiers of confirmed scams
     (:mod:`~bunjang_lab.fraud.confirmed`); a text repeating one gets a ``confirmed_<kind>`` reason.
     ``shadow`` holds rules on trial (:mod:`~bunjang_lab.fraud.shadow`): live ones add reasons,
-    shadow ones are named in the answer's ``"shadow"`` and change nothing else."""
+    shadow ones are named in the answer's ``"shadow"`` and change nothing else. ``opinion``
+    (the n-gram second opinion) adds an ``ngram_opinion`` reason where it is confident."""
 
     def __init__(self, classifier=None, version: str | None = None, source: str = "text",
-                 blocklist: confirmed.Blocklist | None = None, shadow_rules: shadow.ShadowBook | None = None):
+                 blocklist: confirmed.Blocklist | None = None, shadow_rules: shadow.ShadowBook | None = None,
+                 opinion: NgramOpinion | None = None):
         self.classifier = classifier
         self.version = version
         self.source = source
         self.blocklist = blocklist
         self.shadow_rules = shadow_rules
+        self.opinion = opinion
 
     @classmethod
     def from_models(cls, models_dir: str | os.PathLike | None = None, use_classifier: bool = True,
                     blocklist: confirmed.Blocklist | None = None) -> "TextScorer":
         """The latest trained classifier if there is one, else rules only, with the shadow rules
-        of ``models_dir``; a ``models_dir`` named but absent is an error (a typo would
-        otherwise fall back to rules unseen)."""
+        of ``models_dir`` and the shipped n-gram opinion (``use_classifier=False``: the rules
+        alone); a ``models_dir`` named but absent is an error (a typo would otherwise fall
+        back to rules unseen)."""
         if models_dir is not None and not os.path.isdir(models_dir):
             raise MissingInput(f"no models folder at {models_dir} (train one with python -m bunjang_lab fraud train)")
         folder = store.latest(models_dir) if use_classifier else None
         classifier = store.load_text_model(folder) if folder is not None else None
         trial = shadow.load(models_dir)
         return cls(classifier, folder.name if classifier is not None else None, blocklist=blocklist,
-                   shadow_rules=shadow.ShadowBook(trial) if trial else None)
+                   shadow_rules=shadow.ShadowBook(trial) if trial else None,
+                   opinion=NgramOpinion.load() if use_classifier else None)
 
     @property
     def model(self) -> str:
@@ -68,6 +76,9 @@ class TextScorer:
         probabilities = [None] * len(texts)
         if self.classifier is not None and texts:
             probabilities = self.classifier.fraud_probability([t[:MAX_CHARS] for t in texts], found)
+        if self.opinion is not None:  # after the classifier, whose features are the rules' codes
+            found = [hits + self.opinion.reasons(t[:MAX_CHARS], source=self.source, besides=hits)
+                     for t, hits in zip(texts, found)]
         if self.blocklist is not None:  # after the classifier, whose features are the rules' codes
             found = [learned + hits for learned, hits in zip(confirmed.reasons_for(texts, self.blocklist, self.source),
                                                              found)]

@@ -1,0 +1,183 @@
+"""A second opinion on fraud text: hashed character n-grams of the normalised text, one linear model.
+
+The rules know the wordings they were written for; lures are paraphrased and obfuscated
+faster than rules are added. This model reads character 1-4-grams of the normalised text
+(:func:`~bunjang_lab.fraud.normalise.normalise` first, so what it learns is what survives
+normalisation), each hashed into one of :data:`BUCKETS` columns, present or not, scaled to
+unit length, into a multinomial logistic regression over :data:`CLASSES`. It is trained
+offline (``benchmarks/fraud_ngram.py --train``) on lures with random obfuscations, honest
+chat and hard negatives (payment questions, refusals, warnings), and shipped as plain
+arrays: ``resources/fraud_ngrams.bin`` is one JSON header line (classes, biases, the
+scale of each class's weights, the threshold) followed by one signed byte per class and
+bucket. Scoring needs the standard library only; nothing is unpickled.
+
+Its reason (code ``ngram_opinion``, the category it names, the probability as weight)
+quotes the stretch of the scored text that pushed it most, masked like every evidence.
+
+>>> opinion = NgramOpinion({"classes": ["honest", "account_transfer"], "bias": [0.0, -1.0],
+...                         "scale": [1.0, 0.05], "threshold": 0.6}, bytes(2 * BUCKETS))
+>>> opinion.probabilities("입금 먼저")
+{'honest': 0.7311, 'account_transfer': 0.2689}
+>>> opinion.reasons("입금 먼저")
+[]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from array import array
+from pathlib import Path
+from zlib import crc32
+
+from bunjang_lab.errors import ModelError
+from bunjang_lab.fraud.mask import mask
+from bunjang_lab.fraud.normalise import Normalised, normalise
+
+BUCKETS = 1 << 17
+NGRAM_SIZES = (1, 2, 3, 4)
+CLASSES = ("honest", "external_channel", "phishing_link", "account_transfer")
+CODE = "ngram_opinion"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "resources" / "fraud_ngrams.bin"
+FORMAT = 1
+MAX_EVIDENCE_CHARS = 40  # the stretch found is at most this long in the normalised text,
+WORD_WIDENING = 6  # then widened by up to this many characters each side to whole words
+_SPACES = re.compile(r"\s+")
+
+
+def _padded(text: str) -> str:
+    """The normalised text as the n-grams read it: white space folded to one space, padded."""
+    return f" {_SPACES.sub(' ', text).strip()} "
+
+
+def gram_positions(text: str) -> dict[int, list[tuple[int, int]]]:
+    """Bucket -> ``(start, size)`` of each n-gram hashed to it, over :func:`_padded` ``text``
+    (starts are positions in the padded string; an n-gram is identified by its bytes in
+    UTF-32, so the hash is the same in every process and on every machine).
+
+    >>> sum(len(v) for v in gram_positions("ab").values())  # " ab " has 4 + 3 + 2 + 1 grams
+    10
+    """
+    padded = _padded(text)
+    encoded = padded.encode("utf-32-le")
+    length = len(padded)
+    out: dict[int, list[tuple[int, int]]] = {}
+    mask_bits = BUCKETS - 1
+    for size in NGRAM_SIZES:
+        width = 4 * size
+        for start in range(length - size + 1):
+            bucket = crc32(encoded[4 * start:4 * start + width]) & mask_bits
+            out.setdefault(bucket, []).append((start, size))
+    return out
+
+
+def buckets(text: str) -> list[int]:
+    """The distinct buckets of the n-grams of (normalised) ``text``: the model's features."""
+    return list(gram_positions(text))
+
+
+class NgramOpinion:
+    """The exported model: ``header`` (classes, bias, scale, threshold) and ``weights``
+    (``len(classes) * BUCKETS`` signed bytes, class after class)."""
+
+    def __init__(self, header: dict, weights: bytes):
+        self.classes: list[str] = list(header["classes"])
+        self.bias: list[float] = [float(b) for b in header["bias"]]
+        self.scale: list[float] = [float(s) for s in header["scale"]]
+        self.threshold = float(header["threshold"])
+        table = array("b")
+        table.frombytes(weights)
+        if len(table) != len(self.classes) * BUCKETS:
+            raise ValueError(f"{len(table)} weights for {len(self.classes)} classes of {BUCKETS} buckets")
+        self.rows = [table[i * BUCKETS:(i + 1) * BUCKETS] for i in range(len(self.classes))]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike = DEFAULT_PATH) -> "NgramOpinion | None":
+        """The model at ``path``; None when there is none (the rules then answer alone); an
+        unreadable one is a :class:`ModelError`."""
+        try:
+            with open(path, "rb") as f:
+                header = json.loads(f.readline())
+                if header.get("format") != FORMAT:
+                    raise ValueError(f"format {header.get('format')!r}, expected {FORMAT}")
+                return cls(header, f.read())
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"cannot read the n-gram model {path} ({type(exc).__name__}: {exc}); "
+                             "rebuild it with benchmarks/fraud_ngram.py --train") from None
+
+    def _logits(self, features: list[int]) -> list[float]:
+        norm = 1.0 / math.sqrt(len(features)) if features else 0.0
+        return [bias + scale * norm * sum(row[b] for b in features)
+                for row, bias, scale in zip(self.rows, self.bias, self.scale)]
+
+    def probabilities(self, normalised_text: str) -> dict[str, float]:
+        """Probability of each class for an already normalised text (softmax of the logits)."""
+        logits = self._logits(buckets(normalised_text))
+        top = max(logits)
+        exps = [math.exp(z - top) for z in logits]
+        total = sum(exps)
+        return {name: round(e / total, 4) for name, e in zip(self.classes, exps)}
+
+    def reasons(self, text: str, normalised: Normalised | None = None, source: str = "text",
+                besides: list[dict] = ()) -> list[dict]:
+        """One ``ngram_opinion`` reason when a fraud class reaches the threshold and no reason
+        in ``besides`` (the rules') already names that category, else none: a second opinion
+        speaks where the rules are silent, and does not repeat them."""
+        if not text:
+            return []
+        normalised = normalised or normalise(text)
+        positions = gram_positions(normalised.text)
+        logits = self._logits(list(positions))
+        top = max(logits)
+        exps = [math.exp(z - top) for z in logits]
+        best = max(range(1, len(self.classes)), key=lambda i: exps[i])
+        probability = exps[best] / sum(exps)
+        if probability < self.threshold or any(r["category"] == self.classes[best] for r in besides):
+            return []
+        return [{"code": CODE, "category": self.classes[best], "weight": round(probability, 4),
+                 "evidence": self._evidence(normalised, positions, best), "source": source}]
+
+    def _evidence(self, normalised: Normalised, positions: dict[int, list[tuple[int, int]]], category: int) -> str:
+        """The masked original behind the stretch of the normalised text whose n-grams push
+        most towards ``category`` against honest (a maximum-sum window, Kadane's scan)."""
+        padded = _padded(normalised.text)
+        push = [0.0] * len(padded)
+        towards, against = self.rows[category], self.rows[0]
+        scale_towards, scale_against = self.scale[category], self.scale[0]
+        for bucket, starts in positions.items():
+            value = scale_towards * towards[bucket] - scale_against * against[bucket]
+            for start, size in starts:  # spread over the n-gram's characters
+                for i in range(start, start + size):
+                    push[i] += value / size
+        best_sum, best = float("-inf"), (0, 1)
+        running, begin = 0.0, 0
+        for end, value in enumerate(push):
+            if running <= 0 or end - begin >= MAX_EVIDENCE_CHARS:
+                running, begin = 0.0, end
+            running += value
+            if running > best_sum:
+                best_sum, best = running, (begin, end + 1)
+        begin, end = best
+        for _ in range(WORD_WIDENING):  # whole words: widen to the spaces around, a few characters at most
+            if begin > 0 and padded[begin - 1] != " ":
+                begin -= 1
+            if end < len(padded) and padded[end] != " ":
+                end += 1
+        # the padded text is the normalised one with its white space folded: find the stretch there
+        stretch = padded[begin:end].strip()
+        start = _folded_find(normalised.text, stretch)
+        if not stretch or start is None:
+            return mask(normalised.original[:MAX_EVIDENCE_CHARS])
+        a, b = normalised.span(start[0], start[1])
+        return mask(normalised.original[a:b])
+
+
+def _folded_find(text: str, stretch: str) -> tuple[int, int] | None:
+    """The span of ``text`` that reads ``stretch`` once its white space is folded."""
+    pattern = r"\s+".join(re.escape(part) for part in stretch.split(" ") if part)
+    match = re.search(pattern, text) if pattern else None
+    return (match.start(), match.end()) if match else None
