@@ -47,3 +47,32 @@ def test_replayed_feedback_is_what_the_simulator_draws_and_the_rest_stays(tmp_pa
 def test_the_committed_sample_carries_reports_and_decisions():
     types = [json.loads(line)["type"] for line in gzip.open(SAMPLE / "2026-10-08.jsonl.gz", "rt")]
     assert types.count("report") > 5 and types.count("moderation") > 5
+
+
+def test_added_ads_bill_exactly_leave_the_rest_and_run_again_to_the_same_bytes(tmp_path):
+    import pandas as pd
+
+    from bunjang_lab.ads.ledger import bill
+    from bunjang_lab.simulate.extend import AD_TYPES, add_ads
+
+    simulate(users=80, days=3, seed=4, out=tmp_path, config=Config(ad_campaign_share=0), progress=False, workers=0)
+    before = _events(tmp_path)
+    counts = add_ads(tmp_path, seed=4, share=0.5)
+    after = _events(tmp_path)
+    assert counts["ad_campaign"] > 3 and counts["ad_impression"] > 50
+    assert [e for e in after if e["type"] not in AD_TYPES] == before
+    assert len({e["event_id"] for e in after}) == len(after)
+    listed = {e["item_id"]: e["user_id"] for e in before if e["type"] == "listing"}
+    assert all(listed[e["item_id"]] != e["user_id"] for e in after if e["type"] == "ad_impression")
+    frame = pd.DataFrame(after)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
+    _, _, checks = bill(frame)
+    assert set(checks.values()) == {0}
+    written = {p.name: p.read_bytes() for p in tmp_path.glob("*.jsonl.gz")}
+    assert add_ads(tmp_path, seed=4, share=0.5) == counts
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("*.jsonl.gz")} == written
+
+
+def test_the_committed_sample_carries_ads():
+    types = [json.loads(line)["type"] for line in gzip.open(SAMPLE / "2026-10-14.jsonl.gz", "rt")]
+    assert types.count("ad_campaign") > 2 and types.count("ad_impression") > 100 and types.count("ad_click") > 2
