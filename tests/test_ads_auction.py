@@ -174,3 +174,41 @@ def test_campaigns_follow_their_latest_terms_and_stop_for_good():
     ])
     assert [(c.bid, c.status) for c in campaigns_from_events(events.iloc[:3])] == [(150, "paused")]
     assert [(c.bid, c.status) for c in campaigns_from_events(events)] == [(150, "stopped")]
+
+
+rich_campaigns = st.lists(st.tuples(
+    st.sampled_from(["cpc", "cpc", "cpm", "hourly"]), st.integers(1, 3_000), st.integers(1, 3),
+    st.sampled_from([(), ("패션",), ("패션>신발",), ("디지털",)]), st.sampled_from([(), ("nike",), ("Apple",)]),
+    st.sampled_from([(), ("F",), ("M", "unknown")]), st.sampled_from([(), ("20s", "30s")]),
+    st.sampled_from(["active", "active", "paused"]), st.integers(0, 3), st.booleans()), min_size=1, max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=rich_campaigns, slots=st.integers(1, 4), policy=st.sampled_from(["gsp_pctr", "bid_only", "first_price"]),
+       surface=st.sampled_from(["home", "search", "detail"]), query=st.sampled_from(["", "Nike dunk", "apple"]),
+       gender=st.sampled_from(["F", "M", "unknown", "x"]), band=st.sampled_from(["20s", "50+", "unknown"]),
+       seed=st.integers(0, 10_000))
+def test_the_plain_auction_places_what_the_vectorised_one_places(rows, slots, policy, surface, query, gender, band,
+                                                                 seed):
+    """``score recommend``'s standard-library auction and :class:`Auction` are one auction."""
+    from bunjang_lab.ads.plain_auction import placements
+
+    rng = np.random.default_rng(seed)
+    campaigns = [Campaign(f"c{k:02d}", f"s{k % 7}", tuple(f"i{(k * 3 + j) % 50}" for j in range(n)), billing, bid,
+                          10_000, 0 if started else 10, None, categories, keywords, genders, bands, status)
+                 for k, (billing, bid, n, categories, keywords, genders, bands, status, _, started) in enumerate(rows)]
+    auction = Auction(slots=slots, policy=policy).fit(campaigns)
+    pctr = np.round(rng.uniform(0, 0.1, len(auction.pair_item_)), 3)   # rounded: ties happen
+    budget = np.where(rng.random(len(campaigns)) < 0.8, 500.0, -1.0)
+    available = rng.random(len(auction.pair_item_)) < 0.9
+    gone = {item for item, ok in zip(auction.pair_item_, available) if not ok}
+    available = np.array([item not in gone for item in auction.pair_item_])
+    seen = {f"c{k:02d}": row[8] + 3 for k, row in enumerate(rows)}
+    request = Request("s3", surface, 5, gender, band, ("패션>신발>운동화",), query, seen)
+    vectorised = auction.run(request, pctr, budget, available)
+    plain = placements(campaigns, request,
+                       {(c.campaign_id, i): float(p) for c, i, p in zip(
+                           [auction.campaigns_[k] for k in auction.pair_campaign_], auction.pair_item_, pctr)},
+                       {c.campaign_id: float(b) for c, b in zip(campaigns, budget)}, lambda i: i not in gone,
+                       slots=slots, policy=policy)
+    assert plain == vectorised

@@ -170,6 +170,8 @@ def test_the_calibration_is_fitted_on_logged_ad_impressions_and_used_by_the_auct
         apply_event(cache, campaign("c1", "s9", ["i2", "i3", "i4"], categories=[]))
         pctr = {a["item_id"]: a["pctr"] for a in ads_for(cache, "home", "u3", now_ms=NOW, slots=1)}
         assert pctr and all(p != 0.02 for p in pctr.values())   # no longer the prior
+        plain = ads_for(cache, "home", "u3", now_ms=NOW, slots=1, plain=True)   # the same calibrated pCTR
+        assert {a["item_id"]: a["pctr"] for a in plain} == pytest.approx(pctr, abs=1e-6)
 
 
 def test_the_shortlist_answers_what_the_full_auction_answers(cache):
@@ -196,6 +198,7 @@ def test_the_shortlist_answers_what_the_full_auction_answers(cache):
                 full = ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=None, **extra)
                 assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=1, **extra) == full
                 assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, **extra) == full
+                assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, plain=True, **extra) == full
 
 
 def test_budgets_are_paced_over_the_published_traffic_curve(cache):

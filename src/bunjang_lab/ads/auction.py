@@ -23,58 +23,17 @@ above ``b`` (300 × 0.05 = 15), which pays 9 / 0.05 + 1 = 181 to stay above ``c`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 
 from bunjang_lab.ads.campaigns import Campaign
+from bunjang_lab.ads.plain_auction import (CPM_QUALITY, POLICIES, SURFACES, Placement, Request, check_request, prefixes,
+                                           query_keys)
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.marketplace import segments
 
-POLICIES = ("gsp_pctr", "bid_only", "first_price")
-SURFACES = ("home", "search", "detail")
-CPM_QUALITY = 1 / 1000  # a cpm bid buys a thousand impressions: its value per impression is bid / 1000
-
-
-@dataclass(frozen=True)
-class Request:
-    """One ad request. ``categories`` is the context the category targeting matches: the viewed
-    listing's category (detail), the query's categories (search), the viewer's recent
-    categories (home). ``seen`` counts the viewer's impressions per campaign today."""
-
-    viewer_id: str
-    surface: str
-    ts_ms: int
-    gender: str = segments.UNKNOWN
-    age_band: str = segments.UNKNOWN
-    categories: tuple[str, ...] = ()
-    query: str = ""
-    seen: Mapping[str, int] | None = None
-
-
-@dataclass(frozen=True)
-class Placement:
-    """An ad won: ``price`` in the unit of ``billing`` (per click, per 1,000 impressions, per hour)."""
-
-    slot: int
-    campaign_id: str
-    item_id: str
-    billing: str
-    bid: int
-    price: int
-    pctr: float
-    auction_score: float  # expected KRW per impression at the bid (hourly: its bid)
-
-
-def _prefixes(path: str) -> list[str]:
-    parts = path.split(">")
-    return [">".join(parts[:k]) for k in range(1, len(parts) + 1)]
-
-
-def _keys(text: str) -> list[str]:
-    folded = text.casefold().strip()
-    return [folded, *folded.split()] if folded else []
+__all__ = ["Auction", "Placement", "Request", "POLICIES", "SURFACES", "CPM_QUALITY"]
 
 
 class Auction:
@@ -140,16 +99,15 @@ class Auction:
 
     def eligible(self, request: Request, budget_left: np.ndarray) -> np.ndarray:
         """Per campaign: may it show on this request (everything but the listing and the pCTR)?"""
-        if request.surface not in SURFACES:
-            raise InvalidInput(f"surface must be one of {SURFACES}, not {request.surface!r}")
+        check_request(request)
         ok = self.active_ & (self.starts_ <= request.ts_ms) & (request.ts_ms < self.ends_)
         ok &= (budget_left > 0) & (self.bids_ >= self.reserves_) & (self.seller_ids_ != request.viewer_id)
         ok &= self.by_gender_.get(request.gender, self.by_gender_[segments.UNKNOWN])
         ok &= self.by_age_band_.get(request.age_band, self.by_age_band_[segments.UNKNOWN])
         ok &= self._matching(self.any_category_, self.category_index_,
-                             (p for c in request.categories for p in _prefixes(c)))
+                             (p for c in request.categories for p in prefixes(c)))
         if request.surface == "search":
-            ok &= self._matching(self.any_keyword_, self.keyword_index_, _keys(request.query))
+            ok &= self._matching(self.any_keyword_, self.keyword_index_, query_keys(request.query))
         for campaign_id, count in (request.seen or {}).items():
             k = self.campaign_index_.get(campaign_id)
             if k is not None and count >= self.frequency_cap:

@@ -14,12 +14,16 @@ import numpy as np
 import pandas as pd
 
 from bunjang_lab.ads.charges import MILLI, DayState, apply_charge
-from bunjang_lab.ads.pacing import kst_days
 
 AD_EVENTS = ("ad_impression", "ad_click")
 LEDGER_COLUMNS = ["event_id", "ts", "day", "type", "campaign_id", "seller_id", "item_id", "auction_id", "billing",
                   "price_charged", "charge_milli", "outcome", "budget_at_event"]
 OUTCOMES = ("charged", "not_billable", "over_budget", "hour_already_charged", "unknown_campaign", "billing_mismatch")
+
+
+def kst_days(ts: pd.Series) -> pd.Series:
+    """:func:`~bunjang_lab.ads.charges.kst_day` of a column of UTC timestamps."""
+    return (ts.dt.tz_convert("Asia/Seoul").dt.strftime("%Y-%m-%d")).astype(str)
 
 
 def _campaign_terms(events: pd.DataFrame) -> pd.DataFrame:

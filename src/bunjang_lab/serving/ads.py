@@ -14,6 +14,7 @@ of one campaign (or retries of one event) all count exactly once, on SQLite and 
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -208,7 +209,7 @@ SHORTLIST = 4
 
 def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
             now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST,
-            snap: Snapshot | None = None) -> list[dict]:
+            snap: Snapshot | None = None, plain: bool = False) -> list[dict]:
     """The ads of one request on ``surface`` (home, search, detail), best slot first, each
     ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
 
@@ -223,15 +224,62 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
     otherwise, and with ``shortlist=None``, every campaign is read.
 
     ``snap`` reads from the snapshot of the answer the ads join (one version for both). A
-    cache without campaigns answers after one read, without importing numpy.
+    cache without campaigns answers after one read. ``plain`` runs the standard-library
+    auction (:mod:`~bunjang_lab.ads.plain_auction`) on every campaign instead, for a one-shot
+    process: importing numpy alone costs more than a whole ``score recommend``.
     """
     if snap is None:
         with cache.snapshot() as opened:
             return ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots,
-                           relevance_floor=relevance_floor, shortlist=shortlist, snap=opened)
+                           relevance_floor=relevance_floor, shortlist=shortlist, snap=opened, plain=plain)
     listed = campaign_list(snap)
     if listed is None:
         return []
+    if plain:
+        placements = _plain_placements(snap, listed, surface, user_id, item_id, query, now_ms, slots, relevance_floor)
+    else:
+        placements = _placements(cache, snap, listed, surface, user_id, item_id, query, now_ms, slots,
+                                 relevance_floor, shortlist)
+    return [{"item_id": p.item_id, "campaign_id": p.campaign_id, "billing": p.billing, "price": p.price,
+             "pctr": round(p.pctr, 6), "slot": p.slot} for p in placements]
+
+
+def _calibrated(score: float, calibration: Mapping) -> float:
+    return 1 / (1 + math.exp(-(calibration["slope"] * score + calibration["intercept"])))
+
+
+def _plain_placements(snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None, query: str,
+                      now_ms: int, slots: int, relevance_floor: float) -> list:
+    """:func:`ads_for`'s auction in the standard library, reading every campaign."""
+    from bunjang_lab.ads.pacing import Pacer
+    from bunjang_lab.ads.plain_auction import Request, placements
+
+    day = kst_day(now_ms)
+    campaigns = [Campaign.from_json(v) for v in snap.live_many([keys.ad_campaign(c) for c in listed["ids"]])
+                 if v is not None]
+    items = list(dict.fromkeys(i for c in campaigns for i in c.item_ids))
+    gender, band, categories = _context(snap, surface, user_id, item_id)
+    user_vector, *vectors = snap.get_many([keys.user_vector(user_id)] + [keys.item_vector(i) for i in items])
+    calibration, seen, *spends = snap.live_many([keys.AD_CALIBRATION, keys.ad_seen(user_id, day)]
+                                                + [keys.ad_spend(c.campaign_id, day) for c in campaigns])
+    share = Pacer((calibration or {}).get("curve")).allowed_share(now_ms)
+    budget_left = {c.campaign_id: c.daily_budget * share - DayState.from_json(s).spent_milli / 1000
+                   for c, s in zip(campaigns, spends)}
+    item_pctr = {}
+    for item, v in zip(items, vectors):
+        usable = user_vector is not None and calibration and v is not None and len(v["v"]) == len(user_vector)
+        item_pctr[item] = _calibrated(sum(a * b for a, b in zip(v["v"], user_vector)) + float(v.get("b", 0.0)),
+                                      calibration) if usable else PRIOR_CTR
+    pctr = {(c.campaign_id, i): item_pctr[i] for c in campaigns for i in c.item_ids}
+    hidden = unavailable(snap, items)
+    request = Request(user_id, surface, now_ms, gender, band, categories, query, seen or {})
+    return placements(campaigns, request, pctr, budget_left, lambda i: i not in hidden and i != item_id, slots=slots,
+                      relevance_floor=relevance_floor)
+
+
+def _placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None, query: str,
+                now_ms: int, slots: int, relevance_floor: float, shortlist: int | None) -> list:
+    """:func:`ads_for`'s auction on the held, vectorised index (numpy)."""
     import numpy as np
 
     from bunjang_lab.ads.auction import Request
@@ -263,9 +311,7 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
                      for p in ranked)
         if len(ranked) == shortlist * slots and intact <= slots:   # too many of a cut shortlist are gone
             budget_left, available = _live_state(snap, index, everyone, day, now_ms, item_id, pacer)
-    placements = auction.run(request, pctr, budget_left, available, slots=slots)
-    return [{"item_id": p.item_id, "campaign_id": p.campaign_id, "billing": p.billing, "price": p.price,
-             "pctr": round(p.pctr, 6), "slot": p.slot} for p in placements]
+    return auction.run(request, pctr, budget_left, available, slots=slots)
 
 
 def _pair_of(auction, placement) -> int:
@@ -305,7 +351,7 @@ def _whole(params: Mapping, name: str, default: int, low: int) -> int:
     return number
 
 
-def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None) -> dict:
+def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None, plain: bool = False) -> dict:
     """``score ads`` and ``GET /api/v1/ads``: the request's ads and the list they are blended into.
 
     ``params``: ``surface`` (home, search, detail), ``user_id``, ``item_id`` (detail), ``query``
@@ -340,29 +386,32 @@ def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None) -> dict
         else:
             organic = []
         ads, items = blended(cache, snap, organic, surface, user_id, item_id=item_id, query=query, now_ms=now_ms,
-                             slots=slots, positions=positions, max_share=max_share)
+                             slots=slots, positions=positions, max_share=max_share, plain=plain)
     return {"surface": surface, "user_id": user_id, "ads": ads, "items": items}
 
 
 def blended(cache: Cache, snap: Snapshot, organic: list[dict], surface: str, user_id: str, *,
             item_id: str | None = None, query: str = "", now_ms: int | None = None, slots: int = 2,
-            positions=DEFAULT_POSITIONS, max_share: float = DEFAULT_MAX_SHARE) -> tuple[list[dict], list[dict]]:
+            positions=DEFAULT_POSITIONS, max_share: float = DEFAULT_MAX_SHARE,
+            plain: bool = False) -> tuple[list[dict], list[dict]]:
     """``(ads, items)``: the request's ads (:func:`ads_for`) and ``organic`` (the list the
     surface shows) with them at ``positions``, marked ``"ad": true`` (:func:`~bunjang_lab.ads.blend.blend`;
     a list with no organic entry is the ads alone). The one place ads join a served list:
     ``score ads``, ``GET /api/v1/ads``, ``score recommend`` and ``GET /api/v1/recommend``."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    ads = ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots, snap=snap)
+    ads = ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots, snap=snap,
+                  plain=plain)
     if not ads:
         return ads, organic
     return ads, blend(organic, ads, positions, max_share) if organic else [{**ad, "ad": True} for ad in ads]
 
 
-def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int | None = None) -> dict:
+def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int | None = None,
+                     plain: bool = False) -> dict:
     """``score recommend`` and ``GET /api/v1/recommend``: the home feed
     (:func:`~bunjang_lab.serving.queries.recommend`) with the home surface's ads blended in
     (:func:`blended`, default positions and share); ``explain`` describes the ads too."""
     answer = queries.recommend(snap, {**params, "explain": False})
-    _, items = blended(cache, snap, answer["items"], "home", answer["user_id"], now_ms=now_ms)
+    _, items = blended(cache, snap, answer["items"], "home", answer["user_id"], now_ms=now_ms, plain=plain)
     answer = {**answer, "items": items}
     return lookup.explained(snap, answer) if queries.flag(params.get("explain"), "explain") else answer

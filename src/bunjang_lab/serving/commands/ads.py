@@ -36,5 +36,5 @@ def run(argv: list[str]) -> int:
     params = {"surface": args.surface, "user_id": args.user, "item_id": args.item, "query": args.query, "k": args.k,
               "slots": args.slots, "positions": args.positions, "max_share": args.max_share}
     with open_cache(args.cache) as cache:
-        emit(ads_answer(cache, params, now_ms=args.now_ms))
+        emit(ads_answer(cache, params, now_ms=args.now_ms, plain=True))   # one request: no numpy
     return 0

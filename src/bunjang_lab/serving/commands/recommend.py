@@ -3,6 +3,8 @@ with the home surface's ads blended in (``"ad": true``) when the cache holds cam
 
 from __future__ import annotations
 
+from functools import partial
+
 from bunjang_lab.cli import UserError, parser
 from bunjang_lab.serving.ads import recommend_answer
 from bunjang_lab.serving.commands.cached import add_options, serve
@@ -21,4 +23,5 @@ def run(argv: list[str]) -> int:
     if args.jsonl is None and not args.user:
         raise UserError("--user ID (or --jsonl FILE) is required")
     single = {"user_id": args.user, "k": args.k, "gender": args.gender, "birth_year": args.birth_year, "explain": args.explain}
-    return serve(args, recommend_answer, single, with_cache=True)
+    # one request per process: the standard-library auction (importing numpy costs more than the lookup)
+    return serve(args, partial(recommend_answer, plain=True), single, with_cache=True)

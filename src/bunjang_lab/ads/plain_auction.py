@@ -1,0 +1,156 @@
+"""The auction of one request in plain Python (standard library), for a whole-process lookup.
+
+``score recommend`` and ``score ads`` answer in one short process, and importing numpy alone
+costs more than their 100 ms budget, so they run the auction here: the rules of
+:class:`~bunjang_lab.ads.auction.Auction`, written once per campaign instead of as arrays
+(eligibility, hourly reservations first, the rest by ``bid × q`` above the relevance floor,
+the generalized second price). :class:`~bunjang_lab.ads.auction.Auction` is the same auction
+vectorised for thousands of campaigns per millisecond (the service, the simulator, the
+benchmark); ``tests/test_ads_auction.py`` checks the two place the same ads at the same prices.
+
+>>> from bunjang_lab.ads.campaigns import Campaign
+>>> camps = [Campaign("a", "s1", ("i1",), "cpc", 500, 10_000, 0), Campaign("b", "s2", ("i2",), "cpc", 300, 10_000, 0),
+...          Campaign("c", "s3", ("i3",), "cpc", 900, 10_000, 0)]
+>>> pctr = {("a", "i1"): 0.04, ("b", "i2"): 0.05, ("c", "i3"): 0.01}
+>>> [(p.campaign_id, p.price) for p in placements(camps, Request("u9", "home", 1), pctr, dict.fromkeys("abc", 10_000.0), slots=2)]
+[('a', 376), ('b', 181)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bunjang_lab.ads.campaigns import Campaign
+from bunjang_lab.errors import InvalidInput
+from bunjang_lab.marketplace import segments
+
+POLICIES = ("gsp_pctr", "bid_only", "first_price")
+SURFACES = ("home", "search", "detail")
+CPM_QUALITY = 1 / 1000  # a cpm bid buys a thousand impressions: its value per impression is bid / 1000
+
+
+@dataclass(frozen=True)
+class Request:
+    """One ad request. ``categories`` is the context the category targeting matches: the viewed
+    listing's category (detail), the query's categories (search), the viewer's recent
+    categories (home). ``seen`` counts the viewer's impressions per campaign today."""
+
+    viewer_id: str
+    surface: str
+    ts_ms: int
+    gender: str = segments.UNKNOWN
+    age_band: str = segments.UNKNOWN
+    categories: tuple[str, ...] = ()
+    query: str = ""
+    seen: Mapping[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An ad won: ``price`` in the unit of ``billing`` (per click, per 1,000 impressions, per hour)."""
+
+    slot: int
+    campaign_id: str
+    item_id: str
+    billing: str
+    bid: int
+    price: int
+    pctr: float
+    auction_score: float  # expected KRW per impression at the bid (hourly: its bid)
+
+
+def prefixes(path: str) -> list[str]:
+    """A category path and each of its parents."""
+    parts = path.split(">")
+    return [">".join(parts[:k]) for k in range(1, len(parts) + 1)]
+
+
+def query_keys(text: str) -> list[str]:
+    """The folded query and its words (what search keywords match)."""
+    folded = text.casefold().strip()
+    return [folded, *folded.split()] if folded else []
+
+
+def check_request(request: Request) -> None:
+    if request.surface not in SURFACES:
+        raise InvalidInput(f"surface must be one of {SURFACES}, not {request.surface!r}")
+
+
+def placements(campaigns: Sequence[Campaign], request: Request, pctr: Mapping[tuple[str, str], float],
+               budget_left: Mapping[str, float], available: Callable[[str], bool] | None = None, *, slots: int = 2,
+               policy: str = "gsp_pctr", reserve_cpc: int = 50, reserve_cpm: int = 500,
+               relevance_floor: float = 0.002, frequency_cap: int = 5, prior_ctr: float = 0.02) -> list[Placement]:
+    """The placements of one request, slot order (:meth:`Auction.run`'s answer for campaigns fitted
+    in this order without flags).
+
+    ``pctr`` per (campaign, listing) pair, ``budget_left`` KRW per campaign (absent: none),
+    ``available(item_id)`` whether a listing can be bought now (None: all).
+    """
+    check_request(request)
+    gender = request.gender if request.gender in segments.GENDERS else segments.UNKNOWN
+    band = request.age_band if request.age_band in segments.AGE_BANDS else segments.UNKNOWN
+    context = {p for c in request.categories for p in prefixes(c)}
+    keys = set(query_keys(request.query))
+    seen = request.seen or {}
+    reserved, auctioned = [], []   # (campaign order, pair order, campaign, item, pctr)
+    pair = 0
+    for order, c in enumerate(campaigns):
+        reserve = reserve_cpm if c.billing == "cpm" else reserve_cpc
+        ok = (c.live_at(request.ts_ms) and budget_left.get(c.campaign_id, -1.0) > 0 and c.bid >= reserve
+              and c.seller_id != request.viewer_id and (not c.genders or gender in c.genders)
+              and (not c.age_bands or band in c.age_bands) and (not c.categories or not context.isdisjoint(c.categories))
+              and (request.surface != "search" or not c.keywords
+                   or not keys.isdisjoint(k.casefold().strip() for k in c.keywords))
+              and not seen.get(c.campaign_id, 0) >= frequency_cap)
+        for item in dict.fromkeys(c.item_ids):
+            pair += 1
+            if not ok or (available is not None and not available(item)):
+                continue
+            q = pctr[(c.campaign_id, item)]
+            if c.billing == "hourly":
+                reserved.append((order, pair, c, item, q))
+            elif q >= relevance_floor:
+                auctioned.append((order, pair, c, item, q))
+    chosen, taken = [], set()
+    for order, _, c, item, q in sorted(reserved, key=lambda r: (-r[2].bid, r[0], -r[4])):
+        if order not in taken and len(chosen) < slots:   # hourly reservations: highest hourly price first
+            taken.add(order)
+            chosen.append(Placement(len(chosen), c.campaign_id, item, "hourly", c.bid, c.bid, q, float(c.bid)))
+    open_slots = slots - len(chosen)
+    if open_slots <= 0:
+        return chosen
+    ranked, taken = [], set()
+    for order, pair, c, item, q in sorted(auctioned, key=lambda r: (-_value(r, policy, prior_ctr), r[0], r[1])):
+        if order not in taken:   # each campaign on its best listing
+            taken.add(order)
+            ranked.append((c, item, q))
+        if len(ranked) > open_slots:
+            break
+    for rank, (c, item, q) in enumerate(ranked[:open_slots]):
+        reserve = reserve_cpm if c.billing == "cpm" else reserve_cpc
+        rank_q = _rank_quality(c, q, policy, prior_ctr)
+        if policy == "first_price":
+            price = float(c.bid)
+        elif rank + 1 < len(ranked):
+            nxt, _, next_q = ranked[rank + 1]
+            # the rounding guard keeps an exact ratio such as 9 / 0.05 from reading 179.99...
+            price = math.floor(nxt.bid * _rank_quality(nxt, next_q, policy, prior_ctr) / rank_q * (1 + 1e-12)) + 1
+        else:
+            price = reserve
+        price = min(max(price, reserve), c.bid)
+        true_q = CPM_QUALITY if c.billing == "cpm" else q
+        chosen.append(Placement(len(chosen), c.campaign_id, item, c.billing, c.bid, int(price), q, c.bid * true_q))
+    return chosen
+
+
+def _rank_quality(c: Campaign, q: float, policy: str, prior_ctr: float) -> float:
+    if c.billing == "cpm":
+        return CPM_QUALITY
+    return prior_ctr if policy == "bid_only" else q
+
+
+def _value(entry: tuple, policy: str, prior_ctr: float) -> float:
+    c, q = entry[2], entry[4]
+    return float(c.bid) * _rank_quality(c, q, policy, prior_ctr)
