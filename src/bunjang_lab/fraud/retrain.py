@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from bunjang_lab import progress as bars
 from bunjang_lab.fraud import risk, shadow, store
 from bunjang_lab.fraud.anomaly import FEATURES, SellerAnomalyDetector, seller_features
 from bunjang_lab.fraud.classifier import TextFraudClassifier
@@ -81,9 +82,11 @@ def unreported_texts(events: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFram
 
 
 def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_TOLERANCE, seed: int = 0,
-            window: dict | None = None) -> dict:
+            window: dict | None = None, progress=None) -> dict:
     """Train a candidate on the window's decisions, gate it against production, save it
-    (served only if promoted); returns the gate's decision (also in the version's ``meta.json``)."""
+    (served only if promoted); returns the gate's decision (also in the version's ``meta.json``).
+    ``progress`` is told as each step ends (decisions, candidate, text gate, seller gate, saved)."""
+    progress = progress or (lambda line: None)
     started = time.perf_counter()
     decided = decided_texts(events).sort_values("ts", kind="stable").reset_index(drop=True)
     trials = track_shadow_rules(decided, models_dir)
@@ -91,6 +94,7 @@ def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_
         return {"promoted": False, "reason": f"too few decided texts in the window ({len(decided)}; "
                                              f"{MIN_DECISIONS} of both labels needed)", "decisions": len(decided),
                 "shadow_rules": trials}
+    progress(f"{len(decided):,} decided texts")
     cut = int(len(decided) * (1 - HOLDOUT_SHARE))
     since = decided["ts"].iloc[cut]  # the first held-back decision: texts from then on are the gate's
     negatives = unreported_texts(events, UNREPORTED_PER_DECISION * len(decided), seed)
@@ -98,6 +102,7 @@ def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_
     held = pd.concat([decided.iloc[cut:], negatives[negatives["ts"] >= since]], ignore_index=True)
     texts = train["text"].tolist()
     candidate = TextFraudClassifier().fit(texts, train["label"].to_numpy(), [reasons(t) for t in texts])
+    progress(f"candidate fitted on {len(train):,} texts")
     served = store.latest(models_dir)  # before any: the rules alone
     production = TextScorer(store.load_text_model(served), served.name) if served is not None else TextScorer()
     labels = held["label"].to_numpy().astype(bool)
@@ -106,11 +111,13 @@ def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_
     interval = paired_bootstrap(agree["candidate"], agree["production"], seed=seed)
     current = float(agree["production"].mean())
     promoted = not_worse(interval, current, tolerance)
+    progress(f"text gate: {len(held):,} held-back texts compared")
     sellers = seller_features(events)
     anomaly = SellerAnomalyDetector().fit(sellers[list(FEATURES)]) if len(sellers) else None
     production_anomaly = store.load_anomaly(served) if served is not None else None
     seller = seller_gate(sellers, decided_sellers(events), since, anomaly, production_anomaly,
                          served.name if production_anomaly is not None else "none", tolerance, seed)
+    progress(f"seller gate: {len(sellers):,} sellers")
     gate = {"promoted": bool(promoted), "metric": "agreement with the held-back decisions", "tolerance": tolerance,
             "candidate_score": round(float(agree["candidate"].mean()), 4), "production_score": round(current, 4),
             "production": production.model, "difference": {k: round(v, 4) for k, v in interval.items()},
@@ -131,6 +138,7 @@ def retrain(events: pd.DataFrame, models_dir=None, tolerance: float = NOT_WORSE_
     meta["seconds"] = round(time.perf_counter() - started, 2)
     folder = store.save({"classifier": candidate, "anomaly": served_anomaly, "candidate_anomaly": kept}, meta, models_dir,
                         make_latest=promoted)
+    progress("saved")
     return {**gate, "version": folder.name, "seconds": meta["seconds"], "seller_gate": seller, "shadow_rules": trials}
 
 
@@ -195,8 +203,11 @@ def track_shadow_rules(decided: pd.DataFrame, models_dir=None) -> dict:
 
 
 def retrain_window(lake, start, end, models_dir=None, tolerance: float = NOT_WORSE_TOLERANCE) -> dict:
-    """:func:`retrain` on the lake's events in ``[start, end)`` (the DAG's and the CLI's entry)."""
+    """:func:`retrain` on the lake's events in ``[start, end)`` (the DAG's and the CLI's entry);
+    at a terminal a bar counts its steps."""
     from bunjang_lab.lake import read_events
 
-    events = read_events(lake, types=EVENT_TYPES, start=start, end=end)
-    return retrain(events, models_dir, tolerance, window={"start": str(start), "end": str(end)})
+    with bars.Steps("fraud retrain", total=6) as done:
+        events = read_events(lake, types=EVENT_TYPES, start=start, end=end)
+        done(f"window read: {len(events):,} events")
+        return retrain(events, models_dir, tolerance, window={"start": str(start), "end": str(end)}, progress=done)
