@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from bunjang_lab import paths
+from bunjang_lab import paths, progress
 from bunjang_lab.cli import UserError, parser
 from bunjang_lab.errors import InvalidInput, MissingInput
 from bunjang_lab.serving import keys
@@ -341,15 +341,20 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
     if all(t is None for t in tables.values()) and not flags and vectors is None and not (run_dir / "fraud").is_dir():
         raise MissingInput(f"{run_dir} holds no products/ or fraud/ results to publish")
     counts: dict[str, int] = {}
-    with open_cache(cache_url, create=True) as cache:
+    # at a terminal a bar counts the parts written, then the blocklist
+    parts = sum(t is not None for t in tables.values()) + 1 + (vectors is not None) + 1
+    with open_cache(cache_url, create=True) as cache, progress.Steps("publish", total=parts, unit="part") as done:
         with cache.new_version(run=run_id, keep=keep) as writer:
             for name, table in tables.items():
                 if table is not None:
                     counts[name] = writer.put_many(PARTS[name][2](table))
+                    done(f"{name}: {counts[name]:,} keys")
             counts["fraud_flags"] = writer.put_many((keys.flag(item), flag) for item, flag in flags.items())
             counts["sellers"] = writer.put_many((keys.seller(user), verdict) for user, verdict in sellers.items())
+            done(f"fraud flags and sellers: {counts['fraud_flags'] + counts['sellers']:,} keys")
             if vectors is not None:
                 counts["vectors"] = writer.put_many(vectors)
+                done(f"vectors: {counts['vectors']:,} keys")
             manifest = {"run": run_id, "run_dir": str(run_dir.resolve()), "counts": counts, "model": (run_info.get("products") or {}).get("model")}
             writer.put(keys.MANIFEST, manifest)
         version = writer.version
@@ -362,6 +367,7 @@ def publish_run(run_dir: str | Path, cache_url: str | None = None, keep: int = 3
 
             blocklist = {"lake": decisions_lake, **rebuild(cache, _decisions(decisions_lake),
                                                            index_pictures(image_index or default_index()))}
+        done("blocklist rebuilt")
     return {"version": version, "run": run_id, "counts": counts, "seconds": round(time.perf_counter() - started, 3),
             "versions": kept, "blocklist": blocklist}
 
