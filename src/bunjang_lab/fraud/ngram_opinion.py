@@ -74,8 +74,13 @@ def gram_positions(text: str) -> dict[int, list[tuple[int, int]]]:
 
 
 def buckets(text: str) -> list[int]:
-    """The distinct buckets of the n-grams of (normalised) ``text``: the model's features."""
-    return list(gram_positions(text))
+    """The distinct buckets of the n-grams of (normalised) ``text``: the model's features
+    (the keys of :func:`gram_positions`, without collecting where each n-gram is)."""
+    padded = _padded(text)
+    encoded = padded.encode("utf-32-le")
+    mask_bits = BUCKETS - 1
+    return list({crc32(encoded[offset:offset + 4 * size]) & mask_bits
+                 for size in NGRAM_SIZES for offset in range(0, 4 * (len(padded) - size + 1), 4)})
 
 
 class NgramOpinion:
@@ -111,7 +116,7 @@ class NgramOpinion:
 
     def _logits(self, features: list[int]) -> list[float]:
         norm = 1.0 / math.sqrt(len(features)) if features else 0.0
-        return [bias + scale * norm * sum(row[b] for b in features)
+        return [bias + scale * norm * sum(map(row.__getitem__, features))
                 for row, bias, scale in zip(self.rows, self.bias, self.scale)]
 
     def probabilities(self, normalised_text: str) -> dict[str, float]:
@@ -130,8 +135,7 @@ class NgramOpinion:
         if not text:
             return []
         normalised = normalised or normalise(text)
-        positions = gram_positions(normalised.text)
-        logits = self._logits(list(positions))
+        logits = self._logits(buckets(normalised.text))
         top = max(logits)
         exps = [math.exp(z - top) for z in logits]
         best = max(range(1, len(self.classes)), key=lambda i: exps[i])
@@ -139,7 +143,7 @@ class NgramOpinion:
         if probability < self.threshold or any(r["category"] == self.classes[best] for r in besides):
             return []
         return [{"code": CODE, "category": self.classes[best], "weight": round(probability, 4),
-                 "evidence": self._evidence(normalised, positions, best), "source": source}]
+                 "evidence": self._evidence(normalised, gram_positions(normalised.text), best), "source": source}]
 
     def _evidence(self, normalised: Normalised, positions: dict[int, list[tuple[int, int]]], category: int) -> str:
         """The masked original behind the stretch of the normalised text whose n-grams push
