@@ -13,13 +13,13 @@ import datetime as dt
 import gzip
 import json
 import random
-import sys
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from bunjang_lab import progress
 from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER, ANOMALOUS_BEHAVIOUR, IMAGE_TEXT, STOLEN_IMAGE
 from bunjang_lab.simulate import catalog, images, texts
 from bunjang_lab.simulate.ads import MarketplaceAds
@@ -450,16 +450,15 @@ class Simulation:
     # -- the run -------------------------------------------------------------------------
 
     def run(self) -> dict:
-        from tqdm import tqdm
-
         t0 = time.perf_counter()
         (self.out / "images").mkdir(parents=True, exist_ok=True)
         (self.out / "labels").mkdir(exist_ok=True)
         pool = ProcessPoolExecutor(self.workers) if self.workers > 0 else None
         jobs: list[Future] = []
         try:
-            for day in tqdm(range(self.days), desc="simulate", unit="day", disable=not self.progress,
-                            file=sys.stderr):
+            # a bar at a terminal only: nothing in a log or a pipe
+            days = progress.bar(range(self.days), "simulate", total=self.days, unit="day") if self.progress else range(self.days)
+            for day in days:
                 day_ms = self.start_ms + day * DAY_MS
                 self._signups(day_ms, first=day == 0)
                 self._new_listings(day)
