@@ -90,6 +90,7 @@ def main() -> None:
                         "planted copies) is reused, --pictures, --planted, --radius and --seed as when built "
                         "(default: a temporary folder, deleted)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save-times", help="write each query's wall and CPU seconds to this .npz (to pair two runs)")
     parser.add_argument("--json", action="store_true", help="end with the one-line JSON summary")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -144,6 +145,8 @@ def main() -> None:
             found_original.append(int(originals[number]) in found)
         wrong += len(found - expected)
     after = resident_bytes()
+    if args.save_times:
+        np.savez(args.save_times, seconds=np.array(seconds), cpu_seconds=np.array(cpu_seconds))
 
     # the baseline: every hash in one array, scanned in full, the same verification
     all_hashes = np.concatenate([np.fromfile(folder / f"shard-{s:05d}.hashes", dtype="<u8") for s in range(index.shard_count)])
