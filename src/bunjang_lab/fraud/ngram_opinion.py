@@ -114,18 +114,19 @@ class NgramOpinion:
             raise ModelError(f"cannot read the n-gram model {path} ({type(exc).__name__}: {exc}); "
                              "rebuild it with benchmarks/fraud_ngram.py --train") from None
 
-    def _logits(self, features: list[int]) -> list[float]:
+    def _probabilities(self, features: list[int]) -> list[float]:
+        """Softmax of the linear scores of one text's buckets, in the order of ``classes``."""
         norm = 1.0 / math.sqrt(len(features)) if features else 0.0
-        return [bias + scale * norm * sum(map(row.__getitem__, features))
-                for row, bias, scale in zip(self.rows, self.bias, self.scale)]
-
-    def probabilities(self, normalised_text: str) -> dict[str, float]:
-        """Probability of each class for an already normalised text (softmax of the logits)."""
-        logits = self._logits(buckets(normalised_text))
+        logits = [bias + scale * norm * sum(map(row.__getitem__, features))
+                  for row, bias, scale in zip(self.rows, self.bias, self.scale)]
         top = max(logits)
         exps = [math.exp(z - top) for z in logits]
         total = sum(exps)
-        return {name: round(e / total, 4) for name, e in zip(self.classes, exps)}
+        return [e / total for e in exps]
+
+    def probabilities(self, normalised_text: str) -> dict[str, float]:
+        """Probability of each class for an already normalised text."""
+        return {name: round(p, 4) for name, p in zip(self.classes, self._probabilities(buckets(normalised_text)))}
 
     def reasons(self, text: str, normalised: Normalised | None = None, source: str = "text",
                 besides: list[dict] = ()) -> list[dict]:
@@ -135,11 +136,9 @@ class NgramOpinion:
         if not text:
             return []
         normalised = normalised or normalise(text)
-        logits = self._logits(buckets(normalised.text))
-        top = max(logits)
-        exps = [math.exp(z - top) for z in logits]
-        best = max(range(1, len(self.classes)), key=lambda i: exps[i])
-        probability = exps[best] / sum(exps)
+        probabilities = self._probabilities(buckets(normalised.text))
+        best = max(range(1, len(self.classes)), key=probabilities.__getitem__)  # class 0 is honest
+        probability = probabilities[best]
         if probability < self.threshold or any(r["category"] == self.classes[best] for r in besides):
             return []
         return [{"code": CODE, "category": self.classes[best], "weight": round(probability, 4),
