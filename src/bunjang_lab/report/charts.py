@@ -95,6 +95,15 @@ def lines(table: pd.DataFrame, title: str, ylabel: str = "", markers: bool = Tru
     return _png(fig)
 
 
+def _label(value: float) -> str:
+    """A bar's value as a person reads it: 1,255 and 41.8, never 1.26e+03.
+
+    >>> _label(1255.041), _label(41.823), _label(0.0042)
+    ('1,255', '41.8', '0.0042')
+    """
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+
+
 def horizontal_bars(series: pd.Series, title: str, xlabel: str = "") -> bytes:
     """Labelled horizontal bars, largest on top (reasons, rules, categories)."""
     fig, ax = _figure(height=max(2.0, 0.3 * len(series) + 1))
@@ -104,7 +113,7 @@ def horizontal_bars(series: pd.Series, title: str, xlabel: str = "") -> bytes:
         ordered = series.sort_values()
         ax.barh([str(i) for i in ordered.index], ordered.to_numpy(), color=PALETTE[0])
         for y, value in enumerate(ordered.to_numpy()):
-            ax.text(value, y, f" {value:,.3g}", va="center", fontsize=7)
+            ax.text(value, y, f" {_label(value)}", va="center", fontsize=7)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     return _png(fig)

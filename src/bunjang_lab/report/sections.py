@@ -64,7 +64,8 @@ def data_health(lake: str) -> Section:
     # window the marketplace's behaviour covers is that of every other event.
     signup = events["type"] == "signup"
     behaviour, signups = events.loc[~signup, "day"], events.loc[signup, "day"]
-    per_day = pd.crosstab(events["day"], events["type"]).tail(DAYS_SHOWN)
+    first_day = behaviour.min() if len(behaviour) else events["day"].min()  # daily charts start there, not years back
+    per_day = pd.crosstab(events["day"], events["type"]).loc[first_day:].tail(DAYS_SHOWN)
     section.summary.update(events=int(len(events)),
                            behaviour_from=behaviour.min() if len(behaviour) else None,
                            behaviour_to=behaviour.max() if len(behaviour) else None,
@@ -97,20 +98,21 @@ def data_health(lake: str) -> Section:
         section.add(Table("ingest_runs", "Ingest runs", manifests[scalars]))
 
     _chart(section, "users_and_live_listings", "Users and live listings at the end of each day",
-           growth := _users_and_live_listings(events),
+           growth := _users_and_live_listings(events, first_day),
            lambda: charts.lines(growth, "Users and live listings over time"),
            "Users and live listings need two days of events to draw a trend.", points=2)
     return section
 
 
-def _users_and_live_listings(events: pd.DataFrame) -> pd.DataFrame:
+def _users_and_live_listings(events: pd.DataFrame, first_day: str) -> pd.DataFrame:
+    """Users (every account so far) and live listings at the end of each day from ``first_day``."""
     days = sorted(events["day"].unique())
     signups = events[events["type"] == "signup"].groupby("day").size().reindex(days, fill_value=0).cumsum()
+    shown = [day for day in days if day >= first_day][-DAYS_SHOWN:]
     items = state.catalog(events)
-    ends = pd.to_datetime(pd.Index(days[-DAYS_SHOWN:])).tz_localize("UTC") + pd.Timedelta(days=1) - pd.Timedelta(milliseconds=1)
+    ends = pd.to_datetime(pd.Index(shown)).tz_localize("UTC") + pd.Timedelta(days=1) - pd.Timedelta(milliseconds=1)
     live = [int(state.available(items, end).sum()) for end in ends]
-    return pd.DataFrame({"users": signups.tail(DAYS_SHOWN).to_numpy(), "live listings": live},
-                        index=pd.Index(days[-DAYS_SHOWN:], name="day"))
+    return pd.DataFrame({"users": signups.loc[shown].to_numpy(), "live listings": live}, index=pd.Index(shown, name="day"))
 
 
 # --- Recommender -----------------------------------------------------------------
