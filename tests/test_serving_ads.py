@@ -168,7 +168,7 @@ def test_the_calibration_is_fitted_on_logged_ad_impressions_and_used_by_the_auct
     assert len(fitted["traffic_curve"]) == 24 and sum(fitted["traffic_curve"]) == pytest.approx(1.0)
     with open_cache(url) as cache:
         apply_event(cache, campaign("c1", "s9", ["i2", "i3", "i4"], categories=[]))
-        pctr = {a["item_id"]: a["pctr"] for a in ads_for(cache, "home", "u3", now_ms=NOW, slots=1)}
+        pctr = {a["item_id"]: a["pctr"] for a in ads_for(cache, "home", "u3", now_ms=NOW, slots=1, plain=False)}
         assert pctr and all(p != 0.02 for p in pctr.values())   # no longer the prior
         plain = ads_for(cache, "home", "u3", now_ms=NOW, slots=1, plain=True)   # the same calibrated pCTR
         assert {a["item_id"]: a["pctr"] for a in plain} == pytest.approx(pctr, abs=1e-6)
@@ -195,9 +195,9 @@ def test_the_shortlist_answers_what_the_full_auction_answers(cache):
     for user in ("u1", "u3", "u7", "s4"):
         for surface, extra in (("home", {}), ("detail", {"item_id": "i9"}), ("search", {"query": "x"})):
             for slots in (1, 2, 3):
-                full = ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=None, **extra)
-                assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=1, **extra) == full
-                assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, **extra) == full
+                full = ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=None, plain=False, **extra)
+                assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, shortlist=1, plain=False, **extra) == full
+                assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, plain=False, **extra) == full
                 assert ads_for(cache, surface, user, now_ms=NOW, slots=slots, plain=True, **extra) == full
 
 

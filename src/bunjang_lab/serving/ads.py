@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from bunjang_lab.ads.blend import DEFAULT_MAX_SHARE, DEFAULT_POSITIONS, blend
-from bunjang_lab.ads.campaigns import Campaign, apply_campaign_event
+from bunjang_lab.ads.campaigns import STOPPED, Campaign, apply_campaign_event
 from bunjang_lab.ads.charges import DayState, apply_charge, kst_day
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.serving import keys, lookup, queries
@@ -69,8 +69,10 @@ def _campaign(tx: Transaction, event: Mapping) -> dict:
         return {"effect": "ignored", "reason": "unknown campaign"}
     tx.put_live(keys.ad_campaign(cid), updated.to_json())
     listed = listed or {"ids": [], "stamp": 0}
-    # the stamp changes with every campaign event, so a fitted auction held for the old one is dropped
-    tx.put_live(keys.AD_CAMPAIGNS, {"ids": sorted({*listed["ids"], cid}), "stamp": listed["stamp"] + 1})
+    # the stamp changes with every campaign event, so a fitted auction held for the old one is dropped;
+    # a stopped campaign never shows again, so requests no longer read it (its terms stay for late events)
+    ids = set(listed["ids"]) - {cid} if updated.status == STOPPED else {*listed["ids"], cid}
+    tx.put_live(keys.AD_CAMPAIGNS, {"ids": sorted(ids), "stamp": listed["stamp"] + 1})
     return {"effect": "campaign", "status": updated.status}
 
 
@@ -107,8 +109,9 @@ def load_campaigns(cache: Cache, campaigns: list[Campaign]) -> int:
         listed = listed or {"ids": [], "stamp": 0}
         for campaign in campaigns:
             tx.put_live(keys.ad_campaign(campaign.campaign_id), campaign.to_json())
-        tx.put_live(keys.AD_CAMPAIGNS, {"ids": sorted({*listed["ids"], *(c.campaign_id for c in campaigns)}),
-                                        "stamp": listed["stamp"] + 1})
+        stopped = {c.campaign_id for c in campaigns if c.status == STOPPED}
+        ids = ({*listed["ids"], *(c.campaign_id for c in campaigns)}) - stopped
+        tx.put_live(keys.AD_CAMPAIGNS, {"ids": sorted(ids), "stamp": listed["stamp"] + 1})
         return len(campaigns)
 
     return cache.atomic(write, watch=[], watch_live=[keys.AD_CAMPAIGNS])
@@ -203,13 +206,18 @@ def campaign_list(snap: Snapshot) -> dict | None:
     return listed if listed and listed["ids"] else None
 
 
+PLAIN_CAMPAIGNS = 8
+"""Up to this many live campaigns, reading them all and running the plain auction costs a
+long-lived process less than the vectorised index's numpy calls (about 10 where they cross,
+``docs/benchmarks.md``)."""
+
 SHORTLIST = 4
 """Campaigns ranked per slot before budgets and availability are read (see :func:`ads_for`)."""
 
 
 def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
             now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST,
-            snap: Snapshot | None = None, plain: bool = False) -> list[dict]:
+            snap: Snapshot | None = None, plain: bool | None = None) -> list[dict]:
     """The ads of one request on ``surface`` (home, search, detail), best slot first, each
     ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
 
@@ -226,7 +234,8 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
     ``snap`` reads from the snapshot of the answer the ads join (one version for both). A
     cache without campaigns answers after one read. ``plain`` runs the standard-library
     auction (:mod:`~bunjang_lab.ads.plain_auction`) on every campaign instead, for a one-shot
-    process: importing numpy alone costs more than a whole ``score recommend``.
+    process: importing numpy alone costs more than a whole ``score recommend``; ``None`` picks
+    it while there are at most :data:`PLAIN_CAMPAIGNS` campaigns (the same answer either way).
     """
     if snap is None:
         with cache.snapshot() as opened:
@@ -235,7 +244,7 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
     listed = campaign_list(snap)
     if listed is None:
         return []
-    if plain:
+    if plain or plain is None and len(listed["ids"]) <= PLAIN_CAMPAIGNS:
         placements = _plain_placements(snap, listed, surface, user_id, item_id, query, now_ms, slots, relevance_floor)
     else:
         placements = _placements(cache, snap, listed, surface, user_id, item_id, query, now_ms, slots,
@@ -351,7 +360,7 @@ def _whole(params: Mapping, name: str, default: int, low: int) -> int:
     return number
 
 
-def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None, plain: bool = False) -> dict:
+def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None, plain: bool | None = None) -> dict:
     """``score ads`` and ``GET /api/v1/ads``: the request's ads and the list they are blended into.
 
     ``params``: ``surface`` (home, search, detail), ``user_id``, ``item_id`` (detail), ``query``
@@ -393,7 +402,7 @@ def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None, plain: 
 def blended(cache: Cache, snap: Snapshot, organic: list[dict], surface: str, user_id: str, *,
             item_id: str | None = None, query: str = "", now_ms: int | None = None, slots: int = 2,
             positions=DEFAULT_POSITIONS, max_share: float = DEFAULT_MAX_SHARE,
-            plain: bool = False) -> tuple[list[dict], list[dict]]:
+            plain: bool | None = None) -> tuple[list[dict], list[dict]]:
     """``(ads, items)``: the request's ads (:func:`ads_for`) and ``organic`` (the list the
     surface shows) with them at ``positions``, marked ``"ad": true`` (:func:`~bunjang_lab.ads.blend.blend`;
     a list with no organic entry is the ads alone). The one place ads join a served list:
@@ -407,7 +416,7 @@ def blended(cache: Cache, snap: Snapshot, organic: list[dict], surface: str, use
 
 
 def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int | None = None,
-                     plain: bool = False) -> dict:
+                     plain: bool | None = None) -> dict:
     """``score recommend`` and ``GET /api/v1/recommend``: the home feed
     (:func:`~bunjang_lab.serving.queries.recommend`) with the home surface's ads blended in
     (:func:`blended`, default positions and share); ``explain`` describes the ads too."""
