@@ -16,6 +16,7 @@ from typing import Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 TICK_SECONDS = 1.0
+EACH_STEP_SHOWN = 100  # a bar of more steps (ingest's files) is drawn at tqdm's rate: a redraw costs ~0.2 ms of CPU
 # A ticker never draws while the process forks (xlearn's fit runs in a forked child): a child
 # born while the ticker held stderr's lock would hang on its first write.
 _drawing = threading.Lock()
@@ -89,7 +90,8 @@ class Steps:
         if self._bar is not None:
             self._bar.set_postfix_str(line, refresh=False)
             self._bar.update(1)
-            self._bar.refresh()  # steps are few and slow: each one is shown, whatever tqdm's rate limit
+            if self.total is not None and self.total <= EACH_STEP_SHOWN:
+                self._bar.refresh()  # few slow steps: each one is shown, whatever tqdm's rate limit
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
