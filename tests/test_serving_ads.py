@@ -279,3 +279,16 @@ def test_recommend_blends_the_ads_of_score_ads_never_gone_listings_and_an_ad_eve
     with cache.snapshot() as snap:
         again = recommend_answer(cache, snap, {"user_id": "u3", "k": 20, "explain": True}, now_ms=NOW)
     assert shown["item_id"] not in [i["item_id"] for i in again["items"]]
+
+
+def test_campaigns_rebuilt_from_events_load_as_real_time_events_leave_them(cache):
+    from bunjang_lab.ads.campaigns import Campaign
+    from bunjang_lab.serving.ads import load_campaigns
+
+    live = Campaign("c1", "s9", ("i2",), "cpc", 300, 1_000, 0)
+    stopped = Campaign("c2", "s8", ("i5",), "cpc", 900, 1_000, 0, status="stopped")
+    assert load_campaigns(cache, [live, stopped]) == 2
+    assert served(cache) == [("c1", "i2")]
+    with cache.snapshot() as snap:
+        listed, terms = snap.live_many([keys.AD_CAMPAIGNS, keys.ad_campaign("c2")])
+    assert listed["ids"] == ["c1"] and terms["status"] == "stopped"   # a late event of c2 still finds its terms
