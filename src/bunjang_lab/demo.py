@@ -93,11 +93,28 @@ def run_demo(sample: str | Path, *, day: str | None = None, labels: str | Path |
     summary["products"] = stage("products", "home feeds, popular lists, related items, suggestions",
                                 lambda: pipeline.compute_day_products(lake, models, runs, day))
     summary["publish"] = stage("publish", f"run {day} to {cache}", lambda: pipeline.publish_day(runs, day, cache))
+    summary["ads"] = stage("ads", f"the ads ledger of {day}, the click-through calibration, the campaigns into the cache",
+                           lambda: ads_day(lake, runs, day, cache))
     summary["report"] = stage("report", f"batch report of {day}",
                               lambda: pipeline.build_day_report(lake, runs, reports, day, models=models,
                                                                 labels=str(labels) if labels.is_dir() else None))
     summary["try"] = try_next(run)
     return summary
+
+
+def ads_day(lake: str, runs: str, day: str, cache: str) -> dict:
+    """What the ads DAGs do for the day (``ads_billing``, the publish DAG's ``ad_calibration``),
+    and the campaigns into the new cache, which never received their events in real time."""
+    from bunjang_lab.errors import NotEnoughData
+
+    billing = pipeline.bill_ads_day(lake, runs, day)
+    if not billing["ad_events"]:   # a sample simulated without ads
+        return {"billing": billing}
+    try:
+        calibration = pipeline.calibrate_ads(lake, runs, day, cache)
+    except NotEnoughData as exc:   # a small sample: the auction ranks by the prior pCTR, as the DAG skips
+        calibration = {"skipped": str(exc)}
+    return {"billing": billing, "calibration": calibration, "campaigns": pipeline.load_ad_campaigns(lake, cache, day)}
 
 
 def _allow_pictures_in(sample: Path) -> None:
@@ -174,6 +191,12 @@ def print_summary(summary: dict) -> None:
     print(f"  model     {gate.get('candidate')}: {'promoted to latest' if gate.get('promoted') else 'kept the current model'} ({gate.get('reason')})")
     print(f"  cache     version {publish.get('version')} of run {publish.get('run')}: "
           + ", ".join(f"{k} {v}" for k, v in sorted(publish.get("counts", {}).items())))
+    billing = (summary.get("ads") or {}).get("billing") or {}
+    if billing.get("ad_events"):
+        reconciled = "reconciled" if not any(billing["reconciliation"].values()) else "NOT reconciled"
+        print(f"  ads       {billing['ad_events']} ad events of {billing['day']} billed: {billing['charged_krw']:,.0f} KRW "
+              f"from {billing['advertisers']} advertisers ({reconciled}); "
+              f"{summary['ads']['campaigns']['active']} live campaigns in the cache")
     print(f"  report    {summary['report']}")
     print("  seconds   " + ", ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items()))
     print()

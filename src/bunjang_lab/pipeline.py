@@ -547,6 +547,22 @@ def calibrate_ads(lake: str, runs: str, day: str, cache_url: str | None = None, 
     return result
 
 
+def load_ad_campaigns(lake: str, cache_url: str, day: str) -> dict:
+    """The campaigns of the lake's campaign events up to the end of ``day`` (terms and status)
+    into the cache's live key space, as real-time events would have left them: for a cache
+    that never received those events (``demo`` publishes the sample to a new one)."""
+    from bunjang_lab.ads.campaigns import campaigns_from_events
+    from bunjang_lab.lake import read_events
+    from bunjang_lab.serving.ads import load_campaigns
+    from bunjang_lab.serving.backends import open_cache
+
+    _, end = day_bounds(day)
+    campaigns = campaigns_from_events(read_events(lake, ["ad_campaign", "ad_campaign_status"], end=end))
+    with open_cache(cache_url) as cache:
+        load_campaigns(cache, campaigns)
+    return {"campaigns": len(campaigns), "active": sum(c.status == "active" for c in campaigns)}
+
+
 def forget_ad_state(cache_url: str, day: str, keep_days: int = 2) -> dict:
     """Delete the cache's per-day ad state (applied-event markers, spend, frequency counts) of
     the KST days more than ``keep_days`` before ``day``; the ads ledger keeps the history."""
