@@ -6,7 +6,8 @@ The score of a candidate ``j`` for a listing ``i`` blends five signals::
                       + w_price × exp(-|log price_i - log price_j|) + w_popularity × pop(j)
 
 * ``cooc``: how often the same users opened both within one session (clicks and favorites
-  less than ``session_gap_minutes`` apart), cosine-normalised by each item's sessions;
+  less than ``session_gap_minutes`` apart), divided by the square root of the listing's
+  sessions and the fourth root of the candidate's (:data:`CANDIDATE_SESSION_EXPONENT`);
 * title similarity: TF-IDF over character 2–3-grams of the title and brand, so messy
   Korean titles (spacing, typos, model numbers) still match;
 * same leaf category, and price proximity (a ratio of 2 scores ``exp(-0.69) ≈ 0.5``);
@@ -57,9 +58,16 @@ def sessions(interactions: pd.DataFrame, gap_minutes: float) -> pd.Series:
     return (new_user | gap).cumsum().reindex(interactions.index)
 
 
+CANDIDATE_SESSION_EXPONENT = 0.25
+"""How much a candidate's own session count discounts its co-occurrence (cosine: 0.5). Below
+0.5 a listing many sessions open keeps more of its count: people do go on to open it
+(chosen on a validation day of YooChoose's training log, see docs/benchmarks.md)."""
+
+
 def cooccurrence(interactions: pd.DataFrame, items: pd.Index, gap_minutes: float = 30.0,
-                 max_session_items: int = 50) -> sp.csr_matrix:
-    """Cosine-normalised session co-occurrence between ``items`` (sparse, zero diagonal)."""
+                 max_session_items: int = 50, candidate_exponent: float = CANDIDATE_SESSION_EXPONENT) -> sp.csr_matrix:
+    """Session co-occurrence between ``items`` (sparse, zero diagonal): row i, column j holds
+    the sessions with both / (sessions of i ** 0.5 × sessions of j ** ``candidate_exponent``)."""
     n = len(items)
     acts = interactions[interactions["type"].isin(("click", "favorite"))]
     if acts.empty:
@@ -77,8 +85,8 @@ def cooccurrence(interactions: pd.DataFrame, items: pd.Index, gap_minutes: float
     diag = counts.diagonal().astype(np.float32)
     counts.setdiag(0)
     counts.eliminate_zeros()
-    norm = sp.diags(1.0 / np.sqrt(np.maximum(diag, 1.0)))
-    return (norm @ counts @ norm).astype(np.float32).tocsr()
+    sessions_of = np.maximum(diag, 1.0)
+    return (sp.diags(sessions_of ** -0.5) @ counts @ sp.diags(sessions_of ** -candidate_exponent)).astype(np.float32).tocsr()
 
 
 def title_vectors(listings: pd.DataFrame) -> sp.csr_matrix:
