@@ -207,6 +207,11 @@ _MISSPELLINGS.update({mixed: name for name, parts in _NAME_SYLLABLES.items() for
 # for any of them costs a fifth of one substring test per word, and far less than the
 # expression below (its look-behind is tried at every position).
 _ALIAS_HINT = lazy("|".join(map(re.escape, (*_ALIASES, *_MISSPELLINGS))))
+# One scan for the hints of three steps most texts need none of (composing jamo, re-arming
+# defanged links, aliases), each branch spelled literal first (see _ALIAS_HINT): a text
+# without any skips them, and is scanned again only once another step has changed it.
+_REWRITE_HINT = lazy("|".join(f"{chr(c)}[ㅏ-ㅣ]" for c in range(ord("ㄱ"), ord("ㅎ") + 1))  # _JAMO_SYLLABLE_HINT
+                     + f"|{_DEFANG_HINT.pattern}|{_ALIAS_HINT.pattern}")
 _ALIAS_RE = lazy(
     f"(?<![{_JAMO}])(?:{'|'.join(sorted(_ALIASES, key=len, reverse=True))})(?![{_JAMO}])"
     f"|{'|'.join(sorted(_MISSPELLINGS, key=len, reverse=True))}"
@@ -509,9 +514,12 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_UNUSUAL, lambda m: _fold(m.group()))
     builder.text = builder.text.lower()  # what is left is ASCII, Hangul and jamo: lengths stay
     ascii_only = builder.text.isascii()
-    _compose_jamo(builder, ascii_only)
-    if _DEFANG_HINT.search(builder.text):
-        builder.rewrite(_DEFANG, _defang)
+    checked = builder.text
+    plain = _REWRITE_HINT.search(checked) is None
+    if not plain:
+        _compose_jamo(builder, ascii_only)
+        if _DEFANG_HINT.search(builder.text):
+            builder.rewrite(_DEFANG, _defang)
     if not ascii_only and "@" in builder.text and _HANGUL_MAIL.search(builder.text):
         builder.rewrite(_HANGUL_MAIL, _hangul_mail)
     if " at " in builder.text or " 앳 " in builder.text:
@@ -528,9 +536,13 @@ def _run(text: str, builder: _Builder) -> _Builder:
                        for sep in _SEP_CHAR.finditer(text, *run.span()))
     else:
         builder.rewrite(_SPACED, _join_spaced)
-    _compose_jamo(builder, ascii_only)  # again: jamo typed apart ("ㅋ ㅏ ㅋ ㅏ") are together now
-    if _DEFANG_HINT.search(builder.text):  # again: a spaced-out ending is whole now ("pay . c o m / pay")
-        builder.rewrite(_DEFANG, _defang)
+    if builder.text != checked:
+        checked = builder.text
+        plain = _REWRITE_HINT.search(checked) is None
+    if not plain:
+        _compose_jamo(builder, ascii_only)  # again: jamo typed apart ("ㅋ ㅏ ㅋ ㅏ") are together now
+        if _DEFANG_HINT.search(builder.text):  # again: a spaced-out ending is whole now ("pay . c o m / pay")
+            builder.rewrite(_DEFANG, _defang)
     spelled = builder.text  # every digit word holds an e or an o, but six
     if ("e" in spelled or "o" in spelled or "six" in spelled) and _ENGLISH_DIGIT_RUN.search(spelled):
         builder.rewrite(_ENGLISH_DIGIT_RUN, _english_digits)
@@ -539,7 +551,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
     if _LEET_HINT.search(builder.text):
         builder.rewrite(_LEET_WORD, _leet_name)
     if not ascii_only:
-        if _ALIAS_HINT.search(builder.text):
+        if not (plain and builder.text == checked) and _ALIAS_HINT.search(builder.text):
             builder.rewrite(_ALIAS_RE, _alias)
         if not _WHOLE_WORDS.issuperset(_SPLIT_WORD.findall(builder.text)):  # most are written whole
             builder.rewrite(_SPLIT_WORD, _split_word)

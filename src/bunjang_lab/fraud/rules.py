@@ -65,13 +65,13 @@ _LATIN_LETTER = lazy("[a-z]")
 class _Message:
     """A normalised text and what several rules look at, each found once."""
 
-    __slots__ = ("text", "has_latin", "clauses", "words", "links", "numbers", "phones", "accounts", "banks",
+    __slots__ = ("text", "_has_latin", "clauses", "words", "links", "numbers", "phones", "accounts", "banks",
                  "account_words", "korean_account_words")
 
     def __init__(self, normalised: Normalised):
         text = normalised.text
         self.text = text
-        self.has_latin = _LATIN_LETTER.search(text) is not None  # no handle without one
+        self._has_latin: bool | None = None
         self.clauses = Clauses(text)
         self.words = _present_words(text)
         self.links = list(find_links(normalised))
@@ -86,6 +86,14 @@ class _Message:
         if self.numbers:
             self.words.add(NUMBER)
             self._sort_numbers()
+
+    @property
+    def has_latin(self) -> bool:
+        """Whether the text holds a Latin letter (no handle without one): asked only by the
+        handle rules, on the texts holding their words."""
+        if self._has_latin is None:
+            self._has_latin = _LATIN_LETTER.search(self.text) is not None
+        return self._has_latin
 
     def _sort_numbers(self) -> None:
         """Phones and account numbers, from the words around each written number."""
