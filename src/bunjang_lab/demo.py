@@ -80,11 +80,13 @@ def run_demo(sample: str | Path, *, day: str | None = None, labels: str | Path |
                  for shard in progress.bar(shards, "images (shards)", unit="shard")]
         return pipeline.scan_fraud_days(lake, runs, [day], image_index, parts, models=models)[day]
 
-    if labels.is_dir() and store.latest(models) is None:  # trained once; a re-run keeps the model
-        from bunjang_lab.fraud.train import train_models
+    def train_fraud() -> dict:
+        from bunjang_lab.fraud.train import train_models  # seconds of imports: the stage's, after its line
 
-        summary["fraud_models"] = stage("fraud-train", f"text classifier and seller anomaly model on {labels}",
-                                        lambda: train_models(lake, labels, models))
+        return train_models(lake, labels, models)
+
+    if labels.is_dir() and store.latest(models) is None:  # trained once; a re-run keeps the model
+        summary["fraud_models"] = stage("fraud-train", f"text classifier and seller anomaly model on {labels}", train_fraud)
         stages.record(run, "fraud-train", summary["seconds"]["fraud-train"])
     summary["fraud"] = stage("fraud", f"images, listings, chats and sellers of the {pipeline.FRAUD_LOOKBACK_DAYS} days up to {day}", fraud)
     candidate = stage("train", f"FM on events up to the end of {day}", lambda: pipeline.train_candidate(lake, models, day, runs=runs))
