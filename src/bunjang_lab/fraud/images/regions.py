@@ -14,9 +14,13 @@ not. So:
   first then columns, and columns first then rows: which comes first matters (a column
   through a screenshot's photo is mostly page), and both orders together turn with
   the picture, so a rotated copy is cut like its original;
+* :func:`band_boxes` peels only the rows, only the columns, or each once: a flat or dark
+  photo (the moon, a night sky) is one colour along its edges too, and peeling both ways
+  twice cuts into it;
 * :func:`centred_box` finds a photo centred on a square of its own blurred copy (what
   apps do to post a photo uncut), by the pair of lines at the same distance from both
-  ends where the sharp photo meets the blur;
+  ends where the sharp photo meets the blur, on the whole picture and inside each peeled
+  box (a caption band over such a square);
 * :func:`collage_cells` splits the picture along straight seams at a half or a third of
   it (collage apps use grids of equal cells): a run of flat lines (a gap) or a line
   where neighbouring pixels stop being alike (two photos butted together), then each
@@ -109,6 +113,23 @@ def content_boxes(img: Image.Image | np.ndarray, to_edge: bool = False) -> list[
     return boxes
 
 
+def band_boxes(img: Image.Image | np.ndarray) -> list[Box]:
+    """The boxes left once only the rows, or only the columns, are peeled to the edge, or
+    each once: bands over and under a photo (or beside a turned one) whose other sides
+    are the photo's own or a frame's, which a second round of peeling would cut into when
+    the photo is flat along them (the moon's grey, a night sky)."""
+    pixels = working_copy(img) if isinstance(img, Image.Image) else img
+    height, width = pixels.shape[:2]
+    boxes: list[Box] = []
+    for rows_first in (True, False):
+        for both in (False, True):
+            top, bottom, left, right = _peel(pixels, (0, height, 0, width), rows_first, to_edge=True, both=both, rounds=1)
+            box = (left / width, top / height, right / width, bottom / height)
+            if _spans(box) and not _same(box, (0.0, 0.0, 1.0, 1.0)) and not any(_same(box, b) for b in boxes):
+                boxes.append(box)
+    return boxes
+
+
 def collage_cells(img: Image.Image | np.ndarray) -> list[Box]:
     """The cells of a collage, each without what is left of its gap or frame; empty when no
     seam is found. Collage apps lay photos out on a grid of equal cells (side by side,
@@ -163,8 +184,11 @@ def photo_regions(img: Image.Image) -> list[Box]:
     and the collage cells of ``img``, without the whole picture and without repeats: the
     extra regions a query is matched with."""
     pixels = working_copy(img)
+    peeled = [*content_boxes(pixels), *content_boxes(pixels, to_edge=True), *band_boxes(pixels)]
+    # a caption band over a photo centred on its blurred copy: the centring shows once the band is off
+    centred = [_inside(outer, inner) for outer in peeled for inner in centred_box(_pixels_in(pixels, outer))]
     found: list[Box] = []
-    for box in [*content_boxes(pixels), *content_boxes(pixels, to_edge=True), *centred_box(pixels), *collage_cells(pixels)]:
+    for box in [*peeled, *centred_box(pixels), *centred, *collage_cells(pixels)]:
         if not _same(box, (0.0, 0.0, 1.0, 1.0)) and not any(_same(box, b) for b in found):
             found.append(box)
     return found
@@ -176,6 +200,17 @@ def cut(img: Image.Image, box: Box) -> Image.Image:
     return img.crop((round(left * img.width), round(top * img.height), round(right * img.width), round(bottom * img.height)))
 
 
+def _pixels_in(pixels: np.ndarray, box: Box) -> np.ndarray:
+    height, width = pixels.shape[:2]
+    return pixels[round(box[1] * height):round(box[3] * height), round(box[0] * width):round(box[2] * width)]
+
+
+def _inside(outer: Box, inner: Box) -> Box:
+    """``inner`` (fractions of ``outer``) as fractions of the whole picture."""
+    width, height = outer[2] - outer[0], outer[3] - outer[1]
+    return (outer[0] + inner[0] * width, outer[1] + inner[1] * height, outer[0] + inner[2] * width, outer[1] + inner[3] * height)
+
+
 def _same(a: Box, b: Box) -> bool:
     return all(abs(x - y) <= SAME_BOX for x, y in zip(a, b))
 
@@ -185,12 +220,13 @@ def _spans(box: Box) -> bool:
 
 
 def _peel(pixels: np.ndarray, box: tuple[int, int, int, int], rows_first: bool,
-          to_edge: bool = False) -> tuple[int, int, int, int]:
-    """``box`` (top, bottom, left, right) without its flat rows and columns, peeled in two
-    rounds (a caption band outside a frame, or a frame outside a band)."""
+          to_edge: bool = False, both: bool = True, rounds: int = 2) -> tuple[int, int, int, int]:
+    """``box`` (top, bottom, left, right) without its flat rows and columns (only the
+    first of them unless ``both``), peeled in ``rounds`` rounds (two: a caption band
+    outside a frame, or a frame outside a band)."""
     top, bottom, left, right = box
-    for _ in range(2):
-        for rows in ((True, False) if rows_first else (False, True)):
+    for _ in range(rounds):
+        for rows in ((True, False) if rows_first else (False, True))[:2 if both else 1]:
             if bottom - top < 2 or right - left < 2:
                 return top, top, left, left
             region = pixels[top:bottom, left:right]
@@ -226,7 +262,9 @@ def _flat_run(lines: np.ndarray, to_edge: bool = False) -> int:
             break
     if to_edge and peeled:
         strong = (np.abs(np.diff(lines[:peeled + 1], axis=0)).max(axis=2) > SEAM_STEP).mean(axis=1) >= SEAM_SHARE
-        edges = np.flatnonzero(strong)
+        # a dark or flat photo (a night sky, the moon) is one colour too, so the run can
+        # cross it to the far side's frame: an addition on one side covers less than half
+        edges = np.flatnonzero(strong[:len(lines) // 2])
         if len(edges):
             return int(edges[-1]) + 1
         # no step along most of the line (a dark frame beside a photo dark along much of
