@@ -19,7 +19,7 @@
 5. seller edits (issue 20): recall per edit of the catalogue on every real photo the
    installed packages ship, through the index and ``find_matches`` as ``score image``
    runs them (regions and turns) beside the full frame alone and beside the policy
-   without PDQ, with bootstrap intervals,
+   without the details' agreement (verify.similarity's ``detail``), with bootstrap intervals,
    wrong matches among those copies, and the share of the simulator's pictures that match
    an unrelated picture.
 """
@@ -59,8 +59,8 @@ SAMPLE = REPO_ROOT / "data" / "sample"
 #: The previous round's policy, recomputed as a same-run baseline: trimmed correlation
 #: only behind agreeing hashes (no overlay arm).
 PREVIOUS_POLICY = replace(DEFAULT_POLICY, overlay=float("inf"))
-#: The policy without PDQ (no hash reaches the quality asked): what PDQ adds, same run.
-WITHOUT_PDQ = replace(DEFAULT_POLICY, pdq_quality=101)
+#: The policy without the details' agreement (issue 20, third round): what it costs and saves, same run.
+WITHOUT_DETAIL = replace(DEFAULT_POLICY, detail=-1.0)
 SCENES = ("astronaut", "camera", "chelsea", "coffee", "rocket", "moon", "coins", "clock",
           "hubble_deep_field", "immunohistochemistry", "retina", "page", "text", "cell")
 TEXTURES = ("brick", "grass", "gravel")
@@ -373,11 +373,11 @@ def _interval(values) -> dict:
             "high": round(float(np.percentile(means, 97.5)), 3), "n": len(values)}
 
 
-def bench_seller_edits(repeats: int = 2, sample_queries: int = 600) -> dict:
+def bench_seller_edits(repeats: int = 2, sample_queries: int = 600, seed: int = 20) -> dict:
     """Recall per edit (any match to the photo), the copies' wrong matches, and the share of
     sample pictures with a match to an unrelated picture (their precision at the policy's
     fixed thresholds); ``full frame only`` is the previous round's query and
-    ``without_pdq`` the policy without the PDQ hash, same index, same copies."""
+    ``without_detail`` the policy without the details' agreement, same index, same copies."""
     photos = real_photos()
     labels = sample_labels()
     index = ImageIndex(Path(__import__("tempfile").mkdtemp()))
@@ -385,10 +385,10 @@ def bench_seller_edits(repeats: int = 2, sample_queries: int = 600) -> dict:
     index.add({"image": r["image"], "listing": r["image"], "seller": r["seller_id"], "key": r["image"],
                "hashes": hash_image(open_image((SAMPLE / r["image"]).read_bytes()))} for r in labels)
     others = list(photographs(("immunohistochemistry", "page", "text", "brick", "grass")).values())  # not indexed
-    rng = random.Random(20)
+    rng = random.Random(seed)
     out, seconds = {"photos": sorted(photos), "sample_pictures_indexed": len(labels)}, []
     for name, edit in catalogue(rng, others).items():
-        found, before, no_pdq, wrong = [], [], [], 0
+        found, before, no_detail, wrong, wrong_no_detail = [], [], [], 0, 0
         for photo_name, photo in photos.items():
             for _ in range(repeats):
                 copy = edit(photo)
@@ -400,29 +400,33 @@ def bench_seller_edits(repeats: int = 2, sample_queries: int = 600) -> dict:
                 wrong += any(m["listing"] != photo_name for m in matches)
                 full_frame = find_matches(index, hash_image(copy, crops=(), with_boxes=False))
                 before.append(any(m["listing"] == photo_name for m in full_frame))
-                no_pdq.append(any(m["listing"] == photo_name for m in find_matches(index, query, WITHOUT_PDQ)))
-        found_, before_, no_pdq_ = (np.array(v, float) for v in (found, before, no_pdq))
+                baseline = find_matches(index, query, WITHOUT_DETAIL)
+                no_detail.append(any(m["listing"] == photo_name for m in baseline))
+                wrong_no_detail += any(m["listing"] != photo_name for m in baseline)
+        found_, before_, no_detail_ = (np.array(v, float) for v in (found, before, no_detail))
         out[name] = {"recall": _interval(found), "full_frame_only": round(float(np.mean(before)), 3),
                      "gain": {k: round(v, 3) for k, v in paired_bootstrap(found_, before_).items()},
-                     "without_pdq": round(float(np.mean(no_pdq)), 3),
-                     "pdq_gain": {k: round(v, 3) for k, v in paired_bootstrap(found_, no_pdq_).items()},
-                     "wrong_matches": wrong}
+                     "without_detail": round(float(np.mean(no_detail)), 3),
+                     "detail_gain": {k: round(v, 3) for k, v in paired_bootstrap(found_, no_detail_).items()},
+                     "wrong_matches": wrong, "wrong_matches_without_detail": wrong_no_detail}
         print(f"  {name}: {json.dumps(out[name])}", flush=True)
     related = {}
     for r in labels:
         if r["copy_of"]:
             related.setdefault(r["image"], set()).add(r["copy_of"])
             related.setdefault(r["copy_of"], set()).add(r["image"])
-    false_any, false_strong, false_no_pdq = [], [], []
+    false_any, false_strong, false_no_detail = [], [], []
     for r in labels[:sample_queries]:
         query = query_hashes(open_image((SAMPLE / r["image"]).read_bytes()))
         same_photo = {r["image"], *related.get(r["image"], ())}
         matches = [m for m in find_matches(index, query) if m["listing"] not in same_photo]
         false_any.append(bool(matches))
         false_strong.append(any(m["strong"] for m in matches))
-        false_no_pdq.append(any(m["listing"] not in same_photo for m in find_matches(index, query, WITHOUT_PDQ)))
+        false_no_detail.append(any(m["listing"] not in same_photo for m in find_matches(index, query, WITHOUT_DETAIL)))
     out["sample_pictures_with_a_false_match"] = {"any": _interval(false_any), "strong": _interval(false_strong),
-                                                 "any_without_pdq": _interval(false_no_pdq)}
+                                                 "any_without_detail": _interval(false_no_detail),
+                                                 "detail_change": {k: round(v, 4) for k, v in paired_bootstrap(
+                                                     np.array(false_any, float), np.array(false_no_detail, float)).items()}}
     out["query_cpu_ms"] = {"median": round(1000 * statistics.median(seconds), 1),
                            "p99": round(1000 * float(np.percentile(seconds, 99)), 1)}
     return out
@@ -436,12 +440,13 @@ def main() -> None:
     p.add_argument("--rendered", type=int, default=60, help="rendered OCR pictures")
     p.add_argument("--draws", type=int, default=2, help="seller edits: copies of each photo per edit")
     p.add_argument("--sample-queries", type=int, default=600, help="seller edits: sample pictures asked for false matches")
+    p.add_argument("--seed", type=int, default=20, help="seller edits: the edits' random parameters")
     args = p.parse_args()
     report = {}
     benches = () if args.only_ocr else (("hashing", bench_hashing), ("index", bench_index), ("matching", bench_matching),
                                          ("seller_edits", bench_seller_edits))
     if args.only_seller_edits:
-        benches = (("seller_edits", lambda: bench_seller_edits(args.draws, args.sample_queries)),)
+        benches = (("seller_edits", lambda: bench_seller_edits(args.draws, args.sample_queries, args.seed)),)
     for name, bench in benches:
         start, cpu = time.perf_counter(), time.process_time()
         report[name] = bench()

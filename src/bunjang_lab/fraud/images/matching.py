@@ -20,7 +20,10 @@ frame and for centre crops (:data:`~bunjang_lab.fraud.images.hashing.CROP_BOXES`
    :attr:`MatchPolicy.kept_contrast` of the stored picture's contrast outside them: text
    on a dark photo moves the hashes apart); a *loose* match when the hashes agree and the similarity
    reaches :attr:`MatchPolicy.supported`. The scan weighs strong matches enough to flag
-   alone.
+   alone. A turned view, a region of the query or a stored deep cut must pass the strict
+   rule: the hashes agree, the similarity reaches :attr:`MatchPolicy.verified` and the
+   details (the thumbnails without their coarse layout) correlate to
+   :attr:`MatchPolicy.detail` at least.
 
 The radii and thresholds were tuned on real photographs and the simulator's images; the
 measurements are in ``docs/images.md``.
@@ -50,6 +53,7 @@ class MatchPolicy:
     pdq: int = 31
     pdq_quality: int = 50
     verify_at_most: int = 32
+    detail: float = 0.85
 
     def accepts(self, phash_distance, dhash_distance):
         """Vectorised: which (pHash, dHash) distance pairs agree on a match.
@@ -151,7 +155,10 @@ def _verified(index: ImageIndex, view: View, policy: MatchPolicy, by_pdq: np.nda
     thumbs, cuts = index.thumbnails[candidates[:, 0].astype(np.int64)], candidates[:, 1:]
     scores = similarity(view.thumbnail, thumbs, cuts)
     matched, strong = policy.judge(agree, scores)
-    strict = agree & (scores.correlation >= policy.verified)
+    # the coarse layout of a region cut to one object on a blurred background is shared
+    # by look-alike pictures; a copy's details (edges, small parts, the blur's own
+    # pattern) line up too
+    strict = agree & (scores.correlation >= policy.verified) & (scores.detail >= policy.detail)
     if extra:
         matched = strong = strict
     else:

@@ -51,6 +51,8 @@ CUTS = (0.0, 0.05, 0.1)
 FINE = 0.025
 #: Share of the compared pixels (the worst-fitting) left out of the trimmed correlation.
 TRIM = 0.2
+#: Side of the blocks whose means are the coarse layout :func:`_details` takes away.
+BLOCK = 4
 #: A thumbnail is monochrome when this share of its colour variance lies on one axis.
 MONOCHROME = 0.99
 
@@ -63,13 +65,17 @@ def thumbnail(img: Image.Image) -> np.ndarray:
 class Similarity(NamedTuple):
     """Per stored thumbnail: the best ``correlation`` over the alignments, and at that
     alignment the ``trimmed`` correlation (without the :data:`TRIM` worst-fitting pixels),
-    the ``overlay_share`` of the squared misfit those pixels hold and the
-    ``kept_contrast``, the share of the stored picture's contrast the other pixels hold."""
+    the ``overlay_share`` of the squared misfit those pixels hold, the
+    ``kept_contrast``, the share of the stored picture's contrast the other pixels hold,
+    and the ``detail`` correlation, of the two without their coarse layout
+    (:func:`_details`): look-alike pictures (one shape on a blurred background) share the
+    layout, a copy shares the details too."""
 
     correlation: np.ndarray
     trimmed: np.ndarray
     overlay_share: np.ndarray
     kept_contrast: np.ndarray
+    detail: np.ndarray | None = None
 
 
 def similarity(query: np.ndarray, stored: np.ndarray, boxes: np.ndarray | None = None, grey: bool = False) -> Similarity:
@@ -99,11 +105,11 @@ def similarity(query: np.ndarray, stored: np.ndarray, boxes: np.ndarray | None =
             _, rows, columns = _best_alignment(picture, _COARSE, _COARSE, probes)
             out.correlation[number], rows, columns = _best_alignment(picture, _around(rows), _around(columns), probes)
             trimmed = _trimmed_correlation(picture, rows, columns, probes)
-            out.trimmed[number], out.overlay_share[number], out.kept_contrast[number] = trimmed
+            out.trimmed[number], out.overlay_share[number], out.kept_contrast[number], out.detail[number] = trimmed
     return out
 
 
-def _trimmed_correlation(picture: np.ndarray, rows, columns, probes) -> tuple[float, float, float]:
+def _trimmed_correlation(picture: np.ndarray, rows, columns, probes) -> tuple[float, float, float, float]:
     """Correlation of ``picture`` cut by (``rows``, ``columns``) with the better of the
     ``probes``, without the :data:`TRIM` share of pixels that fit worst; the share of the
     squared misfit those pixels hold; the share of the picture's contrast the others hold."""
@@ -114,7 +120,16 @@ def _trimmed_correlation(picture: np.ndarray, rows, columns, probes) -> tuple[fl
     keep, worst = order[: round(misfit.size * (1 - TRIM))], order[round(misfit.size * (1 - TRIM)):]
     kept = _normalise(np.stack([aligned.reshape(3, -1)[:, keep].reshape(-1), probe.reshape(3, -1)[:, keep].reshape(-1)]))
     contrast = (aligned.reshape(3, -1) ** 2).sum(axis=0)
-    return float(kept[0] @ kept[1]), float(misfit[worst].sum() / (misfit.sum() + 1e-9)), float(contrast[keep].sum() / (contrast.sum() + 1e-9))
+    details = _normalise(np.stack([_details(aligned), _details(probe)]))
+    return (float(kept[0] @ kept[1]), float(misfit[worst].sum() / (misfit.sum() + 1e-9)),
+            float(contrast[keep].sum() / (contrast.sum() + 1e-9)), float(details[0] @ details[1]))
+
+
+def _details(compared: np.ndarray) -> np.ndarray:
+    """A flattened ``(colour, COMPARE, COMPARE)`` picture without its coarse layout: each
+    pixel less the mean of its :data:`BLOCK` x :data:`BLOCK` block."""
+    blocks = compared.reshape(3, COMPARE // BLOCK, BLOCK, COMPARE // BLOCK, BLOCK)
+    return (blocks - blocks.mean(axis=(2, 4), keepdims=True)).reshape(-1)
 
 
 def _best_alignment(picture: np.ndarray, row_spans, column_spans, probes) -> tuple[float, tuple, tuple]:
