@@ -15,11 +15,11 @@ of the (request, item) pair:
 * ``signal=session``: the vote of the training sessions most like the current one (V-SKNN,
   :class:`bunjang_lab.ranking.neighbours.VSKNN`), scaled to the request's best;
 * ``signal=popular``: the item's interactions in the last day before the fit, scaled;
-* ``signal=fm`` and ``signal=fm-ids``: the full and the ID-only FM's scores, as
-  ``exp(score - the request's best)`` (new listings keep scoring through the full FM's features);
+* ``signal=fm``: the full FM's score, as ``exp(score - the request's best)`` (new listings
+  keep scoring through its features);
 * ``gap=...``: the time since the request's last interaction, bucketed.
 
-V-SKNN and the two FMs are the line-up's own models with the settings the tuning chose for
+V-SKNN and the FM are the line-up's own models with the settings the tuning chose for
 them before the cutoff (:meth:`HybridFM.with_peers`). The generators learn from the training
 events before a ranking window; the FM learns from next-item requests in that window (targets against
 the candidates the generators rank highest plus random ones); the generators are then
@@ -48,10 +48,12 @@ from bunjang_lab.ranking.neighbours import SESSION_GAP_MINUTES, VSKNN, session_n
 from bunjang_lab.ranking.split import Split
 from bunjang_lab.ranking.training import DEFAULT_PARAMS
 
-SIGNALS = ("recent", "coview", "next", "session", "popular", "fm", "fm-ids")
+SIGNALS = ("recent", "coview", "next", "session", "popular", "fm")
 # The signals that are other models' scores: which model of the line-up each one is, used with
 # the setting the tuning chose for it (``HybridFM.with_peers``).
-PEERS = {"session": "v-sknn", "fm": "fm", "fm-ids": "fm-id-only"}
+# (The ID-only FM's score as a further signal was tried: on a small YooChoose log it also
+# changed which hard negatives the ranking rows hold and cost NDCG@10 0.283 -> 0.188.)
+PEERS = {"session": "v-sknn", "fm": "fm"}
 PAIR_FIELDS = ("signal", "gap")
 # Random negatives per target (at least ``random_negatives`` per request): hard negatives alone
 # are, by construction, the items the signals like most, which teaches the FM to distrust the
@@ -128,15 +130,15 @@ class Generators:
                               shape=(n_requests, len(self.items_)))
         following = np.asarray((picks @ self.rules_).todense())
         sessions = np.maximum(self.peers_["session"].scores(requests) - 1.0, 0.0)  # V-SKNN's scored items lie in (1, 2]
-        fms = {signal: self.peers_[signal].scores(requests) for signal in ("fm", "fm-ids")}
+        fm = self.peers_["fm"].scores(requests)
         return {"recent": np.minimum(recent, 1.0), "coview": _scaled(coview), "next": _scaled(following),
                 "session": sessions, "popular": np.broadcast_to(self.popular_, recent.shape),
-                **{signal: np.exp(fm - fm.max(axis=1, keepdims=True)) for signal, fm in fms.items()}}
+                "fm": np.exp(fm - fm.max(axis=1, keepdims=True))}
 
 
 def default_peers(seed: int = 0) -> dict:
     """The models behind the peer signals with their default settings."""
-    return {"session": VSKNN(), "fm": FMModel(seed=seed), "fm-ids": FMModel(F.ID_FIELDS, name="fm-id-only", seed=seed)}
+    return {"session": VSKNN(), "fm": FMModel(seed=seed)}
 
 
 def _generators(split: Split, peers: dict, seed: int) -> Generators:
