@@ -373,21 +373,31 @@ def _interval(values) -> dict:
             "high": round(float(np.percentile(means, 97.5)), 3), "n": len(values)}
 
 
-def bench_seller_edits(repeats: int = 2, sample_queries: int = 600, seed: int = 20) -> dict:
-    """Recall per edit (any match to the photo), the copies' wrong matches, and the share of
-    sample pictures with a match to an unrelated picture (their precision at the policy's
-    fixed thresholds); ``full frame only`` is the previous round's query and
-    ``without_detail`` the policy without the details' agreement, same index, same copies."""
-    photos = real_photos()
-    labels = sample_labels()
-    index = ImageIndex(Path(__import__("tempfile").mkdtemp()))
+def _add_photos_and_sample(index: ImageIndex, photos: dict, labels: list[dict]) -> None:
     index.add({"image": n, "listing": n, "seller": "photos", "key": n, "hashes": hash_image(p)} for n, p in photos.items())
     index.add({"image": r["image"], "listing": r["image"], "seller": r["seller_id"], "key": r["image"],
                "hashes": hash_image(open_image((SAMPLE / r["image"]).read_bytes()))} for r in labels)
+
+
+def bench_seller_edits(repeats: int = 2, sample_queries: int = 600, seed: int = 20, index_dir: str | None = None,
+                       only: tuple[str, ...] = ()) -> dict:
+    """Recall per edit (any match to the photo), the copies' wrong matches, and the share of
+    sample pictures with a match to an unrelated picture (their precision at the policy's
+    fixed thresholds); ``full frame only`` is the previous round's query and
+    ``without_detail`` the policy without the details' agreement, same index, same copies;
+    ``index_dir``: the index of the photos and the sample kept there (built when empty),
+    ``only``: these edits alone."""
+    photos = real_photos()
+    labels = sample_labels()
+    index = ImageIndex(Path(index_dir or __import__("tempfile").mkdtemp()))
+    if not index.pictures_of("astronaut"):
+        _add_photos_and_sample(index, photos, labels)
     others = list(photographs(("immunohistochemistry", "page", "text", "brick", "grass")).values())  # not indexed
     rng = random.Random(seed)
     out, seconds = {"photos": sorted(photos), "sample_pictures_indexed": len(labels)}, []
     for name, edit in catalogue(rng, others).items():
+        if only and name not in only:
+            continue
         found, before, no_detail, wrong, wrong_no_detail = [], [], [], 0, 0
         for photo_name, photo in photos.items():
             for _ in range(repeats):
@@ -441,12 +451,14 @@ def main() -> None:
     p.add_argument("--draws", type=int, default=2, help="seller edits: copies of each photo per edit")
     p.add_argument("--sample-queries", type=int, default=600, help="seller edits: sample pictures asked for false matches")
     p.add_argument("--seed", type=int, default=20, help="seller edits: the edits' random parameters")
+    p.add_argument("--index", help="seller edits: keep the index of the photos and the sample in this folder (reused)")
+    p.add_argument("--edits", nargs="*", default=(), help="seller edits: only these edits (names of edits.catalogue)")
     args = p.parse_args()
     report = {}
     benches = () if args.only_ocr else (("hashing", bench_hashing), ("index", bench_index), ("matching", bench_matching),
                                          ("seller_edits", bench_seller_edits))
     if args.only_seller_edits:
-        benches = (("seller_edits", lambda: bench_seller_edits(args.draws, args.sample_queries, args.seed)),)
+        benches = (("seller_edits", lambda: bench_seller_edits(args.draws, args.sample_queries, args.seed, args.index, tuple(args.edits))),)
     for name, bench in benches:
         start, cpu = time.perf_counter(), time.process_time()
         report[name] = bench()
