@@ -238,7 +238,9 @@ _NUMERAL_TOKEN = "(?:하나|다섯|여섯|일곱|여덟|아홉|[공영빵일이�
 # and the engine skips to those characters (a class among words makes it try every position).
 _FIRST_NUMERAL_TOKEN = f"(?:하나|다섯|여섯|일곱|여덟|아홉|{'|'.join('공영빵일이삼사오육륙칠팔구둘셋넷0123456789')})"
 # Only runs long enough to be a number reach Python (numeral syllables are common in words).
-_NUMERAL_RUN = lazy(f"{_FIRST_NUMERAL_TOKEN}(?:{SEP}{{0,3}}{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}")
+# Possessive: no separator starts a token, and nothing follows the run, so giving back
+# characters never finds another match; the engine just stops retrying.
+_NUMERAL_RUN = lazy(f"{_FIRST_NUMERAL_TOKEN}(?:{SEP}{{0,3}}+{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}+")
 _NUMERAL_TOKENS = lazy(_NUMERAL_TOKEN)
 
 

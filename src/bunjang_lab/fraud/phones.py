@@ -68,7 +68,7 @@ def written_numbers(text: str, skip: Sequence[tuple[int, int]] = ()) -> Iterator
     """Every phone-shaped or account-shaped number written in ``text``, in order, but IP
     addresses and the numbers starting inside one of the ``skip`` spans (links)."""
     for run in _NUMBER.finditer(text):
-        if IP_ADDRESS.fullmatch(run.group()) or any(a <= run.start() < b for a, b in skip):
+        if any(a <= run.start() < b for a, b in skip) or IP_ADDRESS.fullmatch(run.group()):  # (the cheaper test first)
             continue
         offset = run.start()
         # dates inside a run ("2025.01.03 ~ 2025.01.05") are no one's digits: their groups are left out

@@ -26,6 +26,7 @@ linear time; input is cut at :data:`MAX_CHARS`.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from bunjang_lab.fraud import categories as cat
@@ -138,10 +139,13 @@ class Detector(NamedTuple):
         return None
 
 
+_SPAN = re.Match.span  # map(_SPAN, matches): a match's span without a generator's frame per match
+
+
 def _scan_start(message: _Message, words: frozenset[str], reach: int) -> int:
     """Where a search for an expression holding one of ``words`` starts: ``reach``
     characters before the first of them in the text (what comes before cannot match)."""
-    return max(0, min(message.text.find(word) for word in words & message.words) - reach)
+    return max(0, min(map(message.text.find, words & message.words)) - reach)
 
 
 def first_match(pattern: str | LazyPattern, words: Iterable[str], quiet_in: frozenset[str] = frozenset(),
@@ -154,7 +158,7 @@ def first_match(pattern: str | LazyPattern, words: Iterable[str], quiet_in: froz
 
     def find(message: _Message) -> Iterator[Span]:
         start = 0 if reach is None else _scan_start(message, words, reach)
-        return (match.span() for match in compiled.finditer(message.text, start))
+        return map(_SPAN, compiled.finditer(message.text, start))
 
     return Detector(find, words, quiet_in)
 
