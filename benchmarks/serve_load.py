@@ -25,7 +25,11 @@ issue 23's targets, met or not, per backend. About four minutes with the default
 
     .venv/bin/python benchmarks/serve_load.py [--users 20000] [--items 10000] [--seconds 5]
         [--connections 32] [--workers 2] [--rates 500,2100] [--text-rate 500] [--publish-rate 400]
-        [--backends sqlite,redis] [--rules-only]
+        [--backends sqlite,redis] [--rules-only] [--campaigns 30]
+
+Like production, the cache holds live ad campaigns (``--campaigns``, 0 for none; targeted
+by category, gender and age, cpc and cpm, budgets the run cannot spend), so recommend's
+answers carry the auction's ads; the run checks they do before measuring.
 """
 
 from __future__ import annotations
@@ -369,12 +373,46 @@ def cli_lookups(url: str, users: int, n: int) -> dict:
     return timed_processes([score + [f"u{rng.randrange(1, users)}"] for _ in range(n)])
 
 
+def bench_campaigns(count: int, items: int) -> list:
+    """``count`` live campaigns of two listings each, their targeting varied (all, a category,
+    a gender, an age band), cpc or cpm, bids spread so the auction has an order to find."""
+    from bunjang_lab.ads.campaigns import Campaign
+
+    rng = random.Random(26)
+    targeting = [{}, {"categories": ("shoes",)}, {"categories": ("bags",)}, {"genders": ("F",)},
+                 {"genders": ("M",)}, {"age_bands": ("20s", "30s")}]
+    return [Campaign(campaign_id=f"bench{k:03d}", seller_id=f"seller{k}", item_ids=tuple(f"i{rng.randrange(items)}" for _ in range(2)),
+                     billing="cpm" if k % 4 == 3 else "cpc", bid=rng.randrange(80, 600) * (10 if k % 4 == 3 else 1),
+                     daily_budget=10**9, start_ms=0, **targeting[k % len(targeting)])
+            for k in range(count)]
+
+
+def check_ads(url: str, users: int) -> int:
+    """Ad entries in ten users' recommend answers (through the command's function); fails with none."""
+    from bunjang_lab.serving.ads import recommend_answer
+
+    with open_cache(url) as cache, cache.snapshot() as snap:
+        found = sum(entry.get("ad", False) for u in range(1, 11)
+                    for entry in recommend_answer(cache, snap, {"user_id": f"u{u % users}", "k": "20"})["items"])
+    if not found:
+        raise SystemExit("the live campaigns put no ad in the recommend answers")
+    return found
+
+
 def measure(name: str, url: str, args, run_a: Path, run_b: Path, log: Path) -> dict:
     publish_run(run_a, url, keep=3)
+    ads_in_ten_answers = 0
+    if args.campaigns:
+        from bunjang_lab.serving.ads import load_campaigns
+
+        with open_cache(url) as cache:
+            load_campaigns(cache, bench_campaigns(args.campaigns, args.items))
+        ads_in_ten_answers = check_ads(url, args.users)
     in_process = app_in_process(url, args.users, args.items, args.rules_only)
     print(name, "app in process", in_process, file=sys.stderr)
     service = Service(url, args.workers, log, args.rules_only)
-    row: dict = {"text model": service.health["models"]["text"], "app in process (no sockets)": in_process}
+    row: dict = {"text model": service.health["models"]["text"], "live campaigns": args.campaigns,
+                 "ads in ten recommend answers": ads_in_ten_answers, "app in process (no sockets)": in_process}
     try:
         make = routes(args.users, args.items)
 
@@ -525,6 +563,7 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=20, help="CLI processes per backend")
     ap.add_argument("--backends", default="sqlite,redis")
     ap.add_argument("--rules-only", action="store_true", help="score texts with the rules alone (default: the installed model)")
+    ap.add_argument("--campaigns", type=int, default=30, help="live ad campaigns in the cache (0: none, no ads in the answers)")
     args = ap.parse_args()
     run_a = synthetic_run(args.users, args.items)
     run_b = synthetic_run_seeded(args.users, args.items, seed=1)
