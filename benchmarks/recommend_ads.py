@@ -1,6 +1,7 @@
 """Ads in the feed's own answer: what they cost `score recommend` and the service's recommend.
 
     .venv/bin/python benchmarks/recommend_ads.py [--runs 15] [--calls 3000]
+    .venv/bin/python benchmarks/recommend_ads.py --service-only 30 [--batches 12] [--calls 300]
 
 On a SQLite cache of the test run (``bunjang_lab.testing.write_run``), in a temporary folder:
 
@@ -10,6 +11,11 @@ On a SQLite cache of the test run (``bunjang_lab.testing.write_run``), in a temp
   HTTP): CPU per answer, held feed bytes (no campaign) against the feed with its ads;
 * ``serving.ads.ads_for`` in process, the plain auction against the held vectorised index,
   by number of live campaigns (where ``PLAIN_CAMPAIGNS`` comes from).
+
+With ``--service-only N`` only the service's recommend, on a smaller serve_load world
+(``write_run``, 2,000 users, 1,000 items, dim 16) without campaigns and then with serve_load's
+N targeted campaigns: CPU per answer of ``--batches`` batches each, so two source trees run at
+the same time give paired batches (``docs/benchmarks.md``).
 
 Prints one JSON object. Wall times depend on the machine's load; CPU times less so.
 """
@@ -63,11 +69,46 @@ def service_cpu_us(service: Service, calls: int) -> float:
     return round((time.process_time() - started) / calls * 1e6, 1)
 
 
+def service_batches(campaigns: int, batches: int, calls: int) -> dict:
+    """CPU us per answer of the service's recommend, per batch of ``calls`` (200 users in turn)."""
+    from serve_load import bench_campaigns
+
+    from bunjang_lab.serving.ads import load_campaigns
+
+    folder = Path(tempfile.mkdtemp(prefix="recommend_ads-"))
+    url = f"sqlite:///{folder / 'cache.sqlite'}"
+    publish_run(write_run(folder / "run", users=2000, items=1000, home_size=50, candidates=100, related=20, dim=16), url)
+    service = Service(Settings(cache_url=url, rules_only=True, access_log=False))
+    service.cache.start()
+    answer, out = service.recommend(), {}
+
+    def batch() -> float:
+        started = time.process_time()
+        for k in range(calls):
+            answer({"user_id": f"u{k % 200}", "k": "20"})
+        return round((time.process_time() - started) / calls * 1e6, 1)
+
+    for case in ("no campaign", f"{campaigns} campaigns"):
+        if campaigns and case != "no campaign":
+            with open_cache(url) as cache:
+                load_campaigns(cache, bench_campaigns(campaigns, 1000))
+        batch()   # warm: memo, held answers and indexes
+        out[case] = [batch() for _ in range(batches)]
+    out["ads in the last answer"] = sum(e.get("ad", False) for e in json.loads(answer({"user_id": "u7", "k": "20"}))["items"])
+    service.cache.close()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=15, help="whole-process runs per case")
-    ap.add_argument("--calls", type=int, default=3000, help="in-process answers per case")
+    ap.add_argument("--calls", type=int, default=3000, help="in-process answers per case (per batch with --service-only)")
+    ap.add_argument("--service-only", type=int, metavar="N", help="only the service's recommend, with N campaigns")
+    ap.add_argument("--batches", type=int, default=12, help="batches per case with --service-only")
     args = ap.parse_args()
+    if args.service_only is not None:
+        print(json.dumps(service_batches(args.service_only, args.batches, args.calls)))
+        return
     folder = Path(tempfile.mkdtemp(prefix="recommend_ads-"))
     url = f"sqlite:///{folder / 'cache.sqlite'}"
     publish_run(write_run(folder / "run", items=200), url)

@@ -94,7 +94,7 @@ def placements(campaigns: Sequence[Campaign], request: Request, pctr: Mapping[tu
     context = {p for c in request.categories for p in prefixes(c)}
     keys = set(query_keys(request.query))
     seen = request.seen or {}
-    reserved, auctioned = [], []   # (campaign order, pair order, campaign, item, pctr)
+    reserved, auctioned = [], []   # (campaign order, pair order, campaign, item, pctr[, value])
     pair = 0
     for order, c in enumerate(campaigns):
         reserve = reserve_cpm if c.billing == "cpm" else reserve_cpc
@@ -104,15 +104,17 @@ def placements(campaigns: Sequence[Campaign], request: Request, pctr: Mapping[tu
               and (request.surface != "search" or not c.keywords
                    or not keys.isdisjoint(k.casefold().strip() for k in c.keywords))
               and not seen.get(c.campaign_id, 0) >= frequency_cap)
+        if not ok:   # the pair counter only orders one campaign's listings: skipping a campaign keeps that
+            continue
         for item in dict.fromkeys(c.item_ids):
             pair += 1
-            if not ok or (available is not None and not available(item)):
+            if available is not None and not available(item):
                 continue
             q = pctr[(c.campaign_id, item)]
             if c.billing == "hourly":
                 reserved.append((order, pair, c, item, q))
             elif q >= relevance_floor:
-                auctioned.append((order, pair, c, item, q))
+                auctioned.append((order, pair, c, item, q, _value(c, q, policy, prior_ctr)))
     chosen, taken = [], set()
     for order, _, c, item, q in sorted(reserved, key=lambda r: (-r[2].bid, r[0], -r[4])):
         if order not in taken and len(chosen) < slots:   # hourly reservations: highest hourly price first
@@ -122,7 +124,7 @@ def placements(campaigns: Sequence[Campaign], request: Request, pctr: Mapping[tu
     if open_slots <= 0:
         return chosen
     ranked, taken = [], set()
-    for order, pair, c, item, q in sorted(auctioned, key=lambda r: (-_value(r, policy, prior_ctr), r[0], r[1])):
+    for order, pair, c, item, q, _ in sorted(auctioned, key=lambda r: (-r[5], r[0], r[1])):
         if order not in taken:   # each campaign on its best listing
             taken.add(order)
             ranked.append((c, item, q))
@@ -151,6 +153,5 @@ def _rank_quality(c: Campaign, q: float, policy: str, prior_ctr: float) -> float
     return prior_ctr if policy == "bid_only" else q
 
 
-def _value(entry: tuple, policy: str, prior_ctr: float) -> float:
-    c, q = entry[2], entry[4]
+def _value(c: Campaign, q: float, policy: str, prior_ctr: float) -> float:
     return float(c.bid) * _rank_quality(c, q, policy, prior_ctr)

@@ -15,10 +15,11 @@ of one campaign (or retries of one event) all count exactly once, on SQLite and 
 from __future__ import annotations
 
 import math
+import operator
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from bunjang_lab.ads.blend import DEFAULT_MAX_SHARE, DEFAULT_POSITIONS, blend
 from bunjang_lab.ads.campaigns import STOPPED, Campaign, apply_campaign_event
@@ -144,11 +145,14 @@ def forget_ad_days(cache: Cache, before_day: str, batch: int = 1000) -> int:
     return len(old)
 
 
-def _context(snap: Snapshot, surface: str, user_id: str, item_id: str | None) -> tuple[str, str, tuple[str, ...]]:
-    """(gender, age band, categories) the targeting matches: the viewer's segment; the viewed
-    listing's category (detail) or the viewer's recent categories (home)."""
-    wanted = [keys.user(user_id)] + ([keys.item_vector(item_id)] if surface == "detail" and item_id else [])
-    user, *item = snap.get_many(wanted)
+def _context_keys(surface: str, user_id: str, item_id: str | None) -> list[str]:
+    """The keys :func:`_context` reads: the viewer's record, and the viewed listing's vector (detail)."""
+    return [keys.user(user_id)] + ([keys.item_vector(item_id)] if surface == "detail" and item_id else [])
+
+
+def _context(surface: str, user: dict | None, *item: dict | None) -> tuple[str, str, tuple[str, ...]]:
+    """(gender, age band, categories) the targeting matches, from the values of :func:`_context_keys`:
+    the viewer's segment; the viewed listing's category (detail) or the viewer's recent categories (home)."""
     user = user or {}
     gender, _, band = (user.get("segment") or "unknown|unknown").partition("|")
     if surface == "detail":
@@ -194,10 +198,14 @@ def _index(cache: Cache, snap: Snapshot, listed: dict, relevance_floor: float) -
     index = _AdIndex(auction, vectors, np.array([float(v.get("b", 0.0)) if v else 0.0 for v in found]),
                      np.array([v is not None for v in found], dtype=bool),
                      np.array([c.daily_budget for c in auction.campaigns_], dtype=np.float64))
+    _hold(held_as, index)
+    return index
+
+
+def _hold(held_as: tuple, index) -> None:
     _HELD[held_as] = index
     while len(_HELD) > HELD_INDEXES:
         _HELD.popitem(last=False)
-    return index
 
 
 def campaign_list(snap: Snapshot) -> dict | None:
@@ -206,10 +214,10 @@ def campaign_list(snap: Snapshot) -> dict | None:
     return listed if listed and listed["ids"] else None
 
 
-PLAIN_CAMPAIGNS = 8
-"""Up to this many live campaigns, reading them all and running the plain auction costs a
-long-lived process less than the vectorised index's numpy calls (about 10 where they cross,
-``docs/benchmarks.md``)."""
+PLAIN_CAMPAIGNS = 64
+"""Up to this many live campaigns, the plain auction over the held campaigns (reading every
+spend) costs a long-lived process less than the vectorised index's numpy calls (they cross
+between 64 and 128 on the serve_load world, ``docs/benchmarks.md``)."""
 
 SHORTLIST = 4
 """Campaigns ranked per slot before budgets and availability are read (see :func:`ads_for`)."""
@@ -217,7 +225,7 @@ SHORTLIST = 4
 
 def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
             now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST,
-            snap: Snapshot | None = None, plain: bool | None = None) -> list[dict]:
+            snap: Snapshot | None = None, plain: bool | None = None, listed: dict | None = None) -> list[dict]:
     """The ads of one request on ``surface`` (home, search, detail), best slot first, each
     ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
 
@@ -241,11 +249,11 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
         with cache.snapshot() as opened:
             return ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots,
                            relevance_floor=relevance_floor, shortlist=shortlist, snap=opened, plain=plain)
-    listed = campaign_list(snap)
+    listed = listed or campaign_list(snap)
     if listed is None:
         return []
     if plain or plain is None and len(listed["ids"]) <= PLAIN_CAMPAIGNS:
-        placements = _plain_placements(snap, listed, surface, user_id, item_id, query, now_ms, slots, relevance_floor)
+        placements = _plain_placements(cache, snap, listed, surface, user_id, item_id, query, now_ms, slots, relevance_floor)
     else:
         placements = _placements(cache, snap, listed, surface, user_id, item_id, query, now_ms, slots,
                                  relevance_floor, shortlist)
@@ -257,33 +265,79 @@ def _calibrated(score: float, calibration: Mapping) -> float:
     return 1 / (1 + math.exp(-(calibration["slope"] * score + calibration["intercept"])))
 
 
-def _plain_placements(snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None, query: str,
-                      now_ms: int, slots: int, relevance_floor: float) -> list:
-    """:func:`ads_for`'s auction in the standard library, reading every campaign."""
+@dataclass
+class _PlainIndex:
+    """What the plain auction reads that changes only with a campaign event or a publish: the
+    campaigns, their listings not flagged in the version, and those listings' vectors and
+    biases (None where the version has none)."""
+
+    campaigns: list
+    items: list
+    flagged: frozenset
+    vectors: dict   # listing -> (vector, bias), for those the version has
+
+
+class _Computed(dict):
+    """A mapping whose values are computed when first asked (the auction asks the pCTR of the
+    pairs its rules leave in, not every campaign's)."""
+
+    def __init__(self, compute: Callable[[Any], Any]):
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key):
+        self[key] = value = self.compute(key)
+        return value
+
+
+def _plain_index(cache: Cache, snap: Snapshot, listed: dict) -> _PlainIndex:
+    held_as = (cache.url, snap.version, listed["stamp"], "plain")
+    held = _HELD.get(held_as)
+    if held is None:
+        campaigns = [Campaign.from_json(v) for v in snap.live_many([keys.ad_campaign(c) for c in listed["ids"]])
+                     if v is not None]
+        every = list(dict.fromkeys(i for c in campaigns for i in c.item_ids))
+        flagged = frozenset(i for i, f in zip(every, snap.get_many([keys.flag(i) for i in every])) if f is not None)
+        items = [i for i in every if i not in flagged]
+        vectors = {i: (tuple(v["v"]), float(v.get("b", 0.0)))
+                   for i, v in zip(items, snap.get_many([keys.item_vector(i) for i in items])) if v}
+        held = _PlainIndex(campaigns, items, flagged, vectors)
+        _hold(held_as, held)
+    return held
+
+
+def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None,
+                      query: str, now_ms: int, slots: int, relevance_floor: float) -> list:
+    """:func:`ads_for`'s auction in the standard library, reading every campaign's spend (the
+    campaigns' terms, listings' flags and vectors held per version and campaign list)."""
     from bunjang_lab.ads.pacing import Pacer
     from bunjang_lab.ads.plain_auction import Request, placements
 
     day = kst_day(now_ms)
-    campaigns = [Campaign.from_json(v) for v in snap.live_many([keys.ad_campaign(c) for c in listed["ids"]])
-                 if v is not None]
-    items = list(dict.fromkeys(i for c in campaigns for i in c.item_ids))
-    gender, band, categories = _context(snap, surface, user_id, item_id)
-    user_vector, *vectors = snap.get_many([keys.user_vector(user_id)] + [keys.item_vector(i) for i in items])
-    calibration, seen, *spends = snap.live_many([keys.AD_CALIBRATION, keys.ad_seen(user_id, day)]
-                                                + [keys.ad_spend(c.campaign_id, day) for c in campaigns])
+    index = _plain_index(cache, snap, listed)
+    campaigns, items = index.campaigns, index.items
+    # one read: the viewer's vector and context, the calibration, the frequency counts, the spends
+    # and the listings gone since
+    (user_vector, *context), live = snap.get_many_and_live(
+        [keys.user_vector(user_id)] + _context_keys(surface, user_id, item_id),
+        [keys.AD_CALIBRATION, keys.ad_seen(user_id, day)] + [keys.ad_spend(c.campaign_id, day) for c in campaigns]
+        + [keys.unavailable(i) for i in items])
+    gender, band, categories = _context(surface, *context)
+    calibration, seen, spends, gone = live[0], live[1], live[2:2 + len(campaigns)], live[2 + len(campaigns):]
     share = Pacer((calibration or {}).get("curve")).allowed_share(now_ms)
-    budget_left = {c.campaign_id: c.daily_budget * share - DayState.from_json(s).spent_milli / 1000
+    budget_left = {c.campaign_id: c.daily_budget * share - (DayState.from_json(s).spent_milli / 1000 if s else 0)
                    for c, s in zip(campaigns, spends)}
-    item_pctr = {}
-    for item, v in zip(items, vectors):
-        usable = user_vector is not None and calibration and v is not None and len(v["v"]) == len(user_vector)
-        item_pctr[item] = _calibrated(sum(a * b for a, b in zip(v["v"], user_vector)) + float(v.get("b", 0.0)),
-                                      calibration) if usable else PRIOR_CTR
-    pctr = {(c.campaign_id, i): item_pctr[i] for c in campaigns for i in c.item_ids}
-    hidden = unavailable(snap, items)
+
+    def pair_pctr(pair: tuple[str, str]) -> float:
+        vector = index.vectors.get(pair[1])
+        if user_vector is None or not calibration or vector is None or len(vector[0]) != len(user_vector):
+            return PRIOR_CTR
+        return _calibrated(sum(map(operator.mul, vector[0], user_vector)) + vector[1], calibration)
+
+    hidden = index.flagged.union(i for i, g in zip(items, gone) if g is not None)
     request = Request(user_id, surface, now_ms, gender, band, categories, query, seen or {})
-    return placements(campaigns, request, pctr, budget_left, lambda i: i not in hidden and i != item_id, slots=slots,
-                      relevance_floor=relevance_floor)
+    return placements(campaigns, request, _Computed(pair_pctr), budget_left, lambda i: i not in hidden and i != item_id,
+                      slots=slots, relevance_floor=relevance_floor)
 
 
 def _placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None, query: str,
@@ -297,7 +351,7 @@ def _placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, user_i
     day = kst_day(now_ms)
     index = _index(cache, snap, listed, relevance_floor)
     auction = index.auction
-    gender, band, categories = _context(snap, surface, user_id, item_id)
+    gender, band, categories = _context(surface, *snap.get_many(_context_keys(surface, user_id, item_id)))
     (user_vector,) = snap.get_many([keys.user_vector(user_id)])
     calibration, seen = snap.live_many([keys.AD_CALIBRATION, keys.ad_seen(user_id, day)])
     curve = (calibration or {}).get("curve")
@@ -402,25 +456,27 @@ def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None, plain: 
 def blended(cache: Cache, snap: Snapshot, organic: list[dict], surface: str, user_id: str, *,
             item_id: str | None = None, query: str = "", now_ms: int | None = None, slots: int = 2,
             positions=DEFAULT_POSITIONS, max_share: float = DEFAULT_MAX_SHARE,
-            plain: bool | None = None) -> tuple[list[dict], list[dict]]:
+            plain: bool | None = None, listed: dict | None = None) -> tuple[list[dict], list[dict]]:
     """``(ads, items)``: the request's ads (:func:`ads_for`) and ``organic`` (the list the
     surface shows) with them at ``positions``, marked ``"ad": true`` (:func:`~bunjang_lab.ads.blend.blend`;
     a list with no organic entry is the ads alone). The one place ads join a served list:
     ``score ads``, ``GET /api/v1/ads``, ``score recommend`` and ``GET /api/v1/recommend``."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     ads = ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots, snap=snap,
-                  plain=plain)
+                  plain=plain, listed=listed)
     if not ads:
         return ads, organic
     return ads, blend(organic, ads, positions, max_share) if organic else [{**ad, "ad": True} for ad in ads]
 
 
 def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int | None = None,
-                     plain: bool | None = None) -> dict:
+                     plain: bool | None = None, listed: dict | None = None) -> dict:
     """``score recommend`` and ``GET /api/v1/recommend``: the home feed
     (:func:`~bunjang_lab.serving.queries.recommend`) with the home surface's ads blended in
-    (:func:`blended`, default positions and share); ``explain`` describes the ads too."""
+    (:func:`blended`, default positions and share); ``explain`` describes the ads too.
+    ``listed``: the campaign list (:func:`campaign_list`) when the caller read it already."""
     answer = queries.recommend(snap, {**params, "explain": False})
-    _, items = blended(cache, snap, answer["items"], "home", answer["user_id"], now_ms=now_ms, plain=plain)
+    _, items = blended(cache, snap, answer["items"], "home", answer["user_id"], now_ms=now_ms, plain=plain,
+                       listed=listed)
     answer = {**answer, "items": items}
     return lookup.explained(snap, answer) if queries.flag(params.get("explain"), "explain") else answer

@@ -267,8 +267,9 @@ class Service:
 
         def answer(params: dict) -> bytes:
             with self.cache.snapshot() as snap:
-                if campaign_list(snap) is not None:
-                    return json_bytes(recommend_answer(self.cache, snap, params))
+                listed = campaign_list(snap)
+                if listed is not None:
+                    return json_bytes(recommend_answer(self.cache, snap, params, listed=listed))
             return feed(params)
 
         return answer
