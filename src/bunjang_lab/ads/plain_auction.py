@@ -78,6 +78,19 @@ def check_request(request: Request) -> None:
         raise InvalidInput(f"surface must be one of {SURFACES}, not {request.surface!r}")
 
 
+def audience(request: Request) -> tuple[str, str, frozenset[str]]:
+    """(gender, age band, categories with their parents) of ``request`` as targeting compares them."""
+    gender = request.gender if request.gender in segments.GENDERS else segments.UNKNOWN
+    band = request.age_band if request.age_band in segments.AGE_BANDS else segments.UNKNOWN
+    return gender, band, frozenset(p for c in request.categories for p in prefixes(c))
+
+
+def in_audience(c: Campaign, gender: str, band: str, context: frozenset[str]) -> bool:
+    """Does ``c``'s gender, age and category targeting take in this :func:`audience`?"""
+    return ((not c.genders or gender in c.genders) and (not c.age_bands or band in c.age_bands)
+            and (not c.categories or not context.isdisjoint(c.categories)))
+
+
 def placements(campaigns: Sequence[Campaign], request: Request, pctr: Mapping[tuple[str, str], float],
                budget_left: Mapping[str, float], available: Callable[[str], bool] | None = None, *, slots: int = 2,
                policy: str = "gsp_pctr", reserve_cpc: int = 50, reserve_cpm: int = 500,
@@ -89,9 +102,7 @@ def placements(campaigns: Sequence[Campaign], request: Request, pctr: Mapping[tu
     ``available(item_id)`` whether a listing can be bought now (None: all).
     """
     check_request(request)
-    gender = request.gender if request.gender in segments.GENDERS else segments.UNKNOWN
-    band = request.age_band if request.age_band in segments.AGE_BANDS else segments.UNKNOWN
-    context = {p for c in request.categories for p in prefixes(c)}
+    gender, band, context = audience(request)
     keys = set(query_keys(request.query))
     seen = request.seen or {}
     reserved, auctioned = [], []   # (campaign order, pair order, campaign, item, pctr[, value])
@@ -99,8 +110,7 @@ def placements(campaigns: Sequence[Campaign], request: Request, pctr: Mapping[tu
     for order, c in enumerate(campaigns):
         reserve = reserve_cpm if c.billing == "cpm" else reserve_cpc
         ok = (c.live_at(request.ts_ms) and budget_left.get(c.campaign_id, -1.0) > 0 and c.bid >= reserve
-              and c.seller_id != request.viewer_id and (not c.genders or gender in c.genders)
-              and (not c.age_bands or band in c.age_bands) and (not c.categories or not context.isdisjoint(c.categories))
+              and c.seller_id != request.viewer_id and in_audience(c, gender, band, context)
               and (request.surface != "search" or not c.keywords
                    or not keys.isdisjoint(k.casefold().strip() for k in c.keywords))
               and not seen.get(c.campaign_id, 0) >= frequency_cap)

@@ -18,7 +18,7 @@ import math
 import operator
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from bunjang_lab.ads.blend import DEFAULT_MAX_SHARE, DEFAULT_POSITIONS, blend
@@ -179,6 +179,7 @@ class _AdIndex:
 
 _HELD: "OrderedDict[tuple, _AdIndex]" = OrderedDict()
 HELD_INDEXES = 4
+HELD_AUDIENCES = 10_000
 
 
 def _index(cache: Cache, snap: Snapshot, listed: dict, relevance_floor: float) -> _AdIndex:
@@ -268,13 +269,27 @@ def _calibrated(score: float, calibration: Mapping) -> float:
 @dataclass
 class _PlainIndex:
     """What the plain auction reads that changes only with a campaign event or a publish: the
-    campaigns, their listings not flagged in the version, and those listings' vectors and
-    biases (None where the version has none)."""
+    campaigns, their listings flagged in the version, and their listings' vectors and biases."""
 
     campaigns: list
-    items: list
     flagged: frozenset
     vectors: dict   # listing -> (vector, bias), for those the version has
+    audiences: dict = field(default_factory=dict)
+
+    def taking_in(self, audience: tuple) -> tuple[list, list]:
+        """(campaigns, their unflagged listings) whose targeting takes in ``audience``
+        (:func:`~bunjang_lab.ads.plain_auction.audience`), campaigns in order: the others never
+        show to it, whatever their budget, so their spend is not read."""
+        from bunjang_lab.ads.plain_auction import in_audience
+
+        found = self.audiences.get(audience)
+        if found is None:
+            if len(self.audiences) >= HELD_AUDIENCES:
+                self.audiences.clear()
+            campaigns = [c for c in self.campaigns if in_audience(c, *audience)]
+            items = list(dict.fromkeys(i for c in campaigns for i in c.item_ids if i not in self.flagged))
+            found = self.audiences[audience] = (campaigns, items)
+        return found
 
 
 class _Computed(dict):
@@ -301,28 +316,28 @@ def _plain_index(cache: Cache, snap: Snapshot, listed: dict) -> _PlainIndex:
         items = [i for i in every if i not in flagged]
         vectors = {i: (tuple(v["v"]), float(v.get("b", 0.0)))
                    for i, v in zip(items, snap.get_many([keys.item_vector(i) for i in items])) if v}
-        held = _PlainIndex(campaigns, items, flagged, vectors)
+        held = _PlainIndex(campaigns, flagged, vectors)
         _hold(held_as, held)
     return held
 
 
 def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None,
                       query: str, now_ms: int, slots: int, relevance_floor: float) -> list:
-    """:func:`ads_for`'s auction in the standard library, reading every campaign's spend (the
-    campaigns' terms, listings' flags and vectors held per version and campaign list)."""
+    """:func:`ads_for`'s auction in the standard library: the campaigns' terms, listings' flags and
+    vectors held per version and campaign list; per request one live read of the spends (and
+    listings gone) of every campaign whose targeting takes the viewer in."""
     from bunjang_lab.ads.pacing import Pacer
-    from bunjang_lab.ads.plain_auction import Request, placements
+    from bunjang_lab.ads.plain_auction import Request, audience, placements
 
     day = kst_day(now_ms)
     index = _plain_index(cache, snap, listed)
-    campaigns, items = index.campaigns, index.items
-    # one read: the viewer's vector and context, the calibration, the frequency counts, the spends
-    # and the listings gone since
-    (user_vector, *context), live = snap.get_many_and_live(
-        [keys.user_vector(user_id)] + _context_keys(surface, user_id, item_id),
-        [keys.AD_CALIBRATION, keys.ad_seen(user_id, day)] + [keys.ad_spend(c.campaign_id, day) for c in campaigns]
-        + [keys.unavailable(i) for i in items])
+    user_vector, *context = snap.get_many([keys.user_vector(user_id)] + _context_keys(surface, user_id, item_id))
     gender, band, categories = _context(surface, *context)
+    request = Request(user_id, surface, now_ms, gender, band, categories, query)
+    campaigns, items = index.taking_in(audience(request))
+    # one live read: the calibration, the frequency counts, the spends and the listings gone since
+    live = snap.live_many([keys.AD_CALIBRATION, keys.ad_seen(user_id, day)]
+                          + [keys.ad_spend(c.campaign_id, day) for c in campaigns] + [keys.unavailable(i) for i in items])
     calibration, seen, spends, gone = live[0], live[1], live[2:2 + len(campaigns)], live[2 + len(campaigns):]
     share = Pacer((calibration or {}).get("curve")).allowed_share(now_ms)
     budget_left = {c.campaign_id: c.daily_budget * share - (DayState.from_json(s).spent_milli / 1000 if s else 0)
