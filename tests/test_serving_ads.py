@@ -91,6 +91,15 @@ def test_ad_events_are_charged_once_like_the_ledger_and_a_spent_budget_stops_ser
     assert state["spent_milli"] == build_ledger(frame)["charge_milli"].sum() == 1_170_000
 
 
+def test_a_budget_spent_after_the_campaigns_are_held_stops_serving_at_once(cache):
+    apply_event(cache, campaign("c1", "s9", ["i2"], bid=400, budget=1_000))
+    apply_event(cache, campaign("c2", "s8", ["i5"], bid=200))
+    assert served(cache) == [("c1", "i2"), ("c2", "i5")]            # the plain auction now holds the campaigns
+    for n in range(3):
+        apply_event(cache, ad("ad_click", n, "c1", "i2", 390))
+    assert served(cache) == [("c2", "i5")]                           # same version and campaign list: spend read anew
+
+
 def test_targeting_and_the_frequency_cap(cache):
     apply_event(cache, campaign("shoes", "s9", ["i2"], categories=["shoes"]))
     apply_event(cache, campaign("bags", "s8", ["i5"], bid=900, categories=["bags"]))
