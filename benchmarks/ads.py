@@ -31,7 +31,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -99,8 +98,8 @@ def latency(market, n_campaigns: int, requests: int, seed: int) -> dict:
     wall clock (what a caller waits, preemption on a loaded machine included) and this
     thread's CPU time (what the code costs)."""
     rng = np.random.default_rng(seed)
-    campaigns = [replace(c, billing="cpm" if c.billing == "cpm" else "cpc", categories=(), keywords=(), genders=(),
-                         age_bands=()) for c in market.campaigns[:n_campaigns]]
+    campaigns = [c._replace(billing="cpm" if c.billing == "cpm" else "cpc", categories=(), keywords=(), genders=(),
+                                 age_bands=()) for c in market.campaigns[:n_campaigns]]
     out = {}
     for policy in POLICIES:
         auction = Auction(slots=2, policy=policy, relevance_floor=0.0).fit(campaigns)

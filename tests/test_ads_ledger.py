@@ -30,8 +30,7 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 def served(tmp_path_factory):
     """A simulated day of ads (budgets tight enough to run out) ingested into a lake."""
     market = make_ad_market(n_users=400, n_campaigns=80, seed=3)
-    market.campaigns = [c.__class__(**{**c.__dict__, "daily_budget": max(c.bid, c.daily_budget // 20)})
-                        for c in market.campaigns]
+    market.campaigns = [c._replace(daily_budget=max(c.bid, c.daily_budget // 20)) for c in market.campaigns]
     requests = make_requests(market, 2_500, seed=4)
     day = run_ads(market, Auction(slots=2).fit(market.campaigns), requests,
                   lambda r, pairs: market.true_ctr(r.user, pairs, r.intent), Pacer(slack=0.2), seed=5)

@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from bunjang_lab.event_values import (BILLINGS, CAMPAIGN_ACTIONS, DECISIONS, GENDERS, MAX_EVENT_ID_CHARS,
+                                      REPORT_REASONS, STATUSES, TARGET_KINDS)
+
 MAX_LINE_BYTES = 1 << 20  # a line longer than this (without its newline) is quarantined
-MAX_EVENT_ID_CHARS = 128
 DEFAULT_MIN_TS = "2010-01-01T00:00:00Z"
 MAX_FUTURE_MS = 24 * 3600 * 1000  # events more than 24 h ahead of the ingest clock are rejected
 BLANK = " \t\r\n"  # what "empty" strips: a value made only of these characters is empty
@@ -46,13 +48,6 @@ CATEGORY_PATTERN = r"^[^>]+(>[^>]+)*$"
 # Image references that are already absolute: a POSIX path or a URL with a scheme.
 ABSOLUTE_REF_PATTERN = r"^(/|[A-Za-z][A-Za-z0-9+.-]*://)"
 
-STATUSES = ("active", "reserved", "sold", "removed")
-GENDERS = ("M", "F")
-BILLINGS = ("cpc", "cpm", "hourly")  # per click, per thousand impressions, per reserved hour
-CAMPAIGN_ACTIONS = ("pause", "resume", "stop")
-TARGET_KINDS = ("listing", "chat", "user")  # what a report or a moderation decision is about
-REPORT_REASONS = ("scam", "off_platform", "fake_item", "spam", "abusive", "other")
-DECISIONS = ("confirmed", "cleared")  # fraud confirmed, or the target cleared (also on appeal)
 
 
 @dataclass(frozen=True)

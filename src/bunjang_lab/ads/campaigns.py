@@ -16,21 +16,17 @@ pauses, resumes and stops of ``ad_campaign_status`` applied in time order.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from typing import NamedTuple
 
 from bunjang_lab.errors import InvalidInput
-from bunjang_lab.events import BILLINGS
+from bunjang_lab.event_values import BILLINGS
 
 ACTIVE, PAUSED, STOPPED = "active", "paused", "stopped"
 _STATUS_OF_ACTION = {"pause": PAUSED, "resume": ACTIVE, "stop": STOPPED}
 _LISTS = ("item_ids", "categories", "keywords", "genders", "age_bands")
 
 
-@dataclass(frozen=True)
-class Campaign:
-    """One campaign. ``bid`` is KRW per click (cpc), per 1,000 impressions (cpm) or per hour
-    (hourly); empty targeting tuples mean everyone."""
-
+class _Terms(NamedTuple):  # not a dataclass: importing dataclasses costs `score recommend` 10 ms
     campaign_id: str
     seller_id: str
     item_ids: tuple[str, ...]
@@ -45,16 +41,28 @@ class Campaign:
     age_bands: tuple[str, ...] = ()
     status: str = ACTIVE
 
-    def __post_init__(self):
+
+class Campaign(_Terms):
+    """One campaign. ``bid`` is KRW per click (cpc), per 1,000 impressions (cpm) or per hour
+    (hourly); empty targeting tuples mean everyone."""
+
+    __slots__ = ()
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls, *args, **kwargs)
         if self.billing not in BILLINGS:
             raise InvalidInput(f"campaign {self.campaign_id}: billing must be one of {BILLINGS}, not {self.billing!r}")
         if self.bid < 1 or self.daily_budget < 1:
             raise InvalidInput(f"campaign {self.campaign_id}: bid and daily budget must be at least 1 KRW")
         if not self.item_ids:
             raise InvalidInput(f"campaign {self.campaign_id}: promotes no listing")
+        return self
+
+    def _replace(self, **changes) -> "Campaign":  # namedtuple's own would skip the checks above
+        return type(self)(**{**self._asdict(), **changes})
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
     @classmethod
     def from_json(cls, value: Mapping) -> "Campaign":
@@ -77,7 +85,7 @@ def apply_campaign_event(current: Campaign | None, event: Mapping) -> Campaign |
     if current is not None and current.status == STOPPED:
         return current
     if event["type"] == "ad_campaign_status":
-        return None if current is None else replace(current, status=_STATUS_OF_ACTION[event["action"]])
+        return None if current is None else current._replace(status=_STATUS_OF_ACTION[event["action"]])
     end_ms = event.get("end_ms")
     return Campaign(
         campaign_id=str(event["campaign_id"]), seller_id=str(event["user_id"]), item_ids=_strings(event["item_ids"]),

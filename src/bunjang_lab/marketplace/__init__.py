@@ -10,7 +10,7 @@ profiles, weighted interactions) are built by :mod:`~bunjang_lab.marketplace.sta
 (('reserved', 'sold', 'removed'), ('sold', 'removed'))
 """
 
-from bunjang_lab.events import STATUSES
+from bunjang_lab.event_values import STATUSES
 
 # Positive interactions and how much each says about a taste; impressions say nothing on
 # their own. The ranker's training rows and real-time states use the same weights.

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from bunjang_lab.errors import InvalidInput
+from bunjang_lab.event_values import DECISIONS, TARGET_KINDS
 from bunjang_lab.serving import keys
 from bunjang_lab.serving.cache import Cache, Transaction
 
@@ -28,9 +29,6 @@ def apply_moderation(cache: Cache, event: Mapping, ts: float,
 
     A decision older than the target's latest one already applied changes nothing (``stale``).
     """
-    # the event contract loads only when a decision comes: `score text` reads the blocklist without it
-    from bunjang_lab.events import DECISIONS, TARGET_KINDS
-
     kind, target, decision = (str(event.get(f) or "") for f in ("target_kind", "target_id", "decision"))
     if kind not in TARGET_KINDS:
         raise InvalidInput(f"moderation target_kind {kind!r} is not one of {', '.join(TARGET_KINDS)}")

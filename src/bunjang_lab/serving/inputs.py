@@ -29,6 +29,7 @@ import json
 from typing import Any
 
 from bunjang_lab.errors import InvalidInput
+from bunjang_lab.event_values import MAX_EVENT_ID_CHARS
 
 MAX_TEXT_CHARS = 200
 """Longest short text: a typed prefix, a search query, a category, a status."""
@@ -58,10 +59,6 @@ def identifier(value: Any, name: str) -> str:
         raise InvalidInput(f"{name} must be a string id, got {_describe(value)}")
     if not value.strip():
         raise InvalidInput(f"{name} is empty")
-    # the longest user, item or event id: the event contract's bound, imported when an id is
-    # read (the contract's module costs 15 ms to import, and `score text` reads no id)
-    from bunjang_lab.events import MAX_EVENT_ID_CHARS
-
     if len(value) > MAX_EVENT_ID_CHARS:
         raise InvalidInput(f"{name} is {len(value)} characters long, over the {MAX_EVENT_ID_CHARS}-character limit")
     return utf8(value, name)

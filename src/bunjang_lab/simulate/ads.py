@@ -21,7 +21,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from heapq import heappop, heappush
 
 import numpy as np
@@ -353,7 +353,7 @@ class MarketplaceAds:
             gone = int(end[self.listing[cid]])
             if campaign.status == "active" and gone < until_ms:
                 stopped.append((max(gone, campaign.start_ms), campaign.seller_id, cid))
-                self.campaigns[cid] = replace(campaign, status="stopped")
+                self.campaigns[cid] = campaign._replace(status="stopped")
                 self._auction = None
         return stopped
 
