@@ -22,10 +22,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, replace
-from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from bunjang_lab.errors import InvalidInput
 from bunjang_lab.fraud import categories, store
@@ -39,8 +37,7 @@ MIN_PRECISION = 0.9  # share of the decided texts it fires on that moderators co
 MIN_FIRED = 20       # decided texts it must have fired on before its precision counts
 
 
-@dataclass(frozen=True)
-class ShadowRule:
+class _Terms(NamedTuple):  # not a dataclass: importing dataclasses cost every `score text` 7 ms
     code: str
     category: str
     weight: float
@@ -49,7 +46,12 @@ class ShadowRule:
     since: str | None = None  # decisions from this time on judge it (ISO date or time)
     tracked: dict | None = None  # the last count: decisions, fired, confirmed, precision, recall
 
-    def __post_init__(self):
+
+class ShadowRule(_Terms):
+    __slots__ = ()
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls, *args, **kwargs)
         if self.code in RULES:
             raise InvalidInput(f"{self.code!r} is already a rule's code")
         if self.category not in categories.TEXT_CATEGORIES:
@@ -62,13 +64,17 @@ class ShadowRule:
             re.compile(self.pattern)
         except re.error as exc:
             raise InvalidInput(f"pattern of {self.code!r} is not a regular expression: {exc}") from None
+        return self
 
-    @cached_property
+    def _replace(self, **changes) -> "ShadowRule":  # namedtuple's own would skip the checks above
+        return type(self)(**{**self._asdict(), **changes})
+
+    @property
     def compiled(self) -> re.Pattern:
-        return re.compile(self.pattern)
+        return re.compile(self.pattern)  # re keeps the compiled expression
 
     def with_status(self, status: str, tracked: dict | None = None) -> "ShadowRule":
-        return replace(self, status=status, tracked=tracked if tracked is not None else self.tracked)
+        return self._replace(status=status, tracked=tracked if tracked is not None else self.tracked)
 
 
 class ShadowBook:
@@ -108,7 +114,7 @@ def save(rules: Sequence[ShadowRule], models_dir: str | os.PathLike | None = Non
 
     path = store.root(models_dir) / FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    files.write_json(path, [asdict(rule) for rule in rules])
+    files.write_json(path, [rule._asdict() for rule in rules])
     return path
 
 
