@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bunjang_lab.fraud.mask import mask
@@ -121,3 +121,32 @@ def test_literal_first_spelling_finds_the_same_handles(text):
                          rf"[^0-9a-z가-힣]{{0,3}}({HANDLE})")
     expected = [(m.span(), m.span(1)) for m in grouped.finditer(text)]
     assert [(m.span(), m.span(m.lastindex)) for m in HANDLE_AFTER.finditer(text)] == expected
+
+
+_PAYMENT_PIECE = st.sampled_from([
+    "선입금", "선 송금", "입금", "송금", "이체", "먼저", "부터", "계좌", "계좌로", "통장으로", "무통장", "토스", "현금", "만", "으로",
+    "로", "에", "번호", "바로", "보내", "넣어", "쏴", "해", "하", "주세요", "주시면", "부탁", "보증금", "예약금 만원", "2만원", "돈",
+    "반값", "확인 후", "되는 대로", "발송", "택배", "알려", "드릴게요", "상품권", "핀 번호", "코인", "atm", "받아요", "pay", "me",
+    "first", "up front", "send the money", "to my bank account", "transfer only", "카톡", "카카오톡", "kakao", "카카오페이", "연락",
+    "문의는", "대화", "아이디", "프로필", "추가", "안전결제", "번개페이", "수수료", "아까워서", "말고", "대신", "없이", "🙅", "❌",
+    "요", "다", "가능해요", "되나요", "현금", "직접", "바로", "deposit", "wire",
+])
+PAYMENT_TEXT = st.lists(st.tuples(_PAYMENT_PIECE, st.sampled_from(["", " ", "\n", "?", ".", ","])).map("".join),
+                        max_size=10).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(PAYMENT_TEXT, st.integers(0, 30))
+@example("입금 먼저 주세요, 계좌로 주세요", 0)  # two branches match at the same place: the first one listed wins
+@example("연락은 카톡 주세요", 0)
+def test_alternations_find_what_the_whole_expression_finds(text, start):
+    """The prepayment and KakaoTalk-contact expressions, found family by family (each family
+    compiled only when one of its words is where a match could start), match exactly like
+    the whole alternation compiled as one expression, from any start."""
+    import re
+
+    from bunjang_lab.fraud import rules
+
+    for alternation in (rules._PREPAY, rules._KAKAO_CONTACT):
+        whole = re.compile(alternation.pattern)
+        assert [m.span() for m in alternation.finditer(text, start)] == [m.span() for m in whole.finditer(text, start)]

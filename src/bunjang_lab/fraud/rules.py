@@ -36,8 +36,8 @@ from bunjang_lab.fraud.links import OWNED_SITE_CODES, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS, NOT_HANDLES,
-    TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped,
+    AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, Alternation, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS,
+    NOT_HANDLES, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped, words_then,
 )
 from bunjang_lab.fraud.phones import WrittenNumber, after_serial_label, is_korean_mobile, written_numbers
 
@@ -148,22 +148,24 @@ def _scan_start(message: _Message, words: frozenset[str], reach: int) -> int:
     return max(0, min(map(message.text.find, words & message.words)) - reach)
 
 
-def first_match(pattern: str | LazyPattern, words: Iterable[str], quiet_in: frozenset[str] = frozenset(),
-                reach: int | None = None) -> Detector:
-    """Each match of ``pattern``, on texts holding one of ``words``. With ``reach``, every
-    match holds one of ``words`` at most ``reach`` characters after its start, and the
-    search starts there."""
+def first_match(pattern: str | LazyPattern | Alternation, words: Iterable[str], quiet_in: frozenset[str] = frozenset(),
+                reach: int | None = None, needs: tuple[str, ...] = ()) -> Detector:
+    """Each match of ``pattern``, on texts holding one of ``words`` (and one of ``needs``
+    when given: strings one of which is in every match). With ``reach``, every match holds
+    one of ``words`` at most ``reach`` characters after its start, and the search starts there."""
     compiled = lazy(pattern) if isinstance(pattern, str) else pattern
     words = frozenset(words)
 
     def find(message: _Message) -> Iterator[Span]:
+        if needs and not any(map(message.text.__contains__, needs)):
+            return iter(())
         start = 0 if reach is None else _scan_start(message, words, reach)
         return map(_SPAN, compiled.finditer(message.text, start))
 
     return Detector(find, words, quiet_in)
 
 
-def request(pattern: str | LazyPattern, words: Iterable[str], reach: int | None = None) -> Detector:
+def request(pattern: str | LazyPattern | Alternation, words: Iterable[str], reach: int | None = None) -> Detector:
     """:func:`first_match` for a request without an identifier: quiet when the writer asks
     about it, refuses it or warns about it."""
     return first_match(pattern, words, REQUEST_CONTEXTS, reach)
@@ -306,14 +308,15 @@ _CONTACT_REQUEST = (
     r"(?:아이디|아디|id(?<![a-z]id)(?![a-z]))[은는이가]? ?(?:프로필|프사|상메|상태 ?메시지|소개|닉네임|대화명|bio))"
 )
 _KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마))"
-# The expressions below are spelled with literal_first where every branch can start with
-# a word (several times faster).
+# The expressions below start every branch with a word (several times faster): one family of
+# words spelled words_then, several families an Alternation (a branch per family, so no rest
+# is compiled once per word).
 _KAKAO_ID = lazy(rf"{KAKAO}{_KAKAO_NOT}{_ID_GAP}{{0,12}}?({HANDLE})|({HANDLE}){_ID_GAP}{{0,8}}?{KAKAO}{_KAKAO_NOT}")
-_KAKAO_CONTACT = lazy(
-    literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}{_GAP}{{0,8}}?{_CONTACT_REQUEST}") + "|"
-    + literal_first(("연락", "문의", "대화"), rf"[은는]?{_GAP}{{0,6}}?{KAKAO}{_KAKAO_NOT}")
-)
 _KAKAO_TRIGGERS = ("카톡", "카카오", "kakao", "katalk", "ka톡")
+_KAKAO_CONTACT = Alternation(
+    (KAKAO_WORDS, rf"{_KAKAO_NOT}{_GAP}{{0,8}}?{_CONTACT_REQUEST}", ""),
+    (("연락", "문의", "대화"), rf"[은는]?{_GAP}{{0,6}}?{KAKAO}{_KAKAO_NOT}", ""),
+)
 _TELEGRAM_TRIGGERS = ("텔레", "telegram", "tg")
 _WECHAT_TRIGGERS = ("위챗", "wechat", "weixin", "微信")
 _WHATSAPP_TRIGGERS = ("wa.me", "왓츠앱", "whatsapp", "whats app")
@@ -336,31 +339,33 @@ _PLEASE_PAY = r"(?:주세요|주시면|주셔야|줘|주셈|부탁|바랍|주시
 _UPFRONT_SUMS = ("돈", "대금", "금액", "계약금", "예약금", "보증금", "예치금", "착수금", "반값", "절반", "현금", "잔금")
 # Ways to pay outside the platform that are no bank transfer (gift-card PINs, coins, cash machines).
 _OUTSIDE_MEANS = ("상품권", "핀 ?번호", "기프티콘", "기프트 ?카드", "gift ?card", "코인", "usdt", "페이코", "atm")
-_PREPAY = lazy("|".join((
+_PREPAY = Alternation(
     # not 선결제: paying first into the safe payment is how the platform works
-    r"선 ?입금|선 ?송금|입금 ?먼저|송금 ?먼저|이체 ?먼저|먼저 ?(?:입금|송금|이체)|입금 ?부터|송금 ?부터|이체 ?부터",
-    literal_first(("계좌 ?이체", "계좌", "무통장 ?(?:입금)?", "현금 ?입금", *_MONEY_WORDS), " ?(?:으로|로)? ?만(?![가-힣])"),
-    literal_first(("계좌", "통장", "무통장", "토스"),  # 토스: the transfer app
-                  rf"(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?(?:입금|송금|이체|보내|넣어)[가-힣]{{0,3}} ?{_PLEASE_PAY}"),
-    r"계좌로 ?(?:주세요|주시면|줘|부탁)|통장으로 ?(?:주세요|주시면|줘|부탁)",  # "계좌로 주세요": the verb left out
+    (("선 ?입금", "선 ?송금", "입금 ?먼저", "송금 ?먼저", "이체 ?먼저", "먼저 ?(?:입금|송금|이체)", "입금 ?부터", "송금 ?부터",
+      "이체 ?부터"), ""),
+    (("계좌 ?이체", "계좌", "무통장 ?(?:입금)?", "현금 ?입금", *_MONEY_WORDS), " ?(?:으로|로)? ?만(?![가-힣])",
+     " ?(?:으로|로)? ?만"),
+    (("계좌", "통장", "무통장", "토스"),  # 토스: the transfer app
+     rf"(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?(?:입금|송금|이체|보내|넣어)[가-힣]{{0,3}} ?{_PLEASE_PAY}",
+     "(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?(?:입금|송금|이체|보내|넣어)"),
+    (("계좌로 ?(?:주세요|주시면|줘|부탁)", "통장으로 ?(?:주세요|주시면|줘|부탁)"), ""),  # "계좌로 주세요": the verb left out
     # a sum, perhaps with its amount ("보증금 2만원 먼저", "예약금 만원만 먼저")
-    literal_first(_UPFRONT_SUMS, r"(?:[은는을를도만]|부터)? ?(?:[0-9,]+ ?[천만]?원 ?|[가-힣]{1,3}원 ?)?(?:만 ?)?먼저"),
-    r"돈부터|먼저 ?돈",
+    (_UPFRONT_SUMS, r"(?:[은는을를도만]|부터)? ?(?:[0-9,]+ ?[천만]?원 ?|[가-힣]{1,3}원 ?)?(?:만 ?)?먼저", ""),
+    (("돈부터", "먼저 ?돈"), ""),
     # the verb may come after an adverb and a verb of sending ("송금으로 먼저 주세요", "송금하기로 보내주세요")
-    literal_first(_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:(?:먼저|바로|지금) ?)?(?:(?:보내|넣어|쏴) ?)?"
-                                rf"(?:{_PLEASE_PAY}|주면)"),
-    literal_first(_OUTSIDE_MEANS, rf"(?:(?:으로|로|을|를)?[가-힣 ]{{0,8}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?"
-                                  rf"[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)|(?:으로|로) ?(?:만 ?)?받(?:아요|습니다|음))"),
-    literal_first(("돈", "직접", "바로", "먼저", "계좌로", "계좌"), r" ?쏴 ?(?:주세요|주시면|줘|주셈|드림|드릴게)"),
-    literal_first(_MONEY_WORDS, r" ?(?:확인 ?|완료 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?"
-                                r"(?:바로 |즉시 |당일 |오늘 )?(?:발송|배송|보내|택배|출고|포장)"),
-    r"계좌 ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)",
-    literal_first(("pay", "wire", "send", "transfer"), "(?: me)?(?: the)?(?: money| payment)? first") + "|"
-    r"payment first|deposit first|pay up ?front|"
-    r"bank transfer only|transfer only|only (?:accept )?bank transfer",
-    literal_first(("deposit", "transfer", "send"),
-                  r"(?: the)?(?: money| payment)? (?:to|into) (?:my|this|the following) (?:bank )?account"),
-)))
+    (_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:(?:먼저|바로|지금) ?)?(?:(?:보내|넣어|쏴) ?)?(?:{_PLEASE_PAY}|주면)",
+     rf".{{0,12}}?(?:{_PLEASE_PAY}|주면)"),  # (what comes between is at most 12 characters, no line break)
+    (_OUTSIDE_MEANS, rf"(?:(?:으로|로|을|를)?[가-힣 ]{{0,8}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?"
+                     rf"[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)|(?:으로|로) ?(?:만 ?)?받(?:아요|습니다|음))", ""),
+    (("돈", "직접", "바로", "먼저", "계좌로", "계좌"), r" ?쏴 ?(?:주세요|주시면|줘|주셈|드림|드릴게)"),
+    (_MONEY_WORDS, r" ?(?:확인 ?|완료 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?"
+                   r"(?:바로 |즉시 |당일 |오늘 )?(?:발송|배송|보내|택배|출고|포장)"),
+    (("계좌",), r" ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)"),
+    (("pay", "wire", "send", "transfer"), "(?: me)?(?: the)?(?: money| payment)? first"),
+    (("payment first", "deposit first", "pay up ?front", "bank transfer only", "transfer only",
+      "only (?:accept )?bank transfer"), ""),
+    (("deposit", "transfer", "send"), r"(?: the)?(?: money| payment)? (?:to|into) (?:my|this|the following) (?:bank )?account"),
+)
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 # not "번개" alone: 번개장터 and 번개톡 are in most chat and are not the safe payment
@@ -370,11 +375,14 @@ _REFUSED = (
     r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|쓰지 ?마|"
     r"x(?<![0-9a-z./]x)(?![0-9a-z])|no(?<![0-9a-z./]no)(?![0-9a-z]))"  # literals first: see patterns.literal_first
 )
+_REFUSING_EMOJI = "🙅❌✖⛔🚫"
 _SAFE_PAY_REFUSAL = lazy(
     r"수수료" + _GAP + r"{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
     + literal_first(("말고", "대신", "없이"), rf"{_GAP}{{0,4}}?{_SAFE_PAY}")
-    + "|" + literal_first(_SAFE_PAY_WORDS, " ?[🙅❌✖⛔🚫]")
+    + "|" + literal_first(_SAFE_PAY_WORDS, f" ?[{_REFUSING_EMOJI}]")
 )
+# One of these is in every match of it: most texts that name the safe payment hold none.
+_SAFE_PAY_REFUSAL_NEEDS = ("수수료", "말고", "대신", "없이", *_REFUSING_EMOJI)
 _SENTENCE_END = lazy(r"[.?!\n요다죠](?:(?<=[.?!\n])|(?<=[요다죠])[ .?!\n])")  # a class first: see context._CLAUSE_END
 
 
@@ -423,11 +431,11 @@ _RULE_LIST = [
          # "연락은 … 카톡": the messenger's name up to 10 characters after the match starts
          request(_KAKAO_CONTACT, _KAKAO_TRIGGERS, reach=10), replaced_by=("kakao_id", "kakao_openchat")),
     Rule("telegram_id", cat.EXTERNAL_CHANNEL, 0.9, "Telegram handle next to the messenger's name",
-         handle_after(literal_first(TELEGRAM_WORDS, rf"{_ID_GAP}{{0,12}}?({HANDLE})"), _TELEGRAM_TRIGGERS)),
+         handle_after(words_then(TELEGRAM_WORDS, rf"{_ID_GAP}{{0,12}}?({HANDLE})"), _TELEGRAM_TRIGGERS)),
     Rule("telegram_link", cat.EXTERNAL_CHANNEL, 0.95, "t.me / telegram.me link",
          first_match(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}", ("t.me", "telegram."))),
     Rule("telegram_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on Telegram",
-         request(literal_first(TELEGRAM_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}"), _TELEGRAM_TRIGGERS, reach=0),
+         request(words_then(TELEGRAM_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}"), _TELEGRAM_TRIGGERS, reach=0),
          replaced_by=("telegram_id", "telegram_link")),
     Rule("line_id", cat.EXTERNAL_CHANNEL, 0.85, "LINE ID or link, or asks to continue on LINE",
          either(handle_after(_LINE_ID, ("라인", "line")), first_match(r"line\.me/", ("line",)),
@@ -478,7 +486,7 @@ _RULE_LIST = [
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED),
                 first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료", "말고", "대신", "없이"), _NOT_ASKED,
-                            reach=0))),
+                            reach=0, needs=_SAFE_PAY_REFUSAL_NEEDS))),
     Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist",
          blocklisted("account")),
     # suspicious_context
