@@ -212,3 +212,28 @@ def test_the_plain_auction_places_what_the_vectorised_one_places(rows, slots, po
                        {c.campaign_id: float(b) for c, b in zip(campaigns, budget)}, lambda i: i not in gone,
                        slots=slots, policy=policy)
     assert plain == vectorised
+
+
+def test_a_held_ranking_walks_to_what_ranking_everything_gives():
+    """The plain auction's walk over a ranking read in part answers None or the full answer."""
+    import random
+
+    from bunjang_lab.ads.plain_auction import Request, audience, placements, ranked_placements, ranking
+
+    rng = random.Random(3)
+    for _ in range(200):
+        campaigns = [Campaign(f"c{k}", f"s{k % 5}", tuple(f"i{rng.randrange(30)}" for _ in range(rng.randrange(1, 4))),
+                              rng.choice(["cpc", "cpc", "cpm", "hourly"]), rng.randrange(40, 3_000), 1_000, 0)
+                     for k in range(rng.randrange(1, 25))]
+        request = Request("s1", "home", 5, seen={"c1": 9})
+        pctr = {(c.campaign_id, i): rng.choice([0.001, 0.01, 0.02, 0.05]) for c in campaigns for i in c.item_ids}
+        budget = {c.campaign_id: rng.choice([-1.0, 500.0]) for c in campaigns}
+        gone = {f"i{rng.randrange(30)}" for _ in range(5)}
+        slots = rng.randrange(1, 4)
+        full = placements(campaigns, request, pctr, budget, lambda i: i not in gone, slots=slots)
+        ranked = ranking(campaigns, audience(request), pctr)
+        read = {c.campaign_id for c in rng.sample(campaigns, rng.randrange(len(campaigns) + 1))}
+        partial = ranked_placements(ranked, request, {c: b for c, b in budget.items() if c in read},
+                                    lambda i: i not in gone, read=read, slots=slots)
+        assert partial is None or partial == full
+        assert ranked_placements(ranked, request, budget, lambda i: i not in gone, slots=slots) == full

@@ -24,6 +24,8 @@ from math import fsum
 from bunjang_lab.ads.charges import DAY_MS, HOUR_MS, KST_OFFSET_MS
 from bunjang_lab.errors import InvalidInput
 
+_NOT_YET = object()
+
 
 def traffic_curve(ts_ms, smoothing: float = 1.0):
     """Share of the day's ad requests in each KST hour, from the times of past ad impressions
@@ -42,6 +44,7 @@ class Pacer:
     def __init__(self, curve=None, slack: float = 0.05):
         self.curve = curve
         self.slack = slack
+        self._held = (_NOT_YET, None)   # (the curve, its cumulative shares): a held pacer computes them once
 
     def fit(self, impression_ts_ms) -> "Pacer":
         """Learn the curve from past ad impression times (epoch ms)."""
@@ -49,11 +52,15 @@ class Pacer:
         return self
 
     def _cumulative(self) -> list[float]:
-        shares = [1 / 24] * 24 if self.curve is None else [float(x) for x in self.curve]
-        if len(shares) != 24 or any(x < 0 for x in shares) or sum(shares) <= 0:
-            raise InvalidInput("a traffic curve has 24 non-negative hourly shares")
-        total = fsum(shares)
-        return [0.0, *accumulate(x / total for x in shares)]
+        curve, cumulative = self._held
+        if curve is not self.curve:
+            shares = [1 / 24] * 24 if self.curve is None else [float(x) for x in self.curve]
+            if len(shares) != 24 or any(x < 0 for x in shares) or sum(shares) <= 0:
+                raise InvalidInput("a traffic curve has 24 non-negative hourly shares")
+            total = fsum(shares)
+            cumulative = [0.0, *accumulate(x / total for x in shares)]
+            self._held = (self.curve, cumulative)
+        return cumulative
 
     def share(self, ts_ms: int) -> float:
         """Share of the day's traffic before ``ts_ms`` (linear within the hour)."""

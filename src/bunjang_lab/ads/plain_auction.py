@@ -19,7 +19,7 @@ benchmark); ``tests/test_ads_auction.py`` checks the two place the same ads at t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import NamedTuple
 
 from bunjang_lab.ads.campaigns import Campaign
@@ -89,6 +89,43 @@ def in_audience(c: Campaign, gender: str, band: str, context: frozenset[str]) ->
             and (not c.categories or not context.isdisjoint(c.categories)))
 
 
+class Ranking(NamedTuple):
+    """An audience's pairs in the auction's order, before the checks of one request (flight,
+    budget, the viewer's own, keywords, frequency cap, the listing's availability): those only
+    remove pairs, never reorder them, so one ranking serves every request that shares its
+    audience and pCTR. Each entry is ``(campaign, listing, pctr)``."""
+
+    reserved: list   # hourly reservations: highest hourly price first, then campaign order, best pCTR
+    auctioned: list  # the others with pCTR at the relevance floor or above: by value, campaign order, listing order
+
+
+def ranking(campaigns: Sequence[Campaign], audience_: tuple[str, str, frozenset[str]],
+            pctr: Mapping[tuple[str, str], float], *, excluded: Container[str] = frozenset(),
+            policy: str = "gsp_pctr", reserve_cpc: int = 50, reserve_cpm: int = 500, relevance_floor: float = 0.002,
+            prior_ctr: float = 0.02) -> Ranking:
+    """The :class:`Ranking` of ``campaigns`` (their order breaks ties) for one :func:`audience`:
+    the campaigns its targeting takes in and bidding at least the reserve, their listings
+    except ``excluded`` (flagged in the version). ``pctr`` is asked only for those pairs."""
+    reserved, auctioned = [], []
+    for order, c in enumerate(campaigns):
+        if c.bid < (reserve_cpm if c.billing == "cpm" else reserve_cpc) or not in_audience(c, *audience_):
+            continue
+        for pair, item in enumerate(dict.fromkeys(c.item_ids)):
+            if item in excluded:
+                continue
+            q = pctr[(c.campaign_id, item)]
+            if c.billing == "hourly":
+                reserved.append(((-c.bid, order, -q, pair), (c, item, q)))
+            elif q >= relevance_floor:
+                auctioned.append(((-_value(c, q, policy, prior_ctr), order, pair), (c, item, q)))
+    return Ranking([entry for _, entry in sorted(reserved, key=_first)],
+                   [entry for _, entry in sorted(auctioned, key=_first)])
+
+
+def _first(pair: tuple):
+    return pair[0]
+
+
 def placements(campaigns: Sequence[Campaign], request: Request, pctr: Mapping[tuple[str, str], float],
                budget_left: Mapping[str, float], available: Callable[[str], bool] | None = None, *, slots: int = 2,
                policy: str = "gsp_pctr", reserve_cpc: int = 50, reserve_cpm: int = 500,
@@ -100,51 +137,73 @@ def placements(campaigns: Sequence[Campaign], request: Request, pctr: Mapping[tu
     ``available(item_id)`` whether a listing can be bought now (None: all).
     """
     check_request(request)
-    gender, band, context = audience(request)
-    keys = set(query_keys(request.query))
+    ranked = ranking(campaigns, audience(request), pctr, policy=policy, reserve_cpc=reserve_cpc,
+                     reserve_cpm=reserve_cpm, relevance_floor=relevance_floor, prior_ctr=prior_ctr)
+    return ranked_placements(ranked, request, budget_left, available, slots=slots, policy=policy,
+                             reserve_cpc=reserve_cpc, reserve_cpm=reserve_cpm, frequency_cap=frequency_cap,
+                             prior_ctr=prior_ctr)
+
+
+def ranked_placements(ranked: Ranking, request: Request, budget_left: Mapping[str, float],
+                      available: Callable[[str], bool] | None = None, *, read: Container[str] | None = None,
+                      slots: int = 2, policy: str = "gsp_pctr", reserve_cpc: int = 50, reserve_cpm: int = 500,
+                      frequency_cap: int = 5, prior_ctr: float = 0.02) -> list[Placement] | None:
+    """:func:`placements` of one request from its audience's :class:`Ranking`: the pairs are
+    walked in order, each checked for this request, until the slots and the last one's price
+    are settled.
+
+    ``read``: the campaigns whose budget (and listings' availability) were read, when not all
+    were; the walk answers None if it needs one of the others (read them too and ask again).
+    """
+    check_request(request)
+    keys = set(query_keys(request.query)) if request.surface == "search" else None
     seen = request.seen or {}
-    reserved, auctioned = [], []   # (campaign order, pair order, campaign, item, pctr[, value])
-    pair = 0
-    for order, c in enumerate(campaigns):
-        reserve = reserve_cpm if c.billing == "cpm" else reserve_cpc
-        ok = (c.live_at(request.ts_ms) and budget_left.get(c.campaign_id, -1.0) > 0 and c.bid >= reserve
-              and c.seller_id != request.viewer_id and in_audience(c, gender, band, context)
-              and (request.surface != "search" or not c.keywords
-                   or not keys.isdisjoint(k.casefold().strip() for k in c.keywords))
-              and not seen.get(c.campaign_id, 0) >= frequency_cap)
-        if not ok:   # the pair counter only orders one campaign's listings: skipping a campaign keeps that
+    admitted: dict[str, bool | None] = {}   # per campaign: True, False, or None when its state was not read
+
+    def admits(c: Campaign) -> bool | None:
+        cid = c.campaign_id
+        if cid not in admitted:
+            ok = (c.live_at(request.ts_ms) and c.seller_id != request.viewer_id
+                  and (keys is None or not c.keywords or not keys.isdisjoint(k.casefold().strip() for k in c.keywords))
+                  and not seen.get(cid, 0) >= frequency_cap)
+            admitted[cid] = (None if read is not None and cid not in read else budget_left.get(cid, -1.0) > 0) if ok else False
+        return admitted[cid]
+
+    chosen: list[Placement] = []
+    taken: set[str] = set()
+    for c, item, q in ranked.reserved:   # hourly reservations first
+        if len(chosen) == slots:
+            break
+        if c.campaign_id in taken:
             continue
-        for item in dict.fromkeys(c.item_ids):
-            pair += 1
-            if available is not None and not available(item):
-                continue
-            q = pctr[(c.campaign_id, item)]
-            if c.billing == "hourly":
-                reserved.append((order, pair, c, item, q))
-            elif q >= relevance_floor:
-                auctioned.append((order, pair, c, item, q, _value(c, q, policy, prior_ctr)))
-    chosen, taken = [], set()
-    for order, _, c, item, q in sorted(reserved, key=lambda r: (-r[2].bid, r[0], -r[4])):
-        if order not in taken and len(chosen) < slots:   # hourly reservations: highest hourly price first
-            taken.add(order)
+        ok = admits(c)
+        if ok is None:
+            return None
+        if ok and (available is None or available(item)):
+            taken.add(c.campaign_id)
             chosen.append(Placement(len(chosen), c.campaign_id, item, "hourly", c.bid, c.bid, q, float(c.bid)))
     open_slots = slots - len(chosen)
     if open_slots <= 0:
         return chosen
-    ranked, taken = [], set()
-    for order, pair, c, item, q, _ in sorted(auctioned, key=lambda r: (-r[5], r[0], r[1])):
-        if order not in taken:   # each campaign on its best listing
-            taken.add(order)
-            ranked.append((c, item, q))
-        if len(ranked) > open_slots:
+    top: list[tuple[Campaign, str, float]] = []   # each campaign on its best listing
+    for c, item, q in ranked.auctioned:
+        if len(top) > open_slots:
             break
-    for rank, (c, item, q) in enumerate(ranked[:open_slots]):
+        if c.campaign_id in taken:
+            continue
+        ok = admits(c)
+        if ok is None:
+            return None
+        if ok and (available is None or available(item)):
+            taken.add(c.campaign_id)
+            top.append((c, item, q))
+    for rank, (c, item, q) in enumerate(top[:open_slots]):
         reserve = reserve_cpm if c.billing == "cpm" else reserve_cpc
         rank_q = _rank_quality(c, q, policy, prior_ctr)
         if policy == "first_price":
             price = float(c.bid)
-        elif rank + 1 < len(ranked):
-            nxt, _, next_q = ranked[rank + 1]
+        elif rank + 1 < len(top):
+            nxt, _, next_q = top[rank + 1]
             # the rounding guard keeps an exact ratio such as 9 / 0.05 from reading 179.99...
             price = math.floor(nxt.bid * _rank_quality(nxt, next_q, policy, prior_ctr) / rank_q * (1 + 1e-12)) + 1
         else:
