@@ -150,3 +150,22 @@ def test_alternations_find_what_the_whole_expression_finds(text, start):
     for alternation in (rules._PREPAY, rules._KAKAO_CONTACT):
         whole = re.compile(alternation.pattern)
         assert [m.span() for m in alternation.finditer(text, start)] == [m.span() for m in whole.finditer(text, start)]
+
+
+SPACED_TEXT = st.text(alphabet=st.sampled_from(list("카톡ab1가ㅋ .-_·☆\n,~*|")), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(SPACED_TEXT)
+@example("카 톡 아 이 디    a b")  # gaps of one to four separators
+@example("카 ☆ . 톡 - 가")
+def test_spaced_letters_match_like_their_first_spelling(text):
+    """_SPACED, one unit repeated (cheaper to compile), finds the runs of spaced-out
+    characters its first spelling (a first unit, then its repetition) found."""
+    import re
+
+    from bunjang_lab.fraud.normalise import _SPACED, _WORD, SEP
+
+    first = re.compile(rf"{SEP}(?<=(?<![{_WORD}])[{_WORD}](?s:.))(?:{SEP}{{0,2}}[{_WORD}](?![{_WORD}]))"
+                       rf"(?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))*")
+    assert [m.span() for m in _SPACED.finditer(text)] == [m.span() for m in first.finditer(text)]

@@ -28,7 +28,7 @@ False
 
 from __future__ import annotations
 
-from bunjang_lab.fraud.patterns import lazy, literal_first
+from bunjang_lab.fraud.patterns import lazy, words_then
 
 QUESTION = "question"
 REFUSAL = "refusal"
@@ -43,7 +43,7 @@ _CLAUSE_END = lazy(r"\?|!|\n|\.(?=\s|$)|\.\.+|아니면|아님|안 ?되면|안 ?
 _SENTENCE_END = lazy(r"[요다죠] ")
 # Endings that ask, when no question mark says so.
 _ASKING = lazy(
-    r"(?:나요|까요|가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|여쭤[가-힣]*|궁금[가-힣]*|"
+    r"(?:나요|까요|가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|(?:여쭤|궁금)[가-힣]*|"
     r"되세요|하세요|받으세요|쓰세요|있으세요|가능하세요|편하세요|괜찮으세요)\W*$"
 )
 # A polite request to the reader phrased as a question: still a request.
@@ -66,10 +66,13 @@ _EN_NEGATION = lazy(
 _PAYS_ON_PLATFORM = lazy(r"(?:안전 ?결제|번개 ?페이|앱 ?결제|페이)(?:로|으로)? ?(?:결제 ?|진행 ?)?(?:할게|할께|하겠|살게)")
 _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
-    + literal_first(("라는", "자는", "달라는", "하라는", "준다는", "판다는", "오라는", "보내라는", "유도하는", "요구하는", "요구하면",
-                     "유도하면"), r"\s?(?:분|사람|판매자|구매자|계정|글|경우|거|건|문자|놈|곳)")
-    + r"|유도|요구하|scam|fraud|phishing|beware|careful|watch out|report"
+    r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report"
 )
+# "…라는 분들": what people who ask for it do. Its own expression, asked when the one above
+# finds nothing (only whether either finds something counts), so its words share one rest,
+# compiled once rather than once per word.
+_ABOUT_ASKERS = lazy(words_then(("라는", "자는", "달라는", "하라는", "준다는", "판다는", "오라는", "보내라는", "유도하는", "요구하는",
+                                 "요구하면", "유도하면"), r"\s?(?:분|사람|판매자|구매자|계정|글|경우|거|건|문자|놈|곳)"))
 _REASSURANCE = lazy(r"사기 ?(?:아니|아닙|아님|절대|걱정|안 ?쳐|치는 ?거 ?아|없어요|없습니다)|믿으셔도|안심하")
 
 
@@ -121,7 +124,7 @@ class Clauses:
         for it" do), without reassuring the reader."""
         begin, finish, _ = self._bounds(start, end, sentences=False)
         clause = self.text[begin:finish]
-        return bool(_WARNING.search(clause)) and not _REASSURANCE.search(clause)
+        return bool(_WARNING.search(clause) or _ABOUT_ASKERS.search(clause)) and not _REASSURANCE.search(clause)
 
     def quiet(self, start: int, end: int, contexts: frozenset[str]) -> bool:
         """Whether any of ``contexts`` holds for ``text[start:end]``."""
