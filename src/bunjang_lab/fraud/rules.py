@@ -66,13 +66,14 @@ _LATIN_LETTER = lazy("[a-z]")
 class _Message:
     """A normalised text and what several rules look at, each found once."""
 
-    __slots__ = ("text", "_has_latin", "clauses", "words", "links", "numbers", "phones", "accounts", "banks",
+    __slots__ = ("text", "_has_latin", "_listed", "clauses", "words", "links", "numbers", "phones", "accounts", "banks",
                  "account_words", "korean_account_words")
 
     def __init__(self, normalised: Normalised):
         text = normalised.text
         self.text = text
         self._has_latin: bool | None = None
+        self._listed: list[tuple[WrittenNumber, str | None]] | None = None
         self.clauses = Clauses(text)
         self.words = _present_words(text)
         self.links = list(find_links(normalised))
@@ -95,6 +96,14 @@ class _Message:
         if self._has_latin is None:
             self._has_latin = _LATIN_LETTER.search(self.text) is not None
         return self._has_latin
+
+    def listed(self) -> list[tuple[WrittenNumber, str | None]]:
+        """Each written number with its kind on the fraud blocklist (None when not on it),
+        looked up once for the phone and the account rules."""
+        if self._listed is None:
+            kind = shared_blocklist().kind
+            self._listed = [(number, kind(number.digits)) for number in self.numbers]
+        return self._listed
 
     def _sort_numbers(self) -> None:
         """Phones and account numbers, from the words around each written number."""
@@ -267,8 +276,7 @@ def _payment_link(message: _Message) -> Iterator[Span]:
 def blocklisted(kind: str) -> Detector:
     """Each number the fraud blocklist holds as a ``kind`` (``phone``/``account``)."""
     def find(message: _Message) -> Iterator[Span]:
-        blocklist = shared_blocklist()
-        return ((n.start, n.end) for n in message.numbers if blocklist.kind(n.digits) == kind)
+        return ((n.start, n.end) for n, listed in message.listed() if listed == kind)
 
     return on_numbers(find)
 
