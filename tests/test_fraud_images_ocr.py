@@ -135,3 +135,61 @@ def test_the_cache_keeps_a_reading_per_engine(tmp_path):
     assert ocr.Reader(cache, engine=Fixed("a")).read(img) == ("read by a", "ocr", ())  # the repeated line once
     assert ocr.Reader(cache, engine=Fixed("b")).read(img) == ("read by b", "ocr", ())
     assert ocr.Reader(cache, engine=Fixed("a")).read(img) == ("read by a", "cache", ())
+
+
+# --- what a picture costs -----------------------------------------------------------------
+
+
+class NoTesseract(ocr.Tesseract):
+    """A tesseract that must not be asked."""
+
+    def words(self, page, languages, cpu_seconds):
+        raise AssertionError("tesseract was asked")
+
+
+def test_a_photo_without_text_never_loads_the_recogniser(monkeypatch):
+    from bunjang_lab.fraud.images import ppocr
+
+    monkeypatch.setattr(ppocr.PpOcr, "_sessions", {})
+    engine = ppocr.PpOcrTesseractEngine(tesseract=NoTesseract())
+    reading = ocr.Reader(engine=engine).read(Image.fromarray(skimage.data.coffee()))
+    assert reading == ("", "ocr", ())
+    assert list(ppocr.PpOcr._sessions) == [ppocr.DETECTOR]
+
+
+def test_a_lone_letter_is_read_but_not_given_to_tesseract():
+    from bunjang_lab.fraud.images import ppocr
+
+    img = Image.fromarray(skimage.data.coffee())
+    ImageDraw.Draw(img).text((250, 120), "Q", fill="white", font=ImageFont.truetype(str(FONT), 60))
+    reading = ocr.Reader(engine=ppocr.PpOcrTesseractEngine(tesseract=NoTesseract())).read(img)
+    assert reading.text == "Q"
+
+
+class InputShapes:
+    """An onnxruntime session that records the shape of every input it runs on."""
+
+    def __init__(self, session):
+        self.session, self.shapes = session, []
+
+    def get_inputs(self):
+        return self.session.get_inputs()
+
+    def run(self, outputs, feeds):
+        self.shapes += [value.shape for value in feeds.values()]
+        return self.session.run(outputs, feeds)
+
+
+def test_the_detector_reads_a_large_photo_shrunk_and_answers_in_its_pixels(monkeypatch):
+    from bunjang_lab.fraud.images import ppocr
+
+    spy = InputShapes(ppocr.PpOcr._session(ppocr.DETECTOR))
+    monkeypatch.setitem(ppocr.PpOcr._sessions, ppocr.DETECTOR, spy)
+    img = Image.fromarray(skimage.data.coffee()).resize((3000, 2000))
+    ImageDraw.Draw(img).text((900, 1200), "010-6372-4815", fill="white", stroke_width=4, stroke_fill="black",
+                             font=ImageFont.truetype(str(FONT), 150))
+    (quad,) = ppocr.PpOcr().detect(np.asarray(img))
+    assert spy.shapes == [(1, 3, 640, 960)]  # longest side DETECT_SIDE, both multiples of 32
+    left, top = quad.min(axis=0)
+    right, bottom = quad.max(axis=0)
+    assert abs(left - 900) < 60 and abs(top - 1230) < 60 and abs(right - 2000) < 100 and abs(bottom - 1350) < 60

@@ -21,69 +21,140 @@ So:
 
 Both find the lines themselves, on every picture: the detector finds text the grey-edge
 prefilter misses (4 of 120 rendered busy-photo pictures, colour on colour) for about
-0.1-0.2 CPU seconds a picture, once the models are loaded (half a second, once per
-process). Both keep to the picture's :class:`~bunjang_lab.fraud.images.ocr.Budget`: the detector
-sees at most :data:`DETECT_SIDE` pixels a side, at most ``max_lines`` lines (the
-largest) are read, the tesseract page is cut at ``max_page_pixels`` and each step runs
-only while CPU seconds remain.
+0.1-0.2 CPU seconds a picture; each model loads on its first use (~40 ms CPU for both),
+the recogniser only once a picture has lines. Tesseract is not asked about a region
+shaped like one character and read as at most one (:func:`may_hold_words`): those are a
+normal photo's only regions. Both keep to the picture's
+:class:`~bunjang_lab.fraud.images.ocr.Budget`: the detector sees at most
+:data:`DETECT_SIDE` pixels a side, at most ``max_lines`` lines (the largest) are read,
+the tesseract page is cut at ``max_page_pixels`` and each step runs only while CPU
+seconds remain.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import math
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from bunjang_lab.errors import MissingInput
 from bunjang_lab.fraud.images import ocr
 
+#: The ONNX files of the ``rapidocr_onnxruntime`` wheel: PP-OCRv4's detector and its
+#: Chinese-and-Latin recogniser (the angle classifier is not used: lines are turned a few
+#: degrees at most, and the straightening below handles those).
+DETECTOR = "ch_PP-OCRv4_det_infer.onnx"
+RECOGNISER = "ch_PP-OCRv4_rec_infer.onnx"
 #: Longest side of the copy the detector reads (PP-OCR's own default scales the *short*
 #: side up to 736, three times the work on a phone photo for no gain in recall here).
 DETECT_SIDE = 960
+#: The detector's probability above which a pixel is text, and the mean probability a
+#: region needs to be kept (PP-OCR's defaults).
+TEXT_PROBABILITY = 0.3
+REGION_PROBABILITY = 0.5
+#: Regions thinner than this (detector pixels) are not text lines (PP-OCR's ``min_size``).
+MIN_REGION_SIDE = 3
+#: The recogniser reads lines this high, at least this wide for their height, this many at once.
+RECOGNISER_HEIGHT = 48
+RECOGNISER_MIN_RATIO = 320 / 48
+RECOGNISER_BATCH = 6
 #: How far a detected text region is grown into its line's box (PP-OCR's 1.6 cuts the
 #: tops of Hangul syllables, which tesseract then misreads): Hangul words read on 28
 #: rendered busy-photo lines, 0.55 at 1.6, 0.67 at 2.0, 0.54 at 2.4.
 UNCLIP = 2.0
+#: A grown region narrower than this many times its height has room for one character.
+ONE_GLYPH_WIDTH = 1.2
 _IDEOGRAPHS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
 
 class PpOcr:
-    """The detector and recogniser, loaded on first use (about half a second) and kept
-    for the process."""
+    """The detector and the recogniser, each loaded on its first use and kept for the
+    process: a picture in which the detector finds no line never loads the recogniser.
 
-    _engine = None
+    onnxruntime runs the wheel's ONNX files directly (one thread, no memory arena, no
+    graph optimisation);
+    ``rapidocr_onnxruntime``'s own Python is not imported: it loads the angle classifier
+    too and imports PyYAML and shapely, ~0.2 CPU s per process that ``score image`` does
+    not need (docs/images.md, "Bounded cost"), and its detector ignores the side limit it
+    is given (pictures up to 2,000 px a side are read whole)."""
+
+    _sessions: dict = {}
+    _characters: list[str] | None = None
 
     @classmethod
-    def _loaded(cls):
-        if cls._engine is None:
-            from rapidocr_onnxruntime import RapidOCR
+    def _session(cls, model: str):
+        if model not in cls._sessions:
+            import onnxruntime
 
-            cls._engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, det_limit_type="max",
-                                   det_limit_side_len=DETECT_SIDE, det_unclip_ratio=UNCLIP)
-        return cls._engine
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            options.enable_cpu_mem_arena = False
+            # optimising the graphs costs ~70 ms CPU per process (both models) and, on 20
+            # rendered pictures, read them no faster (153 against 154 ms each, same text)
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+            options.log_severity_level = 3
+            cls._sessions[model] = onnxruntime.InferenceSession(str(_models() / model), sess_options=options,
+                                                                providers=["CPUExecutionProvider"])
+        return cls._sessions[model]
 
     def lines(self, rgb: np.ndarray, max_lines: int) -> tuple[list[np.ndarray], bool]:
         """The text lines of the picture ``rgb`` (H×W×3 uint8), straightened, top to
         bottom, at most ``max_lines`` of them (the largest), and whether more were found."""
-        engine = self._loaded()
-        quads, _ = engine.text_det(rgb)
-        if quads is None or not len(quads):
-            return [], False
-        quads = list(quads)
+        quads = self.detect(rgb)
         capped = len(quads) > max_lines
         if capped:
             quads = sorted(quads, key=lambda q: -_area(q))[:max_lines]
-        return engine.get_crop_img_list(rgb, engine.sorted_boxes(np.asarray(quads, dtype=np.float32))), capped
+        return [_straightened(rgb, quad) for quad in _reading_order(quads)], capped
+
+    def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """The detector's text regions of ``rgb``, each a 4×2 float32 quadrilateral
+        (top left, top right, bottom right, bottom left) in the picture's pixels."""
+        import cv2
+
+        height, width = rgb.shape[:2]
+        scale = min(1.0, DETECT_SIDE / max(height, width))
+        side_h, side_w = (max(32, round(v * scale / 32) * 32) for v in (height, width))
+        resized = cv2.resize(rgb, (side_w, side_h))
+        pixels = (resized.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)[None]
+        session = self._session(DETECTOR)
+        probability = session.run(None, {session.get_inputs()[0].name: pixels})[0][0, 0]
+        quads = [_clipped(np.round(quad * (width / side_w, height / side_h)), width, height)
+                 for quad in _regions(probability)]
+        return [q for q in quads if min(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[0] - q[3])) >= MIN_REGION_SIDE + 1]
 
     def recognise(self, lines: list[np.ndarray]) -> list[str]:
-        """What the recogniser reads on each line, its Chinese characters dropped and its
-        full-width punctuation made plain (``：`` to ``:``, as the rules expect)."""
-        readings, _ = self._loaded().text_rec(lines)
-        return [" ".join(_IDEOGRAPHS.sub(" ", unicodedata.normalize("NFKC", text)).split()) for text, _score in readings]
+        """What the recogniser reads on each line, as it reads it (see :func:`plain`):
+        lines of like shape in batches of
+        :data:`RECOGNISER_BATCH`, each scaled to :data:`RECOGNISER_HEIGHT` and padded to
+        the widest of its batch (PaddleOCR's own way, which its recogniser was trained for)."""
+        import cv2
+
+        session = self._session(RECOGNISER)
+        if PpOcr._characters is None:
+            PpOcr._characters = ["", *session.get_modelmeta().custom_metadata_map["character"].splitlines(), " "]
+        ratios = [line.shape[1] / line.shape[0] for line in lines]
+        order = np.argsort(ratios, kind="stable")
+        out = [""] * len(lines)
+        for start in range(0, len(lines), RECOGNISER_BATCH):
+            batch = order[start:start + RECOGNISER_BATCH]
+            width = int(RECOGNISER_HEIGHT * max(RECOGNISER_MIN_RATIO, *(ratios[i] for i in batch)))
+            pixels = np.zeros((len(batch), 3, RECOGNISER_HEIGHT, width), dtype=np.float32)
+            for row, number in enumerate(batch):
+                scaled = min(width, math.ceil(RECOGNISER_HEIGHT * ratios[number]))
+                line = cv2.resize(lines[number], (scaled, RECOGNISER_HEIGHT)).astype(np.float32)
+                pixels[row, :, :, :scaled] = (line / 127.5 - 1.0).transpose(2, 0, 1)
+            best = session.run(None, {session.get_inputs()[0].name: pixels})[0].argmax(axis=2)
+            for row, number in enumerate(batch):
+                out[number] = _ctc_text(best[row], PpOcr._characters)
+        return out
 
 
 class PpOcrEngine:
@@ -96,7 +167,7 @@ class PpOcrEngine:
         self.ppocr = ppocr or PpOcr()
 
     def read(self, img: Image.Image, boxes: list, budget: ocr.Budget) -> list[str]:
-        return _recognised(self.ppocr, img, budget)[1]
+        return [plain(reading) for reading in _recognised(self.ppocr, img, budget)[1]]
 
 
 class PpOcrTesseractEngine:
@@ -112,14 +183,18 @@ class PpOcrTesseractEngine:
         self.languages = languages
 
     def read(self, img: Image.Image, boxes: list, budget: ocr.Budget) -> list[str]:
-        lines, readings = _recognised(self.ppocr, img, budget)
-        hangul = self._hangul(lines, readings, budget)
+        lines, raw = _recognised(self.ppocr, img, budget)
+        readings = [plain(reading) for reading in raw]
+        hangul = self._hangul(lines, readings, budget, [may_hold_words(*pair) for pair in zip(lines, raw)])
         return [ocr.combine_readings(korean, reading) for korean, reading in zip(hangul, readings)]
 
-    def _hangul(self, lines: list[np.ndarray], readings: list[str], budget: ocr.Budget) -> list[str]:
-        """Per line, the Hangul words tesseract reads on its best layers ("" when none)."""
+    def _hangul(self, lines: list[np.ndarray], readings: list[str], budget: ocr.Budget, wanted: list[bool]) -> list[str]:
+        """Per line, the Hangul words tesseract reads on its best layers ("" when none,
+        and for the lines not ``wanted``, which are not given to tesseract)."""
         inks, owners = [], []
         for number, line in enumerate(lines):
+            if not wanted[number]:
+                continue
             for ink in _layers(line):
                 inks.append(ink)
                 owners.append(number)
@@ -162,8 +237,35 @@ class PpOcrTesseractEngine:
         return words
 
 
+def plain(reading: str) -> str:
+    """A recogniser's reading with its Chinese characters dropped (Korean listings do not
+    write them: they are misread Hangul) and its full-width punctuation made plain
+    (``：`` to ``:``, as the rules expect).
+
+    >>> plain("카톡：abc 龍門 12")
+    '카톡:abc 12'
+    """
+    return " ".join(_IDEOGRAPHS.sub(" ", unicodedata.normalize("NFKC", reading)).split())
+
+
+def may_hold_words(line: np.ndarray, reading: str) -> bool:
+    """Whether a detected ``line`` the recogniser read as ``reading`` may hold words worth
+    tesseract's Korean reading: not when it is shaped like one character (grown by
+    :data:`UNCLIP`, one glyph is about as wide as tall, two are 1.4 times wider) *and* read
+    as at most one letter or digit. Lines of Hangul alone are often read as nothing at
+    all, so the reading alone cannot decide; on the 14 real photos and 30 sample pictures
+    without text, the detector's only regions were a cup's rim, a fold and two patterns
+    read ``C``, ``L``, ``7``, ``Q`` (0.7-1.13 times wider than tall) and a flag's stars.
+
+    >>> square, wide = np.zeros((40, 42, 3)), np.zeros((40, 70, 3))
+    >>> [may_hold_words(square, "C"), may_hold_words(square, "국민"), may_hold_words(wide, "")]
+    [False, True, True]
+    """
+    return line.shape[1] >= ONE_GLYPH_WIDTH * line.shape[0] or sum(ch.isalnum() for ch in reading) >= 2
+
+
 def _recognised(ppocr: PpOcr, img: Image.Image, budget: ocr.Budget) -> tuple[list[np.ndarray], list[str]]:
-    """The picture's detected lines (within ``budget``) and the recogniser's readings."""
+    """The picture's detected lines (within ``budget``) and the recogniser's raw readings."""
     if budget.remaining() <= 0:
         budget.capped.add("seconds")
         return [], []
@@ -199,6 +301,101 @@ def _agreement(tesseract_text: str, recognised: str) -> float:
     """
     latin = _NOT_ALNUM.sub("", _HANGUL.sub("", tesseract_text))
     return SequenceMatcher(None, latin, _NOT_ALNUM.sub("", recognised)).ratio() + 0.01 * len(_HANGUL.findall(tesseract_text))
+
+
+def _models() -> Path:
+    """The folder of the ONNX files inside the installed ``rapidocr_onnxruntime`` (found
+    without importing the package)."""
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingInput("rapidocr_onnxruntime is not installed (the `ocr` extra ships PP-OCR's models)")
+    return Path(spec.submodule_search_locations[0]) / "models"
+
+
+def _regions(probability: np.ndarray) -> list[np.ndarray]:
+    """The text regions of the detector's probability map (DB post-processing, as
+    PP-OCR does it): pixels above :data:`TEXT_PROBABILITY`, dilated by one, each
+    connected region's smallest rectangle kept when its mean probability reaches
+    :data:`REGION_PROBABILITY`, then grown by :data:`UNCLIP` (distance area × ratio /
+    perimeter) into the rectangle of its line."""
+    import cv2
+    import pyclipper
+
+    mask = cv2.dilate((probability > TEXT_PROBABILITY).astype(np.uint8), np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(mask * 255, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    regions = []
+    for contour in contours:
+        rectangle = cv2.minAreaRect(contour)
+        if min(rectangle[1]) < MIN_REGION_SIDE:
+            continue
+        corners = cv2.boxPoints(rectangle)
+        if _mean_inside(probability, corners) < REGION_PROBABILITY:
+            continue
+        distance = cv2.contourArea(corners) * UNCLIP / cv2.arcLength(corners, True)
+        offset = pyclipper.PyclipperOffset()
+        offset.AddPath(corners.tolist(), pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+        grown = cv2.minAreaRect(np.array(offset.Execute(distance), dtype=np.float32).reshape(-1, 2))
+        if min(grown[1]) < MIN_REGION_SIDE + 2:
+            continue
+        regions.append(_corners_in_order(cv2.boxPoints(grown)))
+    return regions
+
+
+def _mean_inside(probability: np.ndarray, corners: np.ndarray) -> float:
+    """The mean of ``probability`` inside the quadrilateral ``corners``."""
+    import cv2
+
+    height, width = probability.shape
+    left, top = np.clip(np.floor(corners.min(axis=0)).astype(int), 0, (width - 1, height - 1))
+    right, bottom = np.clip(np.ceil(corners.max(axis=0)).astype(int), 0, (width - 1, height - 1))
+    mask = np.zeros((bottom - top + 1, right - left + 1), dtype=np.uint8)
+    cv2.fillPoly(mask, [(corners - (left, top)).astype(np.int32)], 1)
+    return cv2.mean(probability[top:bottom + 1, left:right + 1], mask)[0]
+
+
+def _corners_in_order(corners: np.ndarray) -> np.ndarray:
+    """The four ``corners`` as top left, top right, bottom right, bottom left."""
+    by_x = corners[np.argsort(corners[:, 0], kind="stable")]
+    (top_left, bottom_left), (top_right, bottom_right) = (sorted(pair.tolist(), key=lambda c: c[1]) for pair in (by_x[:2], by_x[2:]))
+    return np.array([top_left, top_right, bottom_right, bottom_left], dtype=np.float32)
+
+
+def _clipped(quad: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``quad`` in whole pixels inside a picture of ``width`` × ``height``."""
+    return np.clip(_corners_in_order(quad), 0, (width - 1, height - 1)).astype(np.int32).astype(np.float32)
+
+
+def _reading_order(quads: list[np.ndarray]) -> list[np.ndarray]:
+    """Top to bottom, and left to right among regions whose tops are within 10 pixels."""
+    ordered = sorted(quads, key=lambda q: (q[0][1], q[0][0]))
+    for i in range(len(ordered) - 1):
+        for j in range(i, -1, -1):
+            if abs(ordered[j + 1][0][1] - ordered[j][0][1]) < 10 and ordered[j + 1][0][0] < ordered[j][0][0]:
+                ordered[j], ordered[j + 1] = ordered[j + 1], ordered[j]
+            else:
+                break
+    return ordered
+
+
+def _straightened(rgb: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The region ``quad`` of ``rgb`` warped to an upright rectangle (turned a quarter when
+    it stands 1.5 times taller than wide: a vertical line)."""
+    import cv2
+
+    width = int(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3])))
+    height = int(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2])))
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    line = cv2.warpPerspective(rgb, cv2.getPerspectiveTransform(quad, target), (width, height),
+                               borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+    return np.rot90(line) if line.shape[0] >= 1.5 * line.shape[1] else line
+
+
+def _ctc_text(best: np.ndarray, characters: list[str]) -> str:
+    """CTC decoding of the recogniser's most likely class per column: repeats merged,
+    blanks (class 0) dropped."""
+    kept = np.ones(len(best), dtype=bool)
+    kept[1:] = best[1:] != best[:-1]
+    return "".join(characters[i] for i in best[kept & (best != 0)])
 
 
 def _area(quad) -> float:
