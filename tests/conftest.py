@@ -13,6 +13,28 @@ SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep ``make test``'s ``--dist loadgroup`` groups on pytest 9.2.
+
+    pytest-xdist 3.8 marks a grouped test by appending ``@group`` to its node id through
+    ``item._nodeid``, which pytest 9.2's structured node ids no longer read
+    (pytest-dev/pytest-xdist#1386): the groups were silently dropped, so ``sample_demo``
+    ran the whole demo once on each worker. This sets the same suffix where pytest reads
+    it; it does nothing once xdist's own suffix is in place or outside ``loadgroup``.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
+        return
+    for item in items:
+        groups = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                  for mark in item.iter_markers("xdist_group")}
+        suffix = "@" + "_".join(sorted(groups))
+        if groups and not item.nodeid.endswith(suffix):
+            from _pytest.nodeid import NodeId  # pytest 9.2's own node ids (older ones took xdist's suffix)
+
+            item._id = NodeId.parse(item.nodeid + suffix)
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
     """Point BUNJANG_HOME and the models folder at a temporary folder; pictures may be
