@@ -140,16 +140,18 @@ PAYMENT_TEXT = st.lists(st.tuples(_PAYMENT_PIECE, st.sampled_from(["", " ", "\n"
 @example("입금 먼저 주세요, 계좌로 주세요", 0)  # two branches match at the same place: the first one listed wins
 @example("연락은 카톡 주세요", 0)
 def test_alternations_find_what_the_whole_expression_finds(text, start):
-    """The prepayment and KakaoTalk-contact expressions, found family by family (each family
-    compiled only when one of its words is where a match could start), match exactly like
-    the whole alternation compiled as one expression, from any start."""
+    """The prepayment request, found family by family (each family compiled only when one
+    of its words is where a match could start), matches exactly like the whole alternation
+    compiled as one expression, from any start, and so does literal_first's spelling (a
+    branch per first letter) like one branch per word."""
     import re
 
     from bunjang_lab.fraud import rules
 
-    for alternation in (rules._PREPAY, rules._KAKAO_CONTACT):
-        whole = re.compile(alternation.pattern)
-        assert [m.span() for m in alternation.finditer(text, start)] == [m.span() for m in whole.finditer(text, start)]
+    whole = re.compile(rules._PREPAY.pattern)
+    assert [m.span() for m in rules._PREPAY.finditer(text, start)] == [m.span() for m in whole.finditer(text, start)]
+    per_word = re.compile("|".join(f"{word}{rest}" for words, rest, *_ in rules._PREPAY_FAMILIES for word in words))
+    assert [m.span() for m in whole.finditer(text, start)] == [m.span() for m in per_word.finditer(text, start)]
 
 
 SPACED_TEXT = st.text(alphabet=st.sampled_from(list("카톡ab1가ㅋ .-_·☆\n,~*|")), max_size=40)

@@ -316,14 +316,14 @@ _CONTACT_REQUEST = (
     r"(?:아이디|아디|id(?<![a-z]id)(?![a-z]))[은는이가]? ?(?:프로필|프사|상메|상태 ?메시지|소개|닉네임|대화명|bio))"
 )
 _KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마))"
-# The expressions below start every branch with a word (several times faster): one family of
-# words spelled words_then, several families an Alternation (a branch per family, so no rest
-# is compiled once per word).
+# The expressions below start every branch with a word (several times faster): literal_first,
+# words_then for one family of words, an Alternation for many families of words each with a
+# rest holding classes of Hangul syllables (each rest compiled once, and only when needed).
 _KAKAO_ID = lazy(rf"{KAKAO}{_KAKAO_NOT}{_ID_GAP}{{0,12}}?({HANDLE})|({HANDLE}){_ID_GAP}{{0,8}}?{KAKAO}{_KAKAO_NOT}")
 _KAKAO_TRIGGERS = ("카톡", "카카오", "kakao", "katalk", "ka톡")
-_KAKAO_CONTACT = Alternation(
-    (KAKAO_WORDS, rf"{_KAKAO_NOT}{_GAP}{{0,8}}?{_CONTACT_REQUEST}", ""),
-    (("연락", "문의", "대화"), rf"[은는]?{_GAP}{{0,6}}?{KAKAO}{_KAKAO_NOT}", ""),
+_KAKAO_CONTACT = lazy(
+    literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}{_GAP}{{0,8}}?{_CONTACT_REQUEST}") + "|"
+    + literal_first(("연락", "문의", "대화"), rf"[은는]?{_GAP}{{0,6}}?{KAKAO}{_KAKAO_NOT}")
 )
 _TELEGRAM_TRIGGERS = ("텔레", "telegram", "tg")
 _WECHAT_TRIGGERS = ("위챗", "wechat", "weixin", "微信")
@@ -347,7 +347,7 @@ _PLEASE_PAY = r"(?:주세요|주시면|주셔야|줘|주셈|부탁|바랍|주시
 _UPFRONT_SUMS = ("돈", "대금", "금액", "계약금", "예약금", "보증금", "예치금", "착수금", "반값", "절반", "현금", "잔금")
 # Ways to pay outside the platform that are no bank transfer (gift-card PINs, coins, cash machines).
 _OUTSIDE_MEANS = ("상품권", "핀 ?번호", "기프티콘", "기프트 ?카드", "gift ?card", "코인", "usdt", "페이코", "atm")
-_PREPAY = Alternation(
+_PREPAY_FAMILIES = (  # (words, rest[, what the scan needs after a word: see Alternation])
     # not 선결제: paying first into the safe payment is how the platform works
     (("선 ?입금", "선 ?송금", "입금 ?먼저", "송금 ?먼저", "이체 ?먼저", "먼저 ?(?:입금|송금|이체)", "입금 ?부터", "송금 ?부터",
       "이체 ?부터"), ""),
@@ -374,6 +374,7 @@ _PREPAY = Alternation(
       "only (?:accept )?bank transfer"), ""),
     (("deposit", "transfer", "send"), r"(?: the)?(?: money| payment)? (?:to|into) (?:my|this|the following) (?:bank )?account"),
 )
+_PREPAY = Alternation(*_PREPAY_FAMILIES)
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 # not "번개" alone: 번개장터 and 번개톡 are in most chat and are not the safe payment
