@@ -1,10 +1,10 @@
 """The lake on a real S3 API: moto's server on loopback, reached through s3fs.
 
-Every stage of a day (ingest, fraud, training, products in user shards, publish, report)
-runs with the lake at an ``s3://`` URL, the ads ledger and the fraud retrain answer from it
-as from a local lake, and an ingest run killed with SIGKILL on object
-storage (where files are written in place, never renamed) commits nothing, and the next run
-commits every event exactly once.
+Every stage of a day (ingest, fraud, training, products in user shards, publish, report,
+the ads' click-through calibration) runs with the lake at an ``s3://`` URL, the ads ledger
+and the fraud retrain answer from it as from a local lake, and an ingest run killed with
+SIGKILL on object storage (where files are written in place, never renamed) commits
+nothing, and the next run commits every event exactly once.
 """
 
 from __future__ import annotations
@@ -172,6 +172,42 @@ def test_every_stage_of_a_day_runs_on_the_s3_lake(s3, small_sample, isolated_hom
 
     report = Path(pipeline.build_day_report(lake, runs, reports, day, models=models))
     assert report.is_file() and str(ingested["accepted"]) in report.read_text(encoding="utf-8").replace(",", "")
+
+    # the publish DAG's ads tasks (here after the report, whose counts the ad events would
+    # change): the click-through calibration reads the ad impressions of the day from the
+    # lake, logged for the users and listings just published, and fits what it fits from
+    # a local lake; then the cache's old ad state is forgotten
+    ad_events = _ad_impressions(Path(runs) / day / "products" / "vectors", day, isolated_home / "ads.jsonl")
+    ingest_files([ad_events], lake, now="2026-12-01T00:00:00Z")
+    local_lake = str(isolated_home / "local_lake")
+    ingest_files([ad_events], local_lake, now="2026-12-01T00:00:00Z")
+    calibrated = {where: pipeline.calibrate_ads(source, runs, day, cache) for where, source in (("s3", lake), ("local", local_lake))}
+    assert calibrated["s3"]["scored"] == calibrated["s3"]["impressions"] > 0 and calibrated["s3"]["slope"] > 0
+    assert calibrated["s3"] == calibrated["local"]
+    assert pipeline.forget_ad_state(cache, day)["before"] < day
+
+
+def _ad_impressions(vectors: Path, day: str, path: Path, count: int = 600) -> Path:
+    """Ad impressions of ``day`` for the users and listings of the FM ``vectors``, clicked
+    more often the higher their score (what the calibration fits), written to ``path``."""
+    import numpy as np
+    import pandas as pd
+
+    users, items = pd.read_parquet(vectors / "users.parquet"), pd.read_parquet(vectors / "items.parquet")
+    rng = np.random.default_rng(3)
+    u, i = rng.integers(len(users), size=count), rng.integers(len(items), size=count)
+    scores = (np.stack(users["vector"].to_numpy())[u] * np.stack(items["vector"].to_numpy())[i]).sum(axis=1) + items["bias"].to_numpy()[i]
+    clicked = rng.random(count) < 1 / (1 + np.exp(-(scores - np.median(scores)) / (scores.std() + 1e-9)))
+    lines = []
+    for n in range(count):
+        common = {"user_id": str(users["user_id"][u[n]]), "auction_id": f"a{n}", "campaign_id": "c1",
+                  "item_id": str(items["item_id"][i[n]]), "surface": "home", "position": 1, "billing": "cpc", "price_charged": 100}
+        ts = f"{day}T{n * 24 // count:02d}:{n % 60:02d}:00+00:00"
+        lines.append({"event_id": f"imp{n}", "type": "ad_impression", "ts": ts, **common})
+        if clicked[n]:
+            lines.append({"event_id": f"clk{n}", "type": "ad_click", "ts": ts.replace(":00+", ":30+"), **common})
+    path.write_text("".join(json.dumps(e) + "\n" for e in lines), encoding="utf-8")
+    return path
 
 
 def test_the_ads_ledger_and_the_fraud_retrain_read_the_s3_lake_as_a_local_one(s3, small_sample, tmp_path):
