@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from bunjang_lab.fraud.images.index import LinearScan  # noqa: E402
 from bunjang_lab.fraud.images.matching import DEFAULT_POLICY  # noqa: E402
 from bunjang_lab.fraud.images.sharded import ShardedImageIndex  # noqa: E402
-from bunjang_lab.fraud.images.verify import SIDE, similarity  # noqa: E402
+from bunjang_lab.fraud.images.verify import SIDE, correlation  # noqa: E402
 from bunjang_lab.intervals import paired_bootstrap  # noqa: E402
 
 CHUNK = 1 << 16  # pictures made and appended at a time (200 MB of thumbnails)
@@ -154,7 +154,7 @@ def main() -> None:
     for phash, thumb, _ in queries[: args.baseline_queries]:
         tic = time.perf_counter()
         rows = scan.query(phash, args.radius)[0]
-        similarity(thumb, index.thumbnails(rows)).correlation >= DEFAULT_POLICY.verified
+        correlation(thumb, index.thumbnails(rows)) >= DEFAULT_POLICY.verified
         scan_seconds.append(time.perf_counter() - tic)
     paired = paired_bootstrap(np.array(seconds[: len(scan_seconds)]) * 1e3, np.array(scan_seconds) * 1e3)
     disk = sum(path.stat().st_size for path in folder.iterdir())

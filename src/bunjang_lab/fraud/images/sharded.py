@@ -46,7 +46,7 @@ from bunjang_lab.errors import InvalidInput
 from bunjang_lab.fraud.images.index import RangeIndex
 from bunjang_lab.fraud.images.matching import DEFAULT_POLICY
 from bunjang_lab.fraud.images.thumbfiles import THUMB_BYTES, MappedThumbnails
-from bunjang_lab.fraud.images.verify import SIDE, similarity
+from bunjang_lab.fraud.images.verify import SIDE, correlation
 
 U64 = np.uint64
 MANIFEST = "manifest.json"
@@ -270,11 +270,11 @@ class ShardedImageIndex:
              verified: float = DEFAULT_POLICY.verified) -> list[tuple[int, int, float]]:
         """(picture, distance, similarity) of the held pictures whose pHash is within
         ``radius`` and whose thumbnail lines up with ``thumbnail`` to at least ``verified``
-        (:func:`~bunjang_lab.fraud.images.verify.similarity`), by distance."""
+        (:func:`~bunjang_lab.fraud.images.verify.correlation`, all candidates in one pass), by distance."""
         pictures, distances = self.query(phash, radius)
         if not len(pictures):
             return []
-        scores = similarity(thumbnail, self.thumbnails(pictures)).correlation
+        scores = correlation(thumbnail, self.thumbnails(pictures))
         keep = scores >= verified
         found = sorted(zip(pictures[keep].tolist(), distances[keep].tolist(), scores[keep].tolist()),
                        key=lambda m: (m[1], m[0]))

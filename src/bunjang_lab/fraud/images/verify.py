@@ -53,6 +53,8 @@ FINE = 0.025
 TRIM = 0.2
 #: Side of the blocks whose means are the coarse layout :func:`_details` takes away.
 BLOCK = 4
+#: Candidates aligned at once (150 KB a picture while they are).
+BATCH = 64
 #: A thumbnail is monochrome when this share of its colour variance lies on one axis.
 MONOCHROME = 0.99
 
@@ -91,69 +93,167 @@ def similarity(query: np.ndarray, stored: np.ndarray, boxes: np.ndarray | None =
     >>> [round(float(s), 2) for s in scores.correlation]
     [0.25, 1.0]
     """
+    with _blas().limit(limits=1, user_api="blas"):
+        probes, found, aligned = _align(query, stored, boxes, grey, keep_aligned=True)
+        return Similarity(found, *_trimmed_correlation(aligned, probes))
+
+
+def correlation(query: np.ndarray, stored: np.ndarray, grey: bool = False) -> np.ndarray:
+    """:attr:`Similarity.correlation` alone (what a hash index verifies its candidates
+    with): the search for the best alignment without the figures at that alignment.
+
+    >>> photo, other = np.random.default_rng(2).integers(0, 256, (2, SIDE, SIDE, 3), dtype=np.uint8)
+    >>> (correlation(photo[:, ::-1], np.stack([photo, other])) > 0.9).tolist()  # a mirrored copy, another picture
+    [True, False]
+    """
+    with _blas().limit(limits=1, user_api="blas"):
+        return _align(query, stored, None, grey, keep_aligned=False)[1]
+
+
+def _align(query: np.ndarray, stored: np.ndarray, boxes: np.ndarray | None, grey: bool,
+           keep_aligned: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The probes (the query as is and mirrored, normalised), each stored picture's best
+    correlation with them (see :func:`similarity`) and, with ``keep_aligned``, the
+    pictures cut at their best alignment, normalised."""
     query, pictures = (_luminance(query) if grey else query.astype(np.float32)), stored.astype(np.float32)
     if grey:
         pictures = _luminance(pictures)
-    q = _cuts(query, [(0.0, 0.0)], [(0.0, 0.0)]).reshape(3, COMPARE, COMPARE)
+    if boxes is not None:
+        pictures = np.stack([_boxed(picture, box) if np.any(box) else picture for picture, box in zip(pictures, boxes)])
+    uncut = np.zeros(1, dtype=np.int64)
+    q = _cut(_rows(_planes(query[None]), uncut)[:, 0], uncut).reshape(3, COMPARE, COMPARE)
     probes = _normalise(np.stack([q, q[..., ::-1]]).reshape(2, -1))  # as is and mirrored
-    out = Similarity(*(np.empty(len(stored), dtype=np.float32) for _ in Similarity._fields))
-    # The products are tiny: BLAS threads only spin (5x the CPU time of one thread, measured).
-    with _blas().limit(limits=1, user_api="blas"):
-        if boxes is not None:
-            pictures = np.stack([_boxed(picture, box) if np.any(box) else picture for picture, box in zip(pictures, boxes)])
-        for number, picture in enumerate(pictures):
-            _, rows, columns = _best_alignment(picture, _COARSE, _COARSE, probes)
-            out.correlation[number], rows, columns = _best_alignment(picture, _around(rows), _around(columns), probes)
-            trimmed = _trimmed_correlation(picture, rows, columns, probes)
-            out.trimmed[number], out.overlay_share[number], out.kept_contrast[number], out.detail[number] = trimmed
-    return out
+    weights = _probe_weights(probes)
+    found = np.empty(len(pictures), dtype=np.float32)
+    aligned = np.empty((len(pictures), 3 * COMPARE * COMPARE), dtype=np.float32) if keep_aligned else None
+    # every candidate at once (one at a time, numpy's calls were most of the time), in
+    # batches bounding the memory held (150 KB a picture)
+    for start in range(0, len(pictures), BATCH):
+        batch = slice(start, start + BATCH)
+        found[batch], rows, columns = _best_alignment(pictures[batch], probes, weights)
+        if keep_aligned:
+            aligned[batch] = _normalise(_cut(rows, columns))
+    return probes, found, aligned
 
 
-def _trimmed_correlation(picture: np.ndarray, rows, columns, probes) -> tuple[float, float, float, float]:
-    """Correlation of ``picture`` cut by (``rows``, ``columns``) with the better of the
-    ``probes``, without the :data:`TRIM` share of pixels that fit worst; the share of the
-    squared misfit those pixels hold; the share of the picture's contrast the others hold."""
-    aligned = _normalise(_cuts(picture, [rows], [columns])[0])
-    probe = probes[int(np.argmax(probes @ aligned))]
-    misfit = ((aligned - probe) ** 2).reshape(3, -1).sum(axis=0)
-    order = np.argsort(misfit)
-    keep, worst = order[: round(misfit.size * (1 - TRIM))], order[round(misfit.size * (1 - TRIM)):]
-    kept = _normalise(np.stack([aligned.reshape(3, -1)[:, keep].reshape(-1), probe.reshape(3, -1)[:, keep].reshape(-1)]))
-    contrast = (aligned.reshape(3, -1) ** 2).sum(axis=0)
-    details = _normalise(np.stack([_details(aligned), _details(probe)]))
-    return (float(kept[0] @ kept[1]), float(misfit[worst].sum() / (misfit.sum() + 1e-9)),
-            float(contrast[keep].sum() / (contrast.sum() + 1e-9)), float(details[0] @ details[1]))
+def _best_alignment(pictures: np.ndarray, probes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The best correlation of each of ``pictures`` (k, y, x, colour) with the ``probes``:
+    the best of the coarse alignments (each side cut by each of :data:`CUTS`), then the
+    best of the spans within one :data:`FINE` step of it on either end; with the pictures'
+    rows cut by the best row span (:func:`_rows`) and the best column span.
+
+    No alignment is resampled whole: resampling the 162 alignments tried, 768 values each,
+    and normalising them was most of the time. Instead the pictures' rows cut by every span
+    give the dot products of every (row span, column span) alignment with the probes in
+    one product (:func:`_probe_weights`), and their means and norms come from a few sums
+    over the pixels (:func:`_span_moments`)."""
+    count, picked = len(pictures), np.arange(len(pictures))
+    # minus its mean, a picture's alignments keep their correlations (a span's weights sum
+    # to 1) and their sums of squares lose what cancels in the norms
+    planes = _planes(pictures - pictures.mean(axis=(1, 2, 3), keepdims=True))
+    rows = _rows(planes, _EVERY_SPAN)  # k, span, n, colour, x
+    products = (rows.reshape(count, len(_EVERY_SPAN), -1) @ weights.T).reshape(count, len(_EVERY_SPAN), -1, len(probes))
+    squares, totals = _span_moments(planes)
+    values = COMPARE * COMPARE * 3
+    means = totals / values
+    norms = np.sqrt(np.maximum(squares - values * means * means, 0)) + 1e-3
+    correlations = ((products - means[..., None] * probes.sum(axis=1)) / norms[..., None]).max(axis=-1)  # k, row, column
+    coarse = correlations[:, _COARSE_SPANS[:, None], _COARSE_SPANS[None, :]].reshape(count, -1).argmax(axis=1)
+    row, column = np.divmod(coarse, len(_COARSE_SPANS))
+    fine_rows, fine_columns = _fine_spans(_COARSE_SPANS[row]), _fine_spans(_COARSE_SPANS[column])
+    fine = correlations[picked[:, None, None], fine_rows[:, :, None], fine_columns[:, None, :]].reshape(count, -1)
+    best = fine.argmax(axis=1)
+    row, column = fine_rows[picked, best // fine_rows.shape[1]], fine_columns[picked, best % fine_columns.shape[1]]
+    return fine[picked, best], rows[picked, row], column
+
+
+def _planes(pictures: np.ndarray) -> np.ndarray:
+    """``pictures`` (k, y, x, colour) as (k, y, colour, x): a row's colours one after the
+    other, what every product over the columns runs along."""
+    return np.ascontiguousarray(pictures.transpose(0, 1, 3, 2))
+
+
+def _rows(planes: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """Pictures of :func:`_planes` with their rows resampled by each of ``spans`` (indices
+    of :data:`_RESAMPLINGS`): (k, spans, COMPARE, colour, x)."""
+    matrices = _RESAMPLINGS[spans].reshape(-1, SIDE)
+    return (matrices @ planes.reshape(len(planes), SIDE, -1)).reshape(len(planes), len(spans), COMPARE, 3, SIDE)
+
+
+def _cut(rows: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """Rows of :func:`_rows` (k, COMPARE, colour, x), each picture's columns resampled by
+    its span of ``spans`` (k): the aligned pictures, (k, colour * COMPARE * COMPARE)."""
+    aligned = rows.transpose(0, 2, 1, 3) @ _RESAMPLINGS[spans, None].transpose(0, 1, 3, 2)  # k, colour, n, m
+    return aligned.reshape(len(rows), -1)
+
+
+def _probe_weights(probes: np.ndarray) -> np.ndarray:
+    """What a picture's rows (cut by a row span: n, colour, x) are multiplied by to give
+    their dot products with each probe once their columns are cut by each column span:
+    ``(column spans * probes, COMPARE * 3 * SIDE)``."""
+    by_row = probes.reshape(len(probes), 3, COMPARE, COMPARE).transpose(0, 2, 1, 3).reshape(-1, COMPARE)
+    by_probe = by_row @ _RESAMPLINGS.transpose(1, 0, 2).reshape(COMPARE, -1)  # probe, n, colour, span, x
+    return by_probe.reshape(len(probes), COMPARE, 3, len(_RESAMPLINGS), SIDE).transpose(3, 0, 1, 2, 4).reshape(
+        len(_RESAMPLINGS) * len(probes), -1)
+
+
+def _span_moments(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For pictures of :func:`_planes` cut by every (row span, column span): the sum of
+    the squared values and the sum of the values, ``(k, row span, column span)`` each.
+    A resampling mixes neighbouring rows (columns) only, so its Gram matrix has a diagonal
+    and a first off-diagonal, and the sums of squares come from the sums over the colours
+    of each pixel's square and its products with the next pixel down, right and diagonally.
+    """
+    def products(first, second):
+        return np.einsum("kycx,kycx->kyx", first, second)
+
+    own, down = products(planes, planes), products(planes[:, :-1], planes[:, 1:])
+    right = products(planes[..., :-1], planes[..., 1:])
+    diagonal = products(planes[:, :-1, :, :-1], planes[:, 1:, :, 1:]) + products(planes[:, :-1, :, 1:], planes[:, 1:, :, :-1])
+    centre, side = _GRAM_DIAGONAL, _GRAM_NEIGHBOURS
+    squares = centre @ own @ centre.T + 2 * (side @ down @ centre.T + centre @ right @ side.T + side @ diagonal @ side.T)
+    return squares, _SOURCE_WEIGHTS @ planes.sum(axis=2) @ _SOURCE_WEIGHTS.T
+
+
+def _fine_spans(coarse: np.ndarray) -> np.ndarray:
+    """Per picture, the spans (indices of :data:`_RESAMPLINGS`) within one :data:`FINE` step
+    of its best coarse span on either end, first cuts outer: ``(k, 9)``. At the ends of the
+    cuts a step is clipped, which repeats a span after its first place: the first best is
+    the same span as without repeats."""
+    first, last = np.divmod(coarse, len(_STEP_CUTS))
+    firsts = np.clip(first[:, None] + _AROUND, 0, len(_STEP_CUTS) - 1)
+    lasts = np.clip(last[:, None] + _AROUND, 0, len(_STEP_CUTS) - 1)
+    return (firsts[:, :, None] * len(_STEP_CUTS) + lasts[:, None, :]).reshape(len(coarse), -1)
+
+
+def _trimmed_correlation(aligned: np.ndarray, probes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For each normalised ``aligned`` picture (k, colour * COMPARE * COMPARE): its
+    correlation with the better of the ``probes`` without the :data:`TRIM` share of pixels
+    that fit worst; the share of the squared misfit those pixels hold; the share of the
+    picture's contrast the others hold; the correlation of the two's :func:`_details`."""
+    count = len(aligned)
+    probe = probes[(aligned @ probes.T).argmax(axis=1)]
+    pixels, probe_pixels = aligned.reshape(count, 3, -1), probe.reshape(count, 3, -1)
+    misfit = ((pixels - probe_pixels) ** 2).sum(axis=1)
+    order = np.argsort(misfit, axis=1)
+    cut = round(misfit.shape[1] * (1 - TRIM))
+    keep, worst = order[:, None, :cut], order[:, cut:]
+    kept = _normalise(np.take_along_axis(pixels, keep, axis=2).reshape(count, -1))
+    kept_probe = _normalise(np.take_along_axis(probe_pixels, keep, axis=2).reshape(count, -1))
+    contrast = (pixels ** 2).sum(axis=1)
+    details, probe_details = _normalise(_details(aligned)), _normalise(_details(probe))
+    return ((kept * kept_probe).sum(axis=1),
+            np.take_along_axis(misfit, worst, axis=1).sum(axis=1) / (misfit.sum(axis=1) + 1e-9),
+            np.take_along_axis(contrast, keep[:, 0], axis=1).sum(axis=1) / (contrast.sum(axis=1) + 1e-9),
+            (details * probe_details).sum(axis=1))
 
 
 def _details(compared: np.ndarray) -> np.ndarray:
-    """A flattened ``(colour, COMPARE, COMPARE)`` picture without its coarse layout: each
-    pixel less the mean of its :data:`BLOCK` x :data:`BLOCK` block."""
-    blocks = compared.reshape(3, COMPARE // BLOCK, BLOCK, COMPARE // BLOCK, BLOCK)
-    return (blocks - blocks.mean(axis=(2, 4), keepdims=True)).reshape(-1)
-
-
-def _best_alignment(picture: np.ndarray, row_spans, column_spans, probes) -> tuple[float, tuple, tuple]:
-    """Best score of ``probes`` against ``picture`` cut by each (row span, column span),
-    with the spans that gave it; a span is the (first, last) fractions cut off."""
-    scores = (_normalise(_cuts(picture, row_spans, column_spans)) @ probes.T).max(axis=1)
-    best = int(scores.argmax())
-    return float(scores[best]), row_spans[best // len(column_spans)], column_spans[best % len(column_spans)]
-
-
-def _cuts(picture: np.ndarray, row_spans, column_spans) -> np.ndarray:
-    """``picture`` (y, x, colour) cut by every (row span, column span), row spans outer, each
-    resampled to (colour, COMPARE, COMPARE) and flattened."""
-    by_rows = np.stack([_resampling(*span) for span in row_spans])
-    by_columns = np.stack([_resampling(*span) for span in column_spans])
-    rows = np.tensordot(picture, by_rows, axes=([0], [2]))  # x, c, span, n
-    aligned = np.tensordot(rows, by_columns, axes=([0], [2]))  # c, row span, n, column span, m
-    return aligned.transpose(1, 3, 0, 2, 4).reshape(len(row_spans) * len(column_spans), -1)
-
-
-def _around(span: tuple[float, float]) -> list[tuple[float, float]]:
-    """The spans within one :data:`FINE` step of ``span`` on either end."""
-    ends = [sorted({round(min(max(cut + step, 0.0), CUTS[-1]), 4) for step in (-FINE, 0.0, FINE)}) for cut in span]
-    return [(first, last) for first in ends[0] for last in ends[1]]
+    """Flattened ``(colour, COMPARE, COMPARE)`` pictures (k, colour * COMPARE * COMPARE)
+    without their coarse layout: each pixel less the mean of its :data:`BLOCK` x
+    :data:`BLOCK` block."""
+    blocks = compared.reshape(len(compared), 3, COMPARE // BLOCK, BLOCK, COMPARE // BLOCK, BLOCK)
+    return (blocks - blocks.mean(axis=(3, 5), keepdims=True)).reshape(len(compared), -1)
 
 
 def monochrome(thumb: np.ndarray) -> bool:
@@ -211,4 +311,19 @@ def _resampling(cut_low: float, cut_high: float, size: int = COMPARE) -> np.ndar
     return weights
 
 
-_COARSE = [(first, last) for first in CUTS for last in CUTS]
+#: Every cut the alignment tries, as steps of FINE from none to the largest of CUTS.
+_STEP_CUTS = np.round(np.arange(round(CUTS[-1] / FINE) + 1) * FINE, 4)
+#: The resampling of every span, (first cut, last cut) in steps, first cuts outer:
+#: (spans, COMPARE, SIDE); a span is its index here.
+_RESAMPLINGS = np.stack([_resampling(float(first), float(last)) for first in _STEP_CUTS for last in _STEP_CUTS])
+_EVERY_SPAN = np.arange(len(_RESAMPLINGS))
+_COARSE_STEPS = np.searchsorted(_STEP_CUTS, np.round(CUTS, 4))
+_COARSE_SPANS = (_COARSE_STEPS[:, None] * len(_STEP_CUTS) + _COARSE_STEPS[None, :]).reshape(-1)
+_AROUND = np.arange(-1, 2)  # the fine steps tried around a coarse cut
+# what a span's resampling does to sums of squares (its Gram matrix: the diagonal and the
+# first off-diagonal, the only ones a resampling between neighbours fills) and to sums (the
+# weight of each source row or column)
+_GRAMS = np.swapaxes(_RESAMPLINGS, 1, 2) @ _RESAMPLINGS
+_GRAM_DIAGONAL = np.ascontiguousarray(np.diagonal(_GRAMS, axis1=1, axis2=2))
+_GRAM_NEIGHBOURS = np.ascontiguousarray(np.diagonal(_GRAMS, offset=1, axis1=1, axis2=2))
+_SOURCE_WEIGHTS = _RESAMPLINGS.sum(axis=1)
