@@ -163,11 +163,15 @@ SPACED_TEXT = st.text(alphabet=st.sampled_from(list("카톡ab1가ㅋ .-_·☆\n,
 @example("카 ☆ . 톡 - 가")
 def test_spaced_letters_match_like_their_first_spelling(text):
     """_SPACED, one unit repeated (cheaper to compile), finds the runs of spaced-out
-    characters its first spelling (a first unit, then its repetition) found."""
+    characters its first spelling (a first unit, then its repetition) found, and so does
+    its spelling for texts without symbols or emoji on such texts."""
     import re
 
-    from bunjang_lab.fraud.normalise import _SPACED, _WORD, SEP
+    from bunjang_lab.fraud.normalise import _JUNK_CHARS, _SPACED, _SPACED_PLAIN, _WORD, SEP
 
     first = re.compile(rf"{SEP}(?<=(?<![{_WORD}])[{_WORD}](?s:.))(?:{SEP}{{0,2}}[{_WORD}](?![{_WORD}]))"
                        rf"(?:{SEP}{{1,3}}[{_WORD}](?![{_WORD}]))*")
-    assert [m.span() for m in _SPACED.finditer(text)] == [m.span() for m in first.finditer(text)]
+    expected = [m.span() for m in first.finditer(text)]
+    assert [m.span() for m in _SPACED.finditer(text)] == expected
+    if not re.search(f"[{_JUNK_CHARS}]", text):
+        assert [m.span() for m in _SPACED_PLAIN.finditer(text)] == expected

@@ -65,6 +65,10 @@ _JUNK_CHARS = (
 # Characters that separate the letters or digits of an obfuscated word.
 _ASCII_SEPARATORS = " \t\n\r.-_~*/|,'\"`^+=:;"  # line breaks too: a word written down a column
 SEP = f"[{re.escape(_ASCII_SEPARATORS)}ㅡ{_JUNK_CHARS}]"
+# The separators a text without symbols or emoji can hold (after folding, the junk characters
+# come from unusual characters only): expressions spelled with it instead of SEP find the
+# same in such a text (most chat) and compile for a fraction (SEP spans 14,000 code points).
+_PLAIN_SEP = f"[{re.escape(_ASCII_SEPARATORS)}ㅡ]"
 
 # Invisible characters (zero-width, bidi controls, Hangul fillers, variation selectors, tags),
 # as code point ranges: _fold tests one character at a time, and a class this wide costs
@@ -159,7 +163,9 @@ _TLD_AHEAD = lazy(f"(?:{TLDS})(?![0-9a-z])")
 # unit and its repetition: each class of the Hangul syllables written costs every process
 # a third of a millisecond to compile, and the unit needs no separator of its own before a
 # later character (the one before it ends where a letter cannot follow).
-_SPACED = lazy(rf"{SEP}(?<=(?<![{_WORD}])[{_WORD}](?s:.))(?!{SEP}{{3}})(?:{SEP}{{0,3}}[{_WORD}](?![{_WORD}]))+")
+_SPACED, _SPACED_PLAIN = (
+    lazy(rf"{sep}(?<=(?<![{_WORD}])[{_WORD}](?s:.))(?!{sep}{{3}})(?:{sep}{{0,3}}[{_WORD}](?![{_WORD}]))+")
+    for sep in (SEP, _PLAIN_SEP))
 _SEP_CHARS = lazy(f"{SEP}+")
 _SEP_CHAR = lazy(SEP)
 
@@ -244,7 +250,8 @@ _FIRST_NUMERAL_TOKEN = f"(?:하나|다섯|여섯|일곱|여덟|아홉|{'|'.join(
 # Only runs long enough to be a number reach Python (numeral syllables are common in words).
 # Possessive: no separator starts a token, and nothing follows the run, so giving back
 # characters never finds another match; the engine just stops retrying.
-_NUMERAL_RUN = lazy(f"{_FIRST_NUMERAL_TOKEN}(?:{SEP}{{0,3}}+{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}+")
+_NUMERAL_RUN, _NUMERAL_RUN_PLAIN = (
+    lazy(f"{_FIRST_NUMERAL_TOKEN}(?:{sep}{{0,3}}+{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}+") for sep in (SEP, _PLAIN_SEP))
 _NUMERAL_TOKENS = lazy(_NUMERAL_TOKEN)
 
 
@@ -536,12 +543,13 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_JUNK_BEFORE_WORD, _junk_inside_word)
     if "." in builder.text and _LEET_TLD.search(builder.text):
         builder.rewrite(_LEET_TLD, lambda m: "." + _LEET_TLDS[m.group()[1:]])
+    spaced = _SPACED if junk_possible else _SPACED_PLAIN
     if builder.track:  # delete the separators only, so each joined character keeps its own position
         text = builder.text
-        builder.splice((*sep.span(), "") for run in _SPACED.finditer(text) if _join_spaced(run) is not None
+        builder.splice((*sep.span(), "") for run in spaced.finditer(text) if _join_spaced(run) is not None
                        for sep in _SEP_CHAR.finditer(text, *run.span()))
     else:
-        builder.rewrite(_SPACED, _join_spaced)
+        builder.rewrite(spaced, _join_spaced)
     if builder.text != checked:
         checked = builder.text
         plain = _REWRITE_HINT.search(checked) is None
@@ -561,7 +569,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
             builder.rewrite(_ALIAS_RE, _alias)
         if not _WHOLE_WORDS.issuperset(_SPLIT_WORD.findall(builder.text)):  # most are written whole
             builder.rewrite(_SPLIT_WORD, _split_word)
-        builder.rewrite(_NUMERAL_RUN, _numerals)
+        builder.rewrite(_NUMERAL_RUN if junk_possible else _NUMERAL_RUN_PLAIN, _numerals)
     return builder
 
 
