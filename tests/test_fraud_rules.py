@@ -25,7 +25,7 @@ POSITIVES = {
     "line_id": ["라인 아이디 abc123", "LINE ID: seller99", "line.me/ti/p/~abc", "라인으로 연락 주세요"],
     "wechat_id": ["위챗 abc_123 추가", "wechat: dealer88"],
     "whatsapp": ["whatsapp +44 7797 706008", "wa.me/821012345678", "왓츠앱으로 연락주세요"],
-    "messenger_id": ["친추 abcd1234 해주세요", "@quickdeal 로 DM"],
+    "messenger_id": ["친추 abcd1234 해주세요", "@quickdeal 로 DM", "tiktok.com/@deal_seller9 로 오세요"],
     "phone_number": ["010-1234-5678 로 연락", "공일공 일이삼사 오육칠팔 로 문자주세요", "010ㅡ1234ㅡ5678",
                      "0 1 0 - 1 2 3 4 - 5 6 7 8 연락", "영일영.하나둘셋넷.오육칠팔", "０１０１２３４５６７８",
                      "+82 10 1234 5678", "02-123-4567", "Call 08718738001 now", "contact 9911489000",
@@ -67,6 +67,7 @@ HARD_NEGATIVES = [
     "갤럭시 S23 울트라 512GB", "나이키 에어포스 260 사이즈", "1+1 행사 상품", "다섯 개 일괄 구매시 할인", "오늘 바로 보낼게요",
     "Did you catch the bus? How did saturday go", "Yeah just open chat and click friend lists",
     "번개페이 안전거래로 진행해요 m.bunjang.co.kr/products/1x",
+    "리뷰 영상은 https://www.youtube.com/@gadget_lab 참고하세요",  # a known site's link names a channel, no ID
 ]
 
 

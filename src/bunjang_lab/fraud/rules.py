@@ -281,6 +281,15 @@ def blocklisted(kind: str) -> Detector:
     return on_numbers(find)
 
 
+def _at_handle(message: _Message) -> Iterator[Span]:
+    """Each @handle but one in the path of a link to the platform or a well-known site
+    (``youtube.com/@channel``): such a link is no reason, whatever its path names."""
+    owned = [(link.start, link.end) for link in message.links if link.code in OWNED_SITE_CODES]
+    for match in AT_HANDLE.finditer(message.text):
+        if not any(start <= match.start() < end for start, end in owned):
+            yield match.span()
+
+
 @on_numbers
 def _phone_number(message: _Message) -> Iterator[Span]:
     return ((phone.start, phone.end) for phone in message.phones)
@@ -459,7 +468,7 @@ _RULE_LIST = [
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7, "an ID to add as a friend, no messenger named",
          either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id", "인스타", "insta", "디엠", "dm",
                                           "페북", "facebook", "디스코드", "디코", "discord")),
-                first_match(AT_HANDLE, ("@",))),
+                Detector(_at_handle, frozenset({"@"}))),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
                       "whatsapp")),
     Rule("phone_number", cat.EXTERNAL_CHANNEL, 0.85, "a phone number (Korean, UK, Indian, +country), any spelling",
