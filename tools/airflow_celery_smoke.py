@@ -41,8 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from airflow_local import (PG_HOST, PG_PORT, PG_USER, REPO_ROOT, USER_NAME, Api, LocalAirflow,  # noqa: E402
                            fresh_smoke_home, postgres_url, print_login)
 
-BROKER_DB = 11
-"""Redis database index of the Celery broker (the serving cache and the tests use others)."""
+BROKER_DB = 14
+"""Redis database index of the Celery broker, emptied at the start: no other user (the tests'
+serving caches use 11, the benchmarks 12, the DAG tests 13, the default cache 0)."""
 DATABASE = "bunjang_airflow_celery"
 WORKERS = ("worker-a", "worker-b")
 HEARTBEAT_TIMEOUT = 45
