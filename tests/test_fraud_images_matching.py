@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from bunjang_lab.fraud.images import edits, regions
 from bunjang_lab.fraud.images.hashing import hash_image, query_hashes
@@ -52,23 +52,12 @@ def test_edited_copies_of_a_photo_match_it_and_only_it(photo_index, transform):
         assert [m["listing"] for m in matches] == [name], (transform, name)
 
 
-#: Copies of the six photos found per seller edit, out of 6 (benchmarks/images.py has the
-#: recall over more photos and draws): the misses are the coins under banners and under
-#: a turn, frame and caption, the rocket in a collage, and since the details must agree
-#: (MatchPolicy.detail) the rocket under banners (a deep cut 4% off the band: details
-#: 0.67) and the coffee in a collage (0.80-0.85).
-SELLER_EDIT_FLOOR = {"collage of 2-4": 4, "banner top and bottom": 4, "rotate+frame+caption": 5}
-
-
 @pytest.mark.parametrize("transform", SELLER_EDITS)
 def test_seller_edits_are_found_and_never_match_another_photo(photo_index, transform):
     edit = edits.catalogue(random.Random(zlib.crc32(transform.encode())), OTHERS)[transform]  # same draws in any order
-    found = 0
     for name in PHOTOS:
         listings = [m["listing"] for m in find_matches(photo_index, query_hashes(edit(load_photo(name))))]
-        assert set(listings) <= {name}, (transform, name, listings)
-        found += listings == [name]
-    assert found >= SELLER_EDIT_FLOOR.get(transform, 6), (transform, found)
+        assert listings == [name], (transform, name, listings)
 
 
 def test_a_turned_framed_copy_is_found_through_its_regions(photo_index):
@@ -174,12 +163,14 @@ def test_collage_cells_butted_together_are_found_at_the_grid():
         assert any(abs(cell[0] - number / 3) < 0.02 and abs(cell[2] - (number + 1) / 3) < 0.02 for cell in cells), cells
 
 
-@pytest.mark.parametrize("query, other", [("i0000029_0.jpg", "i0000049_0.jpg"), ("i0000050_0.jpg", "i0000382_0.jpg"),
-                                          ("i0000051_1.jpg", "i0001205_0.jpg")])
+@pytest.mark.parametrize("query, other", [("i0000029_0.jpg", "i0000049_0.jpg")])
 def test_regions_of_look_alike_pictures_must_agree_in_their_details(tmp_path, query, other):
     # a region cut to one shape on a blurred background lines up with another picture's
     # (correlation 0.91-0.98) until the coarse layout is taken away (the seller edits'
-    # copies, whose details agree, are the tests above)
+    # copies, whose details agree, are the tests above); the two other pairs of the
+    # development runs (i0000050_0 / i0000382_0, i0000051_1 / i0001205_0) no longer line
+    # up even without the check since regions are cut a working line inside their edges
+    # (regions._inset)
     index = ImageIndex(tmp_path)
     index.add([{"image": other, "listing": other, "seller": "s", "key": other,
                 "hashes": hash_image(Image.open(SAMPLE_IMAGES / other))}])
@@ -197,3 +188,59 @@ def test_bands_around_a_flat_photo_are_peeled_without_cutting_into_it():
     photo = (0.0, 80 / 652, 1.0, 592 / 652)
     assert not any(regions._same(box, photo) for box in regions.content_boxes(posted, to_edge=True))
     assert any(regions._same(box, photo) for box in regions.photo_regions(posted))
+
+
+def _caption_over(img: Image.Image, colour, share: float = 0.2) -> Image.Image:
+    """``img`` with a caption band of ``colour`` drawn over its top ``share``."""
+    out = img.copy()
+    band = round(out.height * share)
+    draw = ImageDraw.Draw(out)
+    draw.rectangle((0, 0, out.width, band), fill=colour)
+    draw.text((out.width * 0.1, band * 0.2), "SALE 50%", fill="white", font_size=band * 0.6)
+    return out
+
+
+def test_a_collage_cell_is_found_without_its_gap(photo_index):
+    # the gap left around a cell (1.5% of it) holds much of a dark photo's contrast: the
+    # cell is peeled by its gap's colour, a region of its own however near the cut cell
+    cell, gap = 300, 12
+    collage = Image.new("RGB", (2 * cell + 3 * gap, 2 * cell + 3 * gap), (60, 60, 60))
+    for number, photo in enumerate([load_photo("coins"), *OTHERS]):
+        collage.paste(ImageOps.fit(photo, (cell, cell)), (gap + (number % 2) * (cell + gap), gap + (number // 2) * (cell + gap)))
+    assert [m["listing"] for m in find_matches(photo_index, query_hashes(edits.jpeg(collage, 80)))] == ["coins"]
+
+
+def test_a_dark_photo_under_a_caption_of_another_dark_colour_is_found(photo_index):
+    # the rocket's night sky is as flat and dark as the grey band: peeled by the band's
+    # colour, not by flatness, the cut stops where the photo begins
+    posted = load_photo("rocket").transpose(Image.Transpose.ROTATE_180)
+    posted = _caption_over(posted, (60, 60, 60), 0.16).transpose(Image.Transpose.ROTATE_180)
+    assert [m["listing"] for m in find_matches(photo_index, query_hashes(edits.jpeg(posted, 80)))] == ["rocket"]
+
+
+@pytest.mark.parametrize("name", ["rocket", "chelsea"])
+def test_a_screenshot_around_the_photo_is_found(photo_index, name):
+    for seed in range(3):
+        screenshot = edits.jpeg(edits.listing_screenshot(load_photo(name), random.Random(seed)), 85)
+        assert [m["listing"] for m in find_matches(photo_index, query_hashes(screenshot))] == [name], seed
+
+
+def test_a_turned_photo_on_its_blurred_square_under_a_caption_is_found(photo_index):
+    # the caption covers the top of the blurred square, so the photo is no longer
+    # centred: the blurred margins are found side by side
+    photo = load_photo("chelsea").transpose(Image.Transpose.ROTATE_180)
+    side = round(max(photo.size) * 1.05)
+    square = photo.resize((side, side)).filter(ImageFilter.GaussianBlur(side / 25))
+    square.paste(photo, ((side - photo.width) // 2, (side - photo.height) // 2))
+    posted = edits.jpeg(_caption_over(square, (255, 214, 0)), 75)
+    assert [m["listing"] for m in find_matches(photo_index, query_hashes(posted))] == ["chelsea"]
+
+
+def test_collages_and_screenshots_of_photos_not_indexed_match_nothing(photo_index):
+    unindexed = [load_photo(n) for n in ("moon", "clock", "retina", "immunohistochemistry")]
+    for seed in range(4):
+        rng = random.Random(seed)
+        for photo in unindexed:
+            for posted in (edits.collage(photo, rng, unindexed + OTHERS), edits.listing_screenshot(photo, rng),
+                           _caption_over(edits.frame(photo.transpose(Image.Transpose.ROTATE_90), rng), (240, 60, 60))):
+                assert find_matches(photo_index, query_hashes(edits.jpeg(posted, 80))) == [], seed

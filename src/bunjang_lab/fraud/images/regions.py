@@ -17,14 +17,26 @@ not. So:
 * :func:`band_boxes` peels only the rows, only the columns, or each once: a flat or dark
   photo (the moon, a night sky) is one colour along its edges too, and peeling both ways
   twice cuts into it;
+* :func:`colour_boxes` peels each side by its border's colour (a line of exactly one
+  colour, then the lines of that colour or with letters and buttons on it): it stops
+  where the photo begins even when the photo is flat or dark too (the rocket's night
+  under a grey band, a fundus photo's black corners under a red one), as long as the
+  photo is not the band's own colour;
 * :func:`centred_box` finds a photo centred on a square of its own blurred copy (what
   apps do to post a photo uncut), by the pair of lines at the same distance from both
-  ends where the sharp photo meets the blur, on the whole picture and inside each peeled
-  box (a caption band over such a square);
+  ends where the sharp photo meets the blur, and :func:`blurred_surround` side by side
+  (the blurred margins' lines are smooth along their length; or the photo's edge steps
+  out of them), on the whole picture and inside each peeled box (a caption band over
+  such a square leaves the photo off centre);
 * :func:`collage_cells` splits the picture along straight seams at a half or a third of
   it (collage apps use grids of equal cells): a run of flat lines (a gap) or a line
-  where neighbouring pixels stop being alike (two photos butted together), then each
-  part along the other axis, so 2 to 4 cells (3 to 6 for rows of three).
+  where neighbouring pixels stop being alike (two photos butted together, also when the
+  seam falls between two pixels of the working copy), then each part along the other
+  axis, so 2 to 4 cells (3 to 6 for rows of three), each also peeled by its gap's colour.
+
+Every region is cut one working line inside its edges (:func:`_inset`): a line of a band
+or gap left in a region spoils the verification of a dark photo, a line of the photo
+left out is a crop the verification aligns.
 
 The matcher hashes every region found, as well as the whole picture, and the index
 stores the content box of every picture beside its full frame, so a photo on a plain
@@ -75,13 +87,21 @@ SEAM_STEP = 20
 SEAM_CONTRAST = 3.0
 #: The margins of a photo centred on its blurred copy are looked for up to this share of the side.
 CENTRED_MARGIN = 0.3
+#: A blurred margin's neighbouring pixels differ by at most this much on average along
+#: its lines (on the working copy: 1-2; a photo's lines 4 and more).
+BLUR_STEP = 3
 #: Collage seams are looked for at these fractions of a box, give or take GRID_SLACK.
 GRID = (1 / 2, 1 / 3, 2 / 3)
 GRID_SLACK = 0.04
 #: A collage's gap is at most this share of the side (12 px between cells of 220+ px).
 GAP_WIDTH = 0.06
-#: Boxes closer than this on every side are the same region.
+#: Boxes closer than this share of their side on every side are the same region.
 SAME_BOX = 0.02
+#: Letters on a band or a page, buttons on a page, leave at least this share of their
+#: line in the band's colour (large Hangul captions: 30-60%; the edges of two buttons side by side: 16%).
+LETTERED_SHARE = 0.1
+#: Rounds of peeling by colour: a band outside a frame, a frame of two colours.
+COLOUR_ROUNDS = 3
 
 
 def shrunk(img: Image.Image, mode: str, side: int) -> Image.Image:
@@ -148,11 +168,83 @@ def collage_cells(img: Image.Image | np.ndarray) -> list[Box]:
             cells += parts + [cell for part in parts for cell in _grid_split(pixels, part, not columns)]
     out: list[Box] = []
     for cell in cells:  # as cut, and without what is left of a gap or frame around it
-        for top, bottom, left, right in (cell, _peel(pixels, cell, True, to_edge=True)):
+        for top, bottom, left, right in (cell, _peel(pixels, cell, True, to_edge=True), _peel_colour(pixels, cell, True)):
             box = (left / width, top / height, right / width, bottom / height)
             if _spans(box) and not any(_same(box, b) for b in out):
                 out.append(box)
     return out
+
+
+def colour_boxes(img: Image.Image | np.ndarray) -> list[Box]:
+    """The boxes left once each side's additions are peeled off *by their colour*: from
+    a border line of exactly one colour inwards, the lines of that colour and the lines
+    with letters or buttons on it (:data:`LETTERED_SHARE` of the line at least, another
+    line of the colour within :data:`BAND_GAP`), in rounds (a band outside a frame, a
+    frame of two colours), rows first and columns first; the box after the first round
+    and after the last. Unlike the flatness of :func:`content_boxes`, the colour stops at
+    a photo that is flat or dark too (the moon, a night sky, a fundus photo's black
+    corners) as long as it is not the band's colour, and captions whose letters fill most
+    of a line (the line's median is the letters') stay in their band."""
+    pixels = working_copy(img) if isinstance(img, Image.Image) else img
+    height, width = pixels.shape[:2]
+    boxes: list[Box] = []
+    for rows_first in (True, False):
+        box, first = (0, height, 0, width), None
+        for _ in range(COLOUR_ROUNDS):
+            peeled = _peel_colour(pixels, box, rows_first)
+            if peeled == box:
+                break
+            box, first = peeled, first or peeled
+        if first is None:  # nothing peeled: the border is the photo's
+            continue
+        for top, bottom, left, right in dict.fromkeys([first, box]):
+            found = (left / width, top / height, right / width, bottom / height)
+            if _spans(found) and not any(_same(found, b) for b in boxes):
+                boxes.append(found)
+    return boxes
+
+
+def blurred_surround(img: Image.Image | np.ndarray) -> list[Box]:
+    """The photo an app put on its own blurred, enlarged copy, found side by side (a
+    caption band drawn over the square, or a photo not centred, leaves the margins
+    unequal, which :func:`centred_box` needs; and a photo whose edge is as soft as the
+    blur has no step there): on each side, the lines from the border whose neighbouring
+    pixels differ by at most :data:`BLUR_STEP` on average (blurred), up to
+    :data:`CENTRED_MARGIN` of the side; a second box, the line where the photo's edge
+    steps out of the blur (:func:`_seam_from_border`); a third, the deeper of the two on
+    each side. Empty when no side has either."""
+    pixels = working_copy(img) if isinstance(img, Image.Image) else img
+    by_blur, by_step = [], []
+    for lines in (pixels, pixels.transpose(1, 0, 2)):  # rows, then columns
+        count, limit = len(lines), int(CENTRED_MARGIN * len(lines))
+        along = np.abs(np.diff(lines, axis=1)).max(axis=2).mean(axis=1) if lines.shape[1] > 1 else np.zeros(count)
+        across = np.abs(np.diff(lines, axis=0)).max(axis=2).mean(axis=1)  # between line i and i + 1
+        for smooth, change in ((along, across), (along[::-1], across[::-1])):  # from the near border, then the far one
+            sharp = np.flatnonzero(smooth[:limit] > BLUR_STEP)
+            margin = int(sharp[0]) if len(sharp) else 0
+            by_blur.append(margin / count if margin >= 2 else 0.0)
+            by_step.append(_seam_from_border(change, limit) / count)
+    boxes: list[Box] = []
+    # per side, the deeper of the two (a blurred petal is too sharp for the first on one
+    # side, a soft edge too weak for the second on the other)
+    deeper = [max(blur, step) for blur, step in zip(by_blur, by_step)]
+    for top, bottom, left, right in (by_blur, by_step, deeper):
+        box = (left, top, 1 - right, 1 - bottom)
+        if any((top, bottom, left, right)) and _spans(box) and not any(_same(box, b) for b in boxes):
+            boxes.append(box)
+    return boxes
+
+
+def _seam_from_border(change: np.ndarray, limit: int) -> int:
+    """The line, up to ``limit`` from the border, where neighbouring lines differ most
+    (``change``: between line i and i + 1), by :data:`SEAM_STEP` and
+    :data:`SEAM_CONTRAST` times more than the lines between it and the border do (a
+    blurred margin: alike, though the photo's soft edge may be too); 0 when none does."""
+    best, margin = 0.0, 0
+    for k in range(2, limit):
+        if change[k - 1] >= SEAM_STEP and change[k - 1] >= SEAM_CONTRAST * (change[:k - 1].mean() + 1) and change[k - 1] > best:
+            best, margin = change[k - 1], k
+    return margin
 
 
 def centred_box(img: Image.Image | np.ndarray) -> list[Box]:
@@ -180,18 +272,32 @@ def centred_box(img: Image.Image | np.ndarray) -> list[Box]:
 
 
 def photo_regions(img: Image.Image) -> list[Box]:
-    """The content boxes (peeled to the flat lines' end, and to the last edge among them)
-    and the collage cells of ``img``, without the whole picture and without repeats: the
-    extra regions a query is matched with."""
+    """The content boxes (peeled to the flat lines' end, to the last edge among them, and
+    by the borders' colours), the photos on their blurred copies, and the collage cells
+    of ``img``, each a working line inside its edges, without the whole picture and
+    without repeats: the extra regions a query is matched with."""
     pixels = working_copy(img)
-    peeled = [*content_boxes(pixels), *content_boxes(pixels, to_edge=True), *band_boxes(pixels)]
+    peeled = [*content_boxes(pixels), *content_boxes(pixels, to_edge=True), *band_boxes(pixels), *colour_boxes(pixels)]
     # a caption band over a photo centred on its blurred copy: the centring shows once the band is off
-    centred = [_inside(outer, inner) for outer in peeled for inner in centred_box(_pixels_in(pixels, outer))]
+    centred = [_inside(outer, inner) for outer in peeled
+               for inner in [*centred_box(_pixels_in(pixels, outer)), *blurred_surround(_pixels_in(pixels, outer))]]
     found: list[Box] = []
-    for box in [*peeled, *centred_box(pixels), *centred, *collage_cells(pixels)]:
+    for box in [*peeled, *centred_box(pixels), *blurred_surround(pixels), *centred, *collage_cells(pixels)]:
+        box = _inset(box, *pixels.shape[:2])
         if not _same(box, (0.0, 0.0, 1.0, 1.0)) and not any(_same(box, b) for b in found):
             found.append(box)
     return found
+
+
+def _inset(box: Box, height: int, width: int) -> Box:
+    """``box`` one working line inside each side: the regions are found at
+    :data:`WORK_SIDE` pixels, so an edge may keep a line of the band, page or collage
+    gap (a 4 px gap is less than a working line), which on a dark or flat photo is much
+    of the region's contrast (a listing screenshot's white line under the rocket's
+    night: correlation 0.87), while a line of the photo left out is a crop the
+    verification's alignment makes up for."""
+    left, top, right, bottom = box
+    return left + 1 / width, top + 1 / height, right - 1 / width, bottom - 1 / height
 
 
 def cut(img: Image.Image, box: Box) -> Image.Image:
@@ -212,7 +318,11 @@ def _inside(outer: Box, inner: Box) -> Box:
 
 
 def _same(a: Box, b: Box) -> bool:
-    return all(abs(x - y) <= SAME_BOX for x, y in zip(a, b))
+    """Whether the boxes differ by at most :data:`SAME_BOX` of the narrower one's side on
+    every side (a collage cell's gap is a few percent of the cell: peeled, it is another
+    region)."""
+    width, height = min(a[2] - a[0], b[2] - b[0]), min(a[3] - a[1], b[3] - b[1])
+    return all(abs(x - y) <= SAME_BOX * side for x, y, side in zip(a, b, (width, height, width, height)))
 
 
 def _spans(box: Box) -> bool:
@@ -273,6 +383,42 @@ def _flat_run(lines: np.ndarray, to_edge: bool = False) -> int:
     return peeled
 
 
+def _peel_colour(pixels: np.ndarray, box: tuple[int, int, int, int], rows_first: bool) -> tuple[int, int, int, int]:
+    """``box`` (top, bottom, left, right) without the lines of each border's colour
+    (:func:`_colour_run`), rows then columns or the reverse."""
+    top, bottom, left, right = box
+    for rows in ((True, False) if rows_first else (False, True)):
+        if bottom - top < 2 or right - left < 2:
+            return top, top, left, left
+        region = pixels[top:bottom, left:right]
+        lines = region if rows else region.transpose(1, 0, 2)
+        head, tail = _colour_run(lines), _colour_run(lines[::-1])
+        if rows:
+            top, bottom = top + head, max(top + head, bottom - tail)
+        else:
+            left, right = left + head, max(left + head, right - tail)
+    return top, bottom, left, right
+
+
+def _colour_run(lines: np.ndarray) -> int:
+    """How many of ``lines`` (line, pixel, colour), from the first on, are the first
+    line's colour (:data:`EXACT_COLOUR` on :data:`EXACT_SHARE` of the line) or carry
+    letters on it (:data:`LETTERED_SHARE`) before another line of it; 0 when the first
+    line is not of one colour (the photo reaches the border)."""
+    colour = np.median(lines[0], axis=0)
+    share = (np.abs(lines - colour).max(axis=2) <= EXACT_COLOUR).mean(axis=1)
+    if share[0] < EXACT_SHARE:
+        return 0
+    gap = max(3, int(BAND_GAP * len(lines)))
+    peeled = 0
+    for number in range(len(lines)):
+        if share[number] >= EXACT_SHARE:
+            peeled = number + 1
+        elif share[number] < LETTERED_SHARE or number - peeled >= gap:
+            break
+    return peeled
+
+
 def _close(colour: np.ndarray, other: np.ndarray) -> bool:
     return bool(np.abs(colour - other).max() <= SAME_COLOUR)
 
@@ -322,9 +468,13 @@ def _seam_near(lines: np.ndarray, fraction: float) -> tuple[int, int] | None:
             last += 1
         if last + 1 - first <= GAP_WIDTH * count:  # wider: a page's or a sky's flat part
             found.append((first, last + 1))
-    change = np.abs(np.diff(lines, axis=0)).max(axis=2).mean(axis=1)  # between line i and i + 1
-    best = low - 1 + int(np.argmax(change[low - 1:high]))
-    around = np.concatenate([change[max(0, best - 6):max(0, best - 1)], change[best + 2:best + 7]])
-    if change[best] >= SEAM_STEP and len(around) and change[best] >= SEAM_CONTRAST * np.median(around):
-        found.append((best + 1, best + 1))
+    # between line i and i + 1; and between line i and i + 2, for a seam that falls
+    # between two pixels of the working copy, whose line i + 1 then mixes both photos
+    # (its step is split in two) and is left out of both cells
+    for across in (1, 2):
+        change = np.abs(lines[across:] - lines[:-across]).max(axis=2).mean(axis=1)
+        best = low - 1 + int(np.argmax(change[low - 1:high]))
+        around = np.concatenate([change[max(0, best - 5 - across):max(0, best - across)], change[best + 1 + across:best + 6 + across]])
+        if change[best] >= SEAM_STEP and len(around) and change[best] >= SEAM_CONTRAST * np.median(around):
+            found.append((best + 1, best + across))
     return min(found, key=lambda seam: abs((seam[0] + seam[1]) / 2 - target), default=None)
