@@ -123,7 +123,7 @@ class PpOcr:
         scale = min(1.0, DETECT_SIDE / max(height, width))
         side_h, side_w = (max(32, round(v * scale / 32) * 32) for v in (height, width))
         resized = cv2.resize(rgb, (side_w, side_h))
-        pixels = (resized.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)[None]
+        pixels = _model_input(resized)[None]
         session = self._session(DETECTOR)
         probability = session.run(None, {session.get_inputs()[0].name: pixels})[0][0, 0]
         quads = [_clipped(np.round(quad * (width / side_w, height / side_h)), width, height)
@@ -149,8 +149,7 @@ class PpOcr:
             pixels = np.zeros((len(batch), 3, RECOGNISER_HEIGHT, width), dtype=np.float32)
             for row, number in enumerate(batch):
                 scaled = min(width, math.ceil(RECOGNISER_HEIGHT * ratios[number]))
-                line = cv2.resize(lines[number], (scaled, RECOGNISER_HEIGHT)).astype(np.float32)
-                pixels[row, :, :, :scaled] = (line / 127.5 - 1.0).transpose(2, 0, 1)
+                pixels[row, :, :, :scaled] = _model_input(cv2.resize(lines[number], (scaled, RECOGNISER_HEIGHT)))
             best = session.run(None, {session.get_inputs()[0].name: pixels})[0].argmax(axis=2)
             for row, number in enumerate(batch):
                 out[number] = _ctc_text(best[row], PpOcr._characters)
@@ -310,6 +309,14 @@ def _models() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise MissingInput("rapidocr_onnxruntime is not installed (the `ocr` extra ships PP-OCR's models)")
     return Path(spec.submodule_search_locations[0]) / "models"
+
+
+def _model_input(rgb: np.ndarray) -> np.ndarray:
+    """An RGB picture as PP-OCR's models take it: channels first in OpenCV's order (blue,
+    green, red: PaddleOCR trains on ``cv2.imread``), scaled to -1..1. Given RGB instead,
+    as rapidocr was when handed an array, flagged 0.846 of the 117 development pictures
+    the rules flag, 0.889 in this order (docs/images.md)."""
+    return (rgb[..., ::-1].astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
 
 
 def _regions(probability: np.ndarray) -> list[np.ndarray]:
