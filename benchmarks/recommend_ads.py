@@ -1,7 +1,7 @@
 """Ads in the feed's own answer: what they cost `score recommend` and the service's recommend.
 
     .venv/bin/python benchmarks/recommend_ads.py [--runs 15] [--calls 3000]
-    .venv/bin/python benchmarks/recommend_ads.py --service-only 30 [--batches 12] [--calls 300]
+    .venv/bin/python benchmarks/recommend_ads.py --service-only 30 [--batches 12] [--calls 300] [--calibrated]
 
 On a SQLite cache of the test run (``bunjang_lab.testing.write_run``), in a temporary folder:
 
@@ -69,11 +69,12 @@ def service_cpu_us(service: Service, calls: int) -> float:
     return round((time.process_time() - started) / calls * 1e6, 1)
 
 
-def service_batches(campaigns: int, batches: int, calls: int) -> dict:
-    """CPU us per answer of the service's recommend, per batch of ``calls`` (200 users in turn)."""
+def service_batches(campaigns: int, batches: int, calls: int, calibrated: bool = False) -> dict:
+    """CPU us per answer of the service's recommend, per batch of ``calls`` (200 users in turn);
+    ``calibrated``: with a published calibration, so pCTR comes from the FM vectors per viewer."""
     from serve_load import bench_campaigns
 
-    from bunjang_lab.serving.ads import load_campaigns
+    from bunjang_lab.serving.ads import load_campaigns, publish_calibration
 
     folder = Path(tempfile.mkdtemp(prefix="recommend_ads-"))
     url = f"sqlite:///{folder / 'cache.sqlite'}"
@@ -92,6 +93,8 @@ def service_batches(campaigns: int, batches: int, calls: int) -> dict:
         if campaigns and case != "no campaign":
             with open_cache(url) as cache:
                 load_campaigns(cache, bench_campaigns(campaigns, 1000))
+                if calibrated:
+                    publish_calibration(cache, 1.0, -3.0)
         batch()   # warm: memo, held answers and indexes
         out[case] = [batch() for _ in range(batches)]
     out["ads in the last answer"] = sum(e.get("ad", False) for e in json.loads(answer({"user_id": "u7", "k": "20"}))["items"])
@@ -105,9 +108,11 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=3000, help="in-process answers per case (per batch with --service-only)")
     ap.add_argument("--service-only", type=int, metavar="N", help="only the service's recommend, with N campaigns")
     ap.add_argument("--batches", type=int, default=12, help="batches per case with --service-only")
+    ap.add_argument("--calibrated", action="store_true",
+                    help="with --service-only: publish a calibration, so pCTR comes from the vectors per viewer")
     args = ap.parse_args()
     if args.service_only is not None:
-        print(json.dumps(service_batches(args.service_only, args.batches, args.calls)))
+        print(json.dumps(service_batches(args.service_only, args.batches, args.calls, args.calibrated)))
         return
     folder = Path(tempfile.mkdtemp(prefix="recommend_ads-"))
     url = f"sqlite:///{folder / 'cache.sqlite'}"

@@ -301,3 +301,79 @@ def test_campaigns_rebuilt_from_events_load_as_real_time_events_leave_them(cache
     with cache.snapshot() as snap:
         listed, terms = snap.live_many([keys.AD_CAMPAIGNS, keys.ad_campaign("c2")])
     assert listed["ids"] == ["c1"] and terms["status"] == "stopped"   # a late event of c2 still finds its terms
+
+
+def test_the_service_reads_ahead_and_answers_what_a_plain_snapshot_answers(cache):
+    """The service's recommend reads the feed, the viewer and the ads' first keys in one read and
+    the rest in a second; every answer equals the one-shot command's, which reads as it goes,
+    through spent budgets, sold listings, a frequency cap and a calibration published between answers."""
+    import random
+
+    from bunjang_lab.serving.ads import publish_calibration, recommend_answer
+    from bunjang_lab.serving.memory import MemoryCache
+
+    rng = random.Random(26)
+    for k in range(24):
+        apply_event(cache, campaign(f"r{k:02d}", f"s{k}", [f"i{rng.randrange(40)}", f"i{rng.randrange(40)}"],
+                                    bid=rng.randrange(60, 900), budget=rng.choice([300, 5_000]),
+                                    billing=rng.choice(["cpc", "cpc", "cpm"]),
+                                    **({"categories": ["bags"]} if rng.random() < 0.3 else {})))
+    service = MemoryCache(open_cache(cache.url))
+    service.refresh()
+
+    def both(user: str) -> tuple[dict, dict]:
+        with service.snapshot() as held, cache.snapshot() as plain:
+            return (recommend_answer(service, held, {"user_id": user, "k": 20}, now_ms=NOW),
+                    recommend_answer(cache, plain, {"user_id": user, "k": 20}, now_ms=NOW, plain=True))
+
+    try:
+        for step in range(30):
+            for user in ("u1", "u3", "u7", "s4", "nobody"):
+                served_, expected = both(user)
+                assert served_ == expected
+            shown = [i for i in served_["items"] if i.get("ad")]
+            if step % 3 == 0 and shown:   # the top ads run out of budget or get sold, one at a time
+                top = shown[0]
+                kind = "ad_click" if top["billing"] == "cpc" else "ad_impression"
+                apply_event(cache, ad(kind, 900 + step, top["campaign_id"], top["item_id"], 100_000,
+                                      billing=top["billing"]))
+            elif step % 3 == 1 and shown:
+                apply_event(cache, {"event_id": f"sold{step}", "type": "listing_status", "ts": NOW, "user_id": "s",
+                                    "item_id": shown[-1]["item_id"], "status": "sold"})
+            if step == 15:
+                publish_calibration(cache, 40.0, -3.0)
+    finally:
+        service.close()
+    assert any(i.get("ad") for i in served_["items"])
+
+
+
+def test_on_redis_the_service_answers_a_feed_with_its_ads_in_two_round_trips(tmp_path, monkeypatch):
+    from bunjang_lab.serving.ads import recommend_answer
+    from bunjang_lab.serving.memory import MemoryCache
+    from bunjang_lab.serving.redis_pool import PooledConnection
+
+    url = f"redis://127.0.0.1:6379/11?prefix=test-{uuid.uuid4().hex}:"
+    publish_run(write_run(tmp_path / "run"), url)
+    backend = open_cache(url, pooled=True)   # as the service opens it
+    service = MemoryCache(backend)
+    try:
+        for k in range(12):
+            apply_event(backend, campaign(f"r{k:02d}", f"s{k}", [f"i{2 * k + 2}", f"i{2 * k + 3}"], bid=100 + 10 * k))
+        service.refresh()
+        trips = []
+        pipeline = PooledConnection.pipeline
+        monkeypatch.setattr(PooledConnection, "pipeline",
+                            lambda conn, commands: trips.append(commands) or pipeline(conn, commands))
+
+        def answer() -> dict:
+            trips.clear()
+            with service.snapshot() as snap:
+                return recommend_answer(service, snap, {"user_id": "u3", "k": 5}, now_ms=NOW)   # a full feed
+
+        first = answer()   # reads the campaigns' terms, flags and vectors once
+        assert answer() == first and any(i.get("ad") for i in first["items"])
+        assert len(trips) == 2   # the feed, the viewer and the campaign list; then availability, spends
+    finally:
+        service.close()
+        backend.clear()

@@ -33,14 +33,16 @@ def blend(organic: Sequence[Mapping], ads: Sequence[Mapping], positions: Sequenc
     promoted = {ad["item_id"] for ad in ads}
     rest = [dict(entry) for entry in organic if entry["item_id"] not in promoted]
     out: list[dict] = []
-    queue = [{**ad, "ad": True} for ad in ads]
+    placed = taken = 0   # ads placed, organic entries taken from ``rest``
     for position in sorted(positions):
-        if not queue:
+        if placed == len(ads):
             break
-        while len(out) < position and rest:
-            out.append(rest.pop(0))
-        total = len(out) + 1 + len(rest)
-        if len(out) < position or (sum(e.get("ad", False) for e in out) + 1) > max_share * total:
+        fill = min(position - len(out), len(rest) - taken)
+        if fill > 0:
+            out += rest[taken:taken + fill]
+            taken += fill
+        if len(out) < position or placed + 1 > max_share * (len(out) + 1 + len(rest) - taken):
             break
-        out.append(queue.pop(0))
-    return out + rest
+        out.append({**ads[placed], "ad": True})
+        placed += 1
+    return out + rest[taken:]

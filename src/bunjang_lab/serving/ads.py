@@ -221,10 +221,15 @@ between 64 and 128 on the serve_load world, ``docs/benchmarks.md``)."""
 SHORTLIST = 4
 """Campaigns ranked per slot before budgets and availability are read (see :func:`ads_for`)."""
 
+SPARE = 1
+"""Campaigns the plain auction's first read takes beyond the slots and the one whose bid prices
+the last slot (each key read is a SQLite lookup of some thousands of instructions); with more
+of them out of budget, sold or the viewer's own, a second read takes the others."""
+
 
 def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
             now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST,
-            snap: Snapshot | None = None, plain: bool | None = None, listed: dict | None = None) -> list[dict]:
+            snap: Snapshot | None = None, plain: bool | None = None, read_along: list[str] = ()) -> list[dict]:
     """The ads of one request on ``surface`` (home, search, detail), best slot first, each
     ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
 
@@ -243,16 +248,18 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
     auction (:mod:`~bunjang_lab.ads.plain_auction`) on every campaign instead, for a one-shot
     process: importing numpy alone costs more than a whole ``score recommend``; ``None`` picks
     it while there are at most :data:`PLAIN_CAMPAIGNS` campaigns (the same answer either way).
+    ``read_along``: live keys the caller reads next, read ahead with the plain auction's own.
     """
     if snap is None:
         with cache.snapshot() as opened:
             return ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots,
                            relevance_floor=relevance_floor, shortlist=shortlist, snap=opened, plain=plain)
-    listed = listed or campaign_list(snap)
+    listed = campaign_list(snap)
     if listed is None:
         return []
     if plain or plain is None and len(listed["ids"]) <= PLAIN_CAMPAIGNS:
-        placements = _plain_placements(cache, snap, listed, surface, user_id, item_id, query, now_ms, slots, relevance_floor)
+        placements = _plain_placements(cache, snap, listed, surface, user_id, item_id, query, now_ms, slots, relevance_floor,
+                                       read_along)
     else:
         placements = _placements(cache, snap, listed, surface, user_id, item_id, query, now_ms, slots,
                                  relevance_floor, shortlist)
@@ -264,34 +271,100 @@ def _calibrated(score: float, calibration: Mapping) -> float:
     return 1 / (1 + math.exp(-(calibration["slope"] * score + calibration["intercept"])))
 
 
-class _PlainIndex(NamedTuple):
+class _Plan(NamedTuple):
+    """A :class:`~bunjang_lab.ads.plain_auction.Ranking` with what a request reads for it:
+    campaign ids in the order the walk meets them (hourly reservations first), each
+    campaign's terms and its listings in the ranking."""
+
+    ranked: Any
+    order: list          # campaign ids, each once
+    hourly: int          # how many of ``order`` are hourly reservations (the walk meets them all)
+    campaigns: dict      # id -> Campaign
+    listings: dict       # id -> its listings in the ranking, each once
+    firsts: dict         # (count, day) -> (the first ``count`` of ``order``, their state keys on ``day``)
+
+    @classmethod
+    def of(cls, ranked) -> "_Plan":
+        campaigns: dict = {}
+        listings: dict = {}
+        for c, item, _ in ranked.reserved + ranked.auctioned:
+            campaigns[c.campaign_id] = c
+            listings.setdefault(c.campaign_id, {})[item] = None
+        hourly = len({c.campaign_id for c, _, _ in ranked.reserved})
+        return cls(ranked, list(campaigns), hourly, campaigns, {cid: list(items) for cid, items in listings.items()}, {})
+
+    def state_keys(self, campaign_ids: list[str], day: str) -> list[str]:
+        """The live keys of ``campaign_ids``' spend on ``day``, then of their listings gone."""
+        return ([keys.ad_spend(cid, day) for cid in campaign_ids]
+                + [keys.unavailable(item) for cid in campaign_ids for item in self.listings[cid]])
+
+    def first(self, count: int, day: str) -> tuple[list[str], list[str]]:
+        """The first ``count`` campaigns of :attr:`order` and their :meth:`state_keys` (held a day)."""
+        found = self.firsts.get((count, day))
+        if found is None:
+            if len(self.firsts) >= 8:   # yesterday's
+                self.firsts.clear()
+            campaign_ids = self.order[:count]
+            found = self.firsts[(count, day)] = (campaign_ids, self.state_keys(campaign_ids, day))
+        return found
+
+
+class _PlainIndex:
     """What the plain auction reads that changes only with a campaign event or a publish: the
-    campaigns, their listings flagged in the version, and their listings' vectors and biases."""
+    campaigns, their listings flagged in the version, their listings' vectors and biases; and,
+    filled as requests come, per audience the campaigns taking it in and the plan of their
+    ranking at the prior pCTR (every viewer without a vector or calibration shares it)."""
 
-    campaigns: list
-    flagged: frozenset
-    vectors: dict   # listing -> (vector, bias), for those the version has
-    audiences: dict  # audience -> (campaigns, listings) taking it in, filled as requests come
+    __slots__ = ("campaigns", "flagged", "vectors", "audiences", "plans", "calibration", "pacer")
 
-    def taking_in(self, audience: tuple) -> tuple[list, list]:
-        """(campaigns, their unflagged listings) whose targeting takes in ``audience``
-        (:func:`~bunjang_lab.ads.plain_auction.audience`), campaigns in order: the others never
-        show to it, whatever their budget, so their spend is not read."""
+    def __init__(self, campaigns: list, flagged: frozenset, vectors: dict):
+        self.campaigns, self.flagged = campaigns, flagged
+        self.vectors = vectors          # listing -> (vector, bias), for those the version has
+        self.audiences: dict = {}       # audience -> campaigns taking it in, in order
+        self.plans: dict = {}           # (audience, relevance floor) -> _Plan at the prior pCTR
+        self.calibrated(None)
+
+    def calibrated(self, calibration: Mapping | None) -> None:
+        """Rank and pace by ``calibration`` (as a request just read it) from the next request on."""
+        from bunjang_lab.ads.pacing import Pacer
+
+        self.calibration, self.pacer = calibration, Pacer((calibration or {}).get("curve"))
+
+    def taking_in(self, audience: tuple) -> list:
+        """The campaigns (in order) whose targeting takes in ``audience``
+        (:func:`~bunjang_lab.ads.plain_auction.audience`): the others never show to it, whatever
+        their budget, so their spend is not read."""
         from bunjang_lab.ads.plain_auction import in_audience
 
         found = self.audiences.get(audience)
         if found is None:
             if len(self.audiences) >= HELD_AUDIENCES:
                 self.audiences.clear()
-            campaigns = [c for c in self.campaigns if in_audience(c, *audience)]
-            items = list(dict.fromkeys(i for c in campaigns for i in c.item_ids if i not in self.flagged))
-            found = self.audiences[audience] = (campaigns, items)
+            found = self.audiences[audience] = [c for c in self.campaigns if in_audience(c, *audience)]
+        return found
+
+    def plan(self, audience: tuple, pctr: Mapping | None, relevance_floor: float) -> _Plan:
+        """The :class:`_Plan` of ``audience``'s pairs ranked by ``pctr``; None means every pair
+        at :data:`PRIOR_CTR`, a plan held for the next request."""
+        from bunjang_lab.ads.plain_auction import ranking
+
+        def ranked_by(pctr_: Mapping) -> _Plan:
+            return _Plan.of(ranking(self.taking_in(audience), audience, pctr_, excluded=self.flagged,
+                                    relevance_floor=relevance_floor, prior_ctr=PRIOR_CTR))
+
+        if pctr is not None:
+            return ranked_by(pctr)
+        held_as = (audience, relevance_floor)
+        found = self.plans.get(held_as)
+        if found is None:
+            if len(self.plans) >= HELD_AUDIENCES:
+                self.plans.clear()
+            found = self.plans[held_as] = ranked_by(_Computed(lambda pair: PRIOR_CTR))
         return found
 
 
 class _Computed(dict):
-    """A mapping whose values are computed when first asked (the auction asks the pCTR of the
-    pairs its rules leave in, not every campaign's)."""
+    """A mapping whose values are computed when first asked."""
 
     def __init__(self, compute: Callable[[Any], Any]):
         super().__init__()
@@ -313,43 +386,75 @@ def _plain_index(cache: Cache, snap: Snapshot, listed: dict) -> _PlainIndex:
         items = [i for i in every if i not in flagged]
         vectors = {i: (tuple(v["v"]), float(v.get("b", 0.0)))
                    for i, v in zip(items, snap.get_many([keys.item_vector(i) for i in items])) if v}
-        held = _PlainIndex(campaigns, flagged, vectors, {})
+        held = _PlainIndex(campaigns, flagged, vectors)
         _hold(held_as, held)
     return held
 
 
 def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None,
-                      query: str, now_ms: int, slots: int, relevance_floor: float) -> list:
-    """:func:`ads_for`'s auction in the standard library: the campaigns' terms, listings' flags and
-    vectors held per version and campaign list; per request one live read of the spends (and
-    listings gone) of every campaign whose targeting takes the viewer in."""
-    from bunjang_lab.ads.pacing import Pacer
-    from bunjang_lab.ads.plain_auction import Request, audience, placements
+                      query: str, now_ms: int, slots: int, relevance_floor: float, read_along: list[str] = ()) -> list:
+    """:func:`ads_for`'s auction in the standard library. Held per version and campaign list:
+    the campaigns' terms, their listings' flags and vectors, per audience the campaigns its
+    targeting takes in and their ranking at the prior pCTR. Per request one live read of the
+    calibration, the viewer's frequency counts, and the spends and listings gone of every
+    hourly reservation and the first ``slots`` + 1 + :data:`SPARE` other campaigns of the
+    ranking: the walk down the ranking settles the slots and prices with them unless too many
+    are out, and then a second read takes the rest (the same answer as reading all)."""
+    from bunjang_lab.ads.plain_auction import Request, audience, ranked_placements
 
     day = kst_day(now_ms)
     index = _plain_index(cache, snap, listed)
     user_vector, *context = snap.get_many([keys.user_vector(user_id)] + _context_keys(surface, user_id, item_id))
     gender, band, categories = _context(surface, *context)
-    request = Request(user_id, surface, now_ms, gender, band, categories, query)
-    campaigns, items = index.taking_in(audience(request))
-    # one live read: the calibration, the frequency counts, the spends and the listings gone since
-    live = snap.live_many([keys.AD_CALIBRATION, keys.ad_seen(user_id, day)]
-                          + [keys.ad_spend(c.campaign_id, day) for c in campaigns] + [keys.unavailable(i) for i in items])
-    calibration, seen, spends, gone = live[0], live[1], live[2:2 + len(campaigns)], live[2 + len(campaigns):]
-    share = Pacer((calibration or {}).get("curve")).allowed_share(now_ms)
-    budget_left = {c.campaign_id: c.daily_budget * share - (DayState.from_json(s).spent_milli / 1000 if s else 0)
-                   for c, s in zip(campaigns, spends)}
+    audience_ = audience(Request(user_id, surface, now_ms, gender, band, categories, query))
 
-    def pair_pctr(pair: tuple[str, str]) -> float:
-        vector = index.vectors.get(pair[1])
-        if user_vector is None or not calibration or vector is None or len(vector[0]) != len(user_vector):
-            return PRIOR_CTR
-        return _calibrated(sum(map(operator.mul, vector[0], user_vector)) + vector[1], calibration)
+    def plan_by(calibration: Mapping | None) -> _Plan:
+        if user_vector is None or not calibration:
+            return index.plan(audience_, None, relevance_floor)
 
-    hidden = index.flagged.union(i for i, g in zip(items, gone) if g is not None)
-    request = Request(user_id, surface, now_ms, gender, band, categories, query, seen or {})
-    return placements(campaigns, request, _Computed(pair_pctr), budget_left, lambda i: i not in hidden and i != item_id,
-                      slots=slots, relevance_floor=relevance_floor)
+        def pair_pctr(pair: tuple[str, str]) -> float:
+            vector = index.vectors.get(pair[1])
+            if vector is None or len(vector[0]) != len(user_vector):
+                return PRIOR_CTR
+            return _calibrated(sum(map(operator.mul, vector[0], user_vector)) + vector[1], calibration)
+
+        return index.plan(audience_, _Computed(pair_pctr), relevance_floor)
+
+    plan = plan_by(index.calibration)   # as the last request read it: this request's read checks it
+    first, first_keys = plan.first(plan.hourly + slots + 1 + SPARE, day)
+    live_keys = [keys.AD_CALIBRATION, keys.ad_seen(user_id, day), *first_keys]
+    if read_along:
+        snap.read_ahead([], live_keys + list(read_along))
+    live = snap.live_many(live_keys)
+    if live[0] != index.calibration:   # published since: rank by it, and read every campaign
+        index.calibrated(live[0])
+        plan, first = plan_by(live[0]), []
+    share = index.pacer.allowed_share(now_ms)
+    request = Request(user_id, surface, now_ms, gender, band, categories, query, live[1] or {})
+    budget_left: dict[str, float] = {}
+    hidden: set[str] = set()   # the version's flagged listings are out of the ranking already
+
+    def note(campaign_ids: list[str], values: list) -> None:
+        for cid, spent in zip(campaign_ids, values):
+            budget_left[cid] = (plan.campaigns[cid].daily_budget * share
+                                - (DayState.from_json(spent).spent_milli / 1000 if spent else 0))
+        items = [item for cid in campaign_ids for item in plan.listings[cid]]
+        hidden.update(item for item, gone in zip(items, values[len(campaign_ids):]) if gone is not None)
+
+    def available(item: str) -> bool:
+        return item not in hidden and item != item_id
+
+    if len(first) == len(plan.order):
+        note(first, live[2:])
+        return ranked_placements(plan.ranked, request, budget_left, available, slots=slots)
+    if first:
+        note(first, live[2:])
+        found = ranked_placements(plan.ranked, request, budget_left, available, read=budget_left, slots=slots)
+        if found is not None:
+            return found
+    rest = plan.order[len(first):]
+    note(rest, snap.live_many(plan.state_keys(rest, day)))
+    return ranked_placements(plan.ranked, request, budget_left, available, slots=slots)
 
 
 def _placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None, query: str,
@@ -468,27 +573,53 @@ def ads_answer(cache: Cache, params: Mapping, now_ms: int | None = None, plain: 
 def blended(cache: Cache, snap: Snapshot, organic: list[dict], surface: str, user_id: str, *,
             item_id: str | None = None, query: str = "", now_ms: int | None = None, slots: int = 2,
             positions=DEFAULT_POSITIONS, max_share: float = DEFAULT_MAX_SHARE,
-            plain: bool | None = None, listed: dict | None = None) -> tuple[list[dict], list[dict]]:
+            plain: bool | None = None) -> tuple[list[dict], list[dict]]:
     """``(ads, items)``: the request's ads (:func:`ads_for`) and ``organic`` (the list the
-    surface shows) with them at ``positions``, marked ``"ad": true`` (:func:`~bunjang_lab.ads.blend.blend`;
-    a list with no organic entry is the ads alone). The one place ads join a served list:
-    ``score ads``, ``GET /api/v1/ads``, ``score recommend`` and ``GET /api/v1/recommend``."""
+    surface shows) with them at ``positions`` (:func:`_blended_items`). The one place ads join
+    a served list: ``score ads``, ``GET /api/v1/ads``, and (through :func:`recommend_answer`)
+    ``score recommend`` and ``GET /api/v1/recommend``."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     ads = ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots, snap=snap,
-                  plain=plain, listed=listed)
+                  plain=plain)
+    return ads, _blended_items(organic, ads, positions, max_share)
+
+
+def _blended_items(organic: list[dict], ads: list[dict], positions=DEFAULT_POSITIONS,
+                   max_share: float = DEFAULT_MAX_SHARE) -> list[dict]:
+    """``organic`` with ``ads`` at ``positions``, marked ``"ad": true`` (:func:`~bunjang_lab.ads.blend.blend`;
+    a list with no organic entry is the ads alone)."""
     if not ads:
-        return ads, organic
-    return ads, blend(organic, ads, positions, max_share) if organic else [{**ad, "ad": True} for ad in ads]
+        return organic
+    return blend(organic, ads, positions, max_share) if organic else [{**ad, "ad": True} for ad in ads]
+
+
+_HAD_CAMPAIGNS: dict[str, bool] = {}
+"""Per cache, whether the last recommend answer read ahead found live campaigns."""
 
 
 def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int | None = None,
-                     plain: bool | None = None, listed: dict | None = None) -> dict:
+                     plain: bool | None = None) -> dict:
     """``score recommend`` and ``GET /api/v1/recommend``: the home feed
     (:func:`~bunjang_lab.serving.queries.recommend`) with the home surface's ads blended in
-    (:func:`blended`, default positions and share); ``explain`` describes the ads too.
-    ``listed``: the campaign list (:func:`campaign_list`) when the caller read it already."""
+    (as :func:`blended` does, default positions and share); ``explain`` describes the ads too.
+
+    A snapshot that reads ahead (the service's) answers in two reads: the feed and the
+    campaign list (with the viewer and what the ads read first while the cache's last answer
+    had campaigns); then the feed's first candidates' availability with the campaigns' spends
+    and listings."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    user_id, k = queries.feed_of(params)
+    # what the ads read first only while the last answer had campaigns: a cache without reads no more keys
+    ads_first = ([keys.user(user_id), keys.user_vector(user_id)], [keys.AD_CALIBRATION, keys.ad_seen(user_id, kst_day(now_ms))])
+    wanted = _HAD_CAMPAIGNS.get(cache.url, False)
+    read_ahead = snap.read_ahead([keys.home(user_id), *(ads_first[0] if wanted else ())],
+                                 [keys.AD_CAMPAIGNS, *(ads_first[1] if wanted else ())])
+    listed = campaign_list(snap)
+    if read_ahead:
+        _HAD_CAMPAIGNS[cache.url] = listed is not None
+    ads = [] if listed is None else ads_for(
+        cache, "home", user_id, now_ms=now_ms, snap=snap, plain=plain,
+        read_along=lookup.feed_first_keys(snap, user_id, k) if read_ahead else ())
     answer = queries.recommend(snap, {**params, "explain": False})
-    _, items = blended(cache, snap, answer["items"], "home", answer["user_id"], now_ms=now_ms, plain=plain,
-                       listed=listed)
-    answer = {**answer, "items": items}
+    answer = {**answer, "items": _blended_items(answer["items"], ads)}
     return lookup.explained(snap, answer) if queries.flag(params.get("explain"), "explain") else answer

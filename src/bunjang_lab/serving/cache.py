@@ -83,6 +83,13 @@ class Snapshot(ABC):
         """Versioned and live values together (one round trip where the backend allows)."""
         return self.get_many(keys), self.live_many(live_keys)
 
+    def read_ahead(self, keys: list[str], live_keys: list[str]) -> bool:
+        """Keys this snapshot is about to read, in reads of their own: a snapshot that can
+        fetch them together now answers those reads from what it fetched (the service's,
+        :class:`~bunjang_lab.serving.memory.MemorySnapshot`); the others read as they come.
+        True when it read them."""
+        return False
+
     def get(self, key: str) -> Any:
         return self.get_many([key])[0]
 

@@ -27,6 +27,17 @@ CHECK_SLACK = 4
 """Candidates checked beyond the ones still needed, so a few hidden items cost no second read."""
 
 
+def _chunk(needed: int) -> int:
+    return needed + CHECK_SLACK
+
+
+def feed_first_keys(snap: Snapshot, user_id: str, k: int) -> list[str]:
+    """The live keys :func:`recommend` reads first for ``user_id``'s personal feed (its first
+    candidates' availability), so a caller can read them along with its own; [] without one."""
+    home = snap.get(keys.home(user_id))
+    return [] if home is None else [keys.unavailable(entry[0]) for entry in home["items"][:_chunk(k)]]
+
+
 def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = frozenset(),
                   reason: str = why.FOR_YOU) -> list[dict]:
     """The first ``k`` available ``[item_id, score, why]`` entries as ``{"item_id", "score",
@@ -40,7 +51,7 @@ def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = froz
     found: list[dict] = []
     start = 0
     while len(found) < k and start < len(candidates):
-        chunk = candidates[start:start + k - len(found) + CHECK_SLACK]
+        chunk = candidates[start:start + _chunk(k - len(found))]
         hidden = unavailable(snap, [entry[0] for entry in chunk])
         found += [{"item_id": entry[0], "score": entry[1], "why": entry[2] if len(entry) > 2 and entry[2] else reason}
                   for entry in chunk if entry[0] not in hidden]

@@ -168,6 +168,8 @@ class MemorySnapshot(Transaction):
         self.read_changing = False
         self._feed: str | None = None  # a feed just read, whose next live keys are remembered
         self._fetched: dict[str, Any] = {}  # live values fetched along with it
+        self._ahead: dict[str, Any] = {}  # values read ahead (:meth:`read_ahead`), versioned and live
+        self._ahead_live: dict[str, Any] = {}
 
     def _note_live(self, keys_: list[str], values: list[Any]) -> list[Any]:
         self.live_keys += keys_
@@ -186,9 +188,32 @@ class MemorySnapshot(Transaction):
             return None
         return [fetched[key] for key in keys_]
 
+    def read_ahead(self, keys_: list[str], live_keys: list[str]) -> bool:
+        keys_ = [key for key in dict.fromkeys(keys_) if key not in self._ahead]
+        live_keys = [key for key in dict.fromkeys(live_keys) if key not in self._ahead_live]
+        noted = len(self.live_keys)
+        values, live = self.get_many_and_live(keys_, live_keys)
+        self._ahead.update(zip(keys_, values))
+        self._ahead_live.update(zip(live_keys, live))
+        del self.live_keys[noted:], self.live_values[noted:]   # noted when a read asks for them
+        return True
+
+    @staticmethod
+    def _found(ahead: dict[str, Any], keys_: list[str]) -> list[Any] | None:
+        """The values of ``keys_`` read ahead, None unless every one was."""
+        if not ahead:
+            return None
+        try:
+            return [ahead[key] for key in keys_]
+        except KeyError:
+            return None
+
     def get_many(self, keys_: list[str]) -> list[Any]:
         if not self.read_changing:
             self.read_changing = any(key.startswith(REWRITTEN_BY_EVENTS) for key in keys_)
+        ahead = self._found(self._ahead, keys_)
+        if ahead is not None:
+            return ahead
         if self.memo is None:
             return self.inner.get_many(keys_)
         if self.memo.hints is not None and len(keys_) == 1 and keys_[0].startswith(REWRITTEN_BY_EVENTS):  # a feed
@@ -203,10 +228,16 @@ class MemorySnapshot(Transaction):
         return self.memo.read(keys_, self.inner.get_many)
 
     def live_many(self, keys_: list[str]) -> list[Any]:
+        ahead = self._found(self._ahead_live, keys_)
+        if ahead is not None:
+            return self._note_live(keys_, ahead)
         fetched = self._fetched_live(keys_)
         return self._note_live(keys_, fetched if fetched is not None else self.inner.live_many(keys_))
 
     def get_many_and_live(self, keys_: list[str], live_keys: list[str]) -> tuple[list[Any], list[Any]]:
+        ahead = self._found(self._ahead_live, live_keys)
+        if ahead is not None:
+            return self.get_many(keys_), self._note_live(live_keys, ahead)
         if not self.read_changing:
             self.read_changing = any(key.startswith(REWRITTEN_BY_EVENTS) for key in keys_)
         if self.memo is None:
@@ -227,12 +258,15 @@ class MemorySnapshot(Transaction):
         return values, self._note_live(live_keys, live)
 
     def put(self, key: str, value: Any) -> None:
+        self._ahead.pop(key, None)
         self.inner.put(key, value)
 
     def put_live(self, key: str, value: Any) -> None:
+        self._ahead_live.pop(key, None)
         self.inner.put_live(key, value)
 
     def delete_live(self, key: str) -> None:
+        self._ahead_live.pop(key, None)
         self.inner.delete_live(key)
 
     def close(self) -> None:

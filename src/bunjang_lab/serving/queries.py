@@ -75,9 +75,15 @@ def _explained(snap: Snapshot, params: Mapping, answer: dict) -> dict:
     return lookup.explained(snap, answer) if flag(params.get("explain"), "explain") else answer
 
 
+def feed_of(params: Mapping) -> tuple[str, int]:
+    """``(user_id, k)`` of a :func:`recommend` question, checked."""
+    return _required_id(params, "user_id"), _k(params, 20)
+
+
 def recommend(snap: Snapshot, params: Mapping) -> dict:
     """``user_id`` and optionally ``k``, ``gender``, ``birth_year``, ``explain``."""
-    return _explained(snap, params, lookup.recommend(snap, _required_id(params, "user_id"), k=_k(params, 20),
+    user_id, k = feed_of(params)
+    return _explained(snap, params, lookup.recommend(snap, user_id, k=k,
                                                      gender=_optional_text(params, "gender"),
                                                      birth_year=integer(params.get("birth_year"), "birth_year")))
 

@@ -39,7 +39,7 @@ from starlette.routing import Route
 
 from bunjang_lab.errors import BunjangError, InvalidInput, MissingInput
 from bunjang_lab.serving import queries
-from bunjang_lab.serving.ads import ads_answer, campaign_list, recommend_answer
+from bunjang_lab.serving.ads import ads_answer, recommend_answer
 from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.cache import CacheError, Snapshot
 from bunjang_lab.serving.events import apply_event
@@ -260,17 +260,13 @@ class Service:
         return answer
 
     def recommend(self) -> Lookup:
-        """``GET /api/v1/recommend``: the home feed held as bytes while the cache has no
-        campaign; with campaigns the feed and its ads (:func:`~bunjang_lab.serving.ads.recommend_answer`,
-        as ``score recommend``), computed per request since budgets move with every event."""
-        feed = self.lookup("recommend")
+        """``GET /api/v1/recommend``: the home feed with the home surface's ads
+        (:func:`~bunjang_lab.serving.ads.recommend_answer`, as ``score recommend``), computed per
+        request: the feed is a key events rewrite, and budgets move with every ad event."""
 
         def answer(params: dict) -> bytes:
             with self.cache.snapshot() as snap:
-                listed = campaign_list(snap)
-                if listed is not None:
-                    return json_bytes(recommend_answer(self.cache, snap, params, listed=listed))
-            return feed(params)
+                return json_bytes(recommend_answer(self.cache, snap, params))
 
         return answer
 
