@@ -5,6 +5,9 @@
     .venv/bin/python benchmarks/images.py --only-ocr # the OCR part alone (~5 min)
     .venv/bin/python benchmarks/images.py --only-seller-edits  # recall per seller edit (~6 min CPU)
     .venv/bin/python benchmarks/images.py --only-seller-edits --draws 1 --sample-queries 300  # ~3 min CPU
+    # another version of the code on the same copies, compared pair by pair (docs/images.md):
+    PYTHONPATH=OLD/src .venv/bin/python benchmarks/images.py --only-seller-edits --no-baselines --save old.json
+    .venv/bin/python benchmarks/images.py --only-seller-edits --no-baselines --against old.json
 
 1. hashing throughput (decode + all hashes) on the sample's pictures and on large photos;
 2. exact range-query latency at 1,000,000 stored hashes, multi-index hashing beside the
@@ -373,6 +376,14 @@ def _interval(values) -> dict:
             "high": round(float(np.percentile(means, 97.5)), 3), "n": len(values)}
 
 
+def _paired_change(now: list[bool], before: list[bool]) -> dict:
+    """The mean of ``now`` minus ``before`` (the same copies, in the same order) with its
+    paired bootstrap 95% interval."""
+    if len(now) != len(before):
+        raise ValueError(f"the saved run has {len(before)} outcomes here, this one {len(now)}: not the same copies")
+    return {k: round(v, 4) for k, v in paired_bootstrap(np.array(now, float), np.array(before, float)).items()}
+
+
 def _add_photos_and_sample(index: ImageIndex, photos: dict, labels: list[dict]) -> None:
     index.add({"image": n, "listing": n, "seller": "photos", "key": n, "hashes": hash_image(p)} for n, p in photos.items())
     index.add({"image": r["image"], "listing": r["image"], "seller": r["seller_id"], "key": r["image"],
@@ -380,13 +391,18 @@ def _add_photos_and_sample(index: ImageIndex, photos: dict, labels: list[dict]) 
 
 
 def bench_seller_edits(repeats: int = 2, sample_queries: int = 600, seed: int = 20, index_dir: str | None = None,
-                       only: tuple[str, ...] = ()) -> dict:
+                       only: tuple[str, ...] = (), baselines: bool = True, save: str | None = None,
+                       against: str | None = None) -> dict:
     """Recall per edit (any match to the photo), the copies' wrong matches, and the share of
     sample pictures with a match to an unrelated picture (their precision at the policy's
     fixed thresholds); ``full frame only`` is the previous round's query and
     ``without_detail`` the policy without the details' agreement, same index, same copies;
     ``index_dir``: the index of the photos and the sample kept there (built when empty),
-    ``only``: these edits alone."""
+    ``only``: these edits alone; ``baselines``: also the full frame alone and the policy
+    without the details (three queries a copy); ``save``: write every copy's and sample
+    query's outcome to this JSON file; ``against``: such a file of another version of the
+    code on the same copies (same seed, draws, edits and sample queries), compared pair by
+    pair (``vs_saved``: this run's recall minus the file's, paired bootstrap)."""
     photos = real_photos()
     labels = sample_labels()
     index = ImageIndex(Path(index_dir or __import__("tempfile").mkdtemp()))
@@ -395,10 +411,12 @@ def bench_seller_edits(repeats: int = 2, sample_queries: int = 600, seed: int = 
     others = list(photographs(("immunohistochemistry", "page", "text", "brick", "grass")).values())  # not indexed
     rng = random.Random(seed)
     out, seconds = {"photos": sorted(photos), "sample_pictures_indexed": len(labels)}, []
+    outcomes: dict = {}
+    saved = json.loads(Path(against).read_text()) if against else {}
     for name, edit in catalogue(rng, others).items():
         if only and name not in only:
             continue
-        found, before, no_detail, wrong, wrong_no_detail = [], [], [], 0, 0
+        found, before, no_detail, wrong_copies, wrong_no_detail = [], [], [], [], 0
         for photo_name, photo in photos.items():
             for _ in range(repeats):
                 copy = edit(photo)
@@ -407,18 +425,27 @@ def bench_seller_edits(repeats: int = 2, sample_queries: int = 600, seed: int = 
                 matches = find_matches(index, query)
                 seconds.append(time.process_time() - start)
                 found.append(any(m["listing"] == photo_name for m in matches))
-                wrong += any(m["listing"] != photo_name for m in matches)
+                wrong_copies.append(any(m["listing"] != photo_name for m in matches))
+                if not baselines:
+                    continue
                 full_frame = find_matches(index, hash_image(copy, crops=(), with_boxes=False))
                 before.append(any(m["listing"] == photo_name for m in full_frame))
                 baseline = find_matches(index, query, WITHOUT_DETAIL)
                 no_detail.append(any(m["listing"] == photo_name for m in baseline))
                 wrong_no_detail += any(m["listing"] != photo_name for m in baseline)
-        found_, before_, no_detail_ = (np.array(v, float) for v in (found, before, no_detail))
-        out[name] = {"recall": _interval(found), "full_frame_only": round(float(np.mean(before)), 3),
-                     "gain": {k: round(v, 3) for k, v in paired_bootstrap(found_, before_).items()},
-                     "without_detail": round(float(np.mean(no_detail)), 3),
-                     "detail_gain": {k: round(v, 3) for k, v in paired_bootstrap(found_, no_detail_).items()},
-                     "wrong_matches": wrong, "wrong_matches_without_detail": wrong_no_detail}
+        outcomes[name] = {"found": found, "wrong": wrong_copies}
+        out[name] = {"recall": _interval(found), "wrong_matches": sum(wrong_copies)}
+        if baselines:
+            found_, before_, no_detail_ = (np.array(v, float) for v in (found, before, no_detail))
+            out[name].update({"full_frame_only": round(float(np.mean(before)), 3),
+                              "gain": {k: round(v, 3) for k, v in paired_bootstrap(found_, before_).items()},
+                              "without_detail": round(float(np.mean(no_detail)), 3),
+                              "detail_gain": {k: round(v, 3) for k, v in paired_bootstrap(found_, no_detail_).items()},
+                              "wrong_matches_without_detail": wrong_no_detail})
+        if name in saved:
+            out[name]["vs_saved"] = _paired_change(found, saved[name]["found"])
+            out[name]["saved_recall"] = round(float(np.mean(saved[name]["found"])), 3)
+            out[name]["saved_wrong_matches"] = sum(saved[name]["wrong"])
         print(f"  {name}: {json.dumps(out[name])}", flush=True)
     related = {}
     for r in labels:
@@ -432,11 +459,18 @@ def bench_seller_edits(repeats: int = 2, sample_queries: int = 600, seed: int = 
         matches = [m for m in find_matches(index, query) if m["listing"] not in same_photo]
         false_any.append(bool(matches))
         false_strong.append(any(m["strong"] for m in matches))
-        false_no_detail.append(any(m["listing"] not in same_photo for m in find_matches(index, query, WITHOUT_DETAIL)))
-    out["sample_pictures_with_a_false_match"] = {"any": _interval(false_any), "strong": _interval(false_strong),
-                                                 "any_without_detail": _interval(false_no_detail),
-                                                 "detail_change": {k: round(v, 4) for k, v in paired_bootstrap(
-                                                     np.array(false_any, float), np.array(false_no_detail, float)).items()}}
+        if baselines:
+            false_no_detail.append(any(m["listing"] not in same_photo for m in find_matches(index, query, WITHOUT_DETAIL)))
+    falses = out["sample_pictures_with_a_false_match"] = {"any": _interval(false_any), "strong": _interval(false_strong)}
+    if baselines:
+        falses.update({"any_without_detail": _interval(false_no_detail),
+                       "detail_change": _paired_change(false_any, false_no_detail)})
+    outcomes["sample_false_any"] = {"found": false_any, "wrong": []}
+    if "sample_false_any" in saved:
+        falses["vs_saved"] = _paired_change(false_any, saved["sample_false_any"]["found"])
+        falses["saved_any"] = _interval(saved["sample_false_any"]["found"])
+    if save:
+        Path(save).write_text(json.dumps(outcomes))
     out["query_cpu_ms"] = {"median": round(1000 * statistics.median(seconds), 1),
                            "p99": round(1000 * float(np.percentile(seconds, 99)), 1)}
     return out
@@ -453,12 +487,18 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=20, help="seller edits: the edits' random parameters")
     p.add_argument("--index", help="seller edits: keep the index of the photos and the sample in this folder (reused)")
     p.add_argument("--edits", nargs="*", default=(), help="seller edits: only these edits (names of edits.catalogue)")
+    p.add_argument("--no-baselines", action="store_true",
+                   help="seller edits: the policy's query only (not also the full frame alone and without the details)")
+    p.add_argument("--save", help="seller edits: write every copy's outcome to this JSON file")
+    p.add_argument("--against", help="seller edits: a --save file of another version on the same copies, compared paired")
     args = p.parse_args()
     report = {}
     benches = () if args.only_ocr else (("hashing", bench_hashing), ("index", bench_index), ("matching", bench_matching),
                                          ("seller_edits", bench_seller_edits))
     if args.only_seller_edits:
-        benches = (("seller_edits", lambda: bench_seller_edits(args.draws, args.sample_queries, args.seed, args.index, tuple(args.edits))),)
+        benches = (("seller_edits", lambda: bench_seller_edits(args.draws, args.sample_queries, args.seed, args.index,
+                                                               tuple(args.edits), not args.no_baselines, args.save,
+                                                               args.against)),)
     for name, bench in benches:
         start, cpu = time.perf_counter(), time.process_time()
         report[name] = bench()
