@@ -1,0 +1,74 @@
+"""Instructions per answer of the service's recommend, counted by valgrind (independent of the
+machine's load, unlike CPU time on a shared machine).
+
+    .venv/bin/python benchmarks/recommend_instructions.py build /tmp/ri-ads ads   # none | ads | calibrated
+    for n in 0 600; do
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+            .venv/bin/python benchmarks/recommend_instructions.py run /tmp/ri-ads $n 2>&1 | grep Collected
+    done
+
+``build`` writes serve_load's world (``write_run``: 2,000 users, 1,000 items, dim 16) into a
+SQLite cache in the folder, with serve_load's 30 campaigns (``ads``) and a published
+calibration (``calibrated``: pCTR from the FM vectors per viewer). ``run`` answers 400
+recommend questions (200 users in turn) to warm the memory layer and the held auction, then
+``n`` more: (Ir at n − Ir at 0) / n is the instructions of one answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+WARM_UP = 400
+
+
+def build(folder: Path, case: str) -> None:
+    from serve_load import bench_campaigns
+
+    from bunjang_lab.serving.ads import load_campaigns, publish_calibration
+    from bunjang_lab.serving.backends import open_cache
+    from bunjang_lab.serving.publish import publish_run
+    from bunjang_lab.testing import write_run
+
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{folder / 'cache.sqlite'}"
+    publish_run(write_run(folder / "run", users=2000, items=1000, home_size=50, candidates=100, related=20, dim=16), url)
+    if case != "none":
+        with open_cache(url) as cache:
+            load_campaigns(cache, bench_campaigns(30, 1000))
+            if case == "calibrated":
+                publish_calibration(cache, 1.0, -3.0)
+
+
+def run(folder: Path, answers: int) -> None:
+    from bunjang_lab.serving.service import Service, Settings
+
+    service = Service(Settings(cache_url=f"sqlite:///{folder / 'cache.sqlite'}", rules_only=True, access_log=False))
+    service.cache.refresh()
+    recommend = service.recommend()
+    for k in range(WARM_UP + answers):
+        recommend({"user_id": f"u{k % 200}", "k": "20"})
+    service.cache.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    made = sub.add_parser("build", help="write the world and its cache")
+    made.add_argument("folder", type=Path)
+    made.add_argument("case", choices=["none", "ads", "calibrated"])
+    ran = sub.add_parser("run", help="warm up, then answer n recommend questions")
+    ran.add_argument("folder", type=Path)
+    ran.add_argument("answers", type=int)
+    args = ap.parse_args()
+    if args.command == "build":
+        build(args.folder, args.case)
+    else:
+        run(args.folder, args.answers)
+
+
+if __name__ == "__main__":
+    main()
