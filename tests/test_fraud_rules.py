@@ -25,7 +25,10 @@ POSITIVES = {
     "line_id": ["라인 아이디 abc123", "LINE ID: seller99", "line.me/ti/p/~abc", "라인으로 연락 주세요"],
     "wechat_id": ["위챗 abc_123 추가", "wechat: dealer88"],
     "whatsapp": ["whatsapp +44 7797 706008", "wa.me/821012345678", "왓츠앱으로 연락주세요"],
-    "messenger_id": ["친추 abcd1234 해주세요", "@quickdeal 로 DM", "tiktok.com/@deal_seller9 로 오세요"],
+    "messenger_id": ["친추 abcd1234 해주세요", "@quickdeal 로 DM", "tiktok.com/@deal_seller9 로 오세요",
+                     # messengers without a rule of their own, asked for or linked
+                     "바이버로 연락주세요", "네이버 톡톡으로 문의 주세요", "discord.gg/abcd12 들어오세요",
+                     "Message me on Signal please"],
     "phone_number": ["010-1234-5678 로 연락", "공일공 일이삼사 오육칠팔 로 문자주세요", "010ㅡ1234ㅡ5678",
                      "0 1 0 - 1 2 3 4 - 5 6 7 8 연락", "영일영.하나둘셋넷.오육칠팔", "０１０１２３４５６７８",
                      "+82 10 1234 5678", "02-123-4567", "Call 08718738001 now", "contact 9911489000",
@@ -44,7 +47,8 @@ POSITIVES = {
     "account_number": ["계좌번호 1002-123-456789 로 입금", "입금은 356-1234-5678-93 여기로"],
     "prepayment_request": ["선입금 해주시면 바로 발송합니다", "입금 먼저 부탁드려요", "계좌이체만 가능", "입금 확인 후 발송해요",
                            "Please pay first and I ship", "pay up front please", "deposit into my bank account",
-                           "send the money to my account, then I ship"],
+                           "send the money to my account, then I ship",
+                           "찜비 오천원 보내주시면 찜해둘게요", "홀딩비 입금해주세요"],  # a fee to hold the item
     "safe_payment_refusal": ["안전결제 말고 계좌로 주세요", "수수료 아까워서 직거래 입금으로 해요", "번개페이 안 해요",
                              "안전거래는 귀찮아서요", "안전결제 X 입니다", "safe pay no"],
     "blocklisted_phone": ["연락처 010-0000-0000"],
@@ -68,6 +72,8 @@ HARD_NEGATIVES = [
     "Did you catch the bus? How did saturday go", "Yeah just open chat and click friend lists",
     "번개페이 안전거래로 진행해요 m.bunjang.co.kr/products/1x",
     "리뷰 영상은 https://www.youtube.com/@gadget_lab 참고하세요",  # a known site's link names a channel, no ID
+    "애플워치 밴드 교체해요", "시그널은 안 해요", "no signal in the subway, text me later", "디코더 포함이에요",
+    "예약금은 안 받아요", "예약금 보내야 하나요?",
 ]
 
 

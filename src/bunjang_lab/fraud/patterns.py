@@ -159,6 +159,12 @@ KAKAO, WECHAT, WHATSAPP, ID_MARKER = map(_any, (KAKAO_WORDS, WECHAT_WORDS, WHATS
 # Words before an ID to add or to write to, on a messenger the rules do not name.
 FRIEND_WORDS = ("친추", "친구 ?추가", *ID_MARKER_WORDS, "인스타", "insta(?<![a-z]insta)", "디엠", "dm(?<![a-z]dm)(?=[ :])",
                 "페북", "facebook", "디스코드", "디코", "discord")
+# Messengers and social apps without a rule of their own, where lures also move a chat: a
+# request to continue there is a lure like one for KakaoTalk. Ambiguous names only in their
+# unambiguous forms ("네이버 밴드", not a watch band; "signal" after "on", not a phone's signal).
+OTHER_MESSENGER_WORDS = ("시그널", "바이버", "viber", "디스코드", "디코(?![더딩])", "discord", "페메", "페이스북 ?메신저",
+                         "facebook ?messenger", "스냅챗", "snapchat", "스카이프", "skype", "네이버 ?밴드", "밴드방",
+                         "네이버 ?톡톡", "위쳇", "잘로", "zalo", "qq(?<![a-z]qq)(?![a-z])")
 MESSENGER_WORDS = (*KAKAO_WORDS, *TELEGRAM_WORDS, *LINE_WORDS, *WECHAT_WORDS, *WHATSAPP_WORDS)
 
 # A messenger handle: Latin letters/digits with a few symbols, at least one letter.

@@ -37,7 +37,7 @@ from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
     AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, Alternation, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS,
-    NOT_HANDLES, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped, words_then,
+    NOT_HANDLES, OTHER_MESSENGER_WORDS, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped, words_then,
 )
 from bunjang_lab.fraud.phones import WrittenNumber, after_serial_label, is_korean_mobile, written_numbers
 
@@ -340,6 +340,12 @@ _WHATSAPP_TRIGGERS = ("wa.me", "왓츠앱", "whatsapp", "whats app")
 # Grouped, not literal_first: a class holding the Hangul syllables costs a millisecond to
 # compile (in every `score text` process), and these run only on texts with a Latin letter,
 # from their first word on.
+_OTHER_MESSENGER_TRIGGERS = ("시그널", "바이버", "viber", "디스코드", "디코", "discord", "페메", "페이스북", "facebook", "스냅챗",
+                             "snapchat", "스카이프", "skype", "밴드", "톡톡", "위쳇", "잘로", "zalo", "qq")
+_OTHER_MESSENGER_CONTACT = words_then(OTHER_MESSENGER_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}")
+# English puts the request first ("text me on Signal"): "signal" alone is a phone's signal.
+_ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
+                       r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo)(?![a-z])")
 _FRIEND_ID = rf"(?:{'|'.join(FRIEND_WORDS)})[^0-9a-z가-힣]{{0,3}}({HANDLE})"
 _LINE_ID = lazy(rf"(?:{'|'.join(LINE_WORDS)})[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}({HANDLE})")
 _LINE_CONTACT = literal_first(LINE_WORDS, r"(?:으로|로|에서)? ?(?:친추|연락|대화|메신저|메세지|messenger|추가|주세요)")
@@ -353,7 +359,10 @@ _SHORT_CODE = lazy(
 _MONEY_WORDS = ("입금", "송금", "이체")
 _PLEASE_PAY = r"(?:주세요|주시면|주셔야|줘|주셈|부탁|바랍|주시고)"
 # Sums asked for before the goods: any of them "먼저" is a request to pay first.
-_UPFRONT_SUMS = ("돈", "대금", "금액", "계약금", "예약금", "보증금", "예치금", "착수금", "반값", "절반", "현금", "잔금")
+# Fees to hold an item for the buyer ("찜비", "홀딩비": a deposit to reserve it): asking for one is
+# asking to be paid before the goods, "먼저" or not.
+_HOLD_FEES = ("찜비", "홀딩비", "홀딩 ?비용", "예약비", "계약금", "예약금", "보증금", "예치금", "착수금")
+_UPFRONT_SUMS = ("돈", "대금", "금액", *_HOLD_FEES, "반값", "절반", "현금", "잔금")
 # Ways to pay outside the platform that are no bank transfer (gift-card PINs, coins, cash machines).
 _OUTSIDE_MEANS = ("상품권", "핀 ?번호", "기프티콘", "기프트 ?카드", "gift ?card", "코인", "usdt", "페이코", "atm")
 _PREPAY_FAMILIES = (  # (words, rest[, what the scan needs after a word: see Alternation])
@@ -369,6 +378,9 @@ _PREPAY_FAMILIES = (  # (words, rest[, what the scan needs after a word: see Alt
     # a sum, perhaps with its amount ("보증금 2만원 먼저", "예약금 만원만 먼저")
     (_UPFRONT_SUMS, r"(?:[은는을를도만]|부터)? ?(?:[0-9,]+ ?[천만]?원 ?|[가-힣]{1,3}원 ?)?(?:만 ?)?먼저", ""),
     (("돈부터", "먼저 ?돈"), ""),
+    # a hold fee with a verb of sending asked for ("찜비 만원만 보내주시면", "홀딩비 2만원 입금하시면")
+    (_HOLD_FEES, rf"(?:[은는을를도만])? ?(?:[0-9,]+ ?[천만]?원 ?|[가-힣]{{1,3}}원 ?)?(?:만 ?)?(?:먼저 ?)?"
+                 rf"(?:보내|넣어|입금|송금|이체|쏴)[가-힣]{{0,4}}? ?(?:{_PLEASE_PAY}|주면|하시면)", ""),
     # the verb may come after an adverb and a verb of sending ("송금으로 먼저 주세요", "송금하기로 보내주세요")
     (_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:(?:먼저|바로|지금) ?)?(?:(?:보내|넣어|쏴) ?)?(?:{_PLEASE_PAY}|주면)",
      rf".{{0,12}}?(?:{_PLEASE_PAY}|주면)"),  # (what comes between is at most 12 characters, no line break)
@@ -465,10 +477,15 @@ _RULE_LIST = [
          either(first_match(rf"wa\.me/|{WHATSAPP}{_GAP}{{0,12}}?\d", _WHATSAPP_TRIGGERS),
                 handle_after(rf"{WHATSAPP}{_ID_GAP}{{0,12}}?({HANDLE})", _WHATSAPP_TRIGGERS),
                 request(rf"{WHATSAPP}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
-    Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7, "an ID to add as a friend, no messenger named",
+    Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7,
+         "an ID to add as a friend, no messenger named; or a messenger without a rule of its own (Signal, Discord…)",
          either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id", "인스타", "insta", "디엠", "dm",
                                           "페북", "facebook", "디스코드", "디코", "discord")),
-                Detector(_at_handle, frozenset({"@"}))),
+                Detector(_at_handle, frozenset({"@"})),
+                first_match(r"discord\.(?:gg|com/invite)/|band\.us/", ("discord", "band.us")),
+                request(_OTHER_MESSENGER_CONTACT, _OTHER_MESSENGER_TRIGGERS, reach=4),  # "네이버 톡톡"
+                request(_ON_OTHER_MESSENGER, ("signal", "viber", "discord", "snapchat", "skype", "facebook", "messenger",
+                                              "zalo"))),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
                       "whatsapp")),
     Rule("phone_number", cat.EXTERNAL_CHANNEL, 0.85, "a phone number (Korean, UK, Indian, +country), any spelling",
@@ -499,7 +516,8 @@ _RULE_LIST = [
          # every branch of _PREPAY holds one of these words (not 결제: paying on the platform)
          request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "토스", "first", "front", "transfer", "deposit", "send",
                            # an upfront sum is asked for "먼저": that word, not every sum's name, sets the rule off
-                           "쏴", "먼저", *(word.split(" ?")[0] for word in _OUTSIDE_MEANS)),
+                           "쏴", "먼저", *(word.split(" ?")[0] for word in _OUTSIDE_MEANS),
+                           *(word.split(" ?")[0] for word in _HOLD_FEES)),
                  reach=len("send the money "))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED),
