@@ -18,7 +18,7 @@ import math
 import operator
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 from bunjang_lab.ads.blend import DEFAULT_MAX_SHARE, DEFAULT_POSITIONS, blend
 from bunjang_lab.ads.campaigns import STOPPED, Campaign, apply_campaign_event
@@ -320,7 +320,7 @@ class _PlainIndex:
     def __init__(self, campaigns: list, flagged: frozenset, vectors: dict):
         self.campaigns, self.flagged = campaigns, flagged
         self.vectors = vectors          # listing -> (vector, bias), for those the version has
-        self.audiences: dict = {}       # audience -> campaigns taking it in, in order
+        self.audiences: dict = {}       # audience -> (campaigns taking it in, in order; their pairs)
         self.plans: dict = {}           # (audience, relevance floor) -> _Plan at the prior pCTR
         self.calibrated(None)
 
@@ -330,18 +330,29 @@ class _PlainIndex:
 
         self.calibration, self.pacer = calibration, Pacer((calibration or {}).get("curve"))
 
-    def taking_in(self, audience: tuple) -> list:
-        """The campaigns (in order) whose targeting takes in ``audience``
-        (:func:`~bunjang_lab.ads.plain_auction.audience`): the others never show to it, whatever
-        their budget, so their spend is not read."""
+    def _audience(self, audience: tuple) -> tuple[list, list]:
         from bunjang_lab.ads.plain_auction import in_audience
 
         found = self.audiences.get(audience)
         if found is None:
             if len(self.audiences) >= HELD_AUDIENCES:
                 self.audiences.clear()
-            found = self.audiences[audience] = [c for c in self.campaigns if in_audience(c, *audience)]
+            campaigns = [c for c in self.campaigns if in_audience(c, *audience)]
+            pairs = [(c.campaign_id, item, *self.vectors.get(item, (None, 0.0)))
+                     for c in campaigns for item in dict.fromkeys(c.item_ids) if item not in self.flagged]
+            found = self.audiences[audience] = (campaigns, pairs)
         return found
+
+    def taking_in(self, audience: tuple) -> list:
+        """The campaigns (in order) whose targeting takes in ``audience``
+        (:func:`~bunjang_lab.ads.plain_auction.audience`): the others never show to it, whatever
+        their budget, so their spend is not read."""
+        return self._audience(audience)[0]
+
+    def pairs_taking_in(self, audience: tuple) -> list:
+        """``(campaign id, listing, its vector or None, its bias)`` of the listings (not flagged)
+        of the campaigns :meth:`taking_in` ``audience``."""
+        return self._audience(audience)[1]
 
     def plan(self, audience: tuple, pctr: Mapping | None, relevance_floor: float) -> _Plan:
         """The :class:`_Plan` of ``audience``'s pairs ranked by ``pctr``; None means every pair
@@ -359,20 +370,9 @@ class _PlainIndex:
         if found is None:
             if len(self.plans) >= HELD_AUDIENCES:
                 self.plans.clear()
-            found = self.plans[held_as] = ranked_by(_Computed(lambda pair: PRIOR_CTR))
+            prior = dict.fromkeys(((cid, item) for cid, item, _, _ in self.pairs_taking_in(audience)), PRIOR_CTR)
+            found = self.plans[held_as] = ranked_by(prior)
         return found
-
-
-class _Computed(dict):
-    """A mapping whose values are computed when first asked."""
-
-    def __init__(self, compute: Callable[[Any], Any]):
-        super().__init__()
-        self.compute = compute
-
-    def __missing__(self, key):
-        self[key] = value = self.compute(key)
-        return value
 
 
 def _plain_index(cache: Cache, snap: Snapshot, listed: dict) -> _PlainIndex:
@@ -412,13 +412,11 @@ def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, 
         if user_vector is None or not calibration:
             return index.plan(audience_, None, relevance_floor)
 
-        def pair_pctr(pair: tuple[str, str]) -> float:
-            vector = index.vectors.get(pair[1])
-            if vector is None or len(vector[0]) != len(user_vector):
-                return PRIOR_CTR
-            return _calibrated(sum(map(operator.mul, vector[0], user_vector)) + vector[1], calibration)
-
-        return index.plan(audience_, _Computed(pair_pctr), relevance_floor)
+        width = len(user_vector)
+        pctr = {(cid, item): PRIOR_CTR if vector is None or len(vector) != width
+                else _calibrated(sum(map(operator.mul, vector, user_vector)) + bias, calibration)
+                for cid, item, vector, bias in index.pairs_taking_in(audience_)}
+        return index.plan(audience_, pctr, relevance_floor)
 
     plan = plan_by(index.calibration)   # as the last request read it: this request's read checks it
     first, first_keys = plan.first(plan.hourly + slots + 1 + SPARE, day)
