@@ -181,7 +181,7 @@ def colour_boxes(img: Image.Image | np.ndarray) -> list[Box]:
     with letters or buttons on it (:data:`LETTERED_SHARE` of the line at least, another
     line of the colour within :data:`BAND_GAP`), in rounds (a band outside a frame, a
     frame of two colours), rows first and columns first; the box after the first round
-    and after the last. Unlike the flatness of :func:`content_boxes`, the colour stops at
+    and after the last (the whole picture when nothing peels). Unlike the flatness of :func:`content_boxes`, the colour stops at
     a photo that is flat or dark too (the moon, a night sky, a fundus photo's black
     corners) as long as it is not the band's colour, and captions whose letters fill most
     of a line (the line's median is the letters') stay in their band."""
@@ -195,9 +195,9 @@ def colour_boxes(img: Image.Image | np.ndarray) -> list[Box]:
             if peeled == box:
                 break
             box, first = peeled, first or peeled
-        if first is None:  # nothing peeled: the border is the photo's
-            continue
-        for top, bottom, left, right in dict.fromkeys([first, box]):
+        # nothing peeled: the whole picture, which photo_regions cuts a line inside (a
+        # border thinner than a working line, a collage's outer gap)
+        for top, bottom, left, right in {first, box} - {None}:
             found = (left / width, top / height, right / width, bottom / height)
             if _spans(found) and not any(_same(found, b) for b in boxes):
                 boxes.append(found)
