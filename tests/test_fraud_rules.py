@@ -32,7 +32,8 @@ POSITIVES = {
     "phone_number": ["010-1234-5678 로 연락", "공일공 일이삼사 오육칠팔 로 문자주세요", "010ㅡ1234ㅡ5678",
                      "0 1 0 - 1 2 3 4 - 5 6 7 8 연락", "영일영.하나둘셋넷.오육칠팔", "０１０１２３４５６７８",
                      "+82 10 1234 5678", "02-123-4567", "Call 08718738001 now", "contact 9911489000",
-                     "+447797706008 Why wait?", "Help? 0845 2814032", "010\u200b1234\u200b5678"],
+                     "+447797706008 Why wait?", "Help? 0845 2814032", "010\u200b1234\u200b5678",
+                     "가게 번호 010-3321-4455 로 문자주세요"],  # a mobile after a shop's label is still someone's
     "sms_short_code": ['Simply text the password "MIX" to 85069 to verify', "txt MUSIC to 87066 TnCs"],
     "email_address": ["메일 seller.kim@naver.com", "abc 골뱅이 naver.com 로 메일", "abc[at]gmail[.]com"],
     "lookalike_domain": ["http://bunjang-safepay.com/pay/123", "b0njang.xyz 에서 결제", "hxxps://bunjang-pay[.]com/order",
@@ -74,6 +75,7 @@ HARD_NEGATIVES = [
     "리뷰 영상은 https://www.youtube.com/@gadget_lab 참고하세요",  # a known site's link names a channel, no ID
     "애플워치 밴드 교체해요", "시그널은 안 해요", "no signal in the subway, text me later", "디코더 포함이에요",
     "예약금은 안 받아요", "예약금 보내야 하나요?",
+    "매장 번호는 02-555-1234 입니다", "수신거부 080-123-4567", "등기번호 6071 2345 6789 0",  # a shop's line, a parcel
 ]
 
 

@@ -43,7 +43,7 @@ _REP_NUMBER = lazy(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
 _CALL_CONTEXT = lazy(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전화|연락처|폰|문자)[^0-9]{0,12}$")
 # Numbers right after these words are serials, orders or parcel numbers: no one's contact.
 _SERIAL_LABEL = lazy(
-    r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|order|tracking|#|ref)"
+    r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|등기|order|tracking|#|ref)"
     r"(?: ?(?:넘버|번호|number|no\.?|명|code))?[^0-9a-z가-힣]{0,3}$"
 )
 # Numbers right after these words are a company's line (a shop, a bank, the platform's help desk).
@@ -51,6 +51,11 @@ _SERVICE_LABEL = lazy(
     # Korean labels only: "call customer care 7679046492" is how SMS lures read
     r"(?:고객 ?센터|콜 ?센터|상담 ?센터|서비스 ?센터|a/?s ?센터|대표 ?번호|고객 ?상담)"
     r"[^0-9가-힣]{0,3}(?:번호)?[^0-9]{0,3}$"
+)
+# A landline right after these words is a shop's or an office's (or the opt-out line of an ad):
+# no one's personal contact. Not a mobile: "가게 번호 010-…" is how a lure hands one out.
+_PLACE_LABEL = lazy(
+    r"(?:매장|가게|사무실|본사|지점|대리점|영업점|수신 ?거부)[^0-9가-힣]{0,3}(?:번호|전화|연락처)?(?:[은는]|로)?[^0-9]{0,3}$"
 )
 _KOREAN_MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
 # A whole date (a real month and day, one separator), so account numbers that start like one stay.
@@ -116,6 +121,16 @@ def is_korean_mobile(digits: str) -> bool:
     (True, False)
     """
     return digits.startswith(_KOREAN_MOBILE_PREFIXES)
+
+
+def place_landline(text: str, start: int, digits: str) -> bool:
+    """Whether the number at ``start`` is a landline named as a shop's or an office's line.
+
+    >>> text = "매장 번호는 02-2275-4481 이에요"
+    >>> place_landline(text, text.index("0"), "0222754481"), place_landline(text, text.index("0"), "01022754481")
+    (True, False)
+    """
+    return not is_korean_mobile(digits) and bool(_PLACE_LABEL.search(text, max(0, start - 16), start))
 
 
 def after_serial_label(text: str, start: int) -> bool:

@@ -39,7 +39,7 @@ from bunjang_lab.fraud.patterns import (
     AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, Alternation, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS,
     NOT_HANDLES, OTHER_MESSENGER_WORDS, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped, words_then,
 )
-from bunjang_lab.fraud.phones import WrittenNumber, after_serial_label, is_korean_mobile, written_numbers
+from bunjang_lab.fraud.phones import WrittenNumber, after_serial_label, is_korean_mobile, place_landline, written_numbers
 
 MAX_CHARS = 20_000
 MAX_EVIDENCE = 80
@@ -112,7 +112,7 @@ class _Message:
         self.account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
         self.korean_account_words = [(a, b) for a, b in self.account_words if "가" <= text[a] <= "힣"]
         for number in self.numbers:
-            if after_serial_label(text, number.start):
+            if after_serial_label(text, number.start) or place_landline(text, number.start, number.digits):
                 continue
             # A phone-shaped number next to a bank's name or 계좌/입금 is an account, unless it
             # dials a Korean mobile ("account" alone does not: SMS lures say "call ... your account").
