@@ -169,34 +169,36 @@ def ranked_placements(ranked: Ranking, request: Request, budget_left: Mapping[st
             admitted[cid] = (None if read is not None and cid not in read else budget_left.get(cid, -1.0) > 0) if ok else False
         return admitted[cid]
 
-    chosen: list[Placement] = []
     taken: set[str] = set()
-    for c, item, q in ranked.reserved:   # hourly reservations first
-        if len(chosen) == slots:
-            break
-        if c.campaign_id in taken:
-            continue
-        ok = admits(c)
-        if ok is None:
-            return None
-        if ok and (available is None or available(item)):
-            taken.add(c.campaign_id)
-            chosen.append(Placement(len(chosen), c.campaign_id, item, "hourly", c.bid, c.bid, q, float(c.bid)))
+
+    def first_admitted(pairs, room: int) -> list[tuple[Campaign, str, float]] | None:
+        """Up to ``room`` admitted pairs of ``pairs``, one per campaign, or None when one needs a
+        campaign whose state was not read."""
+        found = []
+        for c, item, q in pairs:
+            if len(found) == room:
+                break
+            if c.campaign_id in taken:
+                continue
+            ok = admits(c)
+            if ok is None:
+                return None
+            if ok and (available is None or available(item)):
+                taken.add(c.campaign_id)
+                found.append((c, item, q))
+        return found
+
+    reserved = first_admitted(ranked.reserved, slots)   # hourly reservations first
+    if reserved is None:
+        return None
+    chosen = [Placement(n, c.campaign_id, item, "hourly", c.bid, c.bid, q, float(c.bid))
+              for n, (c, item, q) in enumerate(reserved)]
     open_slots = slots - len(chosen)
     if open_slots <= 0:
         return chosen
-    top: list[tuple[Campaign, str, float]] = []   # each campaign on its best listing
-    for c, item, q in ranked.auctioned:
-        if len(top) > open_slots:
-            break
-        if c.campaign_id in taken:
-            continue
-        ok = admits(c)
-        if ok is None:
-            return None
-        if ok and (available is None or available(item)):
-            taken.add(c.campaign_id)
-            top.append((c, item, q))
+    top = first_admitted(ranked.auctioned, open_slots + 1)   # each campaign on its best listing, and the next one's price
+    if top is None:
+        return None
     for rank, (c, item, q) in enumerate(top[:open_slots]):
         reserve = reserve_cpm if c.billing == "cpm" else reserve_cpc
         rank_q = _rank_quality(c, q, policy, prior_ctr)
