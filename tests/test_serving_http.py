@@ -221,6 +221,9 @@ def test_uploads_that_are_no_picture_or_no_form_are_clear_errors(server):
 def test_health_and_metrics(server):
     status, health = server.get("/healthz")
     assert status == 200 and health["cache"]["reachable"] and health["models"]["text"] == "rules"
+    # this test's own requests: under xdist the module's other tests may run on another worker's server
+    assert server.get("/api/v1/recommend?user=u2&k=10")[0] == 200
+    assert server.get("/api/v1/related?item=nope")[0] == 404
     status, page = server.get("/metrics")
     assert status == 200 and 'bunjang_serving_request_seconds_bucket{le="0.005",route="/api/v1/recommend"}' in page
     assert 'bunjang_serving_errors_total{route="/api/v1/related",status="404"}' in page
