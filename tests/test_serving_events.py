@@ -120,8 +120,9 @@ def test_bad_events_are_one_line_errors(cache, event, message):
 def test_concurrent_event_processes_for_one_user_lose_no_update(cache, tmp_path):
     writers, per_writer = 4, 10
     procs = []
+    now = int(time.time())  # one time for every click: a second passing between writers would decay the earlier weights
     for w in range(writers):
-        lines = [json.dumps(click("u2", f"i{w * per_writer + n}", ts=int(time.time()))) for n in range(per_writer)]  # the run's 40 listings
+        lines = [json.dumps(click("u2", f"i{w * per_writer + n}", ts=now)) for n in range(per_writer)]  # the run's 40 listings
         path = tmp_path / f"events-{w}.jsonl"
         path.write_text("\n".join(lines) + "\n")
         procs.append(subprocess.Popen(
