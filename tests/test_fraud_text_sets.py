@@ -17,7 +17,8 @@ hard negatives), written with round 5, is kept out of these tests: it was scored
 round 5's fixes, as the held-out estimate; so is round 7 (90 lures, 78 hard negatives), written by
 hand before the character n-gram second opinion was built, and round 8 (99 lures, 80 hard negatives),
 written without reading the rules and scored once with the code of 3cfe59a (its misses are kept
-out of the docs). Figures: docs/fraud.md.
+out of the docs); so is round 9 (99 lures, 80 hard negatives), written the same way and scored
+once with the code it was committed with. Figures: docs/fraud.md.
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ def rows(name: str) -> list[dict]:
 
 HONEST = rows("fraud_honest_ko.tsv")
 LURES = rows("fraud_lures_ko.tsv")
-# Rounds 6, 7 and 8 are held out: each was written before the code it measures, scored once and
+# Rounds 6 to 9 are held out: each was written before the code it measures, scored once and
 # never corrected on, so the targets below hold for the rounds the rules were corrected on.
-HELD_OUT_ROUNDS = {"6", "7", "8"}
+HELD_OUT_ROUNDS = {"6", "7", "8", "9"}
 FRESH = [{**row, "text": row["text"].replace("\\n", "\n").replace("\\t", "\t")} for row in rows("fraud_fresh_ko.tsv")
          if row["round"] not in HELD_OUT_ROUNDS]
 
