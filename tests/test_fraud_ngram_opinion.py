@@ -91,6 +91,16 @@ def test_the_shipped_opinion_stays_quiet_on_questions_refusals_and_warnings(text
     assert SHIPPED.reasons(text) == []
 
 
+def test_the_opinion_names_no_transfer_when_the_writer_asks_for_the_safe_payment():
+    sure_of_transfers = NgramOpinion({"classes": ["honest", "account_transfer"], "bias": [0.0, 5.0], "scale": [1.0, 1.0],
+                                      "threshold": 0.9}, bytes(2 * BUCKETS))
+    assert sure_of_transfers.reasons("통장 얘기는 그만하시고 번개 페이로 결제해 주세요") == []
+    assert sure_of_transfers.reasons("계좌 알려달라 하셔도 안 드려요 안전거래만 가능") == []
+    # an account to pay into, or no safe payment asked for: the opinion speaks
+    assert sure_of_transfers.reasons("안전결제로 해주세요 농협 351 2233 4455 66")[0]["category"] == "account_transfer"
+    assert sure_of_transfers.reasons("통장으로 보내주시면 챙겨드릴게요")[0]["category"] == "account_transfer"
+
+
 def test_the_scorer_adds_the_opinion_where_the_rules_are_silent_and_rules_only_leaves_it_out(tmp_path):
     lure = "택배비만 먼저 보내주시면 발송해요"  # no rule reads a shipping fee asked for first
     served = TextScorer.from_models(tmp_path).score(lure)

@@ -97,6 +97,25 @@ def test_hard_negatives_stay_clean(text):
     assert reasons(text) == []
 
 
+# The safe payment asked for, another way to pay refused: no refusal of the safe payment.
+ASKS_FOR_SAFE_PAYMENT = [
+    "현금 말고 안전거래로 해 주실 수 있을까요?", "직거래 대신 번개 페이로 할게요", "번개페이로 해 주세요 무통장은 안 돼요",
+    "안전결제로 진행해요, 계좌이체는 안 받습니다", "안전거래로 하입시더 통장 입금은 싫어예",
+]
+# ... while the safe payment itself turned down still is one, whatever follows.
+REFUSES_SAFE_PAYMENT = ["번개페이는 정산이 늦어서 안 해요 계좌로 주세요", "안전거래 말고 현금으로 주세요", "안전결제 ❌ 계좌만"]
+
+
+@pytest.mark.parametrize("text", ASKS_FOR_SAFE_PAYMENT)
+def test_asking_for_the_safe_payment_is_no_refusal_of_it(text):
+    assert "safe_payment_refusal" not in codes(text)
+
+
+@pytest.mark.parametrize("text", REFUSES_SAFE_PAYMENT)
+def test_turning_the_safe_payment_down_is_a_refusal(text):
+    assert "safe_payment_refusal" in codes(text)
+
+
 def test_reason_format_and_categories():
     found = reasons("카.톡 ab1234 으로 연락, 선입금 부탁해요", source="image")
     assert [r["code"] for r in found] == ["kakao_id", "prepayment_request"]

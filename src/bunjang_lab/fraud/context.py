@@ -28,7 +28,7 @@ False
 
 from __future__ import annotations
 
-from bunjang_lab.fraud.patterns import lazy, words_then
+from bunjang_lab.fraud.patterns import digit_runs, lazy, words_then
 
 QUESTION = "question"
 REFUSAL = "refusal"
@@ -64,6 +64,12 @@ _EN_NEGATION = lazy(
 )
 # The writer will pay on the platform ("안전결제로 할게요"): whatever they asked, they are the buyer.
 _PAYS_ON_PLATFORM = lazy(r"(?:안전 ?결제|번개 ?페이|앱 ?결제|페이)(?:로|으로)? ?(?:결제 ?|진행 ?)?(?:할게|할께|하겠|살게)")
+# The writer asks for the platform's safe payment ("안전결제 부탁드려요", "번개페이로 하이소").
+_ASKS_FOR_SAFE_PAYMENT = lazy(
+    r"(?:안전 ?결제|안전 ?거래|번개 ?페이)(?:로|으로)? ?(?:결제 ?|진행 ?|거래 ?)?"
+    r"(?:해 ?주|하이소|하소|부탁|주세요|바랍|할게|할께|하겠|합시다|해요|하세요|만 ?(?:해요|받|가능|돼))"
+)
+_ACCOUNT_DIGITS = digit_runs(10)
 _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
     r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report"
@@ -131,3 +137,14 @@ class Clauses:
         return ((QUESTION in contexts and self.question(start, end))
                 or (REFUSAL in contexts and self.refusal(start, end))
                 or (WARNING in contexts and self.warning(start, end)))
+
+
+def asks_for_safe_payment(text: str) -> bool:
+    """Whether the writer asks to pay through the platform's safe payment and gives no number
+    long enough to pay into: what they say about accounts is then a buyer's question or an
+    honest seller's refusal ("계좌번호 먼저 물어보시면 답 안 해요 안전결제 부탁드려요").
+
+    >>> asks_for_safe_payment("계좌는 안 받아요 번개페이로 하이소"), asks_for_safe_payment("안전결제로 해주세요 110-234-998877")
+    (True, False)
+    """
+    return _ASKS_FOR_SAFE_PAYMENT.search(text) is not None and _ACCOUNT_DIGITS.search(text) is None

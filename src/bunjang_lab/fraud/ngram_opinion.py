@@ -33,6 +33,8 @@ from pathlib import Path
 from zlib import crc32
 
 from bunjang_lab.errors import ModelError
+from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER
+from bunjang_lab.fraud.context import asks_for_safe_payment
 from bunjang_lab.fraud.mask import mask
 from bunjang_lab.fraud.normalise import Normalised, normalise
 
@@ -132,7 +134,10 @@ class NgramOpinion:
                 besides: list[dict] = ()) -> list[dict]:
         """One ``ngram_opinion`` reason when a fraud class reaches the threshold and no reason
         in ``besides`` (the rules') already names that category, else none: a second opinion
-        speaks where the rules are silent, and does not repeat them."""
+        speaks where the rules are silent, and does not repeat them. It does not name a
+        transfer when the writer asks for the safe payment and gives no account number
+        (:func:`~bunjang_lab.fraud.context.asks_for_safe_payment`): n-grams cannot tell who
+        refuses the account, and such a text pays on the platform."""
         if not text:
             return []
         normalised = normalised or normalise(text)
@@ -140,6 +145,8 @@ class NgramOpinion:
         best = max(range(1, len(self.classes)), key=probabilities.__getitem__)  # class 0 is honest
         probability = probabilities[best]
         if probability < self.threshold or any(r["category"] == self.classes[best] for r in besides):
+            return []
+        if self.classes[best] == ACCOUNT_TRANSFER and asks_for_safe_payment(normalised.text):
             return []
         return [{"code": CODE, "category": self.classes[best], "weight": round(probability, 4),
                  "evidence": self._evidence(normalised, gram_positions(normalised.text), best), "source": source}]

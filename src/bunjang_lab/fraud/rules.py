@@ -406,21 +406,29 @@ _REFUSED = (
     r"x(?<![0-9a-z./]x)(?![0-9a-z])|no(?<![0-9a-z./]no)(?![0-9a-z]))"  # literals first: see patterns.literal_first
 )
 _REFUSING_EMOJI = "🙅❌✖⛔🚫"
+# ("계좌 말고 번개페이로", "직거래 대신 안전결제": what comes before 말고 is refused, and the
+# safe payment after it asked for: no refusal of it.)
 _SAFE_PAY_REFUSAL = lazy(
     r"수수료" + _GAP + r"{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
-    + literal_first(("말고", "대신", "없이"), rf"{_GAP}{{0,4}}?{_SAFE_PAY}")
-    + "|" + literal_first(_SAFE_PAY_WORDS, f" ?[{_REFUSING_EMOJI}]")
+    + literal_first(_SAFE_PAY_WORDS, f" ?[{_REFUSING_EMOJI}]")
 )
 # One of these is in every match of it: most texts that name the safe payment hold none.
-_SAFE_PAY_REFUSAL_NEEDS = ("수수료", "말고", "대신", "없이", *_REFUSING_EMOJI)
+_SAFE_PAY_REFUSAL_NEEDS = ("수수료", *_REFUSING_EMOJI)
+# Between the safe payment and a negation: another way to pay named, or the safe payment
+# asked for ("번개페이로 하이소 계좌는 안 받심더"): the negation is about something else.
+_REFUSAL_ELSEWHERE = lazy(
+    r"계좌|통장|무통장|직거래|현금|이체|카톡|"
+    r"(?:로|으로) ?(?:결제 ?|진행 ?)?(?:해 ?주|하이소|하이다|하소|하세요|해요|할게|할께|합시다|부탁|주세요|바랍)"
+)
 _SENTENCE_END = lazy(r"[.?!\n요다죠](?:(?<=[.?!\n])|(?<=[요다죠])[ .?!\n])")  # a class first: see context._CLAUSE_END
 
 
 def word_then(word: str, then: str, reach: int, words: Iterable[str],
-              quiet_in: frozenset[str] = frozenset()) -> Detector:
+              quiet_in: frozenset[str] = frozenset(), not_between: LazyPattern | None = None) -> Detector:
     """Each match of ``word`` followed, within ``reach`` characters of the same sentence, by
-    ``then``: the same as ``word.{0,reach}?then`` in one expression, but the engine looks
-    for ``then`` only after a ``word``, instead of trying every step of the gap."""
+    ``then`` (with no match of ``not_between`` between them): the same as
+    ``word.{0,reach}?then`` in one expression, but the engine looks for ``then`` only after
+    a ``word``, instead of trying every step of the gap."""
     first, second = lazy(word), lazy(then)
     words = frozenset(words)
 
@@ -433,7 +441,8 @@ def word_then(word: str, then: str, reach: int, words: Iterable[str],
             stop = min(len(text), match.end() + reach + 8)
             sentence = _SENTENCE_END.search(text, match.end(), stop)
             found = second.search(text, match.end(), sentence.end() if sentence else stop)
-            if found is not None and found.start() - match.end() <= reach:
+            if (found is not None and found.start() - match.end() <= reach
+                    and (not_between is None or not_between.search(text, match.end(), found.start()) is None)):
                 yield match.start(), found.end()
 
     return Detector(find, words, quiet_in)
@@ -520,8 +529,8 @@ _RULE_LIST = [
                            *(word.split(" ?")[0] for word in _HOLD_FEES)),
                  reach=len("send the money "))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
-         either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED),
-                first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료", "말고", "대신", "없이"), _NOT_ASKED,
+         either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED, _REFUSAL_ELSEWHERE),
+                first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료"), _NOT_ASKED,
                             reach=0, needs=_SAFE_PAY_REFUSAL_NEEDS))),
     Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist",
          blocklisted("account")),
