@@ -22,7 +22,8 @@ POSITIVES = {
     "telegram_id": ["텔레그램 @scam_king 으로 연락", "텔레 아이디 dealer99", "telegram: @fastdeal", "ㅌㄹ id abc123"],
     "telegram_link": ["t.me/scamking", "telegram.me/fastdeal 로 와요"],
     "telegram_contact": ["텔레그램으로 연락 주세요", "텔레그렘 주세요"],
-    "line_id": ["라인 아이디 abc123", "LINE ID: seller99", "line.me/ti/p/~abc", "라인으로 연락 주세요"],
+    "line_id": ["라인 아이디 abc123", "LINE ID: seller99", "line.me/ti/p/~abc", "라인으로 연락 주세요", "라인 minsu88",
+                "라인: @hdrh515"],
     "wechat_id": ["위챗 abc_123 추가", "wechat: dealer88"],
     "whatsapp": ["whatsapp +44 7797 706008", "wa.me/821012345678", "왓츠앱으로 연락주세요"],
     "messenger_id": ["친추 abcd1234 해주세요", "@quickdeal 로 DM", "tiktok.com/@deal_seller9 로 오세요",
@@ -44,12 +45,16 @@ POSITIVES = {
     "payment_link": ["http://bunjang-safepay.com/pay/123 여기서 결제해주세요", "안전결제 링크 www.safe-trade.shop/a 입니다"],
     "external_link": ["사진은 http://example-photos.com/abc", "Visit www.Ldew.com for more", "NoWorriesLoans.com on 0871"],
     "bank_account": ["신한 110-123-456789 예금주 홍길동", "국민은행 123456-78-901234 로", "카카오뱅크 3333-01-1234567",
-                     "농협 302 1234 5678 91"],
-    "account_number": ["계좌번호 1002-123-456789 로 입금", "입금은 356-1234-5678-93 여기로"],
+                     "농협 302 1234 5678 91", "아이엠뱅크 504-12-345678-9", "kookmin 123456 78 901234",
+                     "카카오뱅크 3333 02 9876543"],  # (its tail reads as a Seoul landline)
+    "account_number": ["계좌번호 1002-123-456789 로 입금", "입금은 356-1234-5678-93 여기로", "gyejwa 1002 876 543210"],
     "prepayment_request": ["선입금 해주시면 바로 발송합니다", "입금 먼저 부탁드려요", "계좌이체만 가능", "입금 확인 후 발송해요",
                            "Please pay first and I ship", "pay up front please", "deposit into my bank account",
                            "send the money to my account, then I ship",
-                           "찜비 오천원 보내주시면 찜해둘게요", "홀딩비 입금해주세요"],  # a fee to hold the item
+                           "찜비 오천원 보내주시면 찜해둘게요", "홀딩비 입금해주세요",  # a fee to hold the item
+                           # a sum first, dialect and older verbs, transfer payers served first
+                           "절반인 50% 먼저 넣어주시면 예약돼요", "칠만원 먼저 입금해주시면 챙겨둘게요", "돈부터 보내주이소",
+                           "계좌로 부쳐 주시면 출발합니다", "무통장으로 먼저 보내주시는 분 먼저 드립니다"],
     "safe_payment_refusal": ["안전결제 말고 계좌로 주세요", "수수료 아까워서 직거래 입금으로 해요", "번개페이 안 해요",
                              "안전거래는 귀찮아서요", "안전결제 X 입니다", "safe pay no"],
     "blocklisted_phone": ["연락처 010-0000-0000"],
@@ -63,7 +68,8 @@ POSITIVES = {
 # banks as meeting places, model and serial numbers, the platform's own chat and payment.
 HARD_NEGATIVES = [
     "카카오프렌즈 라이언 인형 팝니다", "카카오톡 선물하기 쿠폰 팔아요", "카카오페이 머니로 산 상품권", "텔레비전 55인치 팝니다",
-    "텔레파시 통했네요", "라인프렌즈 브라운 키링", "온라인 구매한 제품입니다", "넥라인 예쁜 니트", "우체국 택배로 보내드려요",
+    "텔레파시 통했네요", "라인프렌즈 브라운 키링", "온라인 구매한 제품입니다", "넥라인 예쁜 니트", "라인 s23 케이스",
+    "넥라인 ab12 니트", "라인업 bt21 굿즈", "우체국 택배로 보내드려요",
     "CJ대한통운 택배 발송 예정", "국민은행 앞에서 직거래 가능해요", "신한은행 강남지점 앞에서 만나요", "하나 남았어요",
     "모델명 SM-G998N 시리얼 R3CR1234567", "S/N 0123456789 정품 등록 가능", "운송장 번호 123456789012 입니다",
     "가격 150,000원 2개 있어요", "https://m.bunjang.co.kr/products/12345 같은 상품이에요", "번개톡으로 연락주세요",
@@ -75,6 +81,8 @@ HARD_NEGATIVES = [
     "리뷰 영상은 https://www.youtube.com/@gadget_lab 참고하세요",  # a known site's link names a channel, no ID
     "애플워치 밴드 교체해요", "시그널은 안 해요", "no signal in the subway, text me later", "디코더 포함이에요",
     "예약금은 안 받아요", "예약금 보내야 하나요?",
+    "5만원 먼저 보내드릴게요 나머지는 만나서 드릴게요", "안전결제로 먼저 구매해주시는 분께 우선 판매해요",
+    "10% 먼저 보내야 하나요?", "돈부터 달라는 사람은 거르세요",
     "매장 번호는 02-555-1234 입니다", "수신거부 080-123-4567", "등기번호 6071 2345 6789 0",  # a shop's line, a parcel
 ]
 

@@ -17,6 +17,8 @@ is a candidate account number (the rules decide from the words around it).
 [('1002123456789', 'account')]
 >>> [(n.digits, n.kind) for n in written_numbers("15000 010 1234 5678")]
 [('01012345678', 'phone')]
+>>> [(n.digits, n.kind) for n in written_numbers("카뱅 3333 028812345")]
+[('3333028812345', 'account'), ('028812345', 'phone')]
 >>> [n.digits for n in written_numbers("call 6123 4567")], [n.digits for n in written_numbers("6123 4567")]
 (['61234567'], [])
 
@@ -91,6 +93,10 @@ def written_numbers(text: str, skip: Sequence[tuple[int, int]] = ()) -> Iterator
             digits = "".join(g[2] for g in rest)
             if 10 <= len(digits) <= 16:
                 yield WrittenNumber(rest[0][0], rest[-1][1], digits, "account")
+            elif rest and phone is not None and not is_korean_mobile(phone[1]) and len(digits) + len(phone[1]) <= 16:
+                # "3333 028812345": an account whose tail reads as a landline is also a candidate
+                # whole (the phone follows it); the words around decide, as for any account
+                yield WrittenNumber(rest[0][0], groups[phone[0]][1], digits + phone[1], "account")
             rest = []
             if phone is None:
                 break

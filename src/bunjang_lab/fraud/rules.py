@@ -54,12 +54,16 @@ NUMBER = "<number>"
 # The words around a written number that make it a bank account.
 _BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅",
                "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
+# (and any "…뱅크", "…bank": banks renamed or new, "iM뱅크"; the big banks' names romanised)
 _BANK = lazy(
-    literal_first(_BANK_NAMES, "(?:은행|뱅크|금고)?") + "|은행|"
-    + "|".join(f"{word}(?<![a-z]{word})(?![a-z])" for word in ("kb", "nh", "ibk", "kdb", "sc", "bank"))
+    literal_first(_BANK_NAMES, "(?:은행|뱅크|금고)?") + "|은행|뱅크|"
+    + "|".join(f"{word}(?<![a-z]{word})(?![a-z])" for word in ("kb", "nh", "ibk", "kdb", "sc", "bank", "shinhan", "sinhan",
+                                                              "kookmin", "kukmin", "woori", "nonghyup", "nonghyeop",
+                                                              "kakaobank", "tossbank", "kbank", "hanabank", "suhyup"))
 )
 # (and a request to send money there: "110-345-678901 여기로 보내주세요")
-_ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code|보내 ?주(?:세요|시면)|wire")
+_ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code|보내 ?주(?:세요|시면)|wire|"
+                     r"ipgeum|songgeum|gyejwa|gyeojwa")  # (the Korean words romanised)
 _LATIN_LETTER = lazy("[a-z]")
 
 
@@ -347,7 +351,11 @@ _OTHER_MESSENGER_CONTACT = words_then(OTHER_MESSENGER_WORDS, rf"{_GAP}{{0,8}}?{_
 _ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
                        r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo)(?![a-z])")
 _FRIEND_ID = rf"(?:{'|'.join(FRIEND_WORDS)})[^0-9a-z가-힣]{{0,3}}({HANDLE})"
-_LINE_ID = lazy(rf"(?:{'|'.join(LINE_WORDS)})[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}({HANDLE})")
+# 라인 alone is a common word (넥라인, 라인업, 라인 프렌즈), so a bare "라인 <handle>" counts
+# only when the handle reads as an ID: two letters or more, then a digit ("라인 minsu88",
+# written so on photos; not "라인 s23" or "라인 led").
+_LINE_ID = lazy(rf"(?:{'|'.join(LINE_WORDS)})[^0-9a-z가-힣]{{0,3}}{ID_MARKER}[^0-9a-z]{{0,3}}({HANDLE})"
+                rf"|(?<![가-힣])라인[^0-9a-z가-힣]{{1,3}}(?=@?[a-z][a-z_.\-]{{1,18}}[0-9])({HANDLE})")
 _LINE_CONTACT = literal_first(LINE_WORDS, r"(?:으로|로|에서)? ?(?:친추|연락|대화|메신저|메세지|messenger|추가|주세요)")
 _SHORT_CODE = lazy(
     r"(?<![a-z])(?:text|txt|send|reply|rply|sms|msg|mms|opt out|stop)[a-z]{0,3}(?![a-z]).{0,40}?"
@@ -357,7 +365,9 @@ _SHORT_CODE = lazy(
 # Who asks for what: the writer asks the reader to pay first, only by transfer, into an
 # account, or ships once paid; a buyer offering to pay ("보내드릴게요") is not in here.
 _MONEY_WORDS = ("입금", "송금", "이체")
-_PLEASE_PAY = r"(?:주세요|주시면|주셔야|줘|주셈|부탁|바랍|주시고)"
+_PLEASE_PAY = r"(?:주세요|주시면|주셔야|줘|주셈|부탁|바랍|주시고|주이소)"  # (주이소: Gyeongsang)
+# Verbs of sending money (부쳐: sent, in dialect and older speech).
+_SEND = "(?:입금|송금|이체|보내|넣어|부쳐)"
 # Sums asked for before the goods: any of them "먼저" is a request to pay first.
 # Fees to hold an item for the buyer ("찜비", "홀딩비": a deposit to reserve it): asking for one is
 # asking to be paid before the goods, "먼저" or not.
@@ -372,17 +382,21 @@ _PREPAY_FAMILIES = (  # (words, rest[, what the scan needs after a word: see Alt
     (("계좌 ?이체", "계좌", "무통장 ?(?:입금)?", "현금 ?입금", *_MONEY_WORDS), " ?(?:으로|로)? ?만(?![가-힣])",
      " ?(?:으로|로)? ?만"),
     (("계좌", "통장", "무통장", "토스"),  # 토스: the transfer app
-     rf"(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?(?:입금|송금|이체|보내|넣어)[가-힣]{{0,3}} ?{_PLEASE_PAY}",
-     "(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?(?:입금|송금|이체|보내|넣어)"),
+     rf"(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?{_SEND}[가-힣]{{0,3}} ?{_PLEASE_PAY}",
+     f"(?:번호)?(?:으로|로|에)? ?(?:바로 |먼저 )?{_SEND}"),
+    # those who pay by transfer are served first ("통장으로 바로 넣어주시는 분께 우선 판매")
+    (("계좌", "통장", "무통장", *_MONEY_WORDS),
+     rf"(?:번호)?(?:으로|로|에)? ?(?:(?:바로|먼저|빨리) )?{_SEND}?[가-힣]{{0,5}} ?(?:분|사람)(?:께|에게|한테|만|을|를)? ?(?:우선|먼저)",
+     ".{0,16}?(?:분|사람)"),
     (("계좌로 ?(?:주세요|주시면|줘|부탁)", "통장으로 ?(?:주세요|주시면|줘|부탁)"), ""),  # "계좌로 주세요": the verb left out
     # a sum, perhaps with its amount ("보증금 2만원 먼저", "예약금 만원만 먼저")
     (_UPFRONT_SUMS, r"(?:[은는을를도만]|부터)? ?(?:[0-9,]+ ?[천만]?원 ?|[가-힣]{1,3}원 ?)?(?:만 ?)?먼저", ""),
     (("돈부터", "먼저 ?돈"), ""),
     # a hold fee with a verb of sending asked for ("찜비 만원만 보내주시면", "홀딩비 2만원 입금하시면")
     (_HOLD_FEES, rf"(?:[은는을를도만])? ?(?:[0-9,]+ ?[천만]?원 ?|[가-힣]{{1,3}}원 ?)?(?:만 ?)?(?:먼저 ?)?"
-                 rf"(?:보내|넣어|입금|송금|이체|쏴)[가-힣]{{0,4}}? ?(?:{_PLEASE_PAY}|주면|하시면)", ""),
+                 rf"(?:{_SEND}|쏴)[가-힣]{{0,4}}? ?(?:{_PLEASE_PAY}|주면|하시면)", ""),
     # the verb may come after an adverb and a verb of sending ("송금으로 먼저 주세요", "송금하기로 보내주세요")
-    (_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:(?:먼저|바로|지금) ?)?(?:(?:보내|넣어|쏴) ?)?(?:{_PLEASE_PAY}|주면)",
+    (_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:(?:먼저|바로|지금) ?)?(?:(?:보내|넣어|쏴|부쳐) ?)?(?:{_PLEASE_PAY}|주면)",
      rf".{{0,12}}?(?:{_PLEASE_PAY}|주면)"),  # (what comes between is at most 12 characters, no line break)
     (_OUTSIDE_MEANS, rf"(?:(?:으로|로|을|를)?[가-힣 ]{{0,8}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?"
                      rf"[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)|(?:으로|로) ?(?:만 ?)?받(?:아요|습니다|음))", ""),
@@ -396,6 +410,17 @@ _PREPAY_FAMILIES = (  # (words, rest[, what the scan needs after a word: see Alt
     (("deposit", "transfer", "send"), r"(?: the)?(?: money| payment)? (?:to|into) (?:my|this|the following) (?:bank )?account"),
 )
 _PREPAY = Alternation(*_PREPAY_FAMILIES)
+# A sum sent first ("사만오천원 먼저 넣어주시면", "30% 먼저 보내주세요"): the sum is told right before.
+_SENT_FIRST = lazy(rf"먼저 ?(?:{_SEND}|쏴)[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)")
+_SUM_BEFORE = lazy(r"(?:\d[\d,.]*(?: ?[천만억])?|[일이삼사오육칠팔구십백천만억]+) ?(?:원|%|퍼센트|프로)(?:[은는을를도만]|정도|만큼|씩)? ?$")
+
+
+def _sum_sent_first(message: _Message) -> Iterator[Span]:
+    text = message.text
+    for match in _SENT_FIRST.finditer(text, text.find("먼저")):
+        before = _SUM_BEFORE.search(text, max(0, match.start() - 16), match.start())
+        if before is not None:
+            yield before.start(), match.end()
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 # not "번개" alone: 번개장터 and 번개톡 are in most chat and are not the safe payment
@@ -523,11 +548,12 @@ _RULE_LIST = [
          _account_number, replaced_by=("blocklisted_account", "bank_account")),
     Rule("prepayment_request", cat.ACCOUNT_TRANSFER, 0.85, "asks to pay first or by bank transfer",
          # every branch of _PREPAY holds one of these words (not 결제: paying on the platform)
-         request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "토스", "first", "front", "transfer", "deposit", "send",
-                           # an upfront sum is asked for "먼저": that word, not every sum's name, sets the rule off
-                           "쏴", "먼저", *(word.split(" ?")[0] for word in _OUTSIDE_MEANS),
-                           *(word.split(" ?")[0] for word in _HOLD_FEES)),
-                 reach=len("send the money "))),
+         either(request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "토스", "first", "front", "transfer", "deposit",
+                                  # an upfront sum is asked for "먼저": that word, not every sum's name, sets the rule off
+                                  "send", "쏴", "먼저", "돈부터", *(word.split(" ?")[0] for word in _OUTSIDE_MEANS),
+                                  *(word.split(" ?")[0] for word in _HOLD_FEES)),
+                        reach=len("send the money ")),
+                Detector(_sum_sent_first, frozenset({"먼저"}), REQUEST_CONTEXTS))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED, _REFUSAL_ELSEWHERE),
                 first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료"), _NOT_ASKED,
