@@ -29,12 +29,16 @@ POSITIVES = {
     "messenger_id": ["친추 abcd1234 해주세요", "@quickdeal 로 DM", "tiktok.com/@deal_seller9 로 오세요",
                      # messengers without a rule of their own, asked for or linked
                      "바이버로 연락주세요", "네이버 톡톡으로 문의 주세요", "discord.gg/abcd12 들어오세요",
-                     "Message me on Signal please"],
+                     "Message me on Signal please",
+                     # an ID given by reference to the writer's name here
+                     "상점 이름 그대로가 아이디예요 친추해주세요", "아이디는 내 닉네임이랑 똑같아요 거기로 와요"],
     "phone_number": ["010-1234-5678 로 연락", "공일공 일이삼사 오육칠팔 로 문자주세요", "010ㅡ1234ㅡ5678",
                      "0 1 0 - 1 2 3 4 - 5 6 7 8 연락", "영일영.하나둘셋넷.오육칠팔", "０１０１２３４５６７８",
                      "+82 10 1234 5678", "02-123-4567", "Call 08718738001 now", "contact 9911489000",
                      "+447797706008 Why wait?", "Help? 0845 2814032", "010\u200b1234\u200b5678",
-                     "가게 번호 010-3321-4455 로 문자주세요"],  # a mobile after a shop's label is still someone's
+                     "가게 번호 010-3321-4455 로 문자주세요",  # a mobile after a shop's label is still someone's
+                     # given in pieces, each named by its place
+                     "앞자리 010 중간 4821 뒷자리 0093 으로 전화주세요", "연락처 011-5**-**** 인데 중간 번호는 582 마지막은 4410 이에요"],
     "sms_short_code": ['Simply text the password "MIX" to 85069 to verify', "txt MUSIC to 87066 TnCs"],
     "email_address": ["메일 seller.kim@naver.com", "abc 골뱅이 naver.com 로 메일", "abc[at]gmail[.]com"],
     "lookalike_domain": ["http://bunjang-safepay.com/pay/123", "b0njang.xyz 에서 결제", "hxxps://bunjang-pay[.]com/order",
@@ -83,6 +87,7 @@ HARD_NEGATIVES = [
     "예약금은 안 받아요", "예약금 보내야 하나요?",
     "5만원 먼저 보내드릴게요 나머지는 만나서 드릴게요", "안전결제로 먼저 구매해주시는 분께 우선 판매해요",
     "10% 먼저 보내야 하나요?", "돈부터 달라는 사람은 거르세요",
+    "아이디가 닉네임이랑 같나요?", "2010년식이고 중간 정비 2023 마지막 점검 2024",
     "매장 번호는 02-555-1234 입니다", "수신거부 080-123-4567", "등기번호 6071 2345 6789 0",  # a shop's line, a parcel
 ]
 
@@ -144,6 +149,11 @@ def test_evidence_is_masked_and_points_at_the_original():
     found = reasons("연락처는 공일공 일이삼사 오육칠팔 입니다")
     assert found[0]["evidence"] == "공일* **** **칠팔"
     assert "1234" not in reasons("010-1234-5678")[0]["evidence"]
+
+
+def test_a_phone_given_in_pieces_is_masked_piece_by_piece():
+    evidence = reasons("앞자리 010 중간 4821 뒷자리 0093 으로 전화주세요")[0]["evidence"]
+    assert "4821" not in evidence and "0093" not in evidence and evidence.startswith("010")
 
 
 def test_specific_reasons_replace_generic_ones():

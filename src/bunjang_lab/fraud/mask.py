@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, DATE, EMAIL, HANDLE_AFTER, NOT_HANDLES,
+    AT_HANDLE, DATE, DIGIT_GROUP, EMAIL, HANDLE_AFTER, NOT_HANDLES, PHONE_IN_PIECES,
     PROFILE_LINK, digit_runs,
 )
 
@@ -40,6 +40,8 @@ def _personal_spans(text: str) -> list[tuple[int, int]]:
     for match in HANDLE_AFTER.finditer(text):
         if match.group(match.lastindex).lstrip("@") not in NOT_HANDLES:
             spans.append(match.span(match.lastindex))
+    for match in PHONE_IN_PIECES.finditer(text):  # each piece after the prefix
+        spans += [m.span() for m in DIGIT_GROUP.finditer(text, match.start() + 3, match.end()) if m.end() - m.start() >= 2]
     if "/" in text:  # every profile link has one
         spans += [m.span(1) for m in PROFILE_LINK.finditer(text)]
     return spans

@@ -150,11 +150,11 @@ def _any(words: tuple[str, ...]) -> str:
 
 # Messenger names, after normalisation (misspellings and jamo abbreviations already folded).
 KAKAO_WORDS = ("카카오 ?톡", "카톡", "kakao ?talk", "katalk", "ka톡", "kakao", "카카오")
-TELEGRAM_WORDS = ("텔레 ?그램", "telegram", r"텔레(?=\W{0,3}(?:아이디|id|@))", r"tg(?<![a-z]tg)(?=\W{0,3}(?:id|@))")
+TELEGRAM_WORDS = ("텔레 ?그램", "telegram", r"텔레(?=\W{0,3}(?:아이디|아디|아뒤|id|@))", r"tg(?<![a-z]tg)(?=\W{0,3}(?:id|@))")
 LINE_WORDS = ("라인(?<!온라인)", "line(?<![a-z]line)")
 WECHAT_WORDS = ("위챗", "wechat", "weixin", "微信")
 WHATSAPP_WORDS = ("왓츠앱", "whatsapp", "whats app")
-ID_MARKER_WORDS = ("아이디", "아디", "계정", "id(?<![a-z]id)(?![a-z])")  # not the "id" of "did", "idea"
+ID_MARKER_WORDS = ("아이디", "아디", "아뒤", "계정", "id(?<![a-z]id)(?![a-z])")  # not the "id" of "did", "idea"
 KAKAO, WECHAT, WHATSAPP, ID_MARKER = map(_any, (KAKAO_WORDS, WECHAT_WORDS, WHATSAPP_WORDS, ID_MARKER_WORDS))
 # Words before an ID to add or to write to, on a messenger the rules do not name.
 FRIEND_WORDS = ("친추", "친구 ?추가", *ID_MARKER_WORDS, "인스타", "insta(?<![a-z]insta)", "디엠", "dm(?<![a-z]dm)(?=[ :])",
@@ -184,6 +184,13 @@ HANDLE_AFTER = lazy(
 )
 # Dots inside, as Instagram's ("@vintage.closet_"), before a part with a letter ("@rs.4150" is a price).
 AT_HANDLE = lazy(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?:\.(?=[0-9]{0,30}[a-z_])[a-z0-9_]{1,30}){0,3}(?![0-9a-z_@.])")
+
+# A mobile number given in pieces ("010-73**-**92 인데 가운데는 7355 끝은 1292", "앞은 010 중간 4821 뒤 0093"):
+# the prefix, then two groups each named by its place.
+PIECE_WORDS = ("가운데", "중간", "뒷", "뒤", "끝", "마지막", "나머지")
+_PIECE = (r"(?:가운데|중간|뒷|뒤|끝|마지막|나머지)(?: ?(?:자리|번호|네 ?자리|4 ?자리|부분))?(?:[은는이가도]|요)? ?[:=]? ?"
+          r"\d{3,4}(?!\d)")
+PHONE_IN_PIECES = lazy(rf"0(?<!\d0)1[016789](?!\d{{7}})[^\n]{{0,30}}?{_PIECE}[^\n]{{0,20}}?{_PIECE}")
 
 EMAIL = lazy(
     r"(?<![0-9a-z._%+\-])([0-9a-z][0-9a-z._%+\-]{0,63})@((?:[0-9a-z\-]{1,63}\.){1,5}[a-z]{2,12})(?![0-9a-z])"

@@ -37,7 +37,7 @@ from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
     AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, Alternation, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS,
-    NOT_HANDLES, OTHER_MESSENGER_WORDS, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped, words_then,
+    NOT_HANDLES, OTHER_MESSENGER_WORDS, PHONE_IN_PIECES, PIECE_WORDS, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped, words_then,
 )
 from bunjang_lab.fraud.phones import WrittenNumber, after_serial_label, is_korean_mobile, place_landline, written_numbers
 
@@ -326,7 +326,7 @@ _CONTACT_REQUEST = (
     r"(?:주세요|주시면|주셈|줘|주라|주실|부탁|바랍|남겨|해 ?주|하세요|해요|합시다|하자|할게|하실|드릴게|드릴께|드려요|드립니다|"
     r"연락|문의|친추|추가|ㄱㄱ|와 ?주|오세요|와요|넘어|옮기|contact|add|message|text|dm|call|reach|chat|talk|hit|"
     # the writer's ID there, to be found in their profile ("카톡 ID는 프로필에 있어요")
-    r"(?:아이디|아디|id(?<![a-z]id)(?![a-z]))[은는이가]? ?(?:프로필|프사|상메|상태 ?메시지|소개|닉네임|대화명|bio))"
+    r"(?:아이디|아디|아뒤|id(?<![a-z]id)(?![a-z]))[은는이가]? ?(?:프로필|프사|상메|상태 ?메시지|소개|닉네임|대화명|bio))"
 )
 _KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마))"
 # The expressions below start every branch with a word (several times faster): literal_first,
@@ -351,6 +351,13 @@ _OTHER_MESSENGER_CONTACT = words_then(OTHER_MESSENGER_WORDS, rf"{_GAP}{{0,8}}?{_
 _ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
                        r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo)(?![a-z])")
 _FRIEND_ID = rf"(?:{'|'.join(FRIEND_WORDS)})[^0-9a-z가-힣]{{0,3}}({HANDLE})"
+# An ID given by reference: the same as the writer's name here ("아이디는 제 닉네임이랑 같아요",
+# "상점 이름 그대로가 아이디예요"): a handle to look up elsewhere, without writing it.
+_NAME_HERE = r"(?:제 |내 |저의 |제)?(?:번장 |번개장터 |여기 |상점 |이 ?계정 )?(?:닉네임|닉|상점 ?이름|상점명|대화명|이름)"
+_ID_AS_NAME = lazy(
+    rf"{ID_MARKER}[은는이가도]? ?{_NAME_HERE}(?:이랑|하고|과|와|랑)? ?(?:같|똑같|동일|그대로)|"
+    rf"{_NAME_HERE}(?:이랑|하고|과|와|랑)? ?(?:같은|똑같은|동일한|그대로[가는]?|이 ?곧) ?{ID_MARKER}"
+)
 # 라인 alone is a common word (넥라인, 라인업, 라인 프렌즈), so a bare "라인 <handle>" counts
 # only when the handle reads as an ID: two letters or more, then a digit ("라인 minsu88",
 # written so on photos; not "라인 s23" or "라인 led").
@@ -513,17 +520,18 @@ _RULE_LIST = [
                 request(rf"{WHATSAPP}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7,
          "an ID to add as a friend, no messenger named; or a messenger without a rule of its own (Signal, Discord…)",
-         either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "계정", "id", "인스타", "insta", "디엠", "dm",
+         either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "아뒤", "계정", "id", "인스타", "insta", "디엠", "dm",
                                           "페북", "facebook", "디스코드", "디코", "discord")),
                 Detector(_at_handle, frozenset({"@"})),
                 first_match(r"discord\.(?:gg|com/invite)/|band\.us/", ("discord", "band.us")),
                 request(_OTHER_MESSENGER_CONTACT, _OTHER_MESSENGER_TRIGGERS, reach=4),  # "네이버 톡톡"
                 request(_ON_OTHER_MESSENGER, ("signal", "viber", "discord", "snapchat", "skype", "facebook", "messenger",
-                                              "zalo"))),
+                                              "zalo")),
+                request(_ID_AS_NAME, ("아이디", "아디", "아뒤", "계정", "id"))),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
                       "whatsapp")),
     Rule("phone_number", cat.EXTERNAL_CHANNEL, 0.85, "a phone number (Korean, UK, Indian, +country), any spelling",
-         _phone_number, replaced_by=("blocklisted_phone",)),
+         either(_phone_number, first_match(PHONE_IN_PIECES, PIECE_WORDS)), replaced_by=("blocklisted_phone",)),
     Rule("sms_short_code", cat.EXTERNAL_CHANNEL, 0.5, "'text WORD to 85069': an SMS short code",
          first_match(_SHORT_CODE, ("text", "txt", "send", "reply", "rply", "sms", "msg", "mms", "opt out", "stop"))),
     Rule("email_address", cat.EXTERNAL_CHANNEL, 0.75, "an e-mail address", first_match(EMAIL, ("@",))),
