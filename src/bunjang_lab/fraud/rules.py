@@ -51,12 +51,13 @@ LINK = "<link>"
 NUMBER = "<number>"
 
 
-# The words around a written number that make it a bank account.
-_BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅",
+# The words around a written number that make it a bank account (public: OCR checks its
+# readings of Hangul against them, fraud.images.ppocr.contact_lexicon).
+BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅",
                "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
 # (and any "…뱅크", "…bank": banks renamed or new, "iM뱅크"; the big banks' names romanised)
 _BANK = lazy(
-    literal_first(_BANK_NAMES, "(?:은행|뱅크|금고)?") + "|은행|뱅크|"
+    literal_first(BANK_NAMES, "(?:은행|뱅크|금고)?") + "|은행|뱅크|"
     + "|".join(f"{word}(?<![a-z]{word})(?![a-z])" for word in ("kb", "nh", "ibk", "kdb", "sc", "bank", "shinhan", "sinhan",
                                                               "kookmin", "kukmin", "woori", "nonghyup", "nonghyeop",
                                                               "kakaobank", "tossbank", "kbank", "hanabank", "suhyup"))
