@@ -18,7 +18,7 @@ POSITIVES = {
                  "kakao id: goodseller77", "까톡 qwer1234 로 주세요", "ab1234 로 카톡 주세요", "카카오톡: happy_day88"],
     "kakao_openchat": ["open.kakao.com/o/sAbCdEf 로 들어오세요", "오픈채팅으로 오세요", "오픈톡 링크 드릴게요"],
     "kakao_contact": ["카톡 주세요", "까톡 주시면 사진 더 보내드림", "카 카 오 톡 으로 연락주세요", "연락은 카톡으로",
-                      "ㅋㅋㅇㅌ 로 문의주세요", "카톸 주셈"],
+                      "ㅋㅋㅇㅌ 로 문의주세요", "카톸 주셈", "플친 맺고 문의 주세요"],  # a Kakao channel
     "telegram_id": ["텔레그램 @scam_king 으로 연락", "텔레 아이디 dealer99", "telegram: @fastdeal", "ㅌㄹ id abc123"],
     "telegram_link": ["t.me/scamking", "telegram.me/fastdeal 로 와요"],
     "telegram_contact": ["텔레그램으로 연락 주세요", "텔레그렘 주세요"],
@@ -31,7 +31,9 @@ POSITIVES = {
                      "바이버로 연락주세요", "네이버 톡톡으로 문의 주세요", "discord.gg/abcd12 들어오세요",
                      "Message me on Signal please",
                      # an ID given by reference to the writer's name here
-                     "상점 이름 그대로가 아이디예요 친추해주세요", "아이디는 내 닉네임이랑 똑같아요 거기로 와요"],
+                     "상점 이름 그대로가 아이디예요 친추해주세요", "아이디는 내 닉네임이랑 똑같아요 거기로 와요",
+                     # the ID before the request, or after a messenger without a rule of its own
+                     "hana_22 로 친구추가 해주세요", "스카이프 live:abc.seller 로 연락"],
     "phone_number": ["010-1234-5678 로 연락", "공일공 일이삼사 오육칠팔 로 문자주세요", "010ㅡ1234ㅡ5678",
                      "0 1 0 - 1 2 3 4 - 5 6 7 8 연락", "영일영.하나둘셋넷.오육칠팔", "０１０１２３４５６７８",
                      "+82 10 1234 5678", "02-123-4567", "Call 08718738001 now", "contact 9911489000",
@@ -42,7 +44,8 @@ POSITIVES = {
     "sms_short_code": ['Simply text the password "MIX" to 85069 to verify', "txt MUSIC to 87066 TnCs"],
     "email_address": ["메일 seller.kim@naver.com", "abc 골뱅이 naver.com 로 메일", "abc[at]gmail[.]com"],
     "lookalike_domain": ["http://bunjang-safepay.com/pay/123", "b0njang.xyz 에서 결제", "hxxps://bunjang-pay[.]com/order",
-                         "www.paypa1.com/login", "cjlogistlcs.com 배송조회", "bunjangg.co.kr"],
+                         "www.paypa1.com/login", "cjlogistlcs.com 배송조회", "bunjangg.co.kr",
+                         "naver-pay.tistory.com 에서 확인하세요"],  # a brand's name on a blog host
     "punycode_domain": ["xn--80ak6aa92e.com"],
     "ip_link": ["http://192.168.0.1/login", "185.23.4.1:8080/pay 에서 결제"],
     "url_shortener": ["bit.ly/3abcde 참고", "han.gl/abcd 링크"],
@@ -50,7 +53,8 @@ POSITIVES = {
     "external_link": ["사진은 http://example-photos.com/abc", "Visit www.Ldew.com for more", "NoWorriesLoans.com on 0871"],
     "bank_account": ["신한 110-123-456789 예금주 홍길동", "국민은행 123456-78-901234 로", "카카오뱅크 3333-01-1234567",
                      "농협 302 1234 5678 91", "아이엠뱅크 504-12-345678-9", "kookmin 123456 78 901234",
-                     "카카오뱅크 3333 02 9876543"],  # (its tail reads as a Seoul landline)
+                     "카카오뱅크 3333 02 9876543",  # (its tail reads as a Seoul landline)
+                     "新韓 110 456 789012"],  # Hanja
     "account_number": ["계좌번호 1002-123-456789 로 입금", "입금은 356-1234-5678-93 여기로", "gyejwa 1002 876 543210"],
     "prepayment_request": ["선입금 해주시면 바로 발송합니다", "입금 먼저 부탁드려요", "계좌이체만 가능", "입금 확인 후 발송해요",
                            "Please pay first and I ship", "pay up front please", "deposit into my bank account",
@@ -58,7 +62,7 @@ POSITIVES = {
                            "찜비 오천원 보내주시면 찜해둘게요", "홀딩비 입금해주세요",  # a fee to hold the item
                            # a sum first, dialect and older verbs, transfer payers served first
                            "절반인 50% 먼저 넣어주시면 예약돼요", "칠만원 먼저 입금해주시면 챙겨둘게요", "돈부터 보내주이소",
-                           "계좌로 부쳐 주시면 출발합니다", "무통장으로 먼저 보내주시는 분 먼저 드립니다"],
+                           "계좌로 부쳐 주시면 출발합니다", "무통장으로 먼저 보내주시는 분 먼저 드립니다", "先 送金 부탁드려요"],
     "safe_payment_refusal": ["안전결제 말고 계좌로 주세요", "수수료 아까워서 직거래 입금으로 해요", "번개페이 안 해요",
                              "안전거래는 귀찮아서요", "안전결제 X 입니다", "safe pay no"],
     "blocklisted_phone": ["연락처 010-0000-0000"],
@@ -88,6 +92,7 @@ HARD_NEGATIVES = [
     "5만원 먼저 보내드릴게요 나머지는 만나서 드릴게요", "안전결제로 먼저 구매해주시는 분께 우선 판매해요",
     "10% 먼저 보내야 하나요?", "돈부터 달라는 사람은 거르세요",
     "아이디가 닉네임이랑 같나요?", "2010년식이고 중간 정비 2023 마지막 점검 2024",
+    "제 블로그 cafe-diary.tistory.com 에 후기 있어요", "金 18K 반지 팝니다", "snapchat filter 쓰면 예뻐요",
     "매장 번호는 02-555-1234 입니다", "수신거부 080-123-4567", "등기번호 6071 2345 6789 0",  # a shop's line, a parcel
 ]
 
@@ -149,6 +154,11 @@ def test_evidence_is_masked_and_points_at_the_original():
     found = reasons("연락처는 공일공 일이삼사 오육칠팔 입니다")
     assert found[0]["evidence"] == "공일* **** **칠팔"
     assert "1234" not in reasons("010-1234-5678")[0]["evidence"]
+
+
+def test_a_handle_before_the_request_is_masked():
+    assert "hana_22" not in reasons("hana_22 로 친구추가 해주세요")[0]["evidence"]
+    assert mask("qwer77 로 카톡 주세요").startswith("qw**77")
 
 
 def test_a_phone_given_in_pieces_is_masked_piece_by_piece():

@@ -46,6 +46,9 @@ KNOWN_SITES = frozenset({
     "kream.co.kr", "11st.co.kr", "gmarket.co.kr", "auction.co.kr", "ssg.com", "lotteon.com", "oliveyoung.co.kr",
     "29cm.co.kr", "wconcept.co.kr", "amazon.com", "ebay.com", "ikea.com", "dyson.co.kr", "nintendo.com",
 })
+# Known sites where anyone names a subdomain (blogs, pages): a brand's name there is an imitation.
+_USER_HOSTED = frozenset({"tistory.com", "blogspot.com", "github.io", "notion.site", "wordpress.com", "wixsite.com",
+                          "weebly.com", "netlify.app", "vercel.app", "web.app", "firebaseapp.com", "pages.dev"})
 KNOWN_SITE = "known_site"
 OWNED_SITE_CODES = frozenset({None, KNOWN_SITE})  # the platform's own, and sites everyone knows
 # Brands too short or too close to English words to match one edit away ("example" ~ "apple").
@@ -148,6 +151,9 @@ def classify_host(host: str) -> str | None:
         return "url_shortener"
     skeleton = domain_skeleton(host)
     label = domain_skeleton(domain.split(".")[0])
+    if domain in _USER_HOSTED and host != domain:
+        named = domain_skeleton(host[:-len(domain)])
+        return "lookalike_domain" if any(brand in named for brand in _BRAND_SKELETONS) else classify_host(domain)
     if domain in KNOWN_SITES or host in KNOWN_SITES:
         return KNOWN_SITE
     for brand_skeleton, brand in _BRAND_SKELETONS.items():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, DATE, DIGIT_GROUP, EMAIL, HANDLE_AFTER, NOT_HANDLES, PHONE_IN_PIECES,
+    AT_HANDLE, DATE, DIGIT_GROUP, EMAIL, HANDLE_AFTER, HANDLE_BEFORE, NOT_HANDLES, PHONE_IN_PIECES,
     PROFILE_LINK, digit_runs,
 )
 
@@ -37,7 +37,7 @@ def _personal_spans(text: str) -> list[tuple[int, int]]:
     if "@" in text:
         spans += [m.span(1) for m in EMAIL.finditer(text)]
         spans += [m.span() for m in AT_HANDLE.finditer(text)]
-    for match in HANDLE_AFTER.finditer(text):
+    for match in (*HANDLE_AFTER.finditer(text), *HANDLE_BEFORE.finditer(text)):
         if match.group(match.lastindex).lstrip("@") not in NOT_HANDLES:
             spans.append(match.span(match.lastindex))
     for match in PHONE_IN_PIECES.finditer(text):  # each piece after the prefix

@@ -92,7 +92,9 @@ _CONFUSABLES = str.maketrans({
 # millisecond more to compile, and `score text` compiles its expressions in every process.)
 _SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
             # Chinese numerals (digits to Unicode, but letters: NFKC keeps them)
-            **{numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")}}
+            **{numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")},
+            # the payment and bank words in Hanja, read in Korean (入金 입금, 計座 계좌, 國民 국민)
+            **dict(zip("入金送移替計座預銀行國民新韓農協現", "입금송이체계좌예은행국민신한농협현"))}
 _LATIN_NAME = lazy(
     r"(?:LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?|REGIONAL INDICATOR SYMBOL LETTER )([A-Z])\b")
 _JAMO_NAME = lazy(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")

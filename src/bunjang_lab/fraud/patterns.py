@@ -149,7 +149,7 @@ def _any(words: tuple[str, ...]) -> str:
 
 
 # Messenger names, after normalisation (misspellings and jamo abbreviations already folded).
-KAKAO_WORDS = ("카카오 ?톡", "카톡", "kakao ?talk", "katalk", "ka톡", "kakao", "카카오")
+KAKAO_WORDS = ("카카오 ?톡", "카톡", "kakao ?talk", "katalk", "ka톡", "kakao", "카카오", "플친", "플러스친구")  # (플친: a Kakao channel)
 TELEGRAM_WORDS = ("텔레 ?그램", "telegram", r"텔레(?=\W{0,3}(?:아이디|아디|아뒤|id|@))", r"tg(?<![a-z]tg)(?=\W{0,3}(?:id|@))")
 LINE_WORDS = ("라인(?<!온라인)", "line(?<![a-z]line)")
 WECHAT_WORDS = ("위챗", "wechat", "weixin", "微信")
@@ -179,8 +179,12 @@ NOT_HANDLES = frozenset({
 # literal_first: the masker runs it only on texts where a rule fired, and one branch per
 # word would take 50 ms to compile.
 HANDLE_AFTER = lazy(
-    f"(?:{'|'.join((*MESSENGER_WORDS, *FRIEND_WORDS))})"
+    f"(?:{'|'.join((*MESSENGER_WORDS, *FRIEND_WORDS, *OTHER_MESSENGER_WORDS))})"
     rf"[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}|으로|로|은|는)?[^0-9a-z가-힣]{{0,3}}({HANDLE})"
+)
+# A handle right before a messenger's name or a request to add it ("ab1234 로 카톡", "gomdori_88 친추").
+HANDLE_BEFORE = lazy(
+    rf"({HANDLE})[^0-9a-z가-힣]{{0,3}}(?:으로|로)? ?(?:{'|'.join(KAKAO_WORDS)}|친추|친구 ?추가)"
 )
 # Dots inside, as Instagram's ("@vintage.closet_"), before a part with a letter ("@rs.4150" is a price).
 AT_HANDLE = lazy(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?:\.(?=[0-9]{0,30}[a-z_])[a-z0-9_]{1,30}){0,3}(?![0-9a-z_@.])")

@@ -199,7 +199,7 @@ def plausible_handle(text: str, start: int, end: int) -> bool:
     >>> plausible_handle("카톡 goodseller 추가", 3, 13), plausible_handle("don't use kakaotalk", 0, 3)
     (True, False)
     """
-    handle = text[start:end].lstrip("@")
+    handle = text[start:end].lstrip("@").rstrip(".")  # a dot at its end closes the sentence ("skype later.")
     if handle in NOT_HANDLES:
         return False
     if text[start] == "@" or not handle.isalpha():
@@ -334,7 +334,7 @@ _KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|
 # words_then for one family of words, an Alternation for many families of words each with a
 # rest holding classes of Hangul syllables (each rest compiled once, and only when needed).
 _KAKAO_ID = lazy(rf"{KAKAO}{_KAKAO_NOT}{_ID_GAP}{{0,12}}?({HANDLE})|({HANDLE}){_ID_GAP}{{0,8}}?{KAKAO}{_KAKAO_NOT}")
-_KAKAO_TRIGGERS = ("카톡", "카카오", "kakao", "katalk", "ka톡")
+_KAKAO_TRIGGERS = ("카톡", "카카오", "kakao", "katalk", "ka톡", "플친", "플러스친구")
 _KAKAO_CONTACT = lazy(
     literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}{_GAP}{{0,8}}?{_CONTACT_REQUEST}") + "|"
     + literal_first(("연락", "문의", "대화"), rf"[은는]?{_GAP}{{0,6}}?{KAKAO}{_KAKAO_NOT}")
@@ -351,7 +351,11 @@ _OTHER_MESSENGER_CONTACT = words_then(OTHER_MESSENGER_WORDS, rf"{_GAP}{{0,8}}?{_
 # English puts the request first ("text me on Signal"): "signal" alone is a phone's signal.
 _ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
                        r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo)(?![a-z])")
-_FRIEND_ID = rf"(?:{'|'.join(FRIEND_WORDS)})[^0-9a-z가-힣]{{0,3}}({HANDLE})"
+# (or the ID first: "gomdori_88 ◀ 친추ㄱㄱ", "ab1234 로 친구추가")
+_FRIEND_ID = (rf"(?:{'|'.join(FRIEND_WORDS)})[^0-9a-z가-힣]{{0,3}}({HANDLE})|"
+              rf"({HANDLE})[^0-9a-z가-힣]{{0,3}}(?:으로|로)? ?(?:친추|친구 ?추가)")
+# A handle right after a messenger without a rule of its own ("스카이프 live:.cid.4f2a", "시그널 haru_22").
+_OTHER_MESSENGER_ID = words_then(OTHER_MESSENGER_WORDS, rf"{_ID_GAP}{{0,12}}?({HANDLE})")
 # An ID given by reference: the same as the writer's name here ("아이디는 제 닉네임이랑 같아요",
 # "상점 이름 그대로가 아이디예요"): a handle to look up elsewhere, without writing it.
 _NAME_HERE = r"(?:제 |내 |저의 |제)?(?:번장 |번개장터 |여기 |상점 |이 ?계정 )?(?:닉네임|닉|상점 ?이름|상점명|대화명|이름)"
@@ -522,7 +526,8 @@ _RULE_LIST = [
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7,
          "an ID to add as a friend, no messenger named; or a messenger without a rule of its own (Signal, Discord…)",
          either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "아뒤", "계정", "id", "인스타", "insta", "디엠", "dm",
-                                          "페북", "facebook", "디스코드", "디코", "discord")),
+                                          "페북", "facebook", "디스코드", "디코", "discord"), reach=26),
+                handle_after(_OTHER_MESSENGER_ID, _OTHER_MESSENGER_TRIGGERS),
                 Detector(_at_handle, frozenset({"@"})),
                 first_match(r"discord\.(?:gg|com/invite)/|band\.us/", ("discord", "band.us")),
                 request(_OTHER_MESSENGER_CONTACT, _OTHER_MESSENGER_TRIGGERS, reach=4),  # "네이버 톡톡"
