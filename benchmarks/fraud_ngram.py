@@ -46,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fraud_text  # noqa: E402  (the lure generator, the hand-written sets, the intervals)
 
-HELD_OUT_ROUNDS = {"6", "7"}
 ENUMERATED = fraud_text.REPO_ROOT / "tests" / "data" / "fraud_enumerated_ko.tsv"
 SELECTION_ROUND = "5"
 AUGMENTED_COPIES = 6  # obfuscated copies of each hand-written text (generated texts get 2)
