@@ -42,10 +42,12 @@ POSITIVES = {
                      # given in pieces, each named by its place
                      "앞자리 010 중간 4821 뒷자리 0093 으로 전화주세요", "연락처 011-5**-**** 인데 중간 번호는 582 마지막은 4410 이에요"],
     "sms_short_code": ['Simply text the password "MIX" to 85069 to verify', "txt MUSIC to 87066 TnCs"],
-    "email_address": ["메일 seller.kim@naver.com", "abc 골뱅이 naver.com 로 메일", "abc[at]gmail[.]com"],
+    "email_address": ["메일 seller.kim@naver.com", "abc 골뱅이 naver.com 로 메일", "abc[at]gmail[.]com",
+                      "help77 에이티 daum.net 로 메일"],
     "lookalike_domain": ["http://bunjang-safepay.com/pay/123", "b0njang.xyz 에서 결제", "hxxps://bunjang-pay[.]com/order",
                          "www.paypa1.com/login", "cjlogistlcs.com 배송조회", "bunjangg.co.kr",
-                         "naver-pay.tistory.com 에서 확인하세요"],  # a brand's name on a blog host
+                         "naver-pay.tistory.com 에서 확인하세요",  # a brand's name on a blog host
+                         "toss-refund.support 에서 환불 받으세요"],
     "punycode_domain": ["xn--80ak6aa92e.com"],
     "ip_link": ["http://192.168.0.1/login", "185.23.4.1:8080/pay 에서 결제"],
     "url_shortener": ["bit.ly/3abcde 참고", "han.gl/abcd 링크"],
