@@ -348,7 +348,11 @@ def test_the_service_reads_ahead_and_answers_what_a_plain_snapshot_answers(cache
 
 
 
-def test_on_redis_the_service_answers_a_feed_with_its_ads_in_two_round_trips(tmp_path, monkeypatch):
+@pytest.mark.parametrize("campaigns", [12, 0])
+def test_on_redis_the_service_answers_a_feed_asked_again_in_one_round_trip(tmp_path, monkeypatch, campaigns):
+    """With or without ads: the first answer reads the feed (with the viewer and campaign list),
+    then its availability (with the ads' spends and listings); asked again, the feed's hint
+    brings that second read along with the first, until the feed or the ads' ranking change."""
     from bunjang_lab.serving.ads import recommend_answer
     from bunjang_lab.serving.memory import MemoryCache
     from bunjang_lab.serving.redis_pool import PooledConnection
@@ -358,7 +362,7 @@ def test_on_redis_the_service_answers_a_feed_with_its_ads_in_two_round_trips(tmp
     backend = open_cache(url, pooled=True)   # as the service opens it
     service = MemoryCache(backend)
     try:
-        for k in range(12):
+        for k in range(campaigns):
             apply_event(backend, campaign(f"r{k:02d}", f"s{k}", [f"i{2 * k + 2}", f"i{2 * k + 3}"], bid=100 + 10 * k))
         service.refresh()
         trips = []
@@ -366,14 +370,22 @@ def test_on_redis_the_service_answers_a_feed_with_its_ads_in_two_round_trips(tmp
         monkeypatch.setattr(PooledConnection, "pipeline",
                             lambda conn, commands: trips.append(commands) or pipeline(conn, commands))
 
-        def answer() -> dict:
+        def answer(user: str = "u3") -> dict:
             trips.clear()
             with service.snapshot() as snap:
-                return recommend_answer(service, snap, {"user_id": "u3", "k": 5}, now_ms=NOW)   # a full feed
+                return recommend_answer(service, snap, {"user_id": user, "k": 4}, now_ms=NOW)   # of a 5-item feed
 
-        first = answer()   # reads the campaigns' terms, flags and vectors once
-        assert answer() == first and any(i.get("ad") for i in first["items"])
-        assert len(trips) == 2   # the feed, the viewer and the campaign list; then availability, spends
+        first = answer()   # also reads the campaigns' terms, flags and vectors once
+        assert len(trips) >= 2 and any(i.get("ad") for i in first["items"]) == bool(campaigns)
+        answer()
+        assert answer() == first and len(trips) == 1   # the second read came along with the first
+        sold = next(i["item_id"] for i in first["items"] if not i.get("ad"))
+        apply_event(backend, {"event_id": "sold-top", "type": "listing_status", "ts": NOW, "user_id": "s",
+                              "item_id": sold, "status": "sold"})
+        after = answer()
+        assert len(trips) == 1 and sold not in {i["item_id"] for i in after["items"]}   # the sale read in that same trip
+        with backend.snapshot() as snap:
+            assert after == recommend_answer(backend, snap, {"user_id": "u3", "k": 4}, now_ms=NOW)
     finally:
         service.close()
         backend.clear()

@@ -229,7 +229,8 @@ of them out of budget, sold or the viewer's own, a second read takes the others.
 
 def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
             now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST,
-            snap: Snapshot | None = None, plain: bool | None = None, read_along: list[str] = ()) -> list[dict]:
+            snap: Snapshot | None = None, plain: bool | None = None,
+            read_along: tuple[list[str], list[str]] = ([], [])) -> list[dict]:
     """The ads of one request on ``surface`` (home, search, detail), best slot first, each
     ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
 
@@ -248,7 +249,8 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
     auction (:mod:`~bunjang_lab.ads.plain_auction`) on every campaign instead, for a one-shot
     process: importing numpy alone costs more than a whole ``score recommend``; ``None`` picks
     it while there are at most :data:`PLAIN_CAMPAIGNS` campaigns (the same answer either way).
-    ``read_along``: live keys the caller reads next, read ahead with the plain auction's own.
+    ``read_along``: the versioned and live keys the caller reads next, read ahead with the plain
+    auction's own (one round trip for both).
     """
     if snap is None:
         with cache.snapshot() as opened:
@@ -281,7 +283,6 @@ class _Plan(NamedTuple):
     hourly: int          # how many of ``order`` are hourly reservations (the walk meets them all)
     campaigns: dict      # id -> Campaign
     listings: dict       # id -> its listings in the ranking, each once
-    firsts: dict         # (count, day) -> (the first ``count`` of ``order``, their state keys on ``day``)
 
     @classmethod
     def of(cls, ranked) -> "_Plan":
@@ -291,37 +292,33 @@ class _Plan(NamedTuple):
             campaigns[c.campaign_id] = c
             listings.setdefault(c.campaign_id, {})[item] = None
         hourly = len({c.campaign_id for c, _, _ in ranked.reserved})
-        return cls(ranked, list(campaigns), hourly, campaigns, {cid: list(items) for cid, items in listings.items()}, {})
+        return cls(ranked, list(campaigns), hourly, campaigns, {cid: list(items) for cid, items in listings.items()})
 
     def state_keys(self, campaign_ids: list[str], day: str) -> list[str]:
         """The live keys of ``campaign_ids``' spend on ``day``, then of their listings gone."""
         return ([keys.ad_spend(cid, day) for cid in campaign_ids]
                 + [keys.unavailable(item) for cid in campaign_ids for item in self.listings[cid]])
 
-    def first(self, count: int, day: str) -> tuple[list[str], list[str]]:
-        """The first ``count`` campaigns of :attr:`order` and their :meth:`state_keys` (held a day)."""
-        found = self.firsts.get((count, day))
-        if found is None:
-            if len(self.firsts) >= 8:   # yesterday's
-                self.firsts.clear()
-            campaign_ids = self.order[:count]
-            found = self.firsts[(count, day)] = (campaign_ids, self.state_keys(campaign_ids, day))
-        return found
+
+class _Audience(NamedTuple):
+    """One audience's share of a :class:`_PlainIndex`, built by its first request."""
+
+    campaigns: list      # the campaigns whose targeting takes it in, in order (the others never show to it)
+    pairs: list          # (campaign id, listing, its vector or None, its bias) of their listings not flagged
+    prior: _Plan         # their ranking at PRIOR_CTR: every viewer without a vector or calibration shares it
 
 
 class _PlainIndex:
     """What the plain auction reads that changes only with a campaign event or a publish: the
     campaigns, their listings flagged in the version, their listings' vectors and biases; and,
-    filled as requests come, per audience the campaigns taking it in and the plan of their
-    ranking at the prior pCTR (every viewer without a vector or calibration shares it)."""
+    built by the first request of each, every :class:`_Audience` asked for so far."""
 
-    __slots__ = ("campaigns", "flagged", "vectors", "audiences", "plans", "calibration", "pacer")
+    __slots__ = ("campaigns", "flagged", "vectors", "relevance_floor", "audiences", "calibration", "pacer")
 
-    def __init__(self, campaigns: list, flagged: frozenset, vectors: dict):
-        self.campaigns, self.flagged = campaigns, flagged
+    def __init__(self, campaigns: list, flagged: frozenset, vectors: dict, relevance_floor: float):
+        self.campaigns, self.flagged, self.relevance_floor = campaigns, flagged, relevance_floor
         self.vectors = vectors          # listing -> (vector, bias), for those the version has
-        self.audiences: dict = {}       # audience -> (campaigns taking it in, in order; their pairs)
-        self.plans: dict = {}           # (audience, relevance floor) -> _Plan at the prior pCTR
+        self.audiences: dict = {}       # audience -> _Audience
         self.calibrated(None)
 
     def calibrated(self, calibration: Mapping | None) -> None:
@@ -330,7 +327,8 @@ class _PlainIndex:
 
         self.calibration, self.pacer = calibration, Pacer((calibration or {}).get("curve"))
 
-    def _audience(self, audience: tuple) -> tuple[list, list]:
+    def audience(self, audience: tuple) -> _Audience:
+        """The :class:`_Audience` of ``audience`` (:func:`~bunjang_lab.ads.plain_auction.audience`)."""
         from bunjang_lab.ads.plain_auction import in_audience
 
         found = self.audiences.get(audience)
@@ -340,43 +338,20 @@ class _PlainIndex:
             campaigns = [c for c in self.campaigns if in_audience(c, *audience)]
             pairs = [(c.campaign_id, item, *self.vectors.get(item, (None, 0.0)))
                      for c in campaigns for item in dict.fromkeys(c.item_ids) if item not in self.flagged]
-            found = self.audiences[audience] = (campaigns, pairs)
+            prior = self.plan(audience, campaigns, dict.fromkeys(((cid, item) for cid, item, _, _ in pairs), PRIOR_CTR))
+            found = self.audiences[audience] = _Audience(campaigns, pairs, prior)
         return found
 
-    def taking_in(self, audience: tuple) -> list:
-        """The campaigns (in order) whose targeting takes in ``audience``
-        (:func:`~bunjang_lab.ads.plain_auction.audience`): the others never show to it, whatever
-        their budget, so their spend is not read."""
-        return self._audience(audience)[0]
-
-    def pairs_taking_in(self, audience: tuple) -> list:
-        """``(campaign id, listing, its vector or None, its bias)`` of the listings (not flagged)
-        of the campaigns :meth:`taking_in` ``audience``."""
-        return self._audience(audience)[1]
-
-    def plan(self, audience: tuple, pctr: Mapping | None, relevance_floor: float) -> _Plan:
-        """The :class:`_Plan` of ``audience``'s pairs ranked by ``pctr``; None means every pair
-        at :data:`PRIOR_CTR`, a plan held for the next request."""
+    def plan(self, audience: tuple, campaigns: list, pctr: Mapping) -> _Plan:
+        """The :class:`_Plan` of ``audience``'s ``campaigns`` ranked by ``pctr`` per pair."""
         from bunjang_lab.ads.plain_auction import ranking
 
-        def ranked_by(pctr_: Mapping) -> _Plan:
-            return _Plan.of(ranking(self.taking_in(audience), audience, pctr_, excluded=self.flagged,
-                                    relevance_floor=relevance_floor, prior_ctr=PRIOR_CTR))
-
-        if pctr is not None:
-            return ranked_by(pctr)
-        held_as = (audience, relevance_floor)
-        found = self.plans.get(held_as)
-        if found is None:
-            if len(self.plans) >= HELD_AUDIENCES:
-                self.plans.clear()
-            prior = dict.fromkeys(((cid, item) for cid, item, _, _ in self.pairs_taking_in(audience)), PRIOR_CTR)
-            found = self.plans[held_as] = ranked_by(prior)
-        return found
+        return _Plan.of(ranking(campaigns, audience, pctr, excluded=self.flagged,
+                                relevance_floor=self.relevance_floor, prior_ctr=PRIOR_CTR))
 
 
-def _plain_index(cache: Cache, snap: Snapshot, listed: dict) -> _PlainIndex:
-    held_as = (cache.url, snap.version, listed["stamp"], "plain")
+def _plain_index(cache: Cache, snap: Snapshot, listed: dict, relevance_floor: float) -> _PlainIndex:
+    held_as = (cache.url, snap.version, listed["stamp"], relevance_floor, "plain")
     held = _HELD.get(held_as)
     if held is None:
         campaigns = [Campaign.from_json(v) for v in snap.live_many([keys.ad_campaign(c) for c in listed["ids"]])
@@ -386,13 +361,14 @@ def _plain_index(cache: Cache, snap: Snapshot, listed: dict) -> _PlainIndex:
         items = [i for i in every if i not in flagged]
         vectors = {i: (tuple(v["v"]), float(v.get("b", 0.0)))
                    for i, v in zip(items, snap.get_many([keys.item_vector(i) for i in items])) if v}
-        held = _PlainIndex(campaigns, flagged, vectors)
+        held = _PlainIndex(campaigns, flagged, vectors, relevance_floor)
         _hold(held_as, held)
     return held
 
 
 def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None,
-                      query: str, now_ms: int, slots: int, relevance_floor: float, read_along: list[str] = ()) -> list:
+                      query: str, now_ms: int, slots: int, relevance_floor: float,
+                      read_along: tuple[list[str], list[str]] = ([], [])) -> list:
     """:func:`ads_for`'s auction in the standard library. Held per version and campaign list:
     the campaigns' terms, their listings' flags and vectors, per audience the campaigns its
     targeting takes in and their ranking at the prior pCTR. Per request one live read of the
@@ -403,26 +379,26 @@ def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, 
     from bunjang_lab.ads.plain_auction import Request, audience, ranked_placements
 
     day = kst_day(now_ms)
-    index = _plain_index(cache, snap, listed)
+    index = _plain_index(cache, snap, listed, relevance_floor)
     user_vector, *context = snap.get_many([keys.user_vector(user_id)] + _context_keys(surface, user_id, item_id))
     gender, band, categories = _context(surface, *context)
     audience_ = audience(Request(user_id, surface, now_ms, gender, band, categories, query))
+    held = index.audience(audience_)
 
     def plan_by(calibration: Mapping | None) -> _Plan:
         if user_vector is None or not calibration:
-            return index.plan(audience_, None, relevance_floor)
+            return held.prior
 
         width = len(user_vector)
         pctr = {(cid, item): PRIOR_CTR if vector is None or len(vector) != width
                 else _calibrated(sum(map(operator.mul, vector, user_vector)) + bias, calibration)
-                for cid, item, vector, bias in index.pairs_taking_in(audience_)}
-        return index.plan(audience_, pctr, relevance_floor)
+                for cid, item, vector, bias in held.pairs}
+        return index.plan(audience_, held.campaigns, pctr)
 
     plan = plan_by(index.calibration)   # as the last request read it: this request's read checks it
-    first, first_keys = plan.first(plan.hourly + slots + 1 + SPARE, day)
-    live_keys = [keys.AD_CALIBRATION, keys.ad_seen(user_id, day), *first_keys]
-    if read_along:
-        snap.read_ahead([], live_keys + list(read_along))
+    first = plan.order[:plan.hourly + slots + 1 + SPARE]
+    live_keys = [keys.AD_CALIBRATION, keys.ad_seen(user_id, day), *plan.state_keys(first, day)]
+    snap.read_ahead(read_along[0], live_keys + read_along[1])
     live = snap.live_many(live_keys)
     if live[0] != index.calibration:   # published since: rank by it, and read every campaign
         index.calibrated(live[0])
@@ -617,7 +593,7 @@ def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int 
         _HAD_CAMPAIGNS[cache.url] = listed is not None
     ads = [] if listed is None else ads_for(
         cache, "home", user_id, now_ms=now_ms, snap=snap, plain=plain,
-        read_along=lookup.feed_first_keys(snap, user_id, k) if read_ahead else ())
+        read_along=lookup.feed_first_keys(snap, user_id, k) if read_ahead else ([], []))
     answer = queries.recommend(snap, {**params, "explain": False})
     answer = {**answer, "items": _blended_items(answer["items"], ads)}
     return lookup.explained(snap, answer) if queries.flag(params.get("explain"), "explain") else answer

@@ -153,11 +153,12 @@ class MemorySnapshot(Transaction):
     It notes what its reads depend on: the live keys read with their values, and whether
     any key events rewrite was read (:attr:`read_changing`).
 
-    A feed (one key events rewrite, read alone) is followed by a read of the live keys of
-    its first items, which depend on it. The memo remembers those keys per feed key, and
-    the next read of the feed fetches them in the same round trip; the live read that
-    follows is answered from them when it asks for exactly what was fetched (the feed did
-    not change), else from the backend as before.
+    A feed (one key events rewrite, read alone or first of a :meth:`read_ahead`) is followed
+    by a read of live keys that depend on it (its first items' availability; the service's
+    recommend adds its ads' spends and listings). The memo remembers those keys per feed
+    key, and the next read of the feed fetches them in the same round trip; the live read
+    that follows is answered from them when it asks for nothing else (the feed and the ads'
+    ranking did not change), else from the backend as before.
     """
 
     def __init__(self, inner: Snapshot, memo: VersionMemo | None):
@@ -177,25 +178,33 @@ class MemorySnapshot(Transaction):
         return values
 
     def _fetched_live(self, keys_: list[str]) -> list[Any] | None:
-        """Values of ``keys_`` fetched along with the feed (each key once), else None;
+        """Values of ``keys_`` fetched along with the feed (all of them), else None;
         the keys become the feed's hint."""
         if self._feed is None:
             return None
         feed, self._feed = self._feed, None
         self.memo.hints.put(feed, "\0".join(keys_))
         fetched, self._fetched = self._fetched, {}
-        if len(fetched) != len(keys_) or any(key not in fetched for key in keys_):
+        if any(key not in fetched for key in keys_):
             return None
         return [fetched[key] for key in keys_]
 
     def read_ahead(self, keys_: list[str], live_keys: list[str]) -> bool:
+        """Reads ``keys_`` and ``live_keys`` in one round trip; when the first of ``keys_`` is a
+        feed, the live keys read after it last time come along (see the class)."""
         keys_ = [key for key in dict.fromkeys(keys_) if key not in self._ahead]
         live_keys = [key for key in dict.fromkeys(live_keys) if key not in self._ahead_live]
+        feed = keys_[0] if keys_ and self.memo is not None and self.memo.hints is not None \
+            and keys_[0].startswith(REWRITTEN_BY_EVENTS) else None
+        hint = self.memo.hints.get(feed) if feed is not None else None
+        hinted = hint.split("\0") if hint else []
         noted = len(self.live_keys)
-        values, live = self.get_many_and_live(keys_, live_keys)
+        values, live = self.get_many_and_live(keys_, live_keys + hinted)
         self._ahead.update(zip(keys_, values))
         self._ahead_live.update(zip(live_keys, live))
         del self.live_keys[noted:], self.live_values[noted:]   # noted when a read asks for them
+        if feed is not None:   # the next live read is answered from the hinted keys, and becomes the hint
+            self._feed, self._fetched = feed, dict(zip(hinted, live[len(live_keys):]))
         return True
 
     @staticmethod
