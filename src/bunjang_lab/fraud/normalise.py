@@ -54,7 +54,7 @@ from functools import lru_cache
 from itertools import product
 from typing import Callable, Iterable
 
-from bunjang_lab.fraud.patterns import TLDS, lazy
+from bunjang_lab.fraud.patterns import TLDS, grouped_by_first_letter, lazy, literal_first_grouped
 from bunjang_lab.text.hangul import compose
 
 # Symbols, emoji and punctuation outside ASCII (after folding): noise when inside a word.
@@ -105,10 +105,12 @@ _UNUSUAL = lazy("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
 # Domain endings a dot spelled out or set apart by spaces may lead to ("naver 점 com", "pay . shop").
 _SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link)(?![0-9a-z])"
 _BRACKETED = r"(?= ?(?:\.|dot|점|닷|쩜|at|@|골뱅이|/|:) ?[\])}])"  # what a bracket holds in a defanged link
-_DEFANG_HINT = lazy(  # literals first, not a class: see _ALIAS_HINT
-    rf"\[{_BRACKETED}|\({_BRACKETED}|\{{{_BRACKETED}|골뱅이|hxxp|h\*\*p|dot|\.(?<= \.)|,(?<=[a-z],)(?={_SPOKEN_TLD})|"
-    + "|".join(f"{word}(?<=[0-9a-z]{gap}{word})" for word in ("닷", "쩜", "점") for gap in ("", " "))
+_DEFANG_HINTS = (  # literals first, not a class: see _ALIAS_HINT
+    rf"\[{_BRACKETED}", rf"\({_BRACKETED}", rf"\{{{_BRACKETED}", "골뱅이", "hxxp", r"h\*\*p", "dot", r"\.(?<= \.)",
+    rf",(?<=[a-z],)(?={_SPOKEN_TLD})",
+    *(f"{word}(?<=[0-9a-z]{gap}{word})" for word in ("닷", "쩜", "점") for gap in ("", " ")),
 )
+_DEFANG_HINT = lazy(grouped_by_first_letter(_DEFANG_HINTS))
 _DEFANG = lazy(
     r"h(?:xx|\*\*|tt)p(s?)(?:\[:\]|\(:\)|:)?(?=/)"   # hxxp://, hxxp[:]//
     # a dot or an at in brackets, with the spaces around it: [.] (dot) [점] ( at ) [골뱅이]
@@ -218,12 +220,12 @@ _MISSPELLINGS.update({mixed: name for name, parts in _NAME_SYLLABLES.items() for
 # Plain alternation of the words: CPython skips ahead to their first letters, so testing
 # for any of them costs a fifth of one substring test per word, and far less than the
 # expression below (its look-behind is tried at every position).
-_ALIAS_HINT = lazy("|".join(map(re.escape, (*_ALIASES, *_MISSPELLINGS))))
+_ALIAS_HINT = lazy(literal_first_grouped([*_ALIASES, *_MISSPELLINGS]))
 # One scan for the hints of three steps most texts need none of (composing jamo, re-arming
 # defanged links, aliases), each branch spelled literal first (see _ALIAS_HINT): a text
 # without any skips them, and is scanned again only once another step has changed it.
-_REWRITE_HINT = lazy("|".join(f"{chr(c)}[ㅏ-ㅣ]" for c in range(ord("ㄱ"), ord("ㅎ") + 1))  # _JAMO_SYLLABLE_HINT
-                     + f"|{_DEFANG_HINT.pattern}|{_ALIAS_HINT.pattern}")
+_REWRITE_HINT = lazy(grouped_by_first_letter(
+    [*(f"{chr(c)}[ㅏ-ㅣ]" for c in range(ord("ㄱ"), ord("ㅎ") + 1)), *_DEFANG_HINTS, *map(re.escape, (*_ALIASES, *_MISSPELLINGS))]))
 _ALIAS_RE = lazy(
     f"(?<![{_JAMO}])(?:{'|'.join(sorted(_ALIASES, key=len, reverse=True))})(?![{_JAMO}])"
     f"|{'|'.join(sorted(_MISSPELLINGS, key=len, reverse=True))}"
@@ -235,7 +237,7 @@ _SPLIT_WORDS = ("카카오톡", "카카오", "카톡", "텔레그램", "오픈�
 # Emoji inside a word are gone by then: the separators left are the typed ones.
 _TYPED_SEP = r"[ .\-_~*|,·]{0,3}"
 _WHOLE_WORDS = frozenset(_SPLIT_WORDS)
-_SPLIT_WORD = lazy("|".join(_TYPED_SEP.join(word) for word in _SPLIT_WORDS))
+_SPLIT_WORD = lazy(grouped_by_first_letter(_TYPED_SEP.join(word) for word in _SPLIT_WORDS))
 
 _NUMERALS = {
     "공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5",
@@ -255,6 +257,13 @@ _FIRST_NUMERAL_TOKEN = f"(?:하나|다섯|여섯|일곱|여덟|아홉|{'|'.join(
 _NUMERAL_RUN, _NUMERAL_RUN_PLAIN = (
     lazy(f"{_FIRST_NUMERAL_TOKEN}(?:{sep}{{0,3}}+{_NUMERAL_TOKEN}){{{MIN_NUMERAL_RUN - 1},}}+") for sep in (SEP, _PLAIN_SEP))
 _NUMERAL_TOKENS = lazy(_NUMERAL_TOKEN)
+# The characters tokens are written with: a run lies in a chain of eight or more of them, and
+# a run worth converting holds a Hangul numeral, so its chain is not ASCII. One class-first
+# scan for such chains costs half the token expression, which stops at every common syllable
+# (이, 사, 오…); most chains in chat are plain digits (prices, phone numbers).
+_NUMERAL_CHARS = "".join(sorted({*"".join(_NUMERALS), *"0123456789"}))
+_NUMERAL_CHAIN, _NUMERAL_CHAIN_PLAIN = (
+    lazy(f"[{_NUMERAL_CHARS}](?:{sep}{{0,3}}[{_NUMERAL_CHARS}]){{{MIN_NUMERAL_RUN - 1},}}") for sep in (SEP, _PLAIN_SEP))
 
 
 # Digits spelled in English, three or more in a row ("zero one zero 5512 3434").
@@ -571,7 +580,9 @@ def _run(text: str, builder: _Builder) -> _Builder:
             builder.rewrite(_ALIAS_RE, _alias)
         if not _WHOLE_WORDS.issuperset(_SPLIT_WORD.findall(builder.text)):  # most are written whole
             builder.rewrite(_SPLIT_WORD, _split_word)
-        builder.rewrite(_NUMERAL_RUN if junk_possible else _NUMERAL_RUN_PLAIN, _numerals)
+        chains = (_NUMERAL_CHAIN if junk_possible else _NUMERAL_CHAIN_PLAIN).findall(builder.text)
+        if not all(map(str.isascii, chains)):
+            builder.rewrite(_NUMERAL_RUN if junk_possible else _NUMERAL_RUN_PLAIN, _numerals)
     return builder
 
 
