@@ -416,6 +416,9 @@ _PREPAY_FAMILIES = (  # (words, rest[, what the scan needs after a word: see Alt
     (_MONEY_WORDS, r" ?(?:확인 ?|완료 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?"
                    r"(?:바로 |즉시 |당일 |오늘 )?(?:발송|배송|보내|택배|출고|포장)"),
     (("계좌",), r" ?(?:번호)? ?(?:알려|보내|남겨|적어)? ?(?:드릴게|드릴께|드려요|드립니다|드릴 ?테니|드리겠)"),
+    # proof of a transfer asked for ("송금 후 입금자명 캡처 보내주세요", "이체 내역 스샷 올려주세요")
+    (_MONEY_WORDS, rf"[가-힣 ]{{0,10}}?(?:캡처|캡쳐|스샷|스크린샷|인증샷|확인증)(?:해서|해|을|를)? ?(?:보내|올려)? ?{_PLEASE_PAY}",
+     ".{0,10}?(?:캡|스샷|스크린샷|인증샷|확인증)"),
     (("pay", "wire", "send", "transfer"), "(?: me)?(?: the)?(?: money| payment)? first"),
     (("payment first", "deposit first", "pay up ?front", "bank transfer only", "transfer only",
       "only (?:accept )?bank transfer"), ""),
