@@ -40,7 +40,7 @@ POSITIVES = {
                      "+447797706008 Why wait?", "Help? 0845 2814032", "010\u200b1234\u200b5678",
                      "가게 번호 010-3321-4455 로 문자주세요",  # a mobile after a shop's label is still someone's
                      # given in pieces, each named by its place
-                     "앞자리 010 중간 4821 뒷자리 0093 으로 전화주세요", "연락처 011-5**-**** 인데 중간 번호는 582 마지막은 4410 이에요"],
+                     "앞자리 010 중간 4821 뒷자리 0093 으로 전화주세요", "zero one one, four four two six, nine nine zero one 문자", "연락처 011-5**-**** 인데 중간 번호는 582 마지막은 4410 이에요"],
     "sms_short_code": ['Simply text the password "MIX" to 85069 to verify', "txt MUSIC to 87066 TnCs"],
     "email_address": ["메일 seller.kim@naver.com", "abc 골뱅이 naver.com 로 메일", "abc[at]gmail[.]com",
                       "help77 에이티 daum.net 로 메일"],

@@ -266,12 +266,13 @@ _NUMERAL_CHAIN, _NUMERAL_CHAIN_PLAIN = (
     lazy(f"[{_NUMERAL_CHARS}](?:{sep}{{0,3}}[{_NUMERAL_CHARS}]){{{MIN_NUMERAL_RUN - 1},}}") for sep in (SEP, _PLAIN_SEP))
 
 
-# Digits spelled in English, three or more in a row ("zero one zero 5512 3434").
+# Digits spelled in English, three or more in a row ("zero one zero 5512 3434"; a comma between
+# groups read aloud too: "zero one zero, seven seven two one").
 _ENGLISH_DIGITS = {word: str(i) for i, word in enumerate(
     ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"))}
 _ENGLISH_DIGIT = "(?:" + "|".join(_ENGLISH_DIGITS) + ")"
 _ENGLISH_DIGIT_FIRST = "(?:" + "|".join(f"{word}(?<![a-z]{word})" for word in _ENGLISH_DIGITS) + ")"
-_ENGLISH_DIGIT_RUN = lazy(rf"{_ENGLISH_DIGIT_FIRST}(?:[ \-]{{1,2}}{_ENGLISH_DIGIT}){{2,}}(?![a-z])")
+_ENGLISH_DIGIT_RUN = lazy(rf"{_ENGLISH_DIGIT_FIRST}(?:(?:, ?|[ \-]{{1,2}}){_ENGLISH_DIGIT}){{2,}}(?![a-z])")
 
 
 def _english_digits(match: re.Match) -> str:
