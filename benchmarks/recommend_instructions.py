@@ -8,10 +8,12 @@ machine's load, unlike CPU time on a shared machine).
     done
 
 ``build`` writes serve_load's world (``write_run``: 2,000 users, 1,000 items, dim 16) into a
-SQLite cache in the folder, with serve_load's 30 campaigns (``ads``) and a published
-calibration (``calibrated``: pCTR from the FM vectors per viewer). ``run`` answers 400
-recommend questions (200 users in turn) to warm the memory layer and the held auction, then
-``n`` more: (Ir at n − Ir at 0) / n is the instructions of one answer.
+SQLite cache in the folder (or the cache ``--cache URL`` names, e.g. a Redis database and
+prefix: the service's own instructions, the server's are not counted), with serve_load's
+30 campaigns (``ads``) and a published calibration (``calibrated``: pCTR from the FM vectors
+per viewer). ``run`` answers 400 recommend questions (200 users in turn) to warm the memory
+layer and the held auction, then ``n`` more: (Ir at n − Ir at 0) / n is the instructions of
+one answer.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 WARM_UP = 400
 
 
-def build(folder: Path, case: str) -> None:
+def cache_url(folder: Path, url: str | None) -> str:
+    return url or f"sqlite:///{folder / 'cache.sqlite'}"
+
+
+def build(folder: Path, case: str, url: str) -> None:
     from serve_load import bench_campaigns
 
     from bunjang_lab.serving.ads import load_campaigns, publish_calibration
@@ -34,7 +40,6 @@ def build(folder: Path, case: str) -> None:
     from bunjang_lab.testing import write_run
 
     folder.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{folder / 'cache.sqlite'}"
     publish_run(write_run(folder / "run", users=2000, items=1000, home_size=50, candidates=100, related=20, dim=16), url)
     if case != "none":
         with open_cache(url) as cache:
@@ -43,10 +48,10 @@ def build(folder: Path, case: str) -> None:
                 publish_calibration(cache, 1.0, -3.0)
 
 
-def run(folder: Path, answers: int) -> None:
+def run(url: str, answers: int) -> None:
     from bunjang_lab.serving.service import Service, Settings
 
-    service = Service(Settings(cache_url=f"sqlite:///{folder / 'cache.sqlite'}", rules_only=True, access_log=False))
+    service = Service(Settings(cache_url=url, rules_only=True, access_log=False))
     service.cache.refresh()
     recommend = service.recommend()
     for k in range(WARM_UP + answers):
@@ -63,11 +68,13 @@ def main() -> None:
     ran = sub.add_parser("run", help="warm up, then answer n recommend questions")
     ran.add_argument("folder", type=Path)
     ran.add_argument("answers", type=int)
+    for command in (made, ran):
+        command.add_argument("--cache", help="the cache's URL (default: cache.sqlite in the folder)")
     args = ap.parse_args()
     if args.command == "build":
-        build(args.folder, args.case)
+        build(args.folder, args.case, cache_url(args.folder, args.cache))
     else:
-        run(args.folder, args.answers)
+        run(cache_url(args.folder, args.cache), args.answers)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ issue 23's targets, met or not, per backend. About four minutes with the default
 
     .venv/bin/python benchmarks/serve_load.py [--users 20000] [--items 10000] [--seconds 5]
         [--connections 32] [--workers 2] [--rates 500,2100] [--text-rate 500] [--publish-rate 400]
-        [--backends sqlite,redis] [--rules-only] [--campaigns 30]
+        [--backends sqlite,redis] [--redis-url URL] [--rules-only] [--campaigns 30]
 
 Like production, the cache holds live ad campaigns (``--campaigns``, 0 for none; targeted
 by category, gender and age, cpc and cpm, budgets the run cannot spend), so recommend's
@@ -565,6 +565,8 @@ def main() -> None:
     ap.add_argument("--text-rate", type=float, default=500, help="paced text requests per second")
     ap.add_argument("--processes", type=int, default=20, help="CLI processes per backend")
     ap.add_argument("--backends", default="sqlite,redis")
+    ap.add_argument("--redis-url", default=REDIS_URL,
+                    help=f"Redis database and key prefix of the run (cleared at the end; default {REDIS_URL})")
     ap.add_argument("--rules-only", action="store_true", help="score texts with the rules alone (default: the installed model)")
     ap.add_argument("--campaigns", type=int, default=30, help="live ad campaigns in the cache (0: none, no ads in the answers)")
     args = ap.parse_args()
@@ -573,16 +575,16 @@ def main() -> None:
     results = {"users": args.users, "items": args.items, "connections": args.connections, "workers": args.workers,
                "seconds": args.seconds, "cores": os.cpu_count(), "load_average_before": os.getloadavg()[0], "backends": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        urls = {"sqlite": f"sqlite:///{Path(tmp) / 'cache.sqlite'}", "redis": REDIS_URL}
+        urls = {"sqlite": f"sqlite:///{Path(tmp) / 'cache.sqlite'}", "redis": args.redis_url}
         for name in args.backends.split(","):
             try:
                 results["backends"][name] = measure(name, urls[name], args, run_a, run_b, Path(tmp) / f"{name}.log")
             finally:
                 if name == "redis":
-                    with open_cache(REDIS_URL) as cache:
+                    with open_cache(args.redis_url) as cache:
                         cache.clear()
     if "redis" in args.backends.split(","):
-        results["redis clients"] = redis_clients(REDIS_URL)
+        results["redis clients"] = redis_clients(args.redis_url)
     results["load_average_after"] = os.getloadavg()[0]
     print(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"\nissue 23 targets (load average {results['load_average_before']:.1f} before, "
