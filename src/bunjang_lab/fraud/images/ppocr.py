@@ -33,6 +33,7 @@ seconds remain.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import re
@@ -68,10 +69,14 @@ RECOGNISER_BATCH = 6
 #: tops of Hangul syllables, which tesseract then misreads): Hangul words read on 28
 #: rendered busy-photo lines, 0.55 at 1.6, 0.67 at 2.0, 0.54 at 2.4.
 UNCLIP = 2.0
+#: A region found only in a small picture read at twice its size is a line when it is at
+#: least this many times wider than high (a contact detail is several characters long).
+UPSCALED_LINE_WIDTH = 2.0
 #: A grown region narrower than this many times its height has room for one character.
 ONE_GLYPH_WIDTH = 1.2
 _IDEOGRAPHS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_SYLLABLES = re.compile(r"[\uac00-\ud7a3]+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
 
@@ -116,19 +121,31 @@ class PpOcr:
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
         """The detector's text regions of ``rgb``, each a 4×2 float32 quadrilateral
-        (top left, top right, bottom right, bottom left) in the picture's pixels."""
+        (top left, top right, bottom right, bottom left) in the picture's pixels.
+
+        A picture of at most half :data:`DETECT_SIDE` a side in which none is found is read
+        again at twice its size, for letters under ~16 px, and its regions shaped like a
+        line (:data:`UPSCALED_LINE_WIDTH`) are kept: there the detector also takes fur and
+        the sample's flat drawings for text, in squarish regions (on 150 sample pictures
+        without text, 81 got one and none was twice as wide as high)."""
+        height, width = rgb.shape[:2]
+        quads = self._detect_at(rgb, min(1.0, DETECT_SIDE / max(height, width)))
+        if not quads and 2 * max(height, width) <= DETECT_SIDE:
+            quads = [q for q in self._detect_at(rgb, 2.0) if _side(q, 1) >= UPSCALED_LINE_WIDTH * _side(q, 3)]
+        return quads
+
+    def _detect_at(self, rgb: np.ndarray, scale: float) -> list[np.ndarray]:
         import cv2
 
         height, width = rgb.shape[:2]
-        scale = min(1.0, DETECT_SIDE / max(height, width))
         side_h, side_w = (max(32, round(v * scale / 32) * 32) for v in (height, width))
-        resized = cv2.resize(rgb, (side_w, side_h))
+        resized = cv2.resize(rgb, (side_w, side_h), interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_LINEAR)
         pixels = _model_input(resized)[None]
         session = self._session(DETECTOR)
         probability = session.run(None, {session.get_inputs()[0].name: pixels})[0][0, 0]
         quads = [_clipped(np.round(quad * (width / side_w, height / side_h)), width, height)
                  for quad in _regions(probability)]
-        return [q for q in quads if min(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[0] - q[3])) >= MIN_REGION_SIDE + 1]
+        return [q for q in quads if min(_side(q, 1), _side(q, 3)) >= MIN_REGION_SIDE + 1]
 
     def recognise(self, lines: list[np.ndarray]) -> list[str]:
         """What the recogniser reads on each line, as it reads it (see :func:`plain`):
@@ -215,14 +232,19 @@ class PpOcrTesseractEngine:
         layers: list[list[tuple[float, list[str]]]] = [[] for _ in lines]
         for row, owner in zip(by_row, owners):
             text = " ".join(w.text for w in sorted(row, key=lambda w: w.left))
-            layers[owner].append((_agreement(text, readings[owner]), [w for w in text.split() if _HANGUL.search(w)]))
+            layers[owner].append((_agreement(text, readings[owner]), text.split()))
         out = []
         for found in layers:
             best = max((score for score, _ in found), default=0.0)
             # every layer as clean as the best one (the grey and the letters' colour often
             # tie): each misreads other syllables (on 120 rendered pictures, taking the
             # layers within 0.2 of the best flagged 0.875 of them, these 0.883)
-            out.append(" ".join(dict.fromkeys(w for score, hangul in found if score == best for w in hangul)))
+            hangul = dict.fromkeys(w for score, words in found if score == best for w in words if _HANGUL.search(w))
+            # and a contact word another layer reads whole (the best layer by its digits
+            # often misreads the bank's name that a layer with worse digits gets right)
+            kept = "".join(hangul)
+            hangul.update(dict.fromkeys(w for _, words in found for w in contact_words(words) if w not in kept))
+            out.append(" ".join(hangul))
         return out
 
     def _words(self, page: Image.Image, budget: ocr.Budget) -> list[ocr.Word]:
@@ -245,6 +267,38 @@ def plain(reading: str) -> str:
     '카톡:abc 12'
     """
     return " ".join(_IDEOGRAPHS.sub(" ", unicodedata.normalize("NFKC", reading)).split())
+
+
+def contact_words(words: list[str]) -> list[str]:
+    """The words of :func:`contact_lexicon` in tesseract's ``words`` of one layer, read
+    across the spaces it puts between syllables (``계 좌 농협``) but not across anything
+    else; a word inside a longer one found (토스 in 토스뱅크) is not repeated.
+
+    >>> contact_words(["게", "계", "좌", "농협", "10023383-950141", "하", "]", "나"])
+    ['계좌', '농협']
+    """
+    found: list[str] = []
+    runs = " ".join(w if _SYLLABLES.fullmatch(w) else "|" for w in words).replace(" ", "").split("|")
+    for run in runs:
+        for word in contact_lexicon():  # longest first
+            if word in run and not any(word in other for other in found):
+                found.append(word)
+    return found
+
+
+@functools.cache
+def contact_lexicon() -> tuple[str, ...]:
+    """The Hangul words by which the text rules tell a contact detail, longest first:
+    banks' names (:mod:`~bunjang_lab.fraud.rules`), messengers' names
+    (:mod:`~bunjang_lab.fraud.patterns`), and the words naming an account, an ID or a phone."""
+    from bunjang_lab.fraud import patterns, rules
+
+    names = (*rules.BANK_NAMES, *patterns.KAKAO_WORDS, *patterns.TELEGRAM_WORDS, *patterns.LINE_WORDS,
+             *patterns.WECHAT_WORDS, *patterns.WHATSAPP_WORDS, *patterns.ID_MARKER_WORDS,
+             "은행", "뱅크", "계좌", "입금", "송금", "이체", "예금주", "전화", "연락처", "문의")
+    # the expressions' words as written: optional spaces and look-arounds dropped
+    plain = (re.sub(r"\(\?.*?\)| \?", "", name) for name in names)
+    return tuple(sorted({word for word in plain if _SYLLABLES.fullmatch(word)}, key=lambda w: (-len(w), w)))
 
 
 def may_hold_words(line: np.ndarray, reading: str) -> bool:
@@ -403,6 +457,12 @@ def _ctc_text(best: np.ndarray, characters: list[str]) -> str:
     kept = np.ones(len(best), dtype=bool)
     kept[1:] = best[1:] != best[:-1]
     return "".join(characters[i] for i in best[kept & (best != 0)])
+
+
+def _side(quad: np.ndarray, corner: int) -> float:
+    """The length of a quadrilateral's side from its top left corner to ``corner`` (1: the
+    top side, its width; 3: the left side, its height)."""
+    return float(np.linalg.norm(quad[0] - quad[corner]))
 
 
 def _area(quad) -> float:
