@@ -38,6 +38,8 @@ def test_obfuscations_are_undone():
         "ㅋㅌ": "카톡", "ㅋㅋㅇㅌ": "카카오톡", "ㅌㄹ": "텔레그램", "까톡": "카톡", "카톸": "카톡",
         "ＡＢＣ１２３": "abc123", "①②③": "123", "hxxp://ab[.]cd(.)com": "http://ab.cd.com", "x[at]y[dot]kr": "x@y.kr",
         "раураl": "paypal", "카\u200b\u200d톡": "카톡",
+        # the keyboard left in Latin, in an all-Latin text and beside Hangul; Hanja read in Korean
+        "rpwhk qjsgh 110 tjsdlqrma": "계좌 qjsgh 110 선입금", "zkxhr 주세요": "카톡 주세요", "送金 確認": "송금 確認",
     }
     for raw, expected in cases.items():
         assert normalise(raw).text == expected, raw

@@ -206,6 +206,15 @@ _MISSPELLINGS = {
     "ㅋ톡": "카톡", "노란톡": "카톡", "노랑톡": "카톡", "노란 메신저": "카톡", "노란색 메신저": "카톡", "카카오talk": "카카오톡",
     "카talk": "카톡", "kakao톡": "카카오톡", "오카방": "오픈카톡방",
 }
+# The rules' words typed with the keyboard left in Latin (dubeolsik keys, lower case: "dlqrma" 입금).
+# A message typed so is often all Latin: these are looked for in ASCII texts too.
+_KEYBOARD_TYPED = {
+    "zkxhr": "카톡", "zkzkdhxhr": "카카오톡", "xpffprmfoa": "텔레그램", "dhvmscoxld": "오픈채팅", "dlqrma": "입금",
+    "tjsdlqrma": "선입금", "thdrma": "송금", "dlcp": "이체", "rpwhk": "계좌", "rpwhkqjsgh": "계좌번호", "xhdwkd": "통장",
+    "anxhdwkd": "무통장", "dprmawn": "예금주", "ajswj": "먼저",
+}
+_MISSPELLINGS.update(_KEYBOARD_TYPED)
+_KEYBOARD_RE = lazy("|".join(sorted(_KEYBOARD_TYPED, key=len, reverse=True)))
 # Messenger names written half in Hangul, half in Latin ("카kao톡", "텔레gram", "whats앱"): every
 # mix of each syllable's two spellings.
 _NAME_SYLLABLES = {
@@ -576,6 +585,9 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_DIGITISH, _digitish)
     if _LEET_HINT.search(builder.text):
         builder.rewrite(_LEET_WORD, _leet_name)
+    if ascii_only and _KEYBOARD_RE.search(builder.text):
+        builder.rewrite(_KEYBOARD_RE, lambda m: _KEYBOARD_TYPED[m.group()])
+        ascii_only = False  # Hangul now: the steps below apply
     if not ascii_only:
         if not (plain and builder.text == checked) and _ALIAS_HINT.search(builder.text):
             builder.rewrite(_ALIAS_RE, _alias)
