@@ -41,8 +41,10 @@ def digit_runs(min_digits: int) -> LazyPattern:
 
     >>> [m.group() for m in digit_runs(7).finditer("29,000원 010-1234-5678, 10시")]
     ['010-1234-5678']
+
+    ASCII digits: the normaliser has folded every other (and ``[0-9]`` is tested faster than ``\\d``).
     """
-    return lazy(rf"\d(?:{_NUMBER_SEP}{{0,3}}\d){{{min_digits - 1},}}")
+    return lazy(rf"[0-9](?:{_NUMBER_SEP}{{0,3}}[0-9]){{{min_digits - 1},}}")
 
 
 # Top-level domains a bare link may end in (with a scheme or www., any ends one).
@@ -53,7 +55,7 @@ TLDS = (
     "download|support|website|space|cloud|tech|center"
 )
 
-DIGIT_GROUP = lazy(r"\d+")
+DIGIT_GROUP = lazy("[0-9]+")
 DATE = lazy(r"(?:19|20)\d{2}[-./ ]{1,2}\d{1,2}[-./ ]{1,2}\d{1,2}")  # 2024-01-15: not personal data
 
 

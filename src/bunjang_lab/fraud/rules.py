@@ -27,6 +27,7 @@ linear time; input is cut at :data:`MAX_CHARS`.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from bunjang_lab.fraud import categories as cat
@@ -612,12 +613,17 @@ def _present_words(text: str) -> set[str]:
     return present
 
 
+@lru_cache(maxsize=4096)
+def _rules_woken(words: frozenset[str]) -> tuple[Rule, ...]:
+    """The rules ``words`` set off, in the table's order (chat holds few sets of trigger words)."""
+    return tuple(_RULE_LIST[i] for i in sorted({i for word in words for i in _RULES_BY_WORD[word]}))
+
+
 def _evidence(normalised: Normalised) -> dict[str, Span]:
     """The span of the normalised text each rule that fired quotes, by code."""
     message = _Message(normalised)
     found = {}
-    for i in sorted({i for word in message.words for i in _RULES_BY_WORD[word]}):
-        rule = _RULE_LIST[i]
+    for rule in _rules_woken(frozenset(message.words)):
         span = rule.detector.evidence(message)
         if span is not None:
             found[rule.code] = span
