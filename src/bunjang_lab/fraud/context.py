@@ -62,6 +62,8 @@ _PREDICATE = lazy(
 _EN_NEGATION = lazy(
     r"(?<![a-z])(?:don'?t|do not|doesn'?t|never|rarely|seldom|not|no|won'?t|can'?t|cannot|without|instead of|rather than)(?![a-z'])"
 )
+# A refusing mark right before the word: a list of what not to do ("✖ 선입금 요구", "🚫 카톡").
+_REFUSING_MARK_BEFORE = lazy(r"[🙅❌✖⛔🚫] ?$")
 # The writer will pay on the platform ("안전결제로 할게요"): whatever they asked, they are the buyer.
 _PAYS_ON_PLATFORM = lazy(r"(?:안전 ?결제|번개 ?페이|앱 ?결제|페이)(?:로|으로)? ?(?:결제 ?|진행 ?)?(?:할게|할께|하겠|살게)")
 # The writer asks for the platform's safe payment ("안전결제 부탁드려요", "번개페이로 하이소").
@@ -117,11 +119,13 @@ class Clauses:
 
     def refusal(self, start: int, end: int) -> bool:
         """Whether the writer turns it down: the first predicate after its first word is a
-        negation (Korean), a negation comes before it in the clause (English), or the
-        writer says they will pay on the platform."""
+        negation (Korean), a negation comes before it in the clause (English) or a refusing
+        mark right before it ("✖ 선입금"), or the writer says they will pay on the platform."""
         begin, finish, _ = self._bounds(start, end)
         predicate = _PREDICATE.search(self.text, start + 1, min(finish, end + 16))
         if (predicate is not None and predicate.group("no")) or _PAYS_ON_PLATFORM.search(self.text, begin, finish):
+            return True
+        if _REFUSING_MARK_BEFORE.search(self.text, max(begin, start - 2), start):
             return True
         return bool(_EN_NEGATION.search(self.text, max(begin, start - 30), start))
 

@@ -59,6 +59,11 @@ _SERVICE_LABEL = lazy(
 _PLACE_LABEL = lazy(
     r"(?:매장|가게|사무실|본사|지점|대리점|영업점|수신 ?거부)[^0-9가-힣]{0,3}(?:번호|전화|연락처)?(?:[은는]|로)?[^0-9]{0,3}$"
 )
+# ... or right after it, a company's too ("02-2038-7777 본사 AS 센터", "1544-0000 고객센터").
+_PLACE_LABEL_AFTER = lazy(
+    r"[^0-9가-힣\n]{0,3}(?:[은는이가]|으로|로)? ?(?:\(|\[)?(?:매장|가게|사무실|본사|지점|대리점|영업점|고객 ?센터|콜 ?센터|"
+    r"상담 ?센터|서비스 ?센터|a/?s ?센터|대표 ?번호)"
+)
 _KOREAN_MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
 # A whole date (a real month and day, one separator), so account numbers that start like one stay.
 _DATE = lazy(r"(?<!\d)(?:19|20)\d\d([./-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])(?!\d)")
@@ -129,14 +134,19 @@ def is_korean_mobile(digits: str) -> bool:
     return digits.startswith(_KOREAN_MOBILE_PREFIXES)
 
 
-def place_landline(text: str, start: int, digits: str) -> bool:
-    """Whether the number at ``start`` is a landline named as a shop's or an office's line.
+def place_landline(text: str, number: WrittenNumber) -> bool:
+    """Whether ``number`` is a landline named as a shop's or an office's line, the label
+    before it or right after it ("(02) 2038-7777 본사 AS 센터 번호").
 
     >>> text = "매장 번호는 02-2275-4481 이에요"
-    >>> place_landline(text, text.index("0"), "0222754481"), place_landline(text, text.index("0"), "01022754481")
-    (True, False)
+    >>> [place_landline(text, n) for n in written_numbers(text)], [place_landline(t, n) for t in (
+    ...     "매장 번호는 010-2275-4481", "02-2275-4481 본사 번호예요") for n in written_numbers(t)]
+    ([True], [False, True])
     """
-    return not is_korean_mobile(digits) and bool(_PLACE_LABEL.search(text, max(0, start - 16), start))
+    if is_korean_mobile(number.digits):
+        return False
+    return bool(_PLACE_LABEL.search(text, max(0, number.start - 16), number.start)
+                or _PLACE_LABEL_AFTER.match(text, number.end))
 
 
 def after_serial_label(text: str, start: int) -> bool:

@@ -118,7 +118,7 @@ class _Message:
         self.account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
         self.korean_account_words = [(a, b) for a, b in self.account_words if "가" <= text[a] <= "힣"]
         for number in self.numbers:
-            if after_serial_label(text, number.start) or place_landline(text, number.start, number.digits):
+            if after_serial_label(text, number.start) or place_landline(text, number):
                 continue
             # A phone-shaped number next to a bank's name or 계좌/입금 is an account, unless it
             # dials a Korean mobile ("account" alone does not: SMS lures say "call ... your account").
@@ -450,7 +450,8 @@ _REFUSING_EMOJI = "🙅❌✖⛔🚫"
 # ("계좌 말고 번개페이로", "직거래 대신 안전결제": what comes before 말고 is refused, and the
 # safe payment after it asked for: no refusal of it.)
 _SAFE_PAY_REFUSAL = lazy(
-    r"수수료" + _GAP + r"{0,8}?(?:아끼|아까|아깝|없이|절약|빼|때문|싫|떼)|"
+    # (not the reader's feeling, in honorific form: "수수료 아까워하실까봐 가격에서 뺐어요")
+    r"수수료" + _GAP + r"{0,8}?(?:아끼|아까(?!워 ?하시|워 ?하실|우시|우실)|아깝|없이|절약|빼|때문|싫|떼)|"
     + literal_first(_SAFE_PAY_WORDS, f" ?[{_REFUSING_EMOJI}]")
 )
 # One of these is in every match of it: most texts that name the safe payment hold none.
