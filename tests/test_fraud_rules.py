@@ -33,7 +33,8 @@ POSITIVES = {
                      # an ID given by reference to the writer's name here
                      "상점 이름 그대로가 아이디예요 친추해주세요", "아이디는 내 닉네임이랑 똑같아요 거기로 와요",
                      # the ID before the request, or after a messenger without a rule of its own
-                     "hana_22 로 친구추가 해주세요", "스카이프 live:abc.seller 로 연락"],
+                     "hana_22 로 친구추가 해주세요", "스카이프 live:abc.seller 로 연락",
+                     "인스타 @nike_outlet_min 으로 DM 주세요"],  # a brand's name is not enough
     "phone_number": ["010-1234-5678 로 연락", "공일공 일이삼사 오육칠팔 로 문자주세요", "010ㅡ1234ㅡ5678",
                      "0 1 0 - 1 2 3 4 - 5 6 7 8 연락", "영일영.하나둘셋넷.오육칠팔", "０１０１２３４５６７８",
                      "+82 10 1234 5678", "02-123-4567", "Call 08718738001 now", "contact 9911489000",
@@ -97,7 +98,7 @@ HARD_NEGATIVES = [
     "아이디가 닉네임이랑 같나요?", "2010년식이고 중간 정비 2023 마지막 점검 2024",
     "제 블로그 cafe-diary.tistory.com 에 후기 있어요",
     # a company's line labelled after it, a list of what not to do, a fee the seller absorbs for the buyer
-    "032-611-4000 대리점 번호로 문의하시면 돼요", "주의사항\n🚫 카톡 유도\n🚫 입금 먼저 요청\n안전결제만 해요",
+    "032-611-4000 대리점 번호로 문의하시면 돼요", "인스타 @adidas.official 에 올라온 신상이에요", "@dyson_kr 공지 보니 정품이래요", "주의사항\n🚫 카톡 유도\n🚫 입금 먼저 요청\n안전결제만 해요",
     "수수료 부담되실까봐 배송비 빼드렸어요 번개페이로 결제하시면 돼요", "번개페이 수수료 아까워하시면 그만큼 깎아드릴게요", "입금 내역 캡처 보내드릴게요", "안전결제 완료 캡처 보내주세요", "金 18K 반지 팝니다", "snapchat filter 쓰면 예뻐요",
     "매장 번호는 02-555-1234 입니다", "수신거부 080-123-4567", "등기번호 6071 2345 6789 0",  # a shop's line, a parcel
 ]

@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
 from bunjang_lab.fraud.context import QUESTION, REQUEST_CONTEXTS, WARNING, Clauses
-from bunjang_lab.fraud.links import OWNED_SITE_CODES, find_links
+from bunjang_lab.fraud.links import KNOWN_SITES, OWNED_SITE_CODES, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
@@ -192,6 +192,14 @@ _NAMES_BEFORE_HANDLE = frozenset({"kakao", "kakaotalk", "talk", "katalk", "teleg
 _LATIN_WORD_BEFORE = lazy(r"([a-z]+)[^0-9a-z가-힣]{0,3}$")
 
 
+# A well-known site's or brand's own account ("@nike_korea", "samsung.official"): pointed to when
+# describing an item, as their links are (links.KNOWN_SITES), not a contact to move to.
+_OFFICIAL_HANDLE = lazy(
+    "(?:" + "|".join(sorted({site.split(".")[0] for site in KNOWN_SITES}, key=len, reverse=True)) + ")"
+    + r"(?:[_.]?(?:korea|kr|kor|official|store|seoul|global))?"
+)
+
+
 def plausible_handle(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` reads as a messenger ID rather than a word: it has a
     digit, ``_`` or ``.``, or starts with ``@``; a letters-only one must not sit inside an
@@ -201,7 +209,7 @@ def plausible_handle(text: str, start: int, end: int) -> bool:
     (True, False)
     """
     handle = text[start:end].lstrip("@").rstrip(".")  # a dot at its end closes the sentence ("skype later.")
-    if handle in NOT_HANDLES:
+    if handle in NOT_HANDLES or _OFFICIAL_HANDLE.fullmatch(handle):
         return False
     if text[start] == "@" or not handle.isalpha():
         return True
@@ -292,7 +300,8 @@ def _at_handle(message: _Message) -> Iterator[Span]:
     (``youtube.com/@channel``): such a link is no reason, whatever its path names."""
     owned = [(link.start, link.end) for link in message.links if link.code in OWNED_SITE_CODES]
     for match in AT_HANDLE.finditer(message.text):
-        if not any(start <= match.start() < end for start, end in owned):
+        if not any(start <= match.start() < end for start, end in owned) and not _OFFICIAL_HANDLE.fullmatch(
+                match.group()[1:]):
             yield match.span()
 
 
