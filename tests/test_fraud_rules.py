@@ -15,7 +15,8 @@ from bunjang_lab.fraud.rules import MAX_CHARS, RULES, _evidence, reasons, rule_t
 # code -> messages on which that rule must fire (obfuscated spellings included)
 POSITIVES = {
     "kakao_id": ["카톡 아이디 sellerkim 로 연락주세요", "ㅋㅌ ab1234 추가요", "카.톡 ab1234", "카 카 오 톡 ID: k i m 9 9 9 9",
-                 "kakao id: goodseller77", "까톡 qwer1234 로 주세요", "ab1234 로 카톡 주세요", "카카오톡: happy_day88"],
+                 "kakao id: goodseller77", "까톡 qwer1234 로 주세요", "ab1234 로 카톡 주세요", "카카오톡: happy_day88",
+                 "Not on WhatsApp. Find me on kakao: sunny_deals5"],  # (a word before it is no handle; the ID is)
     "kakao_openchat": ["open.kakao.com/o/sAbCdEf 로 들어오세요", "오픈채팅으로 오세요", "오픈톡 링크 드릴게요"],
     "kakao_contact": ["카톡 주세요", "까톡 주시면 사진 더 보내드림", "카 카 오 톡 으로 연락주세요", "연락은 카톡으로",
                       "ㅋㅋㅇㅌ 로 문의주세요", "카톸 주셈", "플친 맺고 문의 주세요"],  # a Kakao channel
@@ -98,7 +99,7 @@ HARD_NEGATIVES = [
     "아이디가 닉네임이랑 같나요?", "2010년식이고 중간 정비 2023 마지막 점검 2024",
     "제 블로그 cafe-diary.tistory.com 에 후기 있어요",
     # a company's line labelled after it, a list of what not to do, a fee the seller absorbs for the buyer
-    "032-611-4000 대리점 번호로 문의하시면 돼요", "인스타 @adidas.official 에 올라온 신상이에요", "@dyson_kr 공지 보니 정품이래요", "주의사항\n🚫 카톡 유도\n🚫 입금 먼저 요청\n안전결제만 해요",
+    "032-611-4000 대리점 번호로 문의하시면 돼요", "I never use Line or WeChat, only Bunjang chat please", "인스타 @adidas.official 에 올라온 신상이에요", "@dyson_kr 공지 보니 정품이래요", "주의사항\n🚫 카톡 유도\n🚫 입금 먼저 요청\n안전결제만 해요",
     "수수료 부담되실까봐 배송비 빼드렸어요 번개페이로 결제하시면 돼요", "번개페이 수수료 아까워하시면 그만큼 깎아드릴게요", "입금 내역 캡처 보내드릴게요", "안전결제 완료 캡처 보내주세요", "金 18K 반지 팝니다", "snapchat filter 쓰면 예뻐요",
     "매장 번호는 02-555-1234 입니다", "수신거부 080-123-4567", "등기번호 6071 2345 6789 0",  # a shop's line, a parcel
 ]

@@ -127,7 +127,11 @@ class Clauses:
             return True
         if _REFUSING_MARK_BEFORE.search(self.text, max(begin, start - 2), start):
             return True
-        return bool(_EN_NEGATION.search(self.text, max(begin, start - 30), start))
+        # an English negation covers a list ("I don't use Telegram or KakaoTalk"): back to the
+        # sentence's start, not to an "or"
+        window = self.text[max(0, start - 30):start]
+        sentence = max(map(window.rfind, ".?!\n")) + 1
+        return bool(_EN_NEGATION.search(self.text, max(0, start - 30) + sentence, start))
 
     def warning(self, start: int, end: int) -> bool:
         """Whether the clause warns others about it (scam words, or what "people who ask

@@ -232,10 +232,14 @@ def handle_after(pattern: str | LazyPattern, words: Iterable[str], reach: int = 
         if not message.has_latin:  # most Korean chat: no handle to find
             return
         text = message.text
-        for match in compiled.finditer(text, _scan_start(message, words, reach)):
+        position = _scan_start(message, words, reach)
+        while (match := compiled.search(text, position)) is not None:
             group = match.lastindex
             if plausible_handle(text, match.start(group), match.end(group)):
                 yield match.span()
+                position = match.end()
+            else:  # a word taken for a handle must not hide the real one after it ("add me on kakao: ab12")
+                position = match.start() + 1
 
     return Detector(find, words)
 
