@@ -617,12 +617,38 @@ def test_hybrid_signals_come_from_its_peers_as_tuned(next_split):
 
     peer = VSKNN(k=7, weighting="quadratic")
     model = HybridFM(k=4, epochs=2, hard_negatives=5, random_negatives=3).with_peers([peer]).fit(next_split)
-    assert (model.generators_.peers_["session"].k, model.generators_.peers_["session"].weighting) == (7, "quadratic")
+    assert (model.generators_.peer("session").k, model.generators_.peer("session").weighting) == (7, "quadratic")
     assert not hasattr(peer, "split_")  # the generators fit their own copy
     default = HybridFM(k=4, epochs=2, hard_negatives=5, random_negatives=3).fit(next_split)
-    assert default.generators_.peers_["session"].k == 100 and default.generators_ is not model.generators_
+    assert default.generators_.peer("session").k == 100 and default.generators_ is not model.generators_
     tuned, _ = tune([peer, HybridFM()], next_split, budget=1)  # one setting each: nothing fitted
     assert tuned[1].peers["session"] is peer
+
+
+def test_blend_weights_find_the_component_that_ranks_the_targets():
+    from bunjang_lab.ranking.hybrid import blend_weights
+
+    rng = np.random.default_rng(0)
+    targets = [np.array([r % 20]) for r in range(30)]
+    telling = np.zeros((30, 20), dtype=np.float32)
+    telling[np.arange(30), [t[0] for t in targets]] = 1.0
+    components = np.stack([rng.normal(size=(30, 20)).astype(np.float32), telling + 0.01 * rng.normal(size=(30, 20))])
+    weights = blend_weights(components, np.ones((30, 20), dtype=bool), targets)
+    assert weights[1] > 0 and weights[0] == 0  # the noise would only push targets down
+
+
+def test_hybrid_blend_scores_are_its_weighted_components(next_split):
+    from bunjang_lab.ranking.hybrid import BLEND, HybridFM
+    from bunjang_lab.ranking.tuning import settings
+
+    model = HybridFM(ranker="blend").fit(next_split)
+    requests = next_split.requests.iloc[:5]
+    components = model.generators_.components(requests, next_split.history(requests))
+    assert components.shape == (len(BLEND), 5, len(next_split.candidates)) and model.weights_.any()
+    assert np.allclose(model.scores(requests), np.tensordot(model.weights_, components, axes=1), atol=1e-5)
+    assert np.allclose(components.mean(axis=2), 0, atol=1e-4)  # standardised per request
+    tries = settings(HybridFM(), budget=4)  # the blend has no fields: one try for it, not two
+    assert [t["ranker"] for t in tries] == ["fm", "blend", "fm"] and len({repr(t) for t in tries}) == 3
 
 
 def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):

@@ -20,10 +20,19 @@ of the (request, item) pair:
 * ``gap=...``: the time since the request's last interaction, bucketed.
 
 V-SKNN and the FM are the line-up's own models with the settings the tuning chose for
-them before the cutoff (:meth:`HybridFM.with_peers`). The generators learn from the training
+them before the cutoff (:meth:`HybridFM.with_peers`), as are the ID-only FM and popularity,
+which only the blend reads. The generators learn from the training
 events before a ranking window; the FM learns from next-item requests in that window (targets against
 the candidates the generators rank highest plus random ones); the generators are then
 refitted on all training events to score. Everything stays before the cutoff.
+
+Which ranker combines them is chosen by the tuning on the validation window (``ranker``):
+
+* ``fm``: the FM learns the signals' weights and their interactions with its own fields;
+* ``blend``: a weighted sum of the standardised scores of the signals and the peers
+  (:data:`BLEND`), the weights chosen by coordinate ascent on NDCG@10 over the ranking
+  window's requests. It wins where the ranking window has few requests to learn an FM
+  from (MovieLens: 186 users' months): there the stacked FM fell below its own best input.
 
 Scoring stays a full ranking: the FM splits into user, item and pair parts,
 ``score = user_bias + item_bias + p_u·q_i + pair terms``, and the pair terms are computed
@@ -41,7 +50,8 @@ import scipy.sparse as sp
 from bunjang_lab.errors import NotEnoughData
 from bunjang_lab.ranking import features as F
 from bunjang_lab.ranking import realtime
-from bunjang_lab.ranking.baselines import FMModel, PretrainedFM, Recommender, user_item_scores
+from bunjang_lab.ranking.baselines import FMModel, Popularity, PretrainedFM, Recommender, user_item_scores
+from bunjang_lab.ranking.evaluate import metrics_of, target_ranks
 from bunjang_lab.ranking.factors import FMFactors
 from bunjang_lab.ranking.fm import FMRanker
 from bunjang_lab.ranking.neighbours import SESSION_GAP_MINUTES, VSKNN, session_numbers
@@ -53,7 +63,14 @@ SIGNALS = ("recent", "coview", "next", "session", "popular", "fm")
 # the setting the tuning chose for it (``HybridFM.with_peers``).
 # (The ID-only FM's score as a further signal was tried: on a small YooChoose log it also
 # changed which hard negatives the ranking rows hold and cost NDCG@10 0.283 -> 0.188.)
-PEERS = {"session": "v-sknn", "fm": "fm"}
+PEERS = {"session": "v-sknn", "fm": "fm", "id": "fm-id-only", "popularity": "popularity"}
+# What the blend weighs: the history signals and every peer's own score.
+BLEND = ("recent", "coview", "next", "session", "fm", "id", "popularity")
+BLEND_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+BLEND_PASSES = 2
+# Ranking-window requests the blend's weights are chosen on: bounds the (components x
+# requests x candidates) array to ~160 MB on YooChoose's 2,933 items.
+BLEND_REQUESTS = 2000
 PAIR_FIELDS = ("signal", "gap")
 # Random negatives per target (at least ``random_negatives`` per request): hard negatives alone
 # are, by construction, the items the signals like most, which teaches the FM to distrust the
@@ -67,7 +84,7 @@ GAP_LABELS = ("<1m", "<5m", "<30m", "<1d", "1d+")
 HARD_NEGATIVES = 120
 # Fewer factors than the plain FM, since the pair signals carry most of the evidence; the
 # starting point of the tuning, which may choose otherwise on each validation window.
-HYBRID_PARAMS = {"k": 8}
+HYBRID_PARAMS = {"k": 16}
 # Which of the FM's own fields ride along with the pair signals: ids help where users come
 # back for weeks (a marketplace), and are noise where a "user" is a one-off session (click
 # logs); the tuning chooses per data set.
@@ -86,7 +103,7 @@ class Generators:
 
     def fit(self, split: Split) -> "Generators":
         self.split_ = split
-        self.peers_ = {signal: model.with_params().fit(split) for signal, model in self.peers.items()}
+        self.peers_ = {}
         until, candidates = split.cutoff, split.candidates
         inter = split.context.interactions.sort_values(["user_id", "ts"], kind="stable")
         self.items_ = pd.Index(sorted(inter["item_id"].unique()))
@@ -120,6 +137,23 @@ class Generators:
 
     def signals(self, requests: pd.DataFrame, history: pd.DataFrame) -> dict:
         """``{signal: (len(requests), n_candidates) array}``; ``history`` is the split's for them."""
+        recent, coview, following = self._history_signals(requests, history)
+        sessions = np.maximum(self.peer("session").scores(requests) - 1.0, 0.0)  # V-SKNN's scored items lie in (1, 2]
+        fm = self.peer("fm").scores(requests)
+        return {"recent": recent, "coview": coview, "next": following,
+                "session": sessions, "popular": np.broadcast_to(self.popular_, recent.shape),
+                "fm": np.exp(fm - fm.max(axis=1, keepdims=True))}
+
+    def components(self, requests: pd.DataFrame, history: pd.DataFrame) -> np.ndarray:
+        """(len(BLEND), len(requests), n_candidates) float32: the :data:`BLEND` scores, each
+        standardised per request (popularity on a log scale: counts are heavy-tailed)."""
+        raw = dict(zip(("recent", "coview", "next"), self._history_signals(requests, history)))
+        raw.update({name: self.peer(name).scores(requests) for name in ("session", "fm", "id")})
+        raw["popularity"] = np.log1p(self.peer("popularity").scores(requests))
+        return np.stack([_standardised(np.asarray(raw[name], dtype=np.float32)) for name in BLEND])
+
+    def _history_signals(self, requests: pd.DataFrame, history: pd.DataFrame) -> tuple:
+        """(recent, coview, next): what the request's own items say about each candidate."""
         n_requests = len(requests)
         item = self.items_.get_indexer(history["item_id"])
         request = history["request"].to_numpy()
@@ -133,16 +167,20 @@ class Generators:
         picks = sp.csr_matrix((np.ones(last.sum(), dtype=np.float32), (request[last], item[last])),
                               shape=(n_requests, len(self.items_)))
         following = np.asarray((picks @ self.rules_).todense())
-        sessions = np.maximum(self.peers_["session"].scores(requests) - 1.0, 0.0)  # V-SKNN's scored items lie in (1, 2]
-        fm = self.peers_["fm"].scores(requests)
-        return {"recent": np.minimum(recent, 1.0), "coview": _scaled(coview), "next": _scaled(following),
-                "session": sessions, "popular": np.broadcast_to(self.popular_, recent.shape),
-                "fm": np.exp(fm - fm.max(axis=1, keepdims=True))}
+        return np.minimum(recent, 1.0), _scaled(coview), _scaled(following)
+
+    def peer(self, signal: str) -> Recommender:
+        """The peer model behind ``signal``, fitted on the split the first time it is asked
+        for: the FM ranker reads two of the four, the blend all of them."""
+        if signal not in self.peers_:
+            self.peers_[signal] = self.peers[signal].with_params().fit(self.split_)
+        return self.peers_[signal]
 
 
 def default_peers(seed: int = 0) -> dict:
     """The models behind the peer signals with their default settings."""
-    return {"session": VSKNN(), "fm": FMModel(seed=seed)}
+    return {"session": VSKNN(), "fm": FMModel(seed=seed), "id": FMModel(F.ID_FIELDS, name="fm-id-only", seed=seed),
+            "popularity": Popularity()}
 
 
 def _generators(split: Split, peers: dict, seed: int) -> Generators:
@@ -159,6 +197,37 @@ def _peer_settings(peers: dict) -> tuple:
     return tuple(sorted((signal, setting(model)) for signal, model in peers.items()))
 
 
+def _standardised(matrix: np.ndarray) -> np.ndarray:
+    """Each row minus its mean, over its standard deviation (constant rows become zeros)."""
+    spread = matrix.std(axis=1, keepdims=True)
+    return np.divide(matrix - matrix.mean(axis=1, keepdims=True), spread, out=np.zeros_like(matrix), where=spread > 0)
+
+
+def blend_weights(components: np.ndarray, allowed: np.ndarray, targets: list, seed: int = 0) -> np.ndarray:
+    """Weights of the components (c, requests, candidates) by coordinate ascent on NDCG@10:
+    the best single component first, then each weight in turn over :data:`BLEND_WEIGHTS`,
+    :data:`BLEND_PASSES` times; a change is kept only if it improves. Ties are broken at
+    random (seeded) as in the evaluation: a component that is flat for most items (the
+    history's own items) would otherwise rank every tied target first."""
+    ties = np.random.default_rng(seed).random(allowed.shape) * 1e-6
+
+    def ndcg(weights):
+        scores = np.where(allowed, np.tensordot(weights, components, axes=1) + ties, -np.inf)
+        return float(metrics_of(target_ranks(scores, targets))["ndcg@10"].mean())
+
+    singles = [ndcg(np.eye(len(components))[c]) for c in range(len(components))]
+    weights = np.eye(len(components))[int(np.argmax(singles))]
+    best = max(singles)
+    for _ in range(BLEND_PASSES):
+        for c in range(len(components)):
+            for value in BLEND_WEIGHTS:
+                trial = weights.copy()
+                trial[c] = value
+                if trial.any() and (score := ndcg(trial)) > best:
+                    weights, best = trial, score
+    return weights
+
+
 def _scaled(matrix: np.ndarray) -> np.ndarray:
     """Each row divided by its maximum (rows of zeros stay zero)."""
     top = matrix.max(axis=1, keepdims=True)
@@ -173,27 +242,34 @@ def gap_buckets(history: pd.DataFrame, requests: pd.DataFrame) -> np.ndarray:
     return np.where(seconds.isna().to_numpy(), "none", np.asarray(GAP_LABELS, dtype=object)[np.minimum(index, 4)])
 
 
-OWN_SETTINGS = ("fields", "hard_negatives", "random_negatives", "rank_days", "peers")
+OWN_SETTINGS = ("ranker", "fields", "hard_negatives", "random_negatives", "rank_days", "peers")
+RANKERS = ("fm", "blend")
 
 
 class HybridFM(PretrainedFM):
     """The FM ranker with session signals as pair features (see the module doc).
 
+    ``ranker`` combines the signals: the FM (``fm``) or the blend (``blend``; module doc).
     ``rank_days`` is the ranking window at the end of the training events; each request
     there contributes its targets, the ``hard_negatives`` candidates the generators rank
-    highest and ``random_negatives`` others. ``peers`` are the models behind the :data:`PEERS`
+    highest and ``random_negatives`` others (the FM's rows; the blend's weights are chosen on
+    the same requests). ``peers`` are the models behind the :data:`PEERS`
     signals (by default at their default settings)."""
 
-    search_space = {"fields": [SIGNALS_ONLY, CONTENT_FIELDS], "k": [8, 16]}
+    search_space = {"ranker": list(RANKERS), "fields": [SIGNALS_ONLY, CONTENT_FIELDS]}
 
-    def __init__(self, name: str = "fm-hybrid", fields=SIGNALS_ONLY, rank_days: float | None = None,
+    def __init__(self, name: str = "fm-hybrid", ranker: str = "fm", fields=SIGNALS_ONLY, rank_days: float | None = None,
                  hard_negatives: int = HARD_NEGATIVES, random_negatives: int = 10, peers: dict | None = None, seed: int = 0,
                  **params):
-        self.model_name, self.fields, self.rank_days = name, fields, rank_days
+        if ranker not in RANKERS:
+            raise ValueError(f"unknown ranker {ranker!r}; expected one of {', '.join(RANKERS)}")
+        self.model_name, self.ranker, self.fields, self.rank_days = name, ranker, fields, rank_days
         self.hard_negatives, self.random_negatives, self.seed, self.params = hard_negatives, random_negatives, seed, params
         self.peers = {**default_peers(seed), **(peers or {})}
 
     def get_param(self, name: str):
+        if self.ranker == "blend" and (name == "fields" or name in DEFAULT_PARAMS):
+            return None  # the blend has no FM of its own: its settings make no difference
         return getattr(self, name) if name in OWN_SETTINGS else {**DEFAULT_PARAMS, **HYBRID_PARAMS, **self.params}.get(name)
 
     def with_params(self, **params) -> "HybridFM":
@@ -279,13 +355,35 @@ class HybridFM(PretrainedFM):
 
     # ------------------------------------------------------------ scoring
 
+    def _blend_weights(self, split: Split) -> np.ndarray:
+        """The blend's weights, chosen on (at most :data:`BLEND_REQUESTS` of) the ranking
+        window's requests with the generators fitted before it."""
+        ranking = split.earlier(self.rank_days)
+        if not len(ranking.requests):
+            raise NotEnoughData("no interactions in the ranking window before the cutoff to weigh the hybrid's blend")
+        rng = np.random.default_rng(self.seed)
+        rows = np.sort(rng.choice(len(ranking.requests), min(BLEND_REQUESTS, len(ranking.requests)), replace=False))
+        requests = ranking.requests.iloc[rows]
+        generators = _generators(ranking, self.peers, self.seed)
+        components = generators.components(requests, ranking.history(requests))
+        return blend_weights(components, ranking.allowed(requests), [ranking.targets[r] for r in rows], self.seed)
+
     def fit(self, split):
-        super().fit(split)
-        self.pair_ = _PairTerms(self.factors_)
+        if self.ranker == "fm":
+            super().fit(split)
+            self.pair_ = _PairTerms(self.factors_)
+            return self
+        Recommender.fit(self, split)
+        key = ("hybrid-blend", self.rank_days, _peer_settings(self.peers), self.seed)
+        self.weights_ = split.memo(key, lambda: self._blend_weights(split))
+        self.generators_ = _generators(split, self.peers, self.seed)
+        self.info_ = {"blend": dict(zip(BLEND, self.weights_.round(3).tolist()))}
         return self
 
     def scores(self, requests) -> np.ndarray:
         history = self.split_.history(requests)
+        if self.ranker == "blend":
+            return np.tensordot(self.weights_, self.generators_.components(requests, history), axes=1)
         signals = self.generators_.signals(requests, history)
         # the user part once: the user-item score and the pair terms both need it
         users = self.factors_.user_parts(requests["user_id"], self.context_, requests["at"])

@@ -26,13 +26,27 @@ METRIC = "ndcg@10"
 
 
 def settings(model: Recommender, budget: int = BUDGET, seed: int = 0) -> list[dict]:
-    """The settings to try: the model's own first, then others drawn from its grid."""
+    """The settings to try: the model's own first, then others drawn from its grid. Settings
+    that make the same model (a parameter that another one makes irrelevant: the model
+    reports it as None) are tried once."""
     space = getattr(model, "search_space", None) or {}
     current = {name: model.get_param(name) for name in space}
     grid = [dict(zip(space, values)) for values in itertools.product(*space.values())]
     others = [g for g in grid if g != current]
     order = np.random.default_rng(seed).permutation(len(others)) if others else []
-    return [current] + [others[i] for i in order][: max(budget - 1, 0)]
+
+    def effective(params):
+        clone = model.with_params(**params)
+        return repr([clone.get_param(name) for name in space])
+
+    tried, chosen = {effective(current)}, [current]
+    for params in (others[i] for i in order):
+        if len(chosen) >= budget:
+            break
+        if (key := effective(params)) not in tried:
+            tried.add(key)
+            chosen.append(params)
+    return chosen
 
 
 def tune(models: list[Recommender], split: Split, budget: int = BUDGET, seed: int = 0, progress=None):
