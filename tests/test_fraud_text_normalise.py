@@ -177,3 +177,51 @@ def test_spaced_letters_match_like_their_first_spelling(text):
     assert [m.span() for m in _SPACED.finditer(text)] == expected
     if not re.search(f"[{_JUNK_CHARS}]", text):
         assert [m.span() for m in _SPACED_PLAIN.finditer(text)] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(TRICKY)
+@example("카 카 오 톡 ①② ＡＢ hxxp://ab[.]cd")
+def test_replaying_the_steps_that_changed_the_text_gives_the_whole_runs_map(text):
+    """The map is built by replaying only the steps that changed the text: the same text
+    and map as running every step while tracking positions."""
+    from bunjang_lab.fraud.normalise import _Builder, _run
+
+    whole = _run(text, _Builder(text, track=True))
+    n = normalise(text)
+    assert n.text == whole.text
+    for i in range(len(n.text)):
+        assert n.span(i, i + 1) == ((i, i + 1) if whole.starts is None else (whole.starts[i], whole.ends[i]))
+
+
+NUMERAL_TEXT = st.text(alphabet=st.sampled_from(list("공영일이삼사오육칠팔구하나둘셋 0123456789-.ㅡ·✨가")), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(NUMERAL_TEXT)
+@example("2024-01-15 구매 010 1234 5678")
+@example("공1공-1234-5678")
+def test_numeral_runs_change_nothing_when_every_chain_is_digits(text):
+    """The Hangul-numeral step is skipped when no chain of numeral characters holds a Hangul
+    one: on such texts its rewrite would change nothing."""
+    from bunjang_lab.fraud.normalise import _NUMERAL_CHAIN, _NUMERAL_RUN, _numerals
+
+    if all(chain.isascii() for chain in _NUMERAL_CHAIN.findall(text)):
+        assert _NUMERAL_RUN.sub(lambda m: _numerals(m) or m.group(), text) == text
+
+
+HINT_TEXT = st.text(alphabet=st.sampled_from(list("카톡ㅋㅌㅏ텔레그램 .,[]()닷점hxpdotcom계좌번호입금a1")), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(HINT_TEXT)
+def test_grouped_alternations_match_like_one_branch_per_alternative(text):
+    """Grouping an alternation's branches by first letter finds the same matches."""
+    import re
+
+    from bunjang_lab.fraud import normalise as n
+
+    for grouped, branches in ((n._DEFANG_HINT, n._DEFANG_HINTS),
+                              (n._SPLIT_WORD, [n._TYPED_SEP.join(word) for word in n._SPLIT_WORDS])):
+        plain = re.compile("|".join(branches))
+        assert [m.span() for m in grouped.finditer(text)] == [m.span() for m in plain.finditer(text)]

@@ -50,11 +50,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import product
 from typing import Callable, Iterable
 
-from bunjang_lab.fraud.patterns import TLDS, grouped_by_first_letter, lazy, literal_first_grouped
+from bunjang_lab.fraud.patterns import TLDS, LazyPattern, grouped_by_first_letter, lazy, literal_first_grouped
 from bunjang_lab.text.hangul import compose
 
 # Symbols, emoji and punctuation outside ASCII (after folding): noise when inside a word.
@@ -292,14 +292,16 @@ class Normalised:
     """Normalised text and, per character, the span of the original it came from.
 
     The map is built only when asked for (:meth:`span`): most texts fire no rule and
-    never need it, so :func:`normalise` first runs without tracking positions.
+    never need it, so :func:`normalise` first runs without tracking positions, and keeps
+    the steps that changed the text to replay them with positions.
     """
 
-    __slots__ = ("original", "text", "_starts", "_ends", "_tracked", "_ascii_checks")
+    __slots__ = ("original", "text", "_steps", "_starts", "_ends", "_tracked", "_ascii_checks")
 
-    def __init__(self, original: str, text: str):
+    def __init__(self, original: str, text: str, steps: list[Callable[[_Builder], None]]):
         self.original = original
         self.text = text
+        self._steps = steps
         self._tracked = False
         self._ascii_checks = 0
         self._starts: list[int] | None = None
@@ -310,7 +312,9 @@ class Normalised:
             self._tracked = True
             if self.text == self.original.lower() and len(self.text) == len(self.original):
                 return  # nothing but case changed (most honest texts): positions are the same
-            builder = _run(self.original, _Builder(self.original, track=True))
+            builder = _Builder(self.original, track=True)
+            for step in self._steps:
+                step(builder)
             self._starts, self._ends = builder.starts, builder.ends
 
     def span(self, start: int, end: int) -> tuple[int, int]:
@@ -347,13 +351,16 @@ class Normalised:
 
 
 class _Builder:
-    """Text being rewritten; with ``track``, also the original span of each character."""
+    """Text being rewritten; with ``track``, also the original span of each character.
+    Without, ``steps`` collects the steps that changed the text (each a function of a
+    builder): replayed in order on a tracking builder, they give the same text, with its map."""
 
     def __init__(self, text: str, track: bool = False):
         self.text = text
         self.track = track
         self.starts: list[int] | None = None
         self.ends: list[int] | None = None
+        self.steps: list[Callable[[_Builder], None]] = []
 
     def _positions(self) -> tuple[list[int], list[int]]:
         if self.starts is None:
@@ -364,7 +371,10 @@ class _Builder:
     def rewrite(self, pattern: re.Pattern, replace: Callable[[re.Match], str | None]) -> None:
         """Replace every match of ``pattern`` by ``replace(match)`` (None keeps it)."""
         if not self.track:
-            self.text = pattern.sub(lambda m: _keep_if_none(replace(m), m), self.text)
+            text = pattern.sub(lambda m: _keep_if_none(replace(m), m), self.text)
+            if text != self.text:
+                self.text = text
+                self.steps.append(partial(_Builder.rewrite, pattern=pattern, replace=replace))
             return
         self.splice((*match.span(), replace(match)) for match in pattern.finditer(self.text))
 
@@ -524,7 +534,8 @@ def _hangul_mail(match: re.Match) -> str | None:
 
 def normalise(text: str) -> Normalised:
     """Clean ``text`` for the rules, keeping a map back to the original characters."""
-    return Normalised(text, _run(text, _Builder(text)).text)
+    builder = _run(text, _Builder(text))
+    return Normalised(text, builder.text, builder.steps)
 
 
 def _leet_name(match: re.Match) -> str | None:
@@ -537,6 +548,27 @@ def _compose_jamo(builder: _Builder, ascii_only: bool) -> None:
         builder.rewrite(_JAMO_SYLLABLE, _compose)
 
 
+def _lower(builder: _Builder) -> None:
+    """Lower case (what is left is ASCII, Hangul and jamo: lengths stay, and positions)."""
+    text = builder.text.lower()
+    if text != builder.text:
+        builder.text = text
+        if not builder.track:
+            builder.steps.append(_lower)
+
+
+def _join_spaced_runs(builder: _Builder, spaced: re.Pattern | LazyPattern) -> None:
+    if not builder.track:
+        text = builder.text
+        builder.rewrite(spaced, _join_spaced)
+        if builder.text != text:  # replayed as below, not as a rewrite
+            builder.steps[-1] = partial(_join_spaced_runs, spaced=spaced)
+        return
+    text = builder.text  # delete the separators only, so each joined character keeps its own position
+    builder.splice((*sep.span(), "") for run in spaced.finditer(text) if _join_spaced(run) is not None
+                   for sep in _SEP_CHAR.finditer(text, *run.span()))
+
+
 def _run(text: str, builder: _Builder) -> _Builder:
     """The normalisation steps, in order, on ``builder``."""
     # Each step first checks cheaply whether it can apply: most texts need few of them.
@@ -546,7 +578,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
     folded = [_fold(ch) for ch in unusual]
     if folded != list(unusual):
         builder.rewrite(_UNUSUAL, lambda m: _fold(m.group()))
-    builder.text = builder.text.lower()  # what is left is ASCII, Hangul and jamo: lengths stay
+    _lower(builder)
     ascii_only = builder.text.isascii()
     checked = builder.text
     plain = _REWRITE_HINT.search(checked) is None
@@ -564,13 +596,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_JUNK_BEFORE_WORD, _junk_inside_word)
     if "." in builder.text and _LEET_TLD.search(builder.text):
         builder.rewrite(_LEET_TLD, lambda m: "." + _LEET_TLDS[m.group()[1:]])
-    spaced = _SPACED if junk_possible else _SPACED_PLAIN
-    if builder.track:  # delete the separators only, so each joined character keeps its own position
-        text = builder.text
-        builder.splice((*sep.span(), "") for run in spaced.finditer(text) if _join_spaced(run) is not None
-                       for sep in _SEP_CHAR.finditer(text, *run.span()))
-    else:
-        builder.rewrite(spaced, _join_spaced)
+    _join_spaced_runs(builder, _SPACED if junk_possible else _SPACED_PLAIN)
     if builder.text != checked:
         checked = builder.text
         plain = _REWRITE_HINT.search(checked) is None
