@@ -365,9 +365,21 @@ _OTHER_MESSENGER_CONTACT = words_then(OTHER_MESSENGER_WORDS, rf"{_GAP}{{0,8}}?{_
 # English puts the request first ("text me on Signal"): "signal" alone is a phone's signal.
 _ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
                        r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo)(?![a-z])")
-# (or the ID first: "gomdori_88 ◀ 친추ㄱㄱ", "ab1234 로 친구추가")
-_FRIEND_ID = (rf"(?:{'|'.join(FRIEND_WORDS)})[^0-9a-z가-힣]{{0,3}}({HANDLE})|"
-              rf"({HANDLE})[^0-9a-z가-힣]{{0,3}}(?:으로|로)? ?(?:친추|친구 ?추가)")
+_FRIEND_ID = rf"(?:{'|'.join(FRIEND_WORDS)})[^0-9a-z가-힣]{{0,3}}({HANDLE})"
+# ... or the ID first ("gomdori_88 ◀ 친추ㄱㄱ", "ab1234 로 친구추가"): found back from the request, since
+# an expression starting with a handle would be tried at every place of the text.
+_ADD_FRIEND = lazy("친추|친구 ?추가")
+_HANDLE_BEFORE_REQUEST = lazy(rf"({HANDLE})[^0-9a-z가-힣]{{0,3}}(?:으로|로)? ?$")
+
+
+def _handle_before_friend_request(message: _Message) -> Iterator[Span]:
+    if not message.has_latin:
+        return
+    text = message.text
+    for request in _ADD_FRIEND.finditer(text):
+        found = _HANDLE_BEFORE_REQUEST.search(text, max(0, request.start() - 26), request.start())
+        if found is not None and plausible_handle(text, *found.span(1)):
+            yield found.start(), request.end()
 # A handle right after a messenger without a rule of its own ("스카이프 live:.cid.4f2a", "시그널 haru_22").
 _OTHER_MESSENGER_ID = words_then(OTHER_MESSENGER_WORDS, rf"{_ID_GAP}{{0,12}}?({HANDLE})")
 # An ID given by reference: the same as the writer's name here ("아이디는 제 닉네임이랑 같아요",
@@ -544,7 +556,8 @@ _RULE_LIST = [
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7,
          "an ID to add as a friend, no messenger named; or a messenger without a rule of its own (Signal, Discord…)",
          either(handle_after(_FRIEND_ID, ("친추", "친구", "아이디", "아디", "아뒤", "계정", "id", "인스타", "insta", "디엠", "dm",
-                                          "페북", "facebook", "디스코드", "디코", "discord"), reach=26),
+                                          "페북", "facebook", "디스코드", "디코", "discord")),
+                Detector(_handle_before_friend_request, frozenset({"친추", "친구"})),
                 handle_after(_OTHER_MESSENGER_ID, _OTHER_MESSENGER_TRIGGERS),
                 Detector(_at_handle, frozenset({"@"})),
                 first_match(r"discord\.(?:gg|com/invite)/|band\.us/", ("discord", "band.us")),
