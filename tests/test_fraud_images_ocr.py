@@ -210,3 +210,6 @@ def test_small_letters_on_a_small_photo_are_found_at_twice_its_size(monkeypatch)
     assert spy.shapes == [(1, 3, 256, 384), (1, 3, 544, 800)]  # 12 px letters: nothing at its own size
     assert abs(quad.min(axis=0)[0] - 40) < 10 and abs(quad.min(axis=0)[1] - 120) < 10  # in the picture's pixels
     assert fires(ocr.Reader(engine=ocr.make_engine("ppocr+tesseract")).read(img).text)
+    spy.shapes.clear()
+    assert ppocr.PpOcr().detect(np.asarray(Image.fromarray(skimage.data.astronaut()).resize((176, 176)))) == []
+    assert spy.shapes == [(1, 3, 192, 192)]  # a thumbnail is not looked at twice

@@ -69,6 +69,10 @@ RECOGNISER_BATCH = 6
 #: tops of Hangul syllables, which tesseract then misreads): Hangul words read on 28
 #: rendered busy-photo lines, 0.55 at 1.6, 0.67 at 2.0, 0.54 at 2.4.
 UNCLIP = 2.0
+#: Longest sides of the pictures read again at twice their size when no line is found:
+#: up to half :data:`DETECT_SIDE`, and not thumbnails (the sample's 176 px pictures cost
+#: 25 ms CPU each to read without text, 90 ms with a second look at 352 px).
+UPSCALED_SIDES = (DETECT_SIDE // 4, DETECT_SIDE // 2)
 #: A region found only in a small picture read at twice its size is a line when it is at
 #: least this many times wider than high (a contact detail is several characters long).
 UPSCALED_LINE_WIDTH = 2.0
@@ -123,14 +127,14 @@ class PpOcr:
         """The detector's text regions of ``rgb``, each a 4×2 float32 quadrilateral
         (top left, top right, bottom right, bottom left) in the picture's pixels.
 
-        A picture of at most half :data:`DETECT_SIDE` a side in which none is found is read
-        again at twice its size, for letters under ~16 px, and its regions shaped like a
-        line (:data:`UPSCALED_LINE_WIDTH`) are kept: there the detector also takes fur and
-        the sample's flat drawings for text, in squarish regions (on 150 sample pictures
-        without text, 81 got one and none was twice as wide as high)."""
+        A picture of :data:`UPSCALED_SIDES` in which none is found is read again at twice
+        its size, for letters under ~16 px, and its regions shaped like a line
+        (:data:`UPSCALED_LINE_WIDTH`) are kept: there the detector also takes fur and flat
+        drawings for text, in squarish regions (on 150 sample pictures without text, 81
+        got one at twice their size and none was twice as wide as high)."""
         height, width = rgb.shape[:2]
         quads = self._detect_at(rgb, min(1.0, DETECT_SIDE / max(height, width)))
-        if not quads and 2 * max(height, width) <= DETECT_SIDE:
+        if not quads and UPSCALED_SIDES[0] < max(height, width) <= UPSCALED_SIDES[1]:
             quads = [q for q in self._detect_at(rgb, 2.0) if _side(q, 1) >= UPSCALED_LINE_WIDTH * _side(q, 3)]
         return quads
 
