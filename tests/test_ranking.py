@@ -504,6 +504,7 @@ def test_evaluate_cli_prints_the_issue_json(lake):
     out = json.loads(result.stdout)
     assert {"protocol", "users", "targets", "production", "results", "versus"} <= set(out)
     assert out["protocol"] == "next-item" and out["users"] > 0 and out["production"] == "fm-hybrid"
+    assert set(out["production_fit"]) in ({"ranking_requests", "rows", "best_epoch"}, {"blend"})  # what the ranker learned
     models = {"random", "popularity", "popularity-segment", "recently-viewed", "fresh-preferred", "item-knn", "als", "bpr",
               "sknn", "v-sknn", "sequential-rules", "ease", "rp3beta", "fm-id-only", "fm", "fm-hybrid"}
     assert set(out["results"]) == models and set(out["versus"]) == models - {"fm-hybrid"}

@@ -85,6 +85,8 @@ def format_table(result: dict) -> str:
                                     result[view]["results"])
     for name, record in result.get("tuning", {}).items():
         lines.append(f"tuned {name}: chose {record['chosen']} of {len(record['tried'])} settings tried")
+    if result.get("production_fit"):
+        lines.append(f"{production} fitted: {result['production_fit']}")
     products = result.get("products")
     if products:
         for product in ("home", "related"):

@@ -78,7 +78,8 @@ def evaluate_models(split: Split, models: list[Recommender], production: str | N
 
     Returns ``{"results": {model: metrics}, "versus": {model: {metric: {"diff", "low", "high"}}},
     "targets": {"all", "repeat", "new"}, "repeat"/"new"/"cold": {"requests", "results"},
-    "fit_seconds": {model: s}}``. ``production`` defaults to the last model; ``versus`` holds
+    "fit_seconds": {model: s}, "production_fit": what the production model reports of its fit
+    (``info_``: e.g. the hybrid's blend weights)}``. ``production`` defaults to the last model; ``versus`` holds
     ``production - model`` with a paired bootstrap interval over requests (``resamples``)."""
     production = production or models[-1].name
     cold = np.isin(split.candidates, split.cold_items)
@@ -87,10 +88,13 @@ def evaluate_models(split: Split, models: list[Recommender], production: str | N
     per_request: dict = {}
     results: dict = {view: {} for view in views}
     fit_seconds: dict = {}
+    production_fit = None
     for model in models:
         started = time.perf_counter()
         model.fit(split)
         fit_seconds[model.name] = round(time.perf_counter() - started, 2)
+        if model.name == production:
+            production_fit = getattr(model, "info_", None)
         ranks, top = rank_requests(split, model, block_size, seed)
         for view, keep in views.items():
             chosen = [r[keep(cols, rep)] for r, cols, rep in zip(ranks, split.targets, split.repeat)]
@@ -112,6 +116,8 @@ def evaluate_models(split: Split, models: list[Recommender], production: str | N
                  for view, keep in views.items()}
     out = {"production": production, "results": results["all"], "versus": versus, "targets": n_targets["all"],
            "fit_seconds": fit_seconds}
+    if production_fit is not None:
+        out["production_fit"] = production_fit
     for view in ("repeat", "new", "cold"):
         requests = int(sum(1 for cols, rep in zip(split.targets, split.repeat) if views[view](cols, rep).any()))
         if requests:
