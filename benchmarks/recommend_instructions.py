@@ -13,12 +13,15 @@ prefix: the service's own instructions, the server's are not counted), with serv
 30 campaigns (``ads``) and a published calibration (``calibrated``: pCTR from the FM vectors
 per viewer). ``run`` answers 400 recommend questions (200 users in turn) to warm the memory
 layer and the held auction, then ``n`` more: (Ir at n − Ir at 0) / n is the instructions of
-one answer.
+one answer. ``count`` answers the same questions and prints, per answer after the warm-up,
+the backend round trips (Redis) and the Python function calls (cProfile's count): figures
+no machine load changes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -59,6 +62,39 @@ def run(url: str, answers: int) -> None:
     service.cache.close()
 
 
+def count(url: str, answers: int) -> dict:
+    import cProfile
+    import pstats
+
+    from bunjang_lab.serving.service import Service, Settings
+
+    service = Service(Settings(cache_url=url, rules_only=True, access_log=False))
+    service.cache.refresh()
+    recommend = service.recommend()
+    for k in range(WARM_UP):
+        recommend({"user_id": f"u{k % 200}", "k": "20"})
+    trips = 0
+    if service.cache.backend.remote:
+        from bunjang_lab.serving.redis_pool import PooledConnection
+
+        pipeline = PooledConnection.pipeline
+
+        def counted(conn, commands):
+            nonlocal trips
+            trips += 1
+            return pipeline(conn, commands)
+
+        PooledConnection.pipeline = counted
+    profile = cProfile.Profile()
+    profile.enable()
+    for k in range(WARM_UP, WARM_UP + answers):
+        recommend({"user_id": f"u{k % 200}", "k": "20"})
+    profile.disable()
+    service.cache.close()
+    calls = sum(stat[1] for stat in pstats.Stats(profile).stats.values())
+    return {"round_trips_per_answer": round(trips / answers, 3), "calls_per_answer": round(calls / answers, 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -68,11 +104,16 @@ def main() -> None:
     ran = sub.add_parser("run", help="warm up, then answer n recommend questions")
     ran.add_argument("folder", type=Path)
     ran.add_argument("answers", type=int)
-    for command in (made, ran):
+    counted = sub.add_parser("count", help="round trips and function calls per answer, after the warm-up")
+    counted.add_argument("folder", type=Path)
+    counted.add_argument("answers", type=int)
+    for command in (made, ran, counted):
         command.add_argument("--cache", help="the cache's URL (default: cache.sqlite in the folder)")
     args = ap.parse_args()
     if args.command == "build":
         build(args.folder, args.case, cache_url(args.folder, args.cache))
+    elif args.command == "count":
+        print(json.dumps(count(cache_url(args.folder, args.cache), args.answers)))
     else:
         run(cache_url(args.folder, args.cache), args.answers)
 

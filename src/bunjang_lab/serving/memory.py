@@ -185,9 +185,7 @@ class MemorySnapshot(Transaction):
         feed, self._feed = self._feed, None
         self.memo.hints.put(feed, "\0".join(keys_))
         fetched, self._fetched = self._fetched, {}
-        if any(key not in fetched for key in keys_):
-            return None
-        return [fetched[key] for key in keys_]
+        return self._found(fetched, keys_)
 
     def read_ahead(self, keys_: list[str], live_keys: list[str]) -> bool:
         """Reads ``keys_`` and ``live_keys`` in one round trip; when the first of ``keys_`` is a
