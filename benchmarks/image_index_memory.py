@@ -1,62 +1,184 @@
-"""Resident memory per picture of the image index ``fraud_scan`` and ``score image`` open.
+"""Resident memory per picture and query CPU of the image index ``fraud_scan`` and
+``score image`` open, for this tree's code and an older one, in the same run.
 
-    .venv/bin/python -m bunjang_lab images index data/sample --index /tmp/sample-index   # once
-    .venv/bin/python benchmarks/image_index_memory.py /tmp/sample-index
+    git archive <commit> src | tar -x -C /tmp/base          # the code to compare with
+    .venv/bin/python benchmarks/image_index_memory.py --pictures /tmp/sample.pkl \\
+        --hash data/sample --baseline-src /tmp/base/src [--synthetic 50000]
 
-Opens the :class:`~bunjang_lab.fraud.images.index.ImageIndex` in the folder, builds its
-hash tables (the first query does), then matches ``--queries`` of its own pictures with
-:func:`~bunjang_lab.fraud.images.matching.find_matches` (reading their candidates'
-thumbnails); prints the process's resident memory (RSS) per stored picture after opening
-and after matching, minus the RSS before (imports excluded), and the bytes of the arrays it
-holds per picture. Run it with ``PYTHONPATH=<an older src>`` for a same-machine baseline.
+``--hash FOLDER`` hashes a simulator output's pictures once (stored hashes and query views,
+as the batch path does) into the ``--pictures`` pickle; later runs reuse it. ``--synthetic
+N`` stores N pictures instead: the sample's pictures again and again, each copy with its
+hash rows and PDQ words moved by a few random bits (the same rows per picture as the sample,
+so the same table sizes; the thumbnails are the originals'). Each code builds its index in
+its own folder (timed), then a fresh process opens it, matches ``--queries`` sample pictures
+with :func:`~bunjang_lab.fraud.images.matching.find_matches` and reports the resident memory
+it gained (anonymous memory, and file pages mapped in) per stored picture after opening and
+after matching, and the CPU time of each match (``time.process_time``: the machine is
+shared). The two codes answer the same queries, so their CPU times are paired: the median
+difference gets a bootstrap 95% interval. Both codes must match alike (checked).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
-from bunjang_lab.fraud.images.hashing import hash_image
-from bunjang_lab.fraud.images.index import ImageIndex
-from bunjang_lab.fraud.images.loading import open_image
-from bunjang_lab.fraud.images.matching import find_matches
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def resident_bytes() -> int:
+def memory() -> dict:
+    """Resident anonymous memory and resident mapped file pages of this process, in bytes."""
+    values = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+        if line.startswith(("RssAnon:", "RssFile:")):
+            values[line.split(":")[0]] = int(line.split()[1]) * 1024
+    return {"anon": values["RssAnon"], "file": values["RssFile"]}
+
+
+def hash_sample(folder: Path, out: Path) -> None:
+    from bunjang_lab.fraud.images.scan import analyse
+
+    with open(folder / "labels" / "images.csv", newline="", encoding="utf-8") as handle:
+        labels = list(csv.DictReader(handle))
+    pictures = []
+    for r in labels:
+        analysed = analyse(str(folder / r["image"]), store=True, query=True)
+        if analysed.hashes is not None:
+            pictures.append({"image": r["image"], "listing": r["item_id"], "seller": r["seller_id"],
+                             "key": analysed.key, "hashes": analysed.hashes, "copy_of": r["copy_of"]})
+    out.write_bytes(pickle.dumps(pictures))
+
+
+def stored_pictures(pictures: list[dict], synthetic: int) -> list[dict]:
+    """The pictures to store: the sample's, or ``synthetic`` moved copies of them."""
+    if not synthetic:
+        return pictures
+    from dataclasses import replace
+
+    rng = np.random.default_rng(0)
+
+    def flips(shape) -> np.ndarray:
+        """Random masks with each bit set with probability 1/16 (four bits on average)."""
+        words = [rng.integers(0, 2**64 - 1, shape, dtype=np.uint64, endpoint=True) for _ in range(4)]
+        return words[0] & words[1] & words[2] & words[3]
+
+    def moved(pairs) -> tuple:
+        values = np.array(pairs, dtype=np.uint64).reshape(-1, 2)
+        return tuple(tuple(pair) for pair in (values ^ flips(values.shape)).tolist())
+
+    out = []
+    for number in range(synthetic):
+        p = pictures[number % len(pictures)]
+        h = p["hashes"]
+        pdq = np.array([q[:4] for q in h.pdq], dtype=np.uint64).reshape(-1, 4)
+        pdq = tuple((*words, q[4]) for words, q in zip((pdq ^ flips(pdq.shape)).tolist(), h.pdq))
+        full = moved([(h.phash, h.dhash)])[0]
+        hashes = replace(h, phash=full[0], dhash=full[1], crops=moved(h.crops), boxes=moved(h.boxes),
+                         deep=moved(h.deep), pdq=pdq, views=())
+        out.append({**p, "image": f"{number}/{p['image']}", "listing": f"s{number}", "key": f"{number}-{p['key']}",
+                    "hashes": hashes})
+    return out
+
+
+def build(index_path: str, pictures_file: str, synthetic: int) -> dict:
+    from bunjang_lab.fraud.images.index import ImageIndex
+
+    pictures = stored_pictures(pickle.loads(Path(pictures_file).read_bytes()), synthetic)
+    started = time.process_time()
+    index = ImageIndex(index_path)
+    for start in range(0, len(pictures), 2000):  # the batches of `images index`
+        index.add(pictures[start: start + 2000])
+    return {"build_cpu_s": time.process_time() - started, "pictures": len(index), "rows": index.rows}
+
+
+def measure(index_path: str, pictures_file: str, queries: int) -> dict:
+    from bunjang_lab.fraud.images.matching import find_matches
+
+    sample = pickle.loads(Path(pictures_file).read_bytes())
+    asked = [p for p in sample if p["copy_of"]][: queries // 2]
+    asked += [p for p in sample if not p["copy_of"]][: queries - len(asked)]
+    from bunjang_lab.fraud.images.index import ImageIndex
+
+    before = memory()
+    index = ImageIndex(index_path)
+    find_matches(index, asked[0]["hashes"])  # tables built (in memory) or mapped (on disk)
+    opened = memory()
+    cpu, answers = [], []
+    for p in asked:
+        started = time.process_time()
+        found = find_matches(index, p["hashes"])
+        cpu.append(time.process_time() - started)
+        answers.append([(m["image"], m["distance"], m["similarity"], m["strong"]) for m in found])
+    matched = memory()
+    n = len(index)
+    return {"pictures": n, "opened_anon_B": (opened["anon"] - before["anon"]) / n,
+            "opened_file_B": (opened["file"] - before["file"]) / n,
+            "matched_anon_B": (matched["anon"] - before["anon"]) / n, "matched_file_B": (matched["file"] - before["file"]) / n,
+            "cpu_ms": [c * 1e3 for c in cpu], "answers": answers}
+
+
+def run(src: Path, *args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run([sys.executable, __file__, "--worker", *args], env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def paired_interval(a: np.ndarray, b: np.ndarray, rounds: int = 2000) -> tuple[float, float, float]:
+    """Median of ``b - a`` and its bootstrap 95% interval (queries resampled)."""
+    rng = np.random.default_rng(1)
+    differences = b - a
+    medians = [np.median(differences[rng.integers(0, len(differences), len(differences))]) for _ in range(rounds)]
+    return float(np.median(differences)), *np.percentile(medians, [2.5, 97.5]).tolist()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("index", help="an image index folder")
-    parser.add_argument("--queries", type=int, default=20, help="stored pictures matched against the index")
+    parser.add_argument("--pictures", required=True, help="pickle of hashed sample pictures (written by --hash)")
+    parser.add_argument("--hash", help="a simulator output whose pictures to hash into --pictures first")
+    parser.add_argument("--baseline-src", help="the src folder of the code to compare with")
+    parser.add_argument("--synthetic", type=int, default=0, help="store this many moved copies instead")
+    parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    queries = []  # hashed before measuring: the queries' own memory is not the index's
-    index_path = Path(args.index)
-    names = json.loads(next(index_path.glob("seg-*.pictures.json")).read_text(encoding="utf-8"))["image"]
-    for image in names[: args.queries]:
-        queries.append(hash_image(open_image(Path(image).read_bytes())))
-    before = resident_bytes()
-    index = ImageIndex(index_path)
-    index.phash.query(0, 0), index.dhash.query(0, 0), index.pdq.query([0, 0, 0, 0], 0)  # builds the tables
-    opened = resident_bytes()
-    for hashes in queries:
-        find_matches(index, hashes)
-    matched = resident_bytes()
-    n = len(index)
-    thumbnails = index.thumbnails
-    in_memory = thumbnails.nbytes if isinstance(thumbnails, np.ndarray) else 0
-    print(f"pictures {n:,}, hash rows {index.rows:,}, thumbnails {len(thumbnails):,} "
-          f"({'in memory' if in_memory else 'on disk, mapped'})")
-    print(f"resident per picture: {(opened - before) / n:,.0f} B opened with its tables, "
-          f"{(matched - before) / n:,.0f} B after matching {len(queries)} pictures; thumbnails in memory "
-          f"{in_memory / n:,.0f} B")
+    if args.worker:
+        step, *rest = args.worker
+        result = build(rest[0], args.pictures, args.synthetic) if step == "build" else measure(rest[0], args.pictures, args.queries)
+        print(json.dumps(result))
+        return
+    if args.hash:
+        hash_sample(Path(args.hash), Path(args.pictures))
+    codes = {"this tree": SRC, **({"baseline": Path(args.baseline_src)} if args.baseline_src else {})}
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, src in codes.items():
+            folder = str(Path(scratch) / name.replace(" ", "-"))
+            built = run(src, "--pictures", args.pictures, "--synthetic", str(args.synthetic), "--worker", "build", folder)
+            measured = run(src, "--pictures", args.pictures, "--queries", str(args.queries), "--worker", "measure", folder)
+            disk = sum(f.stat().st_size for f in Path(folder).iterdir())
+            results[name] = {**built, **measured, "disk_B": disk / built["pictures"]}
+    for name, r in results.items():
+        cpu = np.array(r["cpu_ms"])
+        print(f"{name}: {r['pictures']:,} pictures, {r['rows']:,} hash rows, build {r['build_cpu_s']:.1f} CPU s, "
+              f"{r['disk_B']:,.0f} B/picture on disk")
+        print(f"  resident per picture: opened {r['opened_anon_B']:,.0f} B anonymous + {r['opened_file_B']:,.0f} B "
+              f"of mapped files; after {len(cpu)} matches {r['matched_anon_B']:,.0f} + {r['matched_file_B']:,.0f} B")
+        print(f"  find_matches CPU: p50 {np.percentile(cpu, 50):.1f} ms, p99 {np.percentile(cpu, 99):.1f} ms, "
+              f"mean {cpu.mean():.1f} ms")
+    if len(results) == 2:
+        now, base = results["this tree"], results["baseline"]
+        print(f"same answers: {now['answers'] == base['answers']}")
+        median, low, high = paired_interval(np.array(base["cpu_ms"]), np.array(now["cpu_ms"]))
+        print(f"find_matches CPU, this tree minus baseline: median {median:+.2f} ms [{low:+.2f}, {high:+.2f}]")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bunjang_lab.fraud.images.hashing import ImageHashes
-from bunjang_lab.fraud.images.index import SEGMENT_FILES, ImageIndex, LinearScan, MultiIndexHashing, RangeIndex, WideRangeIndex
+from bunjang_lab.fraud.images.index import SEGMENT_FILES, ImageIndex, LinearScan, RangeIndex, SortedBucketIndex, WideRangeIndex
 
-IMPLEMENTATIONS = [LinearScan, lambda: MultiIndexHashing(5), lambda: MultiIndexHashing(4), lambda: MultiIndexHashing(9)]
+IMPLEMENTATIONS = [LinearScan, lambda: SortedBucketIndex(5), lambda: SortedBucketIndex(4), lambda: SortedBucketIndex(9)]
 
 
 def reference(hashes: np.ndarray, q: int, r: int) -> list[int]:
@@ -61,9 +61,9 @@ def test_incremental_adds_are_found_before_and_after_a_rebuild(make):
 
 @given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=60), st.integers(0, 2**64 - 1), st.integers(0, 20))
 @settings(max_examples=60, deadline=None)
-def test_multi_index_hashing_never_misses(values, q, r):
+def test_sorted_buckets_of_five_chunks_never_miss(values, q, r):
     hashes = np.array(values, dtype=np.uint64)
-    rows = MultiIndexHashing().add(hashes[: len(hashes) // 2]).add(hashes[len(hashes) // 2:]).query(q, r)[0]
+    rows = SortedBucketIndex(5).add(hashes[: len(hashes) // 2]).add(hashes[len(hashes) // 2:]).query(q, r)[0]
     assert rows.tolist() == reference(hashes, q, r)
 
 
@@ -114,7 +114,7 @@ def test_a_reader_sees_other_writers_after_reload_and_compaction(tmp_path):
     writer.add([picture(2)])
     assert len(reader) == 0 and len(reader.reload()) == 2
     writer.compact()
-    assert len(list(tmp_path.glob("seg-*"))) == len(SEGMENT_FILES)  # one segment: pictures, hashes, thumbnails, PDQ
+    assert len(list(tmp_path.glob("seg-*"))) == len(SEGMENT_FILES)  # one segment: pictures, rows, thumbnails, PDQ, tables
     writer.add([picture(3)])
     assert [reader.reload().picture(i)["key"] for i in range(3)] == ["key1", "key2", "key3"]
 

@@ -1,19 +1,25 @@
-"""The image index at scale: the sorted-bucket range search is exact, the sharded index
-keeps only hashes resident, verifies with its memory-mapped thumbnails, splits across
-workers, survives crashes between its two writes and concurrent writers."""
+"""The image index at scale: the sorted-bucket range search is exact, and the production
+index (its rows, sorted tables and thumbnails memory-mapped from segments merged into
+shards) matches exactly as the rows held in memory and scanned in full do, on the sample's
+pictures, split across workers, and while a writer merges the segments a reader holds."""
 
 from __future__ import annotations
 
-import json
-import multiprocessing
+import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from bunjang_lab.errors import InvalidInput
-from bunjang_lab.fraud.images.sharded import MANIFEST, ShardedImageIndex, SortedBucketIndex
+from bunjang_lab.fraud.images.hashing import ImageHashes, hash_image
+from bunjang_lab.fraud.images.index import SEGMENT_FILES, ImageIndex, LinearScan, SortedBucketIndex
+from bunjang_lab.fraud.images.loading import open_image
+from bunjang_lab.fraud.images.matching import find_matches
 from bunjang_lab.fraud.images.verify import SIDE
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 
 def within(hashes: np.ndarray, q: int, r: int) -> list[int]:
@@ -29,20 +35,18 @@ def near_copies(rng, n: int, flips: int = 6) -> np.ndarray:
     return copies
 
 
-def smooth_thumbnails(rng, n: int) -> np.ndarray:
-    """Pictures with structure (8x8 blocks of colour), as the verification expects."""
-    return np.repeat(np.repeat(rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8), SIDE // 8, 1), SIDE // 8, 2)
-
-
-@pytest.mark.parametrize("chunks, r", [(2, 0), (2, 3), (2, 8), *((c, r) for c in (3, 4) for r in (0, 3, 8, 11, 16))])
-def test_sorted_buckets_answer_like_a_full_scan(chunks, r):
+@pytest.mark.parametrize("chunks, r", [(2, 0), (2, 3), (2, 8), *((c, r) for c in (3, 4, 5) for r in (0, 3, 8, 11, 14, 16))])
+def test_sorted_buckets_answer_like_a_full_scan_in_memory_and_from_their_tables(chunks, r):
     rng = np.random.default_rng(r)
     hashes = near_copies(rng, 6000)
     index = SortedBucketIndex(chunks).add(hashes)
+    stored = SortedBucketIndex.of_tables(hashes, *index.tables(), n_substrings=chunks)
+    assert len(stored._directory) == SortedBucketIndex.directory_size(len(hashes), chunks)
     for q in [*hashes[rng.integers(0, len(hashes), 15)].tolist(), 0, 2**64 - 1]:
-        rows, distances = index.query(q, r)
-        assert rows.tolist() == within(hashes, q, r)
-        assert distances.tolist() == np.bitwise_count(hashes[rows] ^ np.uint64(q)).tolist()
+        for searched in (index, stored):
+            rows, distances = searched.query(q, r)
+            assert rows.tolist() == within(hashes, q, r)
+            assert distances.tolist() == np.bitwise_count(hashes[rows] ^ np.uint64(q)).tolist()
 
 
 @given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=60), st.integers(0, 2**64 - 1), st.integers(0, 20))
@@ -65,103 +69,151 @@ def test_sorted_buckets_find_incremental_adds_before_and_after_sorting():
     assert len(index) == len(hashes) and SortedBucketIndex().query(5, 3)[0].size == 0
 
 
-def test_only_the_hashes_are_resident_about_45_bytes_a_picture(tmp_path):
-    rng = np.random.default_rng(2)
-    index = ShardedImageIndex(tmp_path, shard_size=5000)
-    index.add(rng.integers(0, 2**63, 10_000, dtype=np.uint64), smooth_thumbnails(rng, 10_000))
-    index.query(0, 8)  # sorts the tables
-    assert index.shard_count == 2 and len(index) == 10_000
-    # the hash, per chunk its rotated copy and row (12 B) and a directory entry per 4 to 8 hashes
-    assert 10_000 * (8 + 3 * 12) < index.nbytes <= 10_000 * (8 + 3 * 13)
+# --- the production index against its rows held in memory -----------------------------
 
 
-@pytest.fixture
-def stored(tmp_path):
-    """An index of 50 pictures in shards of 16, and where its near copies come from."""
-    rng = np.random.default_rng(3)
-    hashes, thumbs = rng.integers(0, 2**64 - 1, 50, dtype=np.uint64, endpoint=True), smooth_thumbnails(rng, 50)
-    index = ShardedImageIndex(tmp_path / "ix", shard_size=16)
-    for start in range(0, 50, 7):  # adds that cross shard boundaries
-        assert index.add(hashes[start: start + 7], thumbs[start: start + 7]).tolist() == list(range(start, min(start + 7, 50)))
-    return index, hashes, thumbs
+class WideScan:
+    """PDQ's four words scanned in full."""
+
+    def __init__(self, hashes: np.ndarray):
+        self.hashes = hashes
+
+    def query(self, q, r):
+        distances = np.bitwise_count(self.hashes ^ np.asarray(q, dtype=np.uint64)).sum(axis=1).astype(np.int64)
+        return np.flatnonzero(distances <= r), distances[distances <= r]
 
 
-def test_near_copies_are_found_and_verified_across_shards(stored):
-    index, hashes, thumbs = stored
-    reopened = ShardedImageIndex(index.path)
-    assert reopened.shard_count == 4 and len(reopened) == 50 and reopened.shard_size == 16
-    rng = np.random.default_rng(4)
-    for number in (0, 15, 16, 33, 49):
-        copy = np.clip(thumbs[number].astype(int) + rng.integers(-10, 11, thumbs[number].shape), 0, 255).astype(np.uint8)
-        query = int(hashes[number]) ^ 0b1000_0001_0000_0001  # three bits off
-        found = reopened.find(query, copy)
-        assert [(n, d) for n, d, _ in found] == [(number, 3)] and found[0][2] > 0.95
-        np.testing.assert_array_equal(reopened.thumbnails([number])[0], thumbs[number])
+class InMemoryIndex:
+    """The reference: every row, thumbnail and PDQ hash of the pictures in memory, searched by
+    full scans (what the index held in memory before its rows went to mapped shards)."""
+
+    def __init__(self, pictures: list[dict]):
+        self._pictures = pictures
+        rows, thumbs, pdqs, row_of_thumb = [], [], [], []
+        for number, p in enumerate(pictures):
+            hashes, first_thumb = p["hashes"], len(thumbs)
+            for variant, ((ph, dh), thumb, cut) in enumerate(zip(hashes.stored_variants(), hashes.variant_thumbnails(),
+                                                                 hashes.variant_cuts())):
+                if not any(cut) and first_thumb + thumb == len(row_of_thumb):  # the first uncut row shows it
+                    row_of_thumb.append(len(rows))
+                rows.append((number, first_thumb + thumb, cut, ph, dh))
+            thumbs += [hashes.thumbnail, *hashes.box_thumbnails]
+            pdqs += list(hashes.pdq) + [(0, 0, 0, 0, 0)] * (len(thumbs) - first_thumb - len(hashes.pdq))
+        self.picture_of_row = np.array([r[0] for r in rows])
+        self.thumb_of_row = np.array([r[1] for r in rows])
+        self.cut_of_row = np.array([r[2] for r in rows], dtype=np.float32)
+        self.phash = LinearScan().add([r[3] for r in rows])
+        self.dhash = LinearScan().add([r[4] for r in rows])
+        self.thumbnails = np.stack(thumbs)
+        self.pdq = WideScan(np.array([p[:4] for p in pdqs], dtype=np.uint64))
+        self.pdq_quality = np.array([p[4] for p in pdqs], dtype=np.uint8)
+        self.row_of_thumb = np.array(row_of_thumb)
+
+    def picture(self, number: int) -> dict:
+        return {c: self._pictures[number][c] for c in ("image", "listing", "seller", "key")}
 
 
-def test_a_close_hash_of_another_picture_is_not_verified(stored):
-    index, hashes, thumbs = stored
-    assert index.query(int(hashes[20]), 0)[0].tolist() == [20]
-    assert index.find(int(hashes[20]), thumbs[21]) == []  # the hash agrees, the picture does not
+@pytest.fixture(scope="module")
+def sample_pictures() -> list[dict]:
+    """The sample's stolen copies, their originals and other pictures of the same listings,
+    hashed as the batch path does (stored hashes and query views)."""
+    with open(SAMPLE / "labels" / "images.csv", newline="", encoding="utf-8") as handle:
+        labels = list(csv.DictReader(handle))
+    copies = [r for r in labels if r["copy_of"]][:30]
+    wanted = {r["image"] for r in copies} | {r["copy_of"] for r in copies} | {r["image"] for r in labels[:40]}
+    pictures = []
+    for r in sorted((r for r in labels if r["image"] in wanted), key=lambda r: r["image"]):
+        data = (SAMPLE / r["image"]).read_bytes()
+        pictures.append({"image": r["image"], "listing": r["item_id"], "seller": r["seller_id"], "key": r["image"],
+                         "hashes": hash_image(open_image(data), with_views=True)})
+    return pictures
 
 
-def test_workers_holding_some_shards_answer_together_as_the_whole(stored):
-    index, hashes, thumbs = stored
-    workers = [ShardedImageIndex(index.path, shards=[0, 2]), ShardedImageIndex(index.path, shards=[1, 3])]
-    assert [len(w) for w in workers] == [32, 18]
-    for number in (5, 20, 40):
-        parts = [w.find(int(hashes[number]), thumbs[number]) for w in workers]
-        assert sorted(parts[0] + parts[1]) == index.find(int(hashes[number]), thumbs[number])
+@pytest.fixture(scope="module")
+def sharded(sample_pictures, tmp_path_factory) -> ImageIndex:
+    """The sample pictures added in batches of 7 to an index of shards of 24 pictures."""
+    index = ImageIndex(tmp_path_factory.mktemp("sharded"), shard_size=24)
+    for start in range(0, len(sample_pictures), 7):
+        assert index.add(sample_pictures[start: start + 7]) == len(sample_pictures[start: start + 7])
+    return index
+
+
+def test_the_sharded_index_matches_the_sample_as_the_rows_in_memory_do(sample_pictures, sharded):
+    reference = InMemoryIndex(sample_pictures)
+    assert sharded.shard_count > 4 and len(sharded) == len(sample_pictures) and sharded.rows == len(reference.phash)
+    stolen = 0
+    for p in sample_pictures:
+        found = find_matches(sharded, p["hashes"])
+        assert found == find_matches(reference, p["hashes"]), p["image"]
+        stolen += any(m["listing"] != p["listing"] for m in found)
+    assert stolen >= 40  # the copies and their originals find each other
+
+
+def test_segments_merge_into_shards_of_bounded_size(sharded):
+    sizes = [len(ImageIndex(sharded.path, shards=[n])) for n in range(sharded.shard_count)]
+    assert all(size <= 24 for size in sizes) and sizes == sorted(sizes, reverse=True)  # merged while no larger
+    assert sum(sizes) == len(sharded)
+    segments = {p.name.split(".")[0] for p in sharded.path.glob("seg-*")}  # merged segments' files are deleted
+    assert len(segments) == sharded.shard_count and len(list(sharded.path.glob("seg-*"))) == len(segments) * len(SEGMENT_FILES)
+
+
+def test_workers_holding_some_shards_answer_together_as_the_whole(sample_pictures, sharded):
+    count = sharded.shard_count
+    workers = [ImageIndex(sharded.path, shards=range(0, count, 2)), ImageIndex(sharded.path, shards=range(1, count, 2))]
+    assert sum(len(w) for w in workers) == len(sharded)
+    for p in sample_pictures[::3]:
+        whole = find_matches(sharded, p["hashes"])
+        parts = [m for w in workers for m in find_matches(w, p["hashes"])]
+        key = (lambda m: m["position"])
+        assert sorted(parts, key=key) == sorted(whole, key=key)
+    held = workers[0].position(sample_pictures[0]["key"], sample_pictures[0]["listing"])
+    assert held == 0 and workers[1].position(sample_pictures[0]["key"], sample_pictures[0]["listing"]) is None
     with pytest.raises(InvalidInput, match="some shards"):
-        workers[0].add(hashes[:1], thumbs[:1])
-    with pytest.raises(InvalidInput, match="not held"):
-        workers[0].thumbnails([20])
+        workers[0].add(sample_pictures[:1])
+    with pytest.raises(IndexError):
+        workers[1].picture(0)
 
 
-def test_bytes_a_crash_left_past_the_manifest_are_ignored_then_overwritten(stored):
-    index, hashes, thumbs = stored
-    with open(index.path / "shard-00003.hashes", "ab") as handle:  # a crash between data and manifest
-        handle.write(np.uint64(7).tobytes() * 3)
-    with open(index.path / "shard-00003.thumbs", "ab") as handle:
-        handle.write(b"\xff" * 100)
-    assert len(ShardedImageIndex(index.path)) == 50
-    assert index.add(hashes[:1] ^ np.uint64(1), thumbs[:1]).tolist() == [50]
-    reopened = ShardedImageIndex(index.path)
-    assert reopened.query(int(hashes[0]), 1)[0].tolist() == [0, 50]
-    np.testing.assert_array_equal(reopened.thumbnails([50])[0], thumbs[0])
-    assert (index.path / "shard-00003.hashes").stat().st_size == 3 * 8
+def synthetic(n: int, start: int = 0, rows: int = 40) -> list[dict]:
+    """Pictures with ``rows`` hash rows and a thumbnail each, like the sample's."""
+    rng = np.random.default_rng(start)
+    out = []
+    for number in range(start, start + n):
+        base = int(rng.integers(0, 2**63))
+        crops = tuple((base ^ (1 << k), base ^ (3 << k)) for k in range(rows - 1))
+        thumb = np.repeat(np.repeat(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), SIDE // 8, 0), SIDE // 8, 1)
+        out.append({"image": f"p{number}.jpg", "listing": f"i{number}", "seller": "u", "key": f"k{number}",
+                    "hashes": ImageHashes(base, base ^ 0xFF, base ^ 1, base ^ 3, crops=crops, thumbnail=thumb,
+                                          pdq=((base, base, 0, 1, 90),))})
+    return out
 
 
-def test_a_bad_manifest_is_an_error(tmp_path):
-    (tmp_path / MANIFEST).write_text(json.dumps({"format": 99}))
-    with pytest.raises(InvalidInput, match="format 99"):
-        ShardedImageIndex(tmp_path)
-    (tmp_path / MANIFEST).write_text("{")
-    with pytest.raises(InvalidInput, match="not a sharded image index"):
-        ShardedImageIndex(tmp_path)
+def test_a_reader_keeps_answering_while_a_writer_merges_its_segments(tmp_path):
+    pictures = synthetic(6)
+    writer = ImageIndex(tmp_path)
+    writer.add(pictures[:2])
+    reader = ImageIndex(tmp_path)
+    held = set(tmp_path.glob("seg-*"))
+    writer.add(pictures[2:4])  # merges the reader's segment into a new one and deletes its files
+    assert not any(path.exists() for path in held)
+    assert [m["listing"] for m in find_matches(reader, pictures[1]["hashes"])] == ["i1"]
+    assert len(reader.reload()) == 4 and [m["position"] for m in find_matches(reader, pictures[3]["hashes"])] == [3]
 
 
-def _batches(seed: int):
-    rng = np.random.default_rng(seed)
-    return [(rng.integers(0, 2**63, 3, dtype=np.uint64), smooth_thumbnails(rng, 3)) for _ in range(4)]
+def test_only_the_pictures_metadata_is_held_in_memory(tmp_path):
+    """The rows, their sorted tables and the thumbnails stay in the segments' files."""
+    index = ImageIndex(tmp_path)
+    index.add(synthetic(3000))
+    anonymous_before = _anonymous_bytes()
+    reopened = ImageIndex(tmp_path)
+    for p in synthetic(20):
+        assert find_matches(reopened, p["hashes"])[0]["listing"] == p["listing"]
+    # 40 rows a picture: 2 x 40 x (8 + 5 x 12) B = 5.4 KB a picture if the tables were in memory
+    assert (_anonymous_bytes() - anonymous_before) / len(reopened) < 2500
 
 
-def _add_pictures(path, seed: int) -> None:
-    index = ShardedImageIndex(path, shard_size=10)
-    for hashes, thumbs in _batches(seed):
-        index.add(hashes, thumbs)
-
-
-def test_concurrent_writers_lose_nothing_and_a_reader_reloads(tmp_path):
-    reader = ShardedImageIndex(tmp_path, shard_size=10)
-    workers = [multiprocessing.get_context("spawn").Process(target=_add_pictures, args=(tmp_path, s)) for s in range(3)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert len(reader) == 0 and len(reader.reload()) == 36 and reader.shard_count == 4
-    written = [pair for seed in range(3) for hashes, thumbs in _batches(seed) for pair in zip(hashes.tolist(), thumbs)]
-    for phash, thumb in written:  # every picture once, with its own thumbnail
-        numbers = reader.query(phash, 0)[0]
-        assert len(numbers) == 1
-        np.testing.assert_array_equal(reader.thumbnails(numbers)[0], thumb)
+def _anonymous_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no RssAnon in /proc/self/status")

@@ -2,7 +2,7 @@
 
     images index DIR_OR_LAKE [--index PATH]   add the pictures of a folder, a simulator
                                               output or a lake's listings (progress bar)
-    images compact [--index PATH]             rewrite the index as one segment
+    images compact [--index PATH]             merge its segments into shards, delete stray files
     images stats [--index PATH]               size of the index
 
 Each prints one line for people, or one JSON object with ``--json``.
@@ -22,7 +22,7 @@ from bunjang_lab import paths
 from bunjang_lab.cli import UserError, parser
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
-BATCH = 2000  # pictures per index segment: bounds the work lost to an interruption
+BATCH = 2000  # pictures per add: bounds the work lost to an interruption
 
 
 def default_index() -> Path:
@@ -36,7 +36,7 @@ def run(argv: list[str]) -> int:
     add.add_argument("source", help="a folder of images, a simulator output folder (labels/images.csv) or a lake")
     add.add_argument("--index", default=None, help=f"index folder, relative to BUNJANG_HOME (default: {default_index()})")
     add.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only in a terminal anyway)")
-    for name, text in (("compact", "rewrite the index as a single segment"), ("stats", "print the index size")):
+    for name, text in (("compact", "merge the segments into shards, delete stray files"), ("stats", "print the index size")):
         sub.add_parser(name, help=text).add_argument("--index", default=None, help="index folder")
     for action in sub.choices.values():
         action.add_argument("--json", action="store_true", help="print the summary as one JSON object instead of a line")
@@ -53,10 +53,10 @@ def run(argv: list[str]) -> int:
     index = open_index(index_path, must_exist=True)
     if args.action == "compact":
         index.compact()
-    summary = {"index": str(index_path), "images": len(index), "hash_rows": index.rows}
+    summary = {"index": str(index_path), "images": len(index), "hash_rows": index.rows, "segments": index.shard_count}
     print(json.dumps(summary) if args.json else
           f"{'compacted ' if args.action == 'compact' else ''}index {summary['index']}: "
-          f"{summary['images']:,} pictures, {summary['hash_rows']:,} hash rows")
+          f"{summary['images']:,} pictures, {summary['hash_rows']:,} hash rows in {summary['segments']} segments")
     return 0
 
 

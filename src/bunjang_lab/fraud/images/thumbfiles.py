@@ -1,24 +1,18 @@
 """Verification thumbnails left on disk and read on demand, so an index of many pictures
 keeps only its hashes in memory (3 KB a thumbnail; a picture has one to several).
 
-:class:`MappedThumbnails` is one file of thumbnails stored back to back (a raw file of the
-sharded index, or the data of a ``.npy`` segment of the image index), memory-mapped and
-read only for a query's candidates; :class:`ThumbnailSegments` numbers the thumbnails of
-several such files one after the other and reads them like one array.
+:class:`MappedThumbnails` is one file of thumbnails stored back to back (the data of a
+``.npy`` segment of the image index), memory-mapped and read only for a query's
+candidates, by an array of numbers like the ``(n, SIDE, SIDE, 3)`` array it stands for.
 
 >>> import tempfile
 >>> from pathlib import Path
 >>> thumbs = np.arange(2 * THUMB_BYTES, dtype=np.uint64).astype(np.uint8).reshape(2, SIDE, SIDE, 3)
 >>> path = Path(tempfile.mkdtemp()) / "t.npy"
 >>> np.save(path, thumbs)
->>> segments = ThumbnailSegments()
->>> segments.append(MappedThumbnails.of_npy(path)); segments.append(MappedThumbnails.of_npy(path))
->>> len(segments), bool((segments[[3, 0]] == thumbs[[1, 0]]).all())
-(4, True)
->>> with open(path.with_name("both.npy"), "wb") as handle:
-...     segments.save(handle)
->>> np.load(path.with_name("both.npy")).shape == (4, SIDE, SIDE, 3)
-True
+>>> mapped = MappedThumbnails.of_npy(path)
+>>> len(mapped), bool((mapped[[1, 0]] == thumbs[[1, 0]]).all())
+(2, True)
 """
 
 from __future__ import annotations
@@ -38,7 +32,7 @@ FOLIO = 2 << 20
 
 class MappedThumbnails:
     """``count`` thumbnails (``SIDE x SIDE x 3`` uint8) back to back in the file at
-    ``path`` from byte ``offset`` on; mapped at the first read."""
+    ``path`` from byte ``offset`` on; mapped at the first read (or :meth:`mapped`)."""
 
     def __init__(self, path, count: int, offset: int = 0):
         self.path, self.count, self.offset = path, count, offset
@@ -60,8 +54,21 @@ class MappedThumbnails:
     def __len__(self) -> int:
         return self.count
 
+    def mapped(self) -> "MappedThumbnails":
+        """Map the file now (reads then work after the file is deleted); returns self."""
+        if self._array is None:
+            with open(self.path, "rb") as handle:
+                self._mapping = mmap.mmap(handle.fileno(), self.offset + self.count * THUMB_BYTES, prot=mmap.PROT_READ)
+            # no read-ahead: a fault on a file not in memory read up to 2 MB around the 3 KB
+            # wanted, and the CPU time of the faults was the tail of a query (docs/benchmarks.md)
+            self._mapping.madvise(mmap.MADV_RANDOM)
+            self._array = np.frombuffer(self._mapping, dtype=np.uint8, count=self.count * THUMB_BYTES,
+                                        offset=self.offset).reshape(self.count, *THUMB_SHAPE)
+        return self
+
     def copy_to(self, handle, chunk: int = 64 << 20) -> None:
-        """Write the thumbnails' bytes to ``handle``, ``chunk`` bytes at a time."""
+        """Write the thumbnails' bytes to ``handle``, ``chunk`` bytes at a time (read, not
+        mapped: a merge copies whole files, which would stay resident)."""
         with open(self.path, "rb") as source:
             source.seek(self.offset)
             left = self.count * THUMB_BYTES
@@ -72,20 +79,15 @@ class MappedThumbnails:
                 handle.write(data)
                 left -= len(data)
 
+    def __getitem__(self, numbers) -> np.ndarray:
+        return self.read(numbers)
+
     def read(self, numbers) -> np.ndarray:
         """The thumbnails ``numbers`` (within this file), copied out of the mapping."""
         numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
         if not len(numbers):
             return np.empty((0, *THUMB_SHAPE), dtype=np.uint8)
-        if self._array is None:
-            with open(self.path, "rb") as handle:
-                self._mapping = mmap.mmap(handle.fileno(), self.offset + self.count * THUMB_BYTES, prot=mmap.PROT_READ)
-            # no read-ahead: a fault on a file not in memory read up to 2 MB around the 3 KB
-            # wanted, and the CPU time of the faults was the tail of a query (docs/benchmarks.md)
-            self._mapping.madvise(mmap.MADV_RANDOM)
-            self._array = np.frombuffer(self._mapping, dtype=np.uint8, count=self.count * THUMB_BYTES,
-                                        offset=self.offset).reshape(self.count, *THUMB_SHAPE)
-        out = self._array[numbers]
+        out = self.mapped()._array[numbers]
         # Unmap what was read: the kernel maps a whole page-cache folio (up to 2 MB) per
         # fault, so 3,000 random thumbnails kept 780 MB resident (measured). Only the 2 MB
         # windows read: advising the whole mapping walks all its page tables (GBs at scale).
@@ -93,39 +95,3 @@ class MappedThumbnails:
             low, high = start // FOLIO * FOLIO, -(-(start + THUMB_BYTES) // FOLIO) * FOLIO
             self._mapping.madvise(mmap.MADV_DONTNEED, low, min(high, len(self._mapping)) - low)
         return out
-
-
-class ThumbnailSegments:
-    """Thumbnails of several :class:`MappedThumbnails` numbered one after the other; indexed
-    like the ``(n, SIDE, SIDE, 3)`` array they stand for (by an array of numbers)."""
-
-    def __init__(self):
-        self._files: list[MappedThumbnails] = []
-        self._starts = np.zeros(1, dtype=np.int64)  # where each file's numbers start, then the total
-
-    def __len__(self) -> int:
-        return int(self._starts[-1])
-
-    def append(self, thumbnails: MappedThumbnails) -> None:
-        self._files.append(thumbnails)
-        self._starts = np.append(self._starts, self._starts[-1] + len(thumbnails))
-
-    def save(self, handle) -> None:
-        """Write them all to ``handle`` as one ``.npy`` array, a file's bytes at a time
-        (the thumbnails of a whole index need not fit in memory)."""
-        np.lib.format.write_array_header_1_0(handle, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
-                                                      "fortran_order": False, "shape": (len(self), *THUMB_SHAPE)})
-        for thumbnails in self._files:
-            thumbnails.copy_to(handle)
-
-    def __getitem__(self, numbers) -> np.ndarray:
-        numbers = np.asarray(numbers, dtype=np.int64)
-        flat = numbers.reshape(-1)
-        if len(flat) and (flat.min() < 0 or flat.max() >= len(self)):
-            raise IndexError(f"thumbnail numbers out of range 0..{len(self) - 1}")
-        out = np.empty((len(flat), *THUMB_SHAPE), dtype=np.uint8)
-        which = np.searchsorted(self._starts, flat, side="right") - 1
-        for number in np.unique(which):
-            here = which == number
-            out[here] = self._files[number].read(flat[here] - self._starts[number])
-        return out.reshape(*numbers.shape, *THUMB_SHAPE)
