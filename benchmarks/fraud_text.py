@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/fraud_text.py [--users 1200] [--days 14] [--messages 20000]
     .venv/bin/python benchmarks/fraud_text.py --sets-only [--baseline-src DIR] [--hold-out-rounds 9]
     .venv/bin/python benchmarks/fraud_text.py --speed [--baseline-src DIR] [--rounds 5] [--messages 20000]
+    .venv/bin/python benchmarks/fraud_text.py --same-answers --baseline-src DIR [--users 1200] [--days 14]
+    .venv/bin/python benchmarks/fraud_text.py --speed-paired --baseline-src DIR [--rounds 3]
     .venv/bin/python benchmarks/fraud_text.py --write-lures tests/data/fraud_lures_ko.tsv
 
 ``--sets-only`` skips the simulated markets: the hand-written honest messages
@@ -16,7 +18,15 @@ times only normalisation + rules, in messages per CPU-second, on the simulator's
 baseline each in their own process, taking turns. With
 ``--baseline-src`` (the ``src`` folder of another checkout) the same sets are scored by that
 code in a subprocess too, and the differences come with paired bootstrap intervals.
-``--hold-out-rounds`` (default: 9) leaves those rounds of the later set out entirely: never
+``--same-answers`` checks that a change meant only to be faster changes no answer: every
+text of tests/data/fraud_*.tsv, the lure benchmark, the messages and listings of two
+simulated markets and three obfuscated variants of each hand-written text and lure, through
+``rules.reasons`` (codes, weights, evidence), the normalised text with the original span of
+each of its characters, and ``identifiers``, by this checkout and by ``--baseline-src``,
+compared text by text. ``--speed-paired`` times normalise + rules of this checkout and of
+``--baseline-src`` in one process, taking turns text by text (a burst of load on the shared
+machine touches both alike), and gives the speed ratio with a 95% bootstrap interval over
+the texts. ``--hold-out-rounds`` (default: 9) leaves those rounds of the later set out entirely: never
 read, scored or printed, so a round kept for the final judgement stays unseen.
 
 Simulates two marketplaces (seed 11 for validation: threshold and classifier training;
@@ -376,6 +386,71 @@ def held_out_rounds(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
+def full_answers(texts: list[str]) -> list[list]:
+    """Per text: its reasons, its normalised text with each character's original span, and its
+    identifiers (what a faster normaliser and faster rules must leave as they were)."""
+    from bunjang_lab.fraud.identifiers import identifiers
+    from bunjang_lab.fraud.normalise import normalise
+    from bunjang_lab.fraud.rules import reasons
+
+    out = []
+    for text in texts:
+        n = normalise(text)
+        out.append([reasons(text), n.text, [n.span(i, i + 1) for i in range(len(n.text))], identifiers(text)])
+    return out
+
+
+def obfuscated(text: str, rng) -> str:
+    """``text`` with one kind of obfuscation sprinkled over it: symbols, emoji or invisible
+    characters between characters, spaced-out characters, full-width forms, other digits
+    (circled, Hangul numerals, look-alike letters) or Cyrillic look-alikes."""
+    kind = rng.randrange(6)
+    out = []
+    for ch in text:
+        if kind == 0 and rng.random() < 0.3:
+            ch += rng.choice((*_SEPARATOR_MARKS, *_EMOJI, *_MIDDLE_DOTS, "\u200b", ".", "-", " ", "\n"))
+        elif kind == 1 and ch != " " and rng.random() < 0.5:
+            ch += " "
+        elif kind == 2 and rng.random() < 0.6:
+            ch = _fullwidth(ch)
+        elif kind == 3 and "0" <= ch <= "9":
+            ch = rng.choice((_CIRCLED[int(ch)], "공일이삼사오육칠팔구"[int(ch)], {"0": "o", "1": "l", "5": "s", "8": "b"}.get(ch, ch)))
+        elif kind == 4 and rng.random() < 0.5:
+            ch = {"a": "а", "o": "о", "e": "е", "p": "р", "c": "с", "x": "х"}.get(ch, ch)
+        elif kind == 5 and rng.random() < 0.15:
+            ch = rng.choice(_EMOJI) * rng.randint(1, 3) + ch
+        out.append(ch)
+    return "".join(out)
+
+
+def same_answers(baseline_src: str, users: int, days: int, held_out=HELD_OUT_ROUNDS) -> dict:
+    """Texts whose :func:`full_answers` differ between this checkout and ``baseline_src``
+    (each side in its own process), over the texts ``--same-answers`` names."""
+    import random
+    import subprocess
+
+    from bunjang_lab.fraud import evaluate
+
+    written = [r["text"] for honest, lures in labelled_sets(held_out).values() for r in honest + lures]
+    written += [r["text"] for r in read_tsv(REPO_ROOT / "tests" / "data" / "fraud_enumerated_ko.tsv")]
+    written += [text for *_, text in lure_benchmark()]
+    rng = random.Random(19)
+    texts = written + [obfuscated(text, rng) for text in written for _ in range(3)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in (7, 11):
+            lake, labels = market(Path(tmp) / str(seed), users, days, seed)
+            texts += evaluate.labelled_texts(lake, labels)["text"].tolist()
+    sides = {}
+    for side, src in (("ours", str(REPO_ROOT / "src")), ("baseline", baseline_src)):
+        done = subprocess.run([sys.executable, __file__, "--answers-stdin"], input=json.dumps(texts), text=True,
+                              capture_output=True, check=True, env={**os.environ, "PYTHONPATH": src})
+        sides[side] = json.loads(done.stdout)
+    differ = [i for i, (a, b) in enumerate(zip(sides["ours"], sides["baseline"])) if a != b]
+    return {"texts": len(texts), "written": len(written), "differ": len(differ),
+            "first_differences": [{"text": texts[i], "ours": sides["ours"][i], "baseline": sides["baseline"][i]}
+                                  for i in differ[:5]]}
+
+
 def _set_report(honest: list[dict], lures: list[dict], answers: list[dict]) -> tuple[dict, list[float], list[float]]:
     """Recall (overall, per category, per obfuscation) and false flags of one set, with
     95% intervals; also the per-lure and per-honest-message hits, for paired differences."""
@@ -487,6 +562,54 @@ def time_texts(texts: dict[str, list[str]], messages: int) -> dict[str, float]:
     return rates
 
 
+def _reasons_of(src: str):
+    """``rules.reasons`` imported from the ``src`` folder given (bunjang_lab's modules are
+    dropped from ``sys.modules`` first, so two trees live side by side in one process)."""
+    for name in [m for m in sys.modules if m == "bunjang_lab" or m.startswith("bunjang_lab.")]:
+        del sys.modules[name]
+    sys.path.insert(0, src)
+    try:
+        from bunjang_lab.fraud.rules import reasons
+    finally:
+        sys.path.remove(src)
+    return reasons
+
+
+def speed_paired(baseline_src: str, users: int, days: int, rounds: int, repeats: int = 10) -> dict:
+    """Normalise + rules CPU time of each text, this checkout's and ``baseline_src``'s in one
+    process, the sides taking turns text by text (which goes first alternating), ``repeats``
+    times each per round: messages per CPU-second and the ratio ours / baseline with a 95%
+    bootstrap interval over the texts (``intervals.resample_means``, seed 0)."""
+    import numpy as np
+
+    texts = speed_texts(users, days)
+    ours, baseline = _reasons_of(str(REPO_ROOT / "src")), _reasons_of(baseline_src)
+    from bunjang_lab.intervals import resample_means
+
+    report: dict = {"rounds": rounds, "repeats": repeats}
+    for name, items in texts.items():
+        times = np.zeros((len(items), 2))
+        for text in items:
+            ours(text), baseline(text)  # compile the expressions outside the timed runs
+        for round_ in range(rounds):
+            for i, text in enumerate(items):
+                sides = ((0, ours), (1, baseline)) if (i + round_) % 2 == 0 else ((1, baseline), (0, ours))
+                for column, reasons in sides:
+                    started = time.process_time()
+                    for _ in range(repeats):
+                        reasons(text)
+                    times[i, column] += time.process_time() - started
+        means = resample_means(times)  # the texts drawn with replacement, both columns alike
+        ratios = means[:, 1] / means[:, 0]
+        count = len(items) * rounds * repeats
+        report[name] = {"ours_msgs_per_cpu_s": round(count / times[:, 0].sum()),
+                        "baseline_msgs_per_cpu_s": round(count / times[:, 1].sum()),
+                        "ratio_ours_to_baseline": round(times[:, 1].sum() / times[:, 0].sum(), 3),
+                        "ratio_95": [round(float(np.percentile(ratios, q)), 3) for q in (2.5, 97.5)]}
+    report["load_average"] = [round(x, 1) for x in os.getloadavg()]
+    return report
+
+
 def speed_against(baseline_src: str | None, users: int, days: int, messages: int, rounds: int) -> dict:
     """Normalisation + rules speed of this checkout and of ``baseline_src``, each in its own
     process, taking turns for ``rounds`` rounds (the machine is shared: each side's best
@@ -560,8 +683,13 @@ def main() -> int:
     p.add_argument("--models", default=None, help="with --sets-only: also time whole `score text` processes with this trained model")
     p.add_argument("--speed", action="store_true",
                    help="only normalise + rules speed (msgs/CPU-s), beside --baseline-src when given")
-    p.add_argument("--rounds", type=int, default=5, help="with --speed: turns each side takes")
+    p.add_argument("--rounds", type=int, default=5, help="with --speed or --speed-paired: turns each side takes")
+    p.add_argument("--speed-paired", action="store_true",
+                   help="normalise + rules speed against --baseline-src, text by text in one process, with an interval")
+    p.add_argument("--same-answers", action="store_true",
+                   help="check that this checkout answers every text exactly as --baseline-src does")
     p.add_argument("--score-stdin", action="store_true", help=argparse.SUPPRESS)  # the baseline's side of --baseline-src
+    p.add_argument("--answers-stdin", action="store_true", help=argparse.SUPPRESS)  # one side of --same-answers
     p.add_argument("--time-stdin", action="store_true", help=argparse.SUPPRESS)  # one side of --speed
     args = p.parse_args()
     if args.write_lures:
@@ -573,6 +701,20 @@ def main() -> int:
     if args.speed:
         print(json.dumps(speed_against(args.baseline_src, args.users, args.days, args.messages, args.rounds), indent=1))
         return 0
+    if args.answers_stdin:
+        print(json.dumps(full_answers(json.load(sys.stdin)), ensure_ascii=False))
+        return 0
+    if args.speed_paired:
+        if not args.baseline_src:
+            p.error("--speed-paired needs --baseline-src")
+        print(json.dumps(speed_paired(args.baseline_src, args.users, args.days, args.rounds), indent=1))
+        return 0
+    if args.same_answers:
+        if not args.baseline_src:
+            p.error("--same-answers needs --baseline-src")
+        report = same_answers(args.baseline_src, args.users, args.days, args.hold_out_rounds)
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+        return 1 if report["differ"] else 0
     if args.score_stdin:
         print(json.dumps(score_sets(json.load(sys.stdin))))
         return 0
