@@ -5,12 +5,13 @@
     .venv/bin/python benchmarks/image_index_memory.py --pictures /tmp/sample.pkl \\
         --hash data/sample --baseline-src /tmp/base/src [--synthetic 50000]
 
-``--hash FOLDER`` hashes a simulator output's pictures once (stored hashes and query views,
-as the batch path does) into the ``--pictures`` pickle; later runs reuse it. ``--synthetic
+``--hash FOLDER`` hashes a simulator output's pictures once (stored hashes, and the query
+hashes of ``--queries`` of them as ``score image`` makes them: stolen copies first) into the
+``--pictures`` pickle; later runs reuse it. ``--synthetic
 N`` stores N pictures instead: the sample's pictures again and again, each copy with its
 hash rows and PDQ words moved by a few random bits (the same rows per picture as the sample,
 so the same table sizes; the thumbnails are the originals'). Each code builds its index in
-its own folder (timed), then a fresh process opens it, matches ``--queries`` sample pictures
+its own folder (timed), then a fresh process opens it, matches the query pictures
 with :func:`~bunjang_lab.fraud.images.matching.find_matches` and reports the resident memory
 it gained (anonymous memory, and file pages mapped in) per stored picture after opening and
 after matching, and the CPU time of each match (``time.process_time``: the machine is
@@ -45,18 +46,23 @@ def memory() -> dict:
     return {"anon": values["RssAnon"], "file": values["RssFile"]}
 
 
-def hash_sample(folder: Path, out: Path) -> None:
+def hash_sample(folder: Path, out: Path, limit: int | None, queries: int) -> None:
+    """The stored hashes of the first ``limit`` pictures, and the query hashes (as
+    ``score image`` makes them) of ``queries`` of them: stolen copies first, then others."""
     from bunjang_lab.fraud.images.scan import analyse
 
     with open(folder / "labels" / "images.csv", newline="", encoding="utf-8") as handle:
-        labels = list(csv.DictReader(handle))
-    pictures = []
+        labels = list(csv.DictReader(handle))[:limit]
+    stored = []
     for r in labels:
-        analysed = analyse(str(folder / r["image"]), store=True, query=True)
+        analysed = analyse(str(folder / r["image"]), store=True, query=False)
         if analysed.hashes is not None:
-            pictures.append({"image": r["image"], "listing": r["item_id"], "seller": r["seller_id"],
-                             "key": analysed.key, "hashes": analysed.hashes, "copy_of": r["copy_of"]})
-    out.write_bytes(pickle.dumps(pictures))
+            stored.append({"image": r["image"], "listing": r["item_id"], "seller": r["seller_id"],
+                           "key": analysed.key, "hashes": analysed.hashes})
+    copies = [r for r in labels if r["copy_of"]][: queries // 2]
+    asked = copies + [r for r in labels if not r["copy_of"]][: queries - len(copies)]
+    asked = [analyse(str(folder / r["image"]), store=False, query=True).hashes for r in asked]
+    out.write_bytes(pickle.dumps({"stored": stored, "queries": [h for h in asked if h is not None]}))
 
 
 def stored_pictures(pictures: list[dict], synthetic: int) -> list[dict]:
@@ -93,7 +99,7 @@ def stored_pictures(pictures: list[dict], synthetic: int) -> list[dict]:
 def build(index_path: str, pictures_file: str, synthetic: int) -> dict:
     from bunjang_lab.fraud.images.index import ImageIndex
 
-    pictures = stored_pictures(pickle.loads(Path(pictures_file).read_bytes()), synthetic)
+    pictures = stored_pictures(pickle.loads(Path(pictures_file).read_bytes())["stored"], synthetic)
     started = time.process_time()
     index = ImageIndex(index_path)
     for start in range(0, len(pictures), 2000):  # the batches of `images index`
@@ -101,22 +107,20 @@ def build(index_path: str, pictures_file: str, synthetic: int) -> dict:
     return {"build_cpu_s": time.process_time() - started, "pictures": len(index), "rows": index.rows}
 
 
-def measure(index_path: str, pictures_file: str, queries: int) -> dict:
+def measure(index_path: str, pictures_file: str) -> dict:
     from bunjang_lab.fraud.images.matching import find_matches
 
-    sample = pickle.loads(Path(pictures_file).read_bytes())
-    asked = [p for p in sample if p["copy_of"]][: queries // 2]
-    asked += [p for p in sample if not p["copy_of"]][: queries - len(asked)]
     from bunjang_lab.fraud.images.index import ImageIndex
 
+    asked = pickle.loads(Path(pictures_file).read_bytes())["queries"]
     before = memory()
     index = ImageIndex(index_path)
-    find_matches(index, asked[0]["hashes"])  # tables built (in memory) or mapped (on disk)
+    find_matches(index, asked[0])  # tables built (in memory) or mapped (on disk)
     opened = memory()
     cpu, answers = [], []
-    for p in asked:
+    for hashes in asked:
         started = time.process_time()
-        found = find_matches(index, p["hashes"])
+        found = find_matches(index, hashes)
         cpu.append(time.process_time() - started)
         answers.append([(m["image"], m["distance"], m["similarity"], m["strong"]) for m in found])
     matched = memory()
@@ -129,7 +133,7 @@ def measure(index_path: str, pictures_file: str, queries: int) -> dict:
 
 def run(src: Path, *args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(src)}
-    done = subprocess.run([sys.executable, __file__, "--worker", *args], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.splitlines()[-1])
 
 
@@ -147,23 +151,24 @@ def main() -> None:
     parser.add_argument("--hash", help="a simulator output whose pictures to hash into --pictures first")
     parser.add_argument("--baseline-src", help="the src folder of the code to compare with")
     parser.add_argument("--synthetic", type=int, default=0, help="store this many moved copies instead")
-    parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--queries", type=int, default=40, help="sample pictures hashed as queries (with --hash)")
+    parser.add_argument("--limit", type=int, help="with --hash: only the first LIMIT pictures of the sample")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         step, *rest = args.worker
-        result = build(rest[0], args.pictures, args.synthetic) if step == "build" else measure(rest[0], args.pictures, args.queries)
+        result = build(rest[0], args.pictures, args.synthetic) if step == "build" else measure(rest[0], args.pictures)
         print(json.dumps(result))
         return
     if args.hash:
-        hash_sample(Path(args.hash), Path(args.pictures))
+        hash_sample(Path(args.hash), Path(args.pictures), args.limit, args.queries)
     codes = {"this tree": SRC, **({"baseline": Path(args.baseline_src)} if args.baseline_src else {})}
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         for name, src in codes.items():
             folder = str(Path(scratch) / name.replace(" ", "-"))
             built = run(src, "--pictures", args.pictures, "--synthetic", str(args.synthetic), "--worker", "build", folder)
-            measured = run(src, "--pictures", args.pictures, "--queries", str(args.queries), "--worker", "measure", folder)
+            measured = run(src, "--pictures", args.pictures, "--worker", "measure", folder)
             disk = sum(f.stat().st_size for f in Path(folder).iterdir())
             results[name] = {**built, **measured, "disk_B": disk / built["pictures"]}
     for name, r in results.items():

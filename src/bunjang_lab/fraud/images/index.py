@@ -158,13 +158,16 @@ class SortedBucketIndex(RangeIndex):
         if n - self._built > max(4096, self._built // 8):
             self._build()
         q = U64(q)
+        if self._built:
+            rows = np.unique(self._matches(q, r))  # a row can be found through several chunks
+            distances = np.bitwise_count(self._hashes[rows] ^ q).astype(np.int64)
+            if self._built == n:  # nothing added since the tables were sorted (stored tables)
+                return rows, distances
         tail_rows = np.arange(self._built, n)
         tail_distances = np.bitwise_count(self._hashes[tail_rows] ^ q).astype(np.int64)
         tail = tail_distances <= r
         if not self._built:
             return tail_rows[tail], tail_distances[tail]
-        rows = np.unique(self._matches(q, r))  # a row can be found through several chunks
-        distances = np.bitwise_count(self._hashes[rows] ^ q).astype(np.int64)
         return np.concatenate([rows, tail_rows[tail]]), np.concatenate([distances, tail_distances[tail]])
 
     def _prefix_widths(self, n: int) -> list[int]:
@@ -207,7 +210,9 @@ class SortedBucketIndex(RangeIndex):
     def _matches(self, q, r: int) -> np.ndarray:
         chunk_of, masks, shifts, bases = self._probe(r // self.n_substrings)
         rotated_q = np.array([_rotate(q, rotation) for rotation in self._rotations], dtype=U64)
-        prefixes = np.unique(((rotated_q[chunk_of] ^ masks) >> shifts).astype(np.int64) + bases)  # probed keys' runs
+        prefixes = ((rotated_q[chunk_of] ^ masks) >> shifts).astype(np.int64) + bases  # probed keys' runs
+        if self._prefix_bits != self._widths:  # keys differing past the prefix share its run
+            prefixes = np.unique(prefixes)
         lo, hi = self._directory[prefixes].astype(np.int64), self._directory[prefixes + 1].astype(np.int64)
         lengths = hi - lo
         total = int(lengths.sum())
@@ -362,11 +367,10 @@ class _Segment:
     def __init__(self, folder: Path, name: str):
         self.name = name
         self.meta = json.loads((folder / f"{name}.pictures.json").read_text(encoding="utf-8"))
-        self.rows = np.load(folder / f"{name}.hashes.npy", mmap_mode="r")
-        self.pdq = np.load(folder / f"{name}.pdq.npy", mmap_mode="r")
+        self.rows = _mapped(folder / f"{name}.hashes.npy")
+        self.pdq = _mapped(folder / f"{name}.pdq.npy")
         self.thumbnails = MappedThumbnails.of_npy(folder / f"{name}.thumbs.npy").mapped()  # mapped now: a merge may delete the file
-        entries = np.load(folder / f"{name}.buckets.npy", mmap_mode="r")
-        directory = np.load(folder / f"{name}.directory.npy", mmap_mode="r")
+        entries, directory = _mapped(folder / f"{name}.buckets.npy"), _mapped(folder / f"{name}.directory.npy")
         tables, at_entry, at_directory = [], 0, 0
         for hashes in (self.rows["phash"], self.rows["dhash"], *self.pdq["pdq"].T):
             size, entries_size = SortedBucketIndex.directory_size(len(hashes), N_SUBSTRINGS), N_SUBSTRINGS * len(hashes)
@@ -616,6 +620,12 @@ class ImageIndex:
             raise InvalidInput(f"{self.path}: image index format {manifest.get('format')!r}, expected "
                              f"{FORMAT_VERSION}; rebuild it with `python -m bunjang_lab images index`")
         return manifest
+
+
+def _mapped(path: Path) -> np.ndarray:
+    """The array of a ``.npy`` file, memory-mapped, as a plain ndarray (a ``np.memmap``
+    wraps the result of every operation on it again: a few microseconds each)."""
+    return np.load(path, mmap_mode="r").view(np.ndarray)
 
 
 def _starts(lengths: list[int]) -> list[int]:
