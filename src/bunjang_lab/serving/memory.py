@@ -157,7 +157,7 @@ class MemorySnapshot(Transaction):
     by a read of live keys that depend on it (its first items' availability; the service's
     recommend adds its ads' spends and listings). The memo remembers those keys per feed
     key, and the next read of the feed fetches them in the same round trip; the live read
-    that follows is answered from them when it asks for nothing else (the feed and the ads'
+    that follows is answered from them when it asks for exactly those (the feed and the ads'
     ranking did not change), else from the backend as before.
     """
 
@@ -168,7 +168,7 @@ class MemorySnapshot(Transaction):
         self.live_values: list[Any] = []
         self.read_changing = False
         self._feed: str | None = None  # a feed just read, whose next live keys are remembered
-        self._fetched: dict[str, Any] = {}  # live values fetched along with it
+        self._fetched: tuple[str, list[Any]] = ("", [])  # the hint fetched along with it, and its values
         self._ahead: dict[str, Any] = {}  # values read ahead (:meth:`read_ahead`), versioned and live
         self._ahead_live: dict[str, Any] = {}
 
@@ -178,14 +178,15 @@ class MemorySnapshot(Transaction):
         return values
 
     def _fetched_live(self, keys_: list[str]) -> list[Any] | None:
-        """Values of ``keys_`` fetched along with the feed (all of them), else None;
-        the keys become the feed's hint."""
+        """Values of ``keys_`` fetched along with the feed when they are the keys fetched,
+        else None; the keys become the feed's hint."""
         if self._feed is None:
             return None
         feed, self._feed = self._feed, None
-        self.memo.hints.put(feed, "\0".join(keys_))
-        fetched, self._fetched = self._fetched, {}
-        return self._found(fetched, keys_)
+        asked = "\0".join(keys_)
+        self.memo.hints.put(feed, asked)
+        (hint, values), self._fetched = self._fetched, ("", [])
+        return values if asked == hint else None
 
     def read_ahead(self, keys_: list[str], live_keys: list[str]) -> bool:
         """Reads ``keys_`` and ``live_keys`` in one round trip; when the first of ``keys_`` is a
@@ -202,7 +203,7 @@ class MemorySnapshot(Transaction):
         self._ahead_live.update(zip(live_keys, live))
         del self.live_keys[noted:], self.live_values[noted:]   # noted when a read asks for them
         if feed is not None:   # the next live read is answered from the hinted keys, and becomes the hint
-            self._feed, self._fetched = feed, dict(zip(hinted, live[len(live_keys):]))
+            self._feed, self._fetched = feed, (hint or "", live[len(live_keys):])
         return True
 
     @staticmethod
@@ -230,7 +231,7 @@ class MemorySnapshot(Transaction):
                 return self.inner.get_many(keys_)
             live_keys = hint.split("\0")
             values, live = self.inner.get_many_and_live(keys_, live_keys)
-            self._fetched = dict(zip(live_keys, live))
+            self._fetched = hint, live
             return values
         return self.memo.read(keys_, self.inner.get_many)
 
