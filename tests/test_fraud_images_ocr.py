@@ -100,6 +100,30 @@ def test_ppocr_alone_reads_the_digits_but_not_the_hangul():
     assert not fires(reading.text)  # a bare account number: the bank's name is missing
 
 
+# on the cat, the recogniser reads 라인 as "2" and tesseract the ID's letters as "다": each
+# script is taken from the engine that reads it where the other reads its own
+@pytest.mark.parametrize("text, messenger_id", [("라인 minsu88", "minsu88"), ("라인 asnrh731", "asnrh731")])
+def test_ppocr_with_tesseract_reads_a_messenger_name_and_id_side_by_side(hybrid, text, messenger_id):
+    reading = hybrid.read(drawn_on_photo(text, (255, 230, 0), 2, 3.0, "chelsea"))
+    assert reading.text.endswith(f"라인 {messenger_id}") and fires(reading.text)
+
+
+def test_misreadings_between_a_contact_word_and_an_id_are_dropped():
+    from bunjang_lab.fraud.images import ppocr
+
+    # a synthetic line "예쁜 라인 minsu88": the recogniser's "2ll" lies under tesseract's 라인,
+    # tesseract's "다" over the recogniser's "m", and "예쁜" over nothing the recogniser read
+    elsewhere, name, inside_id = ocr.Word("예쁜", 0, 40, 20), ocr.Word("라인", 50, 100, 20), ocr.Word("다", 118, 132, 20)
+    centres = np.array([60.0, 75, 90, 110, 125, 140, 155, 170, 185, 200, 215])
+    reading, words = ppocr.reconciled("2ll minsu88", centres, [elsewhere, name, inside_id], [name])
+    assert (reading.strip(), words) == ("minsu88", ["예쁜", "라인"])
+    assert fires(ocr.combine_readings(" ".join(words), reading))
+    assert not fires(ocr.combine_readings("예쁜 라인 다", "2ll minsu88"))  # as read before
+    # syllables tesseract reads apart are placed over the whole name
+    placed = ppocr.contact_words([ocr.Word("라", 10, 32, 20), ocr.Word("인", 36, 60, 20), ocr.Word("minsu88", 66, 180, 20)])
+    assert [(w.text, w.left, w.right) for w in placed] == [("라인", 10, 60)]
+
+
 def test_the_ppocr_engines_keep_to_the_budget():
     img = Image.new("RGB", (900, 1700), "white")
     draw = ImageDraw.Draw(img)

@@ -48,7 +48,7 @@ from bunjang_lab.fraud.images.regions import shrunk
 #: Latin IDs after a Korean word best (``카톡 abc123``); the rules see both, joined.
 LANGUAGE_PASSES = ("kor+eng", "eng+kor")
 #: Raised whenever preprocessing or the tesseract call changes, so cached text is redone.
-OCR_VERSION = 10
+OCR_VERSION = 11
 #: Text lines are searched on a copy at most this large (pixels, longest side).
 DETECT_SIDE = 800
 #: Horizontal or vertical grey-level step that counts as a stroke edge.
@@ -247,10 +247,11 @@ def _cpu_seconds() -> float:
 
 
 class Word(NamedTuple):
-    """A word tesseract read, and where: ``left`` and ``middle`` (its vertical centre) in page pixels."""
+    """A word tesseract read, and where: ``left``, ``right`` and ``middle`` (its vertical centre) in page pixels."""
 
     text: str
     left: int
+    right: int
     middle: float
 
 
@@ -276,7 +277,8 @@ class Tesseract:
         for row in out.splitlines()[1:]:
             fields = row.split("\t")  # level, page, block, paragraph, line, word, left, top, width, height, conf, text
             if len(fields) == 12 and fields[0] == "5" and fields[11].strip():
-                words.append(Word(fields[11].strip(), int(fields[6]), int(fields[7]) + int(fields[9]) / 2))
+                left, top, width, height = (int(v) for v in fields[6:10])
+                words.append(Word(fields[11].strip(), left, left + width, top + height / 2))
         return words
 
     @staticmethod

@@ -151,9 +151,9 @@ class PpOcr:
                  for quad in _regions(probability)]
         return [q for q in quads if min(_side(q, 1), _side(q, 3)) >= MIN_REGION_SIDE + 1]
 
-    def recognise(self, lines: list[np.ndarray]) -> list[str]:
-        """What the recogniser reads on each line, as it reads it (see :func:`plain`):
-        lines of like shape in batches of
+    def recognise(self, lines: list[np.ndarray]) -> list[tuple[str, np.ndarray]]:
+        """What the recogniser reads on each line, as it reads it (see :func:`plain`), and
+        the centre of each character read, in the line's pixels: lines of like shape in batches of
         :data:`RECOGNISER_BATCH`, each scaled to :data:`RECOGNISER_HEIGHT` and padded to
         the widest of its batch (PaddleOCR's own way, which its recogniser was trained for)."""
         import cv2
@@ -163,7 +163,7 @@ class PpOcr:
             PpOcr._characters = ["", *session.get_modelmeta().custom_metadata_map["character"].splitlines(), " "]
         ratios = [line.shape[1] / line.shape[0] for line in lines]
         order = np.argsort(ratios, kind="stable")
-        out = [""] * len(lines)
+        out: list[tuple[str, np.ndarray]] = [("", np.zeros(0))] * len(lines)
         for start in range(0, len(lines), RECOGNISER_BATCH):
             batch = order[start:start + RECOGNISER_BATCH]
             width = int(RECOGNISER_HEIGHT * max(RECOGNISER_MIN_RATIO, *(ratios[i] for i in batch)))
@@ -173,7 +173,10 @@ class PpOcr:
                 pixels[row, :, :, :scaled] = _model_input(cv2.resize(lines[number], (scaled, RECOGNISER_HEIGHT)))
             best = session.run(None, {session.get_inputs()[0].name: pixels})[0].argmax(axis=2)
             for row, number in enumerate(batch):
-                out[number] = _ctc_text(best[row], PpOcr._characters)
+                text, steps = _ctc_text(best[row], PpOcr._characters)
+                scaled = min(width, math.ceil(RECOGNISER_HEIGHT * ratios[number]))
+                # each output step covers width / steps of the padded input
+                out[number] = text, (steps + 0.5) * (width / best.shape[1]) * (lines[number].shape[1] / scaled)
         return out
 
 
@@ -187,7 +190,7 @@ class PpOcrEngine:
         self.ppocr = ppocr or PpOcr()
 
     def read(self, img: Image.Image, boxes: list, budget: ocr.Budget) -> list[str]:
-        return [plain(reading) for reading in _recognised(self.ppocr, img, budget)[1]]
+        return [plain(reading) for reading, _ in _recognised(self.ppocr, img, budget)[1]]
 
 
 class PpOcrTesseractEngine:
@@ -204,23 +207,30 @@ class PpOcrTesseractEngine:
 
     def read(self, img: Image.Image, boxes: list, budget: ocr.Budget) -> list[str]:
         lines, raw = _recognised(self.ppocr, img, budget)
-        readings = [plain(reading) for reading in raw]
-        hangul = self._hangul(lines, readings, budget, [may_hold_words(*pair) for pair in zip(lines, raw)])
-        return [ocr.combine_readings(korean, reading) for korean, reading in zip(hangul, readings)]
+        hangul = self._hangul(lines, [plain(text) for text, _ in raw], budget,
+                              [may_hold_words(line, text) for line, (text, _) in zip(lines, raw)])
+        out = []
+        for (text, centres), (words, names) in zip(raw, hangul):
+            reading, words = reconciled(text, centres, words, names)
+            out.append(ocr.combine_readings(" ".join(words), plain(reading)))
+        return out
 
-    def _hangul(self, lines: list[np.ndarray], readings: list[str], budget: ocr.Budget, wanted: list[bool]) -> list[str]:
-        """Per line, the Hangul words tesseract reads on its best layers ("" when none,
-        and for the lines not ``wanted``, which are not given to tesseract)."""
-        inks, owners = [], []
+    def _hangul(self, lines: list[np.ndarray], readings: list[str], budget: ocr.Budget,
+                wanted: list[bool]) -> list[tuple[list[ocr.Word], list[ocr.Word]]]:
+        """Per line, the Hangul words tesseract reads on its best layers and the words of
+        :func:`contact_lexicon` it reads on any layer, placed in the line's pixels (none
+        for the lines not ``wanted``, which are not given to tesseract)."""
+        inks, owners, columns = [], [], []
         for number, line in enumerate(lines):
             if not wanted[number]:
                 continue
-            for ink in _layers(line):
-                inks.append(ink)
-                owners.append(number)
+            layers, inner = _layers(line)
+            inks += layers
+            owners += [number] * len(layers)
+            columns += [inner] * len(layers)
         page, rows = ocr.stack_lines(inks)
         if page is None:
-            return [""] * len(lines)
+            return [([], []) for _ in lines]
         if page.width * page.height > budget.max_page_pixels:
             rows = [row for row in rows if row[1] * page.width <= budget.max_page_pixels] or rows[:1]
             page = page.crop((0, 0, page.width, rows[-1][1] + ocr.LINE_HEIGHT // 2))
@@ -233,22 +243,34 @@ class PpOcrTesseractEngine:
                 if top - margin <= word.middle <= bottom + margin:
                     by_row[number].append(word)
                     break
-        layers: list[list[tuple[float, list[str]]]] = [[] for _ in lines]
-        for row, owner in zip(by_row, owners):
-            text = " ".join(w.text for w in sorted(row, key=lambda w: w.left))
-            layers[owner].append((_agreement(text, readings[owner]), text.split()))
+        layers: list[list[tuple[float, list[ocr.Word]]]] = [[] for _ in lines]
+        for row, owner, inner in zip(by_row, owners, columns):
+            # page pixels to the line's: the layer starts LINE_HEIGHT // 2 into the page
+            # (stack_lines) and holds the line in its columns ``inner``, scaled
+            scale = lines[owner].shape[1] / max(1, inner.stop - inner.start)
+            offset = ocr.LINE_HEIGHT // 2 + inner.start
+            placed = [w._replace(left=round((w.left - offset) * scale), right=round((w.right - offset) * scale))
+                      for w in sorted(row, key=lambda w: w.left)]
+            layers[owner].append((_agreement(" ".join(w.text for w in placed), readings[owner]), placed))
         out = []
         for found in layers:
             best = max((score for score, _ in found), default=0.0)
             # every layer as clean as the best one (the grey and the letters' colour often
             # tie): each misreads other syllables (on 120 rendered pictures, taking the
             # layers within 0.2 of the best flagged 0.875 of them, these 0.883)
-            hangul = dict.fromkeys(w for score, words in found if score == best for w in words if _HANGUL.search(w))
+            hangul: dict[str, ocr.Word] = {}
+            for score, placed in found:
+                for word in placed:
+                    if score == best and _HANGUL.search(word.text):
+                        hangul.setdefault(word.text, word)
             # and a contact word another layer reads whole (the best layer by its digits
             # often misreads the bank's name that a layer with worse digits gets right)
             kept = "".join(hangul)
-            hangul.update(dict.fromkeys(w for _, words in found for w in contact_words(words) if w not in kept))
-            out.append(" ".join(hangul))
+            names = [word for _, placed in found for word in contact_words(placed)]
+            for word in names:
+                if word.text not in kept:
+                    hangul.setdefault(word.text, word)
+            out.append((list(hangul.values()), names))
         return out
 
     def _words(self, page: Image.Image, budget: ocr.Budget) -> list[ocr.Word]:
@@ -273,21 +295,54 @@ def plain(reading: str) -> str:
     return " ".join(_IDEOGRAPHS.sub(" ", unicodedata.normalize("NFKC", reading)).split())
 
 
-def contact_words(words: list[str]) -> list[str]:
-    """The words of :func:`contact_lexicon` in tesseract's ``words`` of one layer, read
-    across the spaces it puts between syllables (``계 좌 농협``) but not across anything
-    else; a word inside a longer one found (토스 in 토스뱅크) is not repeated.
+def contact_words(words: list[ocr.Word]) -> list[ocr.Word]:
+    """The words of :func:`contact_lexicon` in tesseract's ``words`` of one layer (left
+    to right), each placed over the words it is read from: read across the spaces
+    tesseract puts between syllables (``계 좌 농협``) but not across anything else; a
+    word inside a longer one found (토스 in 토스뱅크) is not repeated.
 
-    >>> contact_words(["게", "계", "좌", "농협", "10023383-950141", "하", "]", "나"])
-    ['계좌', '농협']
+    >>> texts = ["게", "계", "좌", "농협", "10023383-950141", "하", "]", "나"]
+    >>> [(w.text, w.left, w.right) for w in contact_words([ocr.Word(t, 10 * i, 10 * i + 8, 9) for i, t in enumerate(texts)])]
+    [('계좌', 10, 28), ('농협', 30, 38)]
     """
-    found: list[str] = []
-    runs = " ".join(w if _SYLLABLES.fullmatch(w) else "|" for w in words).replace(" ", "").split("|")
-    for run in runs:
-        for word in contact_lexicon():  # longest first
-            if word in run and not any(word in other for other in found):
-                found.append(word)
+    found: list[ocr.Word] = []
+    run: list[ocr.Word] = []
+    for word in [*words, None]:
+        if word is not None and _SYLLABLES.fullmatch(word.text):
+            run.append(word)
+            continue
+        spelt = "".join(w.text for w in run)
+        syllable_word = [w for w in run for _ in w.text]  # the word each syllable comes from
+        for name in contact_lexicon():  # longest first
+            start = spelt.find(name)
+            if start >= 0 and not any(name in other.text for other in found):
+                first, last = syllable_word[start], syllable_word[start + len(name) - 1]
+                found.append(first._replace(text=name, right=last.right))
+        run = []
     return found
+
+
+def reconciled(text: str, centres: np.ndarray, hangul: list[ocr.Word], names: list[ocr.Word]) -> tuple[str, list[str]]:
+    """The recogniser's reading ``text`` (each character centred at ``centres``) and
+    tesseract's ``hangul`` words on one line, each rid of what it reads where the other
+    reads its own script: the recogniser reads a Hangul name as Latin letters and digits
+    (라인 as ``2ll``) and tesseract reads Latin letters as Hangul syllables (``asnrh731``
+    as ``다 7731``), both landing between the name and the ID. So the recogniser's
+    characters over tesseract's contact words (``names``) go, then tesseract's other
+    Hangul words over a Latin letter or digit the recogniser keeps.
+
+    >>> words = [ocr.Word("라인", 0, 25, 9), ocr.Word("다", 50, 60, 9)]
+    >>> reconciled("2ll minsu88", np.arange(11) * 10.0, words, words[:1])
+    (' minsu88', ['라인'])
+    """
+    def within(x: float, spans) -> bool:
+        return any(word.left <= x <= word.right for word in spans)
+
+    kept = [(ch, x) for ch, x in zip(text, centres) if not within(x, names)]
+    latin = [x for ch, x in kept if ch.isascii() and ch.isalnum()]
+    words = [w.text for w in hangul
+             if within((w.left + w.right) / 2, names) or not any(w.left <= x <= w.right for x in latin)]
+    return "".join(ch for ch, _ in kept), words
 
 
 @functools.cache
@@ -337,15 +392,17 @@ def _recognised(ppocr: PpOcr, img: Image.Image, budget: ocr.Budget) -> tuple[lis
     return lines, ppocr.recognise(lines)
 
 
-def _layers(line: np.ndarray) -> list[np.ndarray]:
+def _layers(line: np.ndarray) -> tuple[list[np.ndarray], slice]:
     """A straightened line's ink layers at :data:`~bunjang_lab.fraud.images.ocr.LINE_HEIGHT`:
     its grey threshold and its colour clusters (the detector's box hugs the letters, so
-    a margin of the line's own edge pixels is added first)."""
+    a margin of the line's own edge pixels is added first), and the columns of the
+    layers the line itself spans."""
     pad = max(2, line.shape[0] // 4)
     padded = Image.fromarray(np.pad(line, ((pad, pad), (pad, pad), (0, 0)), mode="edge"))
     box = (pad, pad, pad + line.shape[1], pad + line.shape[0])
-    grey = ocr.grey_ink(*ocr.cut_line(padded.convert("L"), box))
-    return ([grey] if grey is not None else []) + ocr.colour_inks(ocr.cut_line(padded, box)[0])
+    grey_line, inner = ocr.cut_line(padded.convert("L"), box)
+    grey = ocr.grey_ink(grey_line, inner)
+    return ([grey] if grey is not None else []) + ocr.colour_inks(ocr.cut_line(padded, box)[0]), inner[1]
 
 
 def _agreement(tesseract_text: str, recognised: str) -> float:
@@ -455,12 +512,13 @@ def _straightened(rgb: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return np.rot90(line) if line.shape[0] >= 1.5 * line.shape[1] else line
 
 
-def _ctc_text(best: np.ndarray, characters: list[str]) -> str:
+def _ctc_text(best: np.ndarray, characters: list[str]) -> tuple[str, np.ndarray]:
     """CTC decoding of the recogniser's most likely class per column: repeats merged,
-    blanks (class 0) dropped."""
+    blanks (class 0) dropped; and the column each character was read at."""
     kept = np.ones(len(best), dtype=bool)
     kept[1:] = best[1:] != best[:-1]
-    return "".join(characters[i] for i in best[kept & (best != 0)])
+    steps = np.flatnonzero(kept & (best != 0))
+    return "".join(characters[i] for i in best[steps]), steps
 
 
 def _side(quad: np.ndarray, corner: int) -> float:
