@@ -349,7 +349,7 @@ SEGMENT_FILES = (".pictures.json", ".hashes.npy", ".thumbs.npy", ".pdq.npy", ".b
 #: 6: the sorted tables of every hash in the segment's files (memory-mapped), segments
 #: merged as they are added, up to a shard's size.
 FORMAT_VERSION = 6
-#: Pictures a segment holds at most (a shard): its tables then take ≈ 5 GB on disk.
+#: Pictures a segment holds at most (a shard): ≈ 8 GB of tables and 6 GB of thumbnails on disk.
 SHARD_SIZE = 1 << 20
 #: Chunks of the hash tables: at the matching radius (14) 92 keys a chunk, a few rows each.
 N_SUBSTRINGS = 5
