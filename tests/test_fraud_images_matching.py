@@ -244,3 +244,42 @@ def test_collages_and_screenshots_of_photos_not_indexed_match_nothing(photo_inde
             for posted in (edits.collage(photo, rng, unindexed + OTHERS), edits.listing_screenshot(photo, rng),
                            _caption_over(edits.frame(photo.transpose(Image.Transpose.ROTATE_90), rng), (240, 60, 60))):
                 assert find_matches(photo_index, query_hashes(edits.jpeg(posted, 80))) == [], seed
+
+
+def test_a_collage_seam_beside_a_busy_photo_is_found():
+    # grass's own columns differ as much as the seam does: the seam's step is weighed
+    # against the calmer side's
+    grass = ImageOps.fit(load_photo("grass"), (300, 300))
+    for photo, left in ((Image.fromarray(skimage.data.stereo_motorcycle()[0]), True), (load_photo("coins"), False)):
+        pair = Image.new("RGB", (600, 300))
+        pair.paste(ImageOps.fit(photo, (300, 300)), (0 if left else 300, 0))
+        pair.paste(grass, (300 if left else 0, 0))
+        cells = regions.collage_cells(edits.jpeg(pair, 80))
+        cell = (0.0, 0.5) if left else (0.5, 1.0)
+        assert any(abs(box[0] - cell[0]) < 0.02 and abs(box[2] - cell[1]) < 0.02 for box in cells), (left, cells)
+
+
+def test_a_cell_whose_hashes_moved_is_found_by_its_identical_thumbnail(photo_index):
+    # the middle of a column of three: the cell's region is a few percent off every stored
+    # box, so its hashes disagree (16-26 bits), while its thumbnail and details line up
+    column = Image.new("RGB", (321, 3 * 321))
+    for number, photo in enumerate([OTHERS[0], load_photo("coins"), OTHERS[1]]):
+        column.paste(ImageOps.fit(photo, (321, 321)), (0, 321 * number))
+    hashes = query_hashes(edits.jpeg(column, 80))
+    assert [m["listing"] for m in find_matches(photo_index, hashes)] == ["coins"]
+    assert find_matches(photo_index, hashes, replace(DEFAULT_POLICY, identical=2.0)) == []  # what the arm is for
+
+
+def test_a_dark_photo_on_a_page_of_its_own_colour_is_bounded_by_its_marks():
+    # the night sky is within a few levels of the dark page, so neither colour nor flatness
+    # shows where it begins; its stars mark every line, the page's letters a few
+    sky = load_photo("hubble_deep_field").resize((390, 340))
+    page = Image.new("RGB", (390, 800), (18, 18, 18))
+    page.paste(sky, (0, 90))
+    draw = ImageDraw.Draw(page)
+    for top, text in ((20, "9:41"), (55, "상품 상세"), (460, "11,000원"), (520, "판매자 park89"), (720, "채팅하기")):
+        draw.text((20, top), text, fill=(235, 235, 235), font_size=24)
+    photo = (0.0, 90 / 800, 1.0, 430 / 800)
+    posted = edits.jpeg(page, 85)
+    found = regions.photo_regions(posted)
+    assert any(max(abs(a - b) for a, b in zip(box, photo)) < 0.04 for box in found), found  # what the alignment absorbs

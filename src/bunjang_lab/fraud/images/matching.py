@@ -23,7 +23,10 @@ frame and for centre crops (:data:`~bunjang_lab.fraud.images.hashing.CROP_BOXES`
    alone. A turned view, a region of the query or a stored deep cut must pass the strict
    rule: the hashes agree, the similarity reaches :attr:`MatchPolicy.verified` and the
    details (the thumbnails without their coarse layout) correlate to
-   :attr:`MatchPolicy.detail` at least.
+   :attr:`MatchPolicy.detail` at least; or, for the :attr:`MatchPolicy.verify_disagreeing`
+   nearest candidates whose hashes disagree, the thumbnails are near-identical
+   (similarity :attr:`MatchPolicy.identical`, details :attr:`MatchPolicy.identical_detail`):
+   a region cut a few percent off every stored box moves the hashes, not the thumbnail.
 
 The radii and thresholds were tuned on real photographs and the simulator's images; the
 measurements are in ``docs/images.md``.
@@ -54,6 +57,9 @@ class MatchPolicy:
     pdq_quality: int = 50
     verify_at_most: int = 32
     detail: float = 0.85
+    identical: float = 0.95
+    identical_detail: float = 0.93
+    verify_disagreeing: int = 4
 
     def accepts(self, phash_distance, dhash_distance):
         """Vectorised: which (pHash, dHash) distance pairs agree on a match.
@@ -145,9 +151,12 @@ def _verified(index: ImageIndex, view: View, policy: MatchPolicy, by_pdq: np.nda
     agree = np.zeros(len(candidates), dtype=bool)
     np.logical_or.at(agree, inverse, np.concatenate(found_agree))
     # a deep cut of a look-alike picture is freer to fit: the strict rule, as for extra
-    # views; what cannot pass it (hashes disagree) is not verified at all
+    # views; of what can pass it only as a near-identical thumbnail (hashes disagree), the
+    # nearest few are verified (each view of a screenshot has dozens)
     deep = candidates[:, 1:].any(axis=1)
-    kept = np.flatnonzero(agree | ~(deep | extra))
+    only_identical = ~agree & (deep | extra)
+    nearest = np.flatnonzero(only_identical)[np.argsort(distances[only_identical], kind="stable")]
+    kept = np.union1d(np.flatnonzero(~only_identical), nearest[: policy.verify_disagreeing])
     kept = kept[np.lexsort((distances[kept], ~agree[kept]))[: policy.verify_at_most]]
     if not len(kept):
         return []
@@ -158,7 +167,11 @@ def _verified(index: ImageIndex, view: View, policy: MatchPolicy, by_pdq: np.nda
     # the coarse layout of a region cut to one object on a blurred background is shared
     # by look-alike pictures; a copy's details (edges, small parts, the blur's own
     # pattern) line up too
-    strict = agree & (scores.correlation >= policy.verified) & (scores.detail >= policy.detail)
+    # a region cut a few percent off the stored boxes moves the hashes (16-26 bits on the
+    # missed copies) while its thumbnail still lines up: near-identical thumbnails, details
+    # included, stand in for agreeing hashes
+    identical = (scores.correlation >= policy.identical) & (scores.detail >= policy.identical_detail)
+    strict = (agree | identical) & (scores.correlation >= policy.verified) & (scores.detail >= policy.detail)
     if extra:
         matched = strong = strict
     else:

@@ -21,7 +21,8 @@ not. So:
   colour, then the lines of that colour or with letters and buttons on it): it stops
   where the photo begins even when the photo is flat or dark too (the rocket's night
   under a grey band, a fundus photo's black corners under a red one), as long as the
-  photo is not the band's own colour;
+  photo is not the band's own colour; when it is (a night sky on a dark page), where
+  every line has marks (stars) for longer than letters run;
 * :func:`centred_box` finds a photo centred on a square of its own blurred copy (what
   apps do to post a photo uncut), by the pair of lines at the same distance from both
   ends where the sharp photo meets the blur, and :func:`blurred_surround` side by side
@@ -31,7 +32,8 @@ not. So:
 * :func:`collage_cells` splits the picture along straight seams at a half or a third of
   it (collage apps use grids of equal cells): a run of flat lines (a gap) or a line
   where neighbouring pixels stop being alike (two photos butted together, also when the
-  seam falls between two pixels of the working copy), then each part along the other
+  seam falls between two pixels of the working copy or beside a busy photo: the step is
+  weighed against the calmer side's lines), then each part along the other
   axis, so 2 to 4 cells (3 to 6 for rows of three), each also peeled by its gap's colour.
 
 Every region is cut one working line inside its edges (:func:`_inset`): a line of a band
@@ -100,6 +102,9 @@ SAME_BOX = 0.02
 #: Letters on a band or a page, buttons on a page, leave at least this share of their
 #: line in the band's colour (large Hangul captions: 30-60%; the edges of two buttons side by side: 16%).
 LETTERED_SHARE = 0.1
+#: A line of a band or page without letters has at least this share in its colour; a
+#: photo as dark as its page has marks (stars) on every line.
+CLEAN_SHARE = 0.99
 #: Rounds of peeling by colour: a band outside a frame, a frame of two colours.
 COLOUR_ROUNDS = 3
 
@@ -403,15 +408,25 @@ def _peel_colour(pixels: np.ndarray, box: tuple[int, int, int, int], rows_first:
 def _colour_run(lines: np.ndarray) -> int:
     """How many of ``lines`` (line, pixel, colour), from the first on, are the first
     line's colour (:data:`EXACT_COLOUR` on :data:`EXACT_SHARE` of the line) or carry
-    letters on it (:data:`LETTERED_SHARE`) before another line of it; 0 when the first
-    line is not of one colour (the photo reaches the border)."""
+    letters on it (:data:`LETTERED_SHARE`) before another line of it, and before a
+    stretch of :data:`BAND_GAP` lines none of them clean (:data:`CLEAN_SHARE`: a photo as
+    dark as its page); 0 when the first line is not of one colour (the photo reaches the
+    border)."""
     colour = np.median(lines[0], axis=0)
     share = (np.abs(lines - colour).max(axis=2) <= EXACT_COLOUR).mean(axis=1)
     if share[0] < EXACT_SHARE:
         return 0
     gap = max(3, int(BAND_GAP * len(lines)))
-    peeled = 0
+    peeled, marked_from = 0, None
     for number in range(len(lines)):
+        # a dark photo on a page or band of its own colour (stars on a night sky): most of
+        # each line is the colour, but every line has marks, for longer than letters run
+        if share[number] >= CLEAN_SHARE:
+            marked_from = None
+        elif marked_from is None:
+            marked_from = number
+        if marked_from is not None and number - marked_from >= gap:
+            return min(peeled, marked_from)
         if share[number] >= EXACT_SHARE:
             peeled = number + 1
         elif share[number] < LETTERED_SHARE or number - peeled >= gap:
@@ -474,7 +489,15 @@ def _seam_near(lines: np.ndarray, fraction: float) -> tuple[int, int] | None:
     for across in (1, 2):
         change = np.abs(lines[across:] - lines[:-across]).max(axis=2).mean(axis=1)
         best = low - 1 + int(np.argmax(change[low - 1:high]))
-        around = np.concatenate([change[max(0, best - 5 - across):max(0, best - across)], change[best + 1 + across:best + 6 + across]])
-        if change[best] >= SEAM_STEP and len(around) and change[best] >= SEAM_CONTRAST * np.median(around):
+        sides = [change[max(0, best - 5 - across):max(0, best - across)], change[best + 1 + across:best + 6 + across]]
+        if change[best] < SEAM_STEP or not any(len(side) for side in sides):
+            continue
+        # beside a busy photo (grass, text) a seam's step is no larger than that photo's own
+        # steps between lines: then it is weighed against the calmer side's, and must run
+        # along most of the line (an object's edge beside a calm sky crosses a part of it)
+        step = np.abs(lines[best + across] - lines[best]).max(axis=1)
+        calm = min(float(np.median(side)) for side in sides if len(side))
+        if (change[best] >= SEAM_CONTRAST * np.median(np.concatenate(sides))
+                or (change[best] >= SEAM_CONTRAST * calm and (step > SEAM_STEP).mean() >= SEAM_SHARE)):
             found.append((best + 1, best + across))
     return min(found, key=lambda seam: abs((seam[0] + seam[1]) / 2 - target), default=None)
