@@ -650,6 +650,7 @@ def test_hybrid_blend_scores_are_its_weighted_components(next_split):
     assert np.allclose(components.mean(axis=2), 0, atol=1e-4)  # standardised per request
     tries = settings(HybridFM(), budget=4)  # the blend has no fields: one try for it, not two
     assert [t["ranker"] for t in tries] == ["fm", "blend", "fm"] and len({repr(t) for t in tries}) == 3
+    assert tries[1]["fields"] is None  # recorded as what it is: no fields
 
 
 def test_hybrid_pair_terms_equal_the_fm_on_explicit_rows(next_split):

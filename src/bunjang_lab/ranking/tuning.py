@@ -28,7 +28,7 @@ METRIC = "ndcg@10"
 def settings(model: Recommender, budget: int = BUDGET, seed: int = 0) -> list[dict]:
     """The settings to try: the model's own first, then others drawn from its grid. Settings
     that make the same model (a parameter that another one makes irrelevant: the model
-    reports it as None) are tried once."""
+    reports it as None) are tried once, and recorded as the model reports them."""
     space = getattr(model, "search_space", None) or {}
     current = {name: model.get_param(name) for name in space}
     grid = [dict(zip(space, values)) for values in itertools.product(*space.values())]
@@ -37,14 +37,14 @@ def settings(model: Recommender, budget: int = BUDGET, seed: int = 0) -> list[di
 
     def effective(params):
         clone = model.with_params(**params)
-        return repr([clone.get_param(name) for name in space])
+        return {name: clone.get_param(name) for name in space}
 
-    tried, chosen = {effective(current)}, [current]
-    for params in (others[i] for i in order):
+    tried, chosen = {repr(current)}, [current]
+    for params in (effective(others[i]) for i in order):
         if len(chosen) >= budget:
             break
-        if (key := effective(params)) not in tried:
-            tried.add(key)
+        if repr(params) not in tried:
+            tried.add(repr(params))
             chosen.append(params)
     return chosen
 
