@@ -229,8 +229,7 @@ of them out of budget, sold or the viewer's own, a second read takes the others.
 
 def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
             now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST,
-            snap: Snapshot | None = None, plain: bool | None = None,
-            read_along: tuple[list[str], list[str]] = ([], [])) -> list[dict]:
+            snap: Snapshot | None = None, plain: bool | None = None, read_along: list[str] = ()) -> list[dict]:
     """The ads of one request on ``surface`` (home, search, detail), best slot first, each
     ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
 
@@ -249,8 +248,7 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
     auction (:mod:`~bunjang_lab.ads.plain_auction`) on every campaign instead, for a one-shot
     process: importing numpy alone costs more than a whole ``score recommend``; ``None`` picks
     it while there are at most :data:`PLAIN_CAMPAIGNS` campaigns (the same answer either way).
-    ``read_along``: the versioned and live keys the caller reads next, read ahead with the plain
-    auction's own (one round trip for both).
+    ``read_along``: live keys the caller reads next, read ahead with the plain auction's own.
     """
     if snap is None:
         with cache.snapshot() as opened:
@@ -367,8 +365,7 @@ def _plain_index(cache: Cache, snap: Snapshot, listed: dict, relevance_floor: fl
 
 
 def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, user_id: str, item_id: str | None,
-                      query: str, now_ms: int, slots: int, relevance_floor: float,
-                      read_along: tuple[list[str], list[str]] = ([], [])) -> list:
+                      query: str, now_ms: int, slots: int, relevance_floor: float, read_along: list[str] = ()) -> list:
     """:func:`ads_for`'s auction in the standard library. Held per version and campaign list:
     the campaigns' terms, their listings' flags and vectors, per audience the campaigns its
     targeting takes in and their ranking at the prior pCTR. Per request one live read of the
@@ -398,7 +395,7 @@ def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, 
     plan = plan_by(index.calibration)   # as the last request read it: this request's read checks it
     first = plan.order[:plan.hourly + slots + 1 + SPARE]
     live_keys = [keys.AD_CALIBRATION, keys.ad_seen(user_id, day), *plan.state_keys(first, day)]
-    snap.read_ahead(read_along[0], live_keys + read_along[1])
+    snap.read_ahead([], live_keys + list(read_along))
     live = snap.live_many(live_keys)
     if live[0] != index.calibration:   # published since: rank by it, and read every campaign
         index.calibrated(live[0])
@@ -593,7 +590,7 @@ def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int 
         _HAD_CAMPAIGNS[cache.url] = listed is not None
     ads = [] if listed is None else ads_for(
         cache, "home", user_id, now_ms=now_ms, snap=snap, plain=plain,
-        read_along=lookup.feed_first_keys(snap, user_id, k) if read_ahead else ([], []))
+        read_along=lookup.feed_first_keys(snap, user_id, k) if read_ahead else ())
     answer = queries.recommend(snap, {**params, "explain": False})
     answer = {**answer, "items": _blended_items(answer["items"], ads)}
     return lookup.explained(snap, answer) if queries.flag(params.get("explain"), "explain") else answer

@@ -31,13 +31,11 @@ def _chunk(needed: int) -> int:
     return needed + CHECK_SLACK
 
 
-def feed_first_keys(snap: Snapshot, user_id: str, k: int) -> tuple[list[str], list[str]]:
-    """The versioned and live keys :func:`recommend` reads first for ``user_id``'s personal feed
-    (its first candidates' flags and availability), so a caller can read them along with its
-    own; nothing without a feed."""
+def feed_first_keys(snap: Snapshot, user_id: str, k: int) -> list[str]:
+    """The live keys :func:`recommend` reads first for ``user_id``'s personal feed (its first
+    candidates' availability), so a caller can read them along with its own; [] without one."""
     home = snap.get(keys.home(user_id))
-    first = [] if home is None else [entry[0] for entry in home["items"][:_chunk(k)]]
-    return [keys.flag(i) for i in first], [keys.unavailable(i) for i in first]
+    return [] if home is None else [keys.unavailable(entry[0]) for entry in home["items"][:_chunk(k)]]
 
 
 def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = frozenset(),
