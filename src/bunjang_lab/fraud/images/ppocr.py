@@ -266,11 +266,15 @@ class PpOcrTesseractEngine:
             # and a contact word another layer reads whole (the best layer by its digits
             # often misreads the bank's name that a layer with worse digits gets right)
             kept = "".join(hangul)
-            names = [word for _, placed in found for word in contact_words(placed)]
-            for word in names:
+            names: dict[str, ocr.Word] = {}
+            for word in (word for _, placed in found for word in contact_words(placed)):
                 if word.text not in kept:
                     hangul.setdefault(word.text, word)
-            out.append((list(hangul.values()), names))
+                # each name where a layer reads it tightest: on a busy layer tesseract's
+                # box takes in specks beside it (전화 over an ID's first digit)
+                if word.text not in names or word.right - word.left < names[word.text].right - names[word.text].left:
+                    names[word.text] = word
+            out.append((list(hangul.values()), list(names.values())))
         return out
 
     def _words(self, page: Image.Image, budget: ocr.Budget) -> list[ocr.Word]:
