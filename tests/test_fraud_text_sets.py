@@ -42,9 +42,9 @@ def rows(name: str) -> list[dict]:
 
 HONEST = rows("fraud_honest_ko.tsv")
 LURES = rows("fraud_lures_ko.tsv")
-# Rounds 6 to 9 are held out: each was written before the code it measures, scored once and
+# Rounds 6 to 10 are held out: each was written before the code it measures, scored once and
 # never corrected on, so the targets below hold for the rounds the rules were corrected on.
-HELD_OUT_ROUNDS = {"6", "7", "8", "9"}
+HELD_OUT_ROUNDS = {"6", "7", "8", "9", "10"}
 FRESH = [{**row, "text": row["text"].replace("\\n", "\n").replace("\\t", "\t")} for row in rows("fraud_fresh_ko.tsv")
          if row["round"] not in HELD_OUT_ROUNDS]
 
