@@ -227,7 +227,7 @@ class Budget:
 
     max_lines: int = MAX_LINES
     max_page_pixels: int = 1_500_000
-    seconds: float = 3.0
+    seconds: float = 2.5  # with the matching, model load and a step past the cap: 5 s of a whole `score image` at most
     capped: set = field(default_factory=set)
     _started: float | None = field(default=None, repr=False)
 
