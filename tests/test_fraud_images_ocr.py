@@ -124,6 +124,46 @@ def test_misreadings_between_a_contact_word_and_an_id_are_dropped():
     assert [(w.text, w.left, w.right) for w in placed] == [("라인", 10, 60)]
 
 
+class PlacedWords(ocr.Tesseract):
+    """A tesseract that reads the given words on the page's ink layers, one list per layer
+    (each placed in the layer's own pixels)."""
+
+    def __init__(self, per_layer):
+        self.per_layer = per_layer
+
+    def words(self, page, languages, cpu_seconds):
+        _, rows = ocr.stack_lines([np.ones((ocr.LINE_HEIGHT, 400), dtype=bool)] * len(self.per_layer))
+        pad = ocr.LINE_HEIGHT // 2  # the page's margin, left of every layer
+        return [word._replace(left=word.left + pad, right=word.right + pad, middle=(top + bottom) / 2)
+                for words, (top, bottom) in zip(self.per_layer, rows) for word in words]
+
+
+class OneLine:
+    """A detector and recogniser that find one 400 px line and read it as given."""
+
+    def __init__(self, text, centres):
+        self.text, self.centres = text, np.asarray(centres, dtype=float)
+
+    def lines(self, rgb, max_lines):
+        return [np.zeros((56, 400, 3), dtype=np.uint8)], False
+
+    def recognise(self, lines):
+        return [(self.text, self.centres)]
+
+
+def test_a_contact_word_is_placed_where_a_layer_reads_it_tightest(monkeypatch):
+    from bunjang_lab.fraud.images import ppocr
+
+    # two layers read 전화; on the busy one tesseract's box takes in specks over the
+    # number's first digit, the clean one's ends before it
+    monkeypatch.setattr(ppocr, "_layers", lambda line: ([np.ones((ocr.LINE_HEIGHT, 400), dtype=bool)] * 2, slice(0, 400)))
+    busy, clean = [ocr.Word("전화", 0, 130, 0)], [ocr.Word("전화", 4, 92, 0)]
+    recognised = OneLine("2l 010-6372-4815", [30, 60, 90, *range(118, 118 + 13 * 13, 13)])
+    for per_layer in ([busy, clean], [clean, busy]):
+        engine = ppocr.PpOcrTesseractEngine(recognised, tesseract=PlacedWords(per_layer))
+        assert engine.read(Image.new("RGB", (400, 56)), [], ocr.Budget().start()) == ["전화 010-6372-4815"]
+
+
 def test_the_ppocr_engines_keep_to_the_budget():
     img = Image.new("RGB", (900, 1700), "white")
     draw = ImageDraw.Draw(img)
