@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from bunjang_lab.fraud.images import index as index_module
 from bunjang_lab.fraud.images.hashing import ImageHashes
 from bunjang_lab.fraud.images.index import SEGMENT_FILES, ImageIndex, LinearScan, RangeIndex, SortedBucketIndex, WideRangeIndex
 
@@ -173,3 +174,28 @@ def test_thumbnails_stay_on_disk_and_read_back_across_segments_and_compaction(tm
     np.testing.assert_array_equal(ImageIndex(tmp_path).thumbnails[np.arange(4)], expected)
     with pytest.raises(IndexError):
         index.thumbnails[[4]]
+
+
+def test_metadata_lookups_tell_apart_pictures_whose_hashes_collide(tmp_path, monkeypatch):
+    """Every lookup key hashed alike: the stored strings decide, in every segment."""
+    monkeypatch.setattr(index_module, "_lookup_hash", lambda encoded: 7)
+    index = ImageIndex(tmp_path, shard_size=3)
+    pictures = [picture(1), picture(2), picture(3, listing="i2"), picture(4, seller=None), picture(5, seller="None")]
+    assert index.add(pictures[:2]) == 2 and index.add(pictures[2:]) == 3 and index.shard_count == 2
+    assert index.add([picture(3, listing="i2"), picture(3)]) == 1  # only the second is new
+    assert [index.position(f"key{n}", listing) for n, listing in [(1, "i1"), (3, "i2"), (3, "i1"), (3, "i9")]] == [0, 2, 5, None]
+    assert index.contains_file("img3.jpg", "i2") and index.contains_file("img3.jpg", "i1")
+    assert not index.contains_file("img1.jpg", "i2") and not index.contains_file("key1", "i1")
+    assert index.pictures_of("i1") == [0, 1, 3, 4, 5] and index.pictures_of("i2") == [2] and index.pictures_of("i3") == []
+    assert index.picture(3)["seller"] is None and index.picture(4)["seller"] == "None"  # None is not the text "None"
+    index.compact()
+    reopened = ImageIndex(tmp_path)
+    assert [reopened.picture(n) for n in range(6)] == [index.picture(n) for n in range(6)]
+    assert reopened.pictures_of("i1") == [0, 1, 3, 4, 5] and reopened.position("key3", "i1") == 5
+
+
+def test_metadata_is_stored_as_text_whatever_its_type(tmp_path):
+    index = ImageIndex(tmp_path)
+    index.add([{**picture(1), "listing": 11, "seller": "판매자 ✓"}])
+    assert index.picture(0) == {"image": "img1.jpg", "listing": "11", "seller": "판매자 ✓", "key": "key1"}
+    assert index.position("key1", 11) == index.position("key1", "11") == 0 and index.pictures_of("11") == [0]

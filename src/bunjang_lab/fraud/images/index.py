@@ -22,6 +22,7 @@ with a popcount. With m = 5 and r = 14 each table is probed at 1 + 13 + 78 keys.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -341,14 +342,19 @@ class SegmentedRangeIndex:
 
 #: What is stored per picture; ``key`` is the SHA-256 of the file's bytes.
 PICTURE_COLUMNS = ("image", "listing", "seller", "key")
+#: The lookups of pictures by their metadata (position, contains_file, pictures_of), each a
+#: sorted table of 64-bit hashes of these columns in a segment's ``.lookup.npy``.
+LOOKUPS = (("key", "listing"), ("image", "listing"), ("listing",))
 MANIFEST = "manifest.json"
-SEGMENT_FILES = (".pictures.json", ".hashes.npy", ".thumbs.npy", ".pdq.npy", ".buckets.npy", ".directory.npy")
+SEGMENT_FILES = (".strings.npy", ".offsets.npy", ".lookup.npy", ".hashes.npy", ".thumbs.npy", ".pdq.npy",
+                 ".buckets.npy", ".directory.npy")
 #: 3: verification thumbnails per picture; 4: content boxes with their own thumbnails,
 #: picture metadata in JSON (reading an index needs no pyarrow); 5: deep cuts (the box a
 #: row's thumbnail is cut to before verifying), the PDQ hash of every thumbnail's picture;
 #: 6: the sorted tables of every hash in the segment's files (memory-mapped), segments
-#: merged as they are added, up to a shard's size.
-FORMAT_VERSION = 6
+#: merged as they are added, up to a shard's size; 7: the pictures' metadata mapped too
+#: (strings and sorted lookup tables instead of JSON held in memory).
+FORMAT_VERSION = 7
 #: Pictures a segment holds at most (a shard): ≈ 8 GB of tables and 6 GB of thumbnails on disk.
 SHARD_SIZE = 1 << 20
 #: Chunks of the hash tables: at the matching radius (14) 92 keys a chunk, a few rows each.
@@ -360,13 +366,111 @@ _ROW = np.dtype([("picture", "<i4"), ("variant", "i1"), ("thumb", "<i4"), ("cut"
 _PDQ = np.dtype([("pdq", "<u8", (4,)), ("quality", "u1"), ("row", "<i4")])
 
 
+def _encoded(value) -> bytes:
+    """A metadata value as stored: a tag byte (None apart from the text "None"), then UTF-8."""
+    return b"\x00" if value is None else b"\x01" + str(value).encode("utf-8")
+
+
+def _decoded(data: bytes):
+    return None if data[:1] == b"\x00" else data[1:].decode("utf-8")
+
+
+def _lookup_hash(encoded: Iterable[bytes]) -> int:
+    """The 64-bit key of some encoded values in a lookup table (collisions are told apart
+    by comparing the stored strings)."""
+    return int.from_bytes(hashlib.blake2b(b"\x00".join(encoded), digest_size=8).digest(), "little")
+
+
+class _Metadata:
+    """The pictures' metadata of a segment, in arrays (mapped from its files or not):
+    ``strings`` every encoded value back to back (picture by picture, in the order of
+    :data:`PICTURE_COLUMNS`), ``offsets`` where each starts (and the end), ``lookup`` per
+    table of :data:`LOOKUPS` a :data:`BUCKET_ENTRY` per picture sorted by hash, then row
+    (the picture's number in the segment)."""
+
+    def __init__(self, strings: np.ndarray, offsets: np.ndarray, lookup: np.ndarray):
+        self.strings, self.offsets, self.lookup = strings, offsets, lookup
+
+    def __len__(self) -> int:
+        return (len(self.offsets) - 1) // len(PICTURE_COLUMNS)
+
+    @classmethod
+    def of_pictures(cls, pictures: list[dict]) -> "_Metadata":
+        encoded = [[_encoded(p[c]) for c in PICTURE_COLUMNS] for p in pictures]
+        lengths = np.fromiter((len(v) for values in encoded for v in values), dtype=np.int64,
+                              count=len(pictures) * len(PICTURE_COLUMNS))
+        strings = np.frombuffer(b"".join(v for values in encoded for v in values), dtype=np.uint8)
+        columns = [[PICTURE_COLUMNS.index(c) for c in lookup] for lookup in LOOKUPS]
+        tables = [np.fromiter((_lookup_hash(values[c] for c in chosen) for values in encoded), dtype=np.uint64,
+                              count=len(pictures)) for chosen in columns]
+        rows = np.arange(len(pictures), dtype=np.uint32)
+        return cls(strings, np.concatenate([[0], np.cumsum(lengths)]), _sorted_lookup(tables, [rows] * len(tables)))
+
+    @classmethod
+    def joined(cls, parts: list["_Metadata"]) -> "_Metadata":
+        """The metadata of ``parts`` one after the other (their pictures renumbered)."""
+        firsts = _starts([len(part) for part in parts])
+        offsets = [np.zeros(1, dtype=np.int64)]
+        for part, start in zip(parts, _starts([int(part.offsets[-1]) for part in parts])):
+            offsets.append(np.asarray(part.offsets[1:], dtype=np.int64) + start)
+        tables, rows = [], []
+        for k in range(len(LOOKUPS)):
+            entries = [part.table(k) for part in parts]
+            tables.append(np.concatenate([e["hash"] for e in entries]))
+            rows.append(np.concatenate([e["row"] + np.uint32(first) for e, first in zip(entries, firsts)]))
+        return cls(np.concatenate([part.strings for part in parts]), np.concatenate(offsets), _sorted_lookup(tables, rows))
+
+    def table(self, k: int) -> np.ndarray:
+        """The sorted entries of lookup ``k`` (of :data:`LOOKUPS`)."""
+        return self.lookup[k * len(self): (k + 1) * len(self)]
+
+    def value(self, local: int, column: int) -> bytes:
+        """The encoded value of one column (its place in :data:`PICTURE_COLUMNS`) of one picture."""
+        at = local * len(PICTURE_COLUMNS) + column
+        return self.strings[int(self.offsets[at]): int(self.offsets[at + 1])].tobytes()
+
+    def picture(self, local: int) -> dict:
+        return {c: _decoded(self.value(local, k)) for k, c in enumerate(PICTURE_COLUMNS)}
+
+    def matches(self, k: int, keys: list[tuple], hashes: np.ndarray) -> list[list[int]]:
+        """Per key (encoded values of lookup ``k``'s columns, and its hash): the pictures holding it, in order."""
+        table, columns = self.table(k), [PICTURE_COLUMNS.index(c) for c in LOOKUPS[k]]
+        low = np.searchsorted(table["hash"], hashes, side="left")
+        high = np.searchsorted(table["hash"], hashes, side="right")
+        found = [[] for _ in keys]
+        for q in np.flatnonzero(high > low).tolist():
+            found[q] = [local for local in table["row"][low[q]: high[q]].tolist()
+                        if all(self.value(local, c) == v for c, v in zip(columns, keys[q]))]
+        return found
+
+
+def _sorted_lookup(tables: list[np.ndarray], rows: list[np.ndarray]) -> np.ndarray:
+    """The lookup tables (hashes and their rows) as :data:`BUCKET_ENTRY` s, each sorted by
+    hash then row (the sort is stable: the rows of equal hashes come in increasing order)."""
+    entries = np.empty(sum(map(len, tables)), dtype=BUCKET_ENTRY)
+    at = 0
+    for hashes, numbers in zip(tables, rows):
+        order = np.argsort(hashes, kind="stable")
+        entries["hash"][at: at + len(order)], entries["row"][at: at + len(order)] = hashes[order], numbers[order]
+        at += len(order)
+    return entries
+
+
+def _lookup_keys(k: int, pictures: list[dict]) -> tuple[list[tuple], np.ndarray]:
+    """The encoded key of lookup ``k`` of each (partial) picture, and its hash."""
+    keys = [tuple(_encoded(p[c]) for c in LOOKUPS[k]) for p in pictures]
+    return keys, np.fromiter((_lookup_hash(key) for key in keys), dtype=np.uint64, count=len(keys))
+
+
 class _Segment:
-    """One immutable segment of an :class:`ImageIndex`: its pictures' metadata in memory,
-    its rows, PDQ hashes, thumbnails and sorted tables memory-mapped from its files."""
+    """One immutable segment of an :class:`ImageIndex`, every file of it memory-mapped:
+    its pictures' metadata (:class:`_Metadata`), rows, PDQ hashes, thumbnails and sorted
+    tables."""
 
     def __init__(self, folder: Path, name: str):
         self.name = name
-        self.meta = json.loads((folder / f"{name}.pictures.json").read_text(encoding="utf-8"))
+        self.meta = _Metadata(*(_mapped(folder / f"{name}{suffix}") for suffix in (".strings.npy", ".offsets.npy",
+                                                                                    ".lookup.npy")))
         self.rows = _mapped(folder / f"{name}.hashes.npy")
         self.pdq = _mapped(folder / f"{name}.pdq.npy")
         self.thumbnails = MappedThumbnails.of_npy(folder / f"{name}.thumbs.npy").mapped()  # mapped now: a merge may delete the file
@@ -379,11 +483,9 @@ class _Segment:
             at_entry, at_directory = at_entry + entries_size, at_directory + size
         self.phash, self.dhash = tables[:2]
         self.pdq_index = WideRangeIndex.of_words(self.pdq["pdq"], tables[2:])
-        self.positions = {pair: n for n, pair in enumerate(zip(self.meta["key"], self.meta["listing"]))}
-        self.files = {pair: n for n, pair in enumerate(zip(self.meta["image"], self.meta["listing"]))}
 
     def __len__(self) -> int:
-        return len(self.meta["key"])
+        return len(self.meta)
 
 
 class ImageIndex:
@@ -392,12 +494,14 @@ class ImageIndex:
     Pictures are numbered in the order they were stored; each has several hash rows (full
     frame and crops, :meth:`~bunjang_lab.fraud.images.hashing.ImageHashes.stored_variants`)
     searched by two range indexes, one per hash, and each thumbnail a PDQ hash, searched by
-    a third. Only the pictures' metadata is held in memory: a segment's rows, hashes,
+    a third. Nothing per picture is held in memory: a segment's metadata, rows, hashes,
     sorted tables (:class:`SortedBucketIndex`) and thumbnails are memory-mapped from its
     files, and a query reads the pages of its probes and candidates.
 
-    A segment is ``seg-<n>.pictures.json`` (image, listing, seller, key) plus
-    ``seg-<n>.hashes.npy`` (per row: picture number within the segment, variant, thumbnail
+    A segment is ``seg-<n>.strings.npy`` and ``seg-<n>.offsets.npy`` (image, listing,
+    seller, key of each picture, encoded back to back, and where each starts),
+    ``seg-<n>.lookup.npy`` (the hashes of (key, listing), (image, listing) and listing,
+    sorted, with their pictures: :data:`LOOKUPS`) plus ``seg-<n>.hashes.npy`` (per row: picture number within the segment, variant, thumbnail
     number within the segment, the box a deep cut's thumbnail is cut to, pHash, dHash),
     ``seg-<n>.thumbs.npy`` (the verification thumbnails: each picture's, zeros when unknown,
     then its content boxes'), ``seg-<n>.pdq.npy`` (per thumbnail, the PDQ hash and quality
@@ -451,14 +555,11 @@ class ImageIndex:
     def picture(self, number: int) -> dict:
         """The metadata of picture ``number``."""
         segment, local = self._locate(number)
-        return {c: segment.meta[c][local] for c in PICTURE_COLUMNS}
+        return segment.meta.picture(local)
 
     def position(self, key: str, listing) -> int | None:
         """The number of a stored picture (the order pictures were stored), or None."""
-        for segment, start in zip(self._segments, self._picture_starts):
-            if (key, listing) in segment.positions:
-                return start + segment.positions[(key, listing)]
-        return None
+        return self._first(0, [{"key": key, "listing": listing}])[0]
 
     def full_frame_hashes(self, numbers) -> list[tuple[int, int]]:
         """The (pHash, dHash) of pictures ``numbers``' full frames (their first stored variant), in order."""
@@ -471,12 +572,24 @@ class ImageIndex:
 
     def pictures_of(self, listing) -> list[int]:
         """The numbers of the pictures stored for ``listing``."""
-        return [start + n for segment, start in zip(self._segments, self._picture_starts)
-                for n, stored in enumerate(segment.meta["listing"]) if stored == listing]
+        keys, hashes = _lookup_keys(2, [{"listing": listing}])
+        return [start + local for segment, start in zip(self._segments, self._picture_starts)
+                for local in segment.meta.matches(2, keys, hashes)[0]]
 
     def contains_file(self, image: str, listing) -> bool:
         """Whether a file of that name is stored for that listing (to skip it unread)."""
-        return any((image, listing) in segment.files for segment in self._segments)
+        return self._first(1, [{"image": image, "listing": listing}])[0] is not None
+
+    def _first(self, k: int, pictures: list[dict]) -> list[int | None]:
+        """Per (partial) picture, the number of the first stored one with the same values of
+        lookup ``k``'s columns (:data:`LOOKUPS`), or None: one search a segment for them all."""
+        keys, hashes = _lookup_keys(k, pictures)
+        first: list[int | None] = [None] * len(pictures)
+        for segment, start in zip(self._segments, self._picture_starts):
+            for q, found in enumerate(segment.meta.matches(k, keys, hashes)):
+                if found and first[q] is None:
+                    first[q] = start + found[0]
+        return first
 
     def reload(self) -> "ImageIndex":
         """Pick up segments other processes added (or merged) since this index was opened."""
@@ -498,10 +611,11 @@ class ImageIndex:
         self.path.mkdir(parents=True, exist_ok=True)
         with files.exclusive_lock(self.path / ".lock"):
             self.reload()
+            pictures = list(pictures)
             fresh, seen = [], set()
-            for picture in pictures:
-                pair = (picture["key"], picture["listing"])
-                if pair not in seen and self.position(*pair) is None:
+            for picture, stored in zip(pictures, self._first(0, pictures)):
+                pair = (_encoded(picture["key"]), _encoded(picture["listing"]))
+                if pair not in seen and stored is None:
                     seen.add(pair)
                     fresh.append(picture)
             for start in range(0, len(fresh), self.shard_size):
@@ -549,23 +663,22 @@ class ImageIndex:
                 (self.path / f"{segment.name}{suffix}").unlink(missing_ok=True)
         self.reload()
 
-    def _write_segment(self, meta: dict, rows: np.ndarray, thumbs: list, pdqs: np.ndarray) -> str:
+    def _write_segment(self, meta: _Metadata, rows: np.ndarray, thumbs: list, pdqs: np.ndarray) -> str:
         """Write a segment's files (``thumbs``: arrays and mapped thumbnails, in order); its name."""
         name = f"seg-{time.time_ns():x}-{os.getpid()}"
         tables = [SortedBucketIndex(N_SUBSTRINGS).add(hashes).tables()
                   for hashes in (rows["phash"], rows["dhash"], *pdqs["pdq"].T)]
-        columns = {c: [None if v is None else str(v) for v in meta[c]] for c in PICTURE_COLUMNS}
-        files.write_text(self.path / f"{name}.pictures.json", json.dumps(columns, ensure_ascii=False), fsync=True)
-        arrays = {".hashes.npy": rows, ".pdq.npy": pdqs, ".buckets.npy": np.concatenate([t[0] for t in tables]),
-                  ".directory.npy": np.concatenate([t[1] for t in tables])}
+        arrays = {".strings.npy": meta.strings, ".offsets.npy": np.asarray(meta.offsets, dtype="<i8"),
+                  ".lookup.npy": meta.lookup, ".hashes.npy": rows, ".pdq.npy": pdqs,
+                  ".buckets.npy": np.concatenate([t[0] for t in tables]), ".directory.npy": np.concatenate([t[1] for t in tables])}
         for suffix, array in arrays.items():
             with files.atomic_path(self.path / f"{name}{suffix}", fsync=True) as tmp, open(tmp, "wb") as handle:
                 np.save(handle, array)
         with files.atomic_path(self.path / f"{name}.thumbs.npy", fsync=True) as tmp, open(tmp, "wb") as handle:
             np.lib.format.write_array_header_1_0(handle, {"descr": "|u1", "fortran_order": False,
                                                           "shape": (sum(len(t) for t in thumbs), *THUMB_SHAPE)})
-            for part in thumbs:
-                part.copy_to(handle) if isinstance(part, MappedThumbnails) else handle.write(part.tobytes())
+            for part in thumbs:  # written from the arrays, not copies of them (GBs at a shard's size)
+                part.copy_to(handle) if isinstance(part, MappedThumbnails) else handle.write(memoryview(np.ascontiguousarray(part)))
         return name
 
     def _write_manifest(self, segments: list[tuple[str, int]]) -> None:
@@ -632,9 +745,8 @@ def _starts(lengths: list[int]) -> list[int]:
     return np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])[:-1].tolist()
 
 
-def _new_segment(pictures: list[dict]) -> tuple[dict, np.ndarray, list, np.ndarray]:
+def _new_segment(pictures: list[dict]) -> tuple[_Metadata, np.ndarray, list, np.ndarray]:
     """(metadata, rows, thumbnails, PDQ) of a segment of new pictures."""
-    meta = {c: [p[c] for p in pictures] for c in PICTURE_COLUMNS}
     rows, thumbs, pdqs = [], [], []
     for number, p in enumerate(pictures):
         hashes, first_row, first_thumb = p["hashes"], len(rows), len(thumbs)
@@ -649,14 +761,13 @@ def _new_segment(pictures: list[dict]) -> tuple[dict, np.ndarray, list, np.ndarr
             if not any(cut):
                 own.setdefault(thumb, first_row + variant)
         pdqs[first_thumb:] = [(*pdq, own[k]) for k, pdq in enumerate(pdqs[first_thumb:])]
-    return meta, np.array(rows, dtype=_ROW), [np.stack(thumbs)], np.array(pdqs, dtype=_PDQ)
+    return _Metadata.of_pictures(pictures), np.array(rows, dtype=_ROW), [np.stack(thumbs)], np.array(pdqs, dtype=_PDQ)
 
 
-def _merged(segments: list[_Segment], last: tuple | None = None) -> tuple[dict, np.ndarray, list, np.ndarray]:
+def _merged(segments: list[_Segment], last: tuple | None = None) -> tuple[_Metadata, np.ndarray, list, np.ndarray]:
     """(metadata, rows, thumbnails, PDQ) of ``segments`` (then ``last``, a new segment's)
     one after the other, their numbers made the merged segment's."""
     parts = [(s.meta, s.rows, [s.thumbnails], s.pdq) for s in segments] + ([last] if last else [])
-    meta = {c: [v for part in parts for v in part[0][c]] for c in PICTURE_COLUMNS}
     rows, pdqs, pictures, thumbs, first_row = [], [], 0, 0, 0
     for part_meta, part_rows, _, part_pdqs in parts:
         part_rows, part_pdqs = np.array(part_rows), np.array(part_pdqs)
@@ -665,7 +776,8 @@ def _merged(segments: list[_Segment], last: tuple | None = None) -> tuple[dict, 
         part_pdqs["row"] += first_row
         rows.append(part_rows)
         pdqs.append(part_pdqs)
-        pictures, thumbs, first_row = pictures + len(part_meta["key"]), thumbs + len(part_pdqs), first_row + len(part_rows)
+        pictures, thumbs, first_row = pictures + len(part_meta), thumbs + len(part_pdqs), first_row + len(part_rows)
+    meta = _Metadata.joined([part[0] for part in parts])
     return meta, np.concatenate(rows), [t for part in parts for t in part[2]], np.concatenate(pdqs)
 
 
