@@ -36,7 +36,7 @@ POSITIVES = {
                      # the ID before the request, or after a messenger without a rule of its own
                      "hana_22 로 친구추가 해주세요", "스카이프 live:abc.seller 로 연락",
                      "인스타 @nike_outlet_min 으로 DM 주세요"],  # a brand's name is not enough
-    "phone_number": ["010-1234-5678 로 연락", "공일공 일이삼사 오육칠팔 로 문자주세요", "010ㅡ1234ㅡ5678",
+    "phone_number": ["010-1234-5678 로 연락", "앞은 010이에요\n나머지 번호는 7745-0921 입니다 문자 주세요", "공일공 일이삼사 오육칠팔 로 문자주세요", "010ㅡ1234ㅡ5678",
                      "0 1 0 - 1 2 3 4 - 5 6 7 8 연락", "영일영.하나둘셋넷.오육칠팔", "０１０１２３４５６７８",
                      "+82 10 1234 5678", "02-123-4567", "Call 08718738001 now", "contact 9911489000",
                      "+447797706008 Why wait?", "Help? 0845 2814032", "010\u200b1234\u200b5678",
@@ -52,7 +52,7 @@ POSITIVES = {
                          "toss-refund.support 에서 환불 받으세요"],
     "punycode_domain": ["xn--80ak6aa92e.com"],
     "ip_link": ["http://192.168.0.1/login", "185.23.4.1:8080/pay 에서 결제"],
-    "url_shortener": ["bit.ly/3abcde 참고", "han.gl/abcd 링크"],
+    "url_shortener": ["bit.ly/3abcde 참고", "han.gl/abcd 링크", "빗리 주소에 /deal_55 붙이면 나와요"],
     "payment_link": ["http://bunjang-safepay.com/pay/123 여기서 결제해주세요", "안전결제 링크 www.safe-trade.shop/a 입니다"],
     "external_link": ["사진은 http://example-photos.com/abc", "Visit www.Ldew.com for more", "NoWorriesLoans.com on 0871"],
     "bank_account": ["신한 110-123-456789 예금주 홍길동", "국민은행 123456-78-901234 로", "카카오뱅크 3333-01-1234567",
@@ -71,6 +71,13 @@ POSITIVES = {
     "safe_payment_refusal": ["안전결제 말고 계좌로 주세요", "수수료 아까워서 직거래 입금으로 해요", "번개페이 안 해요",
                              "안전거래는 귀찮아서요", "안전결제 X 입니다", "safe pay no"],
     "blocklisted_phone": ["연락처 010-0000-0000"],
+    # a contact given in a picture, a site to find by a search, a payment app's link or ID
+    "contact_in_picture": ["연락처는 두 번째 사진에 적어뒀어요 거기로 문자 주세요", "제 번호 프사에 있어요 전화 주세요",
+                           "카톡 아이디는 마지막 사진에 적어뒀어요", "QR 스캔해서 친구추가 해주세요", "큐알 찍으시면 바로 대화방 들어와져요"],
+    "site_by_search": ["네이버에 '번개 안심결제' 검색하시면 나오는 사이트에서 결제 부탁드려요",
+                       "google 에 bungae safe pay 치면 나오는 페이지에서 카드 등록하시면 돼요"],
+    "payment_app": ["toss.me/haru_22 로 보내주세요", "카카오페이 아이디 jin_kim7 로 송금 부탁해요",
+                    "qr.kakaopay.com/FeX1a2b3 링크로 보내주시면 돼요", "페이코 @mina_shop 으로 보내주시면 발송"],
     "blocklisted_account": ["999-000-000000 으로 보내세요"],
     "urgency": ["급처합니다", "오늘까지 입금 부탁"],
     "abroad_or_military": ["군인이라 직거래 불가", "해외 출장 중이라 택배만"],
@@ -102,6 +109,11 @@ HARD_NEGATIVES = [
     "032-611-4000 대리점 번호로 문의하시면 돼요", "I never use Line or WeChat, only Bunjang chat please", "인스타 @adidas.official 에 올라온 신상이에요", "@dyson_kr 공지 보니 정품이래요", "주의사항\n🚫 카톡 유도\n🚫 입금 먼저 요청\n안전결제만 해요",
     "수수료 부담되실까봐 배송비 빼드렸어요 번개페이로 결제하시면 돼요", "번개페이 수수료 아까워하시면 그만큼 깎아드릴게요", "입금 내역 캡처 보내드릴게요", "안전결제 완료 캡처 보내주세요", "金 18K 반지 팝니다", "snapchat filter 쓰면 예뻐요",
     "매장 번호는 02-555-1234 입니다", "수신거부 080-123-4567", "등기번호 6071 2345 6789 0",  # a shop's line, a parcel
+    # numbers, QR codes and sites in pictures or searches that are no contact and no payment page; payment apps named
+    "정품 인증 QR 코드 사진 첨부했어요", "모델 번호는 사진에 있어요", "시리얼 번호는 마지막 사진 참고하세요",
+    "카톡 프사에 있는 거랑 같은 제품이에요", "사진에 연락처 적어놓는 판매자 조심하세요", "구글에 모델명 검색하시면 정가 나와요",
+    "네이버에 검색해보시면 공식 사이트에서 정품 등록 가능해요", "토스 아이디로 보내드릴까요?", "토스로 보내드릴게요 toss 좋아요",
+    "toss.me 링크로 돈 보내라는 사람 사기예요", "비틀리 링크는 안 눌러요", "카카오페이 머니 @ 충전했어요",
 ]
 
 

@@ -17,7 +17,7 @@ extractors are the rules' own (:mod:`~bunjang_lab.fraud.normalise`, :mod:`~bunja
 
 from __future__ import annotations
 
-from bunjang_lab.fraud.links import OWNED_SITE_CODES, find_links, registrable_domain
+from bunjang_lab.fraud.links import OWNED_SITE_CODES, PAYMENT_APP_LINK, find_links, registrable_domain
 from bunjang_lab.fraud.mask import masked
 from bunjang_lab.fraud.normalise import normalise
 from bunjang_lab.fraud.patterns import AT_HANDLE, EMAIL, HANDLE_AFTER, NOT_HANDLES, PROFILE_LINK
@@ -46,7 +46,8 @@ def identifiers(text: str) -> list[str]:
     found: set[str] = set()
     links = list(find_links(normalised))
     for link in links:
-        if link.code not in OWNED_SITE_CODES and link.code != SHORTENED:  # a shortener's domain is everyone's
+        # a shortener's or payment app's domain is everyone's (a payment app's ID is taken from its path below)
+        if link.code not in OWNED_SITE_CODES and link.code not in (SHORTENED, PAYMENT_APP_LINK):
             host = _host(plain[link.start:link.end])
             if "." in host:
                 found.add(f"domain:{registrable_domain(host)}")

@@ -58,6 +58,10 @@ SHORTENERS = frozenset({
     "url.kr", "c11.kr", "naver.me", "shorturl.at", "rb.gy", "cutt.ly", "tiny.cc", "t2m.io", "abit.ly",
     "bitly.com", "rebrand.ly", "s.id", "lrl.kr", "zrr.kr", "gg.gg", "v.gd", "qrco.de", "lnkd.in",
 })
+# A payment app's send-money links (toss.me/<id>, Kakao Pay's QR code link): money sent there
+# leaves the safe payment, an account transfer by another way, not a phishing page.
+PAYMENT_APP_HOSTS = frozenset({"toss.me", "qr.kakaopay.com", "link.kakaopay.com"})
+PAYMENT_APP_LINK = "payment_app_link"
 _SECOND_LEVEL = frozenset({"co", "or", "go", "ne", "ac", "re", "pe", "com", "net", "org", "gov", "ltd", "plc"})
 # Links that lead to a messenger are external channels (the rules' own), not phishing.
 _MESSENGER_HOSTS = frozenset({"open.kakao.com", "t.me", "telegram.me", "telegram.dog", "line.me", "wa.me"})
@@ -83,6 +87,10 @@ _IP_PATH = lazy(rf"\d(?<![0-9.]\d)\d{{0,2}}(?:\.\d{{1,3}}){{3}}(?::\d{{1,5}})?/"
 # so the engine jumps from dot to dot instead of trying each position.
 _LINK_HINT = lazy(r"\.(?<=[0-9a-z]\.) ?[0-9a-z]|//|www")
 
+
+# Hosts whose name alone leads nowhere: what counts is the path after them.
+_PATHS_LEAD = frozenset({"url_shortener", PAYMENT_APP_LINK})
+_PATH_APART = lazy(r"[^\n/.?!]{1,16}?(?<![0-9a-z])/[0-9a-z_\-]{3,40}")
 
 # A host name written in Hangul (번개페이.kr): an internationalised name, like xn-- ones.
 _DOT_TLD = lazy(r"\.(?:한국|co\.kr|kr|com|net|shop|xyz|site|online|store|top|info)(?![0-9a-z])")
@@ -142,6 +150,8 @@ def classify_host(host: str) -> str | None:
     host = host.strip(".-")
     if IP_ADDRESS.fullmatch(host):
         return "ip_link"
+    if host in PAYMENT_APP_HOSTS:
+        return PAYMENT_APP_LINK
     domain = registrable_domain(host)
     if domain in ALLOWED_DOMAINS:
         return None
@@ -181,11 +191,17 @@ def find_links(n: Normalised) -> Iterator[Link]:
         if host in _MESSENGER_HOSTS or ("." not in host and host_group == "bare"):
             continue
         code = classify_host(host)
-        if code == "url_shortener" and len(match.group("path") or "") < 2:
-            continue  # a shortener's name alone leads nowhere ("naver.me 링크 조심하세요")
+        end = match.end()
+        if code in _PATHS_LEAD and len(match.group("path") or "") < 2:
+            # a shortener's or payment app's name alone leads nowhere ("naver.me 링크 조심하세요"),
+            # unless its path is given apart ("bit.ly 주소 뒤에 /bj_pay22 붙이세요")
+            apart = _PATH_APART.match(text, end)
+            if apart is None:
+                continue
+            end = apart.end()
         if code in (None, KNOWN_SITE, "external_link") and (
                 match.group("userinfo") or not n.spelled_in_ascii(*match.span(host_group))):
             code = "lookalike_domain"  # Cyrillic or full-width letters, or a name before "@", passing for another host
-        yield Link(match.start(), match.end(), code)
+        yield Link(match.start(), end, code)
     for match in _IP_PATH.finditer(text):
         yield Link(match.start(), match.end(), "ip_link")

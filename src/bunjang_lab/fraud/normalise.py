@@ -86,17 +86,21 @@ _CONFUSABLES = str.maketrans({
     "ԛ": "q", "ԝ": "w", "ɡ": "g", "ɩ": "i", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k",
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
     "з": "3", "б": "6",  # and digits: 01O.ЗЗ44.5566
+    # Cherokee letters drawn as Latin capitals ("ᏦᎪᏦᎪᎾ ᎢᎪᏞᏦ"), in both cases (lower() makes the small ones)
+    **{cherokee: latin for capital, latin in zip("ᎪᏴᏟᎠᎬᏀᎻᎥᎫᏦᏞᎷᎾᏢᎡᏚᎢᏙᎳᏃᎩ", "abcdeghijklmoprstvwzy")
+       for cherokee in (capital, capital.lower())},
 })
 # Folded by hand: NFKC leaves them, and they imitate a dot, a middle dot or a zero. (Every
 # middle dot becomes the Latin-1 one: an expression with a class beyond Latin-1 costs a
 # millisecond more to compile, and `score text` compiles its expressions in every process.)
-_SPECIAL = {"。": ".", "｡": ".", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
+_SPECIAL = {"。": ".", "｡": ".", "∶": ":", "꞉": ":", "⁄": "/", "∕": "/", "⧸": "/", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
             # Chinese numerals (digits to Unicode, but letters: NFKC keeps them)
             **{numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")},
             # the payment and bank words in Hanja, read in Korean (入金 입금, 計座 계좌, 國民 국민)
             **dict(zip("入金送移替計座預銀行國民新韓農協現", "입금송이체계좌예은행국민신한농협현"))}
 _LATIN_NAME = lazy(
-    r"(?:LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?|REGIONAL INDICATOR SYMBOL LETTER )([A-Z])\b")
+    # (turned letters too: "ʞɐʞɐo ʇɐlʞ", written upside down)
+    r"(?:LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL |TURNED )?|REGIONAL INDICATOR SYMBOL LETTER )([A-Z])\b")
 _JAMO_NAME = lazy(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
 
 # Everyday characters need no folding: ASCII, Hangul syllables, keyboard jamo (not the filler).
@@ -104,11 +108,18 @@ _UNUSUAL = lazy("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
 
 # Domain endings a dot spelled out or set apart by spaces may lead to ("naver 점 com", "pay . shop").
 _SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link)(?![0-9a-z])"
+# ... and the endings read out in Hangul ("bunjang-pay 닷 씨오 닷 케이알 슬래시 오더": .co.kr/)
+_READ_ENDINGS = {"씨오": "co", "케이알": "kr", "오알지": "org", "아이오": "io", "넷": "net", "샵": "shop", "숍": "shop",
+                 "탑": "top", "사이트": "site", "인포": "info", "엑스와이지": "xyz", "스토어": "store", "온라인": "online",
+                 "클릭": "click", "링크": "link", "비즈": "biz", "컴": "com"}
+_READ_ENDING = "|".join(sorted(_READ_ENDINGS, key=len, reverse=True))
+# a spoken dot or slash continues a host when a name or an ending read out comes right before it
+_HOST_BEFORE = lazy(rf"(?:[0-9a-z]|{_READ_ENDING}) ?$")
 _BRACKETED = r"(?= ?(?:\.|dot|점|닷|쩜|at|@|골뱅이|/|:) ?[\])}])"  # what a bracket holds in a defanged link
 _DEFANG_HINTS = (  # literals first, not a class: see _ALIAS_HINT
     rf"\[{_BRACKETED}", rf"\({_BRACKETED}", rf"\{{{_BRACKETED}", "골뱅이", "hxxp", r"h\*\*p", "dot", r"\.(?<= \.)",
     rf",(?<=[a-z],)(?={_SPOKEN_TLD})",
-    *(f"{word}(?<=[0-9a-z]{gap}{word})" for word in ("닷", "쩜", "점") for gap in ("", " ")),
+    *(f"{word}(?<=[0-9a-z]{gap}{word})" for word in ("닷", "쩜", "점", "슬래") for gap in ("", " ")),
 )
 _DEFANG_HINT = lazy(grouped_by_first_letter(_DEFANG_HINTS))
 _DEFANG = lazy(
@@ -121,6 +132,8 @@ _DEFANG = lazy(
     rf"| +\. ?(?P<spaced_host>{TLDS}) ?/ ?(?=[0-9a-z])"  # "bit . ly / 3abc": a host and its path spaced out
     rf"| ?(?:닷|쩜|점|dot) ?(?={_SPOKEN_TLD})| +\. ?(?={_SPOKEN_TLD})"
     rf"|,(?<=[a-z],)(?={_SPOKEN_TLD})"  # a comma for the dot ("bunjangpay,com")
+    rf"| ?(?:닷|쩜|점) ?(?P<read_ending>{_READ_ENDING})(?=[^가-힣]|$|이|으로|로|에)"
+    r"| ?(?P<slash>슬래시|슬래쉬) ?"
 )
 def _spellings(choices: Iterable[Iterable[str]]) -> list[str]:
     """Every word made of one of each position's ``choices``.
@@ -183,6 +196,8 @@ _JAMO_SYLLABLE_HINT = lazy("[ㄱ-ㅎ][ㅏ-ㅣ]")
 _DIGITISH = lazy(r"(?<![0-9a-z])[0-9oilzsbㅇ](?:[ \-.ㅡ~/]{0,2}[0-9oilzsbㅇ]){7,}(?![0-9a-z])")
 _DIGITISH_HINT = lazy(r"[oilzsbㅇ](?:[ \-.]?\d|(?<=\d[oilzsbㅇ])|(?<=\d[ \-.][oilzsbㅇ]))")  # a class first: see _ALIAS_HINT
 _LETTERS_TOGETHER = lazy(r"[zsb][a-zㅇ]|[a-zㅇ][zsb]")
+# ㅇ typed for the letter o inside a Latin word or a host ("bunjang-pay.cㅇm").
+_JAMO_O_IN_LATIN = lazy("ㅇ(?<=[a-z.]ㅇ)(?=[a-z])")
 _LOOKALIKE_DIGITS = str.maketrans({"o": "0", "ㅇ": "0", "i": "1", "l": "1", "z": "2", "s": "5", "b": "8"})
 # Messenger names in leetspeak ("k4k40t4lk", "7elegram", "wh4tsapp"): a word of letters and
 # digits whose skeleton (domain_skeleton) is a messenger's.
@@ -214,6 +229,9 @@ _KEYBOARD_TYPED = {
     "anxhdwkd": "무통장", "dprmawn": "예금주", "ajswj": "먼저",
 }
 _MISSPELLINGS.update(_KEYBOARD_TYPED)
+# URL shorteners named in Hangul ("비틀리 주소 뒤에 /bj_pay22"): the link rules then find the path said apart.
+_MISSPELLINGS.update({"비틀리": "bit.ly", "빗틀리": "bit.ly", "비트리": "bit.ly", "빗리": "bit.ly", "커틀리": "cutt.ly",
+                      "컷틀리": "cutt.ly", "타이니유알엘": "tinyurl.com"})
 _KEYBOARD_RE = lazy("|".join(sorted(_KEYBOARD_TYPED, key=len, reverse=True)))
 # Messenger names written half in Hangul, half in Latin ("카kao톡", "텔레gram", "whats앱"): every
 # mix of each syllable's two spellings.
@@ -273,6 +291,8 @@ _NUMERAL_TOKENS = lazy(_NUMERAL_TOKEN)
 _NUMERAL_CHARS = "".join(sorted({*"".join(_NUMERALS), *"0123456789"}))
 _NUMERAL_CHAIN, _NUMERAL_CHAIN_PLAIN = (
     lazy(f"[{_NUMERAL_CHARS}](?:{sep}{{0,3}}[{_NUMERAL_CHARS}]){{{MIN_NUMERAL_RUN - 1},}}") for sep in (SEP, _PLAIN_SEP))
+# A dash read out between groups of numerals ("삼삼삼삼 다시 공일 다시 …"), written as one.
+_SPOKEN_DASH = lazy(f"(?<=[{_NUMERAL_CHARS}][{_NUMERAL_CHARS}]) ?다시 ?(?=[{_NUMERAL_CHARS}]{{2}})")
 
 
 # Digits spelled in English, three or more in a row ("zero one zero 5512 3434"; a comma between
@@ -509,6 +529,10 @@ def _defang(match: re.Match) -> str | None:
     token = match.group()
     if match.group("spaced_host"):
         return f".{match.group('spaced_host')}/"
+    if match.group("read_ending") or match.group("slash"):
+        if not _HOST_BEFORE.search(match.string, max(0, match.start() - 6), match.start()):
+            return None
+        return "/" if match.group("slash") else "." + _READ_ENDINGS[match.group("read_ending")]
     if token.startswith("h"):
         return f"http{match.group(1)}:" if ":" in token or "[" in token or "(" in token else f"http{match.group(1)}"
     if token.endswith(("컴", "닷넷")):
@@ -607,6 +631,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     spelled = builder.text  # every digit word holds an e or an o, but six
     if ("e" in spelled or "o" in spelled or "six" in spelled) and _ENGLISH_DIGIT_RUN.search(spelled):
         builder.rewrite(_ENGLISH_DIGIT_RUN, _english_digits)
+    if not ascii_only and "ㅇ" in builder.text and _JAMO_O_IN_LATIN.search(builder.text):
+        builder.rewrite(_JAMO_O_IN_LATIN, lambda m: "o")
     if _DIGITISH_HINT.search(builder.text):
         builder.rewrite(_DIGITISH, _digitish)
     if _LEET_HINT.search(builder.text):
@@ -619,6 +645,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
             builder.rewrite(_ALIAS_RE, _alias)
         if not _WHOLE_WORDS.issuperset(_SPLIT_WORD.findall(builder.text)):  # most are written whole
             builder.rewrite(_SPLIT_WORD, _split_word)
+        if "다시" in builder.text:
+            builder.rewrite(_SPOKEN_DASH, lambda m: "-")
         chains = (_NUMERAL_CHAIN if junk_possible else _NUMERAL_CHAIN_PLAIN).findall(builder.text)
         if not all(map(str.isascii, chains)):
             builder.rewrite(_NUMERAL_RUN if junk_possible else _NUMERAL_RUN_PLAIN, _numerals)

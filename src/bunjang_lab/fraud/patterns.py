@@ -52,7 +52,10 @@ TLDS = (
     "com|net|org|kr|me|ly|io|biz|info|uk|xyz|top|site|online|shop|app|link|click|cc|tk|ml|ga|cf|gq|ru|"
     "cn|gl|do|la|vn|us|in|asia|store|live|club|pw|ws|tv|co|jp|de|fr|im|gy|id|at|be|eu|ph|to|mobi|win|"
     "loan|vip|fun|icu|buzz|cyou|rest|bar|lol|work|today|page|dev|ai|sh|st|su|cx|one|pro|pay|bank|help|"
-    "download|support|website|space|cloud|tech|center"
+    "download|support|website|space|cloud|tech|center|"
+    # newer endings cheap to register and common in phishing ("lotte-glogis.cfd"); not those that are English
+    # words after a sentence's dot with its space left out ("...sambar.life"), nor file extensions (.zip, .mov)
+    "cfd|sbs|bond|autos|makeup|quest|beauty|monster|bid|racing|cam|surf|lat|yachts|kim|agency"
 )
 
 DIGIT_GROUP = lazy("[0-9]+")
@@ -223,16 +226,20 @@ AT_HANDLE = lazy(r"(?<![0-9a-z_.])@[a-z][a-z0-9_]{3,31}(?:\.(?=[0-9]{0,30}[a-z_]
 # the prefix, then two groups each named by its place. The prefix sets it off: the places'
 # words start with common syllables (가, 나, 마, 중) that would slow every text's trigger scan.
 PIECE_WORDS = ("01",)
-_PIECE = (r"(?:가운데|중간|뒷|뒤|끝|마지막|나머지)(?: ?(?:자리|번호|네 ?자리|4 ?자리|부분))?(?:[은는이가도]|요)? ?[:=]? ?"
-          r"\d{3,4}(?!\d)")
-PHONE_IN_PIECES = lazy(rf"0(?<!\d0)1[016789](?!\d{{7}})[^\n]{{0,30}}?{_PIECE}[^\n]{{0,20}}?{_PIECE}")
+_PLACE = r"(?:가운데|중간|뒷|뒤|끝|마지막|나머지)(?: ?(?:자리|번호|네 ?자리|4 ?자리|부분))?(?:[은는이가도]|요)? ?[:=]? ?"
+_PIECE = rf"{_PLACE}\d{{3,4}}(?!\d)"
+# (or the eight digits after the prefix under one place, "앞자리는 010 이고요\n뒤는 3928 1174"; a line
+# break may come between the prefix and the rest)
+PHONE_IN_PIECES = lazy(rf"0(?<!\d0)1[016789](?!\d{{7}})[\s\S]{{0,30}}?"
+                       rf"(?:{_PIECE}[^\n]{{0,20}}?{_PIECE}|{_PLACE}\d{{4}}[ \-.]?\d{{4}}(?!\d))")
 
 EMAIL = lazy(
     r"(?<![0-9a-z._%+\-])([0-9a-z][0-9a-z._%+\-]{0,63})@((?:[0-9a-z\-]{1,63}\.){1,5}[a-z]{2,12})(?![0-9a-z])"
 )
 
-# Path tokens that identify a person: open-chat rooms, Telegram and LINE profiles.
+# Path tokens that identify a person: open-chat rooms, Telegram and LINE profiles, payment-app IDs.
 PROFILE_LINK = lazy(
-    r"(?:open\.kakao\.com/(?:o|me)/|(?<![a-z])t\.me/|telegram\.(?:me|dog)/|line\.me/(?:ti/p|r/ti/p)/~?|wa\.me/)"
+    r"(?:open\.kakao\.com/(?:o|me)/|(?<![a-z])t\.me/|telegram\.(?:me|dog)/|line\.me/(?:ti/p|r/ti/p)/~?|wa\.me/|"
+    r"(?<![a-z])toss\.me/|(?:qr|link)\.kakaopay\.com/)"
     r"([0-9a-z_+\-]{1,64})"
 )
