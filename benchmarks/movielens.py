@@ -15,7 +15,7 @@ time-split --candidates catalogue --exclude-seen --json`` run as subprocesses (e
 rated once, so films a user already rated are never recommended), the tables are printed
 and the evaluate JSON object is the last line (alone with ``--json``).
 
-    .venv/bin/python benchmarks/movielens.py [--test-days 30] [--budget 4] [--json]
+    .venv/bin/python benchmarks/movielens.py [--test-days 30] [--budget 4] [--windows 2] [--json]
 """
 
 from __future__ import annotations
@@ -91,14 +91,16 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT / "src"))
+    from bunjang_lab.evaluation.offline import format_table
+    from bunjang_lab.ranking.tuning import WINDOWS
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--test-days", type=float, default=30.0, help="held-out days after the cutoff (default: %(default)s)")
     ap.add_argument("--budget", type=int, default=4, help="hyperparameter settings per model (default: %(default)s)")
+    ap.add_argument("--windows", type=int, default=WINDOWS, help="validation windows the settings are judged on (default: %(default)s)")
     ap.add_argument("--json", action="store_true", help="print only the evaluate JSON object")
     args = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
-    from bunjang_lab.evaluation.offline import format_table
-
     wheel = fetch()
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         tmp = Path(tmp)
@@ -109,7 +111,7 @@ def main() -> None:
         started = time.perf_counter()
         result = json.loads(cli("evaluate", "--lake", str(tmp / "lake"), "--protocol", "time-split", "--candidates",
                                 "catalogue", "--exclude-seen", "--test-days", str(args.test_days),
-                                "--budget", str(args.budget), "--json").stdout)
+                                "--budget", str(args.budget), "--windows", str(args.windows), "--json").stdout)
         evaluate_s = time.perf_counter() - started
     if not args.json:
         print(f"MovieLens-100K: {n:,} events; ingest {ingest_s:.1f}s, evaluate {evaluate_s:.1f}s")

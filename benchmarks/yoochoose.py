@@ -18,7 +18,7 @@ protocol). The tables are printed, then the evaluate JSON object as the last lin
 which session-rec's own recommendations are shipped (HR@20 / MRR@20 on every next click
 whose item occurs in training), beside those peers' figures.
 
-    .venv/bin/python benchmarks/yoochoose.py [--budget 4] [--peers] [--json]
+    .venv/bin/python benchmarks/yoochoose.py [--budget 4] [--windows 2] [--peers] [--json]
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def peer_figures(test: pd.DataFrame, train_items: set) -> dict:
     return out
 
 
-def ours_on_peer_sessions(lake: Path, cutoff: pd.Timestamp, test_days: float, sessions: set, budget: int) -> dict:
+def ours_on_peer_sessions(lake: Path, cutoff: pd.Timestamp, test_days: float, sessions: set, budget: int,
+                          windows: int) -> dict:
     """HR@20 / MRR@20 of our V-SKNN and production model on the same sessions' next clicks."""
     sys.path.insert(0, str(ROOT / "src"))
     from bunjang_lab.lake import read_events
@@ -101,7 +102,7 @@ def ours_on_peer_sessions(lake: Path, cutoff: pd.Timestamp, test_days: float, se
 
     split = next_item(read_events(lake), test_days=test_days, cutoff=cutoff, candidates="catalogue")
     models = [m for m in default_models() if m.name in ("v-sknn", PRODUCTION)]
-    models, _ = tune(models, split, budget)
+    models, _ = tune(models, split, budget, windows=windows)
     chosen = np.flatnonzero(split.requests["user_id"].isin({f"s{s}" for s in sessions}).to_numpy())
     out = {}
     for model in models:
@@ -114,14 +115,16 @@ def ours_on_peer_sessions(lake: Path, cutoff: pd.Timestamp, test_days: float, se
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT / "src"))
+    from bunjang_lab.evaluation.offline import format_table
+    from bunjang_lab.ranking.tuning import WINDOWS
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=int, default=4, help="hyperparameter settings per model (default: %(default)s)")
+    ap.add_argument("--windows", type=int, default=WINDOWS, help="validation windows the settings are judged on (default: %(default)s)")
     ap.add_argument("--peers", action="store_true", help="also score the 99 sessions of session-rec's shipped recommendations")
     ap.add_argument("--json", action="store_true", help="print only the evaluate JSON object")
     args = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
-    from bunjang_lab.evaluation.offline import format_table
-
     train, test = read_clicks()
     cutoff = pd.to_datetime(test["Time"].min() - 1e-3, unit="s", utc=True)
     test_days = (test["Time"].max() - test["Time"].min()) / 86400 + 1e-3
@@ -134,14 +137,15 @@ def main() -> None:
         started = time.perf_counter()
         result = json.loads(cli("evaluate", "--lake", str(tmp / "lake"), "--protocol", "next-item", "--candidates",
                                 "catalogue", "--cutoff", cutoff.isoformat(), "--test-days", f"{test_days:.6f}",
-                                "--budget", str(args.budget), "--json").stdout)
+                                "--budget", str(args.budget), "--windows", str(args.windows), "--json").stdout)
         evaluate_s = time.perf_counter() - started
         if args.peers:
             train_items = set(train["ItemId"])
             peers = peer_figures(test, train_items)
             sessions = set(pd.read_csv(DATA / "recoms_rsc15_100k_vsknn.csv", sep=";", dtype={"SessionId": str})["SessionId"])
             result["peer_sessions"] = {"session-rec": peers,
-                                       "ours": ours_on_peer_sessions(tmp / "lake", cutoff, test_days, sessions, args.budget)}
+                                       "ours": ours_on_peer_sessions(tmp / "lake", cutoff, test_days, sessions, args.budget,
+                                                                     args.windows)}
     if not args.json:
         print(f"YooChoose-100k: {n:,} events; ingest {ingest_s:.1f}s, evaluate {evaluate_s:.1f}s")
         print(format_table(result))

@@ -443,6 +443,31 @@ def test_tuning_chooses_on_a_window_before_the_cutoff(split):
     assert "random" not in record  # nothing to search: no tries spent
 
 
+def test_validation_windows_roll_back_from_the_cutoff_without_looking_past_it(split):
+    from bunjang_lab.ranking import tuning
+
+    windows = tuning.validation_windows(split, 2)
+    assert len(windows) == 2 and windows[0] is split.earlier()  # the hybrid's ranking window shares it
+    newest, older = windows
+    assert pd.Timedelta(days=split.test_days) <= newest.cutoff - older.cutoff < pd.Timedelta(days=split.test_days + 1)
+    for window in windows:
+        assert window.test_days == split.test_days and len(window.requests)
+        assert window.test["ts"].max() < split.cutoff and window.train["ts"].max() < window.cutoff
+    assert older.test["ts"].max() < newest.cutoff < newest.test["ts"].min()  # one after the other, not overlapping
+    assert len(tuning.validation_windows(split, 50)) < 50  # they stop where the events run out
+
+
+def test_tuning_chooses_by_the_mean_over_the_windows(split):
+    from bunjang_lab.ranking import tuning
+
+    _, record = tuning.tune([Popularity(days=None)], split, budget=3, windows=2)
+    tried = record["popularity"]["tried"]
+    assert all(len(t["windows"]) == 2 and t["ndcg@10"] == pytest.approx(np.mean(t["windows"]), abs=1e-6) for t in tried)
+    assert record["popularity"]["chosen"] == max(tried, key=lambda t: t["ndcg@10"])["params"]
+    _, one = tuning.tune([Popularity(days=None)], split, budget=3, windows=1)
+    assert [t["windows"][0] for t in one["popularity"]["tried"]] == [t["windows"][0] for t in tried]  # the newest window
+
+
 # ---------------------------------------------------------------- train, gate and commands
 
 @pytest.fixture(scope="module")
@@ -504,7 +529,10 @@ def test_evaluate_cli_prints_the_issue_json(lake):
     out = json.loads(result.stdout)
     assert {"protocol", "users", "targets", "production", "results", "versus"} <= set(out)
     assert out["protocol"] == "next-item" and out["users"] > 0 and out["production"] == "fm-hybrid"
-    assert set(out["production_fit"]) in ({"ranking_requests", "rows", "best_epoch"}, {"blend"})  # what the ranker learned
+    fit = out["production_fit"]  # what was chosen for the production model, and what it learned
+    assert set(fit) - {"chosen"} in ({"ranking_requests", "rows", "best_epoch"}, {"blend"})
+    assert fit["chosen"] == out["tuning"]["fm-hybrid"]["chosen"] and fit["chosen"]["ranker"] in ("fm", "blend")
+    assert 1 <= len(out["validation"]) <= 2 and all(w["cutoff"] < out["cutoff"] for w in out["validation"])
     models = {"random", "popularity", "popularity-segment", "recently-viewed", "fresh-preferred", "item-knn", "als", "bpr",
               "sknn", "v-sknn", "sequential-rules", "ease", "rp3beta", "fm-id-only", "fm", "fm-hybrid"}
     assert set(out["results"]) == models and set(out["versus"]) == models - {"fm-hybrid"}
@@ -541,6 +569,12 @@ def test_table_output_lists_every_model_the_verdicts_and_the_cold_section():
     assert "cold items (listed after the cutoff): 2 requests, 4 targets" in text
     assert "+0.1000 [+0.0500, +0.1500]" in text and "win on ndcg@10" in text
     assert "{" not in text  # tables only, no JSON dump
+    tuned = format_table({"protocol": "time-split", "users": 3, "requests": 3, "targets": 5, "items": 9,
+                          "cutoff": "2026-10-11", "production": "fm", "results": {"fm": metrics},
+                          "validation": [{"cutoff": "2026-10-08", "requests": 7}, {"cutoff": "2026-10-05", "requests": 6}],
+                          "tuning": {"fm": {"chosen": {"k": 8}, "tried": [{"params": {"k": 8}, "ndcg@10": 0.3,
+                                                                           "windows": [0.3, None]}]}}})
+    assert "averaged over 2 validation windows" in tuned and "{'k': 8}: 0.3000 (0.3000, -)" in tuned
 
 
 def test_top_k_ranks_again_users_whose_sampled_survivors_are_excluded():

@@ -11,7 +11,7 @@ from bunjang_lab import paths
 from bunjang_lab.cli import UserError, parser
 from bunjang_lab.intervals import RESAMPLES
 from bunjang_lab.ranking.split import CANDIDATES, PROTOCOLS
-from bunjang_lab.ranking.tuning import BUDGET
+from bunjang_lab.ranking.tuning import BUDGET, WINDOWS
 from bunjang_lab.ranking.training import DEFAULT_PARAMS
 
 
@@ -79,20 +79,23 @@ def evaluate(argv: list[str]) -> int:
                          "ratings; by default repeats stay and are reported apart)")
     ap.add_argument("--budget", type=int, default=BUDGET,
                     help="hyperparameter settings each model tries on a validation window before the cutoff (default: %(default)s)")
+    ap.add_argument("--windows", type=int, default=WINDOWS,
+                    help="validation windows before the cutoff, each as long as the test window, that the settings "
+                         "are judged on, by their mean NDCG@10 (default: %(default)s)")
     ap.add_argument("--resamples", type=int, default=RESAMPLES, help="bootstrap resamples per interval (default: %(default)s)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     ap.add_argument("--epochs", type=int, help="FM: maximum epochs")
     ap.add_argument("--k", type=int, help="FM: latent factors")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    if args.budget < 1 or args.resamples < 1:
-        raise UserError("--budget and --resamples must be at least 1")
+    if args.budget < 1 or args.resamples < 1 or args.windows < 1:
+        raise UserError("--budget, --windows and --resamples must be at least 1")
     fm_params = {name: value for name, value in (("epochs", args.epochs), ("k", args.k)) if value is not None}
     models = default_models(seed=args.seed, **fm_params)
     # a bar at a terminal, nothing in a log or a pipe: the table (or --json) is the output
     with Steps("evaluate", total=planned_steps(models, args.protocol, args.candidates, args.budget, args.seed)) as done:
         result = evaluate_lake(args.lake, args.protocol, models=models, test_days=args.test_days, cutoff=args.cutoff,
                                candidates=args.candidates, exclude_seen=args.exclude_seen, budget=args.budget,
-                               resamples=args.resamples, seed=args.seed, progress=done)
+                               windows=args.windows, resamples=args.resamples, seed=args.seed, progress=done)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 0

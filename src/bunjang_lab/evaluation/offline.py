@@ -16,20 +16,21 @@ from bunjang_lab.ranking.baselines import Recommender
 from bunjang_lab.ranking.models import default_models
 from bunjang_lab.ranking.evaluate import METRICS, evaluate_models
 from bunjang_lab.ranking.split import make_split
-from bunjang_lab.ranking.tuning import BUDGET, settings_tried, tune
+from bunjang_lab.ranking.tuning import BUDGET, WINDOWS, settings_tried, tune, validation_windows
 
 HEADLINE = "ndcg@10"
 
 
 def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | None = None, test_days: float = 3.0,
              cutoff=None, candidates: str = "live", exclude_seen: bool = False, budget: int = BUDGET,
-             resamples: int = RESAMPLES, seed: int = 0, progress=None, **fm_params) -> dict:
+             windows: int = WINDOWS, resamples: int = RESAMPLES, seed: int = 0, progress=None, **fm_params) -> dict:
     """Evaluate ``models`` (default: every baseline, the production FM last) on the lake.
 
     Returns ``{"protocol", "users", "requests", "targets", "items", "cutoff", "production",
     "results": {model: metrics}, "versus": {baseline: {metric: {"diff", "low", "high"}}},
-    "repeat"/"new"/"cold": ..., "tuning": {model: {"tried", "chosen"}}, "products": ... (time
-    split on marketplace data), "fit_seconds"}``."""
+    "repeat"/"new"/"cold": ..., "validation": [{"cutoff", "requests"}] (the tuning's windows),
+    "tuning": {model: {"tried", "chosen"}}, "production_fit": the production model's setting as
+    chosen and what it learned, "products": ... (time split on marketplace data), "fit_seconds"}``."""
     events = require_events(lake)
     split = make_split(events, protocol, test_days=test_days, cutoff=cutoff, candidates=candidates,
                        exclude_seen=exclude_seen)
@@ -38,12 +39,16 @@ def evaluate(lake, protocol: str = "time-split", models: list[Recommender] | Non
     progress = progress or (lambda line: None)
     progress(f"lake read: {len(split.requests):,} requests after the cutoff")
     models = models if models is not None else default_models(seed=seed, **fm_params)
-    models, tuning = tune(models, split, budget, seed, progress)
+    models, tuning = tune(models, split, budget, seed, progress, windows)
     out = {"protocol": protocol, "users": int(len(split.users)), "requests": int(len(split.requests)),
            "items": int(len(split.candidates)), "cutoff": split.cutoff.isoformat(),
            "candidates": candidates, "exclude_seen": exclude_seen}
     out.update(evaluate_models(split, models, seed=seed, resamples=resamples, progress=progress))
+    out["validation"] = [{"cutoff": w.cutoff.isoformat(), "requests": int(len(w.requests))}
+                         for w in validation_windows(split, windows)]  # built by the tuning: no new work
     out["tuning"] = tuning
+    if out["production"] in tuning:
+        out["production_fit"] = {"chosen": tuning[out["production"]]["chosen"], **out.get("production_fit", {})}
     if _with_products(protocol, candidates):
         progress("models compared; evaluating the products")
         out["products"] = evaluate_products(split)
@@ -83,8 +88,15 @@ def format_table(result: dict) -> str:
         if view in result:
             lines += _metrics_table(f"{title}: {result[view]['requests']} requests, {result[view]['targets']} targets",
                                     result[view]["results"])
+    windows = result.get("validation", [])
+    if windows:
+        lines += ["", f"tuning: NDCG@10 averaged over {len(windows)} validation windows before the cutoff ("
+                  + ", ".join(f"from {w['cutoff']}: {w['requests']} requests" for w in windows) + ")"]
     for name, record in result.get("tuning", {}).items():
         lines.append(f"tuned {name}: chose {record['chosen']} of {len(record['tried'])} settings tried")
+        if name == production:
+            lines += [f"  {t['params']}: {t[HEADLINE]:.4f} (" + ", ".join("-" if v is None else f"{v:.4f}" for v in t["windows"]) + ")"
+                      for t in record["tried"]]
     if result.get("production_fit"):
         lines.append(f"{production} fitted: {result['production_fit']}")
     products = result.get("products")
