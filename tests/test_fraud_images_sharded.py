@@ -6,6 +6,7 @@ pictures, split across workers, and while a writer merges the segments a reader 
 from __future__ import annotations
 
 import csv
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,10 @@ from bunjang_lab.fraud.images.matching import find_matches
 from bunjang_lab.fraud.images.verify import SIDE
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+_spec = importlib.util.spec_from_file_location(
+    "image_index_scale", Path(__file__).resolve().parents[1] / "benchmarks" / "image_index_scale.py")
+scale_benchmark = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(scale_benchmark)
 
 
 def within(hashes: np.ndarray, q: int, r: int) -> list[int]:
@@ -214,6 +219,18 @@ def test_nothing_per_picture_is_held_in_memory(tmp_path):
     # caches of a fixed size (~190 KB)
     assert (opened - anonymous_before) / len(reopened) < 16
     assert (_anonymous_bytes() - anonymous_before) / len(reopened) < 128
+
+
+def test_the_scale_benchmark_finds_every_planted_copy_and_no_decoy(tmp_path):
+    """benchmarks/image_index_scale.py's index, small: each copy finds its original (its
+    hashes up to 8 bits away) and not the decoy stored beside it (hashes as close, another
+    thumbnail); fresh pictures find nothing."""
+    scale_benchmark.build(tmp_path, pictures=4000, planted=60, batch=1500, shard_size=2048, seed=3)
+    queries, expected = scale_benchmark.planted_queries(tmp_path, seed=3)
+    index = ImageIndex(tmp_path)
+    assert len(index) == 4000 and index.shard_count > 1
+    found, _, _ = scale_benchmark.timed_matches(index, queries)
+    assert found == expected
 
 
 def _anonymous_bytes() -> int:
