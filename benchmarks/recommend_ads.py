@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/recommend_ads.py [--runs 15] [--calls 3000]
     .venv/bin/python benchmarks/recommend_ads.py --service-only 30 [--batches 12] [--calls 300] [--calibrated]
+        [--cache redis://127.0.0.1:6379/14?prefix=bench-ads:] [--in-flight 16]
 
 On a SQLite cache of the test run (``bunjang_lab.testing.write_run``), in a temporary folder:
 
@@ -15,7 +16,10 @@ On a SQLite cache of the test run (``bunjang_lab.testing.write_run``), in a temp
 With ``--service-only N`` only the service's recommend, on a smaller serve_load world
 (``write_run``, 2,000 users, 1,000 items, dim 16) without campaigns and then with serve_load's
 N targeted campaigns: CPU per answer of ``--batches`` batches each, so two source trees run at
-the same time give paired batches (``docs/benchmarks.md``).
+the same time give paired batches (``docs/benchmarks.md``). ``--cache`` puts that world in
+another cache (a Redis database and prefix, cleared at the end) instead of a temporary SQLite
+file; ``--in-flight`` answers that many questions at a time, awaited together, as a worker's
+loop does with requests that arrive together.
 
 Prints one JSON object. Wall times depend on the machine's load; CPU times less so.
 """
@@ -31,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serving import timed_processes  # noqa: E402
+from serving import answer_each, timed_processes  # noqa: E402
 
 from bunjang_lab.serving.ads import ads_for  # noqa: E402
 from bunjang_lab.serving.backends import open_cache  # noqa: E402
@@ -61,32 +65,32 @@ def whole_process(url: str, runs: int) -> dict:
 
 def service_cpu_us(service: Service, calls: int) -> float:
     answer = service.recommend()
-    for k in range(200):
-        answer({"user_id": USERS[k % len(USERS)], "k": "20"})
+    answer_each(answer, [{"user_id": USERS[k % len(USERS)], "k": "20"} for k in range(200)])
     started = time.process_time()
-    for k in range(calls):
-        answer({"user_id": USERS[k % len(USERS)], "k": "20"})
+    answer_each(answer, [{"user_id": USERS[k % len(USERS)], "k": "20"} for k in range(calls)])
     return round((time.process_time() - started) / calls * 1e6, 1)
 
 
-def service_batches(campaigns: int, batches: int, calls: int, calibrated: bool = False) -> dict:
-    """CPU us per answer of the service's recommend, per batch of ``calls`` (200 users in turn);
-    ``calibrated``: with a published calibration, so pCTR comes from the FM vectors per viewer."""
+def service_batches(campaigns: int, batches: int, calls: int, calibrated: bool = False, url: str | None = None,
+                    in_flight: int = 1) -> dict:
+    """CPU us per answer of the service's recommend, per batch of ``calls`` (200 users in turn,
+    ``in_flight`` at a time); ``calibrated``: with a published calibration, so pCTR comes from
+    the FM vectors per viewer; ``url``: the cache (default: a temporary SQLite file)."""
     from serve_load import bench_campaigns
 
     from bunjang_lab.serving.ads import load_campaigns, publish_calibration
 
     folder = Path(tempfile.mkdtemp(prefix="recommend_ads-"))
-    url = f"sqlite:///{folder / 'cache.sqlite'}"
+    url = url or f"sqlite:///{folder / 'cache.sqlite'}"
     publish_run(write_run(folder / "run", users=2000, items=1000, home_size=50, candidates=100, related=20, dim=16), url)
     service = Service(Settings(cache_url=url, rules_only=True, access_log=False))
     service.cache.start()
     answer, out = service.recommend(), {}
 
     def batch() -> float:
+        questions = [{"user_id": f"u{k % 200}", "k": "20"} for k in range(calls)]
         started = time.process_time()
-        for k in range(calls):
-            answer({"user_id": f"u{k % 200}", "k": "20"})
+        answer_each(answer, questions, in_flight)
         return round((time.process_time() - started) / calls * 1e6, 1)
 
     for case in ("no campaign", f"{campaigns} campaigns"):
@@ -97,8 +101,11 @@ def service_batches(campaigns: int, batches: int, calls: int, calibrated: bool =
                     publish_calibration(cache, 1.0, -3.0)
         batch()   # warm: memo, held answers and indexes
         out[case] = [batch() for _ in range(batches)]
-    out["ads in the last answer"] = sum(e.get("ad", False) for e in json.loads(answer({"user_id": "u7", "k": "20"}))["items"])
+    out["ads in the last answer"] = sum(e.get("ad", False) for e in json.loads(answer_each(answer, [{"user_id": "u7", "k": "20"}])[0])["items"])
     service.cache.close()
+    if url.startswith("redis"):
+        with open_cache(url) as cache:
+            cache.clear()
     return out
 
 
@@ -110,9 +117,12 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=12, help="batches per case with --service-only")
     ap.add_argument("--calibrated", action="store_true",
                     help="with --service-only: publish a calibration, so pCTR comes from the vectors per viewer")
+    ap.add_argument("--cache", help="with --service-only: the cache URL (a Redis one is cleared at the end)")
+    ap.add_argument("--in-flight", type=int, default=1, help="with --service-only: answers awaited together")
     args = ap.parse_args()
     if args.service_only is not None:
-        print(json.dumps(service_batches(args.service_only, args.batches, args.calls, args.calibrated)))
+        print(json.dumps(service_batches(args.service_only, args.batches, args.calls, args.calibrated, args.cache,
+                                         args.in_flight)))
         return
     folder = Path(tempfile.mkdtemp(prefix="recommend_ads-"))
     url = f"sqlite:///{folder / 'cache.sqlite'}"

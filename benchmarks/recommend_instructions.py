@@ -51,14 +51,18 @@ def build(folder: Path, case: str, url: str) -> None:
                 publish_calibration(cache, 1.0, -3.0)
 
 
+def questions(first: int, last: int) -> list[dict]:
+    return [{"user_id": f"u{k % 200}", "k": "20"} for k in range(first, last)]
+
+
 def run(url: str, answers: int) -> None:
+    from serving import answer_each
+
     from bunjang_lab.serving.service import Service, Settings
 
     service = Service(Settings(cache_url=url, rules_only=True, access_log=False))
     service.cache.refresh()
-    recommend = service.recommend()
-    for k in range(WARM_UP + answers):
-        recommend({"user_id": f"u{k % 200}", "k": "20"})
+    answer_each(service.recommend(), questions(0, WARM_UP + answers))
     service.cache.close()
 
 
@@ -68,27 +72,33 @@ def count(url: str, answers: int) -> dict:
 
     from bunjang_lab.serving.service import Service, Settings
 
+    from serving import answer_each
+
     service = Service(Settings(cache_url=url, rules_only=True, access_log=False))
     service.cache.refresh()
     recommend = service.recommend()
-    for k in range(WARM_UP):
-        recommend({"user_id": f"u{k % 200}", "k": "20"})
+    answer_each(recommend, questions(0, WARM_UP))
     trips = 0
-    if service.cache.backend.remote:
+    if service.cache.backend.remote:   # the blocking reads, and those awaited on the event loop
+        from bunjang_lab.serving.redis_async import AsyncConnection
         from bunjang_lab.serving.redis_pool import PooledConnection
 
-        pipeline = PooledConnection.pipeline
+        pipeline, execute = PooledConnection.pipeline, AsyncConnection.execute
 
         def counted(conn, commands):
             nonlocal trips
             trips += 1
             return pipeline(conn, commands)
 
-        PooledConnection.pipeline = counted
+        def awaited(conn, *args):
+            nonlocal trips
+            trips += 1
+            return execute(conn, *args)
+
+        PooledConnection.pipeline, AsyncConnection.execute = counted, awaited
     profile = cProfile.Profile()
     profile.enable()
-    for k in range(WARM_UP, WARM_UP + answers):
-        recommend({"user_id": f"u{k % 200}", "k": "20"})
+    answer_each(recommend, questions(WARM_UP, WARM_UP + answers))
     profile.disable()
     service.cache.close()
     calls = sum(stat[1] for stat in pstats.Stats(profile).stats.values())

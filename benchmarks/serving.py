@@ -59,6 +59,32 @@ def synthetic_run(users: int, items: int) -> Path:
     return run
 
 
+def answer_each(lookup, questions: list[dict], in_flight: int = 1) -> list[bytes]:
+    """The service's awaited lookup (``Service.recommend()``) answering ``questions`` on uvloop, as
+    a worker's event loop does: ``in_flight`` at a time, awaited together (as requests arriving
+    together are). A lookup that is no coroutine (a tree before the awaited read) answers at once."""
+    import asyncio
+    import inspect
+
+    import uvloop
+
+    if not inspect.iscoroutinefunction(lookup):
+        blocking = lookup
+
+        async def lookup(params: dict) -> bytes:
+            return blocking(params)
+
+    async def ask() -> list[bytes]:
+        if in_flight == 1:
+            return [await lookup(params) for params in questions]
+        answers: list[bytes] = []
+        for start in range(0, len(questions), in_flight):
+            answers += await asyncio.gather(*(lookup(params) for params in questions[start:start + in_flight]))
+        return answers
+
+    return uvloop.run(ask())
+
+
 def process_env() -> dict:
     """The environment of a deployed CLI: bytecode cached (this sandbox sets PYTHONDONTWRITEBYTECODE)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}

@@ -349,43 +349,60 @@ def test_the_service_reads_ahead_and_answers_what_a_plain_snapshot_answers(cache
 
 
 @pytest.mark.parametrize("campaigns", [12, 0])
-def test_on_redis_the_service_answers_a_feed_asked_again_in_one_round_trip(tmp_path, monkeypatch, campaigns):
-    """With or without ads: the first answer reads the feed (with the viewer and campaign list),
-    then its availability (with the ads' spends and listings); asked again, the feed's hint
-    brings that second read along with the first, until the feed or the ads' ranking change."""
+def test_on_redis_the_service_awaits_one_round_trip_for_a_feed_asked_again(tmp_path, monkeypatch, campaigns):
+    """With or without ads, the service's recommend (``Service.recommend``): the first answer
+    reads the feed (with the viewer and campaign list), then its availability (with the ads'
+    spends and listings); asked again, the feed's hint brings that second read along with the
+    first, which is awaited on the event loop (no blocking read), until the feed or the ads'
+    ranking change. Answers asked together equal the one-shot command's, one by one."""
+    import asyncio
+    import types
+
+    from bunjang_lab.serving import service as service_module
     from bunjang_lab.serving.ads import recommend_answer
-    from bunjang_lab.serving.memory import MemoryCache
+    from bunjang_lab.serving.redis_async import AsyncConnection
     from bunjang_lab.serving.redis_pool import PooledConnection
 
     url = f"redis://127.0.0.1:6379/11?prefix=test-{uuid.uuid4().hex}:"
     publish_run(write_run(tmp_path / "run"), url)
-    backend = open_cache(url, pooled=True)   # as the service opens it
-    service = MemoryCache(backend)
+    monkeypatch.setattr(service_module, "time", types.SimpleNamespace(time=lambda: NOW / 1000))
+    service = service_module.Service(service_module.Settings(cache_url=url, rules_only=True, access_log=False))
+    backend = service.cache.backend
     try:
         for k in range(campaigns):
             apply_event(backend, campaign(f"r{k:02d}", f"s{k}", [f"i{2 * k + 2}", f"i{2 * k + 3}"], bid=100 + 10 * k))
-        service.refresh()
-        trips = []
-        pipeline = PooledConnection.pipeline
+        service.cache.refresh()
+        recommend = service.recommend()
+        blocking, awaited = [], []
+        pipeline, execute = PooledConnection.pipeline, AsyncConnection.execute
         monkeypatch.setattr(PooledConnection, "pipeline",
-                            lambda conn, commands: trips.append(commands) or pipeline(conn, commands))
+                            lambda conn, commands: blocking.append(commands) or pipeline(conn, commands))
+        monkeypatch.setattr(AsyncConnection, "execute", lambda conn, *args: awaited.append(args) or execute(conn, *args))
 
-        def answer(user: str = "u3") -> dict:
-            trips.clear()
-            with service.snapshot() as snap:
-                return recommend_answer(service, snap, {"user_id": user, "k": 4}, now_ms=NOW)   # of a 5-item feed
+        async def ask(*users: str) -> list[dict]:
+            blocking.clear(), awaited.clear()
+            answers = await asyncio.gather(*(recommend({"user_id": user, "k": "4"}) for user in users))   # of 5-item feeds
+            return [json.loads(answer) for answer in answers]
 
-        first = answer()   # also reads the campaigns' terms, flags and vectors once
-        assert len(trips) >= 2 and any(i.get("ad") for i in first["items"]) == bool(campaigns)
-        answer()
-        assert answer() == first and len(trips) == 1   # the second read came along with the first
-        sold = next(i["item_id"] for i in first["items"] if not i.get("ad"))
-        apply_event(backend, {"event_id": "sold-top", "type": "listing_status", "ts": NOW, "user_id": "s",
-                              "item_id": sold, "status": "sold"})
-        after = answer()
-        assert len(trips) == 1 and sold not in {i["item_id"] for i in after["items"]}   # the sale read in that same trip
-        with backend.snapshot() as snap:
-            assert after == recommend_answer(backend, snap, {"user_id": "u3", "k": 4}, now_ms=NOW)
+        def expected(user: str) -> dict:
+            with backend.snapshot() as snap:
+                return recommend_answer(backend, snap, {"user_id": user, "k": "4"}, now_ms=NOW)
+
+        async def scenario() -> None:
+            (first,) = await ask("u3")   # also reads the campaigns' terms, flags and vectors once
+            assert len(awaited) == 1 and len(blocking) >= 1 and any(i.get("ad") for i in first["items"]) == bool(campaigns)
+            await ask("u3")
+            assert await ask("u3") == [first] and len(awaited) == 1 and not blocking   # one awaited trip, nothing blocks
+            sold = next(i["item_id"] for i in first["items"] if not i.get("ad"))
+            apply_event(backend, {"event_id": "sold-top", "type": "listing_status", "ts": NOW, "user_id": "s",
+                                  "item_id": sold, "status": "sold"})
+            (after,) = await ask("u3")
+            assert not blocking and sold not in {i["item_id"] for i in after["items"]}   # the sale read in that same trip
+            assert after == expected("u3")
+            users = ["u1", "u3", "u7", "s4", "nobody", "u1"]
+            assert await ask(*users) == [expected(user) for user in users]
+
+        asyncio.run(scenario())
     finally:
-        service.close()
+        service.cache.close()
         backend.clear()

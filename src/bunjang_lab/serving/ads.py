@@ -568,6 +568,16 @@ _HAD_CAMPAIGNS: dict[str, bool] = {}
 """Per cache, whether the last recommend answer read ahead found live campaigns."""
 
 
+def recommend_reads(cache: Cache, user_id: str, now_ms: int) -> tuple[list[str], list[str]]:
+    """The keys and live keys :func:`recommend_answer` reads first: the feed and the campaign
+    list, with the viewer and what the ads read first while the cache's last answer had campaigns
+    (a cache without them reads no more keys)."""
+    if not _HAD_CAMPAIGNS.get(cache.url, False):
+        return [keys.home(user_id)], [keys.AD_CAMPAIGNS]
+    return ([keys.home(user_id), keys.user(user_id), keys.user_vector(user_id)],
+            [keys.AD_CAMPAIGNS, keys.AD_CALIBRATION, keys.ad_seen(user_id, kst_day(now_ms))])
+
+
 def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int | None = None,
                      plain: bool | None = None) -> dict:
     """``score recommend`` and ``GET /api/v1/recommend``: the home feed
@@ -575,16 +585,11 @@ def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int 
     (as :func:`blended` does, default positions and share); ``explain`` describes the ads too.
 
     A snapshot that reads ahead (the service's) answers in two reads: the feed and the
-    campaign list (with the viewer and what the ads read first while the cache's last answer
-    had campaigns); then the feed's first candidates' availability with the campaigns' spends
-    and listings."""
+    campaign list (:func:`recommend_reads`, which the service may have read ahead already);
+    then the feed's first candidates' availability with the campaigns' spends and listings."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     user_id, k = queries.feed_of(params)
-    # what the ads read first only while the last answer had campaigns: a cache without reads no more keys
-    ads_first = ([keys.user(user_id), keys.user_vector(user_id)], [keys.AD_CALIBRATION, keys.ad_seen(user_id, kst_day(now_ms))])
-    wanted = _HAD_CAMPAIGNS.get(cache.url, False)
-    read_ahead = snap.read_ahead([keys.home(user_id), *(ads_first[0] if wanted else ())],
-                                 [keys.AD_CAMPAIGNS, *(ads_first[1] if wanted else ())])
+    read_ahead = snap.read_ahead(*recommend_reads(cache, user_id, now_ms))
     listed = campaign_list(snap)
     if read_ahead:
         _HAD_CAMPAIGNS[cache.url] = listed is not None

@@ -83,6 +83,11 @@ class Snapshot(ABC):
         """Versioned and live values together (one round trip where the backend allows)."""
         return self.get_many(keys), self.live_many(live_keys)
 
+    async def get_many_and_live_async(self, keys: list[str], live_keys: list[str]) -> tuple[list[Any], list[Any]]:
+        """:meth:`get_many_and_live` for an event loop: a backend whose reads wait on a server
+        (the service's Redis) lets the loop run meanwhile; the others read at once."""
+        return self.get_many_and_live(keys, live_keys)
+
     def read_ahead(self, keys: list[str], live_keys: list[str]) -> bool:
         """Keys this snapshot is about to read, in reads of their own: a snapshot that can
         fetch them together now answers those reads from what it fetched (the service's,

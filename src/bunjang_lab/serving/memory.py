@@ -122,6 +122,13 @@ class VersionMemo:
 
     def read(self, keys_: list[str], fetch: Callable[[list[str]], list[Any]]) -> list[Any]:
         """Values of ``keys_``: held ones from memory, the others from ``fetch`` (then held)."""
+        values, missing = self.held(keys_)
+        if missing:
+            self.keep(keys_, values, missing, fetch([keys_[n] for n in missing]))
+        return values
+
+    def held(self, keys_: list[str]) -> tuple[list[Any], list[int]]:
+        """(values of ``keys_``, None where not held; the indexes of those not held)."""
         values: list[Any] = [None] * len(keys_)
         missing: list[int] = []
         shared = self.shared
@@ -133,18 +140,21 @@ class VersionMemo:
                 missing.append(n)
             else:
                 values[n] = value
-        if missing:
-            if len(shared) > self.shared_capacity:
-                shared.clear()
-            for n, value in zip(missing, fetch([keys_[n] for n in missing])):
-                values[n], key = value, keys_[n]
-                if key.startswith(PER_USER):
-                    self.per_user.put(key, value)
-                elif key.startswith(ROWS) and value is not None:
-                    values[n] = shared[key] = tuple(map(tuple, value))
-                elif not key.startswith(REWRITTEN_BY_EVENTS):
-                    shared[key] = value
-        return values
+        return values, missing
+
+    def keep(self, keys_: list[str], values: list[Any], missing: list[int], fetched: list[Any]) -> None:
+        """Puts the ``fetched`` values of the keys :meth:`held` found ``missing`` into ``values``, and holds them."""
+        shared = self.shared
+        if len(shared) > self.shared_capacity:
+            shared.clear()
+        for n, value in zip(missing, fetched):
+            values[n], key = value, keys_[n]
+            if key.startswith(PER_USER):
+                self.per_user.put(key, value)
+            elif key.startswith(ROWS) and value is not None:
+                values[n] = shared[key] = tuple(map(tuple, value))
+            elif not key.startswith(REWRITTEN_BY_EVENTS):
+                shared[key] = value
 
 
 class MemorySnapshot(Transaction):
@@ -188,23 +198,47 @@ class MemorySnapshot(Transaction):
         (hint, values), self._fetched = self._fetched, ("", [])
         return values if asked == hint else None
 
-    def read_ahead(self, keys_: list[str], live_keys: list[str]) -> bool:
-        """Reads ``keys_`` and ``live_keys`` in one round trip; when the first of ``keys_`` is a
-        feed, the live keys read after it last time come along (see the class)."""
+    def _to_read_ahead(self, keys_: list[str], live_keys: list[str]) -> tuple[list[str], list[str], list[str], str | None, str | None]:
+        """What a read ahead of ``keys_`` and ``live_keys`` fetches: (the keys and live keys not
+        read ahead yet, the feed's hinted live keys, the feed, its hint)."""
         keys_ = [key for key in dict.fromkeys(keys_) if key not in self._ahead]
         live_keys = [key for key in dict.fromkeys(live_keys) if key not in self._ahead_live]
         feed = keys_[0] if keys_ and self.memo is not None and self.memo.hints is not None \
             and keys_[0].startswith(REWRITTEN_BY_EVENTS) else None
         hint = self.memo.hints.get(feed) if feed is not None else None
-        hinted = hint.split("\0") if hint else []
-        noted = len(self.live_keys)
-        values, live = self.get_many_and_live(keys_, live_keys + hinted)
+        return keys_, live_keys, hint.split("\0") if hint else [], feed, hint
+
+    def _keep_ahead(self, keys_: list[str], live_keys: list[str], feed: str | None, hint: str | None,
+                    values: list[Any], live: list[Any]) -> None:
         self._ahead.update(zip(keys_, values))
         self._ahead_live.update(zip(live_keys, live))
-        del self.live_keys[noted:], self.live_values[noted:]   # noted when a read asks for them
         if feed is not None:   # the next live read is answered from the hinted keys, and becomes the hint
             self._feed, self._fetched = feed, (hint or "", live[len(live_keys):])
+
+    def read_ahead(self, keys_: list[str], live_keys: list[str]) -> bool:
+        """Reads ``keys_`` and ``live_keys`` in one round trip; when the first of ``keys_`` is a
+        feed, the live keys read after it last time come along (see the class)."""
+        keys_, live_keys, hinted, feed, hint = self._to_read_ahead(keys_, live_keys)
+        if not keys_ and not live_keys:
+            return True
+        noted = len(self.live_keys)
+        values, live = self.get_many_and_live(keys_, live_keys + hinted)
+        del self.live_keys[noted:], self.live_values[noted:]   # noted when a read asks for them
+        self._keep_ahead(keys_, live_keys, feed, hint, values, live)
         return True
+
+    async def read_ahead_async(self, keys_: list[str], live_keys: list[str]) -> None:
+        """:meth:`read_ahead` as this snapshot's first read, the event loop running other
+        requests while the backend answers (:meth:`~bunjang_lab.serving.cache.Snapshot.get_many_and_live_async`)."""
+        keys_, live_keys, hinted, feed, hint = self._to_read_ahead(keys_, live_keys)
+        self.read_changing = self.read_changing or any(key.startswith(REWRITTEN_BY_EVENTS) for key in keys_)
+        if self.memo is None:
+            values, live = await self.inner.get_many_and_live_async(keys_, live_keys + hinted)
+        else:
+            values, missing = self.memo.held(keys_)
+            fetched, live = await self.inner.get_many_and_live_async([keys_[n] for n in missing], live_keys + hinted)
+            self.memo.keep(keys_, values, missing, fetched)
+        self._keep_ahead(keys_, live_keys, feed, hint, values, live)
 
     @staticmethod
     def _found(ahead: dict[str, Any], keys_: list[str]) -> list[Any] | None:
@@ -254,14 +288,11 @@ class MemorySnapshot(Transaction):
         fetched = self._fetched_live(live_keys)
         if fetched is not None:
             return self.memo.read(keys_, self.inner.get_many), self._note_live(live_keys, fetched)
-        live: list[Any] = []
-
-        def fetch(missing: list[str]) -> list[Any]:  # one backend read for both kinds
-            values, live[:] = self.inner.get_many_and_live(missing, live_keys)
-            return values
-
-        values = self.memo.read(keys_, fetch)
-        if len(live) != len(live_keys):  # every versioned key was held: read the live ones alone
+        values, missing = self.memo.held(keys_)
+        if missing:   # one backend read for both kinds
+            found, live = self.inner.get_many_and_live([keys_[n] for n in missing], live_keys)
+            self.memo.keep(keys_, values, missing, found)
+        else:
             live = self.inner.live_many(live_keys)
         return values, self._note_live(live_keys, live)
 

@@ -13,7 +13,9 @@ Publish writes a version through pipelines of 1,000 SETs, then flips ``current``
 the version ready in one MULTI/EXEC. Event updates WATCH ``current`` and the keys they
 rewrite and retry when EXEC reports a conflict, so concurrent writers lose no update.
 Commands go through the small standard-library client :mod:`bunjang_lab.serving.resp`, or,
-with ``pooled=True`` (the HTTP service), through redis-py's pool (:mod:`bunjang_lab.serving.redis_pool`).
+with ``pooled=True`` (the HTTP service), through redis-py's pool (:mod:`bunjang_lab.serving.redis_pool`),
+and reads on the service's event loop through one pipelined asyncio connection
+(:mod:`bunjang_lab.serving.redis_async`).
 """
 
 from __future__ import annotations
@@ -61,18 +63,19 @@ class RedisCache(Cache):
             raise CacheError(f"invalid Redis URL {url!r}: {exc}") from None
         self._server = parts._replace(query="").geturl()
         self._local = threading.local()
-        self._pool = None
+        self._pool = self._async = None
         if pooled:
+            from bunjang_lab.serving.redis_async import AsyncConnection
             from bunjang_lab.serving.redis_pool import connection_pool
 
-            self._pool = connection_pool(self._server)
+            self._pool, self._async = connection_pool(self._server), AsyncConnection(self._server)
 
     @contextmanager
     def _errors(self):
         try:
             yield
         except (OSError, RespError) as exc:
-            self.close()
+            self._close_connection()
             raise CacheError(f"cannot use Redis at {self.url}: {exc}") from None
 
     def command(self, *args: Any) -> Any:
@@ -196,11 +199,17 @@ class RedisCache(Cache):
             if cursor == b"0":
                 break
 
-    def close(self) -> None:
+    def _close_connection(self) -> None:
+        """This thread's connection (a stream broken mid-reply is not used again)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def close(self) -> None:
+        self._close_connection()
+        if self._async is not None:
+            self._async.close()
 
 
 class _RedisTransaction(Transaction):
@@ -215,17 +224,34 @@ class _RedisTransaction(Transaction):
             return []
         with self.cache._errors():
             values = self.conn.execute("MGET", *full_keys)
-        return [decode(key, value) for key, value in zip(keys, values)]
+        return _decoded(keys, values)
+
+    def _full_keys(self, keys: list[str], live_keys: list[str]) -> list[str]:
+        versioned, live = self.cache.key(self.version, ""), self.cache.live_key("")
+        return [versioned + k for k in keys] + [live + k for k in live_keys]
 
     def get_many(self, keys: list[str]) -> list[Any]:
-        return self._read(keys, [self.cache.key(self.version, k) for k in keys])
+        return self._read(keys, self._full_keys(keys, []))
 
     def live_many(self, keys: list[str]) -> list[Any]:
-        return self._read(keys, [self.cache.live_key(k) for k in keys])
+        return self._read(keys, self._full_keys([], keys))
 
     def get_many_and_live(self, keys: list[str], live_keys: list[str]) -> tuple[list[Any], list[Any]]:
-        full = [self.cache.key(self.version, k) for k in keys] + [self.cache.live_key(k) for k in live_keys]
-        values = self._read(keys + live_keys, full)
+        values = self._read(keys + live_keys, self._full_keys(keys, live_keys))
+        return values[:len(keys)], values[len(keys):]
+
+    async def get_many_and_live_async(self, keys: list[str], live_keys: list[str]) -> tuple[list[Any], list[Any]]:
+        reader = self.cache._async
+        if reader is None:   # the standard-library client: a one-shot command has no event loop to free
+            return self.get_many_and_live(keys, live_keys)
+        if not keys and not live_keys:
+            return [], []
+        try:
+            values = await reader.execute("MGET", *self._full_keys(keys, live_keys))
+        except (OSError, RespError) as exc:
+            reader.close()
+            raise CacheError(f"cannot use Redis at {self.cache.url}: {exc}") from None
+        values = _decoded(keys + live_keys, values)
         return values[:len(keys)], values[len(keys):]
 
     def put(self, key: str, value: Any) -> None:
@@ -236,6 +262,11 @@ class _RedisTransaction(Transaction):
 
     def delete_live(self, key: str) -> None:
         self.writes.append(("DEL", self.cache.live_key(key)))
+
+
+def _decoded(keys: list[str], values: list[bytes | None]) -> list[Any]:
+    """The values of an ``MGET`` of ``keys``, decoded (most live keys are absent: ``None``)."""
+    return [None if value is None else decode(key, value) for key, value in zip(keys, values)]
 
 
 class _RedisWriter(VersionWriter):

@@ -6,7 +6,8 @@ very functions of the ``score`` commands, so the JSON is the same), events throu
 once), :mod:`bunjang_lab.serving.listings` and the image scan; the cache through
 :class:`~bunjang_lab.serving.memory.MemoryCache` over redis-py's pool or SQLite.
 
-Lookups and short texts run on the event loop (they take well under a millisecond); the
+Lookups and short texts run on the event loop (they take well under a millisecond; a
+recommend awaits its first read, so on Redis the loop answers other requests meanwhile); the
 lookups, events, texts and listings are answered by a small ASGI function ahead of
 Starlette's routing (:func:`answered_first`: a query string or a JSON body in, bytes out),
 and answers that only read fixed values of the version are held as bytes
@@ -24,6 +25,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +41,7 @@ from starlette.routing import Route
 
 from bunjang_lab.errors import BunjangError, InvalidInput, MissingInput
 from bunjang_lab.serving import queries
-from bunjang_lab.serving.ads import ads_answer, recommend_answer
+from bunjang_lab.serving.ads import ads_answer, recommend_answer, recommend_reads
 from bunjang_lab.serving.backends import open_cache
 from bunjang_lab.serving.cache import CacheError, Snapshot
 from bunjang_lab.serving.events import apply_event
@@ -137,6 +139,8 @@ def answers_errors(endpoint: Callable[[Request], Awaitable[Response]]) -> Callab
 
 Lookup = Callable[[dict], bytes]
 """A lookup answering query-string parameters with the answer's JSON bytes."""
+AsyncLookup = Callable[[dict], Awaitable[bytes]]
+"""A lookup that awaits its reads."""
 BodyRoute = Callable[[bytes], Awaitable[bytes]]
 """A route answering a request body (JSON) with the answer's JSON bytes."""
 Answer = Callable[[dict, Callable], Awaitable[bytes]]
@@ -168,6 +172,13 @@ async def read_body(scope: dict, receive: Callable, limit: int = MAX_BODY_BYTES)
 def from_query(lookup: Lookup) -> Answer:
     async def answer(scope: dict, receive: Callable) -> bytes:
         return lookup(lookup_params(scope["query_string"]))
+
+    return answer
+
+
+def from_query_awaited(lookup: AsyncLookup) -> Answer:
+    async def answer(scope: dict, receive: Callable) -> bytes:
+        return await lookup(lookup_params(scope["query_string"]))
 
     return answer
 
@@ -259,14 +270,20 @@ class Service:
 
         return answer
 
-    def recommend(self) -> Lookup:
+    def recommend(self) -> AsyncLookup:
         """``GET /api/v1/recommend``: the home feed with the home surface's ads
         (:func:`~bunjang_lab.serving.ads.recommend_answer`, as ``score recommend``), computed per
-        request: the feed is a key events rewrite, and budgets move with every ad event."""
+        request: the feed is a key events rewrite, and budgets move with every ad event. Its
+        first read is awaited (:meth:`~bunjang_lab.serving.memory.MemorySnapshot.read_ahead_async`):
+        on Redis the loop answers other requests while it travels."""
+        cache = self.cache
 
-        def answer(params: dict) -> bytes:
-            with self.cache.snapshot() as snap:
-                return json_bytes(recommend_answer(self.cache, snap, params))
+        async def answer(params: dict) -> bytes:
+            user_id, _ = queries.feed_of(params)
+            now_ms = int(time.time() * 1000)
+            with cache.snapshot() as snap:
+                await snap.read_ahead_async(*recommend_reads(cache, user_id, now_ms))
+                return json_bytes(recommend_answer(cache, snap, params, now_ms))
 
         return answer
 
@@ -420,7 +437,7 @@ def create_app(settings: Settings | None = None):
 
     answers: dict[tuple[str, str], Answer] = {
         **{("GET", f"/api/v1/{name}"): from_query(service.lookup(name)) for name in queries.QUERIES},
-        ("GET", "/api/v1/recommend"): from_query(service.recommend()),
+        ("GET", "/api/v1/recommend"): from_query_awaited(service.recommend()),
         ("POST", "/api/v1/events"): from_body(service.events),
         ("POST", "/api/v1/text"): from_body(service.text),
         ("POST", "/api/v1/listing"): from_body(service.listing),
