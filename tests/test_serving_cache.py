@@ -219,6 +219,40 @@ def test_unreachable_redis_and_bad_urls_are_one_clear_error(tmp_path, pooled):
         open_cache(f"sqlite:///{not_a_db}").snapshot()
 
 
+def test_reads_awaited_on_the_event_loop_get_their_own_values(cache):
+    """``get_many_and_live_async`` (the service's first read of a recommend): many in flight at
+    once on one connection, each gets the values of its own keys, as the blocking read does."""
+    import asyncio
+
+    publish(cache, {f"k{n}": n for n in range(40)})
+    cache.atomic(lambda tx: tx.put_live("gone:i7", {"status": "sold"}), watch=[])
+
+    async def together(snap) -> list:
+        return await asyncio.gather(*(snap.get_many_and_live_async([f"k{n}", f"k{n + 1}", "absent"], [f"gone:i{n}"])
+                                      for n in range(39)))
+
+    with cache.snapshot() as snap:
+        answers = asyncio.run(together(snap))
+        assert answers == [snap.get_many_and_live([f"k{n}", f"k{n + 1}", "absent"], [f"gone:i{n}"]) for n in range(39)]
+    assert answers[7] == ([7, 8, None], [{"status": "sold"}])
+
+
+def test_a_silent_or_unreachable_redis_fails_an_awaited_read_clearly(tmp_path):
+    import asyncio
+
+    with socket.socket() as server:  # accepts connections, never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        for port, within in ((server.getsockname()[1], 1.0), (1, 0.3)):
+            cache = open_cache(f"redis://127.0.0.1:{port}/0", pooled=True)
+            snap = cache.snapshot(version=1)   # a pinned version: no blocking read of the current one
+            started = time.perf_counter()
+            with pytest.raises(CacheError, match=f"cannot use Redis at redis://127.0.0.1:{port}/0"):
+                asyncio.run(snap.get_many_and_live_async(["k"], ["gone:i1"]))
+            assert time.perf_counter() - started < within
+            cache.close()
+
+
 def test_versioned_and_live_values_read_together(cache):
     publish(cache, {"flag:i1": {"risk": 0.9}})
     cache.atomic(lambda tx: tx.put_live("gone:i2", {"status": "sold"}), watch=[])
