@@ -26,17 +26,12 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 NOW = 1_795_000_000_000   # 2026-11-18, a KST afternoon
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def cache(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
-    else:
-        url = f"redis://127.0.0.1:6379/11?prefix=test-{uuid.uuid4().hex}:"
-    publish_run(write_run(tmp_path / "run"), url)
-    with open_cache(url) as opened:
+@pytest.fixture
+def cache(cache_url, tmp_path):
+    """The test run published on each backend (``cache_url``: SQLite, and Redis under a prefix of its own)."""
+    publish_run(write_run(tmp_path / "run"), cache_url)
+    with open_cache(cache_url) as opened:
         yield opened
-        if request.param == "redis":
-            opened.clear()
 
 
 def campaign(cid, seller, items, bid=300, budget=1_000, billing="cpc", **targeting):

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -22,18 +21,12 @@ from bunjang_lab.testing import category_of, write_run
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def cache(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
-    else:
-        prefix = f"test-{uuid.uuid4().hex}:"
-        url = f"redis://127.0.0.1:6379/11?prefix={prefix}"
-    publish_run(write_run(tmp_path / "run"), url)
-    with open_cache(url) as opened:
+@pytest.fixture
+def cache(cache_url, tmp_path):
+    """The test run published on each backend (``cache_url``: SQLite, and Redis under a prefix of its own)."""
+    publish_run(write_run(tmp_path / "run"), cache_url)
+    with open_cache(cache_url) as opened:
         yield opened
-        if request.param == "redis":
-            opened.clear()
 
 
 def feed(cache, user="u2", k=5) -> list[str]:
