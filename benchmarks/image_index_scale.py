@@ -58,6 +58,7 @@ from bunjang_lab.fraud.images.verify import SIDE  # noqa: E402
 from bunjang_lab.intervals import paired_bootstrap  # noqa: E402
 
 PLANTED = "planted.npz"  # the planted copies, kept beside an index built into --folder
+PROGRESS = "build.json"  # what is being built there, and the seconds spent so far
 PDQ_QUALITY = 90  # above the policy's floor: every query runs the PDQ search, as for a photo
 COPY_FLIPS, COPY_PDQ_FLIPS = 8, 6  # at most, per hash and per PDQ word: within the policy's `close`
 
@@ -115,22 +116,27 @@ def as_queries(rng, arrays: dict) -> list[ImageHashes]:
 
 
 def build(folder: Path, pictures: int, planted: int, batch: int, shard_size: int, seed: int) -> None:
-    """Store ``pictures`` synthetic pictures (the decoys last) and save the planted copies."""
+    """Store ``pictures`` synthetic pictures (the decoys last) and save the planted copies.
+    A build stopped midway (killed: every add is atomic) resumes after the last batch stored."""
     rng = np.random.default_rng(seed)
     plain = pictures - planted
     originals = np.sort(rng.choice(plain, planted, replace=False))
-    kept = {k: np.empty((planted, *shape), dtype=dtype) for k, shape, dtype in
-            [("phash", (), np.uint64), ("dhash", (), np.uint64), ("pdq", (4,), np.uint64), ("thumbs", (SIDE, SIDE, 3), np.uint8)]}
-    index, started = ImageIndex(folder, shard_size=shard_size), time.perf_counter()
-    for start in range(0, plain, batch):
-        arrays = synthetic(rng, min(batch, plain - start))
-        mine = originals[(originals >= start) & (originals < start + len(arrays["pdq"]))]
-        for k, column in kept.items():
-            column[np.searchsorted(originals, mine)] = arrays[k][mine - start]
+    settings = {"pictures": pictures, "planted": planted, "seed": seed}
+    progress = json.loads((folder / PROGRESS).read_text()) if (folder / PROGRESS).exists() else {**settings, "seconds": 0.0}
+    if {k: progress[k] for k in settings} != settings:
+        raise SystemExit(f"{folder} holds a build of {progress}, not of {settings}")
+    index = ImageIndex(folder, shard_size=shard_size)
+    index.compact()  # deletes what a killed add left unlisted
+    started = time.perf_counter() - progress["seconds"]
+    for start in range(min(len(index), plain) // batch * batch, plain, batch):
+        arrays = synthetic(np.random.default_rng([seed, start]), min(batch, plain - start))
         index.add(as_pictures(arrays, start))
         del arrays
-        print(f"  {start + min(batch, plain - start):,} pictures in {time.perf_counter() - started:.0f} s",
-              file=sys.stderr, flush=True)
+        (folder / PROGRESS).write_text(json.dumps({**settings, "seconds": time.perf_counter() - started}))
+        print(f"  {len(index):,} pictures in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    # the originals as stored (one row and one thumbnail a picture: numbered like the pictures)
+    kept = {"phash": index.phash.hashes[originals], "dhash": index.dhash.hashes[originals],
+            "pdq": index.pdq.hashes[originals], "thumbs": index.thumbnails[originals]}
     copies = {"phash": flip_bits(rng, kept["phash"], COPY_FLIPS), "dhash": flip_bits(rng, kept["dhash"], COPY_FLIPS),
               "pdq": flip_bits(rng, kept["pdq"], COPY_PDQ_FLIPS), "thumbs": edited(rng, kept["thumbs"])}
     decoys = {k: flip_bits(rng, copies[k], COPY_PDQ_FLIPS if k == "pdq" else COPY_FLIPS) for k in ("phash", "dhash", "pdq")}
