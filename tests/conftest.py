@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -12,27 +14,62 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 
+# ``make test``'s ``--dist loadgroup`` groups, told by the workers to the controller in files.
+# pytest-xdist 3.8 tells them by appending ``@group`` to each grouped test's node id through
+# ``item._nodeid``, which pytest 9.2's structured node ids no longer read
+# (pytest-dev/pytest-xdist#1386): the groups were silently dropped and ``sample_demo`` ran the
+# whole demo on each worker. Only public hooks carry them here: each worker writes its tests'
+# groups where ``pytest_configure_node`` told it, and the controller's scheduler reads them.
+GROUPS_FILE = "bunjang_xdist_groups"
+_groups_folder = pytest.StashKey[tempfile.TemporaryDirectory]()
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    """Keep ``make test``'s ``--dist loadgroup`` groups on pytest 9.2.
 
-    pytest-xdist 3.8 marks a grouped test by appending ``@group`` to its node id through
-    ``item._nodeid``, which pytest 9.2's structured node ids no longer read
-    (pytest-dev/pytest-xdist#1386): the groups were silently dropped, so ``sample_demo``
-    ran the whole demo once on each worker. This sets the same suffix where pytest reads
-    it; it does nothing once xdist's own suffix is in place or outside ``loadgroup``.
-    """
-    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
+def xdist_group(item: pytest.Item) -> str | None:
+    """The item's group as xdist names it: its ``xdist_group`` names sorted and joined by ``_``."""
+    names = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+             for mark in item.iter_markers("xdist_group")}
+    return "_".join(sorted(names)) or None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """Controller: the file this worker writes its groups to."""
+    config = node.config
+    if config.getvalue("dist") != "loadgroup":
         return
-    for item in items:
-        groups = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-                  for mark in item.iter_markers("xdist_group")}
-        suffix = "@" + "_".join(sorted(groups))
-        if groups and not item.nodeid.endswith(suffix):
-            from _pytest.nodeid import NodeId  # pytest 9.2's own node ids (older ones took xdist's suffix)
+    if _groups_folder not in config.stash:
+        config.stash[_groups_folder] = tempfile.TemporaryDirectory(prefix="xdist-groups-")
+    node.workerinput[GROUPS_FILE] = os.path.join(config.stash[_groups_folder].name, f"{node.gateway.id}.json")
 
-            item._id = NodeId.parse(item.nodeid + suffix)
+
+def pytest_collection_modifyitems(config, items):
+    path = getattr(config, "workerinput", {}).get(GROUPS_FILE)
+    if path:  # a worker under --dist loadgroup
+        groups = {item.nodeid: group for item in items if (group := xdist_group(item))}
+        Path(path).write_text(json.dumps(groups), encoding="utf-8")
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # before xdist's own
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` with the groups the workers wrote (xdist's own scheduler otherwise)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class WrittenGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if not hasattr(self, "groups"):  # every worker has reported its collection by now
+                self.groups = {}
+                for path in Path(config.stash[_groups_folder].name).glob("*.json"):
+                    self.groups.update(json.loads(path.read_text(encoding="utf-8")))
+            return self.groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return WrittenGroupScheduling(config, log)
+
+
+def pytest_unconfigure(config):
+    if _groups_folder in config.stash:
+        config.stash[_groups_folder].cleanup()
 
 
 @pytest.fixture(autouse=True)
