@@ -16,7 +16,8 @@ from bunjang_lab.fraud.rules import MAX_CHARS, RULES, _evidence, reasons, rule_t
 POSITIVES = {
     "kakao_id": ["카톡 아이디 sellerkim 로 연락주세요", "ㅋㅌ ab1234 추가요", "카.톡 ab1234", "카 카 오 톡 ID: k i m 9 9 9 9",
                  "kakao id: goodseller77", "까톡 qwer1234 로 주세요", "ab1234 로 카톡 주세요", "카카오톡: happy_day88",
-                 "Not on WhatsApp. Find me on kakao: sunny_deals5"],  # (a word before it is no handle; the ID is)
+                 "Not on WhatsApp. Find me on kakao: sunny_deals5",  # (a word before it is no handle; the ID is)
+                 "카톡 아이디 에스 유 엔 엔 와이 칠칠 추가해주세요"],  # spelled with the letters' Korean names
     "kakao_openchat": ["open.kakao.com/o/sAbCdEf 로 들어오세요", "오픈채팅으로 오세요", "오픈톡 링크 드릴게요"],
     "kakao_contact": ["카톡 주세요", "까톡 주시면 사진 더 보내드림", "카 카 오 톡 으로 연락주세요", "연락은 카톡으로",
                       "ㅋㅋㅇㅌ 로 문의주세요", "카톸 주셈", "플친 맺고 문의 주세요"],  # a Kakao channel

@@ -41,10 +41,12 @@ def test_obfuscations_are_undone():
         # the keyboard left in Latin, in an all-Latin text and beside Hangul; Hanja read in Korean
         "rpwhk qjsgh 110 tjsdlqrma": "계좌 qjsgh 110 선입금", "zkxhr 주세요": "카톡 주세요", "送金 確認": "송금 確認",
         # a dash read out between numerals; a host's dots, endings and slash read out in Hangul; ㅇ for o in a
-        # Latin word; a shortener named in Hangul; look-alike colon and slash; Cherokee and turned letters
+        # Latin word; look-alike colon and slash; Cherokee and turned letters
         "빵일빵 다시 이이삼삼 다시 사사오오": "010-2233-4455", "pay-check 점 케이알": "pay-check.kr",
         "safe-deal 쩜 온라인 슬래시 pay": "safe-deal.online/pay", "lotte-post.ㅇrg": "lotte-post.org",
-        "빗리 주소": "bit.ly 주소", "http∶⁄⁄a.kr": "http://a.kr", "ᎢᎬᏞᎬᏀᎡᎪᎷ": "telegram", "ʇǝlǝᵷɹɐɯ": "telegram",
+        "http∶⁄⁄a.kr": "http://a.kr", "ᎢᎬᏞᎬᏀᎡᎪᎷ": "telegram", "ʇǝlǝᵷɹɐɯ": "telegram",
+        # an ID spelled with the letters' Korean names after an ID marker
+        "아이디 에스 에이 엠 언더바 구구 요": "아이디 sam_99 요", "id: 더블유 오 엔 닷 케이 팔팔": "id: won.k88",
     }
     for raw, expected in cases.items():
         assert normalise(raw).text == expected, raw
@@ -52,7 +54,8 @@ def test_obfuscations_are_undone():
 
 def test_ordinary_words_are_left_alone():
     for text in ("이사 가요", "오일 교체", "ㅋㅋㅋ", "사이즈 2.5", "192.168.0.1", "공구 세트 하나 남음", "사이 다시 오세요",
-                 "오늘 점 하나 찍었어요", "사진 다시 올릴게요 슬래시 말고 대시요", "ㅇㅇ ok"):
+                 "오늘 점 하나 찍었어요", "사진 다시 올릴게요 슬래시 말고 대시요", "ㅇㅇ ok", "아이디가 이상해요",
+                 "아이디 비밀번호 찾기"):
         assert normalise(text).text == text.lower()
 
 

@@ -229,9 +229,6 @@ _KEYBOARD_TYPED = {
     "anxhdwkd": "무통장", "dprmawn": "예금주", "ajswj": "먼저",
 }
 _MISSPELLINGS.update(_KEYBOARD_TYPED)
-# URL shorteners named in Hangul ("비틀리 주소 뒤에 /bj_pay22"): the link rules then find the path said apart.
-_MISSPELLINGS.update({"비틀리": "bit.ly", "빗틀리": "bit.ly", "비트리": "bit.ly", "빗리": "bit.ly", "커틀리": "cutt.ly",
-                      "컷틀리": "cutt.ly", "타이니유알엘": "tinyurl.com"})
 _KEYBOARD_RE = lazy("|".join(sorted(_KEYBOARD_TYPED, key=len, reverse=True)))
 # Messenger names written half in Hangul, half in Latin ("카kao톡", "텔레gram", "whats앱"): every
 # mix of each syllable's two spellings.
@@ -306,6 +303,47 @@ _ENGLISH_DIGIT_RUN = lazy(rf"{_ENGLISH_DIGIT_FIRST}(?:(?:, ?|[ \-]{{1,2}}){_ENGL
 
 def _english_digits(match: re.Match) -> str:
     return "".join(_ENGLISH_DIGITS[word] for word in re.findall("[a-z]+", match.group()))
+
+
+# An ID spelled out with the Korean names of Latin letters after an ID marker ("아이디는 에이치 와이 유 엔
+# 언더바 일일" is hyun_11). 이 and 오 alone are the letters e and o; numerals of two syllables or more
+# ("일일"), and the other numerals alone, are digits.
+_LETTER_NAMES = {
+    "에이": "a", "비": "b", "씨": "c", "디": "d", "이": "e", "에프": "f", "지": "g", "에이치": "h", "에치": "h", "아이": "i",
+    "제이": "j", "케이": "k", "엘": "l", "엠": "m", "엔": "n", "오": "o", "피": "p", "큐": "q", "알": "r", "에스": "s",
+    "티": "t", "유": "u", "브이": "v", "더블유": "w", "떠블유": "w", "엑스": "x", "와이": "y", "제트": "z", "지읒": "z",
+    "언더바": "_", "언더스코어": "_", "밑줄": "_", "하이픈": "-", "대시": "-", "닷": ".", "점": ".",
+}
+# (the names of two syllables or more: a run needs two of them to be read as letters, not as words)
+_PLAIN_LETTER_NAMES = frozenset(name for name in _LETTER_NAMES if len(name) >= 2 and _LETTER_NAMES[name].isalpha())
+_SPELLED_TOKEN = "(?:" + "|".join(sorted((*_LETTER_NAMES, "[공영빵일이삼사오육칠팔구]+"), key=len, reverse=True)) + ")"
+# (the spaces may be gone: single syllables set apart are joined by then, "유 엔" is "유엔")
+_SPELLED_ID = lazy(rf"(?:아이디|아디|아뒤|id)(?:는|은|가|:)? ?({_SPELLED_TOKEN}(?: ?{_SPELLED_TOKEN}){{3,15}})(?![가-힣])")
+_SPELLED_TOKENS = lazy(_SPELLED_TOKEN)
+
+
+def _spelled_id(match: re.Match) -> str | None:
+    tokens = _SPELLED_TOKENS.findall(match.group(1))
+    if sum(token in _PLAIN_LETTER_NAMES for token in tokens) < 2:
+        return None
+    return "".join(_LETTER_NAMES[t] if t in _LETTER_NAMES and (len(t) > 1 or t not in _NUMERALS or t in "이오")
+                   else "".join(_NUMERALS[ch] for ch in t) for t in tokens)
+
+
+def _spell_out_ids(builder: _Builder) -> None:
+    """Each ID spelled with letter names written in letters; the marker before it stays as written."""
+    edits = [(m.start(1), m.end(1), new) for m in _SPELLED_ID.finditer(builder.text) if (new := _spelled_id(m))]
+    if not edits:
+        return
+    if builder.track:
+        builder.splice(edits)
+        return
+    text, pieces, last = builder.text, [], 0
+    for start, end, new in edits:
+        pieces += [text[last:start], new]
+        last = end
+    builder.text = "".join(pieces) + text[last:]
+    builder.steps.append(_spell_out_ids)
 
 
 class Normalised:
@@ -647,6 +685,9 @@ def _run(text: str, builder: _Builder) -> _Builder:
             builder.rewrite(_SPLIT_WORD, _split_word)
         if "다시" in builder.text:
             builder.rewrite(_SPOKEN_DASH, lambda m: "-")
+        text = builder.text  # (three substring tests cost a quarter of one search for the markers)
+        if ("디" in text or "뒤" in text or "id" in text) and _SPELLED_ID.search(text):
+            _spell_out_ids(builder)
         chains = (_NUMERAL_CHAIN if junk_possible else _NUMERAL_CHAIN_PLAIN).findall(builder.text)
         if not all(map(str.isascii, chains)):
             builder.rewrite(_NUMERAL_RUN if junk_possible else _NUMERAL_RUN_PLAIN, _numerals)

@@ -230,8 +230,8 @@ _PLACE = r"(?:가운데|중간|뒷|뒤|끝|마지막|나머지)(?: ?(?:자리|�
 _PIECE = rf"{_PLACE}\d{{3,4}}(?!\d)"
 # (or the eight digits after the prefix under one place, "앞자리는 010 이고요\n뒤는 3928 1174"; a line
 # break may come between the prefix and the rest)
-PHONE_IN_PIECES = lazy(rf"0(?<!\d0)1[016789](?!\d{{7}})[\s\S]{{0,30}}?"
-                       rf"(?:{_PIECE}[^\n]{{0,20}}?{_PIECE}|{_PLACE}\d{{4}}[ \-.]?\d{{4}}(?!\d))")
+PHONE_IN_PIECES = lazy(rf"0(?<!\d0)1[016789](?!\d{{7}})[\s\S]{{0,30}}?{_PLACE}"
+                       rf"(?:\d{{3,4}}(?!\d)[^\n]{{0,20}}?{_PIECE}|\d{{4}}[ \-.]?\d{{4}}(?!\d))")
 
 EMAIL = lazy(
     r"(?<![0-9a-z._%+\-])([0-9a-z][0-9a-z._%+\-]{0,63})@((?:[0-9a-z\-]{1,63}\.){1,5}[a-z]{2,12})(?![0-9a-z])"

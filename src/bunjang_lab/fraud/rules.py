@@ -516,39 +516,62 @@ def word_then(word: str, then: str, reach: int, words: Iterable[str],
 
 
 # A contact given by reference to a picture, not written ("번호는 제 프로필 사진에 적어놨어요", "카톡 QR 코드
-#사진 세 번째 장에 있어요 찍어서 친추해 주세요"): the contact, then where it is, then that it is there. 번호
-# alone only when no word names it before (a model's or a parcel's number in a photo is no contact).
-_CONTACT_NAMES = ("연락처", "전화 ?번호", "폰 ?번호", "핸드폰 ?번호", "휴대폰 ?번호", "제 ?번호", "내 ?번호", "저의 ?번호",
-                  "번호(?<![가-힣a-z] 번호)(?<![가-힣a-z]번호)", *KAKAO_WORDS, "텔레 ?그램", "오픈 ?채팅", "아이디", "아디")
-_PICTURE_PLACES = ("프사", "프로필", "사진", "이미지", "그림")
-_CONTACT_IN_PICTURE = lazy(
-    literal_first(_CONTACT_NAMES, rf"[은는이가도을를]?{_GAP}{{0,14}}?(?:{'|'.join(_PICTURE_PLACES)})"
-                                  rf"{_GAP}{{0,12}}?(?:적어|써 ?(?:놨|뒀|놓|둠)|올려|넣어|있어요|있습니다|있음|있으니|있어용|"
-                                  r"나와 ?있|참고|보시면)")
-    # a QR code to scan and add ("QR 찍어서 친추", "큐알 스캔하시면 대화방"): not one on the item (정품 인증 QR)
-    + r"|qr(?<![a-z]qr)[^.?!\n]{0,30}?(?:찍|스캔|scan|인식)[^.?!\n]{0,12}?(?:친추|친구|추가|연락|대화|채팅|말 ?걸|들어)"
-    + r"|큐알[^.?!\n]{0,30}?(?:찍|스캔|인식)[^.?!\n]{0,12}?(?:친추|친구|추가|연락|대화|채팅|말 ?걸|들어)"
-)
-_CONTACT_IN_PICTURE_WORDS = ("연락처", "번호", *_KAKAO_TRIGGERS, "텔레", "오픈", "아이디", "아디", "qr", "큐알")
+# 사진 세 번째 장에 있어요 찍어서 친추해 주세요"): where it is and that it is there, and the contact named
+# before in the same sentence, found back from the picture. Woken by the contact's words, most of them the
+# trigger words of other rules already (a picture's words, 사진, 이미지, 그림, start with syllables common in
+# chat: as trigger words they cost 5% of the rules' time). 번호 alone only when no word names it before
+# but 제/내 (a model's or a parcel's number in a photo is no contact).
+_PICTURE_WORDS = ("프사", "프로필", "사진", "이미지", "그림")
+_IN_PICTURE = lazy(literal_first(_PICTURE_WORDS, r"[^.?!\n]{0,12}?(?:적어|써 ?(?:놨|뒀|놓|둠)|올려|넣어|있어요|있습니다|있음|"
+                                                r"있으니|있어용|나와 ?있|참고|보시면)"))
+_CONTACT_NAMES = ("연락처", "전화 ?번호", "폰 ?번호", "번호(?<!(?![제내])[가-힣a-z] 번호)(?<!(?![제내])[가-힣a-z]번호)",
+                  *KAKAO_WORDS, "텔레 ?그램", "오픈 ?채팅", "아이디", "아디")
+_CONTACT_WORDS = frozenset({"연락처", "번호", *_KAKAO_TRIGGERS, "텔레", "오픈", "아이디", "아디"})
+_CONTACT_BEFORE = lazy(f"(?:{'|'.join(_CONTACT_NAMES)})[은는이가도을를]?{_GAP}{{0,14}}$")
+
+
+def _contact_in_picture(message: _Message) -> Iterator[Span]:
+    text = message.text
+    if "사진" not in text and "프" not in text and "이미지" not in text and "그림" not in text:
+        return  # (most texts naming a contact name no picture: three tests cost half the expression's search)
+    for place in _IN_PICTURE.finditer(text, _scan_start(message, _CONTACT_WORDS, 0)):
+        contact = _CONTACT_BEFORE.search(text, max(0, place.start() - 30), place.start())
+        if contact is not None:
+            yield contact.start(), place.end()
+
+
+# a QR code to scan and add ("QR 찍어서 친추", "큐알 스캔하시면 대화방"): not one on the item (정품 인증 QR)
+_QR_TO_SCAN = lazy(r"(?:qr(?<![a-z]qr)|큐알)[^.?!\n]{0,30}?(?:찍|스캔|scan|인식)[^.?!\n]{0,12}?"
+                   r"(?:친추|친구|추가|연락|대화|채팅|말 ?걸|들어)")
 # A site to find by a search and pay there ("구글에 '번개 안전결제' 치면 나오는 사이트에서 결제해 주세요"):
-# a payment page with no link to check, chosen by the writer.
+# a payment page with no link to check, chosen by the writer. (Woken by the search's verb, rarer in chat
+# than the engines' names.)
 _SITE_BY_SEARCH = lazy(
-    literal_first(("구글", "google", "네이버", "naver", "검색창", "인터넷", "포털"),
+    literal_first(("구글", "google", "네이버", "naver", "검색창"),
                   r"[^.?!\n]{0,24}?(?:검색|치면|치시면|쳐서|쳐 ?보|입력|search)[^.?!\n]{0,30}?"
                   r"(?:사이트|페이지|홈페이지|주소|링크|site|page)[^\n]{0,30}?"
                   r"(?:결제|입금|송금|로그인|인증|주문|카드 ?(?:번호|등록)|pay|login)[을를]? ?"
                   r"(?:해 ?주|하시면|하세요|하면 ?(?:돼|되|됩)|진행|부탁|해야|하셔야|해요|하시고)")
 )
 _SITE_BY_SEARCH_NEEDS = ("결제", "입금", "송금", "로그인", "인증", "주문", "카드", "pay", "login")
+# A URL shortener named in Hangul with its path given apart ("비틀리 주소 뒤에 /bj_pay22 붙이세요").
+_SHORTENER_IN_HANGUL = lazy(r"(?:비틀리|빗틀리|빗리|커틀리|컷틀리)[^\n/.?!]{0,16}?(?<![0-9a-z])/[0-9a-z_\-]{3,40}")
 # A payment app's ID to send money to ("토스 아이디 @minjoo_k 로 송금", "카카오페이 id: kim_88"): an ID marker
 # or an @ before it.
 _PAYMENT_APPS = ("토스", "toss", "카카오 ?페이", "kakao ?pay", "페이코", "payco", "네이버 ?페이", "naver ?pay")
-_PAYMENT_APP_ID = lazy(
+# (Woken by the ID marker or the @, rarer in chat than the apps' names: the search starts up to ten
+# characters before it, "카카오 페이 아이디".)
+_PAYMENT_APP_ID = handle_after(
     words_then(_PAYMENT_APPS, rf"(?:{_GAP}{{0,3}}?{ID_MARKER}[은는이가]?[^0-9a-z가-힣]{{0,3}}({HANDLE})"
-                              r"|[^0-9a-z가-힣]{0,3}(@(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])))")
-)
-_PAYMENT_APP_TRIGGERS = ("토스", "toss", "카카오페이", "카카오 페이", "kakaopay", "kakao pay", "페이코", "payco", "네이버페이",
-                         "네이버 페이", "naverpay", "naver pay")
+                              r"|[^0-9a-z가-힣]{0,3}(@(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])))"),
+    ("@", "아이디", "아디", "아뒤", "계정", "id"), reach=10)
+_PAYMENT_APP_NAMES = ("토스", "toss", "카카오페이", "카카오 페이", "kakaopay", "kakao pay", "페이코", "payco", "네이버페이",
+                      "네이버 페이", "naverpay", "naver pay")
+
+
+def _payment_app_id(message: _Message) -> Iterator[Span]:
+    if any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
+        yield from _PAYMENT_APP_ID.find(message)
 
 
 class Rule(NamedTuple):
@@ -611,9 +634,8 @@ _RULE_LIST = [
     Rule("blocklisted_phone", cat.EXTERNAL_CHANNEL, 1.0, "a phone number on the fraud blocklist", blocklisted("phone")),
     Rule("contact_in_picture", cat.EXTERNAL_CHANNEL, 0.8,
          "a contact given in a picture instead of written (number in the profile photo, a messenger QR code to scan)",
-         # ("핸드폰 번호": up to four characters before the word 번호)
-         first_match(_CONTACT_IN_PICTURE, _CONTACT_IN_PICTURE_WORDS, REQUEST_CONTEXTS, reach=4,
-                     needs=(*_PICTURE_PLACES, "qr", "큐알")),
+         either(Detector(_contact_in_picture, _CONTACT_WORDS, REQUEST_CONTEXTS),
+                first_match(_QR_TO_SCAN, ("qr", "큐알"), REQUEST_CONTEXTS, reach=0)),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "phone_number")),
     # phishing_link
     Rule("lookalike_domain", cat.PHISHING_LINK, 0.95, "host imitating the platform or a payment/delivery brand",
@@ -621,12 +643,13 @@ _RULE_LIST = [
     Rule("punycode_domain", cat.PHISHING_LINK, 0.9, "internationalised (xn--) host name",
          link_classified("punycode_domain")),
     Rule("ip_link", cat.PHISHING_LINK, 0.9, "link to a bare IP address", link_classified("ip_link")),
-    Rule("url_shortener", cat.PHISHING_LINK, 0.75, "link through a URL shortener", link_classified("url_shortener")),
+    Rule("url_shortener", cat.PHISHING_LINK, 0.75, "link through a URL shortener (or one named in Hangul, its path given)",
+         either(link_classified("url_shortener"), first_match(_SHORTENER_IN_HANGUL, ("틀리", "빗리"), reach=1))),
     Rule("payment_link", cat.PHISHING_LINK, 0.9, "payment or delivery words next to an outside link",
          _payment_link),
     Rule("site_by_search", cat.PHISHING_LINK, 0.85, "a site to find by a search engine and pay or log in there",
-         first_match(_SITE_BY_SEARCH, ("구글", "google", "네이버", "naver", "검색창", "인터넷", "포털"), REQUEST_CONTEXTS,
-                     reach=0, needs=_SITE_BY_SEARCH_NEEDS)),
+         first_match(_SITE_BY_SEARCH, ("검색", "치면", "치시면", "쳐서", "쳐 보", "search"), REQUEST_CONTEXTS,
+                     needs=_SITE_BY_SEARCH_NEEDS)),
     Rule("external_link", cat.PHISHING_LINK, 0.6, "a link outside the platform's own domains",
          link_classified("external_link"),
          replaced_by=("lookalike_domain", "punycode_domain", "ip_link", "url_shortener",
@@ -652,7 +675,7 @@ _RULE_LIST = [
          blocklisted("account")),
     Rule("payment_app", cat.ACCOUNT_TRANSFER, 0.9,
          "a payment app's send-money link (toss.me, qr.kakaopay.com) or ID: paid outside the safe payment",
-         either(link_classified(PAYMENT_APP_LINK), handle_after(_PAYMENT_APP_ID, _PAYMENT_APP_TRIGGERS))),
+         either(link_classified(PAYMENT_APP_LINK), Detector(_payment_app_id, _PAYMENT_APP_ID.words))),
     # suspicious_context
     Rule("urgency", cat.SUSPICIOUS_CONTEXT, 0.1, "hurry words: 급처, 오늘까지, urgent",
          first_match(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|"
