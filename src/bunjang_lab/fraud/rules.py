@@ -530,19 +530,23 @@ _CONTACT_WORDS = frozenset({"연락처", "번호", *_KAKAO_TRIGGERS, "텔레", "
 _CONTACT_BEFORE = lazy(f"(?:{'|'.join(_CONTACT_NAMES)})[은는이가도을를]?{_GAP}{{0,14}}$")
 
 
-def _contact_in_picture(message: _Message) -> Iterator[Span]:
-    text = message.text
-    if "사진" not in text and "프" not in text and "이미지" not in text and "그림" not in text:
-        return  # (most texts naming a contact name no picture: three tests cost half the expression's search)
-    for place in _IN_PICTURE.finditer(text, _scan_start(message, _CONTACT_WORDS, 0)):
-        contact = _CONTACT_BEFORE.search(text, max(0, place.start() - 30), place.start())
-        if contact is not None:
-            yield contact.start(), place.end()
-
-
-# a QR code to scan and add ("QR 찍어서 친추", "큐알 스캔하시면 대화방"): not one on the item (정품 인증 QR)
+# ... or a QR code to scan and add ("QR 찍어서 친추", "큐알 스캔하시면 대화방"): not one on the item (정품 인증 QR)
 _QR_TO_SCAN = lazy(r"(?:qr(?<![a-z]qr)|큐알)[^.?!\n]{0,30}?(?:찍|스캔|scan|인식)[^.?!\n]{0,12}?"
                    r"(?:친추|친구|추가|연락|대화|채팅|말 ?걸|들어)")
+_QR_WORDS = frozenset({"qr", "큐알"})
+
+
+def _contact_in_picture(message: _Message) -> Iterator[Span]:
+    text = message.text
+    named = _CONTACT_WORDS & message.words
+    # (most texts naming a contact name no picture: these tests cost half the expression's search)
+    if named and ("사진" in text or "프" in text or "이미지" in text or "그림" in text):
+        for place in _IN_PICTURE.finditer(text, min(map(text.find, named))):
+            contact = _CONTACT_BEFORE.search(text, max(0, place.start() - 30), place.start())
+            if contact is not None:
+                yield contact.start(), place.end()
+    if not _QR_WORDS.isdisjoint(message.words):
+        yield from map(_SPAN, _QR_TO_SCAN.finditer(text))
 # A site to find by a search and pay there ("구글에 '번개 안전결제' 치면 나오는 사이트에서 결제해 주세요"):
 # a payment page with no link to check, chosen by the writer. (Woken by the search's verb, rarer in chat
 # than the engines' names.)
@@ -569,8 +573,11 @@ _PAYMENT_APP_NAMES = ("토스", "toss", "카카오페이", "카카오 페이", "
                       "네이버 페이", "naverpay", "naver pay")
 
 
-def _payment_app_id(message: _Message) -> Iterator[Span]:
-    if any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
+def _payment_app(message: _Message) -> Iterator[Span]:
+    for link in message.links:
+        if link.code == PAYMENT_APP_LINK:
+            yield link.start, link.end
+    if not _PAYMENT_APP_ID.words.isdisjoint(message.words) and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         yield from _PAYMENT_APP_ID.find(message)
 
 
@@ -634,8 +641,7 @@ _RULE_LIST = [
     Rule("blocklisted_phone", cat.EXTERNAL_CHANNEL, 1.0, "a phone number on the fraud blocklist", blocklisted("phone")),
     Rule("contact_in_picture", cat.EXTERNAL_CHANNEL, 0.8,
          "a contact given in a picture instead of written (number in the profile photo, a messenger QR code to scan)",
-         either(Detector(_contact_in_picture, _CONTACT_WORDS, REQUEST_CONTEXTS),
-                first_match(_QR_TO_SCAN, ("qr", "큐알"), REQUEST_CONTEXTS, reach=0)),
+         Detector(_contact_in_picture, _CONTACT_WORDS | _QR_WORDS, REQUEST_CONTEXTS),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "phone_number")),
     # phishing_link
     Rule("lookalike_domain", cat.PHISHING_LINK, 0.95, "host imitating the platform or a payment/delivery brand",
@@ -675,7 +681,7 @@ _RULE_LIST = [
          blocklisted("account")),
     Rule("payment_app", cat.ACCOUNT_TRANSFER, 0.9,
          "a payment app's send-money link (toss.me, qr.kakaopay.com) or ID: paid outside the safe payment",
-         either(link_classified(PAYMENT_APP_LINK), Detector(_payment_app_id, _PAYMENT_APP_ID.words))),
+         Detector(_payment_app, _PAYMENT_APP_ID.words | {LINK})),
     # suspicious_context
     Rule("urgency", cat.SUSPICIOUS_CONTEXT, 0.1, "hurry words: 급처, 오늘까지, urgent",
          first_match(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|"
