@@ -131,6 +131,22 @@ def test_rules_see_ocr_text_as_image_reasons():
     assert text_reasons("정품 새상품") == []
 
 
+@pytest.mark.parametrize("read, flagged", [
+    ("하 빠 베 여고 615-66-858265", True),  # the bank's name misread, the number read whole
+    ("1002-123-456789", True), ("352-0123-4567-13", True), ("국민 100-996-377675", True),
+    ("6893-1234-5678", False),  # 4-4-4: a parcel's number, not an account's shape
+    ("운송장번호 60712-3456-7890", False), ("주문 번호 3120-88-123456", False), ("S/N 7347-278414-545", False),
+    ("사업자 등록번호: 123-45-67890", False), ("운 송 장 번 호 60712-3456-7890", False), ("그 SIN 5394-046758-601", False), ("2024-05-12-123456 구매", False), ("1234-5678-9012-3456", False),
+    ("정가 1,290,000원 사이즈 270", False), ("110482719305", False),  # no hyphens: a barcode as well
+])
+def test_a_number_in_an_account_shape_flags_a_picture_alone(read, flagged):
+    found = text_reasons(read)
+    assert any(r["code"] == "image_text" for r in found) is flagged
+    if flagged:
+        assert any(r["category"] == "account_transfer" for r in found)
+        assert "456789" not in json.dumps([r["evidence"] for r in found])  # masked like all read text
+
+
 def write_listings(folder: Path, listings: list[tuple]) -> Path:
     lines = [json.dumps({"event_id": f"e{n}", "type": "listing", "ts": ts, "user_id": seller, "item_id": item,
                          "title": "가방", "price": 10000, "category": "가방", "images": images})

@@ -48,7 +48,7 @@ from bunjang_lab.fraud.images.regions import shrunk
 #: Latin IDs after a Korean word best (``카톡 abc123``); the rules see both, joined.
 LANGUAGE_PASSES = ("kor+eng", "eng+kor")
 #: Raised whenever preprocessing or the tesseract call changes, so cached text is redone.
-OCR_VERSION = 11
+OCR_VERSION = 12
 #: Text lines are searched on a copy at most this large (pixels, longest side).
 DETECT_SIDE = 800
 #: Horizontal or vertical grey-level step that counts as a stroke edge.

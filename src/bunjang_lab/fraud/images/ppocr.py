@@ -333,20 +333,60 @@ def reconciled(text: str, centres: np.ndarray, hangul: list[ocr.Word], names: li
     (라인 as ``2ll``) and tesseract reads Latin letters as Hangul syllables (``asnrh731``
     as ``다 7731``), both landing between the name and the ID. So the recogniser's
     characters over tesseract's contact words (``names``) go, then tesseract's other
-    Hangul words over a Latin letter or digit the recogniser keeps.
+    Hangul words over a Latin letter or digit the recogniser keeps. Two readings are kept
+    whole: a name's box over the middle of a word the recogniser reads running out of it
+    on both sides (a layer read ``아디`` over ``dxxzscz187``'s middle) covers nothing, and
+    a character within half a character of a box's edge, running on into the word beyond
+    it, stays (``은행``'s box over ``1000-996-377675``'s first digit).
 
     >>> words = [ocr.Word("라인", 0, 25, 9), ocr.Word("다", 50, 60, 9)]
     >>> reconciled("2ll minsu88", np.arange(11) * 10.0, words, words[:1])
     (' minsu88', ['라인'])
+    >>> reconciled("dxxzscz187", np.arange(10) * 10.0, [ocr.Word("아디", 35, 65, 9)], [ocr.Word("아디", 35, 65, 9)])
+    ('dxxzscz187', ['아디'])
+    >>> reconciled("e1000-996", np.arange(9) * 10.0, [ocr.Word("은행", 0, 12, 9)], [ocr.Word("은행", 0, 12, 9)])
+    ('1000-996', ['은행'])
     """
     def within(x: float, spans) -> bool:
         return any(word.left <= x <= word.right for word in spans)
 
-    kept = [(ch, x) for ch, x in zip(text, centres) if not within(x, names)]
-    latin = [x for ch, x in kept if ch.isascii() and ch.isalnum()]
+    half = float(np.median(np.diff(centres))) / 2 if len(centres) > 1 else 0.0
+    covering = [name for name in names if not _over_a_word(text, centres, name)]
+
+    def under_a_name(i: int) -> bool:
+        x = centres[i]
+        for name in covering:
+            if not name.left <= x <= name.right:
+                continue
+            runs_right = x > name.right - half and i + 1 < len(text) and _latin(text[i + 1]) and centres[i + 1] > name.right
+            runs_left = x < name.left + half and i > 0 and _latin(text[i - 1]) and centres[i - 1] < name.left
+            if not (runs_right or runs_left):
+                return True
+        return False
+
+    kept = [(ch, x) for i, (ch, x) in enumerate(zip(text, centres)) if not under_a_name(i)]
+    latin = [x for ch, x in kept if _latin(ch)]
     words = [w.text for w in hangul
              if within((w.left + w.right) / 2, names) or not any(w.left <= x <= w.right for x in latin)]
     return "".join(ch for ch, _ in kept), words
+
+
+def _over_a_word(text: str, centres: np.ndarray, name: ocr.Word) -> bool:
+    """Whether the characters the recogniser read under ``name``'s box are the middle of
+    one word of its reading that runs on out of the box on both sides in Latin letters or digits."""
+    under = [i for i, x in enumerate(centres) if name.left <= x <= name.right]
+    if not under or any(ch.isspace() for ch in text[under[0]:under[-1] + 1]):
+        return False
+    start = text.rfind(" ", 0, under[0]) + 1
+    end = text.find(" ", under[-1])
+    end = len(text) if end < 0 else end
+    return (any(_latin(text[i]) and centres[i] < name.left for i in range(start, under[0]))
+            and any(_latin(text[i]) and centres[i] > name.right for i in range(under[-1] + 1, end)))
+
+
+def _latin(ch: str) -> bool:
+    """Whether ``ch`` is a Latin letter or a digit (an ID's or a number's character)."""
+    return ch.isascii() and ch.isalnum()
 
 
 @functools.cache

@@ -50,6 +50,17 @@ OCR_CACHE = "ocr_cache.sqlite"
 #: around at least one digit.
 _READ_WORD = re.compile(r"[A-Za-z0-9@._\-]*\d[A-Za-z0-9@._\-]*")
 MAX_EVIDENCE = 80
+#: Weight of a number read in a picture in the shape of a bank account with no bank's name
+#: read beside it (:func:`account_shaped`): flags on its own, below the rules' account reasons.
+ACCOUNT_SHAPE_WEIGHT = 0.8
+_ACCOUNT_SHAPE = re.compile(r"(?<![0-9A-Za-z-])[0-9]{2,7}(?:-[0-9]{2,7}){2,3}(?![0-9A-Za-z]|-[0-9])")
+_DATE_START = re.compile(r"(?:19|20)[0-9]{2}-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12][0-9]|3[01])(?![0-9])")
+#: Labels of numbers that are no one's account, besides the serial, order and parcel labels
+#: of :func:`~bunjang_lab.fraud.phones.after_serial_label`.
+_OTHER_NUMBER_LABEL = re.compile(r"(?:사업자|등록|승인|카드|접수|예약|회원|쿠폰|일련|바코드|isbn|imei)"
+                                 r"(?: ?번호)?[^0-9a-z가-힣]{0,3}$")
+_LATIN_LABEL = re.compile(r"[a-z][a-z/.#]*[ :.#]{0,2}$")
+_SPACE_IN_WORD = re.compile(r"(?<=[가-힣]) (?=[가-힣])")
 #: What odd pixel content can make the numeric work of a picture raise (the 20000x8 strip
 #: made OCR's resize raise ValueError): that picture's error, never its shard's.
 CONTENT_ERRORS = (ValueError, ArithmeticError, IndexError, TypeError)
@@ -117,16 +128,52 @@ def image_reasons(matches: Sequence[dict], seller: str | None = None) -> list[di
 
 
 def text_reasons(ocr_text: str) -> list[dict]:
-    """The rules' reasons for text read in a picture, plus ``image_text`` when contact
-    details or payment lures were among them."""
+    """The rules' reasons for text read in a picture, plus :func:`account_shaped` numbers
+    the rules leave without a bank's name, plus ``image_text`` when contact details or
+    payment lures were among them."""
     from bunjang_lab.fraud.rules import reasons
 
     found = reasons(ocr_text, source=SOURCE)
+    if not any(r["category"] == ACCOUNT_TRANSFER for r in found):
+        found += [{"code": "account_shaped_number", "category": ACCOUNT_TRANSFER, "weight": ACCOUNT_SHAPE_WEIGHT,
+                   "evidence": _clip(mask_read_text(number)), "source": SOURCE} for number in account_shaped(ocr_text)[:1]]
     contact = [r for r in found if r["category"] in CONTACT_CATEGORIES]
     if contact:
         found.append({"code": "image_text", "category": IMAGE_TEXT, "weight": max(r["weight"] for r in contact),
                       "evidence": _clip(mask_read_text(ocr_text)), "source": SOURCE})
     return found
+
+
+def account_shaped(text: str) -> list[str]:
+    """The numbers of ``text`` (read in a picture) written as Korean banks write their
+    accounts: 3 or 4 groups of unequal lengths joined by hyphens, 10-14 digits
+    (110-482-719305, 1002-123-456789, 352-0123-4567-13), neither a mobile number nor a
+    date, and not after a label naming another kind of number (운송장, 주문, 사업자...).
+    On a busy photo the bank's name beside it is misread far more often than the digits
+    (the recogniser reads digits well, tesseract's Hangul there is noise: ``기라 시 글`` for
+    ``계좌 신한``), so the shape alone is the evidence there; parcel numbers (4-4-4), card
+    numbers (4-4-4-4), dates, sizes and prices are not of it.
+
+    >>> account_shaped("하 빠 베 여고 615-66-858265 / 운송장번호 60123-4567-8901 / 010-1234-5678")
+    ['615-66-858265']
+    >>> account_shaped("2024-05-12-1234 구매 / 6893-1234-5678 / 운 송 장 60123-4567-8901 / SIN 5394-046758-601")
+    []
+    """
+    from bunjang_lab.fraud.phones import after_serial_label, is_korean_mobile
+
+    out = []
+    for match in _ACCOUNT_SHAPE.finditer(text):
+        groups = match.group().split("-")
+        digits = "".join(groups)
+        if not (10 <= len(digits) <= 14 and len(set(map(len, groups))) > 1 and not is_korean_mobile(digits)
+                and not _DATE_START.match(match.group())):
+            continue
+        # the label as written, its syllables joined (tesseract reads 운 송 장): a product's
+        # code follows a Latin label (S/N, read SIN), a bank's account a Hangul word
+        before = _SPACE_IN_WORD.sub("", text[max(0, match.start() - 24):match.start()]).lower()
+        if not (after_serial_label(before, len(before)) or _OTHER_NUMBER_LABEL.search(before) or _LATIN_LABEL.search(before)):
+            out.append(match.group())
+    return out
 
 
 def mask_read_text(text: str) -> str:
