@@ -96,15 +96,16 @@ def free_port() -> int:
 
 
 class Service:
-    """The service as a process; :meth:`cpu_seconds` sums its workers' CPU time, the figure
-    a busy shared machine does not distort (wall figures wait for a core)."""
+    """The service as a process (the package from ``src``, default this tree's); :meth:`cpu_seconds`
+    sums its workers' CPU time, the figure a busy shared machine does not distort (wall figures
+    wait for a core)."""
 
-    def __init__(self, url: str, workers: int, log: Path, rules_only: bool = False):
+    def __init__(self, url: str, workers: int, log: Path, rules_only: bool = False, src: Path | None = None):
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bunjang_lab.score", "serve", "--port", str(self.port), "--cache", url,
              "--workers", str(workers), *(["--rules-only"] if rules_only else [])], stdout=subprocess.DEVNULL,
-            stderr=log.open("wb"), env=process_env())
+            stderr=log.open("wb"), env=process_env(src))
         deadline, pids = time.monotonic() + 60, set()
         while True:  # until every worker answers (each new connection goes to any of them)
             try:

@@ -85,9 +85,10 @@ def answer_each(lookup, questions: list[dict], in_flight: int = 1) -> list[bytes
     return uvloop.run(ask())
 
 
-def process_env() -> dict:
-    """The environment of a deployed CLI: bytecode cached (this sandbox sets PYTHONDONTWRITEBYTECODE)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+def process_env(src: Path | None = None) -> dict:
+    """The environment of a deployed CLI: bytecode cached (this sandbox sets PYTHONDONTWRITEBYTECODE);
+    the package from ``src`` (default: this tree's)."""
+    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
