@@ -234,3 +234,37 @@ def test_grouped_alternations_match_like_one_branch_per_alternative(text):
                               (n._SPLIT_WORD, [n._TYPED_SEP.join(word) for word in n._SPLIT_WORDS])):
         plain = re.compile("|".join(branches))
         assert [m.span() for m in grouped.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+LOOKALIKE_TEXT = st.text(alphabet=st.sampled_from(list("oilzsbㅇak7 -.@$0123가")), max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(LOOKALIKE_TEXT)
+@example("o1o-l234")
+@example("k4k40")
+@example("ㅇ1")
+@example("1 s")
+@example("$a")
+def test_the_lookalike_hint_finds_a_text_when_either_of_its_parts_does(text):
+    """One scan stands for the look-alike digits' hint and the leetspeak's: it finds
+    something exactly when one of them does, so a text it passes by needs neither step."""
+    from bunjang_lab.fraud import normalise as n
+
+    either = n._DIGITISH_HINT.search(text) is not None or n._LEET_HINT.search(text) is not None
+    assert (n._LOOKALIKE_HINT.search(text) is not None) == either
+
+
+HANDLE_TEXT = st.text(alphabet=st.sampled_from(list("카톡 친추로@_.-0123456789중간끝은")), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(HANDLE_TEXT)
+def test_texts_without_a_latin_letter_hold_no_handle(text):
+    """The masker looks for messenger handles only in texts with a Latin letter: every
+    handle holds one."""
+    from bunjang_lab.fraud.patterns import HANDLE_AFTER, HANDLE_BEFORE, PHONE_IN_PIECES
+
+    assert HANDLE_AFTER.search(text) is None and HANDLE_BEFORE.search(text) is None
+    if "01" not in text:
+        assert PHONE_IN_PIECES.search(text) is None

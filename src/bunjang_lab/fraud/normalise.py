@@ -203,6 +203,10 @@ _LOOKALIKE_DIGITS = str.maketrans({"o": "0", "ㅇ": "0", "i": "1", "l": "1", "z"
 # digits whose skeleton (domain_skeleton) is a messenger's.
 _LEET_HINT = lazy(r"[a-z](?:(?=[0-9@$])|(?<=[0-9@$][a-z]))")  # a letter touching a digit (letters first: fewer)
 _LEET_WORD = lazy(r"[0-9a-z@$](?<![0-9a-z@$][0-9a-z@$])[0-9a-z@$]{3,11}(?![0-9a-z@$])")
+# Either hint above in one scan (class first, the letter's look-behind telling the two apart):
+# most texts hold neither, and skip the second scan.
+_LOOKALIKE_HINT = lazy(r"[a-zㅇ](?:(?<=[oilzsbㅇ])(?:[ \-.]?\d|(?<=\d[oilzsbㅇ])|(?<=\d[ \-.][oilzsbㅇ]))"
+                       r"|(?<=[a-z])(?:(?=[0-9@$])|(?<=[0-9@$][a-z])))")
 
 _JAMO = "ㄱ-ㆎ"
 _ALIASES = {
@@ -671,10 +675,11 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_ENGLISH_DIGIT_RUN, _english_digits)
     if not ascii_only and "ㅇ" in builder.text and _JAMO_O_IN_LATIN.search(builder.text):
         builder.rewrite(_JAMO_O_IN_LATIN, lambda m: "o")
-    if _DIGITISH_HINT.search(builder.text):
-        builder.rewrite(_DIGITISH, _digitish)
-    if _LEET_HINT.search(builder.text):
-        builder.rewrite(_LEET_WORD, _leet_name)
+    if _LOOKALIKE_HINT.search(builder.text):
+        if _DIGITISH_HINT.search(builder.text):
+            builder.rewrite(_DIGITISH, _digitish)
+        if _LEET_HINT.search(builder.text):
+            builder.rewrite(_LEET_WORD, _leet_name)
     if ascii_only and _KEYBOARD_RE.search(builder.text):
         builder.rewrite(_KEYBOARD_RE, lambda m: _KEYBOARD_TYPED[m.group()])
         ascii_only = False  # Hangul now: the steps below apply

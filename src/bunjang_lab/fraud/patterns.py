@@ -59,6 +59,7 @@ TLDS = (
 )
 
 DIGIT_GROUP = lazy("[0-9]+")
+LATIN_LETTER = lazy("[a-z]")  # every handle (HANDLE, AT_HANDLE) holds one; most Korean chat none
 DATE = lazy(r"(?:19|20)\d{2}[-./ ]{1,2}\d{1,2}[-./ ]{1,2}\d{1,2}")  # 2024-01-15: not personal data
 
 

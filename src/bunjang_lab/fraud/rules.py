@@ -37,7 +37,7 @@ from bunjang_lab.fraud.links import KNOWN_SITES, OWNED_SITE_CODES, PAYMENT_APP_L
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.patterns import (
-    AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, Alternation, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS,
+    AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, LATIN_LETTER, Alternation, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS,
     NOT_HANDLES, OTHER_MESSENGER_WORDS, PHONE_IN_PIECES, PIECE_WORDS, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped, words_then,
 )
 from bunjang_lab.fraud.phones import WrittenNumber, after_serial_label, is_korean_mobile, place_landline, written_numbers
@@ -66,7 +66,6 @@ _BANK = lazy(
 # (and a request to send money there: "110-345-678901 여기로 보내주세요")
 _ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code|보내 ?주(?:세요|시면)|wire|"
                      r"ipgeum|songgeum|gyejwa|gyeojwa")  # (the Korean words romanised)
-_LATIN_LETTER = lazy("[a-z]")
 
 
 class _Message:
@@ -100,7 +99,7 @@ class _Message:
         """Whether the text holds a Latin letter (no handle without one): asked only by the
         handle rules, on the texts holding their words."""
         if self._has_latin is None:
-            self._has_latin = _LATIN_LETTER.search(self.text) is not None
+            self._has_latin = LATIN_LETTER.search(self.text) is not None
         return self._has_latin
 
     def listed(self) -> list[tuple[WrittenNumber, str | None]]:
