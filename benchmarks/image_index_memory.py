@@ -2,13 +2,13 @@
 ``score image`` open, for this tree's code and an older one, in the same run.
 
     git archive <commit> src | tar -x -C /tmp/base          # the code to compare with
-    .venv/bin/python benchmarks/image_index_memory.py --pictures /tmp/sample.pkl \\
-        --hash data/sample --baseline-src /tmp/base/src [--synthetic 50000]
+    .venv/bin/python benchmarks/image_index_memory.py --limit 1300 --baseline-src /tmp/base/src [--synthetic 20000]
 
-``--hash FOLDER`` hashes a simulator output's pictures once (stored hashes, and the query
-hashes of ``--queries`` of them as ``score image`` makes them: stolen copies first) into the
-``--pictures`` pickle; later runs reuse it. ``--synthetic
-N`` stores N pictures instead: the sample's pictures again and again, each copy with its
+The sample's pictures (``--sample``, the repo's ``data/sample`` by default; its first
+``--limit``) are hashed first, as the batch path stores them, and ``--queries`` of them as
+``score image`` asks them (stolen copies first); ``--pictures FILE`` keeps these hashes in a
+pickle that later runs reuse (default: hashed again each run). ``--synthetic N`` stores N
+pictures instead: the sample's pictures again and again, each copy with its
 hash rows and PDQ words moved by a few random bits (the same rows per picture as the sample,
 so the same table sizes; the thumbnails are the originals'). Each code builds its index in
 its own folder (timed), then a fresh process opens it, matches the query pictures
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import ctypes
+import gc
 import json
 import os
 import pickle
@@ -35,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 
 def memory() -> dict:
@@ -113,9 +116,12 @@ def measure(index_path: str, pictures_file: str) -> dict:
     from bunjang_lab.fraud.images.index import ImageIndex
 
     asked = pickle.loads(Path(pictures_file).read_bytes())["queries"]
+    # the stored pictures just unpickled are freed; their memory is handed back, or the
+    # index's allocations would reuse it unseen (every code then measured ~260 B a picture)
+    gc.collect()
+    ctypes.CDLL(None).malloc_trim(0)
     before = memory()
     index = ImageIndex(index_path)
-    find_matches(index, asked[0])  # tables built (in memory) or mapped (on disk)
     opened = memory()
     cpu, answers = [], []
     for hashes in asked:
@@ -147,12 +153,13 @@ def paired_interval(a: np.ndarray, b: np.ndarray, rounds: int = 2000) -> tuple[f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pictures", required=True, help="pickle of hashed sample pictures (written by --hash)")
-    parser.add_argument("--hash", help="a simulator output whose pictures to hash into --pictures first")
+    parser.add_argument("--sample", default=str(SAMPLE), help="a simulator output whose pictures to hash")
+    parser.add_argument("--pictures", help="keep the sample's hashes in this pickle, reused when it exists "
+                        "(default: hashed again, into a temporary file)")
     parser.add_argument("--baseline-src", help="the src folder of the code to compare with")
     parser.add_argument("--synthetic", type=int, default=0, help="store this many moved copies instead")
     parser.add_argument("--queries", type=int, default=40, help="sample pictures hashed as queries (with --hash)")
-    parser.add_argument("--limit", type=int, help="with --hash: only the first LIMIT pictures of the sample")
+    parser.add_argument("--limit", type=int, help="only the first LIMIT pictures of the sample")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -160,11 +167,14 @@ def main() -> None:
         result = build(rest[0], args.pictures, args.synthetic) if step == "build" else measure(rest[0], args.pictures)
         print(json.dumps(result))
         return
-    if args.hash:
-        hash_sample(Path(args.hash), Path(args.pictures), args.limit, args.queries)
     codes = {"this tree": SRC, **({"baseline": Path(args.baseline_src)} if args.baseline_src else {})}
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
+        args.pictures = args.pictures or str(Path(scratch) / "pictures.pkl")
+        if not Path(args.pictures).exists():
+            started = time.process_time()
+            hash_sample(Path(args.sample), Path(args.pictures), args.limit, args.queries)
+            print(f"hashed {args.sample} in {time.process_time() - started:.0f} CPU s", flush=True)
         for name, src in codes.items():
             folder = str(Path(scratch) / name.replace(" ", "-"))
             built = run(src, "--pictures", args.pictures, "--synthetic", str(args.synthetic), "--worker", "build", folder)
