@@ -109,3 +109,27 @@ def test_the_scorer_adds_the_opinion_where_the_rules_are_silent_and_rules_only_l
     # where a rule of the same category fired, the opinion does not repeat it
     ruled = TextScorer.from_models(tmp_path).score("번개페이 수수료 아까우니까 계좌로 먼저 보내주세요")
     assert ruled["reasons"] and CODE not in [r["code"] for r in ruled["reasons"]]
+
+
+def test_the_scorer_normalises_once_and_answers_as_each_part_would_alone():
+    """The rules, the exported classifier, the second opinion and the shadow rules read one
+    normalisation of each text: the answers are those of each part normalising it itself."""
+    from bunjang_lab.fraud import shadow
+    from bunjang_lab.fraud.rules import MAX_CHARS, reasons
+    from bunjang_lab.fraud.text_model import TextModel
+
+    model = TextModel({"format": 1, "ngram_range": [2, 3], "ngrams": ["카톡", "계좌", " 입금", "번개"],
+                       "idf": [1.5, 1.2, 1.8, 1.1], "ngram_weights": [2.0, 1.5, 1.0, -1.0],
+                       "rule_weights": {"kakao_id": 1.0}, "intercept": -1.0, "sigmoid": [-2.0, 0.5]})
+    book = shadow.ShadowBook([shadow.ShadowRule("s_kakao", "external_channel", 0.5, "카톡", shadow.LIVE)])
+    opinion = NgramOpinion.load()
+    scorer = TextScorer(model, "toy", opinion=opinion, shadow_rules=book)
+    texts = ["카.톡 ab1234 으로 연락 주세요", "계좌로 입금 먼저 부탁드려요", "번개페이로 할게요", "", "카🍫톡 ☞ kim77",
+             "가" * (MAX_CHARS + 10)]
+    answers = scorer.score_many(texts)
+    for text, answer in zip(texts, answers):
+        rules = reasons(text)
+        alone = rules + opinion.reasons(text[:MAX_CHARS], besides=rules)
+        live, _ = book.hits(text)
+        assert answer["reasons"] == live + alone
+        assert answer["probability"] == round(model.fraud_probability([text], [rules])[0], 4)

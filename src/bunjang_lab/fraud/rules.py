@@ -741,7 +741,13 @@ def reasons(text: str, source: str = "text") -> list[dict]:
     """
     if not text:
         return []
-    normalised = normalise(text[:MAX_CHARS])
+    return normalised_reasons(normalise(text[:MAX_CHARS]), source)
+
+
+def normalised_reasons(normalised: Normalised, source: str = "text") -> list[dict]:
+    """:func:`reasons` of a text already normalised (its first :data:`MAX_CHARS`
+    characters, not empty): a scorer that also reads the normalised text for its
+    classifier and second opinion normalises it once."""
     found = _evidence(normalised)
     for code in [c for c in found if not found.keys().isdisjoint(RULES[c].replaced_by)]:
         del found[code]

@@ -83,11 +83,13 @@ class ShadowBook:
     def __init__(self, rules: Sequence[ShadowRule]):
         self.rules = list(rules)
 
-    def hits(self, text: str) -> tuple[list[dict], list[str]]:
-        """(reasons of the live rules that fire, codes of the shadow rules that fire)."""
+    def hits(self, text: str, plain: str | None = None) -> tuple[list[dict], list[str]]:
+        """(reasons of the live rules that fire, codes of the shadow rules that fire);
+        ``plain`` is the normalised text of its first ``MAX_CHARS`` characters when known."""
         if not self.rules or not text:
             return [], []
-        plain = normalise(text[:MAX_CHARS]).text
+        if plain is None:
+            plain = normalise(text[:MAX_CHARS]).text
         live, shadow = [], []
         for rule in self.rules:
             match = rule.compiled.search(plain)

@@ -75,10 +75,8 @@ class TextModel:
             raise ModelError(f"cannot read the fraud model {path} ({type(exc).__name__}: {exc}); "
                              "retrain it with `python -m bunjang_lab fraud train`") from None
 
-    def _decision(self, text: str, hits: list[dict]) -> float:
-        from bunjang_lab.fraud.normalise import normalise
-
-        counts = Counter(char_wb_ngrams(normalise(text).text, self.low, self.high))
+    def _decision(self, plain: str, hits: list[dict]) -> float:
+        counts = Counter(char_wb_ngrams(plain, self.low, self.high))
         norm = dot = 0.0
         for gram, count in counts.items():
             column = self.columns.get(gram)
@@ -89,16 +87,22 @@ class TextModel:
         score = dot / math.sqrt(norm) if norm else 0.0
         return score + sum(self.rule_weights.get(hit["code"], 0.0) * hit["weight"] for hit in hits) + self.intercept
 
-    def fraud_probability(self, texts: Sequence[str], rule_hits: Sequence[list[dict]] | None = None) -> list[float]:
+    def fraud_probability(self, texts: Sequence[str], rule_hits: Sequence[list[dict]] | None = None,
+                          plain: Sequence[str] | None = None) -> list[float]:
         """The calibrated probability that each text is fraud; ``rule_hits`` are the
-        :func:`~bunjang_lab.fraud.rules.reasons` of each text (computed when not given)."""
+        :func:`~bunjang_lab.fraud.rules.reasons` of each text (computed when not given),
+        ``plain`` the normalised text of each one's first ``MAX_CHARS`` characters (normalised
+        here when not given)."""
+        from bunjang_lab.fraud.normalise import normalise
         from bunjang_lab.fraud.rules import MAX_CHARS, reasons
 
         texts = [str(text)[:MAX_CHARS] for text in texts]
         if rule_hits is None:
             rule_hits = [reasons(text) for text in texts]
+        if plain is None:
+            plain = [normalise(text).text for text in texts]
         out = []
-        for text, hits in zip(texts, rule_hits):
+        for text, hits in zip(plain, rule_hits):
             exponent = self.slope * self._decision(text, hits) + self.offset
             # expit(-exponent), written so that neither branch overflows
             out.append(1.0 / (1.0 + math.exp(exponent)) if exponent < 0 else

@@ -22,7 +22,8 @@ from typing import Sequence
 from bunjang_lab.errors import MissingInput
 from bunjang_lab.fraud import confirmed, risk, shadow, store
 from bunjang_lab.fraud.ngram_opinion import NgramOpinion
-from bunjang_lab.fraud.rules import MAX_CHARS, reasons
+from bunjang_lab.fraud.normalise import normalise
+from bunjang_lab.fraud.rules import MAX_CHARS, normalised_reasons
 
 
 class TextScorer:
@@ -72,19 +73,25 @@ class TextScorer:
         """One answer per text: ``{"risk", "flagged", "reasons", "model"}`` and
         ``"truncated": true`` for texts cut at :data:`~bunjang_lab.fraud.rules.MAX_CHARS`."""
         texts = ["" if t is None else str(t) for t in texts]
-        found = [reasons(t, self.source) for t in texts]
+        # normalised once for the rules, the classifier, the second opinion and the shadow rules
+        normalised = [normalise(t[:MAX_CHARS]) for t in texts]
+        found = [normalised_reasons(n, self.source) if t else [] for t, n in zip(texts, normalised)]
         probabilities = [None] * len(texts)
         if self.classifier is not None and texts:
-            probabilities = self.classifier.fraud_probability([t[:MAX_CHARS] for t in texts], found)
+            from bunjang_lab.fraud.text_model import TextModel  # (loaded with the classifier when it is one)
+
+            cut = [t[:MAX_CHARS] for t in texts]
+            probabilities = (self.classifier.fraud_probability(cut, found, plain=[n.text for n in normalised])
+                             if isinstance(self.classifier, TextModel) else self.classifier.fraud_probability(cut, found))
         if self.opinion is not None:  # after the classifier, whose features are the rules' codes
-            found = [hits + self.opinion.reasons(t[:MAX_CHARS], source=self.source, besides=hits)
-                     for t, hits in zip(texts, found)]
+            found = [hits + self.opinion.reasons(t[:MAX_CHARS], normalised=n, source=self.source, besides=hits)
+                     for t, n, hits in zip(texts, normalised, found)]
         if self.blocklist is not None:  # after the classifier, whose features are the rules' codes
             found = [learned + hits for learned, hits in zip(confirmed.reasons_for(texts, self.blocklist, self.source),
                                                              found)]
         on_trial = [[] for _ in texts]
         if self.shadow_rules is not None:
-            trials = [self.shadow_rules.hits(t) for t in texts]
+            trials = [self.shadow_rules.hits(t, n.text) for t, n in zip(texts, normalised)]
             found = [live + hits for (live, _), hits in zip(trials, found)]
             on_trial = [codes for _, codes in trials]
         out = []
