@@ -4,6 +4,7 @@ commands are in test_fraud_images_scan.py)."""
 
 from __future__ import annotations
 
+import functools
 import random
 import zlib
 from dataclasses import replace
@@ -26,8 +27,17 @@ SAMPLE_IMAGES = REPO_ROOT / "data" / "sample" / "images"
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins")
 
 
+@functools.cache
+def _pixels(name: str) -> np.ndarray:
+    """skimage's photo, decoded once per module (each decode is ~40 ms, asked for ~250 times)."""
+    pixels = getattr(skimage.data, name)()
+    pixels.setflags(write=False)
+    return pixels
+
+
 def load_photo(name: str) -> Image.Image:
-    return Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
+    """A fresh RGB copy of skimage's photo ``name`` (edits may draw on it)."""
+    return Image.fromarray(_pixels(name)).convert("RGB")
 
 
 OTHERS = [load_photo(n) for n in ("immunohistochemistry", "page", "brick")]  # beside the copy in a collage
@@ -43,6 +53,13 @@ def photo_index(tmp_path_factory):
     index.add({"image": f"{name}.jpg", "listing": name, "seller": "honest", "key": name,
                "hashes": hash_image(load_photo(name))} for name in PHOTOS)
     return index
+
+
+@pytest.fixture(scope="module")
+def sample_pictures():
+    """The first 150 sample pictures with their hashes: one shape on a blurred background each,
+    so they are often within the candidate radius of each other."""
+    return [(p, hash_image(Image.open(p))) for p in sorted(SAMPLE_IMAGES.glob("*.jpg"))[:150]]
 
 
 @pytest.mark.parametrize("transform", [t for t in TRANSFORMS if t not in SELLER_EDITS])
@@ -76,21 +93,19 @@ def test_copies_cut_on_one_or_two_sides_are_strong_matches(photo_index, sides):
         assert matches[0]["similarity"] >= DEFAULT_POLICY.verified
 
 
-def test_loose_candidates_between_different_pictures_are_not_verified(tmp_path):
-    # the sample's pictures are all one shape on a blurred background, so their hashes are
-    # often within the candidate radius of each other; verification must reject them
-    files = sorted(SAMPLE_IMAGES.glob("*.jpg"))[:150]
+def test_loose_candidates_between_different_pictures_are_not_verified(tmp_path, sample_pictures):
+    # the sample's look-alike pictures: verification must reject them
     index = ImageIndex(tmp_path)
-    index.add({"image": p.name, "listing": p.name, "seller": "s", "key": p.name, "hashes": hash_image(Image.open(p))}
-              for p in files)
-    flagged = [p.name for p in files
+    index.add({"image": p.name, "listing": p.name, "seller": "s", "key": p.name, "hashes": hashes}
+              for p, hashes in sample_pictures)
+    flagged = [p.name for p, _ in sample_pictures
                if any(m["strong"] and m["image"] != p.name for m in find_matches(index, query_hashes(Image.open(p))))]
     assert len(flagged) <= 2, flagged
 
 
-def test_different_photographs_and_sample_pictures_do_not_match():
+def test_different_photographs_and_sample_pictures_do_not_match(sample_pictures):
     pictures = [hash_image(load_photo(n)) for n in PHOTOS + ("moon", "clock", "immunohistochemistry", "retina")]
-    pictures += [hash_image(Image.open(p)) for p in sorted(SAMPLE_IMAGES.glob("*.jpg"))[:150]]
+    pictures += [hashes for _, hashes in sample_pictures]
     pairs = list(combinations(range(len(pictures)), 2))
     false = 0
     for a, b in pairs:
