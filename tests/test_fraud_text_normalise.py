@@ -39,10 +39,11 @@ def test_obfuscations_are_undone():
         "ＡＢＣ１２３": "abc123", "①②③": "123", "hxxp://ab[.]cd(.)com": "http://ab.cd.com", "x[at]y[dot]kr": "x@y.kr",
         "раураl": "paypal", "카\u200b\u200d톡": "카톡",
         # the keyboard left in Latin, in an all-Latin text and beside Hangul; Hanja read in Korean
-        "rpwhk qjsgh 110 tjsdlqrma": "계좌 qjsgh 110 선입금", "zkxhr 주세요": "카톡 주세요", "送金 確認": "송금 確認",
+        "rpwhk qjsgh 110 tjsdlqrma": "계좌번호 110 선입금", "dkdlel rainy_7": "아이디 rainy_7", "zkxhr 주세요": "카톡 주세요", "送金 確認": "송금 確認",
         # a dash read out between numerals; a host's dots, endings and slash read out in Hangul; ㅇ for o in a
         # Latin word; look-alike colon and slash; Cherokee and turned letters
-        "빵일빵 다시 이이삼삼 다시 사사오오": "010-2233-4455", "pay-check 점 케이알": "pay-check.kr",
+        "빵일빵 다시 이이삼삼 다시 사사오오": "010-2233-4455", "제로원제로 세븐포투식스 에잇나인원쓰리": "010 7426 8913",
+        "원투 펀치 세븐일레븐": "원투 펀치 세븐일레븐", "bunjang-payꓸcom": "bunjang-pay.com", "pay-check 점 케이알": "pay-check.kr",
         "safe-deal 쩜 온라인 슬래시 pay": "safe-deal.online/pay", "lotte-post.ㅇrg": "lotte-post.org",
         "http∶⁄⁄a.kr": "http://a.kr", "ᎢᎬᏞᎬᏀᎡᎪᎷ": "telegram", "ʇǝlǝᵷɹɐɯ": "telegram",
         # an ID spelled with the letters' Korean names after an ID marker

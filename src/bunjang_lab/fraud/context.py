@@ -43,7 +43,7 @@ _CLAUSE_END = lazy(r"\?|!|\n|\.(?=\s|$)|\.\.+|아니면|아님|안 ?되면|안 ?
 _SENTENCE_END = lazy(r"[요다죠] ")
 # Endings that ask, when no question mark says so.
 _ASKING = lazy(
-    r"(?:나요|까요|가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|(?:여쭤|궁금)[가-힣]*|"
+    r"(?:나요(?<![끝떠지]나요)|까요|가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|(?:여쭤|궁금)[가-힣]*|"
     r"되세요|하세요|받으세요|쓰세요|있으세요|가능하세요|편하세요|괜찮으세요)\W*$"
 )
 # A polite request to the reader phrased as a question: still a request.

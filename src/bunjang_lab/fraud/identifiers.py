@@ -17,7 +17,7 @@ extractors are the rules' own (:mod:`~bunjang_lab.fraud.normalise`, :mod:`~bunja
 
 from __future__ import annotations
 
-from bunjang_lab.fraud.links import OWNED_SITE_CODES, PAYMENT_APP_LINK, find_links, registrable_domain
+from bunjang_lab.fraud.links import OWNED_SITE_CODES, PAYMENT_APP_LINK, PUBLISHED_PAGE, find_links, registrable_domain
 from bunjang_lab.fraud.mask import masked
 from bunjang_lab.fraud.normalise import normalise
 from bunjang_lab.fraud.patterns import AT_HANDLE, EMAIL, HANDLE_AFTER, NOT_HANDLES, PROFILE_LINK
@@ -46,8 +46,8 @@ def identifiers(text: str) -> list[str]:
     found: set[str] = set()
     links = list(find_links(normalised))
     for link in links:
-        # a shortener's or payment app's domain is everyone's (a payment app's ID is taken from its path below)
-        if link.code not in OWNED_SITE_CODES and link.code not in (SHORTENED, PAYMENT_APP_LINK):
+        # a shortener's, payment app's or page host's domain is everyone's (a payment app's ID is taken from its path below)
+        if link.code not in OWNED_SITE_CODES and link.code not in (SHORTENED, PAYMENT_APP_LINK, PUBLISHED_PAGE):
             host = _host(plain[link.start:link.end])
             if "." in host:
                 found.add(f"domain:{registrable_domain(host)}")

@@ -51,6 +51,13 @@ _USER_HOSTED = frozenset({"tistory.com", "blogspot.com", "github.io", "notion.si
                           "weebly.com", "netlify.app", "vercel.app", "web.app", "firebaseapp.com", "pages.dev"})
 KNOWN_SITE = "known_site"
 OWNED_SITE_CODES = frozenset({None, KNOWN_SITE})  # the platform's own, and sites everyone knows
+# Well-known hosts where anyone publishes a page or an app under a path (link pages, forms,
+# shared files, beta apps): no lure alone, like a known site, but a payment or login asked
+# for there is a page the writer made (rule payment_link).
+PUBLISHED_PAGE = "published_page"
+_ANYONE_PUBLISHES = frozenset({"linktr.ee", "testflight.apple.com", "sites.google.com", "docs.google.com",
+                               "drive.google.com", "storage.googleapis.com", "canva.site", "my.canva.site",
+                               "s3.amazonaws.com", "litt.ly", "inpock.co.kr", "bio.link", "beacons.ai", "carrd.co"})
 # Brands too short or too close to English words to match one edit away ("example" ~ "apple").
 _EXACT_ONLY = frozenset({"apple", "toss", "payco", "safepay", "paypass", "epost", "hanjin", "kakao"})
 SHORTENERS = frozenset({
@@ -95,6 +102,12 @@ _PATH_APART = lazy(r"[^\n/.?!]{1,16}?(?<![0-9a-z])/[0-9a-z_\-]{3,40}")
 # A host name written in Hangul (번개페이.kr): an internationalised name, like xn-- ones.
 _DOT_TLD = lazy(r"\.(?:한국|co\.kr|kr|com|net|shop|xyz|site|online|store|top|info)(?![0-9a-z])")
 _HANGUL_LABEL = lazy(r"[가-힣0-9\-]{1,30}$")
+# ... or in emoji and symbols ("⚡💳.ws/bj"): an internationalised name too.
+# (emoji and symbols only, and a path after: "…day\ufffd.do well" is a sentence's end)
+_SYMBOL_HOST = lazy(r"[\u2190-\u2bff\U0001f000-\U0001faff](?<![\u2190-\u2bff\U0001f000-\U0001faff][\u2190-\u2bff\U0001f000-\U0001faff])"
+                    r"[\u2190-\u2bff\U0001f000-\U0001faff\ufe0f]{0,7}\.(?:" + TLDS + r")/[0-9a-z_\-/?=&.]{1,80}")
+# A redirect through a known site ("google.com/url?q=https://…"): the link goes where its parameter says.
+_REDIRECT_TARGET = lazy(r"=(?:https?://|www\.)")
 
 
 class Link(NamedTuple):
@@ -159,6 +172,8 @@ def classify_host(host: str) -> str | None:
         return "punycode_domain"
     if domain in SHORTENERS or host in SHORTENERS:
         return "url_shortener"
+    if host in _ANYONE_PUBLISHES or domain in _ANYONE_PUBLISHES:
+        return PUBLISHED_PAGE
     skeleton = domain_skeleton(host)
     label = domain_skeleton(domain.split(".")[0])
     if domain in _USER_HOSTED and host != domain:
@@ -183,6 +198,9 @@ def find_links(n: Normalised) -> Iterator[Link]:
             label = _HANGUL_LABEL.search(text, max(0, match.start() - 30), match.start())
             if label and "가" <= text[match.start() - 1] <= "힣":
                 yield Link(label.start(), match.end(), "punycode_domain")
+    if "." in text and not text.isascii():
+        for match in _SYMBOL_HOST.finditer(text):
+            yield Link(match.start(), match.end(), "punycode_domain")
     if ("." not in text and "//" not in text) or not _LINK_HINT.search(text):
         return
     for match in _URL.finditer(text):
@@ -203,5 +221,14 @@ def find_links(n: Normalised) -> Iterator[Link]:
                 match.group("userinfo") or not n.spelled_in_ascii(*match.span(host_group))):
             code = "lookalike_domain"  # Cyrillic or full-width letters, or a name before "@", passing for another host
         yield Link(match.start(), end, code)
+        path = match.group("path")
+        if code in OWNED_SITE_CODES and path and "=" in path:
+            inner = _REDIRECT_TARGET.search(text, match.start("path"), match.end())
+            if inner is not None:
+                target = _URL.match(text, inner.start() + 1)
+                if target is not None:
+                    host = (target.group("host") or target.group("bare") or "").replace(" ", "").strip(".-")
+                    if host and classify_host(host) not in OWNED_SITE_CODES:
+                        yield Link(target.start(), target.end(), classify_host(host))
     for match in _IP_PATH.finditer(text):
         yield Link(match.start(), match.end(), "ip_link")

@@ -20,7 +20,8 @@ thing runs in linear time):
    before a link's ending (``safe🔸com``); spaced-out single characters joined, whatever
    separates them (``카 카 오 톡``, ``카·톡``, ``0 1 0 - 1 2 3``, line breaks), and composed
    again if they were jamo; links re-armed again once their endings are whole.
-5. Digits spelled in English, three or more in a row (``zero one zero``); digits written
+5. Digits spelled in English, three or more in a row (``zero one zero``), or in Hangul,
+   seven or more (``제로원제로 세븐…``); digits written
    with look-alike letters inside a long number (``O1O-l234-S678``); messenger names in
    leetspeak (``k4k40``, ``7elegram``).
 6. Jamo abbreviations of messenger names and payment words (``ㅋㅌ``, ``ㅅㅇㄱ``), their
@@ -93,7 +94,7 @@ _CONFUSABLES = str.maketrans({
 # Folded by hand: NFKC leaves them, and they imitate a dot, a middle dot or a zero. (Every
 # middle dot becomes the Latin-1 one: an expression with a class beyond Latin-1 costs a
 # millisecond more to compile, and `score text` compiles its expressions in every process.)
-_SPECIAL = {"。": ".", "｡": ".", "∶": ":", "꞉": ":", "⁄": "/", "∕": "/", "⧸": "/", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
+_SPECIAL = {"。": ".", "｡": ".", "ꓸ": ".", "․": ".", "﹒": ".", "∶": ":", "꞉": ":", "⁄": "/", "∕": "/", "⧸": "/", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
             # Chinese numerals (digits to Unicode, but letters: NFKC keeps them)
             **{numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")},
             # the payment and bank words in Hanja, read in Korean (入金 입금, 計座 계좌, 國民 국민)
@@ -230,7 +231,7 @@ _MISSPELLINGS = {
 _KEYBOARD_TYPED = {
     "zkxhr": "카톡", "zkzkdhxhr": "카카오톡", "xpffprmfoa": "텔레그램", "dhvmscoxld": "오픈채팅", "dlqrma": "입금",
     "tjsdlqrma": "선입금", "thdrma": "송금", "dlcp": "이체", "rpwhk": "계좌", "rpwhkqjsgh": "계좌번호", "xhdwkd": "통장",
-    "anxhdwkd": "무통장", "dprmawn": "예금주", "ajswj": "먼저",
+    "anxhdwkd": "무통장", "dprmawn": "예금주", "ajswj": "먼저", "dkdlel": "아이디", "qjsgh": "번호", "dusfkrcj": "연락처",
 }
 _MISSPELLINGS.update(_KEYBOARD_TYPED)
 _KEYBOARD_RE = lazy("|".join(sorted(_KEYBOARD_TYPED, key=len, reverse=True)))
@@ -307,6 +308,23 @@ _ENGLISH_DIGIT_RUN = lazy(rf"{_ENGLISH_DIGIT_FIRST}(?:(?:, ?|[ \-]{{1,2}}){_ENGL
 
 def _english_digits(match: re.Match) -> str:
     return "".join(_ENGLISH_DIGITS[word] for word in re.findall("[a-z]+", match.group()))
+
+
+# The same words written in Hangul ("제로원제로 세븐포투식스 …"): seven or more in a row (원, 투 and 포
+# are words of their own), two of them words nothing else spells (제로, 쓰리, 식스, 세븐, 에잇, 나인…).
+_HANGUL_ENGLISH_DIGITS = {"제로": "0", "원": "1", "투": "2", "쓰리": "3", "포": "4", "파이브": "5", "식스": "6",
+                          "세븐": "7", "에잇": "8", "에이트": "8", "나인": "9"}
+_HANGUL_ENGLISH_ONLY = ("제로", "쓰리", "파이브", "식스", "세븐", "에잇", "에이트", "나인")
+_HANGUL_ENGLISH_DIGIT = "(?:" + "|".join(sorted(_HANGUL_ENGLISH_DIGITS, key=len, reverse=True)) + ")"
+_HANGUL_ENGLISH_RUN = lazy(rf"{_HANGUL_ENGLISH_DIGIT}(?:[ \-,]{{0,2}}{_HANGUL_ENGLISH_DIGIT}){{6,}}")
+_HANGUL_ENGLISH_TOKEN = lazy(_HANGUL_ENGLISH_DIGIT)
+
+
+def _hangul_english_digits(match: re.Match) -> str | None:
+    run = match.group()
+    if len({word for word in _HANGUL_ENGLISH_ONLY if word in run}) < 2:
+        return None
+    return _HANGUL_ENGLISH_TOKEN.sub(lambda m: _HANGUL_ENGLISH_DIGITS[m.group()], run)
 
 
 # An ID spelled out with the Korean names of Latin letters after an ID marker ("아이디는 에이치 와이 유 엔
@@ -673,6 +691,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     spelled = builder.text  # every digit word holds an e or an o, but six
     if ("e" in spelled or "o" in spelled or "six" in spelled) and _ENGLISH_DIGIT_RUN.search(spelled):
         builder.rewrite(_ENGLISH_DIGIT_RUN, _english_digits)
+    if not ascii_only and any(word in builder.text for word in ("제로", "세븐", "나인", "쓰리", "식스", "에잇")):
+        builder.rewrite(_HANGUL_ENGLISH_RUN, _hangul_english_digits)
     if not ascii_only and "ㅇ" in builder.text and _JAMO_O_IN_LATIN.search(builder.text):
         builder.rewrite(_JAMO_O_IN_LATIN, lambda m: "o")
     if _LOOKALIKE_HINT.search(builder.text):

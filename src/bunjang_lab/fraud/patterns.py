@@ -55,7 +55,9 @@ TLDS = (
     "download|support|website|space|cloud|tech|center|"
     # newer endings cheap to register and common in phishing ("lotte-glogis.cfd"); not those that are English
     # words after a sentence's dot with its space left out ("...sambar.life"), nor file extensions (.zip, .mov)
-    "cfd|sbs|bond|autos|makeup|quest|beauty|monster|bid|racing|cam|surf|lat|yachts|kim|agency"
+    "cfd|sbs|bond|autos|makeup|quest|beauty|monster|bid|racing|cam|surf|lat|yachts|kim|agency|"
+    # country endings a link page and a shortener live on ("linktr.ee", "is.gd")
+    "ee|gd"
 )
 
 DIGIT_GROUP = lazy("[0-9]+")

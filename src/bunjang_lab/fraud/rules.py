@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
-from bunjang_lab.fraud.context import QUESTION, REQUEST_CONTEXTS, WARNING, Clauses
+from bunjang_lab.fraud.context import QUESTION, REFUSAL, REQUEST_CONTEXTS, WARNING, Clauses
 from bunjang_lab.fraud.links import KNOWN_SITES, OWNED_SITE_CODES, PAYMENT_APP_LINK, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
@@ -54,7 +54,7 @@ NUMBER = "<number>"
 
 # The words around a written number that make it a bank account (public: OCR checks its
 # readings of Hangul against them, fraud.images.ppocr.contact_lexicon).
-BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅",
+BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅", "토뱅",
                "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
 # (and any "…뱅크", "…bank": banks renamed or new, "iM뱅크"; the big banks' names romanised)
 _BANK = lazy(
@@ -72,13 +72,14 @@ class _Message:
     """A normalised text and what several rules look at, each found once."""
 
     __slots__ = ("text", "_has_latin", "_listed", "clauses", "words", "links", "numbers", "phones", "accounts", "banks",
-                 "account_words", "korean_account_words")
+                 "account_words", "korean_account_words", "assembled")
 
     def __init__(self, normalised: Normalised):
         text = normalised.text
         self.text = text
         self._has_latin: bool | None = None
         self._listed: list[tuple[WrittenNumber, str | None]] | None = None
+        self.assembled: tuple[str, Span] | None | bool = False  # _assembled_kind's answer, once asked
         self.clauses = Clauses(text)
         self.words = _present_words(text)
         self.links = list(find_links(normalised))
@@ -580,6 +581,112 @@ def _payment_app(message: _Message) -> Iterator[Span]:
         yield from _PAYMENT_APP_ID.find(message)
 
 
+# --- Identifiers the reader is told how to make, and places outside the chat -------------
+# A lure that writes no identifier whole tells the reader how to make it: join the pieces ("그 앞에
+# 010만 붙이면 제 폰이에요", "이어 붙이면 계좌예요"), repeat or reverse them ("생일 두 번", "뒤에서부터
+# 읽어서"), swap a character ("Q를 점으로 바꿔서"), work a sum out, decode it, or read it off a table
+# (braille, dice, the phone's keypad, the keyboard left in the other language). It fires when such an
+# instruction, pieces to make it from (digits, Latin letters, a quoted name, braille or dice), what
+# they make (a number, an ID, an account, an address) and what to do with it (text, add, send, open)
+# are all within a few sentences; what they make decides the category.
+_ASSEMBLY_WORDS = ("붙이", "붙여", "붙인", "이어", "합치", "합쳐", "합친", "두 번", "두번", "세 번", "세번", "네 번", "거꾸로",
+                   "뒤에서부터", "반대로", "역순", "바꿔", "계산해", "더하면", "더해서", "디코딩", "decode", "해독",
+                   "복호화", "점자", "주사위", "키패드", "자판", "한영", "나눠서", "쪼개서")
+_ASSEMBLY = lazy(
+    r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번 ?(?:쓰|적|치|누르|반복|붙)|거꾸로|뒤에서부터|"
+    r"반대로 ?(?:읽|적|쓰|치)|역순|[을를] ?[^ ]{1,6}(?:으로|로) ?바꿔|(?:숫자|영어|한글|알파벳)로 ?바꿔|계산해|더하면|더해서|"
+    r"디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|나눠서|쪼개서"
+)
+_ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]")
+# (category, what the pieces make, what the reader is to do with it), the first that fits wins
+_ASSEMBLED_KINDS = (
+    (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주"), lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐")),
+    (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지"),
+     lazy(r"들어가|들어오|접속|치시면|치면|쳐서|입력|열어|열면|결제|붙여 ?넣|복사")),
+    (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락처|전화|아이디|아디|닉네임|카톡|톡|id(?<![a-z]id)"),
+     lazy(r"문자|연락|전화|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지")),
+)
+_ASSEMBLY_REACH = 70
+# (a question does not quiet it: how to put it together is told in requests that end like one, "접속하세요")
+_NOT_ASKED_OF_READER = frozenset({REFUSAL, WARNING})
+
+
+def _assembled_kind(message: _Message) -> tuple[str, Span] | None:
+    """(category, evidence) of an identifier the text tells how to make, or None."""
+    text = message.text
+    for instruction in _ASSEMBLY.finditer(text):
+        a, b = max(0, instruction.start() - _ASSEMBLY_REACH), min(len(text), instruction.end() + _ASSEMBLY_REACH)
+        pieces = [m for m in _ASSEMBLED_PIECES.finditer(text, a, b)]
+        if not pieces:
+            continue
+        for category, makes, action in _ASSEMBLED_KINDS:
+            made = makes.search(text, a, b) or (category == cat.ACCOUNT_TRANSFER and _BANK.search(text, a, b))
+            if made and action.search(text, a, b):
+                nearest = min(pieces, key=lambda m: abs(m.start() - instruction.start()))
+                start, end = min(nearest.start(), instruction.start()), max(nearest.end(), instruction.end())
+                if not message.clauses.quiet(instruction.start(), instruction.end(), _NOT_ASKED_OF_READER):
+                    return category, (start, end)
+    return None
+
+
+def _assembled(category: str) -> Detector:
+    def find(message: _Message) -> Iterator[Span]:
+        if message.assembled is False:  # the three rules ask the same question
+            message.assembled = _assembled_kind(message)
+        found = message.assembled
+        if found is not None and found[0] == category:
+            yield found[1]
+
+    return Detector(find, frozenset(_ASSEMBLY_WORDS))
+
+
+# A payment, card details or a log-in asked for at a place outside the chat that holds the link:
+# the shop's profile, an item's or an invitation's description, a file sent by mail, a beta app
+# ("결제는 제 상점 소개 맨 아래 적힌 주소로 해주세요", "설명에 있는 링크로 결제해 주세요",
+# "번개페이_결제서.html 파일 … 열어서 카드정보 넣으시면"); or a remote-control app to install ("애니데스크
+# 받고 접속코드 불러주세요"), through which the writer pays from the reader's phone.
+_ELSEWHERE_PLACE = r"(?:상점 ?소개|소개 ?글|소개란|프로필|프사|바이오|bio|설명(?:란|글)?|메모|첨부|캘린더|일정|메일|이메일|블로그|카페)"
+_PAY_ACTION = r"(?:결제|결재|카드 ?(?:정보|번호)|로그인|인증|입금|송금)"
+_PAYMENT_ELSEWHERE = lazy(
+    rf"{_ELSEWHERE_PLACE}[^.?!\n]{{0,20}}?(?:주소|링크|url|사이트|페이지|결제 ?창)[으로에서]{{0,2}} ?[^.?!\n]{{0,14}}?{_PAY_ACTION}"
+    r"[^.?!\n]{0,6}?(?:해 ?주|하시면|하세요|해요|진행|부탁|하시고|넣|입력)"
+    rf"|{_PAY_ACTION}[은는]? ?[^.?!\n]{{0,16}}?{_ELSEWHERE_PLACE}[^.?!\n]{{0,20}}?(?:주소|링크|url|사이트|페이지)(?:으로|로|에서) ?"
+    r"(?:해 ?주|하시면|하세요|해요|진행|부탁)"
+    rf"|(?:\.html?|\.htm|첨부 ?파일|파일)[^\n]{{0,40}}?(?:열어|열면|열고|실행)[^\n]{{0,20}}?{_PAY_ACTION}"
+)
+# (woken by the place, rarer in chat than payment words; one of these is in every match)
+_PAYMENT_ELSEWHERE_WORDS = ("소개", "프로필", "프사", "바이오", "bio", "설명", "메모", "첨부", "캘린더", "일정", "메일", "블로그",
+                            "카페", "htm", "파일")
+_PAYMENT_ELSEWHERE_NEEDS = ("결제", "결재", "카드", "로그인", "인증", "입금", "송금")
+_REMOTE_CONTROL = lazy(
+    r"(?:애니 ?데스크|anydesk|팀 ?뷰어|teamviewer|퀵 ?서포트|quick ?support|알서포트|rsupport|원격 ?(?:지원|제어|앱|프로그램|접속|으로))"
+    r"[^.?!\n]{0,30}?(?:받|설치|깔|다운|접속 ?코드|접속 ?번호|코드|번호|잡아|도와)"
+)
+_REMOTE_CONTROL_WORDS = ("애니", "anydesk", "팀 뷰어", "팀뷰어", "teamviewer", "퀵", "quick", "알서포트", "rsupport", "원격")
+
+# A contact on a platform the chat does not reach, by a number or a name to look up there: a friend
+# code ("친구코드 884213377 추가하고 메시지"), a video meeting's ID ("줌 회의 ID 812 3345 9901 들어오시면"),
+# a numeric messenger ID ("QQ 2384771923 추가해 주시면"), or a name to search on another site and write
+# to there ("카카오스토리에서 '소소한옷장' 검색해서 … 메시지 주세요").
+_PLATFORM_CONTACT = lazy(
+    r"(?:친구 ?코드|friend ?code)[^0-9a-z가-힣]{0,3}(?=[a-z]{0,13}[0-9])[0-9a-z][0-9a-z ]{4,14}[0-9a-z](?![0-9a-z])"
+    r"[^.?!\n]{0,20}?(?:추가|친추|메시지|메세지|연락|채팅|대화)"
+    r"|(?:줌|zoom|구글 ?미트|google ?meet|웨일 ?온|webex)[^.?!\n]{0,8}?(?:회의|미팅|meeting|방)[^.?!\n]{0,6}?"
+    r"(?:id|아이디|번호|코드)[^0-9]{0,4}[0-9][0-9 \-]{5,16}"
+    rf"|(?:{'|'.join(OTHER_MESSENGER_WORDS)})[^0-9가-힣]{{0,6}}[0-9]{{5,12}}(?![0-9])[^.?!\n]{{0,12}}?{_CONTACT_REQUEST}"
+    r"|(?:카카오 ?스토리|카스(?![가-힣])|카페|밴드|블로그|인스타|스레드|트위터|틱톡|유튜브|당근|중고나라)[^.?!\n]{0,24}?"
+    r"(?:'[^'\n]{1,20}'|\"[^\"\n]{1,20}\"|닉네임[^.?!\n]{0,16}?)[^.?!\n]{0,10}?검색[^.?!\n]{0,24}?"
+    r"(?:메시지|메세지|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식)"
+)
+_PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "friendcode", "회의", "미팅", "meeting", "검색", "qq",
+                           "잘로", "zalo", "바이버", "viber", "스카이프", "skype")
+# "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
+# with an ID marker or an arrow before a handle.
+_TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는이가]?|[▶→►=:>-]+)[^0-9a-z가-힣]{{0,3}}({HANDLE})")
+# Money wired through a remittance service: no account, and no refund.
+_REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money")
+
+
 class Rule(NamedTuple):
     code: str
     category: str
@@ -695,6 +802,27 @@ _RULE_LIST = [
                      r"you(?:'ve| have)? (?:won|been selected)|claim (?:your|a|the) (?:prize|reward)|cash prize|winner",
                      ("반값", "공짜", "정가", "말도", "too good", "unbelievable", "you", "claim", "cash prize", "winner"),
                      reach=0)),
+    # (after the rules above: a trained classifier's rule columns keep their places)
+    Rule("assembled_contact", cat.EXTERNAL_CHANNEL, 0.85,
+         "a phone number or ID the reader is told how to put together (join, repeat, reverse, decode, read off a table)",
+         _assembled(cat.EXTERNAL_CHANNEL), replaced_by=("kakao_id", "telegram_id", "phone_number", "messenger_id")),
+    Rule("assembled_link", cat.PHISHING_LINK, 0.85, "an address the reader is told how to put together",
+         _assembled(cat.PHISHING_LINK)),
+    Rule("assembled_account", cat.ACCOUNT_TRANSFER, 0.9, "an account number the reader is told how to put together",
+         _assembled(cat.ACCOUNT_TRANSFER), replaced_by=("bank_account", "account_number")),
+    Rule("payment_elsewhere", cat.PHISHING_LINK, 0.85,
+         "payment, card details or a log-in asked for at a place outside the chat (profile, description, a file), "
+         "or a remote-control app to install",
+         either(first_match(_PAYMENT_ELSEWHERE, _PAYMENT_ELSEWHERE_WORDS, REQUEST_CONTEXTS, needs=_PAYMENT_ELSEWHERE_NEEDS),
+                first_match(_REMOTE_CONTROL, _REMOTE_CONTROL_WORDS, REQUEST_CONTEXTS))),
+    Rule("platform_contact", cat.EXTERNAL_CHANNEL, 0.8,
+         "a friend code, meeting ID or numeric messenger ID, or a name to search for on another site and write to there",
+         first_match(_PLATFORM_CONTACT, _PLATFORM_CONTACT_WORDS, REQUEST_CONTEXTS),
+         replaced_by=("messenger_id", "phone_number")),
+    Rule("talk_id", cat.EXTERNAL_CHANNEL, 0.85, "a handle after 톡 and an ID marker or an arrow (KakaoTalk)",
+         handle_after(_TALK_ID, ("톡",)), replaced_by=("kakao_id",)),
+    Rule("remittance_service", cat.ACCOUNT_TRANSFER, 0.85, "asks to be paid through a remittance service (Western Union…)",
+         first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria"), REQUEST_CONTEXTS)),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
