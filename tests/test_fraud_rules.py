@@ -98,7 +98,23 @@ POSITIVES = {
     "platform_contact": ["친구코드 5512 0093 21 추가해 주시면 게임 채팅으로 얘기해요", "줌 미팅 아이디 771 203 556 으로 들어오세요",
                          "QQ 88123004 로 연락 주세요", "밴드에서 '달빛중고' 검색하시고 채팅 주세요"],
     "talk_id": ["톡 → minji_shop22 로 주세요", "톡 아이디는 sunny7788 이에요"],
-    "remittance_service": ["웨스턴유니온으로 보내주시면 바로 발송해요", "MoneyGram으로 송금 부탁드려요 MTCN 알려주세요"],
+    "remittance_service": ["웨스턴유니온으로 보내주시면 바로 발송해요", "MoneyGram으로 송금 부탁드려요 MTCN 알려주세요",
+                           "Wise로 보내주세요 이메일로 받아요", "포인트 선물하기로 보내주세요 받는 분 아이디에 minji_7 넣으시면 돼요"],
+}
+# Further branches of the rules above, each with its own text (round 12's causes).
+MORE_POSITIVES = {
+    "assembled_contact": ["번호 모스부호로 적어요 ----- .---- ----- 해독해서 연락 주세요",
+                          "자음 순서대로 숫자예요 ㄱ=1 ㄴ=2 ㄷ=3 ㄹ=4\n번호 ㅊㄱㅊ ㄷㄹㄴㄱ\n이걸로 문자 주세요"],
+    "assembled_account": ["계좌 쉬프트 누른 채로 쳤어요 국민 #$%^&*(! 숫자로 바꾸시면 돼요 거기로 입금"],
+    "assembled_link": ["주소 pay-safe 쩜 glitch 쩜 me 에요 쩜만 점으로 바꿔서 들어가세요"],
+    "platform_contact": ["스위치 친구코드 SW-1122-3344-5566 추가해 주세요 거기서 얘기해요", "텔레 검색창에 '명품 땡처리방' 치면 나와요",
+                         "에타 장터에 '전공책 일괄' 올려놨어요 거기 쪽지 주세요"],
+    "kakao_openchat": ["ㅇㅍㅊ 방제 '카메라 직거래' 입장 비번 1234"],
+    "messenger_id": ["twitch.tv/seller_live 들어와서 귓속말 주세요"],
+    "payment_link": ["제 블로그 blog.naver.com/shop_kim/2231 글에서 결제해 주세요",
+                     "play.google.com/apps/internaltest/5521 설치하고 결제하세요"],
+    "bank_account": ["국민 018-21-0447-992 로 먼저 넣어주세요"],  # twelve digits dial no mobile
+    "phone_number": ["010#5521#9934 에서 #만 빼고 문자 주세요"],
 }
 
 # Honest messages that must stay clean: brands named like messengers, delivery companies,
@@ -140,6 +156,11 @@ HARD_NEGATIVES = [
     "한영키 고장난 키보드라 싸게 팝니다", "점자 블록 스티커 20개 세트", "주사위 게임 보드게임 세트 팝니다 12면체 포함",
     "번호 거꾸로 적어서 보내는 사람 사기예요 조심하세요", "linktr.ee/cafe_haru 에 메뉴판 있어요",
     "google.com/search?q=nike+dunk 검색 결과 참고하세요",
+    "[우체국] 6865-4193-0934 배달완료라고 떠요", "레고 공식 홈페이지 https://www.lego.com/ko-kr 에서 세트번호 검색하시면 나와요",
+    "네이버 블로그에 사용 후기 써둔 거 있어요 닉네임 검색하면 나와요", "제 블로그 blog.naver.com/shop_kim 에 후기 있어요",
+    "play.google.com/store/apps/details?id=kr.co.quicket 번개장터 앱이에요", "친구코드 교환해요 모동숲 하시는 분?",
+    "3층 2호 1번 자리예요 순서대로 오시면 돼요", "Wise 한 선택이네요 ㅎㅎ", "기프티콘 선물하기로 받은 거 팝니다",
+    "우리 동네 직거래 가능해요 순서대로 연락드릴게요", "교환은 안 되고 사이즈만 바꿔서 보내드려요 270 → 265",
 ]
 
 
@@ -149,6 +170,11 @@ def codes(text: str) -> set[str]:
 
 @pytest.mark.parametrize("code,text", [(c, t) for c, texts in POSITIVES.items() for t in texts])
 def test_rule_fires_on_its_own_test_set(code, text):
+    assert code in codes(text), reasons(text)
+
+
+@pytest.mark.parametrize("code,text", [(c, t) for c, texts in MORE_POSITIVES.items() for t in texts])
+def test_further_branches_fire(code, text):
     assert code in codes(text), reasons(text)
 
 

@@ -21,7 +21,7 @@ from bunjang_lab.fraud.links import OWNED_SITE_CODES, PAYMENT_APP_LINK, PUBLISHE
 from bunjang_lab.fraud.mask import masked
 from bunjang_lab.fraud.normalise import normalise
 from bunjang_lab.fraud.patterns import AT_HANDLE, EMAIL, HANDLE_AFTER, NOT_HANDLES, PROFILE_LINK
-from bunjang_lab.fraud.phones import after_serial_label, written_numbers
+from bunjang_lab.fraud.phones import is_serial, written_numbers
 from bunjang_lab.fraud.rules import MAX_CHARS
 
 SHORTENED = "url_shortener"
@@ -52,7 +52,7 @@ def identifiers(text: str) -> list[str]:
             if "." in host:
                 found.add(f"domain:{registrable_domain(host)}")
     for number in written_numbers(plain, [(link.start, link.end) for link in links]):
-        if after_serial_label(plain, number.start):
+        if is_serial(plain, number):
             continue
         if number.kind == "phone":
             found.add(f"phone:{number.digits}")

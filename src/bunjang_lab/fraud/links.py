@@ -45,17 +45,25 @@ KNOWN_SITES = frozenset({
     "samsung.com", "lge.co.kr", "lg.com", "sony.com", "nike.com", "adidas.com", "danawa.com", "musinsa.com",
     "kream.co.kr", "11st.co.kr", "gmarket.co.kr", "auction.co.kr", "ssg.com", "lotteon.com", "oliveyoung.co.kr",
     "29cm.co.kr", "wconcept.co.kr", "amazon.com", "ebay.com", "ikea.com", "dyson.co.kr", "nintendo.com",
+    # makers of what is resold most, whose pages describe an item
+    "lego.com", "uniqlo.com", "zara.com", "hm.com", "newbalance.com", "converse.com", "vans.com", "canon.com",
+    "nikon.com", "fujifilm.com", "dji.com", "bose.com", "microsoft.com", "playstation.com", "xbox.com",
+    "logitech.com", "asus.com", "lenovo.com", "dell.com", "gucci.com", "louisvuitton.com", "chanel.com",
+    "hermes.com", "prada.com", "thenorthface.com", "patagonia.com", "arcteryx.com", "muji.com", "sonystore.com",
 })
 # Known sites where anyone names a subdomain (blogs, pages): a brand's name there is an imitation.
 _USER_HOSTED = frozenset({"tistory.com", "blogspot.com", "github.io", "notion.site", "wordpress.com", "wixsite.com",
                           "weebly.com", "netlify.app", "vercel.app", "web.app", "firebaseapp.com", "pages.dev"})
 KNOWN_SITE = "known_site"
 OWNED_SITE_CODES = frozenset({None, KNOWN_SITE})  # the platform's own, and sites everyone knows
+# ... and paths of a known host where anyone publishes (an app's closed test on Google Play)
+_PUBLISHED_PATHS = ("play.google.com/apps/internaltest", "play.google.com/apps/testing")
 # Well-known hosts where anyone publishes a page or an app under a path (link pages, forms,
 # shared files, beta apps): no lure alone, like a known site, but a payment or login asked
 # for there is a page the writer made (rule payment_link).
 PUBLISHED_PAGE = "published_page"
 _ANYONE_PUBLISHES = frozenset({"linktr.ee", "testflight.apple.com", "sites.google.com", "docs.google.com",
+                               "blog.naver.com", "m.blog.naver.com", "mybox.naver.com",
                                "drive.google.com", "storage.googleapis.com", "canva.site", "my.canva.site",
                                "s3.amazonaws.com", "litt.ly", "inpock.co.kr", "bio.link", "beacons.ai", "carrd.co"})
 # Brands too short or too close to English words to match one edit away ("example" ~ "apple").
@@ -155,8 +163,8 @@ def classify_host(host: str) -> str | None:
 
     >>> [classify_host(h) for h in ("bunjang.co.kr", "bunjang-pay.com", "bit.ly", "xn--80ak6aa92e.com", "blog.example.com")]
     [None, 'lookalike_domain', 'url_shortener', 'punycode_domain', 'external_link']
-    >>> classify_host("blog.naver.com"), classify_host("www.apple.com")
-    ('known_site', 'known_site')
+    >>> classify_host("blog.naver.com"), classify_host("www.apple.com"), classify_host("cafe.naver.com")
+    ('published_page', 'known_site', 'known_site')
     >>> classify_host("paypa1.com"), classify_host("cjlogistlcs.com"), classify_host("10.0.0.1")
     ('lookalike_domain', 'lookalike_domain', 'ip_link')
     """
@@ -209,6 +217,8 @@ def find_links(n: Normalised) -> Iterator[Link]:
         if host in _MESSENGER_HOSTS or ("." not in host and host_group == "bare"):
             continue
         code = classify_host(host)
+        if code == KNOWN_SITE and (host + (match.group("path") or "")).startswith(_PUBLISHED_PATHS):
+            code = PUBLISHED_PAGE
         end = match.end()
         if code in _PATHS_LEAD and len(match.group("path") or "") < 2:
             # a shortener's or payment app's name alone leads nowhere ("naver.me 링크 조심하세요"),

@@ -212,7 +212,7 @@ _LOOKALIKE_HINT = lazy(r"[a-zㅇ](?:(?<=[oilzsbㅇ])(?:[ \-.]?\d|(?<=\d[oilzsb�
 _JAMO = "ㄱ-ㆎ"
 _ALIASES = {
     # jamo abbreviations, only as a whole run of jamo (so "ㅋㅋㅋ" laughter stays)
-    "ㅋㅌ": "카톡", "ㅋㅋㅇㅌ": "카카오톡", "ㅋㅋㅇ": "카카오", "ㅋㅇㅌ": "카카오톡",
+    "ㅋㅌ": "카톡", "ㅋㅋㅇㅌ": "카카오톡", "ㅋㅋㅇ": "카카오", "ㅋㅇㅌ": "카카오톡", "ㅇㅍㅊ": "오픈채팅", "ㅇㅍㅌ": "오픈톡",
     "ㅌㄹ": "텔레그램", "ㅌㄹㄱㄹ": "텔레그램", "ㅌㄹㄱㄹㅁ": "텔레그램",
     "ㅅㅇㄱ": "선입금", "ㄱㅈ": "계좌", "ㄱㅈㅂㅎ": "계좌번호", "ㅇㄱ": "입금",  # the payment words too
 }
@@ -224,7 +224,7 @@ _MISSPELLINGS = {
     "털레그램": "텔레그램", "텔그": "텔레그램", "탤레그램": "텔레그램", "뗄레그램": "텔레그램", "텔레그랩": "텔레그램",
     "텔렉램": "텔레그램", "텔레그레": "텔레그램", "텔그램": "텔레그램",
     "ㅋ톡": "카톡", "노란톡": "카톡", "노랑톡": "카톡", "노란 메신저": "카톡", "노란색 메신저": "카톡", "카카오talk": "카카오톡",
-    "카talk": "카톡", "kakao톡": "카카오톡", "오카방": "오픈카톡방",
+    "카talk": "카톡", "kakao톡": "카카오톡", "오카방": "오픈카톡방", "텔방": "텔레그램방",
 }
 # The rules' words typed with the keyboard left in Latin (dubeolsik keys, lower case: "dlqrma" 입금).
 # A message typed so is often all Latin: these are looked for in ASCII texts too.

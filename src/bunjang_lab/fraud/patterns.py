@@ -32,7 +32,7 @@ def lazy(source: str) -> LazyPattern:
     return LazyPattern(source)
 
 # Separators allowed inside a written number ("010-1234-5678", "010 1234 5678", "(02)123.4567").
-_NUMBER_SEP = r"[ \n\t\-.ㅡ─―—–~/)(\][}{+*_=|^'·]"
+_NUMBER_SEP = r"[ \n\t\-.ㅡ─―—–~/)(\][}{+*_=|^'·#]"
 
 
 def digit_runs(min_digits: int) -> LazyPattern:

@@ -131,7 +131,7 @@ def is_korean_mobile(digits: str) -> bool:
     >>> is_korean_mobile("01012345678"), is_korean_mobile("0212345678")
     (True, False)
     """
-    return digits.startswith(_KOREAN_MOBILE_PREFIXES)
+    return digits.startswith(_KOREAN_MOBILE_PREFIXES) and len(digits) in (10, 11)
 
 
 def place_landline(text: str, number: WrittenNumber) -> bool:
@@ -147,6 +147,21 @@ def place_landline(text: str, number: WrittenNumber) -> bool:
         return False
     return bool(_PLACE_LABEL.search(text, max(0, number.start - 16), number.start)
                 or _PLACE_LABEL_AFTER.match(text, number.end))
+
+
+# A delivery's status right after a number ("6865-4193-0934 배달완료"): a parcel's tracking number.
+_DELIVERY_STATUS_AFTER = lazy(r"[^0-9a-z가-힣]{0,3}(?:이|가|은|는|로|으로)? ?(?:배달|배송|도착|집하|인수|반송)")
+
+
+def is_serial(text: str, number: WrittenNumber) -> bool:
+    """Whether ``number`` is a serial, order or tracking number or a company's line
+    (:func:`after_serial_label`), or a parcel's, its delivery's status right after it.
+
+    >>> text = "[우체국] 6865-4193-0934 배달완료"
+    >>> is_serial(text, next(written_numbers(text)))
+    True
+    """
+    return after_serial_label(text, number.start) or _DELIVERY_STATUS_AFTER.match(text, number.end) is not None
 
 
 def after_serial_label(text: str, start: int) -> bool:

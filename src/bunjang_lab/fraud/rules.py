@@ -40,7 +40,7 @@ from bunjang_lab.fraud.patterns import (
     AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, LATIN_LETTER, Alternation, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS,
     NOT_HANDLES, OTHER_MESSENGER_WORDS, PHONE_IN_PIECES, PIECE_WORDS, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped, words_then,
 )
-from bunjang_lab.fraud.phones import WrittenNumber, after_serial_label, is_korean_mobile, place_landline, written_numbers
+from bunjang_lab.fraud.phones import WrittenNumber, is_korean_mobile, is_serial, place_landline, written_numbers
 
 MAX_CHARS = 20_000
 MAX_EVIDENCE = 80
@@ -118,7 +118,7 @@ class _Message:
         self.account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
         self.korean_account_words = [(a, b) for a, b in self.account_words if "가" <= text[a] <= "힣"]
         for number in self.numbers:
-            if after_serial_label(text, number.start) or place_landline(text, number):
+            if is_serial(text, number) or place_landline(text, number):
                 continue
             # A phone-shaped number next to a bank's name or 계좌/입금 is an account, unless it
             # dials a Korean mobile ("account" alone does not: SMS lures say "call ... your account").
@@ -209,7 +209,8 @@ def plausible_handle(text: str, start: int, end: int) -> bool:
     (True, False)
     """
     handle = text[start:end].lstrip("@").rstrip(".")  # a dot at its end closes the sentence ("skype later.")
-    if handle in NOT_HANDLES or _OFFICIAL_HANDLE.fullmatch(handle):
+    if handle in NOT_HANDLES or _OFFICIAL_HANDLE.fullmatch(handle) or text.endswith(("?id=", "&id="), 0, start):
+        # (a link's parameter, "details?id=kr.co.app", is no one's ID)
         return False
     if text[start] == "@" or not handle.isalpha():
         return True
@@ -277,7 +278,7 @@ def link_classified(code: str) -> Detector:
 
 
 _PAYMENT_NEAR_LINK = lazy(
-    r"결제|결재|입금|송금|페이|pay|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund"
+    r"결제|결재|입금|송금|페이(?<!홈페이)(?!지)|pay|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund"
 )
 
 
@@ -585,19 +586,25 @@ def _payment_app(message: _Message) -> Iterator[Span]:
 # A lure that writes no identifier whole tells the reader how to make it: join the pieces ("그 앞에
 # 010만 붙이면 제 폰이에요", "이어 붙이면 계좌예요"), repeat or reverse them ("생일 두 번", "뒤에서부터
 # 읽어서"), swap a character ("Q를 점으로 바꿔서"), work a sum out, decode it, or read it off a table
-# (braille, dice, the phone's keypad, the keyboard left in the other language). It fires when such an
-# instruction, pieces to make it from (digits, Latin letters, a quoted name, braille or dice), what
+# (braille, dice, the phone's keypad, the keyboard left in the other language, a key given as "도=1 레=2").
+# It fires when such an instruction, pieces to make it from (digits, Latin letters, a quoted name, runs
+# of symbols, emoji, jamo or Morse), what
 # they make (a number, an ID, an account, an address) and what to do with it (text, add, send, open)
 # are all within a few sentences; what they make decides the category.
 _ASSEMBLY_WORDS = ("붙이", "붙여", "붙인", "이어", "합치", "합쳐", "합친", "두 번", "두번", "세 번", "세번", "네 번", "거꾸로",
-                   "뒤에서부터", "반대로", "역순", "바꿔", "계산해", "더하면", "더해서", "디코딩", "decode", "해독",
-                   "복호화", "점자", "주사위", "키패드", "자판", "한영", "나눠서", "쪼개서")
+                   "뒤에서부터", "반대로", "역순", "바꿔", "바꾸", "계산해", "더하면", "더해서", "디코딩", "decode", "해독",
+                   "복호화", "점자", "주사위", "키패드", "자판", "한영", "나눠서", "쪼개서", "빼고", "모으면", "밀어",
+                   "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요", "읽으", "순서대로")
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번 ?(?:쓰|적|치|누르|반복|붙)|거꾸로|뒤에서부터|"
-    r"반대로 ?(?:읽|적|쓰|치)|역순|[을를] ?[^ ]{1,6}(?:으로|로) ?바꿔|(?:숫자|영어|한글|알파벳)로 ?바꿔|계산해|더하면|더해서|"
-    r"디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|나눠서|쪼개서"
+    r"반대로 ?(?:읽|적|쓰|치)|역순|[을를만] ?[^ ]{1,6}(?:으로|로) ?바꿔|(?:숫자|영어|한글|알파벳)로 ?바꿔|바꿔서|바꾸시면|바꾸면|"
+    r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
+    r"나눠서|쪼개서|[만을를] ?빼고|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|"
+    # a key: signs each given a digit ("도=1 레=2", "q=1 w=2", "✊=0 ☝=1"; the normaliser may have dropped the "=")
+    r"(?:[^\s=0-9]{1,3} ?= ?[0-9]{1,2}[ ,/]{1,3}){2,}|(?:[^\s=0-9]{1,3}[0-9]{1,2}){3,}"
 )
-_ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]")
+_ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|[.\-]{4,}|[ㄱ-ㅊㅌㅍ]{3,}|"
+                         r"[^\s0-9a-z가-힣ㄱ-ㆎ.,!?~()'\"\[\]=:;/\-…·]{3,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]")
 # (category, what the pieces make, what the reader is to do with it), the first that fits wins
 _ASSEMBLED_KINDS = (
     (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주"), lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐")),
@@ -606,7 +613,7 @@ _ASSEMBLED_KINDS = (
     (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락처|전화|아이디|아디|닉네임|카톡|톡|id(?<![a-z]id)"),
      lazy(r"문자|연락|전화|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지")),
 )
-_ASSEMBLY_REACH = 70
+_ASSEMBLY_REACH = (120, 80)  # characters before and after the instruction: what is made is named first
 # (a question does not quiet it: how to put it together is told in requests that end like one, "접속하세요")
 _NOT_ASKED_OF_READER = frozenset({REFUSAL, WARNING})
 
@@ -615,8 +622,10 @@ def _assembled_kind(message: _Message) -> tuple[str, Span] | None:
     """(category, evidence) of an identifier the text tells how to make, or None."""
     text = message.text
     for instruction in _ASSEMBLY.finditer(text):
-        a, b = max(0, instruction.start() - _ASSEMBLY_REACH), min(len(text), instruction.end() + _ASSEMBLY_REACH)
+        a, b = max(0, instruction.start() - _ASSEMBLY_REACH[0]), min(len(text), instruction.end() + _ASSEMBLY_REACH[1])
         pieces = [m for m in _ASSEMBLED_PIECES.finditer(text, a, b)]
+        if not pieces and any(map(str.isdigit, instruction.group())):
+            pieces = [instruction]  # a key's digits: what it decodes is in signs the pieces do not cover
         if not pieces:
             continue
         for category, makes, action in _ASSEMBLED_KINDS:
@@ -669,22 +678,32 @@ _REMOTE_CONTROL_WORDS = ("애니", "anydesk", "팀 뷰어", "팀뷰어", "teamvi
 # a numeric messenger ID ("QQ 2384771923 추가해 주시면"), or a name to search on another site and write
 # to there ("카카오스토리에서 '소소한옷장' 검색해서 … 메시지 주세요").
 _PLATFORM_CONTACT = lazy(
-    r"(?:친구 ?코드|friend ?code)[^0-9a-z가-힣]{0,3}(?=[a-z]{0,13}[0-9])[0-9a-z][0-9a-z ]{4,14}[0-9a-z](?![0-9a-z])"
+    r"(?:친구 ?코드|friend ?code)[^0-9a-z가-힣]{0,3}(?=[a-z\-]{0,13}[0-9])[0-9a-z][0-9a-z \-]{4,18}[0-9a-z](?![0-9a-z])"
     r"[^.?!\n]{0,20}?(?:추가|친추|메시지|메세지|연락|채팅|대화)"
     r"|(?:줌|zoom|구글 ?미트|google ?meet|웨일 ?온|webex)[^.?!\n]{0,8}?(?:회의|미팅|meeting|방)[^.?!\n]{0,6}?"
     r"(?:id|아이디|번호|코드)[^0-9]{0,4}[0-9][0-9 \-]{5,16}"
     rf"|(?:{'|'.join(OTHER_MESSENGER_WORDS)})[^0-9가-힣]{{0,6}}[0-9]{{5,12}}(?![0-9])[^.?!\n]{{0,12}}?{_CONTACT_REQUEST}"
-    r"|(?:카카오 ?스토리|카스(?![가-힣])|카페|밴드|블로그|인스타|스레드|트위터|틱톡|유튜브|당근|중고나라)[^.?!\n]{0,24}?"
-    r"(?:'[^'\n]{1,20}'|\"[^\"\n]{1,20}\"|닉네임[^.?!\n]{0,16}?)[^.?!\n]{0,10}?검색[^.?!\n]{0,24}?"
-    r"(?:메시지|메세지|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식)"
+    # (a site: to write to the name there; a messenger: to find it is to reach the writer)
+    r"|(?:카카오 ?스토리|카스(?![가-힣])|카페|밴드|블로그|인스타|스레드|트위터|틱톡|유튜브|당근|중고나라|에타|에브리타임)"
+    r"[^.?!\n]{0,24}?(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\"|닉네임[^.?!\n]{0,16}?)[^\n]{0,40}?"
+    r"(?:검색[^.?!\n]{0,24}?(?:메시지|메세지|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식)|쪽지|메시지 ?주|메세지 ?주|1:1)"
+    r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인))[^.?!\n]{0,24}?(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
+    r"(?:치면|검색하면|검색하시면|찾으면|찾으시면)[^.?!\n]{0,8}?(?:나와|떠|있어|뜹|보여)"
 )
 _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "friendcode", "회의", "미팅", "meeting", "검색", "qq",
-                           "잘로", "zalo", "바이버", "viber", "스카이프", "skype")
+                           "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
 # with an ID marker or an arrow before a handle.
 _TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는이가]?|[▶→►=:>-]+)[^0-9a-z가-힣]{{0,3}}({HANDLE})")
 # Money wired through a remittance service: no account, and no refund.
-_REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money")
+_REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money|"
+                   r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f&f|친구)")
+# A voucher, points or money sent as a gift to the writer's number or ID ("온누리상품권 … 선물하기 … 010-…
+# 넣으시면", "포인트 선물하기로 … 받는 분 아이디에 … 넣으시면"): paid outside the safe payment.
+_GIFT_TRANSFER = lazy(
+    r"(?:상품권|기프티콘|기프트 ?카드|포인트|페이 ?머니|머니|쿠폰)[^.?!\n]{0,30}?선물(?:하기)?[^\n]{0,40}?"
+    r"(?:번호|아이디|id(?<![a-z]id)|@|[0-9]{3,}|[a-z][a-z0-9_]{3,})[^\n]{0,20}?(?:넣|입력|보내|적어)"
+)
 
 
 class Rule(NamedTuple):
@@ -732,7 +751,8 @@ _RULE_LIST = [
                 Detector(_handle_before_friend_request, frozenset({"친추", "친구"})),
                 handle_after(_OTHER_MESSENGER_ID, _OTHER_MESSENGER_TRIGGERS),
                 Detector(_at_handle, frozenset({"@"})),
-                first_match(r"discord\.(?:gg|com/invite)/|band\.us/", ("discord", "band.us")),
+                first_match(r"discord\.(?:gg|com/invite)/|band\.us/|twitch\.tv/[0-9a-z_]{3,}[^\n]{0,30}?(?:귓속말|귓말|whisper|dm|디엠)",
+                            ("discord", "band.us", "twitch")),
                 request(_OTHER_MESSENGER_CONTACT, _OTHER_MESSENGER_TRIGGERS, reach=4),  # "네이버 톡톡"
                 request(_ON_OTHER_MESSENGER, ("signal", "viber", "discord", "snapchat", "skype", "facebook", "messenger",
                                               "zalo")),
@@ -821,8 +841,11 @@ _RULE_LIST = [
          replaced_by=("messenger_id", "phone_number")),
     Rule("talk_id", cat.EXTERNAL_CHANNEL, 0.85, "a handle after 톡 and an ID marker or an arrow (KakaoTalk)",
          handle_after(_TALK_ID, ("톡",)), replaced_by=("kakao_id",)),
-    Rule("remittance_service", cat.ACCOUNT_TRANSFER, 0.85, "asks to be paid through a remittance service (Western Union…)",
-         first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria"), REQUEST_CONTEXTS)),
+    Rule("remittance_service", cat.ACCOUNT_TRANSFER, 0.85,
+         "asks to be paid through a remittance service (Western Union, Wise, PayPal…) or as a gift of vouchers or points",
+         either(first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria", "wise", "와이즈",
+                                          "페이팔", "paypal"), REQUEST_CONTEXTS),
+                first_match(_GIFT_TRANSFER, ("선물",), REQUEST_CONTEXTS))),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
