@@ -111,9 +111,11 @@ _PATH_APART = lazy(r"[^\n/.?!]{1,16}?(?<![0-9a-z])/[0-9a-z_\-]{3,40}")
 _DOT_TLD = lazy(r"\.(?:한국|co\.kr|kr|com|net|shop|xyz|site|online|store|top|info)(?![0-9a-z])")
 _HANGUL_LABEL = lazy(r"[가-힣0-9\-]{1,30}$")
 # ... or in emoji and symbols ("⚡💳.ws/bj"): an internationalised name too.
-# (emoji and symbols only, and a path after: "…day\ufffd.do well" is a sentence's end)
-_SYMBOL_HOST = lazy(r"[\u2190-\u2bff\U0001f000-\U0001faff](?<![\u2190-\u2bff\U0001f000-\U0001faff][\u2190-\u2bff\U0001f000-\U0001faff])"
-                    r"[\u2190-\u2bff\U0001f000-\U0001faff\ufe0f]{0,7}\.(?:" + TLDS + r")/[0-9a-z_\-/?=&.]{1,80}")
+# (emoji and symbols only, and a path after: "…day\ufffd.do well" is a sentence's end; found from the dot,
+# a literal the engine skips to, then back over the symbols)
+_SYMBOL = "\u2190-\u2bff\U0001f000-\U0001faff\ufe0f"
+_SYMBOL_HOST = lazy(rf"\.(?<=[{_SYMBOL}]\.)(?:" + TLDS + r")/[0-9a-z_\-/?=&.]{1,80}")
+_SYMBOL_CHAR = lazy(f"[{_SYMBOL}]")
 # A redirect through a known site ("google.com/url?q=https://…"): the link goes where its parameter says.
 _REDIRECT_TARGET = lazy(r"=(?:https?://|www\.)")
 
@@ -208,7 +210,10 @@ def find_links(n: Normalised) -> Iterator[Link]:
                 yield Link(label.start(), match.end(), "punycode_domain")
     if "." in text and not text.isascii():
         for match in _SYMBOL_HOST.finditer(text):
-            yield Link(match.start(), match.end(), "punycode_domain")
+            start = match.start()
+            while start > max(0, match.start() - 8) and _SYMBOL_CHAR.match(text, start - 1):
+                start -= 1
+            yield Link(start, match.end(), "punycode_domain")
     if ("." not in text and "//" not in text) or not _LINK_HINT.search(text):
         return
     for match in _URL.finditer(text):

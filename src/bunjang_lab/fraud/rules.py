@@ -591,18 +591,28 @@ def _payment_app(message: _Message) -> Iterator[Span]:
 # of symbols, emoji, jamo or Morse), what
 # they make (a number, an ID, an account, an address) and what to do with it (text, add, send, open)
 # are all within a few sentences; what they make decides the category.
-_ASSEMBLY_WORDS = ("붙이", "붙여", "붙인", "이어", "합치", "합쳐", "합친", "두 번", "두번", "세 번", "세번", "네 번", "거꾸로",
-                   "뒤에서부터", "반대로", "역순", "바꿔", "바꾸", "계산해", "더하면", "더해서", "디코딩", "decode", "해독",
-                   "복호화", "점자", "주사위", "키패드", "자판", "한영", "나눠서", "쪼개서", "빼고", "모으면", "밀어",
-                   "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요", "읽으", "순서대로")
+# (Woken by what is made, not by the instructions: most of those start with syllables common in chat,
+# and each new first letter makes the one scan for every rule's words stop at more places.)
+_ASSEMBLED_WORDS = ("번호", "계좌", "통장", "예금주", "아이디", "아디", "카톡", "톡", "주소", "url", "링크", "연락처", "폰", "입금",
+                    "송금", "이체", "id")
+# (and then only on texts holding one of the instructions' stems or a key's "=": one scan of literals,
+# far cheaper than the instructions' expression, whose key branch is tried at every place)
+_ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
+    ("붙", "이어", "합치", "합쳐", "합친", "두 번", "세 번", "네 번", "두번", "세번", "네번", "거꾸로", "뒤에서부터", "반대로", "역순",
+     "바꿔", "바꾸", "계산", "더하", "더해", "디코딩", "decode", "해독", "복호화", "점자", "주사위", "키패드", "자판", "한영",
+     "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
+     "순서대로"), key=len, reverse=True)))
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번 ?(?:쓰|적|치|누르|반복|붙)|거꾸로|뒤에서부터|"
-    r"반대로 ?(?:읽|적|쓰|치)|역순|[을를만] ?[^ ]{1,6}(?:으로|로) ?바꿔|(?:숫자|영어|한글|알파벳)로 ?바꿔|바꿔서|바꾸시면|바꾸면|"
+    r"반대로 ?(?:읽|적|쓰|치)|역순|(?:으로|로) ?바꿔|바꿔서|바꾸시면|바꾸면|"
     r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
-    r"나눠서|쪼개서|[만을를] ?빼고|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|"
-    # a key: signs each given a digit ("도=1 레=2", "q=1 w=2", "✊=0 ☝=1"; the normaliser may have dropped the "=")
-    r"(?:[^\s=0-9]{1,3} ?= ?[0-9]{1,2}[ ,/]{1,3}){2,}|(?:[^\s=0-9]{1,3}[0-9]{1,2}){3,}"
+    r"나눠서|쪼개서|[만을를] ?빼고|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로"
 )
+# A key: signs each given a digit ("도=1 레=2", "q=1 w=2", "✊=0 ☝=1"; the normaliser may have dropped the
+# "=", "도1레2미3"). Its own expression (a class first: tried at every place), run only on texts with an
+# "=" or a word saying something is written in signs.
+_KEY = lazy(r"(?:[^\s=0-9]{1,3} ?= ?[0-9]{1,2}[ ,/]{1,3}){2,}|(?:[^\s=0-9]{1,3}[0-9]{1,2}){3,}")
+_KEY_HINTS = ("=", "적을게", "적었", "적어요", "순서대로")
 _ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|[.\-]{4,}|[ㄱ-ㅊㅌㅍ]{3,}|"
                          r"[^\s0-9a-z가-힣ㄱ-ㆎ.,!?~()'\"\[\]=:;/\-…·]{3,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]")
 # (category, what the pieces make, what the reader is to do with it), the first that fits wins
@@ -621,7 +631,12 @@ _NOT_ASKED_OF_READER = frozenset({REFUSAL, WARNING})
 def _assembled_kind(message: _Message) -> tuple[str, Span] | None:
     """(category, evidence) of an identifier the text tells how to make, or None."""
     text = message.text
-    for instruction in _ASSEMBLY.finditer(text):
+    if "=" not in text and _ASSEMBLY_HINT.search(text) is None:
+        return None
+    instructions = list(_ASSEMBLY.finditer(text))
+    if any(map(text.__contains__, _KEY_HINTS)):
+        instructions += _KEY.finditer(text)
+    for instruction in instructions:
         a, b = max(0, instruction.start() - _ASSEMBLY_REACH[0]), min(len(text), instruction.end() + _ASSEMBLY_REACH[1])
         pieces = [m for m in _ASSEMBLED_PIECES.finditer(text, a, b)]
         if not pieces and any(map(str.isdigit, instruction.group())):
@@ -646,7 +661,7 @@ def _assembled(category: str) -> Detector:
         if found is not None and found[0] == category:
             yield found[1]
 
-    return Detector(find, frozenset(_ASSEMBLY_WORDS))
+    return Detector(find, frozenset(_ASSEMBLED_WORDS))
 
 
 # A payment, card details or a log-in asked for at a place outside the chat that holds the link:
