@@ -104,17 +104,27 @@ POSITIVES = {
 # Further branches of the rules above, each with its own text (round 12's causes).
 MORE_POSITIVES = {
     "assembled_contact": ["번호 모스부호로 적어요 ----- .---- ----- 해독해서 연락 주세요",
-                          "자음 순서대로 숫자예요 ㄱ=1 ㄴ=2 ㄷ=3 ㄹ=4\n번호 ㅊㄱㅊ ㄷㄹㄴㄱ\n이걸로 문자 주세요"],
+                          "자음 순서대로 숫자예요 ㄱ=1 ㄴ=2 ㄷ=3 ㄹ=4\n번호 ㅊㄱㅊ ㄷㄹㄴㄱ\n이걸로 문자 주세요",
+                          "번호 위아래 번갈아 읽으세요 0 0 5 8 / 1 7 4 6 문자 주세요", "번호 트럼프 카드로 적었어요 ♠10 ♥a ♦10 문자 주세요"],
     "assembled_account": ["계좌 쉬프트 누른 채로 쳤어요 국민 #$%^&*(! 숫자로 바꾸시면 돼요 거기로 입금"],
     "assembled_link": ["주소 pay-safe 쩜 glitch 쩜 me 에요 쩜만 점으로 바꿔서 들어가세요"],
     "platform_contact": ["스위치 친구코드 SW-1122-3344-5566 추가해 주세요 거기서 얘기해요", "텔레 검색창에 '명품 땡처리방' 치면 나와요",
-                         "에타 장터에 '전공책 일괄' 올려놨어요 거기 쪽지 주세요"],
+                         "에타 장터에 '전공책 일괄' 올려놨어요 거기 쪽지 주세요",
+                         "리멤버에서 '대성상사 김민호 과장' 검색하시고 명함 보내주시면 연락드릴게요",
+                         "유튜브 채널 '캠핑하는곰' 정보 탭에 메일 있어요 거기로 보내주세요", "게임 안에서 얘기해요 '달빛토끼' 한테 귓말 주세요",
+                         "meet.google.com/abc-defg-hij 로 들어오시면 실물 보여드려요"],
     "kakao_openchat": ["ㅇㅍㅊ 방제 '카메라 직거래' 입장 비번 1234"],
     "messenger_id": ["twitch.tv/seller_live 들어와서 귓속말 주세요"],
     "payment_link": ["제 블로그 blog.naver.com/shop_kim/2231 글에서 결제해 주세요",
                      "play.google.com/apps/internaltest/5521 설치하고 결제하세요"],
     "bank_account": ["국민 018-21-0447-992 로 먼저 넣어주세요"],  # twelve digits dial no mobile
     "phone_number": ["010#5521#9934 에서 #만 빼고 문자 주세요"],
+    "contact_in_picture": ["사진 워터마크가 제 인스타 계정이에요 거기로 디엠 주세요"],
+    "payment_elsewhere": ["메일로 보낸 '주문서.pdf' 열어서 카드결제 눌러주시면 끝나요"],
+    "remittance_service": ["한패스 앱으로 보내주세요 받는 사람 번호 넣으면 저한테 와요",
+                           "편의점에서 구글플레이 기프트카드 사서 뒷면 코드 찍어 보내주세요"],
+    "ip_link": ["결제는 http://[2001:db8::7]/pay 에서 해주세요"],
+    "lookalike_domain": ["bunjang-pay&#46;com&#47;o 로 들어가세요"],
 }
 
 # Honest messages that must stay clean: brands named like messengers, delivery companies,
@@ -161,6 +171,10 @@ HARD_NEGATIVES = [
     "play.google.com/store/apps/details?id=kr.co.quicket 번개장터 앱이에요", "친구코드 교환해요 모동숲 하시는 분?",
     "3층 2호 1번 자리예요 순서대로 오시면 돼요", "Wise 한 선택이네요 ㅎㅎ", "기프티콘 선물하기로 받은 거 팝니다",
     "우리 동네 직거래 가능해요 순서대로 연락드릴게요", "교환은 안 되고 사이즈만 바꿔서 보내드려요 270 → 265",
+    "진짜 국세청은 hometax.go.kr 이고 문자로 링크 안 보낸대요", "ATM 수수료 아까워서 현금 안 뽑아왔어요 번개페이로 결제할게요",
+    "Heads-up: someone asked me to move to WhatsApp. Please keep everything in Bunjang chat.",
+    "게임 '젤다' 칩 팝니다 메일 주소는 필요 없어요", "기프트카드 뒷면 코드는 긁지 않은 상태예요", "택배 주소로 적어 드릴게요 번호는 번개톡으로 주세요",
+    "메이플 서버 '스카니아' 계정 아니에요 아이템만 팔아요", "워터마크 없는 원본 사진 드릴게요", "들어가요 넘어가요 ㅎㅎ 결제는 번개페이로 할게요",
 ]
 
 

@@ -43,7 +43,7 @@ _CLAUSE_END = lazy(r"\?|!|\n|\.(?=\s|$)|\.\.+|아니면|아님|안 ?되면|안 ?
 _SENTENCE_END = lazy(r"[요다죠] ")
 # Endings that ask, when no question mark says so.
 _ASKING = lazy(
-    r"(?:나요(?<![끝떠지]나요)|까요|가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|(?:여쭤|궁금)[가-힣]*|"
+    r"(?:나요(?<![끝떠지]나요)|까요|[인건한는된은운던]가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|(?:여쭤|궁금)[가-힣]*|"
     r"되세요|하세요|받으세요|쓰세요|있으세요|가능하세요|편하세요|괜찮으세요)\W*$"
 )
 # A polite request to the reader phrased as a question: still a request.
@@ -74,7 +74,7 @@ _ASKS_FOR_SAFE_PAYMENT = lazy(
 _ACCOUNT_DIGITS = digit_runs(10)
 _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
-    r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report"
+    r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up"
 )
 # "…라는 분들": what people who ask for it do. Its own expression, asked when the one above
 # finds nothing (only whether either finds something counts), so its words share one rest,

@@ -95,6 +95,7 @@ _URL = lazy(
     r"(?P<path>[/?#][^\s<>\"'가-힣]{0,200})?"
 )
 IP_ADDRESS = lazy(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IPV6_LINK = lazy(r"https?://\[[0-9a-f:]{2,39}\](?::\d{1,5})?(?:/[^\s<>\"'가-힣]{0,200})?")  # "http://[2406:da12::31]/pay"
 # A bare IP address followed by a path (the link pattern wants letters in a domain's last label).
 # (A digit first, the look-behind after it: the engine skips to digits.)
 _IP_PATH = lazy(rf"\d(?<![0-9.]\d)\d{{0,2}}(?:\.\d{{1,3}}){{3}}(?::\d{{1,5}})?/")
@@ -189,7 +190,7 @@ def classify_host(host: str) -> str | None:
     if domain in _USER_HOSTED and host != domain:
         named = domain_skeleton(host[:-len(domain)])
         return "lookalike_domain" if any(brand in named for brand in _BRAND_SKELETONS) else classify_host(domain)
-    if domain in KNOWN_SITES or host in KNOWN_SITES:
+    if domain in KNOWN_SITES or host in KNOWN_SITES or domain.endswith(".go.kr"):  # (.go.kr: the government's)
         return KNOWN_SITE
     for brand_skeleton, brand in _BRAND_SKELETONS.items():
         if domain in BRANDS[brand]:
@@ -247,3 +248,6 @@ def find_links(n: Normalised) -> Iterator[Link]:
                         yield Link(target.start(), target.end(), classify_host(host))
     for match in _IP_PATH.finditer(text):
         yield Link(match.start(), match.end(), "ip_link")
+    if "[" in text:
+        for match in _IPV6_LINK.finditer(text):
+            yield Link(match.start(), match.end(), "ip_link")

@@ -14,7 +14,7 @@ thing runs in linear time):
    look-alikes, conjoining jamo; invisible characters and combining marks are dropped.
    Then lower case.
 2. Decomposed syllables composed again: ``ㅋㅏㅋㅏㅇㅗㅌㅗㄱ`` becomes ``카카오톡``.
-3. Defanged links and addresses re-armed: ``hxxp``, ``[.]``, ``(dot)``, ``[at]``, ``골뱅이``,
+3. Defanged links and addresses re-armed: ``hxxp``, ``[.]``, ``(dot)``, ``[at]``, ``골뱅이``, ``&#46;``,
    ``닷컴``, ``naver 점 com``, ``bit . ly / 3ab``, ``골뱅이 네이버 닷컴``, ``.c0m``, ``pay,com``.
 4. Symbols and emoji inside a word dropped (``카🍫톡``, ``01０✨1234``), or read as the dot
    before a link's ending (``safe🔸com``); spaced-out single characters joined, whatever
@@ -94,7 +94,7 @@ _CONFUSABLES = str.maketrans({
 # Folded by hand: NFKC leaves them, and they imitate a dot, a middle dot or a zero. (Every
 # middle dot becomes the Latin-1 one: an expression with a class beyond Latin-1 costs a
 # millisecond more to compile, and `score text` compiles its expressions in every process.)
-_SPECIAL = {"。": ".", "｡": ".", "ꓸ": ".", "․": ".", "﹒": ".", "∶": ":", "꞉": ":", "⁄": "/", "∕": "/", "⧸": "/", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
+_SPECIAL = {"。": ".", "｡": ".", "ꓸ": ".", "․": ".", "﹒": ".", "點": ".", "∶": ":", "꞉": ":", "⁄": "/", "∕": "/", "⧸": "/", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
             # Chinese numerals (digits to Unicode, but letters: NFKC keeps them)
             **{numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")},
             # the payment and bank words in Hanja, read in Korean (入金 입금, 計座 계좌, 國民 국민)
@@ -304,6 +304,16 @@ _ENGLISH_DIGITS = {word: str(i) for i, word in enumerate(
 _ENGLISH_DIGIT = "(?:" + "|".join(_ENGLISH_DIGITS) + ")"
 _ENGLISH_DIGIT_FIRST = "(?:" + "|".join(f"{word}(?<![a-z]{word})" for word in _ENGLISH_DIGITS) + ")"
 _ENGLISH_DIGIT_RUN = lazy(rf"{_ENGLISH_DIGIT_FIRST}(?:(?:, ?|[ \-]{{1,2}}){_ENGLISH_DIGIT}){{2,}}(?![a-z])")
+
+
+# A character written as an HTML numeric entity ("bjsafe&#46;store&#47;o"): the ASCII it stands for.
+_HTML_ENTITY = lazy(r"&#(?:x[0-9a-f]{1,4}|[0-9]{1,5});")
+
+
+def _html_entity(match: re.Match) -> str | None:
+    body = match.group()[2:-1]
+    code = int(body[1:], 16) if body.startswith("x") else int(body)
+    return chr(code) if 32 < code < 127 else None
 
 
 def _english_digits(match: re.Match) -> str:
@@ -663,6 +673,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     if folded != list(unusual):
         builder.rewrite(_UNUSUAL, lambda m: _fold(m.group()))
     _lower(builder)
+    if "&#" in builder.text:
+        builder.rewrite(_HTML_ENTITY, _html_entity)
     ascii_only = builder.text.isascii()
     checked = builder.text
     plain = _REWRITE_HINT.search(checked) is None

@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
-from bunjang_lab.fraud.context import QUESTION, REFUSAL, REQUEST_CONTEXTS, WARNING, Clauses
+from bunjang_lab.fraud.context import QUESTION, REFUSAL, REQUEST_CONTEXTS, WARNING, Clauses, asks_for_safe_payment
 from bunjang_lab.fraud.links import KNOWN_SITES, OWNED_SITE_CODES, PAYMENT_APP_LINK, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
@@ -259,6 +259,15 @@ def either(*detectors: Detector) -> Detector:
     return Detector(find, frozenset().union(*(detector.words for detector in detectors)))
 
 
+def _unless_safe_payment_asked(detector: Detector) -> Detector:
+    """``detector``, quiet on texts asking for the platform's safe payment with no account number
+    (a fee complained about, "ATM 수수료 아까워서 …", by a buyer who pays with 번개페이)."""
+    def find(message: _Message) -> Iterator[Span]:
+        return iter(()) if asks_for_safe_payment(message.text) else detector.find(message)
+
+    return Detector(find, detector.words, detector.quiet_in)
+
+
 def on_links(find: Callable[[_Message], Iterator[Span]]) -> Detector:
     """A detector reading the message's links: it runs only when there are some."""
     return Detector(find, frozenset({LINK}))
@@ -278,7 +287,7 @@ def link_classified(code: str) -> Detector:
 
 
 _PAYMENT_NEAR_LINK = lazy(
-    r"결제|결재|입금|송금|페이(?<!홈페이)(?!지)|pay|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund"
+    r"결제|결재|입금|송금|페이(?<!홈페이)(?!지)|pay|안전 ?거래|구매하기|주문하기|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund"
 )
 
 
@@ -535,6 +544,9 @@ _CONTACT_BEFORE = lazy(f"(?:{'|'.join(_CONTACT_NAMES)})[은는이가도을를]?{
 _QR_TO_SCAN = lazy(r"(?:qr(?<![a-z]qr)|큐알)[^.?!\n]{0,30}?(?:찍|스캔|scan|인식)[^.?!\n]{0,12}?"
                    r"(?:친추|친구|추가|연락|대화|채팅|말 ?걸|들어)")
 _QR_WORDS = frozenset({"qr", "큐알"})
+# ... or the writer's account in a picture's watermark ("워터마크 보이시죠? 그게 제 인스타 계정이에요 … 디엠 주시면")
+_WATERMARK_CONTACT = lazy(r"워터마크[^\n]{0,40}?(?:계정|아이디|인스타|번호|연락처|채널)[^\n]{0,40}?"
+                          r"(?:디엠|dm|연락|문자|추가|팔로우|메시지|메세지)")
 
 
 def _contact_in_picture(message: _Message) -> Iterator[Span]:
@@ -548,6 +560,8 @@ def _contact_in_picture(message: _Message) -> Iterator[Span]:
                 yield contact.start(), place.end()
     if not _QR_WORDS.isdisjoint(message.words):
         yield from map(_SPAN, _QR_TO_SCAN.finditer(text))
+    if "워터마크" in message.words:
+        yield from map(_SPAN, _WATERMARK_CONTACT.finditer(text))
 # A site to find by a search and pay there ("구글에 '번개 안전결제' 치면 나오는 사이트에서 결제해 주세요"):
 # a payment page with no link to check, chosen by the writer. (Woken by the search's verb, rarer in chat
 # than the engines' names.)
@@ -601,12 +615,15 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
     ("붙", "이어", "합치", "합쳐", "합친", "두 번", "세 번", "네 번", "두번", "세번", "네번", "거꾸로", "뒤에서부터", "반대로", "역순",
      "바꿔", "바꾸", "계산", "더하", "더해", "디코딩", "decode", "해독", "복호화", "점자", "주사위", "키패드", "자판", "한영",
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
-     "순서대로"), key=len, reverse=True)))
+     "순서대로", "번갈아", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
+    key=len, reverse=True)))
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번 ?(?:쓰|적|치|누르|반복|붙)|거꾸로|뒤에서부터|"
     r"반대로 ?(?:읽|적|쓰|치)|역순|(?:으로|로) ?바꿔|바꿔서|바꾸시면|바꾸면|"
     r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
-    r"나눠서|쪼개서|[만을를] ?빼고|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로"
+    r"나눠서|쪼개서|[만을를] ?빼고|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|번갈아|"
+    # "written in signs": the writer's own writing in some code ("트럼프 카드로 적었어요", "점자로 남길게요")
+    r"(?:으로|로) ?(?:적었|적을게|적어 ?(?:둘|놨|뒀|드릴)|남길게|남겼)"
 )
 # A key: signs each given a digit ("도=1 레=2", "q=1 w=2", "✊=0 ☝=1"; the normaliser may have dropped the
 # "=", "도1레2미3"). Its own expression (a class first: tried at every place), run only on texts with an
@@ -619,7 +636,7 @@ _ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[공영빵][공영빵일이삼사
 _ASSEMBLED_KINDS = (
     (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주"), lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐")),
     (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지"),
-     lazy(r"들어가|들어오|접속|치시면|치면|쳐서|입력|열어|열면|결제|붙여 ?넣|복사")),
+     lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|입력|열어|열면|결제|붙여 ?넣|복사")),
     (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락처|전화|아이디|아디|닉네임|카톡|톡|id(?<![a-z]id)"),
      lazy(r"문자|연락|전화|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지")),
 )
@@ -676,11 +693,11 @@ _PAYMENT_ELSEWHERE = lazy(
     r"[^.?!\n]{0,6}?(?:해 ?주|하시면|하세요|해요|진행|부탁|하시고|넣|입력)"
     rf"|{_PAY_ACTION}[은는]? ?[^.?!\n]{{0,16}}?{_ELSEWHERE_PLACE}[^.?!\n]{{0,20}}?(?:주소|링크|url|사이트|페이지)(?:으로|로|에서) ?"
     r"(?:해 ?주|하시면|하세요|해요|진행|부탁)"
-    rf"|(?:\.html?|\.htm|첨부 ?파일|파일)[^\n]{{0,40}}?(?:열어|열면|열고|실행)[^\n]{{0,20}}?{_PAY_ACTION}"
+    rf"|(?:\.html?|\.htm|\.pdf|pdf|첨부 ?파일|파일)[^\n]{{0,40}}?(?:열어|열면|열고|실행)[^\n]{{0,30}}?{_PAY_ACTION}"
 )
 # (woken by the place, rarer in chat than payment words; one of these is in every match)
 _PAYMENT_ELSEWHERE_WORDS = ("소개", "프로필", "프사", "바이오", "bio", "설명", "메모", "첨부", "캘린더", "일정", "메일", "블로그",
-                            "카페", "htm", "파일")
+                            "카페", "htm", "파일", "pdf")
 _PAYMENT_ELSEWHERE_NEEDS = ("결제", "결재", "카드", "로그인", "인증", "입금", "송금")
 _REMOTE_CONTROL = lazy(
     r"(?:애니 ?데스크|anydesk|팀 ?뷰어|teamviewer|퀵 ?서포트|quick ?support|알서포트|rsupport|원격 ?(?:지원|제어|앱|프로그램|접속|으로))"
@@ -697,27 +714,38 @@ _PLATFORM_CONTACT = lazy(
     r"[^.?!\n]{0,20}?(?:추가|친추|메시지|메세지|연락|채팅|대화)"
     r"|(?:줌|zoom|구글 ?미트|google ?meet|웨일 ?온|webex)[^.?!\n]{0,8}?(?:회의|미팅|meeting|방)[^.?!\n]{0,6}?"
     r"(?:id|아이디|번호|코드)[^0-9]{0,4}[0-9][0-9 \-]{5,16}"
+    r"|meet\.google\.com/[a-z]{3}-[a-z]{4}-[a-z]{3}|zoom\.us/(?:j|my)/[0-9a-z]"  # a video call's link
+    r"|(?:session|세션)[^.?!\n]{0,12}?id[^0-9a-z]{0,3}[0-9a-f]{20,}"  # Session's IDs are 66 hex digits
     rf"|(?:{'|'.join(OTHER_MESSENGER_WORDS)})[^0-9가-힣]{{0,6}}[0-9]{{5,12}}(?![0-9])[^.?!\n]{{0,12}}?{_CONTACT_REQUEST}"
     # (a site: to write to the name there; a messenger: to find it is to reach the writer)
-    r"|(?:카카오 ?스토리|카스(?![가-힣])|카페|밴드|블로그|인스타|스레드|트위터|틱톡|유튜브|당근|중고나라|에타|에브리타임)"
+    r"|(?:카카오 ?스토리|카스(?![가-힣])|카페|밴드|블로그|인스타|스레드|트위터|틱톡|유튜브|당근|중고나라|에타|에브리타임|"
+    r"블라인드|리멤버|게임|서버)"
     r"[^.?!\n]{0,24}?(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\"|닉네임[^.?!\n]{0,16}?)[^\n]{0,40}?"
-    r"(?:검색[^.?!\n]{0,24}?(?:메시지|메세지|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식)|쪽지|메시지 ?주|메세지 ?주|1:1)"
+    r"(?:검색[^.?!\n]{0,40}?(?:메시지|메세지|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식)|쪽지|메시지 ?주|메세지 ?주|1:1|"
+    r"귓속말|귓말|메일[^.?!\n]{0,12}?(?:보내|있어|주세요|주시면))"
     r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인))[^.?!\n]{0,24}?(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
     r"(?:치면|검색하면|검색하시면|찾으면|찾으시면)[^.?!\n]{0,8}?(?:나와|떠|있어|뜹|보여)"
 )
 _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "friendcode", "회의", "미팅", "meeting", "검색", "qq",
-                           "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으")
+                           "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "귓속말", "귓말",
+                           "meet.google", "zoom.us", "session", "세션", "메일")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
 # with an ID marker or an arrow before a handle.
 _TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는이가]?|[▶→►=:>-]+)[^0-9a-z가-힣]{{0,3}}({HANDLE})")
 # Money wired through a remittance service: no account, and no refund.
 _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money|"
-                   r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f&f|친구)")
+                   r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f&f|친구)|"
+                   # remittance apps of foreign workers and students
+                   r"(?:한패스|hanpass|센트비|sentbe|와이어 ?바알리|wirebarley|e9 ?pay|이나인페이|gme ?remit)[^.?!\n]{0,20}?"
+                   r"(?:로|으로|앱|송금|보내)")
 # A voucher, points or money sent as a gift to the writer's number or ID ("온누리상품권 … 선물하기 … 010-…
 # 넣으시면", "포인트 선물하기로 … 받는 분 아이디에 … 넣으시면"): paid outside the safe payment.
 _GIFT_TRANSFER = lazy(
-    r"(?:상품권|기프티콘|기프트 ?카드|포인트|페이 ?머니|머니|쿠폰)[^.?!\n]{0,30}?선물(?:하기)?[^\n]{0,40}?"
+    r"(?:상품권|기프티콘|기프트 ?카드|포인트|페이 ?머니|머니|쿠폰)[^?!\n]{0,30}?선물(?:하기)?[^\n]{0,40}?"
     r"(?:번호|아이디|id(?<![a-z]id)|@|[0-9]{3,}|[a-z][a-z0-9_]{3,})[^\n]{0,20}?(?:넣|입력|보내|적어)"
+    # ... or a gift card bought and its code sent ("구글플레이 기프트카드 … 코드 16자리 사진 찍어 보내주세요")
+    r"|(?:기프트 ?카드|상품권|gift ?card|기프트 ?코드)[^\n]{0,40}?(?:코드|핀 ?번호|pin|뒷면)[^\n]{0,30}?"
+    r"(?:보내 ?주|찍어|알려 ?주|적어 ?주)"
 )
 
 
@@ -756,7 +784,7 @@ _RULE_LIST = [
          either(handle_after(rf"{WECHAT}{_ID_GAP}{{0,12}}?({HANDLE})", _WECHAT_TRIGGERS),
                 request(rf"{WECHAT}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WECHAT_TRIGGERS))),
     Rule("whatsapp", cat.EXTERNAL_CHANNEL, 0.85, "WhatsApp number, wa.me link or asks to continue there",
-         either(first_match(rf"wa\.me/|{WHATSAPP}{_GAP}{{0,12}}?\d", _WHATSAPP_TRIGGERS),
+         either(first_match(rf"wa\.me/|{WHATSAPP}{_GAP}{{0,12}}?\+?[0-9][0-9 \-]{{6,}}", _WHATSAPP_TRIGGERS),
                 handle_after(rf"{WHATSAPP}{_ID_GAP}{{0,12}}?({HANDLE})", _WHATSAPP_TRIGGERS),
                 request(rf"{WHATSAPP}{_GAP}{{0,12}}?{_CONTACT_REQUEST}", _WHATSAPP_TRIGGERS))),
     Rule("messenger_id", cat.EXTERNAL_CHANNEL, 0.7,
@@ -782,7 +810,7 @@ _RULE_LIST = [
     Rule("blocklisted_phone", cat.EXTERNAL_CHANNEL, 1.0, "a phone number on the fraud blocklist", blocklisted("phone")),
     Rule("contact_in_picture", cat.EXTERNAL_CHANNEL, 0.8,
          "a contact given in a picture instead of written (number in the profile photo, a messenger QR code to scan)",
-         Detector(_contact_in_picture, _CONTACT_WORDS | _QR_WORDS, REQUEST_CONTEXTS),
+         Detector(_contact_in_picture, _CONTACT_WORDS | _QR_WORDS | {"워터마크"}, REQUEST_CONTEXTS),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "phone_number")),
     # phishing_link
     Rule("lookalike_domain", cat.PHISHING_LINK, 0.95, "host imitating the platform or a payment/delivery brand",
@@ -816,8 +844,8 @@ _RULE_LIST = [
                 Detector(_sum_sent_first, frozenset({"먼저"}), REQUEST_CONTEXTS))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED, _REFUSAL_ELSEWHERE),
-                first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료"), _NOT_ASKED,
-                            reach=0, needs=_SAFE_PAY_REFUSAL_NEEDS))),
+                _unless_safe_payment_asked(first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료"), _NOT_ASKED,
+                                                       reach=0, needs=_SAFE_PAY_REFUSAL_NEEDS)))),
     Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist",
          blocklisted("account")),
     Rule("payment_app", cat.ACCOUNT_TRANSFER, 0.9,
@@ -859,8 +887,9 @@ _RULE_LIST = [
     Rule("remittance_service", cat.ACCOUNT_TRANSFER, 0.85,
          "asks to be paid through a remittance service (Western Union, Wise, PayPal…) or as a gift of vouchers or points",
          either(first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria", "wise", "와이즈",
-                                          "페이팔", "paypal"), REQUEST_CONTEXTS),
-                first_match(_GIFT_TRANSFER, ("선물",), REQUEST_CONTEXTS))),
+                                          "페이팔", "paypal", "한패스", "hanpass", "센트비", "sentbe", "와이어", "wirebarley",
+                                          "e9", "이나인페이", "gme"), REQUEST_CONTEXTS),
+                first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift"), REQUEST_CONTEXTS))),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
