@@ -112,7 +112,9 @@ MORE_POSITIVES = {
                          "에타 장터에 '전공책 일괄' 올려놨어요 거기 쪽지 주세요",
                          "리멤버에서 '대성상사 김민호 과장' 검색하시고 명함 보내주시면 연락드릴게요",
                          "유튜브 채널 '캠핑하는곰' 정보 탭에 메일 있어요 거기로 보내주세요", "게임 안에서 얘기해요 '달빛토끼' 한테 귓말 주세요",
-                         "meet.google.com/abc-defg-hij 로 들어오시면 실물 보여드려요"],
+                         "meet.google.com/abc-defg-hij 로 들어오시면 실물 보여드려요",
+                         "네이버 밴드 '주말 낚시모임' 검색하셔서 가입 신청해 주세요", "카톡 검색창에 '하늘공방' 치시면 채널 나와요",
+                         "페북에서 '김영희 수제청' 찾으시면 프로필 나와요 메신저로 연락 주세요"],
     "kakao_openchat": ["ㅇㅍㅊ 방제 '카메라 직거래' 입장 비번 1234"],
     "messenger_id": ["twitch.tv/seller_live 들어와서 귓속말 주세요"],
     "payment_link": ["제 블로그 blog.naver.com/shop_kim/2231 글에서 결제해 주세요",
@@ -125,7 +127,14 @@ MORE_POSITIVES = {
                            "편의점에서 구글플레이 기프트카드 사서 뒷면 코드 찍어 보내주세요"],
     "ip_link": ["결제는 http://[2001:db8::7]/pay 에서 해주세요"],
     "lookalike_domain": ["bunjang-pay&#46;com&#47;o 로 들어가세요"],
+    "assembled_account": ["국민 531801-02 까지고 나머지는 다음 톡으로 보낼게요 입금 준비해주세요"],
+    "assembled_link": ["결제 주소 앞부분은 shop-checkout 이고 나머지는 다음 메시지로 보낼게요 주소창에 쳐두세요"],
+    "payment_app": ["revolut.me/jisoo_k 로 보내주세요"],
+    "bank_account": ["케이뱅크 일영영 다음 이팔삼 다음 구칠사육일오 로 부탁해요"],  # 다음 read as the dash
 }
+# (a further branch of remittance_service: an account written in the shop's profile, a coin wallet)
+ELSEWHERE_ACCOUNTS = ["계좌는 상점 소개글 맨 아래 적어놨어요 거기로 입금해 주세요",
+                      "USDT(TRC20)로 받아요 주소 TQx7nR2vKp9mLw4sZb8HcE1yFd6uJa3tGe 로 보내주세요"]
 
 # Honest messages that must stay clean: brands named like messengers, delivery companies,
 # banks as meeting places, model and serial numbers, the platform's own chat and payment.
@@ -175,6 +184,9 @@ HARD_NEGATIVES = [
     "Heads-up: someone asked me to move to WhatsApp. Please keep everything in Bunjang chat.",
     "게임 '젤다' 칩 팝니다 메일 주소는 필요 없어요", "기프트카드 뒷면 코드는 긁지 않은 상태예요", "택배 주소로 적어 드릴게요 번호는 번개톡으로 주세요",
     "메이플 서버 '스카니아' 계정 아니에요 아이템만 팔아요", "워터마크 없는 원본 사진 드릴게요", "들어가요 넘어가요 ㅎㅎ 결제는 번개페이로 할게요",
+    "만나는 장소 카카오맵에 '스타벅스 역삼점' 검색하시면 나와요", "카톡으로 하자고 하셨는데 저는 번장 채팅에서만 답해요",
+    "로젠택배 1588-9988 로 재배송 요청했어요", "브랜드 공식 인스타(@mardi_mercredi_official) 들어가보시면 착용샷 있어요",
+    "다음 메시지로 사진 더 보내드릴게요 번호는 안 드려요", "계좌 사진은 안 올려요 안전결제로 해주세요",
 ]
 
 
@@ -187,7 +199,8 @@ def test_rule_fires_on_its_own_test_set(code, text):
     assert code in codes(text), reasons(text)
 
 
-@pytest.mark.parametrize("code,text", [(c, t) for c, texts in MORE_POSITIVES.items() for t in texts])
+@pytest.mark.parametrize("code,text", [(c, t) for c, texts in MORE_POSITIVES.items() for t in texts]
+                         + [("remittance_service", t) for t in ELSEWHERE_ACCOUNTS])
 def test_further_branches_fire(code, text):
     assert code in codes(text), reasons(text)
 

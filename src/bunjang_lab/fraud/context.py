@@ -74,7 +74,9 @@ _ASKS_FOR_SAFE_PAYMENT = lazy(
 _ACCOUNT_DIGITS = digit_runs(10)
 _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
-    r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up"
+    r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up|"
+    # another's request reported ("카톡으로 하자고 하셨는데 …"): not the writer's own
+    r"(?:하자|하라|달라|보내라|오라|옮기자)고 ?(?:하셨|하시|했|하던|하더|하는데)"
 )
 # "…라는 분들": what people who ask for it do. Its own expression, asked when the one above
 # finds nothing (only whether either finds something counts), so its words share one rest,

@@ -75,7 +75,7 @@ SHORTENERS = frozenset({
 })
 # A payment app's send-money links (toss.me/<id>, Kakao Pay's QR code link): money sent there
 # leaves the safe payment, an account transfer by another way, not a phishing page.
-PAYMENT_APP_HOSTS = frozenset({"toss.me", "qr.kakaopay.com", "link.kakaopay.com"})
+PAYMENT_APP_HOSTS = frozenset({"toss.me", "qr.kakaopay.com", "link.kakaopay.com", "revolut.me", "paypal.me", "cash.app"})
 PAYMENT_APP_LINK = "payment_app_link"
 _SECOND_LEVEL = frozenset({"co", "or", "go", "ne", "ac", "re", "pe", "com", "net", "org", "gov", "ltd", "plc"})
 # Links that lead to a messenger are external channels (the rules' own), not phishing.

@@ -94,7 +94,7 @@ _CONFUSABLES = str.maketrans({
 # Folded by hand: NFKC leaves them, and they imitate a dot, a middle dot or a zero. (Every
 # middle dot becomes the Latin-1 one: an expression with a class beyond Latin-1 costs a
 # millisecond more to compile, and `score text` compiles its expressions in every process.)
-_SPECIAL = {"。": ".", "｡": ".", "ꓸ": ".", "․": ".", "﹒": ".", "點": ".", "∶": ":", "꞉": ":", "⁄": "/", "∕": "/", "⧸": "/", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
+_SPECIAL = {"。": ".", "｡": ".", "ꓸ": ".", "․": ".", "‥": ".", "﹒": ".", "點": ".", "∶": ":", "꞉": ":", "⁄": "/", "∕": "/", "⧸": "/", "ㆍ": "·", "ᆞ": "·", "•": "·", "∙": "·", "・": "·", "‧": "·", "〇": "0", "先": "선",
             # Chinese numerals (digits to Unicode, but letters: NFKC keeps them)
             **{numeral: str(value) for value, numeral in enumerate("零一二三四五六七八九")},
             # the payment and bank words in Hanja, read in Korean (入金 입금, 計座 계좌, 國民 국민)
@@ -294,7 +294,7 @@ _NUMERAL_CHARS = "".join(sorted({*"".join(_NUMERALS), *"0123456789"}))
 _NUMERAL_CHAIN, _NUMERAL_CHAIN_PLAIN = (
     lazy(f"[{_NUMERAL_CHARS}](?:{sep}{{0,3}}[{_NUMERAL_CHARS}]){{{MIN_NUMERAL_RUN - 1},}}") for sep in (SEP, _PLAIN_SEP))
 # A dash read out between groups of numerals ("삼삼삼삼 다시 공일 다시 …"), written as one.
-_SPOKEN_DASH = lazy(f"(?<=[{_NUMERAL_CHARS}][{_NUMERAL_CHARS}]) ?다시 ?(?=[{_NUMERAL_CHARS}]{{2}})")
+_SPOKEN_DASH = lazy(f"(?<=[{_NUMERAL_CHARS}][{_NUMERAL_CHARS}]) ?(?:다시|다음) ?(?=[{_NUMERAL_CHARS}]{{2}})")  # (다음: "next")
 
 
 # Digits spelled in English, three or more in a row ("zero one zero 5512 3434"; a comma between
@@ -720,7 +720,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
             builder.rewrite(_ALIAS_RE, _alias)
         if not _WHOLE_WORDS.issuperset(_SPLIT_WORD.findall(builder.text)):  # most are written whole
             builder.rewrite(_SPLIT_WORD, _split_word)
-        if "다시" in builder.text:
+        if "다시" in builder.text or "다음" in builder.text:
             builder.rewrite(_SPOKEN_DASH, lambda m: "-")
         text = builder.text  # (three substring tests cost a quarter of one search for the markers)
         if ("디" in text or "뒤" in text or "id" in text) and _SPELLED_ID.search(text):

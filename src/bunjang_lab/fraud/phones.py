@@ -149,6 +149,8 @@ def place_landline(text: str, number: WrittenNumber) -> bool:
                 or _PLACE_LABEL_AFTER.match(text, number.end))
 
 
+# Companies' eight-digit nationwide lines (1588-, 1644-, 1800-…): never a person's.
+_SERVICE_NUMBER = lazy(r"1[5-8][0-9]{6}")
 # A delivery's status right after a number ("6865-4193-0934 배달완료"): a parcel's tracking number.
 _DELIVERY_STATUS_AFTER = lazy(r"[^0-9a-z가-힣]{0,3}(?:이|가|은|는|로|으로)? ?(?:배달|배송|도착|집하|인수|반송)")
 
@@ -161,7 +163,8 @@ def is_serial(text: str, number: WrittenNumber) -> bool:
     >>> is_serial(text, next(written_numbers(text)))
     True
     """
-    return after_serial_label(text, number.start) or _DELIVERY_STATUS_AFTER.match(text, number.end) is not None
+    return (after_serial_label(text, number.start) or _DELIVERY_STATUS_AFTER.match(text, number.end) is not None
+            or _SERVICE_NUMBER.fullmatch(number.digits) is not None)
 
 
 def after_serial_label(text: str, start: int) -> bool:

@@ -197,6 +197,7 @@ _LATIN_WORD_BEFORE = lazy(r"([a-z]+)[^0-9a-z가-힣]{0,3}$")
 _OFFICIAL_HANDLE = lazy(
     "(?:" + "|".join(sorted({site.split(".")[0] for site in KNOWN_SITES}, key=len, reverse=True)) + ")"
     + r"(?:[_.]?(?:korea|kr|kor|official|store|seoul|global))?"
+    + r"|[a-z0-9_.]{2,30}[_.]official(?:[_.]?(?:kr|korea|kor|store))?"  # any brand's "…_official"
 )
 
 
@@ -615,28 +616,28 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
     ("붙", "이어", "합치", "합쳐", "합친", "두 번", "세 번", "네 번", "두번", "세번", "네번", "거꾸로", "뒤에서부터", "반대로", "역순",
      "바꿔", "바꾸", "계산", "더하", "더해", "디코딩", "decode", "해독", "복호화", "점자", "주사위", "키패드", "자판", "한영",
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
-     "순서대로", "번갈아", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
+     "순서대로", "번갈아", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
     key=len, reverse=True)))
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번 ?(?:쓰|적|치|누르|반복|붙)|거꾸로|뒤에서부터|"
     r"반대로 ?(?:읽|적|쓰|치)|역순|(?:으로|로) ?바꿔|바꿔서|바꾸시면|바꾸면|"
     r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
-    r"나눠서|쪼개서|[만을를] ?빼고|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|번갈아|"
+    r"나눠서|쪼개서|(?:[만을를은는]|다) ?빼고|다음 ?(?:메시지|메세지|톡|문자|채팅)(?:로|으로|에)? ?(?:드릴|보낼|보내|줄|알려)|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|번갈아|"
     # "written in signs": the writer's own writing in some code ("트럼프 카드로 적었어요", "점자로 남길게요")
     r"(?:으로|로) ?(?:적었|적을게|적어 ?(?:둘|놨|뒀|드릴)|남길게|남겼)"
 )
 # A key: signs each given a digit ("도=1 레=2", "q=1 w=2", "✊=0 ☝=1"; the normaliser may have dropped the
 # "=", "도1레2미3"). Its own expression (a class first: tried at every place), run only on texts with an
 # "=" or a word saying something is written in signs.
-_KEY = lazy(r"(?:[^\s=0-9]{1,3} ?= ?[0-9]{1,2}[ ,/]{1,3}){2,}|(?:[^\s=0-9]{1,3}[0-9]{1,2}){3,}")
-_KEY_HINTS = ("=", "적을게", "적었", "적어요", "순서대로")
-_ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|[.\-]{4,}|[ㄱ-ㅊㅌㅍ]{3,}|"
+_KEY = lazy(r"(?:[^\s=0-9]{1,3} ?= ?[0-9]{1,2}[ ,/]{1,3}){2,}|(?:[^\s=0-9]{1,3}[0-9]{1,2}[ ,]?){3,}")
+_KEY_HINTS = ("=", "적을게", "적었", "적어요", "순서")
+_ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[0-9](?:[^\s0-9][0-9]){2,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|[.\-]{4,}|[ㄱ-ㅊㅌㅍ]{3,}|"
                          r"[^\s0-9a-z가-힣ㄱ-ㆎ.,!?~()'\"\[\]=:;/\-…·]{3,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]")
 # (category, what the pieces make, what the reader is to do with it), the first that fits wins
 _ASSEMBLED_KINDS = (
     (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주"), lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐")),
     (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지"),
-     lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|입력|열어|열면|결제|붙여 ?넣|복사")),
+     lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|입력|열어|열면|결제|붙여 ?넣|복사")),
     (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락처|전화|아이디|아디|닉네임|카톡|톡|id(?<![a-z]id)"),
      lazy(r"문자|연락|전화|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지")),
 )
@@ -719,12 +720,13 @@ _PLATFORM_CONTACT = lazy(
     rf"|(?:{'|'.join(OTHER_MESSENGER_WORDS)})[^0-9가-힣]{{0,6}}[0-9]{{5,12}}(?![0-9])[^.?!\n]{{0,12}}?{_CONTACT_REQUEST}"
     # (a site: to write to the name there; a messenger: to find it is to reach the writer)
     r"|(?:카카오 ?스토리|카스(?![가-힣])|카페|밴드|블로그|인스타|스레드|트위터|틱톡|유튜브|당근|중고나라|에타|에브리타임|"
-    r"블라인드|리멤버|게임|서버)"
+    r"블라인드|리멤버|게임|서버|페북|페이스북|facebook)"
     r"[^.?!\n]{0,24}?(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\"|닉네임[^.?!\n]{0,16}?)[^\n]{0,40}?"
-    r"(?:검색[^.?!\n]{0,40}?(?:메시지|메세지|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식)|쪽지|메시지 ?주|메세지 ?주|1:1|"
-    r"귓속말|귓말|메일[^.?!\n]{0,12}?(?:보내|있어|주세요|주시면))"
-    r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인))[^.?!\n]{0,24}?(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
-    r"(?:치면|검색하면|검색하시면|찾으면|찾으시면)[^.?!\n]{0,8}?(?:나와|떠|있어|뜹|보여)"
+    r"(?:(?:검색|찾으)[^.?!\n]{0,40}?(?:메시지|메세지|메신저|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식|가입)|쪽지|메시지 ?주|"
+    r"메세지 ?주|1:1|귓속말|귓말|메일[^.?!\n]{0,12}?(?:보내|있어|주세요|주시면))"
+    r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인)|카톡|카카오 ?톡)[^.?!\n]{0,24}?"  # (not 카카오맵)
+    r"(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
+    r"(?:치면|치시면|검색하면|검색하시면|찾으면|찾으시면)[^.?!\n]{0,8}?(?:나와|떠|있어|뜹|보여)"
 )
 _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "friendcode", "회의", "미팅", "meeting", "검색", "qq",
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "귓속말", "귓말",
@@ -738,6 +740,12 @@ _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygra
                    # remittance apps of foreign workers and students
                    r"(?:한패스|hanpass|센트비|sentbe|와이어 ?바알리|wirebarley|e9 ?pay|이나인페이|gme ?remit)[^.?!\n]{0,20}?"
                    r"(?:로|으로|앱|송금|보내)")
+# A coin wallet's address to send to ("USDT(TRC20)로 … 주소 T… 로 보내주세요"): TRON, Ethereum or Bitcoin.
+_COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20|erc ?20|지갑)[^\n]{0,60}?"
+                     r"(?<![0-9a-z])(?:t[1-9a-hj-np-z]{33}|0x[0-9a-f]{40}|bc1[0-9a-z]{25,39}|[13][1-9a-hj-np-z]{25,33})(?![0-9a-z])")
+# An account written somewhere else to pay into ("계좌는 … 상점 소개글 맨 아래 줄에 적어놨어요 … 입금하시고").
+_ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|소개란|프로필|프사|사진|이미지|메모)[^\n]{0,30}?"
+                          r"(?:적어|써 ?(?:놨|뒀|놓)|올려|있어|넣어 ?(?:놨|뒀))[^\n]{0,40}?(?:입금|송금|이체|보내)")
 # A voucher, points or money sent as a gift to the writer's number or ID ("온누리상품권 … 선물하기 … 010-…
 # 넣으시면", "포인트 선물하기로 … 받는 분 아이디에 … 넣으시면"): paid outside the safe payment.
 _GIFT_TRANSFER = lazy(
@@ -880,16 +888,20 @@ _RULE_LIST = [
                 first_match(_REMOTE_CONTROL, _REMOTE_CONTROL_WORDS, REQUEST_CONTEXTS))),
     Rule("platform_contact", cat.EXTERNAL_CHANNEL, 0.8,
          "a friend code, meeting ID or numeric messenger ID, or a name to search for on another site and write to there",
-         first_match(_PLATFORM_CONTACT, _PLATFORM_CONTACT_WORDS, REQUEST_CONTEXTS),
+         # (a code, an ID or a name given is an identifier: asking about it does not quiet it)
+         first_match(_PLATFORM_CONTACT, _PLATFORM_CONTACT_WORDS, _NOT_ASKED_OF_READER),
          replaced_by=("messenger_id", "phone_number")),
     Rule("talk_id", cat.EXTERNAL_CHANNEL, 0.85, "a handle after 톡 and an ID marker or an arrow (KakaoTalk)",
          handle_after(_TALK_ID, ("톡",)), replaced_by=("kakao_id",)),
     Rule("remittance_service", cat.ACCOUNT_TRANSFER, 0.85,
-         "asks to be paid through a remittance service (Western Union, Wise, PayPal…) or as a gift of vouchers or points",
+         "asks to be paid through a remittance service (Western Union, Wise, PayPal…), a coin wallet, as a gift of vouchers "
+         "or points, or into an account written elsewhere (the shop's profile, a picture)",
          either(first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria", "wise", "와이즈",
                                           "페이팔", "paypal", "한패스", "hanpass", "센트비", "sentbe", "와이어", "wirebarley",
                                           "e9", "이나인페이", "gme"), REQUEST_CONTEXTS),
-                first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift"), REQUEST_CONTEXTS))),
+                first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift"), REQUEST_CONTEXTS),
+                first_match(_COIN_ADDRESS, ("usdt", "테더", "코인", "비트코인", "btc", "eth", "이더", "trc", "erc", "지갑")),
+                first_match(_ACCOUNT_ELSEWHERE, ("계좌",), REQUEST_CONTEXTS))),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
