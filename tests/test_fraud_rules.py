@@ -105,7 +105,8 @@ POSITIVES = {
 MORE_POSITIVES = {
     "assembled_contact": ["번호 모스부호로 적어요 ----- .---- ----- 해독해서 연락 주세요",
                           "자음 순서대로 숫자예요 ㄱ=1 ㄴ=2 ㄷ=3 ㄹ=4\n번호 ㅊㄱㅊ ㄷㄹㄴㄱ\n이걸로 문자 주세요",
-                          "번호 위아래 번갈아 읽으세요 0 0 5 8 / 1 7 4 6 문자 주세요", "번호 트럼프 카드로 적었어요 ♠10 ♥a ♦10 문자 주세요"],
+                          "번호 위아래 번갈아 읽으세요 0 0 5 8 / 1 7 4 6 문자 주세요", "번호 트럼프 카드로 적었어요 ♠10 ♥a ♦10 문자 주세요",
+                          "번호 홀수 번째 숫자만 읽으세요 0512064 0712851 문자로 연락 주세요"],
     "assembled_account": ["계좌 쉬프트 누른 채로 쳤어요 국민 #$%^&*(! 숫자로 바꾸시면 돼요 거기로 입금"],
     "assembled_link": ["주소 pay-safe 쩜 glitch 쩜 me 에요 쩜만 점으로 바꿔서 들어가세요"],
     "platform_contact": ["스위치 친구코드 SW-1122-3344-5566 추가해 주세요 거기서 얘기해요", "텔레 검색창에 '명품 땡처리방' 치면 나와요",
@@ -114,7 +115,10 @@ MORE_POSITIVES = {
                          "유튜브 채널 '캠핑하는곰' 정보 탭에 메일 있어요 거기로 보내주세요", "게임 안에서 얘기해요 '달빛토끼' 한테 귓말 주세요",
                          "meet.google.com/abc-defg-hij 로 들어오시면 실물 보여드려요",
                          "네이버 밴드 '주말 낚시모임' 검색하셔서 가입 신청해 주세요", "카톡 검색창에 '하늘공방' 치시면 채널 나와요",
-                         "페북에서 '김영희 수제청' 찾으시면 프로필 나와요 메신저로 연락 주세요"],
+                         "페북에서 '김영희 수제청' 찾으시면 프로필 나와요 메신저로 연락 주세요",
+                         "로아 루페온 서버 '새벽달빛'한테 귓 주세요", "숨고에서 '에어컨 청소 박기사' 찾아서 견적 요청 주세요",
+                         "링크드인에서 'Minho Lee | ReSell' 찾으셔서 메시지 주시면 견적 드려요",
+                         "유튜브 '오디오 정리왕' 채널 고정글에 카톡 아이디 있어요 톡 주세요"],
     "kakao_openchat": ["ㅇㅍㅊ 방제 '카메라 직거래' 입장 비번 1234"],
     "messenger_id": ["twitch.tv/seller_live 들어와서 귓속말 주세요"],
     "payment_link": ["제 블로그 blog.naver.com/shop_kim/2231 글에서 결제해 주세요",
@@ -128,12 +132,16 @@ MORE_POSITIVES = {
     "ip_link": ["결제는 http://[2001:db8::7]/pay 에서 해주세요"],
     "lookalike_domain": ["bunjang-pay&#46;com&#47;o 로 들어가세요"],
     "assembled_account": ["국민 531801-02 까지고 나머지는 다음 톡으로 보낼게요 입금 준비해주세요"],
-    "assembled_link": ["결제 주소 앞부분은 shop-checkout 이고 나머지는 다음 메시지로 보낼게요 주소창에 쳐두세요"],
+    "assembled_link": ["결제 주소 앞부분은 shop-checkout 이고 나머지는 다음 메시지로 보낼게요 주소창에 쳐두세요",
+                       "결제 주소는 Safe Pay Center 앞글자만 따서 spc 그다음 점 site 예요 주소창에 쳐주세요"],
     "payment_app": ["revolut.me/jisoo_k 로 보내주세요"],
+    "telegram_id": ["텔레 @ᗰOOᑎ_ᗷᗩKEᖇY 로 와주세요"],  # a "fancy font" app's letters
+    "messenger_id": ["메일은 제 상점 닉네임이랑 똑같고 네이버예요 거기로 보내주세요"],
     "bank_account": ["케이뱅크 일영영 다음 이팔삼 다음 구칠사육일오 로 부탁해요"],  # 다음 read as the dash
 }
 # (a further branch of remittance_service: an account written in the shop's profile, a coin wallet)
 ELSEWHERE_ACCOUNTS = ["계좌는 상점 소개글 맨 아래 적어놨어요 거기로 입금해 주세요",
+                      "해피머니 온라인 상품권으로 주셔도 돼요 사고 나오는 PIN 화면 캡처해서 올려주세요",
                       "USDT(TRC20)로 받아요 주소 TQx7nR2vKp9mLw4sZb8HcE1yFd6uJa3tGe 로 보내주세요"]
 
 # Honest messages that must stay clean: brands named like messengers, delivery companies,
@@ -187,6 +195,9 @@ HARD_NEGATIVES = [
     "만나는 장소 카카오맵에 '스타벅스 역삼점' 검색하시면 나와요", "카톡으로 하자고 하셨는데 저는 번장 채팅에서만 답해요",
     "로젠택배 1588-9988 로 재배송 요청했어요", "브랜드 공식 인스타(@mardi_mercredi_official) 들어가보시면 착용샷 있어요",
     "다음 메시지로 사진 더 보내드릴게요 번호는 안 드려요", "계좌 사진은 안 올려요 안전결제로 해주세요",
+    "보내주신 오픈채팅방 링크는 안 열어봤어요 저는 이 채팅 말고는 안 들어가요",
+    "SNS 공구방에서 모은다는 거 봤는데 다 선입금이더라고요 앱 결제 안 되는 거래는 안 해요",
+    "GS25 반값택배 예약번호 7712 0936 48 이고 도착하면 알림톡이 간대요", "게임 서버 '스카니아' 에서 만나요 귓은 안 해요",
 ]
 
 

@@ -51,7 +51,7 @@ _ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수
 _EN_QUESTION = lazy(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
 
 _KO_NEGATION = (
-    r"안 ?(?:해|하[고는지시]|할|합|돼|되|됩|받|써|쓰|씁|씀|봐|보|들어|드려|드립|줘|줍|넘어|옮|깔)|않|"
+    r"안 ?(?:해|하[고는지시]|할|합|돼|되|됩|받|써|쓰|씁|씀|봐|보|들어|드려|드립|줘|줍|넘어|옮|깔|열|눌|누르)|않|"
     r"못 ?(?:해|하|할|받|써|쓰|드려|봐|보)|없어|없습|없음|없고|없는|노노|사절|불가|금지|말고|말구|대신|보다는|보단|싫|어렵|"
     r"곤란|부담|불편|거절|사양|x(?![a-z])|[🙅❌✖⛔🚫]"
 )
@@ -76,7 +76,8 @@ _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
     r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up|"
     # another's request reported ("카톡으로 하자고 하셨는데 …"): not the writer's own
-    r"(?:하자|하라|달라|보내라|오라|옮기자)고 ?(?:하셨|하시|했|하던|하더|하는데)"
+    r"(?:하자|하라|달라|보내라|오라|옮기자)고 ?(?:하셨|하시|했|하던|하더|하는데)|"
+    r"더라고|더라구|보내주신 ?(?:링크|주소|번호)"  # what the writer saw others do, or was sent
 )
 # "…라는 분들": what people who ask for it do. Its own expression, asked when the one above
 # finds nothing (only whether either finds something counts), so its words share one rest,

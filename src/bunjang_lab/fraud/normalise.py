@@ -87,6 +87,8 @@ _CONFUSABLES = str.maketrans({
     "ԛ": "q", "ԝ": "w", "ɡ": "g", "ɩ": "i", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k",
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
     "з": "3", "б": "6",  # and digits: 01O.ЗЗ44.5566
+    # Canadian syllabics drawn as Latin letters by "fancy font" apps ("ᗰOOᑎ_ᗷᗩKEᖇY")
+    **dict(zip("ᗩᗷᑕᗪᗴᖴᕼᒍᒪᗰᑎᑭᑫᖇᔕᑌᐯᗯ᙭ᘔ", "abcdefhjlmnpqrsuvwxz")),
     # Cherokee letters drawn as Latin capitals ("ᏦᎪᏦᎪᎾ ᎢᎪᏞᏦ"), in both cases (lower() makes the small ones)
     **{cherokee: latin for capital, latin in zip("ᎪᏴᏟᎠᎬᏀᎻᎥᎫᏦᏞᎷᎾᏢᎡᏚᎢᏙᎳᏃᎩ", "abcdeghijklmoprstvwzy")
        for cherokee in (capital, capital.lower())},
