@@ -20,18 +20,19 @@ DEFAULT_MAX_SHARE = 0.2
 
 
 def blend(organic: Sequence[Mapping], ads: Sequence[Mapping], positions: Sequence[int] = DEFAULT_POSITIONS,
-          max_share: float = DEFAULT_MAX_SHARE) -> list[dict]:
+          max_share: float = DEFAULT_MAX_SHARE, *, copy: bool = True) -> list[dict]:
     """``organic`` entries with ``ads`` (best first) placed at ``positions`` of the result.
 
     An ad takes its position only if the list reaches it and the ads stay within
     ``max_share`` of the list's length; the organic copy of a promoted listing is dropped.
+    ``copy=False`` puts ``organic``'s own dicts in the result (a caller that built them for it).
     """
     if not 0 <= max_share <= 1:
         raise InvalidInput(f"max_share must lie in [0, 1], got {max_share}")
     if any(p < 0 for p in positions) or len(set(positions)) != len(positions):
         raise InvalidInput(f"ad positions must be distinct and non-negative, got {list(positions)}")
     promoted = {ad["item_id"] for ad in ads}
-    rest = [dict(entry) for entry in organic if entry["item_id"] not in promoted]
+    rest = [dict(entry) if copy else entry for entry in organic if entry["item_id"] not in promoted]
     out: list[dict] = []
     placed = taken = 0   # ads placed, organic entries taken from ``rest``
     for position in sorted(positions):

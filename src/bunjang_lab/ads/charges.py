@@ -31,9 +31,19 @@ BILLABLE = {"cpc": "ad_click", "cpm": "ad_impression", "hourly": "ad_impression"
 _EPOCH = dt.date(1970, 1, 1)
 
 
+_LAST_DAY: tuple[int, str] = (-1, "")
+
+
 def kst_day(ts_ms: int) -> str:
     """The KST calendar day of an epoch-ms instant, the day budgets and statements count."""
-    return (_EPOCH + dt.timedelta(days=(int(ts_ms) + KST_OFFSET_MS) // DAY_MS)).isoformat()
+    global _LAST_DAY
+    days = (int(ts_ms) + KST_OFFSET_MS) // DAY_MS
+    last = _LAST_DAY   # the day of the last instant asked (serving asks it several times an answer)
+    if last[0] == days:
+        return last[1]
+    day = (_EPOCH + dt.timedelta(days=days)).isoformat()
+    _LAST_DAY = (days, day)
+    return day
 
 
 def kst_day_bounds(day: str) -> tuple[int, int]:

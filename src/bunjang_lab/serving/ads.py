@@ -281,6 +281,7 @@ class _Plan(NamedTuple):
     hourly: int          # how many of ``order`` are hourly reservations (the walk meets them all)
     campaigns: dict      # id -> Campaign
     listings: dict       # id -> its listings in the ranking, each once
+    first_keys: dict     # (campaigns, day) -> the state keys of the first ``campaigns`` of ``order`` (held)
 
     @classmethod
     def of(cls, ranked) -> "_Plan":
@@ -290,12 +291,22 @@ class _Plan(NamedTuple):
             campaigns[c.campaign_id] = c
             listings.setdefault(c.campaign_id, {})[item] = None
         hourly = len({c.campaign_id for c, _, _ in ranked.reserved})
-        return cls(ranked, list(campaigns), hourly, campaigns, {cid: list(items) for cid, items in listings.items()})
+        return cls(ranked, list(campaigns), hourly, campaigns, {cid: list(items) for cid, items in listings.items()}, {})
 
     def state_keys(self, campaign_ids: list[str], day: str) -> list[str]:
         """The live keys of ``campaign_ids``' spend on ``day``, then of their listings gone."""
         return ([keys.ad_spend(cid, day) for cid in campaign_ids]
                 + [keys.unavailable(item) for cid in campaign_ids for item in self.listings[cid]])
+
+    def first_state_keys(self, count: int, day: str) -> list[str]:
+        """:meth:`state_keys` of the first ``count`` campaigns of ``order`` (held per day: every
+        request of a held ranking reads them)."""
+        found = self.first_keys.get((count, day))
+        if found is None:
+            if len(self.first_keys) > 4:   # days gone by
+                self.first_keys.clear()
+            found = self.first_keys[(count, day)] = self.state_keys(self.order[:count], day)
+        return found
 
 
 class _Audience(NamedTuple):
@@ -311,12 +322,13 @@ class _PlainIndex:
     campaigns, their listings flagged in the version, their listings' vectors and biases; and,
     built by the first request of each, every :class:`_Audience` asked for so far."""
 
-    __slots__ = ("campaigns", "flagged", "vectors", "relevance_floor", "audiences", "calibration", "pacer")
+    __slots__ = ("campaigns", "flagged", "vectors", "relevance_floor", "audiences", "contexts", "calibration", "pacer")
 
     def __init__(self, campaigns: list, flagged: frozenset, vectors: dict, relevance_floor: float):
         self.campaigns, self.flagged, self.relevance_floor = campaigns, flagged, relevance_floor
         self.vectors = vectors          # listing -> (vector, bias), for those the version has
         self.audiences: dict = {}       # audience -> _Audience
+        self.contexts: dict = {}        # (gender, age band, categories) as asked -> (audience, _Audience)
         self.calibrated(None)
 
     def calibrated(self, calibration: Mapping | None) -> None:
@@ -325,12 +337,24 @@ class _PlainIndex:
 
         self.calibration, self.pacer = calibration, Pacer((calibration or {}).get("curve"))
 
+    def of_context(self, gender: str, band: str, categories: tuple) -> tuple[tuple, _Audience]:
+        """``(audience, its _Audience)`` of a request's targeting context (as :func:`_context` gives it)."""
+        found = self.contexts.get((gender, band, categories))
+        if found is None:
+            from bunjang_lab.ads.plain_auction import Request, audience
+
+            if len(self.contexts) >= HELD_AUDIENCES:
+                self.contexts.clear()
+            audience_ = audience(Request("", "home", 0, gender, band, categories))
+            found = self.contexts[(gender, band, categories)] = (audience_, self.audience(audience_))
+        return found
+
     def audience(self, audience: tuple) -> _Audience:
         """The :class:`_Audience` of ``audience`` (:func:`~bunjang_lab.ads.plain_auction.audience`)."""
-        from bunjang_lab.ads.plain_auction import in_audience
-
         found = self.audiences.get(audience)
         if found is None:
+            from bunjang_lab.ads.plain_auction import in_audience
+
             if len(self.audiences) >= HELD_AUDIENCES:
                 self.audiences.clear()
             campaigns = [c for c in self.campaigns if in_audience(c, *audience)]
@@ -373,14 +397,13 @@ def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, 
     hourly reservation and the first ``slots`` + 1 + :data:`SPARE` other campaigns of the
     ranking: the walk down the ranking settles the slots and prices with them unless too many
     are out, and then a second read takes the rest (the same answer as reading all)."""
-    from bunjang_lab.ads.plain_auction import Request, audience, ranked_placements
+    from bunjang_lab.ads.plain_auction import Request, ranked_placements
 
     day = kst_day(now_ms)
     index = _plain_index(cache, snap, listed, relevance_floor)
     user_vector, *context = snap.get_many([keys.user_vector(user_id)] + _context_keys(surface, user_id, item_id))
     gender, band, categories = _context(surface, *context)
-    audience_ = audience(Request(user_id, surface, now_ms, gender, band, categories, query))
-    held = index.audience(audience_)
+    audience_, held = index.of_context(gender, band, categories)
 
     def plan_by(calibration: Mapping | None) -> _Plan:
         if user_vector is None or not calibration:
@@ -394,7 +417,7 @@ def _plain_placements(cache: Cache, snap: Snapshot, listed: dict, surface: str, 
 
     plan = plan_by(index.calibration)   # as the last request read it: this request's read checks it
     first = plan.order[:plan.hourly + slots + 1 + SPARE]
-    live_keys = [keys.AD_CALIBRATION, keys.ad_seen(user_id, day), *plan.state_keys(first, day)]
+    live_keys = [keys.AD_CALIBRATION, keys.ad_seen(user_id, day), *plan.first_state_keys(len(first), day)]
     snap.read_ahead([], live_keys + list(read_along))
     live = snap.live_many(live_keys)
     if live[0] != index.calibration:   # published since: rank by it, and read every campaign
@@ -561,7 +584,7 @@ def _blended_items(organic: list[dict], ads: list[dict], positions=DEFAULT_POSIT
     a list with no organic entry is the ads alone)."""
     if not ads:
         return organic
-    return blend(organic, ads, positions, max_share) if organic else [{**ad, "ad": True} for ad in ads]
+    return blend(organic, ads, positions, max_share, copy=False) if organic else [{**ad, "ad": True} for ad in ads]
 
 
 _HAD_CAMPAIGNS: dict[str, bool] = {}
@@ -579,23 +602,29 @@ def recommend_reads(cache: Cache, user_id: str, now_ms: int) -> tuple[list[str],
 
 
 def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int | None = None,
-                     plain: bool | None = None) -> dict:
+                     plain: bool | None = None, feed: tuple[str, int] | None = None) -> dict:
     """``score recommend`` and ``GET /api/v1/recommend``: the home feed
     (:func:`~bunjang_lab.serving.queries.recommend`) with the home surface's ads blended in
     (as :func:`blended` does, default positions and share); ``explain`` describes the ads too.
 
     A snapshot that reads ahead (the service's) answers in two reads: the feed and the
     campaign list (:func:`recommend_reads`, which the service may have read ahead already);
-    then the feed's first candidates' availability with the campaigns' spends and listings."""
+    then the feed's first candidates' availability with the campaigns' spends and listings.
+    ``feed``: ``queries.feed_of(params)``, from a caller that has read :func:`recommend_reads`
+    ahead in ``snap`` already (the service)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    user_id, k = queries.feed_of(params)
-    read_ahead = snap.read_ahead(*recommend_reads(cache, user_id, now_ms))
+    if feed is None:
+        user_id, k = queries.feed_of(params)
+        read_ahead = snap.read_ahead(*recommend_reads(cache, user_id, now_ms))
+    else:
+        (user_id, k), read_ahead = feed, True
     listed = campaign_list(snap)
     if read_ahead:
         _HAD_CAMPAIGNS[cache.url] = listed is not None
     ads = [] if listed is None else ads_for(
         cache, "home", user_id, now_ms=now_ms, snap=snap, plain=plain,
         read_along=lookup.feed_first_keys(snap, user_id, k) if read_ahead else ())
-    answer = queries.recommend(snap, {**params, "explain": False})
-    answer = {**answer, "items": _blended_items(answer["items"], ads)}
+    answer = queries.feed(snap, params, user_id, k)
+    if ads:
+        answer["items"] = _blended_items(answer["items"], ads)
     return lookup.explained(snap, answer) if queries.flag(params.get("explain"), "explain") else answer

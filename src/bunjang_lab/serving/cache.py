@@ -60,10 +60,22 @@ def decode(key: str, data: bytes | str | None) -> Any:
     """
     if data is None:
         return None
+    try:   # what encode() wrote (UTF-8, no surrounding space) in one scan; anything else as json.loads reads it
+        text = data.decode() if type(data) is bytes else data
+        value, end = _scan_once(text, 0)
+        if end == len(text):
+            return value
+    except (ValueError, StopIteration, TypeError, AttributeError):
+        pass
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CacheError(f"corrupt value at key {key!r} in the cache: {exc}") from None
+
+
+_scan_once = json.JSONDecoder().scan_once
+"""json.loads's own scanner without its checks of the bytes' encoding and the surrounding
+white space (about 2 µs a value, the most of decoding a small one)."""
 
 
 class Snapshot(ABC):

@@ -85,6 +85,16 @@ def unavailable(item_id: str) -> str:
     return f"gone:{item_id}"
 
 
+def flags(item_ids) -> list[str]:
+    """:func:`flag` of each of ``item_ids`` (a list answers read many at once)."""
+    return [f"flag:{i}" for i in item_ids]
+
+
+def unavailables(item_ids) -> list[str]:
+    """:func:`unavailable` of each of ``item_ids``."""
+    return [f"gone:{i}" for i in item_ids]
+
+
 AD_CAMPAIGNS = "adcampaigns"
 """``{"ids", "stamp"}``: every campaign an ``ad_campaign`` event created, and a counter each
 campaign event bumps (what serving holds per campaign list is keyed by it)."""

@@ -19,7 +19,7 @@ from bunjang_lab.serving.cache import Snapshot
 
 def unavailable(snap: Snapshot, item_ids: list[str]) -> set[str]:
     """The items among ``item_ids`` no list may show right now."""
-    flagged, gone = snap.get_many_and_live([keys.flag(i) for i in item_ids], [keys.unavailable(i) for i in item_ids])
+    flagged, gone = snap.get_many_and_live(keys.flags(item_ids), keys.unavailables(item_ids))
     return {i for i, f, g in zip(item_ids, flagged, gone) if f is not None or g is not None}
 
 
@@ -35,7 +35,7 @@ def feed_first_keys(snap: Snapshot, user_id: str, k: int) -> list[str]:
     """The live keys :func:`recommend` reads first for ``user_id``'s personal feed (its first
     candidates' availability), so a caller can read them along with its own; [] without one."""
     home = snap.get(keys.home(user_id))
-    return [] if home is None else [keys.unavailable(entry[0]) for entry in home["items"][:_chunk(k)]]
+    return [] if home is None else keys.unavailables([entry[0] for entry in home["items"][:_chunk(k)]])
 
 
 def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = frozenset(),
@@ -47,7 +47,7 @@ def available_top(snap: Snapshot, scored: list, k: int, exclude: set[str] = froz
     Availability is read for as many candidates as are still needed (plus
     :data:`CHECK_SLACK`), not for a whole list of hundreds.
     """
-    candidates = [entry for entry in scored if entry[0] not in exclude]
+    candidates = [entry for entry in scored if entry[0] not in exclude] if exclude else scored
     found: list[dict] = []
     start = 0
     while len(found) < k and start < len(candidates):

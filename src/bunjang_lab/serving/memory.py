@@ -129,18 +129,21 @@ class VersionMemo:
 
     def held(self, keys_: list[str]) -> tuple[list[Any], list[int]]:
         """(values of ``keys_``, None where not held; the indexes of those not held)."""
-        values: list[Any] = [None] * len(keys_)
-        missing: list[int] = []
-        shared = self.shared
-        for n, key in enumerate(keys_):
-            value = shared.get(key, _ABSENT)
-            if value is _ABSENT and key.startswith(PER_USER):
-                value = self.per_user.get(key, _ABSENT)
+        get = self.shared.get
+        values: list[Any] = [get(key, _ABSENT) for key in keys_]
+        missing = [n for n, value in enumerate(values) if value is _ABSENT]
+        if not missing:
+            return values, missing
+        found = []
+        for n in missing:
+            key = keys_[n]
+            value = self.per_user.get(key, _ABSENT) if key.startswith(PER_USER) else _ABSENT
             if value is _ABSENT:
-                missing.append(n)
+                values[n] = None
+                found.append(n)
             else:
                 values[n] = value
-        return values, missing
+        return values, found
 
     def keep(self, keys_: list[str], values: list[Any], missing: list[int], fetched: list[Any]) -> None:
         """Puts the ``fetched`` values of the keys :meth:`held` found ``missing`` into ``values``, and holds them."""
@@ -194,9 +197,11 @@ class MemorySnapshot(Transaction):
             return None
         feed, self._feed = self._feed, None
         asked = "\0".join(keys_)
-        self.memo.hints.put(feed, asked)
         (hint, values), self._fetched = self._fetched, ("", [])
-        return values if asked == hint else None
+        if asked == hint:   # the hint stands (read, so most recently used, with the feed)
+            return values
+        self.memo.hints.put(feed, asked)
+        return None
 
     def _to_read_ahead(self, keys_: list[str], live_keys: list[str]) -> tuple[list[str], list[str], list[str], str | None, str | None]:
         """What a read ahead of ``keys_`` and ``live_keys`` fetches: (the keys and live keys not
@@ -221,6 +226,11 @@ class MemorySnapshot(Transaction):
         keys_, live_keys, hinted, feed, hint = self._to_read_ahead(keys_, live_keys)
         if not keys_ and not live_keys:
             return True
+        if not keys_ and self._feed is not None:   # the live keys after a feed: those fetched along with it?
+            fetched = self._fetched_live(live_keys)
+            if fetched is not None:
+                self._ahead_live.update(zip(live_keys, fetched))
+                return True
         noted = len(self.live_keys)
         values, live = self.get_many_and_live(keys_, live_keys + hinted)
         del self.live_keys[noted:], self.live_values[noted:]   # noted when a read asks for them

@@ -83,9 +83,13 @@ def feed_of(params: Mapping) -> tuple[str, int]:
 def recommend(snap: Snapshot, params: Mapping) -> dict:
     """``user_id`` and optionally ``k``, ``gender``, ``birth_year``, ``explain``."""
     user_id, k = feed_of(params)
-    return _explained(snap, params, lookup.recommend(snap, user_id, k=k,
-                                                     gender=_optional_text(params, "gender"),
-                                                     birth_year=integer(params.get("birth_year"), "birth_year")))
+    return _explained(snap, params, feed(snap, params, user_id, k))
+
+
+def feed(snap: Snapshot, params: Mapping, user_id: str, k: int) -> dict:
+    """:func:`recommend` without ``explain``, for the ``(user_id, k)`` :func:`feed_of` found in ``params``."""
+    return lookup.recommend(snap, user_id, k=k, gender=_optional_text(params, "gender"),
+                            birth_year=integer(params.get("birth_year"), "birth_year"))
 
 
 def popular(snap: Snapshot, params: Mapping) -> dict:

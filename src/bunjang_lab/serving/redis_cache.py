@@ -109,6 +109,10 @@ class RedisCache(Cache):
         return int(value)
 
     def snapshot(self, version: int | None = None) -> Snapshot:
+        if version is not None:   # pinned (the memory layer's): nothing to read, on this thread's open connection
+            conn = getattr(self._local, "conn", None)
+            if conn is not None:
+                return _RedisTransaction(self, conn, version)
         with self._errors():
             conn = self._conn()
             return _RedisTransaction(self, conn, self._current(conn) if version is None else version)

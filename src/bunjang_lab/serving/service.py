@@ -95,8 +95,13 @@ class PayloadTooLarge(BunjangError):
     """A request body over the service's limit (413)."""
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+"""One encoder for every answer (``json.dumps`` with options builds one per call); answers are
+decoded JSON and dicts built from it, never circular."""
+
+
 def json_bytes(content: Any) -> bytes:
-    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(content).encode()
 
 
 class JSONResponse(Response):
@@ -279,11 +284,11 @@ class Service:
         cache = self.cache
 
         async def answer(params: dict) -> bytes:
-            user_id, _ = queries.feed_of(params)
+            feed = queries.feed_of(params)
             now_ms = int(time.time() * 1000)
             with cache.snapshot() as snap:
-                await snap.read_ahead_async(*recommend_reads(cache, user_id, now_ms))
-                return json_bytes(recommend_answer(cache, snap, params, now_ms))
+                await snap.read_ahead_async(*recommend_reads(cache, feed[0], now_ms))
+                return json_bytes(recommend_answer(cache, snap, params, now_ms, feed=feed))
 
         return answer
 
