@@ -174,10 +174,17 @@ def _preview(argv: list[str]) -> str:
 
 
 def _described(item: dict) -> str:
-    """``title (price, age) — why`` of an explained item."""
-    facts = ([f"{item['price']:,.0f}원"] if item.get("price") is not None else []) + \
-            ([f"{item['age_hours'] / 24:.0f} d old"] if item.get("age_hours") is not None else [])
-    return f"{item['title']} ({', '.join(facts)}) — {item['why']}" if facts else f"{item['title']} — {item['why']}"
+    """``title (price, age) — why`` of an explained item; a promoted one says whose ad it is.
+
+    >>> _described({"title": "니트", "price": 27000.0, "age_hours": 48, "why": "new in 니트"})
+    '니트 (27,000원, 2 d old) — new in 니트'
+    >>> _described({"title": "유모차", "ad": True, "campaign_id": "c00091", "billing": "cpc"})
+    '유모차 — ad (campaign c00091, cpc)'
+    """
+    facts = ([f"{item['price']:,.0f}원"] if item.get("price") is not None and not item.get("ad") else []) + \
+            ([f"{item['age_hours'] / 24:.0f} d old"] if item.get("age_hours") is not None and not item.get("ad") else [])
+    why = f"ad (campaign {item.get('campaign_id')}, {item.get('billing')})" if item.get("ad") else item.get("why", "")
+    return f"{item['title']} ({', '.join(facts)}) — {why}" if facts else f"{item['title']} — {why}"
 
 
 def print_summary(summary: dict) -> None:
