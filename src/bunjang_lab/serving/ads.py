@@ -229,7 +229,8 @@ of them out of budget, sold or the viewer's own, a second read takes the others.
 
 def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = None, query: str = "",
             now_ms: int, slots: int = 2, relevance_floor: float = 0.002, shortlist: int | None = SHORTLIST,
-            snap: Snapshot | None = None, plain: bool | None = None, read_along: list[str] = ()) -> list[dict]:
+            snap: Snapshot | None = None, plain: bool | None = None, read_along: list[str] = (),
+            listed: dict | None = None) -> list[dict]:
     """The ads of one request on ``surface`` (home, search, detail), best slot first, each
     ``{"item_id", "campaign_id", "billing", "price", "pctr", "slot"}``.
 
@@ -249,12 +250,13 @@ def ads_for(cache: Cache, surface: str, user_id: str, *, item_id: str | None = N
     process: importing numpy alone costs more than a whole ``score recommend``; ``None`` picks
     it while there are at most :data:`PLAIN_CAMPAIGNS` campaigns (the same answer either way).
     ``read_along``: live keys the caller reads next, read ahead with the plain auction's own.
+    ``listed``: :func:`campaign_list` of ``snap``, when the caller has read it.
     """
     if snap is None:
         with cache.snapshot() as opened:
             return ads_for(cache, surface, user_id, item_id=item_id, query=query, now_ms=now_ms, slots=slots,
                            relevance_floor=relevance_floor, shortlist=shortlist, snap=opened, plain=plain)
-    listed = campaign_list(snap)
+    listed = campaign_list(snap) if listed is None else listed
     if listed is None:
         return []
     if plain or plain is None and len(listed["ids"]) <= PLAIN_CAMPAIGNS:
@@ -622,7 +624,7 @@ def recommend_answer(cache: Cache, snap: Snapshot, params: Mapping, now_ms: int 
     if read_ahead:
         _HAD_CAMPAIGNS[cache.url] = listed is not None
     ads = [] if listed is None else ads_for(
-        cache, "home", user_id, now_ms=now_ms, snap=snap, plain=plain,
+        cache, "home", user_id, now_ms=now_ms, snap=snap, plain=plain, listed=listed,
         read_along=lookup.feed_first_keys(snap, user_id, k) if read_ahead else ())
     answer = queries.feed(snap, params, user_id, k)
     if ads:

@@ -253,7 +253,7 @@ class MemorySnapshot(Transaction):
     @staticmethod
     def _found(ahead: dict[str, Any], keys_: list[str]) -> list[Any] | None:
         """The values of ``keys_`` read ahead, None unless every one was."""
-        if not ahead:
+        if not ahead or keys_ and keys_[0] not in ahead:   # most misses miss the first key: no exception
             return None
         try:
             return [ahead[key] for key in keys_]
