@@ -242,10 +242,9 @@ def find_links(n: Normalised) -> Iterator[Link]:
             inner = _REDIRECT_TARGET.search(text, match.start("path"), match.end())
             if inner is not None:
                 target = _URL.match(text, inner.start() + 1)
-                if target is not None:
-                    host = (target.group("host") or target.group("bare") or "").replace(" ", "").strip(".-")
-                    if host and classify_host(host) not in OWNED_SITE_CODES:
-                        yield Link(target.start(), target.end(), classify_host(host))
+                target_host = target and (target.group("host") or target.group("bare") or "").replace(" ", "").strip(".-")
+                if target_host and classify_host(target_host) not in OWNED_SITE_CODES:
+                    yield Link(target.start(), target.end(), classify_host(target_host))
     for match in _IP_PATH.finditer(text):
         yield Link(match.start(), match.end(), "ip_link")
     if "[" in text:

@@ -705,7 +705,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
     spelled = builder.text  # every digit word holds an e or an o, but six
     if ("e" in spelled or "o" in spelled or "six" in spelled) and _ENGLISH_DIGIT_RUN.search(spelled):
         builder.rewrite(_ENGLISH_DIGIT_RUN, _english_digits)
-    if not ascii_only and any(word in builder.text for word in ("제로", "세븐", "나인", "쓰리", "식스", "에잇")):
+    if not ascii_only and any(word in builder.text for word in _HANGUL_ENGLISH_ONLY):  # (a run holds two)
         builder.rewrite(_HANGUL_ENGLISH_RUN, _hangul_english_digits)
     if not ascii_only and "ㅇ" in builder.text and _JAMO_O_IN_LATIN.search(builder.text):
         builder.rewrite(_JAMO_O_IN_LATIN, lambda m: "o")

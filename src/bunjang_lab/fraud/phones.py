@@ -149,22 +149,24 @@ def place_landline(text: str, number: WrittenNumber) -> bool:
                 or _PLACE_LABEL_AFTER.match(text, number.end))
 
 
-# Companies' eight-digit nationwide lines (1588-, 1644-, 1800-…): never a person's.
-_SERVICE_NUMBER = lazy(r"1[5-8][0-9]{6}")
+# A courier's name right before a company's nationwide line ("로젠택배 1588-9988"): the courier's line.
+_COURIER_BEFORE = lazy(r"택배[^0-9가-힣]{0,3}$")
 # A delivery's status right after a number ("6865-4193-0934 배달완료"): a parcel's tracking number.
 _DELIVERY_STATUS_AFTER = lazy(r"[^0-9a-z가-힣]{0,3}(?:이|가|은|는|로|으로)? ?(?:배달|배송|도착|집하|인수|반송)")
 
 
 def is_serial(text: str, number: WrittenNumber) -> bool:
     """Whether ``number`` is a serial, order or tracking number or a company's line
-    (:func:`after_serial_label`), or a parcel's, its delivery's status right after it.
+    (:func:`after_serial_label`, or a nationwide line after a courier's name), or a parcel's,
+    its delivery's status right after it.
 
     >>> text = "[우체국] 6865-4193-0934 배달완료"
     >>> is_serial(text, next(written_numbers(text)))
     True
     """
     return (after_serial_label(text, number.start) or _DELIVERY_STATUS_AFTER.match(text, number.end) is not None
-            or _SERVICE_NUMBER.fullmatch(number.digits) is not None)
+            or (_REP_NUMBER.fullmatch(number.digits) is not None
+                and _COURIER_BEFORE.search(text, max(0, number.start - 8), number.start) is not None))
 
 
 def after_serial_label(text: str, start: int) -> bool:

@@ -656,7 +656,7 @@ def _assembled_kind(message: _Message) -> tuple[str, Span] | None:
         instructions += _KEY.finditer(text)
     for instruction in instructions:
         a, b = max(0, instruction.start() - _ASSEMBLY_REACH[0]), min(len(text), instruction.end() + _ASSEMBLY_REACH[1])
-        pieces = [m for m in _ASSEMBLED_PIECES.finditer(text, a, b)]
+        pieces = list(_ASSEMBLED_PIECES.finditer(text, a, b))
         if not pieces and any(map(str.isdigit, instruction.group())):
             pieces = [instruction]  # a key's digits: what it decodes is in signs the pieces do not cover
         if not pieces:

@@ -56,8 +56,11 @@ def suggestions(bucket: str) -> str:
     return f"sug:{bucket}"
 
 
+_FLAG, _GONE = "flag:", "gone:"   # (one spelling for one key and for many at once)
+
+
 def flag(item_id: str) -> str:
-    return f"flag:{item_id}"
+    return f"{_FLAG}{item_id}"
 
 
 def seller(user_id: str) -> str:
@@ -82,17 +85,17 @@ def factor(name: str) -> str:
 
 
 def unavailable(item_id: str) -> str:
-    return f"gone:{item_id}"
+    return f"{_GONE}{item_id}"
 
 
 def flags(item_ids) -> list[str]:
     """:func:`flag` of each of ``item_ids`` (a list answers read many at once)."""
-    return [f"flag:{i}" for i in item_ids]
+    return [f"{_FLAG}{i}" for i in item_ids]
 
 
 def unavailables(item_ids) -> list[str]:
     """:func:`unavailable` of each of ``item_ids``."""
-    return [f"gone:{i}" for i in item_ids]
+    return [f"{_GONE}{i}" for i in item_ids]
 
 
 AD_CAMPAIGNS = "adcampaigns"
