@@ -139,6 +139,54 @@ MORE_POSITIVES = {
     "messenger_id": ["메일은 제 상점 닉네임이랑 똑같고 네이버예요 거기로 보내주세요"],
     "bank_account": ["케이뱅크 일영영 다음 이팔삼 다음 구칠사육일오 로 부탁해요"],  # 다음 read as the dash
 }
+# Round 16's causes, each in texts written for the tests (code, text): identifiers written as something
+# else (a flat's number, sums of money, a parcel number), keys, Sino-Korean numbers read in groups, a
+# messenger's nickname, sites and apps to search for, shops' own lines, payment apps to a phone number,
+# any coin's address, culture-voucher PINs, English "send to".
+ROUND_16_CAUSES = [
+    ("assembled_contact", "번호는 아파트 동호수처럼 적을게요 1207동 3345호 예요 이거 번호니까 문자 주세요"),
+    ("assembled_contact", "자음을 순번으로 바꿔 적었어요 ㄱ이 1이고 ㅊ이 0이에요\nㅊㄱㅊ ㄷㄴㄹㅁ\n번호니까 문자 주세요"),
+    ("assembled_contact", "연락은 공일공 점 4411 점 2290 점 까지 점만 떼고 문자 주세요"),
+    ("assembled_contact", "메일은 아이디가 haru.shop 이고 뒤에 네이버 메일 주소 붙여서 보내주시면 돼요"),
+    ("assembled_account", "국민 번호 돈처럼 적을게요\n삼십만칠천이백일십 / 일공 / 사만오천\n원 만 이런 거 떼고 이으시면 돼요 입금 후 알려주세요"),
+    ("assembled_account", "은행은 길 이름이고 숫자가 번호예요 '하나로 1102번길 4471-33' 주소처럼 써놨어요 입금하시면 발송"),
+    ("assembled_link", "결제 주소는 safe-deal 에 우리나라 도메인 붙이시고 뒤에 /p/77 이요 들어가서 결제하세요"),
+    ("telegram_id", "텔.레 ㅡ @ M.i.N.j.I_s.H.o.P 로 와주세요"),
+    ("messenger_id", "디코 닉네임 눈사람 언더바 삼삼이요 친추 주세요"),
+    ("platform_contact", "밴드 '캠핑용품 나눔터' 가입 신청하시면 거기서 팔아요"),
+    ("platform_contact", "스마트스토어 '하루공방' 검색하셔서 문의 게시판 비밀글로 연락처 남겨주세요"),
+    ("platform_contact", "동네 커뮤니티 앱에 '302동 루비맘'으로 쪽지 주세요"),
+    ("site_by_search", "네이버에 '중고 거래 보호센터' 치면 나오는 사이트 들어가서 거래번호 AB-2231 넣어주세요"),
+    ("site_by_search", "앱스토어에 '안전결제 도우미' 검색해서 파란 아이콘 앱 설치하고 판매번호 1234 입력하면 결제창 떠요"),
+    ("phone_number", "저희 정비소 사무실 031-947-1234 으로 전화 주시면 바로 알려드려요"),
+    ("payment_app", "카카오페이 송금으로 보내주세요 받는 사람에 제 폰 010-2233-4455 넣으면 돼요"),
+    ("remittance_service", "이더리움으로 받아요 업비트 입금주소 0x4bd2c0a7e8f1933b5a61c2d7e9f0a1b2c3d4e5f6 로 보내주세요"),
+    ("remittance_service", "리플로 주셔도 돼요 빗썸 주소 rH4kq8Zt2mWv7Lp9Xc3Nb6Ys1Df5Gj 태그 1234 같이 넣어주세요"),
+    ("remittance_service", "문상 3만원 핀으로 주세요 핀 번호 사진 찍어 보내주시면 바로 발송"),
+    ("account_number", "pls send to shinhn 1 1 0 - 2 2 3 - 4 5 6 7 8 9 , name lee"),
+    ("payment_link", "결제는 pay⭕-safe.c⭕m/x/12 에서 하세요"),
+    ("payment_link", "결제 주소 safe-pay 🇰🇷 /pay/12 로 들어가서 결제하세요"),
+]
+# ... and what must stay clean beside them
+ROUND_16_NEGATIVES = [
+    "저희 매장 번호는 02-555-1234 에요 영업시간 10시부터", "우리나라 정품이에요 010 번호로 문자 안 받아요",
+    "문화상품권 5만원권 팝니다 핀 번호 긁지 않았어요", "문상 핀 번호 달라는 사람 사기예요 조심하세요",
+    "코인 얘기는 안 해요 업비트 계좌도 없어요", "밴드 '동네 중고' 가입했는데 거기서도 사기꾼 많아요",
+    "앱스토어에 '번개장터' 검색해서 업데이트하면 결제창 오류 해결돼요", "사이즈 표처럼 적어 드릴게요 가슴 52 총장 70",
+    "네이버에 '번개장터 고객센터' 치면 나오는 사이트에서 주문번호 입력하면 배송 조회돼요", "택배 ⭕ 직거래 ❌ 번개페이만 해요",
+]
+
+
+@pytest.mark.parametrize("code,text", ROUND_16_CAUSES)
+def test_round_16_causes_fire(code, text):
+    assert code in codes(text)
+
+
+@pytest.mark.parametrize("text", ROUND_16_NEGATIVES)
+def test_round_16_negatives_stay_clean(text):
+    assert reasons(text) == []
+
+
 # (a further branch of remittance_service: an account written in the shop's profile, a coin wallet)
 ELSEWHERE_ACCOUNTS = ["계좌는 상점 소개글 맨 아래 적어놨어요 거기로 입금해 주세요",
                       "해피머니 온라인 상품권으로 주셔도 돼요 사고 나오는 PIN 화면 캡처해서 올려주세요",

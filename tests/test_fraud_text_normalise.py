@@ -33,7 +33,9 @@ def test_normalising_is_idempotent_on_its_output(text):
 
 def test_obfuscations_are_undone():
     cases = {
-        "카 카 오 톡": "카카오톡", "카.톡": "카톡", "0 1 0 - 1 2 3 4": "0101234", "010ㅡ1234": "010ㅡ1234",
+        "카 카 오 톡": "카카오톡", "카.톡": "카톡", "0 1 0 - 1 2 3 4": "0101234", "010ㅡ1234": "010-1234", "텔레 ㅡ @minji": "텔레 - @minji", "ㅡㅡ": "ㅡㅡ",
+        "m.i.n.j.i_s.h.o.p": "minji_shop", "k_a_k_a_o": "kakao", "shop⭕-pay.c⭕m": "shopo-pay.com", "택배 ⭕": "택배 ⭕",
+        "safe-pay🇰🇷/pay/12": "safe-pay.kr/pay/12",
         "공일공 일이삼사 오육칠팔": "010 1234 5678", "영일영 하나둘셋넷 다섯여섯일곱여덟": "010 1234 5678",
         "ㅋㅌ": "카톡", "ㅋㅋㅇㅌ": "카카오톡", "ㅌㄹ": "텔레그램", "까톡": "카톡", "카톸": "카톡",
         "ＡＢＣ１２３": "abc123", "①②③": "123", "hxxp://ab[.]cd(.)com": "http://ab.cd.com", "x[at]y[dot]kr": "x@y.kr",

@@ -186,8 +186,19 @@ _TLD_AHEAD = lazy(f"(?:{TLDS})(?![0-9a-z])")
 _SPACED, _SPACED_PLAIN = (
     lazy(rf"{sep}(?<=(?<![{_WORD}])[{_WORD}](?s:.))(?!{sep}{{3}})(?:{sep}{{0,3}}[{_WORD}](?![{_WORD}]))+")
     for sep in (SEP, _PLAIN_SEP))
+# The vowel ㅡ standing alone is a dash ("텔레 ㅡ @minji"), as it is between digits; beside
+# other jamo it is a letter or a face ("ㅡㅡ" stays: nothing but a dash follows from it).
+_LONE_EU = lazy("(?<![ㄱ-ㅣ])ㅡ(?![ㄱ-ㅣ])")
+# Circles drawn for the letter o inside a link or an ID ("shop⭕-pay.c⭕m"); alone they mean "yes".
+_CIRCLES = frozenset("⭕○◯⚪⚬◦⓪")
+_CIRCLE_IN_LATIN = lazy(r"(?<=[0-9a-z])[⭕○◯⚪⚬◦⓪](?=[0-9a-z.\-/])|(?<=[.\-/])[⭕○◯⚪⚬◦⓪](?=[0-9a-z])")
+# A country's flag right after a host stands for its ending ("safe-pay🇰🇷/p/12": safe-pay.kr).
+_REGIONAL_INDICATORS = frozenset(map(chr, range(0x1F1E6, 0x1F200)))
+_FLAG_AFTER_HOST = lazy("(?<=[0-9A-Za-z]) ?([\U0001F1E6-\U0001F1FF]{2})(?= ?[/ ]| ?$)")
 _SEP_CHARS = lazy(f"{SEP}+")
 _SEP_CHAR = lazy(SEP)
+_SEP_BUT_UNDERSCORE = lazy(f"(?!_){SEP}")
+_SEP_BUT_UNDERSCORES = lazy(f"(?:(?!_){SEP})+")
 
 _CONSONANTS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 _FINALS = "ㄱㄲㄴㄷㄹㅁㅂㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
@@ -543,7 +554,7 @@ def _compose(match: re.Match) -> str:
 
 
 def _join_spaced(match: re.Match) -> str | None:
-    joined = _SEP_CHARS.sub("", match.group())  # the letters after the first one
+    joined = _separators_of(match.group()).sub("", match.group())  # the letters after the first one
     if joined.isdigit() and match.string[match.start() - 1].isdigit() and len(joined) < 3:
         return None  # "1.5", "192.168.0.1": decimals and addresses stay
     return joined
@@ -662,7 +673,15 @@ def _join_spaced_runs(builder: _Builder, spaced: re.Pattern | LazyPattern) -> No
         return
     text = builder.text  # delete the separators only, so each joined character keeps its own position
     builder.splice((*sep.span(), "") for run in spaced.finditer(text) if _join_spaced(run) is not None
-                   for sep in _SEP_CHAR.finditer(text, *run.span()))
+                   for sep in _separators_of(run.group(), _SEP_CHAR, _SEP_BUT_UNDERSCORE).finditer(text, *run.span()))
+
+
+def _separators_of(run: str, every=_SEP_CHARS, but_underscore=_SEP_BUT_UNDERSCORES) -> LazyPattern:
+    """What joining ``run`` deletes: every separator, but an underscore among other separators,
+    which is part of a handle spelled out ("m.i.n.j.i_s.h.o.p"), not a gap ("k_a_k_a_o")."""
+    if "_" in run and _SEP_CHARS.sub("", run.replace("_", "")) != run.replace("_", ""):
+        return but_underscore
+    return every
 
 
 def _run(text: str, builder: _Builder) -> _Builder:
@@ -671,6 +690,8 @@ def _run(text: str, builder: _Builder) -> _Builder:
     ascii_only = text.isascii()
     # what unusual characters stand for; emoji, the most common, stand for themselves
     unusual = () if ascii_only else set(_UNUSUAL.findall(text))
+    if not _REGIONAL_INDICATORS.isdisjoint(unusual):  # (before the flags' letters are folded apart)
+        builder.rewrite(_FLAG_AFTER_HOST, lambda m: "." + "".join(_fold(ch) for ch in m.group(1)))
     folded = [_fold(ch) for ch in unusual]
     if folded != list(unusual):
         builder.rewrite(_UNUSUAL, lambda m: _fold(m.group()))
@@ -689,6 +710,10 @@ def _run(text: str, builder: _Builder) -> _Builder:
     if " at " in builder.text or " 앳 " in builder.text or " 에이티 " in builder.text:
         builder.rewrite(_SPOKEN_AT, lambda m: "@" if _HANDLE_BEFORE.search(m.string, max(0, m.start() - 30), m.start())
                         else None)
+    if not ascii_only and "ㅡ" in builder.text:
+        builder.rewrite(_LONE_EU, lambda m: "-")
+    if any(map(_CIRCLES.__contains__, unusual)):
+        builder.rewrite(_CIRCLE_IN_LATIN, lambda m: "o")
     junk_possible = any(not new.isascii() for new in folded)  # junk comes from unusual characters only
     if junk_possible and _JUNK_BEFORE_WORD.search(builder.text):
         builder.rewrite(_JUNK_BEFORE_WORD, _junk_inside_word)

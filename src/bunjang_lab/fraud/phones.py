@@ -64,6 +64,8 @@ _PLACE_LABEL_AFTER = lazy(
     r"[^0-9가-힣\n]{0,3}(?:[은는이가]|으로|로)? ?(?:\(|\[)?(?:매장|가게|사무실|본사|지점|대리점|영업점|고객 ?센터|콜 ?센터|"
     r"상담 ?센터|서비스 ?센터|a/?s ?센터|대표 ?번호)"
 )
+_OWN_PLACE = lazy(r"(?:저희|제|우리|내)[^0-9\n]{0,12}(?:매장|가게|사무실|지점|대리점|영업점|공방|정비소|가게)[^0-9\n]{0,8}$")
+_CALL_ASKED = lazy(r"[^\n]{0,12}?(?:전화|문자|연락)[^\n]{0,6}?(?:주세요|주시면|줘|하세요|하시면|부탁|주셔)")
 _KOREAN_MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
 # A whole date (a real month and day, one separator), so account numbers that start like one stay.
 _DATE = lazy(r"(?<!\d)(?:19|20)\d\d([./-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])(?!\d)")
@@ -145,8 +147,11 @@ def place_landline(text: str, number: WrittenNumber) -> bool:
     """
     if is_korean_mobile(number.digits):
         return False
-    return bool(_PLACE_LABEL.search(text, max(0, number.start - 16), number.start)
-                or _PLACE_LABEL_AFTER.match(text, number.end))
+    labelled = bool(_PLACE_LABEL.search(text, max(0, number.start - 16), number.start)
+                    or _PLACE_LABEL_AFTER.match(text, number.end))
+    # the writer's own place with a call asked for is the writer's contact ("저희 사무실 031-… 로 전화 주시면")
+    return labelled and not (_OWN_PLACE.search(text, max(0, number.start - 24), number.start)
+                             and _CALL_ASKED.match(text, number.end))
 
 
 # A courier's name right before a company's nationwide line ("로젠택배 1588-9988"): the courier's line.

@@ -54,7 +54,7 @@ NUMBER = "<number>"
 
 # The words around a written number that make it a bank account (public: OCR checks its
 # readings of Hangul against them, fraud.images.ppocr.contact_lexicon).
-BANK_NAMES = ("국민", "신한", "우리", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅", "토뱅",
+BANK_NAMES = ("국민", "신한", "우리(?=은행|뱅크|[^가-힣]|$)", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅", "토뱅",
                "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
 # (and any "…뱅크", "…bank": banks renamed or new, "iM뱅크"; the big banks' names romanised)
 _BANK = lazy(
@@ -65,6 +65,7 @@ _BANK = lazy(
 )
 # (and a request to send money there: "110-345-678901 여기로 보내주세요")
 _ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code|보내 ?주(?:세요|시면)|wire|"
+                     r"(?:send|sned|snd|pay|transfer)(?: it| the money| money)? to|"
                      r"ipgeum|songgeum|gyejwa|gyeojwa")  # (the Korean words romanised)
 
 
@@ -372,7 +373,8 @@ _WHATSAPP_TRIGGERS = ("wa.me", "왓츠앱", "whatsapp", "whats app")
 # from their first word on.
 _OTHER_MESSENGER_TRIGGERS = ("시그널", "바이버", "viber", "디스코드", "디코", "discord", "페메", "페이스북", "facebook", "스냅챗",
                              "snapchat", "스카이프", "skype", "밴드", "톡톡", "위쳇", "잘로", "zalo", "qq")
-_OTHER_MESSENGER_CONTACT = words_then(OTHER_MESSENGER_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}")
+_OTHER_MESSENGER_CONTACT = words_then(
+    OTHER_MESSENGER_WORDS, rf"(?:{_GAP}{{0,8}}?| ?(?:닉(?:네임)?|아이디|태그|tag)[은는이가]?[^\n]{{0,80}}?){_CONTACT_REQUEST}")
 # English puts the request first ("text me on Signal"): "signal" alone is a phone's signal.
 _ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
                        r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo)(?![a-z])")
@@ -567,13 +569,17 @@ def _contact_in_picture(message: _Message) -> Iterator[Span]:
 # a payment page with no link to check, chosen by the writer. (Woken by the search's verb, rarer in chat
 # than the engines' names.)
 _SITE_BY_SEARCH = lazy(
-    literal_first(("구글", "google", "네이버", "naver", "검색창"),
-                  r"[^.?!\n]{0,24}?(?:검색|치면|치시면|쳐서|쳐 ?보|입력|search)[^.?!\n]{0,30}?"
-                  r"(?:사이트|페이지|홈페이지|주소|링크|site|page)[^\n]{0,30}?"
-                  r"(?:결제|입금|송금|로그인|인증|주문|카드 ?(?:번호|등록)|pay|login)[을를]? ?"
-                  r"(?:해 ?주|하시면|하세요|하면 ?(?:돼|되|됩)|진행|부탁|해야|하셔야|해요|하시고)")
+    literal_first(("구글", "google", "네이버", "naver", "검색창", "플레이 ?스토어", "play ?store", "앱 ?스토어", "app ?store",
+                   "원스토어", "원 스토어"),
+                  # (the platform's own name searched for is its own site)
+                  r"(?![^.?!\n]{0,24}?(?:번개 ?장터|번장|bunjang))[^.?!\n]{0,24}?(?:검색|치면|치시면|쳐서|쳐 ?보|입력|search)[^.?!\n]{0,30}?"
+                  r"(?:사이트|페이지|홈페이지|주소|링크|site|page|앱|어플|아이콘)[^\n]{0,30}?"
+                  r"(?:(?:결제|입금|송금|로그인|인증|주문|카드 ?(?:번호|등록)|pay|login)[을를]? ?"
+                  r"(?:해 ?주|하시면|하세요|하면 ?(?:돼|되|됩)|진행|부탁|해야|하셔야|해요|하시고)|결제 ?창|"
+                  # ... or a deal's number to enter there ("나오는 사이트에서 거래번호 넣어주세요")
+                  r"(?:거래|주문|판매|상품|인증|결제) ?(?:번호|코드)[^.?!\n]{0,12}?(?:넣|입력|치))")
 )
-_SITE_BY_SEARCH_NEEDS = ("결제", "입금", "송금", "로그인", "인증", "주문", "카드", "pay", "login")
+_SITE_BY_SEARCH_NEEDS = ("결제", "입금", "송금", "로그인", "인증", "주문", "카드", "pay", "login", "번호", "코드")
 # A URL shortener named in Hangul with its path given apart ("비틀리 주소 뒤에 /bj_pay22 붙이세요").
 _SHORTENER_IN_HANGUL = lazy(r"(?:비틀리|빗틀리|빗리|커틀리|컷틀리)[^\n/.?!]{0,16}?(?<![0-9a-z])/[0-9a-z_\-]{3,40}")
 # A payment app's ID to send money to ("토스 아이디 @minjoo_k 로 송금", "카카오페이 id: kim_88"): an ID marker
@@ -585,6 +591,7 @@ _PAYMENT_APP_ID = handle_after(
     words_then(_PAYMENT_APPS, rf"(?:{_GAP}{{0,3}}?{ID_MARKER}[은는이가]?[^0-9a-z가-힣]{{0,3}}({HANDLE})"
                               r"|[^0-9a-z가-힣]{0,3}(@(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])))"),
     ("@", "아이디", "아디", "아뒤", "계정", "id"), reach=10)
+_APP_TO_NUMBER = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:받는 ?(?:사람|분)|번호|폰|전화)[^0-9\n]{{0,12}}$")
 _PAYMENT_APP_NAMES = ("토스", "toss", "카카오페이", "카카오 페이", "kakaopay", "kakao pay", "페이코", "payco", "네이버페이",
                       "네이버 페이", "naverpay", "naver pay")
 
@@ -595,6 +602,11 @@ def _payment_app(message: _Message) -> Iterator[Span]:
             yield link.start, link.end
     if not _PAYMENT_APP_ID.words.isdisjoint(message.words) and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         yield from _PAYMENT_APP_ID.find(message)
+    if message.phones and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
+        for phone in message.phones:  # money sent in the app to the writer's number ("받는 사람에 제 번호 010-…")
+            app = _APP_TO_NUMBER.search(message.text, max(0, phone.start - 60), phone.start)
+            if app is not None:
+                yield app.start(), phone.end
 
 
 # --- Identifiers the reader is told how to make, and places outside the chat -------------
@@ -608,38 +620,46 @@ def _payment_app(message: _Message) -> Iterator[Span]:
 # are all within a few sentences; what they make decides the category.
 # (Woken by what is made, not by the instructions: most of those start with syllables common in chat,
 # and each new first letter makes the one scan for every rule's words stop at more places.)
-_ASSEMBLED_WORDS = ("번호", "계좌", "통장", "예금주", "아이디", "아디", "카톡", "톡", "주소", "url", "링크", "연락처", "폰", "입금",
-                    "송금", "이체", "id")
+_ASSEMBLED_WORDS = ("번호", "계좌", "통장", "예금주", "아이디", "아디", "카톡", "톡", "주소", "url", "링크", "연락", "폰", "입금",
+                    "송금", "이체", "id", "메일", "폼", "도메인", "사이트", "은행", "입금처")
 # (and then only on texts holding one of the instructions' stems or a key's "=": one scan of literals,
 # far cheaper than the instructions' expression, whose key branch is tried at every place)
 _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
     ("붙", "이어", "합치", "합쳐", "합친", "두 번", "세 번", "네 번", "두번", "세번", "네번", "거꾸로", "뒤에서부터", "반대로", "역순",
      "바꿔", "바꾸", "계산", "더하", "더해", "디코딩", "decode", "해독", "복호화", "점자", "주사위", "키패드", "자판", "한영",
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
-     "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
+     "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "처럼 적", "처럼 써", "처럼 쓰", "인 척", "인척",
+     "순번", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
     key=len, reverse=True)))
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번 ?(?:쓰|적|치|누르|반복|붙)|거꾸로|뒤에서부터|"
     r"반대로 ?(?:읽|적|쓰|치)|역순|(?:으로|로) ?바꿔|바꿔서|바꾸시면|바꾸면|"
     r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
-    r"나눠서|쪼개서|(?:[만을를은는]|다) ?빼고|[홀짝]수 ?(?:번째|자리)|번째 ?(?:숫자|글자)만|(?:앞|첫) ?글자만|따서|다음 ?(?:메시지|메세지|톡|문자|채팅)(?:로|으로|에)? ?(?:드릴|보낼|보내|줄|알려)|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|번갈아|"
+    r"나눠서|쪼개서|(?:[만을를은는]|다|거) ?[빼떼]고|이으(?:시면|면|세요)|순번으로|"
+    # written as something else ("동호수처럼 적을게요", "송장인 척 적을게요")
+    r"처럼 ?(?:적|써|쓰)|인 ?척 ?(?:적|써|쓰|할)|[홀짝]수 ?(?:번째|자리)|번째 ?(?:숫자|글자)만|(?:앞|첫) ?글자만|따서|다음 ?(?:메시지|메세지|톡|문자|채팅)(?:로|으로|에)? ?(?:드릴|보낼|보내|줄|알려)|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|번갈아|"
     # "written in signs": the writer's own writing in some code ("트럼프 카드로 적었어요", "점자로 남길게요")
     r"(?:으로|로) ?(?:적었|적을게|적어 ?(?:둘|놨|뒀|드릴)|남길게|남겼)"
 )
 # A key: signs each given a digit ("도=1 레=2", "q=1 w=2", "✊=0 ☝=1"; the normaliser may have dropped the
 # "=", "도1레2미3"). Its own expression (a class first: tried at every place), run only on texts with an
 # "=" or a word saying something is written in signs.
-_KEY = lazy(r"(?:[^\s=0-9]{1,3} ?= ?[0-9]{1,2}[ ,/]{1,3}){2,}|(?:[^\s=0-9]{1,3}[0-9]{1,2}[ ,]?){3,}")
-_KEY_HINTS = ("=", "적을게", "적었", "적어요", "순서")
+_KEY = lazy(r"(?:[^\s=0-9]{1,3} ?= ?[0-9]{1,2}[ ,/]{1,3}){2,}|(?:[^\s=0-9]{1,3}[0-9]{1,2}[ ,]?){3,}|"
+           r"(?:[^\s=0-9]{1,2}[이가은는] [0-9]{1,2}(?:이고|이구|이에요|이요|,)[ ,]*){2,}")  # "가가 1이고 차가 0이에요"
+_KEY_HINTS = ("=", "적을게", "적었", "적어요", "순서", "순번")
 _ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[0-9](?:[^\s0-9][0-9]){2,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|[.\-]{4,}|[ㄱ-ㅊㅌㅍ]{3,}|"
-                         r"[^\s0-9a-z가-힣ㄱ-ㆎ.,!?~()'\"\[\]=:;/\-…·]{3,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]")
+                         r"[^\s0-9a-z가-힣ㄱ-ㆎ.,!?~()'\"\[\]=:;/\-…·]{3,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]|"
+                         r"[공영일이삼사오육칠팔구십백천만]{6,}|(?:[공영일이삼사오육칠팔구십]{2,4} ){2,}[공영일이삼사오육칠팔구십]{2,4}")
 # (category, what the pieces make, what the reader is to do with it), the first that fits wins
 _ASSEMBLED_KINDS = (
-    (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주"), lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐")),
-    (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지"),
+    # (or a sum to send to what is written: "여기로 38,000원 보내주시면")
+    (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주|은행|입금처|[0-9][0-9,]* ?[천만]? ?원[을를]? ?(?:보내|입금|송금|넣|쏴)"),
+     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐")),
+    # (or a path: what the pieces make is a link, "…_com/m/33")
+    (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}"),
      lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|쳐 ?주|입력|열어|열면|결제|붙여 ?넣|복사")),
-    (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락처|전화|아이디|아디|닉네임|카톡|톡|id(?<![a-z]id)"),
-     lazy(r"문자|연락|전화|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지")),
+    (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락|전화|아이디|아디|닉네임|카톡|톡|id(?<![a-z]id)|메일"),
+     lazy(r"문자|연락|전화|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지|메일")),
 )
 _ASSEMBLY_REACH = (120, 80)  # characters before and after the instruction: what is made is named first
 # (a question does not quiet it: how to put it together is told in requests that end like one, "접속하세요")
@@ -720,16 +740,19 @@ _PLATFORM_CONTACT = lazy(
     rf"|(?:{'|'.join(OTHER_MESSENGER_WORDS)})[^0-9가-힣]{{0,6}}[0-9]{{5,12}}(?![0-9])[^.?!\n]{{0,12}}?{_CONTACT_REQUEST}"
     # (a site: to write to the name there; a messenger: to find it is to reach the writer)
     r"|(?:카카오 ?스토리|카스(?![가-힣])|카페|밴드|블로그|인스타|스레드|트위터|틱톡|유튜브|당근|중고나라|에타|에브리타임|"
-    r"블라인드|리멤버|게임|서버|페북|페이스북|facebook|링크드인|linkedin|숨고|크몽)"
+    r"블라인드|리멤버|게임|서버|페북|페이스북|facebook|링크드인|linkedin|숨고|크몽|스마트 ?스토어|스토어|쇼핑몰|커뮤니티|"
+    r"앱|어플)"
     r"[^.?!\n]{0,24}?(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\"|닉네임[^.?!\n]{0,16}?)[^\n]{0,40}?"
     r"(?:(?:검색|찾으|찾아)[^.?!\n]{0,40}?(?:메시지|메세지|메신저|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식|가입|견적)|쪽지|"
     r"메시지 ?주|메세지 ?주|1:1|귓속말|귓말|귓 ?(?:주|보내)|메일[^.?!\n]{0,12}?(?:보내|있어|주세요|주시면)|"
+    r"가입 ?(?:질문|신청|승인|하시면|해 ?주)|비밀 ?글|연락처 ?(?:남겨|적어)|"
     r"(?:카톡|톡) ?(?:아이디|id)[^.?!\n]{0,10}?있)"
     r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인)|카톡|카카오 ?톡)[^.?!\n]{0,24}?"  # (not 카카오맵)
     r"(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
     r"(?:치면|치시면|검색하면|검색하시면|찾으면|찾으시면)[^.?!\n]{0,8}?(?:나와|떠|있어|뜹|보여)"
 )
-_PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "friendcode", "회의", "미팅", "meeting", "검색", "qq",
+_PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "friendcode", "회의", "미팅", "meeting", "검색", "qq", "가입",
+                           "비밀글", "비밀 글", "연락처",
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "찾아", "귓",
                            "meet.google", "zoom.us", "session", "세션", "메일", "아이디")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
@@ -742,8 +765,10 @@ _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygra
                    r"(?:한패스|hanpass|센트비|sentbe|와이어 ?바알리|wirebarley|e9 ?pay|이나인페이|gme ?remit)[^.?!\n]{0,20}?"
                    r"(?:로|으로|앱|송금|보내)")
 # A coin wallet's address to send to ("USDT(TRC20)로 … 주소 T… 로 보내주세요"): TRON, Ethereum or Bitcoin.
-_COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20|erc ?20|지갑)[^\n]{0,60}?"
-                     r"(?<![0-9a-z])(?:t[1-9a-hj-np-z]{33}|0x[0-9a-f]{40}|bc1[0-9a-z]{25,39}|[13][1-9a-hj-np-z]{25,33})(?![0-9a-z])")
+_COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20|erc ?20|지갑|리플|xrp|업비트|upbit|빗썸|bithumb|바이낸스|"
+                     r"binance|코인원|솔라나|sol(?![a-z])|트론|tron)[^\n]{0,60}?"
+                     # (any coin's: letters and digits mixed, 25 to 64 of them)
+                     r"(?<![0-9a-z])(?=[0-9a-z]{0,63}[0-9])(?=[0-9a-z]{0,63}[a-z])(?:0x)?[0-9a-z]{25,64}(?![0-9a-z])")
 # An account written somewhere else to pay into ("계좌는 … 상점 소개글 맨 아래 줄에 적어놨어요 … 입금하시고").
 _ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|소개란|프로필|프사|사진|이미지|메모)[^\n]{0,30}?"
                           r"(?:적어|써 ?(?:놨|뒀|놓)|올려|있어|넣어 ?(?:놨|뒀))[^\n]{0,40}?(?:입금|송금|이체|보내)")
@@ -753,7 +778,8 @@ _GIFT_TRANSFER = lazy(
     r"(?:상품권|기프티콘|기프트 ?카드|포인트|페이 ?머니|머니|쿠폰)[^?!\n]{0,30}?선물(?:하기)?[^\n]{0,40}?"
     r"(?:번호|아이디|id(?<![a-z]id)|@|[0-9]{3,}|[a-z][a-z0-9_]{3,})[^\n]{0,20}?(?:넣|입력|보내|적어)"
     # ... or a gift card bought and its code sent ("구글플레이 기프트카드 … 코드 16자리 사진 찍어 보내주세요")
-    r"|(?:기프트 ?카드|상품권|gift ?card|기프트 ?코드)[^\n]{0,40}?(?:코드|핀 ?번호|pin|뒷면)[^\n]{0,30}?"
+    r"|(?:기프트 ?카드|상품권|gift ?card|기프트 ?코드|문상|해피 ?머니|컬처 ?랜드|컬쳐 ?랜드|북 ?앤 ?라이프|구글 ?플레이 ?카드)"
+    r"[^\n]{0,40}?(?:코드|핀|pin|뒷면)[^\n]{0,30}?"
     r"(?:보내 ?주|찍어|알려 ?주|적어 ?주|캡처|캡쳐|올려 ?주)"
 )
 
@@ -832,7 +858,7 @@ _RULE_LIST = [
     Rule("payment_link", cat.PHISHING_LINK, 0.9, "payment or delivery words next to an outside link",
          _payment_link),
     Rule("site_by_search", cat.PHISHING_LINK, 0.85, "a site to find by a search engine and pay or log in there",
-         first_match(_SITE_BY_SEARCH, ("검색", "치면", "치시면", "쳐서", "쳐 보", "search"), REQUEST_CONTEXTS,
+         first_match(_SITE_BY_SEARCH, ("검색", "치면", "치시면", "쳐서", "쳐 보", "search", "입력"), REQUEST_CONTEXTS,
                      needs=_SITE_BY_SEARCH_NEEDS)),
     Rule("external_link", cat.PHISHING_LINK, 0.6, "a link outside the platform's own domains",
          link_classified("external_link"),
@@ -859,7 +885,7 @@ _RULE_LIST = [
          blocklisted("account")),
     Rule("payment_app", cat.ACCOUNT_TRANSFER, 0.9,
          "a payment app's send-money link (toss.me, qr.kakaopay.com) or ID: paid outside the safe payment",
-         Detector(_payment_app, _PAYMENT_APP_ID.words | {LINK})),
+         Detector(_payment_app, _PAYMENT_APP_ID.words | {LINK, NUMBER})),
     # suspicious_context
     Rule("urgency", cat.SUSPICIOUS_CONTEXT, 0.1, "hurry words: 급처, 오늘까지, urgent",
          first_match(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|"
@@ -900,8 +926,11 @@ _RULE_LIST = [
          either(first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria", "wise", "와이즈",
                                           "페이팔", "paypal", "한패스", "hanpass", "센트비", "sentbe", "와이어", "wirebarley",
                                           "e9", "이나인페이", "gme"), REQUEST_CONTEXTS),
-                first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift"), REQUEST_CONTEXTS),
-                first_match(_COIN_ADDRESS, ("usdt", "테더", "코인", "비트코인", "btc", "eth", "이더", "trc", "erc", "지갑")),
+                first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift", "문상", "해피", "컬처", "컬쳐", "북앤", "북 앤"),
+                            REQUEST_CONTEXTS),
+                first_match(_COIN_ADDRESS, ("usdt", "테더", "코인", "비트코인", "btc", "eth", "이더", "trc", "erc", "지갑",
+                                            "리플", "xrp", "업비트", "upbit", "빗썸", "bithumb", "바이낸스", "binance",
+                                            "솔라나", "sol", "트론", "tron")),
                 first_match(_ACCOUNT_ELSEWHERE, ("계좌",), REQUEST_CONTEXTS))),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
