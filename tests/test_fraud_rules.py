@@ -167,8 +167,37 @@ ROUND_16_CAUSES = [
     ("payment_link", "결제는 pay⭕-safe.c⭕m/x/12 에서 하세요"),
     ("payment_link", "결제 주소 safe-pay 🇰🇷 /pay/12 로 들어가서 결제하세요"),
 ]
+# ... and round 17's: letters drawn for vowels, laughs between digits, reading bottom-up, a chat said not
+# to work beside an office's line, channels and servers to join, game tags, links hidden in an encoded
+# user name or Google's AMP cache, vouchers and wallet codes, other countries' payment apps, ENS names.
+ROUND_16_CAUSES += [
+    ("kakao_id", "ㅋr톡 ㅇr이디 sun_77 로 와주세요"),
+    ("bank_account", "신한이에요ㅋ 110ㅋ482ㅋㅋ719305 입금하시면 바로 쏩니다"),
+    ("assembled_contact", "번호 아래에서부터 읽어주세요\n3321\n4410\n010\n문자 주세요"),
+    ("phone_number", "저희 회사 대표번호 070-4829-1173 으로 문의 부탁드립니다 본 채팅창은 상시 확인이 어렵습니다"),
+    ("messenger_id", "디코 서버 있어요 들어와서 거래 채널에 닉 남겨주세요"),
+    ("messenger_id", "디코 유저네임 .moss.lamp 예요 친추 걸고 디엠 주세요"),
+    ("messenger_id", "인스타 @__ssul.vintage 맞팔 걸어주시면 디엠 드려요"),
+    ("messenger_id", "hey DM me on reddit u/seoul_gear for pickup"),
+    ("platform_contact", "카카오톡에서 채널 '번장 거래지원센터' 추가 후 거래번호 남겨주세요"),
+    ("platform_contact", "게이머태그 BlueFox77 로 엑박 앱 메시지 주세요"),
+    ("lookalike_domain", "https://m.bunjang.co.kr%2Fpay%2Fsafe@pay-bgjt.top/o/7720 들어가서 결제하세요"),
+    ("lookalike_domain", "google.com/amp/s/bunjang-escrow.site/p/3391 여기서 결제하세요"),
+    ("remittance_service", "스팀 월렛 코드로 받을게요 10만원어치 사서 코드 사진 보내주시면"),
+    ("remittance_service", "GS 모바일 주유권 5만원권으로 주셔도 돼요 바코드 캡처해서 보내주세요"),
+    ("prepayment_request", "백화점 상품권 실물 10만원권 두 장 등기로 보내주시면 받는 대로 발송해요"),
+    ("remittance_service", "Venmo me at @jmill-osan and I'll drop it"),
+    ("remittance_service", "PayPay로 받아요 ID: kimso_jp 보내주시면"),
+    ("remittance_service", "이더리움으로 주셔도 돼요 ENS로 minsu-shop.eth 치시면 제 지갑으로 가요"),
+    ("kakao_id", "사기꾼들 많으니 조심하시고 제 카톡 kim_77 로 연락주세요"),  # a warning, then the writer's own ID
+]
 # ... and what must stay clean beside them
 ROUND_16_NEGATIVES = [
+    "텔레그램 '@cs_help_bj' 고객센터 사칭 계정이래요 번장은 텔레그램 고객센터 없어요 연락하지 마세요",
+    "카톡 아이디 deal_kim77 이 사람 사기꾼이에요 조심하세요", "디스코드 아이디는 안 알려드려요",
+    "라벨에 'INV-010-27' 적힌 건 제가 붙인 재고 번호예요 전화번호 아니에요 떼서 보내드릴게요",
+    "ㅋㅋㅋ 3시ㅋㅋ4시 가능", "백화점 상품권 10만원권 택배로 보내드릴게요", "google.com/url?q=https://www.youtube.com/watch 영상 참고",
+    "카톡 X 번개톡만 해요", "매장 대표번호 02-555-1234 에요 영업시간 10시부터",
     "저희 매장 번호는 02-555-1234 에요 영업시간 10시부터", "우리나라 정품이에요 010 번호로 문자 안 받아요",
     "문화상품권 5만원권 팝니다 핀 번호 긁지 않았어요", "문상 핀 번호 달라는 사람 사기예요 조심하세요",
     "코인 얘기는 안 해요 업비트 계좌도 없어요", "밴드 '동네 중고' 가입했는데 거기서도 사기꾼 많아요",

@@ -43,10 +43,10 @@ def rows(name: str) -> list[dict]:
 
 HONEST = rows("fraud_honest_ko.tsv")
 LURES = rows("fraud_lures_ko.tsv")
-# Rounds 6 to 16 are held out: each was written before the code it measures and scored once (rounds 9
-# to 15 were corrected on afterwards, round 16 is still unseen), so the targets below hold for the
-# rounds the rules were first corrected on.
-HELD_OUT_ROUNDS = {"6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16"}
+# Rounds 6 on are held out: each was written before the code it measures and scored once (rounds 9
+# to 17 were corrected on afterwards), so the targets below hold for the rounds the rules were first
+# corrected on.
+HELD_OUT_ROUNDS = {str(n) for n in range(6, 100)}
 FRESH = [{**row, "text": row["text"].replace("\\n", "\n").replace("\\t", "\t")} for row in rows("fraud_fresh_ko.tsv")
          if row["round"] not in HELD_OUT_ROUNDS]
 

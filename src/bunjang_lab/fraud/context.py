@@ -34,6 +34,7 @@ QUESTION = "question"
 REFUSAL = "refusal"
 WARNING = "warning"
 REQUEST_CONTEXTS = frozenset({QUESTION, REFUSAL, WARNING})  # where a request without an identifier is quiet
+WARNED_ABOUT = "warned_about"  # where a handle is quiet: its own sentence warns about it ("… 사칭 계정이에요")
 
 # Where a clause ends: sentence marks, a line break, "or else" turns ("아니면", "안 되면").
 # (Every branch starts with a literal, look-behinds after it: the engine then skips to those
@@ -48,12 +49,14 @@ _ASKING = lazy(
 )
 # A polite request to the reader phrased as a question: still a request.
 _ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁|ok(?<![a-z]ok)(?![a-z])|오케이")  # "선입금 ok?"
+_OWN_BEFORE = lazy(r"(?:제|내|저의|저희|my)(?![가-힣a-z])")
+_CONTACT_ASKED = lazy(r"주세요|주시면|줘|주셈|추가|친추|연락 ?(?:주|하세요|바랍|부탁)|오세요|와 ?주|dm|디엠|말 ?걸어|message me|add me")
 _EN_QUESTION = lazy(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
 
 _KO_NEGATION = (
     r"안 ?(?:해|하[고는지시]|할|합|돼|되|됩|받|써|쓰|씁|씀|봐|보|들어|드려|드립|줘|줍|넘어|옮|깔|열|눌|누르|알려|알리)|않|"
     r"못 ?(?:해|하|할|받|써|쓰|드려|봐|보)|없어|없습|없음|없고|없는|노노|사절|불가|금지|말고|말구|대신|보다는|보단|싫|어렵|"
-    r"곤란|부담|불편|거절|사양|x(?![a-z])|[🙅❌✖⛔🚫]"
+    r"곤란|부담|불편|거절|사양|x(?<![0-9a-z]x)(?![0-9a-z])|[🙅❌✖⛔🚫]"
 )
 # After the word: particles, then the first predicate. A request there ends the search.
 _PREDICATE = lazy(
@@ -147,7 +150,19 @@ class Clauses:
         """Whether any of ``contexts`` holds for ``text[start:end]``."""
         return ((QUESTION in contexts and self.question(start, end))
                 or (REFUSAL in contexts and self.refusal(start, end))
-                or (WARNING in contexts and self.warning(start, end)))
+                or (WARNING in contexts and self.warning(start, end))
+                or (WARNED_ABOUT in contexts and self.warned_about(start, end)))
+
+    def warned_about(self, start: int, end: int) -> bool:
+        """Whether its sentence, its end marked or not, warns about it (an identifier is quiet
+        only in a warning of its own: "신고 때문에 제한된대요 거래는 텔레그램 @… 에서 해요" warns
+        about nothing), and it is neither the writer's own ("제 카톡 …") nor what the reader
+        is asked to contact ("사기 조심하시고 … 로 연락주세요")."""
+        begin, finish, _ = self._bounds(start, end)
+        around = f"{self.text[begin:start]} {self.text[end:finish]}"  # (not its own letters: "@scam_king")
+        return (bool(_WARNING.search(around) or _ABOUT_ASKERS.search(around)) and not _REASSURANCE.search(around)
+                and not _OWN_BEFORE.search(self.text, max(begin, start - 12), start)
+                and not _CONTACT_ASKED.search(self.text, end, finish))
 
 
 def asks_for_safe_payment(text: str) -> bool:

@@ -87,7 +87,7 @@ _MESSENGER_HOSTS = frozenset({"open.kakao.com", "t.me", "telegram.me", "telegram
 # link goes to what follows it. A bare host ends in a known ending, or in any word of letters
 # when a path of letters follows it ("lotte-parcel.delivery/pay"; not "av.tanvi/9953921288").
 _URL = lazy(
-    r"(?:(?:https?:?//(?P<userinfo>[0-9a-z.\-]{1,63}@)?|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\. ?[0-9a-z\-]{1,63}){0,6})"
+    r"(?:(?:https?:?//(?P<userinfo>[0-9a-z.\-_%:]{1,80}@)?|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\. ?[0-9a-z\-]{1,63}){0,6})"
     r"(?::\d{1,5})?"
     r"|(?P<bare>[0-9a-z\-](?<![0-9a-z@.\-][0-9a-z\-])[0-9a-z\-]{0,62}\.(?:[0-9a-z\-]{1,63}\.){0,5}"
     r"(?:" + TLDS + r"|[a-z]{3,24}(?=/[a-z])))"
@@ -118,7 +118,8 @@ _SYMBOL = "\u2190-\u2bff\U0001f000-\U0001faff\ufe0f"
 _SYMBOL_HOST = lazy(rf"\.(?<=[{_SYMBOL}]\.)(?:" + TLDS + r")/[0-9a-z_\-/?=&.]{1,80}")
 _SYMBOL_CHAR = lazy(f"[{_SYMBOL}]")
 # A redirect through a known site ("google.com/url?q=https://…"): the link goes where its parameter says.
-_REDIRECT_TARGET = lazy(r"=(?:https?://|www\.)")
+# (a parameter holding a link, or Google's AMP cache serving another site's page: google.com/amp/s/…)
+_REDIRECT_TARGET = lazy(r"=(?=https?://|www\.)|/amp/(?:s/)?(?=[0-9a-z\-]{1,63}\.[0-9a-z])")
 
 
 class Link(NamedTuple):
@@ -238,10 +239,10 @@ def find_links(n: Normalised) -> Iterator[Link]:
             code = "lookalike_domain"  # Cyrillic or full-width letters, or a name before "@", passing for another host
         yield Link(match.start(), end, code)
         path = match.group("path")
-        if code in OWNED_SITE_CODES and path and "=" in path:
+        if code in OWNED_SITE_CODES and path and ("=" in path or "/amp/" in path):
             inner = _REDIRECT_TARGET.search(text, match.start("path"), match.end())
             if inner is not None:
-                target = _URL.match(text, inner.start() + 1)
+                target = _URL.match(text, inner.end())
                 target_host = target and (target.group("host") or target.group("bare") or "").replace(" ", "").strip(".-")
                 if target_host and classify_host(target_host) not in OWNED_SITE_CODES:
                     yield Link(target.start(), target.end(), classify_host(target_host))

@@ -32,7 +32,8 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
-from bunjang_lab.fraud.context import QUESTION, REFUSAL, REQUEST_CONTEXTS, WARNING, Clauses, asks_for_safe_payment
+from bunjang_lab.fraud.context import (QUESTION, REFUSAL, REQUEST_CONTEXTS, WARNED_ABOUT, WARNING, Clauses,
+                                       asks_for_safe_payment)
 from bunjang_lab.fraud.links import KNOWN_SITES, OWNED_SITE_CODES, PAYMENT_APP_LINK, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
@@ -67,6 +68,11 @@ _BANK = lazy(
 _ACCOUNT_WORD = lazy(r"계좌|입금|송금|이체|예금주|account|acct|a/c|sort code|보내 ?주(?:세요|시면)|wire|"
                      r"(?:send|sned|snd|pay|transfer)(?: it| the money| money)? to|"
                      r"ipgeum|songgeum|gyejwa|gyeojwa")  # (the Korean words romanised)
+
+# The chat said not to work, the excuse for a contact elsewhere ("본 채팅창은 상시 확인이 어렵습니다",
+# "번장은 알림이 늦게 와서"): a shop's or an office's line given with it is where the writer moves to.
+_CHAT_EXCUSE = lazy(r"(?:채팅|채팅창|번장|번개톡|여기|앱)[은는이가]? ?(?:상시 |잘 |자주 |제때 |바로 )?"
+                    r"(?:확인이? ?(?:어렵|힘들|못)|알림이? ?(?:안 ?와|안 ?뜨|늦|잘 안)|(?:잘 )?안 ?(?:봐요|봅니다|들어와)|답장?이? ?늦)")
 
 
 class _Message:
@@ -119,7 +125,8 @@ class _Message:
         self.account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
         self.korean_account_words = [(a, b) for a, b in self.account_words if "가" <= text[a] <= "힣"]
         for number in self.numbers:
-            if is_serial(text, number) or place_landline(text, number):
+            if (is_serial(text, number) or place_landline(text, number)) and not (
+                    number.kind == "phone" and _CHAT_EXCUSE.search(text)):
                 continue
             # A phone-shaped number next to a bank's name or 계좌/입금 is an account, unless it
             # dials a Korean mobile ("account" alone does not: SMS lures say "call ... your account").
@@ -223,6 +230,11 @@ def plausible_handle(text: str, start: int, end: int) -> bool:
     return before is None or before.group(1) in _NAMES_BEFORE_HANDLE
 
 
+# A handle a warning names is the scammer's, reported ("텔레그램 '@…' 고객센터 사칭 계정이래요"): quiet
+# when its own sentence warns about it. (Numbers and links are not: a lure may wrap them in a warning.)
+_HANDLE_QUIET_IN = frozenset({WARNED_ABOUT})
+
+
 def handle_after(pattern: str | LazyPattern, words: Iterable[str], reach: int = 0) -> Detector:
     """Each match of ``pattern`` whose handle (the group that matched: one per branch)
     reads as an ID (:func:`plausible_handle`). The search starts at the first of
@@ -244,7 +256,7 @@ def handle_after(pattern: str | LazyPattern, words: Iterable[str], reach: int = 
             else:  # a word taken for a handle must not hide the real one after it ("add me on kakao: ab12")
                 position = match.start() + 1
 
-    return Detector(find, words)
+    return Detector(find, words, _HANDLE_QUIET_IN)
 
 
 def either(*detectors: Detector) -> Detector:
@@ -374,10 +386,13 @@ _WHATSAPP_TRIGGERS = ("wa.me", "왓츠앱", "whatsapp", "whats app")
 _OTHER_MESSENGER_TRIGGERS = ("시그널", "바이버", "viber", "디스코드", "디코", "discord", "페메", "페이스북", "facebook", "스냅챗",
                              "snapchat", "스카이프", "skype", "밴드", "톡톡", "위쳇", "잘로", "zalo", "qq")
 _OTHER_MESSENGER_CONTACT = words_then(
-    OTHER_MESSENGER_WORDS, rf"(?:{_GAP}{{0,8}}?| ?(?:닉(?:네임)?|아이디|태그|tag)[은는이가]?[^\n]{{0,80}}?){_CONTACT_REQUEST}")
+    OTHER_MESSENGER_WORDS, rf"(?:{_GAP}{{0,8}}?| ?(?:닉(?:네임)?|아이디|유저 ?네임|username|사용자 ?이름|태그|tag)[은는이가]?"
+                           rf"[^\n]{{0,80}}?){_CONTACT_REQUEST}"
+                           # (or its server or channel to join: "디코 서버 … 들어와서 닉 남겨주세요")
+                           r"| ?(?:서버|채널|방)[^\n]{0,60}?(?:들어와|들어오|입장|참여|join)")
 # English puts the request first ("text me on Signal"): "signal" alone is a phone's signal.
 _ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
-                       r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo)(?![a-z])")
+                       r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo|reddit|twitter|x\.com)(?![a-z])")
 _FRIEND_ID = rf"(?:{'|'.join(FRIEND_WORDS)})[^0-9a-z가-힣]{{0,3}}({HANDLE})"
 # ... or the ID first ("gomdori_88 ◀ 친추ㄱㄱ", "ab1234 로 친구추가"): found back from the request, since
 # an expression starting with a handle would be tried at every place of the text.
@@ -425,7 +440,7 @@ _SEND = "(?:입금|송금|이체|보내|넣어|부쳐)"
 _HOLD_FEES = ("찜비", "홀딩비", "홀딩 ?비용", "예약비", "계약금", "예약금", "보증금", "예치금", "착수금")
 _UPFRONT_SUMS = ("돈", "대금", "금액", *_HOLD_FEES, "반값", "절반", "현금", "잔금")
 # Ways to pay outside the platform that are no bank transfer (gift-card PINs, coins, cash machines).
-_OUTSIDE_MEANS = ("상품권", "핀 ?번호", "기프티콘", "기프트 ?카드", "gift ?card", "코인", "usdt", "페이코", "atm")
+_OUTSIDE_MEANS = ("상품권", "핀 ?번호", "기프티콘", "기프트 ?카드", "gift ?card", "코인", "usdt", "페이코", "atm", "주유권")
 _PREPAY_FAMILIES = (  # (words, rest[, what the scan needs after a word: see Alternation])
     # not 선결제: paying first into the safe payment is how the platform works
     (("선 ?입금", "선 ?송금", "입금 ?먼저", "송금 ?먼저", "이체 ?먼저", "먼저 ?(?:입금|송금|이체)", "입금 ?부터", "송금 ?부터",
@@ -449,7 +464,8 @@ _PREPAY_FAMILIES = (  # (words, rest[, what the scan needs after a word: see Alt
     # the verb may come after an adverb and a verb of sending ("송금으로 먼저 주세요", "송금하기로 보내주세요")
     (_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:(?:먼저|바로|지금) ?)?(?:(?:보내|넣어|쏴|부쳐) ?)?(?:{_PLEASE_PAY}|주면)",
      rf".{{0,12}}?(?:{_PLEASE_PAY}|주면)"),  # (what comes between is at most 12 characters, no line break)
-    (_OUTSIDE_MEANS, rf"(?:(?:으로|로|을|를)?[가-힣 ]{{0,8}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?"
+    # (what comes between may name the vouchers: "상품권 실물 10만원권 두 장 등기로 보내주시면")
+    (_OUTSIDE_MEANS, rf"(?:(?:으로|로|을|를)?[^.?!\n]{{0,24}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?"
                      rf"[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)|(?:으로|로) ?(?:만 ?)?받(?:아요|습니다|음))", ""),
     (("돈", "직접", "바로", "먼저", "계좌로", "계좌"), r" ?쏴 ?(?:주세요|주시면|줘|주셈|드림|드릴게)"),
     (_MONEY_WORDS, r" ?(?:확인 ?|완료 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?"
@@ -628,14 +644,14 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
     ("붙", "이어", "합치", "합쳐", "합친", "두 번", "세 번", "네 번", "두번", "세번", "네번", "거꾸로", "뒤에서부터", "반대로", "역순",
      "바꿔", "바꾸", "계산", "더하", "더해", "디코딩", "decode", "해독", "복호화", "점자", "주사위", "키패드", "자판", "한영",
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
-     "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "처럼 적", "처럼 써", "처럼 쓰", "인 척", "인척",
+     "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "아래에서", "밑에서", "아래부터", "밑부터", "처럼 적", "처럼 써", "처럼 쓰", "인 척", "인척",
      "순번", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
     key=len, reverse=True)))
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번 ?(?:쓰|적|치|누르|반복|붙)|거꾸로|뒤에서부터|"
     r"반대로 ?(?:읽|적|쓰|치)|역순|(?:으로|로) ?바꿔|바꿔서|바꾸시면|바꾸면|"
     r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
-    r"나눠서|쪼개서|(?:[만을를은는]|다|거) ?[빼떼]고|이으(?:시면|면|세요)|순번으로|"
+    r"나눠서|쪼개서|(?:[만을를은는]|다|거) ?[빼떼]고|(?:아래|밑)(?:에서)? ?부터|이으(?:시면|면|세요)|순번으로|"
     # written as something else ("동호수처럼 적을게요", "송장인 척 적을게요")
     r"처럼 ?(?:적|써|쓰)|인 ?척 ?(?:적|써|쓰|할)|[홀짝]수 ?(?:번째|자리)|번째 ?(?:숫자|글자)만|(?:앞|첫) ?글자만|따서|다음 ?(?:메시지|메세지|톡|문자|채팅)(?:로|으로|에)? ?(?:드릴|보낼|보내|줄|알려)|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|번갈아|"
     # "written in signs": the writer's own writing in some code ("트럼프 카드로 적었어요", "점자로 남길게요")
@@ -659,7 +675,7 @@ _ASSEMBLED_KINDS = (
     (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}"),
      lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|쳐 ?주|입력|열어|열면|결제|붙여 ?넣|복사")),
     (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락|전화|아이디|아디|닉네임|카톡|톡|id(?<![a-z]id)|메일"),
-     lazy(r"문자|연락|전화|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지|메일")),
+     lazy(r"문자|연락|전화 ?(?:주|줘|해|하|걸|부탁|드|ㄱ)|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지|메일")),
 )
 _ASSEMBLY_REACH = (120, 80)  # characters before and after the instruction: what is made is named first
 # (a question does not quiet it: how to put it together is told in requests that end like one, "접속하세요")
@@ -749,18 +765,27 @@ _PLATFORM_CONTACT = lazy(
     r"(?:카톡|톡) ?(?:아이디|id)[^.?!\n]{0,10}?있)"
     r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인)|카톡|카카오 ?톡)[^.?!\n]{0,24}?"  # (not 카카오맵)
     r"(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
-    r"(?:치면|치시면|검색하면|검색하시면|찾으면|찾으시면)[^.?!\n]{0,8}?(?:나와|떠|있어|뜹|보여)"
+    r"(?:(?:치면|치시면|검색하면|검색하시면|찾으면|찾으시면)[^.?!\n]{0,8}?(?:나와|떠|있어|뜹|보여)|추가|친추|입장|들어오)"
+    # a game's or console's tag to message there ("게이머태그 SilverFox4471 로 … 메시지 주세요")
+    r"|(?:게이머 ?태그|gamer ?tag|psn ?(?:아이디|id)|스팀 ?(?:아이디|id|닉네임|닉)|배틀 ?태그|battle ?tag|라이엇 ?(?:아이디|id)|"
+    r"닌텐도 ?(?:아이디|id))[^0-9a-z가-힣]{0,4}[0-9a-z][0-9a-z_#\-]{2,20}[^\n]{0,40}?"
+    r"(?:메시지|메세지|친추|친구 ?추가|추가|귓|dm|디엠|연락)"
 )
 _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "friendcode", "회의", "미팅", "meeting", "검색", "qq", "가입",
                            "비밀글", "비밀 글", "연락처",
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "찾아", "귓",
-                           "meet.google", "zoom.us", "session", "세션", "메일", "아이디")
+                           "meet.google", "zoom.us", "session", "세션", "메일", "아이디", "추가", "입장", "게이머", "gamer",
+                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
 # with an ID marker or an arrow before a handle.
 _TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는이가]?|[▶→►=:>-]+)[^0-9a-z가-힣]{{0,3}}({HANDLE})")
 # Money wired through a remittance service: no account, and no refund.
 _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money|"
                    r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f&f|친구)|"
+                   # other countries' payment apps, to an ID there ("venmo me at @…", "PayPay로 받아요 ID: …")
+                   r"(?:venmo|벤모|zelle|젤리|cash ?app|캐시앱|paypay|페이페이|alipay|알리페이|wechat ?pay|위챗페이|line ?pay|라인페이|"
+                   r"gcash|revolut)(?<![a-z]venmo)(?<![a-z]zelle)(?<![a-z]gcash)[^\n]{0,40}?(?:@|id|아이디|me at|로 ?(?:받|보내|송금)|"
+                   r"으로 ?(?:받|보내|송금))|"
                    # remittance apps of foreign workers and students
                    r"(?:한패스|hanpass|센트비|sentbe|와이어 ?바알리|wirebarley|e9 ?pay|이나인페이|gme ?remit)[^.?!\n]{0,20}?"
                    r"(?:로|으로|앱|송금|보내)")
@@ -768,7 +793,8 @@ _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygra
 _COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20|erc ?20|지갑|리플|xrp|업비트|upbit|빗썸|bithumb|바이낸스|"
                      r"binance|코인원|솔라나|sol(?![a-z])|트론|tron)[^\n]{0,60}?"
                      # (any coin's: letters and digits mixed, 25 to 64 of them)
-                     r"(?<![0-9a-z])(?=[0-9a-z]{0,63}[0-9])(?=[0-9a-z]{0,63}[a-z])(?:0x)?[0-9a-z]{25,64}(?![0-9a-z])")
+                     r"(?<![0-9a-z])(?:(?=[0-9a-z]{0,63}[0-9])(?=[0-9a-z]{0,63}[a-z])(?:0x)?[0-9a-z]{25,64}(?![0-9a-z])|"
+                     r"[0-9a-z\-]{3,40}\.eth(?![0-9a-z]))")  # or an ENS name, minsu.eth
 # An account written somewhere else to pay into ("계좌는 … 상점 소개글 맨 아래 줄에 적어놨어요 … 입금하시고").
 _ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|소개란|프로필|프사|사진|이미지|메모)[^\n]{0,30}?"
                           r"(?:적어|써 ?(?:놨|뒀|놓)|올려|있어|넣어 ?(?:놨|뒀))[^\n]{0,40}?(?:입금|송금|이체|보내)")
@@ -778,8 +804,9 @@ _GIFT_TRANSFER = lazy(
     r"(?:상품권|기프티콘|기프트 ?카드|포인트|페이 ?머니|머니|쿠폰)[^?!\n]{0,30}?선물(?:하기)?[^\n]{0,40}?"
     r"(?:번호|아이디|id(?<![a-z]id)|@|[0-9]{3,}|[a-z][a-z0-9_]{3,})[^\n]{0,20}?(?:넣|입력|보내|적어)"
     # ... or a gift card bought and its code sent ("구글플레이 기프트카드 … 코드 16자리 사진 찍어 보내주세요")
-    r"|(?:기프트 ?카드|상품권|gift ?card|기프트 ?코드|문상|해피 ?머니|컬처 ?랜드|컬쳐 ?랜드|북 ?앤 ?라이프|구글 ?플레이 ?카드)"
-    r"[^\n]{0,40}?(?:코드|핀|pin|뒷면)[^\n]{0,30}?"
+    r"|(?:기프트 ?카드|상품권|gift ?card|기프트 ?코드|문상|해피 ?머니|컬처 ?랜드|컬쳐 ?랜드|북 ?앤 ?라이프|구글 ?플레이 ?카드|"
+    r"월렛 ?코드|wallet ?code|스팀 ?(?:월렛|카드|지갑)|주유권|모바일 ?(?:상품권|교환권|금액권))"
+    r"[^\n]{0,40}?(?:코드|핀|pin|뒷면|바코드)[^\n]{0,30}?"
     r"(?:보내 ?주|찍어|알려 ?주|적어 ?주|캡처|캡쳐|올려 ?주)"
 )
 
@@ -828,12 +855,12 @@ _RULE_LIST = [
                                           "페북", "facebook", "디스코드", "디코", "discord")),
                 Detector(_handle_before_friend_request, frozenset({"친추", "친구"})),
                 handle_after(_OTHER_MESSENGER_ID, _OTHER_MESSENGER_TRIGGERS),
-                Detector(_at_handle, frozenset({"@"})),
+                Detector(_at_handle, frozenset({"@"}), _HANDLE_QUIET_IN),
                 first_match(r"discord\.(?:gg|com/invite)/|band\.us/|twitch\.tv/[0-9a-z_]{3,}[^\n]{0,30}?(?:귓속말|귓말|whisper|dm|디엠)",
                             ("discord", "band.us", "twitch")),
                 request(_OTHER_MESSENGER_CONTACT, _OTHER_MESSENGER_TRIGGERS, reach=4),  # "네이버 톡톡"
                 request(_ON_OTHER_MESSENGER, ("signal", "viber", "discord", "snapchat", "skype", "facebook", "messenger",
-                                              "zalo")),
+                                              "zalo", "reddit", "twitter", "x.com")),
                 request(_ID_AS_NAME, ("아이디", "아디", "아뒤", "계정", "id", "메일"))),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
                       "whatsapp", "payment_app")),
@@ -925,8 +952,11 @@ _RULE_LIST = [
          "or points, or into an account written elsewhere (the shop's profile, a picture)",
          either(first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria", "wise", "와이즈",
                                           "페이팔", "paypal", "한패스", "hanpass", "센트비", "sentbe", "와이어", "wirebarley",
-                                          "e9", "이나인페이", "gme"), REQUEST_CONTEXTS),
-                first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift", "문상", "해피", "컬처", "컬쳐", "북앤", "북 앤"),
+                                          "e9", "이나인페이", "gme", "venmo", "벤모", "zelle", "젤리", "cash app", "cashapp",
+                                          "캐시앱", "paypay", "페이페이", "alipay", "알리페이", "wechat pay", "wechatpay", "위챗페이",
+                                          "line pay", "linepay", "라인페이", "gcash", "revolut"), REQUEST_CONTEXTS),
+                first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift", "문상", "해피", "컬처", "컬쳐", "북앤", "북 앤",
+                                             "월렛", "wallet", "스팀", "주유권", "교환권", "금액권"),
                             REQUEST_CONTEXTS),
                 first_match(_COIN_ADDRESS, ("usdt", "테더", "코인", "비트코인", "btc", "eth", "이더", "trc", "erc", "지갑",
                                             "리플", "xrp", "업비트", "upbit", "빗썸", "bithumb", "바이낸스", "binance",
