@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import NamedTuple, Sequence
 
@@ -35,6 +36,21 @@ class Command(NamedTuple):  # not a dataclass: importing dataclasses costs servi
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse would print the whole usage block
         raise UserError(f"{message} (see {self.prog} --help)")
+
+    def _get_formatter(self):  # the width told: argparse imports shutil to find it, 4 ms of `score text`
+        return self.formatter_class(prog=self.prog, width=_columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size finds it ($COLUMNS, the terminal, 80)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def parser(prog: str, description: str) -> argparse.ArgumentParser:

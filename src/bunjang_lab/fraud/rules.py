@@ -200,10 +200,14 @@ _NAMES_BEFORE_HANDLE = frozenset({"kakao", "kakaotalk", "talk", "katalk", "teleg
 _LATIN_WORD_BEFORE = lazy(r"([a-z]+)[^0-9a-z가-힣]{0,3}$")
 
 
+def _longest_first(word: str) -> tuple[int, str]:
+    return -len(word), word
+
+
 # A well-known site's or brand's own account ("@nike_korea", "samsung.official"): pointed to when
 # describing an item, as their links are (links.KNOWN_SITES), not a contact to move to.
 _OFFICIAL_HANDLE = lazy(
-    "(?:" + "|".join(sorted({site.split(".")[0] for site in KNOWN_SITES}, key=len, reverse=True)) + ")"
+    "(?:" + "|".join(sorted({site.split(".")[0] for site in KNOWN_SITES}, key=_longest_first)) + ")"
     + r"(?:[_.]?(?:korea|kr|kor|official|store|seoul|global))?"
     + r"|[a-z0-9_.]{2,30}[_.]official(?:[_.]?(?:kr|korea|kor|store))?"  # any brand's "…_official"
 )
@@ -967,19 +971,29 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
 # One pass finds which rules' words the text holds; a word found also stands for the words
 # inside it ("open.kakao" holds "kakao"), which the pass could not see separately.
-_WORDS = sorted({word for rule in _RULE_LIST for word in rule.detector.words} - {LINK, NUMBER},
-                key=len, reverse=True)
+# (in one order in every process: the compiled expression is then found in regex_cache)
+_WORDS = sorted({word for rule in _RULE_LIST for word in rule.detector.words} - {LINK, NUMBER}, key=_longest_first)
 _TRIGGER = lazy(literal_first_grouped(_WORDS))
-_IMPLIED = {w: frozenset(v for v in _WORDS if v in w) for w in _WORDS}
+_IMPLIED: dict[str, frozenset[str]] = {}  # (filled as words are found: a one-shot process finds few)
 # The rules each word sets off (their places in the table): a text runs only those.
-_RULES_BY_WORD = {word: [i for i, rule in enumerate(_RULE_LIST) if word in rule.detector.words]
-                  for word in (*_WORDS, LINK, NUMBER)}
+def _rules_by_word() -> dict[str, list[int]]:
+    by_word: dict[str, list[int]] = {}
+    for index, rule in enumerate(_RULE_LIST):
+        for word in rule.detector.words:
+            by_word.setdefault(word, []).append(index)
+    return by_word
+
+
+_RULES_BY_WORD = _rules_by_word()
 
 
 def _present_words(text: str) -> set[str]:
     present: set[str] = set()
     for word in set(_TRIGGER.findall(text)):
-        present |= _IMPLIED[word]
+        implied = _IMPLIED.get(word)
+        if implied is None:
+            implied = _IMPLIED[word] = frozenset(v for v in _WORDS if v in word)
+        present |= implied
     return present
 
 

@@ -42,11 +42,28 @@ def blocklist_from_args(args, strict: bool = True):
     return blocklist
 
 
+class _BlocklistOnFirstLookup:
+    """The default cache's blocklist, opened when a text first holds an identifier to look
+    up: most hold none, and opening the cache is a tenth of a one-shot ``score text``."""
+
+    def __init__(self, args):
+        self._args = args
+        self._blocklist = None
+        self._opened = False
+
+    def lookup(self, identifiers):
+        if not self._opened:
+            self._blocklist, self._opened = blocklist_from_args(self._args, strict=False), True
+        return self._blocklist.lookup(identifiers) if self._blocklist is not None else {}
+
+
 def scorer_from_args(args, strict_cache: bool = True):
     from bunjang_lab.fraud.text_scorer import TextScorer
 
+    # a cache named on the command line is opened now, so that a wrong one fails before any answer
+    named = strict_cache and args.cache is not None
     return TextScorer.from_models(args.models, use_classifier=not args.rules_only,
-                                  blocklist=blocklist_from_args(args, strict_cache))
+                                  blocklist=blocklist_from_args(args) if named else _BlocklistOnFirstLookup(args))
 
 
 def _batch(args) -> int:
