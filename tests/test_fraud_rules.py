@@ -191,8 +191,22 @@ ROUND_16_CAUSES += [
     ("remittance_service", "이더리움으로 주셔도 돼요 ENS로 minsu-shop.eth 치시면 제 지갑으로 가요"),
     ("kakao_id", "사기꾼들 많으니 조심하시고 제 카톡 kim_77 로 연락주세요"),  # a warning, then the writer's own ID
 ]
-# ... and what must stay clean beside them
+# ... and round 18's: a phone's pieces named by "다음" with words between, an ID spelled by English letter
+# and digit names a few words after its marker, t.me spoken, a messenger's profile name to type, a QR code
+# to a payment page, a link cut over lines typed into the address bar, an e-card gifted to a number.
+ROUND_16_CAUSES += [
+    ("phone_number", "문자 주세요 010 다음은 제 생일 1105 이고 마지막은 3321 이에요"),
+    ("assembled_contact", "카톡 아이디 영어 발음대로 적을게요 케이 와이 유 엔 쥐 세븐세븐 소문자로요 검색해서 톡 주세요"),
+    ("telegram_link", "텔레 주소 t 점 me 슬래시 jj_store 이에요 주소창에 치면 열려요"),
+    ("platform_contact", "페북 메신저로 얘기해요 '김민수 Minsu Kim' 치시면 프사 고양이인 사람이 저예요"),
+    ("payment_elsewhere", "결제 QR 사진으로 보냈어요 카메라로 찍으면 안전결제 페이지 떠요 거기서 카드번호 넣으시면 돼요"),
+    ("assembled_link", "링크가 잘려서 나눠 보내요\nhttps://\nsafe-\npay\n.site/\nk/2210\n전부 이어서 주소창에 넣어주세요"),
+    ("remittance_service", "스벅 e카드 3만원짜리 선물하기로 보내주셔도 돼요 받는 번호 010-3392-8104 로요"),
+]
 ROUND_16_NEGATIVES = [
+    "카톡으로 넘어가자고 하셨는데 제가 메신저로는 거래를 안 해서요 궁금하신 건 이 채팅에 남겨주세요",
+    "오픈채팅 링크 주시던데 저는 거기 안 들어가요ㅎㅎ 여기서만 얘기해요", "보증서에 적힌 삼성전자서비스 1588-3366 으로 AS 접수 가능해요",
+    "박스 옆 QR 찍으면 정품 인증 화면 나와요 결제랑은 상관없어요", "기프티콘 선물하기로 받은 거 팝니다",
     "텔레그램 '@cs_help_bj' 고객센터 사칭 계정이래요 번장은 텔레그램 고객센터 없어요 연락하지 마세요",
     "카톡 아이디 deal_kim77 이 사람 사기꾼이에요 조심하세요", "디스코드 아이디는 안 알려드려요",
     "라벨에 'INV-010-27' 적힌 건 제가 붙인 재고 번호예요 전화번호 아니에요 떼서 보내드릴게요",

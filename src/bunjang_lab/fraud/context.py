@@ -79,7 +79,9 @@ _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
     r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up|"
     # another's request reported ("카톡으로 하자고 하셨는데 …"): not the writer's own
-    r"(?:하자|하라|달라|보내라|오라|옮기자)고 ?(?:하셨|하시|했|하던|하더|하는데)|"
+    r"(?:[가-힣]자|[가-힣]라)고 ?(?:하셨|하시|했|하던|하더|하는데|하길래)|"
+    # what another sent or gave the writer ("오픈채팅 링크 주시던데 저는 안 들어가요")
+    r"(?:주|보내|올리|남기)(?:시던데|셨는데|시더니|셨던데|셨길래)|"
     r"더라고|더라구|보내주신 ?(?:링크|주소|번호)"  # what the writer saw others do, or was sent
 )
 # "…라는 분들": what people who ask for it do. Its own expression, asked when the one above

@@ -110,7 +110,7 @@ _JAMO_NAME = lazy(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
 _UNUSUAL = lazy("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
 
 # Domain endings a dot spelled out or set apart by spaces may lead to ("naver 점 com", "pay . shop").
-_SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link)(?![0-9a-z])"
+_SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link|me|ly|io|gg)(?![0-9a-z])"
 # ... and the endings read out in Hangul ("bunjang-pay 닷 씨오 닷 케이알 슬래시 오더": .co.kr/)
 _READ_ENDINGS = {"씨오": "co", "케이알": "kr", "오알지": "org", "아이오": "io", "넷": "net", "샵": "shop", "숍": "shop",
                  "탑": "top", "사이트": "site", "인포": "info", "엑스와이지": "xyz", "스토어": "store", "온라인": "online",
@@ -361,13 +361,17 @@ _LETTER_NAMES = {
     "에이": "a", "비": "b", "씨": "c", "디": "d", "이": "e", "에프": "f", "지": "g", "에이치": "h", "에치": "h", "아이": "i",
     "제이": "j", "케이": "k", "엘": "l", "엠": "m", "엔": "n", "오": "o", "피": "p", "큐": "q", "알": "r", "에스": "s",
     "티": "t", "유": "u", "브이": "v", "더블유": "w", "떠블유": "w", "엑스": "x", "와이": "y", "제트": "z", "지읒": "z",
+    "쥐": "g", "쥐이": "g", "큐우": "q", "제로": "0", "쓰리": "3", "파이브": "5", "식스": "6", "세븐": "7", "에잇": "8",
+    "에이트": "8", "나인": "9",  # (English digit names: "세븐세븐" is 77)
     "언더바": "_", "언더스코어": "_", "밑줄": "_", "하이픈": "-", "대시": "-", "닷": ".", "점": ".",
 }
 # (the names of two syllables or more: a run needs two of them to be read as letters, not as words)
 _PLAIN_LETTER_NAMES = frozenset(name for name in _LETTER_NAMES if len(name) >= 2 and _LETTER_NAMES[name].isalpha())
 _SPELLED_TOKEN = "(?:" + "|".join(sorted((*_LETTER_NAMES, "[공영빵일이삼사오육칠팔구]+"), key=len, reverse=True)) + ")"
 # (the spaces may be gone: single syllables set apart are joined by then, "유 엔" is "유엔")
-_SPELLED_ID = lazy(rf"(?:아이디|아디|아뒤|id)(?:는|은|가|:)? ?({_SPELLED_TOKEN}(?: ?{_SPELLED_TOKEN}){{3,15}})(?![가-힣])")
+# (a few words may come between: "아이디 영어 발음대로 적을게요 케이 와이 …")
+_SPELLED_ID = lazy(rf"(?:아이디|아디|아뒤|id)(?:는|은|가|:)? ?(?:[가-힣 ]{{0,16}}?(?:적을게요|적어요|쓸게요|이에요|예요|요)[ .,:]*)?"
+                   rf"({_SPELLED_TOKEN}(?: ?{_SPELLED_TOKEN}){{3,15}})(?![가-힣])")
 _SPELLED_TOKENS = lazy(_SPELLED_TOKEN)
 
 

@@ -232,7 +232,8 @@ AT_HANDLE = lazy(r"(?<![0-9a-z_.])@_{0,3}[a-z][a-z0-9_]{3,31}(?:\.(?=[0-9]{0,30}
 # the prefix, then two groups each named by its place. The prefix sets it off: the places'
 # words start with common syllables (가, 나, 마, 중) that would slow every text's trigger scan.
 PIECE_WORDS = ("01",)
-_PLACE = r"(?:가운데|중간|뒷|뒤|끝|마지막|나머지)(?: ?(?:자리|번호|네 ?자리|4 ?자리|부분))?(?:[은는이가도]|요)? ?[:=]? ?"
+_PLACE = (r"(?:가운데|중간|뒷|뒤|끝|마지막|나머지|다음)(?: ?(?:자리|번호|네 ?자리|4 ?자리|부분))?(?:[은는이가도]|요)? ?[:=]? ?"
+          r"(?:[가-힣]{1,4} [가-힣]{1,4} ?)?")  # (and what the digits are: "다음은 제 생일 0923")
 _PIECE = rf"{_PLACE}\d{{3,4}}(?!\d)"
 # (or the eight digits after the prefix under one place, "앞자리는 010 이고요\n뒤는 3928 1174"; a line
 # break may come between the prefix and the rest)
