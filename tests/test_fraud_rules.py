@@ -203,7 +203,27 @@ ROUND_16_CAUSES += [
     ("assembled_link", "링크가 잘려서 나눠 보내요\nhttps://\nsafe-\npay\n.site/\nk/2210\n전부 이어서 주소창에 넣어주세요"),
     ("remittance_service", "스벅 e카드 3만원짜리 선물하기로 보내주셔도 돼요 받는 번호 010-3392-8104 로요"),
 ]
+# ... and round 19's: doubled letters, a segment twice, invitation codes elsewhere, Instagram channel links,
+# Telegram deep links, forms asking for card details, a name to look up in a payment app, English digit
+# names and 빼기 between groups, a voucher gifted through a messenger's gift shop.
+ROUND_16_CAUSES += [
+    ("assembled_contact", "카톡 아이디 글자마다 두 번씩 썼어요 mmiinnoo1122 한 글자씩만 읽어서 검색해주세요"),
+    ("assembled_contact", "제 번호 외우기 쉬워요 010 뒤에 5531 두 번이에요 문자 남겨주세요"),
+    ("platform_contact", "문의는 슬랙에서 받아요 앱 깔고 팀 초대코드 Q7W2ER 넣으면 상담방 들어와져요"),
+    ("messenger_id", "인스타 방송채널 ig.me/j/AbC12xYz 들어오시면 신상 먼저 보여드려요"),
+    ("telegram_link", "브라우저 주소창에 tg://resolve?domain=mina_shop 붙여넣으세요"),
+    ("payment_link", "주문서 링크예요 tally.so/r/aB3kQp 여기에 카드번호랑 유효기간 적어주세요"),
+    ("payment_app", "토스 되시죠? 송금에서 '김하늘' 검색하시면 제 계정 나와요 그쪽으로 보내주세요"),
+    ("bank_account", "카뱅 쓰리쓰리쓰리쓰리 다음 제로세븐 다음 포원나인투에잇식스세븐 으로 보내주세요"),
+    ("bank_account", "농협 삼오육 빼기 일일사이 빼기 팔팔칠공 빼기 삼일 로 보내주세요"),
+    ("remittance_service", "카톡 선물하기에서 이마트 금액권 5만원 보내주세요 받는 번호는 010-2284-6130 이에요"),
+]
 ROUND_16_NEGATIVES = [
+    "어떤 분이 'bunjang-pay.shop' 이라는 링크로 결제하라고 해서 찾아보니 가짜 사이트래요 절대 누르지 마세요",
+    "방금 다른 판매자가 카톡 아이디 'deal_kim88' 주면서 거기로 오라길래 신고 눌렀어요",
+    "안전결제 수수료 얼마 안 되니까 제가 떠안을게요 그대로 결제 부탁드려요",
+    "이 브랜드 인스타 계정 @studio.lune 보면 모델 착용샷 있어요", "선입금 주시면 찜해달라는 연락이 많은데 저는 그런 거 안 해요",
+    "택배가 분실돼서 로젠(1588-9988) 쪽에 사고 접수 넣었어요",
     "카톡으로 넘어가자고 하셨는데 제가 메신저로는 거래를 안 해서요 궁금하신 건 이 채팅에 남겨주세요",
     "오픈채팅 링크 주시던데 저는 거기 안 들어가요ㅎㅎ 여기서만 얘기해요", "보증서에 적힌 삼성전자서비스 1588-3366 으로 AS 접수 가능해요",
     "박스 옆 QR 찍으면 정품 인증 화면 나와요 결제랑은 상관없어요", "기프티콘 선물하기로 받은 거 팝니다",

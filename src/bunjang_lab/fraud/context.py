@@ -50,7 +50,14 @@ _ASKING = lazy(
 # A polite request to the reader phrased as a question: still a request.
 _ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁|ok(?<![a-z]ok)(?![a-z])|오케이")  # "선입금 ok?"
 _OWN_BEFORE = lazy(r"(?:제|내|저의|저희|my)(?![가-힣a-z])")
-_CONTACT_ASKED = lazy(r"주세요|주시면|줘|주셈|추가|친추|연락 ?(?:주|하세요|바랍|부탁)|오세요|와 ?주|dm|디엠|말 ?걸어|message me|add me")
+# A scam named as such, or a warning not to go there (not 신고 or 더라고: "신고/조회: hometax-…" is a lure's label)
+_NAMED_SCAM = lazy(r"사기|사칭|피싱|가짜|조심|주의|속지|유의|scam|fraud|phishing|fake|beware|신고 ?(?:했|눌|넣|접수|할게)|"
+                   r"(?:[가-힣]라|[가-힣]자)(?:길래|면서|며)|"  # another's request reported ("거기로 오라길래")
+                   r"(?:누르|들어가|클릭하|접속하|연락하|결제하|추가하)지 ?(?:마|말)")
+# ... and what asks the reader to go there
+_GO_THERE = lazy(r"주세요|주시면|줘|주셈|추가|친추|연락 ?(?:주|하세요|바랍|부탁)|오세요|와 ?주|dm|디엠|말 ?걸어|message me|add me|"
+                 r"부탁|(?:결제|접속|클릭|입력|인증)(?:하세요|해 ?주|하시면|하시고|해서)|들어가(?:서|세요|시면|시고)|"
+                 r"눌러 ?(?:주|보세요|서)|누르(?:세요|시면|시고)")
 _EN_QUESTION = lazy(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
 
 _KO_NEGATION = (
@@ -88,7 +95,8 @@ _WARNING = lazy(
 # finds nothing (only whether either finds something counts), so its words share one rest,
 # compiled once rather than once per word.
 _ABOUT_ASKERS = lazy(words_then(("라는", "자는", "달라는", "하라는", "준다는", "판다는", "오라는", "보내라는", "유도하는", "요구하는",
-                                 "요구하면", "유도하면"), r"\s?(?:분|사람|판매자|구매자|계정|글|경우|거|건|문자|놈|곳)"))
+                                 "요구하면", "유도하면"),
+                                r"\s?(?:분|사람|판매자|구매자|계정|글|경우|거|건|문자|놈|곳|연락|문의|요청|메시지|메세지|말씀|얘기)"))
 _REASSURANCE = lazy(r"사기 ?(?:아니|아닙|아님|절대|걱정|안 ?쳐|치는 ?거 ?아|없어요|없습니다)|믿으셔도|안심하")
 
 
@@ -156,15 +164,15 @@ class Clauses:
                 or (WARNED_ABOUT in contexts and self.warned_about(start, end)))
 
     def warned_about(self, start: int, end: int) -> bool:
-        """Whether its sentence, its end marked or not, warns about it (an identifier is quiet
-        only in a warning of its own: "신고 때문에 제한된대요 거래는 텔레그램 @… 에서 해요" warns
-        about nothing), and it is neither the writer's own ("제 카톡 …") nor what the reader
-        is asked to contact ("사기 조심하시고 … 로 연락주세요")."""
+        """Whether its sentence, its end marked or not, warns about it in so many words (an
+        identifier is quiet only in a warning of its own: "신고 때문에 제한된대요 거래는 텔레그램
+        @… 에서 해요" warns about nothing), is not the writer's own ("제 카톡 …"), and asks no
+        one to go there ("사기 조심하시고 … 로 연락주세요", "사기가 많아서 … 들어가서 인증")."""
         begin, finish, _ = self._bounds(start, end)
         around = f"{self.text[begin:start]} {self.text[end:finish]}"  # (not its own letters: "@scam_king")
-        return (bool(_WARNING.search(around) or _ABOUT_ASKERS.search(around)) and not _REASSURANCE.search(around)
+        return (_NAMED_SCAM.search(around) is not None and not _REASSURANCE.search(around)
                 and not _OWN_BEFORE.search(self.text, max(begin, start - 12), start)
-                and not _CONTACT_ASKED.search(self.text, end, finish))
+                and not _GO_THERE.search(around))
 
 
 def asks_for_safe_payment(text: str) -> bool:

@@ -85,12 +85,12 @@ _MESSENGER_HOSTS = frozenset({"open.kakao.com", "t.me", "telegram.me", "telegram
 # first would be tried at every position of the text: a third slower over chat).
 # A scheme may be followed by a name and "@" ("https://bunjang.co.kr@pay-check.top"): the
 # link goes to what follows it. A bare host ends in a known ending, or in any word of letters
-# when a path of letters follows it ("lotte-parcel.delivery/pay"; not "av.tanvi/9953921288").
+# when a path of letters follows it ("lotte-parcel.delivery/pay", "tally.so/r/…"; not "av.tanvi/9953921288").
 _URL = lazy(
     r"(?:(?:https?:?//(?P<userinfo>[0-9a-z.\-_%:]{1,80}@)?|www\.)(?P<host>[0-9a-z\-]{1,63}(?:\. ?[0-9a-z\-]{1,63}){0,6})"
     r"(?::\d{1,5})?"
     r"|(?P<bare>[0-9a-z\-](?<![0-9a-z@.\-][0-9a-z\-])[0-9a-z\-]{0,62}\.(?:[0-9a-z\-]{1,63}\.){0,5}"
-    r"(?:" + TLDS + r"|[a-z]{3,24}(?=/[a-z])))"
+    r"(?:" + TLDS + r"|[a-z]{2,24}(?=/[a-z])))"
     r"(?![0-9a-z\-])(?::\d{1,5})?)"
     r"(?P<path>[/?#][^\s<>\"'가-힣]{0,200})?"
 )

@@ -311,7 +311,7 @@ _NUMERAL_CHARS = "".join(sorted({*"".join(_NUMERALS), *"0123456789"}))
 _NUMERAL_CHAIN, _NUMERAL_CHAIN_PLAIN = (
     lazy(f"[{_NUMERAL_CHARS}](?:{sep}{{0,3}}[{_NUMERAL_CHARS}]){{{MIN_NUMERAL_RUN - 1},}}") for sep in (SEP, _PLAIN_SEP))
 # A dash read out between groups of numerals ("삼삼삼삼 다시 공일 다시 …"), written as one.
-_SPOKEN_DASH = lazy(f"(?<=[{_NUMERAL_CHARS}][{_NUMERAL_CHARS}]) ?(?:다시|다음) ?(?=[{_NUMERAL_CHARS}]{{2}})")  # (다음: "next")
+_SPOKEN_DASH = lazy(f"(?<=[{_NUMERAL_CHARS}][{_NUMERAL_CHARS}]) ?(?:다시|다음|빼기) ?(?=[{_NUMERAL_CHARS}]{{2}})")  # (다음: "next", 빼기: "minus")
 
 
 # Digits spelled in English, three or more in a row ("zero one zero 5512 3434"; a comma between
@@ -343,7 +343,7 @@ _HANGUL_ENGLISH_DIGITS = {"제로": "0", "원": "1", "투": "2", "쓰리": "3", 
                           "세븐": "7", "에잇": "8", "에이트": "8", "나인": "9"}
 _HANGUL_ENGLISH_ONLY = ("제로", "쓰리", "파이브", "식스", "세븐", "에잇", "에이트", "나인")
 _HANGUL_ENGLISH_DIGIT = "(?:" + "|".join(sorted(_HANGUL_ENGLISH_DIGITS, key=len, reverse=True)) + ")"
-_HANGUL_ENGLISH_RUN = lazy(rf"{_HANGUL_ENGLISH_DIGIT}(?:[ \-,]{{0,2}}{_HANGUL_ENGLISH_DIGIT}){{6,}}")
+_HANGUL_ENGLISH_RUN = lazy(rf"{_HANGUL_ENGLISH_DIGIT}(?:(?:[ \-,]{{0,2}}| ?(?:다음|다시|빼기) ?){_HANGUL_ENGLISH_DIGIT}){{6,}}")
 _HANGUL_ENGLISH_TOKEN = lazy(_HANGUL_ENGLISH_DIGIT)
 
 
@@ -759,7 +759,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
             builder.rewrite(_ALIAS_RE, _alias)
         if not _WHOLE_WORDS.issuperset(_SPLIT_WORD.findall(builder.text)):  # most are written whole
             builder.rewrite(_SPLIT_WORD, _split_word)
-        if "다시" in builder.text or "다음" in builder.text:
+        if "다시" in builder.text or "다음" in builder.text or "빼기" in builder.text:
             builder.rewrite(_SPOKEN_DASH, lambda m: "-")
         text = builder.text  # (three substring tests cost a quarter of one search for the markers)
         if ("디" in text or "뒤" in text or "id" in text) and _SPELLED_ID.search(text):

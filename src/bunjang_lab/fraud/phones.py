@@ -155,7 +155,8 @@ def place_landline(text: str, number: WrittenNumber) -> bool:
 
 
 # A courier's name right before a company's nationwide line ("로젠택배 1588-9988"): the courier's line.
-_COURIER_BEFORE = lazy(r"(?:택배|서비스|센터|a/?s)[^0-9가-힣]{0,3}$")  # (and a maker's service: "삼성전자서비스 1588-…")
+# (and a maker's service, "삼성전자서비스 1588-…"; or the courier's own name, "로젠(1588-9988)")
+_COURIER_BEFORE = lazy(r"(?:택배|서비스|센터|a/?s|로젠|대한통운|한진|롯데|우체국|경동|대신|cj|gs|cu)[^0-9가-힣]{0,3}$")
 # A delivery's status right after a number ("6865-4193-0934 배달완료"): a parcel's tracking number.
 _DELIVERY_STATUS_AFTER = lazy(r"[^0-9a-z가-힣]{0,3}(?:이|가|은|는|로|으로)? ?(?:배달|배송|도착|집하|인수|반송)")
 

@@ -234,9 +234,20 @@ def plausible_handle(text: str, start: int, end: int) -> bool:
     return before is None or before.group(1) in _NAMES_BEFORE_HANDLE
 
 
-# A handle a warning names is the scammer's, reported ("텔레그램 '@…' 고객센터 사칭 계정이래요"): quiet
-# when its own sentence warns about it. (Numbers and links are not: a lure may wrap them in a warning.)
+# A handle or a link a warning names is the scammer's, reported ("텔레그램 '@…' 고객센터 사칭 계정이래요"):
+# quiet when its own sentence warns about it and does not ask to go there. (Numbers are not.)
 _HANDLE_QUIET_IN = frozenset({WARNED_ABOUT})
+
+
+# A brand's account pointed to, to look at ("이 브랜드 인스타 계정 @… 보면 착용샷 있어요"), asking no contact.
+_BRAND_BEFORE = lazy(r"(?:브랜드|공식|디자이너|메이커|제조사|본사)[^\n]{0,16}$")
+_TO_LOOK_AT = lazy(r"[^\n]{0,8}?(?:보면|보시면|참고|들어가 ?보시면|에 (?:올라온|있는|나와)|에서 (?:보|확인))")
+_ASKED_THERE = lazy(r"dm|디엠|연락|문의|메시지|메세지|추가|팔로우 ?(?:하시|해 ?주)|맞팔")
+
+
+def _brand_to_look_at(text: str, start: int, end: int) -> bool:
+    return bool(_BRAND_BEFORE.search(text, max(0, start - 20), start) and _TO_LOOK_AT.match(text, end)
+                and not _ASKED_THERE.search(text, end))
 
 
 def handle_after(pattern: str | LazyPattern, words: Iterable[str], reach: int = 0) -> Detector:
@@ -254,7 +265,8 @@ def handle_after(pattern: str | LazyPattern, words: Iterable[str], reach: int = 
         position = _scan_start(message, words, reach)
         while (match := compiled.search(text, position)) is not None:
             group = match.lastindex
-            if plausible_handle(text, match.start(group), match.end(group)):
+            if plausible_handle(text, match.start(group), match.end(group)) and not _brand_to_look_at(
+                    text, match.start(group), match.end(group)):
                 yield match.span()
                 position = match.end()
             else:  # a word taken for a handle must not hide the real one after it ("add me on kakao: ab12")
@@ -287,8 +299,9 @@ def _unless_safe_payment_asked(detector: Detector) -> Detector:
 
 
 def on_links(find: Callable[[_Message], Iterator[Span]]) -> Detector:
-    """A detector reading the message's links: it runs only when there are some."""
-    return Detector(find, frozenset({LINK}))
+    """A detector reading the message's links: it runs only when there are some, and is quiet
+    where a warning names the link, as a handle is."""
+    return Detector(find, frozenset({LINK}), _HANDLE_QUIET_IN)
 
 
 def on_numbers(find: Callable[[_Message], Iterator[Span]]) -> Detector:
@@ -305,7 +318,8 @@ def link_classified(code: str) -> Detector:
 
 
 _PAYMENT_NEAR_LINK = lazy(
-    r"결제|결재|입금|송금|페이(?<!홈페이)(?!지)|pay|안전 ?거래|구매하기|주문하기|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund"
+    r"결제|결재|입금|송금|페이(?<!홈페이)(?!지)|pay|안전 ?거래|구매하기|주문하기|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund|"
+    r"카드 ?번호|유효 ?기간|cvc|생년월일"
 )
 
 
@@ -331,9 +345,11 @@ def _at_handle(message: _Message) -> Iterator[Span]:
     """Each @handle but one in the path of a link to the platform or a well-known site
     (``youtube.com/@channel``): such a link is no reason, whatever its path names."""
     owned = [(link.start, link.end) for link in message.links if link.code in OWNED_SITE_CODES]
-    for match in AT_HANDLE.finditer(message.text):
-        if not any(start <= match.start() < end for start, end in owned) and not _OFFICIAL_HANDLE.fullmatch(
-                match.group()[1:]):
+    text = message.text
+    for match in AT_HANDLE.finditer(text):
+        if any(start <= match.start() < end for start, end in owned) or _OFFICIAL_HANDLE.fullmatch(match.group()[1:]):
+            continue
+        if not _brand_to_look_at(text, *match.span()):
             yield match.span()
 
 
@@ -501,7 +517,8 @@ _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 _SAFE_PAY_TRIGGERS = ("안전", "번개페이", "번개 페이", "번페", "에스크로", "escrow", "safe")
 _NOT_ASKED = frozenset({QUESTION, WARNING})  # its own words say no: a refusal is what it finds
 _REFUSED = (
-    r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|쓰지 ?마|"
+    # (not "얼마 안 돼": the fee is little)
+    r"(?:말고|대신|싫|안 ?(?:해|돼|되|받|씀|써)(?<!얼마 안 돼)(?<!얼마 안 되)(?<!얼마 안돼)(?<!얼마 안되)|못 ?(?:해|받)|불가|노노|ㄴㄴ|사절|거부|귀찮|복잡|번거|하지 ?마|쓰지 ?마|"
     r"x(?<![0-9a-z./]x)(?![0-9a-z])|no(?<![0-9a-z./]no)(?![0-9a-z]))"  # literals first: see patterns.literal_first
 )
 _REFUSING_EMOJI = "🙅❌✖⛔🚫"
@@ -611,6 +628,8 @@ _PAYMENT_APP_ID = handle_after(
     words_then(_PAYMENT_APPS, rf"(?:{_GAP}{{0,3}}?{ID_MARKER}[은는이가]?[^0-9a-z가-힣]{{0,3}}({HANDLE})"
                               r"|[^0-9a-z가-힣]{0,3}(@(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])))"),
     ("@", "아이디", "아디", "아뒤", "계정", "id"), reach=10)
+_APP_NAME_SEARCH = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:'[^'\n]{{1,20}}'|\"[^\"\n]{{1,20}}\")"
+                        r"[^\n]{0,12}?(?:검색|찾)[^\n]{0,40}?(?:보내|송금|입금|쏴)")
 _APP_TO_NUMBER = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:받는 ?(?:사람|분)|번호|폰|전화)[^0-9\n]{{0,12}}$")
 _PAYMENT_APP_NAMES = ("토스", "toss", "카카오페이", "카카오 페이", "kakaopay", "kakao pay", "페이코", "payco", "네이버페이",
                       "네이버 페이", "naverpay", "naver pay")
@@ -622,6 +641,8 @@ def _payment_app(message: _Message) -> Iterator[Span]:
             yield link.start, link.end
     if not _PAYMENT_APP_ID.words.isdisjoint(message.words) and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         yield from _PAYMENT_APP_ID.find(message)
+    if "검색" in message.text and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
+        yield from map(_SPAN, _APP_NAME_SEARCH.finditer(message.text))  # a name to look up in the app
     if message.phones and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         for phone in message.phones:  # money sent in the app to the writer's number ("받는 사람에 제 번호 010-…")
             app = _APP_TO_NUMBER.search(message.text, max(0, phone.start - 60), phone.start)
@@ -648,11 +669,12 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
     ("붙", "이어", "합치", "합쳐", "합친", "두 번", "세 번", "네 번", "두번", "세번", "네번", "거꾸로", "뒤에서부터", "반대로", "역순",
      "바꿔", "바꾸", "계산", "더하", "더해", "디코딩", "decode", "해독", "복호화", "점자", "주사위", "키패드", "자판", "한영",
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
-     "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "아래에서", "밑에서", "아래부터", "밑부터", "처럼 적", "처럼 써", "처럼 쓰", "인 척", "인척",
+     "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "지우", "글자씩", "아래에서", "밑에서", "아래부터", "밑부터", "처럼 적", "처럼 써", "처럼 쓰", "인 척", "인척",
      "순번", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
     key=len, reverse=True)))
 _ASSEMBLY = lazy(
-    r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번 ?(?:쓰|적|치|누르|반복|붙)|거꾸로|뒤에서부터|"
+    r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번(?:씩)? ?(?:쓰|썼|적|치|누르|반복|붙|이에요|이요|입니다)|"
+    r"한 ?글자씩|(?:전부|다|모두) ?지우|지우고|지우시고|거꾸로|뒤에서부터|"
     r"반대로 ?(?:읽|적|쓰|치)|역순|(?:으로|로) ?바꿔|바꿔서|바꾸시면|바꾸면|"
     r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
     r"나눠서|쪼개서|(?:[만을를은는]|다|거) ?[빼떼]고|(?:아래|밑)(?:에서)? ?부터|이으(?:시면|면|세요)|순번으로|"
@@ -719,7 +741,7 @@ def _assembled(category: str) -> Detector:
         if found is not None and found[0] == category:
             yield found[1]
 
-    return Detector(find, frozenset(_ASSEMBLED_WORDS))
+    return Detector(find, frozenset(_ASSEMBLED_WORDS) | {NUMBER})  # (or a long number written: "신한 1710-… 7은 지우고")
 
 
 # A payment, card details or a log-in asked for at a place outside the chat that holds the link:
@@ -760,6 +782,9 @@ _PLATFORM_CONTACT = lazy(
     r"|(?:줌|zoom|구글 ?미트|google ?meet|웨일 ?온|webex)[^.?!\n]{0,8}?(?:회의|미팅|meeting|방)[^.?!\n]{0,6}?"
     r"(?:id|아이디|번호|코드)[^0-9]{0,4}[0-9][0-9 \-]{5,16}"
     r"|meet\.google\.com/[a-z]{3}-[a-z]{4}-[a-z]{3}|zoom\.us/(?:j|my)/[0-9a-z]"  # a video call's link
+    # a team's or room's invitation code elsewhere ("잔디 … 팀 초대코드 K4R2PX 넣으면 … 들어와져요")
+    r"|(?:초대 ?코드|invite ?code|참여 ?코드|입장 ?코드)[^0-9a-z]{0,4}(?=[a-z]{0,11}[0-9])[0-9a-z]{4,12}(?![0-9a-z])"
+    r"[^\n]{0,30}?(?:넣|입력|들어|참여|입장|join)"
     r"|(?:session|세션)[^.?!\n]{0,12}?id[^0-9a-z]{0,3}[0-9a-f]{20,}"  # Session's IDs are 66 hex digits
     rf"|(?:{'|'.join(OTHER_MESSENGER_WORDS)})[^0-9가-힣]{{0,6}}[0-9]{{5,12}}(?![0-9])[^.?!\n]{{0,12}}?{_CONTACT_REQUEST}"
     # (a site: to write to the name there; a messenger: to find it is to reach the writer)
@@ -784,7 +809,7 @@ _PLATFORM_CONTACT = lazy(
 _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "friendcode", "회의", "미팅", "meeting", "검색", "qq", "가입",
                            "비밀글", "비밀 글", "연락처",
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "찾아", "귓",
-                           "meet.google", "zoom.us", "session", "세션", "메일", "아이디", "추가", "입장", "게이머", "gamer", "치시면",
+                           "meet.google", "zoom.us", "session", "세션", "초대", "invite", "참여", "입장 코드", "입장코드", "메일", "아이디", "추가", "입장", "게이머", "gamer", "치시면",
                            "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
 # with an ID marker or an arrow before a handle.
@@ -815,6 +840,9 @@ _GIFT_TRANSFER = lazy(
     r"(?:(?:번호|아이디|id(?<![a-z]id)|@|[0-9]{3,}|[a-z][a-z0-9_]{3,})[^\n]{0,20}?(?:넣|입력|보내|적어)|"
     r"(?:보내|넣|입력)[^\n]{0,30}?(?:번호|아이디|id(?<![a-z]id))[^\n]{0,8}?(?:[0-9]{3,}|[a-z][a-z0-9_]{3,}))"
     # ... or a gift card bought and its code sent ("구글플레이 기프트카드 … 코드 16자리 사진 찍어 보내주세요")
+    # ... the gift named first ("카톡 선물하기에서 이마트 금액권 5만원 보내주세요 받는 번호는 010-…")
+    r"|선물(?:하기)?[^\n]{0,20}?(?:상품권|기프티콘|금액권|교환권|e ?카드|기프트 ?카드|쿠폰)[^\n]{0,30}?(?:보내|넣|쏴)[^\n]{0,30}?"
+    r"(?:번호|아이디|id(?<![a-z]id))[^\n]{0,8}?(?:[0-9]{3,}|[a-z][a-z0-9_]{3,})"
     r"|(?:기프트 ?카드|상품권|gift ?card|기프트 ?코드|문상|해피 ?머니|컬처 ?랜드|컬쳐 ?랜드|북 ?앤 ?라이프|구글 ?플레이 ?카드|"
     r"월렛 ?코드|wallet ?code|스팀 ?(?:월렛|카드|지갑)|주유권|모바일 ?(?:상품권|교환권|금액권))"
     r"[^\n]{0,40}?(?:코드|핀|pin|뒷면|바코드)[^\n]{0,30}?"
@@ -846,7 +874,8 @@ _RULE_LIST = [
     Rule("telegram_id", cat.EXTERNAL_CHANNEL, 0.9, "Telegram handle next to the messenger's name",
          handle_after(words_then(TELEGRAM_WORDS, rf"{_ID_GAP}{{0,12}}?({HANDLE})"), _TELEGRAM_TRIGGERS)),
     Rule("telegram_link", cat.EXTERNAL_CHANNEL, 0.95, "t.me / telegram.me link",
-         first_match(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}", ("t.me", "telegram."))),
+         first_match(r"(?:(?<![a-z])t\.me|telegram\.(?:me|dog))/[0-9a-z_+\-]{0,64}|tg://resolve\?domain=[0-9a-z_]{3,64}",
+                     ("t.me", "telegram.", "tg://"))),
     Rule("telegram_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on Telegram",
          request(words_then(TELEGRAM_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}"), _TELEGRAM_TRIGGERS, reach=0),
          replaced_by=("telegram_id", "telegram_link")),
@@ -867,8 +896,9 @@ _RULE_LIST = [
                 Detector(_handle_before_friend_request, frozenset({"친추", "친구"})),
                 handle_after(_OTHER_MESSENGER_ID, _OTHER_MESSENGER_TRIGGERS),
                 Detector(_at_handle, frozenset({"@"}), _HANDLE_QUIET_IN),
-                first_match(r"discord\.(?:gg|com/invite)/|band\.us/|twitch\.tv/[0-9a-z_]{3,}[^\n]{0,30}?(?:귓속말|귓말|whisper|dm|디엠)",
-                            ("discord", "band.us", "twitch")),
+                first_match(r"discord\.(?:gg|com/invite)/|band\.us/|ig\.me/[0-9a-z]|"
+                            r"twitch\.tv/[0-9a-z_]{3,}[^\n]{0,30}?(?:귓속말|귓말|whisper|dm|디엠)",
+                            ("discord", "band.us", "twitch", "ig.me")),
                 request(_OTHER_MESSENGER_CONTACT, _OTHER_MESSENGER_TRIGGERS, reach=4),  # "네이버 톡톡"
                 request(_ON_OTHER_MESSENGER, ("signal", "viber", "discord", "snapchat", "skype", "facebook", "messenger",
                                               "zalo", "reddit", "twitter", "x.com")),
@@ -923,7 +953,7 @@ _RULE_LIST = [
          blocklisted("account")),
     Rule("payment_app", cat.ACCOUNT_TRANSFER, 0.9,
          "a payment app's send-money link (toss.me, qr.kakaopay.com) or ID: paid outside the safe payment",
-         Detector(_payment_app, _PAYMENT_APP_ID.words | {LINK, NUMBER})),
+         Detector(_payment_app, _PAYMENT_APP_ID.words | {LINK, NUMBER, "검색"})),
     # suspicious_context
     Rule("urgency", cat.SUSPICIOUS_CONTEXT, 0.1, "hurry words: 급처, 오늘까지, urgent",
          first_match(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|"
