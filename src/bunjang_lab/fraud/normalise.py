@@ -190,9 +190,9 @@ _SPACED, _SPACED_PLAIN = (
 # other jamo it is a letter or a face ("ㅡㅡ" stays: nothing but a dash follows from it).
 _LONE_EU = lazy("(?<![ㄱ-ㅣ])ㅡ(?![ㄱ-ㅣ])")
 # A consonant and "r" drawn for ㅏ ("ㅋr톡 ㅇr이디": 카톡 아이디), beside Hangul, not inside a Latin word.
-_R_FOR_A = lazy("(?<![a-z])([ㄱ-ㅎ])r(?![a-z])")
+_R_FOR_A = lazy("([ㄱ-ㅎ])r(?![a-z])(?<![a-z][ㄱ-ㅎ]r)")  # (a class first: see _SPACED)
 # Laughs or other jamo between digits separate groups ("110ㅋ482ㅋㅋ719305"); ㅇ stays, the look-alike 0.
-_JAMO_BETWEEN_DIGITS = lazy("(?<=[0-9])[ㄱ-ㅆㅈ-ㅎㅜㅠ]{1,3}(?=[0-9])")
+_JAMO_BETWEEN_DIGITS = lazy("([0-9])[ㄱ-ㅆㅈ-ㅎㅜㅠ]{1,3}(?=[0-9])")  # (the digit first: the engine skips to digits)
 # Circles drawn for the letter o inside a link or an ID ("shop⭕-pay.c⭕m"); alone they mean "yes".
 _CIRCLES = frozenset("⭕○◯⚪⚬◦⓪")
 _CIRCLE_IN_LATIN = lazy(r"(?<=[0-9a-z])[⭕○◯⚪⚬◦⓪](?=[0-9a-z.\-/])|(?<=[.\-/])[⭕○◯⚪⚬◦⓪](?=[0-9a-z])")
@@ -723,7 +723,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
     if not ascii_only and "r" in builder.text and _R_FOR_A.search(builder.text):
         builder.rewrite(_R_FOR_A, lambda m: compose(m.group(1), "ㅏ", ""))
     if not ascii_only and _JAMO_BETWEEN_DIGITS.search(builder.text):
-        builder.rewrite(_JAMO_BETWEEN_DIGITS, lambda m: "-")
+        builder.rewrite(_JAMO_BETWEEN_DIGITS, lambda m: m.group(1) + "-")
     if any(map(_CIRCLES.__contains__, unusual)):
         builder.rewrite(_CIRCLE_IN_LATIN, lambda m: "o")
     junk_possible = any(not new.isascii() for new in folded)  # junk comes from unusual characters only

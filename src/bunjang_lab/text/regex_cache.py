@@ -30,10 +30,11 @@ from re import _compiler, _parser
 # the arguments of _sre.compile after the pattern itself.
 Entry = tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]
 
-MAX_ENTRIES = 4000  # the fraud rules compile about 700
+MAX_ENTRIES = 4000  # (the fraud rules hold a few hundred expressions)
 _VERSION = f"{sys.implementation.cache_tag}-{_sre.MAGIC}-{_sre.CODESIZE}"
-_entries: dict[str, Entry] | None = None
-_new: dict[str, Entry] = {}
+# Each entry kept marshalled on its own: a process reads the file whole but decodes only what it uses.
+_entries: dict[str, bytes] | None = None
+_new: dict[str, bytes] = {}
 
 
 def cache_path() -> Path | None:
@@ -44,17 +45,17 @@ def cache_path() -> Path | None:
 
 def compile(source: str) -> re.Pattern:  # noqa: A001  (the name re uses)
     """``re.compile(source)``, from the cache when an earlier process compiled it."""
-    entry = _cached().get(source)
-    if entry is not None:
+    kept = _cached().get(source)
+    if kept is not None:
         try:
-            return _sre.compile(source, *entry)
-        except (TypeError, ValueError, RuntimeError):  # a damaged entry: compiled again below
+            return _sre.compile(source, *marshal.loads(kept))
+        except (TypeError, ValueError, EOFError, RuntimeError):  # a damaged entry: compiled again below
             pass
     entry = _compiled(source)
     pattern = _sre.compile(source, *entry)
     if not _new and cache_path() is not None:
         atexit.register(save)
-    _new[source] = entry
+    _new[source] = marshal.dumps(entry)
     return pattern
 
 
@@ -69,14 +70,14 @@ def _compiled(source: str) -> Entry:
     return parsed.state.flags, code, parsed.state.groups - 1, groupindex, tuple(indexgroup)
 
 
-def _cached() -> dict[str, Entry]:
+def _cached() -> dict[str, bytes]:
     global _entries
     if _entries is None:
         _entries = _read(cache_path())
     return _entries
 
 
-def _read(path: Path | None) -> dict[str, Entry]:
+def _read(path: Path | None) -> dict[str, bytes]:
     if path is None:
         return {}
     try:
