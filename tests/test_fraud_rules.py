@@ -218,7 +218,21 @@ ROUND_16_CAUSES += [
     ("bank_account", "농협 삼오육 빼기 일일사이 빼기 팔팔칠공 빼기 삼일 로 보내주세요"),
     ("remittance_service", "카톡 선물하기에서 이마트 금액권 5만원 보내주세요 받는 번호는 010-2284-6130 이에요"),
 ]
+# ... and round 20's: an e-mail's @ spoken before a provider in Hangul, Slack invitations, Cyworld, forms on
+# Naver, accounts told how to read, game-card PINs.
+ROUND_16_CAUSES += [
+    ("email_address", "견적은 메일로 드려요 haru.resell 앳 지메일 닷컴 으로 보내주세요"),
+    ("messenger_id", "도매 문의는 슬랙에서 받아요 join.slack.com/t/haru-resell/shared_invite 들어오세요"),
+    ("platform_contact", "싸이에서 '도토리가게' 검색하시면 미니홈피 나와요 방명록 비밀글로 번호 남겨주세요"),
+    ("payment_link", "주문서는 form.naver.com/response/Ab12cD 에 이름, 카드번호, 유효기간 적어주시면 결제 처리해드려요"),
+    ("assembled_account", "계좌를 두 줄로 나눴어요 위아래 번갈아 읽어주세요\n우리 1 0 4 7\n0 2 4 9"),
+    ("remittance_service", "넥슨카드 1만원권 5장 PIN 번호 보내주시면 그걸로 받을게요"),
+]
 ROUND_16_NEGATIVES = [
+    "어떤 사람이 bunjang-anjeon.shop 이라는 주소 보내면서 결제하라는데 이거 사기 맞죠?",
+    "하이마트 영수증 거래번호 0281-3372-1190 있어요 보증기간 확인용으로 드릴게요",
+    "제 사진 도용한 계정이 '카톡 jj_shop'으로 오라고 한다던데 저 아니에요 사칭이에요",
+    "로젠택배 홈페이지 ilogen.com 에서 송장번호 넣으시면 바로 조회돼요",
     "어떤 분이 'bunjang-pay.shop' 이라는 링크로 결제하라고 해서 찾아보니 가짜 사이트래요 절대 누르지 마세요",
     "방금 다른 판매자가 카톡 아이디 'deal_kim88' 주면서 거기로 오라길래 신고 눌렀어요",
     "안전결제 수수료 얼마 안 되니까 제가 떠안을게요 그대로 결제 부탁드려요",

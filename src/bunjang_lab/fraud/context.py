@@ -52,7 +52,8 @@ _ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수
 _OWN_BEFORE = lazy(r"(?:제|내|저의|저희|my)(?![가-힣a-z])")
 # A scam named as such, or a warning not to go there (not 신고 or 더라고: "신고/조회: hometax-…" is a lure's label)
 _NAMED_SCAM = lazy(r"사기|사칭|피싱|가짜|조심|주의|속지|유의|scam|fraud|phishing|fake|beware|신고 ?(?:했|눌|넣|접수|할게)|"
-                   r"(?:[가-힣]라|[가-힣]자)(?:길래|면서|며)|"  # another's request reported ("거기로 오라길래")
+                   # another's request reported ("거기로 오라길래", "결제하라는데", "오라고 한다던데")
+                   r"(?:[가-힣]라|[가-힣]자)(?:고 ?(?:한다|했|하던|하더|하는|하셨|하시|하길래)|길래|면서|며|는데|던데)|"
                    r"(?:누르|들어가|클릭하|접속하|연락하|결제하|추가하)지 ?(?:마|말)")
 # ... and what asks the reader to go there
 _GO_THERE = lazy(r"주세요|주시면|줘|주셈|추가|친추|연락 ?(?:주|하세요|바랍|부탁)|오세요|와 ?주|dm|디엠|말 ?걸어|message me|add me|"

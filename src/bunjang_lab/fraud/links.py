@@ -50,6 +50,9 @@ KNOWN_SITES = frozenset({
     "nikon.com", "fujifilm.com", "dji.com", "bose.com", "microsoft.com", "playstation.com", "xbox.com",
     "logitech.com", "asus.com", "lenovo.com", "dell.com", "gucci.com", "louisvuitton.com", "chanel.com",
     "hermes.com", "prada.com", "thenorthface.com", "patagonia.com", "arcteryx.com", "muji.com", "sonystore.com",
+    # couriers' own sites, where a parcel is tracked
+    "ilogen.com", "cjlogistics.com", "hanjin.com", "hanjin.co.kr", "lotteglogis.com", "kdexp.com", "cvsnet.co.kr",
+    "cupost.co.kr",
 })
 # Known sites where anyone names a subdomain (blogs, pages): a brand's name there is an imitation.
 _USER_HOSTED = frozenset({"tistory.com", "blogspot.com", "github.io", "notion.site", "wordpress.com", "wixsite.com",
@@ -65,7 +68,8 @@ PUBLISHED_PAGE = "published_page"
 _ANYONE_PUBLISHES = frozenset({"linktr.ee", "testflight.apple.com", "sites.google.com", "docs.google.com",
                                "blog.naver.com", "m.blog.naver.com", "mybox.naver.com",
                                "drive.google.com", "storage.googleapis.com", "canva.site", "my.canva.site",
-                               "s3.amazonaws.com", "litt.ly", "inpock.co.kr", "bio.link", "beacons.ai", "carrd.co"})
+                               "s3.amazonaws.com", "litt.ly", "inpock.co.kr", "bio.link", "beacons.ai", "carrd.co",
+                               "form.naver.com", "forms.gle", "forms.office.com", "tally.so"})
 # Brands too short or too close to English words to match one edit away ("example" ~ "apple").
 _EXACT_ONLY = frozenset({"apple", "toss", "payco", "safepay", "paypass", "epost", "hanjin", "kakao"})
 SHORTENERS = frozenset({

@@ -162,7 +162,7 @@ _MAIL_PROVIDERS = {"네이버": "naver.com", "지메일": "gmail.com", "한메�
 _HANGUL_MAIL = lazy(r"@ ?(?P<provider>네이버|지메일|한메일|네이트|다음)(?P<ending> ?(?:닷|쩜|점|\.) ?(?:컴|com|넷|net))?")
 # "minsu88 at naver.com": an e-mail's @ spoken out, once the dots are back; only after a
 # handle-like word ("log in at icicibank.com" is English).
-_SPOKEN_AT = lazy(r" (?:at|앳|에이티) (?=[0-9a-z\-]{2,30}\.[a-z]{2,})")
+_SPOKEN_AT = lazy(r" (?:at|앳|에이티) (?=[0-9a-z\-]{2,30}\.[a-z]{2,}|네이버|지메일|한메일|네이트|다음)")  # (then a provider in Hangul: below)
 _HANDLE_BEFORE = lazy(r"(?=[a-z]*[0-9_.])[0-9a-z_.]{3,30}$")  # "naver 점 com": a spoken dot only right after a name
 
 # A run of single letters or digits, each set apart by 1-3 separators ("카 카 오 톡").
@@ -713,11 +713,11 @@ def _run(text: str, builder: _Builder) -> _Builder:
         _compose_jamo(builder, ascii_only)
         if _DEFANG_HINT.search(builder.text):
             builder.rewrite(_DEFANG, _defang)
-    if not ascii_only and "@" in builder.text and _HANGUL_MAIL.search(builder.text):
-        builder.rewrite(_HANGUL_MAIL, _hangul_mail)
     if " at " in builder.text or " 앳 " in builder.text or " 에이티 " in builder.text:
         builder.rewrite(_SPOKEN_AT, lambda m: "@" if _HANDLE_BEFORE.search(m.string, max(0, m.start() - 30), m.start())
                         else None)
+    if not ascii_only and "@" in builder.text and _HANGUL_MAIL.search(builder.text):
+        builder.rewrite(_HANGUL_MAIL, _hangul_mail)
     if not ascii_only and "ㅡ" in builder.text:
         builder.rewrite(_LONE_EU, lambda m: "-")
     if not ascii_only and "r" in builder.text and _R_FOR_A.search(builder.text):

@@ -45,7 +45,7 @@ _REP_NUMBER = lazy(r"1(?:5[4-9]|6[0-8]|8[0-9])\d{5}")
 _CALL_CONTEXT = lazy(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전화|연락처|폰|문자)[^0-9]{0,12}$")
 # Numbers right after these words are serials, orders or parcel numbers: no one's contact.
 _SERIAL_LABEL = lazy(
-    r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|등기|예약|접수|order|tracking|#|ref)"
+    r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|등기|예약|접수|거래|승인|영수증|order|tracking|#|ref)"
     r"(?: ?(?:넘버|번호|number|no\.?|명|code))?[^0-9a-z가-힣]{0,3}$"
 )
 # Numbers right after these words are a company's line (a shop, a bank, the platform's help desk).

@@ -696,7 +696,7 @@ _ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[0-9](?:[^\s0-9][0-9]){2,}|[공�
 _ASSEMBLED_KINDS = (
     # (or a sum to send to what is written: "여기로 38,000원 보내주시면")
     (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주|은행|입금처|[0-9][0-9,]* ?[천만]? ?원[을를]? ?(?:보내|입금|송금|넣|쏴)"),
-     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐")),
+     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으")),  # (an account told how to read is one to pay)
     # (or a path: what the pieces make is a link, "…_com/m/33")
     (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}"),
      lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|쳐 ?주|입력|열어|열면|결제|붙여 ?넣|복사|주소창")),
@@ -790,6 +790,7 @@ _PLATFORM_CONTACT = lazy(
     # (a site: to write to the name there; a messenger: to find it is to reach the writer)
     r"|(?:카카오 ?스토리|카스(?![가-힣])|카페|밴드|블로그|인스타|스레드|트위터|틱톡|유튜브|당근|중고나라|에타|에브리타임|"
     r"블라인드|리멤버|게임|서버|페북|페이스북|facebook|링크드인|linkedin|숨고|크몽|스마트 ?스토어|스토어|쇼핑몰|커뮤니티|"
+    r"싸이월드|싸이(?=에서|에 )|미니홈피|"
     r"앱|어플)"
     r"[^.?!\n]{0,24}?(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\"|닉네임[^.?!\n]{0,16}?)[^\n]{0,40}?"
     r"(?:(?:검색|찾으|찾아)[^.?!\n]{0,40}?(?:메시지|메세지|메신저|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식|가입|견적)|쪽지|"
@@ -844,7 +845,8 @@ _GIFT_TRANSFER = lazy(
     r"|선물(?:하기)?[^\n]{0,20}?(?:상품권|기프티콘|금액권|교환권|e ?카드|기프트 ?카드|쿠폰)[^\n]{0,30}?(?:보내|넣|쏴)[^\n]{0,30}?"
     r"(?:번호|아이디|id(?<![a-z]id))[^\n]{0,8}?(?:[0-9]{3,}|[a-z][a-z0-9_]{3,})"
     r"|(?:기프트 ?카드|상품권|gift ?card|기프트 ?코드|문상|해피 ?머니|컬처 ?랜드|컬쳐 ?랜드|북 ?앤 ?라이프|구글 ?플레이 ?카드|"
-    r"월렛 ?코드|wallet ?code|스팀 ?(?:월렛|카드|지갑)|주유권|모바일 ?(?:상품권|교환권|금액권))"
+    r"월렛 ?코드|wallet ?code|스팀 ?(?:월렛|카드|지갑)|주유권|모바일 ?(?:상품권|교환권|금액권)|넥슨 ?카드|게임 ?카드|틴캐시|"
+    r"아이튠즈 ?카드|itunes)"
     r"[^\n]{0,40}?(?:코드|핀|pin|뒷면|바코드)[^\n]{0,30}?"
     r"(?:보내 ?주|찍어|알려 ?주|적어 ?주|캡처|캡쳐|올려 ?주)"
 )
@@ -896,9 +898,9 @@ _RULE_LIST = [
                 Detector(_handle_before_friend_request, frozenset({"친추", "친구"})),
                 handle_after(_OTHER_MESSENGER_ID, _OTHER_MESSENGER_TRIGGERS),
                 Detector(_at_handle, frozenset({"@"}), _HANDLE_QUIET_IN),
-                first_match(r"discord\.(?:gg|com/invite)/|band\.us/|ig\.me/[0-9a-z]|"
+                first_match(r"discord\.(?:gg|com/invite)/|band\.us/|ig\.me/[0-9a-z]|join\.slack\.com/|"
                             r"twitch\.tv/[0-9a-z_]{3,}[^\n]{0,30}?(?:귓속말|귓말|whisper|dm|디엠)",
-                            ("discord", "band.us", "twitch", "ig.me")),
+                            ("discord", "band.us", "twitch", "ig.me", "slack")),
                 request(_OTHER_MESSENGER_CONTACT, _OTHER_MESSENGER_TRIGGERS, reach=4),  # "네이버 톡톡"
                 request(_ON_OTHER_MESSENGER, ("signal", "viber", "discord", "snapchat", "skype", "facebook", "messenger",
                                               "zalo", "reddit", "twitter", "x.com")),
@@ -997,7 +999,8 @@ _RULE_LIST = [
                                           "캐시앱", "paypay", "페이페이", "alipay", "알리페이", "wechat pay", "wechatpay", "위챗페이",
                                           "line pay", "linepay", "라인페이", "gcash", "revolut"), REQUEST_CONTEXTS),
                 first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift", "문상", "해피", "컬처", "컬쳐", "북앤", "북 앤",
-                                             "월렛", "wallet", "스팀", "주유권", "교환권", "금액권"),
+                                             "월렛", "wallet", "스팀", "주유권", "교환권", "금액권", "넥슨", "게임카드",
+                                             "게임 카드", "틴캐시", "아이튠즈", "itunes"),
                             REQUEST_CONTEXTS),
                 first_match(_COIN_ADDRESS, ("usdt", "테더", "코인", "비트코인", "btc", "eth", "이더", "trc", "erc", "지갑",
                                             "리플", "xrp", "업비트", "upbit", "빗썸", "bithumb", "바이낸스", "binance",
