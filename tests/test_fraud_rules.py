@@ -227,8 +227,27 @@ ROUND_16_CAUSES += [
     ("payment_link", "주문서는 form.naver.com/response/Ab12cD 에 이름, 카드번호, 유효기간 적어주시면 결제 처리해드려요"),
     ("assembled_account", "계좌를 두 줄로 나눴어요 위아래 번갈아 읽어주세요\n우리 1 0 4 7\n0 2 4 9"),
     ("remittance_service", "넥슨카드 1만원권 5장 PIN 번호 보내주시면 그걸로 받을게요"),
+    ("remittance_service", "구글플레이카드 코드 사진 찍어서 보내주세요"),
 ]
+# A warning before an identifier is how lures open: only a scam named after it, as a report does, quiets it
+ROUND_16_CAUSES += [
+    ("telegram_id", "요즘 사기가 많아서 안전하게 텔레그램 @safe_deal_kr 에서 거래해요"),
+    ("kakao_id", "번장은 사기가 많아서 저는 카톡 minsu_88 로만 거래합니다"),
+    ("lookalike_domain", "사칭 계정 많으니 꼭 이 링크 bunjang-pay.top/o/77 에서만 결제 진행하셔야 돼요"),
+    ("prepayment_request", "정가는 15만원이라고 했는데 선입금 해주시면 바로 보내드려요"),  # (a copula, no request reported)
+]
+# Honest messages the first versions of this stop's branches flagged (a review's)
 ROUND_16_NEGATIVES = [
+    "젤리 케이스로 보내드릴게요 포장 꼼꼼히 할게요", "Made in Japan 🇯🇵 정품이에요", "korea 🇰🇷 한정판 굿즈", "별점 5점 me too 완전 만족이에요",
+    "가죽 지갑 상세사진은 drive.google.com/file/d/1a2b3c4d5e6f7g8h9i0j1k2l3m4n 참고하세요",
+    "주유권 팝니다 안전결제 완료되면 바코드 캡처해서 보내드려요", "해피머니 5만원권 안전결제 후 핀 번호 찍어서 보내드릴게요",
+    "코인노래방 기프티콘 선물받은 거 팔아요 번개페이로 결제해주세요",
+    "네이버에 cj대한통운 검색하시면 홈페이지 나오는데 주문번호 넣으시면 조회돼요", "영수증 QR 찍으면 결제 내역 나와요",
+    "네이버 밴드 닉네임 보니까 같은 동네시네요 내일 연락 주세요", "네이버 밴드 방에 같이 참여하고 있는 회원이라 믿고 거래해요",
+    "시그널 닉네임 바꾸셨네요 ㅋㅋ 저도 그 드라마 좋아해요", "착용 두 번이에요 35,000원 연락주세요",
+    "기존 데이터는 다 지우고 초기화했어요 아이폰 12 128기가 연락 주세요", "보호필름이랑 스티커 다 떼고 보내드려요 45000원 연락 주세요",
+    "사이즈는 순서대로 가슴이 52이고 총장이 70이에요 연락 주세요", "로젠택배 1588-9988 로 조회하시면 돼요 제가 앱 알림이 늦게 와서요",
+    "토스에서 '김민수' 검색해서 보내라고 하셨는데 저는 번개페이로만 할게요",
     "어떤 사람이 bunjang-anjeon.shop 이라는 주소 보내면서 결제하라는데 이거 사기 맞죠?",
     "하이마트 영수증 거래번호 0281-3372-1190 있어요 보증기간 확인용으로 드릴게요",
     "제 사진 도용한 계정이 '카톡 jj_shop'으로 오라고 한다던데 저 아니에요 사칭이에요",

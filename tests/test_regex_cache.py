@@ -4,6 +4,7 @@ missing file only costs compiling, and `score text` answers alike cold, warm and
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import re
 import subprocess
@@ -31,6 +32,7 @@ def fresh(tmp_path, monkeypatch):
     monkeypatch.setenv("BUNJANG_LAB_CACHE", str(tmp_path))
     monkeypatch.setattr(regex_cache, "_entries", None)
     monkeypatch.setattr(regex_cache, "_new", {})
+    monkeypatch.setattr(regex_cache, "_on", None)
     return tmp_path
 
 
@@ -66,6 +68,29 @@ def test_an_empty_setting_turns_the_cache_off(fresh, monkeypatch):
     regex_cache.compile(EXPRESSIONS[1])
     regex_cache.save()
     assert regex_cache.cache_path() is None and not any(fresh.iterdir())
+
+
+def test_a_folder_others_may_write_to_is_not_read(fresh):
+    fresh.chmod(0o777)  # (what the file holds decides what the rules match)
+    assert regex_cache.cache_path() is None
+    fresh.chmod(0o700)
+    assert regex_cache.cache_path() is not None
+
+
+def test_no_home_to_expand_turns_the_cache_off(fresh, monkeypatch):
+    monkeypatch.setenv("BUNJANG_LAB_CACHE", "~/cache")
+
+    def no_home(self):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "expanduser", no_home)
+    assert regex_cache.cache_path() is None
+    assert _answers(regex_cache.compile(EXPRESSIONS[2])) == _answers(re.compile(EXPRESSIONS[2]))
+
+
+def test_a_damaged_entry_is_compiled_again(fresh, monkeypatch):
+    monkeypatch.setattr(regex_cache, "_entries", {EXPRESSIONS[0]: marshal.dumps((0, [2**40], 0, {}, (None,)))})
+    assert _answers(regex_cache.compile(EXPRESSIONS[0])) == _answers(re.compile(EXPRESSIONS[0]))
 
 
 def test_score_text_answers_alike_cold_warm_and_without_the_cache(tmp_path):

@@ -44,7 +44,9 @@ class _Parser(argparse.ArgumentParser):
 def _columns() -> int:
     """The terminal's width as shutil.get_terminal_size finds it ($COLUMNS, the terminal, 80)."""
     try:
-        return int(os.environ["COLUMNS"])
+        columns = int(os.environ["COLUMNS"])
+        if columns > 0:
+            return columns
     except (KeyError, ValueError):
         pass
     try:

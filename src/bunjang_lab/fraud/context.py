@@ -49,14 +49,15 @@ _ASKING = lazy(
 )
 # A polite request to the reader phrased as a question: still a request.
 _ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁|ok(?<![a-z]ok)(?![a-z])|오케이")  # "선입금 ok?"
-_OWN_BEFORE = lazy(r"(?:제|내|저의|저희|my)(?![가-힣a-z])")
+_OWN_BEFORE = lazy(r"(?<![가-힣a-z])(?:제|내|저의|저희|저는|제가|my)(?![가-힣a-z])")
 # A scam named as such, or a warning not to go there (not 신고 or 더라고: "신고/조회: hometax-…" is a lure's label)
 _NAMED_SCAM = lazy(r"사기|사칭|피싱|가짜|조심|주의|속지|유의|scam|fraud|phishing|fake|beware|신고 ?(?:했|눌|넣|접수|할게)|"
                    # another's request reported ("거기로 오라길래", "결제하라는데", "오라고 한다던데")
-                   r"(?:[가-힣]라|[가-힣]자)(?:고 ?(?:한다|했|하던|하더|하는|하셨|하시|하길래)|길래|면서|며|는데|던데)|"
+                   r"(?:(?!이)[가-힣]라|[가-힣]자)(?:고 ?(?:한다|했|하던|하더|하는|하셨|하시|하길래)|길래|면서|며|는데|던데)|"
                    r"(?:누르|들어가|클릭하|접속하|연락하|결제하|추가하)지 ?(?:마|말)")
 # ... and what asks the reader to go there
 _GO_THERE = lazy(r"주세요|주시면|줘|주셈|추가|친추|연락 ?(?:주|하세요|바랍|부탁)|오세요|와 ?주|dm|디엠|말 ?걸어|message me|add me|"
+                 r"거래(?:해요|합니다|하세요|해 ?주)|진행|(?:로|에서)만|"
                  r"부탁|(?:결제|접속|클릭|입력|인증)(?:하세요|해 ?주|하시면|하시고|해서)|들어가(?:서|세요|시면|시고)|"
                  r"눌러 ?(?:주|보세요|서)|누르(?:세요|시면|시고)")
 _EN_QUESTION = lazy(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
@@ -87,7 +88,7 @@ _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
     r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up|"
     # another's request reported ("카톡으로 하자고 하셨는데 …"): not the writer's own
-    r"(?:[가-힣]자|[가-힣]라)고 ?(?:하셨|하시|했|하던|하더|하는데|하길래)|"
+    r"(?:[가-힣]자|(?!이)[가-힣]라)고 ?(?:하셨|하시|했|하던|하더|하는데|하길래)|"  # (not the copula: "15만원이라고 했는데")
     # what another sent or gave the writer ("오픈채팅 링크 주시던데 저는 안 들어가요")
     r"(?:주|보내|올리|남기)(?:시던데|셨는데|시더니|셨던데|셨길래)|"
     r"더라고|더라구|보내주신 ?(?:링크|주소|번호)"  # what the writer saw others do, or was sent
@@ -165,13 +166,14 @@ class Clauses:
                 or (WARNED_ABOUT in contexts and self.warned_about(start, end)))
 
     def warned_about(self, start: int, end: int) -> bool:
-        """Whether its sentence, its end marked or not, warns about it in so many words (an
-        identifier is quiet only in a warning of its own: "신고 때문에 제한된대요 거래는 텔레그램
-        @… 에서 해요" warns about nothing), is not the writer's own ("제 카톡 …"), and asks no
-        one to go there ("사기 조심하시고 … 로 연락주세요", "사기가 많아서 … 들어가서 인증")."""
+        """Whether its sentence, its end marked or not, names it a scam in so many words *after*
+        it, as a report does ("'bunjang-pay.shop' 이라는 링크 … 가짜 사이트래요", "@… 고객센터 사칭
+        계정"; a warning before it is how lures open: "사기가 많아서 텔레그램 @… 에서 거래해요"), it is
+        not the writer's own ("제 카톡 …"), and nothing asks to go there ("… 로 연락주세요")."""
         begin, finish, _ = self._bounds(start, end)
-        around = f"{self.text[begin:start]} {self.text[end:finish]}"  # (not its own letters: "@scam_king")
-        return (_NAMED_SCAM.search(around) is not None and not _REASSURANCE.search(around)
+        after = self.text[end:finish]  # (not its own letters: "@scam_king")
+        around = f"{self.text[begin:start]} {after}"
+        return (_NAMED_SCAM.search(after) is not None and not _REASSURANCE.search(around)
                 and not _OWN_BEFORE.search(self.text, max(begin, start - 12), start)
                 and not _GO_THERE.search(around))
 

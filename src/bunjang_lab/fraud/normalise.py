@@ -110,7 +110,9 @@ _JAMO_NAME = lazy(r"HANGUL (?:CHOSEONG|JUNGSEONG|JONGSEONG) ([A-Z-]+)$")
 _UNUSUAL = lazy("[^\x00-\x7f가-힣ㄱ-ㅣㅥ-ㆌ]")
 
 # Domain endings a dot spelled out or set apart by spaces may lead to ("naver 점 com", "pay . shop").
-_SPOKEN_TLD = r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link|me|ly|io|gg)(?![0-9a-z])"
+# (me, ly, io, gg only before a path: "t 점 me 슬래시 …", not "5점 me too")
+_SPOKEN_TLD = (r"(?:com|net|org|co\.kr|kr|shop|xyz|top|site|online|info|biz|store|click|link|"
+               r"(?:me|ly|io|gg)(?= ?(?:/|슬래)))(?![0-9a-z])")
 # ... and the endings read out in Hangul ("bunjang-pay 닷 씨오 닷 케이알 슬래시 오더": .co.kr/)
 _READ_ENDINGS = {"씨오": "co", "케이알": "kr", "오알지": "org", "아이오": "io", "넷": "net", "샵": "shop", "숍": "shop",
                  "탑": "top", "사이트": "site", "인포": "info", "엑스와이지": "xyz", "스토어": "store", "온라인": "online",
@@ -198,7 +200,7 @@ _CIRCLES = frozenset("⭕○◯⚪⚬◦⓪")
 _CIRCLE_IN_LATIN = lazy(r"(?<=[0-9a-z])[⭕○◯⚪⚬◦⓪](?=[0-9a-z.\-/])|(?<=[.\-/])[⭕○◯⚪⚬◦⓪](?=[0-9a-z])")
 # A country's flag right after a host stands for its ending ("safe-pay🇰🇷/p/12": safe-pay.kr).
 _REGIONAL_INDICATORS = frozenset(map(chr, range(0x1F1E6, 0x1F200)))
-_FLAG_AFTER_HOST = lazy("(?<=[0-9A-Za-z]) ?([\U0001F1E6-\U0001F1FF]{2})(?= ?[/ ]| ?$)")
+_FLAG_AFTER_HOST = lazy("(?<=[0-9A-Za-z]) ?([\U0001F1E6-\U0001F1FF]{2})(?= ?/)")  # (a path after it: not "made in japan 🇯🇵")
 _SEP_CHARS = lazy(f"{SEP}+")
 _SEP_CHAR = lazy(SEP)
 _SEP_BUT_UNDERSCORE = lazy(f"(?!_){SEP}")

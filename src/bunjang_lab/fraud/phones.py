@@ -64,7 +64,7 @@ _PLACE_LABEL_AFTER = lazy(
     r"[^0-9가-힣\n]{0,3}(?:[은는이가]|으로|로)? ?(?:\(|\[)?(?:매장|가게|사무실|본사|지점|대리점|영업점|고객 ?센터|콜 ?센터|"
     r"상담 ?센터|서비스 ?센터|a/?s ?센터|대표 ?번호)"
 )
-_OWN_PLACE = lazy(r"(?:저희|제|우리|내)[^0-9\n]{0,12}(?:매장|가게|사무실|지점|대리점|영업점|공방|정비소|가게)[^0-9\n]{0,8}$")
+_OWN_PLACE = lazy(r"(?:저희|제|우리|내)[^0-9\n]{0,12}(?:매장|가게|사무실|지점|대리점|영업점|공방|정비소)[^0-9\n]{0,8}$")
 _CALL_ASKED = lazy(r"[^\n]{0,12}?(?:전화|문자|연락)[^\n]{0,6}?(?:주세요|주시면|줘|하세요|하시면|부탁|주셔)")
 _KOREAN_MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
 # A whole date (a real month and day, one separator), so account numbers that start like one stay.
@@ -127,6 +127,15 @@ def _phone_at(text: str, groups: list[tuple[int, int, str]], i: int) -> tuple[in
     return best
 
 
+def is_nationwide(digits: str) -> bool:
+    """Whether ``digits`` are a company's nationwide line (15xx, 16xx, 18xx and four more digits).
+
+    >>> is_nationwide("15889988"), is_nationwide("07048291173")
+    (True, False)
+    """
+    return _REP_NUMBER.fullmatch(digits) is not None
+
+
 def is_korean_mobile(digits: str) -> bool:
     """Whether ``digits`` dial a Korean mobile (010, 011, 016-019).
 
@@ -171,7 +180,7 @@ def is_serial(text: str, number: WrittenNumber) -> bool:
     True
     """
     return (after_serial_label(text, number.start) or _DELIVERY_STATUS_AFTER.match(text, number.end) is not None
-            or (_REP_NUMBER.fullmatch(number.digits) is not None
+            or (is_nationwide(number.digits)
                 and _COURIER_BEFORE.search(text, max(0, number.start - 8), number.start) is not None))
 
 

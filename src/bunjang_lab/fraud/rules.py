@@ -41,7 +41,8 @@ from bunjang_lab.fraud.patterns import (
     AT_HANDLE, EMAIL, FRIEND_WORDS, HANDLE, ID_MARKER, KAKAO, LATIN_LETTER, Alternation, LazyPattern, lazy, KAKAO_WORDS, LINE_WORDS,
     NOT_HANDLES, OTHER_MESSENGER_WORDS, PHONE_IN_PIECES, PIECE_WORDS, TELEGRAM_WORDS, WECHAT, WHATSAPP, literal_first, literal_first_grouped, words_then,
 )
-from bunjang_lab.fraud.phones import WrittenNumber, is_korean_mobile, is_serial, place_landline, written_numbers
+from bunjang_lab.fraud.phones import (WrittenNumber, is_korean_mobile, is_nationwide, is_serial, place_landline,
+                                      written_numbers)
 
 MAX_CHARS = 20_000
 MAX_EVIDENCE = 80
@@ -124,10 +125,15 @@ class _Message:
         self.banks = [m.span() for m in _BANK.finditer(text)]
         self.account_words = [m.span() for m in _ACCOUNT_WORD.finditer(text)]
         self.korean_account_words = [(a, b) for a, b in self.account_words if "가" <= text[a] <= "힣"]
+        chat_excused = None  # (asked once, and only of texts with a shop's or company's line)
         for number in self.numbers:
-            if (is_serial(text, number) or place_landline(text, number)) and not (
-                    number.kind == "phone" and _CHAT_EXCUSE.search(text)):
-                continue
+            if is_serial(text, number) or place_landline(text, number):
+                if number.kind != "phone" or is_nationwide(number.digits):  # (a courier's 1588-… stays one)
+                    continue
+                if chat_excused is None:
+                    chat_excused = _CHAT_EXCUSE.search(text) is not None
+                if not chat_excused:
+                    continue
             # A phone-shaped number next to a bank's name or 계좌/입금 is an account, unless it
             # dials a Korean mobile ("account" alone does not: SMS lures say "call ... your account").
             if number.kind == "phone" and (is_korean_mobile(number.digits)
@@ -406,10 +412,12 @@ _WHATSAPP_TRIGGERS = ("wa.me", "왓츠앱", "whatsapp", "whats app")
 _OTHER_MESSENGER_TRIGGERS = ("시그널", "바이버", "viber", "디스코드", "디코", "discord", "페메", "페이스북", "facebook", "스냅챗",
                              "snapchat", "스카이프", "skype", "밴드", "톡톡", "위쳇", "잘로", "zalo", "qq")
 _OTHER_MESSENGER_CONTACT = words_then(
-    OTHER_MESSENGER_WORDS, rf"(?:{_GAP}{{0,8}}?| ?(?:닉(?:네임)?|아이디|유저 ?네임|username|사용자 ?이름|태그|tag)[은는이가]?"
-                           rf"[^\n]{{0,80}}?){_CONTACT_REQUEST}"
-                           # (or its server or channel to join: "디코 서버 … 들어와서 닉 남겨주세요")
-                           r"| ?(?:서버|채널|방)[^\n]{0,60}?(?:들어와|들어오|입장|참여|join)")
+    OTHER_MESSENGER_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}"
+                           # (or a nickname there, then a friend request: "디코 닉 … 친추로 와주세요")
+                           r"| ?(?:닉(?:네임)?|아이디|유저 ?네임|username|사용자 ?이름|태그|tag)[은는이가]?[^\n]{0,60}?"
+                           r"(?:친추|친구 ?(?:추가|신청)|추가해|dm|디엠|메시지 ?(?:주|보내)|메세지 ?(?:주|보내)|말 ?걸어)"
+                           # (or its server or channel to come into: "디코 서버 … 들어와서 닉 남겨주세요")
+                           r"| ?(?:서버|채널)[^\n]{0,60}?(?:들어와|들어오|입장|join)")
 # English puts the request first ("text me on Signal"): "signal" alone is a phone's signal.
 _ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
                        r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo|reddit|twitter|x\.com)(?![a-z])")
@@ -485,7 +493,7 @@ _PREPAY_FAMILIES = (  # (words, rest[, what the scan needs after a word: see Alt
     (_MONEY_WORDS, rf"(?: ?(?:해|하))?[가-힣]{{0,3}} ?(?:(?:먼저|바로|지금) ?)?(?:(?:보내|넣어|쏴|부쳐) ?)?(?:{_PLEASE_PAY}|주면)",
      rf".{{0,12}}?(?:{_PLEASE_PAY}|주면)"),  # (what comes between is at most 12 characters, no line break)
     # (what comes between may name the vouchers: "상품권 실물 10만원권 두 장 등기로 보내주시면")
-    (_OUTSIDE_MEANS, rf"(?:(?:으로|로|을|를)?[^.?!\n]{{0,24}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?"
+    (_OUTSIDE_MEANS, rf"(?:(?:으로|로|을|를)?(?:(?!번개|번페|안전)[^.?!\n]){{0,24}}?(?:결제|송금|보내|넣어|입금)(?: ?(?:해|하))?"
                      rf"[가-힣]{{0,3}} ?(?:{_PLEASE_PAY}|주면)|(?:으로|로) ?(?:만 ?)?받(?:아요|습니다|음))", ""),
     (("돈", "직접", "바로", "먼저", "계좌로", "계좌"), r" ?쏴 ?(?:주세요|주시면|줘|주셈|드림|드릴게)"),
     (_MONEY_WORDS, r" ?(?:확인 ?|완료 ?)?(?:후|되면|하면|시|되는 ?대로|하시면|즉시|되자마자|하자마자) ?"
@@ -614,7 +622,7 @@ _SITE_BY_SEARCH = lazy(
                   r"(?:(?:결제|입금|송금|로그인|인증|주문|카드 ?(?:번호|등록)|pay|login)[을를]? ?"
                   r"(?:해 ?주|하시면|하세요|하면 ?(?:돼|되|됩)|진행|부탁|해야|하셔야|해요|하시고)|결제 ?창|"
                   # ... or a deal's number to enter there ("나오는 사이트에서 거래번호 넣어주세요")
-                  r"(?:거래|주문|판매|상품|인증|결제) ?(?:번호|코드)[^.?!\n]{0,12}?(?:넣|입력|치))")
+                  r"(?:거래|주문|판매|상품|인증|결제) ?(?:번호|코드)[^.?!\n]{0,12}?(?:넣|입력|치)(?![^.?!\n]{0,14}?조회))")
 )
 _SITE_BY_SEARCH_NEEDS = ("결제", "입금", "송금", "로그인", "인증", "주문", "카드", "pay", "login", "번호", "코드")
 # A URL shortener named in Hangul with its path given apart ("비틀리 주소 뒤에 /bj_pay22 붙이세요").
@@ -642,7 +650,9 @@ def _payment_app(message: _Message) -> Iterator[Span]:
     if not _PAYMENT_APP_ID.words.isdisjoint(message.words) and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         yield from _PAYMENT_APP_ID.find(message)
     if "검색" in message.text and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
-        yield from map(_SPAN, _APP_NAME_SEARCH.finditer(message.text))  # a name to look up in the app
+        for match in _APP_NAME_SEARCH.finditer(message.text):  # a name to look up in the app
+            if not message.clauses.quiet(*match.span(), REQUEST_CONTEXTS):
+                yield match.span()
     if message.phones and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         for phone in message.phones:  # money sent in the app to the writer's number ("받는 사람에 제 번호 010-…")
             app = _APP_TO_NUMBER.search(message.text, max(0, phone.start - 60), phone.start)
@@ -669,12 +679,13 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
     ("붙", "이어", "합치", "합쳐", "합친", "두 번", "세 번", "네 번", "두번", "세번", "네번", "거꾸로", "뒤에서부터", "반대로", "역순",
      "바꿔", "바꾸", "계산", "더하", "더해", "디코딩", "decode", "해독", "복호화", "점자", "주사위", "키패드", "자판", "한영",
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
-     "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "지우", "글자씩", "아래에서", "밑에서", "아래부터", "밑부터", "처럼 적", "처럼 써", "처럼 쓰", "인 척", "인척",
+     "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "지우", "글자씩", "아래에서", "밑에서", "아래부터", "밑부터", "아래 부터", "밑 부터", "처럼 적",
+     "처럼적", "처럼 써", "처럼써", "처럼 쓰", "처럼쓰", "인 척", "인척",
      "순번", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
     key=len, reverse=True)))
 _ASSEMBLY = lazy(
-    r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번(?:씩)? ?(?:쓰|썼|적|치|누르|반복|붙|이에요|이요|입니다)|"
-    r"한 ?글자씩|(?:전부|다|모두) ?지우|지우고|지우시고|거꾸로|뒤에서부터|"
+    r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번(?:씩)? ?(?:쓰|썼|적|치|누르|반복|붙)|"
+    r"[0-9]{3,4} ?[두세네] ?번(?:이에요|이요|입니다|요)|한 ?글자씩|[0-9a-z][은는을를]? ?(?:전부|다|모두)? ?지우|거꾸로|뒤에서부터|"
     r"반대로 ?(?:읽|적|쓰|치)|역순|(?:으로|로) ?바꿔|바꿔서|바꾸시면|바꾸면|"
     r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
     r"나눠서|쪼개서|(?:[만을를은는]|다|거) ?[빼떼]고|(?:아래|밑)(?:에서)? ?부터|이으(?:시면|면|세요)|순번으로|"
@@ -689,7 +700,8 @@ _ASSEMBLY = lazy(
 _KEY = lazy(r"(?:[^\s=0-9]{1,3} ?= ?[0-9]{1,2}[ ,/]{1,3}){2,}|(?:[^\s=0-9]{1,3}[0-9]{1,2}[ ,]?){3,}|"
            r"(?:[^\s=0-9]{1,2}[이가은는] [0-9]{1,2}(?:이고|이구|이에요|이요|,)[ ,]*){2,}")  # "가가 1이고 차가 0이에요"
 _KEY_HINTS = ("=", "적을게", "적었", "적어요", "순서", "순번")
-_ASSEMBLED_PIECES = lazy(r"[0-9]{2,}|[a-z]{3,}|[0-9](?:[^\s0-9][0-9]){2,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|[.\-]{4,}|[ㄱ-ㅊㅌㅍ]{3,}|"
+# (not a price, a size or a capacity: "35,000원", "95 사이즈", "128기가")
+_ASSEMBLED_PIECES = lazy(r"[0-9]{2,}(?![0-9,]| ?(?:원|만|천|기가|gb|tb|사이즈|cm|mm|kg|개|장|%|프로|세|살|년|월|일|시|분))|[a-z]{3,}|[0-9](?:[^\s0-9][0-9]){2,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|[.\-]{4,}|[ㄱ-ㅊㅌㅍ]{3,}|"
                          r"[^\s0-9a-z가-힣ㄱ-ㆎ.,!?~()'\"\[\]=:;/\-…·]{3,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]|"
                          r"[공영일이삼사오육칠팔구십백천만]{6,}|(?:[공영일이삼사오육칠팔구십]{2,4} ){2,}[공영일이삼사오육칠팔구십]{2,4}")
 # (category, what the pieces make, what the reader is to do with it), the first that fits wins
@@ -700,7 +712,9 @@ _ASSEMBLED_KINDS = (
     # (or a path: what the pieces make is a link, "…_com/m/33")
     (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}"),
      lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|쳐 ?주|입력|열어|열면|결제|붙여 ?넣|복사|주소창")),
-    (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락|전화|아이디|아디|닉네임|카톡|톡|id(?<![a-z]id)|메일"),
+    # (연락 only as the topic, "연락은 …": "연락 주세요" is the action)
+    (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락(?:처|은|는)|전화|아이디|아디|아뒤|닉네임|카톡|톡 ?(?:아이디|아디|아뒤|id)|"
+                                r"id(?<![a-z]id)|메일|☎|📞|📱"),
      lazy(r"문자|연락|전화 ?(?:주|줘|해|하|걸|부탁|드|ㄱ)|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지|메일")),
 )
 _ASSEMBLY_REACH = (120, 80)  # characters before and after the instruction: what is made is named first
@@ -760,7 +774,7 @@ _PAYMENT_ELSEWHERE = lazy(
     # ... or a QR code to scan that opens the payment page ("QR 사진 … 카메라로 찍으면 결제 페이지 떠요")
     # (not 인증: a genuine product's QR code opens its maker's "정품 인증")
     r"|(?:qr(?<![a-z]qr)|큐알)[^\n]{0,40}?(?:찍|스캔|scan|인식)[^\n]{0,40}?"
-    r"(?:결제|결재|카드 ?(?:정보|번호)|로그인|입금|송금)(?!랑|이랑|과|와|는 ?상관|은 ?상관)"
+    r"(?:결제 ?(?:페이지|창|화면)|카드 ?(?:정보|번호)|로그인|입금|송금)(?!랑|이랑|과|와|는 ?상관|은 ?상관)"
 )
 # (woken by the place, rarer in chat than payment words; one of these is in every match)
 _PAYMENT_ELSEWHERE_WORDS = ("소개", "프로필", "프사", "바이오", "bio", "설명", "메모", "첨부", "캘린더", "일정", "메일", "블로그",
@@ -808,9 +822,10 @@ _PLATFORM_CONTACT = lazy(
     r"(?:메시지|메세지|친추|친구 ?추가|추가|귓|dm|디엠|연락)"
 )
 _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "friendcode", "회의", "미팅", "meeting", "검색", "qq", "가입",
-                           "비밀글", "비밀 글", "비밀댓글", "비밀 댓글",
+                           "비밀글", "비밀 글", "비밀댓글", "비밀 댓글", "연락처 남", "친추",
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "찾아", "귓",
-                           "meet.google", "zoom.us", "session", "세션", "초대", "invite", "참여", "입장 코드", "입장코드", "메일", "아이디", "추가", "입장", "게이머", "gamer", "치시면",
+                           "meet.google", "zoom.us", "session", "세션", "초대", "invite", "참여", "메일", "아이디", "추가", "입장",
+                           "게이머", "gamer", "치시면",
                            "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
 # with an ID marker or an arrow before a handle.
@@ -819,17 +834,18 @@ _TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는
 _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money|"
                    r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f&f|친구)|"
                    # other countries' payment apps, to an ID there ("venmo me at @…", "PayPay로 받아요 ID: …")
-                   r"(?:venmo|벤모|zelle|젤리|cash ?app|캐시앱|paypay|페이페이|alipay|알리페이|wechat ?pay|위챗페이|line ?pay|라인페이|"
+                   r"(?:venmo|벤모|zelle|cash ?app|캐시앱|paypay|페이페이|alipay|알리페이|wechat ?pay|위챗페이|line ?pay|라인페이|"
                    r"gcash|revolut)(?<![a-z]venmo)(?<![a-z]zelle)(?<![a-z]gcash)[^\n]{0,40}?(?:@|id|아이디|me at|로 ?(?:받|보내|송금)|"
                    r"으로 ?(?:받|보내|송금))|"
                    # remittance apps of foreign workers and students
                    r"(?:한패스|hanpass|센트비|sentbe|와이어 ?바알리|wirebarley|e9 ?pay|이나인페이|gme ?remit)[^.?!\n]{0,20}?"
                    r"(?:로|으로|앱|송금|보내)")
 # A coin wallet's address to send to ("USDT(TRC20)로 … 주소 T… 로 보내주세요"): TRON, Ethereum or Bitcoin.
-_COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20|erc ?20|지갑|리플|xrp|업비트|upbit|빗썸|bithumb|바이낸스|"
+_COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20|erc ?20|지갑 ?주소|전자 ?지갑|리플|xrp|업비트|upbit|빗썸|bithumb|바이낸스|"
                      r"binance|코인원|솔라나|sol(?![a-z])|트론|tron)[^\n]{0,60}?"
                      # (any coin's: letters and digits mixed, 25 to 64 of them)
-                     r"(?<![0-9a-z])(?:(?=[0-9a-z]{0,63}[0-9])(?=[0-9a-z]{0,63}[a-z])(?:0x)?[0-9a-z]{25,64}(?![0-9a-z])|"
+                     # (not inside a link: "drive.google.com/file/d/1a2b…")
+                     r"(?<![0-9a-z/=?&.])(?:(?=[0-9a-z]{0,63}[0-9])(?=[0-9a-z]{0,63}[a-z])(?:0x)?[0-9a-z]{25,64}(?![0-9a-z/.])|"
                      r"[0-9a-z\-]{3,40}\.eth(?![0-9a-z]))")  # or an ENS name, minsu.eth
 # An account written somewhere else to pay into ("계좌는 … 상점 소개글 맨 아래 줄에 적어놨어요 … 입금하시고").
 _ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|소개란|프로필|프사|사진|이미지|메모)[^\n]{0,30}?"
@@ -847,7 +863,7 @@ _GIFT_TRANSFER = lazy(
     r"|(?:기프트 ?카드|상품권|gift ?card|기프트 ?코드|문상|해피 ?머니|컬처 ?랜드|컬쳐 ?랜드|북 ?앤 ?라이프|구글 ?플레이 ?카드|"
     r"월렛 ?코드|wallet ?code|스팀 ?(?:월렛|카드|지갑)|주유권|모바일 ?(?:상품권|교환권|금액권)|넥슨 ?카드|게임 ?카드|틴캐시|"
     r"아이튠즈 ?카드|itunes)"
-    r"[^\n]{0,40}?(?:코드|핀|pin|뒷면|바코드)[^\n]{0,30}?"
+    r"[^\n]{0,40}?(?:코드|핀|pin|뒷면|바코드)[^\n]{0,30}?(?=[^\n]{0,12}?(?:주세요|주시면|주셔|달라|줘))"
     r"(?:보내 ?주|찍어|알려 ?주|적어 ?주|캡처|캡쳐|올려 ?주)"
 )
 
@@ -995,11 +1011,11 @@ _RULE_LIST = [
          "or points, or into an account written elsewhere (the shop's profile, a picture)",
          either(first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria", "wise", "와이즈",
                                           "페이팔", "paypal", "한패스", "hanpass", "센트비", "sentbe", "와이어", "wirebarley",
-                                          "e9", "이나인페이", "gme", "venmo", "벤모", "zelle", "젤리", "cash app", "cashapp",
+                                          "e9", "이나인페이", "gme", "venmo", "벤모", "zelle", "cash app", "cashapp",
                                           "캐시앱", "paypay", "페이페이", "alipay", "알리페이", "wechat pay", "wechatpay", "위챗페이",
                                           "line pay", "linepay", "라인페이", "gcash", "revolut"), REQUEST_CONTEXTS),
                 first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift", "문상", "해피", "컬처", "컬쳐", "북앤", "북 앤",
-                                             "월렛", "wallet", "스팀", "주유권", "교환권", "금액권", "넥슨", "게임카드",
+                                             "월렛", "wallet", "스팀", "주유권", "교환권", "금액권", "넥슨", "게임카드", "구글",
                                              "게임 카드", "틴캐시", "아이튠즈", "itunes"),
                             REQUEST_CONTEXTS),
                 first_match(_COIN_ADDRESS, ("usdt", "테더", "코인", "비트코인", "btc", "eth", "이더", "trc", "erc", "지갑",

@@ -7,8 +7,9 @@ expression (the engine's code, its groups) in one file per interpreter and engin
 and builds the pattern straight from it in later processes.
 
 The file lives in ``$BUNJANG_LAB_CACHE`` (default ``~/.cache/bunjang_lab``); setting it to
-an empty string turns the cache off. A missing, unreadable or unwritable cache only costs
-the compiling: nothing depends on it.
+an empty string turns the cache off, and so does a folder another user owns or others may
+write to (what it holds decides what the rules match). A missing, unreadable, damaged or
+unwritable cache only costs the compiling: nothing depends on it.
 
 >>> compile(r"카톡[ :]?([a-z0-9_]{3,20})").search("카톡 kim_77 추가").group(1)
 'kim_77'
@@ -30,8 +31,9 @@ from re import _compiler, _parser
 # the arguments of _sre.compile after the pattern itself.
 Entry = tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]
 
-MAX_ENTRIES = 4000  # (the fraud rules hold a few hundred expressions)
-_VERSION = f"{sys.implementation.cache_tag}-{_sre.MAGIC}-{_sre.CODESIZE}"
+MAX_ENTRIES = 2000  # (the fraud rules hold a few hundred expressions)
+# (the patch release too: 3.11.5 changed the compiler's output without a new MAGIC)
+_VERSION = f"{sys.implementation.cache_tag}-{'.'.join(map(str, sys.version_info[:3]))}-{_sre.MAGIC}-{_sre.CODESIZE}"
 # Each entry kept marshalled on its own: a process reads the file whole but decodes only what it uses.
 _entries: dict[str, bytes] | None = None
 _new: dict[str, bytes] = {}
@@ -40,7 +42,18 @@ _new: dict[str, bytes] = {}
 def cache_path() -> Path | None:
     """The cache file of this interpreter, or None when the cache is off."""
     folder = os.environ.get("BUNJANG_LAB_CACHE", "~/.cache/bunjang_lab")
-    return Path(folder).expanduser() / f"regex-{_VERSION}.marshal" if folder else None
+    if not folder:
+        return None
+    try:
+        path = Path(folder).expanduser()
+        status = path.stat()
+    except FileNotFoundError:
+        return path / f"regex-{_VERSION}.marshal"  # (made by the first save)
+    except (OSError, RuntimeError):  # no home to expand ~ in, or no way to look
+        return None
+    if status.st_uid != os.getuid() or status.st_mode & 0o022:
+        return None
+    return path / f"regex-{_VERSION}.marshal"
 
 
 def compile(source: str) -> re.Pattern:  # noqa: A001  (the name re uses)
@@ -49,14 +62,25 @@ def compile(source: str) -> re.Pattern:  # noqa: A001  (the name re uses)
     if kept is not None:
         try:
             return _sre.compile(source, *marshal.loads(kept))
-        except (TypeError, ValueError, EOFError, RuntimeError):  # a damaged entry: compiled again below
+        except Exception:  # a damaged entry (any way _sre or marshal refuses it): compiled again below
             pass
     entry = _compiled(source)
     pattern = _sre.compile(source, *entry)
-    if not _new and cache_path() is not None:
-        atexit.register(save)
-    _new[source] = marshal.dumps(entry)
+    if _cache_on():
+        if not _new:
+            atexit.register(save)
+        _new[source] = marshal.dumps(entry)
     return pattern
+
+
+_on: bool | None = None
+
+
+def _cache_on() -> bool:
+    global _on
+    if _on is None:
+        _on = cache_path() is not None
+    return _on
 
 
 def _compiled(source: str) -> Entry:
@@ -82,7 +106,7 @@ def _read(path: Path | None) -> dict[str, bytes]:
         return {}
     try:
         entries = marshal.loads(path.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
+    except Exception:  # missing, unreadable, or not what save wrote
         return {}
     return entries if isinstance(entries, dict) else {}
 
@@ -95,19 +119,22 @@ def save() -> None:
     path = cache_path()
     if path is None or not _new:
         return
+    temporary = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         entries = _read(path)
-        if len(entries) + len(_new) > MAX_ENTRIES:  # expressions built differently by each process: start over
+        if len(entries) + len(_new) > MAX_ENTRIES:  # (old expressions pile up as the rules change: start over)
             entries = {}
         data = marshal.dumps({**entries, **_new})
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as out:
-            try:
-                out.write(data)
-            except OSError:
-                os.unlink(out.name)
-                raise
-        os.replace(out.name, path)
+            temporary = out.name
+            out.write(data)
+        os.replace(temporary, path)
     except OSError:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
         return
     _new.clear()

@@ -43,8 +43,9 @@ def blocklist_from_args(args, strict: bool = True):
 
 
 class _BlocklistOnFirstLookup:
-    """The default cache's blocklist, opened when a text first holds an identifier to look
-    up: most hold none, and opening the cache is a tenth of a one-shot ``score text``."""
+    """The cache's blocklist, opened when a text first holds an identifier (or a listing a
+    picture) to look up: most texts hold none, and opening the cache is a tenth of a one-shot
+    ``score text``. An unusable cache answers nothing held."""
 
     def __init__(self, args):
         self._args = args
