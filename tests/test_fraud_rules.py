@@ -229,6 +229,26 @@ ROUND_16_CAUSES += [
     ("remittance_service", "넥슨카드 1만원권 5장 PIN 번호 보내주시면 그걸로 받을게요"),
     ("remittance_service", "구글플레이카드 코드 사진 찍어서 보내주세요"),
 ]
+# Round 21's: an ID named with its mail provider, look-alike digits spaced with dashes, a QR code shone on,
+# a payment mail to open, the phone number as the account, a payment app's envelope to a number, game cards,
+# postal money orders, an account's holder named after it is told how to read.
+ROUND_16_CAUSES += [
+    ("email_address", "견적은 kimjw_trade 네이버 메일로 수량 보내주세요"),
+    ("email_address", "seoyun.sells 지메일로 채팅 초대 보내주세요"),
+    ("phone_number", "통화가 제일 빨라요 0l0 - 52O8 - 7l34 로 전화 주세요"),
+    ("payment_elsewhere", "방금 보낸 사진에 QR코드 있죠? 카메라로 비추면 결제창 떠요"),
+    ("payment_elsewhere", "결제요청서 메일로 보내놨어요 메일함에서 메일 열고 결제하기 버튼 누르시면 돼요"),
+    ("remittance_service", "기업은행인데 계좌가 제 폰번호예요 010 7731 2058 예금주 정우진"),
+    ("payment_app", "카카오페이 송금봉투로 보내주셔도 돼요 010-2281-9934 번호로 봉투 보내시면 발송할게요"),
+    ("remittance_service", "로블록스 기프트카드 5만원짜리 코드로 주시면 그걸로 계산할게요"),
+    ("remittance_service", "우체국에서 통상환으로 끊어서 등기로 보내주세요"),
+    ("assembled_account", "밑줄 있는 페이지가 352, 1188, 4031, 27쪽인데 이 순서대로 이으면 제 농협 계좌예요 예금주 신동하"),
+]
+_ROUND_21_NEGATIVES = [
+    "방금 어떤 분이 '카톡 bomnal_77 로 오세요' 하길래 신고 눌렀어요 판매자님도 조심하세요",
+    "'bunjang-check.site' 이런 주소 보내면서 결제하라는 사람 있었어요 번장 도메인 아니니까 누르지 마세요",
+    "영수증에 있는 제 이메일(ki***@naver.com)은 가리고 올렸어요", "네이버 메일로 영수증 보내드릴게요",
+]
 # A warning before an identifier is how lures open: only a scam named after it, as a report does, quiets it
 ROUND_16_CAUSES += [
     ("telegram_id", "요즘 사기가 많아서 안전하게 텔레그램 @safe_deal_kr 에서 거래해요"),
@@ -271,6 +291,7 @@ ROUND_16_NEGATIVES = [
     "앱스토어에 '번개장터' 검색해서 업데이트하면 결제창 오류 해결돼요", "사이즈 표처럼 적어 드릴게요 가슴 52 총장 70",
     "네이버에 '번개장터 고객센터' 치면 나오는 사이트에서 주문번호 입력하면 배송 조회돼요", "택배 ⭕ 직거래 ❌ 번개페이만 해요",
 ]
+ROUND_16_NEGATIVES += _ROUND_21_NEGATIVES
 
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)

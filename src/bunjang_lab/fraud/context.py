@@ -60,6 +60,7 @@ _GO_THERE = lazy(r"주세요|주시면|줘|주셈|추가|친추|연락 ?(?:주|�
                  r"거래(?:해요|합니다|하세요|해 ?주)|진행|(?:로|에서)만|"
                  r"부탁|(?:결제|접속|클릭|입력|인증)(?:하세요|해 ?주|하시면|하시고|해서)|들어가(?:서|세요|시면|시고)|"
                  r"눌러 ?(?:주|보세요|서)|누르(?:세요|시면|시고)")
+_QUOTE_REPORTED = lazy(r"[^'\"\n]{0,20}['\"] ?(?:하길래|하고|하던데|하더니|하면서|하는데|이라는|라는|이런|이라고|라고)")
 _EN_QUESTION = lazy(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
 
 _KO_NEGATION = (
@@ -88,7 +89,8 @@ _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
     r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up|"
     # another's request reported ("카톡으로 하자고 하셨는데 …"): not the writer's own
-    r"(?:[가-힣]자|(?!이)[가-힣]라)고 ?(?:하셨|하시|했|하던|하더|하는데|하길래)|"  # (not the copula: "15만원이라고 했는데")
+    # (not the copula, "15만원이라고 했는데"; and what another said they would do, "페이팔로 보낸다고 하셨는데")
+    r"(?:[가-힣]자|(?!이)[가-힣]라|[가-힣]다)고 ?(?:하셨|하시|했|하던|하더|하는데|하길래)|"
     # what another sent or gave the writer ("오픈채팅 링크 주시던데 저는 안 들어가요")
     r"(?:주|보내|올리|남기)(?:시던데|셨는데|시더니|셨던데|셨길래)|"
     r"더라고|더라구|보내주신 ?(?:링크|주소|번호)"  # what the writer saw others do, or was sent
@@ -172,10 +174,12 @@ class Clauses:
         not the writer's own ("제 카톡 …"), and nothing asks to go there ("… 로 연락주세요")."""
         begin, finish, _ = self._bounds(start, end)
         after = self.text[end:finish]  # (not its own letters: "@scam_king")
-        around = f"{self.text[begin:start]} {after}"
-        return (_NAMED_SCAM.search(after) is not None and not _REASSURANCE.search(around)
-                and not _OWN_BEFORE.search(self.text, max(begin, start - 12), start)
-                and not _GO_THERE.search(around))
+        # what another said, quoted: its request is theirs ("'카톡 … 로 오세요' 하길래 신고 눌렀어요")
+        quoted = _QUOTE_REPORTED.match(after)
+        asked = self.text[begin:start] + " " + (after[quoted.end():] if quoted else after)
+        return ((_NAMED_SCAM.search(after) or _ABOUT_ASKERS.search(after)) is not None
+                and not _REASSURANCE.search(asked) and not _OWN_BEFORE.search(self.text, max(begin, start - 12), start)
+                and not _GO_THERE.search(asked))
 
 
 def asks_for_safe_payment(text: str) -> bool:

@@ -213,7 +213,7 @@ _JAMO_SYLLABLE = lazy(f"([{_CONSONANTS}])(ㅗ[ㅏㅐㅣ]|ㅜ[ㅓㅔㅣ]|ㅡㅣ|[
 _JAMO_SYLLABLE_HINT = lazy("[ㄱ-ㅎ][ㅏ-ㅣ]")
 
 # A long number written with look-alike letters (o and ㅇ for 0, i and l for 1, z for 2, s for 5, b for 8).
-_DIGITISH = lazy(r"(?<![0-9a-z])[0-9oilzsbㅇ](?:[ \-.ㅡ~/]{0,2}[0-9oilzsbㅇ]){7,}(?![0-9a-z])")
+_DIGITISH = lazy(r"(?<![0-9a-z])[0-9oilzsbㅇ](?:[ \-.ㅡ~/]{0,3}[0-9oilzsbㅇ]){7,}(?![0-9a-z])")  # ("0l0 - 52O8")
 _DIGITISH_HINT = lazy(r"[oilzsbㅇ](?:[ \-.]?\d|(?<=\d[oilzsbㅇ])|(?<=\d[ \-.][oilzsbㅇ]))")  # a class first: see _ALIAS_HINT
 _LETTERS_TOGETHER = lazy(r"[zsb][a-zㅇ]|[a-zㅇ][zsb]")
 # ㅇ typed for the letter o inside a Latin word or a host ("bunjang-pay.cㅇm").

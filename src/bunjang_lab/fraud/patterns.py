@@ -226,7 +226,7 @@ HANDLE_BEFORE = lazy(
     rf"({HANDLE})[^0-9a-z가-힣]{{0,3}}(?:으로|로)? ?(?:{'|'.join(KAKAO_WORDS)}|친추|친구 ?추가)"
 )
 # Dots inside, as Instagram's ("@vintage.closet_"), before a part with a letter ("@rs.4150" is a price).
-AT_HANDLE = lazy(r"(?<![0-9a-z_.])@_{0,3}[a-z][a-z0-9_]{3,31}(?:\.(?=[0-9]{0,30}[a-z_])[a-z0-9_]{1,30}){0,3}(?![0-9a-z_@.])")
+AT_HANDLE = lazy(r"(?<![0-9a-z_.*])@_{0,3}[a-z][a-z0-9_]{3,31}(?:\.(?=[0-9]{0,30}[a-z_])[a-z0-9_]{1,30}){0,3}(?![0-9a-z_@.])")
 
 # A mobile number given in pieces ("010-73**-**92 인데 가운데는 7355 끝은 1292", "앞은 010 중간 4821 뒤 0093"):
 # the prefix, then two groups each named by its place. The prefix sets it off: the places'

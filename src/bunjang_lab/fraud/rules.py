@@ -636,9 +636,14 @@ _PAYMENT_APP_ID = handle_after(
     words_then(_PAYMENT_APPS, rf"(?:{_GAP}{{0,3}}?{ID_MARKER}[은는이가]?[^0-9a-z가-힣]{{0,3}}({HANDLE})"
                               r"|[^0-9a-z가-힣]{0,3}(@(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])))"),
     ("@", "아이디", "아디", "아뒤", "계정", "id"), reach=10)
+_APP_NAMED = lazy("|".join(_PAYMENT_APPS))
 _APP_NAME_SEARCH = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:'[^'\n]{{1,20}}'|\"[^\"\n]{{1,20}}\")"
                         r"[^\n]{0,12}?(?:검색|찾)[^\n]{0,40}?(?:보내|송금|입금|쏴)")
 _APP_TO_NUMBER = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:받는 ?(?:사람|분)|번호|폰|전화)[^0-9\n]{{0,12}}$")
+# An ID and its mail provider named after it, to write to ("kimjw_trade 네이버 메일로", "seoyun.sells 지메일로")
+_ID_AT_PROVIDER = lazy(r"(?<![0-9a-z_.@])(?=[a-z]{0,29}[0-9_.])[a-z][a-z0-9_.]{3,29}[^0-9a-z가-힣\n]{0,3}"
+                       r"(?:(?:네이버|다음|한메일|네이트|초록창|naver) ?(?:메일|mail)|지메일|g메일|gmail)(?:로|으로|에|주소)")
+_NUMBER_THEN_APP_WORD = lazy(r" ?(?:번호|폰)(?:로|으로)")
 _PAYMENT_APP_NAMES = ("토스", "toss", "카카오페이", "카카오 페이", "kakaopay", "kakao pay", "페이코", "payco", "네이버페이",
                       "네이버 페이", "naverpay", "naver pay")
 
@@ -656,6 +661,8 @@ def _payment_app(message: _Message) -> Iterator[Span]:
     if message.phones and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         for phone in message.phones:  # money sent in the app to the writer's number ("받는 사람에 제 번호 010-…")
             app = _APP_TO_NUMBER.search(message.text, max(0, phone.start - 60), phone.start)
+            if app is None and _NUMBER_THEN_APP_WORD.match(message.text, phone.end):  # ("010-… 번호로 봉투 보내시면")
+                app = _APP_NAMED.search(message.text, max(0, phone.start - 60), phone.start)
             if app is not None:
                 yield app.start(), phone.end
 
@@ -708,7 +715,7 @@ _ASSEMBLED_PIECES = lazy(r"[0-9]{2,}(?![0-9,]| ?(?:원|만|천|기가|gb|tb|사�
 _ASSEMBLED_KINDS = (
     # (or a sum to send to what is written: "여기로 38,000원 보내주시면")
     (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주|은행|입금처|[0-9][0-9,]* ?[천만]? ?원[을를]? ?(?:보내|입금|송금|넣|쏴)"),
-     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으")),  # (an account told how to read is one to pay)
+     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으|예금주")),  # (an account told how to read, or its holder named)
     # (or a path: what the pieces make is a link, "…_com/m/33")
     (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}"),
      lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|쳐 ?주|입력|열어|열면|결제|붙여 ?넣|복사|주소창")),
@@ -770,10 +777,10 @@ _PAYMENT_ELSEWHERE = lazy(
     r"[^.?!\n]{0,6}?(?:해 ?주|하시면|하세요|해요|진행|부탁|하시고|넣|입력)"
     rf"|{_PAY_ACTION}[은는]? ?[^.?!\n]{{0,16}}?{_ELSEWHERE_PLACE}[^.?!\n]{{0,20}}?(?:주소|링크|url|사이트|페이지)(?:으로|로|에서) ?"
     r"(?:해 ?주|하시면|하세요|해요|진행|부탁)"
-    rf"|(?:\.html?|\.htm|\.pdf|pdf|첨부 ?파일|파일)[^\n]{{0,40}}?(?:열어|열면|열고|실행)[^\n]{{0,30}}?{_PAY_ACTION}"
+    rf"|(?:\.html?|\.htm|\.pdf|pdf|첨부 ?파일|파일|메일)[^\n]{{0,40}}?(?:열어|열면|열고|실행)[^\n]{{0,30}}?{_PAY_ACTION}"
     # ... or a QR code to scan that opens the payment page ("QR 사진 … 카메라로 찍으면 결제 페이지 떠요")
     # (not 인증: a genuine product's QR code opens its maker's "정품 인증")
-    r"|(?:qr(?<![a-z]qr)|큐알)[^\n]{0,40}?(?:찍|스캔|scan|인식)[^\n]{0,40}?"
+    r"|(?:qr(?<![a-z]qr)|큐알)[^\n]{0,40}?(?:찍|스캔|scan|인식|비추)[^\n]{0,40}?"
     r"(?:결제 ?(?:페이지|창|화면)|카드 ?(?:정보|번호)|로그인|입금|송금)(?!랑|이랑|과|와|는 ?상관|은 ?상관)"
 )
 # (woken by the place, rarer in chat than payment words; one of these is in every match)
@@ -833,6 +840,7 @@ _TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는
 # Money wired through a remittance service: no account, and no refund.
 _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money|"
                    r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f&f|친구)|"
+                   r"(?:통상환|우편환|전신환)[^.?!\n]{0,20}?(?:보내|끊어|부쳐)|"  # postal money orders
                    # other countries' payment apps, to an ID there ("venmo me at @…", "PayPay로 받아요 ID: …")
                    r"(?:venmo|벤모|zelle|cash ?app|캐시앱|paypay|페이페이|alipay|알리페이|wechat ?pay|위챗페이|line ?pay|라인페이|"
                    r"gcash|revolut)(?<![a-z]venmo)(?<![a-z]zelle)(?<![a-z]gcash)[^\n]{0,40}?(?:@|id|아이디|me at|로 ?(?:받|보내|송금)|"
@@ -849,7 +857,10 @@ _COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20
                      r"[0-9a-z\-]{3,40}\.eth(?![0-9a-z]))")  # or an ENS name, minsu.eth
 # An account written somewhere else to pay into ("계좌는 … 상점 소개글 맨 아래 줄에 적어놨어요 … 입금하시고").
 _ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|소개란|프로필|프사|사진|이미지|메모)[^\n]{0,30}?"
-                          r"(?:적어|써 ?(?:놨|뒀|놓)|올려|있어|넣어 ?(?:놨|뒀))[^\n]{0,40}?(?:입금|송금|이체|보내)")
+                          r"(?:적어|써 ?(?:놨|뒀|놓)|올려|있어|넣어 ?(?:놨|뒀))[^\n]{0,40}?(?:입금|송금|이체|보내)"
+                          # ... or the writer's phone number as the account ("계좌가 제 폰번호예요 010 …")
+                          r"|계좌(?:가|는|번호는|번호가)? ?(?:제 )?(?:폰|휴대폰|핸드폰|전화) ?번호[^\n]{0,12}?"
+                          r"01[016789][\- ]?[0-9]{3,4}[\- ]?[0-9]{4}")
 # A voucher, points or money sent as a gift to the writer's number or ID ("온누리상품권 … 선물하기 … 010-…
 # 넣으시면", "포인트 선물하기로 … 받는 분 아이디에 … 넣으시면"): paid outside the safe payment.
 _GIFT_TRANSFER = lazy(
@@ -862,9 +873,9 @@ _GIFT_TRANSFER = lazy(
     r"(?:번호|아이디|id(?<![a-z]id))[^\n]{0,8}?(?:[0-9]{3,}|[a-z][a-z0-9_]{3,})"
     r"|(?:기프트 ?카드|상품권|gift ?card|기프트 ?코드|문상|해피 ?머니|컬처 ?랜드|컬쳐 ?랜드|북 ?앤 ?라이프|구글 ?플레이 ?카드|"
     r"월렛 ?코드|wallet ?code|스팀 ?(?:월렛|카드|지갑)|주유권|모바일 ?(?:상품권|교환권|금액권)|넥슨 ?카드|게임 ?카드|틴캐시|"
-    r"아이튠즈 ?카드|itunes)"
-    r"[^\n]{0,40}?(?:코드|핀|pin|뒷면|바코드)[^\n]{0,30}?(?=[^\n]{0,12}?(?:주세요|주시면|주셔|달라|줘))"
-    r"(?:보내 ?주|찍어|알려 ?주|적어 ?주|캡처|캡쳐|올려 ?주)"
+    r"아이튠즈 ?카드|itunes|로블록스|roblox|eshop|닌텐도 ?(?:카드|선불)|플스 ?카드|psn ?카드)"
+    r"[^\n]{0,40}?(?:코드|핀|pin|뒷면|바코드|번호)[^\n]{0,30}?(?=[^\n]{0,12}?(?:주세요|주시면|주셔|달라|줘))"
+    r"(?:보내 ?주|찍어|알려 ?주|적어 ?주|캡처|캡쳐|올려 ?주|(?:로|으로) ?주)"
 )
 
 
@@ -927,7 +938,8 @@ _RULE_LIST = [
          either(_phone_number, first_match(PHONE_IN_PIECES, PIECE_WORDS)), replaced_by=("blocklisted_phone",)),
     Rule("sms_short_code", cat.EXTERNAL_CHANNEL, 0.5, "'text WORD to 85069': an SMS short code",
          first_match(_SHORT_CODE, ("text", "txt", "send", "reply", "rply", "sms", "msg", "mms", "opt out", "stop"))),
-    Rule("email_address", cat.EXTERNAL_CHANNEL, 0.75, "an e-mail address", first_match(EMAIL, ("@",))),
+    Rule("email_address", cat.EXTERNAL_CHANNEL, 0.75, "an e-mail address, or an ID with its mail provider named",
+         either(first_match(EMAIL, ("@",)), first_match(_ID_AT_PROVIDER, ("메일", "mail")))),
     Rule("blocklisted_phone", cat.EXTERNAL_CHANNEL, 1.0, "a phone number on the fraud blocklist", blocklisted("phone")),
     Rule("contact_in_picture", cat.EXTERNAL_CHANNEL, 0.8,
          "a contact given in a picture instead of written (number in the profile photo, a messenger QR code to scan)",
@@ -1010,13 +1022,15 @@ _RULE_LIST = [
          "asks to be paid through a remittance service (Western Union, Wise, PayPal…), a coin wallet, as a gift of vouchers "
          "or points, or into an account written elsewhere (the shop's profile, a picture)",
          either(first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria", "wise", "와이즈",
+                                          "통상환", "우편환", "전신환",
                                           "페이팔", "paypal", "한패스", "hanpass", "센트비", "sentbe", "와이어", "wirebarley",
                                           "e9", "이나인페이", "gme", "venmo", "벤모", "zelle", "cash app", "cashapp",
                                           "캐시앱", "paypay", "페이페이", "alipay", "알리페이", "wechat pay", "wechatpay", "위챗페이",
                                           "line pay", "linepay", "라인페이", "gcash", "revolut"), REQUEST_CONTEXTS),
                 first_match(_GIFT_TRANSFER, ("선물", "기프트", "상품권", "gift", "문상", "해피", "컬처", "컬쳐", "북앤", "북 앤",
                                              "월렛", "wallet", "스팀", "주유권", "교환권", "금액권", "넥슨", "게임카드", "구글",
-                                             "게임 카드", "틴캐시", "아이튠즈", "itunes"),
+                                             "게임 카드", "틴캐시", "아이튠즈", "itunes", "로블록스", "roblox", "eshop",
+                                             "닌텐도", "플스", "psn"),
                             REQUEST_CONTEXTS),
                 first_match(_COIN_ADDRESS, ("usdt", "테더", "코인", "비트코인", "btc", "eth", "이더", "trc", "erc", "지갑",
                                             "리플", "xrp", "업비트", "upbit", "빗썸", "bithumb", "바이낸스", "binance",
