@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fraud_ngram.py --select          # threshold on round 5, trained without it
     .venv/bin/python benchmarks/fraud_ngram.py --train [--threshold T] [--out PATH]
-    .venv/bin/python benchmarks/fraud_ngram.py --evaluate [--model PATH] [--sms] [--hold-out-rounds 22]
+    .venv/bin/python benchmarks/fraud_ngram.py --evaluate [--model PATH] [--sms] [--hold-out-rounds 23]
 
 Training texts (never rounds 6 on of tests/data/fraud_fresh_ko.tsv, the held-out ones):
 
@@ -29,7 +29,7 @@ lowest threshold whose false flags on round 5's hard negatives, with the rules, 
 rules' own; ``--train`` then trains on everything with that threshold and writes
 ``src/bunjang_lab/resources/fraud_ngrams.bin``. ``--evaluate`` scores every hand-written set
 by the rules alone and by the rules with the opinion (paired bootstrap intervals), but the
-rounds of ``--hold-out-rounds`` (default 22: their rows are never read), and
+rounds of ``--hold-out-rounds`` (default 23: their rows are never read), and
 with ``--sms`` the English SMS sets of ../shared/datasets (flag rates of ham and spam).
 """
 
@@ -234,7 +234,7 @@ def main() -> int:
     p.add_argument("--out", "--model", dest="model", type=Path, default=DEFAULT_PATH)
     p.add_argument("--evaluate", action="store_true", help="rules alone and with the opinion on every hand-written set")
     p.add_argument("--hold-out-rounds", type=fraud_text.held_out_rounds, default=fraud_text.HELD_OUT_ROUNDS,
-                   metavar="N,N", help="with --evaluate: rounds left out entirely (default 22)")
+                   metavar="N,N", help="with --evaluate: rounds left out entirely (default 23)")
     p.add_argument("--sms", action="store_true", help="with --evaluate: the English SMS sets too")
     args = p.parse_args()
     report: dict = {}
