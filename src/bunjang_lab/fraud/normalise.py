@@ -196,8 +196,9 @@ _R_FOR_A = lazy("([ㄱ-ㅎ])r(?![a-z])(?<![a-z][ㄱ-ㅎ]r)")  # (a class first: 
 # Laughs or other jamo between digits separate groups ("110ㅋ482ㅋㅋ719305"); ㅇ stays, the look-alike 0.
 _JAMO_BETWEEN_DIGITS = lazy("([0-9])[ㄱ-ㅆㅈ-ㅎㅜㅠ]{1,3}(?=[0-9])")  # (the digit first: the engine skips to digits)
 # Circles drawn for the letter o inside a link or an ID ("shop⭕-pay.c⭕m"); alone they mean "yes".
-_CIRCLES = frozenset("⭕○◯⚪⚬◦⓪")
-_CIRCLE_IN_LATIN = lazy(r"(?<=[0-9a-z])[⭕○◯⚪⚬◦⓪](?=[0-9a-z.\-/])|(?<=[.\-/])[⭕○◯⚪⚬◦⓪](?=[0-9a-z])")
+_CIRCLE_CHARS = "⭕○◯⚪⚬◦⓪"
+_CIRCLES = frozenset(_CIRCLE_CHARS)
+_CIRCLE_IN_LATIN = lazy(rf"(?<=[0-9a-z])[{_CIRCLE_CHARS}](?=[0-9a-z.\-/])|(?<=[.\-/])[{_CIRCLE_CHARS}](?=[0-9a-z])")
 # A country's flag right after a host stands for its ending ("safe-pay🇰🇷/p/12": safe-pay.kr).
 _REGIONAL_INDICATORS = frozenset(map(chr, range(0x1F1E6, 0x1F200)))
 _FLAG_AFTER_HOST = lazy("(?<=[0-9A-Za-z]) ?([\U0001F1E6-\U0001F1FF]{2})(?= ?/)")  # (a path after it: not "made in japan 🇯🇵")
@@ -726,7 +727,7 @@ def _run(text: str, builder: _Builder) -> _Builder:
         builder.rewrite(_R_FOR_A, lambda m: compose(m.group(1), "ㅏ", ""))
     if not ascii_only and _JAMO_BETWEEN_DIGITS.search(builder.text):
         builder.rewrite(_JAMO_BETWEEN_DIGITS, lambda m: m.group(1) + "-")
-    if any(map(_CIRCLES.__contains__, unusual)):
+    if not _CIRCLES.isdisjoint(unusual):
         builder.rewrite(_CIRCLE_IN_LATIN, lambda m: "o")
     junk_possible = any(not new.isascii() for new in folded)  # junk comes from unusual characters only
     if junk_possible and _JUNK_BEFORE_WORD.search(builder.text):
