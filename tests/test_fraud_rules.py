@@ -292,6 +292,27 @@ ROUND_16_NEGATIVES = [
     "네이버에 '번개장터 고객센터' 치면 나오는 사이트에서 주문번호 입력하면 배송 조회돼요", "택배 ⭕ 직거래 ❌ 번개페이만 해요",
 ]
 ROUND_16_NEGATIVES += _ROUND_21_NEGATIVES
+# Round 23's causes, in texts of our own: an instruction ending in -하세요 is no question; a number's group
+# told by where it is; a link dictated or written around the chat's filter, its marks spaced like its
+# letters; another marketplace's chat; PayPal's friends and family; an account shown by a name
+ROUND_16_CAUSES += [
+    ("site_by_search", "구글에 '번개 거래 센터' 치면 나오는 첫 사이트에서 거래번호 A7731 입력하세요"),
+    ("assembled_contact", "연락은 010 그리고 가운데 네 자리는 이 글 가격 앞 4자리 4471 끝은 3390 이에요 문자 주세요"),
+    ("assembled_link", "주소창에 safe 쓰고 하이픈 deal 쓰고 닷 shop 치시면 결제 페이지 나와요"),
+    ("assembled_link", "shopmall∙kr/p/31 복사하실 때 가운데 점은 마침표로 바꿔서 들어가세요"),
+    ("payment_link", "채팅에서 링크가 막혀서요 결제는 s a f e - d e a l . s h o p / 2 1 에서 해주세요"),
+    ("platform_contact", "중고나라에 같은 닉네임 '별빛상회'로 올려놨어요 거기로 채팅 주시면 택배비 빼드릴게요"),
+    ("remittance_service", "PayPal F&F로 보내주세요 minsu.kim@outlook.com"),
+    ("remittance_service", "입금은 농협이고 계좌는 상점 이름 뒤에 붙은 숫자 그대로예요"),
+    ("phone_number", "번개장터 고객센터에서 연락드렸습니다 1588-3366 으로 전화 주세요"),
+]
+ROUND_16_NEGATIVES += [
+    "LG전자 서비스센터에서 수리 받았고 1544-7777 접수증도 같이 드려요", "텔레그램 링크 보내신 분 차단했어요 여기서만 거래합니다",
+    "오픈채팅으로 오면 싸게 준다길래 그냥 안전결제로 샀어요", "오픈채팅 링크 보내면 제재된다길래 저는 안 보내요",
+    "더치트에서 thecheat.co.kr 판매자 번호 조회해보니 깨끗하더라고요",
+    "BGS 인증번호 0012345678 beckett.com 에서 조회하면 등급 확인돼요", "선입금은 어디로 입금하세요",
+    "1 . 5 배 빨라요 진짜 좋아요",
+]
 
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)

@@ -43,15 +43,20 @@ _CLAUSE_END = lazy(r"\?|!|\n|\.(?=\s|$)|\.\.+|아니면|아님|안 ?되면|안 ?
 # Chat runs sentences together: a polite or plain ending and a space also close one.
 _SENTENCE_END = lazy(r"[요다죠] ")
 # Endings that ask, when no question mark says so.
+# (not an instruction to do what the rules look for, "주문번호 입력하세요", "여기서 결제하세요")
+_INSTRUCTED = ("입력", "결제", "결재", "입금", "송금", "이체", "접속", "클릭", "인증", "설치", "로그인", "추가")
 _ASKING = lazy(
     r"(?:나요(?<![끝떠지]나요)|까요|[인건한는된은운던]가요|는지요?|습니까|은가|는가|건가|던가|을까|ㄹ까|냐|니|죠|지요|(?:여쭤|궁금)[가-힣]*|"
-    r"되세요|하세요|받으세요|쓰세요|있으세요|가능하세요|편하세요|괜찮으세요)\W*$"
+    r"되세요|" + "".join(f"(?<!{verb})(?<!{verb} )" for verb in _INSTRUCTED) + r"하세요|받으세요|쓰세요|있으세요|가능하세요|편하세요|괜찮으세요)\W*$"
 )
+# ... unless a question word asks it ("선입금은 어디로 입금하세요")
+_WH_ASKING = lazy(r"(?:어디|어떻게|언제|뭐|무엇|무슨|몇|왜|누구|얼마)[^.?!\n]*하세요\W*$")
 # A polite request to the reader phrased as a question: still a request.
 _ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁|ok(?<![a-z]ok)(?![a-z])|오케이")  # "선입금 ok?"
 _OWN_BEFORE = lazy(r"(?<![가-힣a-z])(?:제|내|저의|저희|저는|제가|my)(?![가-힣a-z])")
 # A scam named as such, or a warning not to go there (not 신고 or 더라고: "신고/조회: hometax-…" is a lure's label)
 _NAMED_SCAM = lazy(r"사기|사칭|피싱|가짜|조심|주의|속지|유의|scam|fraud|phishing|fake|beware|신고 ?(?:했|눌|넣|접수|할게)|"
+                   r"차단 ?(?:했|함|할게|시켰|먹였)|"  # (the writer blocked whoever sent it)
                    # another's request reported ("거기로 오라길래", "결제하라는데", "오라고 한다던데")
                    r"(?:(?!이)[가-힣]라|[가-힣]자)(?:고 ?(?:한다|했|하던|하더|하는|하셨|하시|하길래)|길래|면서|며|는데|던데)|"
                    r"(?:누르|들어가|클릭하|접속하|연락하|결제하|추가하)지 ?(?:마|말)")
@@ -87,10 +92,11 @@ _ASKS_FOR_SAFE_PAYMENT = lazy(
 _ACCOUNT_DIGITS = digit_runs(10)
 _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
+    r"차단 ?(?:했|함|할게|시켰|먹였)|"
     r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up|"
     # another's request reported ("카톡으로 하자고 하셨는데 …"): not the writer's own
     # (not the copula, "15만원이라고 했는데"; and what another said they would do, "페이팔로 보낸다고 하셨는데")
-    r"(?:[가-힣]자|(?!이)[가-힣]라|[가-힣]다)고 ?(?:하셨|하시|했|하던|하더|하는데|하길래)|"
+    r"(?:[가-힣]자|(?!이)[가-힣]라|[가-힣]다)(?:고 ?(?:하셨|하시|했|하던|하더|하는데|하길래)|길래)|"
     # what another sent or gave the writer ("오픈채팅 링크 주시던데 저는 안 들어가요")
     r"(?:주|보내|올리|남기)(?:시던데|셨는데|시더니|셨던데|셨길래)|"
     r"더라고|더라구|보내주신 ?(?:링크|주소|번호)"  # what the writer saw others do, or was sent
@@ -134,7 +140,8 @@ class Clauses:
         """Whether the clause asks about it rather than asks the reader to do it."""
         begin, finish, mark = self._bounds(start, end)
         clause = self.text[begin:finish]
-        asked = mark == "?" or bool(_ASKING.search(clause)) or bool(_EN_QUESTION.search(clause))
+        asked = (mark == "?" or bool(_ASKING.search(clause)) or bool(_EN_QUESTION.search(clause))
+                 or bool(_WH_ASKING.search(clause)))
         return asked and not _ASKS_THE_READER.search(self.text, start, finish)
 
     def refusal(self, start: int, end: int) -> bool:

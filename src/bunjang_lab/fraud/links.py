@@ -53,6 +53,8 @@ KNOWN_SITES = frozenset({
     # couriers' own sites, where a parcel is tracked
     "ilogen.com", "cjlogistics.com", "hanjin.com", "hanjin.co.kr", "lotteglogis.com", "kdexp.com", "cvsnet.co.kr",
     "cupost.co.kr",
+    # where a buyer checks a seller's number or account, and where a graded card's certificate is looked up
+    "thecheat.co.kr", "police.go.kr", "ecrm.police.go.kr", "psacard.com", "beckett.com", "cgccards.com",
 })
 # Known sites where anyone names a subdomain (blogs, pages): a brand's name there is an imitation.
 _USER_HOSTED = frozenset({"tistory.com", "blogspot.com", "github.io", "notion.site", "wordpress.com", "wixsite.com",

@@ -206,6 +206,11 @@ _SEP_CHARS = lazy(f"{SEP}+")
 _SEP_CHAR = lazy(SEP)
 _SEP_BUT_UNDERSCORE = lazy(f"(?!_){SEP}")
 _SEP_BUT_UNDERSCORES = lazy(f"(?:(?!_){SEP})+")
+# A link spelled out letter by letter keeps its marks: "b j - p a y . c o m / 3 3 9" is bj-pay.com/339.
+_SEP_BUT_LINK_MARK = lazy(rf"(?![.\-/]){SEP}")
+_SEP_BUT_LINK_MARKS = lazy(rf"(?:(?![.\-/]){SEP})+")
+_SPACED_LINK_MARK = lazy(r"(?<=[0-9a-z]) [.\-/] (?=[0-9a-z])")
+_LATIN_LETTER = lazy("[a-z]")  # (a link's, not a number's: "0 1 0 - 1 2 3 4" is 0101234)
 
 _CONSONANTS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 _FINALS = "ㄱㄲㄴㄷㄹㅁㅂㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
@@ -684,14 +689,20 @@ def _join_spaced_runs(builder: _Builder, spaced: re.Pattern | LazyPattern) -> No
         return
     text = builder.text  # delete the separators only, so each joined character keeps its own position
     builder.splice((*sep.span(), "") for run in spaced.finditer(text) if _join_spaced(run) is not None
-                   for sep in _separators_of(run.group(), _SEP_CHAR, _SEP_BUT_UNDERSCORE).finditer(text, *run.span()))
+                   for sep in _separators_of(run.group(), _SEP_CHAR, _SEP_BUT_UNDERSCORE, _SEP_BUT_LINK_MARK)
+                   .finditer(text, *run.span()))
 
 
-def _separators_of(run: str, every=_SEP_CHARS, but_underscore=_SEP_BUT_UNDERSCORES) -> LazyPattern:
+def _separators_of(run: str, every=_SEP_CHARS, but_underscore=_SEP_BUT_UNDERSCORES,
+                  but_link_marks=_SEP_BUT_LINK_MARKS) -> LazyPattern:
     """What joining ``run`` deletes: every separator, but an underscore among other separators,
-    which is part of a handle spelled out ("m.i.n.j.i_s.h.o.p"), not a gap ("k_a_k_a_o")."""
+    which is part of a handle spelled out ("m.i.n.j.i_s.h.o.p"), not a gap ("k_a_k_a_o"), and
+    a link's dot, dash or slash set apart like the letters where single spaces are the gaps."""
     if "_" in run and _SEP_CHARS.sub("", run.replace("_", "")) != run.replace("_", ""):
         return but_underscore
+    if (" " in run and _SPACED_LINK_MARK.search(run) and _LATIN_LETTER.search(run)
+            and run.count(" ") > 2 * len(_SPACED_LINK_MARK.findall(run)) + 2):
+        return but_link_marks
     return every
 
 

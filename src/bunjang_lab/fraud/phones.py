@@ -166,6 +166,9 @@ def place_landline(text: str, number: WrittenNumber) -> bool:
 # A courier's name right before a company's nationwide line ("로젠택배 1588-9988"): the courier's line.
 # (and a maker's service, "삼성전자서비스 1588-…"; or the courier's own name, "로젠(1588-9988)")
 _COURIER_BEFORE = lazy(r"(?:택배|서비스|센터|a/?s|로젠|대한통운|한진|롯데|우체국|경동|대신|cj|gs|cu)[^0-9가-힣]{0,3}$")
+# ... or a company's service named earlier in the sentence, no call asked ("삼성서비스센터에서 배터리 교체했어요
+# 1588-3366 접수번호 있는 영수증 드릴게요"): a nationwide line is a company's, never a trader's own.
+_COMPANY_EARLIER = lazy(r"(?:서비스 ?센터|고객 ?센터|a/?s ?센터|택배|본사|공식 ?(?:센터|매장|스토어))[^.?!\n0-9]{0,30}$")
 # A delivery's status right after a number ("6865-4193-0934 배달완료"): a parcel's tracking number.
 _DELIVERY_STATUS_AFTER = lazy(r"[^0-9a-z가-힣]{0,3}(?:이|가|은|는|로|으로)? ?(?:배달|배송|도착|집하|인수|반송)")
 
@@ -181,7 +184,9 @@ def is_serial(text: str, number: WrittenNumber) -> bool:
     """
     return (after_serial_label(text, number.start) or _DELIVERY_STATUS_AFTER.match(text, number.end) is not None
             or (is_nationwide(number.digits)
-                and _COURIER_BEFORE.search(text, max(0, number.start - 8), number.start) is not None))
+                and (_COURIER_BEFORE.search(text, max(0, number.start - 8), number.start) is not None
+                     or (_COMPANY_EARLIER.search(text, max(0, number.start - 40), number.start) is not None
+                         and _CALL_ASKED.match(text, number.end) is None))))
 
 
 def after_serial_label(text: str, start: int) -> bool:

@@ -324,7 +324,9 @@ def link_classified(code: str) -> Detector:
 
 
 _PAYMENT_NEAR_LINK = lazy(
-    r"결제|결재|입금|송금|페이(?<!홈페이)(?!지)|pay|안전 ?거래|구매하기|주문하기|배송 ?조회|택배 ?조회|주문서|구매 ?확인|인증|로그인|login|verify|confirm|claim|환불|refund|"
+    # (인증 as verifying oneself, not a certificate's number or mark: "PSA 인증번호 … 에서 조회하시면 등급 나와요")
+    r"결제|결재|입금|송금|페이(?<!홈페이)(?!지)|pay|안전 ?거래|구매하기|주문하기|배송 ?조회|택배 ?조회|주문서|구매 ?확인|"
+    r"인증(?! ?(?:번호|서|마크|제품|등급))|인증 ?번호 ?(?:입력|넣|알려|보내)|로그인|login|verify|confirm|claim|환불|refund|"
     r"카드 ?번호|유효 ?기간|cvc|생년월일"
 )
 
@@ -688,7 +690,7 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
      "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "지우", "글자씩", "아래에서", "밑에서", "아래부터", "밑부터", "아래 부터", "밑 부터", "처럼 적",
      "처럼적", "처럼 써", "처럼써", "처럼 쓰", "처럼쓰", "인 척", "인척",
-     "순번", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
+     "순번", "자리", "주소창", "주소 창", "하이픈", "슬래시", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
     key=len, reverse=True)))
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번(?:씩)? ?(?:쓰|썼|적|치|누르|반복|붙)|"
@@ -699,7 +701,12 @@ _ASSEMBLY = lazy(
     # written as something else ("동호수처럼 적을게요", "송장인 척 적을게요")
     r"처럼 ?(?:적|써|쓰)|인 ?척 ?(?:적|써|쓰|할)|[홀짝]수 ?(?:번째|자리)|번째 ?(?:숫자|글자)만|(?:앞|첫) ?글자만|따서|다음 ?(?:메시지|메세지|톡|문자|채팅)(?:로|으로|에)? ?(?:드릴|보낼|보내|줄|알려)|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|번갈아|"
     # "written in signs": the writer's own writing in some code ("트럼프 카드로 적었어요", "점자로 남길게요")
-    r"(?:으로|로) ?(?:적었|적을게|적어 ?(?:둘|놨|뒀|드릴)|남길게|남겼)"
+    r"(?:으로|로) ?(?:적었|적을게|적어 ?(?:둘|놨|뒀|드릴)|남길게|남겼)|"
+    # a group told by where to find it ("010 - 이 상품 가격 앞 네 자리 - 2468")
+    r"(?:앞|뒷|뒤|끝|마지막|가운데|중간) ?(?:[두세네]|[2-4]) ?자리|"
+    # a link dictated into the address bar, its marks spoken ("주소창에 bungae 쓰고 하이픈 pay 쓰고 닷 kr 치시면")
+    r"(?:하이픈|슬래시|닷|쩜) ?[0-9a-z]{2,}[^.?!\n]{0,6}?(?:쓰|붙|넣|치)|"
+    r"주소 ?창에(?![^.?!\n]{0,30}?(?:bunjang|번개 ?장터|번장))"
 )
 # A key: signs each given a digit ("도=1 레=2", "q=1 w=2", "✊=0 ☝=1"; the normaliser may have dropped the
 # "=", "도1레2미3"). Its own expression (a class first: tried at every place), run only on texts with an
@@ -717,7 +724,8 @@ _ASSEMBLED_KINDS = (
     (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주|은행|입금처|[0-9][0-9,]* ?[천만]? ?원[을를]? ?(?:보내|입금|송금|넣|쏴)"),
      lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으|예금주")),  # (an account told how to read, or its holder named)
     # (or a path: what the pieces make is a link, "…_com/m/33")
-    (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}"),
+    (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}|"
+                             r"[0-9a-z]\.[a-z]{2,6}/[0-9a-z]"),
      lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|쳐 ?주|입력|열어|열면|결제|붙여 ?넣|복사|주소창")),
     # (연락 only as the topic, "연락은 …": "연락 주세요" is the action)
     (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락(?:처|은|는)|전화|아이디|아디|아뒤|닉네임|카톡|톡 ?(?:아이디|아디|아뒤|id)|"
@@ -762,7 +770,7 @@ def _assembled(category: str) -> Detector:
         if found is not None and found[0] == category:
             yield found[1]
 
-    return Detector(find, frozenset(_ASSEMBLED_WORDS) | {NUMBER})  # (or a long number written: "신한 1710-… 7은 지우고")
+    return Detector(find, frozenset(_ASSEMBLED_WORDS) | {NUMBER, LINK})  # (or a long number written: "신한 1710-… 7은 지우고")
 
 
 # A payment, card details or a log-in asked for at a place outside the chat that holds the link:
@@ -815,7 +823,7 @@ _PLATFORM_CONTACT = lazy(
     r"앱|어플)"
     r"[^.?!\n]{0,24}?(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\"|닉네임[^.?!\n]{0,16}?)[^\n]{0,40}?"
     r"(?:(?:검색|찾으|찾아)[^.?!\n]{0,40}?(?:메시지|메세지|메신저|채팅|1:1|쪽지|dm|디엠|톡|연락|문의|소식|가입|견적)|쪽지|"
-    r"메시지 ?주|메세지 ?주|1:1|귓속말|귓말|귓 ?(?:주|보내)|메일[^.?!\n]{0,12}?(?:보내|있어|주세요|주시면)|"
+    r"메시지 ?주|메세지 ?주|채팅 ?(?:주|걸어|해 ?주|하시면|주시면)|1:1|귓속말|귓말|귓 ?(?:주|보내)|메일[^.?!\n]{0,12}?(?:보내|있어|주세요|주시면)|"
     r"가입 ?(?:질문|신청|승인|하시면|해 ?주)|비밀 ?(?:댓)?글|연락처 ?(?:남겨|적어)|"
     r"(?:카톡|톡) ?(?:아이디|id)[^.?!\n]{0,10}?있)"
     r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인)|카톡|카카오 ?톡|페북|페이스북|facebook|인스타|instagram|메신저)"
@@ -833,13 +841,14 @@ _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "frie
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "찾아", "귓",
                            "meet.google", "zoom.us", "session", "세션", "초대", "invite", "참여", "메일", "아이디", "추가", "입장",
                            "게이머", "gamer", "치시면",
-                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도")
+                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도", "당근", "중고나라", "닉네임")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
 # with an ID marker or an arrow before a handle.
 _TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는이가]?|[▶→►=:>-]+)[^0-9a-z가-힣]{{0,3}}({HANDLE})")
 # Money wired through a remittance service: no account, and no refund.
 _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money|"
-                   r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f&f|친구)|"
+                   r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f ?& ?f|fnf|friends|친구|가족|"
+                   r"[^\n]{0,30}?[0-9a-z._\-]+@[0-9a-z\-]+\.[a-z]{2,})|"
                    r"(?:통상환|우편환|전신환)[^.?!\n]{0,20}?(?:보내|끊어|부쳐)|"  # postal money orders
                    # other countries' payment apps, to an ID there ("venmo me at @…", "PayPay로 받아요 ID: …")
                    r"(?:venmo|벤모|zelle|cash ?app|캐시앱|paypay|페이페이|alipay|알리페이|wechat ?pay|위챗페이|line ?pay|라인페이|"
@@ -860,7 +869,10 @@ _ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|�
                           r"(?:적어|써 ?(?:놨|뒀|놓)|올려|있어|넣어 ?(?:놨|뒀))[^\n]{0,40}?(?:입금|송금|이체|보내)"
                           # ... or the writer's phone number as the account ("계좌가 제 폰번호예요 010 …")
                           r"|계좌(?:가|는|번호는|번호가)? ?(?:제 )?(?:폰|휴대폰|핸드폰|전화) ?번호[^\n]{0,12}?"
-                          r"01[016789][\- ]?[0-9]{3,4}[\- ]?[0-9]{4}")
+                          r"01[016789][\- ]?[0-9]{3,4}[\- ]?[0-9]{4}"
+                          # ... or digits shown by a name ("계좌번호는 제 닉네임 옆에 붙은 숫자 그대로예요")
+                          r"|계좌 ?(?:번호)?[은는이가]? ?[^.?!\n]{0,10}?(?:닉네임|닉|상점 ?(?:이름|명)|아이디|상품 ?(?:명|이름)|제목)"
+                          r"[^.?!\n]{0,16}?(?:숫자|번호)")
 # A voucher, points or money sent as a gift to the writer's number or ID ("온누리상품권 … 선물하기 … 010-…
 # 넣으시면", "포인트 선물하기로 … 받는 분 아이디에 … 넣으시면"): paid outside the safe payment.
 _GIFT_TRANSFER = lazy(
