@@ -1,18 +1,18 @@
 """Train and measure the n-gram second opinion (``bunjang_lab.fraud.ngram_opinion``).
 
-    .venv/bin/python benchmarks/fraud_ngram.py --select          # threshold on round 5, trained without it
+    .venv/bin/python benchmarks/fraud_ngram.py --select          # threshold on the last 3 seen rounds, trained without them
     .venv/bin/python benchmarks/fraud_ngram.py --train [--threshold T] [--out PATH]
     .venv/bin/python benchmarks/fraud_ngram.py --evaluate [--model PATH] [--sms] [--hold-out-rounds 23]
 
-Training texts (never rounds 6 on of tests/data/fraud_fresh_ko.tsv, the held-out ones):
+Training texts (never the held-out rounds of tests/data/fraud_fresh_ko.tsv, ``--hold-out-rounds``):
 
-* lures: the first lure set and rounds 2-5 written by hand, the enumerated set
+* lures: the first lure set and every round written by hand but the held-out ones, the enumerated set
   (tests/data/fraud_enumerated_ko.tsv: lures and hard negatives written from a list of the
   channels, number spellings, upfront-payment slang and phishing hosts a trader meets, not
   from any round's misses), the lure generator of
   ``benchmarks/fraud_text.py`` with other seeds, the simulator's scam sentences (not its
   fraud wave: the wave stands for a lure nothing has learned yet, see docs/fraud.md);
-* honest: the 532 hand-written honest messages, the hard negatives of rounds 2-5 and of the
+* honest: the 532 hand-written honest messages, the hard negatives of those rounds and of the
   enumerated set, the
   simulator's honest chat (its lines naming payment methods, messengers, banks, numbers
   and links included) and its hard negatives.
@@ -24,12 +24,12 @@ keycaps, look-alike letters; spacing dropped or added; a greeting or an emoji ar
 honest texts as much as lures, so that an obfuscation alone is no sign of fraud and what
 the model learns is what remains once the text is normalised.
 
-``--select`` trains without round 5 and, on round 5 (out of its training), picks the
-lowest threshold whose false flags on round 5's hard negatives, with the rules, stay at the
-rules' own; ``--train`` then trains on everything with that threshold and writes
+``--select`` trains without the last three rounds it may read and, on them (out of its training),
+picks the lowest threshold whose false flags on their hard negatives, with the rules, stay at the
+rules' own; ``--train`` then trains on every round it may read with that threshold and writes
 ``src/bunjang_lab/resources/fraud_ngrams.bin``. ``--evaluate`` scores every hand-written set
 by the rules alone and by the rules with the opinion (paired bootstrap intervals), but the
-rounds of ``--hold-out-rounds`` (default 23: their rows are never read), and
+rounds of ``--hold-out-rounds`` (default: ``fraud_text.HELD_OUT_ROUNDS``; their rows are never read), and
 with ``--sms`` the English SMS sets of ../shared/datasets (flag rates of ham and spam).
 """
 
@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fraud_text  # noqa: E402  (the lure generator, the hand-written sets, the intervals)
 
 ENUMERATED = fraud_text.REPO_ROOT / "tests" / "data" / "fraud_enumerated_ko.tsv"
-SELECTION_ROUND = "5"
+SELECTION_ROUNDS = 3  # the last rounds read, on which --select picks the threshold
 AUGMENTED_COPIES = 6  # obfuscated copies of each hand-written text (generated texts get 2)
 _GREETINGS = ("안녕하세요 ", "안녕하세요! ", "저기요 ", "혹시 ", "네 ", "아 ", "")
 _CLOSERS = (" ㅎㅎ", " 감사합니다", " ^^", " !!", " 😊", " 🙏", " ~", "")
@@ -76,8 +76,14 @@ def obfuscated(text: str, rng: random.Random) -> str:
     return rng.choice(_GREETINGS) + text + rng.choice(_CLOSERS)
 
 
+def readable_rounds(held_out) -> list[str]:
+    """The hand-written rounds not held out, oldest first."""
+    sets = fraud_text.labelled_sets(held_out)
+    return sorted((name.removeprefix("fresh_round_") for name in sets if name.startswith("fresh_round_")), key=int)
+
+
 def _fresh(rounds_kept) -> tuple[list[dict], list[dict]]:
-    sets = fraud_text.labelled_sets()
+    sets = fraud_text.labelled_sets(frozenset())
     honest, lures = list(sets["first"][0]), list(sets["first"][1])
     for name, (h, l) in sets.items():
         if name.startswith("fresh_round_") and name.removeprefix("fresh_round_") in rounds_kept:
@@ -136,14 +142,19 @@ def answers(texts: list[str], opinion) -> list[dict]:
     return out
 
 
-def select(c: float, thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95)) -> dict:
-    """Train without round 5; per threshold, round 5's recall and false flags with the rules."""
-    kept = {"2", "3", "4"}
-    opinion, size = build(kept, 1.0, c)
-    honest, lures = fraud_text.labelled_sets()[f"fresh_round_{SELECTION_ROUND}"]
+def select(c: float, held_out=fraud_text.HELD_OUT_ROUNDS, thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95)) -> dict:
+    """Train without the last :data:`SELECTION_ROUNDS` readable rounds; per threshold, their
+    recall and false flags with the rules, and the threshold the rule picks."""
+    readable = readable_rounds(held_out)
+    chosen_on = readable[-SELECTION_ROUNDS:]
+    opinion, size = build(set(readable) - set(chosen_on), 1.0, c)
+    sets = fraud_text.labelled_sets(held_out)
+    honest = [row for r in chosen_on for row in sets[f"fresh_round_{r}"][0]]
+    lures = [row for r in chosen_on for row in sets[f"fresh_round_{r}"][1]]
     texts = [r["text"] for r in honest + lures]
     rules_only = fraud_text._set_report(honest, lures, answers(texts, None))[0]
-    out = {"training_texts": size, "rules_only": {k: rules_only[k] for k in ("recall", "false_flag_rate")}, "by_threshold": {}}
+    out = {"training_texts": size, "chosen_on_rounds": chosen_on,
+           "rules_only": {k: rules_only[k] for k in ("recall", "false_flag_rate")}, "by_threshold": {}}
     probabilities = _opinion_alone(opinion, texts)
     for threshold in thresholds:
         opinion.threshold = threshold
@@ -156,6 +167,9 @@ def select(c: float, thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95)) -> dict:
                                           "opinion_alone": {"recall": round(sum(alone_caught) / len(lures), 4),
                                                             "recall_95": fraud_text._interval(alone_caught),
                                                             "false_flag_rate": round(sum(alone_flags) / len(honest), 4)}}
+    # the lowest threshold adding no false flag to the rules' own
+    out["threshold"] = min((t for t, v in out["by_threshold"].items() if v["false_flag_rate"] <= rules_only["false_flag_rate"]),
+                           default=max(thresholds))
     return out
 
 
@@ -227,23 +241,23 @@ def main() -> int:
     from bunjang_lab.fraud.ngram_opinion import DEFAULT_PATH
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--select", action="store_true", help="pick the threshold on round 5, trained without it")
+    p.add_argument("--select", action="store_true", help="pick the threshold on the last 3 rounds read, trained without them")
     p.add_argument("--train", action="store_true", help="train on every set but the held-out rounds and write the model")
-    p.add_argument("--threshold", type=float, default=0.8)  # chosen by --select's rule (docs/fraud.md)
+    p.add_argument("--threshold", type=float, default=0.95)  # chosen by --select's rule (docs/fraud.md)
     p.add_argument("--c", type=float, default=4.0, help="inverse regularisation of the logistic regression")
     p.add_argument("--out", "--model", dest="model", type=Path, default=DEFAULT_PATH)
     p.add_argument("--evaluate", action="store_true", help="rules alone and with the opinion on every hand-written set")
     p.add_argument("--hold-out-rounds", type=fraud_text.held_out_rounds, default=fraud_text.HELD_OUT_ROUNDS,
-                   metavar="N,N", help="with --evaluate: rounds left out entirely (default 23)")
+                   metavar="N,N", help="rounds left out entirely, of training and evaluation (default: fraud_text.HELD_OUT_ROUNDS)")
     p.add_argument("--sms", action="store_true", help="with --evaluate: the English SMS sets too")
     args = p.parse_args()
     report: dict = {}
     if args.select:
-        report["select"] = select(args.c)
+        report["select"] = select(args.c, args.hold_out_rounds)
     if args.train:
         from bunjang_lab.fraud.ngram_train import save
 
-        opinion, size = build({"2", "3", "4", "5"}, args.threshold, args.c)
+        opinion, size = build(set(readable_rounds(args.hold_out_rounds)), args.threshold, args.c)
         save(opinion, args.model)
         report["train"] = {"texts": size, "threshold": args.threshold, "c": args.c, "written": str(args.model)}
     if args.evaluate:
