@@ -313,6 +313,32 @@ ROUND_16_NEGATIVES += [
     "BGS 인증번호 0012345678 beckett.com 에서 조회하면 등급 확인돼요", "선입금은 어디로 입금하세요",
     "1 . 5 배 빨라요 진짜 좋아요",
 ]
+# Rounds 24 and 25's causes, in texts of our own: the chat's filter as the excuse for another form; the
+# reader's number asked for to call or text; a money request or an ID looked up in a payment app; a page
+# shared by the phone; TON; the phone number as the account; a handle after "톡 주세요"; letters as hashtags;
+# the deal moved to a community
+ROUND_16_CAUSES += [
+    ("assembled_link", "결제 주소가 채팅에서 잘려서 캡처로 드렸어요 이미지 속 글자 복사하시면 결제 창 열려요"),
+    ("assembled_account", "계좌는 숫자로 치면 필터에 걸려서 한글로 불러드릴게요 국민 삼삼 일공 칠칠"),
+    ("phone_number", "저 운전 중이라 통화가 편해요 번호 남겨주시면 바로 전화 드릴게요"),
+    ("payment_app", "카카오페이로 정산 요청 보내드렸어요 확인 눌러주시면 됩니다"),
+    ("payment_app", "토스 송금에서 아이디 mina_22 검색하시면 저 나와요 거기로 보내주세요"),
+    ("payment_elsewhere", "결제 페이지는 에어드롭으로 보냈어요 열리는 링크에서 카드 정보 넣어주세요"),
+    ("remittance_service", "TON 코인으로 받아요 UQAb3kR8vN2pL7mQ5sT9wE1yH6jF4dC8aZ0uV3iK2oP5gXq 로 보내주세요"),
+    ("remittance_service", "입금은 토스뱅크인데 제 핸드폰 번호가 곧 계좌번호예요 앞 0 빼고 넣으시면 돼요"),
+    ("talk_id", "톡 주세요 minji_sell88"),
+    ("assembled_contact", "인스타 계정은 해시태그 첫 글자만 이어 보시면 돼요 #j #u #n #e #_ #s #h #o #p 디엠 주세요"),
+    ("platform_contact", "카페 가입하시면 실물 사진 보여드려요 거래는 카페에서 진행해요"),
+]
+ROUND_16_NEGATIVES += [
+    "직거래 하실 거면 번호 남겨주세요 도착하면 전화드릴게요", "토스 송금 요청 보내드릴까요?",
+    "직거래 때 영상 원본은 에어드롭으로 보내드릴게요 결제는 번개페이로 미리 해주시면 돼요",
+    "지난주에 다른 분이 카톡 dealking_7 로 오라고 해서 갈 뻔했어요 여기서만 거래할게요",
+    "오픈채팅 굿즈 교환방에서 이 상점 보고 왔어요 결제는 여기서 할게요",
+    "제 공방 홈페이지 moru-craft.com 에도 올려뒀어요 거기선 정가라서 여기가 조금 더 싸요 결제는 번장으로 해주세요",
+    "국민 123-***-**4567 로 선입금 받고 잠수 탄 사람이에요 거래 전에 더치트 조회해보세요",
+    "저 카톡 링크 주는 사람 차단했어요 번개톡으로만 얘기해요",
+]
 
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)

@@ -366,6 +366,22 @@ def _phone_number(message: _Message) -> Iterator[Span]:
     return ((phone.start, phone.end) for phone in message.phones)
 
 
+# The reader's number asked for, to call or text them instead ("판매자님 번호 남겨주시면 5분 안에 전화드릴게요",
+# "번호 하나만 남겨주시겠어요? 제가 문자로 실사진 보내드릴게요"); not to meet in person ("도착하면 전화드릴게요").
+_NUMBER_ASKED = lazy(
+    r"(?:번호|연락처)[을를]? ?(?:좀 |하나만 |하나 |만 )?(?:남겨|알려|적어|주)(?:주시면|주세요|주실|주시겠|주시고|줘|주셈|시면|세요)"
+    r"[^\n]{0,40}?(?:전화|문자|통화)[^.?!\n]{0,12}?(?:드릴|할게|할께|드려|보내|줄게)"
+)
+_MEETING = lazy(r"직거래|도착|만나|만날|출구|근처|앞에서|픽업|방문")
+
+
+def _number_asked(message: _Message) -> Iterator[Span]:
+    if _MEETING.search(message.text) is None:
+        for match in _NUMBER_ASKED.finditer(message.text):
+            if not message.clauses.quiet(*match.span(), REQUEST_CONTEXTS):
+                yield match.span()
+
+
 @on_numbers
 def _bank_account(message: _Message) -> Iterator[Span]:
     for number in message.accounts:
@@ -639,8 +655,12 @@ _PAYMENT_APP_ID = handle_after(
                               r"|[^0-9a-z가-힣]{0,3}(@(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])))"),
     ("@", "아이디", "아디", "아뒤", "계정", "id"), reach=10)
 _APP_NAMED = lazy("|".join(_PAYMENT_APPS))
-_APP_NAME_SEARCH = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:'[^'\n]{{1,20}}'|\"[^\"\n]{{1,20}}\")"
-                        r"[^\n]{0,12}?(?:검색|찾)[^\n]{0,40}?(?:보내|송금|입금|쏴)")
+_APP_NAME_SEARCH = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:'[^'\n]{{1,20}}'|\"[^\"\n]{{1,20}}\"|"
+                        rf"{ID_MARKER}[^0-9a-z가-힣]{{0,3}}{HANDLE})"
+                        r"[^\n]{0,12}?(?:검색|찾)[^\n]{0,40}?(?:보내|송금|입금|쏴|저 ?(?:나와|예요|에요|떠|뜹))")
+# A money request sent in the app, to be paid there ("토스로 더치페이 요청 보냈어요 알림 뜨면 보내기만 눌러주세요")
+_APP_REQUEST = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,30}}?(?:송금 ?요청|더치 ?페이|정산 ?요청|돈 ?요청|요청서?)"
+                    r"[^.?!\n]{0,6}?(?:보냈|보내 ?드렸|드렸|갔|넣었|보낼게|보내 ?드릴)")
 _APP_TO_NUMBER = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:받는 ?(?:사람|분)|번호|폰|전화)[^0-9\n]{{0,12}}$")
 # An ID and its mail provider named after it, to write to ("kimjw_trade 네이버 메일로", "seoyun.sells 지메일로")
 _ID_AT_PROVIDER = lazy(r"(?<![0-9a-z_.@])(?=[a-z]{0,29}[0-9_.])[a-z][a-z0-9_.]{3,29}[^0-9a-z가-힣\n]{0,3}"
@@ -658,6 +678,10 @@ def _payment_app(message: _Message) -> Iterator[Span]:
         yield from _PAYMENT_APP_ID.find(message)
     if "검색" in message.text and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         for match in _APP_NAME_SEARCH.finditer(message.text):  # a name to look up in the app
+            if not message.clauses.quiet(*match.span(), REQUEST_CONTEXTS):
+                yield match.span()
+    if "요청" in message.text and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
+        for match in _APP_REQUEST.finditer(message.text):
             if not message.clauses.quiet(*match.span(), REQUEST_CONTEXTS):
                 yield match.span()
     if message.phones and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
@@ -680,7 +704,7 @@ def _payment_app(message: _Message) -> Iterator[Span]:
 # are all within a few sentences; what they make decides the category.
 # (Woken by what is made, not by the instructions: most of those start with syllables common in chat,
 # and each new first letter makes the one scan for every rule's words stop at more places.)
-_ASSEMBLED_WORDS = ("번호", "계좌", "통장", "예금주", "아이디", "아디", "카톡", "톡", "주소", "url", "링크", "연락", "폰", "입금",
+_ASSEMBLED_WORDS = ("번호", "계좌", "통장", "예금주", "아이디", "아디", "카톡", "톡", "주소", "url", "링크", "연락", "폰", "입금", "계정",
                     "송금", "이체", "id", "메일", "폼", "도메인", "사이트", "은행", "입금처")
 # (and then only on texts holding one of the instructions' stems or a key's "=": one scan of literals,
 # far cheaper than the instructions' expression, whose key branch is tried at every place)
@@ -690,8 +714,14 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
      "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "지우", "글자씩", "아래에서", "밑에서", "아래부터", "밑부터", "아래 부터", "밑 부터", "처럼 적",
      "처럼적", "처럼 써", "처럼써", "처럼 쓰", "처럼쓰", "인 척", "인척",
-     "순번", "자리", "주소창", "주소 창", "하이픈", "슬래시", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
+     "순번", "자리", "주소창", "주소 창", "하이픈", "슬래시", "잘려", "잘리", "막혀", "막히", "필터", "차단", "금지어", "검열",
+     "보내져", "올라가", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
     key=len, reverse=True)))
+# The chat's filter as the excuse for writing it otherwise ("주소는 채팅에 쓰면 잘려서 사진으로 보냈어요",
+# "링크는 여기서 막혀서요"): the excuse itself tells the reader to put it together, pieces or none.
+_FILTER_EXCUSE = (r"(?:(?:채팅|여기|링크|주소|번호|계좌|숫자|url|아이디)[^.?!\n]{0,12}?"
+                  r"(?:잘려|잘리|막혀|막히|차단(?:돼|되|당)|안 ?보내져|안 ?올라가)|필터|금지어|검열)")
+_FILTER_EXCUSE_MATCH = lazy(_FILTER_EXCUSE)
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번(?:씩)? ?(?:쓰|썼|적|치|누르|반복|붙)|"
     r"[0-9]{3,4} ?[두세네] ?번(?:이에요|이요|입니다|요)|한 ?글자씩|[0-9a-z][은는을를]? ?(?:전부|다|모두)? ?지우|거꾸로|뒤에서부터|"
@@ -703,10 +733,11 @@ _ASSEMBLY = lazy(
     # "written in signs": the writer's own writing in some code ("트럼프 카드로 적었어요", "점자로 남길게요")
     r"(?:으로|로) ?(?:적었|적을게|적어 ?(?:둘|놨|뒀|드릴)|남길게|남겼)|"
     # a group told by where to find it ("010 - 이 상품 가격 앞 네 자리 - 2468")
-    r"(?:앞|뒷|뒤|끝|마지막|가운데|중간) ?(?:[두세네]|[2-4]) ?자리|"
+    r"(?:앞|뒷|뒤|끝|마지막|가운데|중간|시작하는|처음|첫) ?(?:그 )?(?:[두세네]|[2-4]) ?자리|"
     # a link dictated into the address bar, its marks spoken ("주소창에 bungae 쓰고 하이픈 pay 쓰고 닷 kr 치시면")
     r"(?:하이픈|슬래시|닷|쩜) ?[0-9a-z]{2,}[^.?!\n]{0,6}?(?:쓰|붙|넣|치)|"
-    r"주소 ?창에(?![^.?!\n]{0,30}?(?:bunjang|번개 ?장터|번장))"
+    r"주소 ?창에(?![^.?!\n]{0,30}?(?:bunjang|번개 ?장터|번장))|"
+    + _FILTER_EXCUSE
 )
 # A key: signs each given a digit ("도=1 레=2", "q=1 w=2", "✊=0 ☝=1"; the normaliser may have dropped the
 # "=", "도1레2미3"). Its own expression (a class first: tried at every place), run only on texts with an
@@ -717,18 +748,19 @@ _KEY_HINTS = ("=", "적을게", "적었", "적어요", "순서", "순번")
 # (not a price, a size or a capacity: "35,000원", "95 사이즈", "128기가")
 _ASSEMBLED_PIECES = lazy(r"[0-9]{2,}(?![0-9,]| ?(?:원|만|천|기가|gb|tb|사이즈|cm|mm|kg|개|장|%|프로|세|살|년|월|일|시|분))|[a-z]{3,}|[0-9](?:[^\s0-9][0-9]){2,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|[.\-]{4,}|[ㄱ-ㅊㅌㅍ]{3,}|"
                          r"[^\s0-9a-z가-힣ㄱ-ㆎ.,!?~()'\"\[\]=:;/\-…·]{3,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]|"
-                         r"[공영일이삼사오육칠팔구십백천만]{6,}|(?:[공영일이삼사오육칠팔구십]{2,4} ){2,}[공영일이삼사오육칠팔구십]{2,4}")
+                         r"[공영일이삼사오육칠팔구십백천만]{6,}|(?:[공영일이삼사오육칠팔구십]{2,4} ){2,}[공영일이삼사오육칠팔구십]{2,4}|"
+                         r"(?:#[0-9a-z_] ?){3,}")  # (letters as hashtags, "#s #o #m")
 # (category, what the pieces make, what the reader is to do with it), the first that fits wins
 _ASSEMBLED_KINDS = (
     # (or a sum to send to what is written: "여기로 38,000원 보내주시면")
     (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주|은행|입금처|[0-9][0-9,]* ?[천만]? ?원[을를]? ?(?:보내|입금|송금|넣|쏴)"),
-     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으|예금주")),  # (an account told how to read, or its holder named)
+     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으|불러|예금주")),  # (an account told how to read, or its holder named)
     # (or a path: what the pieces make is a link, "…_com/m/33")
     (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}|"
                              r"[0-9a-z]\.[a-z]{2,6}/[0-9a-z]"),
      lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|쳐 ?주|입력|열어|열면|결제|붙여 ?넣|복사|주소창")),
     # (연락 only as the topic, "연락은 …": "연락 주세요" is the action)
-    (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락(?:처|은|는)|전화|아이디|아디|아뒤|닉네임|카톡|톡 ?(?:아이디|아디|아뒤|id)|"
+    (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락(?:처|은|는)|전화|아이디|아디|아뒤|닉네임|계정|카톡|톡 ?(?:아이디|아디|아뒤|id)|"
                                 r"id(?<![a-z]id)|메일|☎|📞|📱"),
      lazy(r"문자|연락|전화 ?(?:주|줘|해|하|걸|부탁|드|ㄱ)|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지|메일")),
 )
@@ -748,8 +780,8 @@ def _assembled_kind(message: _Message) -> tuple[str, Span] | None:
     for instruction in instructions:
         a, b = max(0, instruction.start() - _ASSEMBLY_REACH[0]), min(len(text), instruction.end() + _ASSEMBLY_REACH[1])
         pieces = list(_ASSEMBLED_PIECES.finditer(text, a, b))
-        if not pieces and any(map(str.isdigit, instruction.group())):
-            pieces = [instruction]  # a key's digits: what it decodes is in signs the pieces do not cover
+        if not pieces and (any(map(str.isdigit, instruction.group())) or _FILTER_EXCUSE_MATCH.fullmatch(instruction.group())):
+            pieces = [instruction]  # a key's digits (what it decodes is in signs the pieces do not cover), or the excuse
         if not pieces:
             continue
         for category, makes, action in _ASSEMBLED_KINDS:
@@ -788,12 +820,16 @@ _PAYMENT_ELSEWHERE = lazy(
     rf"|(?:\.html?|\.htm|\.pdf|pdf|첨부 ?파일|파일|메일)[^\n]{{0,40}}?(?:열어|열면|열고|실행)[^\n]{{0,30}}?{_PAY_ACTION}"
     # ... or a QR code to scan that opens the payment page ("QR 사진 … 카메라로 찍으면 결제 페이지 떠요")
     # (not 인증: a genuine product's QR code opens its maker's "정품 인증")
+    # ... or a page sent by the phone's sharing, to pay there ("퀵쉐어로 보냈어요 … 열리는 페이지에서 결제")
+    r"|(?:퀵 ?쉐어|quick ?share|에어 ?드롭|airdrop|블루투스|bluetooth|니어바이|nearby ?share)[^\n]{0,60}?"
+    r"(?:링크|주소|페이지|url|파일|사이트)[^\n]{0,30}?(?:결제|카드 ?(?:정보|번호)|로그인|입금|송금)"
     r"|(?:qr(?<![a-z]qr)|큐알)[^\n]{0,40}?(?:찍|스캔|scan|인식|비추)[^\n]{0,40}?"
     r"(?:결제 ?(?:페이지|창|화면)|카드 ?(?:정보|번호)|로그인|입금|송금)(?!랑|이랑|과|와|는 ?상관|은 ?상관)"
 )
 # (woken by the place, rarer in chat than payment words; one of these is in every match)
 _PAYMENT_ELSEWHERE_WORDS = ("소개", "프로필", "프사", "바이오", "bio", "설명", "메모", "첨부", "캘린더", "일정", "메일", "블로그",
-                            "카페", "htm", "파일", "pdf", "qr", "큐알")
+                            "카페", "htm", "파일", "pdf", "qr", "큐알", "퀵쉐어", "퀵 쉐어", "quick", "에어드롭", "에어 드롭",
+                            "airdrop", "블루투스", "bluetooth", "니어바이", "nearby")
 _PAYMENT_ELSEWHERE_NEEDS = ("결제", "결재", "카드", "로그인", "인증", "입금", "송금")
 _REMOTE_CONTROL = lazy(
     r"(?:애니 ?데스크|anydesk|팀 ?뷰어|teamviewer|퀵 ?서포트|quick ?support|알서포트|rsupport|원격 ?(?:지원|제어|앱|프로그램|접속|으로))"
@@ -826,6 +862,9 @@ _PLATFORM_CONTACT = lazy(
     r"메시지 ?주|메세지 ?주|채팅 ?(?:주|걸어|해 ?주|하시면|주시면)|1:1|귓속말|귓말|귓 ?(?:주|보내)|메일[^.?!\n]{0,12}?(?:보내|있어|주세요|주시면)|"
     r"가입 ?(?:질문|신청|승인|하시면|해 ?주)|비밀 ?(?:댓)?글|연락처 ?(?:남겨|적어)|"
     r"(?:카톡|톡) ?(?:아이디|id)[^.?!\n]{0,10}?있)"
+    # the deal itself moved there ("… 모임 가입하시면 … 거래는 밴드에서 해요")
+    r"|(?:거래|결제|구매|판매)[는은] ?(?:밴드|카페|카톡|텔레|오픈 ?채팅|단톡|인스타|디엠|dm|당근|중고나라|블로그)(?:에서|으로|로) ?"
+    r"(?:해요|합니다|진행|할게요|하세요|해 ?주|돼요|됩니다)"
     r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인)|카톡|카카오 ?톡|페북|페이스북|facebook|인스타|instagram|메신저)"
     r"[^.?!\n]{0,24}?"  # (not 카카오맵)
     r"(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
@@ -841,10 +880,12 @@ _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "frie
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "찾아", "귓",
                            "meet.google", "zoom.us", "session", "세션", "초대", "invite", "참여", "메일", "아이디", "추가", "입장",
                            "게이머", "gamer", "치시면",
-                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도", "당근", "중고나라", "닉네임")
+                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도", "당근", "중고나라", "닉네임", "거래는", "결제는",
+                           "구매는", "판매는")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
 # with an ID marker or an arrow before a handle.
-_TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는이가]?|[▶→►=:>-]+)[^0-9a-z가-힣]{{0,3}}({HANDLE})")
+_TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는이가]?|[▶→►=:>-]+|"
+                 rf" ?(?:주세요|주세여|주셈|줘|주시면|ㄱㄱ|해 ?주세요|하실 ?분))[^0-9a-z가-힣]{{0,3}}({HANDLE})")
 # Money wired through a remittance service: no account, and no refund.
 _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money|"
                    r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f ?& ?f|fnf|friends|친구|가족|"
@@ -859,7 +900,7 @@ _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygra
                    r"(?:로|으로|앱|송금|보내)")
 # A coin wallet's address to send to ("USDT(TRC20)로 … 주소 T… 로 보내주세요"): TRON, Ethereum or Bitcoin.
 _COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20|erc ?20|지갑 ?주소|전자 ?지갑|리플|xrp|업비트|upbit|빗썸|bithumb|바이낸스|"
-                     r"binance|코인원|솔라나|sol(?![a-z])|트론|tron)[^\n]{0,60}?"
+                     r"binance|코인원|솔라나|sol(?![a-z])|트론|tron|(?<![a-z])ton(?![a-z])|톤 ?코인)[^\n]{0,60}?"
                      # (any coin's: letters and digits mixed, 25 to 64 of them)
                      # (not inside a link: "drive.google.com/file/d/1a2b…")
                      r"(?<![0-9a-z/=?&.])(?:(?=[0-9a-z]{0,63}[0-9])(?=[0-9a-z]{0,63}[a-z])(?:0x)?[0-9a-z]{25,64}(?![0-9a-z/.])|"
@@ -868,6 +909,7 @@ _COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20
 _ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|소개란|프로필|프사|사진|이미지|메모)[^\n]{0,30}?"
                           r"(?:적어|써 ?(?:놨|뒀|놓)|올려|있어|넣어 ?(?:놨|뒀))[^\n]{0,40}?(?:입금|송금|이체|보내)"
                           # ... or the writer's phone number as the account ("계좌가 제 폰번호예요 010 …")
+                          r"|(?:폰|휴대폰|핸드폰|전화) ?번호(?:가|는|이)? ?(?:곧|바로|그대로)? ?계좌(?:예요|에요|번호|입니다|이에요|라서|니까)"
                           r"|계좌(?:가|는|번호는|번호가)? ?(?:제 )?(?:폰|휴대폰|핸드폰|전화) ?번호[^\n]{0,12}?"
                           r"01[016789][\- ]?[0-9]{3,4}[\- ]?[0-9]{4}"
                           # ... or digits shown by a name ("계좌번호는 제 닉네임 옆에 붙은 숫자 그대로예요")
@@ -946,8 +988,10 @@ _RULE_LIST = [
                 request(_ID_AS_NAME, ("아이디", "아디", "아뒤", "계정", "id", "메일"))),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
                       "whatsapp", "payment_app")),
-    Rule("phone_number", cat.EXTERNAL_CHANNEL, 0.85, "a phone number (Korean, UK, Indian, +country), any spelling",
-         either(_phone_number, first_match(PHONE_IN_PIECES, PIECE_WORDS)), replaced_by=("blocklisted_phone",)),
+    Rule("phone_number", cat.EXTERNAL_CHANNEL, 0.85,
+         "a phone number (Korean, UK, Indian, +country), any spelling, or the reader's asked for, to call or text",
+         either(_phone_number, first_match(PHONE_IN_PIECES, PIECE_WORDS),
+                Detector(_number_asked, frozenset({"번호", "연락처"}))), replaced_by=("blocklisted_phone",)),
     Rule("sms_short_code", cat.EXTERNAL_CHANNEL, 0.5, "'text WORD to 85069': an SMS short code",
          first_match(_SHORT_CODE, ("text", "txt", "send", "reply", "rply", "sms", "msg", "mms", "opt out", "stop"))),
     Rule("email_address", cat.EXTERNAL_CHANNEL, 0.75, "an e-mail address, or an ID with its mail provider named",
@@ -971,7 +1015,9 @@ _RULE_LIST = [
          first_match(_SITE_BY_SEARCH, ("검색", "치면", "치시면", "쳐서", "쳐 보", "search", "입력"), REQUEST_CONTEXTS,
                      needs=_SITE_BY_SEARCH_NEEDS)),
     Rule("external_link", cat.PHISHING_LINK, 0.6, "a link outside the platform's own domains",
-         link_classified("external_link"),
+         # (not a shop's own site named by a seller who asks for the platform's payment: payment words
+         # next to a link are rule payment_link's)
+         _unless_safe_payment_asked(link_classified("external_link")),
          replaced_by=("lookalike_domain", "punycode_domain", "ip_link", "url_shortener",
                       "telegram_link", "kakao_openchat", "line_id", "whatsapp")),
     # account_transfer
@@ -995,7 +1041,7 @@ _RULE_LIST = [
          blocklisted("account")),
     Rule("payment_app", cat.ACCOUNT_TRANSFER, 0.9,
          "a payment app's send-money link (toss.me, qr.kakaopay.com) or ID: paid outside the safe payment",
-         Detector(_payment_app, _PAYMENT_APP_ID.words | {LINK, NUMBER, "검색"})),
+         Detector(_payment_app, _PAYMENT_APP_ID.words | {LINK, NUMBER, "검색", "요청"})),
     # suspicious_context
     Rule("urgency", cat.SUSPICIOUS_CONTEXT, 0.1, "hurry words: 급처, 오늘까지, urgent",
          first_match(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|"
