@@ -50,7 +50,8 @@ _ASKING = lazy(
     r"되세요|" + "".join(f"(?<!{verb})(?<!{verb} )" for verb in _INSTRUCTED) + r"하세요|받으세요|쓰세요|있으세요|가능하세요|편하세요|괜찮으세요)\W*$"
 )
 # ... unless a question word asks it ("선입금은 어디로 입금하세요")
-_WH_ASKING = lazy(r"(?:어디|어떻게|언제|뭐|무엇|무슨|몇|왜|누구|얼마)[^.?!\n]*하세요\W*$")
+_QUESTION_WORD = lazy(r"어디|어떻게|언제|뭐|무엇|무슨|몇|왜|누구|얼마")
+_ENDS_HASEYO = lazy(r"하세요\W*$")
 # A polite request to the reader phrased as a question: still a request.
 _ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁|ok(?<![a-z]ok)(?![a-z])|오케이")  # "선입금 ok?"
 _OWN_BEFORE = lazy(r"(?<![가-힣a-z])(?:제|내|저의|저희|저는|제가|my)(?![가-힣a-z])")
@@ -147,7 +148,7 @@ class Clauses:
         begin, finish, mark = self._bounds(start, end)
         clause = self.text[begin:finish]
         asked = (mark == "?" or bool(_ASKING.search(clause)) or bool(_EN_QUESTION.search(clause))
-                 or bool(_WH_ASKING.search(clause)))
+                 or ("하세요" in clause and bool(_ENDS_HASEYO.search(clause)) and bool(_QUESTION_WORD.search(clause))))
         return asked and not _ASKS_THE_READER.search(self.text, start, finish)
 
     def refusal(self, start: int, end: int) -> bool:

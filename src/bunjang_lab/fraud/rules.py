@@ -714,13 +714,14 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
      "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "지우", "글자씩", "아래에서", "밑에서", "아래부터", "밑부터", "아래 부터", "밑 부터", "처럼 적",
      "처럼적", "처럼 써", "처럼써", "처럼 쓰", "처럼쓰", "인 척", "인척",
-     "순번", "자리", "주소창", "주소 창", "하이픈", "슬래시", "잘려", "잘리", "막혀", "막히", "필터", "차단", "금지어", "검열",
-     "보내져", "올라가", "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
+     # (the rarer middle of a word where its first syllable is common: each first letter costs every scan)
+     "순번", "자리", "소창", "소 창", "이픈", "래시", "잘려", "잘리", "막혀", "막히", "필터", "단돼", "단되", "단당", "내져",
+     "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
     key=len, reverse=True)))
 # The chat's filter as the excuse for writing it otherwise ("주소는 채팅에 쓰면 잘려서 사진으로 보냈어요",
 # "링크는 여기서 막혀서요"): the excuse itself tells the reader to put it together, pieces or none.
 _FILTER_EXCUSE = (r"(?:(?:채팅|여기|링크|주소|번호|계좌|숫자|url|아이디)[^.?!\n]{0,12}?"
-                  r"(?:잘려|잘리|막혀|막히|차단(?:돼|되|당)|안 ?보내져|안 ?올라가)|필터|금지어|검열)")
+                  r"(?:잘려|잘리|막혀|막히|차단(?:돼|되|당)|안 ?보내져)|필터)")
 _FILTER_EXCUSE_MATCH = lazy(_FILTER_EXCUSE)
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번(?:씩)? ?(?:쓰|썼|적|치|누르|반복|붙)|"
@@ -862,9 +863,6 @@ _PLATFORM_CONTACT = lazy(
     r"메시지 ?주|메세지 ?주|채팅 ?(?:주|걸어|해 ?주|하시면|주시면)|1:1|귓속말|귓말|귓 ?(?:주|보내)|메일[^.?!\n]{0,12}?(?:보내|있어|주세요|주시면)|"
     r"가입 ?(?:질문|신청|승인|하시면|해 ?주)|비밀 ?(?:댓)?글|연락처 ?(?:남겨|적어)|"
     r"(?:카톡|톡) ?(?:아이디|id)[^.?!\n]{0,10}?있)"
-    # the deal itself moved there ("… 모임 가입하시면 … 거래는 밴드에서 해요")
-    r"|(?:거래|결제|구매|판매)[는은] ?(?:밴드|카페|카톡|텔레|오픈 ?채팅|단톡|인스타|디엠|dm|당근|중고나라|블로그)(?:에서|으로|로) ?"
-    r"(?:해요|합니다|진행|할게요|하세요|해 ?주|돼요|됩니다)"
     r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인)|카톡|카카오 ?톡|페북|페이스북|facebook|인스타|instagram|메신저)"
     r"[^.?!\n]{0,24}?"  # (not 카카오맵)
     r"(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
@@ -880,8 +878,12 @@ _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "frie
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "찾아", "귓",
                            "meet.google", "zoom.us", "session", "세션", "초대", "invite", "참여", "메일", "아이디", "추가", "입장",
                            "게이머", "gamer", "치시면",
-                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도", "당근", "중고나라", "닉네임", "거래는", "결제는",
-                           "구매는", "판매는")
+                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도", "당근", "중고나라", "닉네임")
+# The deal itself moved to a community or a messenger ("… 모임 가입하시면 … 거래는 밴드에서 해요"): its own
+# expression, woken by the place (거래는 alone is in a quarter of all chat).
+_DEAL_PLACES = ("밴드", "카페", "카톡", "텔레", "오픈채팅", "오픈 채팅", "단톡", "인스타", "디엠", "dm", "당근", "중고나라", "블로그")
+_DEAL_MOVED = lazy(rf"(?:거래|결제|구매|판매)[는은] ?(?:{'|'.join(_DEAL_PLACES)})(?:에서|으로|로) ?"
+                   r"(?:해요|합니다|진행|할게요|하세요|해 ?주|돼요|됩니다)")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
 # with an ID marker or an arrow before a handle.
 _TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는이가]?|[▶→►=:>-]+|"
@@ -905,11 +907,12 @@ _COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20
                      # (not inside a link: "drive.google.com/file/d/1a2b…")
                      r"(?<![0-9a-z/=?&.])(?:(?=[0-9a-z]{0,63}[0-9])(?=[0-9a-z]{0,63}[a-z])(?:0x)?[0-9a-z]{25,64}(?![0-9a-z/.])|"
                      r"[0-9a-z\-]{3,40}\.eth(?![0-9a-z]))")  # or an ENS name, minsu.eth
+# The phone number as the account, its digits given before ("케이뱅크는 제 폰번호가 계좌예요")
+_PHONE_AS_ACCOUNT = lazy(r"(?:폰|휴대폰|핸드폰|전화) ?번호(?:가|는|이)? ?(?:곧|바로|그대로)? ?계좌(?:예요|에요|번호|입니다|이에요|라서|니까)")
 # An account written somewhere else to pay into ("계좌는 … 상점 소개글 맨 아래 줄에 적어놨어요 … 입금하시고").
 _ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|소개란|프로필|프사|사진|이미지|메모)[^\n]{0,30}?"
                           r"(?:적어|써 ?(?:놨|뒀|놓)|올려|있어|넣어 ?(?:놨|뒀))[^\n]{0,40}?(?:입금|송금|이체|보내)"
                           # ... or the writer's phone number as the account ("계좌가 제 폰번호예요 010 …")
-                          r"|(?:폰|휴대폰|핸드폰|전화) ?번호(?:가|는|이)? ?(?:곧|바로|그대로)? ?계좌(?:예요|에요|번호|입니다|이에요|라서|니까)"
                           r"|계좌(?:가|는|번호는|번호가)? ?(?:제 )?(?:폰|휴대폰|핸드폰|전화) ?번호[^\n]{0,12}?"
                           r"01[016789][\- ]?[0-9]{3,4}[\- ]?[0-9]{4}"
                           # ... or digits shown by a name ("계좌번호는 제 닉네임 옆에 붙은 숫자 그대로예요")
@@ -1072,7 +1075,8 @@ _RULE_LIST = [
     Rule("platform_contact", cat.EXTERNAL_CHANNEL, 0.8,
          "a friend code, meeting ID or numeric messenger ID, or a name to search for on another site and write to there",
          # (a code, an ID or a name given is an identifier: asking about it does not quiet it)
-         first_match(_PLATFORM_CONTACT, _PLATFORM_CONTACT_WORDS, _NOT_ASKED_OF_READER),
+         either(first_match(_PLATFORM_CONTACT, _PLATFORM_CONTACT_WORDS, _NOT_ASKED_OF_READER),
+                first_match(_DEAL_MOVED, _DEAL_PLACES, _NOT_ASKED_OF_READER, reach=8)),
          replaced_by=("messenger_id", "phone_number")),
     Rule("talk_id", cat.EXTERNAL_CHANNEL, 0.85, "a handle after 톡 and an ID marker or an arrow (KakaoTalk)",
          handle_after(_TALK_ID, ("톡",)), replaced_by=("kakao_id",)),
@@ -1093,7 +1097,8 @@ _RULE_LIST = [
                 first_match(_COIN_ADDRESS, ("usdt", "테더", "코인", "비트코인", "btc", "eth", "이더", "trc", "erc", "지갑",
                                             "리플", "xrp", "업비트", "upbit", "빗썸", "bithumb", "바이낸스", "binance",
                                             "솔라나", "sol", "트론", "tron")),
-                first_match(_ACCOUNT_ELSEWHERE, ("계좌",), REQUEST_CONTEXTS))),
+                first_match(_ACCOUNT_ELSEWHERE, ("계좌",), REQUEST_CONTEXTS),
+                first_match(_PHONE_AS_ACCOUNT, ("계좌",), REQUEST_CONTEXTS, reach=16))),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
