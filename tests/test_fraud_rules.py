@@ -339,6 +339,19 @@ ROUND_16_NEGATIVES += [
     "국민 123-***-**4567 로 선입금 받고 잠수 탄 사람이에요 거래 전에 더치트 조회해보세요",
     "저 카톡 링크 주는 사람 차단했어요 번개톡으로만 얘기해요",
 ]
+# Round 26's causes, in texts of our own: a link that does not go up in the chat as the excuse; the safe
+# payment in English sounds; quiet: a disclaimer of an impostor's handle, a maker's site to register or
+# look an item up at, what another was told ("-다는데")
+ROUND_16_CAUSES += [
+    ("assembled_link", "채팅에 주소가 안 올라가서 상품 설명 맨 끝에 적었어요 그 주소 그대로 치고 결제 부탁드려요"),
+    ("safe_payment_refusal", "세이프페이 말고 그냥 바로 보내주시면 편해요"),
+]
+ROUND_16_NEGATIVES += [
+    "[알림] 제 가게 이름으로 인스타 @hana_vintage_shop 운영하는 분은 제가 아닙니다. 번개장터에서만 팝니다.",
+    "정품 등록은 snowpeak.co.kr 에서 시리얼 입력하면 돼요",
+    "스노우피크 공식몰 snowpeakstore.co.kr 상품 페이지 보시면 사양 나와요 / 결제는 번개페이로만",
+    "당근에서 보셨다는데 저는 당근 안 해요 번장에만 올렸어요",
+]
 
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)

@@ -54,10 +54,12 @@ _QUESTION_WORD = lazy(r"어디|어떻게|언제|뭐|무엇|무슨|몇|왜|누구
 _ENDS_HASEYO = lazy(r"하세요\W*$")
 # A polite request to the reader phrased as a question: still a request.
 _ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁|ok(?<![a-z]ok)(?![a-z])|오케이")  # "선입금 ok?"
-_OWN_BEFORE = lazy(r"(?<![가-힣a-z])(?:제|내|저의|저희|저는|제가|my)(?![가-힣a-z])")
+# (not "제 (상점) 이름으로": what another uses in the writer's name, "제 상점 이름으로 텔레그램 @… 쓰는 사람은 제가 아닙니다")
+_OWN_BEFORE = lazy(r"(?<![가-힣a-z])(?:제|내|저의|저희|저는|제가|my)(?![가-힣a-z])(?! ?(?:상점 ?|가게 ?)?(?:이름|사진|닉네임|명의)(?:으로|로|을|를))")
 # A scam named as such, or a warning not to go there (not 신고 or 더라고: "신고/조회: hometax-…" is a lure's label)
 _NAMED_SCAM = lazy(r"사기|사칭|피싱|가짜|조심|주의|속지|유의|scam|fraud|phishing|fake|beware|신고 ?(?:했|눌|넣|접수|할게)|"
                    r"차단 ?(?:했|함|할게|시켰|먹였)|"  # (the writer blocked whoever sent it)
+                   r"(?:제가|저|본인) ?(?:아닙니다|아니에요|아니예요|아님|아녜요|아니니)|"  # (a disclaimer: not the writer)
                    # another's request reported ("거기로 오라길래", "결제하라는데", "오라고 한다던데")
                    r"(?:(?!이)[가-힣]라|[가-힣]자)(?:고 ?(?:한다|했|해서|하던|하더|하는|하셨|하시(?!면)|하길래)|길래|면서|며|는데|던데)|"
                    r"(?:누르|들어가|클릭하|접속하|연락하|결제하|추가하)지 ?(?:마|말)")
@@ -88,7 +90,7 @@ _PAYS_ON_PLATFORM = lazy(r"(?:안전 ?결제|번개 ?페이|앱 ?결제|페이)(
 # The writer asks for the platform's safe payment ("안전결제 부탁드려요", "번개페이로 하이소").
 _ASKS_FOR_SAFE_PAYMENT = lazy(
     r"(?:안전 ?결제|안전 ?거래|번개 ?페이)(?:로|으로)? ?(?:결제 ?|진행 ?|거래 ?)?"
-    r"(?:해 ?주|하이소|하소|부탁|주세요|바랍|할게|할께|하겠|합시다|해요|하세요|만 ?(?:해요|받|가능|돼))"
+    r"(?:해 ?주|하이소|하소|부탁|주세요|바랍|할게|할께|하겠|합시다|해요|하세요|만 ?(?:해요|받|가능|돼)|만(?=[ ,./!\n]|$))"
     # ... or to pay here ("결제는 번장으로 해주세요", "결제는 여기서 할게요")
     r"|(?:결제|거래)[는은]? ?(?:번장|번개 ?장터|여기|이 ?앱|앱)(?:으로|로|에서)?(?:만)? ?"
     r"(?:해 ?주|부탁|할게|할께|하겠|합시다|해요|하세요|진행)"
@@ -97,13 +99,14 @@ _ACCOUNT_DIGITS = digit_runs(10)
 _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|거르|거르세요|피하|믿지|유의|"
     r"차단 ?(?:했|함|할게|시켰|먹였)|잠수 ?(?:탄|타|탔)|먹튀|더치트|thecheat|"
+    r"(?:제가|저|본인) ?(?:아닙니다|아니에요|아니예요|아님|아녜요|아니니)|"
     # where the writer came from, told ("오픈채팅 교환방에서 이 상점 추천받고 왔어요")
     r"(?:보고|추천 ?받고|소개 ?받고|듣고) ?왔|"
     r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up|"
     # another's request reported ("카톡으로 하자고 하셨는데 …"): not the writer's own
     # (not the copula, "15만원이라고 했는데"; and what another said they would do, "페이팔로 보낸다고 하셨는데")
     # (not what the reader might ask, "안전결제 하자고 하시면 곤란해요")
-    r"(?:[가-힣]자|(?!이)[가-힣]라|[가-힣]다)(?:고 ?(?:하셨|하시(?!면)|했|해서|하던|하더|하는데|하길래)|길래)|"
+    r"(?:[가-힣]자|(?!이)[가-힣]라|[가-힣]다)(?:고 ?(?:하셨|하시(?!면)|했|해서|하던|하더|하는데|하길래)|길래|는데|던데)|"
     # what another sent or gave the writer ("오픈채팅 링크 주시던데 저는 안 들어가요")
     r"(?:주|보내|올리|남기)(?:시던데|셨는데|시더니|셨던데|셨길래)|"
     r"더라고|더라구|보내주신 ?(?:링크|주소|번호)"  # what the writer saw others do, or was sent

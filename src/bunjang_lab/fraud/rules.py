@@ -246,8 +246,10 @@ _HANDLE_QUIET_IN = frozenset({WARNED_ABOUT})
 
 
 # A brand's account pointed to, to look at ("이 브랜드 인스타 계정 @… 보면 착용샷 있어요"), asking no contact.
-_BRAND_BEFORE = lazy(r"(?:브랜드|공식|디자이너|메이커|제조사|본사)[^\n]{0,16}$")
-_TO_LOOK_AT = lazy(r"[^\n]{0,8}?(?:보면|보시면|참고|들어가 ?보시면|에 (?:올라온|있는|나와)|에서 (?:보|확인))")
+# (or a maker's site to register or look an item up: "정품 등록은 titleist.co.kr 에서 시리얼 넣으면 돼요")
+_BRAND_BEFORE = lazy(r"(?:브랜드|공식|디자이너|메이커|제조사|본사|정품 ?등록|정품 ?인증)[^\n]{0,16}$")
+_TO_LOOK_AT = lazy(r"[^\n]{0,8}?(?:보면|보시면|참고|들어가 ?보시면|에 (?:올라온|있는|나와)|에서 (?:보|확인)|"
+                   r"에서 [^.?!\n]{0,10}?(?:넣으면|입력하면|조회|등록))")
 _ASKED_THERE = lazy(r"dm|디엠|연락|문의|메시지|메세지|추가|팔로우 ?(?:하시|해 ?주)|맞팔")
 
 
@@ -337,7 +339,16 @@ def _payment_link(message: _Message) -> Iterator[Span]:
     for link in message.links:
         if link.code in OWNED_SITE_CODES or link.code == PAYMENT_APP_LINK:
             continue  # the platform's own, a site everyone knows, a payment app's (rule payment_app): no fake page
+        if _brand_to_look_at(text, link.start, link.end) and asks_for_safe_payment(text):
+            continue  # a maker's page to look at, by a seller who asks to pay on the platform
         if _PAYMENT_NEAR_LINK.search(text, max(0, link.start - 30), min(len(text), link.end + 30)):
+            yield link.start, link.end
+
+
+def _external_link(message: _Message) -> Iterator[Span]:
+    """Each link outside the platform but a maker's or brand's own site pointed to, to look at."""
+    for link in message.links:
+        if link.code == "external_link" and not _brand_to_look_at(message.text, link.start, link.end):
             yield link.start, link.end
 
 
@@ -537,10 +548,10 @@ def _sum_sent_first(message: _Message) -> Iterator[Span]:
         before = _SUM_BEFORE.search(text, max(0, match.start() - 16), match.start())
         if before is not None:
             yield before.start(), match.end()
-_SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}")
+_SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}", "세이프 ?페이")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 # not "번개" alone: 번개장터 and 번개톡 are in most chat and are not the safe payment
-_SAFE_PAY_TRIGGERS = ("안전", "번개페이", "번개 페이", "번페", "에스크로", "escrow", "safe")
+_SAFE_PAY_TRIGGERS = ("안전", "번개페이", "번개 페이", "번페", "에스크로", "escrow", "safe", "세이프")
 _NOT_ASKED = frozenset({QUESTION, WARNING})  # its own words say no: a refusal is what it finds
 _REFUSED = (
     # (not "얼마 안 돼": the fee is little)
@@ -715,13 +726,13 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
      "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "지우", "글자씩", "아래에서", "밑에서", "아래부터", "밑부터", "아래 부터", "밑 부터", "처럼 적",
      "처럼적", "처럼 써", "처럼써", "처럼 쓰", "처럼쓰", "인 척", "인척",
      # (the rarer middle of a word where its first syllable is common: each first letter costs every scan)
-     "순번", "자리", "소창", "소 창", "이픈", "래시", "잘려", "잘리", "막혀", "막히", "필터", "단돼", "단되", "단당", "내져",
+     "순번", "자리", "소창", "소 창", "이픈", "래시", "잘려", "잘리", "막혀", "막히", "필터", "단돼", "단되", "단당", "내져", "라가서",
      "다음 메시지", "다음 메세지", "다음 톡", "다음 문자", "다음 채팅", "다음메시지", "적어 둘", "적어둘", "적어 놨", "적어놨", "적어 뒀", "적어뒀", "적어 드릴", "적어드릴", "남길게", "남겼"),
     key=len, reverse=True)))
 # The chat's filter as the excuse for writing it otherwise ("주소는 채팅에 쓰면 잘려서 사진으로 보냈어요",
 # "링크는 여기서 막혀서요"): the excuse itself tells the reader to put it together, pieces or none.
 _FILTER_EXCUSE = (r"(?:(?:채팅|여기|링크|주소|번호|계좌|숫자|url|아이디)[^.?!\n]{0,12}?"
-                  r"(?:잘려|잘리|막혀|막히|차단(?:돼|되|당)|안 ?보내져)|필터)")
+                  r"(?:잘려|잘리|막혀|막히|차단(?:돼|되|당)|안 ?보내져|안 ?올라가)|필터)")
 _FILTER_EXCUSE_MATCH = lazy(_FILTER_EXCUSE)
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번(?:씩)? ?(?:쓰|썼|적|치|누르|반복|붙)|"
@@ -1020,7 +1031,7 @@ _RULE_LIST = [
     Rule("external_link", cat.PHISHING_LINK, 0.6, "a link outside the platform's own domains",
          # (not a shop's own site named by a seller who asks for the platform's payment: payment words
          # next to a link are rule payment_link's)
-         _unless_safe_payment_asked(link_classified("external_link")),
+         _unless_safe_payment_asked(on_links(_external_link)),
          replaced_by=("lookalike_domain", "punycode_domain", "ip_link", "url_shortener",
                       "telegram_link", "kakao_openchat", "line_id", "whatsapp")),
     # account_transfer
