@@ -133,3 +133,13 @@ def test_the_scorer_normalises_once_and_answers_as_each_part_would_alone():
         live, _ = book.hits(text)
         assert answer["reasons"] == live + alone
         assert answer["probability"] == round(model.fraud_probability([text], [rules])[0], 4)
+
+
+
+def test_no_channel_elsewhere_when_the_writer_points_to_a_search_here():
+    # an opinion that names an outside channel for every text, asked about a shop's name to look up
+    # on the platform itself: no contact elsewhere, however handle-like the name
+    always = NgramOpinion({"classes": list(CLASSES), "bias": [0.0, 5.0, 0.0, 0.0], "scale": [1.0] * len(CLASSES),
+                           "threshold": 0.6}, bytes(len(CLASSES) * BUCKETS))
+    assert always.reasons("ㅇㅇ 상점명 mina_closet 그대로 번장에서 검색하시면 다른 옷도 나와요") == []
+    assert [r["category"] for r in always.reasons("상점명 mina_closet 그대로 인스타에서 검색하시면 나와요")] == ["external_channel"]

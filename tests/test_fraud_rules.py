@@ -352,6 +352,17 @@ ROUND_16_NEGATIVES += [
     "스노우피크 공식몰 snowpeakstore.co.kr 상품 페이지 보시면 사양 나와요 / 결제는 번개페이로만",
     "당근에서 보셨다는데 저는 당근 안 해요 번장에만 올렸어요",
 ]
+# Round 27's causes, in texts of our own: an ID spelled from a word, the @ reminded; a handle to look up in
+# a payment app; quiet: "… 아니고" as a negation, the app's data (카톡 백업), an open chat named by one who
+# deals here
+ROUND_16_CAUSES += [
+    ("assembled_contact", "인스타 아이디는 한글로 적을게요 블루문 철자 그대로에 숫자 칠칠 붙이시면 돼요 앞에 @ 붙이시고요"),
+    ("payment_app", "카카오페이로 보내주세요 minho_92 검색하면 제 이름 나와요"),
+]
+ROUND_16_NEGATIVES += [
+    "텔레그램 스티커 아니고 그냥 종이 스티커예요", "갤럭시 카톡 백업 다 하고 초기화했어요 유심은 빼고 보내요",
+    "오픈채팅 시세방 보니까 요즘 5만원대더라고요 거래는 여기서 할게요",
+]
 
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)

@@ -74,7 +74,8 @@ _EN_QUESTION = lazy(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![
 _KO_NEGATION = (
     r"안 ?(?:해|하[고는지시]|할|합|돼|되|됩|받|써|쓰|씁|씀|봐|보|들어|드려|드립|줘|줍|넘어|옮|깔|열|눌|누르|알려|알리)|않|"
     r"못 ?(?:해|하|할|받|써|쓰|드려|봐|보)|없어|없습|없음|없고|없는|노노|사절|불가|금지|말고|말구|대신|보다는|보단|싫|어렵|"
-    r"곤란|부담|불편|거절|사양|x(?<![0-9a-z]x)(?![0-9a-z])|[🙅❌✖⛔🚫]"
+    r"곤란|부담|불편|거절|사양|x(?<![0-9a-z]x)(?![0-9a-z])|[🙅❌✖⛔🚫]|"
+    r"아니(?:고|라|에요|예요|요|야|죠|ㅂ니다)|아닙"  # ("라인 메신저 캐릭터 아니고 전선 정리용이에요")
 )
 # After the word: particles, then the first predicate. A request there ends the search.
 _PREDICATE = lazy(
@@ -92,7 +93,7 @@ _ASKS_FOR_SAFE_PAYMENT = lazy(
     r"(?:안전 ?결제|안전 ?거래|번개 ?페이)(?:로|으로)? ?(?:결제 ?|진행 ?|거래 ?)?"
     r"(?:해 ?주|하이소|하소|부탁|주세요|바랍|할게|할께|하겠|합시다|해요|하세요|만 ?(?:해요|받|가능|돼)|만(?=[ ,./!\n]|$))"
     # ... or to pay here ("결제는 번장으로 해주세요", "결제는 여기서 할게요")
-    r"|(?:결제|거래)[는은]? ?(?:번장|번개 ?장터|여기|이 ?앱|앱)(?:으로|로|에서)?(?:만)? ?"
+    r"|(?:결제|거래)[는은]? ?(?:번장|번개 ?장터|여기|이 ?앱|앱)(?:으로|로|에서|서)?(?:만)? ?"
     r"(?:해 ?주|부탁|할게|할께|하겠|합시다|해요|하세요|진행)"
 )
 _ACCOUNT_DIGITS = digit_runs(10)
@@ -208,3 +209,18 @@ def asks_for_safe_payment(text: str) -> bool:
     (True, False)
     """
     return _ASKS_FOR_SAFE_PAYMENT.search(text) is not None and _ACCOUNT_DIGITS.search(text) is None
+
+
+# A search on the platform itself ("상점명 … 그대로 번장에서 검색하시면 다른 옷도 나와요")
+_SEARCH_HERE = lazy(r"(?:번장|번개 ?장터|여기|이 ?앱)(?:에서|서)? ?(?:검색|찾아)")
+
+
+def stays_on_platform(text: str) -> bool:
+    """Whether the writer keeps the deal on the platform: asks for its safe payment
+    (:func:`asks_for_safe_payment`) or points to a search on it.
+
+    >>> stays_on_platform("상점명 haru_closet 그대로 번장에서 검색하시면 다른 옷도 나와요")
+    True
+    """
+    return asks_for_safe_payment(text) or _SEARCH_HERE.search(text) is not None
+

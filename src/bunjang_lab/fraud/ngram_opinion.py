@@ -33,8 +33,8 @@ from pathlib import Path
 from zlib import crc32
 
 from bunjang_lab.errors import ModelError
-from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER
-from bunjang_lab.fraud.context import asks_for_safe_payment
+from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER, EXTERNAL_CHANNEL
+from bunjang_lab.fraud.context import asks_for_safe_payment, stays_on_platform
 from bunjang_lab.fraud.mask import mask
 from bunjang_lab.fraud.normalise import Normalised, normalise
 
@@ -137,7 +137,8 @@ class NgramOpinion:
         speaks where the rules are silent, and does not repeat them. It does not name a
         transfer when the writer asks for the safe payment and gives no account number
         (:func:`~bunjang_lab.fraud.context.asks_for_safe_payment`): n-grams cannot tell who
-        refuses the account, and such a text pays on the platform."""
+        refuses the account, and such a text pays on the platform; nor a channel elsewhere when
+        the writer keeps the deal here (:func:`~bunjang_lab.fraud.context.stays_on_platform`)."""
         if not text:
             return []
         normalised = normalised or normalise(text)
@@ -148,6 +149,8 @@ class NgramOpinion:
             return []
         if self.classes[best] == ACCOUNT_TRANSFER and asks_for_safe_payment(normalised.text):
             return []
+        if self.classes[best] == EXTERNAL_CHANNEL and stays_on_platform(normalised.text):
+            return []  # (a shop's name to search for here is no contact elsewhere)
         return [{"code": CODE, "category": self.classes[best], "weight": round(probability, 4),
                  "evidence": self._evidence(normalised, gram_positions(normalised.text), best), "source": source}]
 

@@ -422,7 +422,9 @@ _CONTACT_REQUEST = (
     # the writer's ID there, to be found in their profile ("카톡 ID는 프로필에 있어요")
     r"(?:아이디|아디|아뒤|id(?<![a-z]id)(?![a-z]))[은는이가]? ?(?:프로필|프사|상메|상태 ?메시지|소개|닉네임|대화명|bio))"
 )
-_KAKAO_NOT = r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마))"
+# (the app's own things and data, not a contact: "카톡 백업 다 지우고 초기화했어요")
+_KAKAO_NOT = (r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임|선물|이모티콘|웹툰|쇼핑|기프트|gift|알림|프로필|테마|"
+              r"백업|데이터|대화 ?(?:내용|기록)|기록|캡처|업데이트|설치|로그아웃|탈퇴))")
 # The expressions below start every branch with a word (several times faster): literal_first,
 # words_then for one family of words, an Alternation for many families of words each with a
 # rest holding classes of Hangul syllables (each rest compiled once, and only when needed).
@@ -667,8 +669,8 @@ _PAYMENT_APP_ID = handle_after(
     ("@", "아이디", "아디", "아뒤", "계정", "id"), reach=10)
 _APP_NAMED = lazy("|".join(_PAYMENT_APPS))
 _APP_NAME_SEARCH = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:'[^'\n]{{1,20}}'|\"[^\"\n]{{1,20}}\"|"
-                        rf"{ID_MARKER}[^0-9a-z가-힣]{{0,3}}{HANDLE})"
-                        r"[^\n]{0,12}?(?:검색|찾)[^\n]{0,40}?(?:보내|송금|입금|쏴|저 ?(?:나와|예요|에요|떠|뜹))")
+                        rf"{ID_MARKER}[^0-9a-z가-힣]{{0,3}}{HANDLE}|(?=[a-z]{{0,19}}[0-9_]){HANDLE}(?= ?[을를]? ?(?:검색|찾)))"
+                        r"[^\n]{0,12}?(?:검색|찾)[^\n]{0,40}?(?:보내|송금|입금|쏴|(?:저|제 ?(?:이름|프로필|계정))[이가]? ?(?:나와|예요|에요|떠|뜹))")
 # A money request sent in the app, to be paid there ("토스로 더치페이 요청 보냈어요 알림 뜨면 보내기만 눌러주세요")
 _APP_REQUEST = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,30}}?(?:송금 ?요청|더치 ?페이|정산 ?요청|돈 ?요청|요청서?)"
                     r"[^.?!\n]{0,6}?(?:보냈|보내 ?드렸|드렸|갔|넣었|보낼게|보내 ?드릴)")
@@ -761,7 +763,8 @@ _KEY_HINTS = ("=", "적을게", "적었", "적어요", "순서", "순번")
 _ASSEMBLED_PIECES = lazy(r"[0-9]{2,}(?![0-9,]| ?(?:원|만|천|기가|gb|tb|사이즈|cm|mm|kg|개|장|%|프로|세|살|년|월|일|시|분))|[a-z]{3,}|[0-9](?:[^\s0-9][0-9]){2,}|[공영빵][공영빵일이삼사오육칠팔구]{2,}|[.\-]{4,}|[ㄱ-ㅊㅌㅍ]{3,}|"
                          r"[^\s0-9a-z가-힣ㄱ-ㆎ.,!?~()'\"\[\]=:;/\-…·]{3,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]|"
                          r"[공영일이삼사오육칠팔구십백천만]{6,}|(?:[공영일이삼사오육칠팔구십]{2,4} ){2,}[공영일이삼사오육칠팔구십]{2,4}|"
-                         r"(?:#[0-9a-z_] ?){3,}")  # (letters as hashtags, "#s #o #m")
+                         r"(?:#[0-9a-z_] ?){3,}|"  # (letters as hashtags, "#s #o #m")
+                         r"스펠링|철자")  # (a word to spell out: "써니데이 영어 스펠링 그대로")
 # (category, what the pieces make, what the reader is to do with it), the first that fits wins
 _ASSEMBLED_KINDS = (
     # (or a sum to send to what is written: "여기로 38,000원 보내주시면")
@@ -774,7 +777,7 @@ _ASSEMBLED_KINDS = (
     # (연락 only as the topic, "연락은 …": "연락 주세요" is the action)
     (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락(?:처|은|는)|전화|아이디|아디|아뒤|닉네임|계정|카톡|톡 ?(?:아이디|아디|아뒤|id)|"
                                 r"id(?<![a-z]id)|메일|☎|📞|📱"),
-     lazy(r"문자|연락|전화 ?(?:주|줘|해|하|걸|부탁|드|ㄱ)|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지|메일")),
+     lazy(r"문자|연락|전화 ?(?:주|줘|해|하|걸|부탁|드|ㄱ)|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지|메일|@")),
 )
 _ASSEMBLY_REACH = (120, 80)  # characters before and after the instruction: what is made is named first
 # (a question does not quiet it: how to put it together is told in requests that end like one, "접속하세요")
@@ -964,7 +967,8 @@ _RULE_LIST = [
          handle_after(_KAKAO_ID, _KAKAO_TRIGGERS, reach=29)),
     Rule("kakao_openchat", cat.EXTERNAL_CHANNEL, 0.95, "KakaoTalk open-chat link (open.kakao.com)",
          either(first_match(r"open\.kakao\.com/", ("open.kakao",), reach=0),
-                request(r"오픈 ?채팅|오픈 ?톡|오픈 ?카톡", ("오픈",), reach=0))),
+                # (named by one who deals here: "… 시세방 보니까 … 거래는 여기서 할게요")
+                _unless_safe_payment_asked(request(r"오픈 ?채팅|오픈 ?톡|오픈 ?카톡", ("오픈",), reach=0)))),
     Rule("kakao_contact", cat.EXTERNAL_CHANNEL, 0.8, "asks to continue on KakaoTalk",
          # "연락은 … 카톡": the messenger's name up to 10 characters after the match starts
          request(_KAKAO_CONTACT, _KAKAO_TRIGGERS, reach=10), replaced_by=("kakao_id", "kakao_openchat")),
