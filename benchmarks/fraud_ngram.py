@@ -136,7 +136,7 @@ def answers(texts: list[str], opinion) -> list[dict]:
     for text in texts:
         found = reasons(text)
         if opinion is not None:
-            found += opinion.reasons(text, normalise(text[:MAX_CHARS]), besides=found)
+            found = opinion.judged(found, text[:MAX_CHARS], normalise(text[:MAX_CHARS]))
         out.append({"flagged": flagged(rules_risk(found)), "categories": sorted({r["category"] for r in found}),
                     "codes": sorted({r["code"] for r in found})})
     return out

@@ -143,3 +143,22 @@ def test_no_channel_elsewhere_when_the_writer_points_to_a_search_here():
                            "threshold": 0.6}, bytes(len(CLASSES) * BUCKETS))
     assert always.reasons("ㅇㅇ 상점명 mina_closet 그대로 번장에서 검색하시면 다른 옷도 나와요") == []
     assert [r["category"] for r in always.reasons("상점명 mina_closet 그대로 인스타에서 검색하시면 나와요")] == ["external_channel"]
+
+
+def test_identifier_rules_are_rules():
+    from bunjang_lab.fraud.rules import IDENTIFIER_RULES, rule_table
+
+    assert IDENTIFIER_RULES <= {rule.code for rule in rule_table()}
+
+
+def test_a_sure_honest_opinion_discounts_requests_not_identifiers():
+    sure = NgramOpinion({"classes": list(CLASSES), "bias": [6.0, 0.0, 0.0, 0.0], "scale": [1.0] * len(CLASSES),
+                         "threshold": 0.9}, bytes(len(CLASSES) * BUCKETS))
+    found = [{"code": "kakao_contact", "category": "external_channel", "weight": 0.8},
+             {"code": "bank_account", "category": "account_transfer", "weight": 0.95}]
+    judged = sure.judged(found, "카톡 주세요 국민 123-45-678901")
+    assert judged[0]["weight"] < 0.01 and judged[0]["discounted_by"] == CODE and judged[0]["honest"] > 0.99
+    assert judged[1] == found[1]
+    unsure = NgramOpinion({"classes": list(CLASSES), "bias": [0.0] * len(CLASSES), "scale": [1.0] * len(CLASSES),
+                           "threshold": 0.9}, bytes(len(CLASSES) * BUCKETS))
+    assert unsure.judged(found, "카톡 주세요") == found

@@ -959,6 +959,15 @@ class Rule(NamedTuple):
     replaced_by: tuple[str, ...] = ()  # more specific codes: when one fires too, this reason is dropped
 
 
+# The rules whose evidence is a concrete identifier (a number, a handle, an address) or a link suspicious by
+# its host: what a second opinion never discounts (ngram_opinion.NgramOpinion.judged). The others fire on
+# words, requests and the wording around a link.
+IDENTIFIER_RULES = frozenset({
+    "phone_number", "bank_account", "account_number", "blocklisted_phone", "blocklisted_account", "email_address",
+    "lookalike_domain", "punycode_domain", "ip_link", "url_shortener", "telegram_link", "payment_app", "kakao_id",
+    "telegram_id", "wechat_id", "line_id", "whatsapp", "talk_id", "messenger_id",
+})
+
 # In a stable order: the classifier's rule features are columns in this order.
 _RULE_LIST = [
     # external_channel

@@ -34,7 +34,8 @@ class TextScorer:
     (:mod:`~bunjang_lab.fraud.confirmed`); a text repeating one gets a ``confirmed_<kind>`` reason.
     ``shadow`` holds rules on trial (:mod:`~bunjang_lab.fraud.shadow`): live ones add reasons,
     shadow ones are named in the answer's ``"shadow"`` and change nothing else. ``opinion``
-    (the n-gram second opinion) adds an ``ngram_opinion`` reason where it is confident."""
+    (the n-gram second opinion) adds an ``ngram_opinion`` reason where it is confident, and
+    discounts the rules that quote no identifier where it is sure the text is honest."""
 
     def __init__(self, classifier=None, version: str | None = None, source: str = "text",
                  blocklist: confirmed.Blocklist | None = None, shadow_rules: shadow.ShadowBook | None = None,
@@ -84,7 +85,7 @@ class TextScorer:
             probabilities = (self.classifier.fraud_probability(cut, found, plain=[n.text for n in normalised])
                              if isinstance(self.classifier, TextModel) else self.classifier.fraud_probability(cut, found))
         if self.opinion is not None:  # after the classifier, whose features are the rules' codes
-            found = [hits + self.opinion.reasons(t[:MAX_CHARS], normalised=n, source=self.source, besides=hits)
+            found = [self.opinion.judged(hits, t[:MAX_CHARS], normalised=n, source=self.source)
                      for t, n, hits in zip(texts, normalised, found)]
         if self.blocklist is not None:  # after the classifier, whose features are the rules' codes
             found = [learned + hits for learned, hits in zip(confirmed.reasons_for(texts, self.blocklist, self.source),
