@@ -363,6 +363,23 @@ ROUND_16_NEGATIVES += [
     "텔레그램 스티커 아니고 그냥 종이 스티커예요", "갤럭시 카톡 백업 다 하고 초기화했어요 유심은 빼고 보내요",
     "오픈채팅 시세방 보니까 요즘 5만원대더라고요 거래는 여기서 할게요",
 ]
+# Round 29's causes, in texts of our own: traders' clipped words and initials (ㅁㅈ, ㅍㄴ, ㅌㅅ, ㅋㅂ, 선입, 폰번, 안결);
+# numbers with units when the unit is to be dropped; Latin typed on the Korean keyboard; a bank's lifetime
+# number; quiet: money paid on handover or paid out by the platform, the writer paying on the platform,
+# a refusal of another means after the safe payment, a face after a sentence's end, a warning taken back
+ROUND_16_CAUSES += [
+    ("phone_number", "ㅍㄴ 남겨주시면 저녁에 전화드릴게요"),
+    ("assembled_contact", "배송비 010원 5521원 3390원 이렇게 적었는데 원 빼고 이으면 번호예요 ㅁㅈ 주세요"),
+    ("assembled_link", "ㄴㅁㄱ-ㅔ묘.채ㅡ/3 한영 안 바꾸고 쳤어요 영어로 바꿔서 치시면 결제 주소예요"),
+    ("remittance_service", "신한 평생계좌라 폰 번호로 보내시면 돼요 010-5521-3390"),
+    ("payment_app", "ㅌㅅ 아이디 mint_77 로 보내주세요"),
+    ("prepayment_request", "선입 부탁드려요 바로 보내드릴게요"),
+    ("kakao_id", "카톡 아이디 bomi_22 로는 절대 연락하지 마세요ㅋㅋ 장난이고 거기로 주시면 빨라요"),
+]
+ROUND_16_NEGATIVES += [
+    "만나서 물건 확인하시고 그 자리에서 송금해주셔도 돼요", "판매 대금은 번개장터가 정산해서 계좌로 넣어줘요",
+    "선입금 먼저 달라는 분은 사양해요ㅠ 안결로만 할게요", "안결 ㄱㄱ 직입은 안 해요", "선입견 없이 봐주세요 상태 좋아요",
+]
 
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)

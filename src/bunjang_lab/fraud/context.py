@@ -41,7 +41,7 @@ WARNED_ABOUT = "warned_about"  # where a handle is quiet: its own sentence warns
 # characters instead of trying every position; see patterns.literal_first.)
 _CLAUSE_END = lazy(r"\?|!|\n|\.(?=\s|$)|\.\.+|아니면|아님|안 ?되면|안 ?될 ?경우|otherwise|or(?<![a-z]or)(?![a-z])")
 # Chat runs sentences together: a polite or plain ending and a space also close one.
-_SENTENCE_END = lazy(r"[요다죠] ")
+_SENTENCE_END = lazy(r"[요다죠][ㅠㅜㅎㅋ~^]* ")  # (a face after it too: "없어요ㅠ 직송금 …")
 # Endings that ask, when no question mark says so.
 # (not an instruction to do what the rules look for, "주문번호 입력하세요", "여기서 결제하세요")
 _INSTRUCTED = ("입력", "결제", "결재", "입금", "송금", "이체", "접속", "클릭", "인증", "설치", "로그인", "추가")
@@ -87,7 +87,7 @@ _EN_NEGATION = lazy(
 # A refusing mark right before the word: a list of what not to do ("✖ 선입금 요구", "🚫 카톡").
 _REFUSING_MARK_BEFORE = lazy(r"[🙅❌✖⛔🚫] ?$")
 # The writer will pay on the platform ("안전결제로 할게요"): whatever they asked, they are the buyer.
-_PAYS_ON_PLATFORM = lazy(r"(?:안전 ?결제|번개 ?페이|앱 ?결제|페이)(?:로|으로)? ?(?:결제 ?|진행 ?)?(?:할게|할께|하겠|살게)")
+_PAYS_ON_PLATFORM = lazy(r"(?:안전 ?결제|번개 ?페이|앱 ?결제|페이)(?:로|으로)?(?:만)? ?(?:결제 ?|진행 ?)?(?:할게|할께|하겠|살게)")
 # The writer asks for the platform's safe payment ("안전결제 부탁드려요", "번개페이로 하이소").
 _ASKS_FOR_SAFE_PAYMENT = lazy(
     r"(?:안전 ?결제|안전 ?거래|번개 ?페이)(?:로|으로)? ?(?:결제 ?|진행 ?|거래 ?)?"
@@ -118,6 +118,8 @@ _WARNING = lazy(
 _ABOUT_ASKERS = lazy(words_then(("라는", "자는", "달라는", "하라는", "준다는", "판다는", "오라는", "보내라는", "유도하는", "요구하는",
                                  "요구하면", "유도하면"),
                                 r"\s?(?:분|사람|판매자|구매자|계정|글|경우|거|건|문자|놈|곳|연락|문의|요청|메시지|메세지|말씀|얘기)"))
+# The warning taken back in the next sentence ("… 연락하지 마세요ㅋㅋㅋ 농담이고 거기로 주시면 제일 빨라요")
+_KIDDING = lazy(r"[^가-힣a-z0-9]*(?:농담|장난)")
 _REASSURANCE = lazy(r"사기 ?(?:아니|아닙|아님|절대|걱정|안 ?쳐|치는 ?거 ?아|없어요|없습니다)|믿으셔도|안심하")
 
 
@@ -197,7 +199,7 @@ class Clauses:
         asked = self.text[begin:start] + " " + (after[quoted.end():] if quoted else after)
         return ((_NAMED_SCAM.search(after) or _ABOUT_ASKERS.search(after)) is not None
                 and not _REASSURANCE.search(asked) and not _OWN_BEFORE.search(self.text, max(begin, start - 12), start)
-                and not _GO_THERE.search(asked))
+                and not _GO_THERE.search(asked) and not _KIDDING.match(self.text, finish))
 
 
 def asks_for_safe_payment(text: str) -> bool:
@@ -223,4 +225,21 @@ def stays_on_platform(text: str) -> bool:
     True
     """
     return asks_for_safe_payment(text) or _SEARCH_HERE.search(text) is not None
+
+
+# Money paid when the item is handed over, or paid out by the platform ("만나서 물건 보시고 그 자리에서 입금 해주시면
+# 돼요", "판매 대금은 번장이 알아서 정산해서 통장으로 넣어줘요"): no payment asked for before the item ships.
+_PAID_ON_HANDOVER = lazy(r"(?:만나서|그 ?자리에서|현장에서|물건 ?(?:보시고|확인하시고|받으시고))[^.?!\n]{0,30}?(?:입금|송금|이체|결제|계좌)|"
+                         r"(?:번장|번개 ?장터|플랫폼|앱)(?:이|가|에서) ?[^.?!\n]{0,20}?(?:정산|넣어|입금|보내)")
+
+
+def paid_on_handover(text: str) -> bool:
+    """Whether the money the text names is paid in person when the item is handed over, paid
+    out by the platform itself, or paid by the writer on the platform ("… 먼저 달라고 하시면 거래
+    안 해요ㅠ 안전결제로만 할게요").
+
+    >>> paid_on_handover("만나서 물건 보시고 그 자리에서 입금 해주시면 돼요"), paid_on_handover("선입금 해주시면 바로 보내요")
+    (True, False)
+    """
+    return _PAID_ON_HANDOVER.search(text) is not None or _PAYS_ON_PLATFORM.search(text) is not None
 

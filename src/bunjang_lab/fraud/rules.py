@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
 from bunjang_lab.fraud.context import (QUESTION, REFUSAL, REQUEST_CONTEXTS, WARNED_ABOUT, WARNING, Clauses,
-                                       asks_for_safe_payment)
+                                       asks_for_safe_payment, paid_on_handover)
 from bunjang_lab.fraud.links import KNOWN_SITES, OWNED_SITE_CODES, PAYMENT_APP_LINK, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
@@ -297,13 +297,28 @@ def either(*detectors: Detector) -> Detector:
     return Detector(find, frozenset().union(*(detector.words for detector in detectors)))
 
 
+def _unless(said: Callable[[str], bool], detector: Detector) -> Detector:
+    """``detector``, quiet on texts of which ``said`` holds (asked only once it found something)."""
+    def find(message: _Message) -> Iterator[Span]:
+        found = detector.find(message)
+        first = next(found, None)
+        if first is not None and not said(message.text):
+            yield first
+            yield from found
+
+    return Detector(find, detector.words, detector.quiet_in)
+
+
 def _unless_safe_payment_asked(detector: Detector) -> Detector:
     """``detector``, quiet on texts asking for the platform's safe payment with no account number
     (a fee complained about, "ATM 수수료 아까워서 …", by a buyer who pays with 번개페이)."""
-    def find(message: _Message) -> Iterator[Span]:
-        return iter(()) if asks_for_safe_payment(message.text) else detector.find(message)
+    return _unless(asks_for_safe_payment, detector)
 
-    return Detector(find, detector.words, detector.quiet_in)
+
+def _unless_paid_on_handover(detector: Detector) -> Detector:
+    """``detector``, quiet when the money is paid in person on handover or paid out by the
+    platform (:func:`~bunjang_lab.fraud.context.paid_on_handover`): nothing asked for first."""
+    return _unless(paid_on_handover, detector)
 
 
 def on_links(find: Callable[[_Message], Iterator[Span]]) -> Detector:
@@ -553,7 +568,7 @@ def _sum_sent_first(message: _Message) -> Iterator[Span]:
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}", "세이프 ?페이")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 # not "번개" alone: 번개장터 and 번개톡 are in most chat and are not the safe payment
-_SAFE_PAY_TRIGGERS = ("안전", "번개페이", "번개 페이", "번페", "에스크로", "escrow", "safe", "세이프")
+_SAFE_PAY_TRIGGERS = ("안전", "번개페이", "번개 페이", "번페", "에스크로", "escrow", "safe", "프페", "프 페")  # (세이프페이: 세 is common)
 _NOT_ASKED = frozenset({QUESTION, WARNING})  # its own words say no: a refusal is what it finds
 _REFUSED = (
     # (not "얼마 안 돼": the fee is little)
@@ -573,24 +588,25 @@ _SAFE_PAY_REFUSAL_NEEDS = ("수수료", *_REFUSING_EMOJI)
 # Between the safe payment and a negation: another way to pay named, or the safe payment
 # asked for ("번개페이로 하이소 계좌는 안 받심더"): the negation is about something else.
 _REFUSAL_ELSEWHERE = lazy(
-    r"계좌|통장|무통장|직거래|현금|이체|카톡|"
+    r"계좌|통장|무통장|직거래|현금|이체|입금|송금|카톡|ㄱㄱ|고고|"
     r"(?:로|으로) ?(?:결제 ?|진행 ?)?(?:해 ?주|하이소|하이다|하소|하세요|해요|할게|할께|합시다|부탁|주세요|바랍)"
 )
 _SENTENCE_END = lazy(r"[.?!\n요다죠](?:(?<=[.?!\n])|(?<=[요다죠])[ .?!\n])")  # a class first: see context._CLAUSE_END
 
 
 def word_then(word: str, then: str, reach: int, words: Iterable[str],
-              quiet_in: frozenset[str] = frozenset(), not_between: LazyPattern | None = None) -> Detector:
+              quiet_in: frozenset[str] = frozenset(), not_between: LazyPattern | None = None, back: int = 0) -> Detector:
     """Each match of ``word`` followed, within ``reach`` characters of the same sentence, by
     ``then`` (with no match of ``not_between`` between them): the same as
     ``word.{0,reach}?then`` in one expression, but the engine looks for ``then`` only after
-    a ``word``, instead of trying every step of the gap."""
+    a ``word``, instead of trying every step of the gap. The search starts ``back`` characters
+    before the first of ``words`` (a trigger word may lie inside ``word``)."""
     first, second = lazy(word), lazy(then)
     words = frozenset(words)
 
     def find(message: _Message) -> Iterator[Span]:
         text = message.text
-        start = _scan_start(message, words, 0)
+        start = _scan_start(message, words, back)
         if second.search(text, start) is None:  # most texts: nothing after any of the words
             return
         for match in first.finditer(text, start):
@@ -764,7 +780,12 @@ _ASSEMBLED_PIECES = lazy(r"[0-9]{2,}(?![0-9,]| ?(?:원|만|천|기가|gb|tb|사�
                          r"[^\s0-9a-z가-힣ㄱ-ㆎ.,!?~()'\"\[\]=:;/\-…·]{3,}|'[^'\n]{2,20}'|\"[^\"\n]{2,20}\"|[\u2800-\u28ff]|[⚀-⚅]|"
                          r"[공영일이삼사오육칠팔구십백천만]{6,}|(?:[공영일이삼사오육칠팔구십]{2,4} ){2,}[공영일이삼사오육칠팔구십]{2,4}|"
                          r"(?:#[0-9a-z_] ?){3,}|"  # (letters as hashtags, "#s #o #m")
-                         r"스펠링|철자")  # (a word to spell out: "써니데이 영어 스펠링 그대로")
+                         r"스펠링|철자|"  # (a word to spell out: "써니데이 영어 스펠링 그대로")
+                         # (Latin typed with the Korean keyboard: "ㅠㅕㅜㅓ뭏-ㅔ묘.채ㅡ/ㅐ/5")
+                         r"(?=[가-힣ㄱ-ㅣ.\-/0-9]*[ㄱ-ㅣ])[가-힣ㄱ-ㅣ]{2,}[.\-/][가-힣ㄱ-ㅣ0-9.\-/]{2,}")
+# Numbers with their units, pieces when the text says to drop the unit ("010원 → 3,481원 … 원 빼고 이으면")
+_UNIT_DROPPED = lazy(r"(?:원|ml|g|kg|%|프로|단위)[은는을를만]? ?(?:빼고|떼고|지우고|빼면|떼면)")
+_WITH_UNIT = lazy(r"[0-9][0-9,]*(?= ?(?:원|ml|g|kg|%|프로))")
 # (category, what the pieces make, what the reader is to do with it), the first that fits wins
 _ASSEMBLED_KINDS = (
     # (or a sum to send to what is written: "여기로 38,000원 보내주시면")
@@ -795,6 +816,8 @@ def _assembled_kind(message: _Message) -> tuple[str, Span] | None:
     for instruction in instructions:
         a, b = max(0, instruction.start() - _ASSEMBLY_REACH[0]), min(len(text), instruction.end() + _ASSEMBLY_REACH[1])
         pieces = list(_ASSEMBLED_PIECES.finditer(text, a, b))
+        if not pieces and _UNIT_DROPPED.search(text, a, b):
+            pieces = list(_WITH_UNIT.finditer(text, a, b))
         if not pieces and (any(map(str.isdigit, instruction.group())) or _FILTER_EXCUSE_MATCH.fullmatch(instruction.group())):
             pieces = [instruction]  # a key's digits (what it decodes is in signs the pieces do not cover), or the excuse
         if not pieces:
@@ -892,10 +915,12 @@ _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "frie
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "찾아", "귓",
                            "meet.google", "zoom.us", "session", "세션", "초대", "invite", "참여", "메일", "아이디", "추가", "입장",
                            "게이머", "gamer", "치시면",
-                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도", "당근", "중고나라", "닉네임")
+                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도", "닉네임", "'", '"')  # (another site's name: quoted, or after 닉네임)
 # The deal itself moved to a community or a messenger ("… 모임 가입하시면 … 거래는 밴드에서 해요"): its own
-# expression, woken by the place (거래는 alone is in a quarter of all chat).
+# expression, small and starting with its words (거래는 alone is in a quarter of all chat).
 _DEAL_PLACES = ("밴드", "카페", "카톡", "텔레", "오픈채팅", "오픈 채팅", "단톡", "인스타", "디엠", "dm", "당근", "중고나라", "블로그")
+# (woken by the places whose first letters are rare in chat; 당, 중 and 단 begin common words)
+_DEAL_PLACE_WORDS = ("밴드", "카페", "카톡", "텔레", "오픈채팅", "오픈 채팅", "인스타", "디엠", "dm", "블로그")
 _DEAL_MOVED = lazy(rf"(?:거래|결제|구매|판매)[는은] ?(?:{'|'.join(_DEAL_PLACES)})(?:에서|으로|로) ?"
                    r"(?:해요|합니다|진행|할게요|하세요|해 ?주|돼요|됩니다)")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
@@ -922,7 +947,9 @@ _COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20
                      r"(?<![0-9a-z/=?&.])(?:(?=[0-9a-z]{0,63}[0-9])(?=[0-9a-z]{0,63}[a-z])(?:0x)?[0-9a-z]{25,64}(?![0-9a-z/.])|"
                      r"[0-9a-z\-]{3,40}\.eth(?![0-9a-z]))")  # or an ENS name, minsu.eth
 # The phone number as the account, its digits given before ("케이뱅크는 제 폰번호가 계좌예요")
-_PHONE_AS_ACCOUNT = lazy(r"(?:폰|휴대폰|핸드폰|전화) ?번호(?:가|는|이)? ?(?:곧|바로|그대로)? ?계좌(?:예요|에요|번호|입니다|이에요|라서|니까)")
+# (or a bank's "lifetime number", the phone's: "IBK 평생번호라 제 폰 번호로 보내시면 돼요 010-…")
+_PHONE_AS_ACCOUNT = lazy(r"(?:폰|휴대폰|핸드폰|전화) ?번호(?:가|는|이)? ?(?:곧|바로|그대로)? ?계좌(?:예요|에요|번호|입니다|이에요|라서|니까)|"
+                         r"평생 ?(?:번호|계좌)[^\n]{0,40}?01[016789][\- ]?[0-9]{3,4}[\- ]?[0-9]{4}")
 # An account written somewhere else to pay into ("계좌는 … 상점 소개글 맨 아래 줄에 적어놨어요 … 입금하시고").
 _ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|소개란|프로필|프사|사진|이미지|메모)[^\n]{0,30}?"
                           r"(?:적어|써 ?(?:놨|뒀|놓)|올려|있어|넣어 ?(?:놨|뒀))[^\n]{0,40}?(?:입금|송금|이체|보내)"
@@ -1054,21 +1081,24 @@ _RULE_LIST = [
          _account_number, replaced_by=("blocklisted_account", "bank_account")),
     Rule("prepayment_request", cat.ACCOUNT_TRANSFER, 0.85, "asks to pay first or by bank transfer",
          # every branch of _PREPAY holds one of these words (not 결제: paying on the platform)
-         either(request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "토스", "first", "front", "transfer", "deposit",
-                                  # an upfront sum is asked for "먼저": that word, not every sum's name, sets the rule off
-                                  "send", "쏴", "먼저", "돈부터", *(word.split(" ?")[0] for word in _OUTSIDE_MEANS),
-                                  *(word.split(" ?")[0] for word in _HOLD_FEES)),
-                        reach=len("send the money ")),
-                Detector(_sum_sent_first, frozenset({"먼저"}), REQUEST_CONTEXTS))),
+         _unless_paid_on_handover(
+             either(request(_PREPAY, ("입금", "이체", "송금", "계좌", "통장", "토스", "first", "front", "transfer", "deposit",
+                                      # an upfront sum is asked for "먼저": that word, not every sum's name, sets the rule off
+                                      "send", "쏴", "먼저", "돈부터", *(word.split(" ?")[0] for word in _OUTSIDE_MEANS),
+                                      *(word.split(" ?")[0] for word in _HOLD_FEES)),
+                            reach=len("send the money ")),
+                    Detector(_sum_sent_first, frozenset({"먼저"}), REQUEST_CONTEXTS)))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
-         either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED, _REFUSAL_ELSEWHERE),
+         either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED, _REFUSAL_ELSEWHERE,
+                          back=len("세이")),
                 _unless_safe_payment_asked(first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료"), _NOT_ASKED,
                                                        reach=0, needs=_SAFE_PAY_REFUSAL_NEEDS)))),
     Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist",
          blocklisted("account")),
     Rule("payment_app", cat.ACCOUNT_TRANSFER, 0.9,
          "a payment app's send-money link (toss.me, qr.kakaopay.com) or ID: paid outside the safe payment",
-         Detector(_payment_app, _PAYMENT_APP_ID.words | {LINK, NUMBER, "검색", "요청"})),
+         # (a money request woken by the apps' names: 요, the first letter of 요청, ends half of all sentences)
+         Detector(_payment_app, _PAYMENT_APP_ID.words | {LINK, NUMBER, "검색", "토스", "toss", "카카오", "kakao"})),
     # suspicious_context
     Rule("urgency", cat.SUSPICIOUS_CONTEXT, 0.1, "hurry words: 급처, 오늘까지, urgent",
          first_match(r"급처|급매|급해|급하게|빨리 ?(?:입금|결제|송금|답|연락)|오늘 ?(?:까지|안에|중으로)|지금 ?(?:바로|당장)|"
@@ -1100,7 +1130,7 @@ _RULE_LIST = [
          "a friend code, meeting ID or numeric messenger ID, or a name to search for on another site and write to there",
          # (a code, an ID or a name given is an identifier: asking about it does not quiet it)
          either(first_match(_PLATFORM_CONTACT, _PLATFORM_CONTACT_WORDS, _NOT_ASKED_OF_READER),
-                first_match(_DEAL_MOVED, _DEAL_PLACES, _NOT_ASKED_OF_READER, reach=8)),
+                first_match(_DEAL_MOVED, _DEAL_PLACE_WORDS, _NOT_ASKED_OF_READER, reach=len("거래는 "))),
          replaced_by=("messenger_id", "phone_number")),
     Rule("talk_id", cat.EXTERNAL_CHANNEL, 0.85, "a handle after 톡 and an ID marker or an arrow (KakaoTalk)",
          handle_after(_TALK_ID, ("톡",)), replaced_by=("kakao_id",)),
@@ -1122,7 +1152,7 @@ _RULE_LIST = [
                                             "리플", "xrp", "업비트", "upbit", "빗썸", "bithumb", "바이낸스", "binance",
                                             "솔라나", "sol", "트론", "tron")),
                 first_match(_ACCOUNT_ELSEWHERE, ("계좌",), REQUEST_CONTEXTS),
-                first_match(_PHONE_AS_ACCOUNT, ("계좌",), REQUEST_CONTEXTS, reach=16))),
+                first_match(_PHONE_AS_ACCOUNT, ("계좌", NUMBER), REQUEST_CONTEXTS))),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
