@@ -25,8 +25,8 @@ honest texts as much as lures, so that an obfuscation alone is no sign of fraud 
 the model learns is what remains once the text is normalised.
 
 ``--select`` trains without the last three rounds it may read and, on them (out of its training),
-picks the lowest threshold whose false flags on their hard negatives, with the rules, stay at the
-rules' own; ``--train`` then trains on every round it may read with that threshold and writes
+picks the lowest threshold whose false flags on their hard negatives and on the English SMS sets'
+ham, with the rules, stay at the rules' own; ``--train`` then trains on every round it may read with that threshold and writes
 ``src/bunjang_lab/resources/fraud_ngrams.bin``. ``--evaluate`` scores every hand-written set
 by the rules alone and by the rules with the opinion (paired bootstrap intervals), but the
 rounds of ``--hold-out-rounds`` (default: ``fraud_text.HELD_OUT_ROUNDS``; their rows are never read), and
@@ -153,8 +153,11 @@ def select(c: float, held_out=fraud_text.HELD_OUT_ROUNDS, thresholds=(0.5, 0.6, 
     lures = [row for r in chosen_on for row in sets[f"fresh_round_{r}"][1]]
     texts = [r["text"] for r in honest + lures]
     rules_only = fraud_text._set_report(honest, lures, answers(texts, None))[0]
+    ham = [text for _, text in _sms_rows("ham")]  # real honest messages too (English)
+    rules_ham = sum(a["flagged"] for a in answers(ham, None))
     out = {"training_texts": size, "chosen_on_rounds": chosen_on,
-           "rules_only": {k: rules_only[k] for k in ("recall", "false_flag_rate")}, "by_threshold": {}}
+           "rules_only": {k: rules_only[k] for k in ("recall", "false_flag_rate")}, "rules_only_sms_ham_flagged": rules_ham,
+           "by_threshold": {}}
     probabilities = _opinion_alone(opinion, texts)
     for threshold in thresholds:
         opinion.threshold = threshold
@@ -162,14 +165,15 @@ def select(c: float, held_out=fraud_text.HELD_OUT_ROUNDS, thresholds=(0.5, 0.6, 
         alone_caught = [float(p >= threshold and c == r["category"]) for (c, p), r in zip(probabilities[len(honest):], lures)]
         alone_flags = [float(p >= threshold) for _, p in probabilities[:len(honest)]]
         out["by_threshold"][threshold] = {"recall": part["recall"], "false_flag_rate": part["false_flag_rate"],
+                                          "sms_ham_flagged": sum(a["flagged"] for a in answers(ham, opinion)),
                                           "categories": {c: v["recall"] for c, v in part["categories"].items()},
                                           "flagged_honest": part["flagged_honest"],
                                           "opinion_alone": {"recall": round(sum(alone_caught) / len(lures), 4),
                                                             "recall_95": fraud_text._interval(alone_caught),
                                                             "false_flag_rate": round(sum(alone_flags) / len(honest), 4)}}
-    # the lowest threshold adding no false flag to the rules' own
-    out["threshold"] = min((t for t, v in out["by_threshold"].items() if v["false_flag_rate"] <= rules_only["false_flag_rate"]),
-                           default=max(thresholds))
+    # the lowest threshold adding no false flag to the rules' own, on those rounds nor on the SMS sets' ham
+    out["threshold"] = min((t for t, v in out["by_threshold"].items() if v["false_flag_rate"] <= rules_only["false_flag_rate"]
+                            and v["sms_ham_flagged"] <= rules_ham), default=max(thresholds))
     return out
 
 
@@ -210,21 +214,31 @@ def evaluate(model_path: Path, held_out=fraud_text.HELD_OUT_ROUNDS) -> dict:
     return report
 
 
-def sms(model_path: Path) -> dict:
-    """Flag rates on the English SMS sets, rules alone and with the opinion (paired)."""
+def _sms_sets() -> dict[str, list[tuple[str, str]]]:
+    """(label, text) of each English SMS set of ../shared/datasets."""
     import csv
 
-    from bunjang_lab.fraud.ngram_opinion import NgramOpinion
-    from bunjang_lab.intervals import paired_bootstrap
-
-    opinion = NgramOpinion.load(model_path)
     with open(fraud_text.SPAM, encoding="utf-8", errors="replace") as f:
         spam = [(row["Label"].strip().lower(), row["SMS"]) for row in csv.DictReader(f, delimiter="\t")]
     with open(fraud_text.SMISHING, encoding="utf-8", errors="replace") as f:
         smishing = [(row["LABEL"].strip().lower() if "LABEL" in row else row["label"].strip().lower(), row["TEXT"])
                     for row in csv.DictReader(f)]
+    return {"sms_spam_collection": spam, "smishing_5971": smishing}
+
+
+def _sms_rows(label: str) -> list[tuple[str, str]]:
+    """(set, text) of every SMS of ``label`` in both sets."""
+    return [(name, text) for name, rows in _sms_sets().items() for lab, text in rows if lab == label]
+
+
+def sms(model_path: Path) -> dict:
+    """Flag rates on the English SMS sets, rules alone and with the opinion (paired)."""
+    from bunjang_lab.fraud.ngram_opinion import NgramOpinion
+    from bunjang_lab.intervals import paired_bootstrap
+
+    opinion = NgramOpinion.load(model_path)
     out = {}
-    for name, rows in (("sms_spam_collection", spam), ("smishing_5971", smishing)):
+    for name, rows in _sms_sets().items():
         for label in sorted({label for label, _ in rows}):
             texts = [text for lab, text in rows if lab == label]
             alone = [float(a["flagged"]) for a in answers(texts, None)]
