@@ -162,3 +162,11 @@ def test_a_sure_honest_opinion_discounts_requests_not_identifiers():
     unsure = NgramOpinion({"classes": list(CLASSES), "bias": [0.0] * len(CLASSES), "scale": [1.0] * len(CLASSES),
                            "threshold": 0.9}, bytes(len(CLASSES) * BUCKETS))
     assert unsure.judged(found, "카톡 주세요") == found
+
+
+def test_no_opinion_on_a_report_of_a_scam():
+    # n-grams cannot tell a scam reported from one committed: an opinion sure of fraud stays silent on a report
+    sure = NgramOpinion({"classes": list(CLASSES), "bias": [0.0, 0.0, 6.0, 0.0], "scale": [1.0] * len(CLASSES),
+                         "threshold": 0.6}, bytes(len(CLASSES) * BUCKETS))
+    assert sure.reasons("이상한 주소 받아서 신고했어요 여러분도 조심하세요") == []
+    assert [r["category"] for r in sure.reasons("이 주소에서 결제해 주세요")] == ["phishing_link"]

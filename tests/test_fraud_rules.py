@@ -380,6 +380,24 @@ ROUND_16_NEGATIVES += [
     "만나서 물건 확인하시고 그 자리에서 송금해주셔도 돼요", "판매 대금은 번개장터가 정산해서 계좌로 넣어줘요",
     "선입금 먼저 달라는 분은 사양해요ㅠ 안결로만 할게요", "안결 ㄱㄱ 직입은 안 해요", "선입견 없이 봐주세요 상태 좋아요",
 ]
+# Round 28's causes, in texts of our own: the reader's number asked for as a question; another site's notes
+# to a name; a game's whisper; the safe payment to be cancelled for a discount; quiet: a report that quotes a
+# number, an account or a link ("… 으로 입금하라던 판매자 사기예요", "이런 문자 왔는데"), a disclaimer of an
+# impostor's account, a size is no handle, a map's link to meet at, an order number with letters before it,
+# github.com
+ROUND_16_CAUSES += [
+    ("phone_number", "번호 좀 알 수 있을까요? 여기 알림이 늦어서 문자로 얘기하면 좋겠어요"),
+    ("platform_contact", "밴드 쪽지로 주세요 닉네임 봄날이 로 보내시면 돼요"),
+    ("platform_contact", "서버 들어오셔서 /w blue_trader 치시면 저예요"),
+    ("safe_payment_refusal", "안전결제 취소하시면 오천원 빼드릴게요 계좌는 따로 드려요"),
+]
+ROUND_16_NEGATIVES += [
+    "국민 123-45-678901 로 입금하라던 판매자 사기예요 경찰에 신고했어요 조심하세요",
+    "택배 주소 확인 http://post-check.xyz 이런 문자 왔는데 저는 받을 택배가 없어요",
+    "디스코드 니트로 아니고 디스코드 로고 마우스패드예요 900x400",
+    "약속 장소 지도 링크 https://naver.me/xA12bC 역 2번 출구예요", "주문번호 B02934857761 캡처해서 드릴게요",
+    "키보드 펌웨어는 github.com/qmk/qmk_firmware 그대로 쓰시면 돼요", "번개페이 결제 취소하시면 자동으로 환불돼요",
+]
 
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)

@@ -59,14 +59,20 @@ _OWN_BEFORE = lazy(r"(?<![가-힣a-z])(?:제|내|저의|저희|저는|제가|my)
 # A scam named as such, or a warning not to go there (not 신고 or 더라고: "신고/조회: hometax-…" is a lure's label)
 _NAMED_SCAM = lazy(r"사기|사칭|피싱|가짜|조심|주의|속지|유의|scam|fraud|phishing|fake|beware|신고 ?(?:했|눌|넣|접수|할게)|"
                    r"차단 ?(?:했|함|할게|시켰|먹였)|"  # (the writer blocked whoever sent it)
+                   # what the writer was sent, shown as such ("… 이런 문자 왔는데"; not hearsay, "-대요", "-더라고요":
+                   # lures speak so, "… 에서 로그인만 하시면 풀린대요")
+                   r"이런 ?(?:식|문자|메시지|메세지|링크|주소|연락|카톡|계좌|번호)|"
+                   r"제 ?(?:계정|번호|아이디|카톡|인스타|상점|가게)[이가]? ?아니|"
                    r"(?:제가|저|본인) ?(?:아닙니다|아니에요|아니예요|아님|아녜요|아니니)|"  # (a disclaimer: not the writer)
                    # another's request reported ("거기로 오라길래", "결제하라는데", "오라고 한다던데")
                    r"(?:(?!이)[가-힣]라|[가-힣]자)(?:고 ?(?:한다|했|해서|하던|하더|하는|하셨|하시(?!면)|하길래)|길래|면서|며|는데|던데)|"
                    r"(?:누르|들어가|클릭하|접속하|연락하|결제하|추가하)지 ?(?:마|말)")
 # ... and what asks the reader to go there
-_GO_THERE = lazy(r"주세요|주시면|줘|주셈|추가|친추|연락 ?(?:주|하세요|바랍|부탁)|오세요|와 ?주|dm|디엠|말 ?걸어|message me|add me|"
+_GO_THERE = lazy(r"(?<!신고해 )(?<!신고해)주세요|주시면|줘|주셈|추가|친추|연락 ?(?:주|하세요|바랍|부탁)|오세요|와 ?주|(?:dm|디엠)(?:으로|로)? ?(?:주|줘|보내|ㄱ|하세요|해 ?주|요)|말 ?걸어|message me|add me|"
                  r"거래(?:해요|합니다|하세요|해 ?주)|진행|(?:로|에서)만|"
-                 r"부탁|(?:결제|접속|클릭|입력|인증)(?:하세요|해 ?주|하시면|하시고|해서)|들어가(?:서|세요|시면|시고)|"
+                 # (not a report asked for, "신고 부탁드려요", "신고해주세요")
+                 r"(?<!신고 )(?<!신고)부탁|(?:결제|접속|클릭|입력|인증|입금|송금|이체)(?:하세요|해 ?주|하시면|하시고|해서)|"
+                 r"들어가(?:서|세요|시면|시고)|보내(?:세요|시면)|"
                  r"눌러 ?(?:주|보세요|서)|누르(?:세요|시면|시고)")
 _QUOTE_REPORTED = lazy(r"[^'\"\n]{0,20}['\"] ?(?:하길래|하고|하던데|하더니|하면서|하는데|이라는|라는|이런|이라고|라고)")
 _EN_QUESTION = lazy(r"^\W*(?:can|could|may|do|does|is|are|should|would|will)(?![a-z])")
@@ -242,4 +248,16 @@ def paid_on_handover(text: str) -> bool:
     (True, False)
     """
     return _PAID_ON_HANDOVER.search(text) is not None or _PAYS_ON_PLATFORM.search(text) is not None
+
+
+def reports_a_scam(text: str) -> bool:
+    """Whether the writer names a scam in so many words or reports another's request (what
+    "people who ask for it" do), without reassuring the reader and without asking anyone to go
+    anywhere or send anything: what such a text quotes is the scammer's, not the writer's.
+
+    >>> reports_a_scam("저도 bunjang-pay.top 주소 받아서 신고했어요"), reports_a_scam("사기 아니에요 카톡 주세요")
+    (True, False)
+    """
+    return (bool(_NAMED_SCAM.search(text) or _ABOUT_ASKERS.search(text)) and not _GO_THERE.search(text)
+            and not _REASSURANCE.search(text))
 

@@ -55,6 +55,7 @@ KNOWN_SITES = frozenset({
     "cupost.co.kr",
     # where a buyer checks a seller's number or account, and where a graded card's certificate is looked up
     "thecheat.co.kr", "police.go.kr", "ecrm.police.go.kr", "psacard.com", "beckett.com", "cgccards.com",
+    "github.com",  # (code and firmware; github.io pages are anyone's: _USER_HOSTED)
 })
 # Known sites where anyone names a subdomain (blogs, pages): a brand's name there is an imitation.
 _USER_HOSTED = frozenset({"tistory.com", "blogspot.com", "github.io", "notion.site", "wordpress.com", "wixsite.com",

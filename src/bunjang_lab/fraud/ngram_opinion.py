@@ -34,7 +34,7 @@ from zlib import crc32
 
 from bunjang_lab.errors import ModelError
 from bunjang_lab.fraud.categories import ACCOUNT_TRANSFER, EXTERNAL_CHANNEL
-from bunjang_lab.fraud.context import asks_for_safe_payment, stays_on_platform
+from bunjang_lab.fraud.context import asks_for_safe_payment, reports_a_scam, stays_on_platform
 from bunjang_lab.fraud.mask import mask
 from bunjang_lab.fraud.normalise import Normalised, normalise
 from bunjang_lab.fraud.rules import IDENTIFIER_RULES
@@ -170,7 +170,8 @@ class NgramOpinion:
         transfer when the writer asks for the safe payment and gives no account number
         (:func:`~bunjang_lab.fraud.context.asks_for_safe_payment`): n-grams cannot tell who
         refuses the account, and such a text pays on the platform; nor a channel elsewhere when
-        the writer keeps the deal here (:func:`~bunjang_lab.fraud.context.stays_on_platform`)."""
+        the writer keeps the deal here (:func:`~bunjang_lab.fraud.context.stays_on_platform`), nor
+        anything in a report of a scam (:func:`~bunjang_lab.fraud.context.reports_a_scam`)."""
         if not text:
             return []
         normalised = normalised or normalise(text)
@@ -185,6 +186,8 @@ class NgramOpinion:
             return []
         if self.classes[best] == EXTERNAL_CHANNEL and stays_on_platform(normalised.text):
             return []  # (a shop's name to search for here is no contact elsewhere)
+        if reports_a_scam(normalised.text):
+            return []  # (n-grams cannot tell a scam reported from one committed: the rules' context can)
         return [{"code": CODE, "category": self.classes[best], "weight": round(probability, 4),
                  "evidence": self._evidence(normalised, gram_positions(normalised.text), best), "source": source}]
 

@@ -46,7 +46,7 @@ _CALL_CONTEXT = lazy(r"(?:call|ring|dial|num|number|tel|phone|mobile|contact|전
 # Numbers right after these words are serials, orders or parcel numbers: no one's contact.
 _SERIAL_LABEL = lazy(
     r"(?:s/n|sn|serial|시리얼|모델|model|imei|품번|제품|주문|송장|운송장|등기|예약|접수|거래|승인|영수증|order|tracking|#|ref)"
-    r"(?: ?(?:넘버|번호|number|no\.?|명|code))?[^0-9a-z가-힣]{0,3}$"
+    r"(?: ?(?:넘버|번호|number|no\.?|명|code))?[^0-9a-z가-힣]{0,3}(?P<lettered>[a-z]{1,3})?$"
 )
 # Numbers right after these words are a company's line (a shop, a bank, the platform's help desk).
 _SERVICE_LABEL = lazy(
@@ -183,6 +183,7 @@ def is_serial(text: str, number: WrittenNumber) -> bool:
     True
     """
     return (after_serial_label(text, number.start) or _DELIVERY_STATUS_AFTER.match(text, number.end) is not None
+            or _after_lettered_serial_label(text, number)
             or (is_nationwide(number.digits)
                 and (_COURIER_BEFORE.search(text, max(0, number.start - 8), number.start) is not None
                      or (_COMPANY_EARLIER.search(text, max(0, number.start - 40), number.start) is not None
@@ -201,4 +202,12 @@ def after_serial_label(text: str, start: int) -> bool:
     True
     """
     window = max(0, start - 16)
-    return bool(_SERIAL_LABEL.search(text, window, start) or _SERVICE_LABEL.search(text, window, start))
+    label = _SERIAL_LABEL.search(text, window, start)
+    return bool((label is not None and label.group("lettered") is None) or _SERVICE_LABEL.search(text, window, start))
+
+
+def _after_lettered_serial_label(text: str, number: WrittenNumber) -> bool:
+    """A serial label with letters before the digits ("주문번호 C01298457712"), unless the digits
+    dial a Korean mobile: "모델번호 T010-7733-2048 … T 빼고 문자 주시면" is a phone in disguise."""
+    label = _SERIAL_LABEL.search(text, max(0, number.start - 16), number.start)
+    return label is not None and label.group("lettered") is not None and not is_korean_mobile(number.digits)

@@ -228,8 +228,9 @@ def plausible_handle(text: str, start: int, end: int) -> bool:
     (True, False)
     """
     handle = text[start:end].lstrip("@").rstrip(".")  # a dot at its end closes the sentence ("skype later.")
-    if handle in NOT_HANDLES or _OFFICIAL_HANDLE.fullmatch(handle) or text.endswith(("?id=", "&id="), 0, start):
-        # (a link's parameter, "details?id=kr.co.app", is no one's ID)
+    if (handle in NOT_HANDLES or _OFFICIAL_HANDLE.fullmatch(handle) or text.endswith(("?id=", "&id="), 0, start)
+            or _SIZE.fullmatch(handle)):
+        # (a link's parameter, "details?id=kr.co.app", is no one's ID; nor a size, "900x400")
         return False
     if text[start] == "@" or not handle.isalpha():
         return True
@@ -240,8 +241,10 @@ def plausible_handle(text: str, start: int, end: int) -> bool:
     return before is None or before.group(1) in _NAMES_BEFORE_HANDLE
 
 
+_SIZE = lazy(r"[0-9]+(?:\.[0-9]+)?(?:x[0-9]+(?:\.[0-9]+)?)+(?:mm|cm|m)?")
 # A handle or a link a warning names is the scammer's, reported ("텔레그램 '@…' 고객센터 사칭 계정이래요"):
-# quiet when its own sentence warns about it and does not ask to go there. (Numbers are not.)
+# quiet when its own sentence warns about it and does not ask to go there; so is a number or an account
+# ("신한 110-… 으로 입금하라던 판매자 사기예요").
 _HANDLE_QUIET_IN = frozenset({WARNED_ABOUT})
 
 
@@ -328,8 +331,9 @@ def on_links(find: Callable[[_Message], Iterator[Span]]) -> Detector:
 
 
 def on_numbers(find: Callable[[_Message], Iterator[Span]]) -> Detector:
-    """A detector reading the message's written numbers: it runs only when there are some."""
-    return Detector(find, frozenset({NUMBER}))
+    """A detector reading the message's written numbers: it runs only when there are some, and
+    is quiet where a report names the number, as a handle is."""
+    return Detector(find, frozenset({NUMBER}), _HANDLE_QUIET_IN)
 
 
 def link_classified(code: str) -> Detector:
@@ -358,6 +362,22 @@ def _payment_link(message: _Message) -> Iterator[Span]:
             continue  # a maker's page to look at, by a seller who asks to pay on the platform
         if _PAYMENT_NEAR_LINK.search(text, max(0, link.start - 30), min(len(text), link.end + 30)):
             yield link.start, link.end
+
+
+# A map's shared place, to meet at ("만날 곳 네이버지도 링크예요 https://naver.me/…"): the maps share short links.
+_MAP_BEFORE = lazy(r"(?:지도|맵|map|위치|장소|만날 ?곳|약속 ?장소|주차)[^\n]{0,16}$")
+
+
+def _shortened_link(message: _Message) -> Iterator[Span]:
+    """Each link through a URL shortener but a map's place to meet, no payment words near it."""
+    text = message.text
+    for link in message.links:
+        if link.code != "url_shortener":
+            continue
+        if (_MAP_BEFORE.search(text, max(0, link.start - 24), link.start)
+                and not _PAYMENT_NEAR_LINK.search(text, max(0, link.start - 30), min(len(text), link.end + 30))):
+            continue
+        yield link.start, link.end
 
 
 def _external_link(message: _Message) -> Iterator[Span]:
@@ -395,8 +415,9 @@ def _phone_number(message: _Message) -> Iterator[Span]:
 # The reader's number asked for, to call or text them instead ("판매자님 번호 남겨주시면 5분 안에 전화드릴게요",
 # "번호 하나만 남겨주시겠어요? 제가 문자로 실사진 보내드릴게요"); not to meet in person ("도착하면 전화드릴게요").
 _NUMBER_ASKED = lazy(
-    r"(?:번호|연락처)[을를]? ?(?:좀 |하나만 |하나 |만 )?(?:남겨|알려|적어|주)(?:주시면|주세요|주실|주시겠|주시고|줘|주셈|시면|세요)"
-    r"[^\n]{0,40}?(?:전화|문자|통화)[^.?!\n]{0,12}?(?:드릴|할게|할께|드려|보내|줄게)"
+    r"(?:번호|연락처)[을를]? ?(?:좀 ?|하나만 ?|하나 ?|만 ?)?(?:(?:남겨|알려|적어|주)(?:주시면|주세요|주실|주시겠|주시고|줘|주셈|시면|세요)|"
+    r"(?:알|받을) ?수 ?있을까요|알 ?수 ?있나요)"
+    r"[^\n]{0,40}?(?:전화|문자|통화)[^.?!\n]{0,12}?(?:드릴|할게|할께|드려|보내|줄게|얘기|연락|대화)"
 )
 _MEETING = lazy(r"직거래|도착|만나|만날|출구|근처|앞에서|픽업|방문")
 
@@ -404,7 +425,9 @@ _MEETING = lazy(r"직거래|도착|만나|만날|출구|근처|앞에서|픽업|
 def _number_asked(message: _Message) -> Iterator[Span]:
     if _MEETING.search(message.text) is None:
         for match in _NUMBER_ASKED.finditer(message.text):
-            if not message.clauses.quiet(*match.span(), REQUEST_CONTEXTS):
+            # (asked as a question it is still asked: "연락처 좀 알 수 있을까요? … 문자로 얘기하는 게 편해서요";
+            # refused or warned about where the number is named, not in the excuse after it, "잘 안 봐서")
+            if not message.clauses.quiet(match.start(), match.start() + 2, _NOT_ASKED_OF_READER):
                 yield match.span()
 
 
@@ -585,6 +608,9 @@ _SAFE_PAY_REFUSAL = lazy(
 )
 # One of these is in every match of it: most texts that name the safe payment hold none.
 _SAFE_PAY_REFUSAL_NEEDS = ("수수료", *_REFUSING_EMOJI)
+# The safe payment made, to be cancelled for a discount or an account ("번개페이 결제 취소하시면 만원 더 빼드릴게요")
+_SAFE_PAY_CANCELLED = lazy(rf"(?:{'|'.join(_SAFE_PAY_WORDS)})[^.?!\n]{{0,10}}?취소(?:하시|해 ?주|하고|하면)[^\n]{{0,40}}?"
+                           r"(?:빼|깎|할인|계좌|입금|송금|이체|직접)")
 # Between the safe payment and a negation: another way to pay named, or the safe payment
 # asked for ("번개페이로 하이소 계좌는 안 받심더"): the negation is about something else.
 _REFUSAL_ELSEWHERE = lazy(
@@ -900,6 +926,9 @@ _PLATFORM_CONTACT = lazy(
     r"메시지 ?주|메세지 ?주|채팅 ?(?:주|걸어|해 ?주|하시면|주시면)|1:1|귓속말|귓말|귓 ?(?:주|보내)|메일[^.?!\n]{0,12}?(?:보내|있어|주세요|주시면)|"
     r"가입 ?(?:질문|신청|승인|하시면|해 ?주)|비밀 ?(?:댓)?글|연락처 ?(?:남겨|적어)|"
     r"(?:카톡|톡) ?(?:아이디|id)[^.?!\n]{0,10}?있)"
+    r"|(?:카페|밴드|블로그|커뮤니티|게임|서버)[^.?!\n]{0,12}?(?:쪽지|메시지|메세지|dm|디엠|귓)[^\n]{0,30}?닉네임"
+    # a game's whisper to a name ("/w dia_trader 치면 저랑 귓말돼요")
+    r"|(?<![0-9a-z])/(?:w|msg|tell|whisper|귓) [0-9a-z_]{3,20}(?![0-9a-z_])"
     r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인)|카톡|카카오 ?톡|페북|페이스북|facebook|인스타|instagram|메신저)"
     r"[^.?!\n]{0,24}?"  # (not 카카오맵)
     r"(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
@@ -915,7 +944,7 @@ _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "frie
                            "잘로", "zalo", "바이버", "viber", "스카이프", "skype", "쪽지", "치면", "찾으", "찾아", "귓",
                            "meet.google", "zoom.us", "session", "세션", "초대", "invite", "참여", "메일", "아이디", "추가", "입장",
                            "게이머", "gamer", "치시면",
-                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도", "닉네임", "'", '"')  # (another site's name: quoted, or after 닉네임)
+                           "psn", "스팀", "배틀", "battle", "라이엇", "닌텐도", "닉네임", "'", '"', "/w ", "/msg", "/tell", "/whisper")  # (another site's name: quoted, or after 닉네임)
 # The deal itself moved to a community or a messenger ("… 모임 가입하시면 … 거래는 밴드에서 해요"): its own
 # expression, small and starting with its words (거래는 alone is in a quarter of all chat).
 _DEAL_PLACES = ("밴드", "카페", "카톡", "텔레", "오픈채팅", "오픈 채팅", "단톡", "인스타", "디엠", "dm", "당근", "중고나라", "블로그")
@@ -1062,7 +1091,7 @@ _RULE_LIST = [
          link_classified("punycode_domain")),
     Rule("ip_link", cat.PHISHING_LINK, 0.9, "link to a bare IP address", link_classified("ip_link")),
     Rule("url_shortener", cat.PHISHING_LINK, 0.75, "link through a URL shortener (or one named in Hangul, its path given)",
-         either(link_classified("url_shortener"), first_match(_SHORTENER_IN_HANGUL, ("틀리", "빗리"), reach=1))),
+         either(on_links(_shortened_link), first_match(_SHORTENER_IN_HANGUL, ("틀리", "빗리"), reach=1))),
     Rule("payment_link", cat.PHISHING_LINK, 0.9, "payment or delivery words next to an outside link",
          _payment_link),
     Rule("site_by_search", cat.PHISHING_LINK, 0.85, "a site to find by a search engine and pay or log in there",
@@ -1092,7 +1121,8 @@ _RULE_LIST = [
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED, _REFUSAL_ELSEWHERE,
                           back=len("세이")),
                 _unless_safe_payment_asked(first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료"), _NOT_ASKED,
-                                                       reach=0, needs=_SAFE_PAY_REFUSAL_NEEDS)))),
+                                                       reach=0, needs=_SAFE_PAY_REFUSAL_NEEDS)),
+                first_match(_SAFE_PAY_CANCELLED, ("취소",), _NOT_ASKED, reach=len("안전 결제 결제 취소")))),
     Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist",
          blocklisted("account")),
     Rule("payment_app", cat.ACCOUNT_TRANSFER, 0.9,
