@@ -398,6 +398,28 @@ ROUND_16_NEGATIVES += [
     "약속 장소 지도 링크 https://naver.me/xA12bC 역 2번 출구예요", "주문번호 B02934857761 캡처해서 드릴게요",
     "키보드 펌웨어는 github.com/qmk/qmk_firmware 그대로 쓰시면 돼요", "번개페이 결제 취소하시면 자동으로 환불돼요",
 ]
+# A review of this stop's branches (a helper wrote honest messages against each; these are ours, of the
+# same kinds): handover logistics asking a number, re-orders and refunds after a cancelled safe payment,
+# past or reported money requests, an address re-sent after it was cut, a router's address bar, a model
+# after "톡 주세요", Bluetooth products, a game command quoted, a deal moved in the past, a report of a
+# lookup site, a map's kko.to link, "안전결제로 구매해주세요", the writer's showcase account
+ROUND_16_NEGATIVES += [
+    "퀵으로 보내드릴게요 번호 알려주시면 기사님이 출발하면서 전화 드려요", "서울역 3번 출구에서 뵐게요 번호 남겨주시면 늦으면 문자 드릴게요",
+    "안전결제 취소하고 다시 주문해주세요 가격 3천원 내렸어요", "번개페이 취소하면 카드사에서 3일 안에 입금돼요",
+    "동아리 회비는 토스로 정산 요청 드렸던 분들만 받았어요", "토스로 송금 요청 보낼게요 하셔서 그냥 안전결제로 했어요",
+    "주소 잘려서 다시 보내요 대구 수성구 범어동 12-3 입니다", "공유기 설정은 주소창에 192.168.0.1 치고 들어가시면 돼요",
+    "블루투스 이어폰 팔아요 설명서 파일도 드려요 결제는 안전결제로 해주세요", "마크 명령어 책이에요 /tell player 같은 명령어 다 나와요",
+    "예전엔 거래는 밴드에서 진행했었는데 요즘은 번장만 써요", "신한 110-***-**4421 이 계좌 더치트에 먹튀로 올라와 있어요",
+    "만날 곳 카카오맵 링크예요 https://kko.to/xY12ab 정문 앞이에요", "계좌이체 말고 안전결제로 구매해주세요 5천원 빼드릴게요",
+    "번호는 여기서 차단돼서 못 알려드려요 번개톡으로 얘기해요",
+]
+ROUND_16_CAUSES += [
+    ("phone_number", "폰번 주시면 제가 따로 연락드릴게요 여기 채팅이 느려서요"),
+    ("safe_payment_refusal", "번개페이 결제하신 거 취소하고 직접 보내주시면 택배비 빼드림"),
+    ("remittance_service", "TON 네트워크로 보내주시면 10% 빼드려요 주소 EQD4fG7hJ2kL9mN3pQ5rS8tV1wX6yZ0aB4cD7eF2gH5"),
+    ("remittance_service", "계좌번호는 제 전화번호랑 같아요 국민은행으로 보내주세요"),
+    ("talk_id", "톡주세여 minji0707"),
+]
 
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)

@@ -78,7 +78,7 @@ _EXACT_ONLY = frozenset({"apple", "toss", "payco", "safepay", "paypass", "epost"
 SHORTENERS = frozenset({
     "bit.ly", "han.gl", "me2.do", "vo.la", "tinyurl.com", "goo.gl", "t.co", "is.gd", "ow.ly", "buly.kr",
     "url.kr", "c11.kr", "naver.me", "shorturl.at", "rb.gy", "cutt.ly", "tiny.cc", "t2m.io", "abit.ly",
-    "bitly.com", "rebrand.ly", "s.id", "lrl.kr", "zrr.kr", "gg.gg", "v.gd", "qrco.de", "lnkd.in",
+    "bitly.com", "rebrand.ly", "s.id", "lrl.kr", "zrr.kr", "gg.gg", "v.gd", "qrco.de", "lnkd.in", "kko.to",
 })
 # A payment app's send-money links (toss.me/<id>, Kakao Pay's QR code link): money sent there
 # leaves the safe payment, an account transfer by another way, not a phishing page.

@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 from bunjang_lab.fraud import categories as cat
 from bunjang_lab.fraud.blocklist import shared as shared_blocklist
 from bunjang_lab.fraud.context import (QUESTION, REFUSAL, REQUEST_CONTEXTS, WARNED_ABOUT, WARNING, Clauses,
-                                       asks_for_safe_payment, paid_on_handover)
+                                       asks_for_safe_payment, paid_on_handover, stays_on_platform)
 from bunjang_lab.fraud.links import KNOWN_SITES, OWNED_SITE_CODES, PAYMENT_APP_LINK, find_links
 from bunjang_lab.fraud.mask import masked, personal_spans
 from bunjang_lab.fraud.normalise import Normalised, normalise
@@ -403,7 +403,10 @@ def _at_handle(message: _Message) -> Iterator[Span]:
     for match in AT_HANDLE.finditer(text):
         if any(start <= match.start() < end for start, end in owned) or _OFFICIAL_HANDLE.fullmatch(match.group()[1:]):
             continue
-        if not _brand_to_look_at(text, *match.span()):
+        # (a brand's account to look at; the writer's own shown to look at, the deal kept here: "인스타 @… 은
+        # 착용샷만 올리는 곳이에요 구매는 번장에서 해주세요", no message asked there)
+        if not _brand_to_look_at(text, *match.span()) and not (stays_on_platform(text)
+                                                                and not _ASKED_THERE.search(text, match.end())):
             yield match.span()
 
 
@@ -417,9 +420,11 @@ def _phone_number(message: _Message) -> Iterator[Span]:
 _NUMBER_ASKED = lazy(
     r"(?:번호|연락처)[을를]? ?(?:좀 ?|하나만 ?|하나 ?|만 ?)?(?:(?:남겨|알려|적어|주)(?:주시면|주세요|주실|주시겠|주시고|줘|주셈|시면|세요)|"
     r"(?:알|받을) ?수 ?있을까요|알 ?수 ?있나요)"
-    r"[^\n]{0,40}?(?:전화|문자|통화)[^.?!\n]{0,12}?(?:드릴|할게|할께|드려|보내|줄게|얘기|연락|대화)"
+    r"[^\n]{0,40}?(?:전화|문자|통화|연락)[^.?!\n]{0,12}?(?:드릴|할게|할께|드려|보내|줄게|얘기|연락|대화)"
 )
-_MEETING = lazy(r"직거래|도착|만나|만날|출구|근처|앞에서|픽업|방문")
+# (meeting or handing over: a station, a gate, a courier, a parcel, a pickup; a review's honest messages)
+_MEETING = lazy(r"직거래|도착|만나|만날|출구|근처|앞에서|픽업|방문|[가-힣]역(?![가-힣])|뵐게|뵙|정문|가지러|주차|경비실|퀵|용달|"
+                r"택배|기사님|송장|입고|배송|수령|받는 ?분|내려가|늦으면|길 ?(?:헷갈|모르|찾)")
 
 
 def _number_asked(message: _Message) -> Iterator[Span]:
@@ -609,8 +614,11 @@ _SAFE_PAY_REFUSAL = lazy(
 # One of these is in every match of it: most texts that name the safe payment hold none.
 _SAFE_PAY_REFUSAL_NEEDS = ("수수료", *_REFUSING_EMOJI)
 # The safe payment made, to be cancelled for a discount or an account ("번개페이 결제 취소하시면 만원 더 빼드릴게요")
-_SAFE_PAY_CANCELLED = lazy(rf"(?:{'|'.join(_SAFE_PAY_WORDS)})[^.?!\n]{{0,10}}?취소(?:하시|해 ?주|하고|하면)[^\n]{{0,40}}?"
-                           r"(?:빼|깎|할인|계좌|입금|송금|이체|직접)")
+# (the money then leaving the platform, not a re-order or a refund: "취소하고 다시 주문해주세요")
+_SAFE_PAY_CANCELLED = lazy(rf"(?:{'|'.join(_SAFE_PAY_WORDS)})[^.?!\n]{{0,10}}?취소(?:하시|해 ?주|하고|하면)"
+                           r"(?![^\n]{0,60}?(?:다시 ?(?:주문|결제|올릴|구매|번개|안전)|새 ?글|재주문|환불|카드사|포인트|쿠폰))"
+                           r"[^\n]{0,40}?"
+                           r"(?:계좌|송금|이체|직접 ?(?:보내|입금|송금|이체)|따로 ?(?:보내|입금|송금|드릴|드려))")
 # Between the safe payment and a negation: another way to pay named, or the safe payment
 # asked for ("번개페이로 하이소 계좌는 안 받심더"): the negation is about something else.
 _REFUSAL_ELSEWHERE = lazy(
@@ -715,7 +723,9 @@ _APP_NAME_SEARCH = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:'[^'\n]
                         r"[^\n]{0,12}?(?:검색|찾)[^\n]{0,40}?(?:보내|송금|입금|쏴|(?:저|제 ?(?:이름|프로필|계정))[이가]? ?(?:나와|예요|에요|떠|뜹))")
 # A money request sent in the app, to be paid there ("토스로 더치페이 요청 보냈어요 알림 뜨면 보내기만 눌러주세요")
 _APP_REQUEST = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,30}}?(?:송금 ?요청|더치 ?페이|정산 ?요청|돈 ?요청|요청서?)"
-                    r"[^.?!\n]{0,6}?(?:보냈|보내 ?드렸|드렸|갔|넣었|보낼게|보내 ?드릴)")
+                    r"[^.?!\n]{0,6}?(?:보냈|보내 ?드렸|드렸|갔|넣었|보낼게|보내 ?드릴)"
+                    # (not what was, or what another said: "드렸던 분들", "갔다고 떠요", "보낼게요 하셔서")
+                    r"(?!던|다고|다는|는데)(?![^.?!\n]{0,8}?(?:하셔서|하시길래|라고|하는 ?분))")
 _APP_TO_NUMBER = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:받는 ?(?:사람|분)|번호|폰|전화)[^0-9\n]{{0,12}}$")
 # An ID and its mail provider named after it, to write to ("kimjw_trade 네이버 메일로", "seoyun.sells 지메일로")
 _ID_AT_PROVIDER = lazy(r"(?<![0-9a-z_.@])(?=[a-z]{0,29}[0-9_.])[a-z][a-z0-9_.]{3,29}[^0-9a-z가-힣\n]{0,3}"
@@ -775,8 +785,9 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
     key=len, reverse=True)))
 # The chat's filter as the excuse for writing it otherwise ("주소는 채팅에 쓰면 잘려서 사진으로 보냈어요",
 # "링크는 여기서 막혀서요"): the excuse itself tells the reader to put it together, pieces or none.
-_FILTER_EXCUSE = (r"(?:(?:채팅|여기|링크|주소|번호|계좌|숫자|url|아이디)[^.?!\n]{0,12}?"
-                  r"(?:잘려|잘리|막혀|막히|차단(?:돼|되|당)|안 ?보내져|안 ?올라가)|필터)")
+# (the chat named as what cuts it, or writing it as what gets it cut: not "주소 잘려서 다시 보내요")
+_FILTER_EXCUSE = (r"(?:(?:채팅|여기|번장|번개톡)[^.?!\n]{0,12}?(?:잘려|잘리|막혀|막히|차단(?:돼|되|당)|안 ?보내져|안 ?올라가)|"
+                  r"(?:쓰면|치면|적으면|보내면|올리면) ?(?:자꾸 )?(?:잘려|잘리|막혀|막히|차단)|필터)")
 _FILTER_EXCUSE_MATCH = lazy(_FILTER_EXCUSE)
 _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번(?:씩)? ?(?:쓰|썼|적|치|누르|반복|붙)|"
@@ -792,7 +803,7 @@ _ASSEMBLY = lazy(
     r"(?:앞|뒷|뒤|끝|마지막|가운데|중간|시작하는|처음|첫) ?(?:그 )?(?:[두세네]|[2-4]) ?자리|"
     # a link dictated into the address bar, its marks spoken ("주소창에 bungae 쓰고 하이픈 pay 쓰고 닷 kr 치시면")
     r"(?:하이픈|슬래시|닷|쩜) ?[0-9a-z]{2,}[^.?!\n]{0,6}?(?:쓰|붙|넣|치)|"
-    r"주소 ?창에(?![^.?!\n]{0,30}?(?:bunjang|번개 ?장터|번장))|"
+    r"주소 ?창에(?![^.?!\n]{0,30}?(?:bunjang|번개 ?장터|번장))(?=[^\n]{0,50}?(?:결제|입금|송금|카드|로그인))|"
     + _FILTER_EXCUSE
 )
 # A key: signs each given a digit ("도=1 레=2", "q=1 w=2", "✊=0 ☝=1"; the normaliser may have dropped the
@@ -885,15 +896,15 @@ _PAYMENT_ELSEWHERE = lazy(
     # ... or a QR code to scan that opens the payment page ("QR 사진 … 카메라로 찍으면 결제 페이지 떠요")
     # (not 인증: a genuine product's QR code opens its maker's "정품 인증")
     # ... or a page sent by the phone's sharing, to pay there ("퀵쉐어로 보냈어요 … 열리는 페이지에서 결제")
-    r"|(?:퀵 ?쉐어|quick ?share|에어 ?드롭|airdrop|블루투스|bluetooth|니어바이|nearby ?share)[^\n]{0,60}?"
-    r"(?:링크|주소|페이지|url|파일|사이트)[^\n]{0,30}?(?:결제|카드 ?(?:정보|번호)|로그인|입금|송금)"
+    r"|(?:퀵 ?쉐어|quick ?share|에어 ?드롭|airdrop|니어바이|nearby ?share)[^\n]{0,60}?"
+    r"(?:링크|주소|페이지|url|사이트)[^\n]{0,30}?(?:결제|카드 ?(?:정보|번호)|로그인|입금|송금)"
     r"|(?:qr(?<![a-z]qr)|큐알)[^\n]{0,40}?(?:찍|스캔|scan|인식|비추)[^\n]{0,40}?"
     r"(?:결제 ?(?:페이지|창|화면)|카드 ?(?:정보|번호)|로그인|입금|송금)(?!랑|이랑|과|와|는 ?상관|은 ?상관)"
 )
 # (woken by the place, rarer in chat than payment words; one of these is in every match)
 _PAYMENT_ELSEWHERE_WORDS = ("소개", "프로필", "프사", "바이오", "bio", "설명", "메모", "첨부", "캘린더", "일정", "메일", "블로그",
                             "카페", "htm", "파일", "pdf", "qr", "큐알", "퀵쉐어", "퀵 쉐어", "quick", "에어드롭", "에어 드롭",
-                            "airdrop", "블루투스", "bluetooth", "니어바이", "nearby")
+                            "airdrop", "니어바이", "nearby")
 _PAYMENT_ELSEWHERE_NEEDS = ("결제", "결재", "카드", "로그인", "인증", "입금", "송금")
 _REMOTE_CONTROL = lazy(
     r"(?:애니 ?데스크|anydesk|팀 ?뷰어|teamviewer|퀵 ?서포트|quick ?support|알서포트|rsupport|원격 ?(?:지원|제어|앱|프로그램|접속|으로))"
@@ -928,7 +939,7 @@ _PLATFORM_CONTACT = lazy(
     r"(?:카톡|톡) ?(?:아이디|id)[^.?!\n]{0,10}?있)"
     r"|(?:카페|밴드|블로그|커뮤니티|게임|서버)[^.?!\n]{0,12}?(?:쪽지|메시지|메세지|dm|디엠|귓)[^\n]{0,30}?닉네임"
     # a game's whisper to a name ("/w dia_trader 치면 저랑 귓말돼요")
-    r"|(?<![0-9a-z])/(?:w|msg|tell|whisper|귓) [0-9a-z_]{3,20}(?![0-9a-z_])"
+    r"|(?<![0-9a-z])/(?:w|msg|tell|whisper|귓) [0-9a-z_]{3,20}(?![0-9a-z_])[^.?!\n]{0,12}?(?:치|입력|귓|쳐)"
     r"|(?:텔레|오픈 ?채팅|오픈 ?톡|디코|디스코드|라인(?<!온라인)|카톡|카카오 ?톡|페북|페이스북|facebook|인스타|instagram|메신저)"
     r"[^.?!\n]{0,24}?"  # (not 카카오맵)
     r"(?:'[^'\n]{1,24}'|\"[^\"\n]{1,24}\")[^\n]{0,20}?"
@@ -951,11 +962,13 @@ _DEAL_PLACES = ("밴드", "카페", "카톡", "텔레", "오픈채팅", "오픈 
 # (woken by the places whose first letters are rare in chat; 당, 중 and 단 begin common words)
 _DEAL_PLACE_WORDS = ("밴드", "카페", "카톡", "텔레", "오픈채팅", "오픈 채팅", "인스타", "디엠", "dm", "블로그")
 _DEAL_MOVED = lazy(rf"(?:거래|결제|구매|판매)[는은] ?(?:{'|'.join(_DEAL_PLACES)})(?:에서|으로|로) ?"
-                   r"(?:해요|합니다|진행|할게요|하세요|해 ?주|돼요|됩니다)")
+                   r"(?:진행 ?)?(?:해요|합니다|할게요|하세요|해 ?주|돼요|됩니다)")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
 # with an ID marker or an arrow before a handle.
 _TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는이가]?|[▶→►=:>-]+|"
-                 rf" ?(?:주세요|주세여|주셈|줘|주시면|ㄱㄱ|해 ?주세요|하실 ?분))[^0-9a-z가-힣]{{0,3}}({HANDLE})")
+                 rf" ?(?:주세요|주세여|주셈|줘|주시면|ㄱㄱ|해 ?주세요|하실 ?분)[^0-9a-z가-힣]{{0,3}}(?={HANDLE} ?"
+                 # (after a request, the ID ends the clause: "톡 주세요 nike_sb 덩크" names a shoe)
+                 rf"(?:로|으로|요|예요|이에요|입니다|[.!~^ㅎㅋ\n]|$)))[^0-9a-z가-힣]{{0,3}}({HANDLE})")
 # Money wired through a remittance service: no account, and no refund.
 _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money|"
                    r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f ?& ?f|fnf|friends|친구|가족|"
@@ -978,6 +991,7 @@ _COIN_ADDRESS = lazy(r"(?:usdt|테더|코인|비트코인|btc|eth|이더|trc ?20
 # The phone number as the account, its digits given before ("케이뱅크는 제 폰번호가 계좌예요")
 # (or a bank's "lifetime number", the phone's: "IBK 평생번호라 제 폰 번호로 보내시면 돼요 010-…")
 _PHONE_AS_ACCOUNT = lazy(r"(?:폰|휴대폰|핸드폰|전화) ?번호(?:가|는|이)? ?(?:곧|바로|그대로)? ?계좌(?:예요|에요|번호|입니다|이에요|라서|니까)|"
+                         r"계좌 ?(?:번호)?[는은가이]? ?(?:제 )?(?:폰|휴대폰|핸드폰|전화) ?번호(?:랑|와|하고) ?(?:같|똑같|동일)|"
                          r"평생 ?(?:번호|계좌)[^\n]{0,40}?01[016789][\- ]?[0-9]{3,4}[\- ]?[0-9]{4}")
 # An account written somewhere else to pay into ("계좌는 … 상점 소개글 맨 아래 줄에 적어놨어요 … 입금하시고").
 _ACCOUNT_ELSEWHERE = lazy(r"계좌[^.?!\n]{0,30}?(?:상점 ?소개|소개 ?글|소개란|프로필|프사|사진|이미지|메모)[^\n]{0,30}?"
@@ -1122,7 +1136,7 @@ _RULE_LIST = [
                           back=len("세이")),
                 _unless_safe_payment_asked(first_match(_SAFE_PAY_REFUSAL, (*_SAFE_PAY_TRIGGERS, "수수료"), _NOT_ASKED,
                                                        reach=0, needs=_SAFE_PAY_REFUSAL_NEEDS)),
-                first_match(_SAFE_PAY_CANCELLED, ("취소",), _NOT_ASKED, reach=len("안전 결제 결제 취소")))),
+                first_match(_SAFE_PAY_CANCELLED, ("취소",), _NOT_ASKED, reach=len("번개 페이 결제하신 거 취소")))),
     Rule("blocklisted_account", cat.ACCOUNT_TRANSFER, 1.0, "a bank account on the fraud blocklist",
          blocklisted("account")),
     Rule("payment_app", cat.ACCOUNT_TRANSFER, 0.9,
@@ -1180,7 +1194,7 @@ _RULE_LIST = [
                             REQUEST_CONTEXTS),
                 first_match(_COIN_ADDRESS, ("usdt", "테더", "코인", "비트코인", "btc", "eth", "이더", "trc", "erc", "지갑",
                                             "리플", "xrp", "업비트", "upbit", "빗썸", "bithumb", "바이낸스", "binance",
-                                            "솔라나", "sol", "트론", "tron")),
+                                            "솔라나", "sol", "트론", "tron", "ton", "톤")),
                 first_match(_ACCOUNT_ELSEWHERE, ("계좌",), REQUEST_CONTEXTS),
                 first_match(_PHONE_AS_ACCOUNT, ("계좌", NUMBER), REQUEST_CONTEXTS))),
 ]
