@@ -420,6 +420,21 @@ ROUND_16_CAUSES += [
     ("remittance_service", "계좌번호는 제 전화번호랑 같아요 국민은행으로 보내주세요"),
     ("talk_id", "톡주세여 minji0707"),
 ]
+# Rounds 30 and 31's causes, in texts of our own: Google's .gle forms; the link itself blocked as the
+# filter's excuse; an account asserted as made; a phone's shape made; 하나 the bank, not "one each"; quiet:
+# a misunderstanding told, a maker's driver site, a video that does not go up by one who asks to pay here,
+# a link's query is no key, "안전결제로만 사요"
+ROUND_16_CAUSES += [
+    ("payment_link", "주문서는 forms.gle/Ab12Cd 에 카드번호랑 유효기간 적어주세요"),
+    ("assembled_link", "주소 불러드릴게요 에스디페이 쩜 샵 링크가 막혀서 이렇게 적어요 sdpay"),
+    ("assembled_account", "토뱅 1000 뒤에 제 상점 번호 붙이면 제 계좌예요"),
+    ("bank_account", "입금은 하나로 해주세요 620-123456-78901"),
+]
+ROUND_16_NEGATIVES += [
+    "제 닉네임에 라인이 들어가서 라인 하자는 줄 아셨대요ㅋㅋ 그냥 지은 이름이에요", "그래픽카드 드라이버는 nvidia.com 에서 받으시면 돼요",
+    "작동 영상은 youtube.com/watch?v=Ab3dE5fG7 에 올렸어요 번개톡엔 동영상이 안 올라가서요 결제는 여기서 하시면 돼요",
+    "친구가 입금 먼저 했다가 잠수 당한 적 있어서 저도 안전결제로만 사요", "사과 하나씩 포장해서 보내드려요 3kg 2만원이에요",
+]
 
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)

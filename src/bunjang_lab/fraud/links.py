@@ -56,6 +56,9 @@ KNOWN_SITES = frozenset({
     # where a buyer checks a seller's number or account, and where a graded card's certificate is looked up
     "thecheat.co.kr", "police.go.kr", "ecrm.police.go.kr", "psacard.com", "beckett.com", "cgccards.com",
     "github.com",  # (code and firmware; github.io pages are anyone's: _USER_HOSTED)
+    # makers of computer parts and gadgets, whose drivers and manuals a listing points to
+    "nvidia.com", "amd.com", "intel.com", "msi.com", "gigabyte.com", "hp.com", "razer.com", "corsair.com",
+    "steelseries.com", "garmin.com", "gopro.com", "sonos.com",
 })
 # Known sites where anyone names a subdomain (blogs, pages): a brand's name there is an imitation.
 _USER_HOSTED = frozenset({"tistory.com", "blogspot.com", "github.io", "notion.site", "wordpress.com", "wixsite.com",

@@ -55,7 +55,7 @@ TLDS = (
     "com|net|org|kr|me|ly|io|biz|info|uk|xyz|top|site|online|shop|app|link|click|cc|tk|ml|ga|cf|gq|ru|"
     "cn|gl|do|la|vn|us|in|asia|store|live|club|pw|ws|tv|co|jp|de|fr|im|gy|id|at|be|eu|ph|to|mobi|win|"
     "loan|vip|fun|icu|buzz|cyou|rest|bar|lol|work|today|page|dev|ai|sh|st|su|cx|one|pro|pay|bank|help|"
-    "download|support|website|space|cloud|tech|center|"
+    "download|support|website|space|cloud|tech|center|gle|"
     # newer endings cheap to register and common in phishing ("lotte-glogis.cfd"); not those that are English
     # words after a sentence's dot with its space left out ("...sambar.life"), nor file extensions (.zip, .mov)
     "cfd|sbs|bond|autos|makeup|quest|beauty|monster|bid|racing|cam|surf|lat|yachts|kim|agency|"

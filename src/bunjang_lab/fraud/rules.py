@@ -56,7 +56,7 @@ NUMBER = "<number>"
 
 # The words around a written number that make it a bank account (public: OCR checks its
 # readings of Hangul against them, fraud.images.ppocr.contact_lexicon).
-BANK_NAMES = ("국민", "신한", "우리(?=은행|뱅크|[^가-힣]|$)", "하나", "농협", "기업", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅", "토뱅",
+BANK_NAMES = ("국민", "신한", "우리(?=은행|뱅크|[^가-힣]|$)", "하나(?!씩|만|도|정도|밖에|뿐|쯤|둘|더|같|요)", "농협", "기업", "아이비케이", "카카오 ?뱅크", "카뱅", "토스 ?뱅크", "토스", "케이 ?뱅크", "케뱅", "토뱅",
                "새마을", "신협", "우체국", "수협", "sc ?제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주", "산업", "저축")
 # (and any "…뱅크", "…bank": banks renamed or new, "iM뱅크"; the big banks' names romanised)
 _BANK = lazy(
@@ -786,7 +786,9 @@ _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
 # The chat's filter as the excuse for writing it otherwise ("주소는 채팅에 쓰면 잘려서 사진으로 보냈어요",
 # "링크는 여기서 막혀서요"): the excuse itself tells the reader to put it together, pieces or none.
 # (the chat named as what cuts it, or writing it as what gets it cut: not "주소 잘려서 다시 보내요")
+# (or the link itself blocked, "링크가 막혀서 이렇게 적어요": blocked, not cut)
 _FILTER_EXCUSE = (r"(?:(?:채팅|여기|번장|번개톡)[^.?!\n]{0,12}?(?:잘려|잘리|막혀|막히|차단(?:돼|되|당)|안 ?보내져|안 ?올라가)|"
+                  r"(?:링크|주소|url|아이디)[이가은는]? ?(?:자꾸 )?(?:막혀|막히|차단(?:돼|되|당)|안 ?보내져|안 ?올라가)|"
                   r"(?:쓰면|치면|적으면|보내면|올리면) ?(?:자꾸 )?(?:잘려|잘리|막혀|막히|차단)|필터)")
 _FILTER_EXCUSE_MATCH = lazy(_FILTER_EXCUSE)
 _ASSEMBLY = lazy(
@@ -827,13 +829,14 @@ _WITH_UNIT = lazy(r"[0-9][0-9,]*(?= ?(?:원|ml|g|kg|%|프로))")
 _ASSEMBLED_KINDS = (
     # (or a sum to send to what is written: "여기로 38,000원 보내주시면")
     (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주|은행|입금처|[0-9][0-9,]* ?[천만]? ?원[을를]? ?(?:보내|입금|송금|넣|쏴)"),
-     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으|불러|예금주")),  # (an account told how to read, or its holder named)
+     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으|불러|예금주|계좌(?:예요|에요|입니다|이에요)")),  # (an account told how to read, or its holder named)
     # (or a path: what the pieces make is a link, "…_com/m/33")
     (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}|"
                              r"[0-9a-z]\.[a-z]{2,6}/[0-9a-z]"),
-     lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|쳐 ?주|입력|열어|열면|결제|붙여 ?넣|복사|주소창")),
+     lazy(r"들어가|들어오|접속|치시면|치면|치세요|쳐서|쳐 ?두|쳐 ?주|입력|열어|열면|결제|붙여 ?넣|복사|주소창|불러")),
     # (연락 only as the topic, "연락은 …": "연락 주세요" is the action)
     (cat.EXTERNAL_CHANNEL, lazy(r"번호|폰|연락(?:처|은|는)|전화|아이디|아디|아뒤|닉네임|계정|카톡|톡 ?(?:아이디|아디|아뒤|id)|"
+                                r"(?<![0-9])[0-9]{3}-[0-9]{3,4}-[0-9]{4}(?![0-9])|"  # (a phone's shape, its digits shifted)
                                 r"id(?<![a-z]id)|메일|☎|📞|📱"),
      lazy(r"문자|연락|전화 ?(?:주|줘|해|하|걸|부탁|드|ㄱ)|톡|추가|친추|검색|말 ?걸|dm|디엠|메시지|메세지|메일|@")),
 )
@@ -848,15 +851,20 @@ def _assembled_kind(message: _Message) -> tuple[str, Span] | None:
     if "=" not in text and _ASSEMBLY_HINT.search(text) is None:
         return None
     instructions = list(_ASSEMBLY.finditer(text))
-    if any(map(text.__contains__, _KEY_HINTS)):
-        instructions += _KEY.finditer(text)
+    if any(map(text.__contains__, _KEY_HINTS)):  # (not a link's query, "watch?v=Rt8sLq2")
+        instructions += (key for key in _KEY.finditer(text)
+                         if not any(link.start <= key.start() < link.end for link in message.links))
     for instruction in instructions:
         a, b = max(0, instruction.start() - _ASSEMBLY_REACH[0]), min(len(text), instruction.end() + _ASSEMBLY_REACH[1])
         pieces = list(_ASSEMBLED_PIECES.finditer(text, a, b))
         if not pieces and _UNIT_DROPPED.search(text, a, b):
             pieces = list(_WITH_UNIT.finditer(text, a, b))
-        if not pieces and (any(map(str.isdigit, instruction.group())) or _FILTER_EXCUSE_MATCH.fullmatch(instruction.group())):
-            pieces = [instruction]  # a key's digits (what it decodes is in signs the pieces do not cover), or the excuse
+        if _FILTER_EXCUSE_MATCH.fullmatch(instruction.group()):
+            if asks_for_safe_payment(text):
+                continue  # (a video that does not go up in the chat, by one who asks to pay here)
+            pieces = pieces or [instruction]  # the excuse alone tells the reader to put it together
+        elif not pieces and any(map(str.isdigit, instruction.group())):
+            pieces = [instruction]  # a key's digits: what it decodes is in signs the pieces do not cover
         if not pieces:
             continue
         for category, makes, action in _ASSEMBLED_KINDS:
