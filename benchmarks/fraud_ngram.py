@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fraud_ngram.py --select          # threshold on the last 3 seen rounds, trained without them
     .venv/bin/python benchmarks/fraud_ngram.py --train [--threshold T] [--out PATH]
-    .venv/bin/python benchmarks/fraud_ngram.py --evaluate [--model PATH] [--sms] [--hold-out-rounds 23]
+    .venv/bin/python benchmarks/fraud_ngram.py --evaluate [--model PATH] [--sms] [--hold-out-rounds N,N]
 
 Training texts (never the held-out rounds of tests/data/fraud_fresh_ko.tsv, ``--hold-out-rounds``):
 
@@ -76,9 +76,8 @@ def obfuscated(text: str, rng: random.Random) -> str:
     return rng.choice(_GREETINGS) + text + rng.choice(_CLOSERS)
 
 
-def readable_rounds(held_out) -> list[str]:
-    """The hand-written rounds not held out, oldest first."""
-    sets = fraud_text.labelled_sets(held_out)
+def readable_rounds(sets: dict) -> list[str]:
+    """The hand-written rounds of ``sets`` (``fraud_text.labelled_sets``' answer), oldest first."""
     return sorted((name.removeprefix("fresh_round_") for name in sets if name.startswith("fresh_round_")), key=int)
 
 
@@ -145,15 +144,15 @@ def answers(texts: list[str], opinion) -> list[dict]:
 def select(c: float, held_out=fraud_text.HELD_OUT_ROUNDS, thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95)) -> dict:
     """Train without the last :data:`SELECTION_ROUNDS` readable rounds; per threshold, their
     recall and false flags with the rules, and the threshold the rule picks."""
-    readable = readable_rounds(held_out)
+    sets = fraud_text.labelled_sets(held_out)
+    readable = readable_rounds(sets)
     chosen_on = readable[-SELECTION_ROUNDS:]
     opinion, size = build(set(readable) - set(chosen_on), 1.0, c)
-    sets = fraud_text.labelled_sets(held_out)
     honest = [row for r in chosen_on for row in sets[f"fresh_round_{r}"][0]]
     lures = [row for r in chosen_on for row in sets[f"fresh_round_{r}"][1]]
     texts = [r["text"] for r in honest + lures]
     rules_only = fraud_text._set_report(honest, lures, answers(texts, None))[0]
-    ham = [text for _, text in _sms_rows("ham")]  # real honest messages too (English)
+    ham = _sms_texts("ham")  # real honest messages too (English)
     rules_ham = sum(a["flagged"] for a in answers(ham, None))
     out = {"training_texts": size, "chosen_on_rounds": chosen_on,
            "rules_only": {k: rules_only[k] for k in ("recall", "false_flag_rate")}, "rules_only_sms_ham_flagged": rules_ham,
@@ -226,9 +225,9 @@ def _sms_sets() -> dict[str, list[tuple[str, str]]]:
     return {"sms_spam_collection": spam, "smishing_5971": smishing}
 
 
-def _sms_rows(label: str) -> list[tuple[str, str]]:
-    """(set, text) of every SMS of ``label`` in both sets."""
-    return [(name, text) for name, rows in _sms_sets().items() for lab, text in rows if lab == label]
+def _sms_texts(label: str) -> list[str]:
+    """Every SMS of ``label`` in both sets."""
+    return [text for rows in _sms_sets().values() for lab, text in rows if lab == label]
 
 
 def sms(model_path: Path) -> dict:
@@ -271,7 +270,7 @@ def main() -> int:
     if args.train:
         from bunjang_lab.fraud.ngram_train import save
 
-        opinion, size = build(set(readable_rounds(args.hold_out_rounds)), args.threshold, args.c)
+        opinion, size = build(set(readable_rounds(fraud_text.labelled_sets(args.hold_out_rounds))), args.threshold, args.c)
         save(opinion, args.model)
         report["train"] = {"texts": size, "threshold": args.threshold, "c": args.c, "written": str(args.model)}
     if args.evaluate:

@@ -56,14 +56,17 @@ _ENDS_HASEYO = lazy(r"하세요\W*$")
 _ASKS_THE_READER = lazy(r"주실|주시겠|주시면 안|주실래|해 ?줄 ?수|줄래|부탁|ok(?<![a-z]ok)(?![a-z])|오케이")  # "선입금 ok?"
 # (not "제 (상점) 이름으로": what another uses in the writer's name, "제 상점 이름으로 텔레그램 @… 쓰는 사람은 제가 아닙니다")
 _OWN_BEFORE = lazy(r"(?<![가-힣a-z])(?:제|내|저의|저희|저는|제가|my)(?![가-힣a-z])(?! ?(?:상점 ?|가게 ?)?(?:이름|사진|닉네임|명의)(?:으로|로|을|를))")
+# What a report says in either of the lists below: the writer blocked whoever sent it, a lookup site's
+# verdict, a disclaimer (the writer is not the one using it)
+_REPORTED = (r"차단 ?(?:했|함|할게|시켰|먹였|하세요)|먹튀|더치트|thecheat|"
+             r"(?:제가|저|본인) ?(?:아닙니다|아니에요|아니예요|아님|아녜요|아니니)")
 # A scam named as such, or a warning not to go there (not 신고 or 더라고: "신고/조회: hometax-…" is a lure's label)
 _NAMED_SCAM = lazy(r"사기|사칭|피싱|가짜|조심|주의|속지|유의|scam|fraud|phishing|fake|beware|신고 ?(?:했|눌|넣|접수|할게)|"
-                   r"차단 ?(?:했|함|할게|시켰|먹였|하세요)|먹튀|더치트|thecheat|"  # (the writer blocked whoever sent it)
+                   + _REPORTED + "|"
                    # what the writer was sent, shown as such ("… 이런 문자 왔는데"; not hearsay, "-대요", "-더라고요":
                    # lures speak so, "… 에서 로그인만 하시면 풀린대요")
                    r"이런 ?(?:식|문자|메시지|메세지|링크|주소|연락|카톡|계좌|번호)|"
                    r"제 ?(?:계정|번호|아이디|카톡|인스타|상점|가게)[이가]? ?아니|"
-                   r"(?:제가|저|본인) ?(?:아닙니다|아니에요|아니예요|아님|아녜요|아니니)|"  # (a disclaimer: not the writer)
                    # another's request reported ("거기로 오라길래", "결제하라는데", "오라고 한다던데")
                    r"(?:(?!이)[가-힣]라|[가-힣]자)(?:고 ?(?:한다|했|해서|하던|하더|하는|하셨|하시(?!면)|하길래)|길래|면서|며|는데|던데)|"
                    r"(?:누르|들어가|클릭하|접속하|연락하|결제하|추가하)지 ?(?:마|말)")
@@ -108,8 +111,7 @@ _ACCOUNT_DIGITS = digit_runs(10)
 _WARNING = lazy(
     r"사기|사칭|피싱|가짜|조심|주의하|주의 ?(?:요|하|바|부탁)|속지|신고|당했|당할|당하|당함|당한|거르|거르세요|피하|믿지|유의|"
     r"(?:하자는|하라는|달라는) ?줄|"  # (a misunderstanding told: "텔레그램 하자는 줄 아셨대요")
-    r"차단 ?(?:했|함|할게|시켰|먹였|하세요)|잠수 ?(?:탄|타|탔)|먹튀|더치트|thecheat|"
-    r"(?:제가|저|본인) ?(?:아닙니다|아니에요|아니예요|아님|아녜요|아니니)|"
+    + _REPORTED + r"|잠수 ?(?:탄|타|탔)|"
     # where the writer came from, told ("오픈채팅 교환방에서 이 상점 추천받고 왔어요")
     r"(?:보고|추천 ?받고|소개 ?받고|듣고) ?왔|"
     r"유도|요구하|scam|fraud|phishing|beware|careful|watch out|report|someone (?:asked|told|wanted)|heads[- ]?up|"

@@ -615,7 +615,7 @@ _SAFE_PAY_REFUSAL = lazy(
 _SAFE_PAY_REFUSAL_NEEDS = ("수수료", *_REFUSING_EMOJI)
 # The safe payment made, to be cancelled for a discount or an account ("번개페이 결제 취소하시면 만원 더 빼드릴게요")
 # (the money then leaving the platform, not a re-order or a refund: "취소하고 다시 주문해주세요")
-_SAFE_PAY_CANCELLED = lazy(rf"(?:{'|'.join(_SAFE_PAY_WORDS)})[^.?!\n]{{0,10}}?취소(?:하시|해 ?주|하고|하면)"
+_SAFE_PAY_CANCELLED = lazy(rf"{_SAFE_PAY}[^.?!\n]{{0,10}}?취소(?:하시|해 ?주|하고|하면)"
                            r"(?![^\n]{0,60}?(?:다시 ?(?:주문|결제|올릴|구매|번개|안전)|새 ?글|재주문|환불|카드사|포인트|쿠폰))"
                            r"[^\n]{0,40}?"
                            r"(?:계좌|송금|이체|직접 ?(?:보내|입금|송금|이체)|따로 ?(?:보내|입금|송금|드릴|드려))")
@@ -717,16 +717,17 @@ _PAYMENT_APP_ID = handle_after(
     words_then(_PAYMENT_APPS, rf"(?:{_GAP}{{0,3}}?{ID_MARKER}[은는이가]?[^0-9a-z가-힣]{{0,3}}({HANDLE})"
                               r"|[^0-9a-z가-힣]{0,3}(@(?=[0-9._\-]{0,19}[a-z])[a-z0-9][a-z0-9_.\-]{2,19}(?![0-9a-z_@])))"),
     ("@", "아이디", "아디", "아뒤", "계정", "id"), reach=10)
-_APP_NAMED = lazy("|".join(_PAYMENT_APPS))
-_APP_NAME_SEARCH = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:'[^'\n]{{1,20}}'|\"[^\"\n]{{1,20}}\"|"
+_APP = f"(?:{'|'.join(_PAYMENT_APPS)})"
+_APP_NAMED = lazy(_APP)
+_APP_NAME_SEARCH = lazy(rf"{_APP}[^\n]{{0,40}}?(?:'[^'\n]{{1,20}}'|\"[^\"\n]{{1,20}}\"|"
                         rf"{ID_MARKER}[^0-9a-z가-힣]{{0,3}}{HANDLE}|(?=[a-z]{{0,19}}[0-9_]){HANDLE}(?= ?[을를]? ?(?:검색|찾)))"
                         r"[^\n]{0,12}?(?:검색|찾)[^\n]{0,40}?(?:보내|송금|입금|쏴|(?:저|제 ?(?:이름|프로필|계정))[이가]? ?(?:나와|예요|에요|떠|뜹))")
 # A money request sent in the app, to be paid there ("토스로 더치페이 요청 보냈어요 알림 뜨면 보내기만 눌러주세요")
-_APP_REQUEST = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,30}}?(?:송금 ?요청|더치 ?페이|정산 ?요청|돈 ?요청|요청서?)"
+_APP_REQUEST = lazy(rf"{_APP}[^\n]{{0,30}}?(?:송금 ?요청|더치 ?페이|정산 ?요청|돈 ?요청|요청서?)"
                     r"[^.?!\n]{0,6}?(?:보냈|보내 ?드렸|드렸|갔|넣었|보낼게|보내 ?드릴)"
                     # (not what was, or what another said: "드렸던 분들", "갔다고 떠요", "보낼게요 하셔서")
                     r"(?!던|다고|다는|는데)(?![^.?!\n]{0,8}?(?:하셔서|하시길래|라고|하는 ?분))")
-_APP_TO_NUMBER = lazy(rf"(?:{'|'.join(_PAYMENT_APPS)})[^\n]{{0,40}}?(?:받는 ?(?:사람|분)|번호|폰|전화)[^0-9\n]{{0,12}}$")
+_APP_TO_NUMBER = lazy(rf"{_APP}[^\n]{{0,40}}?(?:받는 ?(?:사람|분)|번호|폰|전화)[^0-9\n]{{0,12}}$")
 # An ID and its mail provider named after it, to write to ("kimjw_trade 네이버 메일로", "seoyun.sells 지메일로")
 _ID_AT_PROVIDER = lazy(r"(?<![0-9a-z_.@])(?=[a-z]{0,29}[0-9_.])[a-z][a-z0-9_.]{3,29}[^0-9a-z가-힣\n]{0,3}"
                        r"(?:(?:네이버|다음|한메일|네이트|초록창|naver) ?(?:메일|mail)|지메일|g메일|gmail)(?:로|으로|에|주소)")
@@ -741,14 +742,12 @@ def _payment_app(message: _Message) -> Iterator[Span]:
             yield link.start, link.end
     if not _PAYMENT_APP_ID.words.isdisjoint(message.words) and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         yield from _PAYMENT_APP_ID.find(message)
-    if "검색" in message.text and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
-        for match in _APP_NAME_SEARCH.finditer(message.text):  # a name to look up in the app
-            if not message.clauses.quiet(*match.span(), REQUEST_CONTEXTS):
-                yield match.span()
-    if "요청" in message.text and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
-        for match in _APP_REQUEST.finditer(message.text):
-            if not message.clauses.quiet(*match.span(), REQUEST_CONTEXTS):
-                yield match.span()
+    # a name to look up in the app, a money request sent in it
+    for needed, expression in (("검색", _APP_NAME_SEARCH), ("요청", _APP_REQUEST)):
+        if needed in message.text and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
+            for match in expression.finditer(message.text):
+                if not message.clauses.quiet(*match.span(), REQUEST_CONTEXTS):
+                    yield match.span()
     if message.phones and any(map(message.text.__contains__, _PAYMENT_APP_NAMES)):
         for phone in message.phones:  # money sent in the app to the writer's number ("받는 사람에 제 번호 010-…")
             app = _APP_TO_NUMBER.search(message.text, max(0, phone.start - 60), phone.start)
@@ -968,7 +967,7 @@ _PLATFORM_CONTACT_WORDS = ("친구코드", "친구 코드", "friend code", "frie
 # expression, small and starting with its words (거래는 alone is in a quarter of all chat).
 _DEAL_PLACES = ("밴드", "카페", "카톡", "텔레", "오픈채팅", "오픈 채팅", "단톡", "인스타", "디엠", "dm", "당근", "중고나라", "블로그")
 # (woken by the places whose first letters are rare in chat; 당, 중 and 단 begin common words)
-_DEAL_PLACE_WORDS = ("밴드", "카페", "카톡", "텔레", "오픈채팅", "오픈 채팅", "인스타", "디엠", "dm", "블로그")
+_DEAL_PLACE_WORDS = tuple(place for place in _DEAL_PLACES if place[0] not in "당중단")
 _DEAL_MOVED = lazy(rf"(?:거래|결제|구매|판매)[는은] ?(?:{'|'.join(_DEAL_PLACES)})(?:에서|으로|로) ?"
                    r"(?:진행 ?)?(?:해요|합니다|할게요|하세요|해 ?주|돼요|됩니다)")
 # "톡 ▶ yuri_fleur9", "톡 아이디 peach…": 톡 alone is also the platform's own chat (번개톡), so only
