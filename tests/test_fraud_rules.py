@@ -100,6 +100,8 @@ POSITIVES = {
     "talk_id": ["톡 → minji_shop22 로 주세요", "톡 아이디는 sunny7788 이에요"],
     "remittance_service": ["웨스턴유니온으로 보내주시면 바로 발송해요", "MoneyGram으로 송금 부탁드려요 MTCN 알려주세요",
                            "Wise로 보내주세요 이메일로 받아요", "포인트 선물하기로 보내주세요 받는 분 아이디에 minji_7 넣으시면 돼요"],
+    "unconfirmed_payment": ["이체했어요 은행 전산 점검이라 내역이 늦게 뜰 거예요 캡처 보냈으니 바로 발송해 주세요",
+                            "입금 완료요 타행이라 반영이 늦대요 오늘 택배 접수해 주세요"],
 }
 # Further branches of the rules above, each with its own text (round 12's causes).
 MORE_POSITIVES = {
@@ -434,6 +436,30 @@ ROUND_16_NEGATIVES += [
     "제 닉네임에 라인이 들어가서 라인 하자는 줄 아셨대요ㅋㅋ 그냥 지은 이름이에요", "그래픽카드 드라이버는 nvidia.com 에서 받으시면 돼요",
     "작동 영상은 youtube.com/watch?v=Ab3dE5fG7 에 올렸어요 번개톡엔 동영상이 안 올라가서요 결제는 여기서 하시면 돼요",
     "친구가 입금 먼저 했다가 잠수 당한 적 있어서 저도 안전결제로만 사요", "사과 하나씩 포장해서 보내드려요 3kg 2만원이에요",
+]
+
+# Rounds 34 and 35's causes, in texts of our own: words between a messenger and the ID asked for; a Kakao
+# channel to add; "텔레문의" before a handle; a messenger as the only way to ask; the reader's number or mail
+# address asked for after the text or mail it is for; a search on a video site for the link to order by; the
+# safe payment called unsafe; an account in another alphabet, keyboard or consonant keys; a receipt the bank
+# never saw
+ROUND_16_CAUSES += [
+    ("kakao_contact", "여기 알림이 잘 안 와서요 카톡 아이디 딱 하나만 남겨주세요"),
+    ("kakao_contact", "카카오톡 채널 '중고안심 상담실' 추가하고 말 걸어주세요"),
+    ("telegram_id", "텔레 연락 haru_pick 으로 주세요"),
+    ("messenger_id", "상담은 네이버 톡톡으로만 받아요 매장 이름 검색하세요"),
+    ("phone_number", "실물 사진은 문자로 보내드릴게요 번호 하나만 알려주세요"),
+    ("phone_number", "정품 인증서는 메일로 드려요 메일 주소 좀 남겨주세요"),
+    ("site_by_search", "유튜브에 '캠핑마켓 할인' 검색하면 나오는 영상 링크로 결제해 주세요"),
+    ("safe_payment_refusal", "안전결제는 요즘 해킹 위험 있어서 계좌로 받고 있어요"),
+    ("assembled_account", "농협이고 자판 윗줄 순서로 바꿔 적었어요 wer-tyu-iopqwe"),
+    ("unconfirmed_payment", "송금 완료했습니다 전산 점검 중이라 입금은 내일 찍힐 거예요 오늘 바로 발송 부탁드려요"),
+]
+ROUND_16_NEGATIVES += [
+    "입금했어요 은행 점검 시간이라 늦게 뜰 수 있어요 확인되시면 발송 부탁드려요",
+    "지금 은행 점검 시간이라 이체가 안 돼요 30분 뒤에 보낼게요", "기계식 키보드 팝니다 청축이고 하나 남았어요 택배 보내드려요",
+    "안전결제가 더 안전해요 계좌 거래는 위험해요", "도착하면 전화드릴게요 번호 남겨주세요",
+    "유튜브에 제품 리뷰 검색해보시면 사용법 영상 많아요", "카카오 채널 소식 보니까 이모티콘 할인하더라고요",
 ]
 
 

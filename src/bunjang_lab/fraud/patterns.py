@@ -189,7 +189,7 @@ def _any(words: tuple[str, ...]) -> str:
 
 # Messenger names, after normalisation (misspellings and jamo abbreviations already folded).
 KAKAO_WORDS = ("카카오 ?톡", "카톡", "kakao ?talk", "katalk", "ka톡", "kakao", "카카오", "플친", "플러스친구")  # (플친: a Kakao channel)
-TELEGRAM_WORDS = ("텔레 ?그램", "telegram", r"텔레(?=\W{0,3}(?:아이디|아디|아뒤|id|@))", r"tg(?<![a-z]tg)(?=\W{0,3}(?:id|@))")
+TELEGRAM_WORDS = ("텔레 ?그램", "telegram", r"텔레(?=\W{0,3}(?:아이디|아디|아뒤|id|@|문의|연락|dm|디엠))", r"tg(?<![a-z]tg)(?=\W{0,3}(?:id|@))")
 LINE_WORDS = ("라인(?<!온라인)", "line(?<![a-z]line)")
 WECHAT_WORDS = ("위챗", "wechat", "weixin", "微信")
 WHATSAPP_WORDS = ("왓츠앱", "whatsapp", "whats app")

@@ -417,10 +417,16 @@ def _phone_number(message: _Message) -> Iterator[Span]:
 
 # The reader's number asked for, to call or text them instead ("판매자님 번호 남겨주시면 5분 안에 전화드릴게요",
 # "번호 하나만 남겨주시겠어요? 제가 문자로 실사진 보내드릴게요"); not to meet in person ("도착하면 전화드릴게요").
+_CONTACT_ASKED = (r"(?:번호|연락처|메일 ?주소)[을를]? ?(?:좀 ?|하나만 ?|하나 ?|만 ?|여기 ?|여기에 ?)?"
+                  r"(?:(?:남겨|알려|적어|주)(?:주시면|주세요|주실|주시겠|주시고|줘|주셈|시면|세요)|"
+                  r"(?:알|받을) ?수 ?있을까요|알 ?수 ?있나요)")
+_BY_PHONE_OR_MAIL = r"(?:전화|문자|통화|연락|메일)"
+_WILL_SEND = r"(?:드릴|할게|할께|드려|보내|보낼|줄게|얘기|연락|대화)"
+# ... or the number or address asked for after the call, text or mail it is for ("세부 조건은 문자로 보낼 테니
+# 전화번호 남겨주세요", "보증서는 메일로만 보내드려요 이메일 주소 여기 적어주세요")
 _NUMBER_ASKED = lazy(
-    r"(?:번호|연락처)[을를]? ?(?:좀 ?|하나만 ?|하나 ?|만 ?)?(?:(?:남겨|알려|적어|주)(?:주시면|주세요|주실|주시겠|주시고|줘|주셈|시면|세요)|"
-    r"(?:알|받을) ?수 ?있을까요|알 ?수 ?있나요)"
-    r"[^\n]{0,40}?(?:전화|문자|통화|연락)[^.?!\n]{0,12}?(?:드릴|할게|할께|드려|보내|줄게|얘기|연락|대화)"
+    rf"{_CONTACT_ASKED}[^\n]{{0,40}}?{_BY_PHONE_OR_MAIL}[^.?!\n]{{0,12}}?{_WILL_SEND}|"
+    rf"{_BY_PHONE_OR_MAIL}(?:로|으로)[^.?!\n]{{0,12}}?{_WILL_SEND}[^\n]{{0,30}}?{_CONTACT_ASKED}"
 )
 # (meeting or handing over: a station, a gate, a courier, a parcel, a pickup; a review's honest messages)
 _MEETING = lazy(r"직거래|도착|만나|만날|출구|근처|앞에서|픽업|방문|[가-힣]역(?![가-힣])|뵐게|뵙|정문|가지러|주차|경비실|퀵|용달|"
@@ -462,6 +468,7 @@ _ID_GAP = r"(?:(?!요[ .?!\n]|다[ .?!\n]|죠[ .?!\n])[^.?!])"
 _CONTACT_REQUEST = (
     r"(?:주세요|주시면|주셈|줘|주라|주실|부탁|바랍|남겨|해 ?주|하세요|해요|합시다|하자|할게|하실|드릴게|드릴께|드려요|드립니다|"
     r"연락|문의|친추|추가|ㄱㄱ|와 ?주|오세요|와요|넘어|옮기|contact|add|message|text|dm|call|reach|chat|talk|hit|"
+    r"(?:으로|로)만 ?(?:받|상담|답)|"  # (only there: "문의는 네이버 톡톡으로만 받아요")
     # the writer's ID there, to be found in their profile ("카톡 ID는 프로필에 있어요")
     r"(?:아이디|아디|아뒤|id(?<![a-z]id)(?![a-z]))[은는이가]? ?(?:프로필|프사|상메|상태 ?메시지|소개|닉네임|대화명|bio))"
 )
@@ -474,7 +481,9 @@ _KAKAO_NOT = (r"(?! ?(?:프렌즈|페이|뱅크|pay|friends|택시|t |맵|게임
 _KAKAO_ID = lazy(rf"{KAKAO}{_KAKAO_NOT}{_ID_GAP}{{0,12}}?({HANDLE})|({HANDLE}){_ID_GAP}{{0,8}}?{KAKAO}{_KAKAO_NOT}")
 _KAKAO_TRIGGERS = ("카톡", "카카오", "kakao", "katalk", "ka톡", "플친", "플러스친구")
 _KAKAO_CONTACT = lazy(
-    literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}{_GAP}{{0,8}}?{_CONTACT_REQUEST}") + "|"
+    # (the ID asked for with a word or two between: "카톡 아이디 하나만 알려주세요"; a channel to add, whose
+    # name may be long: "카카오 채널 당근안심거래센터 추가하시면")
+    literal_first(KAKAO_WORDS, rf"{_KAKAO_NOT}(?:{_GAP}{{0,12}}?{_CONTACT_REQUEST}| ?채널{_GAP}{{0,24}}?(?:추가|친추|검색))") + "|"
     + literal_first(("연락", "문의", "대화"), rf"[은는]?{_GAP}{{0,6}}?{KAKAO}{_KAKAO_NOT}")
 )
 _TELEGRAM_TRIGGERS = ("텔레", "telegram", "tg")
@@ -604,15 +613,18 @@ _REFUSED = (
     r"x(?<![0-9a-z./]x)(?![0-9a-z])|no(?<![0-9a-z./]no)(?![0-9a-z]))"  # literals first: see patterns.literal_first
 )
 _REFUSING_EMOJI = "🙅❌✖⛔🚫"
+# The safe payment called unsafe, an account the way out ("번개페이 해킹 사고 나서 다들 계좌로 거래해요")
+_DANGER_WORDS = ("해킹", "사고", "털렸", "털려", "먹튀", "위험", "불안", "정지")
+_SAFE_PAY_DANGER = rf"{_GAP}{{0,12}}?(?:{'|'.join(_DANGER_WORDS)})[^\n]{{0,40}}?(?:계좌|통장|이체|입금)"
 # ("계좌 말고 번개페이로", "직거래 대신 안전결제": what comes before 말고 is refused, and the
 # safe payment after it asked for: no refusal of it.)
 _SAFE_PAY_REFUSAL = lazy(
     # (not the reader's feeling, in honorific form: "수수료 아까워하실까봐 가격에서 뺐어요")
     r"수수료" + _GAP + r"{0,8}?(?:아끼|아까(?!워 ?하시|워 ?하실|우시|우실)|아깝|없이|절약|빼|때문|싫|떼)|"
-    + literal_first(_SAFE_PAY_WORDS, f" ?[{_REFUSING_EMOJI}]")
+    + literal_first(_SAFE_PAY_WORDS, f"(?: ?[{_REFUSING_EMOJI}]|{_SAFE_PAY_DANGER})")
 )
 # One of these is in every match of it: most texts that name the safe payment hold none.
-_SAFE_PAY_REFUSAL_NEEDS = ("수수료", *_REFUSING_EMOJI)
+_SAFE_PAY_REFUSAL_NEEDS = ("수수료", *_REFUSING_EMOJI, *_DANGER_WORDS)
 # The safe payment made, to be cancelled for a discount or an account ("번개페이 결제 취소하시면 만원 더 빼드릴게요")
 # (the money then leaving the platform, not a re-order or a refund: "취소하고 다시 주문해주세요")
 _SAFE_PAY_CANCELLED = lazy(rf"{_SAFE_PAY}[^.?!\n]{{0,10}}?취소(?:하시|해 ?주|하고|하면)"
@@ -695,7 +707,7 @@ def _contact_in_picture(message: _Message) -> Iterator[Span]:
 # a payment page with no link to check, chosen by the writer. (Woken by the search's verb, rarer in chat
 # than the engines' names.)
 _SITE_BY_SEARCH = lazy(
-    literal_first(("구글", "google", "네이버", "naver", "검색창", "플레이 ?스토어", "play ?store", "앱 ?스토어", "app ?store",
+    literal_first(("구글", "google", "네이버", "naver", "유튜브", "youtube", "검색창", "플레이 ?스토어", "play ?store", "앱 ?스토어", "app ?store",
                    "원스토어", "원 스토어"),
                   # (the platform's own name searched for is its own site)
                   r"(?![^.?!\n]{0,24}?(?:번개 ?장터|번장|bunjang))[^.?!\n]{0,24}?(?:검색|치면|치시면|쳐서|쳐 ?보|입력|search)[^.?!\n]{0,30}?"
@@ -769,12 +781,13 @@ def _payment_app(message: _Message) -> Iterator[Span]:
 # (Woken by what is made, not by the instructions: most of those start with syllables common in chat,
 # and each new first letter makes the one scan for every rule's words stop at more places.)
 _ASSEMBLED_WORDS = ("번호", "계좌", "통장", "예금주", "아이디", "아디", "카톡", "톡", "주소", "url", "링크", "연락", "폰", "입금", "계정",
-                    "송금", "이체", "id", "메일", "폼", "도메인", "사이트", "은행", "입금처")
+                    "송금", "이체", "id", "메일", "폼", "도메인", "사이트", "은행", "입금처",
+                    "키보드", "자판")  # (the keyboard as the key, its bank's name alone: "하나 eoq-… 키보드 윗줄 q가 1")
 # (and then only on texts holding one of the instructions' stems or a key's "=": one scan of literals,
 # far cheaper than the instructions' expression, whose key branch is tried at every place)
 _ASSEMBLY_HINT = lazy(literal_first_grouped(sorted(
     ("붙", "이어", "합치", "합쳐", "합친", "두 번", "세 번", "네 번", "두번", "세번", "네번", "거꾸로", "뒤에서부터", "반대로", "역순",
-     "바꿔", "바꾸", "계산", "더하", "더해", "디코딩", "decode", "해독", "복호화", "점자", "주사위", "키패드", "자판", "한영",
+     "바꿔", "바꾸", "계산", "더하", "더해", "디코딩", "decode", "해독", "복호화", "점자", "주사위", "키패드", "키보드", "자판", "한영",
      "나눠서", "쪼개서", "빼고", "모으면", "밀어", "당기면", "모스", "변환", "세시면", "쉬프트", "shift", "적을게", "적었", "적어요",
      "순서대로", "번갈아", "홀수", "짝수", "번째", "글자만", "따서", "이으", "떼고", "지우", "글자씩", "아래에서", "밑에서", "아래부터", "밑부터", "아래 부터", "밑 부터", "처럼 적",
      "처럼적", "처럼 써", "처럼써", "처럼 쓰", "처럼쓰", "인 척", "인척",
@@ -794,7 +807,7 @@ _ASSEMBLY = lazy(
     r"붙이|붙여|붙인|이어 ?(?:붙|쓰|적|서)|합치|합쳐|합친|[두세네] ?번(?:씩)? ?(?:쓰|썼|적|치|누르|반복|붙)|"
     r"[0-9]{3,4} ?[두세네] ?번(?:이에요|이요|입니다|요)|한 ?글자씩|[0-9a-z][은는을를]? ?(?:전부|다|모두)? ?지우|거꾸로|뒤에서부터|"
     r"반대로 ?(?:읽|적|쓰|치)|역순|(?:으로|로) ?바꿔|바꿔서|바꾸시면|바꾸면|"
-    r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
+    r"계산해|더하면|더해서|디코딩|decode|해독|복호화|점자|주사위|키패드|키보드|자판|한영[^.?!\n]{0,8}?안 ?(?:바꾸|바꿔|누르|눌러|하고)|"
     r"나눠서|쪼개서|(?:[만을를은는]|다|거) ?[빼떼]고|(?:아래|밑)(?:에서)? ?부터|이으(?:시면|면|세요)|순번으로|"
     # written as something else ("동호수처럼 적을게요", "송장인 척 적을게요")
     r"처럼 ?(?:적|써|쓰)|인 ?척 ?(?:적|써|쓰|할)|[홀짝]수 ?(?:번째|자리)|번째 ?(?:숫자|글자)만|(?:앞|첫) ?글자만|따서|다음 ?(?:메시지|메세지|톡|문자|채팅)(?:로|으로|에)? ?(?:드릴|보낼|보내|줄|알려)|모으면|밀어 ?(?:적|썼|쓴|놨)|당기면|모스|변환|세시면|쉬프트|shift|순서대로|번갈아|"
@@ -828,7 +841,9 @@ _WITH_UNIT = lazy(r"[0-9][0-9,]*(?= ?(?:원|ml|g|kg|%|프로))")
 _ASSEMBLED_KINDS = (
     # (or a sum to send to what is written: "여기로 38,000원 보내주시면")
     (cat.ACCOUNT_TRANSFER, lazy(r"계좌|통장|예금주|은행|입금처|[0-9][0-9,]* ?[천만]? ?원[을를]? ?(?:보내|입금|송금|넣|쏴)"),
-     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으|불러|예금주|계좌(?:예요|에요|입니다|이에요)")),  # (an account told how to read, or its holder named)
+     # (an account told how to read, or its holder named, or written in an account's shape: "ㄱㅎㅎㄴ-ㅁㅁㄴ-ㅈㅎㄱㅇㄹㄷ")
+     lazy(r"입금|송금|이체|보내|넣어|넣으|쏴|부쳐|읽어|읽으|불러|예금주|계좌(?:예요|에요|입니다|이에요)|"
+          r"(?<!\S)[^\s\-]{2,6}-[^\s\-]{2,6}-[^\s\-]{2,8}(?!\S)")),
     # (or a path: what the pieces make is a link, "…_com/m/33")
     (cat.PHISHING_LINK, lazy(r"주소|링크|url|사이트|결제 ?창|도메인|홈페이지|폼|(?<![0-9a-z])[0-9a-z_\-]{3,}/[0-9a-z]{1,12}|"
                              r"[0-9a-z]\.[a-z]{2,6}/[0-9a-z]"),
@@ -1027,6 +1042,22 @@ _GIFT_TRANSFER = lazy(
 )
 
 
+# A buyer who says the money is sent, tells why it does not show yet and asks to ship now ("이체했어요 캡처
+# 보냈으니 바로 발송해 주세요 은행 점검 시간이라 입금 내역은 늦게 뜰 거예요"): a receipt the bank never saw.
+# (not one who waits for it: "입금 확인되시면 발송해 주세요")
+_DEPOSIT_DELAYED = lazy(r"(?:입금|이체|송금)[^.?!\n]{0,16}?(?:늦게|지연|나중에|안 ?(?:떠|뜰|뜨|보일|보이|찍)|반영이? ?(?:안|늦))|"
+                        r"(?:점검|전산)[^\n]{0,24}?(?:입금|이체|송금)|(?:입금|이체|송금)[^\n]{0,24}?(?:점검|전산)")
+_SHIP_NOW = lazy(r"(?:발송|배송|택배 ?(?:접수|보내)|보내)[^.?!\n]{0,6}?(?:해 ?주|부탁|주세요|주시면|해주시|주셔)")
+_WHEN_ARRIVED = lazy(r"(?:확인|입금|이체|송금)(?:이 ?)?(?:되면|되시면|된 ?후|된 ?다음|되는 ?대로|후에?|하시면|하시는 ?대로)|"
+                     r"들어오면|들어오는 ?대로|뜨면|뜨는 ?대로")
+
+
+def _unconfirmed_payment(message: _Message) -> Iterator[Span]:
+    delayed = _DEPOSIT_DELAYED.search(message.text)
+    if delayed is not None and _SHIP_NOW.search(message.text) and _WHEN_ARRIVED.search(message.text) is None:
+        yield delayed.span()
+
+
 class Rule(NamedTuple):
     code: str
     category: str
@@ -1093,9 +1124,9 @@ _RULE_LIST = [
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
                       "whatsapp", "payment_app")),
     Rule("phone_number", cat.EXTERNAL_CHANNEL, 0.85,
-         "a phone number (Korean, UK, Indian, +country), any spelling, or the reader's asked for, to call or text",
+         "a phone number (Korean, UK, Indian, +country), any spelling, or the reader's number or mail address asked for, to call, text or mail",
          either(_phone_number, first_match(PHONE_IN_PIECES, PIECE_WORDS),
-                Detector(_number_asked, frozenset({"번호", "연락처"}))), replaced_by=("blocklisted_phone",)),
+                Detector(_number_asked, frozenset({"번호", "연락처", "메일"}))), replaced_by=("blocklisted_phone",)),
     Rule("sms_short_code", cat.EXTERNAL_CHANNEL, 0.5, "'text WORD to 85069': an SMS short code",
          first_match(_SHORT_CODE, ("text", "txt", "send", "reply", "rply", "sms", "msg", "mms", "opt out", "stop"))),
     Rule("email_address", cat.EXTERNAL_CHANNEL, 0.75, "an e-mail address, or an ID with its mail provider named",
@@ -1204,6 +1235,9 @@ _RULE_LIST = [
                                             "솔라나", "sol", "트론", "tron", "ton", "톤")),
                 first_match(_ACCOUNT_ELSEWHERE, ("계좌",), REQUEST_CONTEXTS),
                 first_match(_PHONE_AS_ACCOUNT, ("계좌", NUMBER), REQUEST_CONTEXTS))),
+    Rule("unconfirmed_payment", cat.ACCOUNT_TRANSFER, 0.85,
+         "says the money is sent and asks to ship before it shows in the account (a bank check, a delay)",
+         Detector(_unconfirmed_payment, frozenset({"입금", "이체", "송금"}), REQUEST_CONTEXTS)),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
