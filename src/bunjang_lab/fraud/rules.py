@@ -1052,7 +1052,13 @@ _WHEN_ARRIVED = lazy(r"(?:확인|입금|이체|송금)(?:이 ?)?(?:되면|되시
                      r"들어오면|들어오는 ?대로|뜨면|뜨는 ?대로")
 
 
+# (one of these is in every match of _DEPOSIT_DELAYED: most texts naming a transfer hold none)
+_DELAY_WORDS = ("늦", "지연", "나중에", "떠", "뜰", "뜨", "보일", "보이", "찍", "반영", "점검", "전산")
+
+
 def _unconfirmed_payment(message: _Message) -> Iterator[Span]:
+    if not any(map(message.text.__contains__, _DELAY_WORDS)):
+        return
     delayed = _DEPOSIT_DELAYED.search(message.text)
     if delayed is not None and _SHIP_NOW.search(message.text) and _WHEN_ARRIVED.search(message.text) is None:
         yield delayed.span()
