@@ -462,6 +462,28 @@ ROUND_16_NEGATIVES += [
     "유튜브에 제품 리뷰 검색해보시면 사용법 영상 많아요", "카카오 채널 소식 보니까 이모티콘 할인하더라고요",
 ]
 
+# Round 36's causes, in texts of our own: a mail address asked for; a call promised after the number; a video
+# meeting's ID a phrase after its app; an app's package to install; a text message's link to pay at; the safe
+# payment said to be down; TikTok and Twitch handles; any messenger to move to; cash by registered post; the
+# purchase confirmed first; a bank's notice pasted as the proof
+ROUND_16_CAUSES += [
+    ("phone_number", "견적서 보내드리려면 메일 주소 딱 하나만 적어주세요"),
+    ("phone_number", "연락처 하나만 알려주시면 내일 오전에 바로 연락드리고 설명할게요"),
+    ("platform_contact", "구글 미트로 작동 화면 보여드릴게요 회의 코드 412 889 3301 입니다"),
+    ("payment_elsewhere", "상세 사진은 앨범.apk 받아서 설치하면 보여요"),
+    ("payment_elsewhere", "아까 간 문자 속 링크로 들어가서 카드 결제해 주세요"),
+    ("safe_payment_refusal", "번개페이가 지금 먹통이라 계좌로 보내주셔야 오늘 출발해요"),
+    ("messenger_id", "틱톡 sora.closet22 팔로우하면 재고 올라와요"),
+    ("messenger_id", "다른 얘기는 편하신 메신저로 넘어가서 해요"),
+    ("remittance_service", "현금 등기로 부쳐주시면 받는 날 바로 보내드려요"),
+    ("prepayment_request", "결제하시고 구매 확정도 미리 눌러주셔야 발송 처리돼요"),
+    ("unconfirmed_payment", "[신한은행] 입금 380,000원 김민지 / 이렇게 처리됐어요 지금 바로 발송해 주세요"),
+]
+ROUND_16_NEGATIVES += [
+    "다른 메신저로 연락하실 필요 없어요 여기서 다 안내드려요", "물건 받으시고 이상 없으면 구매확정 눌러주세요",
+    "번개페이 점검 끝나면 내일 결제할게요", "메일 주소는 여기 적지 마세요 개인정보라서요",
+]
+
 
 @pytest.mark.parametrize("code,text", ROUND_16_CAUSES)
 def test_round_16_causes_fire(code, text):

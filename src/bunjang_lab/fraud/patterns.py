@@ -203,7 +203,8 @@ FRIEND_WORDS = ("친추", "친구 ?추가", *ID_MARKER_WORDS, "인스타", "inst
 # unambiguous forms ("네이버 밴드", not a watch band; "signal" after "on", not a phone's signal).
 OTHER_MESSENGER_WORDS = ("시그널", "바이버", "viber", "디스코드", "디코(?![더딩])", "discord", "페메", "페이스북 ?메신저",
                          "facebook ?messenger", "스냅챗", "snapchat", "스카이프", "skype", "네이버 ?밴드", "밴드방",
-                         "네이버 ?톡톡", "위쳇", "잘로", "zalo", "qq(?<![a-z]qq)(?![a-z])")
+                         "네이버 ?톡톡", "위쳇", "잘로", "zalo", "qq(?<![a-z]qq)(?![a-z])",
+                         "틱톡", "tiktok", "트위치", "twitch")
 MESSENGER_WORDS = (*KAKAO_WORDS, *TELEGRAM_WORDS, *LINE_WORDS, *WECHAT_WORDS, *WHATSAPP_WORDS)
 
 # A messenger handle: Latin letters/digits with a few symbols, at least one letter.

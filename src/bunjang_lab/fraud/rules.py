@@ -417,16 +417,18 @@ def _phone_number(message: _Message) -> Iterator[Span]:
 
 # The reader's number asked for, to call or text them instead ("판매자님 번호 남겨주시면 5분 안에 전화드릴게요",
 # "번호 하나만 남겨주시겠어요? 제가 문자로 실사진 보내드릴게요"); not to meet in person ("도착하면 전화드릴게요").
-_CONTACT_ASKED = (r"(?:번호|연락처|메일 ?주소)[을를]? ?(?:좀 ?|하나만 ?|하나 ?|만 ?|여기 ?|여기에 ?)?"
+_CONTACT_ASKED = (r"(?:번호|연락처|메일 ?주소)[을를]? ?(?:(?:좀|하나만|하나|만|여기에|여기|딱) ?){0,2}"
                   r"(?:(?:남겨|알려|적어|주)(?:주시면|주세요|주실|주시겠|주시고|줘|주셈|시면|세요)|"
                   r"(?:알|받을) ?수 ?있을까요|알 ?수 ?있나요)")
 _BY_PHONE_OR_MAIL = r"(?:전화|문자|통화|연락|메일)"
-_WILL_SEND = r"(?:드릴|할게|할께|드려|보내|보낼|줄게|얘기|연락|대화)"
+_WILL_SEND = r"(?:드릴|드리고|드리려|할게|할께|드려|보내|보낼|줄게|얘기|연락|대화)"
 # ... or the number or address asked for after the call, text or mail it is for ("세부 조건은 문자로 보낼 테니
 # 전화번호 남겨주세요", "보증서는 메일로만 보내드려요 이메일 주소 여기 적어주세요")
 _NUMBER_ASKED = lazy(
     rf"{_CONTACT_ASKED}[^\n]{{0,40}}?{_BY_PHONE_OR_MAIL}[^.?!\n]{{0,12}}?{_WILL_SEND}|"
-    rf"{_BY_PHONE_OR_MAIL}(?:로|으로)[^.?!\n]{{0,12}}?{_WILL_SEND}[^\n]{{0,30}}?{_CONTACT_ASKED}"
+    rf"{_BY_PHONE_OR_MAIL}(?:로|으로)[^.?!\n]{{0,12}}?{_WILL_SEND}[^\n]{{0,30}}?{_CONTACT_ASKED}|"
+    # (a mail address asked for needs no reason: the chat has no use for one, "지메일 주소만 하나 남겨주세요")
+    r"메일 ?주소[을를]? ?(?:(?:좀|하나만|하나|만|여기에|여기|딱) ?){0,2}(?:남겨|알려|적어)(?:주시면|주세요|주실|주시겠|주시고|줘)"
 )
 # (meeting or handing over: a station, a gate, a courier, a parcel, a pickup; a review's honest messages)
 _MEETING = lazy(r"직거래|도착|만나|만날|출구|근처|앞에서|픽업|방문|[가-힣]역(?![가-힣])|뵐게|뵙|정문|가지러|주차|경비실|퀵|용달|"
@@ -493,7 +495,8 @@ _WHATSAPP_TRIGGERS = ("wa.me", "왓츠앱", "whatsapp", "whats app")
 # compile (in every `score text` process), and these run only on texts with a Latin letter,
 # from their first word on.
 _OTHER_MESSENGER_TRIGGERS = ("시그널", "바이버", "viber", "디스코드", "디코", "discord", "페메", "페이스북", "facebook", "스냅챗",
-                             "snapchat", "스카이프", "skype", "밴드", "톡톡", "위쳇", "잘로", "zalo", "qq")
+                             "snapchat", "스카이프", "skype", "밴드", "톡톡", "위쳇", "잘로", "zalo", "qq", "틱톡", "tiktok", "트위치",
+                             "twitch")
 _OTHER_MESSENGER_CONTACT = words_then(
     OTHER_MESSENGER_WORDS, rf"{_GAP}{{0,8}}?{_CONTACT_REQUEST}"
                            # (or a nickname there, then a friend request: "디코 닉 … 친추로 와주세요")
@@ -501,6 +504,9 @@ _OTHER_MESSENGER_CONTACT = words_then(
                            r"(?:친추|친구 ?(?:추가|신청)|추가해|dm|디엠|메시지 ?(?:주|보내)|메세지 ?(?:주|보내)|말 ?걸어)"
                            # (or its server or channel to come into: "디코 서버 … 들어와서 닉 남겨주세요")
                            r"| ?(?:서버|채널)[^\n]{0,60}?(?:들어와|들어오|입장|join)")
+# Any messenger, unnamed, to move to ("평소 쓰시는 메신저로 옮겨서 얘기해요")
+# (not said to be needless: "다른 메신저로 연락하실 필요 없어요")
+_SOME_MESSENGER = lazy(r"(?:다른|평소 ?(?:쓰|사용)[가-힣]{0,3}|편한|편하신|개인|자주 ?쓰[가-힣]{0,3}) ?메신저(?:로|으로) ?(?:옮|넘어|이동|갈아타|얘기|연락|대화)(?![^.?!\n]{0,12}?(?:필요 ?없|안 ?해|안 ?돼|마세요|말고))")
 # English puts the request first ("text me on Signal"): "signal" alone is a phone's signal.
 _ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
                        r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo|reddit|twitter|x\.com)(?![a-z])")
@@ -602,6 +608,9 @@ def _sum_sent_first(message: _Message) -> Iterator[Span]:
         before = _SUM_BEFORE.search(text, max(0, match.start() - 16), match.start())
         if before is not None:
             yield before.start(), match.end()
+# The purchase confirmed before the goods arrive ("안전결제 하시고 구매확정까지 먼저 눌러주시면 … 보내드릴게요"): the
+# safe payment's money released first, as good as paid first.
+_CONFIRMED_FIRST = lazy(r"(?:구매 ?)?확정[^.?!\n]{0,8}?(?:먼저|미리)|(?:먼저|미리)[^.?!\n]{0,8}?구매 ?확정")
 _SAFE_PAY_WORDS = ("안전 ?결제", "안전 ?거래", "번개 ?페이", "번페", "에스크로", "escrow", "safe ?pay[a-z]{0,4}", "세이프 ?페이")
 _SAFE_PAY = f"(?:{'|'.join(_SAFE_PAY_WORDS)})"
 # not "번개" alone: 번개장터 and 번개톡 are in most chat and are not the safe payment
@@ -614,7 +623,7 @@ _REFUSED = (
 )
 _REFUSING_EMOJI = "🙅❌✖⛔🚫"
 # The safe payment called unsafe, an account the way out ("번개페이 해킹 사고 나서 다들 계좌로 거래해요")
-_DANGER_WORDS = ("해킹", "사고", "털렸", "털려", "먹튀", "위험", "불안", "정지")
+_DANGER_WORDS = ("해킹", "사고", "털렸", "털려", "먹튀", "위험", "불안", "정지", "막혀", "막혔", "먹통", "점검")
 _SAFE_PAY_DANGER = rf"{_GAP}{{0,12}}?(?:{'|'.join(_DANGER_WORDS)})[^\n]{{0,40}}?(?:계좌|통장|이체|입금)"
 # ("계좌 말고 번개페이로", "직거래 대신 안전결제": what comes before 말고 is refused, and the
 # safe payment after it asked for: no refusal of it.)
@@ -915,6 +924,10 @@ _PAYMENT_ELSEWHERE = lazy(
     rf"|{_PAY_ACTION}[은는]? ?[^.?!\n]{{0,16}}?{_ELSEWHERE_PLACE}[^.?!\n]{{0,20}}?(?:주소|링크|url|사이트|페이지)(?:으로|로|에서) ?"
     r"(?:해 ?주|하시면|하세요|해요|진행|부탁)"
     rf"|(?:\.html?|\.htm|\.pdf|pdf|첨부 ?파일|파일|메일)[^\n]{{0,40}}?(?:열어|열면|열고|실행)[^\n]{{0,30}}?{_PAY_ACTION}"
+    # ... or an Android package to install ("사진보기.apk 눌러서 설치하면"): what it runs is the writer's
+    r"|[0-9a-z가-힣_\-]\.apk(?![0-9a-z])[^\n]{0,30}?(?:설치|실행|눌러|열어)"
+    # ... or a text message's link, to pay or verify there ("그 문자에 있는 주소로 들어가서 결제하시면")
+    rf"|문자(?:에|의|로)? ?(?:있는|온|받은|보내 ?드린|드린|속|안)?[^.?!\n]{{0,8}}?(?:주소|링크|url)[^\n]{{0,24}}?(?:{_PAY_ACTION}|본인 ?인증)"
     # ... or a QR code to scan that opens the payment page ("QR 사진 … 카메라로 찍으면 결제 페이지 떠요")
     # (not 인증: a genuine product's QR code opens its maker's "정품 인증")
     # ... or a page sent by the phone's sharing, to pay there ("퀵쉐어로 보냈어요 … 열리는 페이지에서 결제")
@@ -926,8 +939,8 @@ _PAYMENT_ELSEWHERE = lazy(
 # (woken by the place, rarer in chat than payment words; one of these is in every match)
 _PAYMENT_ELSEWHERE_WORDS = ("소개", "프로필", "프사", "바이오", "bio", "설명", "메모", "첨부", "캘린더", "일정", "메일", "블로그",
                             "카페", "htm", "파일", "pdf", "qr", "큐알", "퀵쉐어", "퀵 쉐어", "quick", "에어드롭", "에어 드롭",
-                            "airdrop", "니어바이", "nearby")
-_PAYMENT_ELSEWHERE_NEEDS = ("결제", "결재", "카드", "로그인", "인증", "입금", "송금")
+                            "airdrop", "니어바이", "nearby", ".apk", "문자")
+_PAYMENT_ELSEWHERE_NEEDS = ("결제", "결재", "카드", "로그인", "인증", "입금", "송금", "설치", "실행", "눌러", "열어")
 _REMOTE_CONTROL = lazy(
     r"(?:애니 ?데스크|anydesk|팀 ?뷰어|teamviewer|퀵 ?서포트|quick ?support|알서포트|rsupport|원격 ?(?:지원|제어|앱|프로그램|접속|으로))"
     r"[^.?!\n]{0,30}?(?:받|설치|깔|다운|접속 ?코드|접속 ?번호|코드|번호|잡아|도와)"
@@ -941,7 +954,7 @@ _REMOTE_CONTROL_WORDS = ("애니", "anydesk", "팀 뷰어", "팀뷰어", "teamvi
 _PLATFORM_CONTACT = lazy(
     r"(?:친구 ?코드|friend ?code)[^0-9a-z가-힣]{0,3}(?=[a-z\-]{0,13}[0-9])[0-9a-z][0-9a-z \-]{4,18}[0-9a-z](?![0-9a-z])"
     r"[^.?!\n]{0,20}?(?:추가|친추|메시지|메세지|연락|채팅|대화)"
-    r"|(?:줌|zoom|구글 ?미트|google ?meet|웨일 ?온|webex)[^.?!\n]{0,8}?(?:회의|미팅|meeting|방)[^.?!\n]{0,6}?"
+    r"|(?:줌|zoom|구글 ?미트|google ?meet|웨일 ?온|webex)[^.?!\n]{0,24}?(?:회의|미팅|meeting|방)[^.?!\n]{0,6}?"
     r"(?:id|아이디|번호|코드)[^0-9]{0,4}[0-9][0-9 \-]{5,16}"
     r"|meet\.google\.com/[a-z]{3}-[a-z]{4}-[a-z]{3}|zoom\.us/(?:j|my)/[0-9a-z]"  # a video call's link
     # a team's or room's invitation code elsewhere ("잔디 … 팀 초대코드 K4R2PX 넣으면 … 들어와져요")
@@ -995,7 +1008,7 @@ _TALK_ID = lazy(rf"(?<![가-힣])톡[^0-9a-z가-힣]{{0,3}}(?:{ID_MARKER}[은는
 _REMITTANCE = lazy(r"웨스턴 ?유니온|western ?union|머니 ?그램|moneygram|mtcn(?![a-z])|리아 ?송금|ria money|"
                    r"(?:wise|와이즈|페이팔|paypal)(?<![a-z]wise)(?<![a-z]paypal) ?(?:로|으로|송금|transfer|f ?& ?f|fnf|friends|친구|가족|"
                    r"[^\n]{0,30}?[0-9a-z._\-]+@[0-9a-z\-]+\.[a-z]{2,})|"
-                   r"(?:통상환|우편환|전신환)[^.?!\n]{0,20}?(?:보내|끊어|부쳐)|"  # postal money orders
+                   r"(?:통상환|우편환|전신환|현금 ?등기|현금 ?우편)[^.?!\n]{0,20}?(?:보내|끊어|부쳐)|"  # postal money orders, cash by post
                    # other countries' payment apps, to an ID there ("venmo me at @…", "PayPay로 받아요 ID: …")
                    r"(?:venmo|벤모|zelle|cash ?app|캐시앱|paypay|페이페이|alipay|알리페이|wechat ?pay|위챗페이|line ?pay|라인페이|"
                    r"gcash|revolut)(?<![a-z]venmo)(?<![a-z]zelle)(?<![a-z]gcash)[^\n]{0,40}?(?:@|id|아이디|me at|로 ?(?:받|보내|송금)|"
@@ -1056,10 +1069,16 @@ _WHEN_ARRIVED = lazy(r"(?:확인|입금|이체|송금)(?:이 ?)?(?:되면|되시
 _DELAY_WORDS = ("늦", "지연", "나중에", "떠", "뜰", "뜨", "보일", "보이", "찍", "반영", "점검", "전산")
 
 
+# ... or a bank's notice pasted as the proof ("[KB국민] 출금 420,000원 받는분 판매자님 … 확인하시고 오늘 보내주세요")
+_BANK_NOTICE = lazy(r"\[[^\]\n]{0,8}(?:은행|뱅크|국민|신한|농협|하나|우리|기업|kb|nh|ibk)[^\]\n]{0,6}\][^\n]{0,16}?(?:출금|입금|이체)")
+
+
 def _unconfirmed_payment(message: _Message) -> Iterator[Span]:
-    if not any(map(message.text.__contains__, _DELAY_WORDS)):
-        return
-    delayed = _DEPOSIT_DELAYED.search(message.text)
+    delayed = None
+    if any(map(message.text.__contains__, _DELAY_WORDS)):
+        delayed = _DEPOSIT_DELAYED.search(message.text)
+    if delayed is None and "[" in message.text:
+        delayed = _BANK_NOTICE.search(message.text)
     if delayed is not None and _SHIP_NOW.search(message.text) and _WHEN_ARRIVED.search(message.text) is None:
         yield delayed.span()
 
@@ -1126,7 +1145,8 @@ _RULE_LIST = [
                 request(_OTHER_MESSENGER_CONTACT, _OTHER_MESSENGER_TRIGGERS, reach=4),  # "네이버 톡톡"
                 request(_ON_OTHER_MESSENGER, ("signal", "viber", "discord", "snapchat", "skype", "facebook", "messenger",
                                               "zalo", "reddit", "twitter", "x.com")),
-                request(_ID_AS_NAME, ("아이디", "아디", "아뒤", "계정", "id", "메일"))),
+                request(_ID_AS_NAME, ("아이디", "아디", "아뒤", "계정", "id", "메일")),
+                request(_SOME_MESSENGER, ("메신저",), reach=len("평소 사용하시는 "))),
          replaced_by=("kakao_id", "kakao_openchat", "telegram_id", "telegram_link", "line_id", "wechat_id",
                       "whatsapp", "payment_app")),
     Rule("phone_number", cat.EXTERNAL_CHANNEL, 0.85,
@@ -1174,7 +1194,8 @@ _RULE_LIST = [
                                       "send", "쏴", "먼저", "돈부터", *(word.split(" ?")[0] for word in _OUTSIDE_MEANS),
                                       *(word.split(" ?")[0] for word in _HOLD_FEES)),
                             reach=len("send the money ")),
-                    Detector(_sum_sent_first, frozenset({"먼저"}), REQUEST_CONTEXTS)))),
+                    Detector(_sum_sent_first, frozenset({"먼저"}), REQUEST_CONTEXTS),
+                    first_match(_CONFIRMED_FIRST, ("확정",), REQUEST_CONTEXTS)))),
     Rule("safe_payment_refusal", cat.ACCOUNT_TRANSFER, 0.85, "refuses the platform's safe payment (fees...)",
          either(word_then("|".join(_SAFE_PAY_WORDS), _REFUSED, 15, _SAFE_PAY_TRIGGERS, _NOT_ASKED, _REFUSAL_ELSEWHERE,
                           back=len("세이")),
@@ -1226,7 +1247,7 @@ _RULE_LIST = [
          "asks to be paid through a remittance service (Western Union, Wise, PayPal…), a coin wallet, as a gift of vouchers "
          "or points, or into an account written elsewhere (the shop's profile, a picture)",
          either(first_match(_REMITTANCE, ("웨스턴", "western", "머니", "moneygram", "mtcn", "리아", "ria", "wise", "와이즈",
-                                          "통상환", "우편환", "전신환",
+                                          "통상환", "우편환", "전신환", "현금등기", "현금 등기", "현금우편", "현금 우편",
                                           "페이팔", "paypal", "한패스", "hanpass", "센트비", "sentbe", "와이어", "wirebarley",
                                           "e9", "이나인페이", "gme", "venmo", "벤모", "zelle", "cash app", "cashapp",
                                           "캐시앱", "paypay", "페이페이", "alipay", "알리페이", "wechat pay", "wechatpay", "위챗페이",
@@ -1242,8 +1263,8 @@ _RULE_LIST = [
                 first_match(_ACCOUNT_ELSEWHERE, ("계좌",), REQUEST_CONTEXTS),
                 first_match(_PHONE_AS_ACCOUNT, ("계좌", NUMBER), REQUEST_CONTEXTS))),
     Rule("unconfirmed_payment", cat.ACCOUNT_TRANSFER, 0.85,
-         "says the money is sent and asks to ship before it shows in the account (a bank check, a delay)",
-         Detector(_unconfirmed_payment, frozenset({"입금", "이체", "송금"}), REQUEST_CONTEXTS)),
+         "says the money is sent and asks to ship before it shows in the account (a bank check, a delay, a pasted notice)",
+         Detector(_unconfirmed_payment, frozenset({"입금", "이체", "송금", "출금"}), REQUEST_CONTEXTS)),
 ]
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 
