@@ -26,7 +26,7 @@ each of its characters, and ``identifiers``, by this checkout and by ``--baselin
 compared text by text. ``--speed-paired`` times normalise + rules of this checkout and of
 ``--baseline-src`` in one process, taking turns text by text (a burst of load on the shared
 machine touches both alike), and gives the speed ratio with a 95% bootstrap interval over
-the texts. ``--hold-out-rounds`` (default: 11) leaves those rounds of the later set out entirely: never
+the texts. ``--hold-out-rounds`` (default: ``HELD_OUT_ROUNDS``) leaves those rounds of the later set out entirely: never
 read, scored or printed, so a round kept for the final judgement stays unseen.
 
 Simulates two marketplaces (seed 11 for validation: threshold and classifier training;

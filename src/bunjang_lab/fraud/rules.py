@@ -417,7 +417,8 @@ def _phone_number(message: _Message) -> Iterator[Span]:
 
 # The reader's number asked for, to call or text them instead ("판매자님 번호 남겨주시면 5분 안에 전화드릴게요",
 # "번호 하나만 남겨주시겠어요? 제가 문자로 실사진 보내드릴게요"); not to meet in person ("도착하면 전화드릴게요").
-_CONTACT_ASKED = (r"(?:번호|연락처|메일 ?주소)[을를]? ?(?:(?:좀|하나만|하나|만|여기에|여기|딱) ?){0,2}"
+_FILLERS = r"(?:(?:좀|하나만|하나|만|여기에|여기|딱) ?){0,2}"  # (words between the thing asked for and the asking)
+_CONTACT_ASKED = (rf"(?:번호|연락처|메일 ?주소)[을를]? ?{_FILLERS}"
                   r"(?:(?:남겨|알려|적어|주)(?:주시면|주세요|주실|주시겠|주시고|줘|주셈|시면|세요)|"
                   r"(?:알|받을) ?수 ?있을까요|알 ?수 ?있나요)")
 _BY_PHONE_OR_MAIL = r"(?:전화|문자|통화|연락|메일)"
@@ -428,7 +429,7 @@ _NUMBER_ASKED = lazy(
     rf"{_CONTACT_ASKED}[^\n]{{0,40}}?{_BY_PHONE_OR_MAIL}[^.?!\n]{{0,12}}?{_WILL_SEND}|"
     rf"{_BY_PHONE_OR_MAIL}(?:로|으로)[^.?!\n]{{0,12}}?{_WILL_SEND}[^\n]{{0,30}}?{_CONTACT_ASKED}|"
     # (a mail address asked for needs no reason: the chat has no use for one, "지메일 주소만 하나 남겨주세요")
-    r"메일 ?주소[을를]? ?(?:(?:좀|하나만|하나|만|여기에|여기|딱) ?){0,2}(?:남겨|알려|적어)(?:주시면|주세요|주실|주시겠|주시고|줘)"
+    rf"메일 ?주소[을를]? ?{_FILLERS}(?:남겨|알려|적어)(?:주시면|주세요|주실|주시겠|주시고|줘)"
 )
 # (meeting or handing over: a station, a gate, a courier, a parcel, a pickup; a review's honest messages)
 _MEETING = lazy(r"직거래|도착|만나|만날|출구|근처|앞에서|픽업|방문|[가-힣]역(?![가-힣])|뵐게|뵙|정문|가지러|주차|경비실|퀵|용달|"
@@ -506,7 +507,8 @@ _OTHER_MESSENGER_CONTACT = words_then(
                            r"| ?(?:서버|채널)[^\n]{0,60}?(?:들어와|들어오|입장|join)")
 # Any messenger, unnamed, to move to ("평소 쓰시는 메신저로 옮겨서 얘기해요")
 # (not said to be needless: "다른 메신저로 연락하실 필요 없어요")
-_SOME_MESSENGER = lazy(r"(?:다른|평소 ?(?:쓰|사용)[가-힣]{0,3}|편한|편하신|개인|자주 ?쓰[가-힣]{0,3}) ?메신저(?:로|으로) ?(?:옮|넘어|이동|갈아타|얘기|연락|대화)(?![^.?!\n]{0,12}?(?:필요 ?없|안 ?해|안 ?돼|마세요|말고))")
+_SOME_MESSENGER = lazy(r"(?:다른|평소 ?(?:쓰|사용)[가-힣]{0,3}|편한|편하신|개인|자주 ?쓰[가-힣]{0,3}) ?메신저(?:로|으로) ?"
+                       r"(?:옮|넘어|이동|갈아타|얘기|연락|대화)(?![^.?!\n]{0,12}?(?:필요 ?없|안 ?해|안 ?돼|마세요|말고))")
 # English puts the request first ("text me on Signal"): "signal" alone is a phone's signal.
 _ON_OTHER_MESSENGER = (r"(?:text|message|contact|reach|add|dm|hit|find|call) me(?: up)? (?:on|via|at) "
                        r"(?:signal|viber|discord|snapchat|skype|facebook|messenger|zalo|reddit|twitter|x\.com)(?![a-z])")
@@ -1063,12 +1065,8 @@ _DEPOSIT_DELAYED = lazy(r"(?:입금|이체|송금)[^.?!\n]{0,16}?(?:늦게|지�
 _SHIP_NOW = lazy(r"(?:발송|배송|택배 ?(?:접수|보내)|보내)[^.?!\n]{0,6}?(?:해 ?주|부탁|주세요|주시면|해주시|주셔)")
 _WHEN_ARRIVED = lazy(r"(?:확인|입금|이체|송금)(?:이 ?)?(?:되면|되시면|된 ?후|된 ?다음|되는 ?대로|후에?|하시면|하시는 ?대로)|"
                      r"들어오면|들어오는 ?대로|뜨면|뜨는 ?대로")
-
-
 # (one of these is in every match of _DEPOSIT_DELAYED: most texts naming a transfer hold none)
 _DELAY_WORDS = ("늦", "지연", "나중에", "떠", "뜰", "뜨", "보일", "보이", "찍", "반영", "점검", "전산")
-
-
 # ... or a bank's notice pasted as the proof ("[KB국민] 출금 420,000원 받는분 판매자님 … 확인하시고 오늘 보내주세요")
 _BANK_NOTICE = lazy(r"\[[^\]\n]{0,8}(?:은행|뱅크|국민|신한|농협|하나|우리|기업|kb|nh|ibk)[^\]\n]{0,6}\][^\n]{0,16}?(?:출금|입금|이체)")
 
